@@ -1,0 +1,330 @@
+"""Validate a form definition (``mom.form/1``) and build the frozen ``FormDefinition``.
+
+Every problem is reported at once, each with a JSON pointer into the definition.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
+from mom.engines.forms import autonumber
+from mom.engines.forms.model import (CHILD_SYSTEM_COLUMNS, FORMAT, SYSTEM_COLUMNS, FieldSpec, FormDefinition,
+                                     IndexSpec, RuleSpec, text_of)
+from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "form-1.json"
+SQL_RESERVED = frozenset("""all alter and any as asc between by case cast check column constraint create cross
+current_date current_time current_timestamp current_user default delete desc distinct do drop else end except
+exists false fetch for foreign from full grant group having in index inner insert intersect into is join key
+leading left like limit natural not null offset on or order outer primary references right row rows select
+session_user set some table then to trailing true union unique update user using values view when where with
+window analyse analyze both collate deferrable initially lateral only placing returning symmetric
+variadic""".split())
+EXTRA_NAMES = ("current_user", "current_department")
+
+
+@lru_cache
+def form_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def definition_hash(raw: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+def _pointer(parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _schema_problems(raw: Any, problems: ProblemList) -> None:
+    validator = jsonschema.Draft202012Validator(form_schema())
+    for err in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path))):
+        path = _pointer(err.absolute_path)
+        if err.validator == "additionalProperties":
+            allowed = set(err.schema.get("properties", {}))
+            extra = sorted(set(err.instance) - allowed) if isinstance(err.instance, dict) else []
+            for name in extra:
+                problems.add(f"{path}/{name}", f"未知属性 {name}{did_you_mean(name, allowed)}",
+                             f"unknown property {name}{did_you_mean(name, allowed)}", "unknown_property")
+            continue
+        if err.validator == "oneOf" and err.context:
+            best = jsonschema.exceptions.best_match(err.context)
+            msg = best.message
+        else:
+            msg = err.message
+        if err.validator == "required":
+            problems.add(path, f"缺少必填属性：{msg}", f"missing property: {msg}", "required")
+        elif err.validator == "pattern":
+            problems.add(path, f"取值 {err.instance!r} 不合规则：只能用小写字母、数字和下划线，以字母开头",
+                         f"{err.instance!r} is not a valid key: lowercase letters, digits and _, starting with a letter",
+                         "pattern")
+        else:
+            problems.add(path, f"格式不正确：{msg}", f"invalid: {msg}", err.validator)
+
+
+def _expr(source: Any, known: set[str], path: str, problems: ProblemList) -> Expression | None:
+    if not isinstance(source, str):
+        return None
+    try:
+        return compile_expression(source, known_names=known)
+    except ExpressionError as exc:
+        problems.add(path, exc.zh, exc.en, "expression")
+        return None
+
+
+def _check_number(value: Any, path: str, problems: ProblemList) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        problems.add(path, f"{value!r} 不是数字", f"{value!r} is not a number", "type")
+        return None
+
+
+def _field_problems(f: Mapping[str, Any], path: str, problems: ProblemList, *, form_name: str,
+                    sibling_keys: set[str], in_child: bool, known_forms: Mapping[str, Any] | None) -> None:
+    t, key = f.get("type"), f.get("key")
+    reserved = CHILD_SYSTEM_COLUMNS if in_child else SYSTEM_COLUMNS
+    if isinstance(key, str):
+        if key in reserved or key in SQL_RESERVED or key in EXTRA_NAMES or "__" in key or key == "parent":
+            problems.add(f"{path}/key", f"{key} 是保留名，请换一个（如 {key}_no）",
+                         f"{key} is a reserved name; choose another (e.g. {key}_no)", "reserved")
+    if t in ("select", "multi_select") and not f.get("options"):
+        problems.add(f"{path}/options", "选择字段需要至少一个选项", "a select field needs at least one option", "required")
+    if t == "reference":
+        target = f.get("form")
+        if not isinstance(target, str):
+            problems.add(f"{path}/form", "引用字段需要 form（被引用的表单名）", "a reference needs form (the referenced form)", "required")
+        elif known_forms is not None and target != form_name and target not in known_forms:
+            problems.add(f"{path}/form", f"被引用的表单 {target} 不存在{did_you_mean(target, set(known_forms))}",
+                         f"referenced form {target} does not exist{did_you_mean(target, set(known_forms))}", "unknown_form")
+        elif known_forms is not None and isinstance(f.get("display_field"), str) and target in known_forms:
+            keys = {g.get("key") for g in known_forms[target].get("fields", []) if isinstance(g, Mapping)}
+            if f["display_field"] not in keys:
+                problems.add(f"{path}/display_field", f"表单 {target} 没有字段 {f['display_field']}",
+                             f"form {target} has no field {f['display_field']}", "unknown_field")
+    if t == "table":
+        if in_child:
+            problems.add(f"{path}/type", "子表内不能再嵌套子表", "a child table cannot contain another table", "nesting")
+        if not f.get("fields"):
+            problems.add(f"{path}/fields", "子表需要至少一个字段", "a table needs at least one field", "required")
+        if "min_rows" in f and "max_rows" in f and f["min_rows"] > f["max_rows"]:
+            problems.add(f"{path}/min_rows", "min_rows 大于 max_rows", "min_rows is greater than max_rows", "range")
+    if t == "decimal" and isinstance(f.get("precision"), int) and isinstance(f.get("scale"), int):
+        if f["scale"] > f["precision"]:
+            problems.add(f"{path}/scale", "小数位数不能大于总位数", "scale cannot exceed precision", "range")
+    if t == "autonumber":
+        pattern = f.get("pattern")
+        if not isinstance(pattern, str):
+            problems.add(f"{path}/pattern", "自动编号需要 pattern，如 IQC-{yyyyMMdd}-{seq:4}",
+                         "an autonumber needs a pattern such as IQC-{yyyyMMdd}-{seq:4}", "required")
+        elif (bad := autonumber.check_pattern(pattern)) is not None:
+            problems.add(f"{path}/pattern", bad[0], bad[1], "pattern")
+    if t == "formula" and not f.get("formula"):
+        problems.add(f"{path}/formula", "公式字段需要 formula 表达式", "a formula field needs a formula expression", "required")
+    if isinstance(f.get("regex"), str):
+        try:
+            re.compile(f["regex"])
+        except re.error as exc:
+            problems.add(f"{path}/regex", f"正则表达式无效：{exc}", f"invalid regular expression: {exc}", "regex")
+    lo, hi = f.get("min"), f.get("max")
+    if lo is not None and hi is not None and t in ("integer", "decimal", "formula"):
+        a, b = _check_number(lo, f"{path}/min", problems), _check_number(hi, f"{path}/max", problems)
+        if a is not None and b is not None and a > b:
+            problems.add(f"{path}/min", "最小值大于最大值", "min is greater than max", "range")
+    if "min_length" in f and "max_length" in f and f["min_length"] > f["max_length"]:
+        problems.add(f"{path}/min_length", "最小长度大于最大长度", "min_length is greater than max_length", "range")
+    opts = [o if isinstance(o, str) else o.get("value") for o in f.get("options", []) if isinstance(o, (str, Mapping))]
+    if len(opts) != len(set(opts)):
+        problems.add(f"{path}/options", "选项值重复", "duplicate option values", "duplicate")
+    default = f.get("default")
+    if opts and default is not None and not isinstance(default, Mapping):
+        values = default if isinstance(default, list) else [default]
+        for v in values:
+            if v not in opts:
+                problems.add(f"{path}/default", f"默认值 {v!r} 不在选项中", f"default {v!r} is not one of the options", "option")
+
+
+def _formula_order(fields: list[Mapping[str, Any]], exprs: dict[str, Expression], base: str,
+                   problems: ProblemList) -> tuple[str, ...]:
+    """Topological order of formula fields; a cycle is reported at the first field in it."""
+    index = {f["key"]: i for i, f in enumerate(fields) if isinstance(f, Mapping) and isinstance(f.get("key"), str)}
+    deps = {k: {n for n in e.names if n in exprs} for k, e in exprs.items()}
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(k: str, stack: list[str]) -> bool:
+        if state.get(k) == 2:
+            return True
+        if state.get(k) == 1:
+            cycle = stack[stack.index(k):] + [k]
+            problems.add(f"{base}/{index[k]}/formula", f"公式循环引用：{' → '.join(cycle)}",
+                         f"formula cycle: {' -> '.join(cycle)}", "cycle")
+            return False
+        state[k] = 1
+        ok = all(visit(d, stack + [k]) for d in sorted(deps[k]))
+        state[k] = 2
+        order.append(k)
+        return ok
+
+    for k in sorted(exprs, key=lambda k: index[k]):
+        if state.get(k) != 2 and not visit(k, []):
+            break
+    return tuple(order)
+
+
+def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> FormDefinition:
+    """Validate ``raw`` and return the frozen definition; raise ``InvalidInput`` listing every problem.
+
+    ``known_forms`` maps form names to their raw definitions, for checking references.
+    """
+    problems = ProblemList()
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("表单定义必须是 JSON 对象", "a form definition must be a JSON object",
+                           problems=[])
+    _schema_problems(raw, problems)
+    fields = [f for f in raw.get("fields", []) if isinstance(f, Mapping)] if isinstance(raw.get("fields"), list) else []
+    name = raw.get("name") if isinstance(raw.get("name"), str) else ""
+    ids: dict[str, str] = {}
+    main_keys = [f.get("key") for f in fields if isinstance(f.get("key"), str)]
+    main_scalar = {f["key"] for f in fields if isinstance(f.get("key"), str) and f.get("type") != "table"}
+    table_keys = {f["key"] for f in fields if isinstance(f.get("key"), str) and f.get("type") == "table"}
+    exprs: dict[str, Expression] = {}
+    child_orders: dict[str, tuple[str, ...]] = {}
+    seen: set[str] = set()
+    for i, f in enumerate(fields):
+        path = f"/fields/{i}"
+        _register(f, path, ids, seen, problems)
+        _field_problems(f, path, problems, form_name=name, sibling_keys=set(main_keys), in_child=False,
+                        known_forms=known_forms)
+        known = (main_scalar | table_keys) - {f.get("key")}
+        if isinstance(f.get("formula"), str) and (e := _expr(f["formula"], known, f"{path}/formula", problems)):
+            exprs[f["key"]] = e
+        _default_exprs(f, path, main_scalar - {f.get("key")}, problems)
+        if f.get("type") == "table" and isinstance(f.get("fields"), list):
+            children = [c for c in f["fields"] if isinstance(c, Mapping)]
+            ckeys = {c["key"] for c in children if isinstance(c.get("key"), str)}
+            cexprs: dict[str, Expression] = {}
+            cseen: set[str] = set()
+            for j, c in enumerate(children):
+                cpath = f"{path}/fields/{j}"
+                _register(c, cpath, ids, cseen, problems)
+                _field_problems(c, cpath, problems, form_name=name, sibling_keys=ckeys, in_child=True,
+                                known_forms=known_forms)
+                if isinstance(c.get("formula"), str) and (e := _expr(c["formula"], ckeys - {c.get("key")},
+                                                                     f"{cpath}/formula", problems)):
+                    cexprs[c["key"]] = e
+                _default_exprs(c, cpath, ckeys - {c.get("key")}, problems)
+            child_orders[f["key"]] = _formula_order(children, cexprs, f"{path}/fields", problems)
+    order = _formula_order(fields, exprs, "/fields", problems)
+    rules = []
+    for i, r in enumerate(raw.get("rules", []) if isinstance(raw.get("rules"), list) else []):
+        if isinstance(r, Mapping) and (e := _expr(r.get("when"), main_scalar | table_keys, f"/rules/{i}/when", problems)):
+            if isinstance(r.get("field"), str) and r["field"] not in main_scalar | table_keys:
+                problems.add(f"/rules/{i}/field", f"未知字段 {r['field']}", f"unknown field {r['field']}", "unknown_field")
+            rules.append(RuleSpec(i, e, text_of(r.get("message")), r.get("field")))
+    indexes = _indexes(raw, main_scalar, problems)
+    display = raw.get("display_field")
+    if isinstance(display, str) and display not in main_scalar:
+        problems.add("/display_field", f"未知字段 {display}{did_you_mean(display, main_scalar)}",
+                     f"unknown field {display}{did_you_mean(display, main_scalar)}", "unknown_field")
+    _permission_problems(raw, main_scalar | table_keys, problems)
+    if raw.get("format") not in (None, FORMAT) and not problems:
+        problems.add("/format", f"不支持的格式，应为 {FORMAT}", f"unsupported format; expected {FORMAT}", "format")
+    problems.raise_if_any(f"表单定义 {name or '?'} 有 {len(problems.items)} 处错误",
+                          f"form definition {name or '?'} has {len(problems.items)} problem(s)")
+    specs = tuple(_spec(f, exprs, main_scalar) for f in fields)
+    if not isinstance(display, str):
+        display = next((f.key for f in specs if f.type in ("autonumber", "text") and (f.unique or f.type == "autonumber")),
+                       next((f.key for f in specs if f.type == "text"), "id"))
+    return FormDefinition(name=name, raw=raw, hash=definition_hash(raw), label=text_of(raw.get("label"), name),
+                          fields=specs, rules=tuple(rules), indexes=indexes, display_field=display,
+                          formula_order=order, child_formula_order=child_orders)
+
+
+def _register(f: Mapping[str, Any], path: str, ids: dict[str, str], keys: set[str], problems: ProblemList) -> None:
+    fid, key = f.get("id"), f.get("key")
+    if isinstance(fid, str):
+        if fid in ids:
+            problems.add(f"{path}/id", f"字段 id {fid} 重复（已用于 {ids[fid]}）", f"duplicate field id {fid} (already used at {ids[fid]})", "duplicate")
+        ids[fid] = path
+    if isinstance(key, str):
+        if key in keys:
+            problems.add(f"{path}/key", f"字段名 {key} 重复", f"duplicate field key {key}", "duplicate")
+        keys.add(key)
+
+
+def _default_exprs(f: Mapping[str, Any], path: str, fields_known: set[str], problems: ProblemList) -> None:
+    d = f.get("default")
+    if isinstance(d, Mapping):
+        _expr(d.get("expr"), set(EXTRA_NAMES), f"{path}/default/expr", problems) if "expr" in d else \
+            problems.add(f"{path}/default", "表达式默认值写作 {\"expr\": \"...\"}", 'an expression default is written {"expr": "..."}', "default")
+    b = f.get("backfill")
+    if isinstance(b, Mapping) and "expr" in b:
+        _expr(b.get("expr"), fields_known, f"{path}/backfill/expr", problems)
+
+
+def _indexes(raw: Mapping[str, Any], keys: set[str], problems: ProblemList) -> tuple[IndexSpec, ...]:
+    out = []
+    for i, ix in enumerate(raw.get("indexes", []) if isinstance(raw.get("indexes"), list) else []):
+        cols = ix if isinstance(ix, list) else ix.get("fields", []) if isinstance(ix, Mapping) else []
+        unique = bool(ix.get("unique")) if isinstance(ix, Mapping) else False
+        for j, c in enumerate(cols):
+            if isinstance(c, str) and c not in keys:
+                sub = f"/indexes/{i}/{j}" if isinstance(ix, list) else f"/indexes/{i}/fields/{j}"
+                problems.add(sub, f"索引中的字段 {c} 不存在或是子表{did_you_mean(c, keys)}",
+                             f"index field {c} does not exist or is a table{did_you_mean(c, keys)}", "unknown_field")
+        if len(set(cols)) != len(cols):
+            problems.add(f"/indexes/{i}", "索引中字段重复", "duplicate field in index", "duplicate")
+        out.append(IndexSpec(tuple(c for c in cols if isinstance(c, str)), unique))
+    return tuple(out)
+
+
+def _permission_problems(raw: Mapping[str, Any], keys: set[str], problems: ProblemList) -> None:
+    from mom.engines.records.scope import scope_problem  # local: records depend on forms, not the reverse
+
+    for i, p in enumerate(raw.get("permissions", []) if isinstance(raw.get("permissions"), list) else []):
+        if not isinstance(p, Mapping):
+            continue
+        for k in (p.get("fields") or {}) if isinstance(p.get("fields"), Mapping) else {}:
+            if k not in keys:
+                problems.add(f"/permissions/{i}/fields/{k}", f"未知字段 {k}{did_you_mean(k, keys)}",
+                             f"unknown field {k}{did_you_mean(k, keys)}", "unknown_field")
+        scope = p.get("scope")
+        if isinstance(scope, Mapping) and isinstance(scope.get("expr"), str):
+            bad = scope_problem(scope["expr"], keys)
+            if bad:
+                problems.add(f"/permissions/{i}/scope/expr", bad[0], bad[1], "expression")
+
+
+def _spec(f: Mapping[str, Any], exprs: Mapping[str, Expression], scalar_keys: set[str]) -> FieldSpec:
+    raw_opts = f.get("options", [])
+    options = tuple(o if isinstance(o, str) else o["value"] for o in raw_opts)
+    option_labels = {(o if isinstance(o, str) else o["value"]): text_of(o if isinstance(o, str) else o.get("label"),
+                                                                         o if isinstance(o, str) else o["value"])
+                     for o in raw_opts}
+    d = f.get("default")
+    default_expr = compile_expression(d["expr"], known_names=set(EXTRA_NAMES)) if isinstance(d, Mapping) else None
+    b = f.get("backfill")
+    backfill_expr = compile_expression(b["expr"]) if isinstance(b, Mapping) and "expr" in b else None
+    children = tuple(_spec(c, {}, set()) for c in f.get("fields", [])) if f.get("type") == "table" else ()
+    formula = exprs.get(f["key"])
+    if formula is None and isinstance(f.get("formula"), str):
+        formula = compile_expression(f["formula"])
+    return FieldSpec(
+        id=f["id"], key=f["key"], type=f["type"], raw=f, label=text_of(f.get("label"), f["key"]),
+        required=bool(f.get("required")), unique=bool(f.get("unique")),
+        read_only=bool(f.get("read_only")) or f["type"] in ("formula", "autonumber") or formula is not None,
+        hidden=bool(f.get("hidden")), options=options, option_labels=option_labels, children=children,
+        formula=formula, default_expr=default_expr, backfill_expr=backfill_expr,
+        regex=re.compile(f["regex"]) if isinstance(f.get("regex"), str) else None,
+    )

@@ -1,0 +1,167 @@
+"""Published forms: plan, publish (apply + keep the version), read versions, purge retired data,
+and a registry of compiled forms cached by (name, version).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms import physical
+from mom.engines.forms.apply import apply_plan
+from mom.engines.forms.compile import CompiledForm, compile_form
+from mom.engines.forms.definition import validate_form
+from mom.engines.forms.model import MAIN, FormDefinition
+from mom.engines.forms.plan import Plan, build_plan
+from mom.platform.db import tables as T
+from mom.platform.errors import Conflict, InvalidInput, NotFound, did_you_mean
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def form_names(conn: Connection) -> list[str]:
+    return [r[0] for r in conn.execute(sa.select(T.form.c.name).order_by(T.form.c.name))]
+
+
+def known_forms(conn: Connection) -> dict[str, Any]:
+    """name -> raw definition of every published form (current version)."""
+    q = (sa.select(T.form_version.c.form_name, T.form_version.c.definition)
+         .join(T.form, sa.and_(T.form.c.name == T.form_version.c.form_name,
+                               T.form.c.current_version == T.form_version.c.version)))
+    return {r[0]: r[1] for r in conn.execute(q)}
+
+
+def current(conn: Connection, name: str) -> tuple[FormDefinition, int, dict] | None:
+    row = conn.execute(sa.select(T.form.c.current_version, T.form.c.physical).where(T.form.c.name == name)).first()
+    if row is None:
+        return None
+    raw = conn.execute(sa.select(T.form_version.c.definition).where(
+        T.form_version.c.form_name == name, T.form_version.c.version == row[0])).scalar_one()
+    return validate_form(raw), int(row[0]), row[1]
+
+
+def plan_form(conn: Connection, raw: Any, *, extra_known: Mapping[str, Any] | None = None) -> tuple[CompiledForm, Plan]:
+    """Validate ``raw`` against the published forms and plan it; nothing is written."""
+    known = known_forms(conn)
+    known.update(extra_known or {})
+    defn = validate_form(raw, known_forms=known)
+    cur = current(conn, defn.name)
+    version = cur[1] + 1 if cur and cur[0].hash != defn.hash else (cur[1] if cur else 1)
+    compiled = compile_form(defn, version)
+    return compiled, build_plan(conn, compiled, cur)
+
+
+def publish(conn: Connection, raw: Any, *, actor_id: int | None = None,
+            extra_known: Mapping[str, Any] | None = None) -> tuple[Plan, CompiledForm]:
+    """Plan and apply ``raw`` in the caller's transaction; keep the new version. Blocked -> Conflict."""
+    compiled, plan = plan_form(conn, raw, extra_known=extra_known)
+    if plan.unchanged:
+        return plan, compiled
+    if plan.blocked:
+        raise Conflict("变更计划被阻止，未做任何修改；见 detail.plan", "the plan is blocked; nothing was changed (see detail.plan)",
+                       detail={"plan": plan.as_dict()})
+    cur = current(conn, compiled.name)
+    apply_plan(conn, plan, compiled)
+    phys = physical.of_compiled(compiled, cur[2] if cur else None)
+    now = _now()
+    conn.execute(T.form_version.insert().values(
+        form_name=compiled.name, version=plan.to_version, definition=dict(compiled.definition.raw),
+        definition_hash=compiled.definition.hash, plan=plan.as_dict(), published_at=now, published_by=actor_id))
+    values = dict(current_version=plan.to_version, definition_hash=compiled.definition.hash, physical=phys, updated_at=now)
+    if cur is None:
+        conn.execute(T.form.insert().values(name=compiled.name, **values))
+    else:
+        conn.execute(T.form.update().where(T.form.c.name == compiled.name).values(**values))
+    return plan, compiled
+
+
+def versions(conn: Connection, name: str) -> list[dict[str, Any]]:
+    q = (sa.select(T.form_version.c.version, T.form_version.c.definition_hash, T.form_version.c.published_at,
+                   T.form_version.c.published_by, T.form_version.c.plan)
+         .where(T.form_version.c.form_name == name).order_by(T.form_version.c.version))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def version_definition(conn: Connection, name: str, version: int) -> dict[str, Any]:
+    raw = conn.execute(sa.select(T.form_version.c.definition).where(
+        T.form_version.c.form_name == name, T.form_version.c.version == version)).scalar()
+    if raw is None:
+        raise NotFound(f"表单 {name} 没有版本 {version}", f"form {name} has no version {version}")
+    return raw
+
+
+def diff_versions(conn: Connection, name: str, a: int, b: int) -> list[dict[str, Any]]:
+    """What changed from version a to version b, as plan operations (no data checks)."""
+    old, new = validate_form(version_definition(conn, name, a)), validate_form(version_definition(conn, name, b))
+    phys = physical.of_compiled(compile_form(old, a))
+    return [op.as_dict() for op in build_plan(None, compile_form(new, b), (old, a, phys)).operations]
+
+
+def purge_field(conn: Connection, name: str, field_id: str) -> dict[str, Any]:
+    """Destroy the data of a retired field (explicit and irreversible). Active fields are refused."""
+    cur = current(conn, name)
+    if cur is None:
+        raise NotFound(f"表单 {name} 不存在", f"form {name} does not exist")
+    phys = cur[2]
+    meta = phys["columns"].get(field_id)
+    if meta is None:
+        raise NotFound(f"表单 {name} 没有字段 id {field_id}{did_you_mean(field_id, set(phys['columns']))}",
+                       f"form {name} has no field id {field_id}{did_you_mean(field_id, set(phys['columns']))}")
+    if not meta.get("retired"):
+        raise Conflict(f"字段 {meta['key']} 仍在使用；先从定义中移除（停用）再清除",
+                       f"field {meta['key']} is still active; remove (retire) it from the definition before purging")
+    table = phys["tables"][meta["table"]]
+    if not table.get("retired"):
+        ops = Operations(MigrationContext.configure(conn))
+        if conn.dialect.name == "sqlite":
+            with ops.batch_alter_table(table["name"], recreate="always") as batch:
+                batch.drop_column(meta["column"])
+        else:
+            ops.drop_column(table["name"], meta["column"])
+    del phys["columns"][field_id]
+    conn.execute(T.form.update().where(T.form.c.name == name).values(physical=phys, updated_at=_now()))
+    return {"form": name, "field_id": field_id, "column": meta["column"], "purged": True}
+
+
+def retired_fields(conn: Connection, name: str) -> list[dict[str, Any]]:
+    cur = current(conn, name)
+    if cur is None:
+        return []
+    return [{"id": fid, "key": m["key"], "column": m["column"], "type": m["type"],
+             "table": m["table"] if m["table"] == MAIN else cur[2]["tables"][m["table"]]["name"]}
+            for fid, m in cur[2]["columns"].items() if m.get("retired")]
+
+
+class FormRegistry:
+    """Compiled forms by (name, version). Each lookup reads the current version (one PK read), so a
+    publish by another worker is seen at once; compiling happens once per version per process."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int], CompiledForm] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn: Connection, name: str) -> CompiledForm:
+        version = conn.execute(sa.select(T.form.c.current_version).where(T.form.c.name == name)).scalar()
+        if version is None:
+            names = form_names(conn)
+            raise NotFound(f"表单 {name} 不存在{did_you_mean(name, names)}", f"form {name} does not exist{did_you_mean(name, names)}")
+        key = (name, int(version))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        raw = version_definition(conn, name, int(version))
+        try:
+            compiled = compile_form(validate_form(raw), int(version))
+        except InvalidInput:  # pragma: no cover - published definitions were valid when published
+            raise
+        with self._lock:
+            self._cache[key] = compiled
+        return compiled

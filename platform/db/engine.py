@@ -1,0 +1,63 @@
+"""Database engines: SQLite (embedded default) and PostgreSQL (production), same code.
+
+SQLite is set up for a small plant: WAL, foreign keys, a busy timeout, and real transactions that
+include DDL (pysqlite would otherwise commit DDL on its own and a failed plan could half-apply).
+Write transactions on SQLite start with ``BEGIN IMMEDIATE`` so that two writers queue on the busy
+timeout instead of failing on a lock upgrade.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from mom.platform.settings import normalize_database_url
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    url = normalize_database_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        _setup_sqlite(engine)
+        return engine
+    return sa.create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (transactional DDL)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("mom_write") else "BEGIN"
+        conn.exec_driver_sql(mode)
+
+
+def is_postgres(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: commit on success, roll back everything on any error."""
+    with engine.connect().execution_options(mom_write=True) as conn:
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_tx(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn

@@ -1,0 +1,47 @@
+"""Platform settings, read from MOM_* environment variables (and an optional .env file).
+
+Settings are never read at import time: call :func:`get_settings` (cached) and override it in tests.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("mom-data"), description="files, attachments and the SQLite database")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir")
+    timezone: str = Field(default="Asia/Shanghai", description="plant time zone for naive datetimes and dates")
+    token_ttl_minutes: int = 12 * 60
+    max_request_bytes: int = 20 * 1024 * 1024
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    max_bulk_records: int = 5000
+    import_chunk_rows: int = 2000
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def resolved_database_url(self) -> str:
+        """The database URL, with the embedded SQLite default and the psycopg 3 driver filled in."""
+        url = self.database_url.strip()
+        if not url:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{(self.data_dir / 'mom.sqlite3').resolve()}"
+        return normalize_database_url(url)
+
+
+def normalize_database_url(url: str) -> str:
+    """Map plain ``postgresql://`` (and ``postgres://``) URLs onto the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
