@@ -95,6 +95,17 @@ FUNCTION_NAMES = frozenset(BASE_FUNCTIONS) | frozenset(CLOCK_FUNCTIONS)
 CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}
 
 
+def _power(a: Any, b: Any) -> Any:
+    """a ** b with the result's size bounded (no 9 ** 9 ** 9)."""
+    if abs(b) > 100 or (abs(a) > 1 and float(abs(b)) * math.log10(abs(a)) > 300):
+        raise ExpressionError("乘方结果过大", "power result too large")
+    return a ** b
+
+
+OPERATORS = dict(simpleeval.DEFAULT_OPERATORS)
+OPERATORS[ast.Pow] = _power
+
+
 class _Evaluator(simpleeval.SimpleEval):
     def _eval_constant(self, node):  # type: ignore[no-untyped-def]
         value = node.value
@@ -118,9 +129,9 @@ class Expression:
         functions["now"] = lambda: clock
         values = dict(CONSTANTS)
         values.update(names)
-        ev = _Evaluator(functions=functions, names=values)
+        ev = _Evaluator(operators=OPERATORS, functions=functions, names=values)
         try:
-            return ev.eval(self.source, previously_parsed=self.tree)
+            return ev.eval(self.source, previously_parsed=self.tree.body)  # type: ignore[attr-defined]
         except ExpressionError:
             raise
         except simpleeval.NameNotDefined as exc:

@@ -1,0 +1,68 @@
+"""The explicit context a request carries into the engines: who acts, when, and in which plant zone."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.platform.db import tables as T
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int | None
+    username: str
+    is_admin: bool = False
+    department_id: int | None = None
+    department_ids: tuple[int, ...] = ()        # own department and every department below it
+    role_names: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def scope_vars(self) -> dict[str, object]:
+        return {"id": self.id, "username": self.username, "department_id": self.department_id,
+                "department_ids": list(self.department_ids), "role_names": sorted(self.role_names)}
+
+
+SYSTEM = Actor(id=None, username="system", is_admin=True)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    actor: Actor
+    now: dt.datetime
+    tz: dt.tzinfo = dt.timezone.utc
+
+    @classmethod
+    def system(cls, tz: dt.tzinfo = dt.timezone.utc) -> "Ctx":
+        return cls(actor=SYSTEM, now=dt.datetime.now(dt.timezone.utc), tz=tz)
+
+
+def department_subtree(conn: Connection, root: int | None) -> tuple[int, ...]:
+    """``root`` and all departments below it (a small table; read whole)."""
+    if root is None:
+        return ()
+    children: dict[int | None, list[int]] = {}
+    for did, parent in conn.execute(sa.select(T.department.c.id, T.department.c.parent_id)):
+        children.setdefault(parent, []).append(did)
+    out, stack = [], [root]
+    while stack:
+        d = stack.pop()
+        if d in out:
+            continue
+        out.append(d)
+        stack.extend(children.get(d, []))
+    return tuple(out)
+
+
+def load_actor(conn: Connection, user_id: int) -> Actor | None:
+    row = conn.execute(sa.select(T.user).where(T.user.c.id == user_id)).mappings().first()
+    if row is None or not row["is_active"]:
+        return None
+    roles = frozenset(r[0] for r in conn.execute(
+        sa.select(T.role.c.name).join(T.user_role, T.user_role.c.role_id == T.role.c.id)
+        .where(T.user_role.c.user_id == user_id)))
+    return Actor(id=row["id"], username=row["username"], is_admin=bool(row["is_admin"]),
+                 department_id=row["department_id"], department_ids=department_subtree(conn, row["department_id"]),
+                 role_names=roles)

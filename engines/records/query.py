@@ -1,0 +1,248 @@
+"""Listing records: filters, sorting, keyset paging and field selection, all compiled into one SQL
+query with the caller's row scope; hidden fields can be neither filtered nor sorted on.
+
+Filter syntax (query string): ``<field>[.<display field of a reference>][__<op>]=<value>`` with ops
+eq ne lt le gt ge in between like isnull (``in`` and ``between`` take comma-separated values).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms import fieldtypes
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.model import FieldSpec
+from mom.engines.records import lookup
+from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.context import Ctx
+from mom.engines.records.service import load_children, to_doc
+from mom.platform.errors import InvalidInput, Problem, did_you_mean
+
+OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "between", "like", "isnull")
+SORTABLE_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version", "form_version", "department_id")
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Filter:
+    path: str
+    op: str
+    value: Any
+
+
+def parse_filters(params: Mapping[str, Any], reserved: set[str]) -> list[Filter]:
+    out = []
+    for name, value in params.items():
+        if name in reserved:
+            continue
+        path, _, op = name.partition("__")
+        op = op or "eq"
+        out.append(Filter(path, op, value))
+    return out
+
+
+def _bad(path: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(zh, en, problems=[Problem(path, zh, en, "filter")])
+
+
+def _field_column(conn: Connection, registry: lookup.Registry, compiled: CompiledForm, access: FormAccess,
+                  ctx: Ctx, path: str) -> tuple[Any, FieldSpec | None, Any]:
+    """(column, field spec, wrapper) for a filter/sort path; a reference path adds a subquery wrapper."""
+    t = compiled.main
+    key, _, sub = path.partition(".")
+    visible = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
+    if key in SORTABLE_SYSTEM and not sub:
+        return t.c[key], None, None
+    f = compiled.definition.field(key)
+    if f is None or f.is_table or not access.visible(key):
+        raise _bad(f"/{path}", f"未知字段 {key}{did_you_mean(key, visible)}", f"unknown field {key}{did_you_mean(key, visible)}")
+    if not sub:
+        return t.c[key], f, None
+    if f.value_type != "reference":
+        raise _bad(f"/{path}", f"{key} 不是引用字段，不能用 {key}.{sub}", f"{key} is not a reference; {key}.{sub} is not allowed")
+    target = registry.get(conn, str(f.raw["form"]))
+    tacc = form_access(target, ctx.actor)
+    tf = target.definition.field(sub)
+    if not tacc.can("read") or tf is None or tf.is_table or not tacc.visible(sub):
+        raise _bad(f"/{path}", f"表单 {target.name} 中没有可见字段 {sub}", f"form {target.name} has no visible field {sub}")
+    scope = tacc.scope("read")
+
+    def wrap(cond: Any) -> Any:
+        q = sa.select(target.main.c.id).where(cond, target.main.c.deleted_at.is_(None))
+        if scope is not None:
+            q = q.where(scope)
+        return t.c[key].in_(q)
+
+    return target.main.c[sub], tf, wrap
+
+
+def _coerce(f: FieldSpec | None, v: Any, ctx: Ctx, path: str) -> Any:
+    if f is None:
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            if isinstance(v, str):
+                return fieldtypes.coerce(_DT, v, tz=ctx.tz)
+            raise
+    if f.value_type in ("reference", "user", "department"):
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            raise _bad(f"/{path}", f"{path} 需要 id（或用 {path}.<字段> 按名称过滤）",
+                       f"{path} takes an id (or filter on {path}.<field>)") from None
+    spec = f
+    if f.value_type in ("multi_select", "attachment"):
+        raise _bad(f"/{path}", f"{path} 不支持此过滤", f"{path} cannot be filtered this way")
+    try:
+        return fieldtypes.coerce(spec, v, tz=ctx.tz)
+    except fieldtypes.FieldError as exc:
+        raise _bad(f"/{path}", f"过滤值无效：{exc.zh}", f"invalid filter value: {exc.en}") from None
+
+
+_DT = FieldSpec(id="_dt", key="_dt", type="datetime", raw={"type": "datetime"}, label={"zh-CN": "时间", "en": "time"})
+
+
+def filter_clause(conn: Connection, registry: lookup.Registry, compiled: CompiledForm, access: FormAccess, ctx: Ctx,
+                  flt: Filter) -> Any:
+    if flt.op not in OPS:
+        raise _bad(f"/{flt.path}__{flt.op}", f"未知运算 {flt.op}{did_you_mean(flt.op, OPS)}（可用：{', '.join(OPS)}）",
+                   f"unknown operator {flt.op}{did_you_mean(flt.op, OPS)} (use {', '.join(OPS)})")
+    col, f, wrap = _field_column(conn, registry, compiled, access, ctx, flt.path)
+    v = flt.value
+    if flt.op == "isnull":
+        want = str(v).lower() in ("1", "true", "yes", "") if not isinstance(v, bool) else v
+        cond = col.is_(None) if want else col.is_not(None)
+    elif flt.op in ("in", "between"):
+        items = v if isinstance(v, list) else [x for x in str(v).split(",")]
+        vals = [_coerce(f, x.strip() if isinstance(x, str) else x, ctx, flt.path) for x in items]
+        if flt.op == "between":
+            if len(vals) != 2:
+                raise _bad(f"/{flt.path}", "between 需要两个值：a,b", "between takes two values: a,b")
+            cond = col.between(vals[0], vals[1])
+        else:
+            cond = col.in_(vals)
+    elif flt.op == "like":
+        s = str(v)
+        pattern = s if "%" in s or "_" in s else f"%{s}%"
+        cond = col.like(pattern)
+    else:
+        val = _coerce(f, v, ctx, flt.path)
+        cond = {"eq": col == val, "ne": col != val, "lt": col < val, "le": col <= val, "gt": col > val, "ge": col >= val}[flt.op]
+        if flt.op == "ne":
+            cond = sa.or_(cond, col.is_(None))
+    return wrap(cond) if wrap else cond
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except Exception:  # noqa: BLE001
+        raise _bad("/after", "分页游标无效；请使用上一页返回的 next", "invalid cursor; use the next value of the previous page") from None
+
+
+def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, filters: list[Filter] = (),
+                 sort: str | None = None, limit: int = 50, after: str | None = None, fields: list[str] | None = None,
+                 include_deleted: bool = False, only_deleted: bool = False, with_count: bool = False,
+                 expand_children: bool = False, action: str = "read") -> dict[str, Any]:
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require(action)
+    t = compiled.main
+    if not 1 <= limit <= MAX_LIMIT:
+        raise _bad("/limit", f"limit 必须在 1 到 {MAX_LIMIT} 之间", f"limit must be between 1 and {MAX_LIMIT}")
+    conds = [filter_clause(conn, registry, compiled, access, ctx, f) for f in filters]
+    scope = access.scope(action)
+    if scope is not None:
+        conds.append(scope)
+    if only_deleted:
+        conds.append(t.c.deleted_at.is_not(None))
+    elif not include_deleted:
+        conds.append(t.c.deleted_at.is_(None))
+    keys: list[tuple[Any, bool, str]] = []
+    for part in [p.strip() for p in (sort or "").split(",") if p.strip()]:
+        desc = part.startswith("-")
+        name = part.lstrip("-+")
+        col, f, wrap = _field_column(conn, registry, compiled, access, ctx, name)
+        if wrap is not None:
+            raise _bad(f"/sort", "不能按引用表的字段排序", "sorting on a referenced form's field is not supported")
+        keys.append((col, desc, name))
+    if not any(n == "id" for _, _, n in keys):
+        keys.append((t.c.id, keys[0][1] if keys and keys[0][2] == "id" else False, "id"))
+    total = None
+    if with_count:
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar_one())
+    q = sa.select(t).where(*conds)
+    if after:
+        vals = _decode(after)
+        if len(vals) != len(keys):
+            raise _bad("/after", "分页游标与排序不匹配", "the cursor does not match the sort")
+        q = q.where(_after(keys, vals, compiled, ctx))
+    order = [(c.desc().nulls_first() if d else c.asc().nulls_last()) for c, d, _ in keys]
+    rows = [dict(r) for r in conn.execute(q.order_by(*order).limit(limit + 1)).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = None
+    if more and rows:
+        last = rows[-1]
+        nxt = _encode([_plain(last[n] if n in last else None) for _, _, n in keys])
+    wanted = [k for k in (fields or []) if k]
+    for k in wanted:
+        if k not in SORTABLE_SYSTEM and k != "deleted_at" and (compiled.definition.field(k) is None or not access.visible(k)):
+            raise _bad("/fields", f"未知字段 {k}", f"unknown field {k}")
+    show = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key) and (not wanted or f.key in wanted)]
+    display = lookup.display_values(conn, registry, compiled, rows, show)
+    children = load_children(conn, compiled, [r["id"] for r in rows]) if expand_children and rows else None
+    items = [to_doc(compiled, access, r, children[r["id"]] if children else None, display, wanted or None) for r in rows]
+    out: dict[str, Any] = {"items": items, "next": nxt}
+    if total is not None:
+        out["total"] = total
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if v is not None and not isinstance(v, (int, float, str, bool)):
+        return str(v)
+    return v
+
+
+def _after(keys: list[tuple[Any, bool, str]], vals: list[Any], compiled: CompiledForm, ctx: Ctx) -> Any:
+    """Rows strictly after the cursor in (sort keys..., id) order; NULLs last ascending, first descending."""
+    def cast(i: int) -> Any:
+        col, _, name = keys[i]
+        v = vals[i]
+        if v is None:
+            return None
+        f = compiled.definition.field(name)
+        if f is not None:
+            return fieldtypes.coerce(f, v, tz=ctx.tz)
+        if name in ("created_at", "updated_at"):
+            return fieldtypes.coerce(_DT, v, tz=ctx.tz)
+        return v
+
+    def after_from(i: int) -> Any:
+        col, desc, _ = keys[i]
+        v = cast(i)
+        rest = after_from(i + 1) if i + 1 < len(keys) else None
+        if v is None:
+            eq = col.is_(None)
+            if desc:
+                return sa.or_(col.is_not(None), sa.and_(eq, rest)) if rest is not None else col.is_not(None)
+            return sa.and_(eq, rest) if rest is not None else sa.false()
+        beyond = (col < v) if desc else sa.or_(col > v, col.is_(None))
+        if rest is None:
+            return beyond
+        return sa.or_(beyond, sa.and_(col == v, rest))
+
+    return after_from(0)

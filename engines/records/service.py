@@ -1,0 +1,372 @@
+"""Records of a published form: create (single and bulk), read, update (optimistic concurrency),
+soft delete and restore, with an audit entry for every change. All in the caller's transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms import autonumber, fieldtypes
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.records import lookup, values as V
+from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.context import Ctx
+from mom.platform.db import tables as T
+from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
+
+SYSTEM_OUT = ("id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
+              "department_id", "deleted_at")
+
+
+# ---------------------------------------------------------------- output
+
+def to_doc(compiled: CompiledForm, access: FormAccess, row: Mapping[str, Any],
+           children: Mapping[str, list[Mapping[str, Any]]] | None = None,
+           display: Mapping[str, Mapping[int, Any]] | None = None, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    defn = compiled.definition
+    wanted = set(fields) if fields is not None else None
+    doc: dict[str, Any] = {}
+    for k in SYSTEM_OUT:
+        if k in row and (wanted is None or k in wanted or k in ("id", "row_version")):
+            v = row[k]
+            doc[k] = v.isoformat().replace("+00:00", "Z") if isinstance(v, dt.datetime) else v
+    for f in defn.fields:
+        if not access.visible(f.key) or (wanted is not None and f.key not in wanted):
+            continue
+        if f.is_table:
+            if children is not None:
+                doc[f.key] = [{"id": r["id"], **{c.key: fieldtypes.dump(c, r.get(c.key)) for c in f.children}}
+                              for r in children.get(f.key, [])]
+        elif f.key in row:
+            doc[f.key] = fieldtypes.dump(f, row[f.key])
+    if display:
+        shown = {k: {str(i): v for i, v in m.items()} for k, m in display.items()}
+        doc["_display"] = {k: shown[k].get(str(doc.get(k))) for k in shown if doc.get(k) is not None}
+    return doc
+
+
+def load_children(conn: Connection, compiled: CompiledForm, ids: list[int], keys: Iterable[str] | None = None
+                  ) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    out: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {k: [] for k in compiled.children})
+    for key, t in compiled.children.items():
+        if keys is not None and key not in keys:
+            continue
+        for r in conn.execute(sa.select(t).where(t.c.parent_id.in_(ids)).order_by(t.c.parent_id, t.c.seq, t.c.id)).mappings():
+            out[int(r["parent_id"])][key].append(dict(r))
+    return out
+
+
+# ---------------------------------------------------------------- helpers
+
+def _live_row(conn: Connection, compiled: CompiledForm, access: FormAccess, rid: int, action: str,
+              *, include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
+    t = compiled.main
+    q = sa.select(t).where(t.c.id == rid)
+    scope = access.scope(action)
+    if scope is not None:
+        q = q.where(scope)
+    if not include_deleted:
+        q = q.where(t.c.deleted_at.is_(None))
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).mappings().first()
+    if row is None:
+        raise NotFound(f"表单 {compiled.name} 中没有 id 为 {rid} 的记录（或无权查看）",
+                       f"no record {rid} in form {compiled.name} (or you may not see it)")
+    return dict(row)
+
+
+def next_numbers(conn: Connection, name: str, period: str, count: int) -> range:
+    """Reserve ``count`` consecutive numbers of a sequence atomically (concurrency-safe)."""
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(T.sequence)
+    stmt = ins.values(name=name, period=period, value=count).on_conflict_do_update(
+        index_elements=["name", "period"], set_={"value": T.sequence.c.value + count}).returning(T.sequence.c.value)
+    last = int(conn.execute(stmt).scalar_one())
+    return range(last - count + 1, last + 1)
+
+
+def _autonumbers(conn: Connection, compiled: CompiledForm, ctx: Ctx, rows: list[dict[str, Any]]) -> None:
+    local = ctx.now.astimezone(ctx.tz)
+    for f in compiled.definition.scalar_fields:
+        if f.type != "autonumber":
+            continue
+        need = [r for r in rows if r.get(f.key) in (None, "")]
+        if not need:
+            continue
+        pattern = str(f.raw["pattern"])
+        numbers = next_numbers(conn, f"{compiled.name}.{f.id}", autonumber.period_of(pattern, local), len(need))
+        for r, n in zip(need, numbers):
+            r[f.key] = autonumber.render(pattern, local, n)
+
+
+def _unique_checks(conn: Connection, compiled: CompiledForm, batch: list[tuple[dict[str, Any], ProblemList, str]],
+                   exclude_id: int | None = None) -> None:
+    t = compiled.main
+    for f in compiled.definition.scalar_fields:
+        if not (f.unique or f.type == "autonumber"):
+            continue
+        seen: dict[Any, str] = {}
+        vals = []
+        for values, problems, prefix in batch:
+            v = values.get(f.key)
+            if v in (None, ""):
+                continue
+            if v in seen:
+                problems.add(f"{prefix}/{f.key}", f"{f.label['zh-CN']} 的值 {v} 与 {seen[v]} 重复",
+                             f"{f.key} value {v} duplicates {seen[v]}", "unique")
+            seen[v] = prefix or "/"
+            vals.append(v)
+        if not vals:
+            continue
+        taken: set[Any] = set()
+        for i in range(0, len(vals), 900):
+            q = sa.select(t.c[f.key]).where(t.c[f.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None))
+            if exclude_id is not None:
+                q = q.where(t.c.id != exclude_id)
+            taken.update(r[0] for r in conn.execute(q))
+        for values, problems, prefix in batch:
+            if values.get(f.key) in taken:
+                problems.add(f"{prefix}/{f.key}", f"{f.label['zh-CN']} 的值 {values[f.key]} 已存在",
+                             f"{f.key} value {values[f.key]} already exists", "unique")
+
+
+def _integrity(exc: sa.exc.IntegrityError, compiled: CompiledForm) -> Conflict:
+    text = str(exc.orig)
+    for ix in compiled.indexes:
+        if ix.unique and ix.name in text:
+            return Conflict(f"唯一约束冲突（{ix.name}）：已有相同取值的记录", f"unique constraint {ix.name}: a record with these values exists")
+    m = re.search(r"UNIQUE constraint failed: ([\w., ]+)", text)
+    if m:
+        return Conflict(f"唯一约束冲突：{m.group(1)} 已存在", f"unique constraint failed: {m.group(1)} already exists")
+    return Conflict(f"数据完整性冲突：{text.splitlines()[0]}", f"integrity error: {text.splitlines()[0]}")
+
+
+def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, entries: list[tuple[int, str, Any]]) -> None:
+    if entries:
+        conn.execute(T.audit.insert(), [
+            {"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": rid, "action": action,
+             "form_version": compiled.version, "changes": changes} for rid, action, changes in entries])
+
+
+def _jsonable(compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in values.items():
+        f = compiled.definition.field(k)
+        out[k] = fieldtypes.dump(f, v) if f is not None else v
+    return out
+
+
+def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
+                    children: Mapping[str, list[dict[str, Any]] | None], *, replace: bool) -> None:
+    for key, rows in children.items():
+        if rows is None:
+            continue
+        t = compiled.children[key]
+        if replace:
+            conn.execute(t.delete().where(t.c.parent_id == parent_id))
+        if rows:
+            conn.execute(t.insert(), [{**{c.key: r.get(c.key) for c in compiled.definition.field(key).children},
+                                       "parent_id": parent_id, "seq": i + 1, **({"id": r["id"]} if "id" in r and replace else {})}
+                                      for i, r in enumerate(rows)])
+
+
+# ---------------------------------------------------------------- create
+
+def prepare_many(conn: Connection, registry: lookup.Registry, compiled: CompiledForm, ctx: Ctx, access: FormAccess,
+                 docs: list[Any], prefixes: list[str]) -> list[tuple[V.Prepared, ProblemList]]:
+    """Read, resolve, compute and check a batch of new documents; problems are per document."""
+    out = []
+    for doc, prefix in zip(docs, prefixes):
+        problems = ProblemList()
+        out.append((V.read_input(compiled, doc, ctx=ctx, access=access, existing=None, problems=problems, prefix=prefix), problems))
+    lookup.resolve(conn, registry, out)
+    for (prep, problems), prefix in zip(out, prefixes):
+        V.compute(compiled, prep.values, prep.children, ctx, problems, prefix)
+        V.check(compiled, prep.values, prep.children, ctx, problems, prefix)
+    _unique_checks(conn, compiled, [(p.values, pr, pf) for (p, pr), pf in zip(out, prefixes)])
+    return out
+
+
+def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *, audit: bool = True) -> list[int]:
+    """Insert checked records (main rows, child rows, audit) and return their ids, in order."""
+    if not preps:
+        return []
+    rows = [dict(p.values) for p in preps]
+    _autonumbers(conn, compiled, ctx, rows)
+    system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
+              "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id}
+    cols = [f.key for f in compiled.definition.scalar_fields]
+    params = [{**system, **{k: r.get(k) for k in cols}} for r in rows]
+    t = compiled.main
+    try:
+        if len(params) == 1:
+            ids = [int(conn.execute(t.insert().values(params[0]).returning(t.c.id)).scalar_one())]
+        else:
+            ids = [int(r[0]) for r in conn.execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), params)]
+        child_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rid, p in zip(ids, preps):
+            for key, crow in p.children.items():
+                for i, r in enumerate(crow or []):
+                    child_rows[key].append({**{c.key: r.get(c.key) for c in compiled.definition.field(key).children},
+                                            "parent_id": rid, "seq": i + 1})
+        for key, crow in child_rows.items():
+            conn.execute(compiled.children[key].insert(), crow)
+    except sa.exc.IntegrityError as exc:
+        raise _integrity(exc, compiled) from exc
+    if audit:
+        _audit(conn, ctx, compiled, [(rid, "create", _jsonable(compiled, r)) for rid, r in zip(ids, rows)])
+    return ids
+
+
+def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, docs: list[Any]) -> list[dict[str, Any]]:
+    """Create all documents or none: every problem of every document is reported with its index."""
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("create")
+    single = len(docs) == 1
+    prefixes = [""] if single else [f"/{i}" for i in range(len(docs))]
+    prepared = prepare_many(conn, registry, compiled, ctx, access, docs, prefixes)
+    problems = [p for _, pr in prepared for p in pr.items]
+    if problems:
+        raise InvalidInput(f"记录有 {len(problems)} 处错误，未保存", f"{len(problems)} problem(s); nothing was saved", problems=problems)
+    ids = insert_prepared(conn, compiled, ctx, [p for p, _ in prepared])
+    return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=i, compiled=compiled) for i in ids]
+
+
+# ---------------------------------------------------------------- read
+
+def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
+               include_deleted: bool = False, compiled: CompiledForm | None = None) -> dict[str, Any]:
+    compiled = compiled or registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("read")
+    row = _live_row(conn, compiled, access, record_id, "read", include_deleted=include_deleted)
+    children = load_children(conn, compiled, [record_id])[record_id]
+    keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
+    display = lookup.display_values(conn, registry, compiled, [row], keys)
+    return to_doc(compiled, access, row, children, display)
+
+
+# ---------------------------------------------------------------- update
+
+def update_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
+                  patch: Any, expected_version: int | None = None) -> dict[str, Any]:
+    """Apply ``patch`` (only the given fields change); child tables given are replaced as a whole."""
+    return apply_update(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, patch=patch,
+                        expected_version=expected_version)[0]
+
+
+def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
+                 patch: Any, expected_version: int | None = None) -> tuple[dict[str, Any], bool]:
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("update")
+    if isinstance(patch, Mapping) and expected_version is None and patch.get("row_version") is not None:
+        expected_version = _int_or_none(patch.get("row_version"))
+    row = _live_row(conn, compiled, access, record_id, "update", lock=True)
+    if expected_version is not None and int(row["row_version"]) != expected_version:
+        raise Conflict(f"记录 {record_id} 已被他人修改（当前版本 {row['row_version']}，你的版本 {expected_version}）；请刷新后重试",
+                       f"record {record_id} was changed by someone else (now version {row['row_version']}, yours {expected_version}); reload and retry",
+                       detail={"current_row_version": int(row["row_version"])})
+    old_children = load_children(conn, compiled, [record_id])[record_id]
+    problems = ProblemList()
+    existing = {**row, **old_children}
+    prep = V.read_input(compiled, patch, ctx=ctx, access=access, existing=existing, problems=problems)
+    lookup.resolve(conn, registry, [(prep, problems)])
+    merged = {f.key: row.get(f.key) for f in compiled.definition.scalar_fields}
+    merged.update(prep.values)
+    children = {k: (prep.children.get(k) if prep.children.get(k) is not None else
+                    [{c.key: r.get(c.key) for c in compiled.definition.field(k).children} for r in old_children[k]])
+                for k in compiled.children}
+    V.compute(compiled, merged, children, ctx, problems)
+    V.check(compiled, merged, children, ctx, problems)
+    _unique_checks(conn, compiled, [(merged, problems, "")], exclude_id=record_id)
+    problems.raise_if_any(f"记录有 {len(problems.items)} 处错误，未保存", f"{len(problems.items)} problem(s); nothing was saved")
+    changes = {k: [fieldtypes.dump(compiled.definition.field(k), row.get(k)), fieldtypes.dump(compiled.definition.field(k), v)]
+               for k, v in merged.items() if row.get(k) != v}
+    for k in prep.children:
+        if prep.children[k] is not None:
+            changes[k] = {"rows_before": len(old_children[k]), "rows_after": len(prep.children[k])}
+    if changes:
+        t = compiled.main
+        try:
+            res = conn.execute(t.update().where(t.c.id == record_id, t.c.row_version == row["row_version"]).values(
+                {**{k: merged[k] for k in changes if k in merged}, "row_version": t.c.row_version + 1,
+                 "form_version": compiled.version, "updated_at": ctx.now, "updated_by": ctx.actor.id}))
+            if res.rowcount != 1:
+                raise Conflict(f"记录 {record_id} 已被他人修改；请刷新后重试", f"record {record_id} was changed meanwhile; reload and retry")
+            _write_children(conn, compiled, record_id, {k: v for k, v in children.items() if prep.children.get(k) is not None}, replace=True)
+        except sa.exc.IntegrityError as exc:
+            raise _integrity(exc, compiled) from exc
+        _audit(conn, ctx, compiled, [(record_id, "update", changes)])
+    doc = get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
+    return doc, bool(changes)
+
+
+def _int_or_none(v: Any) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise InvalidInput("row_version 必须是整数", "row_version must be an integer",
+                           problems=[Problem("/row_version", "应为整数", "expected an integer")]) from None
+
+
+# ---------------------------------------------------------------- delete / restore
+
+def delete_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> dict[str, Any]:
+    """Soft delete: the record disappears from lists and can be restored; unique values are freed."""
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("delete")
+    row = _live_row(conn, compiled, access, record_id, "delete")
+    t = compiled.main
+    conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=ctx.now, row_version=t.c.row_version + 1,
+                                                              updated_at=ctx.now, updated_by=ctx.actor.id))
+    _audit(conn, ctx, compiled, [(record_id, "delete", {"row_version": row["row_version"]})])
+    return {"id": record_id, "deleted": True}
+
+
+def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> dict[str, Any]:
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("delete")
+    row = _live_row(conn, compiled, access, record_id, "delete", include_deleted=True)
+    if row["deleted_at"] is None:
+        return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
+    problems = ProblemList()
+    _unique_checks(conn, compiled, [({f.key: row.get(f.key) for f in compiled.definition.scalar_fields}, problems, "")],
+                   exclude_id=record_id)
+    if problems:
+        raise Conflict("无法恢复：唯一字段的值已被其他记录使用", "cannot restore: a unique value is now used by another record",
+                       problems=problems.items)
+    t = compiled.main
+    conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=None, row_version=t.c.row_version + 1,
+                                                              updated_at=ctx.now, updated_by=ctx.actor.id))
+    _audit(conn, ctx, compiled, [(record_id, "restore", None)])
+    return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
+
+
+def record_audit(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> list[dict[str, Any]]:
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("read")
+    _live_row(conn, compiled, access, record_id, "read", include_deleted=True)
+    rows = conn.execute(sa.select(T.audit).where(T.audit.c.form == form, T.audit.c.record_id == record_id)
+                        .order_by(T.audit.c.id)).mappings().all()
+    names = lookup.user_names(conn, {r["actor_id"] for r in rows if r["actor_id"] is not None})
+    out = []
+    for r in rows:
+        changes = r["changes"]
+        if isinstance(changes, dict):
+            changes = {k: v for k, v in changes.items() if access.visible(k)}
+        out.append({"id": r["id"], "at": r["at"].isoformat().replace("+00:00", "Z"), "actor_id": r["actor_id"],
+                    "actor": names.get(r["actor_id"], "system"), "action": r["action"],
+                    "form_version": r["form_version"], "changes": changes})
+    return out

@@ -1,0 +1,266 @@
+"""Turn an input document (API body, import row) into checked values for one record.
+
+Order: unknown keys -> coercion -> defaults -> references resolved in one batch -> formulas (child
+rows first, then the main form in dependency order) -> constraints -> cross-field rules. Every
+problem is collected with its path; nothing is written here.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mom.engines.expressions.sandbox import ExpressionError
+from mom.engines.forms import fieldtypes
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, FieldSpec
+from mom.engines.records.access import FormAccess
+from mom.engines.records.context import Ctx
+from mom.platform.errors import ProblemList, did_you_mean
+
+INPUT_IGNORED = set(SYSTEM_COLUMNS) | {"_display"}
+
+
+@dataclass
+class Pending:
+    """A value given by display text (reference/user/department) awaiting batch resolution."""
+
+    field: FieldSpec
+    text: str
+    path: str
+    target: dict[str, Any]
+    key: str
+
+
+@dataclass
+class Prepared:
+    values: dict[str, Any]
+    children: dict[str, list[dict[str, Any]] | None]
+    pending: list[Pending] = field(default_factory=list)
+    ids_to_check: list[tuple[FieldSpec, int, str]] = field(default_factory=list)
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == []
+
+
+def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep: Prepared, problems: ProblemList,
+                ctx: Ctx) -> None:
+    try:
+        v = fieldtypes.coerce(f, raw, tz=ctx.tz)
+    except fieldtypes.FieldError as exc:
+        problems.add(path, f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
+        return
+    if isinstance(v, fieldtypes.LookupNeeded):
+        prep.pending.append(Pending(f, v.text, path, target, f.key))
+        target[f.key] = None
+        return
+    if f.value_type in fieldtypes.ID_TYPES and v is not None:
+        prep.ids_to_check.append((f, v, path))
+    if f.value_type == "attachment" and v:
+        for a in v:
+            prep.ids_to_check.append((f, a, path))
+    target[f.key] = v
+
+
+def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAccess, existing: Mapping[str, Any] | None,
+               problems: ProblemList, prefix: str = "") -> Prepared:
+    """Coerce the given keys; on create (existing is None) fill defaults."""
+    defn = compiled.definition
+    prep = Prepared(values={}, children={})
+    if not isinstance(data, Mapping):
+        problems.add(prefix or "/", "记录必须是 JSON 对象", "a record must be a JSON object", "type")
+        return prep
+    visible = {f.key: f for f in defn.fields if access.visible(f.key)}
+    for key, raw in data.items():
+        path = f"{prefix}/{key}"
+        if key in INPUT_IGNORED:
+            continue
+        f = visible.get(key)
+        if f is None:
+            problems.add(path, f"未知字段 {key}{did_you_mean(key, set(visible))}",
+                         f"unknown field {key}{did_you_mean(key, set(visible))}", "unknown_field")
+            continue
+        old = existing.get(key) if existing is not None else None
+        if f.computed:
+            continue  # computed on save; an exported value coming back is ignored
+        if f.type == "autonumber" and existing is not None:
+            if raw not in (None, "") and raw != old:
+                problems.add(path, f"{f.label['zh-CN']} 是自动编号，不能修改", f"{f.key} is an auto-number and cannot change", "read_only")
+            continue
+        if (key in access.read_only or (f.read_only and f.type != "autonumber" and not ctx.actor.is_admin)):
+            if existing is None and _empty(raw):
+                continue
+            if existing is not None and _same(f, raw, old, ctx):
+                continue
+            problems.add(path, f"{f.label['zh-CN']} 是只读字段", f"{f.key} is read-only for you", "read_only")
+            continue
+        if f.is_table:
+            prep.children[key] = _read_rows(f, raw, path, prep, problems, ctx)
+        else:
+            coerce_into(f, raw, path, prep.values, prep, problems, ctx)
+    if existing is None:
+        _defaults(compiled, prep, ctx, problems, prefix)
+    return prep
+
+
+def _same(f: FieldSpec, raw: Any, old: Any, ctx: Ctx) -> bool:
+    try:
+        return fieldtypes.coerce(f, raw, tz=ctx.tz) == old
+    except fieldtypes.FieldError:
+        return False
+
+
+def _read_rows(f: FieldSpec, raw: Any, path: str, prep: Prepared, problems: ProblemList, ctx: Ctx) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add(path, f"{f.label['zh-CN']} 应为行的列表", f"{f.key} must be a list of rows", "type")
+        return []
+    if len(raw) > int(f.raw.get("max_rows", 1000)):
+        problems.add(path, f"{f.label['zh-CN']} 最多 {f.raw.get('max_rows', 1000)} 行", f"{f.key} allows at most {f.raw.get('max_rows', 1000)} rows", "max_rows")
+        return []
+    cols = {c.key: c for c in f.children}
+    rows = []
+    for i, r in enumerate(raw):
+        rpath = f"{path}/{i}"
+        row: dict[str, Any] = {}
+        if not isinstance(r, Mapping):
+            problems.add(rpath, "子表行必须是 JSON 对象", "a table row must be a JSON object", "type")
+            continue
+        if isinstance(r.get("id"), int):
+            row["id"] = r["id"]
+        for key, v in r.items():
+            if key in CHILD_SYSTEM_COLUMNS:
+                continue
+            c = cols.get(key)
+            if c is None:
+                problems.add(f"{rpath}/{key}", f"子表 {f.key} 没有字段 {key}{did_you_mean(key, set(cols))}",
+                             f"table {f.key} has no field {key}{did_you_mean(key, set(cols))}", "unknown_field")
+            elif not c.computed:
+                coerce_into(c, v, f"{rpath}/{key}", row, prep, problems, ctx)
+        for c in f.children:
+            if c.key not in row and not c.computed:
+                _default_one(c, row, ctx, problems, f"{rpath}/{c.key}", prep)
+        rows.append(row)
+    return rows
+
+
+def _defaults(compiled: CompiledForm, prep: Prepared, ctx: Ctx, problems: ProblemList, prefix: str) -> None:
+    for f in compiled.definition.fields:
+        if f.is_table:
+            if f.key not in prep.children:
+                prep.children[f.key] = []
+        elif f.key not in prep.values and not f.computed and f.type != "autonumber":
+            _default_one(f, prep.values, ctx, problems, f"{prefix}/{f.key}", prep)
+
+
+def _default_one(f: FieldSpec, target: dict[str, Any], ctx: Ctx, problems: ProblemList, path: str, prep: Prepared) -> None:
+    if f.default_expr is not None:
+        try:
+            raw = f.default_expr.evaluate({"current_user": ctx.actor.id, "current_department": ctx.actor.department_id},
+                                          now=ctx.now)
+        except ExpressionError as exc:
+            problems.add(path, f"默认值表达式失败：{exc.zh}", f"default expression failed: {exc.en}", "expression")
+            return
+        coerce_into(f, raw, path, target, prep, problems, ctx)
+    elif "default" in f.raw:
+        coerce_into(f, f.raw["default"], path, target, prep, problems, ctx)
+
+
+def compute(compiled: CompiledForm, values: dict[str, Any], children: Mapping[str, list[dict[str, Any]]],
+            ctx: Ctx, problems: ProblemList, prefix: str = "") -> None:
+    """Evaluate formulas in place: child rows first, then the main form in dependency order."""
+    defn = compiled.definition
+    for t in defn.table_fields:
+        order = defn.child_formula_order.get(t.key, ())
+        for i, row in enumerate(children.get(t.key) or []):
+            for key in order:
+                c = t.child(key)
+                assert c is not None and c.formula is not None
+                row[key] = _eval(c, row, ctx, problems, f"{prefix}/{t.key}/{i}/{key}")
+    names = dict(values)
+    names.update({k: v for k, v in children.items()})
+    for key in defn.formula_order:
+        f = defn.field(key)
+        assert f is not None and f.formula is not None
+        values[key] = names[key] = _eval(f, names, ctx, problems, f"{prefix}/{key}")
+
+
+def _eval(f: FieldSpec, names: Mapping[str, Any], ctx: Ctx, problems: ProblemList, path: str) -> Any:
+    try:
+        v = f.formula.evaluate(names, now=ctx.now)  # type: ignore[union-attr]
+        return fieldtypes.coerce(f, v, tz=ctx.tz)
+    except ExpressionError:
+        return None  # inputs missing or not yet valid: the formula stays empty, required-ness decides
+    except fieldtypes.FieldError as exc:
+        problems.add(path, f"公式结果无效：{exc.zh}", f"formula result is invalid: {exc.en}", "formula")
+        return None
+
+
+def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[str, list[dict[str, Any]]],
+          ctx: Ctx, problems: ProblemList, prefix: str = "") -> None:
+    """Constraints and cross-field rules on the complete record."""
+    defn = compiled.definition
+    for f in defn.fields:
+        path = f"{prefix}/{f.key}"
+        if f.is_table:
+            rows = children.get(f.key) or []
+            if f.required and not rows or len(rows) < int(f.raw.get("min_rows", 0)):
+                n = max(1, int(f.raw.get("min_rows", 0)))
+                problems.add(path, f"{f.label['zh-CN']} 至少需要 {n} 行", f"{f.key} needs at least {n} row(s)", "required")
+            for i, row in enumerate(rows):
+                for c in f.children:
+                    _check_value(c, row.get(c.key), f"{path}/{i}/{c.key}", problems)
+        elif f.type != "autonumber":
+            _check_value(f, values.get(f.key), path, problems)
+    names = dict(values)
+    names.update(children)
+    for rule in defn.rules:
+        try:
+            fired = rule.when.evaluate(names, now=ctx.now)
+        except ExpressionError:
+            fired = False
+        if fired:
+            problems.add(f"{prefix}/{rule.field}" if rule.field else (prefix or "/"), rule.message["zh-CN"],
+                         rule.message["en"], "rule")
+
+
+def _check_value(f: FieldSpec, v: Any, path: str, problems: ProblemList) -> None:
+    name_zh, raw = f.label["zh-CN"], f.raw
+    if _empty(v):
+        if f.required:
+            problems.add(path, f"{name_zh} 为必填项", f"{f.key} is required", "required")
+        return
+    t = f.value_type
+    if t in ("text", "long_text", "barcode"):
+        limit = int(raw.get("max_length", 255 if t == "text" else 512 if t == "barcode" else 100000))
+        if len(v) > limit:
+            problems.add(path, f"{name_zh} 最长 {limit} 个字符（现为 {len(v)}）", f"{f.key} is longer than {limit} characters ({len(v)})", "max_length")
+        if len(v) < int(raw.get("min_length", 0)):
+            problems.add(path, f"{name_zh} 至少 {raw['min_length']} 个字符", f"{f.key} needs at least {raw['min_length']} characters", "min_length")
+        if f.regex is not None and not f.regex.fullmatch(v):
+            msg = raw.get("regex_message")
+            zh = msg.get("zh-CN") if isinstance(msg, Mapping) else msg
+            en = msg.get("en") if isinstance(msg, Mapping) else msg
+            problems.add(path, zh or f"{name_zh} 格式不符合 {raw['regex']}", en or f"{f.key} does not match {raw['regex']}", "regex")
+    if t in ("integer", "decimal") and isinstance(v, (int, Decimal)):
+        if raw.get("min") is not None and Decimal(str(v)) < Decimal(str(raw["min"])):
+            problems.add(path, f"{name_zh} 不能小于 {raw['min']}", f"{f.key} must be at least {raw['min']}", "min")
+        if raw.get("max") is not None and Decimal(str(v)) > Decimal(str(raw["max"])):
+            problems.add(path, f"{name_zh} 不能大于 {raw['max']}", f"{f.key} must be at most {raw['max']}", "max")
+    if t in ("date", "datetime"):
+        s = v.isoformat()
+        if raw.get("min") is not None and s < str(raw["min"]):
+            problems.add(path, f"{name_zh} 不能早于 {raw['min']}", f"{f.key} must not be before {raw['min']}", "min")
+        if raw.get("max") is not None and s > str(raw["max"]):
+            problems.add(path, f"{name_zh} 不能晚于 {raw['max']}", f"{f.key} must not be after {raw['max']}", "max")
+
+
+_DIGITS = re.compile(r"^\d+$")
+
+
+def is_digits(s: str) -> bool:
+    return bool(_DIGITS.match(s))

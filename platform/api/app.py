@@ -1,0 +1,70 @@
+"""The HTTP application: ``create_app()`` wires settings, the database and the routers."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.engine import Engine
+
+from mom.engines.forms.store import FormRegistry
+from mom.platform.api import errors, routes_auth, routes_forms, routes_records
+from mom.platform.db.engine import make_engine
+from mom.platform.db.migrate import upgrade
+from mom.platform.settings import Settings, get_settings
+
+
+class BodyLimit:
+    """Refuse request bodies larger than the configured limit (413) before reading them."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            resp = JSONResponse({"code": "too_large", "message": {"zh-CN": f"请求体超过 {self.limit} 字节",
+                                                                   "en": f"request body larger than {self.limit} bytes"}}, 413)
+            return await resp(scope, receive, send)
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise ValueError("request body too large")
+            return msg
+
+        return await self.app(scope, limited, send)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.resolved_database_url())
+    if migrate:
+        upgrade(engine)
+    app = FastAPI(title="MOM platform API", version="0.1.0",
+                  description="低代码制造运营管理平台 / Low-code manufacturing operations management platform")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.registry = FormRegistry()
+    errors.install(app)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_forms.router)
+    app.include_router(routes_records.router)
+
+    @app.get("/api/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "database": engine.dialect.name}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return ("<!doctype html><meta charset=utf-8><title>MOM 平台</title><h1>MOM 平台 / MOM platform</h1>"
+                "<p>API 文档 / API docs: <a href=/docs>/docs</a></p>")
+
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    return app

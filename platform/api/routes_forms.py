@@ -1,0 +1,118 @@
+"""Form definitions: list, read, plan, publish, versions, diff, retired fields and purge."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from mom.engines.forms import store
+from mom.engines.forms.definition import form_schema
+from mom.engines.records.access import form_access
+from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import AccessDenied, InvalidInput, NotFound
+
+router = APIRouter(prefix="/api", tags=["forms"])
+
+
+def _can_design(conn: Any, registry: Any, actor: Any, name: str) -> None:
+    if actor.is_admin:
+        return
+    try:
+        compiled = registry.get(conn, name)
+    except NotFound:
+        raise AccessDenied("只有管理员可以新建表单", "only administrators can create forms") from None
+    if not form_access(compiled, actor).can("design"):
+        raise AccessDenied(f"没有设计表单 {name} 的权限", f"you may not design form {name}")
+
+
+@router.get("/schema/form", summary="The JSON Schema of form definitions (mom.form/1)")
+def get_form_schema() -> dict[str, Any]:
+    return form_schema()
+
+
+@router.get("/forms", summary="Published forms the caller may read")
+def list_forms(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict[str, Any]]:
+    out = []
+    with read_tx(engine) as conn:
+        for name in store.form_names(conn):
+            compiled = registry.get(conn, name)
+            access = form_access(compiled, actor)
+            if access.can("read") or access.can("create"):
+                out.append({"name": name, "label": compiled.definition.label, "version": compiled.version,
+                            "actions": sorted(access.actions)})
+    return out
+
+
+@router.get("/forms/{name}", summary="The current definition of a form, as the caller may see it")
+def get_form(name: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        compiled = registry.get(conn, name)
+    access = form_access(compiled, actor)
+    if not access.actions:
+        raise NotFound(f"表单 {name} 不存在", f"form {name} does not exist")
+    raw = dict(compiled.definition.raw)
+    raw["fields"] = [f for f in raw["fields"] if access.visible(f["key"])]
+    if not access.can("design"):
+        raw.pop("permissions", None)
+    return {"name": name, "version": compiled.version, "definition": raw, "actions": sorted(access.actions),
+            "read_only_fields": sorted(access.read_only), "display_field": compiled.definition.display_field}
+
+
+@router.post("/forms/plan", summary="Validate a definition and show the migration plan; nothing is written")
+def plan_form(engine: EngineDep, registry: RegistryDep, actor: ActorDep, definition: Annotated[Any, Body()]) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        if isinstance(definition, dict) and isinstance(definition.get("name"), str):
+            _can_design(conn, registry, actor, definition["name"])
+        elif not actor.is_admin:
+            raise AccessDenied("需要管理员权限", "administrator rights are required")
+        _, plan = store.plan_form(conn, definition)
+    return plan.as_dict() | {"text": {"zh-CN": plan.describe("zh-CN"), "en": plan.describe("en")}}
+
+
+@router.put("/forms/{name}", summary="Publish a definition: plan and apply in one transaction")
+def publish_form(name: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep,
+                 definition: Annotated[Any, Body()]) -> dict[str, Any]:
+    if not isinstance(definition, dict) or definition.get("name") != name:
+        raise InvalidInput(f"定义中的 name 必须是 {name}", f"the definition's name must be {name}")
+    with write_tx(engine) as conn:
+        _can_design(conn, registry, actor, name)
+        plan, compiled = store.publish(conn, definition, actor_id=actor.id)
+    return plan.as_dict() | {"version": plan.to_version}
+
+
+@router.get("/forms/{name}/versions", summary="Every published version of a form")
+def form_versions(name: str, engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        rows = store.versions(conn, name)
+    if not rows:
+        raise NotFound(f"表单 {name} 不存在", f"form {name} does not exist")
+    return [{**r, "published_at": r["published_at"].isoformat()} for r in rows]
+
+
+@router.get("/forms/{name}/versions/{version}", summary="One published version's definition")
+def form_version(name: str, version: int, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return store.version_definition(conn, name, version)
+
+
+@router.get("/forms/{name}/diff", summary="What changed between two versions")
+def form_diff(name: str, engine: EngineDep, actor: AdminDep, from_: Annotated[int, Query(alias="from")],
+              to: int) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return store.diff_versions(conn, name, from_, to)
+
+
+@router.get("/forms/{name}/retired", summary="Retired fields whose data is kept (restorable)")
+def retired(name: str, engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return store.retired_fields(conn, name)
+
+
+@router.post("/forms/{name}/fields/{field_id}/purge", summary="Destroy a retired field's data (irreversible)")
+def purge(name: str, field_id: str, engine: EngineDep, actor: AdminDep,
+          confirm: Annotated[str, Query(description="must repeat the field id")] = "") -> dict[str, Any]:
+    if confirm != field_id:
+        raise InvalidInput(f"清除不可恢复：请加 ?confirm={field_id} 确认", f"purging is irreversible: add ?confirm={field_id} to confirm")
+    with write_tx(engine) as conn:
+        return store.purge_field(conn, name, field_id)

@@ -1,0 +1,125 @@
+"""Records of a form: CRUD, list with filters, import, export, audit, restore."""
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse, Response
+
+from mom.engines.records import query as Q
+from mom.engines.records import service as S
+from mom.engines.records import transfer
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import InvalidInput, TooLarge
+
+router = APIRouter(prefix="/api/records", tags=["records"])
+RESERVED = {"sort", "limit", "after", "fields", "include_deleted", "only_deleted", "count", "expand", "format", "header"}
+
+
+def _flag(v: str | None) -> bool:
+    return str(v).lower() in ("1", "true", "yes")
+
+
+@router.get("/{form}", summary="List records: filters field[.sub][__op]=value, sort=-a,b, limit, after, fields")
+def list_records(form: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    p = request.query_params
+    try:
+        limit = int(p.get("limit", 50))
+    except ValueError:
+        raise InvalidInput("limit 必须是整数", "limit must be an integer") from None
+    with read_tx(engine) as conn:
+        return Q.list_records(conn=conn, registry=registry, ctx=ctx, form=form,
+                              filters=Q.parse_filters(dict(p), RESERVED), sort=p.get("sort"), limit=limit,
+                              after=p.get("after"), fields=p.get("fields", "").split(",") if p.get("fields") else None,
+                              include_deleted=_flag(p.get("include_deleted")), only_deleted=_flag(p.get("only_deleted")),
+                              with_count=_flag(p.get("count")), expand_children=_flag(p.get("expand")))
+
+
+@router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)")
+def create(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
+           body: Annotated[Any, Body()]) -> Any:
+    docs = body if isinstance(body, list) else [body]
+    if not docs:
+        raise InvalidInput("没有要创建的记录", "nothing to create")
+    if len(docs) > settings.max_bulk_records:
+        raise TooLarge(f"一次最多创建 {settings.max_bulk_records} 条；更多请用导入", f"at most {settings.max_bulk_records} records per request; use import for more")
+    with write_tx(engine) as conn:
+        out = S.create_records(conn=conn, registry=registry, ctx=ctx, form=form, docs=docs)
+    return out if isinstance(body, list) else out[0]
+
+
+@router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list")
+def export(form: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
+    p = request.query_params
+    fmt = p.get("format", "csv")
+    filters = Q.parse_filters(dict(p), RESERVED)
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput("format 只能是 csv 或 xlsx", "format must be csv or xlsx")
+    kw = dict(registry=registry, ctx=ctx, form=form, filters=filters, sort=p.get("sort"), header=p.get("header", "label"))
+    with read_tx(engine) as conn:  # check permissions and filters before the response starts
+        first = transfer.export_rows(conn=conn, **kw)
+        next(first)
+        next(first, None)
+    name = f"{form}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        def stream() -> Any:
+            with read_tx(engine) as conn:
+                yield from transfer.write_csv(transfer.export_rows(conn=conn, **kw))
+        return StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=headers)
+    buf = io.BytesIO()
+    with read_tx(engine) as conn:
+        transfer.write_xlsx(transfer.export_rows(conn=conn, **kw), buf, form)
+    return Response(buf.getvalue(), headers=headers,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@router.post("/{form}/import", summary="Import CSV/XLSX: mode all|skip, optional upsert key; per-row errors")
+def import_file(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
+                file: Annotated[UploadFile, File()], key: Annotated[str | None, Form()] = None,
+                mode: Annotated[str, Form()] = "all") -> dict[str, Any]:
+    fmt = transfer.format_of(file.filename or "data.csv")
+    with write_tx(engine) as conn:
+        return transfer.import_records(conn=conn, registry=registry, ctx=ctx, form=form, stream=file.file, fmt=fmt,
+                                       key=key or None, mode=mode, chunk=settings.import_chunk_rows)
+
+
+@router.get("/{form}/{record_id}", summary="One record with its child rows")
+def get_one(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+            include_deleted: bool = False) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, include_deleted=include_deleted)
+
+
+@router.patch("/{form}/{record_id}", summary="Update fields; a stale row_version (body or If-Match) gets 409")
+def patch(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+          body: Annotated[Any, Body()], if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    expected = None
+    if if_match:
+        try:
+            expected = int(if_match.strip().strip('W/').strip('"'))
+        except ValueError:
+            raise InvalidInput("If-Match 应为记录的 row_version", "If-Match must be the record's row_version") from None
+    with write_tx(engine) as conn:
+        return S.update_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, patch=body,
+                               expected_version=expected)
+
+
+@router.delete("/{form}/{record_id}", summary="Soft delete (restorable)")
+def delete(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return S.delete_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
+
+
+@router.post("/{form}/{record_id}/restore", summary="Restore a soft-deleted record")
+def restore(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return S.restore_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
+
+
+@router.get("/{form}/{record_id}/audit", summary="Every change of a record: who, when, before/after")
+def audit(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)

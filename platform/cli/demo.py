@@ -1,0 +1,57 @@
+"""Demo content: departments, roles, users, the demo pack's forms and fixture records."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mom.engines.forms.store import FormRegistry
+from mom.engines.packs import loader
+from mom.engines.records import transfer
+from mom.engines.records.context import SYSTEM, Ctx
+from mom.platform.auth import service as auth
+from mom.platform.db import tables as T
+from mom.platform.db.engine import write_tx
+
+
+USERS = [("admin", "admin123", "系统管理员", True, "QC", []),
+         ("qc1", "qc1pass123", "质检员小王", False, "QC-IQC", ["qc_inspector"]),
+         ("qcm", "qcmpass123", "质量经理老陈", False, "QC", ["qc_manager"]),
+         ("buyer", "buyerpass123", "采购员小李", False, "PUR", ["purchaser"])]
+
+
+def demo_pack_path() -> Path:
+    here = Path(__file__).resolve()
+    for base in (here.parents[2], here.parents[1]):
+        cand = base / "modelpacks" / "demo"
+        if (cand / "pack.json").exists():
+            return cand
+    import mom.modelpacks as mp  # installed layout
+
+    return Path(list(mp.__path__)[0]) / "demo"
+
+
+def load_demo(engine: Engine) -> Iterator[str]:
+    with write_tx(engine) as conn:
+        auth.ensure_department(conn, "QC", "质量部")
+        auth.ensure_department(conn, "QC-IQC", "来料检验组", "QC")
+        auth.ensure_department(conn, "PUR", "采购部")
+        for username, pw, name, admin, dept, roles in USERS:
+            if conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar() is None:
+                auth.create_user(conn, username=username, password=pw, display_name=name, is_admin=admin,
+                                 department=dept, roles=roles)
+                yield f"用户 / user {username} (密码 / password {pw})"
+    bundle = loader.load(demo_pack_path())
+    with write_tx(engine) as conn:
+        for plan in loader.apply(conn, bundle):
+            yield plan.describe("zh-CN")
+    ctx = Ctx(actor=SYSTEM, now=dt.datetime.now(dt.timezone.utc))
+    registry = FormRegistry()
+    for fx in bundle.manifest.get("fixtures", []):
+        with write_tx(engine) as conn, open(bundle.root / fx["file"], "rb") as fh:
+            res = transfer.import_records(conn=conn, registry=registry, ctx=ctx, form=fx["form"], stream=fh,
+                                          fmt=transfer.format_of(fx["file"]), key=fx.get("key"), mode="all")
+        yield f"{fx['form']}: +{res['created']} ~{res['updated']}"

@@ -1,0 +1,315 @@
+"""The ``mom`` command line. Errors print the path and reason and exit non-zero."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mom.platform.errors import MomError
+from mom.platform.settings import get_settings
+
+EXIT_INPUT = 1
+
+
+def _engine() -> Any:
+    from mom.platform.db.engine import make_engine
+    from mom.platform.db.migrate import upgrade
+
+    engine = make_engine(get_settings().resolved_database_url())
+    upgrade(engine)
+    return engine
+
+
+def _ctx(engine: Any, username: str | None) -> Any:
+    from mom.engines.forms import fieldtypes
+    from mom.engines.records.context import SYSTEM, Ctx, load_actor
+    from mom.platform.db import tables as T
+    from mom.platform.db.engine import read_tx
+    import sqlalchemy as sa
+
+    tz = fieldtypes.plant_tz(get_settings().timezone)
+    actor = SYSTEM
+    if username:
+        with read_tx(engine) as conn:
+            uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
+            actor = load_actor(conn, uid) if uid else None
+        if actor is None:
+            raise click.ClickException(f"用户 {username} 不存在或已停用 / user {username} does not exist or is disabled")
+    return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=tz)
+
+
+def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MomError as exc:
+            click.echo(f"错误 / error [{exc.code}]: {exc.zh} / {exc.en}", err=True)
+            for p in exc.problems:
+                click.echo(f"  {p.path or '/'}: {p.zh} / {p.en}", err=True)
+            plan = exc.detail.get("plan") if exc.detail else None
+            if plan:
+                for op in plan["operations"]:
+                    if op["safety"] == "blocked":
+                        click.echo(f"  ! {op['message']['zh-CN']} / {op['message']['en']}", err=True)
+            sys.exit(EXIT_INPUT)
+    return wrapper
+
+
+@click.group(help="MOM 平台命令行 / MOM platform command line")
+def main() -> None:
+    pass
+
+
+@main.command(help="启动 HTTP 服务 / run the HTTP server")
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def serve(host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from mom.platform.api.app import create_app
+
+    s = get_settings()
+    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+
+@main.group(help="数据库 / database")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="升级平台表结构（幂等）/ bring platform tables to the newest revision")
+@reports_errors
+def db_upgrade() -> None:
+    engine = _engine()
+    click.echo(f"ok: {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.group(help="用户 / users")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="新建用户 / add a user")
+@click.argument("username")
+@click.option("--password", envvar="MOM_NEW_PASSWORD", help="或环境变量 MOM_NEW_PASSWORD；不给则提示输入")
+@click.option("--display-name")
+@click.option("--admin", is_flag=True)
+@click.option("--department", help="部门编码 / department code")
+@click.option("--role", "roles", multiple=True)
+@click.option("--token", "token_name", help="同时签发一个 API 令牌 / also issue an API token with this name")
+@reports_errors
+def user_add(username: str, password: str | None, display_name: str | None, admin: bool, department: str | None,
+             roles: tuple[str, ...], token_name: str | None) -> None:
+    from mom.platform.auth import service as auth
+    from mom.platform.db.engine import write_tx
+
+    if password is None and sys.stdin.isatty():
+        password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    engine = _engine()
+    with write_tx(engine) as conn:
+        uid = auth.create_user(conn, username=username, password=password, display_name=display_name, is_admin=admin,
+                               department=department, roles=list(roles))
+        tok = auth.issue_token(conn, uid, kind="api", name=token_name) if token_name else None
+    click.echo(f"用户已创建 / user created: {username} (id {uid})")
+    if tok:
+        click.echo(f"API token: {tok['access_token']}")
+
+
+@main.group(help="表单定义 / form definitions")
+def form() -> None:
+    pass
+
+
+def _bundle(path: str) -> Any:
+    from mom.engines.packs import loader
+
+    return loader.load(path)
+
+
+@form.command("validate", help="校验定义文件或文件夹 / validate a definition file or folder")
+@click.argument("path")
+@reports_errors
+def form_validate(path: str) -> None:
+    from mom.engines.packs import loader
+    from mom.platform.db.engine import read_tx
+
+    bundle = _bundle(path)
+    engine = _engine()
+    with read_tx(engine) as conn:
+        loader.validate(conn, bundle)
+    click.echo(f"ok: {len(bundle.forms)} 个表单定义有效 / {len(bundle.forms)} form definition(s) valid")
+
+
+@form.command("plan", help="显示变更计划，不做修改 / show the migration plan; writes nothing")
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def form_plan(path: str, as_json: bool) -> None:
+    from mom.engines.packs import loader
+    from mom.platform.db.engine import read_tx
+
+    engine = _engine()
+    with read_tx(engine) as conn:
+        plans = loader.plan(conn, _bundle(path))
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in plans], ensure_ascii=False, indent=1))
+    else:
+        for p in plans:
+            click.echo(p.describe("zh-CN"))
+    if any(p.blocked for p in plans):
+        sys.exit(EXIT_INPUT)
+
+
+@form.command("apply", help="应用定义（一个事务）/ apply definitions in one transaction")
+@click.argument("path")
+@reports_errors
+def form_apply(path: str) -> None:
+    from mom.engines.packs import loader
+    from mom.platform.db.engine import write_tx
+
+    engine = _engine()
+    with write_tx(engine) as conn:
+        plans = loader.apply(conn, _bundle(path))
+    for p in plans:
+        click.echo(p.describe("zh-CN"))
+
+
+@form.command("export", help="导出已发布的定义 / print a published definition")
+@click.argument("name")
+@click.option("--version", type=int)
+@reports_errors
+def form_export(name: str, version: int | None) -> None:
+    from mom.engines.forms import store
+    from mom.platform.db.engine import read_tx
+    from mom.platform.errors import NotFound
+
+    engine = _engine()
+    with read_tx(engine) as conn:
+        cur = store.current(conn, name)
+        if cur is None:
+            raise NotFound(f"表单 {name} 不存在", f"form {name} does not exist")
+        raw = store.version_definition(conn, name, version or cur[1])
+    click.echo(json.dumps(raw, ensure_ascii=False, indent=2))
+
+
+@form.command("purge", help="清除已停用字段的数据（不可恢复）/ destroy a retired field's data")
+@click.argument("name")
+@click.argument("field_id")
+@click.option("--yes", is_flag=True, help="确认 / confirm")
+@reports_errors
+def form_purge(name: str, field_id: str, yes: bool) -> None:
+    from mom.engines.forms import store
+    from mom.platform.db.engine import write_tx
+
+    if not yes:
+        raise click.ClickException("不可恢复，请加 --yes 确认 / irreversible: add --yes to confirm")
+    engine = _engine()
+    with write_tx(engine) as conn:
+        click.echo(json.dumps(store.purge_field(conn, name, field_id), ensure_ascii=False))
+
+
+@main.group(help="记录 / records")
+def record() -> None:
+    pass
+
+
+@record.command("import", help="导入 CSV/XLSX / import a CSV or XLSX file")
+@click.argument("form_name", metavar="FORM")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", help="按此字段更新已有记录（upsert）/ update records with this key value")
+@click.option("--mode", type=click.Choice(["all", "skip"]), default="all", show_default=True)
+@click.option("--user", "username", help="以此用户身份导入 / import as this user")
+@click.option("--errors", "errors_out", type=click.Path(dir_okay=False), help="把逐行错误写入 CSV / write row errors to CSV")
+@reports_errors
+def record_import(form_name: str, file: str, key: str | None, mode: str, username: str | None, errors_out: str | None) -> None:
+    from mom.engines.forms.store import FormRegistry
+    from mom.engines.records import transfer
+    from mom.platform.db.engine import write_tx
+
+    engine = _engine()
+    ctx = _ctx(engine, username)
+    try:
+        with write_tx(engine) as conn, open(file, "rb") as fh:
+            res = transfer.import_records(conn=conn, registry=FormRegistry(), ctx=ctx, form=form_name, stream=fh,
+                                          fmt=transfer.format_of(file), key=key, mode=mode,
+                                          chunk=get_settings().import_chunk_rows)
+    except MomError as exc:
+        if errors_out and exc.detail.get("errors"):
+            _write_errors(errors_out, exc.detail["errors"])
+        raise
+    click.echo(f"共 {res['total']} 行：新增 {res['created']}，更新 {res['updated']}，跳过 {res['skipped']} / "
+               f"{res['total']} rows: {res['created']} created, {res['updated']} updated, {res['skipped']} skipped")
+    for e in res["errors"]:
+        click.echo(f"  {e['message']['zh-CN']} / {e['message']['en']}", err=True)
+    if errors_out and res["errors"]:
+        _write_errors(errors_out, res["errors"])
+
+
+def _write_errors(path: str, errors: list[dict[str, Any]]) -> None:
+    import csv
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "field", "错误", "error"])
+        for e in errors:
+            w.writerow([e["row"], e["field"] or "", e["message"]["zh-CN"], e["message"]["en"]])
+
+
+@record.command("export", help="导出 CSV/XLSX / export records")
+@click.argument("form_name", metavar="FORM")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="输出文件（默认标准输出，仅 CSV）/ output file")
+@click.option("--header", type=click.Choice(["label", "key"]), default="label", show_default=True)
+@click.option("--user", "username")
+@reports_errors
+def record_export(form_name: str, fmt: str, out: str | None, header: str, username: str | None) -> None:
+    from mom.engines.forms.store import FormRegistry
+    from mom.engines.records import transfer
+    from mom.platform.db.engine import read_tx
+
+    engine = _engine()
+    ctx = _ctx(engine, username)
+    if fmt == "xlsx" and not out:
+        raise click.ClickException("XLSX 需要 --out 文件 / XLSX needs --out FILE")
+    with read_tx(engine) as conn:
+        rows = transfer.export_rows(conn=conn, registry=FormRegistry(), ctx=ctx, form=form_name, header=header)
+        if fmt == "xlsx":
+            with open(out, "wb") as fh:  # type: ignore[arg-type]
+                transfer.write_xlsx(rows, fh, form_name)
+        else:
+            target = open(out, "wb") if out else sys.stdout.buffer
+            try:
+                for chunk in transfer.write_csv(rows):
+                    target.write(chunk)
+            finally:
+                if out:
+                    target.close()
+    if out:
+        click.echo(f"ok: {out}")
+
+
+@main.command(help="加载演示数据（幂等）/ load the demo forms, users and records (idempotent)")
+@click.option("--serve", "then_serve", is_flag=True, help="然后启动服务 / then run the server")
+@reports_errors
+def demo(then_serve: bool) -> None:
+    from mom.platform.cli.demo import load_demo
+
+    engine = _engine()
+    for line in load_demo(engine):
+        click.echo(line)
+    if then_serve:
+        s = get_settings()
+        click.echo(f"http://{s.host}:{s.port}/docs")
+        serve.callback(None, None)  # type: ignore[misc]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
