@@ -164,17 +164,22 @@ def _jsonable(compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, An
 
 
 def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
-                    children: Mapping[str, list[dict[str, Any]] | None], *, replace: bool) -> None:
+                    children: Mapping[str, list[dict[str, Any]] | None]) -> None:
+    """Replace the child rows; a row that names one of this record's existing row ids keeps it."""
     for key, rows in children.items():
         if rows is None:
             continue
         t = compiled.children[key]
-        if replace:
-            conn.execute(t.delete().where(t.c.parent_id == parent_id))
-        if rows:
-            conn.execute(t.insert(), [{**{c.key: r.get(c.key) for c in compiled.definition.field(key).children},
-                                       "parent_id": parent_id, "seq": i + 1, **({"id": r["id"]} if "id" in r and replace else {})}
-                                      for i, r in enumerate(rows)])
+        own = {int(r[0]) for r in conn.execute(sa.select(t.c.id).where(t.c.parent_id == parent_id))}
+        conn.execute(t.delete().where(t.c.parent_id == parent_id))
+        cols = [c.key for c in compiled.definition.field(key).children]
+        params = [{**{c: r.get(c) for c in cols}, "parent_id": parent_id, "seq": i + 1, "id": r.get("id")}
+                  for i, r in enumerate(rows)]
+        keep = [p for p in params if p["id"] in own]
+        fresh = [{k: v for k, v in p.items() if k != "id"} for p in params if p["id"] not in own]
+        for batch in (keep, fresh):
+            if batch:
+                conn.execute(t.insert(), batch)
 
 
 # ---------------------------------------------------------------- create
@@ -302,7 +307,7 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
                  "form_version": compiled.version, "updated_at": ctx.now, "updated_by": ctx.actor.id}))
             if res.rowcount != 1:
                 raise Conflict(f"记录 {record_id} 已被他人修改；请刷新后重试", f"record {record_id} was changed meanwhile; reload and retry")
-            _write_children(conn, compiled, record_id, {k: v for k, v in children.items() if prep.children.get(k) is not None}, replace=True)
+            _write_children(conn, compiled, record_id, {k: v for k, v in children.items() if prep.children.get(k) is not None})
         except sa.exc.IntegrityError as exc:
             raise _integrity(exc, compiled) from exc
         _audit(conn, ctx, compiled, [(record_id, "update", changes)])

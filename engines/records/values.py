@@ -181,12 +181,19 @@ def compute(compiled: CompiledForm, values: dict[str, Any], children: Mapping[st
                 c = t.child(key)
                 assert c is not None and c.formula is not None
                 row[key] = _eval(c, row, ctx, problems, f"{prefix}/{t.key}/{i}/{key}")
-    names = dict(values)
-    names.update({k: v for k, v in children.items()})
+    names = _names(compiled, values, children)
     for key in defn.formula_order:
         f = defn.field(key)
         assert f is not None and f.formula is not None
         values[key] = names[key] = _eval(f, names, ctx, problems, f"{prefix}/{key}")
+
+
+def _names(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of the form is a name (empty ones are None), so rules can test for emptiness."""
+    names: dict[str, Any] = {f.key: None for f in compiled.definition.scalar_fields}
+    names.update(values)
+    names.update({t.key: list(children.get(t.key) or []) for t in compiled.definition.table_fields})
+    return names
 
 
 def _eval(f: FieldSpec, names: Mapping[str, Any], ctx: Ctx, problems: ProblemList, path: str) -> Any:
@@ -216,8 +223,7 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
                     _check_value(c, row.get(c.key), f"{path}/{i}/{c.key}", problems)
         elif f.type != "autonumber":
             _check_value(f, values.get(f.key), path, problems)
-    names = dict(values)
-    names.update(children)
+    names = _names(compiled, values, children)
     for rule in defn.rules:
         try:
             fired = rule.when.evaluate(names, now=ctx.now)
