@@ -1,0 +1,3 @@
+from mom.platform.cli.main import main
+
+main()
