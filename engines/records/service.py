@@ -155,14 +155,6 @@ def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, entries: list[tup
              "form_version": compiled.version, "changes": changes} for rid, action, changes in entries])
 
 
-def _jsonable(compiled: CompiledForm, values: Mapping[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in values.items():
-        f = compiled.definition.field(k)
-        out[k] = fieldtypes.dump(f, v) if f is not None else v
-    return out
-
-
 def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
                     children: Mapping[str, list[dict[str, Any]] | None]) -> None:
     """Replace the child rows; a row that names one of this record's existing row ids keeps it."""
@@ -226,7 +218,7 @@ def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: l
     except sa.exc.IntegrityError as exc:
         raise _integrity(exc, compiled) from exc
     if audit:
-        _audit(conn, ctx, compiled, [(rid, "create", _jsonable(compiled, r)) for rid, r in zip(ids, rows)])
+        _audit(conn, ctx, compiled, [(rid, "create", {k: v for k, v in r.items() if v is not None}) for rid, r in zip(ids, rows)])
     return ids
 
 

@@ -181,6 +181,8 @@ def compute(compiled: CompiledForm, values: dict[str, Any], children: Mapping[st
                 c = t.child(key)
                 assert c is not None and c.formula is not None
                 row[key] = _eval(c, row, ctx, problems, f"{prefix}/{t.key}/{i}/{key}")
+    if not defn.formula_order:
+        return
     names = _names(compiled, values, children)
     for key in defn.formula_order:
         f = defn.field(key)
@@ -223,6 +225,8 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
                     _check_value(c, row.get(c.key), f"{path}/{i}/{c.key}", problems)
         elif f.type != "autonumber":
             _check_value(f, values.get(f.key), path, problems)
+    if not defn.rules:
+        return
     names = _names(compiled, values, children)
     for rule in defn.rules:
         try:

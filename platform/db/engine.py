@@ -7,7 +7,10 @@ timeout instead of failing on a lock upgrade.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterator
+from decimal import Decimal
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -17,13 +20,28 @@ from sqlalchemy.engine import Connection, Engine
 from mom.platform.settings import normalize_database_url
 
 
+def _json_default(v: object) -> object:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    raise TypeError(f"not JSON serializable: {type(v).__name__}")
+
+
+def json_dumps(v: object) -> str:
+    """JSON columns (audit, physical state) accept decimals and dates."""
+    return json.dumps(v, ensure_ascii=False, default=_json_default)
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, echo=echo, json_serializer=json_dumps,
+                                  connect_args={"check_same_thread": False, "timeout": 30})
         _setup_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return sa.create_engine(url, echo=echo, json_serializer=json_dumps, pool_size=pool_size, max_overflow=pool_size,
+                            pool_pre_ping=True)
 
 
 def _setup_sqlite(engine: Engine) -> None:
