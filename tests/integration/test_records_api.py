@@ -120,3 +120,11 @@ def test_bad_requests_are_clear(client: TestClient, demo_forms: dict) -> None:
     r = client.get("/api/records/suplier", headers=demo_forms)
     assert r.status_code == 404 and 'did you mean "supplier"' in r.json()["message"]["en"]
     assert client.get("/api/records/supplier").status_code == 401
+
+
+def test_barcode_content_renders_as_qr(client: TestClient, admin: dict) -> None:
+    form = {"format": "mom.form/1", "name": "label", "fields": [{"id": "a", "key": "content", "type": "barcode", "symbology": "qr"}]}
+    assert client.put("/api/forms/label", json=form, headers=admin).status_code == 200
+    rid = client.post("/api/records/label", json={"content": "HEAT-2026-0042|DN50"}, headers=admin).json()["id"]
+    r = client.get(f"/api/records/label/{rid}/qr/content", headers=admin)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg") and b"<svg" in r.content
