@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir")
     timezone: str = Field(default="Asia/Shanghai", description="plant time zone for naive datetimes and dates")
     token_ttl_minutes: int = 12 * 60
+    auth_cache_seconds: float = Field(default=5.0, description="how long a token's user and roles are cached per process")
     max_request_bytes: int = 20 * 1024 * 1024
     max_attachment_bytes: int = 20 * 1024 * 1024
     max_bulk_records: int = 5000

@@ -193,12 +193,18 @@ def prepare_many(conn: Connection, registry: lookup.Registry, compiled: Compiled
 
 def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *, audit: bool = True) -> list[int]:
     """Insert checked records (main rows, child rows, audit) and return their ids, in order."""
+    return [r["id"] for r in insert_rows(conn, compiled, ctx, preps, audit=audit)]
+
+
+def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *,
+                audit: bool = True) -> list[dict[str, Any]]:
+    """Insert checked records and return the stored main rows (system columns included)."""
     if not preps:
         return []
     rows = [dict(p.values) for p in preps]
     _autonumbers(conn, compiled, ctx, rows)
     system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
-              "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id}
+              "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id, "deleted_at": None}
     cols = [f.key for f in compiled.definition.scalar_fields]
     params = [{**system, **{k: r.get(k) for k in cols}} for r in rows]
     t = compiled.main
@@ -219,7 +225,7 @@ def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: l
         raise _integrity(exc, compiled) from exc
     if audit:
         _audit(conn, ctx, compiled, [(rid, "create", {k: v for k, v in r.items() if v is not None}) for rid, r in zip(ids, rows)])
-    return ids
+    return [{**p, "id": rid} for rid, p in zip(ids, params)]
 
 
 def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, docs: list[Any]) -> list[dict[str, Any]]:
@@ -233,8 +239,12 @@ def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     problems = [p for _, pr in prepared for p in pr.items]
     if problems:
         raise InvalidInput(f"记录有 {len(problems)} 处错误，未保存", f"{len(problems)} problem(s); nothing was saved", problems=problems)
-    ids = insert_prepared(conn, compiled, ctx, [p for p, _ in prepared])
-    return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=i, compiled=compiled) for i in ids]
+    stored = insert_rows(conn, compiled, ctx, [p for p, _ in prepared])
+    if compiled.children:  # child rows got ids in the database: read the documents back
+        return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=r["id"], compiled=compiled) for r in stored]
+    keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
+    display = lookup.display_values(conn, registry, compiled, stored, keys)
+    return [to_doc(compiled, access, r, {}, display) for r in stored]
 
 
 # ---------------------------------------------------------------- read

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from mom.engines.forms.store import FormRegistry
 from mom.platform.api import errors, routes_auth, routes_forms, routes_records
+from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
 from mom.platform.settings import Settings, get_settings
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.settings = settings
     app.state.engine = engine
     app.state.registry = FormRegistry()
+    app.state.actor_cache = ActorCache(ttl=settings.auth_cache_seconds)
     errors.install(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_forms.router)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -36,13 +37,38 @@ RegistryDep = Annotated[FormRegistry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def current_actor(engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+class ActorCache:
+    """Token -> actor for a few seconds, so a busy client does not cost four queries per request.
+    A revoked token, disabled user or changed role takes effect within ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10000) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        hit = self._items.get(token)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def put(self, token: str, actor: Actor) -> None:
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[token] = (time.monotonic() + self.ttl, actor)
+
+
+def current_actor(request: Request, engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
     if not token:
         raise AuthRequired("请先登录（Authorization: Bearer <token>）", "sign in first (Authorization: Bearer <token>)")
+    cache: ActorCache = request.app.state.actor_cache
+    actor = cache.get(token)
+    if actor is not None:
+        return actor
     with read_tx(engine) as conn:
         actor = load_actor(conn, auth.user_for_token(conn, token))
     if actor is None:
         raise AuthRequired("用户已停用", "the user is disabled")
+    cache.put(token, actor)
     return actor
 
 
