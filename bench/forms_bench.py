@@ -236,6 +236,7 @@ def bench_addfield(args: argparse.Namespace, tmp: Path) -> dict:
     from mom.engines.forms import store
     from mom.platform.db.engine import make_engine, write_tx
 
+    args.db = "postgresql"
     url = db_url("postgresql", tmp, "addfield")
     setup_platform(url, tmp)
     eng = make_engine(url)
