@@ -89,11 +89,16 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
             fields[k] = f
             wanted[k].add(v)
     missing: dict[tuple[str, str], set[int]] = {}
+    files: dict[int, tuple[int, str, str]] = {}
     for k, ids in wanted.items():
         f = fields[k]
         if f.value_type == "attachment":
             table, idc = T.attachment, T.attachment.c.id
             live = []
+            for chunk in _chunks(sorted(ids), 900):
+                files.update({int(r.id): (int(r.size), r.filename, r.content_type) for r in conn.execute(
+                    sa.select(T.attachment.c.id, T.attachment.c.size, T.attachment.c.filename, T.attachment.c.content_type)
+                    .where(T.attachment.c.id.in_(chunk)))})
         else:
             table, idc, _ = target_of(conn, registry, f)
             live = [table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []
@@ -103,9 +108,26 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
         missing[k] = ids - have
     for prep, problems in items:
         for f, v, path in prep.ids_to_check:
+            if f.value_type == "attachment" and v in files:
+                _check_file(f, files[v], path, problems)
             if v in missing.get((f.id, f.value_type), ()):
                 what = {"user": "用户", "department": "部门", "attachment": "附件"}.get(f.value_type, f"表单 {f.raw.get('form')} 的记录")
                 problems.add(path, f"{what} id {v} 不存在", f"{f.value_type} id {v} does not exist", "not_found")
+
+
+def _check_file(f: FieldSpec, file: tuple[int, str, str], path: str, problems: ProblemList) -> None:
+    size, name, ctype = file
+    limit = f.raw.get("max_size_mb")
+    if limit is not None and size > float(limit) * 1024 * 1024:
+        problems.add(path, f"附件 {name} 超过 {limit} MB", f"attachment {name} is larger than {limit} MB", "max_size")
+    accept = f.raw.get("accept")
+    if accept:
+        lower = name.lower()
+        ok = any(lower.endswith(a.lower()) if a.startswith(".") else
+                 (ctype.startswith(a[:-1]) if a.endswith("/*") else ctype == a) for a in accept)
+        if not ok:
+            problems.add(path, f"附件 {name} 的类型不被接受（允许：{', '.join(accept)}）",
+                         f"attachment {name} is not an accepted type ({', '.join(accept)})", "accept")
 
 
 def display_values(conn: Connection, registry: Registry, compiled: CompiledForm, rows: list[Mapping[str, Any]],

@@ -128,3 +128,19 @@ def test_barcode_content_renders_as_qr(client: TestClient, admin: dict) -> None:
     rid = client.post("/api/records/label", json={"content": "HEAT-2026-0042|DN50"}, headers=admin).json()["id"]
     r = client.get(f"/api/records/label/{rid}/qr/content", headers=admin)
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg") and b"<svg" in r.content
+
+
+def test_attachments_checked_per_field(client: TestClient, admin: dict) -> None:
+    form = {"format": "mom.form/1", "name": "doc", "fields": [
+        {"id": "a", "key": "photos", "type": "attachment", "accept": [".jpg", "image/*"], "max_size_mb": 0.001, "max_files": 3}]}
+    assert client.put("/api/forms/doc", json=form, headers=admin).status_code == 200
+    small = client.post("/api/attachments", files={"file": ("p.jpg", b"\xff\xd8 tiny", "image/jpeg")}, headers=admin).json()
+    big = client.post("/api/attachments", files={"file": ("b.jpg", b"x" * 5000, "image/jpeg")}, headers=admin).json()
+    text = client.post("/api/attachments", files={"file": ("a.txt", b"hello", "text/plain")}, headers=admin).json()
+    assert len(small["sha256"]) == 64 and small["size"] == 7
+    ok = client.post("/api/records/doc", json={"photos": [small["id"]]}, headers=admin)
+    assert ok.status_code == 201 and ok.json()["photos"] == [small["id"]]
+    bad = client.post("/api/records/doc", json={"photos": [big["id"], text["id"], 999]}, headers=admin)
+    codes = sorted(p["code"] for p in bad.json()["problems"])
+    assert bad.status_code == 422 and codes == ["accept", "max_size", "not_found"]
+    assert client.get(f"/api/attachments/{small['id']}", headers=admin).content == b"\xff\xd8 tiny"
