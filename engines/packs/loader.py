@@ -8,7 +8,7 @@ in one transaction; unchanged definitions are skipped by hash, so applying twice
     {"format": "mom.pack/1", "name": "demo", "version": "1.0.0",
      "label": {"zh-CN": "演示", "en": "Demo"},
      "forms": ["forms/supplier.json", "forms/iqc_inspection.json"],      # optional: default forms/*.json
-     "fixtures": [{"form": "supplier", "file": "fixtures/supplier.csv", "key": "code"}]}
+     "fixtures": [{"form": "supplier", "file": "fixtures/supplier.csv", "key": "code", "as_user": "optional owner"}]}
 """
 from __future__ import annotations
 

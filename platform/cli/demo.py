@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from mom.engines.forms.store import FormRegistry
 from mom.engines.packs import loader
 from mom.engines.records import transfer
-from mom.engines.records.context import SYSTEM, Ctx
+from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
 from mom.platform.auth import service as auth
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
@@ -34,6 +34,16 @@ def demo_pack_path() -> Path:
     return Path(list(mp.__path__)[0]) / "demo"
 
 
+def _actor(engine: Engine, username: str | None) -> Actor:
+    """Fixtures may be owned by a demo user, so that department scopes show them to that user."""
+    if not username:
+        return SYSTEM
+    with write_tx(engine) as conn:
+        uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
+        actor = load_actor(conn, uid) if uid else None
+    return actor or SYSTEM
+
+
 def load_demo(engine: Engine) -> Iterator[str]:
     with write_tx(engine) as conn:
         auth.ensure_department(conn, "QC", "质量部")
@@ -48,9 +58,9 @@ def load_demo(engine: Engine) -> Iterator[str]:
     with write_tx(engine) as conn:
         for plan in loader.apply(conn, bundle):
             yield plan.describe("zh-CN")
-    ctx = Ctx(actor=SYSTEM, now=dt.datetime.now(dt.timezone.utc))
     registry = FormRegistry()
     for fx in bundle.manifest.get("fixtures", []):
+        ctx = Ctx(actor=_actor(engine, fx.get("as_user")), now=dt.datetime.now(dt.timezone.utc))
         with write_tx(engine) as conn, open(bundle.root / fx["file"], "rb") as fh:
             res = transfer.import_records(conn=conn, registry=registry, ctx=ctx, form=fx["form"], stream=fh,
                                           fmt=transfer.format_of(fx["file"]), key=fx.get("key"), mode="all")
