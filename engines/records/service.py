@@ -210,7 +210,7 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     t = compiled.main
     try:
         if len(params) == 1:
-            ids = [int(conn.execute(t.insert().values(params[0]).returning(t.c.id)).scalar_one())]
+            ids = [int(conn.execute(t.insert().returning(t.c.id), params[0]).scalar_one())]
         else:
             ids = [int(r[0]) for r in conn.execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), params)]
         child_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)

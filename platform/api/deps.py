@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.engine import Engine
 
@@ -20,15 +21,16 @@ from mom.platform.settings import Settings
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_engine(request: Request) -> Engine:
+# Pure dependencies are async so that FastAPI does not hop to the threadpool for each of them.
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_registry(request: Request) -> FormRegistry:
+async def get_registry(request: Request) -> FormRegistry:
     return request.app.state.registry
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -57,15 +59,19 @@ class ActorCache:
         self._items[token] = (time.monotonic() + self.ttl, actor)
 
 
-def current_actor(request: Request, engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+def _load_actor(engine: Engine, token: str) -> Actor | None:
+    with read_tx(engine) as conn:
+        return load_actor(conn, auth.user_for_token(conn, token))
+
+
+async def current_actor(request: Request, engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
     if not token:
         raise AuthRequired("请先登录（Authorization: Bearer <token>）", "sign in first (Authorization: Bearer <token>)")
     cache: ActorCache = request.app.state.actor_cache
     actor = cache.get(token)
     if actor is not None:
         return actor
-    with read_tx(engine) as conn:
-        actor = load_actor(conn, auth.user_for_token(conn, token))
+    actor = await run_in_threadpool(_load_actor, engine, token)
     if actor is None:
         raise AuthRequired("用户已停用", "the user is disabled")
     cache.put(token, actor)
@@ -75,14 +81,14 @@ def current_actor(request: Request, engine: EngineDep, token: Annotated[str | No
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def get_ctx(actor: ActorDep, settings: SettingsDep) -> Ctx:
+async def get_ctx(actor: ActorDep, settings: SettingsDep) -> Ctx:
     return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=fieldtypes.plant_tz(settings.timezone))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
 
 
-def require_admin(actor: ActorDep) -> Actor:
+async def require_admin(actor: ActorDep) -> Actor:
     if not actor.is_admin:
         raise AccessDenied("需要管理员权限", "administrator rights are required")
     return actor
