@@ -256,7 +256,7 @@ def _add_column(conn: Connection | None, tname: str, f: FieldSpec, rows: int) ->
 
 
 def _require_existing(conn: Connection, tname: str, f: FieldSpec, meta: Mapping[str, Any]) -> list[Operation]:
-    nulls = count_nulls(conn, tname, meta["column"] if not meta.get("retired") else meta["column"])
+    nulls = count_nulls(conn, tname, meta["column"])
     if not nulls:
         return []
     fill = _backfill_value(f)
@@ -281,8 +281,7 @@ def _convert(conn: Connection | None, tname: str, meta: Mapping[str, Any], f: Fi
         op.en = f"changing {f.key} from {old_sig} to {new_sig} is not supported (reference-like fields); add a new field instead"
         return op
     if conn is not None:
-        column = meta["column"] if meta.get("retired") else meta["column"]
-        failures, total = check_conversion(conn, tname, column, meta.get("field") or {}, f)
+        failures, total = check_conversion(conn, tname, meta["column"], meta.get("field") or {}, f)
         if failures:
             ids = [i for i, _ in failures[:20]]
             op.safety = BLOCKED

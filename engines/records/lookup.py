@@ -70,14 +70,10 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
                              f"{p.text!r} matches several records (ids {ids[:5]}); give the id instead", "ambiguous")
             elif is_digits(p.text):
                 p.target[p.key] = int(p.text)
-                _prep_of(items, problems).ids_to_check.append((f, int(p.text), p.path))
+                p.record.ids_to_check.append((f, int(p.text), p.path))
             else:
                 problems.add(p.path, f"找不到“{p.text}”（{f.label['zh-CN']}）", f"no record {p.text!r} found for {f.key}", "not_found")
     _check_ids(conn, registry, items)
-
-
-def _prep_of(items: list[tuple[Prepared, ProblemList]], problems: ProblemList) -> Prepared:
-    return next(prep for prep, pr in items if pr is problems)
 
 
 def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]]) -> None:

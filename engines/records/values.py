@@ -32,6 +32,7 @@ class Pending:
     path: str
     target: dict[str, Any]
     key: str
+    record: "Prepared"
 
 
 @dataclass
@@ -54,7 +55,7 @@ def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep:
         problems.add(path, f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
         return
     if isinstance(v, fieldtypes.LookupNeeded):
-        prep.pending.append(Pending(f, v.text, path, target, f.key))
+        prep.pending.append(Pending(f, v.text, path, target, f.key, prep))
         target[f.key] = None
         return
     if f.value_type in fieldtypes.ID_TYPES and v is not None:

@@ -70,3 +70,11 @@ def test_csv_export_has_bom_and_chinese(client: TestClient, demo_forms: dict) ->
     assert r.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["id", "供应商编码", "供应商名称"] and rows[1][2] == "温州精密铸造"
+
+
+def test_references_by_id_or_display_text_in_one_file(client: TestClient, demo_forms: dict) -> None:
+    sup = client.get("/api/records/supplier?code=SUP-002", headers=demo_forms).json()["items"][0]["id"]
+    content = f"supplier,material,lot_no,qty\n{sup},MAT-1,A,1\n温州精密铸造,2,B,2\n999,MAT-1,C,3\n".encode()
+    r = upload(client, demo_forms, "iqc_inspection", content, mode="skip").json()
+    assert (r["created"], r["skipped"]) == (2, 1)
+    assert r["errors"][0]["row"] == 4 and r["errors"][0]["field"] == "supplier"
