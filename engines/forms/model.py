@@ -50,12 +50,11 @@ class FieldSpec:
     backfill_expr: Expression | None = None
     regex: re.Pattern[str] | None = None
 
-    @property
-    def value_type(self) -> str:
-        """The type of the stored value (a formula stores its result type)."""
-        if self.type == "formula":
-            return str(self.raw.get("result_type", "decimal"))
-        return self.type
+    value_type: str = ""        # the type of the stored value (a formula stores its result type)
+
+    def __post_init__(self) -> None:
+        vt = str(self.raw.get("result_type", "decimal")) if self.type == "formula" else self.type
+        object.__setattr__(self, "value_type", vt)
 
     @property
     def computed(self) -> bool:

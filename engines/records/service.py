@@ -180,9 +180,11 @@ def prepare_many(conn: Connection, registry: lookup.Registry, compiled: Compiled
                  docs: list[Any], prefixes: list[str]) -> list[tuple[V.Prepared, ProblemList]]:
     """Read, resolve, compute and check a batch of new documents; problems are per document."""
     out = []
+    visible = V.visible_fields(compiled, access)
     for doc, prefix in zip(docs, prefixes):
         problems = ProblemList()
-        out.append((V.read_input(compiled, doc, ctx=ctx, access=access, existing=None, problems=problems, prefix=prefix), problems))
+        out.append((V.read_input(compiled, doc, ctx=ctx, access=access, existing=None, problems=problems, prefix=prefix,
+                                 visible=visible), problems))
     lookup.resolve(conn, registry, out)
     for (prep, problems), prefix in zip(out, prefixes):
         V.compute(compiled, prep.values, prep.children, ctx, problems, prefix)

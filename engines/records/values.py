@@ -66,15 +66,20 @@ def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep:
     target[f.key] = v
 
 
+def visible_fields(compiled: CompiledForm, access: FormAccess) -> dict[str, FieldSpec]:
+    return {f.key: f for f in compiled.definition.fields if access.visible(f.key)}
+
+
 def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAccess, existing: Mapping[str, Any] | None,
-               problems: ProblemList, prefix: str = "") -> Prepared:
-    """Coerce the given keys; on create (existing is None) fill defaults."""
-    defn = compiled.definition
+               problems: ProblemList, prefix: str = "", visible: Mapping[str, FieldSpec] | None = None) -> Prepared:
+    """Coerce the given keys; on create (existing is None) fill defaults. ``visible`` may be passed
+    in by batch callers (the fields this actor may see, by key)."""
     prep = Prepared(values={}, children={})
     if not isinstance(data, Mapping):
         problems.add(prefix or "/", "记录必须是 JSON 对象", "a record must be a JSON object", "type")
         return prep
-    visible = {f.key: f for f in defn.fields if access.visible(f.key)}
+    if visible is None:
+        visible = visible_fields(compiled, access)
     for key, raw in data.items():
         path = f"{prefix}/{key}"
         if key in INPUT_IGNORED:
