@@ -139,7 +139,7 @@ def compile_form(defn: FormDefinition, version: int = 0, *, metadata: sa.MetaDat
         if ix.unique and ix.table == MAIN:
             kw = {"sqlite_where": main.c.deleted_at.is_(None), "postgresql_where": main.c.deleted_at.is_(None)}
         sa.Index(ix.name, *cols, unique=ix.unique, **kw)
-    for key, table in children.items():
+    for table in children.values():
         sa.Index(index_name(table.name, ("parent_id", "seq"), False), table.c.parent_id, table.c.seq)
     return CompiledForm(definition=defn, version=version, main=main, children=children, indexes=indexes)
 

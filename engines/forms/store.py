@@ -50,25 +50,30 @@ def current(conn: Connection, name: str) -> tuple[FormDefinition, int, dict] | N
 
 def plan_form(conn: Connection, raw: Any, *, extra_known: Mapping[str, Any] | None = None) -> tuple[CompiledForm, Plan]:
     """Validate ``raw`` against the published forms and plan it; nothing is written."""
+    compiled, plan, _ = _plan_with_current(conn, raw, extra_known)
+    return compiled, plan
+
+
+def _plan_with_current(conn: Connection, raw: Any, extra_known: Mapping[str, Any] | None
+                       ) -> tuple[CompiledForm, Plan, tuple[FormDefinition, int, dict] | None]:
     known = known_forms(conn)
     known.update(extra_known or {})
     defn = validate_form(raw, known_forms=known)
     cur = current(conn, defn.name)
     version = cur[1] + 1 if cur and cur[0].hash != defn.hash else (cur[1] if cur else 1)
     compiled = compile_form(defn, version)
-    return compiled, build_plan(conn, compiled, cur)
+    return compiled, build_plan(conn, compiled, cur), cur
 
 
 def publish(conn: Connection, raw: Any, *, actor_id: int | None = None,
             extra_known: Mapping[str, Any] | None = None) -> tuple[Plan, CompiledForm]:
     """Plan and apply ``raw`` in the caller's transaction; keep the new version. Blocked -> Conflict."""
-    compiled, plan = plan_form(conn, raw, extra_known=extra_known)
+    compiled, plan, cur = _plan_with_current(conn, raw, extra_known)
     if plan.unchanged:
         return plan, compiled
     if plan.blocked:
         raise Conflict("变更计划被阻止，未做任何修改；见 detail.plan", "the plan is blocked; nothing was changed (see detail.plan)",
                        detail={"plan": plan.as_dict()})
-    cur = current(conn, compiled.name)
     apply_plan(conn, plan, compiled)
     phys = physical.of_compiled(compiled, cur[2] if cur else None)
     now = _now()

@@ -174,7 +174,7 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
         name = part.lstrip("-+")
         col, f, wrap = _field_column(conn, registry, compiled, access, ctx, name)
         if wrap is not None:
-            raise _bad(f"/sort", "不能按引用表的字段排序", "sorting on a referenced form's field is not supported")
+            raise _bad("/sort", "不能按引用表的字段排序", "sorting on a referenced form's field is not supported")
         keys.append((col, desc, name))
     if not any(n == "id" for _, _, n in keys):
         keys.append((t.c.id, keys[0][1] if keys and keys[0][2] == "id" else False, "id"))

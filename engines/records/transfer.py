@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -137,28 +137,22 @@ def import_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
 def _import_batch(conn: Connection, registry: lookup.Registry, compiled: CompiledForm, access: FormAccess, ctx: Ctx,
                   batch: list[tuple[int, dict[str, Any]]], key: str | None, mode: str, stats: dict[str, int],
                   errors: list[dict[str, Any]], *, write: bool) -> int:
+    keys: list[Any] = [None] * len(batch)   # each row's upsert key value (None: no key, or not valid)
     existing: dict[Any, int] = {}
     if key is not None:
         f = compiled.definition.field(key)
-        wanted = []
-        for _, doc in batch:
+        for i, (_, doc) in enumerate(batch):
             try:
-                wanted.append(fieldtypes.coerce(f, doc.get(key), tz=ctx.tz))
+                keys[i] = fieldtypes.coerce(f, doc.get(key), tz=ctx.tz)
             except fieldtypes.FieldError:
                 pass
         t = compiled.main
-        vals = [v for v in wanted if v is not None]
+        vals = [v for v in keys if v is not None]
         for i in range(0, len(vals), 900):
             existing.update({v: int(i_) for i_, v in conn.execute(
                 sa.select(t.c.id, t.c[key]).where(t.c[key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None)))})
     creates, updates = [], []
-    for rowno, doc in batch:
-        kv = None
-        if key is not None:
-            try:
-                kv = fieldtypes.coerce(compiled.definition.field(key), doc.get(key), tz=ctx.tz)
-            except fieldtypes.FieldError:
-                kv = None
+    for (rowno, doc), kv in zip(batch, keys):
         (updates if kv is not None and kv in existing else creates).append((rowno, doc, existing.get(kv)))
     bad = 0
     prepared = prepare_many(conn, registry, compiled, ctx, access, [d for _, d, _ in creates], ["" for _ in creates])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Body, File, Form, Header, Request, UploadFile
 from fastapi.responses import StreamingResponse, Response
 
 from mom.engines.records import query as Q
