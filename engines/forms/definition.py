@@ -47,7 +47,12 @@ def _pointer(parts: Any) -> str:
 
 
 def _schema_problems(raw: Any, problems: ProblemList) -> None:
-    validator = jsonschema.Draft202012Validator(form_schema())
+    schema_problems(raw, form_schema(), problems)
+
+
+def schema_problems(raw: Any, schema: Mapping[str, Any], problems: ProblemList) -> None:
+    """Every JSON Schema violation of ``raw`` as a problem at its JSON pointer (unknown keys get a "did you mean")."""
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     for err in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path))):
         path = _pointer(err.absolute_path)
         if err.validator == "additionalProperties":

@@ -82,7 +82,7 @@ def publish(conn: Connection, raw: Any, *, actor_id: int | None = None,
         definition_hash=compiled.definition.hash, plan=plan.as_dict(), published_at=now, published_by=actor_id))
     values = dict(current_version=plan.to_version, definition_hash=compiled.definition.hash, physical=phys, updated_at=now)
     if cur is None:
-        conn.execute(T.form.insert().values(name=compiled.name, **values))
+        conn.execute(T.form.insert().values(name=compiled.name, listeners=listeners_of(conn, compiled.name), **values))
     else:
         conn.execute(T.form.update().where(T.form.c.name == compiled.name).values(**values))
     return plan, compiled
@@ -145,19 +145,45 @@ def retired_fields(conn: Connection, name: str) -> list[dict[str, Any]]:
             for fid, m in cur[2]["columns"].items() if m.get("retired")]
 
 
+def listeners_of(conn: Connection, name: str) -> dict[str, int]:
+    """How many enabled workflows and event rules react to the records of form ``name``."""
+    flows = conn.execute(sa.select(sa.func.count()).select_from(T.workflow)
+                         .where(T.workflow.c.form == name, T.workflow.c.enabled.is_(True))).scalar_one()
+    rules = conn.execute(sa.select(sa.func.count()).select_from(T.rule)
+                         .where(T.rule.c.form == name, T.rule.c.enabled.is_(True))).scalar_one()
+    return {"workflows": int(flows), "rules": int(rules)}
+
+
+def refresh_listeners(conn: Connection, name: str) -> None:
+    """Recount after a workflow or rule bound to ``name`` was applied, enabled or disabled."""
+    conn.execute(T.form.update().where(T.form.c.name == name).values(listeners=listeners_of(conn, name)))
+
+
+NO_LISTENERS: Mapping[str, int] = {"workflows": 0, "rules": 0}
+
+
 class FormRegistry:
     """Compiled forms by (name, version). Each lookup reads the current version (one PK read), so a
     publish by another worker is seen at once; compiling happens once per version per process."""
 
-    def __init__(self) -> None:
+    def __init__(self, hooks: Any = None) -> None:
         self._cache: dict[tuple[str, int], CompiledForm] = {}
         self._lock = threading.Lock()
+        self._listeners: dict[str, Mapping[str, int]] = {}
+        #: record hooks (workflow locks, state machines, events); see mom.engines.records.hooks
+        self.hooks = hooks
+
+    def listeners(self, name: str) -> Mapping[str, int]:
+        """Listener counts of ``name`` as read by the last ``get`` (same transaction for a request)."""
+        return self._listeners.get(name) or NO_LISTENERS
 
     def get(self, conn: Connection, name: str) -> CompiledForm:
-        version = conn.execute(sa.select(T.form.c.current_version).where(T.form.c.name == name)).scalar()
+        found = conn.execute(sa.select(T.form.c.current_version, T.form.c.listeners).where(T.form.c.name == name)).first()
+        version = found[0] if found is not None else None
         if version is None:
             names = form_names(conn)
             raise NotFound(f"表单 {name} 不存在{did_you_mean(name, names)}", f"form {name} does not exist{did_you_mean(name, names)}")
+        self._listeners[name] = found[1] or NO_LISTENERS
         key = (name, int(version))
         hit = self._cache.get(key)
         if hit is not None:

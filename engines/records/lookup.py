@@ -17,6 +17,8 @@ from mom.platform.errors import ProblemList
 
 
 class Registry(Protocol):
+    hooks: Any
+
     def get(self, conn: Connection, name: str) -> CompiledForm: ...
 
 

@@ -18,6 +18,7 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import lookup, values as V
 from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
+from mom.engines.records.hooks import NO_HOOKS, RecordHooks
 from mom.platform.db import tables as T
 from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 
@@ -193,17 +194,20 @@ def prepare_many(conn: Connection, registry: lookup.Registry, compiled: Compiled
     return out
 
 
-def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *, audit: bool = True) -> list[int]:
+def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *, audit: bool = True,
+                    hooks: RecordHooks | None = None) -> list[int]:
     """Insert checked records (main rows, child rows, audit) and return their ids, in order."""
-    return [r["id"] for r in insert_rows(conn, compiled, ctx, preps, audit=audit)]
+    return [r["id"] for r in insert_rows(conn, compiled, ctx, preps, audit=audit, hooks=hooks)]
 
 
 def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *,
-                audit: bool = True) -> list[dict[str, Any]]:
+                audit: bool = True, hooks: RecordHooks | None = None) -> list[dict[str, Any]]:
     """Insert checked records and return the stored main rows (system columns included)."""
     if not preps:
         return []
+    hooks = hooks or NO_HOOKS
     rows = [dict(p.values) for p in preps]
+    hooks.before_create(conn, ctx, compiled, rows)
     _autonumbers(conn, compiled, ctx, rows)
     system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
               "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id, "deleted_at": None}
@@ -227,7 +231,9 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
         raise _integrity(exc, compiled) from exc
     if audit:
         _audit(conn, ctx, compiled, [(rid, "create", {k: v for k, v in r.items() if v is not None}) for rid, r in zip(ids, rows)])
-    return [{**p, "id": rid} for rid, p in zip(ids, params)]
+    stored = [{**p, "id": rid} for rid, p in zip(ids, params)]
+    hooks.after_create(conn, ctx, compiled, stored)
+    return stored
 
 
 def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, docs: list[Any]) -> list[dict[str, Any]]:
@@ -241,7 +247,7 @@ def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     problems = [p for _, pr in prepared for p in pr.items]
     if problems:
         raise InvalidInput(f"记录有 {len(problems)} 处错误，未保存", f"{len(problems)} problem(s); nothing was saved", problems=problems)
-    stored = insert_rows(conn, compiled, ctx, [p for p, _ in prepared])
+    stored = insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=registry.hooks)
     if compiled.children:  # child rows got ids in the database: read the documents back
         return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=r["id"], compiled=compiled) for r in stored]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
@@ -266,14 +272,16 @@ def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: s
 # ---------------------------------------------------------------- update
 
 def update_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
-                  patch: Any, expected_version: int | None = None) -> dict[str, Any]:
-    """Apply ``patch`` (only the given fields change); child tables given are replaced as a whole."""
+                  patch: Any, expected_version: int | None = None, transition: str | None = None) -> dict[str, Any]:
+    """Apply ``patch`` (only the given fields change); child tables given are replaced as a whole.
+    ``transition`` names the state-machine transition the caller asks for (else it is found by from/to)."""
     return apply_update(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, patch=patch,
-                        expected_version=expected_version)[0]
+                        expected_version=expected_version, transition=transition)[0]
 
 
 def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
-                 patch: Any, expected_version: int | None = None) -> tuple[dict[str, Any], bool]:
+                 patch: Any, expected_version: int | None = None, transition: str | None = None
+                 ) -> tuple[dict[str, Any], bool]:
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require("update")
@@ -294,6 +302,9 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
     children = {k: (prep.children.get(k) if prep.children.get(k) is not None else
                     [{c.key: r.get(c.key) for c in compiled.definition.field(k).children} for r in old_children[k]])
                 for k in compiled.children}
+    hooks = registry.hooks or NO_HOOKS
+    hooks.before_update(conn, ctx, compiled, record_id, row, merged,
+                        set(prep.values) | {k for k, v in prep.children.items() if v is not None}, transition)
     V.compute(compiled, merged, children, ctx, problems)
     V.check(compiled, merged, children, ctx, problems)
     _unique_checks(conn, compiled, [(merged, problems, "")], exclude_id=record_id)
@@ -315,6 +326,7 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
         except sa.exc.IntegrityError as exc:
             raise _integrity(exc, compiled) from exc
         _audit(conn, ctx, compiled, [(record_id, "update", changes)])
+        hooks.after_update(conn, ctx, compiled, record_id, row, merged, set(changes))
     doc = get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
     return doc, bool(changes)
 
@@ -335,10 +347,13 @@ def delete_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form
     access = form_access(compiled, ctx.actor)
     access.require("delete")
     row = _live_row(conn, compiled, access, record_id, "delete")
+    hooks = registry.hooks or NO_HOOKS
+    hooks.before_delete(conn, ctx, compiled, record_id, row)
     t = compiled.main
     conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=ctx.now, row_version=t.c.row_version + 1,
                                                               updated_at=ctx.now, updated_by=ctx.actor.id))
     _audit(conn, ctx, compiled, [(record_id, "delete", {"row_version": row["row_version"]})])
+    hooks.after_delete(conn, ctx, compiled, record_id, row)
     return {"id": record_id, "deleted": True}
 
 

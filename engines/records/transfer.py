@@ -165,7 +165,7 @@ def _import_batch(conn: Connection, registry: lookup.Registry, compiled: Compile
         else:
             good.append(prep)
     if write and good and (mode == "skip" or not bad):
-        insert_prepared(conn, compiled, ctx, good)
+        insert_prepared(conn, compiled, ctx, good, hooks=registry.hooks)
         stats["created"] += len(good)
     for rowno, doc, rid in updates:
         if not write or (mode == "all" and bad):

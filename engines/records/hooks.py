@@ -1,0 +1,41 @@
+"""Hook points of the records service, so that engines built on records (workflow locks, record
+state machines, event rules) see every write on every path: API, import, rules and the UI.
+
+The base class does nothing. ``FormRegistry.hooks`` holds the instance in use; the platform installs
+``mom.engines.workflow.hooks.WorkflowHooks``. Every hook runs inside the writer's transaction, so
+whatever it writes (an outbox event, a started workflow) commits or rolls back with the change.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.records.context import Ctx
+
+
+class RecordHooks:
+    def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
+        """May check or fill ``rows`` (the values of new records) before they are inserted; raise to refuse."""
+
+    def after_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[Mapping[str, Any]]) -> None:
+        """``rows`` are the stored rows, ids included."""
+
+    def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                      new: dict[str, Any], patched: set[str], transition: str | None) -> None:
+        """May check or change ``new`` (merged values) before the update; raise to refuse."""
+
+    def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                     new: Mapping[str, Any], changed: set[str]) -> None:
+        """Called only when something changed."""
+
+    def before_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
+        """Raise to refuse the deletion."""
+
+    def after_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
+        """After a soft delete."""
+
+
+NO_HOOKS = RecordHooks()

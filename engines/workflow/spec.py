@@ -1,0 +1,293 @@
+"""Validate a workflow definition (``mom.workflow/1``) and compile it into a frozen ``WorkflowSpec``.
+
+The definition is a node tree like the DingTalk/FlowLong designers draw it: a list of nodes, where a
+``condition`` node holds branches of which one is taken and a ``parallel`` node holds branches that
+all run and join. Compiling flattens the tree into nodes that each know where to go next
+(another node id, ``join:<parallel id>:<branch>``, or ``end``), which is all the runtime needs.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.definition import definition_hash, schema_problems
+from mom.engines.forms.model import text_of
+from mom.engines.workflow.calendar import Calendar
+from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
+
+FORMAT = "mom.workflow/1"
+SCHEMA_PATH = Path(__file__).parent / "schema" / "workflow-1.json"
+INITIATOR_NAMES = frozenset({"initiator_id", "initiator_username", "initiator_department_id", "initiator_roles"})
+END = "end"
+TEMPLATES = SandboxedEnvironment(autoescape=False)
+
+
+@lru_cache
+def workflow_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Assignee:
+    type: str
+    users: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    levels: int = 1
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    type: str
+    raw: Mapping[str, Any]
+    exprs: Mapping[str, Expression] = field(default_factory=dict)     # values / payload / args
+    record_id: Expression | None = None
+    to: tuple[Assignee, ...] = ()
+
+
+@dataclass(frozen=True)
+class Branch:
+    when: Expression | None
+    first: str                     # the branch's first node, or its continuation when it is empty
+    label: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    id: str
+    type: str
+    label: dict[str, str]
+    next: str                                   # node id | join:<parallel>:<i> | end
+    assignees: tuple[Assignee, ...] = ()
+    mode: str = "sequential"
+    pass_ratio: float = 1.0
+    editable_fields: frozenset[str] = frozenset()
+    on_empty: str = "auto_pass"
+    self_approval: str | None = None
+    timeout: Mapping[str, Any] | None = None
+    escalate_to: tuple[Assignee, ...] = ()
+    branches: tuple[Branch, ...] = ()
+    actions: tuple[ActionSpec, ...] = ()
+    outcome: str = "approved"
+    parallels: tuple[tuple[str, int], ...] = ()  # enclosing (parallel id, branch index), outermost first
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    name: str
+    form: str
+    label: dict[str, str]
+    version: int
+    trigger: str
+    when: Expression | None
+    self_approval: str
+    calendar: Calendar
+    first: str
+    nodes: Mapping[str, NodeSpec]
+    hash: str
+    raw: Mapping[str, Any]
+
+    def node(self, node_id: str) -> NodeSpec:
+        return self.nodes[node_id]
+
+    @property
+    def approval_nodes(self) -> list[NodeSpec]:
+        return [n for n in self.nodes.values() if n.type == "approval"]
+
+
+def _assignees(raw: Any, path: str, form: CompiledForm | None, problems: ProblemList) -> tuple[Assignee, ...]:
+    out = []
+    for i, a in enumerate(raw or []):
+        p, t = f"{path}/{i}", a.get("type")
+        if t == "user" and not a.get("users"):
+            problems.add(f"{p}/users", "按人员指定需要 users（用户名列表）", "type user needs users (usernames)", "required")
+        if t == "role" and not a.get("roles"):
+            problems.add(f"{p}/roles", "按角色指定需要 roles（角色名列表）", "type role needs roles (role names)", "required")
+        if t == "field":
+            key = a.get("field")
+            if not key:
+                problems.add(f"{p}/field", "按字段指定需要 field（用户或部门字段）", "type field needs field (a user or department field)", "required")
+            elif form is not None:
+                f = form.definition.field(key)
+                if f is None:
+                    keys = {x.key for x in form.definition.scalar_fields}
+                    problems.add(f"{p}/field", f"表单 {form.name} 没有字段 {key}{did_you_mean(key, keys)}",
+                                 f"form {form.name} has no field {key}{did_you_mean(key, keys)}", "unknown_field")
+                elif f.type not in ("user", "department"):
+                    problems.add(f"{p}/field", f"字段 {key} 是 {f.type}；审批人字段须为 user 或 department 类型",
+                                 f"field {key} is a {f.type}; an assignee field must be of type user or department", "type")
+        out.append(Assignee(type=t, users=tuple(a.get("users", ())), roles=tuple(a.get("roles", ())),
+                            levels=int(a.get("levels", 1)), field=a.get("field")))
+    return tuple(out)
+
+
+def _expr(src: Any, names: frozenset[str] | None, path: str, problems: ProblemList) -> Expression | None:
+    if not isinstance(src, str):
+        return None
+    try:
+        return compile_expression(src, known_names=names)
+    except ExpressionError as exc:
+        problems.add(path, exc.zh, exc.en, "expression")
+        return None
+
+
+def _template(src: Any, path: str, problems: ProblemList) -> None:
+    if isinstance(src, str):
+        try:
+            TEMPLATES.parse(src)
+        except TemplateSyntaxError as exc:
+            problems.add(path, f"模板语法错误（第 {exc.lineno} 行）：{exc.message}",
+                         f"template syntax error (line {exc.lineno}): {exc.message}", "template")
+
+
+def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: CompiledForm | None,
+                    problems: ProblemList) -> tuple[ActionSpec, ...]:
+    """Actions shared by workflow ``action`` nodes and event rules."""
+    out = []
+    needs = {"set_fields": ("values",), "create_record": ("form", "values"), "update_record": ("form", "record_id", "values"),
+             "webhook": ("url",), "emit": ("event",), "notify": ("to", "title"), "start_workflow": ("workflow",),
+             "hook": ("name",)}
+    for i, a in enumerate(raw or []):
+        p, t = f"{path}/{i}", a.get("type")
+        for need in needs.get(t, ()):
+            if need not in a:
+                problems.add(f"{p}/{need}", f"动作 {t} 需要 {need}", f"action {t} needs {need}", "required")
+        exprs: dict[str, Expression] = {}
+        for group in ("values", "payload", "args"):
+            for k, src in (a.get(group) or {}).items():
+                e = _expr(src, names, f"{p}/{group}/{k}", problems)
+                if e is not None:
+                    exprs[f"{group}.{k}"] = e
+        if t == "set_fields" and form is not None:
+            keys = {x.key for x in form.definition.scalar_fields}
+            for k in a.get("values") or {}:
+                if k not in keys:
+                    problems.add(f"{p}/values/{k}", f"表单 {form.name} 没有字段 {k}{did_you_mean(k, keys)}",
+                                 f"form {form.name} has no field {k}{did_you_mean(k, keys)}", "unknown_field")
+        for tpl in ("title", "body"):
+            _template(a.get(tpl), f"{p}/{tpl}", problems)
+        out.append(ActionSpec(type=t, raw=a, exprs=exprs, record_id=_expr(a.get("record_id"), names, f"{p}/record_id", problems),
+                              to=_assignees(a.get("to"), f"{p}/to", form, problems)))
+    return tuple(out)
+
+
+class _Flattener:
+    def __init__(self, names: frozenset[str] | None, form: CompiledForm | None, problems: ProblemList) -> None:
+        self.names, self.form, self.problems = names, form, problems
+        self.nodes: dict[str, NodeSpec] = {}
+        self.paths: dict[str, str] = {}
+
+    def walk(self, raw: list[Any], path: str, after: str, parallels: tuple[tuple[str, int], ...]) -> str:
+        """Compile a node list; returns the id of its first node (or ``after`` if it is empty)."""
+        ids = [n.get("id") if isinstance(n, Mapping) else None for n in raw]
+        for i, n in enumerate(raw):
+            self.node(n, f"{path}/{i}", ids[i + 1] if i + 1 < len(ids) and ids[i + 1] else after, parallels)
+        return ids[0] if raw and ids[0] else after
+
+    def node(self, n: Mapping[str, Any], path: str, nxt: str, parallels: tuple[tuple[str, int], ...]) -> None:
+        nid, t, problems = n.get("id"), n.get("type"), self.problems
+        if nid in self.nodes or nid == END:
+            problems.add(f"{path}/id", f"节点 id {nid} 重复（首次出现在 {self.paths.get(nid, '')}）",
+                         f"node id {nid} is used twice (first at {self.paths.get(nid, '')})", "duplicate")
+            return
+        self.paths[nid] = path
+        kw: dict[str, Any] = {}
+        if t == "approval":
+            if not n.get("assignees"):
+                problems.add(f"{path}/assignees", "审批节点需要 assignees（审批人）", "an approval node needs assignees", "required")
+            mode = n.get("mode", "sequential")
+            if mode == "vote" and "pass_ratio" not in n:
+                problems.add(f"{path}/pass_ratio", "票签需要 pass_ratio（通过比例，如 0.6）", "a vote node needs pass_ratio (e.g. 0.6)", "required")
+            timeout = n.get("timeout")
+            if timeout and timeout.get("action") == "escalate" and not timeout.get("escalate_to"):
+                problems.add(f"{path}/timeout/escalate_to", "超时升级需要 escalate_to", "escalation needs escalate_to", "required")
+            if self.form is not None:
+                keys = {x.key for x in self.form.definition.fields}
+                for j, k in enumerate(n.get("editable_fields", [])):
+                    if k not in keys:
+                        problems.add(f"{path}/editable_fields/{j}", f"表单没有字段 {k}{did_you_mean(k, keys)}",
+                                     f"the form has no field {k}{did_you_mean(k, keys)}", "unknown_field")
+            kw = dict(assignees=_assignees(n.get("assignees"), f"{path}/assignees", self.form, problems), mode=mode,
+                      pass_ratio=float(n.get("pass_ratio", 1.0)), editable_fields=frozenset(n.get("editable_fields", ())),
+                      on_empty=n.get("on_empty", "auto_pass"), self_approval=n.get("self_approval"), timeout=timeout,
+                      escalate_to=_assignees((timeout or {}).get("escalate_to"), f"{path}/timeout/escalate_to", self.form, problems))
+        elif t == "cc":
+            if not n.get("assignees"):
+                problems.add(f"{path}/assignees", "抄送节点需要 assignees（抄送人）", "a cc node needs assignees", "required")
+            kw = dict(assignees=_assignees(n.get("assignees"), f"{path}/assignees", self.form, problems))
+        elif t == "action":
+            if not n.get("actions"):
+                problems.add(f"{path}/actions", "自动动作节点需要 actions", "an action node needs actions", "required")
+            kw = dict(actions=compile_actions(n.get("actions"), f"{path}/actions", self.names, self.form, problems))
+        elif t == "condition":
+            kw = dict(branches=self.conditions(n.get("branches") or [], path, nxt, parallels))
+        elif t == "parallel":
+            branches = n.get("branches") or []
+            if len(branches) < 2:
+                problems.add(f"{path}/branches", "并行节点至少需要两个分支", "a parallel node needs at least two branches", "required")
+            kw = dict(branches=tuple(
+                Branch(when=None, label=text_of(b.get("label"), f"branch {i + 1}"),
+                       first=self.walk(b.get("nodes") or [], f"{path}/branches/{i}/nodes", f"join:{nid}:{i}",
+                                       parallels + ((nid, i),)))
+                for i, b in enumerate(branches)))
+        elif t == "end":
+            kw = dict(outcome=n.get("outcome", "approved"))
+            nxt = END
+        self.nodes[nid] = NodeSpec(id=nid, type=t, label=text_of(n.get("label"), nid), next=nxt, parallels=parallels, **kw)
+
+    def conditions(self, raw: list[Any], path: str, nxt: str, parallels: tuple[tuple[str, int], ...]) -> tuple[Branch, ...]:
+        out, has_else = [], False
+        for i, b in enumerate(raw):
+            p = f"{path}/branches/{i}"
+            if b.get("else"):
+                if "when" in b:
+                    self.problems.add(p, "分支不能同时有 when 和 else", "a branch has either when or else, not both", "conflict")
+                if i != len(raw) - 1:
+                    self.problems.add(f"{p}/else", "else 分支必须放在最后", "the else branch must come last", "order")
+                has_else = True
+            elif "when" not in b:
+                self.problems.add(f"{p}/when", "条件分支需要 when（条件表达式）或 else: true", "a branch needs when (an expression) or else: true", "required")
+            out.append(Branch(when=_expr(b.get("when"), self.names, f"{p}/when", self.problems),
+                              label=text_of(b.get("label"), "else" if b.get("else") else f"branch {i + 1}"),
+                              first=self.walk(b.get("nodes") or [], f"{p}/nodes", nxt, parallels)))
+        if not has_else:  # no branch matched: the flow goes on after the condition node
+            out.append(Branch(when=None, first=nxt, label={"zh-CN": "其他", "en": "otherwise"}))
+        return tuple(out)
+
+
+def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: int = 0) -> WorkflowSpec:
+    """Check everything and compile; raise ``InvalidInput`` listing every problem with its JSON pointer."""
+    problems = ProblemList()
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("流程定义必须是 JSON 对象", "a workflow definition must be a JSON object")
+    schema_problems(raw, workflow_schema(), problems)
+    if problems:
+        problems.raise_if_any("流程定义有误", "the workflow definition is invalid")
+    if form is not None and raw["form"] != form.name:
+        problems.add("/form", f"流程绑定表单 {raw['form']}，但给出的是 {form.name}", f"the flow is bound to {raw['form']}, not {form.name}")
+    names = INITIATOR_NAMES | (frozenset(f.key for f in form.definition.scalar_fields) if form is not None else frozenset())
+    trigger = raw.get("trigger") or {"on": "submit"}
+    when = None
+    if trigger["on"] == "condition":
+        if "when" not in trigger:
+            problems.add("/trigger/when", "按条件发起需要 when（表达式）", "a condition trigger needs when (an expression)", "required")
+        when = _expr(trigger.get("when"), (names - INITIATOR_NAMES) if form is not None else None, "/trigger/when", problems)
+    # without the form, expressions are checked for syntax only
+    flat = _Flattener(names if form is not None else None, form, problems)
+    first = flat.walk(list(raw["nodes"]), "/nodes", END, ())
+    if not any(n.type == "approval" for n in flat.nodes.values()) and not problems:
+        problems.add("/nodes", "流程至少需要一个审批节点", "a flow needs at least one approval node", "required")
+    problems.raise_if_any(f"流程定义有 {len(problems.items)} 处错误", f"the workflow definition has {len(problems.items)} problem(s)")
+    return WorkflowSpec(name=raw["name"], form=raw["form"], label=text_of(raw.get("label"), raw["name"]), version=version,
+                        trigger=trigger["on"], when=when, self_approval=raw.get("self_approval", "require"),
+                        calendar=Calendar.from_raw(raw.get("calendar")), first=first, nodes=flat.nodes,
+                        hash=definition_hash(raw), raw=raw)
