@@ -23,6 +23,22 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 20 * 1024 * 1024
     max_bulk_records: int = 5000
     import_chunk_rows: int = 2000
+    # workers (outbox, timers, schedules)
+    worker_in_serve: bool = Field(default=True, description="`mom serve` runs one worker in-process (single-machine setup)")
+    worker_poll_seconds: float = 1.0
+    worker_batch: int = 50
+    worker_lease_seconds: float = Field(default=60.0, description="a claimed event returns to the queue after this if its worker died")
+    worker_max_attempts: int = Field(default=8, description="failed attempts before an event goes to the dead-letter list")
+    # notification channels
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "mom@localhost"
+    smtp_starttls: bool = False
+    dingtalk_webhook: str = Field(default="", description="DingTalk group robot URL (…/robot/send?access_token=…)")
+    dingtalk_secret: str = Field(default="", description="DingTalk robot signing secret (SEC…)")
+    wecom_webhook: str = Field(default="", description="WeCom group robot URL (…/webhook/send?key=…)")
     host: str = "127.0.0.1"
     port: int = 8000
 

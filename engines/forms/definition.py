@@ -17,6 +17,7 @@ import jsonschema
 
 from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
 from mom.engines.forms import autonumber
+from mom.engines.forms.states import compile_state_machine
 from mom.engines.forms.model import (CHILD_SYSTEM_COLUMNS, FORMAT, SYSTEM_COLUMNS, FieldSpec, FormDefinition,
                                      IndexSpec, RuleSpec, text_of)
 from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
@@ -243,6 +244,10 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
         problems.add("/display_field", f"未知字段 {display}{did_you_mean(display, main_scalar)}",
                      f"unknown field {display}{did_you_mean(display, main_scalar)}", "unknown_field")
     _permission_problems(raw, main_scalar | table_keys, problems)
+    machine = None
+    if isinstance(raw.get("state_machine"), Mapping) and not problems:
+        machine = compile_state_machine(raw["state_machine"], {f["key"]: f for f in fields if f.get("key") in main_scalar},
+                                        problems)
     if raw.get("format") not in (None, FORMAT) and not problems:
         problems.add("/format", f"不支持的格式，应为 {FORMAT}", f"unsupported format; expected {FORMAT}", "format")
     problems.raise_if_any(f"表单定义 {name or '?'} 有 {len(problems.items)} 处错误",
@@ -253,7 +258,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
                        next((f.key for f in specs if f.type == "text"), "id"))
     return FormDefinition(name=name, raw=raw, hash=definition_hash(raw), label=text_of(raw.get("label"), name),
                           fields=specs, rules=tuple(rules), indexes=indexes, display_field=display,
-                          formula_order=order, child_formula_order=child_orders)
+                          formula_order=order, child_formula_order=child_orders, state_machine=machine)
 
 
 def _register(f: Mapping[str, Any], path: str, ids: dict[str, str], keys: set[str], problems: ProblemList) -> None:

@@ -94,6 +94,7 @@ class FormDefinition:
     display_field: str
     formula_order: tuple[str, ...]
     child_formula_order: Mapping[str, tuple[str, ...]]
+    state_machine: Any = None          # mom.engines.forms.states.StateMachine, when declared
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)

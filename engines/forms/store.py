@@ -146,9 +146,9 @@ def retired_fields(conn: Connection, name: str) -> list[dict[str, Any]]:
 
 
 def listeners_of(conn: Connection, name: str) -> dict[str, int]:
-    """How many enabled workflows and event rules react to the records of form ``name``."""
-    flows = conn.execute(sa.select(sa.func.count()).select_from(T.workflow)
-                         .where(T.workflow.c.form == name, T.workflow.c.enabled.is_(True))).scalar_one()
+    """How many workflows (enabled or not: their running instances still lock records) and enabled event
+    rules react to the records of form ``name``."""
+    flows = conn.execute(sa.select(sa.func.count()).select_from(T.workflow).where(T.workflow.c.form == name)).scalar_one()
     rules = conn.execute(sa.select(sa.func.count()).select_from(T.rule)
                          .where(T.rule.c.form == name, T.rule.c.enabled.is_(True))).scalar_one()
     return {"workflows": int(flows), "rules": int(rules)}

@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.engine import Engine
 
 from mom.engines.forms.store import FormRegistry
-from mom.platform.api import errors, routes_auth, routes_forms, routes_records
+from mom.engines.workflow.hooks import install
+from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_workflow
 from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
@@ -53,10 +54,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.settings = settings
     app.state.engine = engine
     app.state.registry = FormRegistry()
+    app.state.flows = install(app.state.registry)
     app.state.actor_cache = ActorCache(ttl=settings.auth_cache_seconds)
     errors.install(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_forms.router)
+    app.include_router(routes_workflow.router)   # before records: its /records/{form}/{id}/… paths are more specific
     app.include_router(routes_records.router)
 
     @app.get("/api/health", tags=["ops"])

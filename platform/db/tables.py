@@ -231,14 +231,6 @@ outbox = sa.Table(
     sa.Index("ix_mom_outbox_due", "status", "available_at"),
 )
 
-rule_run = sa.Table(
-    "mom_rule_run", metadata,
-    sa.Column("event_id", sa.BigInteger, primary_key=True),
-    sa.Column("step", sa.String(200), primary_key=True),   # "<rule>/<action index>" or a handler's own key
-    sa.Column("done_at", UTCDateTime, nullable=False),
-    sa.Column("result", sa.JSON, nullable=True),
-)
-
 notification = sa.Table(
     "mom_notification", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),

@@ -128,14 +128,6 @@ outbox = sa.Table(
     sa.Index("ix_mom_outbox_due", "status", "available_at"),
 )
 
-rule_run = sa.Table(
-    "mom_rule_run", meta,
-    sa.Column("event_id", sa.BigInteger, primary_key=True),
-    sa.Column("step", sa.String(200), primary_key=True),   # "<rule>/<action index>" or a handler's own key
-    sa.Column("done_at", UTCDateTime, nullable=False),
-    sa.Column("result", sa.JSON, nullable=True),
-)
-
 notification = sa.Table(
     "mom_notification", meta,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
@@ -150,7 +142,7 @@ notification = sa.Table(
 )
 
 
-TABLES = [workflow, workflow_version, wf_instance, wf_task, wf_event, rule, outbox, rule_run, notification]
+TABLES = [workflow, workflow_version, wf_instance, wf_task, wf_event, rule, outbox, notification]
 
 
 def upgrade() -> None:

@@ -1,0 +1,289 @@
+"""What people do with tasks and instances: approve, reject, return, transfer (转办), delegate (委派),
+add a signer before/after (加签), comment, mark read; withdraw (撤回) and resubmit by the initiator.
+
+Every action locks the instance first and then re-reads the task, so two approvers acting at the
+same moment are serialised: the second sees the node already decided and gets a clear 409.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from mom.engines.workflow import assign
+from mom.engines.workflow.runtime import (TK, EV, Runtime, advance, event, finish, load_instance, refresh_node,
+                                          save, _cancel_open, _on_pending)
+from mom.engines.workflow.spec import END, WorkflowSpec
+from mom.platform.db import tables as T
+from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
+
+TASK_ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "read")
+
+
+def _load_task(rt: Runtime, task_id: int) -> dict[str, Any]:
+    row = rt.conn.execute(sa.select(TK).where(TK.c.id == task_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"待办 {task_id} 不存在", f"task {task_id} does not exist")
+    return dict(row)
+
+
+def _user_arg(rt: Runtime, body: Mapping[str, Any], key: str = "to") -> int:
+    name = body.get(key)
+    if name in (None, ""):
+        raise InvalidInput(f"请指定 {key}（用户名）", f"{key} (a username) is required",
+                           problems=[Problem(f"/{key}", "必填：目标用户的用户名", "required: the target user's username", "required")])
+    uid = assign.user_id(rt.conn, name)
+    if uid is None:
+        raise InvalidInput(f"用户 {name} 不存在或已停用", f"user {name} does not exist or is disabled",
+                           problems=[Problem(f"/{key}", f"用户 {name} 不存在或已停用", f"user {name} does not exist or is disabled", "unknown_user")])
+    return uid
+
+
+def _attachments(rt: Runtime, body: Mapping[str, Any]) -> list[int] | None:
+    ids = body.get("attachments")
+    if ids in (None, []):
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise InvalidInput("attachments 应为附件 id 列表", "attachments must be a list of attachment ids",
+                           problems=[Problem("/attachments", "应为整数列表", "expected a list of integers", "type")])
+    found = {int(r[0]) for r in rt.conn.execute(sa.select(T.attachment.c.id).where(T.attachment.c.id.in_(ids)))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InvalidInput(f"附件 {missing} 不存在；请先上传", f"attachment(s) {missing} do not exist; upload them first",
+                           problems=[Problem("/attachments", f"附件 {missing} 不存在", f"unknown attachment(s) {missing}", "unknown")])
+    return ids
+
+
+def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Do ``action`` on a task of the acting user; returns the task and instance afterwards."""
+    if action not in TASK_ACTIONS:
+        raise NotFound(f"未知操作 {action}；可用：{', '.join(TASK_ACTIONS)}", f"unknown action {action}; use one of {', '.join(TASK_ACTIONS)}")
+    first = _load_task(rt, task_id)
+    inst = load_instance(rt, int(first["instance_id"]))   # lock the instance, then re-read the task
+    task = _load_task(rt, task_id)
+    if task["assignee_id"] != rt.ctx.actor.id:
+        raise AccessDenied("这不是你的待办，不能处理", "this task is not yours")
+    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("comment 应为文本", "comment must be text", problems=[Problem("/comment", "应为文本", "expected text", "type")])
+    files = _attachments(rt, body)
+    if action == "read":
+        rt.conn.execute(TK.update().where(TK.c.id == task_id, TK.c.read_at.is_(None)).values(read_at=rt.ctx.now))
+        return result(rt, task_id, inst)
+    if action == "comment":
+        event(rt, inst, "comment", node_id=task["node_id"], task_id=task_id, comment=comment, data={"attachments": files})
+        return result(rt, task_id, inst)
+    if task["status"] != "pending" or inst["status"] != "running":
+        raise Conflict(f"该待办已处理或已失效（状态 {task['status']}）", f"this task is no longer open (status {task['status']})",
+                       detail={"status": task["status"], "instance_status": inst["status"]})
+    node = spec.node(task["node_id"])
+    stamp = {"acted_at": rt.ctx.now, "acted_by": rt.ctx.actor.id, "comment": comment, "attachments": files}
+    if task["kind"] == "delegate":           # 委派: the delegate answers, the task goes back to the delegator
+        if action not in ("approve", "reject"):
+            raise Conflict("委派的待办只能回复（approve/reject）", "a delegated task can only be answered (approve or reject)")
+        rt.conn.execute(TK.update().where(TK.c.id == task_id).values(status="approved" if action == "approve" else "rejected", **stamp))
+        rt.conn.execute(TK.update().where(TK.c.id == task["parent_task_id"]).values(status="pending"))
+        event(rt, inst, "delegate_done", node_id=node.id, task_id=task_id, comment=comment, data={"answer": action, "attachments": files})
+        save(rt, inst)
+        return result(rt, task_id, inst)
+    if action in ("approve", "reject"):
+        if action == "approve" and body.get("values"):
+            _edit_record(rt, inst, node.editable_fields, body["values"])
+        rt.conn.execute(TK.update().where(TK.c.id == task_id).values(status="approved" if action == "approve" else "rejected", **stamp))
+        event(rt, inst, action, node_id=node.id, task_id=task_id, comment=comment, data={"attachments": files} if files else None)
+        refresh_node(rt, inst, spec, node, task["round"])
+    elif action == "transfer":              # 转办: someone else takes the task over for good
+        to = _user_arg(rt, body)
+        rt.conn.execute(TK.update().where(TK.c.id == task_id).values(assignee_id=to, due_at=None, timeout_done=False))
+        event(rt, inst, "transfer", node_id=node.id, task_id=task_id, comment=comment, data={"from": rt.ctx.actor.id, "to": to})
+        _on_pending(rt, inst, spec, node, {**task, "assignee_id": to})
+    elif action == "delegate":
+        to = _user_arg(rt, body)
+        rt.conn.execute(TK.update().where(TK.c.id == task_id).values(status="delegated"))
+        new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**_copy(task), "kind": "delegate", "assignee_id": to,
+                                  "status": "pending", "parent_task_id": task_id, "created_at": rt.ctx.now}).scalar_one())
+        event(rt, inst, "delegate", node_id=node.id, task_id=task_id, comment=comment, data={"to": to, "task": new})
+        _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": to})
+    elif action == "add_signer":
+        _add_signer(rt, inst, spec, task, body, comment)
+    elif action == "return":
+        _return(rt, inst, spec, task, body, comment, stamp)
+    save(rt, inst)
+    return result(rt, task_id, inst)
+
+
+def _copy(task: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in task.items() if k not in ("id", "acted_at", "acted_by", "comment", "attachments", "read_at")}
+
+
+def _add_signer(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
+                comment: str | None) -> None:
+    position = body.get("position", "before")
+    if position not in ("before", "after"):
+        raise InvalidInput("position 只能是 before（前加签）或 after（后加签）", "position must be before or after",
+                           problems=[Problem("/position", "只能是 before 或 after", "must be before or after", "enum")])
+    to = _user_arg(rt, body)
+    if to == rt.ctx.actor.id:
+        raise InvalidInput("不能给自己加签", "you cannot add yourself as a signer",
+                           problems=[Problem("/to", "不能是自己", "cannot be yourself", "invalid")])
+    status = "pending" if position == "before" else "waiting"
+    new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**_copy(task), "assignee_id": to, "status": status,
+                              "added": position, "parent_task_id": task["id"], "created_at": rt.ctx.now,
+                              "due_at": None}).scalar_one())
+    if position == "before":    # 前加签: the added signer goes first; this task waits for them
+        rt.conn.execute(TK.update().where(TK.c.id == task["id"]).values(status="waiting"))
+        _on_pending(rt, inst, spec, spec.node(task["node_id"]), {"id": new, "assignee_id": to})
+    event(rt, inst, "add_signer", node_id=task["node_id"], task_id=task["id"], comment=comment,
+          data={"to": to, "position": position, "task": new})
+
+
+def _visited(rt: Runtime, inst: Mapping[str, Any]) -> list[str]:
+    """Approval nodes this instance passed, most recent last."""
+    rows = rt.conn.execute(sa.select(EV.c.node_id).where(EV.c.instance_id == inst["id"], EV.c.action == "node_passed")
+                           .order_by(EV.c.id)).all()
+    out: list[str] = []
+    for (nid,) in rows:
+        if nid in out:
+            out.remove(nid)
+        out.append(nid)
+    return out
+
+
+def _return(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
+            comment: str | None, stamp: Mapping[str, Any]) -> None:
+    """退回: to the initiator, the previous node or any visited node; ``resume`` = restart | back."""
+    target = body.get("target", "initiator")
+    resume = body.get("resume", "restart")
+    if resume not in ("restart", "back"):
+        raise InvalidInput("resume 只能是 restart（从退回节点往下重走）或 back（直接回到退回发起的节点）",
+                           "resume must be restart (go on from the target) or back (come straight back to this node)",
+                           problems=[Problem("/resume", "只能是 restart 或 back", "must be restart or back", "enum")])
+    here = spec.node(task["node_id"])
+    visited = [n for n in _visited(rt, inst) if spec.nodes.get(n) is not None and spec.node(n).type == "approval"]
+    if target == "previous":
+        before = [n for n in visited if n != here.id]
+        target = before[-1] if before else "initiator"
+    if target != "initiator" and target not in visited:
+        raise InvalidInput(f"只能退回到发起人或已经过的审批节点：{', '.join(['initiator', 'previous', *visited])}",
+                           f"you can return to the initiator or a visited approval node: {', '.join(['initiator', 'previous', *visited])}",
+                           problems=[Problem("/target", "不是已经过的审批节点", "not a visited approval node", "invalid")])
+    rt.conn.execute(TK.update().where(TK.c.id == task["id"]).values(status="returned", **stamp))
+    _cancel_open(rt, inst)
+
+    def outermost(node_id: str) -> str:   # a node inside parallel branches restarts its whole parallel block
+        n = spec.node(node_id)
+        return n.parallels[0][0] if n.parallels else node_id
+
+    back = outermost(here.id) if resume == "back" else None
+    inst["state"]["tokens"], inst["state"]["joins"] = [], {}
+    event(rt, inst, "return", node_id=here.id, task_id=task["id"], comment=comment, data={"target": target, "resume": resume})
+    if target == "initiator":
+        inst["status"] = "returned"
+        inst["state"]["return"] = {"target": "initiator", "resume_at": back}
+        from mom.engines.workflow.runtime import notify_users
+        notify_users(rt, [inst["initiator_id"]], "returned", f"{spec.label['zh-CN']} #{inst['record_id']} 被退回，请修改后重新提交", inst)
+        return
+    start_at = outermost(target)
+    inst["state"]["return"] = {"target": target, "resume_at": back} if back else None
+    advance(rt, inst, spec, start_at, [])
+
+
+def _edit_record(rt: Runtime, inst: Mapping[str, Any], editable: frozenset[str], values: Any) -> None:
+    from mom.engines.records import service as S
+    if not isinstance(values, Mapping):
+        raise InvalidInput("values 应为对象", "values must be an object", problems=[Problem("/values", "应为对象", "expected an object", "type")])
+    bad = sorted(set(values) - editable)
+    if bad:
+        raise AccessDenied(f"本节点不能修改字段 {', '.join(bad)}（可改：{', '.join(sorted(editable)) or '无'}）",
+                           f"this node may not change {', '.join(bad)} (editable: {', '.join(sorted(editable)) or 'none'})")
+    S.update_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst["form"], record_id=inst["record_id"], patch=dict(values))
+
+
+# ---------------------------------------------------------------- initiator actions
+
+def withdraw(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[str, Any]:
+    """撤回: the initiator takes the request back while nobody has acted on it yet."""
+    inst = load_instance(rt, instance_id)
+    if inst["initiator_id"] != rt.ctx.actor.id:
+        raise AccessDenied("只有发起人可以撤回", "only the initiator can withdraw")
+    if inst["status"] not in ("running", "returned"):
+        raise Conflict(f"流程已结束（{inst['status']}），不能撤回", f"the flow has ended ({inst['status']}); nothing to withdraw")
+    acted = rt.conn.execute(sa.select(sa.func.count()).select_from(TK).where(
+        TK.c.instance_id == instance_id, TK.c.acted_by.is_not(None))).scalar_one()
+    if acted and inst["status"] == "running":
+        raise Conflict("已有审批人处理过，不能撤回", "an approver has already acted; the request can no longer be withdrawn")
+    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    event(rt, inst, "withdraw", comment=comment)
+    finish(rt, inst, spec, "withdrawn")
+    save(rt, inst)
+    return instance_view(rt, inst)
+
+
+def resubmit(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[str, Any]:
+    """After a return to the initiator: go on from the first node (restart) or the returning node (back)."""
+    inst = load_instance(rt, instance_id)
+    if inst["initiator_id"] != rt.ctx.actor.id:
+        raise AccessDenied("只有发起人可以重新提交", "only the initiator can resubmit")
+    if inst["status"] != "returned":
+        raise Conflict("流程不在退回状态，无需重新提交", "the flow was not returned; nothing to resubmit")
+    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    ret = inst["state"].get("return") or {}
+    inst["status"], inst["state"]["return"] = "running", None
+    event(rt, inst, "resubmit", comment=comment)
+    advance(rt, inst, spec, ret.get("resume_at") or spec.first or END, [])
+    save(rt, inst)
+    return instance_view(rt, inst)
+
+
+def cancel(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[str, Any]:
+    """An administrator stops a flow (e.g. the request is obsolete)."""
+    if not rt.ctx.actor.is_admin:
+        raise AccessDenied("只有管理员可以终止流程", "only an administrator can cancel a flow")
+    inst = load_instance(rt, instance_id)
+    if inst["status"] not in ("running", "returned"):
+        raise Conflict(f"流程已结束（{inst['status']}）", f"the flow has ended ({inst['status']})")
+    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    event(rt, inst, "cancel", comment=comment)
+    finish(rt, inst, spec, "cancelled")
+    save(rt, inst)
+    return instance_view(rt, inst)
+
+
+# ---------------------------------------------------------------- views
+
+def _iso(v: Any) -> Any:
+    return v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v
+
+
+def task_view(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
+    return {"id": t["id"], "instance_id": t["instance_id"], "node_id": t["node_id"], "round": t["round"], "kind": t["kind"],
+            "assignee_id": t["assignee_id"], "assignee": names.get(t["assignee_id"]), "status": t["status"], "seq": t["seq"],
+            "added": t["added"], "parent_task_id": t["parent_task_id"], "created_at": _iso(t["created_at"]),
+            "acted_at": _iso(t["acted_at"]), "comment": t["comment"], "attachments": t["attachments"],
+            "due_at": _iso(t["due_at"]), "read_at": _iso(t["read_at"])}
+
+
+def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
+    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    out = {"id": inst["id"], "workflow": inst["workflow"], "version": inst["version"], "label": spec.label,
+           "form": inst["form"], "record_id": inst["record_id"], "status": inst["status"],
+           "initiator_id": inst["initiator_id"], "started_at": _iso(inst["started_at"]), "ended_at": _iso(inst.get("ended_at")),
+           "current_nodes": [{"id": tk["node"], "label": spec.node(tk["node"]).label} for tk in inst["state"]["tokens"]]}
+    if full:
+        tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst["id"]).order_by(TK.c.id)).mappings()]
+        evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst["id"]).order_by(EV.c.id)).mappings()]
+        names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst["initiator_id"]])
+        out["initiator"] = names.get(inst["initiator_id"])
+        out["tasks"] = [task_view(t, names) for t in tasks]
+        out["timeline"] = [{"at": _iso(e["at"]), "action": e["action"], "actor_id": e["actor_id"],
+                            "actor": names.get(e["actor_id"], "system") if e["actor_id"] else "system",
+                            "node_id": e["node_id"], "node": spec.node(e["node_id"]).label if e["node_id"] in spec.nodes else None,
+                            "task_id": e["task_id"], "comment": e["comment"], "data": e["data"]} for e in evs]
+    return out
+
+
+def result(rt: Runtime, task_id: int, inst: Mapping[str, Any]) -> dict[str, Any]:
+    t = _load_task(rt, task_id)
+    return {"task": task_view(t, assign.usernames(rt.conn, [t["assignee_id"]])), "instance": instance_view(rt, inst)}

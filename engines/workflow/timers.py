@@ -1,0 +1,61 @@
+"""Node timeouts: remind, escalate (the task moves to the escalation target), auto-approve or
+auto-reject, once a pending task's due time (counted on the working calendar) has passed."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.engines.workflow import assign
+from mom.engines.workflow.runtime import (TK, Runtime, event, load_instance, notify_users, record_values, refresh_node,
+                                          save, _assignees, _on_pending)
+
+
+def due_tasks(conn: Connection, now: dt.datetime, limit: int = 100) -> list[int]:
+    q = (sa.select(TK.c.id).where(TK.c.status == "pending", TK.c.due_at <= now, TK.c.timeout_done.is_(False))
+         .order_by(TK.c.due_at).limit(limit))
+    return [int(r[0]) for r in conn.execute(q)]
+
+
+def handle_timeout(rt: Runtime, task_id: int) -> str | None:
+    """Apply the node's timeout action to one overdue task (idempotent: a handled task is marked)."""
+    task = rt.conn.execute(sa.select(TK).where(TK.c.id == task_id)).mappings().first()
+    if task is None:
+        return None
+    inst = load_instance(rt, int(task["instance_id"]))
+    task = dict(rt.conn.execute(sa.select(TK).where(TK.c.id == task_id)).mappings().one())
+    if task["status"] != "pending" or task["timeout_done"] or inst["status"] != "running":
+        return None
+    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    node = spec.node(task["node_id"])
+    action = (node.timeout or {}).get("action", "remind")
+    rt.conn.execute(TK.update().where(TK.c.id == task_id).values(timeout_done=True))
+    if action == "remind":
+        notify_users(rt, [task["assignee_id"]], "reminder", f"催办：{spec.label['zh-CN']} · {node.label['zh-CN']} 已超时", inst)
+        event(rt, inst, "timeout_remind", node_id=node.id, task_id=task_id, actor_id=None)
+    elif action == "escalate":
+        compiled = rt.forms.get(rt.conn, spec.form)
+        users = _assignees(rt, inst, node, node.escalate_to, record_values(rt, compiled, inst["record_id"]), compiled)
+        target = next((u for u in users if u != task["assignee_id"]), None) or (assign.admins(rt.conn) or [None])[0]
+        if target is not None:
+            rt.conn.execute(TK.update().where(TK.c.id == task_id).values(assignee_id=target, due_at=None))
+            _on_pending(rt, inst, spec, node, {**task, "assignee_id": target})
+            rt.conn.execute(TK.update().where(TK.c.id == task_id).values(timeout_done=True))
+        event(rt, inst, "timeout_escalate", node_id=node.id, task_id=task_id, actor_id=None,
+              data={"from": task["assignee_id"], "to": target})
+    else:
+        verdict = "approved" if action == "auto_approve" else "rejected"
+        rt.conn.execute(TK.update().where(TK.c.id == task_id).values(
+            status=verdict, acted_at=rt.ctx.now, comment="超时自动处理 / decided automatically on timeout"))
+        event(rt, inst, f"timeout_{action}", node_id=node.id, task_id=task_id, actor_id=None)
+        refresh_node(rt, inst, spec, node, task["round"])
+    save(rt, inst)
+    return action
+
+
+def overdue_summary(conn: Connection, now: dt.datetime) -> dict[str, Any]:
+    n = conn.execute(sa.select(sa.func.count()).select_from(TK).where(
+        TK.c.status == "pending", TK.c.due_at <= now, TK.c.timeout_done.is_(False))).scalar_one()
+    return {"overdue": int(n)}

@@ -1,0 +1,304 @@
+"""Workflows, tasks (my inbox), instances, record transitions and timeline, rules, events, outbox,
+notifications."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Depends, Request
+
+from mom.engines.records import service as S
+from mom.engines.records.access import form_access
+from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks
+from mom.engines.workflow.runtime import I, Runtime, load_instance, start
+from mom.engines.workflow.store import WorkflowRegistry
+from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
+from mom.platform.db import tables as T
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import AccessDenied, InvalidInput, NotFound, Problem
+
+router = APIRouter(prefix="/api", tags=["workflows"])
+
+
+async def get_flows(request: Request) -> WorkflowRegistry:
+    return request.app.state.flows
+
+
+FlowsDep = Annotated[WorkflowRegistry, Depends(get_flows)]
+BodyDep = Annotated[Any, Body()]
+
+
+def _obj(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
+    return body
+
+
+def _int(v: Any, name: str) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} 必须是整数", f"{name} must be an integer",
+                           problems=[Problem(f"/{name}", "应为整数", "expected an integer", "type")]) from None
+
+
+# ---------------------------------------------------------------- definitions
+
+@router.put("/workflows/{name}", summary="Publish a workflow definition (new version; running instances keep theirs)")
+def put_workflow(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
+    if isinstance(body, dict) and body.get("name") != name:
+        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
+                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
+    with write_tx(engine) as conn:
+        return store.apply(conn, registry, body, actor_id=actor.id)
+
+
+@router.post("/workflows/validate", summary="Check a workflow definition without publishing it")
+def validate_workflow(body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        spec = store.validate(conn, registry, body)
+    return {"ok": True, "name": spec.name, "form": spec.form,
+            "nodes": [{"id": n.id, "type": n.type, "label": n.label, "next": n.next} for n in spec.nodes.values()]}
+
+
+@router.get("/workflows", summary="Published workflows")
+def list_workflows(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return store.listing(conn)
+
+
+@router.get("/workflows/{name}", summary="A workflow's definition (current, or ?version=n) and its versions")
+def get_workflow(name: str, engine: EngineDep, ctx: CtxDep, version: int | None = None) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        definition = store.definition(conn, name, version)
+        versions = [dict(version=r[0], published_at=r[1].isoformat()) for r in conn.execute(
+            sa.select(T.workflow_version.c.version, T.workflow_version.c.published_at)
+            .where(T.workflow_version.c.name == name).order_by(T.workflow_version.c.version))]
+    return {"definition": definition, "versions": versions}
+
+
+@router.post("/workflows/{name}/{switch}", summary="enable | disable a workflow")
+def switch_workflow(name: str, switch: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+    if switch not in ("enable", "disable"):
+        raise NotFound(f"未知操作 {switch}（enable 或 disable）", f"unknown operation {switch} (enable or disable)")
+    with write_tx(engine) as conn:
+        store.set_enabled(conn, name, switch == "enable")
+    return {"name": name, "enabled": switch == "enable"}
+
+
+@router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id}")
+def start_workflow(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> dict[str, Any]:
+    rid = _int(_obj(body).get("record_id"), "record_id")
+    with write_tx(engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
+        inst = start(rt, name, rid)
+        return tasks.instance_view(rt, inst, full=True)
+
+
+@router.post("/workflows/{name}/migrate", summary="Move running instances to another version: {from_version, to_version?, instance_ids?, apply?}")
+def migrate_instances(name: str, body: BodyDep, engine: EngineDep, flows: FlowsDep, actor: AdminDep, ctx: CtxDep) -> dict[str, Any]:
+    b = _obj(body)
+    args = (name, _int(b.get("from_version"), "from_version"),
+            _int(b["to_version"], "to_version") if b.get("to_version") is not None else None, b.get("instance_ids"))
+    with write_tx(engine) as conn:
+        if b.get("apply"):
+            return migrate.apply(conn, flows, *args, actor_id=actor.id, now=ctx.now)
+        return migrate.plan(conn, flows, *args)
+
+
+# ---------------------------------------------------------------- tasks (inbox)
+
+@router.get("/tasks", summary="My inbox: box=todo|done|cc|started, with counts")
+def my_tasks(engine: EngineDep, flows: FlowsDep, ctx: CtxDep, box: str = "todo", limit: int = 50, offset: int = 0,
+             workflow: str | None = None) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return inbox.listing(conn, flows, ctx.actor.id, box, limit=limit, offset=offset, workflow=workflow)
+
+
+@router.get("/tasks/counts", summary="My inbox counts")
+def my_counts(engine: EngineDep, ctx: CtxDep) -> dict[str, int]:
+    with read_tx(engine) as conn:
+        return inbox.counts(conn, ctx.actor.id)
+
+
+@router.post("/tasks/{task_id}/{action}",
+             summary="approve | reject | return | transfer | delegate | add_signer | comment | read")
+def act_on_task(task_id: int, action: str, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep,
+                body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return tasks.act(Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows), task_id, action, _obj(body))
+
+
+# ---------------------------------------------------------------- instances
+
+def _may_see(rt: Runtime, inst: dict[str, Any]) -> None:
+    actor = rt.ctx.actor
+    if actor.is_admin or actor.id == inst["initiator_id"]:
+        return
+    involved = rt.conn.execute(sa.select(sa.func.count()).select_from(T.wf_task).where(
+        T.wf_task.c.instance_id == inst["id"], T.wf_task.c.assignee_id == actor.id)).scalar_one()
+    if involved:
+        return
+    S.get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst["form"], record_id=inst["record_id"])
+
+
+@router.get("/workflow-instances", summary="Instances of a record (?form=&record_id=) or of a workflow (?workflow=&status=)")
+def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep, form: str | None = None,
+                   record_id: int | None = None, workflow: str | None = None, status: str | None = None,
+                   limit: int = 100) -> list[dict[str, Any]]:
+    if form and record_id is not None:
+        pass
+    elif not ctx.actor.is_admin:
+        raise AccessDenied("按流程列出实例需要管理员权限；或按记录查询（form 与 record_id）",
+                           "listing instances by workflow needs administrator rights; or ask by record (form and record_id)")
+    q = sa.select(I)
+    for col, v in ((I.c.form, form), (I.c.record_id, record_id), (I.c.workflow, workflow), (I.c.status, status)):
+        if v is not None:
+            q = q.where(col == v)
+    with read_tx(engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
+        if form and record_id is not None and not ctx.actor.is_admin:
+            S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
+        rows = conn.execute(q.order_by(I.c.id.desc()).limit(max(1, min(limit, 1000)))).mappings().all()
+        return [tasks.instance_view(rt, {**r, "state": r["state"] or {"tokens": []}}) for r in rows]
+
+
+@router.get("/workflow-instances/{instance_id}", summary="An instance with its tasks and full timeline")
+def get_instance(instance_id: int, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
+        inst = load_instance(rt, instance_id, lock=False)
+        _may_see(rt, inst)
+        return tasks.instance_view(rt, inst, full=True)
+
+
+@router.post("/workflow-instances/{instance_id}/{action}", summary="withdraw | resubmit (initiator) | cancel (admin) | comment")
+def instance_action(instance_id: int, action: str, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep,
+                    body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    b = _obj(body)
+    with write_tx(engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
+        if action == "withdraw":
+            return tasks.withdraw(rt, instance_id, b.get("comment"))
+        if action == "resubmit":
+            return tasks.resubmit(rt, instance_id, b.get("comment"))
+        if action == "cancel":
+            return tasks.cancel(rt, instance_id, b.get("comment"))
+        if action == "comment":
+            inst = load_instance(rt, instance_id)
+            _may_see(rt, inst)
+            from mom.engines.workflow.runtime import event
+            event(rt, inst, "comment", comment=b.get("comment"), data={"attachments": tasks._attachments(rt, b)})
+            return tasks.instance_view(rt, inst, full=True)
+    raise NotFound(f"未知操作 {action}（withdraw、resubmit、cancel、comment）", f"unknown action {action} (withdraw, resubmit, cancel, comment)")
+
+
+# ---------------------------------------------------------------- records: transitions and timeline
+
+@router.get("/records/{form}/{record_id}/transitions", tags=["records"], summary="State transitions I may perform now")
+def transitions(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        compiled = registry.get(conn, form)
+        doc = S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
+    sm = compiled.definition.state_machine
+    if sm is None:
+        return {"field": None, "state": None, "transitions": []}
+    a = ctx.actor
+    return {"field": sm.field, "state": doc.get(sm.field), "transitions": [
+        {"key": t.key, "label": t.label, "to": t.target, "required": list(t.required)}
+        for t in sm.transitions if doc.get(sm.field) in t.sources and t.allows(a.username, a.role_names, a.is_admin)]}
+
+
+@router.post("/records/{form}/{record_id}/transitions/{key}", tags=["records"],
+             summary="Perform a state transition; body may carry field values it requires")
+def do_transition(form: str, record_id: int, key: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+                  body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return S.update_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id,
+                               patch=_obj(body), transition=key)
+
+
+@router.get("/records/{form}/{record_id}/timeline", tags=["records"], summary="Changes and approval steps of a record, oldest first")
+def timeline(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
+        items = [{"kind": "change", **a} for a in S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)]
+        for r in conn.execute(sa.select(I).where(I.c.form == form, I.c.record_id == record_id).order_by(I.c.id)).mappings():
+            view = tasks.instance_view(rt, {**r, "state": r["state"] or {"tokens": []}}, full=True)
+            items += [{"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], **e} for e in view["timeline"]]
+    return sorted(items, key=lambda e: e["at"])
+
+
+# ---------------------------------------------------------------- rules, events, outbox, notifications
+
+@router.put("/rules/{name}", summary="Publish an event rule (mom.rule/1)")
+def put_rule(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, actor: AdminDep) -> dict[str, Any]:
+    if isinstance(body, dict) and body.get("name") != name:
+        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
+                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
+    with write_tx(engine) as conn:
+        return rules.apply_rule(conn, registry, body, now=ctx.now, tz=ctx.tz)
+
+
+@router.get("/rules", summary="Event rules")
+def list_rules(engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return rules.rule_listing(conn)
+
+
+@router.get("/rules/{name}", summary="An event rule's definition")
+def get_rule(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        raw = conn.execute(sa.select(T.rule.c.definition).where(T.rule.c.name == name)).scalar()
+    if raw is None:
+        raise NotFound(f"规则 {name} 不存在", f"rule {name} does not exist")
+    return raw
+
+
+@router.post("/events/{name}", status_code=202, summary="Post an external event (connectors, devices); rules react")
+def post_event(name: str, body: BodyDep, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
+    if not (ctx.actor.is_admin or "integration" in ctx.actor.role_names):
+        raise AccessDenied("发布外部事件需要管理员或 integration 角色", "posting events needs an administrator or the integration role")
+    if not rules.EXTERNAL_NAME.fullmatch(name):
+        raise InvalidInput("事件名只能用小写字母、数字、下划线和点", "event names use lowercase letters, digits, _ and .")
+    with write_tx(engine) as conn:
+        return {"event_id": rules.post_external(conn, name, body, now=ctx.now)}
+
+
+@router.get("/outbox", summary="Outbox events by status (dead = the dead-letter list) and counts")
+def outbox_list(engine: EngineDep, actor: AdminDep, status: str = "dead", limit: int = 100) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return {"stats": outbox.stats(conn), "items": outbox.listing(conn, status, limit)}
+
+
+@router.post("/outbox/retry", summary="Retry dead events: body {ids: [...]} or {} for all")
+def outbox_retry(engine: EngineDep, actor: AdminDep, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    ids = _obj(body).get("ids")
+    with write_tx(engine) as conn:
+        return {"retried": outbox.retry(conn, [int(i) for i in ids] if ids else None, now=ctx.now)}
+
+
+@router.get("/notifications", summary="My in-app notifications (?unread=1)")
+def notifications(engine: EngineDep, ctx: CtxDep, unread: bool = False, limit: int = 50) -> dict[str, Any]:
+    N = T.notification
+    q = sa.select(N).where(N.c.user_id == ctx.actor.id)
+    if unread:
+        q = q.where(N.c.read_at.is_(None))
+    with read_tx(engine) as conn:
+        rows = conn.execute(q.order_by(N.c.id.desc()).limit(max(1, min(limit, 500)))).mappings().all()
+        n_unread = conn.execute(sa.select(sa.func.count()).select_from(N).where(N.c.user_id == ctx.actor.id, N.c.read_at.is_(None))).scalar_one()
+    return {"unread": int(n_unread), "items": [{**dict(r), "created_at": r["created_at"].isoformat(),
+                                                 "read_at": r["read_at"].isoformat() if r["read_at"] else None} for r in rows]}
+
+
+@router.post("/notifications/read", summary="Mark notifications read: body {ids: [...]} or {} for all")
+def notifications_read(engine: EngineDep, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> dict[str, int]:
+    N = T.notification
+    ids = _obj(body).get("ids")
+    q = N.update().where(N.c.user_id == ctx.actor.id, N.c.read_at.is_(None))
+    if ids:
+        q = q.where(N.c.id.in_([int(i) for i in ids]))
+    with write_tx(engine) as conn:
+        return {"marked": int(conn.execute(q.values(read_at=ctx.now)).rowcount)}

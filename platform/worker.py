@@ -1,0 +1,152 @@
+"""`mom worker`: drains the outbox, fires node timeouts and schedule rules.
+
+Several workers may run at once against PostgreSQL: events are leased with FOR UPDATE SKIP LOCKED,
+each event's effects commit together with its "done" mark, timeouts are marked handled under the
+instance lock, and schedule rules move their next run with a compare-and-set. A killed worker's
+leased events return to the queue when the lease runs out; nothing it finished is repeated.
+External deliveries (webhook, mail, robots) are sent outside any transaction and marked done after;
+a crash between the two re-sends, with the same ``X-Mom-Delivery`` id for the receiver to dedupe.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mom.connectors.messaging import robots, smtp
+from mom.engines.forms import fieldtypes
+from mom.engines.forms.store import FormRegistry
+from mom.engines.records.context import SYSTEM, Ctx
+from mom.engines.workflow import outbox, rules, timers
+from mom.engines.workflow.hooks import install
+from mom.engines.workflow.runtime import Runtime
+from mom.engines.workflow.store import WorkflowRegistry
+from mom.platform.db import tables as T
+from mom.platform.db.engine import write_tx
+from mom.platform.settings import Settings
+
+log = logging.getLogger("mom.worker")
+
+
+class Worker:
+    def __init__(self, engine: Engine, settings: Settings, *, forms: FormRegistry | None = None,
+                 flows: WorkflowRegistry | None = None, name: str | None = None) -> None:
+        self.engine, self.settings = engine, settings
+        self.forms = forms or FormRegistry()
+        self.flows = flows or (install(self.forms) if self.forms.hooks is None else self.forms.hooks.flows)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
+        self.tz = fieldtypes.plant_tz(settings.timezone)
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+    def _rt(self, conn: sa.engine.Connection, now: dt.datetime) -> Runtime:
+        return Runtime(conn=conn, ctx=Ctx(actor=SYSTEM, now=now, tz=self.tz), forms=self.forms, flows=self.flows)
+
+    # ------------------------------------------------------------ one round
+    def run_once(self) -> dict[str, int]:
+        """Fire due schedules and timeouts, then handle one batch of events. Returns counts."""
+        now = self._now()
+        with write_tx(self.engine) as conn:
+            fired = rules.due_schedules(conn, now=now, tz=self.tz)
+        handled = 0
+        with write_tx(self.engine) as conn:
+            due = timers.due_tasks(conn, now)
+        for task_id in due:
+            with write_tx(self.engine) as conn:
+                handled += timers.handle_timeout(self._rt(conn, now), task_id) is not None
+        with write_tx(self.engine) as conn:
+            batch = outbox.claim(conn, self.name, now=now, limit=self.settings.worker_batch,
+                                 lease_seconds=self.settings.worker_lease_seconds)
+        done = failed = 0
+        for ev in batch:
+            if self.process(ev):
+                done += 1
+            else:
+                failed += 1
+        return {"schedules": fired, "timeouts": handled, "events": done, "failed": failed}
+
+    def drain(self, max_rounds: int = 1000) -> dict[str, int]:
+        """Run rounds until nothing is due (tests, benchmarks, `mom worker --once`)."""
+        total = {"schedules": 0, "timeouts": 0, "events": 0, "failed": 0}
+        for _ in range(max_rounds):
+            got = self.run_once()
+            for k, v in got.items():
+                total[k] += v
+            if not any(got.values()):
+                break
+        return total
+
+    def process(self, ev: Mapping[str, Any]) -> bool:
+        topic, eid = ev["topic"], int(ev["id"])
+        try:
+            if topic.startswith("deliver."):
+                self.deliver(topic, ev["payload"], eid)   # outside any transaction: never hold locks on the network
+                with write_tx(self.engine) as conn:
+                    if outbox.still_mine(conn, eid, self.name):
+                        outbox.done(conn, eid, now=self._now())
+                return True
+            with write_tx(self.engine) as conn:
+                if not outbox.still_mine(conn, eid, self.name):
+                    return True                            # another worker took it over after our lease ran out
+                now = self._now()
+                rules.dispatch(self._rt(conn, now), topic, ev["payload"], eid, lambda t, p: self.deliver(t, p, eid))
+                outbox.done(conn, eid, now=now)
+            return True
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the event and retried
+            detail = f"{type(exc).__name__}: {exc}"
+            log.warning("event %s (%s) failed: %s", eid, topic, detail)
+            with write_tx(self.engine) as conn:
+                outbox.failed(conn, eid, self.name, detail + "\n" + traceback.format_exc(limit=3), now=self._now(),
+                              max_attempts=self.settings.worker_max_attempts)
+            return False
+
+    # ------------------------------------------------------------ deliveries
+    def deliver(self, topic: str, payload: Mapping[str, Any], eid: int) -> None:
+        s = self.settings
+        if topic == "deliver.webhook":
+            robots.send_webhook(payload["url"], payload.get("secret"), payload.get("data"), delivery_id=eid,
+                                raw_body=payload.get("body"))
+        elif topic == "deliver.email":
+            with self.engine.connect() as conn:
+                emails = [r[0] for r in conn.execute(sa.select(T.user.c.email).where(
+                    T.user.c.id.in_(payload.get("users") or []), T.user.c.email.is_not(None)))]
+            smtp.send_mail(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, to=emails, subject=payload["subject"],
+                           body=payload.get("body") or "", user=s.smtp_user, password=s.smtp_password,
+                           starttls=s.smtp_starttls, message_id=f"<mom-{eid}@mom.local>")
+        elif topic == "deliver.dingtalk":
+            robots.send_dingtalk(payload.get("webhook_url") or s.dingtalk_webhook, s.dingtalk_secret,
+                                 payload["title"], payload.get("body") or "")
+        elif topic == "deliver.wecom":
+            robots.send_wecom(payload.get("webhook_url") or s.wecom_webhook, payload["title"], payload.get("body") or "")
+        else:
+            raise ValueError(f"unknown delivery {topic}")
+
+    # ------------------------------------------------------------ loop
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                got = self.run_once()
+            except Exception:  # noqa: BLE001 - keep the loop alive (database restarts, etc.)
+                log.exception("worker round failed")
+                got = {}
+            if not any(got.values()):
+                stop.wait(self.settings.worker_poll_seconds)
+
+
+def start_background(engine: Engine, settings: Settings, forms: FormRegistry) -> tuple[threading.Thread, threading.Event]:
+    """The in-process worker of `mom serve` (single-machine setup)."""
+    stop = threading.Event()
+    worker = Worker(engine, settings, forms=forms)
+    thread = threading.Thread(target=worker.run, args=(stop,), name="mom-worker", daemon=True)
+    thread.start()
+    return thread, stop
