@@ -32,6 +32,8 @@ class Bundle:
     root: Path
     manifest: dict[str, Any]
     forms: list[tuple[str, dict[str, Any]]] = field(default_factory=list)   # (file, raw) in dependency order
+    workflows: list[tuple[str, Any]] = field(default_factory=list)           # applied after the forms
+    rules: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def _read_json(path: Path, problems: list[Problem]) -> Any:
@@ -71,9 +73,15 @@ def load(path: str | Path) -> Bundle:
         raw = _read_json(f, problems)
         if raw is not None:
             forms.append((str(f.relative_to(root)), raw))
+    extra: dict[str, list[tuple[str, Any]]] = {"workflows": [], "rules": []}
+    for kind in extra:
+        for f in [root / x for x in manifest.get(kind, [])] or sorted((root / kind).glob("*.json")):
+            raw = _read_json(f, problems)
+            if raw is not None:
+                extra[kind].append((str(f.relative_to(root)), raw))
     if problems:
         raise InvalidInput("定义文件夹中有无法读取的文件", "some files in the folder cannot be read", problems=problems)
-    return Bundle(root, manifest, _ordered(forms))
+    return Bundle(root, manifest, _ordered(forms), extra["workflows"], extra["rules"])
 
 
 def _ordered(forms: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -125,6 +133,26 @@ def plan(conn: Connection, bundle: Bundle) -> list[Plan]:
     validate(conn, bundle)
     extra = {raw["name"]: raw for _, raw in bundle.forms}
     return [store.plan_form(conn, raw, extra_known=extra)[1] for _, raw in bundle.forms]
+
+
+def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, tz: Any,
+                     actor_id: int | None = None) -> list[str]:
+    """Publish the pack's workflows and event rules (after its forms); unchanged ones are skipped."""
+    from mom.engines.workflow import rules, store as flows
+
+    out, problems = [], []
+    for kind, items in (("workflow", bundle.workflows), ("rule", bundle.rules)):
+        for file, raw in items:
+            try:
+                res = (flows.apply(conn, forms, raw, actor_id=actor_id) if kind == "workflow"
+                       else rules.apply_rule(conn, forms, raw, now=now, tz=tz))
+            except MomError as exc:
+                problems.extend(Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in (exc.problems or [Problem("", exc.zh, exc.en)]))
+                continue
+            out.append(f"{kind} {res['name']}: v{res['version']}{'' if res['changed'] else '（未变 / unchanged）'}")
+    if problems:
+        raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
+    return out
 
 
 def apply(conn: Connection, bundle: Bundle, *, actor_id: int | None = None) -> list[Plan]:

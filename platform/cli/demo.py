@@ -12,6 +12,7 @@ from mom.engines.forms.store import FormRegistry
 from mom.engines.packs import loader
 from mom.engines.records import transfer
 from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
+from mom.engines.workflow.hooks import install
 from mom.platform.auth import service as auth
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
@@ -20,7 +21,11 @@ from mom.platform.db.engine import write_tx
 USERS = [("admin", "admin123", "系统管理员", True, "QC", []),
          ("qc1", "qc1pass123", "质检员小王", False, "QC-IQC", ["qc_inspector"]),
          ("qcm", "qcmpass123", "质量经理老陈", False, "QC", ["qc_manager"]),
-         ("buyer", "buyerpass123", "采购员小李", False, "PUR", ["purchaser"])]
+         ("buyer", "buyerpass123", "采购员小李", False, "PUR", ["purchaser"]),
+         ("qe1", "qe1pass123", "质量工程师小赵", False, "QC", ["quality_engineer"]),
+         ("pm", "pmpass123", "生产经理老周", False, "PRD", ["production_manager"]),
+         ("planner", "plannerpass123", "计划员小孙", False, "PRD", ["planner"])]
+HEADS = {"QC": "qcm", "PRD": "pm"}
 
 
 def demo_pack_path() -> Path:
@@ -49,16 +54,23 @@ def load_demo(engine: Engine) -> Iterator[str]:
         auth.ensure_department(conn, "QC", "质量部")
         auth.ensure_department(conn, "QC-IQC", "来料检验组", "QC")
         auth.ensure_department(conn, "PUR", "采购部")
+        auth.ensure_department(conn, "PRD", "生产部")
         for username, pw, name, admin, dept, roles in USERS:
             if conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar() is None:
                 auth.create_user(conn, username=username, password=pw, display_name=name, is_admin=admin,
                                  department=dept, roles=roles)
                 yield f"用户 / user {username} (密码 / password {pw})"
+        for code, head in HEADS.items():
+            uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == head)).scalar()
+            conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
     bundle = loader.load(demo_pack_path())
+    registry = FormRegistry()
+    install(registry)
     with write_tx(engine) as conn:
         for plan in loader.apply(conn, bundle):
             yield plan.describe("zh-CN")
-    registry = FormRegistry()
+        yield from loader.apply_automation(conn, bundle, registry, now=dt.datetime.now(dt.timezone.utc),
+                                           tz=dt.timezone(dt.timedelta(hours=8)))
     for fx in bundle.manifest.get("fixtures", []):
         ctx = Ctx(actor=_actor(engine, fx.get("as_user")), now=dt.datetime.now(dt.timezone.utc))
         with write_tx(engine) as conn, open(bundle.root / fx["file"], "rb") as fh:

@@ -75,7 +75,11 @@ def serve(host: str | None, port: int | None) -> None:
     from mom.platform.api.app import create_app
 
     s = get_settings()
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+    app = create_app(s)
+    if s.worker_in_serve:   # single-machine setup: one outbox/timer worker in-process (MOM_WORKER_IN_SERVE=false to turn off)
+        from mom.platform.worker import start_background
+        start_background(app.state.engine, s, app.state.registry)
+    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
 
 
 @main.group(help="数据库 / database")
@@ -173,11 +177,21 @@ def form_apply(path: str) -> None:
     from mom.engines.packs import loader
     from mom.platform.db.engine import write_tx
 
+    from mom.engines.forms.store import FormRegistry
+    from mom.engines.workflow.hooks import install
+
     engine = _engine()
-    with write_tx(engine) as conn:
-        plans = loader.apply(conn, _bundle(path))
+    bundle = _bundle(path)
+    forms = FormRegistry()
+    install(forms)
+    ctx = _ctx(engine, None)
+    with write_tx(engine) as conn:   # forms, then the pack's workflows and rules: all or nothing
+        plans = loader.apply(conn, bundle)
+        lines = loader.apply_automation(conn, bundle, forms, now=ctx.now, tz=ctx.tz)
     for p in plans:
         click.echo(p.describe("zh-CN"))
+    for line in lines:
+        click.echo(line)
 
 
 @form.command("export", help="导出已发布的定义 / print a published definition")
@@ -308,6 +322,10 @@ def demo(then_serve: bool) -> None:
         click.echo(f"http://{s.host}:{s.port}/docs")
         serve.callback(None, None)  # type: ignore[misc]
 
+
+from mom.platform.cli import workflow_cmds  # noqa: E402  (registers `mom workflow …` and `mom worker`)
+
+workflow_cmds.register(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
