@@ -89,3 +89,18 @@ def demo_forms(client: TestClient, admin: dict[str, str]) -> dict[str, str]:
     r = client.post("/api/records/material", headers=admin, json=[{"code": "MAT-1", "name": "阀体"}, {"code": "MAT-2", "name": "螺栓"}])
     assert r.status_code == 201, r.text
     return admin
+
+
+@pytest.fixture
+def plant(client: TestClient, engine: sa.engine.Engine) -> Any:
+    """The demo pack (users, departments, forms, NCR flow, rules) on the test database, and a second
+    quality engineer qe2."""
+    from mom.platform.cli.demo import load_demo
+    from tests.integration.wf_helpers import Plant
+
+    for _ in load_demo(engine):
+        pass
+    with write_tx(engine) as conn:
+        auth.create_user(conn, username="qe2", password="qe2pass123", display_name="质量工程师小钱",
+                         department="QC", roles=["quality_engineer"])
+    return Plant(client)

@@ -123,6 +123,8 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
     from mom.engines.records.service import get_record  # records -> workflow hooks -> records: import late
 
     spec = rt.flows.get(rt.conn, workflow)
+    if not rt.conn.execute(sa.select(T.workflow.c.enabled).where(T.workflow.c.name == workflow)).scalar():
+        raise Conflict(f"流程 {workflow} 已停用，不能发起", f"workflow {workflow} is disabled; it cannot be started")
     get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=spec.form, record_id=record_id)
     busy = running_instance(rt.conn, spec.form, record_id)
     if busy is not None:

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.store import FormRegistry, refresh_listeners
-from mom.engines.workflow.spec import WorkflowSpec, validate_workflow
+from mom.engines.forms.definition import schema_problems
+from mom.engines.workflow.spec import WorkflowSpec, validate_workflow, workflow_schema
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
 
@@ -53,15 +54,20 @@ def validate(conn: Connection, forms: FormRegistry, raw: Any) -> WorkflowSpec:
     """Full check against the live database: the bound form, its fields, users and roles."""
     if not isinstance(raw, dict):
         raise InvalidInput("流程定义必须是 JSON 对象", "a workflow definition must be a JSON object")
-    spec = validate_workflow(raw)  # shape first: paths below rely on it
+    problems = ProblemList()
+    schema_problems(raw, workflow_schema(), problems)   # shape first: everything below relies on it
+    problems.raise_if_any("流程定义有误", "the workflow definition is invalid")
     try:
-        compiled = forms.get(conn, spec.form)
+        compiled = forms.get(conn, raw["form"])
     except NotFound as exc:
         raise InvalidInput("流程绑定的表单不存在", "the bound form does not exist",
                            problems=[Problem("/form", exc.zh, exc.en, "unknown_form")]) from None
-    spec = validate_workflow(raw, form=compiled)
-    problems = ProblemList()
     _check_names(conn, raw, problems)
+    try:
+        spec = validate_workflow(raw, form=compiled)
+    except InvalidInput as exc:
+        exc.problems.extend(problems.items)
+        raise
     problems.raise_if_any("流程中的用户或角色不存在", "users or roles in the flow do not exist")
     return spec
 

@@ -79,13 +79,20 @@ def get_workflow(name: str, engine: EngineDep, ctx: CtxDep, version: int | None 
     return {"definition": definition, "versions": versions}
 
 
-@router.post("/workflows/{name}/{switch}", summary="enable | disable a workflow")
-def switch_workflow(name: str, switch: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
-    if switch not in ("enable", "disable"):
-        raise NotFound(f"未知操作 {switch}（enable 或 disable）", f"unknown operation {switch} (enable or disable)")
+def _switch(name: str, enabled: bool, engine: Any) -> dict[str, Any]:
     with write_tx(engine) as conn:
-        store.set_enabled(conn, name, switch == "enable")
-    return {"name": name, "enabled": switch == "enable"}
+        store.set_enabled(conn, name, enabled)
+    return {"name": name, "enabled": enabled}
+
+
+@router.post("/workflows/{name}/enable", summary="Enable a workflow")
+def enable_workflow(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+    return _switch(name, True, engine)
+
+
+@router.post("/workflows/{name}/disable", summary="Disable a workflow (running instances go on; no new starts)")
+def disable_workflow(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+    return _switch(name, False, engine)
 
 
 @router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id}")
