@@ -92,8 +92,13 @@ class WorkflowHooks(RecordHooks):
             raise AccessDenied(f"你无权执行状态转换 {candidates[0].key}（{source}→{target}）",
                                f"you may not perform transition {candidates[0].key} ({source}→{target})")
         names = {k: new.get(k) for k in (f.key for f in compiled.definition.scalar_fields)}
-        chosen, reasons = None, []
+        chosen, reasons, missing = None, [], []
         for t in permitted:
+            lack = [k for k in t.required if _empty(new.get(k))]
+            if lack:                 # required fields first: a condition on an empty field means nothing
+                missing = missing or lack
+                reasons.append(t.key)
+                continue
             try:
                 ok = t.when is None or bool(t.when.evaluate(names, now=ctx.now.astimezone(ctx.tz)))
             except ExpressionError as exc:
@@ -102,12 +107,11 @@ class WorkflowHooks(RecordHooks):
                 chosen = t
                 break
             reasons.append(t.key)
+        if chosen is None and missing:
+            raise InvalidInput(f"执行 {', '.join(reasons)} 前须填写：{', '.join(missing)}", f"fill in {', '.join(missing)} before {', '.join(reasons)}",
+                               problems=[Problem(f"/{k}", "此状态转换要求必填", "required by this transition", "required") for k in missing])
         if chosen is None:
             raise Conflict(f"转换 {', '.join(reasons)} 的条件不满足", f"the condition of transition {', '.join(reasons)} is not met")
-        missing = [k for k in chosen.required if _empty(new.get(k))]
-        if missing:
-            raise InvalidInput(f"执行 {chosen.key} 前须填写：{', '.join(missing)}", f"fill in {', '.join(missing)} before {chosen.key}",
-                               problems=[Problem(f"/{k}", "此状态转换要求必填", "required by this transition", "required") for k in missing])
         for k, e in chosen.set.items():
             try:
                 new[k] = e.evaluate(names, now=ctx.now.astimezone(ctx.tz))

@@ -1,0 +1,172 @@
+"""Record state machines, event rules through the outbox and workers, timeouts, dead letters."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import sqlalchemy as sa
+
+from mom.engines.workflow.actions import register_hook
+from mom.platform.db import tables as T
+from mom.platform.db.engine import write_tx
+from mom.platform.worker import Worker
+from tests.integration.wf_helpers import Plant
+
+
+def _worker(plant: Plant, settings, engine, **kw) -> Worker:  # type: ignore[no-untyped-def]
+    s = settings.model_copy(update={"worker_max_attempts": 3, **kw})
+    return Worker(engine, s, name="test-worker")
+
+
+def test_production_order_moves_only_through_its_transitions(plant: Plant) -> None:
+    c, planner, op = plant.client, plant.h("planner"), plant.h("qe1")
+    r = c.post("/api/records/production_order", json={"material": "MAT-1001", "qty": 100, "status": "started"}, headers=planner)
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/status"
+    mo = c.post("/api/records/production_order", json={"material": "MAT-1001", "qty": 100}, headers=planner).json()
+    assert mo["status"] == "planned"
+    url = f"/api/records/production_order/{mo['id']}"
+    r = c.patch(url, json={"status": "finished"}, headers=planner)                 # skipping states
+    assert r.status_code == 409 and "release" in r.json()["message"]["zh-CN"]
+    assert c.post(f"{url}/transitions/release", headers=op).status_code == 403     # only planners release
+    assert [t["key"] for t in c.get(f"{url}/transitions", headers=planner).json()["transitions"]] == ["release", "close"]
+    r = c.post(f"{url}/transitions/release", headers=planner)
+    assert r.status_code == 200 and r.json()["status"] == "released" and r.json()["released_at"]
+    assert c.patch(url, json={"status": "started"}, headers=op).status_code == 200  # a PATCH that is a transition
+    r = c.post(f"{url}/transitions/finish", headers=op)
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/good_qty"   # required first
+    assert c.post(f"{url}/transitions/finish", json={"good_qty": 120}, headers=op).status_code == 409  # condition
+    assert c.post(f"{url}/transitions/finish", json={"good_qty": 98}, headers=op).json()["status"] == "finished"
+    assert c.post(f"{url}/transitions/nope", headers=op).status_code == 422
+
+
+def test_import_cannot_jump_states(plant: Plant) -> None:
+    c, planner = plant.client, plant.h("planner")
+    mo = c.post("/api/records/production_order", json={"material": "MAT-1001", "qty": 5}, headers=planner).json()
+    csv = f"code,status\n{mo['code']},closed\n".encode("utf-8")
+    r = c.post("/api/records/production_order/import", data={"key": "code"}, files={"file": ("mo.csv", io.BytesIO(csv), "text/csv")},
+               headers=planner)
+    assert r.json()["updated"] == 1                       # planned -> closed is a declared transition
+    csv = f"code,status\n{mo['code']},started\n".encode("utf-8")
+    r = c.post("/api/records/production_order/import", data={"key": "code"}, files={"file": ("mo.csv", io.BytesIO(csv), "text/csv")},
+               headers=planner)
+    body = r.json()
+    assert r.status_code == 422 or body["updated"] == 0, body
+    assert "started" in str(body) and "release" not in str(body.get("updated", ""))
+    assert c.get(f"/api/records/production_order/{mo['id']}", headers=planner).json()["status"] == "closed"
+
+
+def test_breakdown_rule_runs_once_through_the_outbox(plant: Plant, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    c = plant.client
+    low = c.post("/api/records/breakdown", json={"machine": "CNC-3", "symptom": "异响"}, headers=plant.h("qe1")).json()
+    high = c.post("/api/records/breakdown", json={"machine": "CNC-7", "symptom": "主轴卡死", "severity": "high"},
+                  headers=plant.h("qe1")).json()
+    w = _worker(plant, settings, engine)
+    got = w.drain()
+    assert got["failed"] == 0 and got["events"] >= 3
+    orders = c.get("/api/records/maintenance_order", headers=plant.h("admin")).json()["items"]
+    assert [(o["machine"], o["breakdown_id"]) for o in orders] == [("CNC-7", high["id"])]
+    notes = c.get("/api/notifications", headers=plant.h("planner")).json()
+    assert notes["unread"] == 1 and "CNC-7" in notes["items"][0]["title"]
+    assert w.drain()["events"] == 0                                   # nothing runs twice
+    with engine.connect() as conn:
+        ext = conn.execute(sa.select(T.outbox.c.payload).where(T.outbox.c.topic == "external")).scalars().all()
+    assert ext == [{"name": "erp.machine_down", "payload": {"machine": "CNC-7", "breakdown_id": high["id"]}}]
+    assert low["id"] != high["id"]
+
+
+def test_failing_rule_backs_off_goes_dead_and_can_be_retried(plant: Plant, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+
+    def flaky(rt, args, names):  # type: ignore[no-untyped-def]
+        calls.append(args["n"])
+        if len(calls) <= 3:
+            raise RuntimeError("ERP offline")
+        return {"ok": True}
+
+    register_hook("test.flaky", flaky)
+    rule = {"format": "mom.rule/1", "name": "tell_erp", "on": {"event": "external", "name": "erp.ping"},
+            "actions": [{"type": "hook", "name": "test.flaky", "args": {"n": "payload['n']"}}]}
+    assert plant.client.put("/api/rules/tell_erp", json=rule, headers=plant.h("admin")).status_code == 200
+    r = plant.client.post("/api/events/erp.ping", json={"n": 7}, headers=plant.h("admin"))
+    assert r.status_code == 202
+    assert plant.client.post("/api/events/erp.ping", json={"n": 7}, headers=plant.h("qe1")).status_code == 403
+    w = _worker(plant, settings, engine)
+    w.drain()                                                     # fan-out done; the rule run failed once
+    with write_tx(engine) as conn:                               # skip the back-off waits
+        conn.execute(T.outbox.update().where(T.outbox.c.status == "pending").values(available_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
+    w.drain()
+    with write_tx(engine) as conn:
+        conn.execute(T.outbox.update().where(T.outbox.c.status == "pending").values(available_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
+    w.drain()
+    dead = plant.client.get("/api/outbox", headers=plant.h("admin")).json()
+    assert dead["stats"]["dead"] == 1 and "ERP offline" in dead["items"][0]["last_error"] and calls == [7, 7, 7]
+    r = plant.client.post("/api/outbox/retry", json={"ids": [dead["items"][0]["id"]]}, headers=plant.h("admin"))
+    assert r.json()["retried"] == 1
+    w.drain()
+    assert calls == [7, 7, 7, 7] and plant.client.get("/api/outbox", headers=plant.h("admin")).json()["stats"]["dead"] == 0
+
+
+def test_bad_rules_are_refused_with_paths(plant: Plant) -> None:
+    bad = {"format": "mom.rule/1", "name": "r1", "on": {"event": "record.updated", "form": "ncr", "fields": ["costt"]},
+           "if": "cost >", "actions": [{"type": "create_record", "values": {"a": "1"}}]}
+    r = plant.client.put("/api/rules/r1", json=bad, headers=plant.h("admin"))
+    assert r.status_code == 422
+    assert {"/on/fields/0", "/if", "/actions/0/form"} <= {p["path"] for p in r.json()["problems"]}
+    r = plant.client.put("/api/rules/r2", json={"format": "mom.rule/1", "name": "r2", "on": {"event": "schedule", "cron": "61 * * * *"},
+                                                "actions": [{"type": "emit", "event": "x"}]}, headers=plant.h("admin"))
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/on/cron"
+
+
+def test_schedule_rule_fires_once_per_due_time(plant: Plant, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    rule = {"format": "mom.rule/1", "name": "morning", "on": {"event": "schedule", "cron": "0 8 * * *"},
+            "actions": [{"type": "emit", "event": "plant.morning"}]}
+    assert plant.client.put("/api/rules/morning", json=rule, headers=plant.h("admin")).status_code == 200
+    with write_tx(engine) as conn:
+        conn.execute(T.rule.update().where(T.rule.c.name == "morning").values(next_run_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)))
+    a, b = _worker(plant, settings, engine), Worker(engine, settings, name="other")
+    a.run_once()
+    b.run_once()
+    a.drain()
+    with engine.connect() as conn:
+        runs = conn.execute(sa.select(sa.func.count()).select_from(T.outbox).where(T.outbox.c.topic == "rule.run")).scalar_one()
+        nxt = conn.execute(sa.select(T.rule.c.next_run_at).where(T.rule.c.name == "morning")).scalar_one()
+    assert runs == 1 and nxt > dt.datetime.now(dt.timezone.utc)
+
+
+def test_condition_trigger_starts_a_flow_when_it_becomes_true(plant: Plant) -> None:
+    flow = {"format": "mom.workflow/1", "name": "big_loss", "form": "ncr", "trigger": {"on": "condition", "when": "cost >= 50000"},
+            "nodes": [{"id": "gm", "type": "approval", "assignees": [{"type": "user", "users": ["admin"]}]}]}
+    plant.put_flow(flow)
+    rec = plant.ncr(cost=100)
+    assert plant.todo("admin") == []
+    r = plant.client.patch(f"/api/records/ncr/{rec['id']}", json={"cost": 60000}, headers=plant.h("qc1"))
+    assert r.status_code == 200
+    todo = plant.todo("admin")
+    assert [(t["workflow"], t["record_id"]) for t in todo] == [("big_loss", rec["id"])]
+    plant.ncr(cost=90000)
+    assert len(plant.todo("admin")) == 2
+
+
+def test_timeouts_remind_escalate_and_auto_decide(plant: Plant, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    flow = {"format": "mom.workflow/1", "name": "ncr_fast", "form": "ncr",
+            "nodes": [{"id": "a", "type": "approval", "assignees": [{"type": "user", "users": ["qe1"]}],
+                       "timeout": {"hours": 2, "action": "escalate", "escalate_to": [{"type": "user", "users": ["qcm"]}]}},
+                      {"id": "b", "type": "approval", "assignees": [{"type": "user", "users": ["pm"]}],
+                       "timeout": {"hours": 1, "action": "auto_approve", "working_time": False}}]}
+    plant.put_flow(flow)
+    inst = plant.start(plant.ncr()["id"], flow="ncr_fast")
+    t = plant.task_of("qe1", inst["id"])
+    assert t["due_at"] is not None
+    past = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    with write_tx(engine) as conn:
+        conn.execute(T.wf_task.update().where(T.wf_task.c.id == t["id"]).values(due_at=past))
+    w = _worker(plant, settings, engine)
+    assert w.run_once()["timeouts"] == 1
+    assert plant.todo("qe1") == [] and plant.task_of("qcm", inst["id"])["id"] == t["id"]
+    plant.act("qcm", t["id"], "approve")
+    tb = plant.task_of("pm", inst["id"])
+    with write_tx(engine) as conn:
+        conn.execute(T.wf_task.update().where(T.wf_task.c.id == tb["id"]).values(due_at=past))
+    w.run_once()
+    full = plant.instance(inst["id"])
+    assert full["status"] == "approved" and "timeout_auto_approve" in [e["action"] for e in full["timeline"]]
