@@ -139,7 +139,10 @@ def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, 
                      actor_id: int | None = None) -> list[str]:
     """Publish the pack's workflows and event rules (after its forms); unchanged ones are skipped."""
     from mom.engines.workflow import rules, store as flows
+    from mom.platform.auth.service import ensure_role
 
+    for role in bundle.manifest.get("roles", []):   # roles the pack's flows and permissions name
+        ensure_role(conn, role["name"], role.get("label"))
     out, problems = [], []
     for kind, items in (("workflow", bundle.workflows), ("rule", bundle.rules)):
         for file, raw in items:

@@ -65,7 +65,7 @@ def load_demo(engine: Engine) -> Iterator[str]:
             conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
     bundle = loader.load(demo_pack_path())
     registry = FormRegistry()
-    install(registry)
+    install(registry)   # fixtures go through the same hooks as the API (state machines, events)
     with write_tx(engine) as conn:
         for plan in loader.apply(conn, bundle):
             yield plan.describe("zh-CN")

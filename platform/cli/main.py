@@ -43,6 +43,16 @@ def _ctx(engine: Any, username: str | None) -> Any:
     return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=tz)
 
 
+def _registry() -> Any:
+    """Forms with the workflow hooks installed: imports lock, transition and emit events like the API."""
+    from mom.engines.forms.store import FormRegistry
+    from mom.engines.workflow.hooks import install
+
+    forms = FormRegistry()
+    install(forms)
+    return forms
+
+
 def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -250,7 +260,7 @@ def record_import(form_name: str, file: str, key: str | None, mode: str, usernam
     ctx = _ctx(engine, username)
     try:
         with write_tx(engine) as conn, open(file, "rb") as fh:
-            res = transfer.import_records(conn=conn, registry=FormRegistry(), ctx=ctx, form=form_name, stream=fh,
+            res = transfer.import_records(conn=conn, registry=_registry(), ctx=ctx, form=form_name, stream=fh,
                                           fmt=transfer.format_of(file), key=key, mode=mode,
                                           chunk=get_settings().import_chunk_rows)
     except MomError as exc:
@@ -292,7 +302,7 @@ def record_export(form_name: str, fmt: str, out: str | None, header: str, userna
     if fmt == "xlsx" and not out:
         raise click.ClickException("XLSX 需要 --out 文件 / XLSX needs --out FILE")
     with read_tx(engine) as conn:
-        rows = transfer.export_rows(conn=conn, registry=FormRegistry(), ctx=ctx, form=form_name, header=header)
+        rows = transfer.export_rows(conn=conn, registry=_registry(), ctx=ctx, form=form_name, header=header)
         if fmt == "xlsx":
             with open(out, "wb") as fh:  # type: ignore[arg-type]
                 transfer.write_xlsx(rows, fh, form_name)
