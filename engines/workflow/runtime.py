@@ -38,6 +38,13 @@ class Runtime:
     forms: FormRegistry
     flows: WorkflowRegistry
     _actors: dict[int, Actor | None] = field(default_factory=dict)
+    _forms: dict[str, CompiledForm] = field(default_factory=dict)
+
+    def form(self, name: str) -> CompiledForm:
+        """The compiled form, read once per transaction (a node walk needs it many times)."""
+        if name not in self._forms:
+            self._forms[name] = self.forms.get(self.conn, name)
+        return self._forms[name]
 
     @property
     def system_ctx(self) -> Ctx:
@@ -145,7 +152,7 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
 
 def advance(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, target: str, stack: list[list[Any]]) -> None:
     """Move a token from ``target`` on until it waits at an approval node, joins, or the flow ends."""
-    compiled = rt.forms.get(rt.conn, spec.form)
+    compiled = rt.form(spec.form)
     while inst["status"] == "running":
         if target == END:
             finish(rt, inst, spec, "approved")
@@ -223,7 +230,7 @@ def _task(inst: Mapping[str, Any], node: NodeSpec, rnd: int, user: int | None, k
 
 def activate(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, stack: list[list[Any]]) -> None:
     """Create the node's tasks (a new round) and wait there, unless nobody needs to act."""
-    compiled = rt.forms.get(rt.conn, spec.form)
+    compiled = rt.form(spec.form)
     record = record_values(rt, compiled, inst["record_id"])
     users = _assignees(rt, inst, node, node.assignees, record, compiled)
     policy = node.self_approval or spec.self_approval

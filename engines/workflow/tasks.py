@@ -271,6 +271,10 @@ def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -
            "form": inst["form"], "record_id": inst["record_id"], "status": inst["status"],
            "initiator_id": inst["initiator_id"], "started_at": _iso(inst["started_at"]), "ended_at": _iso(inst.get("ended_at")),
            "current_nodes": [{"id": tk["node"], "label": spec.node(tk["node"]).label} for tk in inst["state"]["tokens"]]}
+    if inst["status"] == "running":   # who must act now (a UI or a client can go straight to the task)
+        out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]} for r in rt.conn.execute(
+            sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind).where(
+                TK.c.instance_id == inst["id"], TK.c.status == "pending").order_by(TK.c.id))]
     if full:
         tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst["id"]).order_by(TK.c.id)).mappings()]
         evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst["id"]).order_by(EV.c.id)).mappings()]

@@ -36,7 +36,7 @@ def handle_timeout(rt: Runtime, task_id: int) -> str | None:
         notify_users(rt, [task["assignee_id"]], "reminder", f"催办：{spec.label['zh-CN']} · {node.label['zh-CN']} 已超时", inst)
         event(rt, inst, "timeout_remind", node_id=node.id, task_id=task_id, actor_id=None)
     elif action == "escalate":
-        compiled = rt.forms.get(rt.conn, spec.form)
+        compiled = rt.form(spec.form)
         users = _assignees(rt, inst, node, node.escalate_to, record_values(rt, compiled, inst["record_id"]), compiled)
         target = next((u for u in users if u != task["assignee_id"]), None) or (assign.admins(rt.conn) or [None])[0]
         if target is not None:
