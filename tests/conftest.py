@@ -104,3 +104,19 @@ def plant(client: TestClient, engine: sa.engine.Engine) -> Any:
         auth.create_user(conn, username="qe2", password="qe2pass123", display_name="质量工程师小钱",
                          department="QC", roles=["quality_engineer"])
     return Plant(client)
+
+
+@pytest.fixture
+def cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run `mom …` in-process against the test database; returns the click Result."""
+    from click.testing import CliRunner
+
+    from mom.platform.cli.main import main
+    from mom.platform.settings import get_settings
+
+    monkeypatch.setenv("MOM_DATABASE_URL", db_url)
+    monkeypatch.setenv("MOM_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+    get_settings.cache_clear()

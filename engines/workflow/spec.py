@@ -19,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.forms.definition import definition_hash, schema_problems
+from mom.engines.forms.definition import _expr as form_expr, definition_hash, schema_problems
 from mom.engines.forms.model import text_of
 from mom.engines.workflow.calendar import Calendar
 from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
@@ -131,13 +131,8 @@ def _assignees(raw: Any, path: str, form: CompiledForm | None, problems: Problem
 
 
 def _expr(src: Any, names: frozenset[str] | None, path: str, problems: ProblemList) -> Expression | None:
-    if not isinstance(src, str):
-        return None
-    try:
-        return compile_expression(src, known_names=names)
-    except ExpressionError as exc:
-        problems.add(path, exc.zh, exc.en, "expression")
-        return None
+    """An expression at ``path``; ``names`` limits what it may read (None: syntax only)."""
+    return form_expr(src, names, path, problems)  # type: ignore[arg-type]
 
 
 def _template(src: Any, path: str, problems: ProblemList) -> None:

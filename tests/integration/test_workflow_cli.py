@@ -4,23 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 
-from mom.platform.cli.main import main
 from mom.platform.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MOM_DATABASE_URL", db_url)
-    monkeypatch.setenv("MOM_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-    get_settings.cache_clear()
 
 
 def _json(result) -> object:  # type: ignore[no-untyped-def]

@@ -20,3 +20,22 @@ def test_docs_have_examples() -> None:
 def test_doc_example_validates(block: str) -> None:
     raw = json.loads(block)
     validate_form(raw, known_forms={"supplier": {"fields": [{"key": "name"}]}})
+
+
+def test_workflow_docs_show_the_shipped_ncr_flow_and_valid_rules() -> None:
+    from mom.engines.workflow.rules import validate_rule
+    from mom.engines.workflow.spec import validate_workflow
+
+    text = (DOCS / "workflows.md").read_text(encoding="utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, re.S)]
+    flows = [b for b in blocks if b.get("format") == "mom.workflow/1"]
+    rules = [b for b in blocks if b.get("format") == "mom.rule/1"]
+    machines = [b for b in blocks if "state_machine" in b]
+    shipped = json.loads((DOCS.parent / "modelpacks/demo/workflows/ncr_review.json").read_text(encoding="utf-8"))
+    assert flows == [shipped]
+    for f in flows:
+        validate_workflow(f)
+    for r in rules:
+        validate_rule(r)
+    form = json.loads((DOCS.parent / "modelpacks/demo/forms/production_order.json").read_text(encoding="utf-8"))
+    assert machines and all(m["state_machine"] == form["state_machine"] for m in machines)
