@@ -102,14 +102,20 @@ def drive(url: str, n: int, clients: int, headers: dict) -> float:
     return n / (time.perf_counter() - t)
 
 
-def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
-    ours_url, base_url = db_url(args.db, tmp, "ours"), db_url(args.db, tmp, "base")
-    token = setup_platform(ours_url, tmp)
+def start_servers(ours_url: str, base_url: str, tmp: Path) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
+    """The platform (one uvicorn process) and the hand-written baseline, each on its own database."""
     p1, p2 = free_port(), free_port()
     uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1"]
     ours = start(uv + ["--factory", "mom.platform.api.app:create_app", "--port", str(p1)],
                  {"MOM_DATABASE_URL": ours_url, "MOM_DATA_DIR": str(tmp)}, p1)
     base = start(uv + ["--app-dir", str(ROOT / "bench"), "baseline_app:app", "--port", str(p2)], {"BASELINE_DB": base_url}, p2)
+    return ours, base, p1, p2
+
+
+def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
+    ours_url, base_url = db_url(args.db, tmp, "ours"), db_url(args.db, tmp, "base")
+    token = setup_platform(ours_url, tmp)
+    ours, base, p1, p2 = start_servers(ours_url, base_url, tmp)
     try:
         res = {}
         for clients in (1, args.clients):

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forms_bench import ROOT, db_url, drive, free_port, start  # noqa: E402
+from forms_bench import db_url, drive, start_servers  # noqa: E402
 
 FORM = {"format": "mom.form/1", "name": "bench_request", "fields": [
     {"id": "a", "key": "title", "type": "text", "max_length": 100, "required": True},
@@ -33,11 +33,11 @@ RULE = {"format": "mom.rule/1", "name": "bench_done", "on": {"event": "workflow.
                      "values": {"result": "event['outcome']"}}]}
 
 
-def setup(url: str) -> tuple[dict[str, str], list[int]]:
+def setup(url: str) -> dict[str, str]:
+    """The form, four users with API tokens, the three-node flow and the write-back rule; returns the tokens."""
     from mom.engines.forms import store
-    from mom.engines.forms.store import FormRegistry
     from mom.engines.workflow import rules, store as flows
-    from mom.engines.workflow.hooks import install
+    from mom.engines.workflow.hooks import registry
     from mom.platform.auth import service as auth
     from mom.platform.db.engine import make_engine, write_tx
     from mom.platform.db.migrate import upgrade
@@ -51,12 +51,11 @@ def setup(url: str) -> tuple[dict[str, str], list[int]]:
         for u in ("starter", "u1", "u2", "u3"):
             uid = auth.create_user(conn, username=u, password="bench-pass-1", is_admin=(u == "starter"))
             tokens[u] = auth.issue_token(conn, uid, kind="api", name="bench")["access_token"]
-        forms = FormRegistry()
-        install(forms)
+        forms = registry()
         flows.apply(conn, forms, FLOW)
         rules.apply_rule(conn, forms, RULE, now=dt.datetime.now(dt.timezone.utc), tz=dt.timezone.utc)
     eng.dispose()
-    return tokens, []
+    return tokens
 
 
 def run(base: str, tokens: dict[str, str], n: int, clients: int) -> dict:
@@ -126,12 +125,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ours_url, base_url = db_url(args.db, tmp, "wf"), db_url(args.db, tmp, "wfbase")
-        tokens, _ = setup(ours_url)
-        p1, p2 = free_port(), free_port()
-        uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1"]
-        ours = start(uv + ["--factory", "mom.platform.api.app:create_app", "--port", str(p1)],
-                     {"MOM_DATABASE_URL": ours_url, "MOM_DATA_DIR": str(tmp)}, p1)
-        base = start(uv + ["--app-dir", str(ROOT / "bench"), "baseline_app:app", "--port", str(p2)], {"BASELINE_DB": base_url}, p2)
+        tokens = setup(ours_url)
+        ours, base, p1, p2 = start_servers(ours_url, base_url, tmp)
         try:
             res = run(f"http://127.0.0.1:{p1}", tokens, args.n, args.clients)
             baseline = drive(f"http://127.0.0.1:{p2}/baseline", 3000, args.clients, {})

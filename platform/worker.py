@@ -26,7 +26,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.workflow import outbox, rules, timers
-from mom.engines.workflow.hooks import install
+from mom.engines.workflow.hooks import install, registry
 from mom.engines.workflow.runtime import Runtime
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform.db import tables as T
@@ -40,7 +40,7 @@ class Worker:
     def __init__(self, engine: Engine, settings: Settings, *, forms: FormRegistry | None = None,
                  flows: WorkflowRegistry | None = None, name: str | None = None) -> None:
         self.engine, self.settings = engine, settings
-        self.forms = forms or FormRegistry()
+        self.forms = forms or registry()
         self.flows = flows or (install(self.forms) if self.forms.hooks is None else self.forms.hooks.flows)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.tz = fieldtypes.plant_tz(settings.timezone)
@@ -98,7 +98,7 @@ class Worker:
                 if not outbox.still_mine(conn, eid, self.name):
                     return True                            # another worker took it over after our lease ran out
                 now = self._now()
-                rules.dispatch(self._rt(conn, now), topic, ev["payload"], eid, lambda t, p: self.deliver(t, p, eid))
+                rules.dispatch(self._rt(conn, now), topic, ev["payload"], eid)
                 outbox.done(conn, eid, now=now)
             return True
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the event and retried

@@ -34,8 +34,13 @@ EXTRA_NAMES = ("current_user", "current_department")
 
 
 @lru_cache
+def load_schema(path: Path) -> dict[str, Any]:
+    """A shipped JSON Schema, read once."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def form_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return load_schema(SCHEMA_PATH)
 
 
 def definition_hash(raw: Mapping[str, Any]) -> str:
@@ -78,7 +83,8 @@ def schema_problems(raw: Any, schema: Mapping[str, Any], problems: ProblemList) 
             problems.add(path, f"格式不正确：{msg}", f"invalid: {msg}", err.validator)
 
 
-def _expr(source: Any, known: set[str], path: str, problems: ProblemList) -> Expression | None:
+def _expr(source: Any, known: set[str] | frozenset[str] | None, path: str, problems: ProblemList) -> Expression | None:
+    """An expression at ``path``; ``known`` limits the names it may read (None: syntax only)."""
     if not isinstance(source, str):
         return None
     try:

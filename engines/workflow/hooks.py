@@ -188,6 +188,14 @@ class WorkflowHooks(RecordHooks):
                 runtime.start(rt, spec.name, int(row["id"]), trigger="condition")
 
 
+def registry() -> FormRegistry:
+    """A form registry with the workflow hooks installed: what every entry point (API, CLI, worker,
+    demo) uses, so records written anywhere lock, transition and emit events the same way."""
+    forms = FormRegistry()
+    install(forms)
+    return forms
+
+
 def install(forms: FormRegistry, flows: WorkflowRegistry | None = None) -> WorkflowRegistry:
     """Give ``forms`` the workflow hooks; returns the workflow registry they use."""
     flows = flows or WorkflowRegistry()

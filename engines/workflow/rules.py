@@ -8,11 +8,9 @@ with its own retries and dead letter, so one failing rule never blocks or repeat
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from croniter import croniter
 from sqlalchemy.engine import Connection
 
 from mom.engines.expressions.sandbox import Expression
-from mom.engines.forms.definition import definition_hash, schema_problems
+from mom.engines.forms.definition import definition_hash, load_schema, schema_problems
 from mom.engines.forms.store import FormRegistry, refresh_listeners
 from mom.engines.forms.model import text_of
 from mom.engines.workflow import outbox
@@ -36,9 +34,8 @@ EXTERNAL_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,99}$")
 RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.state_changed")
 
 
-@lru_cache
 def rule_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return load_schema(SCHEMA_PATH)
 
 
 @dataclass(frozen=True)
@@ -144,26 +141,27 @@ def rule_listing(conn: Connection) -> list[dict[str, Any]]:
 
 def _rules(conn: Connection, topic: str) -> list[RuleSpec]:
     event = "external" if topic == "external" else topic
-    rows = conn.execute(sa.select(T.rule.c.definition).where(T.rule.c.event == event, T.rule.c.enabled.is_(True))
-                        .order_by(T.rule.c.name)).scalars().all()
-    return [_compiled(json.dumps(r, sort_keys=True)) for r in rows]
+    rows = conn.execute(sa.select(T.rule.c.definition_hash, T.rule.c.definition)
+                        .where(T.rule.c.event == event, T.rule.c.enabled.is_(True)).order_by(T.rule.c.name)).all()
+    return [_compiled(h, raw) for h, raw in rows]
 
 
-@lru_cache(maxsize=512)
-def _compiled(raw_json: str) -> RuleSpec:
-    return validate_rule(json.loads(raw_json))
+_COMPILED: dict[str, RuleSpec] = {}
+
+
+def _compiled(definition_hash_: str, raw: Mapping[str, Any]) -> RuleSpec:
+    """Published rules compiled once per definition hash (a published definition never changes)."""
+    spec = _COMPILED.get(definition_hash_)
+    if spec is None:
+        spec = _COMPILED[definition_hash_] = validate_rule(raw)
+    return spec
 
 
 # ---------------------------------------------------------------- dispatch (run by workers)
 
-Deliver = Callable[[str, Mapping[str, Any]], None]
-
-
-def dispatch(rt: Any, topic: str, payload: Mapping[str, Any], event_id: int, deliver: Deliver) -> dict[str, Any]:
-    """Handle one outbox event inside ``rt.conn``'s transaction. ``deliver`` sends deliver.* events."""
-    if topic.startswith("deliver."):
-        deliver(topic, payload)
-        return {"delivered": topic}
+def dispatch(rt: Any, topic: str, payload: Mapping[str, Any], event_id: int) -> dict[str, Any]:
+    """Handle one outbox event inside ``rt.conn``'s transaction (``deliver.*`` events are the worker's:
+    they are sent outside any transaction)."""
     if topic == "rule.run":
         return run_rule(rt, payload)
     fanned = []
@@ -176,10 +174,11 @@ def dispatch(rt: Any, topic: str, payload: Mapping[str, Any], event_id: int, del
 
 def run_rule(rt: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
     from mom.engines.workflow.actions import run_actions
-    row = rt.conn.execute(sa.select(T.rule.c.definition, T.rule.c.enabled).where(T.rule.c.name == payload["rule"])).first()
-    if row is None or not row[1]:
+    row = rt.conn.execute(sa.select(T.rule.c.definition_hash, T.rule.c.definition, T.rule.c.enabled)
+                          .where(T.rule.c.name == payload["rule"])).first()
+    if row is None or not row[2]:
         return {"skipped": "rule removed or disabled"}
-    spec = _compiled(json.dumps(row[0], sort_keys=True))
+    spec = _compiled(row[0], row[1])
     ev = dict(payload.get("event") or {})
     record, compiled = None, None
     names: dict[str, Any] = {"event": ev, "old": ev.get("old") or {}, "changed": ev.get("changed") or [],

@@ -7,19 +7,17 @@ all run and join. Compiling flattens the tree into nodes that each know where to
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
+from mom.engines.expressions.sandbox import Expression
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.forms.definition import _expr as form_expr, definition_hash, schema_problems
+from mom.engines.forms.definition import _expr, definition_hash, load_schema, schema_problems
 from mom.engines.forms.model import text_of
 from mom.engines.workflow.calendar import Calendar
 from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
@@ -31,9 +29,8 @@ END = "end"
 TEMPLATES = SandboxedEnvironment(autoescape=False)
 
 
-@lru_cache
 def workflow_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return load_schema(SCHEMA_PATH)
 
 
 @dataclass(frozen=True)
@@ -128,11 +125,6 @@ def _assignees(raw: Any, path: str, form: CompiledForm | None, problems: Problem
         out.append(Assignee(type=t, users=tuple(a.get("users", ())), roles=tuple(a.get("roles", ())),
                             levels=int(a.get("levels", 1)), field=a.get("field")))
     return tuple(out)
-
-
-def _expr(src: Any, names: frozenset[str] | None, path: str, problems: ProblemList) -> Expression | None:
-    """An expression at ``path``; ``names`` limits what it may read (None: syntax only)."""
-    return form_expr(src, names, path, problems)  # type: ignore[arg-type]
 
 
 def _template(src: Any, path: str, problems: ProblemList) -> None:

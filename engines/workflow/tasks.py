@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.runtime import (TK, EV, Runtime, advance, event, finish, load_instance, refresh_node,
-                                          save, _cancel_open, _on_pending)
+from mom.engines.workflow.runtime import (TK, EV, Runtime, advance, event, finish, load_instance, notify_users,
+                                          refresh_node, save, _cancel_open, _on_pending)
 from mom.engines.workflow.spec import END, WorkflowSpec
 from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
@@ -182,7 +182,6 @@ def _return(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping
     if target == "initiator":
         inst["status"] = "returned"
         inst["state"]["return"] = {"target": "initiator", "resume_at": back}
-        from mom.engines.workflow.runtime import notify_users
         notify_users(rt, [inst["initiator_id"]], "returned", f"{spec.label['zh-CN']} #{inst['record_id']} 被退回，请修改后重新提交", inst)
         return
     start_at = outermost(target)
@@ -270,7 +269,8 @@ def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -
     out = {"id": inst["id"], "workflow": inst["workflow"], "version": inst["version"], "label": spec.label,
            "form": inst["form"], "record_id": inst["record_id"], "status": inst["status"],
            "initiator_id": inst["initiator_id"], "started_at": _iso(inst["started_at"]), "ended_at": _iso(inst.get("ended_at")),
-           "current_nodes": [{"id": tk["node"], "label": spec.node(tk["node"]).label} for tk in inst["state"]["tokens"]]}
+           "current_nodes": [{"id": tk["node"], "label": spec.node(tk["node"]).label}
+                             for tk in (inst["state"] or {}).get("tokens", [])]}
     if inst["status"] == "running":   # who must act now (a UI or a client can go straight to the task)
         out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]} for r in rt.conn.execute(
             sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind).where(

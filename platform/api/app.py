@@ -7,8 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.engine import Engine
 
-from mom.engines.forms.store import FormRegistry
-from mom.engines.workflow.hooks import install
+from mom.engines.workflow.hooks import registry
 from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_workflow
 from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
@@ -53,8 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
                   description="低代码制造运营管理平台 / Low-code manufacturing operations management platform")
     app.state.settings = settings
     app.state.engine = engine
-    app.state.registry = FormRegistry()
-    app.state.flows = install(app.state.registry)
+    app.state.registry = registry()
+    app.state.flows = app.state.registry.hooks.flows
     app.state.actor_cache = ActorCache(ttl=settings.auth_cache_seconds)
     errors.install(app)
     app.include_router(routes_auth.router)

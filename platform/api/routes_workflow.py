@@ -8,9 +8,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Request
 
 from mom.engines.records import service as S
-from mom.engines.records.access import form_access
 from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks
-from mom.engines.workflow.runtime import I, Runtime, load_instance, start
+from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
 from mom.platform.db import tables as T
@@ -36,6 +35,12 @@ def _obj(body: Any) -> dict[str, Any]:
     return body
 
 
+def _same_name(name: str, body: Any) -> None:
+    if isinstance(body, dict) and body.get("name") != name:
+        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
+                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
+
+
 def _int(v: Any, name: str) -> int:
     try:
         return int(v)
@@ -48,9 +53,7 @@ def _int(v: Any, name: str) -> int:
 
 @router.put("/workflows/{name}", summary="Publish a workflow definition (new version; running instances keep theirs)")
 def put_workflow(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
-    if isinstance(body, dict) and body.get("name") != name:
-        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
-                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
+    _same_name(name, body)
     with write_tx(engine) as conn:
         return store.apply(conn, registry, body, actor_id=actor.id)
 
@@ -155,9 +158,8 @@ def _may_see(rt: Runtime, inst: dict[str, Any]) -> None:
 def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep, form: str | None = None,
                    record_id: int | None = None, workflow: str | None = None, status: str | None = None,
                    limit: int = 100) -> list[dict[str, Any]]:
-    if form and record_id is not None:
-        pass
-    elif not ctx.actor.is_admin:
+    by_record = bool(form) and record_id is not None
+    if not by_record and not ctx.actor.is_admin:
         raise AccessDenied("按流程列出实例需要管理员权限；或按记录查询（form 与 record_id）",
                            "listing instances by workflow needs administrator rights; or ask by record (form and record_id)")
     q = sa.select(I)
@@ -166,10 +168,10 @@ def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ct
             q = q.where(col == v)
     with read_tx(engine) as conn:
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
-        if form and record_id is not None and not ctx.actor.is_admin:
+        if by_record and not ctx.actor.is_admin:
             S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
         rows = conn.execute(q.order_by(I.c.id.desc()).limit(max(1, min(limit, 1000)))).mappings().all()
-        return [tasks.instance_view(rt, {**r, "state": r["state"] or {"tokens": []}}) for r in rows]
+        return [tasks.instance_view(rt, r) for r in rows]
 
 
 @router.get("/workflow-instances/{instance_id}", summary="An instance with its tasks and full timeline")
@@ -196,7 +198,6 @@ def instance_action(instance_id: int, action: str, engine: EngineDep, registry: 
         if action == "comment":
             inst = load_instance(rt, instance_id)
             _may_see(rt, inst)
-            from mom.engines.workflow.runtime import event
             event(rt, inst, "comment", comment=b.get("comment"), data={"attachments": tasks._attachments(rt, b)})
             return tasks.instance_view(rt, inst, full=True)
     raise NotFound(f"未知操作 {action}（withdraw、resubmit、cancel、comment）", f"unknown action {action} (withdraw, resubmit, cancel, comment)")
@@ -233,7 +234,7 @@ def timeline(form: str, record_id: int, engine: EngineDep, registry: RegistryDep
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
         items = [{"kind": "change", **a} for a in S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)]
         for r in conn.execute(sa.select(I).where(I.c.form == form, I.c.record_id == record_id).order_by(I.c.id)).mappings():
-            view = tasks.instance_view(rt, {**r, "state": r["state"] or {"tokens": []}}, full=True)
+            view = tasks.instance_view(rt, r, full=True)
             items += [{"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], **e} for e in view["timeline"]]
     return sorted(items, key=lambda e: e["at"])
 
@@ -242,9 +243,7 @@ def timeline(form: str, record_id: int, engine: EngineDep, registry: RegistryDep
 
 @router.put("/rules/{name}", summary="Publish an event rule (mom.rule/1)")
 def put_rule(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, actor: AdminDep) -> dict[str, Any]:
-    if isinstance(body, dict) and body.get("name") != name:
-        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
-                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
+    _same_name(name, body)
     with write_tx(engine) as conn:
         return rules.apply_rule(conn, registry, body, now=ctx.now, tz=ctx.tz)
 

@@ -8,11 +8,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from mom.engines.forms.store import FormRegistry
 from mom.engines.packs import loader
 from mom.engines.records import transfer
 from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
-from mom.engines.workflow.hooks import install
+from mom.engines.workflow.hooks import registry as forms_registry
 from mom.platform.auth import service as auth
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
@@ -64,8 +63,7 @@ def load_demo(engine: Engine) -> Iterator[str]:
             uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == head)).scalar()
             conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
     bundle = loader.load(demo_pack_path())
-    registry = FormRegistry()
-    install(registry)   # fixtures go through the same hooks as the API (state machines, events)
+    registry = forms_registry()   # fixtures go through the same hooks as the API (state machines, events)
     with write_tx(engine) as conn:
         for plan in loader.apply(conn, bundle):
             yield plan.describe("zh-CN")

@@ -45,12 +45,9 @@ def _ctx(engine: Any, username: str | None) -> Any:
 
 def _registry() -> Any:
     """Forms with the workflow hooks installed: imports lock, transition and emit events like the API."""
-    from mom.engines.forms.store import FormRegistry
-    from mom.engines.workflow.hooks import install
+    from mom.engines.workflow.hooks import registry
 
-    forms = FormRegistry()
-    install(forms)
-    return forms
+    return registry()
 
 
 def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -187,13 +184,9 @@ def form_apply(path: str) -> None:
     from mom.engines.packs import loader
     from mom.platform.db.engine import write_tx
 
-    from mom.engines.forms.store import FormRegistry
-    from mom.engines.workflow.hooks import install
-
     engine = _engine()
     bundle = _bundle(path)
-    forms = FormRegistry()
-    install(forms)
+    forms = _registry()
     ctx = _ctx(engine, None)
     with write_tx(engine) as conn:   # forms, then the pack's workflows and rules: all or nothing
         plans = loader.apply(conn, bundle)

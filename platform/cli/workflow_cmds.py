@@ -13,14 +13,11 @@ from mom.platform.errors import InvalidInput, Problem
 
 
 def _setup(username: str | None = None) -> tuple[Any, Any, Any, Any]:
-    from mom.engines.forms.store import FormRegistry
-    from mom.engines.workflow.hooks import install
-    from mom.platform.cli.main import _ctx, _engine
+    from mom.platform.cli.main import _ctx, _engine, _registry
 
     engine = _engine()
-    forms = FormRegistry()
-    flows = install(forms)
-    return engine, forms, flows, _ctx(engine, username)
+    forms = _registry()
+    return engine, forms, forms.hooks.flows, _ctx(engine, username)
 
 
 def _read(path: Path) -> Any:
@@ -36,8 +33,14 @@ def _files(path: str) -> list[tuple[str, Any]]:
     if not p.exists():
         raise InvalidInput(f"路径不存在：{p}", f"no such file or folder: {p}")
     files = [p] if p.is_file() else sorted([*p.glob("workflows/*.json"), *p.glob("rules/*.json"), *p.glob("*.json")])
-    return [(str(f), _read(f)) for f in files if f.name != "pack.json" and isinstance(_read(f), dict)
-            and _read(f).get("format") in ("mom.workflow/1", "mom.rule/1")]
+    out = []
+    for f in files:
+        if f.name == "pack.json":
+            continue
+        raw = _read(f)
+        if isinstance(raw, dict) and raw.get("format") in ("mom.workflow/1", "mom.rule/1"):
+            out.append((str(f), raw))
+    return out
 
 
 def _echo(data: Any) -> None:
@@ -172,7 +175,7 @@ def register(main: click.Group) -> None:
             if record:
                 form, _, rid = record.partition(":")
                 q = q.where(I.c.form == form, I.c.record_id == int(rid))
-            return [tasks.instance_view(rt, {**r, "state": r["state"] or {"tokens": []}})
+            return [tasks.instance_view(rt, r)
                     for r in rt.conn.execute(q.order_by(I.c.id.desc()).limit(200)).mappings()]
         _echo(_rt_call(None, run))
 
