@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from mom.engines.forms import fieldtypes
 from mom.engines.packs import loader
 from mom.engines.records import transfer
 from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
@@ -15,6 +16,7 @@ from mom.engines.workflow.hooks import registry as forms_registry
 from mom.platform.auth import service as auth
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
+from mom.platform.settings import get_settings
 
 
 USERS = [("admin", "admin123", "系统管理员", True, "QC", []),
@@ -68,7 +70,7 @@ def load_demo(engine: Engine) -> Iterator[str]:
         for plan in loader.apply(conn, bundle):
             yield plan.describe("zh-CN")
         yield from loader.apply_automation(conn, bundle, registry, now=dt.datetime.now(dt.timezone.utc),
-                                           tz=dt.timezone(dt.timedelta(hours=8)))
+                                           tz=fieldtypes.plant_tz(get_settings().timezone))
     for fx in bundle.manifest.get("fixtures", []):
         ctx = Ctx(actor=_actor(engine, fx.get("as_user")), now=dt.datetime.now(dt.timezone.utc))
         with write_tx(engine) as conn, open(bundle.root / fx["file"], "rb") as fh:
