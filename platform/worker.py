@@ -1,4 +1,4 @@
-"""`mom worker`: drains the outbox, fires node timeouts and schedule rules.
+"""`mom worker`: drains the outbox, fires node timeouts, schedule rules and scheduled reports.
 
 Several workers may run at once against PostgreSQL: events are leased with FOR UPDATE SKIP LOCKED,
 each event's effects commit together with its "done" mark, timeouts are marked handled under the
@@ -25,10 +25,13 @@ from mom.connectors.messaging import robots, smtp
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import SYSTEM, Ctx
+from mom.engines.reports import delivery as reports_delivery
+from mom.engines.reports import service as report_service
 from mom.engines.workflow import outbox, rules, timers
 from mom.engines.workflow.hooks import install, registry
 from mom.engines.workflow.runtime import Runtime
 from mom.engines.workflow.store import WorkflowRegistry
+from mom.platform import files
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
 from mom.platform.settings import Settings
@@ -57,6 +60,8 @@ class Worker:
         now = self._now()
         with write_tx(self.engine) as conn:
             fired = rules.due_schedules(conn, now=now, tz=self.tz)
+        with write_tx(self.engine) as conn:
+            fired += report_service.due_schedules(conn, now=now, tz=self.tz)
         handled = 0
         with write_tx(self.engine) as conn:
             due = timers.due_tasks(conn, now)
@@ -98,7 +103,10 @@ class Worker:
                 if not outbox.still_mine(conn, eid, self.name):
                     return True                            # another worker took it over after our lease ran out
                 now = self._now()
-                rules.dispatch(self._rt(conn, now), topic, ev["payload"], eid)
+                if topic == "report.deliver":
+                    reports_delivery.deliver(conn, self.forms, self.settings, ev["payload"], now=now, tz=self.tz)
+                else:
+                    rules.dispatch(self._rt(conn, now), topic, ev["payload"], eid)
                 outbox.done(conn, eid, now=now)
             return True
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the event and retried
@@ -116,12 +124,18 @@ class Worker:
             robots.send_webhook(payload["url"], payload.get("secret"), payload.get("data"), delivery_id=eid,
                                 raw_body=payload.get("body"))
         elif topic == "deliver.email":
+            attachments = []
             with self.engine.connect() as conn:
                 emails = [r[0] for r in conn.execute(sa.select(T.user.c.email).where(
                     T.user.c.id.in_(payload.get("users") or []), T.user.c.email.is_not(None)))]
+                for aid in payload.get("attachments") or []:
+                    row = conn.execute(sa.select(T.attachment).where(T.attachment.c.id == aid)).first()
+                    if row is not None:
+                        attachments.append((row.filename, files.path_of(s, row.sha256).read_bytes(), row.content_type))
+            emails += [e for e in payload.get("emails") or [] if e not in emails]
             smtp.send_mail(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, to=emails, subject=payload["subject"],
                            body=payload.get("body") or "", user=s.smtp_user, password=s.smtp_password,
-                           starttls=s.smtp_starttls, message_id=f"<mom-{eid}@mom.local>")
+                           starttls=s.smtp_starttls, message_id=f"<mom-{eid}@mom.local>", attachments=attachments)
         elif topic == "deliver.dingtalk":
             robots.send_dingtalk(payload.get("webhook_url") or s.dingtalk_webhook, s.dingtalk_secret,
                                  payload["title"], payload.get("body") or "")

@@ -9,7 +9,8 @@ from mom.connectors.messaging.robots import DeliveryError
 
 
 def send_mail(*, host: str, port: int, sender: str, to: list[str], subject: str, body: str, user: str = "",
-              password: str = "", starttls: bool = False, message_id: str | None = None, timeout: float = 15.0) -> None:
+              password: str = "", starttls: bool = False, message_id: str | None = None, timeout: float = 15.0,
+              attachments: list[tuple[str, bytes, str]] | None = None) -> None:
     if not host:
         raise DeliveryError("no SMTP server configured (MOM_SMTP_HOST)")
     if not to:
@@ -18,6 +19,9 @@ def send_mail(*, host: str, port: int, sender: str, to: list[str], subject: str,
     msg["From"], msg["To"], msg["Subject"] = sender, ", ".join(to), subject
     msg["Message-ID"] = message_id or make_msgid(domain="mom.local")
     msg.set_content(body or subject)
+    for filename, data, content_type in attachments or []:
+        main, _, sub = (content_type.split(";")[0].strip() or "application/octet-stream").partition("/")
+        msg.add_attachment(data, maintype=main, subtype=sub or "octet-stream", filename=filename)
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             if starttls:

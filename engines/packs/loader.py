@@ -34,6 +34,9 @@ class Bundle:
     forms: list[tuple[str, dict[str, Any]]] = field(default_factory=list)   # (file, raw) in dependency order
     workflows: list[tuple[str, Any]] = field(default_factory=list)           # applied after the forms
     rules: list[tuple[str, Any]] = field(default_factory=list)
+    reports: list[tuple[str, Any]] = field(default_factory=list)             # after the forms, before dashboards
+    dashboards: list[tuple[str, Any]] = field(default_factory=list)
+    prints: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def _read_json(path: Path, problems: list[Problem]) -> Any:
@@ -73,7 +76,7 @@ def load(path: str | Path) -> Bundle:
         raw = _read_json(f, problems)
         if raw is not None:
             forms.append((str(f.relative_to(root)), raw))
-    extra: dict[str, list[tuple[str, Any]]] = {"workflows": [], "rules": []}
+    extra: dict[str, list[tuple[str, Any]]] = {"workflows": [], "rules": [], "reports": [], "dashboards": [], "prints": []}
     for kind in extra:
         for f in [root / x for x in manifest.get(kind, [])] or sorted((root / kind).glob("*.json")):
             raw = _read_json(f, problems)
@@ -81,7 +84,8 @@ def load(path: str | Path) -> Bundle:
                 extra[kind].append((str(f.relative_to(root)), raw))
     if problems:
         raise InvalidInput("定义文件夹中有无法读取的文件", "some files in the folder cannot be read", problems=problems)
-    return Bundle(root, manifest, _ordered(forms), extra["workflows"], extra["rules"])
+    return Bundle(root, manifest, _ordered(forms), extra["workflows"], extra["rules"], extra["reports"],
+                  extra["dashboards"], extra["prints"])
 
 
 def _ordered(forms: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -137,18 +141,27 @@ def plan(conn: Connection, bundle: Bundle) -> list[Plan]:
 
 def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, tz: Any,
                      actor_id: int | None = None) -> list[str]:
-    """Publish the pack's workflows and event rules (after its forms); unchanged ones are skipped."""
+    """Publish the pack's workflows, event rules, reports, dashboards and print templates (after its
+    forms); unchanged ones are skipped."""
+    from mom.engines.reports import dashboard, printing, service as reports
     from mom.engines.workflow import rules, store as flows
     from mom.platform.auth.service import ensure_role
 
     for role in bundle.manifest.get("roles", []):   # roles the pack's flows and permissions name
         ensure_role(conn, role["name"], role.get("label"))
     out, problems = [], []
-    for kind, items in (("workflow", bundle.workflows), ("rule", bundle.rules)):
+    appliers = {
+        "workflow": lambda raw: flows.apply(conn, forms, raw, actor_id=actor_id),
+        "rule": lambda raw: rules.apply_rule(conn, forms, raw, now=now, tz=tz),
+        "report": lambda raw: reports.apply(conn, forms, raw, now=now, tz=tz, actor_id=actor_id),
+        "dashboard": lambda raw: dashboard.apply(conn, forms, raw, now=now, tz=tz, actor_id=actor_id),
+        "print template": lambda raw: printing.apply(conn, forms, raw, now=now, actor_id=actor_id),
+    }
+    for kind, items in (("workflow", bundle.workflows), ("rule", bundle.rules), ("report", bundle.reports),
+                        ("dashboard", bundle.dashboards), ("print template", bundle.prints)):
         for file, raw in items:
             try:
-                res = (flows.apply(conn, forms, raw, actor_id=actor_id) if kind == "workflow"
-                       else rules.apply_rule(conn, forms, raw, now=now, tz=tz))
+                res = appliers[kind](raw)
             except MomError as exc:
                 problems.extend(Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in (exc.problems or [Problem("", exc.zh, exc.en)]))
                 continue

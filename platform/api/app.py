@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.engine import Engine
 
 from mom.engines.workflow.hooks import registry
-from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_workflow
+from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_reports, routes_workflow
 from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_forms.router)
     app.include_router(routes_workflow.router)   # before records: its /records/{form}/{id}/… paths are more specific
     app.include_router(routes_records.router)
+    app.include_router(routes_reports.router)
 
     @app.get("/api/health", tags=["ops"])
     def health() -> dict[str, str]:

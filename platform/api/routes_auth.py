@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep
 from mom.platform.auth import service as auth
+from mom.platform import files
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import NotFound, TooLarge
@@ -130,7 +131,7 @@ def set_roles(user_id: int, body: UserRoles, actor: AdminDep, engine: EngineDep)
 
 
 def _store_dir(settings: Any) -> Path:
-    return Path(settings.data_dir) / "attachments"
+    return files.store_dir(settings)
 
 
 @router.post("/attachments", status_code=201, summary="Upload a file; returns its id for attachment fields")

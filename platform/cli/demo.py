@@ -77,3 +77,33 @@ def load_demo(engine: Engine) -> Iterator[str]:
             res = transfer.import_records(conn=conn, registry=registry, ctx=ctx, form=fx["form"], stream=fh,
                                           fmt=transfer.format_of(fx["file"]), key=fx.get("key"), mode="all")
         yield f"{fx['form']}: +{res['created']} ~{res['updated']}"
+    yield from _bore_readings(engine, bundle, registry)
+
+
+def _bore_readings(engine: Engine, bundle: loader.Bundle, registry: object) -> Iterator[str]:
+    """25 inspected lots with 5 bore-diameter readings each (the textbook piston-ring data), one lot a
+    day up to today, so the SPC widgets of the quality dashboard have something real to show."""
+    import json
+
+    from mom.engines.records import service as records
+
+    path = bundle.root / "fixtures" / "bore_readings.json"
+    if not path.exists():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    ctx = Ctx(actor=_actor(engine, "qc1"), now=dt.datetime.now(dt.timezone.utc),
+              tz=fieldtypes.plant_tz(get_settings().timezone))
+    today = ctx.now.astimezone(ctx.tz).date()
+    with write_tx(engine) as conn:
+        form = registry.get(conn, "iqc_inspection")
+        if conn.execute(sa.select(sa.func.count()).select_from(form.main).where(form.main.c.lot_no.like("PR-%"))).scalar():
+            return
+        docs = []
+        n = len(data["subgroups"])
+        for i, group in enumerate(data["subgroups"]):
+            docs.append({"supplier": "温州精密铸造有限公司", "material": "MAT-1001", "lot_no": f"PR-{i + 1:02d}", "qty": 100,
+                         "result": "pass", "inspected_on": (today - dt.timedelta(days=n - 1 - i)).isoformat(),
+                         "readings": [{"characteristic": data["characteristic"], "value": v, "lsl": data["lsl"],
+                                       "usl": data["usl"]} for v in group]})
+        created = records.create_records(conn=conn, registry=registry, ctx=ctx, form="iqc_inspection", docs=docs)
+    yield f"iqc_inspection: +{len(created)} (检测数据 / readings)"

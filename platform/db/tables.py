@@ -243,3 +243,43 @@ notification = sa.Table(
     sa.Column("read_at", UTCDateTime, nullable=True),
     sa.Index("ix_mom_notification_user", "user_id", "read_at"),
 )
+
+# ---------------------------------------------------------------- reports, dashboards, print templates (revision 0003)
+
+definition = sa.Table(
+    "mom_definition", metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),        # report | dashboard | print_template
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    sa.Column("definition_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(64), nullable=True, index=True),   # the form a report/template reads
+    sa.Column("next_run_at", UTCDateTime, nullable=True),            # reports with schedules: the next due time
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+definition_version = sa.Table(
+    "mom_definition_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("definition_hash", sa.String(64), nullable=False),
+    sa.Column("published_at", UTCDateTime, nullable=False),
+    sa.Column("published_by", sa.Integer, nullable=True),
+    sa.UniqueConstraint("kind", "name", "version", name="uq_mom_definition_version"),
+)
+
+report_run = sa.Table(
+    "mom_report_run", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("report", sa.String(64), nullable=False),
+    sa.Column("schedule", sa.String(64), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),             # done | failed
+    sa.Column("rows", sa.Integer, nullable=True),
+    sa.Column("attachment_id", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("report", "schedule", "due_at", name="uq_mom_report_run_due"),   # one run per firing
+)

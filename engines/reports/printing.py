@@ -1,0 +1,170 @@
+"""Print templates: Jinja2 in a sandboxed environment (no attribute access to internals, no file or
+module access, bounded output), bound to a form record or a report result, producing print-ready
+HTML with page size, QR codes (segno) and barcodes (python-barcode) as inline SVG, and Chinese fonts.
+
+PDF: WeasyPrint renders the same HTML (it implements CSS paged media — @page size and margins —
+itself, needs only Pango from the OS, and embeds the fonts it finds, so a Chinese font such as
+WenQuanYi or Noto CJK must be installed). Chosen over driving a headless browser: no browser process
+per print, deterministic output, and it runs inside the worker as plain Python.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms.model import text_of
+from mom.engines.records.context import Ctx
+from mom.engines.records import service as records
+from mom.engines.reports import service as report_service
+from mom.engines.reports import store
+from mom.platform.errors import InvalidInput, Problem, ProblemList, TooLarge
+
+KIND = "print_template"
+PAPERS = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420), "label_100x50": (100, 50), "label_60x40": (60, 40),
+          "label_50x30": (50, 30)}
+FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", '
+         '"SimSun", sans-serif')
+MAX_OUTPUT = 5_000_000
+
+
+def qr_svg(value: Any, size_mm: float = 20, error: str = "m") -> Markup:
+    import segno
+    q = segno.make(str(value), error=error, micro=False)
+    buf = io.BytesIO()
+    q.save(buf, kind="svg", xmldecl=False, svgns=True, nl=False, border=1, scale=1)
+    svg = buf.getvalue().decode()
+    svg = svg.replace("<svg ", f'<svg style="width:{float(size_mm)}mm;height:{float(size_mm)}mm" ', 1)
+    return Markup(svg)
+
+
+def barcode_svg(value: Any, kind: str = "code128", height_mm: float = 10, text: bool = True) -> Markup:
+    import barcode
+    from barcode.writer import SVGWriter
+    try:
+        cls = barcode.get_barcode_class(kind)
+    except barcode.errors.BarcodeNotFoundError:
+        raise ValueError(f"unknown barcode type {kind}") from None
+    buf = io.BytesIO()
+    cls(str(value), writer=SVGWriter()).write(buf, options={"module_height": float(height_mm), "write_text": bool(text),
+                                                            "font_size": 8, "text_distance": 3, "quiet_zone": 2})
+    svg = buf.getvalue().decode()
+    start = svg.find("<svg")
+    return Markup(svg[start:] if start >= 0 else svg)
+
+
+def _fmt_date(v: Any, pattern: str = "%Y-%m-%d") -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, str):
+        try:
+            v = dt.datetime.fromisoformat(v) if len(v) > 10 else dt.date.fromisoformat(v)
+        except ValueError:
+            return v
+    return v.strftime(pattern)
+
+
+def _fmt_num(v: Any, decimals: int = 2) -> str:
+    if v is None or v == "":
+        return ""
+    try:
+        return f"{float(v):,.{int(decimals)}f}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    env.filters.update(qr=qr_svg, barcode=barcode_svg, date=_fmt_date, number=_fmt_num)
+    env.globals.update(qr=qr_svg, barcode=barcode_svg)
+    return env
+
+
+_ENV = environment()
+
+
+def compile_template(source: str, path: str = "/template") -> Any:
+    try:
+        return _ENV.from_string(source)
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise InvalidInput(f"模板语法错误{f'（第 {line} 行）' if line else ''}：{exc}",
+                           f"template syntax error{f' (line {line})' if line else ''}: {exc}",
+                           problems=[Problem(path, f"模板语法错误：{exc}", f"template syntax error: {exc}", "template")]) from None
+
+
+def validate(conn: Connection, forms: Any, raw: Any, **_: Any) -> dict[str, Any]:
+    problems = ProblemList()
+    store.check_shape(KIND, raw, problems)
+    compile_template(raw["template"])
+    if raw.get("form"):
+        forms.get(conn, raw["form"])
+    else:
+        store.get(conn, "report", raw["report"])
+    return {"name": raw["name"]}
+
+
+def apply(conn: Connection, forms: Any, raw: Any, *, now: dt.datetime, actor_id: int | None, **_: Any) -> dict[str, Any]:
+    validate(conn, forms, raw)
+    return store.apply(conn, KIND, raw, now=now, actor_id=actor_id, source=raw.get("form") or raw.get("report"))
+
+
+def page_css(raw: Mapping[str, Any]) -> str:
+    paper = raw.get("paper", "A4")
+    w, h = (paper["width_mm"], paper["height_mm"]) if isinstance(paper, Mapping) else PAPERS[paper]
+    if raw.get("orientation") == "landscape":
+        w, h = max(w, h), min(w, h)
+    margin = raw.get("margin_mm", 10 if min(w, h) >= 100 else 2)
+    return (f"@page {{ size: {w}mm {h}mm; margin: {margin}mm; }}\n"
+            f"html, body {{ font-family: {FONTS}; font-size: {'10pt' if min(w, h) >= 100 else '7pt'}; margin: 0; }}\n"
+            "table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #333; padding: 2px 4px; }\n"
+            ".page-break { page-break-after: always; }\n")
+
+
+def render(conn: Connection, forms: Any, ctx: Ctx, name: str, *, record_id: int | None = None,
+           params: Mapping[str, Any] | None = None) -> str:
+    """The template ``name`` filled with a record (form-bound) or a report result (report-bound)."""
+    raw, _ = store.get(conn, KIND, name)
+    store.require_use(KIND, raw, ctx.actor)
+    names: dict[str, Any] = {"now": ctx.now.astimezone(ctx.tz), "user": {"id": ctx.actor.id, "username": ctx.actor.username},
+                             "template": {"name": name, "label": text_of(raw.get("label") or name)}}
+    if raw.get("form"):
+        if record_id is None:
+            raise InvalidInput("表单打印模板需要记录 id", "a form print template needs a record id",
+                               problems=[Problem("/record_id", "缺少记录 id", "record id missing", "required")])
+        doc = records.get_record(conn=conn, registry=forms, ctx=ctx, form=raw["form"], record_id=record_id)
+        compiled = forms.get(conn, raw["form"])
+        names.update(record=doc, form={"name": compiled.name, "label": dict(compiled.definition.label),
+                                       "fields": {f.key: dict(f.label) for f in compiled.definition.fields}})
+    else:
+        result = report_service.run(conn, forms, ctx, raw["report"], params or {})
+        names.update(report=result, rows=result["rows"], columns=result["columns"])
+    tpl = compile_template(raw["template"])
+    try:
+        body = tpl.render(**names)
+    except TemplateError as exc:
+        raise InvalidInput(f"模板渲染失败：{exc}", f"the template failed to render: {exc}",
+                           problems=[Problem("/template", str(exc), str(exc), "template")]) from None
+    except ValueError as exc:
+        raise InvalidInput(f"模板渲染失败：{exc}", f"the template failed to render: {exc}") from None
+    if len(body) > MAX_OUTPUT:
+        raise TooLarge("打印输出过大", "the printed output is too large")
+    title = html.escape(text_of(raw.get("label") or name)["zh-CN"])
+    return (f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{page_css(raw)}{raw.get('css', '')}</style></head><body>{body}</body></html>")
+
+
+def to_pdf(page: str) -> bytes:
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:   # OSError: Pango missing from the OS
+        raise InvalidInput("此服务器不能生成 PDF（需要 WeasyPrint 与 Pango）；请用浏览器打印 HTML",
+                           f"this server cannot make PDFs (WeasyPrint and Pango are needed: {exc}); print the HTML from a browser") from None
+    return weasyprint.HTML(string=page).write_pdf()

@@ -1,0 +1,231 @@
+"""Reports, dashboards, SPC, print templates.
+
+Report parameters travel as plain query parameters (``?period=last_30_days&line=L1,L2``); the
+reserved names are ``format``, ``lang``, ``limit`` (and ``point.<dimension>`` for drill-down)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import HTMLResponse, Response
+
+from mom.engines.forms import fieldtypes
+from mom.engines.reports import dashboard, printing, service, spc, store
+from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.db import tables as T
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import InvalidInput, Problem
+
+router = APIRouter(prefix="/api", tags=["reports"])
+BodyDep = Annotated[Any, Body()]
+RESERVED = {"format", "lang", "limit", "widget", "record_id", "value", "subgroup", "chart", "lsl", "usl", "rules"}
+
+
+def _same_name(name: str, body: Any) -> None:
+    if isinstance(body, dict) and body.get("name") != name:
+        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
+                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
+
+
+def _params(request: Request, extra_reserved: set[str] = frozenset()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in request.query_params.keys():
+        if k in RESERVED or k in extra_reserved or k.startswith("point."):
+            continue
+        vals = request.query_params.getlist(k)
+        out[k] = vals[0] if len(vals) == 1 else vals
+    return out
+
+
+def _tz(settings: Any) -> dt.tzinfo:
+    return fieldtypes.plant_tz(settings.timezone)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _download(content: bytes, media: str, filename: str) -> Response:
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---------------------------------------------------------------- reports
+@router.put("/reports/{name}", summary="Publish a report definition (validated against the live forms)")
+def put_report(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
+               actor: AdminDep) -> dict[str, Any]:
+    _same_name(name, body)
+    with write_tx(engine) as conn:
+        return service.apply(conn, registry, body, now=_now(), tz=_tz(settings), actor_id=actor.id)
+
+
+@router.post("/reports/validate", summary="Check a report definition without publishing it")
+def validate_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return {"ok": True, **service.validate(conn, registry, body, tz=_tz(settings))}
+
+
+@router.get("/reports", summary="Reports the caller may run")
+def list_reports(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        items = store.listing(conn, "report")
+        return [i for i in items if store.may_use(store.get(conn, "report", i["name"])[0], ctx.actor)]
+
+
+@router.get("/reports/{name}", summary="A report's definition and versions")
+def get_report(name: str, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        raw, version = store.get(conn, "report", name)
+        store.require_use("report", raw, ctx.actor)
+        return {"name": name, "version": version, "definition": raw, "versions": store.versions(conn, "report", name)}
+
+
+@router.delete("/reports/{name}", summary="Remove a report (its versions stay for audit)")
+def delete_report(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        store.delete(conn, "report", name)
+    return {"name": name, "deleted": True}
+
+
+@router.get("/reports/{name}/data", summary="Run a report: ?<param>=value…&format=json|csv|xlsx&lang=zh-CN|en&limit=n")
+def report_data(name: str, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
+                format: str = "json", lang: str = "zh-CN", limit: int | None = None) -> Any:
+    with read_tx(engine) as conn:
+        result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, limit=limit)
+    if format == "json":
+        return result
+    content, media, ext = service.export(result, format, lang)
+    return _download(content, media, f"{name}.{ext}")
+
+
+@router.get("/reports/{name}/drill", summary="The records behind one result row: ?point.<dimension>=value&<params>")
+def report_drill(name: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+                 limit: int = 200) -> dict[str, Any]:
+    point = {k[6:]: (v if v != "" else None) for k, v in request.query_params.items() if k.startswith("point.")}
+    if not point:
+        raise InvalidInput("需要 point.<维度>=值", "point.<dimension>=value is required",
+                           problems=[Problem("/point", "缺少下钻点", "no drill point given", "required")])
+    with read_tx(engine) as conn:
+        return service.drill(conn, registry, ctx, name, _params(request), point, limit=max(1, min(limit, 1000)))
+
+
+@router.get("/reports/{name}/spc", summary="Control chart and capability from a report's rows")
+def report_spc(name: str, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
+               value: str, subgroup: str | None = None, chart: str | None = None, lsl: float | None = None,
+               usl: float | None = None, rules: str = "western_electric") -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows)
+    keys = {c["key"] for c in result["columns"]}
+    for attr, v in (("value", value), ("subgroup", subgroup)):
+        if v is not None and v not in keys:
+            raise InvalidInput(f"报表没有列 {v}", f"the report has no column {v}",
+                               problems=[Problem(f"/{attr}", f"没有列 {v}", f"no column {v}", "unknown_column")])
+    w = {"type": "control_chart", "value": value, "subgroup": subgroup, "lsl": lsl, "usl": usl, "rules": rules}
+    if chart:
+        w["chart"] = chart
+    try:
+        return dashboard.control_chart(w, result)
+    except spc.SpcError as exc:
+        raise InvalidInput(exc.zh, exc.en) from None
+
+
+@router.post("/spc/analyze", summary="Control limits, rule violations and capability for given data")
+def spc_analyze(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
+    kind = body.get("chart", "i_mr")
+    rules = body.get("rules", "western_electric")
+    try:
+        if kind == "i_mr":
+            values = body.get("values")
+            if not isinstance(values, list):
+                raise InvalidInput("i_mr 需要 values（数字列表）", "i_mr needs values (a list of numbers)",
+                                   problems=[Problem("/values", "应为数字列表", "expected a list of numbers", "type")])
+            res = spc.i_mr(values, rules=rules)
+            flat = values
+        elif kind in ("xbar_r", "xbar_s"):
+            groups = body.get("subgroups")
+            if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+                raise InvalidInput(f"{kind} 需要 subgroups（数字列表的列表）", f"{kind} needs subgroups (a list of lists of numbers)",
+                                   problems=[Problem("/subgroups", "应为列表的列表", "expected a list of lists", "type")])
+            res = (spc.xbar_r if kind == "xbar_r" else spc.xbar_s)(groups, rules=rules)
+            flat = [x for g in groups for x in g]
+        else:
+            raise InvalidInput(f"未知图类型 {kind}（可用 i_mr、xbar_r、xbar_s）", f"unknown chart {kind} (use i_mr, xbar_r, xbar_s)",
+                               problems=[Problem("/chart", "未知图类型", "unknown chart", "enum")])
+        if body.get("lsl") is not None or body.get("usl") is not None:
+            res["capability"] = spc.capability(flat, lsl=body.get("lsl"), usl=body.get("usl"), sigma_within=res["sigma_within"])
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, spc.SpcError):
+            raise InvalidInput(exc.zh, exc.en) from None
+        raise InvalidInput(f"数据必须是数字：{exc}", f"the data must be numbers: {exc}") from None
+    return res
+
+
+@router.get("/report-runs", summary="Scheduled report runs (newest first)")
+def report_runs(engine: EngineDep, actor: AdminDep, report: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    q = sa.select(T.report_run).order_by(T.report_run.c.id.desc()).limit(max(1, min(limit, 1000)))
+    if report:
+        q = q.where(T.report_run.c.report == report)
+    with read_tx(engine) as conn:
+        return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r._mapping.items()} for r in conn.execute(q)]
+
+
+# ---------------------------------------------------------------- dashboards
+@router.put("/dashboards/{name}", summary="Publish a dashboard layout")
+def put_dashboard(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
+                  actor: AdminDep) -> dict[str, Any]:
+    _same_name(name, body)
+    with write_tx(engine) as conn:
+        return dashboard.apply(conn, registry, body, now=_now(), tz=_tz(settings), actor_id=actor.id)
+
+
+@router.get("/dashboards", summary="Dashboards the caller may open")
+def list_dashboards(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return [i for i in store.listing(conn, "dashboard")
+                if store.may_use(store.get(conn, "dashboard", i["name"])[0], ctx.actor)]
+
+
+@router.get("/dashboards/{name}", summary="A dashboard's definition")
+def get_dashboard(name: str, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        raw, version = store.get(conn, "dashboard", name)
+        store.require_use("dashboard", raw, ctx.actor)
+        return {"name": name, "version": version, "definition": raw}
+
+
+@router.get("/dashboards/{name}/data", summary="Every widget's data and ECharts option: ?<param>=value&widget=<id>")
+def dashboard_data(name: str, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
+                   ctx: CtxDep, widget: str | None = None) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return dashboard.data(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, only=widget)
+
+
+# ---------------------------------------------------------------- print templates
+@router.put("/print-templates/{name}", summary="Publish a print template")
+def put_template(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
+    _same_name(name, body)
+    with write_tx(engine) as conn:
+        return printing.apply(conn, registry, body, now=_now(), actor_id=actor.id)
+
+
+@router.get("/print-templates", summary="Print templates")
+def list_templates(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        return store.listing(conn, "print_template")
+
+
+@router.get("/print/{name}", summary="Print: ?record_id=n (form templates) or report parameters; &format=html|pdf")
+def print_doc(name: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+              record_id: int | None = None, format: str = "html") -> Any:
+    with read_tx(engine) as conn:
+        page = printing.render(conn, registry, ctx, name, record_id=record_id, params=_params(request))
+    if format == "html":
+        return HTMLResponse(page)
+    if format == "pdf":
+        return Response(printing.to_pdf(page), media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}{f"-{record_id}" if record_id else ""}.pdf"'})
+    raise InvalidInput(f"未知格式 {format}（可用 html、pdf）", f"unknown format {format} (use html, pdf)",
+                       problems=[Problem("/format", "未知格式", "unknown format", "enum")])
