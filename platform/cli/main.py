@@ -330,5 +330,9 @@ from mom.platform.cli import workflow_cmds  # noqa: E402  (registers `mom workfl
 
 workflow_cmds.register(main)
 
+from mom.platform.cli import report_cmds  # noqa: E402  (registers `mom report …` and `mom print`)
+
+report_cmds.register(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
