@@ -30,7 +30,7 @@ from sqlalchemy.sql import util as sql_util
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec, text_of
-from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.reports import sqlexpr
 from mom.engines.reports.params import parse_params
@@ -575,12 +575,10 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
             col = Column(d["key"], kind, label, vt_out, options=options or None, hidden=ref.hidden)
             dim_plan.append((d, (lambda sub, lab=lab: sub.c[lab]), col, id_lab))
         else:
-            holder: dict[str, Any] = {}
             src = d["expr"]
             _expr(b, src, f"{at}/expr", lambda lab: sa.column(lab))       # resolve paths now
             col = Column(d["key"], kind, _label(d, d["key"]), "text")
             dim_plan.append((d, (lambda sub, src=src, at=at: _expr(b, src, f"{at}/expr", lambda lab: sub.c[lab])), col, None))
-            del holder
 
     meas_plan: dict[str, tuple[dict[str, Any], int]] = {}
     for i, m in enumerate(meas_raw):

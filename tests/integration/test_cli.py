@@ -15,7 +15,8 @@ def test_pack_validate_plan_apply_is_idempotent(cli) -> None:  # type: ignore[no
     assert plan.exit_code == 0 and "新建表 iqc_inspection" in plan.output
     assert cli("form", "apply", pack).exit_code == 0
     again = cli("form", "apply", pack)
-    assert again.exit_code == 0 and again.output.count("unchanged") == 9   # 7 forms, 1 workflow, 1 rule
+    # 7 forms, 1 workflow, 1 rule, 3 reports, 1 dashboard, 2 print templates
+    assert again.exit_code == 0 and again.output.count("unchanged") == 15
     exported = json.loads(cli("form", "export", "supplier").output)
     assert exported["name"] == "supplier"
 

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.worker import Worker
-from tests.integration.wf_helpers import Plant
+from tests.integration.wf_helpers import Plant, Sink
 
 
 def test_demo_dashboard_widgets(plant: Plant) -> None:
@@ -108,15 +108,6 @@ def test_pdf_embeds_a_chinese_font(plant: Plant) -> None:
     r = c.get("/api/print/iqc_report", params={"record_id": rid, "format": "pdf"}, headers=plant.h("qcm"))
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert any(b"WenQuanYi" in f or b"CJK" in f or b"Han" in f for f in _fonts(r.content)), _fonts(r.content)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 def test_scheduled_report_is_delivered_once_with_attachment(plant: Plant, settings, engine) -> None:  # type: ignore[no-untyped-def]

@@ -21,19 +21,10 @@ from mom.connectors.messaging.robots import webhook_signature
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
 from mom.platform.worker import Worker
-from tests.integration.wf_helpers import Plant
+from tests.integration.wf_helpers import Plant, Sink
 
 DING_SECRET = "SECtest-secret-0123456789"
 HOOK_SECRET = "hook-secret"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 class Fakes(BaseHTTPRequestHandler):

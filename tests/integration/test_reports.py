@@ -4,7 +4,6 @@ exports, the scan guard and bad input."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Any
 

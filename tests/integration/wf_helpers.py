@@ -57,3 +57,14 @@ class Plant:
         r = self.client.put(f"/api/workflows/{definition['name']}", json=definition, headers=self.h("admin"))
         assert r.status_code == expect, r.text
         return r.json()
+
+
+class Sink:
+    """An SMTP sink (aiosmtpd handler) that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(envelope)
+        return "250 OK"
