@@ -59,9 +59,7 @@ class Worker:
         """Fire due schedules and timeouts, then handle one batch of events. Returns counts."""
         now = self._now()
         with write_tx(self.engine) as conn:
-            fired = rules.due_schedules(conn, now=now, tz=self.tz)
-        with write_tx(self.engine) as conn:
-            fired += report_service.due_schedules(conn, now=now, tz=self.tz)
+            fired = rules.due_schedules(conn, now=now, tz=self.tz) + report_service.due_schedules(conn, now=now, tz=self.tz)
         handled = 0
         with write_tx(self.engine) as conn:
             due = timers.due_tasks(conn, now)

@@ -35,7 +35,7 @@ from mom.engines.records.context import Ctx
 from mom.engines.reports import sqlexpr
 from mom.engines.reports.params import parse_params
 from mom.platform.db import tables as T
-from mom.platform.errors import AccessDenied, InvalidInput, ProblemList, did_you_mean
+from mom.platform.errors import AccessDenied, InvalidInput, Problem, ProblemList, did_you_mean
 
 MAIN_SYSTEM = ("id", "created_at", "created_by", "updated_at", "updated_by", "department_id", "form_version")
 CHILD_SYSTEM = ("id", "seq", "parent_id")
@@ -63,7 +63,11 @@ class Ref:
     type: str                       # value type: text, integer, decimal, date, datetime, select, reference, user, ...
     spec: FieldSpec | None = None
     hidden: bool = False
-    display: "Ref | None" = None    # for reference/user/department: the display text
+
+    @property
+    def has_display(self) -> bool:
+        """A visible reference, user or department: shown by its display text (see Builder.display_path)."""
+        return not self.hidden and self.type in ("reference", "user", "department")
 
 
 @dataclass
@@ -94,7 +98,7 @@ class Column:
 @dataclass
 class Built:
     statement: Any
-    base: Any                       # the inner select (rows scanned), for estimates
+    base: Any                       # the inner select (rows scanned): estimates and drill-down
     columns: list[Column]
     params: dict[str, Any]
     limit: int
@@ -102,7 +106,6 @@ class Built:
     hidden_fields: list[str]
     dims: dict[str, Callable[[Any], Any]] = field(default_factory=dict)     # key -> SQL over a base alias
     dim_ids: dict[str, str] = field(default_factory=dict)                   # key -> base label of the id
-    base_sub: Any = None
     top: Any = None                 # (dimension key, ranked subquery factory, n, others label)
     id_label: str = "p0"
 
@@ -163,10 +166,7 @@ class Builder:
                 t = {"id": "integer", "seq": "integer", "parent_id": "integer", "form_version": "integer",
                      "created_at": "datetime", "updated_at": "datetime", "created_by": "user", "updated_by": "user",
                      "department_id": "department"}[seg]
-                ref = Ref(table.c[seg], t)
-                if t in ("user", "department") and last:
-                    ref.display = self.resolve(f"{here}.{'display_name' if t == 'user' else 'name'}", where)
-                return ref
+                return Ref(table.c[seg], t)
             f = fields.get(seg)
             if f is None:
                 names = sorted(set(fields) | set(system))
@@ -191,14 +191,7 @@ class Builder:
                 prefix = here
                 continue
             if last:
-                ref = Ref(table.c[seg], f.value_type, f)
-                if f.value_type in ("reference", "user", "department"):
-                    disp = "display_name" if f.value_type == "user" else "name" if f.value_type == "department" else None
-                    if f.value_type == "reference":
-                        target = self.forms.get(self.conn, str(f.raw["form"]))
-                        disp = str(f.raw.get("display_field") or target.definition.display_field)
-                    ref.display = self.resolve(f"{here}.{disp}", where)
-                return ref
+                return Ref(table.c[seg], f.value_type, f)
             if f.value_type == "reference":
                 table, info = self._join_form(here, table.c[seg], str(f.raw["form"]))
             elif f.value_type in ("user", "department"):
@@ -207,6 +200,16 @@ class Builder:
                 raise BuildError(where, f"{here} 不是引用字段，不能写 {path}", f"{here} is not a reference; {path} is not allowed")
             prefix = here
         raise BuildError(where, f"无效路径 {path}", f"invalid path {path}")  # pragma: no cover
+
+    def display_path(self, path: str, ref: Ref) -> str:
+        """The path of the text that shows ``path`` (a reference's display field, a user's name, ...)."""
+        if ref.type == "user":
+            return f"{path}.display_name"
+        if ref.type == "department":
+            return f"{path}.name"
+        assert ref.spec is not None
+        target = self.forms.get(self.conn, str(ref.spec.raw["form"]))
+        return f"{path}.{ref.spec.raw.get('display_field') or target.definition.display_field}"
 
     def _join_child(self, f: FieldSpec) -> tuple[Any, Any]:
         if f.key in self.nodes:
@@ -446,14 +449,7 @@ def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
     try:
         return _build(b, raw, params, defs, limit)
     except BuildError as exc:
-        raise InvalidInput(exc.zh, exc.en, problems=[_p(exc)]) from None
-    except sqlexpr.SqlExprError as exc:  # pragma: no cover - wrapped in _expr
-        raise InvalidInput(exc.zh, exc.en) from None
-
-
-def _p(exc: BuildError) -> Any:
-    from mom.platform.errors import Problem
-    return Problem(exc.path, exc.zh, exc.en, exc.code)
+        raise InvalidInput(exc.zh, exc.en, problems=[Problem(exc.path, exc.zh, exc.en, exc.code)]) from None
 
 
 def _options(b: Builder, defs: list[dict[str, Any]]) -> None:
@@ -535,11 +531,7 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
 
     # resolve every path first (the inner select must know all its columns before it is built)
     dim_plan: list[tuple[dict[str, Any], Callable[[Any], Any], Column, str | None]] = []
-    pending: list[Callable[[], None]] = []
     shifts = list(raw.get("shifts") or [{"key": "A", "start": "08:00"}, {"key": "B", "start": "20:00"}])
-
-    def col_of(sub: Any, label: str) -> Any:
-        return sub.c[label]
 
     for i, d in enumerate(dims_raw + cols_raw):
         group = "dimensions" if i < len(dims_raw) else "columns"
@@ -548,7 +540,7 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
         if "field" in d:
             ref = b.resolve(d["field"], f"{at}/field")
             label = _label(d, ref.spec.label if ref.spec else d["field"])
-            use_display = d.get("display", True) and ref.display is not None
+            use_display = d.get("display", True) and ref.has_display
             vt = ref.type
             if d.get("bucket"):
                 if vt not in ("date", "datetime"):
@@ -566,7 +558,7 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
             id_lab = None
             if use_display:
                 id_lab, _ = b.base_label(d["field"], f"{at}/field")
-                lab, dref = b.base_label(f"{d['field']}.{'display_name' if vt == 'user' else 'name' if vt == 'department' else _disp_key(b, ref)}", f"{at}/field")
+                lab, _ = b.base_label(b.display_path(d["field"], ref), f"{at}/field")
                 vt_out = "text"
             else:
                 lab, _ = b.base_label(d["field"], f"{at}/field")
@@ -581,6 +573,7 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
             dim_plan.append((d, (lambda sub, src=src, at=at: _expr(b, src, f"{at}/expr", lambda lab: sub.c[lab])), col, None))
 
     meas_plan: dict[str, tuple[dict[str, Any], int]] = {}
+    meas_keys = {x["key"] for x in meas_raw}
     for i, m in enumerate(meas_raw):
         meas_plan[m["key"]] = (m, i)
         at = f"/measures/{i}"
@@ -599,12 +592,12 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
             if "where" in m:
                 _expr(b, m["where"], f"{at}/where", lambda lab: sa.column(lab))
         for ref_key, what in ((m.get("running_total"), "running_total"), (m.get("share_of"), "share_of")):
-            if ref_key is not None and ref_key not in {x["key"] for x in meas_raw}:
+            if ref_key is not None and ref_key not in meas_keys:
                 raise BuildError(f"{at}/{what}", f"没有度量 {ref_key}", f"no measure {ref_key}")
         for j, r in enumerate(m.get("ratio") or []):
-            if r not in {x["key"] for x in meas_raw}:
-                raise BuildError(f"{at}/ratio/{j}", f"没有度量 {r}{did_you_mean(r, {x['key'] for x in meas_raw})}",
-                                 f"no measure {r}{did_you_mean(r, {x['key'] for x in meas_raw})}")
+            if r not in meas_keys:
+                raise BuildError(f"{at}/ratio/{j}", f"没有度量 {r}{did_you_mean(r, meas_keys)}",
+                                 f"no measure {r}{did_you_mean(r, meas_keys)}")
 
     # the inner select: every path used, with permissions and filters
     inner = sa.select(*[ref.sql.label(lab) for _, (lab, ref) in b.paths.items()]).select_from(b.from_).where(*conds)
@@ -759,16 +752,11 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
     lim = int(limit or raw.get("limit") or (DETAIL_LIMIT if cols_raw else DEFAULT_LIMIT))
     stmt = stmt.limit(lim + 1)
     built = Built(statement=stmt, base=inner, columns=columns, params=params, limit=lim, source=b.source,
-                  hidden_fields=sorted(set(b.hidden)), base_sub=inner, id_label=id_label)
+                  hidden_fields=sorted(set(b.hidden)), id_label=id_label)
     built.dims = {d["key"]: fn for d, fn, _, _ in dim_plan}
     built.dim_ids = {d["key"]: id_lab for d, _, _, id_lab in dim_plan if id_lab}
     built.top = top_info
     return built
-
-
-def _disp_key(b: Builder, ref: Ref) -> str:
-    target = b.forms.get(b.conn, str(ref.spec.raw["form"]))
-    return str(ref.spec.raw.get("display_field") or target.definition.display_field)
 
 
 def _quote(b: Builder, key: str) -> str:

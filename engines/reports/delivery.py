@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
 from mom.engines.reports import service, store
@@ -34,7 +35,7 @@ def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, A
         return {"skipped": "schedule removed"}
     users = service.recipients(conn, sched["to"])
     local = due.astimezone(tz)
-    title = f"{_label(raw)} · {local:%Y-%m-%d %H:%M}"
+    title = f"{text_of(raw.get('label'), name)['zh-CN']} · {local:%Y-%m-%d %H:%M}"
     try:
         actor = service.scheduled_actor(conn, sched)
         ctx = Ctx(actor=actor, now=now, tz=tz)
@@ -66,13 +67,6 @@ def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, A
             outbox.emit(conn, f"deliver.{ch}", {"webhook_url": sched.get("webhook_url"), "title": title,
                                                 "body": f"{body}\n\n下载 / download: {link}"}, now=now)
     return {"run": int(run_id), "attachment": aid, "users": users}
-
-
-def _label(raw: Mapping[str, Any]) -> str:
-    label = raw.get("label")
-    if isinstance(label, Mapping):
-        return label.get("zh-CN") or label.get("en") or raw["name"]
-    return str(label or raw["name"])
 
 
 def _summary(result: Mapping[str, Any], n: int = 10) -> str:

@@ -33,11 +33,11 @@ def table_rows(conn: Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
 
 
-def estimate(conn: Connection, built: Built) -> dict[str, Any]:
-    """What the report would read: {"table_rows", "full_scan", "rows"} (rows: the planner's estimate
-    of matching rows on PostgreSQL; on SQLite, the table size when it would scan it whole)."""
+def estimate(conn: Connection, built: Built, size: int) -> dict[str, Any]:
+    """What the report would read from a source table of ``size`` rows: {"table_rows", "full_scan",
+    "rows"} (rows: the planner's estimate of matching rows on PostgreSQL; on SQLite, the table size
+    when it would scan it whole)."""
     src = built.source
-    size = table_rows(conn, src.main)
     out: dict[str, Any] = {"table_rows": size, "full_scan": False, "rows": None}
     if conn.dialect.name == "postgresql":
         plan = conn.execute(sa.text("EXPLAIN (FORMAT JSON) " + str(built.base.compile(conn, compile_kwargs={"literal_binds": True})))).scalar()
@@ -69,9 +69,10 @@ def estimate(conn: Connection, built: Built) -> dict[str, Any]:
 def guard(conn: Connection, built: Built, raw: Mapping[str, Any], max_scan: int) -> dict[str, Any] | None:
     """Refuse a run that would read more than ``max_scan`` rows (or scan a larger table whole)."""
     cap = int(raw.get("max_scan_rows") or max_scan)
-    if table_rows(conn, built.source.main) <= cap:
+    size = table_rows(conn, built.source.main)
+    if size <= cap:
         return None
-    est = estimate(conn, built)
+    est = estimate(conn, built, size)
     too_many = (est["rows"] or 0) > cap or (est["full_scan"] and est["table_rows"] > cap)
     if not too_many:
         return est
@@ -104,7 +105,7 @@ def _plain(v: Any) -> Any:
 
 
 def execute(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None, *,
-            max_scan: int = DEFAULT_MAX_SCAN, limit: int | None = None, pivot: bool = True) -> dict[str, Any]:
+            max_scan: int = DEFAULT_MAX_SCAN, limit: int | None = None) -> dict[str, Any]:
     built = build(conn, forms, ctx, raw, given, limit=limit)
     est = guard(conn, built, raw, max_scan)
     t0 = time.perf_counter()
@@ -129,7 +130,7 @@ def execute(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
         out["hidden_fields"] = built.hidden_fields
     if est is not None:
         out["estimate"] = est
-    if pivot and raw.get("pivot"):
+    if raw.get("pivot"):
         out["pivot"] = pivot_rows(built, rows, raw["pivot"])
     return out
 
@@ -175,7 +176,7 @@ def drill(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
     """The source records behind one result row: the report's filters and permissions, plus each
     dimension of ``point`` equal to its value (``<key>__id`` selects a reference by id)."""
     built = build(conn, forms, ctx, raw, given)
-    sub = built.base_sub.subquery("b")
+    sub = built.base.subquery("b")
     conds: list[Any] = []
     dims = {c.key: c for c in built.columns if c.kind == "dimension"}
     for k, v in point.items():

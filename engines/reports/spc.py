@@ -78,34 +78,38 @@ def _subgroups(groups: Iterable[Sequence[Any]]) -> list[list[float]]:
     return out
 
 
-def xbar_r(groups: Iterable[Sequence[Any]], *, rules: str = "western_electric") -> dict[str, Any]:
+# X̄ charts: (spread chart name, spread of a subgroup, X̄ factor, spread LCL/UCL factors, sigma divisor)
+_XBAR = {"xbar_r": ("r", lambda x: max(x) - min(x), "A2", "D3", "D4", "d2"),
+         "xbar_s": ("s", _sd, "A3", "B3", "B4", "c4")}
+
+
+def _charts(kind: str, n: int, count: int, main: Chart, spread: Chart, sigma_within: float, f: dict[str, float],
+            rules: str) -> dict[str, Any]:
+    """The run rules on the main chart (sigma from its limits), the limits alone on the spread chart."""
+    main.violations = check_rules(main.points, main.center, (main.ucl - main.center) / 3, rules)
+    spread.violations = check_rules(spread.points, spread.center, None, "limits", ucl=spread.ucl, lcl=spread.lcl)
+    return {"type": kind, "n": n, "subgroups": count, "charts": [main.as_dict(), spread.as_dict()],
+            "sigma_within": sigma_within, "mean": main.center, "factors": f}
+
+
+def _xbar(kind: str, groups: Iterable[Sequence[Any]], rules: str) -> dict[str, Any]:
+    name, spread_of, a, lo, hi, unbias = _XBAR[kind]
     g = _subgroups(groups)
     n = len(g[0])
     f = factors(n)
     means = [_mean(x) for x in g]
-    ranges = [max(x) - min(x) for x in g]
-    xbb, rbar = _mean(means), _mean(ranges)
-    xc = Chart("xbar", means, xbb, xbb + f["A2"] * rbar, xbb - f["A2"] * rbar)
-    rc = Chart("r", ranges, rbar, f["D4"] * rbar, f["D3"] * rbar)
-    xc.violations = check_rules(means, xbb, (xc.ucl - xbb) / 3, rules)
-    rc.violations = check_rules(ranges, rbar, None, "limits", ucl=rc.ucl, lcl=rc.lcl)
-    return {"type": "xbar_r", "n": n, "subgroups": len(g), "charts": [xc.as_dict(), rc.as_dict()],
-            "sigma_within": rbar / f["d2"], "mean": xbb, "factors": f}
+    spreads = [spread_of(x) for x in g]
+    xbb, bar = _mean(means), _mean(spreads)
+    return _charts(kind, n, len(g), Chart("xbar", means, xbb, xbb + f[a] * bar, xbb - f[a] * bar),
+                   Chart(name, spreads, bar, f[hi] * bar, f[lo] * bar), bar / f[unbias], f, rules)
+
+
+def xbar_r(groups: Iterable[Sequence[Any]], *, rules: str = "western_electric") -> dict[str, Any]:
+    return _xbar("xbar_r", groups, rules)
 
 
 def xbar_s(groups: Iterable[Sequence[Any]], *, rules: str = "western_electric") -> dict[str, Any]:
-    g = _subgroups(groups)
-    n = len(g[0])
-    f = factors(n)
-    means = [_mean(x) for x in g]
-    sds = [_sd(x) for x in g]
-    xbb, sbar = _mean(means), _mean(sds)
-    xc = Chart("xbar", means, xbb, xbb + f["A3"] * sbar, xbb - f["A3"] * sbar)
-    sc = Chart("s", sds, sbar, f["B4"] * sbar, f["B3"] * sbar)
-    xc.violations = check_rules(means, xbb, (xc.ucl - xbb) / 3, rules)
-    sc.violations = check_rules(sds, sbar, None, "limits", ucl=sc.ucl, lcl=sc.lcl)
-    return {"type": "xbar_s", "n": n, "subgroups": len(g), "charts": [xc.as_dict(), sc.as_dict()],
-            "sigma_within": sbar / f["c4"], "mean": xbb, "factors": f}
+    return _xbar("xbar_s", groups, rules)
 
 
 def i_mr(values: Iterable[Any], *, rules: str = "western_electric") -> dict[str, Any]:
@@ -116,12 +120,8 @@ def i_mr(values: Iterable[Any], *, rules: str = "western_electric") -> dict[str,
     xbar, mrbar = _mean(xs), _mean(mrs)
     f = factors(2)
     sigma = mrbar / f["d2"]
-    ic = Chart("i", xs, xbar, xbar + 3 * sigma, xbar - 3 * sigma)
-    mc = Chart("mr", mrs, mrbar, f["D4"] * mrbar, 0.0)
-    ic.violations = check_rules(xs, xbar, sigma, rules)
-    mc.violations = check_rules(mrs, mrbar, None, "limits", ucl=mc.ucl, lcl=mc.lcl)
-    return {"type": "i_mr", "n": 1, "subgroups": len(xs), "charts": [ic.as_dict(), mc.as_dict()],
-            "sigma_within": sigma, "mean": xbar, "factors": f}
+    return _charts("i_mr", 1, len(xs), Chart("i", xs, xbar, xbar + 3 * sigma, xbar - 3 * sigma),
+                   Chart("mr", mrs, mrbar, f["D4"] * mrbar, 0.0), sigma, f, rules)
 
 
 def capability(values: Iterable[Any], *, lsl: float | None, usl: float | None, sigma_within: float | None = None,

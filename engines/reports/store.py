@@ -62,6 +62,7 @@ def listing(conn: Connection, kind: str) -> list[dict[str, Any]]:
                                              T.definition.c.current_version == T.definition_version.c.version))
          .where(T.definition.c.kind == kind).order_by(T.definition.c.name))
     return [{"name": r.name, "version": r.current_version, "source": r.source, "label": r.definition.get("label"),
+             "roles": (r.definition.get("permissions") or {}).get("roles"),
              "updated_at": r.updated_at.isoformat(), "next_run_at": r.next_run_at.isoformat() if r.next_run_at else None}
             for r in conn.execute(q)]
 
@@ -107,11 +108,15 @@ def delete(conn: Connection, kind: str, name: str) -> None:
     conn.execute(T.definition.delete().where(T.definition.c.kind == kind, T.definition.c.name == name))
 
 
-def may_use(raw: Mapping[str, Any], actor: Any) -> bool:
-    roles = (raw.get("permissions") or {}).get("roles")
+def allowed(roles: list[str] | None, actor: Any) -> bool:
+    """A definition's ``permissions.roles``: empty means everyone signed in; ``*`` too."""
     if actor.is_admin or not roles:
         return True
     return "*" in roles or bool(set(roles) & set(actor.role_names))
+
+
+def may_use(raw: Mapping[str, Any], actor: Any) -> bool:
+    return allowed((raw.get("permissions") or {}).get("roles"), actor)
 
 
 def require_use(kind: str, raw: Mapping[str, Any], actor: Any) -> None:

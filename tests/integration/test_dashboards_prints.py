@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import zlib
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
