@@ -44,6 +44,10 @@ class MomError(Exception):
             text += "\n" + "\n".join(f"  - {p}" for p in self.problems)
         return text
 
+    def problems_in(self, file: str) -> list[Problem]:
+        """This error's problems located in ``file`` (``file#/json/pointer``), for reports over many files."""
+        return [Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in self.problems or [Problem("", self.zh, self.en)]]
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": {"zh-CN": self.zh, "en": self.en}}
         if self.problems:

@@ -33,6 +33,12 @@ def save_bytes(settings: Any, conn: Connection, data: bytes, *, filename: str, c
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         Path(tmp).replace(final)           # atomic: a crash leaves no half-written file under the final name
+    return register(conn, digest, len(data), filename=filename, content_type=content_type, created_by=created_by)
+
+
+def register(conn: Connection, sha256: str, size: int, *, filename: str, content_type: str, created_by: int | None) -> int:
+    """The ``mom_attachment`` row for content already stored under ``path_of(sha256)``; returns its id."""
     return int(conn.execute(T.attachment.insert().values(
-        sha256=digest, size=len(data), filename=filename[:255], content_type=content_type[:200],
+        sha256=sha256, size=size, filename=(filename or "file")[:255],
+        content_type=(content_type or "application/octet-stream")[:200],
         created_at=dt.datetime.now(dt.timezone.utc), created_by=created_by).returning(T.attachment.c.id)).scalar_one())

@@ -127,7 +127,7 @@ def validate(conn: Connection | None, bundle: Bundle) -> None:
         try:
             validate_form(raw, known_forms=known)
         except MomError as exc:
-            problems.extend(Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in (exc.problems or [Problem("", exc.zh, exc.en)]))
+            problems.extend(exc.problems_in(file))
     if problems:
         raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
 
@@ -163,7 +163,7 @@ def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, 
             try:
                 res = appliers[kind](raw)
             except MomError as exc:
-                problems.extend(Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in (exc.problems or [Problem("", exc.zh, exc.en)]))
+                problems.extend(exc.problems_in(file))
                 continue
             out.append(f"{kind} {res['name']}: v{res['version']}{'' if res['changed'] else '（未变 / unchanged）'}")
     if problems:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +15,7 @@ from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import Actor, Ctx, load_actor
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import read_tx
-from mom.platform.errors import AccessDenied, AuthRequired
+from mom.platform.errors import AccessDenied, AuthRequired, InvalidInput, Problem
 from mom.platform.settings import Settings
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -95,3 +95,10 @@ async def require_admin(actor: ActorDep) -> Actor:
 
 
 AdminDep = Annotated[Actor, Depends(require_admin)]
+
+
+def same_name(name: str, body: Any) -> None:
+    """A published definition's ``name`` must be the one in the path (PUT /api/workflows|rules|reports|…/{name})."""
+    if isinstance(body, dict) and body.get("name") != name:
+        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
+                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])

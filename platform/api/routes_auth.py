@@ -130,15 +130,11 @@ def set_roles(user_id: int, body: UserRoles, actor: AdminDep, engine: EngineDep)
     return {"id": user_id, "roles": body.roles}
 
 
-def _store_dir(settings: Any) -> Path:
-    return files.store_dir(settings)
-
-
 @router.post("/attachments", status_code=201, summary="Upload a file; returns its id for attachment fields")
 def upload(file: Annotated[UploadFile, File()], actor: ActorDep, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     h = hashlib.sha256()
     size = 0
-    tmp_dir = _store_dir(settings) / "tmp"
+    tmp_dir = files.store_dir(settings) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     import tempfile
 
@@ -152,15 +148,13 @@ def upload(file: Annotated[UploadFile, File()], actor: ActorDep, engine: EngineD
             h.update(chunk)
             out.write(chunk)
     digest = h.hexdigest()
-    final = _store_dir(settings) / digest[:2] / digest
+    final = files.path_of(settings, digest)
     final.parent.mkdir(parents=True, exist_ok=True)
     Path(out.name).replace(final)
     with write_tx(engine) as conn:
-        aid = conn.execute(T.attachment.insert().values(
-            sha256=digest, size=size, filename=(file.filename or "file")[:255],
-            content_type=(file.content_type or "application/octet-stream")[:200],
-            created_at=dt.datetime.now(dt.timezone.utc), created_by=actor.id).returning(T.attachment.c.id)).scalar_one()
-    return {"id": int(aid), "sha256": digest, "size": size, "filename": file.filename}
+        aid = files.register(conn, digest, size, filename=file.filename or "file",
+                             content_type=file.content_type or "application/octet-stream", created_by=actor.id)
+    return {"id": aid, "sha256": digest, "size": size, "filename": file.filename}
 
 
 @router.get("/attachments/{attachment_id}", summary="Download an attachment")
@@ -169,4 +163,4 @@ def download(attachment_id: int, actor: ActorDep, engine: EngineDep, settings: S
         row = conn.execute(sa.select(T.attachment).where(T.attachment.c.id == attachment_id)).first()
     if row is None:
         raise NotFound(f"附件 {attachment_id} 不存在", f"attachment {attachment_id} does not exist")
-    return FileResponse(_store_dir(settings) / row.sha256[:2] / row.sha256, media_type=row.content_type, filename=row.filename)
+    return FileResponse(files.path_of(settings, row.sha256), media_type=row.content_type, filename=row.filename)

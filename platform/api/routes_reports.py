@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from mom.engines.forms import fieldtypes
 from mom.engines.reports import dashboard, printing, service, spc, store
-from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep, same_name
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem
@@ -21,12 +21,6 @@ from mom.platform.errors import InvalidInput, Problem
 router = APIRouter(prefix="/api", tags=["reports"])
 BodyDep = Annotated[Any, Body()]
 RESERVED = {"format", "lang", "limit", "widget", "record_id", "value", "subgroup", "chart", "lsl", "usl", "rules"}
-
-
-def _same_name(name: str, body: Any) -> None:
-    if isinstance(body, dict) and body.get("name") != name:
-        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
-                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
 
 
 def _params(request: Request, extra_reserved: set[str] = frozenset()) -> dict[str, Any]:
@@ -55,7 +49,7 @@ def _download(content: bytes, media: str, filename: str) -> Response:
 @router.put("/reports/{name}", summary="Publish a report definition (validated against the live forms)")
 def put_report(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
                actor: AdminDep) -> dict[str, Any]:
-    _same_name(name, body)
+    same_name(name, body)
     with write_tx(engine) as conn:
         return service.apply(conn, registry, body, now=_now(), tz=_tz(settings), actor_id=actor.id)
 
@@ -69,8 +63,7 @@ def validate_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, set
 @router.get("/reports", summary="Reports the caller may run")
 def list_reports(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
-        items = store.listing(conn, "report")
-        return [i for i in items if store.may_use(store.get(conn, "report", i["name"])[0], ctx.actor)]
+        return [i for i in store.listing(conn, "report") if store.allowed(i["roles"], ctx.actor)]
 
 
 @router.get("/reports/{name}", summary="A report's definition and versions")
@@ -176,7 +169,7 @@ def report_runs(engine: EngineDep, actor: AdminDep, report: str | None = None, l
 @router.put("/dashboards/{name}", summary="Publish a dashboard layout")
 def put_dashboard(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
                   actor: AdminDep) -> dict[str, Any]:
-    _same_name(name, body)
+    same_name(name, body)
     with write_tx(engine) as conn:
         return dashboard.apply(conn, registry, body, now=_now(), tz=_tz(settings), actor_id=actor.id)
 
@@ -184,8 +177,7 @@ def put_dashboard(name: str, body: BodyDep, engine: EngineDep, registry: Registr
 @router.get("/dashboards", summary="Dashboards the caller may open")
 def list_dashboards(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
-        return [i for i in store.listing(conn, "dashboard")
-                if store.may_use(store.get(conn, "dashboard", i["name"])[0], ctx.actor)]
+        return [i for i in store.listing(conn, "dashboard") if store.allowed(i["roles"], ctx.actor)]
 
 
 @router.get("/dashboards/{name}", summary="A dashboard's definition")
@@ -206,7 +198,7 @@ def dashboard_data(name: str, request: Request, engine: EngineDep, registry: Reg
 # ---------------------------------------------------------------- print templates
 @router.put("/print-templates/{name}", summary="Publish a print template")
 def put_template(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
-    _same_name(name, body)
+    same_name(name, body)
     with write_tx(engine) as conn:
         return printing.apply(conn, registry, body, now=_now(), actor_id=actor.id)
 

@@ -11,7 +11,7 @@ from mom.engines.records import service as S
 from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
-from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
+from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, same_name
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound, Problem
@@ -35,12 +35,6 @@ def _obj(body: Any) -> dict[str, Any]:
     return body
 
 
-def _same_name(name: str, body: Any) -> None:
-    if isinstance(body, dict) and body.get("name") != name:
-        raise InvalidInput(f"路径中的名称 {name} 与定义中的 name 不一致", f"the name in the path ({name}) differs from the definition's name",
-                           problems=[Problem("/name", f"应为 {name}", f"expected {name}", "mismatch")])
-
-
 def _int(v: Any, name: str) -> int:
     try:
         return int(v)
@@ -53,7 +47,7 @@ def _int(v: Any, name: str) -> int:
 
 @router.put("/workflows/{name}", summary="Publish a workflow definition (new version; running instances keep theirs)")
 def put_workflow(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
-    _same_name(name, body)
+    same_name(name, body)
     with write_tx(engine) as conn:
         return store.apply(conn, registry, body, actor_id=actor.id)
 
@@ -243,7 +237,7 @@ def timeline(form: str, record_id: int, engine: EngineDep, registry: RegistryDep
 
 @router.put("/rules/{name}", summary="Publish an event rule (mom.rule/1)")
 def put_rule(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, actor: AdminDep) -> dict[str, Any]:
-    _same_name(name, body)
+    same_name(name, body)
     with write_tx(engine) as conn:
         return rules.apply_rule(conn, registry, body, now=ctx.now, tz=ctx.tz)
 

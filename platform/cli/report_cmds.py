@@ -80,7 +80,7 @@ def register(main: click.Group) -> None:
                     _appliers()[kind][0](conn, forms, raw, tz=ctx.tz)
                     click.echo(f"ok: {file}")
                 except InvalidInput as exc:
-                    problems += [Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in exc.problems or [Problem("", exc.zh, exc.en)]]
+                    problems += exc.problems_in(file)
         if problems:
             raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mom.platform.errors import InvalidInput, Problem
+from mom.platform.errors import InvalidInput
 
 
 def _setup(username: str | None = None) -> tuple[Any, Any, Any, Any]:
@@ -74,7 +74,7 @@ def register(main: click.Group) -> None:
                         rules.validate_rule(raw, forms=forms, conn=conn)
                     click.echo(f"ok: {file}")
                 except InvalidInput as exc:
-                    problems += [Problem(f"{file}#{p.path}", p.zh, p.en, p.code) for p in exc.problems or [Problem("", exc.zh, exc.en)]]
+                    problems += exc.problems_in(file)
         if problems:
             raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
 
