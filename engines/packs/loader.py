@@ -12,11 +12,13 @@ in one transaction; unchanged definitions are skipped by hash, so applying twice
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms import store
@@ -168,7 +170,31 @@ def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, 
             out.append(f"{kind} {res['name']}: v{res['version']}{'' if res['changed'] else '（未变 / unchanged）'}")
     if problems:
         raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
+    record_pack(conn, bundle, now)
     return out
+
+
+def record_pack(conn: Connection, bundle: Bundle, now: Any) -> None:
+    """Remember an installed pack (a folder with pack.json) and its menu: the web app groups by it."""
+    m = bundle.manifest
+    if m.get("format") != PACK_FORMAT or not isinstance(m.get("name"), str):
+        return
+    from mom.platform.db import tables as T
+
+    def names(items: list[tuple[str, Any]]) -> list[str]:
+        return [raw["name"] for _, raw in items if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
+
+    menu = {"label": m.get("label") or m["name"], "forms": names(bundle.forms), "reports": names(bundle.reports),
+            "dashboards": names(bundle.dashboards)}
+    digest = hashlib.sha256(json.dumps(m, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    values = {"version": str(m.get("version", "0")), "manifest_hash": digest, "installed_at": now, "menu": menu}
+    old = conn.execute(sa.select(T.pack.c.manifest_hash, T.pack.c.menu).where(T.pack.c.name == m["name"])).first()
+    if old is not None and old.manifest_hash == digest and old.menu == menu:
+        return   # applying the same pack again changes nothing
+    if old is not None:
+        conn.execute(T.pack.update().where(T.pack.c.name == m["name"]).values(**values))
+    else:
+        conn.execute(T.pack.insert().values(name=m["name"], **values))
 
 
 def apply(conn: Connection, bundle: Bundle, *, actor_id: int | None = None) -> list[Plan]:

@@ -255,6 +255,30 @@ def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     return [to_doc(compiled, access, r, {}, display) for r in stored]
 
 
+def preview_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, doc: Any,
+                   editing: bool = False) -> dict[str, Any]:
+    """What a form being filled in would become, without writing anything: defaults (for a new record),
+    formulas of the main form and of child rows, and every problem with its path. The web form calls
+    this as the user types, so the server's one expression sandbox gives the live formula values."""
+    compiled = registry.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("update" if editing else "create")
+    problems = ProblemList()
+    data = {k: v for k, v in doc.items() if k not in ("id", "row_version")} if isinstance(doc, dict) else doc
+    prep = V.read_input(compiled, data, ctx=ctx, access=access, existing=None, problems=problems)
+    lookup.resolve(conn, registry, [(prep, problems)])
+    V.compute(compiled, prep.values, prep.children, ctx, problems)
+    V.check(compiled, prep.values, prep.children, ctx, problems)
+    defn = compiled.definition
+    computed = [f.key for f in defn.fields if f.computed and access.visible(f.key)]
+    given = data if isinstance(data, dict) else {}
+    defaults = {k: v for k, v in prep.values.items() if k not in given and k not in computed and access.visible(k)}
+    children = {t.key: [{k: r.get(k) for k in defn.child_formula_order.get(t.key, ())} for r in prep.children.get(t.key) or []]
+                for t in defn.table_fields if access.visible(t.key) and defn.child_formula_order.get(t.key)}
+    return {"computed": {k: prep.values.get(k) for k in computed}, "defaults": defaults, "children": children,
+            "problems": [p.as_dict() for p in problems.items]}
+
+
 # ---------------------------------------------------------------- read
 
 def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,

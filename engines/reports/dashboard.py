@@ -87,6 +87,12 @@ def data(conn: Connection, forms: Any, ctx: Ctx, name: str, given: Mapping[str, 
          max_scan: int = runner.DEFAULT_MAX_SCAN, only: str | None = None) -> dict[str, Any]:
     raw, version = store.get(conn, KIND, name)
     store.require_use(KIND, raw, ctx.actor)
+    return data_of(conn, forms, ctx, raw, given, name=name, version=version, max_scan=max_scan, only=only)
+
+
+def data_of(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any], *, name: str,
+            version: int | None, max_scan: int = runner.DEFAULT_MAX_SCAN, only: str | None = None) -> dict[str, Any]:
+    """Every widget's data for a (published or draft) dashboard definition."""
     known = {p["key"] for p in raw.get("params", [])}
     unknown = [k for k in given if k not in known]
     if unknown:

@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from mom.engines.workflow.hooks import registry
-from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_reports, routes_workflow
+from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_reports, routes_ui, routes_workflow
 from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
@@ -61,15 +61,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_workflow.router)   # before records: its /records/{form}/{id}/… paths are more specific
     app.include_router(routes_records.router)
     app.include_router(routes_reports.router)
+    app.include_router(routes_ui.router)
 
     @app.get("/api/health", tags=["ops"])
     def health() -> dict[str, str]:
         return {"status": "ok", "database": engine.dialect.name}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return ("<!doctype html><meta charset=utf-8><title>MOM 平台</title><h1>MOM 平台 / MOM platform</h1>"
-                "<p>API 文档 / API docs: <a href=/docs>/docs</a></p>")
+    routes_ui.mount(app)   # the web app at /
 
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app

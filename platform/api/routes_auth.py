@@ -29,8 +29,10 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], engine: EngineD
 
 
 @router.get("/auth/me", summary="The signed-in user")
-def me(actor: ActorDep) -> dict[str, Any]:
-    return {"id": actor.id, "username": actor.username, "is_admin": actor.is_admin,
+def me(actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        name = conn.execute(sa.select(T.user.c.display_name).where(T.user.c.id == actor.id)).scalar()
+    return {"id": actor.id, "username": actor.username, "display_name": name or actor.username, "is_admin": actor.is_admin,
             "department_id": actor.department_id, "roles": sorted(actor.role_names)}
 
 

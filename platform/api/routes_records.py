@@ -50,6 +50,15 @@ def create(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, set
     return out if isinstance(body, list) else out[0]
 
 
+@router.post("/{form}/preview", summary="Defaults, live formula values and problems of a record being filled in; writes nothing")
+def preview(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: Annotated[Any, Body()],
+            editing: bool = False) -> Any:
+    from fastapi.encoders import jsonable_encoder
+
+    with read_tx(engine) as conn:
+        return jsonable_encoder(S.preview_record(conn=conn, registry=registry, ctx=ctx, form=form, doc=body, editing=editing))
+
+
 @router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list")
 def export(form: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
     p = request.query_params

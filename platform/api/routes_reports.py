@@ -60,6 +60,20 @@ def validate_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, set
         return {"ok": True, **service.validate(conn, registry, body, tz=_tz(settings))}
 
 
+@router.post("/reports/preview", summary="Run an unpublished definition (designer live preview): body {definition, params}; at most 200 rows")
+def preview_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
+    from mom.engines.reports import run as runner
+
+    if not isinstance(body, dict) or not isinstance(body.get("definition"), dict):
+        raise InvalidInput("请求体应为 {definition, params}", "the body is {definition, params}",
+                           problems=[Problem("/definition", "必须是报表定义对象", "must be a report definition object", "type")])
+    params = body.get("params") or {}
+    with read_tx(engine) as conn:
+        service.validate(conn, registry, body["definition"], tz=_tz(settings))
+        return runner.execute(conn, registry, ctx, body["definition"], params if isinstance(params, dict) else {},
+                              max_scan=body["definition"].get("max_scan_rows", settings.report_max_scan_rows), limit=200)
+
+
 @router.get("/reports", summary="Reports the caller may run")
 def list_reports(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
@@ -172,6 +186,18 @@ def put_dashboard(name: str, body: BodyDep, engine: EngineDep, registry: Registr
     same_name(name, body)
     with write_tx(engine) as conn:
         return dashboard.apply(conn, registry, body, now=_now(), tz=_tz(settings), actor_id=actor.id)
+
+
+@router.post("/dashboards/preview", summary="Widgets' data for an unpublished dashboard (designer preview): body {definition, params}")
+def preview_dashboard(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("definition"), dict):
+        raise InvalidInput("请求体应为 {definition, params}", "the body is {definition, params}",
+                           problems=[Problem("/definition", "必须是看板定义对象", "must be a dashboard definition object", "type")])
+    raw, params = body["definition"], body.get("params") or {}
+    with read_tx(engine) as conn:
+        dashboard.validate(conn, registry, raw, tz=_tz(settings))
+        return dashboard.data_of(conn, registry, ctx, raw, params if isinstance(params, dict) else {},
+                                 name=str(raw.get("name") or "draft"), version=None, max_scan=settings.report_max_scan_rows)
 
 
 @router.get("/dashboards", summary="Dashboards the caller may open")

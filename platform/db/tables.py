@@ -119,6 +119,7 @@ pack = sa.Table(
     sa.Column("version", sa.String(32), nullable=False),
     sa.Column("manifest_hash", sa.String(64), nullable=False),
     sa.Column("installed_at", UTCDateTime, nullable=False),
+    sa.Column("menu", sa.JSON, nullable=True),   # revision 0004: {label, forms, reports, dashboards} for the web app
 )
 
 # ---------------------------------------------------------------- workflow engine (revision 0002)

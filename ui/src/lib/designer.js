@@ -1,0 +1,131 @@
+// Form definition (mom.form/1) <-> form designer model. The definition stays the source of truth:
+// fromDesigner(toDesigner(def)) gives back the same definition (unit-tested on every demo form), and
+// the designer only adds what the user changed.
+import { DEFAULT_COLUMNS, layoutOf } from './layout.js'
+
+export const FIELD_TYPES = [
+  { type: 'text', zh: '单行文本', en: 'Text' },
+  { type: 'long_text', zh: '多行文本', en: 'Long text' },
+  { type: 'integer', zh: '整数', en: 'Integer' },
+  { type: 'decimal', zh: '小数', en: 'Decimal' },
+  { type: 'boolean', zh: '是/否', en: 'Yes/no' },
+  { type: 'date', zh: '日期', en: 'Date' },
+  { type: 'datetime', zh: '日期时间', en: 'Date & time' },
+  { type: 'select', zh: '单选', en: 'Select' },
+  { type: 'multi_select', zh: '多选', en: 'Multi-select' },
+  { type: 'reference', zh: '关联表单', en: 'Reference' },
+  { type: 'table', zh: '子表', en: 'Child table' },
+  { type: 'attachment', zh: '附件', en: 'Attachment' },
+  { type: 'user', zh: '人员', en: 'User' },
+  { type: 'department', zh: '部门', en: 'Department' },
+  { type: 'formula', zh: '公式', en: 'Formula' },
+  { type: 'autonumber', zh: '自动编号', en: 'Auto-number' },
+  { type: 'barcode', zh: '条码/二维码', en: 'Barcode/QR' },
+]
+
+let counter = 0
+export function newId(taken) {
+  let id
+  do { id = `f${Date.now().toString(36).slice(-4)}${(counter++).toString(36)}` } while (taken && taken.has(id))
+  return id
+}
+
+function allFields(model) {
+  const out = []
+  for (const b of model.blocks) {
+    if (b.type === 'tabs') for (const t of b.tabs) out.push(...t.fields)
+    else out.push(...b.fields)
+  }
+  return out
+}
+export { allFields }
+
+export function newField(type, model) {
+  const fields = model ? allFields(model) : []
+  const ids = new Set(fields.flatMap((f) => [f.id, ...(f.fields || []).map((c) => c.id)]))
+  const keys = new Set(fields.map((f) => f.key))
+  const meta = FIELD_TYPES.find((t) => t.type === type) || { zh: type, en: type }
+  let n = 1
+  while (keys.has(`${type}_${n}`)) n++
+  const f = { id: newId(ids), key: `${type}_${n}`, type, label: { 'zh-CN': meta.zh, en: meta.en } }
+  if (type === 'decimal') Object.assign(f, { precision: 12, scale: 2 })
+  if (type === 'select' || type === 'multi_select') f.options = [
+    { value: 'a', label: { 'zh-CN': '选项一', en: 'Option 1' } }, { value: 'b', label: { 'zh-CN': '选项二', en: 'Option 2' } }]
+  if (type === 'formula') Object.assign(f, { formula: '', result_type: 'decimal' })
+  if (type === 'autonumber') f.pattern = 'NO-{yyyyMMdd}-{seq:4}'
+  if (type === 'table') f.fields = []
+  if (type === 'reference') f.form = ''
+  return f
+}
+
+const clone = (x) => JSON.parse(JSON.stringify(x))
+let uid = 0
+const nextUid = () => `b${++uid}`
+
+export function toDesigner(definition) {
+  const def = clone(definition)
+  const { fields = [], ui = {}, ...meta } = def
+  const { layout, ...uiRest } = ui || {}
+  const blocks = layoutOf({ fields, ui: { layout } }).map((b) => (b.type === 'tabs'
+    ? { uid: nextUid(), type: 'tabs', tabs: b.tabs.map((t) => ({ uid: nextUid(), label: t.label ?? null, columns: t.columns, fields: t.fields })) }
+    : { uid: nextUid(), type: 'section', label: b.label ?? null, columns: b.columns, fields: b.fields }))
+  return { meta, uiRest, hadUi: 'ui' in def, hadLayout: !!layout, order: fields.map((f) => f.id), blocks }
+}
+
+function isDefaultLayout(model, keys) {
+  if (model.blocks.length !== 1) return false
+  const b = model.blocks[0]
+  if (b.type !== 'section' || b.label || (b.columns || DEFAULT_COLUMNS) !== DEFAULT_COLUMNS) return false
+  return b.fields.map((f) => f.key).join('\u0000') === keys.join('\u0000')
+}
+
+export function fromDesigner(model) {
+  const laid = allFields(model)
+  const pos = new Map(model.order.map((k, i) => [k, i]))
+  // existing fields keep their place in `fields` (by id: a renamed key stays put); new ones follow in layout order
+  const fields = [...laid].sort((a, b) => (pos.get(a.id) ?? Infinity) - (pos.get(b.id) ?? Infinity))
+  const def = { ...clone(model.meta), fields: clone(fields) }
+  const ui = clone(model.uiRest || {})
+  if (model.hadLayout || !isDefaultLayout(model, fields.map((f) => f.key))) {
+    ui.layout = model.blocks.map((b) => (b.type === 'tabs'
+      ? { type: 'tabs', tabs: b.tabs.map((t) => ({ ...(t.label ? { label: t.label } : {}), columns: t.columns || DEFAULT_COLUMNS, fields: t.fields.map((f) => f.key) })) }
+      : { type: 'section', ...(b.label ? { label: b.label } : {}), columns: b.columns || DEFAULT_COLUMNS, fields: b.fields.map((f) => f.key) }))
+  }
+  if (model.hadUi || Object.keys(ui).length) def.ui = ui
+  return def
+}
+
+export function addSection(model, label) {
+  model.blocks.push({ uid: nextUid(), type: 'section', label: label || { 'zh-CN': '新分组', en: 'New section' }, columns: DEFAULT_COLUMNS, fields: [] })
+}
+export function addTabs(model) {
+  model.blocks.push({ uid: nextUid(), type: 'tabs', tabs: [{ uid: nextUid(), label: { 'zh-CN': '标签一', en: 'Tab 1' }, columns: DEFAULT_COLUMNS, fields: [] }] })
+}
+export function addTab(block) {
+  block.tabs.push({ uid: nextUid(), label: { 'zh-CN': `标签${block.tabs.length + 1}`, en: `Tab ${block.tabs.length + 1}` }, columns: DEFAULT_COLUMNS, fields: [] })
+}
+
+// Problems from the server (JSON pointers like /fields/3/formula) by field key, for the canvas and panel.
+export function problemsByField(problems, def) {
+  const out = {}
+  for (const p of problems || []) {
+    const m = /^\/fields\/(\d+)(\/.*)?$/.exec(p.path || '')
+    const key = m ? def.fields[Number(m[1])]?.key : '_form'
+    ;(out[key || '_form'] ||= []).push(p)
+  }
+  return out
+}
+
+// A sample record for the live preview: plausible values by type.
+export function sampleRecord(def) {
+  const rec = {}
+  for (const f of def.fields || []) {
+    const v = { text: '示例 Sample', long_text: '示例文字', integer: 10, decimal: 12.5, boolean: true, date: '2026-11-21',
+      datetime: '2026-11-21T08:30:00+08:00', barcode: 'SN-0001', autonumber: 'NO-20261121-0001' }[f.type]
+    if (v !== undefined) rec[f.key] = v
+    if (f.type === 'select') rec[f.key] = f.options?.[0]?.value ?? null
+    if (f.type === 'multi_select') rec[f.key] = f.options?.slice(0, 1).map((o) => o.value) ?? []
+    if (f.type === 'table') rec[f.key] = [sampleRecord({ fields: f.fields || [] })]
+  }
+  return rec
+}
