@@ -139,7 +139,7 @@ def login(page, server: str, user: str = "admin", password: str = "admin123") ->
     page.fill("[data-test=username]", user)
     page.fill("[data-test=password]", password)
     page.click("[data-test=login]")
-    page.wait_for_selector("[data-test=me]")
+    page.wait_for_selector("[data-test=me]", state="attached")
 
 
 def drag(page, source, target) -> None:

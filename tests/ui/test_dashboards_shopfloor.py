@@ -1,0 +1,98 @@
+"""Dashboards show the right numbers (designer, runtime, drill-down, full screen); the shop-floor page
+takes a scanned code; nothing loads from outside the machine; the UI hides what the server forbids."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from tests.ui.conftest import login, pick, shot
+
+
+def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url.split(":")[0]))
+    login(page, server)
+    page.goto(server + "/#/design/dashboard")
+    page.fill("[data-test=dash-name]", "iqc_wall")
+    page.fill("[data-test=dash-label]", "来料看板")
+    page.click("[data-test=add-widget]")
+    cfg = page.locator("[data-wcfg=w1]")
+    pick(page, cfg.locator("[data-test=w-type]"), "table")
+    pick(page, cfg.locator("[data-test=w-report]"), "来料检验：供应商合格率")
+    page.locator("[data-widget=w1] .el-table__row").first.wait_for()   # live preview while designing
+    shot(page, "dashboard-designer")
+    page.click("[data-test=publish-dash]")
+    page.wait_for_url("**/design/dashboard/iqc_wall")
+
+    expected = api().get("/api/reports/iqc_by_supplier/data")["rows"]
+    total = api().get("/api/records/iqc_inspection", count=1)["total"]
+    assert sum(r["lots"] for r in expected) == total   # every inspection counted once
+    page.goto(server + "/#/d/iqc_wall")
+    rows = page.locator("[data-widget=w1] .el-table__body tr")
+    rows.first.wait_for()
+    shown = {rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
+    assert shown == {r["supplier"]: str(r["lots"]) for r in expected}
+
+    # the demo dashboard: KPI equals the report's value; full screen switches to the big-screen look
+    page.goto(server + "/#/d/quality_overview")
+    kpi = page.locator("[data-widget=pass_rate] [data-test=kpi-value]")
+    kpi.wait_for()
+    want = api().get("/api/dashboards/quality_overview/data", widget="pass_rate")["widgets"][0]["value"]
+    assert kpi.inner_text() == f"{want * 100:.1f}%"   # a rate with a target below 1 shows as a percentage
+    page.locator("[data-widget=bore_chart] canvas").first.wait_for()
+    shot(page, "dashboard")
+    page.click("[data-test=fullscreen]")
+    page.locator(".dash.screen").wait_for()
+    shot(page, "big-screen")
+    page.keyboard.press("Escape")
+
+    # drill-down from a report row lists exactly the records behind it
+    page.goto(server + "/#/r/iqc_by_supplier")
+    first = page.locator("[data-test=report-rows] .el-table__row").first
+    first.wait_for()
+    lots = int(first.locator("td").nth(1).inner_text())
+    first.click()
+    drilled = page.locator("[data-test=drill-rows] .el-table__body tr")
+    drilled.first.wait_for()
+    assert drilled.count() == min(lots, 200)
+    shot(page, "drill-down")
+    page.keyboard.press("Escape")
+
+    assert hosts <= {"127.0.0.1"}, f"requests left the machine: {hosts}"
+
+
+def test_shop_floor_accepts_a_scanned_code(browser, server) -> None:
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    login(page, server, "qc1", "qc1pass123")
+    page.goto(server + "/#/shopfloor")
+    box = page.locator("[data-test=scan-input]")
+    assert page.evaluate("document.activeElement.dataset.test") == "scan-input"   # a wedge scanner types straight in
+    page.keyboard.type("IQC-DEMO-0001")
+    page.keyboard.press("Enter")
+    match = page.locator("[data-test=scan-match]")
+    match.wait_for()
+    assert "IQC-DEMO-0001" in match.inner_text() and "来料检验单" in match.inner_text()
+    assert box.input_value() == "" and page.evaluate("document.activeElement.dataset.test") == "scan-input"
+    shot(page, "shop-floor")
+    page.keyboard.type("NO-SUCH-CODE\n")
+    page.locator("[data-test=scan-error]").wait_for()
+    assert "NO-SUCH-CODE" in page.locator("[data-test=scan-error]").inner_text()
+    phone.close()
+
+
+def test_hidden_fields_and_language(page, server) -> None:
+    login(page, server)
+    page.goto(server + "/#/f/iqc_inspection/1")
+    page.locator("[data-item=lot_no]").wait_for()
+    assert page.locator("[data-item=unit_cost]").count() == 1
+    page.click("[data-test=lang]")
+    page.get_by_text("Lot no.").first.wait_for()
+    page.click("[data-test=lang]")
+    page.click("text=退出")
+    login(page, server, "qc1", "qc1pass123")
+    page.goto(server + "/#/f/iqc_inspection/1")
+    page.locator("[data-item=lot_no]").wait_for()
+    assert page.locator("[data-item=unit_cost]").count() == 0   # the inspector may not see costs
+    page.goto(server + "/#/")
+    assert page.get_by_text("管理", exact=True).count() == 0    # no admin menu for an inspector
+    shot(page, "home")
