@@ -27,10 +27,14 @@ def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
     total = api().get("/api/records/iqc_inspection", count=1)["total"]
     assert sum(r["lots"] for r in expected) == total   # every inspection counted once
     page.goto(server + "/#/d/iqc_wall")
-    rows = page.locator("[data-widget=w1] .el-table__body tr")
-    rows.first.wait_for()
-    shown = {rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
-    assert shown == {r["supplier"]: str(r["lots"]) for r in expected}
+    want_rows = {r["supplier"]: str(r["lots"]) for r in expected}
+    # read the widget's table in one go once it has every row (Element Plus may lay a table out twice)
+    shown = page.wait_for_function(f"""() => {{
+        const rows = [...document.querySelectorAll('[data-widget=w1] .el-table__body tr')];
+        if (rows.length !== {len(expected)}) return null;
+        return Object.fromEntries(rows.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.innerText.trim())));
+    }}""").json_value()
+    assert shown == want_rows
 
     # the demo dashboard: KPI equals the report's value; full screen switches to the big-screen look
     page.goto(server + "/#/d/quality_overview")
@@ -51,9 +55,7 @@ def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
     first.wait_for()
     lots = int(first.locator("td").nth(1).inner_text())
     first.click()
-    drilled = page.locator("[data-test=drill-rows] .el-table__body tr")
-    drilled.first.wait_for()
-    assert drilled.count() == min(lots, 200)
+    page.wait_for_function(f"document.querySelectorAll('[data-test=drill-rows] .el-table__body tr').length === {min(lots, 200)}")
     shot(page, "drill-down")
     page.keyboard.press("Escape")
 

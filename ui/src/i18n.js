@@ -120,3 +120,8 @@ export function errText(e) {
 export function problemText(p) {
   return `${p.path ? p.path + ': ' : ''}${L(p.message)}`
 }
+
+// The problems of a failed API call, or one problem carrying its message (designers list them).
+export function problemsOf(e) {
+  return e?.problems?.length ? e.problems : [{ path: '', message: e?.body?.message || errText(e) }]
+}
