@@ -5,6 +5,7 @@ Without /usr/bin/chromium these tests are skipped, unless MOM_REQUIRE_BROWSER=1 
 missing browser is a failure."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -19,11 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_BROWSER = Path(CHROMIUM).exists()
-try:
-    import playwright  # noqa: F401
-except ImportError:
-    HAVE_BROWSER = False
+HAVE_BROWSER = Path(CHROMIUM).exists() and importlib.util.find_spec("playwright") is not None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
