@@ -64,14 +64,23 @@ def validate_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, set
 def preview_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
     from mom.engines.reports import run as runner
 
-    if not isinstance(body, dict) or not isinstance(body.get("definition"), dict):
-        raise InvalidInput("请求体应为 {definition, params}", "the body is {definition, params}",
-                           problems=[Problem("/definition", "必须是报表定义对象", "must be a report definition object", "type")])
-    params = body.get("params") or {}
+    raw, params = _draft(body, "报表", "report")
     with read_tx(engine) as conn:
-        service.validate(conn, registry, body["definition"], tz=_tz(settings))
-        return runner.execute(conn, registry, ctx, body["definition"], params if isinstance(params, dict) else {},
-                              max_scan=body["definition"].get("max_scan_rows", settings.report_max_scan_rows), limit=200)
+        service.validate(conn, registry, raw, tz=_tz(settings))
+        return runner.execute(conn, registry, ctx, raw, params,
+                              max_scan=raw.get("max_scan_rows", settings.report_max_scan_rows), limit=200)
+
+
+def _draft(body: Any, zh: str, en: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The {definition, params} body of a designer preview; a wrong shape is refused at its path."""
+    problems = []
+    if not isinstance(body, dict) or not isinstance(body.get("definition"), dict):
+        problems.append(Problem("/definition", f"必须是{zh}定义对象", f"must be a {en} definition object", "type"))
+    elif not isinstance(body.get("params") or {}, dict):
+        problems.append(Problem("/params", "必须是对象：参数名 -> 值", "must be an object: parameter -> value", "type"))
+    if problems:
+        raise InvalidInput("请求体应为 {definition, params}", "the body is {definition, params}", problems=problems)
+    return body["definition"], body.get("params") or {}
 
 
 @router.get("/reports", summary="Reports the caller may run")
@@ -190,13 +199,10 @@ def put_dashboard(name: str, body: BodyDep, engine: EngineDep, registry: Registr
 
 @router.post("/dashboards/preview", summary="Widgets' data for an unpublished dashboard (designer preview): body {definition, params}")
 def preview_dashboard(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("definition"), dict):
-        raise InvalidInput("请求体应为 {definition, params}", "the body is {definition, params}",
-                           problems=[Problem("/definition", "必须是看板定义对象", "must be a dashboard definition object", "type")])
-    raw, params = body["definition"], body.get("params") or {}
+    raw, params = _draft(body, "看板", "dashboard")
     with read_tx(engine) as conn:
         dashboard.validate(conn, registry, raw, tz=_tz(settings))
-        return dashboard.data_of(conn, registry, ctx, raw, params if isinstance(params, dict) else {},
+        return dashboard.data_of(conn, registry, ctx, raw, params,
                                  name=str(raw.get("name") or "draft"), version=None, max_scan=settings.report_max_scan_rows)
 
 

@@ -71,3 +71,21 @@ def test_pack_menu_is_recorded_once(client, plant, engine) -> None:
     with engine.connect() as c:
         again = c.execute(sa.select(T.pack.c.installed_at, T.pack.c.menu).where(T.pack.c.name == "demo")).one()
     assert again == first and "iqc_inspection" in first.menu["forms"]
+
+
+def test_designer_previews_run_drafts_and_refuse_bad_bodies(client, plant) -> None:
+    admin = login(client, "admin", "admin123")
+    draft = {"format": "mom.report/1", "name": "draft_by_result", "source": "iqc_inspection",
+             "dimensions": [{"key": "result", "field": "result"}], "measures": [{"key": "lots", "agg": "count"}]}
+    res = client.post("/api/reports/preview", json={"definition": draft}, headers=admin)
+    assert res.status_code == 200, res.text
+    total = client.get("/api/records/iqc_inspection", params={"count": 1}, headers=admin).json()["total"]
+    assert sum(r["lots"] for r in res.json()["rows"]) == total
+    assert client.get("/api/reports/draft_by_result", headers=admin).status_code == 404   # nothing published
+    for path in ("/api/reports/preview", "/api/dashboards/preview"):
+        r = client.post(path, json={"params": {}}, headers=admin)
+        assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/definition"
+    r = client.post("/api/reports/preview", json={"definition": draft, "params": ["period"]}, headers=admin)
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/params"
+    r = client.post("/api/reports/preview", json={"definition": {**draft, "measures": [{"key": "x", "agg": "sum", "field": "nope"}]}}, headers=admin)
+    assert r.status_code == 422 and any(p["path"].startswith("/measures/0") for p in r.json()["problems"])

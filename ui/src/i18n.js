@@ -92,7 +92,7 @@ const messages = {
 
 export const i18n = createI18n({
   legacy: false,
-  locale: localStorage.getItem('mom.lang') || 'zh-CN',
+  locale: globalThis.localStorage?.getItem('mom.lang') || 'zh-CN',   // (no storage when unit-tested in Node)
   fallbackLocale: 'zh-CN',
   messages,
 })

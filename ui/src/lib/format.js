@@ -26,3 +26,15 @@ export function reportChart(result, kind = 'bar') {
     series: measures.map((m) => ({ name: L(m.label, m.key), type: kind, data: result.rows.map((r) => r[m.key]) })),
   }
 }
+
+// A record value as text for a field of a form definition: the display text of references, option
+// labels, yes/no. Lists, read-only form fields and the shop-floor card all show values this way.
+export function fieldText(field, v, display, yesNo = ['是', '否']) {
+  if (v == null || v === '') return ''
+  if (display != null && display !== '') return display
+  const option = (x) => L((field.options || []).find((o) => o.value === x)?.label, x)
+  if (field.type === 'select') return option(v)
+  if (field.type === 'multi_select') return (v || []).map(option).join('、')
+  if (typeof v === 'boolean') return v ? yesNo[0] : yesNo[1]
+  return String(v)
+}
