@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(default=60.0, description="a claimed event returns to the queue after this if its worker died")
     worker_max_attempts: int = Field(default=8, description="failed attempts before an event goes to the dead-letter list")
     # reports
+    schedule_max_seconds: float = Field(default=120.0, description="longest solve the API allows (time_limit is capped to it)")
+    schedule_workers: int = Field(default=2, description="CP-SAT search workers per solve")
     report_max_scan_rows: int = Field(default=2_000_000, description="a report that would read more rows is refused (a report may set its own max_scan_rows)")
     # notification channels
     smtp_host: str = ""

@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from mom.engines.workflow.hooks import registry
-from mom.platform.api import errors, routes_auth, routes_forms, routes_records, routes_reports, routes_ui, routes_workflow
+from mom.platform.api import (errors, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
+                              routes_ui, routes_workflow)
 from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_workflow.router)   # before records: its /records/{form}/{id}/… paths are more specific
     app.include_router(routes_records.router)
     app.include_router(routes_reports.router)
+    app.include_router(routes_scheduling.router)
     app.include_router(routes_ui.router)
 
     @app.get("/api/health", tags=["ops"])

@@ -334,5 +334,7 @@ from mom.platform.cli import report_cmds  # noqa: E402  (registers `mom report â
 
 report_cmds.register(main)
 
+from mom.platform.cli import schedule_cmds  # noqa: E402,F401  (registers `mom schedule â€¦`)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,445 @@
+"""The CP-SAT model of a ``Problem`` and its (lexicographic or weighted) solve.
+
+Each operation has one start and one end; each mode an optional interval on its resource.
+Calendars enter through element constraints over the resource's working windows (an operation
+that may pause counts only working minutes between its start and end; one that may not must sit
+in one window). Changeovers use a circuit per machine, whose arcs carry the setup time.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from mom.engines.scheduling.problem import Operation, Problem
+from mom.engines.scheduling.schedule import Assignment, Schedule, fill_setups, terms
+
+STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible",
+          cp_model.MODEL_INVALID: "invalid", cp_model.UNKNOWN: "unknown"}
+
+
+@dataclass
+class Model:
+    prob: Problem
+    horizon: int
+    m: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+    start: list[Any] = field(default_factory=list)
+    end: list[Any] = field(default_factory=list)
+    present: list[list[Any]] = field(default_factory=list)      # per op, per mode: literal
+    sec: list[list[list[tuple[int, Any]]]] = field(default_factory=list)   # per op, per need: (resource, lit)
+    arcs: list[tuple[Any, int, int, int]] = field(default_factory=list)     # (lit, from op or -1, to op, setup)
+    exprs: dict[str, Any] = field(default_factory=dict)
+    fixed: set[int] = field(default_factory=set)
+    scale: dict[str, int] = field(default_factory=dict)
+
+
+def _const_true(m: cp_model.CpModel) -> Any:
+    return m.NewConstant(1)
+
+
+def build(prob: Problem, horizon: int, previous: dict[int, Assignment] | None = None,
+          fixed: dict[int, Assignment] | None = None) -> Model:
+    """The model; ``fixed`` operations are held where they are, ``previous`` feeds the changes term."""
+    md = Model(prob, horizon)
+    fixed = dict(fixed or {})
+    for op in prob.ops:
+        if op.pinned:
+            fixed.setdefault(op.index, Assignment(op.pinned.mode, op.pinned.start, op.pinned.end, op.pinned.secondary))
+    on_res: dict[int, list[tuple[Any, Any, int, int]]] = {r.index: [] for r in prob.resources}  # (interval, lit, op, units)
+    md.fixed = set(fixed)
+    for op in prob.ops:
+        _operation(md, op, fixed.get(op.index), on_res)
+    for op in prob.ops:
+        _precedences(md, op)
+    for r in prob.resources:
+        _resource(md, r.index, on_res[r.index])
+    _objective_terms(md, previous)
+    return md
+
+
+def _operation(md: Model, op: Operation, fix: Assignment | None, on_res: dict[int, list]) -> None:
+    prob, m, H = md.prob, md.m, md.horizon
+    if fix is not None:
+        s = m.NewConstant(fix.start)
+        e = m.NewConstant(fix.end)
+    else:
+        lb = max(op.ready, prob.frozen_until)
+        s = m.NewIntVar(lb, H, f"s{op.index}")
+        e = m.NewIntVar(lb, H, f"e{op.index}")
+    md.start.append(s)
+    md.end.append(e)
+    size = m.NewIntVar(0, H, f"z{op.index}")
+    m.Add(s + size == e)
+    lits = []
+    single = len(op.modes) == 1
+    for k, mode in enumerate(op.modes):
+        if fix is not None:
+            lit = m.NewConstant(1 if fix.mode == k else 0)
+        else:
+            lit = _const_true(m) if single else m.NewBoolVar(f"p{op.index}_{k}")
+        lits.append(lit)
+        if fix is not None and fix.mode != k:
+            continue
+        r = prob.resources[mode.resource]
+        if fix is not None:
+            iv = m.NewIntervalVar(s, fix.end - fix.start, e, f"i{op.index}_{k}")
+        elif r.windows is None or mode.duration == 0:
+            iv = m.NewOptionalIntervalVar(s, mode.duration, e, lit, f"i{op.index}_{k}")
+        else:
+            _calendar(md, op, mode.duration, r.windows, s, e, lit)
+            iv = m.NewOptionalIntervalVar(s, size, e, lit, f"i{op.index}_{k}")
+        on_res[mode.resource].append((iv, lit, op.index, op.units))
+    if fix is None and not single:
+        m.AddExactlyOne(lits)
+        if all(prob.resources[md_.resource].windows is None for md_ in op.modes):
+            # the chosen mode's duration, stated linearly: a much tighter relaxation than the intervals alone
+            m.Add(size == sum(md_.duration * lit for md_, lit in zip(op.modes, lits)))
+    md.present.append(lits)
+    needs = []
+    for need in op.needs:
+        chosen = []
+        for c in need.candidates:
+            if fix is not None:
+                q = m.NewConstant(1 if c in fix.secondary else 0)
+            else:
+                q = m.NewBoolVar(f"q{op.index}_{c}")
+            chosen.append((c, q))
+            iv = m.NewOptionalIntervalVar(s, size, e, q, f"n{op.index}_{c}")
+            on_res[c].append((iv, q, op.index, 1))
+        if fix is None:
+            m.Add(sum(q for _, q in chosen) == need.count)
+        needs.append(chosen)
+    md.sec.append(needs)
+
+
+def _calendar(md: Model, op: Operation, d: int, windows: list[tuple[int, int]], s: Any, e: Any, lit: Any) -> None:
+    """Tie start/end to the working windows (only enforced when this mode is chosen)."""
+    m, H = md.m, md.horizon
+    ws = [w for w in windows if w[0] < H] or [(H, H + 1)]
+    starts = [a for a, _ in ws]
+    ends = [b for _, b in ws]
+    n = len(ws)
+    ks = m.NewIntVar(0, n - 1, "")
+    a_s, b_s = m.NewIntVar(0, ends[-1], ""), m.NewIntVar(0, ends[-1], "")
+    m.AddElement(ks, starts, a_s)
+    m.AddElement(ks, ends, b_s)
+    m.Add(s >= a_s).OnlyEnforceIf(lit)
+    if not op.pausable:
+        m.Add(s + d <= b_s).OnlyEnforceIf(lit)
+        return
+    cum = []
+    total = 0
+    for a, b in ws:
+        cum.append(total)
+        total += b - a
+    ke = m.NewIntVar(0, n - 1, "")
+    a_e, b_e = m.NewIntVar(0, ends[-1], ""), m.NewIntVar(0, ends[-1], "")
+    c_s, c_e = m.NewIntVar(0, total, ""), m.NewIntVar(0, total, "")
+    m.AddElement(ke, starts, a_e)
+    m.AddElement(ke, ends, b_e)
+    m.AddElement(ks, cum, c_s)
+    m.AddElement(ke, cum, c_e)
+    m.Add(s < b_s).OnlyEnforceIf(lit)
+    m.Add(e > a_e).OnlyEnforceIf(lit)
+    m.Add(e <= b_e).OnlyEnforceIf(lit)
+    m.Add(ke >= ks).OnlyEnforceIf(lit)
+    # working minutes between start and end equal the duration
+    m.Add((c_e + e - a_e) - (c_s + s - a_s) == d).OnlyEnforceIf(lit)
+
+
+def _precedences(md: Model, op: Operation) -> None:
+    prob, m = md.prob, md.m
+    s, e = md.start[op.index], md.end[op.index]
+    for q in op.preds:
+        sq, eq = md.start[q], md.end[q]
+        pq = prob.ops[q]
+        if op.transfer_batch:
+            for k, mode in enumerate(pq.modes):
+                m.Add(s >= sq + mode.batch_time(op.transfer_batch) + op.min_wait).OnlyEnforceIf(md.present[q][k])
+            for k, mode in enumerate(op.modes):
+                m.Add(e >= eq + mode.batch_time(op.transfer_batch)).OnlyEnforceIf(md.present[op.index][k])
+            m.Add(s >= sq)
+        else:
+            m.Add(s >= eq + op.min_wait)
+        if op.max_wait is not None:
+            m.Add(s <= eq + op.max_wait)
+
+
+def _resource(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
+    prob, m = md.prob, md.m
+    res = prob.resources[r]
+    if not items:
+        return
+    intervals = [it[0] for it in items]
+    if res.kind in ("workcenter",) or (res.kind in ("operator", "tool") and res.capacity > 1):
+        m.AddCumulative(intervals, [it[3] for it in items], res.capacity)
+        return
+    if res.kind == "batch":
+        _batch(md, r, items)
+        return
+    downtime = [m.NewIntervalVar(a, b - a, b, "") for a, b in res.downtime if a < md.horizon] \
+        if res.kind in ("operator", "tool") else []
+    m.AddNoOverlap(intervals + downtime)
+    if prob.has_setups(r):
+        _circuit(md, r, items)
+
+
+def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
+    prob, m = md.prob, md.m
+    ops = [it[2] for it in items]
+    attrs = [prob.ops[i].attrs for i in ops]
+    if all(prob.setup(r, a, b) == 0 for a in attrs for b in attrs) and \
+            all(prob.initial_setup(r, a) == 0 for a in attrs):
+        return
+    arcs = []
+    for j, (_, lit, i, _) in enumerate(items):
+        first = m.NewBoolVar("")
+        last = m.NewBoolVar("")
+        arcs.append((0, j + 1, first))
+        arcs.append((j + 1, 0, last))
+        arcs.append((j + 1, j + 1, lit.Not()))
+        init = prob.initial_setup(r, attrs[j]) if i not in md.fixed else 0
+        if init:
+            m.Add(md.start[i] >= init).OnlyEnforceIf(first)
+        md.arcs.append((first, -1, i, init))
+        for k, (_, lit2, i2, _) in enumerate(items):
+            if k == j:
+                continue
+            x = m.NewBoolVar("")
+            st = prob.setup(r, attrs[j], attrs[k]) if not (i in md.fixed and i2 in md.fixed) else 0
+            arcs.append((j + 1, k + 1, x))
+            m.Add(md.start[i2] >= md.end[i] + st).OnlyEnforceIf(x)
+            md.arcs.append((x, i, i2, st))
+    m.AddCircuit(arcs)
+
+
+def _batch(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
+    prob, m = md.prob, md.m
+    m.AddCumulative([it[0] for it in items], [it[3] for it in items], prob.resources[r].capacity)
+    for a in range(len(items)):
+        for b in range(a + 1, len(items)):
+            _, la, i, _ = items[a]
+            _, lb, j, _ = items[b]
+            before, after = m.NewBoolVar(""), m.NewBoolVar("")
+            m.Add(md.end[i] <= md.start[j]).OnlyEnforceIf(before)
+            m.Add(md.end[j] <= md.start[i]).OnlyEnforceIf(after)
+            options = [before, after, la.Not(), lb.Not()]
+            fi, fj = prob.ops[i].family, prob.ops[j].family
+            if fi is not None and fi == fj:
+                same = m.NewBoolVar("")
+                m.Add(md.start[i] == md.start[j]).OnlyEnforceIf(same)
+                m.Add(md.end[i] == md.end[j]).OnlyEnforceIf(same)
+                options.append(same)
+            m.AddBoolOr(options)
+
+
+def _objective_terms(md: Model, previous: dict[int, Assignment] | None) -> None:
+    prob, m, H = md.prob, md.m, md.horizon
+    comp = []
+    for o in prob.orders:
+        c = m.NewIntVar(0, H, f"c{o.index}")
+        lasts = [md.end[i] for i in o.ops if not prob.ops[i].succs] or [md.end[i] for i in o.ops]
+        m.AddMaxEquality(c, lasts)
+        comp.append(c)
+    ms = m.NewIntVar(0, H, "makespan")
+    m.AddMaxEquality(ms, comp or [m.NewConstant(0)])
+    md.exprs["makespan"] = ms
+    ints = all(float(o.weight).is_integer() for o in prob.orders)
+    md.scale["weighted_tardiness"] = 1 if ints else 100
+    tard, late = [], []
+    for o, c in zip(prob.orders, comp):
+        if o.due is None:
+            continue
+        t = m.NewIntVar(0, H, f"t{o.index}")
+        m.Add(t >= c - o.due)
+        w = int(round(o.weight * md.scale["weighted_tardiness"]))
+        tard.append(w * t)
+        lt = m.NewBoolVar(f"late{o.index}")
+        m.Add(c <= o.due).OnlyEnforceIf(lt.Not())
+        late.append(lt)
+    md.exprs["weighted_tardiness"] = sum(tard) if tard else 0
+    md.exprs["late_orders"] = sum(late) if late else 0
+    md.exprs["setup_time"] = sum(st * lit for lit, _, _, st in md.arcs if st) if md.arcs else 0
+    moved = []
+    for i, a in (previous or {}).items():
+        if i >= len(prob.ops) or a.mode >= len(md.present[i]):
+            continue
+        mv = m.NewBoolVar(f"moved{i}")
+        m.Add(md.start[i] == a.start).OnlyEnforceIf(mv.Not())
+        m.AddImplication(mv.Not(), md.present[i][a.mode])
+        moved.append(mv)
+    md.exprs["changes"] = sum(moved) if moved else 0
+
+
+def hint(md: Model, sched: Schedule) -> None:
+    """Warm start: the values of a complete schedule, arcs included."""
+    m = md.m
+    m.ClearHints()
+    prob = md.prob
+    for i, a in enumerate(sched.assignments):
+        if a is None or i in md.fixed:      # fixed operations are constants: nothing to hint
+            continue
+        m.AddHint(md.start[i], a.start)
+        m.AddHint(md.end[i], a.end)
+        if len(md.present[i]) > 1:
+            for k, lit in enumerate(md.present[i]):
+                m.AddHint(lit, 1 if k == a.mode else 0)
+        for need in md.sec[i]:
+            for c, q in need:
+                m.AddHint(q, 1 if c in a.secondary else 0)
+    if md.arcs:
+        nxt: dict[int, int] = {}
+        first: set[int] = set()
+        from mom.engines.scheduling.schedule import sequences
+        for r, seq in sequences(prob, sched).items():
+            if seq:
+                first.add(seq[0])
+            for x, y in zip(seq, seq[1:]):
+                nxt[x] = y
+        for lit, i, j, _ in md.arcs:
+            val = (j in first) if i == -1 else (nxt.get(i) == j)
+            m.AddHint(lit, 1 if val else 0)
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, t0: float) -> None:
+        super().__init__()
+        self.t0 = t0
+        self.first: float | None = None
+        self.trace: list[tuple[float, float]] = []
+
+    def on_solution_callback(self) -> None:
+        now = time.perf_counter() - self.t0
+        if self.first is None:
+            self.first = now
+        self.trace.append((round(now, 3), self.ObjectiveValue()))
+
+
+def solve(md: Model, *, time_limit: float, workers: int = 2, seed: int = 0, start_from: Schedule | None = None,
+          log: bool = False) -> Schedule | None:
+    """Optimise the problem's terms in order (lexicographic) or as one weighted sum; None if no solution."""
+    prob, m = md.prob, md.m
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    best: Schedule | None = start_from
+    stages = [[t] for t in prob.terms] if prob.objective_mode == "lexicographic" else [list(prob.terms)]
+    stats: dict[str, Any] = {"stages": []}
+    status_all = "optimal"
+    for n, stage in enumerate(stages):
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            status_all = "feasible"
+            break
+        share = left * (0.7 if n == 0 and len(stages) > 1 else 1.0 / (len(stages) - n))
+        expr = sum(_weight(md, t) * md.exprs[t] for t in stage) if len(stage) > 1 else md.exprs[stage[0]]
+        if isinstance(expr, int):
+            continue
+        m.Minimize(expr)
+        got = _stage(md, expr, best, share, workers, seed, log, t0, stats, stage)
+        if got is None:
+            status_all = "feasible" if best is not None else "unknown"
+            break
+        best, value, optimal = got
+        if not optimal:
+            status_all = "feasible"
+        m.Add(expr <= value)        # keep this stage's result while optimising the next one
+    if best is None:
+        return None
+    best.method = "cp-sat"
+    best.status = status_all if best is not start_from else "feasible"
+    best.stats.update(stats)
+    best.stats["seconds"] = time.perf_counter() - t0
+    return best
+
+
+def _stage(md: Model, expr: Any, best: Schedule | None, share: float, workers: int, seed: int, log: bool,
+           t0: float, stats: dict[str, Any], stage: list[str]) -> tuple[Schedule, int, bool] | None:
+    """One objective: a full search first (it proves small instances optimal), then, if time is
+    left and optimality is not proven, large-neighbourhood search on both workers from the best
+    schedule found, which improves large instances much faster than the full search."""
+    phases = [("full", 0.3 * share), ("lns", 0.7 * share)] if share >= 4 else [("full", share)]
+    value, bound, optimal = None, None, False
+    for name, budget in phases:
+        if best is not None and best.complete():
+            hint(md, best)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, budget)
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = seed
+        solver.parameters.log_search_progress = log
+        if name == "lns":
+            solver.parameters.use_lns_only = True
+        for k, v in _extra_params().items():
+            setattr(solver.parameters, k, v)
+        cb = _Progress(t0)
+        st = solver.Solve(md.m, cb)
+        found = st in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        if name == "full":
+            bound = solver.BestObjectiveBound()
+        stats["stages"].append({"terms": stage, "phase": name, "status": STATUS.get(st, "unknown"),
+                                "objective": solver.ObjectiveValue() if found else None, "bound": bound,
+                                "seconds": round(solver.WallTime(), 3), "first_solution_s": cb.first,
+                                "trace": cb.trace[-50:]})
+        if found and (value is None or solver.ObjectiveValue() <= value):
+            best = _extract(md, solver)
+            value = int(round(solver.ObjectiveValue()))
+        if st == cp_model.OPTIMAL and name == "full" or (value is not None and bound is not None and value <= bound):
+            optimal = True
+            break
+    if value is None or best is None:
+        return None
+    return best, value, optimal
+
+
+def _extra_params() -> dict[str, Any]:
+    """CP-SAT parameters from $MOM_CPSAT_PARAMS ("name=value,..."), for experiments."""
+    import os
+    out: dict[str, Any] = {}
+    for item in filter(None, os.environ.get("MOM_CPSAT_PARAMS", "").split(",")):
+        k, v = item.split("=", 1)
+        out[k.strip()] = {"true": True, "false": False}.get(v.strip().lower(), v.strip())
+        if isinstance(out[k.strip()], str):
+            try:
+                out[k.strip()] = int(v) if v.strip().lstrip("-").isdigit() else float(v)
+            except ValueError:
+                pass
+    return out
+
+
+def _weight(md: Model, term: str) -> int:
+    w = md.prob.weights.get(term, 0)
+    return int(round(w * 100)) if term != "weighted_tardiness" else int(round(w * 100 / md.scale.get(term, 1)))
+
+
+def _extract(md: Model, solver: cp_model.CpSolver) -> Schedule:
+    prob = md.prob
+    out = []
+    for op in prob.ops:
+        mode = next(k for k, lit in enumerate(md.present[op.index]) if solver.BooleanValue(lit))
+        sec = tuple(c for need in md.sec[op.index] for c, q in need if solver.BooleanValue(q))
+        out.append(Assignment(mode, solver.Value(md.start[op.index]), solver.Value(md.end[op.index]), sec))
+    sched = Schedule(out, method="cp-sat")
+    fill_setups(prob, sched)
+    _number_batches(prob, sched)
+    return sched
+
+
+def _number_batches(prob: Problem, sched: Schedule) -> None:
+    seen: dict[tuple[int, int], int] = {}
+    counters: dict[int, int] = {}
+    for i in sorted(range(len(prob.ops)), key=lambda i: sched.assignments[i].start):
+        a = sched.assignments[i]
+        r = prob.ops[i].modes[a.mode].resource
+        if prob.resources[r].kind != "batch":
+            continue
+        key = (r, a.start)
+        if key not in seen:
+            seen[key] = counters.get(r, 0)
+            counters[r] = seen[key] + 1
+        a.batch = seen[key]
+
+
+def value_of(prob: Problem, sched: Schedule) -> dict[str, float]:
+    return terms(prob, sched)

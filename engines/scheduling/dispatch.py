@@ -1,0 +1,264 @@
+"""Dispatching: a feasible schedule at once, by priority rules (EDD, ATC with setups, MWKR, SPT).
+
+A Giffler-Thompson style serial generator: among the operations whose predecessors are placed,
+find the earliest possible completion C*; of those that could start before C*, place the one the
+rule ranks first, on the mode that finishes it earliest. Machines are filled in order (each new
+operation after the last one on its machine, with the changeover from it); work centres are
+``capacity`` parallel lanes; batch resources (ovens, test benches) let an operation join an open
+batch of its family. The result seeds CP-SAT and is the answer when the solver has none.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from mom.engines.scheduling import calendar as cal
+from mom.engines.scheduling.problem import Operation, Problem
+from mom.engines.scheduling.schedule import Assignment, Schedule, better, terms
+
+RULES = ("atc", "edd", "mwkr", "spt")
+BIG = 1 << 60
+
+
+class _State:
+    def __init__(self, prob: Problem, fixed: dict[int, Assignment] | None = None) -> None:
+        self.prob = prob
+        self.lanes: dict[int, list[int]] = {}          # resource -> free-from time per lane
+        self.last_attrs: dict[int, dict[str, str] | None] = {}
+        self.batches: dict[int, list[list]] = {}       # resource -> [start, end, family, units, n]
+        self.sec_busy: dict[int, list[tuple[int, int]]] = {}
+        for r in prob.resources:
+            self.lanes[r.index] = [0] * (r.capacity if r.kind == "workcenter" else 1)
+            self.last_attrs[r.index] = r.initial or None
+            self.batches[r.index] = []
+            self.sec_busy[r.index] = list(r.downtime)
+        self.done: dict[int, Assignment] = {}
+        for i, a in sorted((fixed or {}).items(), key=lambda kv: kv[1].start):
+            self.commit(prob.ops[i], a)
+
+    # ---- evaluation
+    def pred_bounds(self, op: Operation, per_piece_mode: int) -> tuple[int, int]:
+        """(earliest start, earliest end) from the placed predecessors."""
+        s_min, e_min = op.ready, 0
+        if op.pinned is None:
+            s_min = max(s_min, self.prob.frozen_until)
+        mode = op.modes[per_piece_mode]
+        for q in op.preds:
+            a = self.done[q]
+            pq = self.prob.ops[q]
+            if op.transfer_batch:
+                s_min = max(s_min, a.start + pq.modes[a.mode].batch_time(op.transfer_batch) + op.min_wait)
+                e_min = max(e_min, a.end + mode.batch_time(op.transfer_batch))
+            else:
+                s_min = max(s_min, a.end + op.min_wait)
+        return s_min, e_min
+
+    def evaluate(self, op: Operation) -> tuple[int, int, int, tuple[int, ...], int | None, int] | None:
+        """Best (end, start, mode, secondary, batch, setup) for ``op`` now, or None if it fits nowhere."""
+        best = None
+        for k, mode in enumerate(op.modes):
+            got = self._try_mode(op, k)
+            if got and (best is None or (got[0], got[5]) < (best[0], best[5])):
+                best = got
+        return best
+
+    def _try_mode(self, op: Operation, k: int):
+        prob = self.prob
+        mode = op.modes[k]
+        r = prob.resources[mode.resource]
+        s_min, e_min = self.pred_bounds(op, k)
+        setup = 0
+        if r.kind == "batch":
+            joined = self._join_batch(op, k, s_min, e_min)
+            if joined:
+                return joined
+            t = max(s_min, self.batches[r.index][-1][1] if self.batches[r.index] else 0)
+        elif r.kind == "workcenter":
+            lanes = sorted(self.lanes[r.index])
+            t = max(s_min, lanes[min(op.units, len(lanes)) - 1])
+        else:
+            last = self.last_attrs[r.index]
+            setup = prob.setup(r.index, last, op.attrs) if prob.has_setups(r.index) and last else 0
+            t = max(s_min, self.lanes[r.index][0] + setup)
+        for _ in range(10000):
+            fit = cal.earliest_fit(r.windows, t, mode.duration, op.pausable)
+            if fit is None:
+                return None
+            start, end = fit
+            if end < e_min:
+                t = start + (e_min - end)
+                continue
+            sec, t2 = self._secondaries(op, start, end)
+            if t2 is not None and t2 > start:
+                t = t2
+                continue
+            batch = len(self.batches[r.index]) if r.kind == "batch" else None
+            return end, start, k, sec, batch, setup
+        return None
+
+    def _join_batch(self, op: Operation, k: int, s_min: int, e_min: int):
+        r = self.prob.ops[op.index].modes[k].resource
+        cap = self.prob.resources[r].capacity
+        for n, (bs, be, fam, units, _) in enumerate(self.batches[r]):
+            if fam == op.family and op.family is not None and bs >= s_min and be >= e_min and units + op.units <= cap \
+                    and not op.needs:
+                w = self.prob.resources[r].windows
+                end = cal.work_end(w, bs, op.modes[k].duration) if op.pausable else bs + op.modes[k].duration
+                if end == be and (op.pausable or cal.fits(w, bs, be)):
+                    return be, bs, k, (), n, 0
+        return None
+
+    def _secondaries(self, op: Operation, start: int, end: int) -> tuple[tuple[int, ...], int | None]:
+        """Chosen secondary resources, or the time to retry from when they are not free."""
+        chosen: list[int] = []
+        retry = None
+        for need in op.needs:
+            free = [c for c in need.candidates if c not in chosen and self._sec_free(c, start, end)]
+            if len(free) >= need.count:
+                chosen.extend(free[:need.count])
+                continue
+            nexts = sorted(self._sec_next_free(c, start, end - start) for c in need.candidates if c not in chosen)
+            t = nexts[need.count - 1] if len(nexts) >= need.count else None
+            retry = max(retry or 0, t if t is not None else BIG)
+        return tuple(chosen), retry
+
+    def _sec_free(self, r: int, start: int, end: int) -> bool:
+        return all(e <= start or s >= end for s, e in self.sec_busy[r])
+
+    def _sec_next_free(self, r: int, start: int, length: int) -> int:
+        t = start
+        for s, e in sorted(self.sec_busy[r]):
+            if e <= t:
+                continue
+            if s >= t + length:
+                break
+            t = e
+        return t
+
+    # ---- placing
+    def commit(self, op: Operation, a: Assignment) -> None:
+        prob = self.prob
+        r = prob.resources[op.modes[a.mode].resource]
+        if r.kind == "batch":
+            bl = self.batches[r.index]
+            if a.batch is not None and a.batch < len(bl) and bl[a.batch][0] == a.start:
+                bl[a.batch][3] += op.units
+                bl[a.batch][4] += 1
+            else:
+                a.batch = len(bl)
+                bl.append([a.start, a.end, op.family, op.units, 1])
+        elif r.kind == "workcenter":
+            lanes = sorted(self.lanes[r.index])
+            for j in range(min(op.units, len(lanes))):
+                lanes[j] = max(lanes[j], a.end)
+            self.lanes[r.index] = lanes
+        else:
+            self.lanes[r.index][0] = max(self.lanes[r.index][0], a.end)
+            self.last_attrs[r.index] = op.attrs
+        for s in a.secondary:
+            self.sec_busy[s].append((a.start, a.end))
+        self.done[op.index] = a
+
+
+def _priority(prob: Problem, rule: str, remaining: list[int]) -> Callable[[Operation, int, int, int], float]:
+    avg_p = sum(min(m.duration for m in op.modes) for op in prob.ops) / max(1, len(prob.ops)) or 1.0
+    avg_s = max(1.0, prob.max_setup() / 2)
+
+    def key(op: Operation, start: int, end: int, setup: int) -> float:
+        order = prob.orders[op.order]
+        due = order.due if order.due is not None else BIG
+        if rule == "edd":
+            return due * 1e-6 + start * 1e-12
+        if rule == "spt":
+            return end - start
+        if rule == "mwkr":
+            return -remaining[op.index]
+        # ATC with setups (Lee, Bhaskaran & Pinedo 1997): highest index first, so negate
+        p = max(1, end - start)
+        slack = max(0.0, (due if due < BIG else start + 10 * remaining[op.index]) - remaining[op.index] - start)
+        return -(max(order.weight, 1e-6) / p) * math.exp(-slack / (2.0 * avg_p)) * math.exp(-setup / avg_s)
+    return key
+
+
+def remaining_work(prob: Problem) -> list[int]:
+    """Work left in the order from each operation on (the longest path through its successors)."""
+    rem = [0] * len(prob.ops)
+    for op in reversed(prob.ops):
+        own = min(m.duration for m in op.modes)
+        rem[op.index] = own + max([rem[s] for s in op.succs], default=0)
+    return rem
+
+
+def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | None = None) -> Schedule:
+    """One schedule by ``rule``; ``fixed`` assignments (pinned or frozen work) are placed first."""
+    t0 = time.perf_counter()
+    fixed = dict(fixed or {})
+    for op in prob.ops:
+        if op.pinned and op.index not in fixed:
+            fixed[op.index] = Assignment(op.pinned.mode, op.pinned.start, op.pinned.end, op.pinned.secondary)
+    st = _State(prob, fixed)
+    key = _priority(prob, rule, remaining_work(prob))
+    waiting = [sum(1 for q in op.preds if q not in st.done) for op in prob.ops]
+    eligible = {op.index for op in prob.ops if op.index not in st.done and waiting[op.index] == 0}
+    users: dict[int, set[int]] = {}
+    for op in prob.ops:
+        for m in op.modes:
+            users.setdefault(m.resource, set()).add(op.index)
+        for n in op.needs:
+            for c in n.candidates:
+                users.setdefault(c, set()).add(op.index)
+    cache: dict[int, tuple | None] = {}
+    while eligible:
+        for i in eligible:
+            if i not in cache:
+                cache[i] = st.evaluate(prob.ops[i])
+        placeable = [i for i in eligible if cache[i] is not None]
+        if not placeable:
+            break
+        c_star = min(cache[i][0] for i in placeable)
+        conflict = [i for i in placeable if cache[i][1] < c_star] or [min(placeable, key=lambda i: cache[i][0])]
+        pick = min(conflict, key=lambda i: (key(prob.ops[i], cache[i][1], cache[i][0], cache[i][5]), i))
+        end, start, mode, sec, batch, setup = cache[pick]
+        op = prob.ops[pick]
+        st.commit(op, Assignment(mode, start, end, sec, batch, setup))
+        eligible.discard(pick)
+        cache.pop(pick)
+        touched = {op.modes[mode].resource, *sec}
+        for r in touched:
+            for j in users.get(r, ()):
+                cache.pop(j, None)
+        for s in op.succs:
+            waiting[s] -= 1
+            if waiting[s] == 0 and s not in st.done:
+                eligible.add(s)
+    assignments = [st.done.get(i) for i in range(len(prob.ops))]
+    sched = Schedule(assignments, method=f"dispatch:{rule}", status="heuristic")
+    sched.stats["seconds"] = time.perf_counter() - t0
+    return sched
+
+
+def best_dispatch(prob: Problem, rules: tuple[str, ...] = RULES, fixed: dict[int, Assignment] | None = None,
+                  budget: float = 2.0) -> Schedule:
+    """The best complete schedule over ``rules`` (stopping when ``budget`` seconds are spent)."""
+    t0 = time.perf_counter()
+    best, best_terms, first = None, None, None
+    last = 0.0
+    for rule in rules:
+        if best is not None and time.perf_counter() - t0 + last > budget:
+            break
+        t1 = time.perf_counter()
+        s = dispatch(prob, rule, fixed)
+        last = time.perf_counter() - t1
+        if first is None and s.complete():
+            first = time.perf_counter() - t0
+        if s.complete():
+            tm = terms(prob, s)
+            if better(prob, tm, best_terms):
+                best, best_terms = s, tm
+        elif best is None:
+            best = s
+    assert best is not None
+    best.stats["seconds"] = time.perf_counter() - t0
+    best.stats["first_complete_s"] = first
+    return best

@@ -1,0 +1,114 @@
+"""Scheduling: solve, check and reschedule ``mom.schedule-problem/1`` problems (stateless).
+
+The body carries the problem (and, where needed, the schedule in force); the answer is a
+``mom.schedule-solution/1`` document. Solving runs in the thread pool for at most ``time_limit``
+seconds (capped by MOM_SCHEDULE_MAX_SECONDS)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from mom.engines.scheduling import checker, problem as P, reschedule, solution, solver
+from mom.platform.api.deps import CtxDep, SettingsDep
+from mom.platform.errors import InvalidInput, Problem
+
+router = APIRouter(prefix="/api/scheduling", tags=["scheduling"])
+BodyDep = Annotated[Any, Body()]
+
+
+def _body(body: Any, *need: str) -> dict[str, Any]:
+    if isinstance(body, dict) and body.get("format") == P.FORMAT:
+        body = {"problem": body}
+    problems = []
+    if not isinstance(body, dict):
+        problems.append(Problem("", "请求体应为对象", "the body must be an object", "type"))
+    else:
+        for key in need:
+            if not isinstance(body.get(key), dict):
+                problems.append(Problem(f"/{key}", "缺少或不是对象", "missing or not an object", "required"))
+    if problems:
+        raise InvalidInput("请求体有误", "invalid request body", problems=problems)
+    return body
+
+
+def _number(body: dict[str, Any], key: str, default: float, cap: float) -> float:
+    v = body.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+        raise InvalidInput(f"{key} 须为正数", f"{key} must be a positive number",
+                           problems=[Problem(f"/{key}", "须为正数（秒）", "must be a positive number of seconds", "range")])
+    return min(float(v), cap)
+
+
+def _load(body: dict[str, Any]) -> P.Problem:
+    try:
+        return P.load(body["problem"])
+    except InvalidInput as exc:
+        raise InvalidInput(exc.zh, exc.en, problems=[Problem(f"/problem{p.path}", p.zh, p.en, p.code)
+                                                     for p in exc.problems]) from None
+
+
+def _previous(prob: P.Problem, body: dict[str, Any]) -> Any:
+    if body.get("previous") is None:
+        return None
+    try:
+        return solution.from_json(prob, body["previous"])
+    except InvalidInput as exc:
+        raise InvalidInput(exc.zh, exc.en, problems=[Problem(f"/previous{p.path}", p.zh, p.en, p.code)
+                                                     for p in exc.problems]) from None
+
+
+@router.post("/solve", summary="Solve a scheduling problem (dispatching, then CP-SAT within time_limit seconds)")
+def solve(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, Any]:
+    b = _body(body, "problem")
+    limit = _number(b, "time_limit", 10.0, settings.schedule_max_seconds)
+    prob = _load(b)
+    prev = _previous(prob, b)
+    res = solver.solve(prob, time_limit=limit, workers=settings.schedule_workers, seed=int(b.get("seed") or 0),
+                       previous=prev)
+    changes = {"moved": res.schedule.stats.get("moved", 0), "operations": len(prob.ops)} if prev else None
+    return solution.to_json(res.problem, res.schedule, violations=res.violations, changes=changes)
+
+
+@router.post("/check", summary="Check a solution against its problem (independent of the solver)")
+def check(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
+    b = _body(body, "problem", "solution")
+    prob = _load(b)
+    try:
+        sched = solution.from_json(prob, b["solution"])
+    except InvalidInput as exc:
+        raise InvalidInput(exc.zh, exc.en, problems=[Problem(f"/solution{p.path}", p.zh, p.en, p.code)
+                                                     for p in exc.problems]) from None
+    viol = checker.check(prob, sched)
+    return {"feasible": not viol, "violations": [v.as_dict() for v in viol]}
+
+
+@router.post("/reschedule", summary="Reschedule after a breakdown, or what-if for rush orders")
+def reschedule_(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, Any]:
+    b = _body(body, "problem", "previous")
+    limit = _number(b, "time_limit", 5.0, settings.schedule_max_seconds)
+    prob = _load(b)
+    prev = _previous(prob, b)
+    if isinstance(b.get("breakdown"), dict):
+        bd = b["breakdown"]
+        bad = [Problem(f"/breakdown/{k}", "缺少或类型不对", "missing or of the wrong type", "required")
+               for k, t in (("resource", str), ("start", int)) if not isinstance(bd.get(k), t) or isinstance(bd.get(k), bool)]
+        if bd.get("end") is not None and not isinstance(bd["end"], int):
+            bad.append(Problem("/breakdown/end", "应为整数分钟", "must be an integer (minutes)", "type"))
+        if bad:
+            raise InvalidInput("故障描述有误", "invalid breakdown", problems=bad)
+        try:
+            return reschedule.breakdown(b["problem"], prev, resource=bd["resource"], start=bd["start"], end=bd.get("end"),
+                                        policy=bd.get("policy", "split"), time_limit=limit, workers=settings.schedule_workers)
+        except InvalidInput as exc:
+            where = {"/resource": "/breakdown/resource", "/until": "/breakdown/end", "/policy": "/breakdown/policy"}
+            raise InvalidInput(exc.zh, exc.en, problems=[Problem(where.get(p.path, p.path), p.zh, p.en, p.code)
+                                                         for p in exc.problems]) from None
+    if isinstance(b.get("rush"), list):
+        now = b.get("now", 0)
+        if not isinstance(now, int) or isinstance(now, bool) or now < 0:
+            raise InvalidInput("now 应为非负整数分钟", "now must be a non-negative integer (minutes)",
+                               problems=[Problem("/now", "应为非负整数", "must be a non-negative integer", "type")])
+        return reschedule.rush(b["problem"], prev, b["rush"], now=now, time_limit=limit, workers=settings.schedule_workers)
+    raise InvalidInput("请给出 breakdown（设备故障）或 rush（急单列表）", "give breakdown (a machine failure) or rush (a list of orders)",
+                       problems=[Problem("/breakdown", "缺少 breakdown 或 rush", "breakdown or rush is required", "required")])
