@@ -103,7 +103,8 @@ def run_reschedule(*, time_limit: float, seeds: list[int], workers: int, emit: C
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     by_suite: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for r in rows:
+    last = {(r["suite"], r["instance"], r["seed"], r.get("time_limit")): r for r in rows}   # a re-run replaces a row
+    for r in last.values():
         by_suite.setdefault(r["suite"], {}).setdefault(r["instance"], []).append(r)
     for suite, insts in by_suite.items():
         if suite in SUITES:

@@ -10,6 +10,7 @@ batch of its family. The result seeds CP-SAT and is the answer when the solver h
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from mom.engines.scheduling.problem import Operation, Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule, better, terms
 
 RULES = ("atc", "edd", "mwkr", "spt")
+MORE_RULES = ("atc:16", "atc:8", "atc:4", "atc:32", "atc:1", "atc:0.5")   # ATC look-ahead k1 variants, tried when time allows
 BIG = 1 << 60
 
 
@@ -34,6 +36,8 @@ class _State:
             self.batches[r.index] = []
             self.sec_busy[r.index] = list(r.downtime)
         self.done: dict[int, Assignment] = {}
+        self.setups_on = [prob.has_setups(r.index) for r in prob.resources]
+        self.setup_cache: dict[tuple[int, int, int], int] = {}
         for i, a in sorted((fixed or {}).items(), key=lambda kv: kv[1].start):
             self.commit(prob.ops[i], a)
 
@@ -78,8 +82,7 @@ class _State:
             lanes = sorted(self.lanes[r.index])
             t = max(s_min, lanes[min(op.units, len(lanes)) - 1])
         else:
-            last = self.last_attrs[r.index]
-            setup = prob.setup(r.index, last, op.attrs) if prob.has_setups(r.index) and last else 0
+            setup = self._setup(r.index, op)
             t = max(s_min, self.lanes[r.index][0] + setup)
         for _ in range(10000):
             fit = cal.earliest_fit(r.windows, t, mode.duration, op.pausable)
@@ -96,6 +99,18 @@ class _State:
             batch = len(self.batches[r.index]) if r.kind == "batch" else None
             return end, start, k, sec, batch, setup
         return None
+
+    def _setup(self, r: int, op: Operation) -> int:
+        if not self.setups_on[r]:
+            return 0
+        last = self.last_attrs[r]
+        if not last:
+            return 0
+        key = (r, id(last), op.index)
+        got = self.setup_cache.get(key)
+        if got is None:
+            got = self.setup_cache[key] = self.prob.setup(r, last, op.attrs)
+        return got
 
     def _join_batch(self, op: Operation, k: int, s_min: int, e_min: int):
         r = self.prob.ops[op.index].modes[k].resource
@@ -165,6 +180,11 @@ def _priority(prob: Problem, rule: str, remaining: list[int]) -> Callable[[Opera
     avg_p = sum(min(m.duration for m in op.modes) for op in prob.ops) / max(1, len(prob.ops)) or 1.0
     avg_s = max(1.0, prob.max_setup() / 2)
 
+    parts = rule.split(":")
+    k1 = float(parts[1]) if rule.startswith("atc:") else 2.0
+    # "atc:k1:seed": the ATC index with ±25% random noise (randomised restarts while time allows)
+    noise = random.Random(int(parts[2])) if len(parts) > 2 else None
+
     def key(op: Operation, start: int, end: int, setup: int) -> float:
         order = prob.orders[op.order]
         due = order.due if order.due is not None else BIG
@@ -177,7 +197,8 @@ def _priority(prob: Problem, rule: str, remaining: list[int]) -> Callable[[Opera
         # ATC with setups (Lee, Bhaskaran & Pinedo 1997): highest index first, so negate
         p = max(1, end - start)
         slack = max(0.0, (due if due < BIG else start + 10 * remaining[op.index]) - remaining[op.index] - start)
-        return -(max(order.weight, 1e-6) / p) * math.exp(-slack / (2.0 * avg_p)) * math.exp(-setup / avg_s)
+        value = -(max(order.weight, 1e-6) / p) * math.exp(-slack / (k1 * avg_p)) * math.exp(-setup / avg_s)
+        return value * (1 + 0.25 * (2 * noise.random() - 1)) if noise else value
     return key
 
 
@@ -201,13 +222,8 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
     key = _priority(prob, rule, remaining_work(prob))
     waiting = [sum(1 for q in op.preds if q not in st.done) for op in prob.ops]
     eligible = {op.index for op in prob.ops if op.index not in st.done and waiting[op.index] == 0}
-    users: dict[int, set[int]] = {}
-    for op in prob.ops:
-        for m in op.modes:
-            users.setdefault(m.resource, set()).add(op.index)
-        for n in op.needs:
-            for c in n.candidates:
-                users.setdefault(c, set()).add(op.index)
+    res_of = [frozenset([*(m.resource for m in op.modes), *(c for n in op.needs for c in n.candidates)])
+              for op in prob.ops]
     cache: dict[int, tuple | None] = {}
     while eligible:
         for i in eligible:
@@ -225,9 +241,8 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
         eligible.discard(pick)
         cache.pop(pick)
         touched = {op.modes[mode].resource, *sec}
-        for r in touched:
-            for j in users.get(r, ()):
-                cache.pop(j, None)
+        for j in [j for j in cache if not touched.isdisjoint(res_of[j])]:
+            del cache[j]
         for s in op.succs:
             waiting[s] -= 1
             if waiting[s] == 0 and s not in st.done:
@@ -236,6 +251,24 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
     sched = Schedule(assignments, method=f"dispatch:{rule}", status="heuristic")
     sched.stats["seconds"] = time.perf_counter() - t0
     return sched
+
+
+def randomised(prob: Problem, best: Schedule, *, budget: float, seed: int = 0) -> Schedule:
+    """Randomised ATC restarts (look-ahead drawn around the best k1, noisy priorities) until ``budget`` seconds pass."""
+    t0 = time.perf_counter()
+    rnd = random.Random(seed)
+    best_terms = terms(prob, best)
+    n = 0
+    while time.perf_counter() - t0 < budget:
+        k1 = 2 ** rnd.uniform(1, 6)
+        s = dispatch(prob, f"atc:{k1:.2f}:{rnd.randrange(1 << 30)}")
+        n += 1
+        if s.complete():
+            tm = terms(prob, s)
+            if better(prob, tm, best_terms):
+                best, best_terms = s, tm
+    best.stats["restarts"] = n
+    return best
 
 
 def best_dispatch(prob: Problem, rules: tuple[str, ...] = RULES, fixed: dict[int, Assignment] | None = None,

@@ -17,8 +17,8 @@ from mom.engines.scheduling.checker import Violation, check
 from mom.engines.scheduling.problem import Problem, load
 from mom.engines.scheduling.schedule import Schedule, better, fill_setups, terms
 
-ARC_LIMIT = 40_000          # changeover arcs in one CP-SAT model before rolling windows take over
-INTERVAL_LIMIT = 4_000      # mode intervals in one model
+ARC_LIMIT = 40_000          # changeover arcs in one model; above it, arcs only between near neighbours
+INTERVAL_LIMIT = 20_000     # mode intervals in one model; above it, rolling windows
 WINDOW_OPS_PER_MACHINE = 40  # rolling windows: about this many candidate operations per machine each
 
 
@@ -78,13 +78,25 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
     if heur_ok:
         heur.stats["first_feasible_s"] = first_feasible
     arcs, intervals = model_size(prob)
-    use_rolling = rolling if rolling is not None else (arcs > ARC_LIMIT or intervals > INTERVAL_LIMIT)
+    use_rolling = rolling if rolling is not None else intervals > INTERVAL_LIMIT
     left = time_limit - (time.perf_counter() - t0)
     if use_rolling and heur_ok:
         best = _rolling(prob, heur, left, workers, seed)
+    elif arcs > ARC_LIMIT and heur_ok and rolling is None:
+        # too large for one CP-SAT model here: spend the time on more dispatching rules instead
+        more = dispatch.best_dispatch(prob, rules=dispatch.MORE_RULES, budget=max(0.0, left - 0.5))
+        if not better(prob, terms(prob, more), terms(prob, heur)):
+            more = heur
+        more = dispatch.randomised(prob, more, budget=max(0.0, time_limit - (time.perf_counter() - t0) - 1.0), seed=seed)
+        fill_setups(prob, more)
+        best = more if more is not heur and more.complete() and not check(prob, more) else None
+        stats["large_model"] = "dispatch rules only"
     else:
         horizon = _model_horizon(prob, start_from)
-        md = cpsat.build(prob, horizon, previous=prev_map)
+        nodes = max(1, int(arcs ** 0.5))
+        k = max(3, min(40, ARC_LIMIT // (2 * nodes * max(1, _setup_machines(prob))))) if arcs > ARC_LIMIT else 0
+        stats["neighbours"] = k or None
+        md = cpsat.build(prob, horizon, previous=prev_map, near=start_from if k else None, neighbours=k)
         best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log)
     chosen = start_from or heur
     viol: list[Violation] = []
@@ -110,6 +122,10 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
     stats["dispatch_objective"] = {t: terms(prob, heur)[t] for t in prob.terms} if heur.complete() else None
     chosen.stats.update(stats)
     return Result(prob, chosen, final_viol, heur, stats)
+
+
+def _setup_machines(prob: Problem) -> int:
+    return sum(1 for r in prob.resources if prob.has_setups(r.index))
 
 
 def _stays(prob: Problem, previous: Schedule, heur: Schedule) -> bool:

@@ -39,3 +39,13 @@ def test_workflow_docs_show_the_shipped_ncr_flow_and_valid_rules() -> None:
         validate_rule(r)
     form = json.loads((DOCS.parent / "modelpacks/demo/forms/production_order.json").read_text(encoding="utf-8"))
     assert machines and all(m["state_machine"] == form["state_machine"] for m in machines)
+
+
+def test_scheduling_docs_problem_solves_and_passes_the_checker() -> None:
+    from mom.engines.scheduling import solver
+    text = (DOCS / "scheduling.md").read_text(encoding="utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, re.S) if '"mom.schedule-problem/1"' in b]
+    assert blocks
+    for raw in blocks:
+        res = solver.solve(raw, time_limit=3)
+        assert res.violations == [] and res.schedule.complete()
