@@ -198,7 +198,3 @@ def _batch(prob: Problem, r: int, ids: list[int], A: list[Assignment], out: list
                        f"overlaps {prob.ops[i].key} on {res.id} without sharing its batch (same family, start and end)")
     _cumulative(prob, r, ids, A, out, lambda i: prob.ops[i].units)
 
-
-def is_feasible(prob: Problem, sched: Schedule) -> bool:
-    return not check(prob, sched)
-

@@ -14,7 +14,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from mom.engines.scheduling.problem import Operation, Problem
-from mom.engines.scheduling.schedule import Assignment, Schedule, fill_setups, terms
+from mom.engines.scheduling.schedule import Assignment, Schedule, fill_setups, sequences
 
 STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible",
           cp_model.MODEL_INVALID: "invalid", cp_model.UNKNOWN: "unknown"}
@@ -32,8 +32,6 @@ class Model:
     arcs: list[tuple[Any, int, int, int]] = field(default_factory=list)     # (lit, from op or -1, to op, setup)
     exprs: dict[str, Any] = field(default_factory=dict)
     fixed: set[int] = field(default_factory=set)
-    neighbours: int = 0                    # >0: changeover arcs only between operations this close in `near` order
-    near: list[int] | None = None          # per operation: its start in the warm-start schedule
     scale: dict[str, int] = field(default_factory=dict)
 
 
@@ -42,15 +40,9 @@ def _const_true(m: cp_model.CpModel) -> Any:
 
 
 def build(prob: Problem, horizon: int, previous: dict[int, Assignment] | None = None,
-          fixed: dict[int, Assignment] | None = None, near: Schedule | None = None, neighbours: int = 0) -> Model:
-    """The model; ``fixed`` operations are held where they are, ``previous`` feeds the changes term.
-
-    With ``neighbours`` and a ``near`` schedule, each machine's changeover circuit only has arcs
-    between operations at most that many places apart in the near schedule's order: a large model
-    stays small, and the solver searches re-sequencings around the warm start."""
+          fixed: dict[int, Assignment] | None = None) -> Model:
+    """The model; ``fixed`` operations are held where they are, ``previous`` feeds the changes term."""
     md = Model(prob, horizon)
-    if neighbours and near is not None and near.complete():
-        md.neighbours, md.near = neighbours, [a.start for a in near.assignments]
     fixed = dict(fixed or {})
     for op in prob.ops:
         if op.pinned:
@@ -202,11 +194,6 @@ def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
             all(prob.initial_setup(r, a) == 0 for a in attrs):
         return
     arcs = []
-    pos = None
-    if md.neighbours and md.near is not None:
-        # large machines: an operation may only follow one of its neighbours in the warm-start order
-        order = sorted(range(len(items)), key=lambda j: (md.near[items[j][2]], items[j][2]))
-        pos = {j: p for p, j in enumerate(order)}
     for j, (_, lit, i, _) in enumerate(items):
         first = m.NewBoolVar("")
         last = m.NewBoolVar("")
@@ -218,7 +205,7 @@ def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
             m.Add(md.start[i] >= init).OnlyEnforceIf(first)
         md.arcs.append((first, -1, i, init))
         for k, (_, lit2, i2, _) in enumerate(items):
-            if k == j or (pos is not None and abs(pos[j] - pos[k]) > md.neighbours):
+            if k == j:
                 continue
             x = m.NewBoolVar("")
             st = prob.setup(r, attrs[j], attrs[k]) if not (i in md.fixed and i2 in md.fixed) else 0
@@ -305,7 +292,6 @@ def hint(md: Model, sched: Schedule) -> None:
     if md.arcs:
         nxt: dict[int, int] = {}
         first: set[int] = set()
-        from mom.engines.scheduling.schedule import sequences
         for r, seq in sequences(prob, sched).items():
             if seq:
                 first.add(seq[0])
@@ -453,6 +439,3 @@ def _number_batches(prob: Problem, sched: Schedule) -> None:
             counters[r] = seen[key] + 1
         a.batch = seen[key]
 
-
-def value_of(prob: Problem, sched: Schedule) -> dict[str, float]:
-    return terms(prob, sched)

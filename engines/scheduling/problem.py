@@ -188,7 +188,12 @@ class Problem:
         return res.kind == "machine" and bool(res.setup_attrs)
 
     def max_setup(self) -> int:
-        return max([0, *(sum(max([m.default, m.same, *m.rules.values()]) for m in self.matrices.values()),)])
+        return longest_changeover(self.matrices)
+
+
+def longest_changeover(matrices: dict[str, SetupMatrix]) -> int:
+    """The longest changeover any pair of operations can need (each matrix's largest time, added up)."""
+    return sum(max([m.default, m.same, *m.rules.values()]) for m in matrices.values())
 
 
 # ---------------------------------------------------------------- reading
@@ -291,6 +296,7 @@ class _Builder:
                        matrices=self.matrices, objective_mode=mode, terms=terms, weights=weights,
                        res_by_id=res_by_id, op_by_key=op_by_key)
         self._check_fit(prob)
+        self._pin_ends(prob)
         prob.regrow = self._resources
         p.raise_if_any("排程问题有误", "the scheduling problem has errors")
         return prob
@@ -483,7 +489,7 @@ class _Builder:
             times.append(op.ready)
             if op.pinned:
                 times.append(max(op.pinned.start, op.pinned.end))
-        setup = max([0, *(sum(max([m.default, m.same, *m.rules.values()]) for m in self.matrices.values()),)])
+        setup = longest_changeover(self.matrices)
         work = sum(max(m.duration for m in op.modes) + setup + op.min_wait for op in ops if op.modes)
         chain = [0] * len(ops)
         for op in ops:
@@ -505,18 +511,19 @@ class _Builder:
     def _check_fit(self, prob: Problem) -> None:
         """Refuse at once what no schedule can satisfy: an operation that fits no shift of any of its resources."""
         for op in prob.ops:
-            o = self.raw["orders"][op.order]
-            k = next(i for i, x in enumerate(o["operations"]) if x["id"] == op.id)
-            path = f"/orders/{op.order}/operations/{k}"
-            ok = False
-            for m in op.modes:
-                w = prob.resources[m.resource].windows
-                if w is None or m.duration == 0 or op.pausable or any(e - s >= m.duration for s, e in w):
-                    ok = True
-            if op.modes and not ok:
-                self.p.add(f"{path}/pausable", "工序时长超过其所有资源的任何一个班次，且不允许跨休息暂停：请设 pausable=true 或拆分工序",
+            fits = any(prob.resources[m.resource].windows is None or m.duration == 0 or op.pausable
+                       or any(e - s >= m.duration for s, e in prob.resources[m.resource].windows) for m in op.modes)
+            if op.modes and not fits:
+                k = prob.orders[op.order].ops.index(op.index)
+                self.p.add(f"/orders/{op.order}/operations/{k}/pausable",
+                           "工序时长超过其所有资源的任何一个班次，且不允许跨休息暂停：请设 pausable=true 或拆分工序",
                            "the operation is longer than every shift of its resources and may not pause: set pausable "
                            "to true or split it", "fit")
+
+    @staticmethod
+    def _pin_ends(prob: Problem) -> None:
+        """A pinned operation without an end runs its mode's duration (on the calendar, if it may pause)."""
+        for op in prob.ops:
             if op.pinned and op.pinned.end < 0:
                 m = op.modes[op.pinned.mode]
                 w = prob.resources[m.resource].windows

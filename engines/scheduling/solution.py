@@ -13,7 +13,7 @@ from mom.engines.forms.definition import load_schema, schema_problems
 from mom.engines.scheduling import calendar as cal
 from mom.engines.scheduling.checker import check
 from mom.engines.scheduling.problem import Problem
-from mom.engines.scheduling.schedule import Assignment, Schedule, completion, terms
+from mom.engines.scheduling.schedule import Assignment, Schedule, completion, fill_setups, terms
 from mom.platform.errors import ProblemList, did_you_mean
 
 FORMAT = "mom.schedule-solution/1"
@@ -214,6 +214,5 @@ def from_json(prob: Problem, raw: Any) -> Schedule:
     problems.raise_if_any("排程结果与问题不符", "the solution does not match the problem")
     sched = Schedule(out, method=raw.get("method", "file"), status=raw.get("status", "feasible"))
     if sched.complete():
-        from mom.engines.scheduling.schedule import fill_setups
         fill_setups(prob, sched)
     return sched

@@ -17,7 +17,7 @@ from mom.engines.scheduling.checker import Violation, check
 from mom.engines.scheduling.problem import Problem, load
 from mom.engines.scheduling.schedule import Schedule, better, fill_setups, terms
 
-ARC_LIMIT = 40_000          # changeover arcs in one model; above it, arcs only between near neighbours
+ARC_LIMIT = 40_000          # changeover arcs in one model; above it, dispatching rules use the time instead
 INTERVAL_LIMIT = 20_000     # mode intervals in one model; above it, rolling windows
 WINDOW_OPS_PER_MACHINE = 40  # rolling windows: about this many candidate operations per machine each
 
@@ -30,17 +30,24 @@ class Result:
     heuristic: Schedule
     stats: dict[str, Any] = field(default_factory=dict)
 
+    def changes(self) -> dict[str, int]:
+        """How many operations moved from the previous schedule (when one was given)."""
+        return {"moved": self.schedule.stats.get("moved", 0), "operations": len(self.problem.ops)}
 
-def model_size(prob: Problem) -> tuple[int, int]:
-    """(changeover arcs, mode intervals) a full model would have."""
+
+def _modes_per_resource(prob: Problem) -> dict[int, int]:
     per_res: dict[int, int] = {}
-    intervals = 0
     for op in prob.ops:
         for m in op.modes:
             per_res[m.resource] = per_res.get(m.resource, 0) + 1
-            intervals += 1
+    return per_res
+
+
+def model_size(prob: Problem) -> tuple[int, int]:
+    """(changeover arcs, mode intervals) a full model would have."""
+    per_res = _modes_per_resource(prob)
     arcs = sum(n * n for r, n in per_res.items() if prob.has_setups(r))
-    return arcs, intervals
+    return arcs, sum(per_res.values())
 
 
 def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0, previous: Schedule | None = None,
@@ -72,8 +79,10 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
     prev_map = None
     if previous is not None:
         prev_map = {i: a for i, a in enumerate(previous.assignments) if a is not None}
-    if previous is not None and previous.complete():
-        if not check(prob, previous) and (start_from is None or _stays(prob, previous, start_from)):
+        for cand in (heur, previous):
+            _count_moves(prob, prev_map, cand)
+        if previous.complete() and not check(prob, previous) and \
+                (start_from is None or _stays(prob, previous, start_from)):
             start_from = previous
     if heur_ok:
         heur.stats["first_feasible_s"] = first_feasible
@@ -92,28 +101,19 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
         best = more if more is not heur and more.complete() and not check(prob, more) else None
         stats["large_model"] = "dispatch rules only"
     else:
-        horizon = _model_horizon(prob, start_from)
-        nodes = max(1, int(arcs ** 0.5))
-        k = max(3, min(40, ARC_LIMIT // (2 * nodes * max(1, _setup_machines(prob))))) if arcs > ARC_LIMIT else 0
-        stats["neighbours"] = k or None
-        md = cpsat.build(prob, horizon, previous=prev_map, near=start_from if k else None, neighbours=k)
+        md = cpsat.build(prob, _model_horizon(prob, start_from), previous=prev_map)
         best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log)
     chosen = start_from or heur
-    viol: list[Violation] = []
     if best is not None and best is not start_from:
-        if prev_map is not None:
-            best.stats["moved"] = _moved(prob, prev_map, best)
+        _count_moves(prob, prev_map, best)
         viol = check(prob, best)
         if viol:
             stats["solver_check_failed"] = [v.as_dict() for v in viol[:5]]
-        elif start_from is None or better(prob, terms(prob, best), terms(prob, start_from)) or best.status == "optimal":
-            chosen = best
-        else:
-            chosen = best if not better(prob, terms(prob, start_from), terms(prob, best)) else start_from
+        elif start_from is None or best.status == "optimal" or \
+                not better(prob, terms(prob, start_from), terms(prob, best)):
+            chosen = best       # the solver's schedule unless the starting one is strictly better
     if chosen is heur:
         chosen.status = "heuristic" if heur_ok else "infeasible"
-    if prev_map is not None:
-        chosen.stats["moved"] = _moved(prob, prev_map, chosen)
     final_viol = check(prob, chosen) if chosen.complete() else [Violation("missing", "", "有工序无法排入", "some operations could not be placed")]
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     stats["first_feasible_s"] = round(first_feasible, 3) if heur_ok else None
@@ -124,14 +124,16 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
     return Result(prob, chosen, final_viol, heur, stats)
 
 
-def _setup_machines(prob: Problem) -> int:
-    return sum(1 for r in prob.resources if prob.has_setups(r.index))
-
-
 def _stays(prob: Problem, previous: Schedule, heur: Schedule) -> bool:
     """Start from the previous schedule unless dispatching beats it on the main term."""
     main = prob.terms[0]
     return terms(prob, previous)[main] <= terms(prob, heur)[main]
+
+
+def _count_moves(prob: Problem, prev: dict[int, Any] | None, sched: Schedule) -> None:
+    """Record on ``sched`` how many operations moved from ``prev`` (its ``changes`` term)."""
+    if prev is not None and sched.complete():
+        sched.stats["moved"] = _moved(prob, prev, sched)
 
 
 def _moved(prob: Problem, prev: dict[int, Any], sched: Schedule) -> int:
@@ -156,11 +158,7 @@ def _rolling(prob: Problem, heur: Schedule, time_limit: float, workers: int, see
     time T_k its first operation had in the dispatching schedule on; what earlier windows placed is
     pinned (only the part that can still meet the window's operations is kept in its model)."""
     t0 = time.perf_counter()
-    per_res: dict[int, int] = {}
-    for op in prob.ops:
-        for m in op.modes:
-            per_res[m.resource] = per_res.get(m.resource, 0) + 1
-    n_windows = max(2, -(-max(per_res.values()) // WINDOW_OPS_PER_MACHINE))
+    n_windows = max(2, -(-max(_modes_per_resource(prob).values()) // WINDOW_OPS_PER_MACHINE))
     order_rank = sorted(prob.orders, key=lambda o: (min(heur.assignments[i].start for i in o.ops), o.index))
     size = -(-len(order_rank) // n_windows)
     windows = [order_rank[k:k + size] for k in range(0, len(order_rank), size)]

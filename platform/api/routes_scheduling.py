@@ -5,6 +5,8 @@ The body carries the problem (and, where needed, the schedule in force); the ans
 seconds (capped by MOM_SCHEDULE_MAX_SECONDS)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
@@ -40,22 +42,30 @@ def _number(body: dict[str, Any], key: str, default: float, cap: float) -> float
     return min(float(v), cap)
 
 
-def _load(body: dict[str, Any]) -> P.Problem:
+@contextmanager
+def _located(where: Callable[[str], str]) -> Iterator[None]:
+    """Re-raise an engine's input error with each path placed where it sits in the request body."""
     try:
-        return P.load(body["problem"])
+        yield
     except InvalidInput as exc:
-        raise InvalidInput(exc.zh, exc.en, problems=[Problem(f"/problem{p.path}", p.zh, p.en, p.code)
+        raise InvalidInput(exc.zh, exc.en, problems=[Problem(where(p.path), p.zh, p.en, p.code)
                                                      for p in exc.problems]) from None
+
+
+def _under(key: str) -> Callable[[str], str]:
+    return lambda path: f"/{key}{path}"
+
+
+def _load(body: dict[str, Any]) -> P.Problem:
+    with _located(_under("problem")):
+        return P.load(body["problem"])
 
 
 def _previous(prob: P.Problem, body: dict[str, Any]) -> Any:
     if body.get("previous") is None:
         return None
-    try:
+    with _located(_under("previous")):
         return solution.from_json(prob, body["previous"])
-    except InvalidInput as exc:
-        raise InvalidInput(exc.zh, exc.en, problems=[Problem(f"/previous{p.path}", p.zh, p.en, p.code)
-                                                     for p in exc.problems]) from None
 
 
 @router.post("/solve", summary="Solve a scheduling problem (dispatching, then CP-SAT within time_limit seconds)")
@@ -66,19 +76,15 @@ def solve(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, Any]:
     prev = _previous(prob, b)
     res = solver.solve(prob, time_limit=limit, workers=settings.schedule_workers, seed=int(b.get("seed") or 0),
                        previous=prev)
-    changes = {"moved": res.schedule.stats.get("moved", 0), "operations": len(prob.ops)} if prev else None
-    return solution.to_json(res.problem, res.schedule, violations=res.violations, changes=changes)
+    return solution.to_json(res.problem, res.schedule, violations=res.violations, changes=res.changes() if prev else None)
 
 
 @router.post("/check", summary="Check a solution against its problem (independent of the solver)")
 def check(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
     b = _body(body, "problem", "solution")
     prob = _load(b)
-    try:
+    with _located(_under("solution")):
         sched = solution.from_json(prob, b["solution"])
-    except InvalidInput as exc:
-        raise InvalidInput(exc.zh, exc.en, problems=[Problem(f"/solution{p.path}", p.zh, p.en, p.code)
-                                                     for p in exc.problems]) from None
     viol = checker.check(prob, sched)
     return {"feasible": not viol, "violations": [v.as_dict() for v in viol]}
 
@@ -97,13 +103,10 @@ def reschedule_(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, 
             bad.append(Problem("/breakdown/end", "应为整数分钟", "must be an integer (minutes)", "type"))
         if bad:
             raise InvalidInput("故障描述有误", "invalid breakdown", problems=bad)
-        try:
+        where = {"/resource": "/breakdown/resource", "/until": "/breakdown/end", "/policy": "/breakdown/policy"}
+        with _located(lambda path: where.get(path, path)):
             return reschedule.breakdown(b["problem"], prev, resource=bd["resource"], start=bd["start"], end=bd.get("end"),
                                         policy=bd.get("policy", "split"), time_limit=limit, workers=settings.schedule_workers)
-        except InvalidInput as exc:
-            where = {"/resource": "/breakdown/resource", "/until": "/breakdown/end", "/policy": "/breakdown/policy"}
-            raise InvalidInput(exc.zh, exc.en, problems=[Problem(where.get(p.path, p.path), p.zh, p.en, p.code)
-                                                         for p in exc.problems]) from None
     if isinstance(b.get("rush"), list):
         now = b.get("now", 0)
         if not isinstance(now, int) or isinstance(now, bool) or now < 0:

@@ -80,15 +80,11 @@ def solve_cmd(problem: str, time_limit: float, out: str | None, previous: str | 
     prob = P.load(_file(problem))
     res = solver.solve(prob, time_limit=time_limit, workers=workers, seed=seed, previous=_previous(prob, previous), log=log)
     doc = solution.to_json(res.problem, res.schedule, violations=res.violations,
-                           changes=_changes(res) if previous else None)
+                           changes=res.changes() if previous else None)
     _write(doc, out)
     _summary(doc)
     if res.violations:
         sys.exit(EXIT_INFEASIBLE)
-
-
-def _changes(res: Any) -> dict[str, Any]:
-    return {"moved": res.schedule.stats.get("moved", 0), "operations": len(res.problem.ops)}
 
 
 @schedule.command("check", help="独立校验排程结果 / check a solution against its problem")
