@@ -7,6 +7,7 @@ in one window). Changeovers use a circuit per machine, whose arcs carry the setu
 """
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +28,19 @@ class Model:
     m: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     start: list[Any] = field(default_factory=list)
     end: list[Any] = field(default_factory=list)
+    size: list[Any] = field(default_factory=list)
     present: list[list[Any]] = field(default_factory=list)      # per op, per mode: literal
     sec: list[list[list[tuple[int, Any]]]] = field(default_factory=list)   # per op, per need: (resource, lit)
-    arcs: list[tuple[Any, int, int, int]] = field(default_factory=list)     # (lit, from op or -1, to op, setup)
+    arcs: list[tuple[Any, int, int, int, int]] = field(default_factory=list)  # (lit, from op or -1, to op, setup, resource)
     exprs: dict[str, Any] = field(default_factory=dict)
     fixed: set[int] = field(default_factory=set)
+    fixed_at: dict[int, tuple[int, int, int]] = field(default_factory=dict)   # fixed op -> (start, end, op)
+    fixed_res: dict[int, int] = field(default_factory=dict)                   # fixed op -> its resource
+    lasts: list[tuple[Any, int, int]] = field(default_factory=list)           # (last-arc lit, op, resource)
+    tard: list[tuple[Any, Any, Any, Any]] = field(default_factory=list)       # (completion, tardiness, late, order)
     scale: dict[str, int] = field(default_factory=dict)
+    latest: int = 0                 # operations that are not fixed end by then
+    cal: dict[tuple[int, int], tuple] = field(default_factory=dict)   # (op, mode) -> calendar variables, for hints
 
 
 def _const_true(m: cp_model.CpModel) -> Any:
@@ -40,15 +48,20 @@ def _const_true(m: cp_model.CpModel) -> Any:
 
 
 def build(prob: Problem, horizon: int, previous: dict[int, Assignment] | None = None,
-          fixed: dict[int, Assignment] | None = None) -> Model:
-    """The model; ``fixed`` operations are held where they are, ``previous`` feeds the changes term."""
+          fixed: dict[int, Assignment] | None = None, latest: int | None = None) -> Model:
+    """The model; ``fixed`` operations are held where they are, ``previous`` feeds the changes term,
+    and the operations that are not fixed end by ``latest`` (the horizon when not given)."""
     md = Model(prob, horizon)
+    md.latest = min(horizon, latest) if latest is not None else horizon
     fixed = dict(fixed or {})
     for op in prob.ops:
         if op.pinned:
             fixed.setdefault(op.index, Assignment(op.pinned.mode, op.pinned.start, op.pinned.end, op.pinned.secondary))
     on_res: dict[int, list[tuple[Any, Any, int, int]]] = {r.index: [] for r in prob.resources}  # (interval, lit, op, units)
     md.fixed = set(fixed)
+    for i, a in fixed.items():
+        md.fixed_at[i] = (a.start, a.end, i)
+        md.fixed_res[i] = prob.ops[i].modes[a.mode].resource
     for op in prob.ops:
         _operation(md, op, fixed.get(op.index), on_res)
     for op in prob.ops:
@@ -66,11 +79,12 @@ def _operation(md: Model, op: Operation, fix: Assignment | None, on_res: dict[in
         e = m.NewConstant(fix.end)
     else:
         lb = max(op.ready, prob.frozen_until)
-        s = m.NewIntVar(lb, H, f"s{op.index}")
-        e = m.NewIntVar(lb, H, f"e{op.index}")
+        s = m.NewIntVar(lb, md.latest, f"s{op.index}")
+        e = m.NewIntVar(lb, md.latest, f"e{op.index}")
     md.start.append(s)
     md.end.append(e)
     size = m.NewIntVar(0, H, f"z{op.index}")
+    md.size.append(size)
     m.Add(s + size == e)
     lits = []
     single = len(op.modes) == 1
@@ -88,7 +102,7 @@ def _operation(md: Model, op: Operation, fix: Assignment | None, on_res: dict[in
         elif r.windows is None or mode.duration == 0:
             iv = m.NewOptionalIntervalVar(s, mode.duration, e, lit, f"i{op.index}_{k}")
         else:
-            _calendar(md, op, mode.duration, r.windows, s, e, lit)
+            _calendar(md, op, k, mode.duration, r.windows, s, e, lit)
             iv = m.NewOptionalIntervalVar(s, size, e, lit, f"i{op.index}_{k}")
         on_res[mode.resource].append((iv, lit, op.index, op.units))
     if fix is None and not single:
@@ -114,10 +128,13 @@ def _operation(md: Model, op: Operation, fix: Assignment | None, on_res: dict[in
     md.sec.append(needs)
 
 
-def _calendar(md: Model, op: Operation, d: int, windows: list[tuple[int, int]], s: Any, e: Any, lit: Any) -> None:
+def _calendar(md: Model, op: Operation, k: int, d: int, windows: list[tuple[int, int]], s: Any, e: Any,
+              lit: Any) -> None:
     """Tie start/end to the working windows (only enforced when this mode is chosen)."""
-    m, H = md.m, md.horizon
-    ws = [w for w in windows if w[0] < H] or [(H, H + 1)]
+    m = md.m
+    lb = max(op.ready, md.prob.frozen_until)
+    # only the windows the operation can use: from its earliest start to the latest end
+    ws = [w for w in windows if w[0] < md.latest and w[1] > lb] or [(md.latest, md.latest + 1)]
     starts = [a for a, _ in ws]
     ends = [b for _, b in ws]
     n = len(ws)
@@ -128,6 +145,7 @@ def _calendar(md: Model, op: Operation, d: int, windows: list[tuple[int, int]], 
     m.Add(s >= a_s).OnlyEnforceIf(lit)
     if not op.pausable:
         m.Add(s + d <= b_s).OnlyEnforceIf(lit)
+        md.cal[(op.index, k)] = (ws, None, ks, a_s, b_s)
         return
     cum = []
     total = 0
@@ -147,6 +165,26 @@ def _calendar(md: Model, op: Operation, d: int, windows: list[tuple[int, int]], 
     m.Add(ke >= ks).OnlyEnforceIf(lit)
     # working minutes between start and end equal the duration
     m.Add((c_e + e - a_e) - (c_s + s - a_s) == d).OnlyEnforceIf(lit)
+    md.cal[(op.index, k)] = (ws, cum, ks, a_s, b_s, ke, a_e, b_e, c_s, c_e)
+
+
+def _hint_calendar(md: Model, i: int, a: Assignment) -> None:
+    """Hint the calendar variables of the chosen mode: the windows holding the start and the end."""
+    got = md.cal.get((i, a.mode))
+    if got is None:
+        return
+    ws, cum = got[0], got[1]
+    starts = [w[0] for w in ws]
+    js = max(0, bisect.bisect_right(starts, a.start) - 1)
+    m = md.m
+    m.AddHint(got[2], js)
+    m.AddHint(got[3], ws[js][0])
+    m.AddHint(got[4], ws[js][1])
+    if cum is None:
+        return
+    je = max(0, bisect.bisect_left(starts, a.end) - 1)
+    for var, val in zip(got[5:], (je, ws[je][0], ws[je][1], cum[js], cum[je])):
+        m.AddHint(var, val)
 
 
 def _precedences(md: Model, op: Operation) -> None:
@@ -193,6 +231,12 @@ def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
     if all(prob.setup(r, a, b) == 0 for a in attrs for b in attrs) and \
             all(prob.initial_setup(r, a) == 0 for a in attrs):
         return
+    # fixed operations that run elsewhere are no nodes at all; two fixed ones here can only be
+    # neighbours when nothing fixed lies between them
+    fixed_here = sorted((md.fixed_at[i] for _, _, i, _ in items if i in md.fixed_at and md.fixed_res[i] == r))
+    next_fixed = {a[2]: b[2] for a, b in zip(fixed_here, fixed_here[1:])}
+    items = [it for it in items if it[2] not in md.fixed or md.fixed_res[it[2]] == r]
+    attrs = [prob.ops[it[2]].attrs for it in items]
     arcs = []
     for j, (_, lit, i, _) in enumerate(items):
         first = m.NewBoolVar("")
@@ -200,18 +244,19 @@ def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
         arcs.append((0, j + 1, first))
         arcs.append((j + 1, 0, last))
         arcs.append((j + 1, j + 1, lit.Not()))
+        md.lasts.append((last, i, r))
         init = prob.initial_setup(r, attrs[j]) if i not in md.fixed else 0
         if init:
             m.Add(md.start[i] >= init).OnlyEnforceIf(first)
-        md.arcs.append((first, -1, i, init))
+        md.arcs.append((first, -1, i, init, r))
         for k, (_, lit2, i2, _) in enumerate(items):
-            if k == j:
+            if k == j or (i in md.fixed and i2 in md.fixed and next_fixed.get(i) != i2):
                 continue
             x = m.NewBoolVar("")
             st = prob.setup(r, attrs[j], attrs[k]) if not (i in md.fixed and i2 in md.fixed) else 0
             arcs.append((j + 1, k + 1, x))
             m.Add(md.start[i2] >= md.end[i] + st).OnlyEnforceIf(x)
-            md.arcs.append((x, i, i2, st))
+            md.arcs.append((x, i, i2, st, r))
     m.AddCircuit(arcs)
 
 
@@ -251,6 +296,7 @@ def _objective_terms(md: Model, previous: dict[int, Assignment] | None) -> None:
     tard, late = [], []
     for o, c in zip(prob.orders, comp):
         if o.due is None:
+            md.tard.append((c, None, None, o))
             continue
         t = m.NewIntVar(0, H, f"t{o.index}")
         m.Add(t >= c - o.due)
@@ -259,9 +305,10 @@ def _objective_terms(md: Model, previous: dict[int, Assignment] | None) -> None:
         lt = m.NewBoolVar(f"late{o.index}")
         m.Add(c <= o.due).OnlyEnforceIf(lt.Not())
         late.append(lt)
+        md.tard.append((c, t, lt, o))
     md.exprs["weighted_tardiness"] = sum(tard) if tard else 0
     md.exprs["late_orders"] = sum(late) if late else 0
-    md.exprs["setup_time"] = sum(st * lit for lit, _, _, st in md.arcs if st) if md.arcs else 0
+    md.exprs["setup_time"] = sum(st * lit for lit, _, _, st, _ in md.arcs if st) if md.arcs else 0
     moved = []
     for i, a in (previous or {}).items():
         if i >= len(prob.ops) or a.mode >= len(md.present[i]):
@@ -283,23 +330,41 @@ def hint(md: Model, sched: Schedule) -> None:
             continue
         m.AddHint(md.start[i], a.start)
         m.AddHint(md.end[i], a.end)
+        m.AddHint(md.size[i], a.end - a.start)
         if len(md.present[i]) > 1:
             for k, lit in enumerate(md.present[i]):
                 m.AddHint(lit, 1 if k == a.mode else 0)
         for need in md.sec[i]:
             for c, q in need:
                 m.AddHint(q, 1 if c in a.secondary else 0)
+        _hint_calendar(md, i, a)
     if md.arcs:
-        nxt: dict[int, int] = {}
-        first: set[int] = set()
+        # per machine: an operation that could also run elsewhere is a node of that machine's circuit
+        # too, where it is absent — only the arcs of the machine it runs on are taken
+        nxt: dict[tuple[int, int], int] = {}
+        first: set[tuple[int, int]] = set()
         for r, seq in sequences(prob, sched).items():
             if seq:
-                first.add(seq[0])
+                first.add((r, seq[0]))
             for x, y in zip(seq, seq[1:]):
-                nxt[x] = y
-        for lit, i, j, _ in md.arcs:
-            val = (j in first) if i == -1 else (nxt.get(i) == j)
+                nxt[(r, x)] = y
+        for lit, i, j, _, r in md.arcs:
+            val = ((r, j) in first) if i == -1 else (nxt.get((r, i)) == j)
             m.AddHint(lit, 1 if val else 0)
+        for lit, i, r in md.lasts:
+            m.AddHint(lit, 1 if (r, i) not in nxt and _runs_on(prob, sched, i, r) else 0)
+    for c, t, lt, o in md.tard:
+        lasts = [i for i in o.ops if not prob.ops[i].succs] or o.ops
+        done = max(sched.assignments[i].end for i in lasts)
+        m.AddHint(c, done)
+        if t is not None:
+            m.AddHint(t, max(0, done - o.due))
+            m.AddHint(lt, 1 if done > o.due else 0)
+
+
+def _runs_on(prob: Problem, sched: Schedule, i: int, r: int) -> bool:
+    a = sched.assignments[i]
+    return a is not None and prob.ops[i].modes[a.mode].resource == r
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):

@@ -16,10 +16,12 @@ from collections.abc import Callable
 
 from mom.engines.scheduling import calendar as cal
 from mom.engines.scheduling.problem import Operation, Problem
-from mom.engines.scheduling.schedule import Assignment, Schedule, better, terms
+from mom.engines.scheduling.schedule import Assignment, Schedule, better, sequences, terms
 
 RULES = ("atc", "edd", "mwkr", "spt")
-MORE_RULES = ("atc:16", "atc:8", "atc:4", "atc:32", "atc:1", "atc:0.5")   # ATC look-ahead k1 variants, tried when time allows
+# tried when time allows: ATC look-ahead (k1), changeover scaling (k2) and non-delay (delta 0) variants
+MORE_RULES = ("atc:16", "atc:8", "atc:4", "atc:32", "atc:8:0.5", "atc:8:2", "atc:8:1:0", "atc:16:1:0.5",
+              "atc:1", "atc:0.5")
 BIG = 1 << 60
 
 
@@ -36,6 +38,7 @@ class _State:
             self.batches[r.index] = []
             self.sec_busy[r.index] = list(r.downtime)
         self.done: dict[int, Assignment] = {}
+        self.only_mode: list[int] | None = None
         self.setups_on = [prob.has_setups(r.index) for r in prob.resources]
         self.setup_cache: dict[tuple[int, int, int], int] = {}
         for i, a in sorted((fixed or {}).items(), key=lambda kv: kv[1].start):
@@ -62,6 +65,8 @@ class _State:
         """Best (end, start, mode, secondary, batch, setup) for ``op`` now, or None if it fits nowhere."""
         best = None
         for k, mode in enumerate(op.modes):
+            if self.only_mode is not None and self.only_mode[op.index] != k:
+                continue
             got = self._try_mode(op, k)
             if got and (best is None or (got[0], got[5]) < (best[0], best[5])):
                 best = got
@@ -176,24 +181,40 @@ class _State:
         self.done[op.index] = a
 
 
-def _priority(prob: Problem, rule: str, remaining: list[int]) -> Callable[[Operation, int, int, int], float]:
-    avg_p = sum(min(m.duration for m in op.modes) for op in prob.ops) / max(1, len(prob.ops)) or 1.0
-    avg_s = max(1.0, prob.max_setup() / 2)
+def parse_rule(rule: str) -> tuple[str, float, float, float, int | None]:
+    """``name[:k1[:k2[:delta[:seed]]]]`` → (name, k1, k2, delta, seed).
 
-    parts = rule.split(":")
-    k1 = float(parts[1]) if rule.startswith("atc:") else 2.0
-    # "atc:k1:seed": the ATC index with ±25% random noise (randomised restarts while time allows)
-    noise = random.Random(int(parts[2])) if len(parts) > 2 else None
+    k1 is ATC's due-date look-ahead, k2 its changeover scaling (a multiple of half the longest
+    changeover), delta the Giffler-Thompson window (1: any operation that can start before the
+    earliest completion competes; 0: only those that can start first — a non-delay schedule), and
+    seed, when given, adds ±25% noise to the ATC index (randomised restarts)."""
+    name, *nums = rule.split(":")
+    vals = [float(x) for x in nums]
+    k1 = vals[0] if len(vals) > 0 else 2.0
+    k2 = vals[1] if len(vals) > 1 else 1.0
+    delta = vals[2] if len(vals) > 2 else 1.0
+    seed = int(vals[3]) if len(vals) > 3 else None
+    return name, k1, k2, delta, seed
+
+
+def _priority(prob: Problem, rule: str, remaining: list[int],
+              rank: list[float] | None = None) -> Callable[[Operation, int, int, int], float]:
+    avg_p = sum(min(m.duration for m in op.modes) for op in prob.ops) / max(1, len(prob.ops)) or 1.0
+    name, k1, k2, _, seed = parse_rule(rule)
+    avg_s = max(1.0, prob.max_setup() / 2) * k2
+    noise = random.Random(seed) if seed is not None else None
 
     def key(op: Operation, start: int, end: int, setup: int) -> float:
         order = prob.orders[op.order]
         due = order.due if order.due is not None else BIG
-        if rule == "edd":
+        if name == "edd":
             return due * 1e-6 + start * 1e-12
-        if rule == "spt":
+        if name == "spt":
             return end - start
-        if rule == "mwkr":
+        if name == "mwkr":
             return -remaining[op.index]
+        if name == "list":      # a given ranking (a schedule's start times): that schedule, shifted left
+            return rank[op.index] if rank is not None else start
         # ATC with setups (Lee, Bhaskaran & Pinedo 1997): highest index first, so negate
         p = max(1, end - start)
         slack = max(0.0, (due if due < BIG else start + 10 * remaining[op.index]) - remaining[op.index] - start)
@@ -211,16 +232,28 @@ def remaining_work(prob: Problem) -> list[int]:
     return rem
 
 
-def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | None = None) -> Schedule:
-    """One schedule by ``rule``; ``fixed`` assignments (pinned or frozen work) are placed first."""
+def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | None = None,
+             rank: list[float] | None = None, follow: Schedule | None = None) -> Schedule:
+    """One schedule by ``rule``; ``fixed`` assignments (pinned or frozen work) are placed first.
+    Rule ``list`` places operations in ``rank`` order where they compete. With ``follow``, every
+    operation keeps that schedule's resource and its place in the order on it."""
     t0 = time.perf_counter()
     fixed = dict(fixed or {})
     for op in prob.ops:
         if op.pinned and op.index not in fixed:
             fixed[op.index] = Assignment(op.pinned.mode, op.pinned.start, op.pinned.end, op.pinned.secondary)
     st = _State(prob, fixed)
-    key = _priority(prob, rule, remaining_work(prob))
+    key = _priority(prob, rule, remaining_work(prob), rank)
+    delta = parse_rule(rule)[3]
     waiting = [sum(1 for q in op.preds if q not in st.done) for op in prob.ops]
+    after_on_res: dict[int, int] = {}
+    if follow is not None:
+        st.only_mode = [a.mode for a in follow.assignments]
+        for seq in sequences(prob, follow).values():
+            for x, y in zip(seq, seq[1:]):
+                after_on_res[x] = y
+                if x not in st.done:
+                    waiting[y] += 1
     eligible = {op.index for op in prob.ops if op.index not in st.done and waiting[op.index] == 0}
     res_of = [frozenset([*(m.resource for m in op.modes), *(c for n in op.needs for c in n.candidates)])
               for op in prob.ops]
@@ -233,7 +266,10 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
         if not placeable:
             break
         c_star = min(cache[i][0] for i in placeable)
-        conflict = [i for i in placeable if cache[i][1] < c_star] or [min(placeable, key=lambda i: cache[i][0])]
+        s_star = min(cache[i][1] for i in placeable)
+        limit = s_star + delta * (c_star - s_star) if delta < 1 else c_star
+        conflict = [i for i in placeable if cache[i][1] < limit or cache[i][1] == s_star] \
+            or [min(placeable, key=lambda i: cache[i][0])]
         pick = min(conflict, key=lambda i: (key(prob.ops[i], cache[i][1], cache[i][0], cache[i][5]), i))
         end, start, mode, sec, batch, setup = cache[pick]
         op = prob.ops[pick]
@@ -243,7 +279,7 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
         touched = {op.modes[mode].resource, *sec}
         for j in [j for j in cache if not touched.isdisjoint(res_of[j])]:
             del cache[j]
-        for s in op.succs:
+        for s in (*op.succs, *((after_on_res[pick],) if pick in after_on_res else ())):
             waiting[s] -= 1
             if waiting[s] == 0 and s not in st.done:
                 eligible.add(s)
@@ -253,20 +289,35 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
     return sched
 
 
+def shift_left(prob: Problem, sched: Schedule) -> Schedule:
+    """``sched`` rebuilt in its own order on every resource, each operation as early as it can go now."""
+    return dispatch(prob, "list", rank=[a.start + a.end * 1e-6 for a in sched.assignments], follow=sched)
+
+
 def randomised(prob: Problem, best: Schedule, *, budget: float, seed: int = 0) -> Schedule:
-    """Randomised ATC restarts (look-ahead drawn around the best k1, noisy priorities) until ``budget`` seconds pass."""
+    """Randomised ATC restarts until ``budget`` seconds pass.
+
+    Each restart draws the look-ahead k1, the changeover scaling k2 and the Giffler-Thompson window
+    delta — half the time near the best parameters so far, half anywhere — and adds noise to the
+    priorities. The best complete schedule wins (``best`` if none beats it)."""
     t0 = time.perf_counter()
     rnd = random.Random(seed)
     best_terms = terms(prob, best)
+    name, k1, k2, delta, _ = parse_rule(best.method.removeprefix("dispatch:"))
+    centre = (math.log2(k1), math.log2(k2), delta) if name == "atc" else (3.0, 0.0, 1.0)
     n = 0
     while time.perf_counter() - t0 < budget:
-        k1 = 2 ** rnd.uniform(1, 6)
-        s = dispatch(prob, f"atc:{k1:.2f}:{rnd.randrange(1 << 30)}")
+        if rnd.random() < 0.5:
+            lk1, lk2, d = rnd.gauss(centre[0], 0.7), rnd.gauss(centre[1], 0.7), rnd.gauss(centre[2], 0.2)
+        else:
+            lk1, lk2, d = rnd.uniform(-1, 6), rnd.uniform(-3, 3), rnd.random()
+        lk1, lk2, d = min(7.0, max(-2.0, lk1)), min(4.0, max(-4.0, lk2)), min(1.0, max(0.0, d))
+        s = dispatch(prob, f"atc:{2 ** lk1:.3g}:{2 ** lk2:.3g}:{d:.2f}:{rnd.randrange(1 << 30)}")
         n += 1
         if s.complete():
             tm = terms(prob, s)
             if better(prob, tm, best_terms):
-                best, best_terms = s, tm
+                best, best_terms, centre = s, tm, (lk1, lk2, d)
     best.stats["restarts"] = n
     return best
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mom.engines.scheduling import cpsat, dispatch
+from mom.engines.scheduling import cpsat, dispatch, lns
 from mom.engines.scheduling.checker import Violation, check
 from mom.engines.scheduling.problem import Problem, load
 from mom.engines.scheduling.schedule import Schedule, better, fill_setups, terms
@@ -20,6 +20,7 @@ from mom.engines.scheduling.schedule import Schedule, better, fill_setups, terms
 ARC_LIMIT = 40_000          # changeover arcs in one model; above it, dispatching rules use the time instead
 INTERVAL_LIMIT = 20_000     # mode intervals in one model; above it, rolling windows
 WINDOW_OPS_PER_MACHINE = 40  # rolling windows: about this many candidate operations per machine each
+LNS_RESTART_SHARE = 0.35     # large models: this share of the time on randomised restarts, the rest on CP-SAT windows
 
 
 @dataclass
@@ -96,10 +97,16 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
         more = dispatch.best_dispatch(prob, rules=dispatch.MORE_RULES, budget=max(0.0, left - 0.5))
         if not better(prob, terms(prob, more), terms(prob, heur)):
             more = heur
-        more = dispatch.randomised(prob, more, budget=max(0.0, time_limit - (time.perf_counter() - t0) - 1.0), seed=seed)
+        left = time_limit - (time.perf_counter() - t0) - 1.0
+        use_lns = prob.terms[0] == "weighted_tardiness" and prev_map is None
+        more = dispatch.randomised(prob, more, budget=max(0.0, left * (LNS_RESTART_SHARE if use_lns else 1.0)), seed=seed)
         fill_setups(prob, more)
+        if use_lns and more.complete() and not check(prob, more):
+            more = lns.improve(prob, more, budget=time_limit - (time.perf_counter() - t0) - 0.5, workers=workers,
+                               seed=seed)
+            stats["lns"] = more.stats.get("lns")
         best = more if more is not heur and more.complete() and not check(prob, more) else None
-        stats["large_model"] = "dispatch rules only"
+        stats["large_model"] = "dispatching rules, randomised restarts" + (", CP-SAT windows (LNS)" if use_lns else "")
     else:
         md = cpsat.build(prob, _model_horizon(prob, start_from), previous=prev_map)
         best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log)

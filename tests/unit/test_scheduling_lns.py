@@ -1,0 +1,91 @@
+"""Large problems: warm starts that CP-SAT accepts as they are, time-window LNS, dispatching variants."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from ortools.sat.python import cp_model
+
+from mom.engines.scheduling import checker, cpsat, dispatch, generate, lns, problem as P
+from mom.engines.scheduling.schedule import fill_setups, terms
+
+
+@pytest.fixture(scope="module")
+def factory() -> P.Problem:
+    # alternative machines, colour/family changeovers, two shifts with breaks, min waits, transfer batches
+    return P.load(generate.factory(orders=40, machines=9, seed=5, days=6))
+
+
+def _fixed_to_hint(md: cpsat.Model) -> str:
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_time_in_seconds = 30
+    solver.parameters.num_workers = 1
+    return solver.StatusName(solver.Solve(md.m))
+
+
+def test_a_feasible_schedule_is_a_feasible_hint_with_alternative_machines_and_changeovers(factory: P.Problem) -> None:
+    # regression: an operation that could also run on another machine is a node of that machine's
+    # changeover circuit as well; hinting its neighbours there too made every such hint infeasible
+    sched = dispatch.dispatch(factory, "atc")
+    fill_setups(factory, sched)
+    assert checker.check(factory, sched) == []
+    md = cpsat.build(factory, factory.horizon)
+    cpsat.hint(md, sched)
+    assert _fixed_to_hint(md) in ("OPTIMAL", "FEASIBLE")
+
+
+def test_every_window_solution_is_feasible_for_the_whole_problem(factory: P.Problem) -> None:
+    sched = dispatch.dispatch(factory, "edd")
+    fill_setups(factory, sched)
+    rnd = random.Random(3)
+    solved = 0
+    for step in range(4):
+        window = lns._window(factory, sched, rnd, 40)
+        assert window is not None
+        t, h, free = window
+        assert all(t <= sched.assignments[i].start and sched.assignments[i].end <= h for i in free)
+        got = lns._solve_window(factory, sched, t, h, free, time_limit=3, workers=1, seed=step)
+        if got is None:
+            continue
+        solved += 1
+        fill_setups(factory, got)
+        assert checker.check(factory, got) == []
+        moved = [i for i, (a, b) in enumerate(zip(sched.assignments, got.assignments)) if (a.start, a.mode) != (b.start, b.mode)]
+        assert set(moved) <= free          # nothing outside the window moved
+    assert solved >= 1
+
+
+def test_lns_improves_a_poor_schedule_and_keeps_it_feasible(factory: P.Problem) -> None:
+    start = dispatch.dispatch(factory, "spt")       # a poor start for weighted tardiness
+    fill_setups(factory, start)
+    before = terms(factory, start)["weighted_tardiness"]
+    out = lns.improve(factory, start, budget=12, workers=1, seed=1, window_ops=50)
+    assert checker.check(factory, out) == []
+    assert out.stats["lns"]["steps"] >= 2
+    assert terms(factory, out)["weighted_tardiness"] < before
+    assert out.method == "cp-sat:lns"
+
+
+def test_shift_left_keeps_the_order_and_ends_nothing_later(factory: P.Problem) -> None:
+    base = dispatch.dispatch(factory, "atc")
+    again = dispatch.shift_left(factory, base)
+    fill_setups(factory, again)
+    assert checker.check(factory, again) == []
+    # the same order everywhere, so no operation ends later than it did
+    assert all(b.end <= a.end for a, b in zip(base.assignments, again.assignments))
+
+
+@pytest.mark.parametrize("rule", ["atc:8:0.5", "atc:8:1:0", "atc:4:2:0.5:7"])
+def test_parameterised_atc_rules_give_feasible_schedules(factory: P.Problem, rule: str) -> None:
+    s = dispatch.dispatch(factory, rule)
+    fill_setups(factory, s)
+    assert s.complete() and checker.check(factory, s) == []
+    assert dispatch.parse_rule(rule)[0] == "atc"
+
+
+def test_non_delay_window_changes_the_schedule(factory: P.Problem) -> None:
+    # delta 0 lets only the operations that can start first compete: a different (non-delay) schedule
+    a = dispatch.dispatch(factory, "atc:8:1:1")
+    b = dispatch.dispatch(factory, "atc:8:1:0")
+    assert [x.start for x in a.assignments] != [x.start for x in b.assignments]
