@@ -95,9 +95,14 @@ def run_reschedule(*, time_limit: float, seeds: list[int], workers: int, emit: C
         t0 = time.perf_counter()
         out = reschedule.breakdown(raw, base.schedule, resource=busiest.id, start=at, end=at + 480, policy="split",
                                    time_limit=5.0, workers=workers, seed=seed)
+        repair = out["solver"].get("repair_objective") or {}
         emit({"suite": "reschedule", "instance": f"factory-{orders}x{machines}", "seed": seed, "resource": busiest.id,
               "at": at, "seconds": round(time.perf_counter() - t0, 2), "moved": out["changes"]["moved"],
-              "operations": out["changes"]["operations"], "feasible": out["check"]["feasible"], "status": out["status"]})
+              "operations": out["changes"]["operations"], "feasible": out["check"]["feasible"], "status": out["status"],
+              "weighted_tardiness_before": terms(base.problem, base.schedule)["weighted_tardiness"],
+              "weighted_tardiness": out["objective"].get("weighted_tardiness"),
+              # the previous plan repaired in its own order (chosen when the objective weights stability enough)
+              "repair_weighted_tardiness": repair.get("weighted_tardiness"), "repair_moved": repair.get("changes")})
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:

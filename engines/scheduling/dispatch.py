@@ -38,7 +38,7 @@ class _State:
             self.batches[r.index] = []
             self.sec_busy[r.index] = list(r.downtime)
         self.done: dict[int, Assignment] = {}
-        self.only_mode: list[int] | None = None
+        self.only_mode: list[int | None] | None = None
         self.setups_on = [prob.has_setups(r.index) for r in prob.resources]
         self.setup_cache: dict[tuple[int, int, int], int] = {}
         for i, a in sorted((fixed or {}).items(), key=lambda kv: kv[1].start):
@@ -65,7 +65,7 @@ class _State:
         """Best (end, start, mode, secondary, batch, setup) for ``op`` now, or None if it fits nowhere."""
         best = None
         for k, mode in enumerate(op.modes):
-            if self.only_mode is not None and self.only_mode[op.index] != k:
+            if self.only_mode is not None and self.only_mode[op.index] not in (None, k):
                 continue
             got = self._try_mode(op, k)
             if got and (best is None or (got[0], got[5]) < (best[0], best[5])):
@@ -248,7 +248,7 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
     waiting = [sum(1 for q in op.preds if q not in st.done) for op in prob.ops]
     after_on_res: dict[int, int] = {}
     if follow is not None:
-        st.only_mode = [a.mode for a in follow.assignments]
+        st.only_mode = [a.mode if a is not None else None for a in follow.assignments]
         for seq in sequences(prob, follow).values():
             for x, y in zip(seq, seq[1:]):
                 after_on_res[x] = y
@@ -289,9 +289,13 @@ def dispatch(prob: Problem, rule: str = "atc", fixed: dict[int, Assignment] | No
     return sched
 
 
-def shift_left(prob: Problem, sched: Schedule) -> Schedule:
-    """``sched`` rebuilt in its own order on every resource, each operation as early as it can go now."""
-    return dispatch(prob, "list", rank=[a.start + a.end * 1e-6 for a in sched.assignments], follow=sched)
+def shift_left(prob: Problem, sched: Schedule, free: set[int] | frozenset[int] = frozenset()) -> Schedule:
+    """``sched`` rebuilt in its own order on every resource, each operation as early as it can go now
+    (after a breakdown: later only as far as it must). Operations in ``free`` (and those ``sched``
+    does not place) may take any of their resources, where they fit near their old time."""
+    follow = Schedule([None if i in free else a for i, a in enumerate(sched.assignments)])
+    return dispatch(prob, "list", rank=[a.start + a.end * 1e-6 if a is not None else float(BIG) for a in sched.assignments],
+                    follow=follow)
 
 
 def randomised(prob: Problem, best: Schedule, *, budget: float, seed: int = 0) -> Schedule:

@@ -89,3 +89,44 @@ def test_non_delay_window_changes_the_schedule(factory: P.Problem) -> None:
     a = dispatch.dispatch(factory, "atc:8:1:1")
     b = dispatch.dispatch(factory, "atc:8:1:0")
     assert [x.start for x in a.assignments] != [x.start for x in b.assignments]
+
+
+def test_breakdown_repair_keeps_the_order_and_moves_only_what_must_move() -> None:
+    raw = generate.factory(orders=40, machines=9, seed=5, days=6)
+    prob = P.load(raw)
+    base = dispatch.dispatch(prob, "atc")
+    fill_setups(prob, base)
+    machine = max(prob.resources, key=lambda r: sum(a.end - a.start for i, a in enumerate(base.assignments)
+                                                    if prob.ops[i].modes[a.mode].resource == r.index))
+    t = max(a.end for a in base.assignments) // 3
+    broken = {**raw, "resources": [dict(r) for r in raw["resources"]]}
+    broken["resources"][machine.index]["downtime"] = [[t, t + 480]]
+    prob2 = P.load(broken)
+    assert checker.check(prob2, base) != []                   # the old plan no longer holds
+    rep = dispatch.shift_left(prob2, base)
+    fill_setups(prob2, rep)
+    assert checker.check(prob2, rep) == []
+    moved = [i for i, (a, b) in enumerate(zip(base.assignments, rep.assignments)) if (a.start, a.mode) != (b.start, b.mode)]
+    assert all(base.assignments[i].end > t for i in moved) or not moved     # nothing that finished before it moved
+    assert 0 < len(moved) < len(prob.ops) // 2
+    assert all(a.mode == b.mode for a, b in zip(base.assignments, rep.assignments))   # every operation stays on its machine
+
+
+def test_reschedule_keeps_the_repaired_plan_when_stability_weighs_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mom.engines.scheduling import reschedule, solver
+
+    monkeypatch.setattr(solver, "ARC_LIMIT", 10)        # the large-problem path, as on a real plant
+    raw = generate.factory(orders=40, machines=9, seed=5, days=6)
+    raw["objective"] = {"mode": "weighted", "terms": ["weighted_tardiness", "changes"],
+                        "weights": {"weighted_tardiness": 1, "changes": 100000}}
+    base = solver.solve(raw, time_limit=2)
+    prob = base.problem
+    busy = max(prob.resources, key=lambda r: sum(a.end - a.start for i, a in enumerate(base.schedule.assignments)
+                                                 if prob.ops[i].modes[a.mode].resource == r.index))
+    t = max(a.end for a in base.schedule.assignments) // 3
+    out = reschedule.breakdown(raw, base.schedule, resource=busy.id, start=t, end=t + 480, time_limit=2)
+    assert out["check"]["feasible"]
+    repair = out["solver"]["repair_objective"]
+    assert out["method"] == "repair" and out["changes"]["moved"] <= repair["changes"]
+    started_after = sum(1 for a in base.schedule.assignments if a.start >= t)
+    assert out["changes"]["moved"] < started_after          # not everything after the breakdown moved
