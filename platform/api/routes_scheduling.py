@@ -115,3 +115,14 @@ def reschedule_(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, 
         return reschedule.rush(b["problem"], prev, b["rush"], now=now, time_limit=limit, workers=settings.schedule_workers)
     raise InvalidInput("请给出 breakdown（设备故障）或 rush（急单列表）", "give breakdown (a machine failure) or rush (a list of orders)",
                        problems=[Problem("/breakdown", "缺少 breakdown 或 rush", "breakdown or rush is required", "required")])
+
+
+@router.get("/example", summary="A generated factory problem to try the engine and the schedule board on")
+def example(ctx: CtxDep, orders: int = 12, machines: int = 9, seed: int = 1, days: int = 5) -> dict[str, Any]:
+    bad = [Problem(f"/{k}", f"应在 {lo} 到 {hi} 之间", f"must be between {lo} and {hi}", "range")
+           for k, v, lo, hi in (("orders", orders, 1, 500), ("machines", machines, 8, 60), ("days", days, 1, 60))
+           if not lo <= v <= hi]
+    if bad:
+        raise InvalidInput("示例参数超出范围", "example parameters out of range", problems=bad)
+    from mom.engines.scheduling import generate
+    return generate.factory(orders=orders, machines=machines, seed=seed, days=days)

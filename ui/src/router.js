@@ -18,6 +18,7 @@ const ReportDesigner = () => import('./views/ReportDesigner.vue')
 const DashboardDesigner = () => import('./views/DashboardDesigner.vue')
 const Admin = () => import('./views/Admin.vue')
 const DesignHome = () => import('./views/DesignHome.vue')
+const ScheduleBoard = () => import('./views/ScheduleBoard.vue')   // frappe-gantt loads with it
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -32,6 +33,7 @@ export const router = createRouter({
         { path: 'f/:form/new', component: RecordView, props: (r) => ({ form: r.params.form, id: null }) },
         { path: 'f/:form/:id', component: RecordView, props: (r) => ({ form: r.params.form, id: Number(r.params.id) }) },
         { path: 'inbox', component: Inbox },
+        { path: 'schedule', component: ScheduleBoard },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
         { path: 'design', component: DesignHome },
