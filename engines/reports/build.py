@@ -578,9 +578,11 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
         meas_plan[m["key"]] = (m, i)
         at = f"/measures/{i}"
         if "agg" in m:
-            if m["agg"] == "percentile" and dialect == "sqlite":
-                raise BuildError(f"{at}/agg", "SQLite 不支持百分位数；请在 PostgreSQL 上运行此报表",
-                                 "percentiles are not available on SQLite; run this report on PostgreSQL", "unsupported")
+            if m["agg"] == "percentile" and dialect == "sqlite" and raw.get("top", {}).get("others", True) \
+                    and raw.get("top") and not cols_raw:
+                raise BuildError(f"{at}/agg", "SQLite 上百分位数不能与 top 的「其他」合并一起用；请设 top.others 为 false 或在 PostgreSQL 上运行",
+                                 "on SQLite a percentile cannot be combined with top-N \"others\"; set top.others to false or run on PostgreSQL",
+                                 "unsupported")
             if m["agg"] == "percentile" and "p" not in m:
                 raise BuildError(f"{at}/p", "percentile 需要 p（0 到 1 之间，如 0.95）", "percentile needs p (between 0 and 1, e.g. 0.95)", "required")
             if m["agg"] != "count" and "field" not in m and "expr" not in m:
@@ -602,6 +604,27 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
     # the inner select: every path used, with permissions and filters
     inner = sa.select(*[ref.sql.label(lab) for _, (lab, ref) in b.paths.items()]).select_from(b.from_).where(*conds)
     sub = inner.subquery("b")
+    sqlite_pct = [m for m in meas_raw if m.get("agg") == "percentile"] if dialect == "sqlite" and not cols_raw else []
+    if sqlite_pct:
+        # SQLite has no percentile_cont: rank each measure's values inside its group with window
+        # functions in one more layer of the same statement, then interpolate between the two ranks
+        # around (n - 1)·p in the aggregate (what percentile_cont does on PostgreSQL)
+        sub0 = inner.subquery("b0")
+        parts = []
+        for d, fn, _, id_lab in dim_plan:
+            parts.append(fn(sub0))
+            if id_lab is not None:
+                parts.append(sub0.c[id_lab])
+        extra = []
+        for m in sqlite_pct:
+            at = f"/measures/{meas_plan[m['key']][1]}"
+            val = sub0.c[b.paths[m["field"]][0]] if "field" in m else _expr(b, m["expr"], f"{at}/expr", lambda lab: sub0.c[lab])
+            if "where" in m:
+                val = sa.case((_expr(b, m["where"], f"{at}/where", lambda lab: sub0.c[lab]), val))
+            extra.append(sa.func.row_number().over(partition_by=parts or None, order_by=(val.is_(None), val))
+                         .label(f"_pr_{m['key']}"))
+            extra.append(sa.func.count(val).over(partition_by=parts or None).label(f"_pn_{m['key']}"))
+        sub = sa.select(*sub0.c, *extra).subquery("b")
 
     measures: dict[str, Any] = {}
     stack: list[str] = []
@@ -629,6 +652,15 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
                 arg = sa.case((cond, val)) if cond is not None else val
                 if agg == "count_distinct":
                     out = sa.func.count(sa.distinct(arg))
+                elif agg == "percentile" and dialect == "sqlite":
+                    if f"_pr_{key}" not in s.c:
+                        raise BuildError(f"{at}/agg", "SQLite 上百分位数不能用作 top.by", "on SQLite a percentile cannot be top.by", "unsupported")
+                    rn, n = s.c[f"_pr_{key}"], s.c[f"_pn_{key}"]
+                    k = (n - 1) * sa.literal(float(m["p"]))
+                    lo = sa.cast(k, sa.Integer) + 1
+                    frac = k - sa.cast(k, sa.Integer)
+                    x = arg * sa.literal(1.0)
+                    out = sa.func.sum(sa.case((rn == lo, x * (1 - frac)), (rn == lo + 1, x * frac)))
                 elif agg == "percentile":
                     out = sa.func.percentile_cont(float(m["p"])).within_group(arg)
                 elif agg == "stddev":             # sample variance here; the square root is taken on the result

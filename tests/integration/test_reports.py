@@ -232,15 +232,30 @@ def test_definition_errors_name_the_path(data: Plant) -> None:
     assert data.client.get("/api/reports/t_report", headers=data.h("admin")).status_code == 404   # nothing was published
 
 
-def test_percentile_where_the_database_allows(data: Plant, engine) -> None:  # type: ignore[no-untyped-def]
-    defn = report(measures=[{"key": "p50", "agg": "percentile", "p": 0.5, "field": "measured"}])
-    if engine.dialect.name == "sqlite":
-        r = data.client.put("/api/reports/t_report", json=defn, headers=data.h("admin"))
-        assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/measures/0/agg"
-    else:
-        put(data, defn)
-        by = {r["line"]: r["p50"] for r in run(data)["rows"]}
-        assert by["L1"] == pytest.approx(10.1) and by["L2"] == pytest.approx(10.1)
+def _percentile(values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks — PostgreSQL's percentile_cont."""
+    v = sorted(values)
+    k = (len(v) - 1) * p
+    lo = int(k)
+    return v[lo] + (v[min(lo + 1, len(v) - 1)] - v[lo]) * (k - lo)
+
+
+def test_percentiles_on_both_databases(data: Plant) -> None:
+    put(data, report(measures=[{"key": "p50", "agg": "percentile", "p": 0.5, "field": "measured"},
+                               {"key": "p90", "agg": "percentile", "p": 0.9, "field": "measured"},
+                               {"key": "p90_failed", "agg": "percentile", "p": 0.9, "field": "measured", "where": "not passed"},
+                               {"key": "n", "agg": "count"}]))
+    rows = {r["line"]: r for r in run(data)["rows"]}
+    assert rows["L1"]["p50"] == pytest.approx(10.1) and rows["L2"]["p50"] == pytest.approx(10.1)
+    in_month = [r for r in ROWS if r[4].startswith("2026-11") and r[2] is not None]
+    for line, got in rows.items():
+        values = [float(r[2]) for r in in_month if r[0] == line]
+        failed = [float(r[2]) for r in in_month if r[0] == line and not r[3]]
+        assert got["p90"] == pytest.approx(_percentile(values, 0.9))
+        assert got["p90_failed"] == (pytest.approx(_percentile(failed, 0.9)) if failed else None)
+    # no dimension: one percentile over everything in the period
+    put(data, report(dimensions=[], measures=[{"key": "p25", "agg": "percentile", "p": 0.25, "field": "measured"}]))
+    assert run(data)["rows"][0]["p25"] == pytest.approx(_percentile([float(r[2]) for r in in_month], 0.25))
 
 
 def test_bad_parameters_are_refused_with_paths(data: Plant) -> None:
