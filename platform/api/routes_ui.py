@@ -5,12 +5,14 @@ so the server only serves ``index.html`` and ``/assets/*``. Nothing is loaded fr
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
+import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Body, FastAPI, Query
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,8 +22,8 @@ from mom.engines.reports import store as defs
 from mom.engines.records import query as Q
 from mom.platform.api.deps import ActorDep, CtxDep, EngineDep, RegistryDep
 from mom.platform.db import tables as T
-from mom.platform.db.engine import read_tx
-from mom.platform.errors import InvalidInput, Problem
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import AccessDenied, InvalidInput, NotFound, Problem
 
 router = APIRouter(prefix="/api", tags=["web app"])
 OTHER = {"zh-CN": "我的表单", "en": "My forms"}
@@ -105,6 +107,85 @@ def scan(code: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, form:
                         matches.append({"form": name, "form_label": defn.label, "id": item["id"], "matched": key,
                                         "title": item.get(defn.display_field) or f"#{item['id']}", "record": item})
     return {"code": code, "matches": matches}
+
+
+VIEW_SPEC_MAX = 16_384     # bytes of JSON per saved view
+
+
+def _form_read_access(conn: Any, registry: Any, actor: Any, form: str) -> Any:
+    access = form_access(registry.get(conn, form), actor)
+    access.require("read")
+    return access
+
+
+def _view_out(row: Any, actor: Any) -> dict[str, Any]:
+    return {"name": row.name, "shared": row.shared, "mine": row.owner_id == actor.id, "spec": row.spec,
+            "updated_at": row.updated_at.isoformat()}
+
+
+@router.get("/views/{form}", summary="Saved list views of a form: the caller's own and the shared ones")
+def list_views(form: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        _form_read_access(conn, registry, actor, form)
+        rows = conn.execute(sa.select(T.list_view).where(T.list_view.c.form == form, sa.or_(
+            T.list_view.c.owner_id == actor.id, T.list_view.c.shared.is_(True))).order_by(T.list_view.c.name)).all()
+    # the caller's own view first when a shared one has the same name
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r.owner_id == actor.id):
+        out[r.name] = _view_out(r, actor)
+    return list(out.values())
+
+
+@router.put("/views/{form}/{name}", summary="Save a list view (columns, filters, sort) under a name; shared=true needs design rights")
+def put_view(form: str, name: str, body: Annotated[Any, Body()], engine: EngineDep, registry: RegistryDep,
+             actor: ActorDep) -> dict[str, Any]:
+    problems = []
+    if not 1 <= len(name.strip()) <= 64 or name != name.strip():
+        problems.append(Problem("/name", "视图名称须为 1–64 个字符，首尾不能有空格", "a view name has 1–64 characters, no leading or trailing spaces", "length"))
+    if not isinstance(body, dict):
+        problems.append(Problem("", "请求体应为对象 {spec, shared}", "the body must be an object {spec, shared}", "type"))
+        body = {}
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        problems.append(Problem("/spec", "spec 应为对象（columns、filters、sort）", "spec must be an object (columns, filters, sort)", "type"))
+    elif len(json.dumps(spec, ensure_ascii=False).encode()) > VIEW_SPEC_MAX:
+        problems.append(Problem("/spec", f"视图太大（上限 {VIEW_SPEC_MAX} 字节）", f"the view is too large (at most {VIEW_SPEC_MAX} bytes)", "size"))
+    else:
+        for key, typ in (("columns", list), ("filters", dict)):
+            if key in spec and not isinstance(spec[key], typ):
+                problems.append(Problem(f"/spec/{key}", "类型不对", f"must be a{'n object' if typ is dict else ' list'}", "type"))
+    shared = body.get("shared", False)
+    if not isinstance(shared, bool):
+        problems.append(Problem("/shared", "应为 true 或 false", "must be true or false", "type"))
+    if problems:
+        raise InvalidInput("视图有误", "invalid view", problems=problems)
+    now = dt.datetime.now(dt.timezone.utc)
+    with write_tx(engine) as conn:
+        access = _form_read_access(conn, registry, actor, form)
+        if shared and not access.can("design"):
+            raise AccessDenied(f"共享视图需要表单 {form} 的设计权限", f"sharing a view needs design rights on form {form}")
+        key = (T.list_view.c.form == form, T.list_view.c.owner_id == actor.id, T.list_view.c.name == name)
+        done = conn.execute(T.list_view.update().where(*key).values(spec=spec, shared=shared, updated_at=now)).rowcount
+        if not done:
+            conn.execute(T.list_view.insert().values(form=form, name=name, owner_id=actor.id, shared=shared, spec=spec,
+                                                     updated_at=now))
+        row = conn.execute(sa.select(T.list_view).where(*key)).one()
+    return _view_out(row, actor)
+
+
+@router.delete("/views/{form}/{name}", status_code=204, summary="Delete one of the caller's saved views (a designer may delete a shared one)")
+def delete_view(form: str, name: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> None:
+    with write_tx(engine) as conn:
+        access = _form_read_access(conn, registry, actor, form)
+        mine = (T.list_view.c.form == form, T.list_view.c.name == name, T.list_view.c.owner_id == actor.id)
+        if conn.execute(T.list_view.delete().where(*mine)).rowcount:
+            return
+        shared = (T.list_view.c.form == form, T.list_view.c.name == name, T.list_view.c.shared.is_(True))
+        if conn.execute(sa.select(T.list_view.c.id).where(*shared)).first() is None:
+            raise NotFound(f"没有视图 {name}", f"no view {name}")
+        if not access.can("design"):
+            raise AccessDenied("只有表单设计者能删除共享视图", "only the form's designers may delete a shared view")
+        conn.execute(T.list_view.delete().where(*shared))
 
 
 def ui_dist() -> Path | None:

@@ -284,3 +284,16 @@ report_run = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("report", "schedule", "due_at", name="uq_mom_report_run_due"),   # one run per firing
 )
+
+# ---------------------------------------------------------------- web app (revision 0005)
+list_view = sa.Table(
+    "mom_list_view", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("form", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("mom_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),   # shown to everyone who may read the form
+    sa.Column("spec", sa.JSON, nullable=False),          # {columns, filters, sort, quick} as the list page keeps them
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("form", "owner_id", "name", name="uq_mom_list_view"),
+)

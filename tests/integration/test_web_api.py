@@ -89,3 +89,37 @@ def test_designer_previews_run_drafts_and_refuse_bad_bodies(client, plant) -> No
     assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/params"
     r = client.post("/api/reports/preview", json={"definition": {**draft, "measures": [{"key": "x", "agg": "sum", "field": "nope"}]}}, headers=admin)
     assert r.status_code == 422 and any(p["path"].startswith("/measures/0") for p in r.json()["problems"])
+
+
+def test_saved_views_live_on_the_server_per_user_and_shared_by_designers(client, plant) -> None:
+    qc1, qcm = login(client, "qc1", "qc1pass123"), login(client, "qcm", "qcmpass123")
+    admin, buyer = login(client, "admin", "admin123"), login(client, "buyer", "buyerpass123")
+    spec = {"columns": ["code", "lot_no", "result"], "filters": {"result": "fail"}, "sort": "-inspected_at", "quick": ""}
+    r = client.put("/api/views/iqc_inspection/不合格批次", json={"spec": spec}, headers=qc1)
+    assert r.status_code == 200 and r.json()["mine"] and not r.json()["shared"]
+    # another device, same user: the view is there; another user does not see it
+    assert [v["spec"] for v in client.get("/api/views/iqc_inspection", headers=qc1).json()] == [spec]
+    assert client.get("/api/views/iqc_inspection", headers=qcm).json() == []
+    # saving again under the same name replaces it (no duplicate)
+    spec2 = {**spec, "columns": ["code", "result"]}
+    client.put("/api/views/iqc_inspection/不合格批次", json={"spec": spec2}, headers=qc1)
+    assert [v["spec"]["columns"] for v in client.get("/api/views/iqc_inspection", headers=qc1).json()] == [["code", "result"]]
+    # sharing needs design rights; a designer's shared view reaches every reader, who cannot delete it
+    r = client.put("/api/views/iqc_inspection/全部", json={"spec": spec, "shared": True}, headers=qc1)
+    assert r.status_code == 403
+    assert client.put("/api/views/iqc_inspection/全部", json={"spec": {"columns": ["code"]}, "shared": True}, headers=admin).status_code == 200
+    seen = {v["name"]: v for v in client.get("/api/views/iqc_inspection", headers=qcm).json()}
+    assert seen["全部"]["shared"] and not seen["全部"]["mine"]
+    assert client.get("/api/views/iqc_inspection", headers=qc1).json()[0]["name"] == "全部"
+    assert client.delete("/api/views/iqc_inspection/全部", headers=qc1).status_code == 403   # an inspector does not design
+    assert client.delete("/api/views/iqc_inspection/不合格批次", headers=qc1).status_code == 204
+    assert [v["name"] for v in client.get("/api/views/iqc_inspection", headers=qc1).json()] == ["全部"]
+    assert client.delete("/api/views/iqc_inspection/全部", headers=admin).status_code == 204
+    assert client.delete("/api/views/iqc_inspection/全部", headers=admin).status_code == 404
+    # no read right on the form: no views either; bad bodies name the field
+    assert client.get("/api/views/iqc_inspection", headers=buyer).status_code == 403
+    r = client.put("/api/views/iqc_inspection/x", json={"spec": {"columns": "code"}, "shared": "yes"}, headers=qc1)
+    assert r.status_code == 422 and {p["path"] for p in r.json()["problems"]} == {"/spec/columns", "/shared"}
+    r = client.put("/api/views/iqc_inspection/x", json={"spec": {"filters": {"q": "x" * 20000}}}, headers=qc1)
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/spec"
+    assert client.get("/api/views/no_such_form", headers=qc1).status_code == 404
