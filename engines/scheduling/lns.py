@@ -32,6 +32,7 @@ from mom.engines.scheduling import cpsat, dispatch
 from mom.engines.scheduling.checker import check
 from mom.engines.scheduling.problem import Problem, load
 from mom.engines.scheduling.schedule import Assignment, Schedule, better, completion, fill_setups, terms
+from mom.platform.errors import InvalidInput
 
 WINDOW_OPS = 160        # operations in a window (free and pinned ones starting inside it)
 STEP_SECONDS = 2.5      # CP-SAT time per window
@@ -44,6 +45,7 @@ def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, 
     rnd = random.Random(seed)
     best, best_terms = sched, terms(prob, sched)
     steps = kept = 0
+    refused: list[str] = []
     while True:
         left = budget - (time.perf_counter() - t0)
         if left < 1.0:
@@ -52,8 +54,12 @@ def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, 
         if window is None:
             break
         steps += 1
-        got = _solve_window(prob, best, *window, time_limit=min(STEP_SECONDS, left - 0.5), workers=workers,
-                            seed=seed + steps)
+        try:
+            got = _solve_window(prob, best, *window, time_limit=min(STEP_SECONDS, left - 0.5), workers=workers,
+                                seed=seed + steps)
+        except InvalidInput as exc:     # a window the loader refuses is skipped: the schedule in hand stays valid
+            refused.append(exc.problems[0].en if exc.problems else exc.en)
+            continue
         if got is None:
             continue
         shifted = dispatch.shift_left(prob, got)
@@ -70,7 +76,8 @@ def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, 
     if best is not sched:
         best.method = "cp-sat:lns"
         best.status = "feasible"
-    best.stats["lns"] = {"steps": steps, "improved": kept, "seconds": round(time.perf_counter() - t0, 2)}
+    best.stats["lns"] = {"steps": steps, "improved": kept, "seconds": round(time.perf_counter() - t0, 2),
+                         **({"refused_windows": len(refused), "first_refusal": refused[0]} if refused else {})}
     return best
 
 

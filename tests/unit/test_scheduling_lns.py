@@ -130,3 +130,18 @@ def test_reschedule_keeps_the_repaired_plan_when_stability_weighs_enough(monkeyp
     assert out["method"] == "repair" and out["changes"]["moved"] <= repair["changes"]
     started_after = sum(1 for a in base.schedule.assignments if a.start >= t)
     assert out["changes"]["moved"] < started_after          # not everything after the breakdown moved
+
+
+def test_lns_windows_handle_every_resource_kind() -> None:
+    # the docs example: batch oven, work centre, operators with skills, moulds, transfer batches, waits, materials
+    import json
+    from pathlib import Path
+
+    raw = json.loads((Path(__file__).resolve().parents[2] / "docs/examples/scheduling/pump-valve.json").read_text("utf-8"))
+    prob = P.load(raw)
+    start = dispatch.dispatch(prob, "spt")
+    fill_setups(prob, start)
+    out = lns.improve(prob, start, budget=4, workers=1, seed=2, window_ops=6)
+    assert checker.check(prob, out) == []
+    assert out.stats["lns"]["steps"] >= 1 and "refused_windows" not in out.stats["lns"]
+    assert terms(prob, out)["weighted_tardiness"] <= terms(prob, start)["weighted_tardiness"]
