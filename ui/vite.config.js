@@ -13,6 +13,7 @@ export default defineConfig({
       output: {
         manualChunks(id) {
           if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender')) return 'echarts'
+          if (id.includes('@zxing')) return 'zxing'   // camera scanning only: loads when the camera is switched on
           if (id.includes('node_modules/element-plus') || id.includes('@element-plus')) return 'element-plus'
           if (id.includes('node_modules/vue') || id.includes('node_modules/@vue') || id.includes('node_modules/vue-router') || id.includes('vue-i18n') || id.includes('@intlify')) return 'vue'
         },

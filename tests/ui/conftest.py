@@ -34,11 +34,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason="chromium or playwright not installed (apt-get install chromium)"))
 
 
+CAMERA_CODE = "IQC-DEMO-0001"     # what the fake camera shows, as a QR code
+
+
+def _qr_video(path: Path, text: str, width: int = 640, height: int = 480) -> None:
+    """A few Y4M frames of a QR code: chromium plays it as the camera (--use-file-for-fake-video-capture)."""
+    import segno
+
+    rows = [list(r) for r in segno.make(text, error="m").matrix_iter(scale=8, border=4)]
+    luma = bytearray([255]) * (width * height)
+    top, left = (height - len(rows)) // 2, (width - len(rows[0])) // 2
+    for y, row in enumerate(rows):
+        for x, dark in enumerate(row):
+            if dark:
+                luma[(top + y) * width + left + x] = 0
+    chroma = bytes([128]) * (width * height // 2)
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(3):
+            f.write(b"FRAME\n" + bytes(luma) + chroma)
+
+
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+def browser_type_launch_args(browser_type_launch_args: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    video = tmp_path_factory.mktemp("camera") / "qr.y4m"
+    _qr_video(video, CAMERA_CODE)
     return {**browser_type_launch_args, "executable_path": CHROMIUM,
             "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]}
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                     # a fake camera that shows a QR code, and no permission prompt
+                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                     f"--use-file-for-fake-video-capture={video}"]}
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from tests.ui.conftest import login, pick, shot
+from tests.ui.conftest import CAMERA_CODE, login, pick, shot
 
 
 def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
@@ -98,3 +98,20 @@ def test_hidden_fields_and_language(page, server) -> None:
     page.goto(server + "/#/")
     assert page.get_by_text("管理", exact=True).count() == 0    # no admin menu for an inspector
     shot(page, "home")
+
+
+def test_shop_floor_scans_with_the_camera(browser, server) -> None:
+    # 127.0.0.1 is a secure context, so the camera is offered; chromium's fake camera shows a QR code
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                permissions=["camera"])
+    page = phone.new_page()
+    login(page, server, "qc1", "qc1pass123")
+    page.goto(server + "/#/shopfloor")
+    page.click("[data-test=camera-start]")
+    page.locator("[data-test=camera-video]").wait_for()
+    match = page.locator("[data-test=scan-match]")
+    match.wait_for(timeout=30_000)
+    assert CAMERA_CODE in match.inner_text()
+    assert page.locator("[data-test=camera-video]").count() == 0      # the camera stops after a code is read
+    assert CAMERA_CODE in page.locator(".history").inner_text()
+    phone.close()

@@ -23,9 +23,13 @@ def test_plan_drag_and_breakdown_on_the_schedule_board(page, server, api) -> Non
     assert page.locator("[data-test=sched-explanations] li").count() == late
     shot(page, "schedule-board")
 
-    # drag the first bar of the board to the right: it becomes a pin to re-plan with
+    # drag the widest bar in view to the right: it becomes a pin to re-plan with
     board.scroll_into_view_if_needed()
-    centre = page.evaluate("document.querySelector('[data-test=sched-gantt]').barCenter(0)")
+    centre = page.evaluate("""() => {
+        const el = document.querySelector('[data-test=sched-gantt]')
+        const all = [...Array(Number(el.dataset.bars)).keys()].map((i) => el.barCenter(i)).filter((b) => b.visible)
+        return all.sort((a, b) => b.width - a.width)[0]
+    }""")
     box = board.bounding_box()
     assert centre is not None and box is not None
     x, y = box["x"] + centre["x"], box["y"] + centre["y"]
