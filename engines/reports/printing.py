@@ -35,13 +35,35 @@ FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Micr
 MAX_OUTPUT = 5_000_000
 
 
+def _texts(defn: Any, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What a person reads for each field (``{{ text.result }}``): option labels in zh-CN for selects,
+    the display text of references, the value itself otherwise."""
+    shown = doc.get("_display") or {}
+    out: dict[str, Any] = {}
+    for f in defn.fields:
+        v = doc.get(f.key)
+        if f.key in shown:
+            out[f.key] = shown[f.key]
+        elif f.option_labels and isinstance(v, list):
+            out[f.key] = "、".join(f.option_labels.get(x, {}).get("zh-CN", x) for x in v)
+        elif f.option_labels and v is not None:
+            out[f.key] = f.option_labels.get(v, {}).get("zh-CN", v)
+        else:
+            out[f.key] = v
+    return out
+
+
 def qr_svg(value: Any, size_mm: float = 20, error: str = "m") -> Markup:
     import segno
     q = segno.make(str(value), error=error, micro=False)
     buf = io.BytesIO()
     q.save(buf, kind="svg", xmldecl=False, svgns=True, nl=False, border=1, scale=1)
     svg = buf.getvalue().decode()
-    svg = svg.replace("<svg ", f'<svg style="width:{float(size_mm)}mm;height:{float(size_mm)}mm" ', 1)
+    # a viewBox makes the modules scale with the size asked for (without one the code stays a few
+    # pixels wide in a 30 mm box and cannot be scanned)
+    n = q.symbol_size(scale=1, border=1)[0]
+    svg = svg.replace("<svg ", f'<svg viewBox="0 0 {n} {n}" style="width:{float(size_mm)}mm;height:{float(size_mm)}mm" '
+                               'shape-rendering="crispEdges" ', 1)
     return Markup(svg)
 
 
@@ -141,8 +163,9 @@ def render(conn: Connection, forms: Any, ctx: Ctx, name: str, *, record_id: int 
                                problems=[Problem("/record_id", "缺少记录 id", "record id missing", "required")])
         doc = records.get_record(conn=conn, registry=forms, ctx=ctx, form=raw["form"], record_id=record_id)
         compiled = forms.get(conn, raw["form"])
-        names.update(record=doc, form={"name": compiled.name, "label": dict(compiled.definition.label),
-                                       "fields": {f.key: dict(f.label) for f in compiled.definition.fields}})
+        names.update(record=doc, text=_texts(compiled.definition, doc),
+                     form={"name": compiled.name, "label": dict(compiled.definition.label),
+                           "fields": {f.key: dict(f.label) for f in compiled.definition.fields}})
     else:
         result = report_service.run(conn, forms, ctx, raw["report"], params or {})
         names.update(report=result, rows=result["rows"], columns=result["columns"])

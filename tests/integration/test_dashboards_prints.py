@@ -73,6 +73,11 @@ def test_form_print_template_html_qr_barcode_and_sandbox(plant: Plant) -> None:
     assert "74.03" in page                                                                 # a reading of the child table
     label = c.get("/api/print/iqc_label", params={"record_id": rid}, headers=plant.h("qcm")).text
     assert "size: 100mm 50mm" in label
+    # the QR code scales to the 30 mm asked for (a viewBox), and the result prints as people read it
+    assert re.search(r'<svg viewBox="0 0 \d+ \d+" style="width:30.0mm', label)
+    result = c.get(f"/api/records/iqc_inspection/{rid}", headers=plant.h("qcm")).json()["result"]
+    shown = {"pass": "合格", "fail": "不合格", "concession": "让步接收"}[result]
+    assert f"<br>{shown}<br>" in label
     # templates cannot reach Python internals
     evil = {"format": "mom.print/1", "name": "evil", "form": "iqc_inspection",
             "template": "{{ record.__class__.__mro__[1].__subclasses__() }}"}
