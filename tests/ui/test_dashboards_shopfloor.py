@@ -115,3 +115,31 @@ def test_shop_floor_scans_with_the_camera(browser, server) -> None:
     assert page.locator("[data-test=camera-video]").count() == 0      # the camera stops after a code is read
     assert CAMERA_CODE in page.locator(".history").inner_text()
     phone.close()
+
+
+def test_dashboard_widgets_placed_freely_on_the_grid(page, server, api) -> None:
+    login(page, server)
+    page.goto(server + "/#/design/dashboard")
+    page.fill("[data-test=dash-name]", "free_wall")
+    page.fill("[data-test=dash-label]", "自由布局看板")
+    page.click("[data-test=add-widget]")
+    cfg = page.locator("[data-wcfg=w1]")
+    pick(page, cfg.locator("[data-test=w-type]"), "kpi")
+    pick(page, cfg.locator("[data-test=w-report]"), "来料检验：供应商合格率")
+    page.locator("[data-widget=w1]").wait_for()
+    page.click("[data-test=free-layout]")
+    col = cfg.locator("[data-test=w-col] input")
+    col.fill("12")
+    col.press("Enter")
+    row = cfg.locator("[data-test=w-row] input")
+    row.fill("3")
+    row.press("Enter")
+    page.wait_for_function("getComputedStyle(document.querySelector('[data-widget=w1]')).gridColumnStart === '13'")
+    assert page.evaluate("getComputedStyle(document.querySelector('[data-widget=w1]')).gridRowStart") == "4"
+    page.click("[data-test=publish-dash]")
+    page.wait_for_url("**/design/dashboard/free_wall")
+    saved = api().get("/api/dashboards/free_wall")["definition"]["widgets"][0]["position"]
+    assert (saved["x"], saved["y"]) == (12, 3)
+    page.goto(server + "/#/d/free_wall")
+    page.locator("[data-widget=w1]").wait_for()
+    assert page.evaluate("getComputedStyle(document.querySelector('[data-widget=w1]')).gridColumnStart") == "13"
