@@ -140,6 +140,29 @@ def register(main: click.Group) -> None:
             sys.stdout.buffer.write(data if fmt != "csv" else data.lstrip(b"\xef\xbb\xbf"))
             sys.stdout.buffer.flush()
 
+    @report.command("dashboard", help="看板各组件的数据（JSON）/ every widget's data: mom report dashboard NAME --param period=last_7_days")
+    @click.argument("name")
+    @click.option("--param", "params", multiple=True, help="参数 键=值（可多次）/ parameter key=value (repeatable)")
+    @click.option("--widget", default=None, help="只要这个组件 / only this widget")
+    @click.option("--as", "username", default=None, help="以该用户的权限运行 / run with this user's permissions")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="写入文件 / write to a file")
+    @reports_errors
+    def dashboard_(name: str, params: tuple[str, ...], widget: str | None, username: str | None, output: str | None) -> None:
+        from mom.engines.reports import dashboard
+        from mom.platform.db.engine import read_tx
+        from mom.platform.settings import get_settings
+        engine, forms = _engine(), _registry()
+        ctx = _ctx(engine, username)
+        with read_tx(engine) as conn:
+            result = dashboard.data(conn, forms, ctx, name, _kv(params, "param"), max_scan=get_settings().report_max_scan_rows,
+                                    only=widget)
+        data = json.dumps(result, ensure_ascii=False, indent=2, default=str)
+        if output:
+            Path(output).write_text(data, encoding="utf-8")
+            click.echo(f"{output}: {len(result.get('widgets', []))} 个组件 / widgets")
+        else:
+            click.echo(data)
+
     @report.command("drill", help="下钻到明细记录 / the records behind a result row: --point supplier=某某")
     @click.argument("name")
     @click.option("--point", "points", multiple=True, required=True)

@@ -3,6 +3,7 @@ barcode, PDF with a Chinese font) and scheduled report delivery through the work
 from __future__ import annotations
 
 import email
+import json
 import email.policy
 import re
 import shutil
@@ -159,3 +160,14 @@ def test_scheduled_report_is_delivered_once_with_attachment(plant: Plant, settin
         assert len(sink.messages) == 1
     finally:
         smtp.stop()
+
+
+def test_dashboard_data_from_the_cli_matches_the_api(plant: Plant, cli) -> None:  # type: ignore[no-untyped-def]
+    api = plant.client.get("/api/dashboards/quality_overview/data", params={"widget": "by_supplier"}, headers=plant.h("qcm")).json()
+    out = cli("report", "dashboard", "quality_overview", "--widget", "by_supplier", "--as", "qcm")
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output)
+    assert [w["id"] for w in got["widgets"]] == ["by_supplier"]
+    assert got["widgets"][0] == api["widgets"][0]       # the same widget data and ECharts option
+    bad = cli("report", "dashboard", "no_such_board")
+    assert bad.exit_code == 1 and "no_such_board" in bad.output
