@@ -86,9 +86,9 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
                 (start_from is None or _stays(prob, previous, start_from)):
             start_from = previous
         else:
-            # the previous schedule no longer holds (a breakdown, a rush order): repair it in its own
-            # order on every machine, moving only what must move — usually far fewer changes than
-            # dispatching afresh, and often the better schedule too
+            # the previous schedule no longer holds (a breakdown, a rush order) or dispatching beats it:
+            # repair it in its own order on every machine, moving only what must move — far fewer
+            # changes than dispatching afresh, and sometimes the better schedule too
             moving = {i for i, a in enumerate(previous.assignments) if a is not None and not _still_fits(prob, i, a)}
             rep = dispatch.shift_left(prob, previous, moving)   # what cannot stay goes where it fits
             if rep.complete():
