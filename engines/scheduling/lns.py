@@ -44,15 +44,18 @@ def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, 
     t0 = time.perf_counter()
     rnd = random.Random(seed)
     best, best_terms = sched, terms(prob, sched)
-    steps = kept = 0
+    steps = kept = empty = 0
     refused: list[str] = []
     while True:
         left = budget - (time.perf_counter() - t0)
         if left < 1.0:
             break
         window = _window(prob, best, rnd, window_ops)
-        if window is None:
-            break
+        if window is None:          # nothing to free around this anchor (frozen, pinned): draw another
+            empty += 1
+            if empty > 50:
+                break
+            continue
         steps += 1
         try:
             got = _solve_window(prob, best, *window, time_limit=min(STEP_SECONDS, left - 0.5), workers=workers,
