@@ -578,8 +578,8 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
         meas_plan[m["key"]] = (m, i)
         at = f"/measures/{i}"
         if "agg" in m:
-            if m["agg"] == "percentile" and dialect == "sqlite" and raw.get("top", {}).get("others", True) \
-                    and raw.get("top") and not cols_raw:
+            if m["agg"] == "percentile" and dialect == "sqlite" and raw.get("top") and raw["top"].get("others", True) \
+                    and not cols_raw:
                 raise BuildError(f"{at}/agg", "SQLite 上百分位数不能与 top 的「其他」合并一起用；请设 top.others 为 false 或在 PostgreSQL 上运行",
                                  "on SQLite a percentile cannot be combined with top-N \"others\"; set top.others to false or run on PostgreSQL",
                                  "unsupported")
@@ -604,6 +604,14 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
     # the inner select: every path used, with permissions and filters
     inner = sa.select(*[ref.sql.label(lab) for _, (lab, ref) in b.paths.items()]).select_from(b.from_).where(*conds)
     sub = inner.subquery("b")
+
+    def value_of(m: Mapping[str, Any], at: str, s: Any) -> tuple[Any, Any]:
+        """A measure's value (its field or expr; None for a plain count) and its ``where`` condition, over ``s``."""
+        val = s.c[b.paths[m["field"]][0]] if "field" in m else \
+            _expr(b, m["expr"], f"{at}/expr", lambda lab: s.c[lab]) if "expr" in m else None
+        cond = _expr(b, m["where"], f"{at}/where", lambda lab: s.c[lab]) if "where" in m else None
+        return val, cond
+
     sqlite_pct = [m for m in meas_raw if m.get("agg") == "percentile"] if dialect == "sqlite" and not cols_raw else []
     if sqlite_pct:
         # SQLite has no percentile_cont: rank each measure's values inside its group with window
@@ -617,10 +625,9 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
                 parts.append(sub0.c[id_lab])
         extra = []
         for m in sqlite_pct:
-            at = f"/measures/{meas_plan[m['key']][1]}"
-            val = sub0.c[b.paths[m["field"]][0]] if "field" in m else _expr(b, m["expr"], f"{at}/expr", lambda lab: sub0.c[lab])
-            if "where" in m:
-                val = sa.case((_expr(b, m["where"], f"{at}/where", lambda lab: sub0.c[lab]), val))
+            val, cond = value_of(m, f"/measures/{meas_plan[m['key']][1]}", sub0)
+            if cond is not None:
+                val = sa.case((cond, val))
             extra.append(sa.func.row_number().over(partition_by=parts or None, order_by=(val.is_(None), val))
                          .label(f"_pr_{m['key']}"))
             extra.append(sa.func.count(val).over(partition_by=parts or None).label(f"_pn_{m['key']}"))
@@ -638,12 +645,7 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
         m, i = meas_plan[key]
         at = f"/measures/{i}"
         if "agg" in m:
-            val = None
-            if "field" in m:
-                val = s.c[b.paths[m["field"]][0]]
-            elif "expr" in m:
-                val = _expr(b, m["expr"], f"{at}/expr", lambda lab: s.c[lab])
-            cond = _expr(b, m["where"], f"{at}/where", lambda lab: s.c[lab]) if "where" in m else None
+            val, cond = value_of(m, at, s)
             agg = m["agg"]
             if agg == "count":
                 arg = val if val is not None else sa.literal(1)

@@ -33,11 +33,9 @@ class Model:
     sec: list[list[list[tuple[int, Any]]]] = field(default_factory=list)   # per op, per need: (resource, lit)
     arcs: list[tuple[Any, int, int, int, int]] = field(default_factory=list)  # (lit, from op or -1, to op, setup, resource)
     exprs: dict[str, Any] = field(default_factory=dict)
-    fixed: set[int] = field(default_factory=set)
-    fixed_at: dict[int, tuple[int, int, int]] = field(default_factory=dict)   # fixed op -> (start, end, op)
-    fixed_res: dict[int, int] = field(default_factory=dict)                   # fixed op -> its resource
+    fixed: dict[int, Assignment] = field(default_factory=dict)   # operations held where they are
     lasts: list[tuple[Any, int, int]] = field(default_factory=list)           # (last-arc lit, op, resource)
-    tard: list[tuple[Any, Any, Any, Any]] = field(default_factory=list)       # (completion, tardiness, late, order)
+    tard: list[tuple[Any, Any, Any, Any, list[int]]] = field(default_factory=list)  # (completion, tardiness, late, order, last ops)
     scale: dict[str, int] = field(default_factory=dict)
     latest: int = 0                 # operations that are not fixed end by then
     cal: dict[tuple[int, int], tuple] = field(default_factory=dict)   # (op, mode) -> calendar variables, for hints
@@ -58,10 +56,7 @@ def build(prob: Problem, horizon: int, previous: dict[int, Assignment] | None = 
         if op.pinned:
             fixed.setdefault(op.index, Assignment(op.pinned.mode, op.pinned.start, op.pinned.end, op.pinned.secondary))
     on_res: dict[int, list[tuple[Any, Any, int, int]]] = {r.index: [] for r in prob.resources}  # (interval, lit, op, units)
-    md.fixed = set(fixed)
-    for i, a in fixed.items():
-        md.fixed_at[i] = (a.start, a.end, i)
-        md.fixed_res[i] = prob.ops[i].modes[a.mode].resource
+    md.fixed = fixed
     for op in prob.ops:
         _operation(md, op, fixed.get(op.index), on_res)
     for op in prob.ops:
@@ -226,17 +221,16 @@ def _resource(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None
 
 def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
     prob, m = md.prob, md.m
-    ops = [it[2] for it in items]
-    attrs = [prob.ops[i].attrs for i in ops]
+    # fixed operations that run elsewhere are no nodes at all; two fixed ones here can only be
+    # neighbours when nothing fixed lies between them
+    runs_here = {i for i, a in md.fixed.items() if prob.ops[i].modes[a.mode].resource == r}
+    items = [it for it in items if it[2] not in md.fixed or it[2] in runs_here]
+    attrs = [prob.ops[it[2]].attrs for it in items]
     if all(prob.setup(r, a, b) == 0 for a in attrs for b in attrs) and \
             all(prob.initial_setup(r, a) == 0 for a in attrs):
         return
-    # fixed operations that run elsewhere are no nodes at all; two fixed ones here can only be
-    # neighbours when nothing fixed lies between them
-    fixed_here = sorted((md.fixed_at[i] for _, _, i, _ in items if i in md.fixed_at and md.fixed_res[i] == r))
-    next_fixed = {a[2]: b[2] for a, b in zip(fixed_here, fixed_here[1:])}
-    items = [it for it in items if it[2] not in md.fixed or md.fixed_res[it[2]] == r]
-    attrs = [prob.ops[it[2]].attrs for it in items]
+    fixed_here = sorted(runs_here, key=lambda i: (md.fixed[i].start, md.fixed[i].end, i))
+    next_fixed = dict(zip(fixed_here, fixed_here[1:]))
     arcs = []
     for j, (_, lit, i, _) in enumerate(items):
         first = m.NewBoolVar("")
@@ -282,11 +276,11 @@ def _batch(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
 
 def _objective_terms(md: Model, previous: dict[int, Assignment] | None) -> None:
     prob, m, H = md.prob, md.m, md.horizon
-    comp = []
+    comp, last_ops = [], []
     for o in prob.orders:
         c = m.NewIntVar(0, H, f"c{o.index}")
-        lasts = [md.end[i] for i in o.ops if not prob.ops[i].succs] or [md.end[i] for i in o.ops]
-        m.AddMaxEquality(c, lasts)
+        last_ops.append([i for i in o.ops if not prob.ops[i].succs] or list(o.ops))   # completion is measured on these
+        m.AddMaxEquality(c, [md.end[i] for i in last_ops[-1]])
         comp.append(c)
     ms = m.NewIntVar(0, H, "makespan")
     m.AddMaxEquality(ms, comp or [m.NewConstant(0)])
@@ -294,9 +288,9 @@ def _objective_terms(md: Model, previous: dict[int, Assignment] | None) -> None:
     ints = all(float(o.weight).is_integer() for o in prob.orders)
     md.scale["weighted_tardiness"] = 1 if ints else 100
     tard, late = [], []
-    for o, c in zip(prob.orders, comp):
+    for o, c, lasts in zip(prob.orders, comp, last_ops):
         if o.due is None:
-            md.tard.append((c, None, None, o))
+            md.tard.append((c, None, None, o, lasts))
             continue
         t = m.NewIntVar(0, H, f"t{o.index}")
         m.Add(t >= c - o.due)
@@ -305,7 +299,7 @@ def _objective_terms(md: Model, previous: dict[int, Assignment] | None) -> None:
         lt = m.NewBoolVar(f"late{o.index}")
         m.Add(c <= o.due).OnlyEnforceIf(lt.Not())
         late.append(lt)
-        md.tard.append((c, t, lt, o))
+        md.tard.append((c, t, lt, o, lasts))
     md.exprs["weighted_tardiness"] = sum(tard) if tard else 0
     md.exprs["late_orders"] = sum(late) if late else 0
     md.exprs["setup_time"] = sum(st * lit for lit, _, _, st, _ in md.arcs if st) if md.arcs else 0
@@ -353,8 +347,7 @@ def hint(md: Model, sched: Schedule) -> None:
             m.AddHint(lit, 1 if val else 0)
         for lit, i, r in md.lasts:
             m.AddHint(lit, 1 if (r, i) not in nxt and _runs_on(prob, sched, i, r) else 0)
-    for c, t, lt, o in md.tard:
-        lasts = [i for i in o.ops if not prob.ops[i].succs] or o.ops
+    for c, t, lt, o, lasts in md.tard:
         done = max(sched.assignments[i].end for i in lasts)
         m.AddHint(c, done)
         if t is not None:
