@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mom.engines.expressions.sandbox import Expression
@@ -56,13 +57,18 @@ class FieldSpec:
         vt = str(self.raw.get("result_type", "decimal")) if self.type == "formula" else self.type
         object.__setattr__(self, "value_type", vt)
 
-    @property
+    @cached_property
     def computed(self) -> bool:
         return self.formula is not None
 
-    @property
+    @cached_property
     def is_table(self) -> bool:
         return self.type == "table"
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Helpers other modules derive from this field once (its specialised coercer, its limits)."""
+        return {}
 
     def child(self, key: str) -> "FieldSpec | None":
         return next((c for c in self.children if c.key == key), None)
@@ -97,13 +103,17 @@ class FormDefinition:
     state_machine: Any = None          # mom.engines.forms.states.StateMachine, when declared
 
     def field(self, key: str) -> FieldSpec | None:
-        return next((f for f in self.fields if f.key == key), None)
+        return self._by_key.get(key)
 
-    @property
+    @cached_property
+    def _by_key(self) -> dict[str, FieldSpec]:
+        return {f.key: f for f in self.fields}
+
+    @cached_property
     def scalar_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if not f.is_table)
 
-    @property
+    @cached_property
     def table_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.is_table)
 

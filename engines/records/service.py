@@ -19,7 +19,8 @@ from mom.engines.records import lookup, values as V
 from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import NO_HOOKS, RecordHooks
-from mom.platform.db import tables as T
+from mom.platform.db import bulk, tables as T
+from mom.platform.db.types import UTCDateTime
 from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
 
 SYSTEM_OUT = ("id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
@@ -150,10 +151,58 @@ def _integrity(exc: sa.exc.IntegrityError, compiled: CompiledForm) -> Conflict:
 
 
 def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, entries: list[tuple[int, str, Any]]) -> None:
-    if entries:
-        conn.execute(T.audit.insert(), [
-            {"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": rid, "action": action,
-             "form_version": compiled.version, "changes": changes} for rid, action, changes in entries])
+    common = {"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "form_version": compiled.version}
+    rows = [{"record_id": rid, "action": action, "changes": changes} for rid, action, changes in entries]
+    if len(rows) == 1:
+        conn.execute(T.audit.insert(), {**common, **rows[0]})
+    elif rows:
+        bulk.insert_many(conn, T.audit, rows, const=common)
+
+
+def _audit_created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list[int]) -> None:
+    """The "create" audit entries of records just inserted, built by the database from the stored
+    rows in one INSERT … SELECT: no per-row work in Python (an import writes 100k of them), and the
+    entry shows exactly what was stored. The document holds every non-empty scalar field."""
+    t, a = compiled.main, T.audit
+    if ids[-1] - ids[0] + 1 == len(ids):
+        where = t.c.id.between(ids[0], ids[-1])
+    elif conn.dialect.name == "postgresql":
+        where = t.c.id == sa.any_(sa.bindparam("audit_ids", ids, type_=postgresql.ARRAY(sa.BigInteger)))
+    else:
+        where = t.c.id.in_(ids)
+    doc = _created_document(compiled, conn.dialect.name)
+    q = sa.select(sa.literal(ctx.now, UTCDateTime), sa.literal(ctx.actor.id, sa.Integer), sa.literal(compiled.name),
+                  t.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer), doc).where(where)
+    conn.execute(a.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q))
+
+
+def _created_document(compiled: CompiledForm, dialect: str) -> Any:
+    t = compiled.main
+    pairs = []
+    for f in compiled.definition.scalar_fields:
+        col: Any = t.c[f.key]
+        vt = f.value_type
+        if dialect == "postgresql":
+            if vt == "datetime":
+                col = sa.func.to_char(sa.func.timezone("UTC", col), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        elif vt == "boolean":
+            col = sa.case((col.is_(None), None), (col != 0, sa.func.json("true")), else_=sa.func.json("false"))
+        elif vt in ("multi_select", "attachment"):
+            col = sa.func.json(col)
+        elif vt == "datetime":
+            col = sa.func.replace(col, " ", "T") + "Z"
+        pairs.append((f.key, col))
+    if dialect == "postgresql":   # jsonb_build_object takes at most 100 arguments
+        parts = [sa.func.jsonb_build_object(*[x for k, c in pairs[i:i + 50] for x in (sa.literal(k), c)])
+                 for i in range(0, len(pairs), 50)] or [sa.func.jsonb_build_object()]
+        doc = parts[0]
+        for p in parts[1:]:
+            doc = doc.op("||")(p)
+        return sa.cast(sa.func.jsonb_strip_nulls(doc), sa.JSON)
+    doc = sa.literal("{}")   # json_patch drops the keys whose value is null
+    for i in range(0, max(len(pairs), 1), 60):   # SQLite functions take at most 127 arguments
+        doc = sa.func.json_patch(doc, sa.func.json_object(*[x for k, c in pairs[i:i + 60] for x in (sa.literal(k), c)]))
+    return doc
 
 
 def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
@@ -181,11 +230,11 @@ def prepare_many(conn: Connection, registry: lookup.Registry, compiled: Compiled
                  docs: list[Any], prefixes: list[str]) -> list[tuple[V.Prepared, ProblemList]]:
     """Read, resolve, compute and check a batch of new documents; problems are per document."""
     out = []
-    visible = V.visible_fields(compiled, access)
+    plan = V.input_plan(compiled, access, ctx)
     for doc, prefix in zip(docs, prefixes):
         problems = ProblemList()
         out.append((V.read_input(compiled, doc, ctx=ctx, access=access, existing=None, problems=problems, prefix=prefix,
-                                 visible=visible), problems))
+                                 plan=plan), problems))
     lookup.resolve(conn, registry, out)
     for (prep, problems), prefix in zip(out, prefixes):
         V.compute(compiled, prep.values, prep.children, ctx, problems, prefix)
@@ -206,7 +255,7 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     if not preps:
         return []
     hooks = hooks or NO_HOOKS
-    rows = [dict(p.values) for p in preps]
+    rows = [p.values for p in preps]
     hooks.before_create(conn, ctx, compiled, rows)
     _autonumbers(conn, compiled, ctx, rows)
     system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
@@ -217,8 +266,12 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     try:
         if len(params) == 1:
             ids = [int(conn.execute(t.insert().returning(t.c.id), params[0]).scalar_one())]
-        else:
-            ids = [int(r[0]) for r in conn.execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), params)]
+        else:  # a batch: ids reserved first, then one bulk write (COPY on PostgreSQL) without RETURNING
+            ids = bulk.reserve_ids(conn, t, len(params))
+        for rid, p in zip(ids, params):
+            p["id"] = rid
+        if len(params) > 1:
+            bulk.insert_many(conn, t, params, ["id", *cols], const=system)
         child_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for rid, p in zip(ids, preps):
             for key, crow in p.children.items():
@@ -226,14 +279,13 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
                     child_rows[key].append({**{c.key: r.get(c.key) for c in compiled.definition.field(key).children},
                                             "parent_id": rid, "seq": i + 1})
         for key, crow in child_rows.items():
-            conn.execute(compiled.children[key].insert(), crow)
+            bulk.insert_many(conn, compiled.children[key], crow)
     except sa.exc.IntegrityError as exc:
         raise _integrity(exc, compiled) from exc
     if audit:
-        _audit(conn, ctx, compiled, [(rid, "create", {k: v for k, v in r.items() if v is not None}) for rid, r in zip(ids, rows)])
-    stored = [{**p, "id": rid} for rid, p in zip(ids, params)]
-    hooks.after_create(conn, ctx, compiled, stored)
-    return stored
+        _audit_created(conn, ctx, compiled, ids)
+    hooks.after_create(conn, ctx, compiled, params)
+    return params
 
 
 def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, docs: list[Any]) -> list[dict[str, Any]]:

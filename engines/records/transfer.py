@@ -24,6 +24,7 @@ from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.query import Filter, list_records
 from mom.engines.records.service import apply_update, insert_prepared, prepare_many
+from mom.platform.db import bulk
 from mom.platform.errors import InvalidInput, MomError, Problem, did_you_mean
 
 MAX_REPORTED = 1000
@@ -114,16 +115,17 @@ def import_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
                                      write=(mode == "skip" or error_count == 0))
         batch.clear()
 
-    for rowno, cells in enumerate(rows, start=2):
-        doc = {c: v for c, v in zip(cols, cells) if c is not None and v is not None and not (isinstance(v, str) and v.strip() == "")}
-        if not doc:
-            continue
-        stats["total"] += 1
-        batch.append((rowno, doc))
-        if len(batch) >= chunk:
+    with bulk.relaxed_gc():
+        for rowno, cells in enumerate(rows, start=2):
+            doc = {c: v for c, v in zip(cols, cells) if c is not None and v is not None and not (isinstance(v, str) and v.strip() == "")}
+            if not doc:
+                continue
+            stats["total"] += 1
+            batch.append((rowno, doc))
+            if len(batch) >= chunk:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
     result = {**stats, "errors": errors[:MAX_REPORTED], "error_count": error_count, "mode": mode}
     if mode == "all" and error_count:
         result["created"] = result["updated"] = 0

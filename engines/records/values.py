@@ -50,15 +50,22 @@ def _empty(v: Any) -> bool:
 def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep: Prepared, problems: ProblemList,
                 ctx: Ctx) -> None:
     try:
-        v = fieldtypes.coerce(f, raw, tz=ctx.tz)
+        v = fieldtypes.coercer(f, ctx.tz)(raw)
     except fieldtypes.FieldError as exc:
         problems.add(path, f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
         return
+    if v is None or f.value_type not in _SPECIAL:
+        target[f.key] = v
+    else:
+        _store_special(f, v, path, target, prep)
+
+
+def _store_special(f: FieldSpec, v: Any, path: str, target: dict[str, Any], prep: Prepared) -> None:
     if isinstance(v, fieldtypes.LookupNeeded):
         prep.pending.append(Pending(f, v.text, path, target, f.key, prep))
         target[f.key] = None
         return
-    if f.value_type in fieldtypes.ID_TYPES and v is not None:
+    if f.value_type in fieldtypes.ID_TYPES:
         prep.ids_to_check.append((f, v, path))
     if f.value_type == "attachment" and v:
         for a in v:
@@ -66,47 +73,86 @@ def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep:
     target[f.key] = v
 
 
+_SPECIAL = frozenset({*fieldtypes.ID_TYPES, "attachment"})   # values that need a look-up or an id check
+_SCALAR, _TABLE, _COMPUTED, _READ_ONLY, _AUTONUMBER, _AUTONUMBER_RO = range(6)
+
+
 def visible_fields(compiled: CompiledForm, access: FormAccess) -> dict[str, FieldSpec]:
     return {f.key: f for f in compiled.definition.fields if access.visible(f.key)}
 
 
+@dataclass(frozen=True)
+class InputPlan:
+    """How each key this actor may send is read: built once per request or import batch."""
+
+    visible: Mapping[str, FieldSpec]
+    entries: Mapping[str, tuple[FieldSpec, int, Any]]      # key -> (field, kind, coercer)
+
+
+def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPlan:
+    entries = {}
+    visible = visible_fields(compiled, access)
+    for key, f in visible.items():
+        if f.computed:
+            kind = _COMPUTED
+        elif f.type == "autonumber":
+            kind = _AUTONUMBER_RO if key in access.read_only else _AUTONUMBER
+        elif key in access.read_only or (f.read_only and f.type != "autonumber" and not ctx.actor.is_admin):
+            kind = _READ_ONLY
+        elif f.is_table:
+            kind = _TABLE
+        else:
+            kind = _SCALAR
+        entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz))
+    return InputPlan(visible, entries)
+
+
 def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAccess, existing: Mapping[str, Any] | None,
-               problems: ProblemList, prefix: str = "", visible: Mapping[str, FieldSpec] | None = None) -> Prepared:
-    """Coerce the given keys; on create (existing is None) fill defaults. ``visible`` may be passed
-    in by batch callers (the fields this actor may see, by key)."""
+               problems: ProblemList, prefix: str = "", plan: InputPlan | None = None) -> Prepared:
+    """Coerce the given keys; on create (existing is None) fill defaults. Batch callers pass the
+    ``plan`` (see :func:`input_plan`) so that it is worked out once."""
     prep = Prepared(values={}, children={})
     if not isinstance(data, Mapping):
         problems.add(prefix or "/", "记录必须是 JSON 对象", "a record must be a JSON object", "type")
         return prep
-    if visible is None:
-        visible = visible_fields(compiled, access)
+    if plan is None:
+        plan = input_plan(compiled, access, ctx)
+    entries, values = plan.entries, prep.values
     for key, raw in data.items():
-        path = f"{prefix}/{key}"
-        if key in INPUT_IGNORED:
+        e = entries.get(key)
+        if e is None:
+            if key not in INPUT_IGNORED:
+                visible = plan.visible
+                problems.add(f"{prefix}/{key}", f"未知字段 {key}{did_you_mean(key, set(visible))}",
+                             f"unknown field {key}{did_you_mean(key, set(visible))}", "unknown_field")
             continue
-        f = visible.get(key)
-        if f is None:
-            problems.add(path, f"未知字段 {key}{did_you_mean(key, set(visible))}",
-                         f"unknown field {key}{did_you_mean(key, set(visible))}", "unknown_field")
+        f, kind, co = e
+        if kind == _SCALAR or (kind == _AUTONUMBER and existing is None):
+            try:
+                v = co(raw)
+            except fieldtypes.FieldError as exc:
+                problems.add(f"{prefix}/{key}", f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
+                continue
+            if v is None or f.value_type not in _SPECIAL:
+                values[key] = v
+            else:
+                _store_special(f, v, f"{prefix}/{key}", values, prep)
             continue
-        old = existing.get(key) if existing is not None else None
-        if f.computed:
+        if kind == _COMPUTED:
             continue  # computed on save; an exported value coming back is ignored
-        if f.type == "autonumber" and existing is not None:
+        path = f"{prefix}/{key}"
+        old = existing.get(key) if existing is not None else None
+        if kind in (_AUTONUMBER, _AUTONUMBER_RO) and existing is not None:   # it never changes
             if raw not in (None, "") and raw != old:
                 problems.add(path, f"{f.label['zh-CN']} 是自动编号，不能修改", f"{f.key} is an auto-number and cannot change", "read_only")
-            continue
-        if (key in access.read_only or (f.read_only and f.type != "autonumber" and not ctx.actor.is_admin)):
+        elif kind in (_READ_ONLY, _AUTONUMBER_RO):
             if existing is None and _empty(raw):
                 continue
             if existing is not None and _same(f, raw, old, ctx):
                 continue
             problems.add(path, f"{f.label['zh-CN']} 是只读字段", f"{f.key} is read-only for you", "read_only")
-            continue
-        if f.is_table:
-            prep.children[key] = _read_rows(f, raw, path, prep, problems, ctx)
         else:
-            coerce_into(f, raw, path, prep.values, prep, problems, ctx)
+            prep.children[key] = _read_rows(f, raw, path, prep, problems, ctx)
     if existing is None:
         _defaults(compiled, prep, ctx, problems, prefix)
     return prep
@@ -220,17 +266,22 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
     """Constraints and cross-field rules on the complete record."""
     defn = compiled.definition
     for f in defn.fields:
+        if not f.is_table:
+            if f.type != "autonumber":
+                v = values.get(f.key)
+                if not _plainly_valid(f)(v):
+                    _check_value(f, v, f"{prefix}/{f.key}", problems)
+            continue
         path = f"{prefix}/{f.key}"
-        if f.is_table:
-            rows = children.get(f.key) or []
-            if f.required and not rows or len(rows) < int(f.raw.get("min_rows", 0)):
-                n = max(1, int(f.raw.get("min_rows", 0)))
-                problems.add(path, f"{f.label['zh-CN']} 至少需要 {n} 行", f"{f.key} needs at least {n} row(s)", "required")
-            for i, row in enumerate(rows):
-                for c in f.children:
-                    _check_value(c, row.get(c.key), f"{path}/{i}/{c.key}", problems)
-        elif f.type != "autonumber":
-            _check_value(f, values.get(f.key), path, problems)
+        rows = children.get(f.key) or []
+        if f.required and not rows or len(rows) < int(f.raw.get("min_rows", 0)):
+            n = max(1, int(f.raw.get("min_rows", 0)))
+            problems.add(path, f"{f.label['zh-CN']} 至少需要 {n} 行", f"{f.key} needs at least {n} row(s)", "required")
+        for i, row in enumerate(rows):
+            for c in f.children:
+                v = row.get(c.key)
+                if not _plainly_valid(c)(v):
+                    _check_value(c, v, f"{path}/{i}/{c.key}", problems)
     if not defn.rules:
         return
     names = _names(compiled, values, children)
@@ -244,18 +295,58 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
                          rule.message["en"], "rule")
 
 
+def _limits(f: FieldSpec) -> tuple[int, int, Decimal | None, Decimal | None]:
+    """(max length, min length, min, max) of a field, read from its definition once."""
+    got = f.memo.get("limits")
+    if got is None:
+        t, raw = f.value_type, f.raw
+        num = t in ("integer", "decimal")
+        got = f.memo["limits"] = (
+            int(raw.get("max_length", 255 if t == "text" else 512 if t == "barcode" else 100000)),
+            int(raw.get("min_length", 0)),
+            Decimal(str(raw["min"])) if num and raw.get("min") is not None else None,
+            Decimal(str(raw["max"])) if num and raw.get("max") is not None else None)
+    return got
+
+
+def _plainly_valid(f: FieldSpec) -> Any:
+    """A quick test, made once per field, that passes the values :func:`_check_value` would surely
+    accept (it alone words the problems); anything it cannot vouch for gets the full check."""
+    got = f.memo.get("plain")
+    if got is not None:
+        return got
+    t, raw, required = f.value_type, f.raw, f.required
+    limit, min_len, lo, hi = _limits(f)
+    if t in ("text", "long_text", "barcode") and f.regex is None:
+        def test(v: Any) -> bool:
+            return (not required and v is None) or (type(v) is str and min_len <= len(v) <= limit and (v != "" or not required))
+    elif t in ("integer", "decimal"):
+        def test(v: Any) -> bool:
+            if v is None:
+                return not required
+            return isinstance(v, (int, Decimal)) and (lo is None or v >= lo) and (hi is None or v <= hi)
+    elif t in ("select", "boolean") or (t in ("date", "datetime") and raw.get("min") is None and raw.get("max") is None):
+        def test(v: Any) -> bool:
+            return v is not None and v != "" if required else True
+    else:
+        def test(v: Any) -> bool:
+            return False
+    f.memo["plain"] = test
+    return test
+
+
 def _check_value(f: FieldSpec, v: Any, path: str, problems: ProblemList) -> None:
-    name_zh, raw = f.label["zh-CN"], f.raw
-    if _empty(v):
+    if v is None or v == "" or v == []:
         if f.required:
-            problems.add(path, f"{name_zh} 为必填项", f"{f.key} is required", "required")
+            problems.add(path, f"{f.label['zh-CN']} 为必填项", f"{f.key} is required", "required")
         return
+    name_zh, raw = f.label["zh-CN"], f.raw
     t = f.value_type
     if t in ("text", "long_text", "barcode"):
-        limit = int(raw.get("max_length", 255 if t == "text" else 512 if t == "barcode" else 100000))
+        limit, min_len, _, _ = _limits(f)
         if len(v) > limit:
             problems.add(path, f"{name_zh} 最长 {limit} 个字符（现为 {len(v)}）", f"{f.key} is longer than {limit} characters ({len(v)})", "max_length")
-        if len(v) < int(raw.get("min_length", 0)):
+        if len(v) < min_len:
             problems.add(path, f"{name_zh} 至少 {raw['min_length']} 个字符", f"{f.key} needs at least {raw['min_length']} characters", "min_length")
         if f.regex is not None and not f.regex.fullmatch(v):
             msg = raw.get("regex_message")
@@ -263,9 +354,10 @@ def _check_value(f: FieldSpec, v: Any, path: str, problems: ProblemList) -> None
             en = msg.get("en") if isinstance(msg, Mapping) else msg
             problems.add(path, zh or f"{name_zh} 格式不符合 {raw['regex']}", en or f"{f.key} does not match {raw['regex']}", "regex")
     if t in ("integer", "decimal") and isinstance(v, (int, Decimal)):
-        if raw.get("min") is not None and Decimal(str(v)) < Decimal(str(raw["min"])):
+        _, _, lo, hi = _limits(f)
+        if lo is not None and v < lo:
             problems.add(path, f"{name_zh} 不能小于 {raw['min']}", f"{f.key} must be at least {raw['min']}", "min")
-        if raw.get("max") is not None and Decimal(str(v)) > Decimal(str(raw["max"])):
+        if hi is not None and v > hi:
             problems.add(path, f"{name_zh} 不能大于 {raw['max']}", f"{f.key} must be at most {raw['max']}", "max")
     if t in ("date", "datetime"):
         s = v.isoformat()

@@ -144,3 +144,24 @@ def test_attachments_checked_per_field(client: TestClient, admin: dict) -> None:
     codes = sorted(p["code"] for p in bad.json()["problems"])
     assert bad.status_code == 422 and codes == ["accept", "max_size", "not_found"]
     assert client.get(f"/api/attachments/{small['id']}", headers=admin).content == b"\xff\xd8 tiny"
+
+
+def test_bulk_create_pairs_ids_children_and_audit(client: TestClient, demo_forms: dict) -> None:
+    """A batch is written with reserved ids and one bulk write (COPY on PostgreSQL): every record
+    must get its own child rows, its own number and an audit entry with its own values."""
+    body = [{"supplier": "温州精密铸造", "material": "MAT-1", "lot_no": f"B{i}", "qty": 10 + i, "result": "pass",
+             "inspected_on": "2026-11-2" + str(i),
+             "readings": [{"characteristic": f"c{i}-{j}", "value": i + j / 100} for j in range(i + 1)]} for i in range(4)]
+    r = client.post("/api/records/iqc_inspection", headers=demo_forms, json=body)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert [m["lot_no"] for m in made] == ["B0", "B1", "B2", "B3"]
+    assert len({m["id"] for m in made}) == 4 and len({m["code"] for m in made}) == 4
+    for i, m in enumerate(made):
+        assert [x["characteristic"] for x in m["readings"]] == [f"c{i}-{j}" for j in range(i + 1)]
+        audit = client.get(f"/api/records/iqc_inspection/{m['id']}/audit", headers=demo_forms).json()
+        assert [a["action"] for a in audit] == ["create"]
+        ch = audit[0]["changes"]
+        assert ch["lot_no"] == f"B{i}" and ch["qty"] == 10 + i and ch["code"] == m["code"]
+        assert ch["inspected_on"] == f"2026-11-2{i}" and ch["sample_size"] == m["sample_size"]
+        assert "remarks" not in ch          # empty fields are left out
