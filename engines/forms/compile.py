@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from functools import cached_property
+from typing import Any
+
 import sqlalchemy as sa
 
 from mom.engines.forms import fieldtypes
@@ -40,6 +43,11 @@ class CompiledForm:
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Statements and helpers built once per published version (e.g. the audit INSERT … SELECT)."""
+        return {}
 
     def table_for(self, table_id: str) -> sa.Table:
         if table_id == MAIN:

@@ -177,8 +177,11 @@ class FormRegistry:
         """Listener counts of ``name`` as read by the last ``get`` (same transaction for a request)."""
         return self._listeners.get(name) or NO_LISTENERS
 
+    # built once: every request of every form runs it
+    _CURRENT = sa.select(T.form.c.current_version, T.form.c.listeners).where(T.form.c.name == sa.bindparam("name"))
+
     def get(self, conn: Connection, name: str) -> CompiledForm:
-        found = conn.execute(sa.select(T.form.c.current_version, T.form.c.listeners).where(T.form.c.name == name)).first()
+        found = conn.execute(self._CURRENT, {"name": name}).first()
         version = found[0] if found is not None else None
         if version is None:
             names = form_names(conn)

@@ -163,17 +163,29 @@ def _audit_created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list
     """The "create" audit entries of records just inserted, built by the database from the stored
     rows in one INSERT … SELECT: no per-row work in Python (an import writes 100k of them), and the
     entry shows exactly what was stored. The document holds every non-empty scalar field."""
-    t, a = compiled.main, T.audit
-    if ids[-1] - ids[0] + 1 == len(ids):
-        where = t.c.id.between(ids[0], ids[-1])
-    elif conn.dialect.name == "postgresql":
-        where = t.c.id == sa.any_(sa.bindparam("audit_ids", ids, type_=postgresql.ARRAY(sa.BigInteger)))
+    dialect = conn.dialect.name
+    contiguous = ids[-1] - ids[0] + 1 == len(ids)
+    key = ("audit_created", dialect, contiguous)
+    stmt = compiled.memo.get(key)
+    if stmt is None:
+        t = compiled.main
+        if contiguous:
+            where = t.c.id.between(sa.bindparam("lo", type_=sa.BigInteger), sa.bindparam("hi", type_=sa.BigInteger))
+        elif dialect == "postgresql":
+            where = t.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
+        else:
+            where = t.c.id.in_(sa.bindparam("ids", expanding=True))
+        q = sa.select(sa.bindparam("at", type_=UTCDateTime), sa.bindparam("actor", type_=sa.Integer), sa.literal(compiled.name),
+                      t.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer),
+                      _created_document(compiled, dialect)).where(where)
+        stmt = compiled.memo[key] = T.audit.insert().from_select(
+            ["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q)
+    params: dict[str, Any] = {"at": ctx.now, "actor": ctx.actor.id}
+    if contiguous:
+        params.update(lo=ids[0], hi=ids[-1])
     else:
-        where = t.c.id.in_(ids)
-    doc = _created_document(compiled, conn.dialect.name)
-    q = sa.select(sa.literal(ctx.now, UTCDateTime), sa.literal(ctx.actor.id, sa.Integer), sa.literal(compiled.name),
-                  t.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer), doc).where(where)
-    conn.execute(a.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q))
+        params["ids"] = ids
+    conn.execute(stmt, params)
 
 
 def _created_document(compiled: CompiledForm, dialect: str) -> Any:
@@ -265,7 +277,10 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     t = compiled.main
     try:
         if len(params) == 1:
-            ids = [int(conn.execute(t.insert().returning(t.c.id), params[0]).scalar_one())]
+            stmt = compiled.memo.get("insert_returning")
+            if stmt is None:
+                stmt = compiled.memo["insert_returning"] = t.insert().returning(t.c.id)
+            ids = [int(conn.execute(stmt, params[0]).scalar_one())]
         else:  # a batch: ids reserved first, then one bulk write (COPY on PostgreSQL) without RETURNING
             ids = bulk.reserve_ids(conn, t, len(params))
         for rid, p in zip(ids, params):

@@ -57,10 +57,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.flows = app.state.registry.hooks.flows
     app.state.actor_cache = ActorCache(ttl=settings.auth_cache_seconds)
     errors.install(app)
+    # Records first: they take most requests, and FastAPI tries the routes in order. No records path
+    # shadows another router's (the workflow's /records/{form}/{id}/transitions|timeline have fixed
+    # segments that no records route has).
+    app.include_router(routes_records.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_forms.router)
-    app.include_router(routes_workflow.router)   # before records: its /records/{form}/{id}/… paths are more specific
-    app.include_router(routes_records.router)
+    app.include_router(routes_workflow.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_scheduling.router)
     app.include_router(routes_ui.router)
