@@ -116,8 +116,11 @@ def import_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
         batch.clear()
 
     with bulk.relaxed_gc():
+        used = [(i, c) for i, c in enumerate(cols) if c is not None]
         for rowno, cells in enumerate(rows, start=2):
-            doc = {c: v for c, v in zip(cols, cells) if c is not None and v is not None and not (isinstance(v, str) and v.strip() == "")}
+            n = len(cells)
+            doc = {c: v for i, c in used if i < n and (v := cells[i]) is not None
+                   and (type(v) is not str or (v and not v.isspace()))}
             if not doc:
                 continue
             stats["total"] += 1

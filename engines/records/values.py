@@ -86,7 +86,7 @@ class InputPlan:
     """How each key this actor may send is read: built once per request or import batch."""
 
     visible: Mapping[str, FieldSpec]
-    entries: Mapping[str, tuple[FieldSpec, int, Any]]      # key -> (field, kind, coercer)
+    entries: Mapping[str, tuple[FieldSpec, int, Any, bool]]      # key -> (field, kind, coercer, needs a look-up)
 
 
 def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPlan:
@@ -103,7 +103,7 @@ def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPla
             kind = _TABLE
         else:
             kind = _SCALAR
-        entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz))
+        entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz), f.value_type in _SPECIAL)
     return InputPlan(visible, entries)
 
 
@@ -126,14 +126,14 @@ def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAcces
                 problems.add(f"{prefix}/{key}", f"未知字段 {key}{did_you_mean(key, set(visible))}",
                              f"unknown field {key}{did_you_mean(key, set(visible))}", "unknown_field")
             continue
-        f, kind, co = e
+        f, kind, co, special = e
         if kind == _SCALAR or (kind == _AUTONUMBER and existing is None):
             try:
                 v = co(raw)
             except fieldtypes.FieldError as exc:
                 problems.add(f"{prefix}/{key}", f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
                 continue
-            if v is None or f.value_type not in _SPECIAL:
+            if not special or v is None:
                 values[key] = v
             else:
                 _store_special(f, v, f"{prefix}/{key}", values, prep)
@@ -201,11 +201,19 @@ def _read_rows(f: FieldSpec, raw: Any, path: str, prep: Prepared, problems: Prob
 
 
 def _defaults(compiled: CompiledForm, prep: Prepared, ctx: Ctx, problems: ProblemList, prefix: str) -> None:
-    for f in compiled.definition.fields:
-        if f.is_table:
-            if f.key not in prep.children:
-                prep.children[f.key] = []
-        elif f.key not in prep.values and not f.computed and f.type != "autonumber":
+    plan = compiled.memo.get("defaults")
+    if plan is None:   # (table keys, fields that have a default)
+        defn = compiled.definition
+        plan = compiled.memo["defaults"] = (
+            [t.key for t in defn.table_fields],
+            [f for f in defn.scalar_fields if not f.computed and f.type != "autonumber"
+             and (f.default_expr is not None or "default" in f.raw)])
+    tables, defaulted = plan
+    for key in tables:
+        if key not in prep.children:
+            prep.children[key] = []
+    for f in defaulted:
+        if f.key not in prep.values:
             _default_one(f, prep.values, ctx, problems, f"{prefix}/{f.key}", prep)
 
 
@@ -265,13 +273,14 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
           ctx: Ctx, problems: ProblemList, prefix: str = "") -> None:
     """Constraints and cross-field rules on the complete record."""
     defn = compiled.definition
-    for f in defn.fields:
-        if not f.is_table:
-            if f.type != "autonumber":
-                v = values.get(f.key)
-                if not _plainly_valid(f)(v):
-                    _check_value(f, v, f"{prefix}/{f.key}", problems)
-            continue
+    scalars = compiled.memo.get("checks")
+    if scalars is None:
+        scalars = compiled.memo["checks"] = [(f.key, _plainly_valid(f), f) for f in defn.scalar_fields if f.type != "autonumber"]
+    for key, plain, f in scalars:
+        v = values.get(key)
+        if not plain(v):
+            _check_value(f, v, f"{prefix}/{key}", problems)
+    for f in defn.table_fields:
         path = f"{prefix}/{f.key}"
         rows = children.get(f.key) or []
         if f.required and not rows or len(rows) < int(f.raw.get("min_rows", 0)):
