@@ -146,12 +146,14 @@ def retired_fields(conn: Connection, name: str) -> list[dict[str, Any]]:
 
 
 def listeners_of(conn: Connection, name: str) -> dict[str, int]:
-    """How many workflows (enabled or not: their running instances still lock records) and enabled event
-    rules react to the records of form ``name``."""
+    """How many workflows (enabled or not: their running instances still lock records), enabled event
+    rules and report summaries react to the records of form ``name``."""
     flows = conn.execute(sa.select(sa.func.count()).select_from(T.workflow).where(T.workflow.c.form == name)).scalar_one()
     rules = conn.execute(sa.select(sa.func.count()).select_from(T.rule)
                          .where(T.rule.c.form == name, T.rule.c.enabled.is_(True))).scalar_one()
-    return {"workflows": int(flows), "rules": int(rules)}
+    summaries = conn.execute(sa.select(sa.func.count()).select_from(T.report_summary)
+                             .where(T.report_summary.c.form == name)).scalar_one()
+    return {"workflows": int(flows), "rules": int(rules), "summaries": int(summaries)}
 
 
 def refresh_listeners(conn: Connection, name: str) -> None:
@@ -159,7 +161,7 @@ def refresh_listeners(conn: Connection, name: str) -> None:
     conn.execute(T.form.update().where(T.form.c.name == name).values(listeners=listeners_of(conn, name)))
 
 
-NO_LISTENERS: Mapping[str, int] = {"workflows": 0, "rules": 0}
+NO_LISTENERS: Mapping[str, int] = {"workflows": 0, "rules": 0, "summaries": 0}
 
 
 class FormRegistry:

@@ -37,5 +37,50 @@ class RecordHooks:
     def after_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
         """After a soft delete."""
 
+    def after_restore(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int) -> None:
+        """After a soft-deleted record came back."""
+
+
+class ChainHooks(RecordHooks):
+    """Several hook sets, called in order (workflow first, then report summaries)."""
+
+    def __init__(self, *parts: RecordHooks) -> None:
+        self.parts = parts
+
+    def before_create(self, *a: Any) -> None:
+        for p in self.parts:
+            p.before_create(*a)
+
+    def after_create(self, *a: Any) -> None:
+        for p in self.parts:
+            p.after_create(*a)
+
+    def before_update(self, *a: Any) -> None:
+        for p in self.parts:
+            p.before_update(*a)
+
+    def after_update(self, *a: Any) -> None:
+        for p in self.parts:
+            p.after_update(*a)
+
+    def before_delete(self, *a: Any) -> None:
+        for p in self.parts:
+            p.before_delete(*a)
+
+    def after_delete(self, *a: Any) -> None:
+        for p in self.parts:
+            p.after_delete(*a)
+
+    def after_restore(self, *a: Any) -> None:
+        for p in self.parts:
+            p.after_restore(*a)
+
+    def __getattr__(self, name: str) -> Any:
+        """Attributes of the parts (``forms.hooks.flows`` is the workflow hooks' registry)."""
+        for p in self.__dict__.get("parts", ()):
+            if hasattr(p, name):
+                return getattr(p, name)
+        raise AttributeError(name)
+
 
 NO_HOOKS = RecordHooks()

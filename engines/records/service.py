@@ -485,6 +485,7 @@ def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=None, row_version=t.c.row_version + 1,
                                                               updated_at=ctx.now, updated_by=ctx.actor.id))
     _audit(conn, ctx, compiled, [(record_id, "restore", None)])
+    (registry.hooks or NO_HOOKS).after_restore(conn, ctx, compiled, record_id)
     return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
 
 

@@ -117,7 +117,7 @@ def _label(raw: Mapping[str, Any] | None, fallback: Mapping[str, str] | str) -> 
 
 
 class Builder:
-    def __init__(self, conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any]) -> None:
+    def __init__(self, conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], summary: Any = None) -> None:
         self.conn, self.forms, self.ctx, self.raw = conn, forms, ctx, raw
         self.dialect = conn.dialect.name
         self.source = forms.get(conn, raw["source"])
@@ -125,7 +125,11 @@ class Builder:
         if not self.access.can("read"):
             raise AccessDenied(f"没有查看表单 {self.source.name} 的权限，不能运行此报表",
                                f"you may not read form {self.source.name}, so you cannot run this report")
-        self.main = self.source.main
+        #: a pre-aggregated report reads its summary table (mom.engines.reports.summary.Summary) in
+        #: place of the source table: same field names for the grain, partial aggregates beside them
+        self.summary = summary
+        self.extra: Callable[["Builder"], list[Any]] | None = None
+        self.main = self.source.main if summary is None else summary.table
         self.from_: Any = self.main
         self.nodes: dict[str, tuple[Any, Any]] = {"": (self.main, ("form", self.source, self.access))}
         self.child: str | None = None
@@ -191,6 +195,11 @@ class Builder:
                 prefix = here
                 continue
             if last:
+                if self.summary is not None and not prefix:
+                    if seg not in table.c:                   # not in the grain: only its definition is used
+                        return Ref(sa.null(), f.value_type, f)
+                    if f.value_type == "datetime":
+                        return Ref(table.c[seg], "date", f)  # the summary keeps the plant-local day
                 return Ref(table.c[seg], f.value_type, f)
             if f.value_type == "reference":
                 table, info = self._join_form(here, table.c[seg], str(f.raw["form"]))
@@ -432,11 +441,14 @@ def _datetime_filter(col: Any, op: str, v: Any, path: str, ctx: Ctx) -> Any:
 
 # ---------------------------------------------------------------------- the statement
 def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None,
-          *, limit: int | None = None, dry: bool = False) -> Built:
+          *, limit: int | None = None, dry: bool = False, summary: Any = None,
+          extra: Callable[["Builder"], list[Any]] | None = None) -> Built:
     """Compile ``raw`` for ``ctx.actor`` and ``given`` parameters. Raises InvalidInput (all problems
-    located) or AccessDenied."""
+    located) or AccessDenied. ``summary``: read the report's summary table instead of the source
+    (see mom.engines.reports.summary); ``extra``: more conditions for the inner select."""
     problems = ProblemList()
-    b = Builder(conn, forms, ctx, raw)
+    b = Builder(conn, forms, ctx, raw, summary)
+    b.extra = extra
     defs = [dict(p) for p in raw.get("params", [])]
     try:
         _options(b, defs)
@@ -477,11 +489,14 @@ def _expr(b: Builder, source: str, where: str, base: Callable[[str], Any]) -> An
 
 def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: list[dict[str, Any]], limit: int | None) -> Built:
     ctx, dialect = b.ctx, b.dialect
-    id_label, _ = b.base_label("id", "/source")
-    conds: list[Any] = [b.main.c.deleted_at.is_(None)]
+    summary = b.summary
+    id_label = b.base_label("id", "/source")[0] if summary is None else ""
+    conds: list[Any] = [b.main.c.deleted_at.is_(None)] if summary is None else []
     scope = b.access.scope("read")
     if scope is not None:
-        conds.append(scope)
+        conds.append(scope if summary is None else summary.adapt(scope))
+    if b.extra is not None:
+        conds.extend(b.extra(b))
     by_key = {p["key"]: p for p in defs}
     for i, f in enumerate(raw.get("filters", [])):
         at = f"/filters/{i}"
@@ -587,11 +602,13 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
                 raise BuildError(f"{at}/p", "percentile 需要 p（0 到 1 之间，如 0.95）", "percentile needs p (between 0 and 1, e.g. 0.95)", "required")
             if m["agg"] != "count" and "field" not in m and "expr" not in m:
                 raise BuildError(f"{at}/field", f"{m['agg']} 需要 field 或 expr", f"{m['agg']} needs a field or an expr", "required")
-            if "field" in m:
+            if summary is not None:
+                pass                     # its partial aggregates are columns of the summary table
+            elif "field" in m:
                 b.base_label(m["field"], f"{at}/field")
-            if "expr" in m:
+            if summary is None and "expr" in m:
                 _expr(b, m["expr"], f"{at}/expr", lambda lab: sa.column(lab))
-            if "where" in m:
+            if summary is None and "where" in m:
                 _expr(b, m["where"], f"{at}/where", lambda lab: sa.column(lab))
         for ref_key, what in ((m.get("running_total"), "running_total"), (m.get("share_of"), "share_of")):
             if ref_key is not None and ref_key not in meas_keys:
@@ -602,7 +619,8 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
                                  f"no measure {r}{did_you_mean(r, meas_keys)}")
 
     # the inner select: every path used, with permissions and filters
-    inner = sa.select(*[ref.sql.label(lab) for _, (lab, ref) in b.paths.items()]).select_from(b.from_).where(*conds)
+    partial = [b.main.c[c].label(c) for c in summary.partial_columns()] if summary is not None else []
+    inner = sa.select(*[ref.sql.label(lab) for _, (lab, ref) in b.paths.items()], *partial).select_from(b.from_).where(*conds)
     sub = inner.subquery("b")
 
     def value_of(m: Mapping[str, Any], at: str, s: Any) -> tuple[Any, Any]:
@@ -644,7 +662,9 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
         stack.append(key)
         m, i = meas_plan[key]
         at = f"/measures/{i}"
-        if "agg" in m:
+        if "agg" in m and summary is not None:
+            out = summary.combine(key, m, s)
+        elif "agg" in m:
             val, cond = value_of(m, at, s)
             agg = m["agg"]
             if agg == "count":
@@ -668,7 +688,9 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
                 elif agg == "stddev":             # sample variance here; the square root is taken on the result
                     x = arg * sa.literal(1.0)
                     n = sa.func.count(arg)
-                    out = (sa.func.sum(x * x) - sa.func.sum(x) * sa.func.sum(x) / sa.func.nullif(n, 0)) / sa.func.nullif(n - 1, 0)
+                    # typed as a float: it must not take the field's decimal type (rounded to its scale)
+                    out = sa.type_coerce((sa.func.sum(x * x) - sa.func.sum(x) * sa.func.sum(x) / sa.func.nullif(n, 0))
+                                         / sa.func.nullif(n - 1, 0), sa.Float)
                 else:
                     out = getattr(sa.func, agg)(arg)
         elif "ratio" in m:
@@ -751,9 +773,9 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
         fmt = m.get("format")
         typ = "integer" if m.get("agg") in ("count", "count_distinct") and "ratio" not in m else "number"
         if m.get("agg") in ("sum", "min", "max") and "field" in m:
-            ref = b.paths[m["field"]][1]
-            typ = "integer" if ref.type == "integer" else typ
-        hidden = "field" in m and b.paths[m["field"]][1].hidden
+            ftype = b.paths[m["field"]][1].type if summary is None else summary.field_type(m["field"])
+            typ = "integer" if ftype == "integer" else typ
+        hidden = "field" in m and summary is None and b.paths[m["field"]][1].hidden
         columns.append(Column(m["key"], "measure", _label(m, m["key"]), typ, format=fmt, decimals=m.get("decimals"),
                               hidden=hidden, target=m.get("target"), sqrt=m.get("agg") == "stddev"))
         selected.append(v.label(m["key"]))

@@ -29,7 +29,7 @@ def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, A
                                                            T.report_run.c.due_at == due)).scalar()
     if done is not None:
         return {"skipped": "already delivered", "run": int(done)}
-    raw, _ = store.get(conn, "report", name)
+    raw, version = store.get(conn, "report", name)
     sched = next((s for i, s in enumerate(raw.get("schedules", [])) if (s.get("key") or f"s{i + 1}") == key), None)
     if sched is None:
         return {"skipped": "schedule removed"}
@@ -40,7 +40,7 @@ def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, A
         actor = service.scheduled_actor(conn, sched)
         ctx = Ctx(actor=actor, now=now, tz=tz)
         result = runner.execute(conn, forms, ctx, raw, sched.get("params") or {},
-                                max_scan=getattr(settings, "report_max_scan_rows", runner.DEFAULT_MAX_SCAN))
+                                max_scan=getattr(settings, "report_max_scan_rows", runner.DEFAULT_MAX_SCAN), version=version)
         result["label"] = raw.get("label")
     except MomError as exc:                         # a report that cannot run is reported, not retried forever
         conn.execute(T.report_run.insert().values(report=name, schedule=key, due_at=due, status="failed",

@@ -17,6 +17,7 @@ from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records import lookup
 from mom.engines.records.service import to_doc
+from mom.engines.reports import summary as summary_mod
 from mom.engines.reports.build import Built, build
 from mom.platform.errors import InvalidInput, Problem
 
@@ -105,9 +106,15 @@ def _plain(v: Any) -> Any:
 
 
 def execute(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None, *,
-            max_scan: int = DEFAULT_MAX_SCAN, limit: int | None = None) -> dict[str, Any]:
-    built = build(conn, forms, ctx, raw, given, limit=limit)
-    est = guard(conn, built, raw, max_scan)
+            max_scan: int = DEFAULT_MAX_SCAN, limit: int | None = None, version: int | None = None) -> dict[str, Any]:
+    pre, why = (summary_mod.current(conn, forms, raw, version) if version is not None and raw.get("preaggregate")
+                else (None, ""))
+    if pre is not None:
+        why = pre.usable_for(ctx) or ""
+        if why:
+            pre = None
+    built = build(conn, forms, ctx, raw, given, limit=limit, summary=pre)
+    est = guard(conn, built, raw, max_scan) if pre is None else None     # a summary is small by construction
     t0 = time.perf_counter()
     rows = [dict(r) for r in conn.execute(built.statement).mappings()]
     ms = (time.perf_counter() - t0) * 1000
@@ -128,6 +135,10 @@ def execute(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
                            "params": {k: _param_out(v) for k, v in built.params.items()}, "sql_ms": round(ms, 2)}
     if built.hidden_fields:
         out["hidden_fields"] = built.hidden_fields
+    if raw.get("preaggregate"):
+        out["preaggregated"] = pre is not None
+        if why:
+            out["preaggregate_reason"] = why
     if est is not None:
         out["estimate"] = est
     if raw.get("pivot"):

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.records.context import Ctx, SYSTEM
 from mom.engines.reports import run as runner
 from mom.engines.reports import store
+from mom.engines.reports import summary as summary_mod
 from mom.engines.reports.build import build
 from mom.engines.workflow import outbox
 from mom.engines.workflow.rules import next_run
@@ -45,6 +46,7 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
                 if k not in keys:
                     problems.add(f"/indexes/{i}/{j}", f"来源表单没有字段 {k}{did_you_mean(k, keys)}",
                                  f"the source form has no field {k}{did_you_mean(k, keys)}", "unknown_field")
+        problems.items.extend(summary_mod.problems(raw, built.source))
     _check_schedules(conn, raw, problems)
     problems.raise_if_any("报表定义有误", "the report definition is invalid")
     assert built is not None
@@ -98,14 +100,29 @@ def apply(conn: Connection, forms: Any, raw: Any, *, now: dt.datetime, tz: dt.tz
     out = store.apply(conn, KIND, raw, now=now, actor_id=actor_id, source=raw["source"],
                       next_run_at=_next_due(raw, now, tz), after=ensure_indexes)
     out["indexes"] = summary["indexes"]
+    if raw.get("preaggregate"):
+        if summary_mod.current(conn, forms, raw, out["version"])[0] is None:
+            out["preaggregate"] = summary_mod.rebuild(conn, forms, Ctx.system(tz), raw, out["version"])
+    else:
+        summary_mod.drop(conn, raw["name"])
     return out
+
+
+def refresh(conn: Connection, forms: Any, name: str, *, tz: dt.tzinfo) -> dict[str, Any]:
+    """Rebuild a pre-aggregated report's summary table from its source (after the report or its
+    form changed, or to repair it)."""
+    raw, version = store.get(conn, KIND, name)
+    if not raw.get("preaggregate"):
+        raise InvalidInput(f"报表 {name} 没有声明 preaggregate", f"report {name} does not declare preaggregate",
+                           problems=[Problem("/preaggregate", "未声明", "not declared", "not_preaggregated")])
+    return summary_mod.rebuild(conn, forms, Ctx.system(tz), raw, version)
 
 
 def run(conn: Connection, forms: Any, ctx: Ctx, name: str, given: Mapping[str, Any] | None = None, *,
         max_scan: int = runner.DEFAULT_MAX_SCAN, limit: int | None = None) -> dict[str, Any]:
     raw, version = store.get(conn, KIND, name)
     store.require_use(KIND, raw, ctx.actor)
-    out = runner.execute(conn, forms, ctx, raw, given, max_scan=max_scan, limit=limit)
+    out = runner.execute(conn, forms, ctx, raw, given, max_scan=max_scan, limit=limit, version=version)
     out["version"] = version
     out["label"] = raw.get("label")
     return out

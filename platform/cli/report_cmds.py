@@ -107,6 +107,18 @@ def register(main: click.Group) -> None:
             _echo({"reports": store.listing(conn, "report"), "dashboards": store.listing(conn, "dashboard"),
                    "print_templates": store.listing(conn, "print_template")})
 
+    @report.command("refresh", help="重建预聚合报表的汇总表 / rebuild a pre-aggregated report's summary table")
+    @click.argument("name")
+    @reports_errors
+    def refresh(name: str) -> None:
+        from mom.engines.forms.fieldtypes import plant_tz
+        from mom.engines.reports import service
+        from mom.platform.db.engine import write_tx
+        from mom.platform.settings import get_settings
+        engine, forms = _engine(), _registry()
+        with write_tx(engine) as conn:
+            _echo({"report": name, **service.refresh(conn, forms, name, tz=plant_tz(get_settings().timezone))})
+
     @report.command("run", help="运行报表 / run a report: mom report run NAME --param period=last_30_days --format csv")
     @click.argument("name")
     @click.option("--param", "params", multiple=True, help="参数 键=值（可多次）/ parameter key=value (repeatable)")

@@ -297,3 +297,16 @@ list_view = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("form", "owner_id", "name", name="uq_mom_list_view"),
 )
+
+
+# revision 0006: the summary table of each pre-aggregated report and what it was built for
+report_summary = sa.Table(
+    "mom_report_summary", metadata,
+    sa.Column("report", sa.String(64), primary_key=True),
+    sa.Column("form", sa.String(64), nullable=False, index=True),
+    sa.Column("table_name", sa.String(64), nullable=False),
+    sa.Column("report_version", sa.Integer, nullable=False),
+    sa.Column("form_version", sa.Integer, nullable=False),
+    sa.Column("built_at", UTCDateTime, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False, server_default="0"),
+)

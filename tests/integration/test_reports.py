@@ -291,3 +291,15 @@ def test_report_cli_run_and_bad_param(data: Plant, cli) -> None:  # type: ignore
     assert out.output.splitlines() == ["产线,n", "一线,2"]
     bad = cli("report", "run", "t_report", "--param", "perid=x")
     assert bad.exit_code == 1 and "/params/perid" in bad.output
+
+
+def test_stddev_of_a_decimal_field_is_not_rounded_to_its_scale(data: Plant) -> None:
+    """Regression: the variance took the field's decimal type and was rounded to its scale (3 places)
+    before the square root, so the standard deviation was off in the fourth digit."""
+    import statistics
+
+    put(data, report(measures=[{"key": "sd", "agg": "stddev", "field": "measured"}]))
+    got = {r["line"]: r["sd"] for r in run(data)["rows"]}
+    for line in ("L1", "L2", "L3"):
+        values = [float(m) for ln, _d, m, *_rest in ROWS if ln == line]
+        assert got[line] == pytest.approx(statistics.stdev(values), abs=1e-6), line
