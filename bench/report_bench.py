@@ -1,6 +1,6 @@
 """Report engine benchmark (issue 4): a 30-day, day-bucketed aggregate on a large form.
 
-    python bench/report_bench.py [--db sqlite|postgresql] [--rows 10000000] [--reps 20] [--keep]
+    python bench/report_bench.py [--db sqlite|postgresql] [--rows 10000000] [--reps 20] [--preaggregate]
 
 Figures (docs/benchmarks.md):
   * compiled report (build + guard + execute + shape, through engines.reports.run.execute) vs the
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -89,6 +90,7 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--preaggregate", action="store_true", help="also measure the report declared preaggregate")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from mom.engines.forms.store import FormRegistry, publish
@@ -169,6 +171,62 @@ def main() -> None:
     print(f"hand-written SQL: median {med_h * 1000:.1f} ms, p95 {p95(t_hand) * 1000:.1f} ms")
     print(f"ratio compiled/hand: median {med_r / med_h:.2f}, p95 {p95(t_rep) / p95(t_hand):.2f}")
     print(f"unbounded report refused: {refused} (in {guard_ms:.1f} ms)")
+    if args.preaggregate:
+        preaggregate(engine, forms, ctx, tz, args, p95)
+
+
+def preaggregate(engine: sa.engine.Engine, forms: Any, ctx: Any, tz: Any, args: argparse.Namespace, p95: Any) -> None:
+    """The same report declared ``preaggregate``: build time, answer time from the summary vs from the
+    source (same windows, same run, same numbers), and what a summary costs each single create."""
+    from mom.engines.records import service as records
+    from mom.engines.reports import service
+    from mom.engines.workflow.hooks import registry
+    from mom.platform.db.engine import write_tx
+
+    forms = registry()                        # the platform's hooks keep the summary current
+    pre = dict(REPORT, name="bench_daily_pre", preaggregate=True)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        out = service.apply(conn, forms, pre, now=dt.datetime.now(dt.timezone.utc), tz=tz, actor_id=None)
+    build_s = time.perf_counter() - t0
+    rng = random.Random(11)
+    t_pre: list[float] = []
+    t_src: list[float] = []
+    for i in range(args.reps + 2):
+        first = (START + dt.timedelta(days=rng.randrange(0, DAYS - 31))).astimezone(tz).date()
+        period = {"period": f"{first},{first + dt.timedelta(days=29)}"}
+        got = {}
+        for name in (["bench_daily_pre", "bench_daily"] if i % 2 == 0 else ["bench_daily", "bench_daily_pre"]):
+            with engine.connect() as conn:
+                t = time.perf_counter()
+                res = service.run(conn, forms, ctx, name, period)
+                el = time.perf_counter() - t
+            got[name] = [(r["day"], r["n"], r["failed"]) for r in res["rows"]]
+            if name == "bench_daily_pre":
+                assert res["preaggregated"], res.get("preaggregate_reason")
+            if i >= 2:
+                (t_pre if name == "bench_daily_pre" else t_src).append(el)
+        assert got["bench_daily_pre"] == got["bench_daily"]
+
+    def creates(n: int) -> float:
+        t = time.perf_counter()
+        for k in range(n):
+            with write_tx(engine) as conn:
+                records.create_records(conn=conn, registry=forms, ctx=ctx, form="bench_measure", docs=[
+                    {"line": "L1", "station": "S1", "value": "10.5", "passed": k % 3 != 0,
+                     "measured_at": (START + dt.timedelta(days=k % DAYS, hours=3)).isoformat()}])
+        return (time.perf_counter() - t) / n
+
+    with_summary = creates(200)
+    with engine.begin() as conn:
+        service.apply(conn, forms, dict(pre, preaggregate=False), now=dt.datetime.now(dt.timezone.utc), tz=tz, actor_id=None)
+    without = creates(200)
+    print(f"preaggregate: summary of {out['preaggregate']['rows']:,} rows built in {build_s:.1f}s")
+    print(f"from the summary: median {statistics.median(t_pre) * 1000:.1f} ms, p95 {p95(t_pre) * 1000:.1f} ms; "
+          f"from the source: median {statistics.median(t_src) * 1000:.1f} ms, p95 {p95(t_src) * 1000:.1f} ms; "
+          f"ratio summary/source p95 {p95(t_pre) / p95(t_src):.3f}")
+    print(f"one create: {with_summary * 1000:.2f} ms with the summary kept current vs {without * 1000:.2f} ms without "
+          f"(ratio {with_summary / without:.2f})")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from mom.engines.records.access import form_access
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.engines.reports import sqlexpr
-from mom.engines.reports.build import bucket_sql, build
+from mom.engines.reports.build import _offset_minutes, bucket_sql, build
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError, Problem
 
@@ -131,6 +131,7 @@ class Summary:
             if g not in grain:
                 grain.append(g)
         self.grain = grain
+        self._stmts: dict[tuple[Any, ...], tuple[Any, Any]] = {}    # built recompute statements (see _refill)
         self.days = {g for g in grain if (f := defn.field(g)) is not None and f.value_type == "datetime"}
         self.measures = {m["key"]: m for m in raw.get("measures", []) if "agg" in m}
         md = sa.MetaData()
@@ -234,34 +235,53 @@ class Summary:
         return {"format": "mom.report/1", "name": self.raw["name"], "source": self.raw["source"],
                 "dimensions": dims, "measures": measures, "shifts": self.raw.get("shifts")}
 
-    def _fill(self, conn: Connection, forms: Any, ctx: Ctx, keys: list[tuple[Any, ...]] | None) -> None:
+    def _fill(self, conn: Connection, forms: Any, ctx: Ctx, extra: Any = None) -> None:
+        conn.execute(self._insert(conn, forms, ctx, extra))
+
+    def _insert(self, conn: Connection, forms: Any, ctx: Ctx, extra: Any) -> Any:
+        """INSERT … SELECT of the summary rows from the source (only the groups ``extra`` selects)."""
         sys_ctx = Ctx(actor=SYSTEM, now=ctx.now, tz=ctx.tz)
-        rep = self._grain_report()
-        extra = None if keys is None else (lambda b: [sa.or_(*[sa.and_(*self._match(b, k)) for k in keys])])
-        built = build(conn, forms, sys_ctx, rep, {}, limit=10 ** 12, extra=extra)
+        built = build(conn, forms, sys_ctx, self._grain_report(), {}, limit=10 ** 12, extra=extra)
         sq = built.statement.subquery("g")
         pg = conn.dialect.name == "postgresql"
         cols = [sa.cast(sq.c[g], sa.Date) if g in self.days and pg else sq.c[g] for g in self.grain]
         cols += [sq.c[c] for c in self.partial_columns()]
-        conn.execute(self.table.insert().from_select([*self.grain, *self.partial_columns()], sa.select(*cols)))
+        return self.table.insert().from_select([*self.grain, *self.partial_columns()], sa.select(*cols))
 
-    def _match(self, b: Any, key: tuple[Any, ...]) -> list[Any]:
-        """Source rows whose grain is ``key`` (over the builder's resolved columns)."""
-        out = []
-        for g, v in zip(self.grain, key):
-            ref = b.resolve(g, "/preaggregate")
+    def _refill(self, conn: Connection, forms: Any, ctx: Ctx, key: tuple[Any, ...]) -> None:
+        """Recompute one group. Its two statements are built once per shape of key (which parts are
+        empty) and time-zone offset, then run with the key's values as parameters."""
+        pattern = tuple(v is None for v in key)
+        ck = (conn.dialect.name, _offset_minutes(ctx), pattern)
+        if ck not in self._stmts:
+            def extra(b: Any) -> list[Any]:
+                out = []
+                for i, g in enumerate(self.grain):
+                    col = b.resolve(g, "/preaggregate").sql
+                    if pattern[i]:
+                        out.append(col.is_(None))
+                    elif g in self.days:   # index-friendly range (a day either side), then the exact local day
+                        out += [col >= sa.bindparam(f"lo{i}"), col < sa.bindparam(f"hi{i}"),
+                                bucket_sql(b.dialect, col, "datetime", "day", b.ctx, []) == sa.bindparam(f"d{i}")]
+                    else:
+                        out.append(col == sa.bindparam(f"k{i}"))
+                return out
+            delete = self.table.delete().where(*[self.table.c[g].is_(None) if pattern[i] else self.table.c[g] == sa.bindparam(f"k{i}")
+                                                 for i, g in enumerate(self.grain)])
+            self._stmts[ck] = (self._insert(conn, forms, ctx, extra), delete)
+        insert, delete = self._stmts[ck]
+        keys: dict[str, Any] = {}
+        extra_params: dict[str, Any] = {}
+        for i, (g, v) in enumerate(zip(self.grain, key)):
+            if v is None:
+                continue
+            keys[f"k{i}"] = v
             if g in self.days:
-                col = ref.sql
-                if v is None:
-                    out.append(col.is_(None))
-                    continue
                 day = v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
                 start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-                out += [col >= start, col < start + dt.timedelta(days=3),     # index-friendly, a day either side
-                        bucket_sql(b.dialect, col, "datetime", "day", b.ctx, []) == day.isoformat()]
-            else:
-                out.append(ref.sql.is_(None) if v is None else ref.sql == v)
-        return out
+                extra_params.update({f"lo{i}": start, f"hi{i}": start + dt.timedelta(days=3), f"d{i}": day.isoformat()})
+        conn.execute(delete, keys)
+        conn.execute(insert, {**{k: v for k, v in keys.items() if self.grain[int(k[1:])] not in self.days}, **extra_params})
 
     def keys_of(self, conn: Connection, ctx: Ctx, ids: Iterable[int]) -> set[tuple[Any, ...]]:
         """The grain keys of these source records (whatever their state)."""
@@ -286,14 +306,10 @@ class Summary:
         _lock(conn, self.table.name)
         if len(keys) > MAX_GROUPS_INCREMENTAL:
             conn.execute(self.table.delete())
-            self._fill(conn, forms, ctx, None)
+            self._fill(conn, forms, ctx)
             return
         for key in keys:
-            conn.execute(self.table.delete().where(*[
-                self.table.c[g].is_(None) if v is None else self.table.c[g] == v for g, v in zip(self.grain, key)]))
-        ordered = list(keys)
-        for i in range(0, len(ordered), 50):
-            self._fill(conn, forms, ctx, ordered[i:i + 50])
+            self._refill(conn, forms, ctx, key)
 
 
 def _lock(conn: Connection, name: str) -> None:
@@ -313,7 +329,7 @@ def rebuild(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], repo
     _lock(conn, s.table.name)
     s.table.drop(conn, checkfirst=True)
     s.table.create(conn)
-    s._fill(conn, forms, ctx, None)
+    s._fill(conn, forms, ctx)
     rows = int(conn.execute(sa.select(sa.func.count()).select_from(s.table)).scalar_one())
     values = {"form": source.name, "table_name": s.table.name, "report_version": report_version,
               "form_version": source.version, "built_at": ctx.now, "rows": rows}
