@@ -42,38 +42,11 @@ class RecordHooks:
 
 
 class ChainHooks(RecordHooks):
-    """Several hook sets, called in order (workflow first, then report summaries)."""
+    """Several hook sets, each hook point called on every part in order (workflow first, then report
+    summaries)."""
 
     def __init__(self, *parts: RecordHooks) -> None:
         self.parts = parts
-
-    def before_create(self, *a: Any) -> None:
-        for p in self.parts:
-            p.before_create(*a)
-
-    def after_create(self, *a: Any) -> None:
-        for p in self.parts:
-            p.after_create(*a)
-
-    def before_update(self, *a: Any) -> None:
-        for p in self.parts:
-            p.before_update(*a)
-
-    def after_update(self, *a: Any) -> None:
-        for p in self.parts:
-            p.after_update(*a)
-
-    def before_delete(self, *a: Any) -> None:
-        for p in self.parts:
-            p.before_delete(*a)
-
-    def after_delete(self, *a: Any) -> None:
-        for p in self.parts:
-            p.after_delete(*a)
-
-    def after_restore(self, *a: Any) -> None:
-        for p in self.parts:
-            p.after_restore(*a)
 
     def __getattr__(self, name: str) -> Any:
         """Attributes of the parts (``forms.hooks.flows`` is the workflow hooks' registry)."""
@@ -81,6 +54,19 @@ class ChainHooks(RecordHooks):
             if hasattr(p, name):
                 return getattr(p, name)
         raise AttributeError(name)
+
+
+def _fan_out(point: str) -> Any:
+    def call(self: ChainHooks, *args: Any) -> None:
+        for p in self.parts:
+            getattr(p, point)(*args)
+    call.__name__ = point
+    return call
+
+
+for _point in ("before_create", "after_create", "before_update", "after_update", "before_delete", "after_delete",
+               "after_restore"):
+    setattr(ChainHooks, _point, _fan_out(_point))
 
 
 NO_HOOKS = RecordHooks()
