@@ -150,13 +150,10 @@ def _integrity(exc: sa.exc.IntegrityError, compiled: CompiledForm) -> Conflict:
     return Conflict(f"数据完整性冲突：{text.splitlines()[0]}", f"integrity error: {text.splitlines()[0]}")
 
 
-def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, entries: list[tuple[int, str, Any]]) -> None:
-    common = {"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "form_version": compiled.version}
-    rows = [{"record_id": rid, "action": action, "changes": changes} for rid, action, changes in entries]
-    if len(rows) == 1:
-        conn.execute(T.audit.insert(), {**common, **rows[0]})
-    elif rows:
-        bulk.insert_many(conn, T.audit, rows, const=common)
+def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, action: str, changes: Any) -> None:
+    """One audit entry (update, delete, restore); creates are audited by :func:`_audit_created`."""
+    conn.execute(T.audit.insert(), {"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": record_id,
+                                    "action": action, "form_version": compiled.version, "changes": changes})
 
 
 def _insert_audited(conn: Connection, compiled: CompiledForm, ctx: Ctx, row: dict[str, Any]) -> int:
@@ -166,10 +163,7 @@ def _insert_audited(conn: Connection, compiled: CompiledForm, ctx: Ctx, row: dic
     if stmt is None:
         t = compiled.main
         ins = t.insert().values({k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in row}).returning(*t.c).cte("ins")
-        q = sa.select(sa.bindparam("at", type_=UTCDateTime), sa.bindparam("actor", type_=sa.Integer), sa.literal(compiled.name),
-                      ins.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer),
-                      _created_document(compiled, "postgresql", ins))
-        aud = T.audit.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q).cte("aud")
+        aud = _create_audit_insert(compiled, "postgresql", ins, None).cte("aud")
         stmt = compiled.memo["insert_audited"] = sa.select(ins.c.id).add_cte(aud)
     params = {f"v_{k}": v for k, v in row.items()}
     params.update(at=ctx.now, actor=ctx.actor.id)
@@ -192,11 +186,7 @@ def _audit_created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list
             where = t.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
         else:
             where = t.c.id.in_(sa.bindparam("ids", expanding=True))
-        q = sa.select(sa.bindparam("at", type_=UTCDateTime), sa.bindparam("actor", type_=sa.Integer), sa.literal(compiled.name),
-                      t.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer),
-                      _created_document(compiled, dialect)).where(where)
-        stmt = compiled.memo[key] = T.audit.insert().from_select(
-            ["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q)
+        stmt = compiled.memo[key] = _create_audit_insert(compiled, dialect, t, where)
     params: dict[str, Any] = {"at": ctx.now, "actor": ctx.actor.id}
     if contiguous:
         params.update(lo=ids[0], hi=ids[-1])
@@ -205,8 +195,19 @@ def _audit_created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list
     conn.execute(stmt, params)
 
 
-def _created_document(compiled: CompiledForm, dialect: str, source: Any = None) -> Any:
-    t = compiled.main if source is None else source
+def _create_audit_insert(compiled: CompiledForm, dialect: str, source: Any, where: Any) -> Any:
+    """INSERT INTO mom_audit … SELECT the "create" entries of the rows of ``source`` (the form's table,
+    or the rows a CTE just inserted); parameters ``at`` and ``actor``."""
+    q = sa.select(sa.bindparam("at", type_=UTCDateTime), sa.bindparam("actor", type_=sa.Integer), sa.literal(compiled.name),
+                  source.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer),
+                  _created_document(compiled, dialect, source))
+    if where is not None:
+        q = q.where(where)
+    return T.audit.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q)
+
+
+def _created_document(compiled: CompiledForm, dialect: str, t: Any) -> Any:
+    """The JSON document of a stored row's non-empty scalar fields, built in SQL from ``t``'s columns."""
     pairs = []
     for f in compiled.definition.scalar_fields:
         col: Any = t.c[f.key]
@@ -436,7 +437,7 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
             _write_children(conn, compiled, record_id, {k: v for k, v in children.items() if prep.children.get(k) is not None})
         except sa.exc.IntegrityError as exc:
             raise _integrity(exc, compiled) from exc
-        _audit(conn, ctx, compiled, [(record_id, "update", changes)])
+        _audit(conn, ctx, compiled, record_id, "update", changes)
         hooks.after_update(conn, ctx, compiled, record_id, row, merged, set(changes))
     doc = get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
     return doc, bool(changes)
@@ -463,7 +464,7 @@ def delete_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form
     t = compiled.main
     conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=ctx.now, row_version=t.c.row_version + 1,
                                                               updated_at=ctx.now, updated_by=ctx.actor.id))
-    _audit(conn, ctx, compiled, [(record_id, "delete", {"row_version": row["row_version"]})])
+    _audit(conn, ctx, compiled, record_id, "delete", {"row_version": row["row_version"]})
     hooks.after_delete(conn, ctx, compiled, record_id, row)
     return {"id": record_id, "deleted": True}
 
@@ -484,7 +485,7 @@ def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     t = compiled.main
     conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=None, row_version=t.c.row_version + 1,
                                                               updated_at=ctx.now, updated_by=ctx.actor.id))
-    _audit(conn, ctx, compiled, [(record_id, "restore", None)])
+    _audit(conn, ctx, compiled, record_id, "restore", None)
     (registry.hooks or NO_HOOKS).after_restore(conn, ctx, compiled, record_id)
     return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
 

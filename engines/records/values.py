@@ -48,9 +48,10 @@ def _empty(v: Any) -> bool:
 
 
 def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep: Prepared, problems: ProblemList,
-                ctx: Ctx) -> None:
+                ctx: Ctx, co: Any = None) -> None:
+    """``co``: the field's coercer when the caller already holds it (an input plan)."""
     try:
-        v = fieldtypes.coercer(f, ctx.tz)(raw)
+        v = (co or fieldtypes.coercer(f, ctx.tz))(raw)
     except fieldtypes.FieldError as exc:
         problems.add(path, f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
         return
@@ -86,7 +87,7 @@ class InputPlan:
     """How each key this actor may send is read: built once per request or import batch."""
 
     visible: Mapping[str, FieldSpec]
-    entries: Mapping[str, tuple[FieldSpec, int, Any, bool]]      # key -> (field, kind, coercer, needs a look-up)
+    entries: Mapping[str, tuple[FieldSpec, int, Any]]      # key -> (field, kind, coercer)
 
 
 def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPlan:
@@ -97,13 +98,13 @@ def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPla
             kind = _COMPUTED
         elif f.type == "autonumber":
             kind = _AUTONUMBER_RO if key in access.read_only else _AUTONUMBER
-        elif key in access.read_only or (f.read_only and f.type != "autonumber" and not ctx.actor.is_admin):
+        elif key in access.read_only or (f.read_only and not ctx.actor.is_admin):
             kind = _READ_ONLY
         elif f.is_table:
             kind = _TABLE
         else:
             kind = _SCALAR
-        entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz), f.value_type in _SPECIAL)
+        entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz))
     return InputPlan(visible, entries)
 
 
@@ -126,17 +127,9 @@ def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAcces
                 problems.add(f"{prefix}/{key}", f"未知字段 {key}{did_you_mean(key, set(visible))}",
                              f"unknown field {key}{did_you_mean(key, set(visible))}", "unknown_field")
             continue
-        f, kind, co, special = e
+        f, kind, co = e
         if kind == _SCALAR or (kind == _AUTONUMBER and existing is None):
-            try:
-                v = co(raw)
-            except fieldtypes.FieldError as exc:
-                problems.add(f"{prefix}/{key}", f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
-                continue
-            if not special or v is None:
-                values[key] = v
-            else:
-                _store_special(f, v, f"{prefix}/{key}", values, prep)
+            coerce_into(f, raw, f"{prefix}/{key}", values, prep, problems, ctx, co)
             continue
         if kind == _COMPUTED:
             continue  # computed on save; an exported value coming back is ignored

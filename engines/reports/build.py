@@ -117,7 +117,8 @@ def _label(raw: Mapping[str, Any] | None, fallback: Mapping[str, str] | str) -> 
 
 
 class Builder:
-    def __init__(self, conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], summary: Any = None) -> None:
+    def __init__(self, conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], summary: Any = None,
+                 extra: Callable[["Builder"], list[Any]] | None = None) -> None:
         self.conn, self.forms, self.ctx, self.raw = conn, forms, ctx, raw
         self.dialect = conn.dialect.name
         self.source = forms.get(conn, raw["source"])
@@ -128,7 +129,7 @@ class Builder:
         #: a pre-aggregated report reads its summary table (mom.engines.reports.summary.Summary) in
         #: place of the source table: same field names for the grain, partial aggregates beside them
         self.summary = summary
-        self.extra: Callable[["Builder"], list[Any]] | None = None
+        self.extra = extra              # more conditions for the inner select (a summary's recompute)
         self.main = self.source.main if summary is None else summary.table
         self.from_: Any = self.main
         self.nodes: dict[str, tuple[Any, Any]] = {"": (self.main, ("form", self.source, self.access))}
@@ -447,8 +448,7 @@ def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
     located) or AccessDenied. ``summary``: read the report's summary table instead of the source
     (see mom.engines.reports.summary); ``extra``: more conditions for the inner select."""
     problems = ProblemList()
-    b = Builder(conn, forms, ctx, raw, summary)
-    b.extra = extra
+    b = Builder(conn, forms, ctx, raw, summary, extra)
     defs = [dict(p) for p in raw.get("params", [])]
     try:
         _options(b, defs)
@@ -602,14 +602,13 @@ def _build(b: Builder, raw: Mapping[str, Any], params: dict[str, Any], defs: lis
                 raise BuildError(f"{at}/p", "percentile 需要 p（0 到 1 之间，如 0.95）", "percentile needs p (between 0 and 1, e.g. 0.95)", "required")
             if m["agg"] != "count" and "field" not in m and "expr" not in m:
                 raise BuildError(f"{at}/field", f"{m['agg']} 需要 field 或 expr", f"{m['agg']} needs a field or an expr", "required")
-            if summary is not None:
-                pass                     # its partial aggregates are columns of the summary table
-            elif "field" in m:
-                b.base_label(m["field"], f"{at}/field")
-            if summary is None and "expr" in m:
-                _expr(b, m["expr"], f"{at}/expr", lambda lab: sa.column(lab))
-            if summary is None and "where" in m:
-                _expr(b, m["where"], f"{at}/where", lambda lab: sa.column(lab))
+            if summary is None:          # (from a summary its partial aggregates are columns of the table)
+                if "field" in m:
+                    b.base_label(m["field"], f"{at}/field")
+                if "expr" in m:
+                    _expr(b, m["expr"], f"{at}/expr", lambda lab: sa.column(lab))
+                if "where" in m:
+                    _expr(b, m["where"], f"{at}/where", lambda lab: sa.column(lab))
         for ref_key, what in ((m.get("running_total"), "running_total"), (m.get("share_of"), "share_of")):
             if ref_key is not None and ref_key not in meas_keys:
                 raise BuildError(f"{at}/{what}", f"没有度量 {ref_key}", f"no measure {ref_key}")

@@ -44,6 +44,7 @@ from mom.platform.errors import MomError, Problem
 
 AGGS = ("count", "sum", "avg", "min", "max", "stddev")
 PARTS = {"count": ("c",), "sum": ("s",), "avg": ("s", "n"), "min": ("mn",), "max": ("mx",), "stddev": ("n", "s", "q")}
+PART_AGG = {"c": "count", "n": "count", "s": "sum", "mn": "min", "mx": "max"}   # how each part is taken from source rows
 MAX_GROUPS_INCREMENTAL = 200      # a write touching more groups rebuilds the whole summary
 
 
@@ -151,8 +152,8 @@ class Summary:
                 else:
                     typ = sa.Float() if part == "q" else sa.Numeric(38, 10)
                 cols.append(sa.Column(self.col(key, part), typ))
-        self.table = sa.Table(table_name(raw["name"]), md, *cols,
-                              sa.Index(f"ix_{table_name(raw['name'])[:50]}_g", *grain[:3]))
+        name = table_name(raw["name"])
+        self.table = sa.Table(name, md, *cols, sa.Index(f"ix_{name[:50]}_g", *grain[:3]))
 
     @staticmethod
     def col(key: str, part: str) -> str:
@@ -219,19 +220,11 @@ class Summary:
             value = f"({m['expr']})" if "expr" in m else m.get("field")
             for part in PARTS[m["agg"]]:
                 name = self.col(key, part)
-                if part == "c":
-                    measures.append({"key": name, "agg": "count", **base})
-                elif part == "n":
-                    measures.append({"key": name, "agg": "count", **base})
-                elif part == "s":
-                    measures.append({"key": name, "agg": "sum", **base})
-                elif part == "mn":
-                    measures.append({"key": name, "agg": "min", **base})
-                elif part == "mx":
-                    measures.append({"key": name, "agg": "max", **base})
-                else:   # sum of squares
+                if part == "q":   # sum of squares
                     sq = {k: v for k, v in base.items() if k != "field"}
                     measures.append({"key": name, "agg": "sum", **sq, "expr": f"{value} * {value} * 1.0"})
+                else:
+                    measures.append({"key": name, "agg": PART_AGG[part], **base})
         return {"format": "mom.report/1", "name": self.raw["name"], "source": self.raw["source"],
                 "dimensions": dims, "measures": measures, "shifts": self.raw.get("shifts")}
 
