@@ -291,7 +291,8 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
               "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id, "deleted_at": None}
     cols = [f.key for f in compiled.definition.scalar_fields]
-    params = [{**system, **{k: r.get(k) for k in cols}} for r in rows]
+    blank = {**system, **dict.fromkeys(cols)}
+    params = [{**blank, **r} for r in rows]   # values hold field keys only (system names are reserved)
     t = compiled.main
     try:
         audited = False

@@ -53,12 +53,16 @@ def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep:
     try:
         v = (co or fieldtypes.coercer(f, ctx.tz))(raw)
     except fieldtypes.FieldError as exc:
-        problems.add(path, f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
+        _type_problem(f, exc, path, problems)
         return
     if v is None or f.value_type not in _SPECIAL:
         target[f.key] = v
     else:
         _store_special(f, v, path, target, prep)
+
+
+def _type_problem(f: FieldSpec, exc: fieldtypes.FieldError, path: str, problems: ProblemList) -> None:
+    problems.add(path, f"{f.label['zh-CN']}：{exc.zh}", f"{f.label['en']}: {exc.en}", "type")
 
 
 def _store_special(f: FieldSpec, v: Any, path: str, target: dict[str, Any], prep: Prepared) -> None:
@@ -75,7 +79,8 @@ def _store_special(f: FieldSpec, v: Any, path: str, target: dict[str, Any], prep
 
 
 _SPECIAL = frozenset({*fieldtypes.ID_TYPES, "attachment"})   # values that need a look-up or an id check
-_SCALAR, _TABLE, _COMPUTED, _READ_ONLY, _AUTONUMBER, _AUTONUMBER_RO = range(6)
+_SCALAR, _TABLE, _COMPUTED, _READ_ONLY, _AUTONUMBER, _AUTONUMBER_RO, _PLAIN = range(7)
+# _PLAIN: a writable scalar whose coerced value is stored as it is (no look-up, no id check)
 
 
 def visible_fields(compiled: CompiledForm, access: FormAccess) -> dict[str, FieldSpec]:
@@ -103,7 +108,7 @@ def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPla
         elif f.is_table:
             kind = _TABLE
         else:
-            kind = _SCALAR
+            kind = _PLAIN if f.value_type not in _SPECIAL else _SCALAR
         entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz))
     return InputPlan(visible, entries)
 
@@ -113,7 +118,7 @@ def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAcces
     """Coerce the given keys; on create (existing is None) fill defaults. Batch callers pass the
     ``plan`` (see :func:`input_plan`) so that it is worked out once."""
     prep = Prepared(values={}, children={})
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         problems.add(prefix or "/", "记录必须是 JSON 对象", "a record must be a JSON object", "type")
         return prep
     if plan is None:
@@ -128,6 +133,12 @@ def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAcces
                              f"unknown field {key}{did_you_mean(key, set(visible))}", "unknown_field")
             continue
         f, kind, co = e
+        if kind == _PLAIN:
+            try:
+                values[key] = co(raw)
+            except fieldtypes.FieldError as exc:
+                _type_problem(f, exc, f"{prefix}/{key}", problems)
+            continue
         if kind == _SCALAR or (kind == _AUTONUMBER and existing is None):
             coerce_into(f, raw, f"{prefix}/{key}", values, prep, problems, ctx, co)
             continue
