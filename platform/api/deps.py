@@ -64,14 +64,16 @@ def _load_actor(engine: Engine, token: str) -> Actor | None:
         return load_actor(conn, auth.user_for_token(conn, token))
 
 
-async def current_actor(request: Request, engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+# The request's own dependencies read the app state directly rather than through the dependencies
+# above: FastAPI solves each sub-dependency at some cost on every request, and every endpoint has these.
+async def current_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
     if not token:
         raise AuthRequired("请先登录（Authorization: Bearer <token>）", "sign in first (Authorization: Bearer <token>)")
     cache: ActorCache = request.app.state.actor_cache
     actor = cache.get(token)
     if actor is not None:
         return actor
-    actor = await run_in_threadpool(_load_actor, engine, token)
+    actor = await run_in_threadpool(_load_actor, request.app.state.engine, token)
     if actor is None:
         raise AuthRequired("用户已停用", "the user is disabled")
     cache.put(token, actor)
@@ -81,8 +83,8 @@ async def current_actor(request: Request, engine: EngineDep, token: Annotated[st
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-async def get_ctx(actor: ActorDep, settings: SettingsDep) -> Ctx:
-    return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=fieldtypes.plant_tz(settings.timezone))
+async def get_ctx(request: Request, actor: ActorDep) -> Ctx:
+    return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=fieldtypes.plant_tz(request.app.state.settings.timezone))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

@@ -40,10 +40,12 @@ def list_records(form: str, request: Request, engine: EngineDep, registry: Regis
 
 
 @router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)")
-async def create(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
-                 body: Annotated[Any, Body()]) -> Any:
+async def create(form: str, request: Request, ctx: CtxDep, body: Annotated[Any, Body()]) -> Any:
     # The hottest write path: the database work runs in one worker-thread hop, and the documents
-    # (already plain JSON values) are encoded once with orjson instead of FastAPI's generic encoder.
+    # (already plain JSON values) are encoded once with orjson instead of FastAPI's generic encoder;
+    # engine, registry and settings come from the app state, not as three more dependencies to solve.
+    state = request.app.state
+    engine, registry, settings = state.engine, state.registry, state.settings
     docs = body if isinstance(body, list) else [body]
     if not docs:
         raise InvalidInput("没有要创建的记录", "nothing to create")
