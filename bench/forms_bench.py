@@ -1,7 +1,7 @@
 """Benchmarks of the form engine (issue 2). Every figure is a ratio against a baseline measured in
 the same run, or an absolute target checked on this machine. See docs/benchmarks.md.
 
-    python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8]
+    python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8] [--workers 1]
     python bench/forms_bench.py import  [--db ...] [--rows 100000]
     python bench/forms_bench.py list    [--db ...] [--rows 1000000]
     python bench/forms_bench.py addfield [--rows 1000000]        (PostgreSQL)
@@ -102,11 +102,13 @@ def drive(url: str, n: int, clients: int, headers: dict) -> float:
     return n / (time.perf_counter() - t)
 
 
-def start_servers(ours_url: str, base_url: str, tmp: Path) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
-    """The platform (one uvicorn process) and the hand-written baseline, each on its own database."""
+def start_servers(ours_url: str, base_url: str, tmp: Path, workers: int = 1) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
+    """The platform and the hand-written baseline, each on its own database, each with ``workers``
+    uvicorn processes (what `mom serve --workers N` runs)."""
     p1, p2 = free_port(), free_port()
-    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1"]
-    ours = start(uv + ["--factory", "mom.platform.api.app:create_app", "--port", str(p1)],
+    uv = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1", "--workers", str(workers)]
+    factory = "create_app" if workers == 1 else "create_served_app"
+    ours = start(uv + ["--factory", f"mom.platform.api.app:{factory}", "--port", str(p1)],
                  {"MOM_DATABASE_URL": ours_url, "MOM_DATA_DIR": str(tmp)}, p1)
     base = start(uv + ["--app-dir", str(ROOT / "bench"), "baseline_app:app", "--port", str(p2)], {"BASELINE_DB": base_url}, p2)
     return ours, base, p1, p2
@@ -115,7 +117,7 @@ def start_servers(ours_url: str, base_url: str, tmp: Path) -> tuple[subprocess.P
 def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
     ours_url, base_url = db_url(args.db, tmp, "ours"), db_url(args.db, tmp, "base")
     token = setup_platform(ours_url, tmp)
-    ours, base, p1, p2 = start_servers(ours_url, base_url, tmp)
+    ours, base, p1, p2 = start_servers(ours_url, base_url, tmp, args.workers)
     try:
         res = {}
         for clients in (1, args.clients):
@@ -291,6 +293,7 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1, help="create: uvicorn processes on each side (mom serve --workers)")
     ap.add_argument("--rows", type=int, default=None)
     args = ap.parse_args()
     args.rows = args.rows or {"import": 100_000, "list": 1_000_000, "addfield": 1_000_000}.get(args.what, 0)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     wecom_webhook: str = Field(default="", description="WeCom group robot URL (…/webhook/send?key=…)")
     host: str = "127.0.0.1"
     port: int = 8000
+    web_workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of `mom serve` (e.g. 2 on a 2-core "
+                             "server); each keeps its own caches, every one checked against the database")
 
     def resolved_database_url(self) -> str:
         """The database URL, with the embedded SQLite default and the psycopg 3 driver filled in."""

@@ -76,3 +76,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
 
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app of each HTTP worker process of ``mom serve --workers N`` (N > 1): the parent process
+    has migrated the database and runs the outbox/timer worker, so the workers only serve."""
+    return create_app(migrate=False)

@@ -76,17 +76,38 @@ def main() -> None:
 @main.command(help="启动 HTTP 服务 / run the HTTP server")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="HTTP 工作进程数（默认 MOM_WEB_WORKERS 或 1）/ HTTP worker processes (default MOM_WEB_WORKERS or 1)")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from mom.platform.api.app import create_app
 
     s = get_settings()
-    app = create_app(s)
-    if s.worker_in_serve:   # single-machine setup: one outbox/timer worker in-process (MOM_WORKER_IN_SERVE=false to turn off)
+    workers = workers or s.web_workers
+    host, port = host or s.host, port or s.port
+    if workers == 1:
+        app = create_app(s)
+        if s.worker_in_serve:   # single-machine setup: one outbox/timer worker in-process (MOM_WORKER_IN_SERVE=false to turn off)
+            from mom.platform.worker import start_background
+            start_background(app.state.engine, s, app.state.registry)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # Several HTTP processes (uvicorn starts them fresh, each building its app from the same MOM_*
+    # settings): this process migrates once, runs the one in-process outbox/timer worker and
+    # supervises them. Every cache of a worker is checked against the database, so a form, flow or
+    # report published through one process is used by all at once.
+    from mom.engines.workflow.hooks import registry
+    from mom.platform.db.engine import make_engine
+    from mom.platform.db.migrate import upgrade
+
+    engine = make_engine(s.resolved_database_url())
+    upgrade(engine)
+    if s.worker_in_serve:
         from mom.platform.worker import start_background
-        start_background(app.state.engine, s, app.state.registry)
-    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
+        start_background(engine, s, registry())
+    uvicorn.run("mom.platform.api.app:create_served_app", factory=True, workers=workers, host=host, port=port,
+                log_level="info")
 
 
 @main.group(help="数据库 / database")
