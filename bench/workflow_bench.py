@@ -2,7 +2,7 @@
 through the HTTP API by concurrent clients; actions per second, p95 latency, and the outbox drain
 rate. The baseline is the hand-written insert endpoint (bench/baseline_app.py) in the same run.
 
-    python bench/workflow_bench.py [--db sqlite|postgresql] [--n 10000] [--clients 8]
+    python bench/workflow_bench.py [--db sqlite|postgresql] [--n 10000] [--clients 8] [--workers 1]
 """
 from __future__ import annotations
 
@@ -121,12 +121,13 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn processes on each side (mom serve --workers)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ours_url, base_url = db_url(args.db, tmp, "wf"), db_url(args.db, tmp, "wfbase")
         tokens = setup(ours_url)
-        ours, base, p1, p2 = start_servers(ours_url, base_url, tmp)
+        ours, base, p1, p2 = start_servers(ours_url, base_url, tmp, args.workers)
         try:
             res = run(f"http://127.0.0.1:{p1}", tokens, args.n, args.clients)
             baseline = drive(f"http://127.0.0.1:{p2}/baseline", 3000, args.clients, {})
@@ -136,7 +137,7 @@ def main() -> None:
         res["baseline_insert_per_s"] = round(baseline)
         res["ratio_actions_to_baseline_inserts"] = round(res["workflow_actions_per_s"] / baseline, 2)
         res["outbox_drain"] = drain(ours_url, tmp)
-    print(json.dumps({"bench": "workflow", "db": args.db, "clients": args.clients, **res}, ensure_ascii=False))
+    print(json.dumps({"bench": "workflow", "db": args.db, "clients": args.clients, "workers": args.workers, **res}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ class Actor:
     department_id: int | None = None
     department_ids: tuple[int, ...] = ()        # own department and every department below it
     role_names: frozenset[str] = field(default_factory=frozenset)
+    display_name: str | None = None
 
     @property
     def scope_vars(self) -> dict[str, object]:
@@ -65,4 +66,4 @@ def load_actor(conn: Connection, user_id: int) -> Actor | None:
         .where(T.user_role.c.user_id == user_id)))
     return Actor(id=row["id"], username=row["username"], is_admin=bool(row["is_admin"]),
                  department_id=row["department_id"], department_ids=department_subtree(conn, row["department_id"]),
-                 role_names=roles)
+                 role_names=roles, display_name=row["display_name"])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ class Runtime:
     flows: WorkflowRegistry
     _actors: dict[int, Actor | None] = field(default_factory=dict)
     _forms: dict[str, CompiledForm] = field(default_factory=dict)
+    _events: list[dict[str, Any]] | None = None    # see :func:`batched`
+    _notes: list[dict[str, Any]] | None = None
 
     def form(self, name: str) -> CompiledForm:
         """The compiled form, read once per transaction (a node walk needs it many times)."""
@@ -53,20 +56,64 @@ class Runtime:
     def actor(self, user_id: int | None) -> Actor | None:
         if user_id is None:
             return None
+        if user_id == self.ctx.actor.id:
+            return self.ctx.actor
         if user_id not in self._actors:
             self._actors[user_id] = load_actor(self.conn, user_id)
         return self._actors[user_id]
 
 
+@contextmanager
+def batched(rt: Runtime) -> Iterator[Runtime]:
+    """Within one action, the timeline lines and in-app notifications are kept and written at its
+    end, one INSERT each, instead of one statement per line (an approval that passes a node and
+    activates the next writes four). Readers of the timeline call :func:`flush` first. If the action
+    fails, nothing of it is written (its transaction is rolled back anyway)."""
+    if rt._events is not None:
+        yield rt
+        return
+    rt._events, rt._notes = [], []
+    try:
+        yield rt
+        flush(rt)
+    finally:
+        rt._events = rt._notes = None
+
+
+def flush(rt: Runtime) -> None:
+    if rt._events:
+        rt.conn.execute(_ADD_EVENT, rt._events)
+        rt._events.clear()
+    if rt._notes:
+        rt.conn.execute(_ADD_NOTE, rt._notes)
+        rt._notes.clear()
+
+
 # ---------------------------------------------------------------- instance rows
 
+# Statements built once: every action runs them, and building a statement costs more than running it.
+_INSTANCE = sa.select(I).where(I.c.id == sa.bindparam("iid"))
+_INSTANCE_LOCKED = _INSTANCE.with_for_update()
+_SAVE = I.update().where(I.c.id == sa.bindparam("iid"), I.c.row_version == sa.bindparam("rv")).values(
+    status=sa.bindparam("new_status"), state=sa.bindparam("new_state", type_=I.c.state.type),
+    ended_at=sa.bindparam("new_ended_at", type_=I.c.ended_at.type), version=sa.bindparam("new_version"),
+    row_version=sa.bindparam("rv") + 1)
+_ADD_EVENT = EV.insert()
+_ADD_NOTE = T.notification.insert()
+_NODE_TASKS = sa.select(TK).where(TK.c.instance_id == sa.bindparam("iid"), TK.c.node_id == sa.bindparam("node"),
+                                  TK.c.round == sa.bindparam("rnd"), TK.c.kind == "approval").order_by(TK.c.seq, TK.c.id)
+_ADD_TASKS = TK.insert().returning(TK.c.id, sort_by_parameter_order=True)
+
+
 def load_instance(rt: Runtime, instance_id: int, *, lock: bool = True) -> dict[str, Any]:
-    q = sa.select(I).where(I.c.id == instance_id)
-    if lock and rt.conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = rt.conn.execute(q).mappings().first()
+    q = _INSTANCE_LOCKED if lock and rt.conn.dialect.name == "postgresql" else _INSTANCE
+    row = rt.conn.execute(q, {"iid": instance_id}).mappings().first()
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在", f"workflow instance {instance_id} does not exist")
+    return instance_dict(row)
+
+
+def instance_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     inst = dict(row)
     inst["state"] = _fresh_state(inst["state"])
     return inst
@@ -79,9 +126,9 @@ def _fresh_state(state: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def save(rt: Runtime, inst: dict[str, Any]) -> None:
-    res = rt.conn.execute(I.update().where(I.c.id == inst["id"], I.c.row_version == inst["row_version"]).values(
-        status=inst["status"], state=inst["state"], ended_at=inst.get("ended_at"), version=inst["version"],
-        row_version=inst["row_version"] + 1))
+    res = rt.conn.execute(_SAVE, {"iid": inst["id"], "rv": inst["row_version"], "new_status": inst["status"],
+                                  "new_state": inst["state"], "new_ended_at": inst.get("ended_at"),
+                                  "new_version": inst["version"]})
     if res.rowcount != 1:
         raise Conflict("流程实例已被他人同时处理；请刷新后重试", "the workflow instance was changed meanwhile; reload and retry")
     inst["row_version"] += 1
@@ -90,9 +137,12 @@ def save(rt: Runtime, inst: dict[str, Any]) -> None:
 def event(rt: Runtime, inst: Mapping[str, Any], action: str, *, node_id: str | None = None, task_id: int | None = None,
           comment: str | None = None, data: Any = None, actor_id: int | None = -1) -> None:
     """Add a line to the instance's timeline (actor defaults to whoever acts in this request)."""
-    rt.conn.execute(EV.insert().values(instance_id=inst["id"], at=rt.ctx.now, action=action, node_id=node_id,
-                                       task_id=task_id, comment=comment, data=data,
-                                       actor_id=rt.ctx.actor.id if actor_id == -1 else actor_id))
+    line = {"instance_id": inst["id"], "at": rt.ctx.now, "action": action, "node_id": node_id, "task_id": task_id,
+            "comment": comment, "data": data, "actor_id": rt.ctx.actor.id if actor_id == -1 else actor_id}
+    if rt._events is not None:
+        rt._events.append(line)
+    else:
+        rt.conn.execute(_ADD_EVENT, line)
 
 
 def record_values(rt: Runtime, compiled: CompiledForm, record_id: int) -> dict[str, Any]:
@@ -129,22 +179,22 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
     """Start ``workflow`` on a record. The initiator is the acting user; they must be able to read it."""
     from mom.engines.records.service import get_record  # records -> workflow hooks -> records: import late
 
-    spec = rt.flows.get(rt.conn, workflow)
-    if not rt.conn.execute(sa.select(T.workflow.c.enabled).where(T.workflow.c.name == workflow)).scalar():
+    spec, enabled = rt.flows.current(rt.conn, workflow)
+    if not enabled:
         raise Conflict(f"流程 {workflow} 已停用，不能发起", f"workflow {workflow} is disabled; it cannot be started")
     get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=spec.form, record_id=record_id)
     busy = running_instance(rt.conn, spec.form, record_id)
     if busy is not None:
         raise Conflict(f"该记录已在审批中（流程实例 {busy['id']}）", f"the record is already under approval (instance {busy['id']})",
                        detail={"instance_id": busy["id"]})
-    state = _fresh_state(None)
-    iid = int(rt.conn.execute(I.insert().returning(I.c.id), {
-        "workflow": spec.name, "version": spec.version, "form": spec.form, "record_id": record_id, "status": "running",
-        "initiator_id": rt.ctx.actor.id, "started_at": rt.ctx.now, "state": state, "row_version": 1}).scalar_one())
-    inst = load_instance(rt, iid)
-    event(rt, inst, "start", data={"trigger": trigger, "version": spec.version})
-    advance(rt, inst, spec, spec.first, [])
-    save(rt, inst)
+    inst = {"workflow": spec.name, "version": spec.version, "form": spec.form, "record_id": record_id, "status": "running",
+            "initiator_id": rt.ctx.actor.id, "started_at": rt.ctx.now, "ended_at": None, "state": _fresh_state(None),
+            "row_version": 1}
+    inst["id"] = int(rt.conn.execute(I.insert().returning(I.c.id), inst).scalar_one())
+    with batched(rt):
+        event(rt, inst, "start", data={"trigger": trigger, "version": spec.version})
+        advance(rt, inst, spec, spec.first, [])
+        save(rt, inst)
     return inst
 
 
@@ -197,12 +247,17 @@ def advance(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, target: str, 
             target = node.next
 
 
-def _assignees(rt: Runtime, inst: Mapping[str, Any], node: NodeSpec, specs: Any, record: Mapping[str, Any],
+def _assignees(rt: Runtime, inst: Mapping[str, Any], node: NodeSpec, specs: Any, record: Mapping[str, Any] | None,
                compiled: CompiledForm) -> list[int]:
-    who = rt.actor(inst["initiator_id"])
+    """``record``: the record's values, or None to read them only if an assignee rule needs them."""
+    kinds = {a.type for a in specs}
+    who = rt.actor(inst["initiator_id"]) if "department_head" in kinds else None
+    if record is None and "field" in kinds:
+        record = record_values(rt, compiled, inst["record_id"])
     types = {f.key: f.type for f in compiled.definition.scalar_fields}
     return assign.resolve(rt.conn, specs, initiator_id=inst["initiator_id"],
-                          initiator_department_id=who.department_id if who else None, record=record, field_types=types)
+                          initiator_department_id=who.department_id if who else None, record=record or {},
+                          field_types=types)
 
 
 def _cc(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, record: Mapping[str, Any],
@@ -225,14 +280,14 @@ def _task(inst: Mapping[str, Any], node: NodeSpec, rnd: int, user: int | None, k
           now: dt.datetime, **extra: Any) -> dict[str, Any]:
     return {"instance_id": inst["id"], "node_id": node.id, "round": rnd, "kind": kind, "assignee_id": user,
             "status": status, "seq": seq, "added": None, "parent_task_id": None, "created_at": now, "acted_at": None,
-            "acted_by": None, "comment": None, "attachments": None, "due_at": None, "timeout_done": False, **extra}
+            "acted_by": None, "comment": None, "attachments": None, "due_at": None, "timeout_done": False, "read_at": None,
+            **extra}
 
 
 def activate(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, stack: list[list[Any]]) -> None:
     """Create the node's tasks (a new round) and wait there, unless nobody needs to act."""
     compiled = rt.form(spec.form)
-    record = record_values(rt, compiled, inst["record_id"])
-    users = _assignees(rt, inst, node, node.assignees, record, compiled)
+    users = _assignees(rt, inst, node, node.assignees, None, compiled)
     policy = node.self_approval or spec.self_approval
     initiator = inst["initiator_id"]
     auto: set[int] = set()
@@ -256,15 +311,14 @@ def activate(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSp
             status = "approved"
             extra = {"acted_at": rt.ctx.now, "comment": "发起人本人，自动通过 / initiator: passed automatically"}
         rows.append(_task(inst, node, rnd, u, "approval", status, i + 1, rt.ctx.now, **extra))
-    rt.conn.execute(TK.insert(), rows)
+    for row, (tid,) in zip(rows, rt.conn.execute(_ADD_TASKS, rows)):
+        row["id"] = int(tid)
     event(rt, inst, "node_enter", node_id=node.id, data={"users": users, "round": rnd}, actor_id=None)
-    refresh_node(rt, inst, spec, node, rnd, fresh=True)
+    refresh_node(rt, inst, spec, node, rnd, fresh=True, tasks=rows)   # the round's tasks are the rows just written
 
 
 def node_tasks(conn: Connection, instance_id: int, node_id: str, rnd: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(sa.select(TK).where(
-        TK.c.instance_id == instance_id, TK.c.node_id == node_id, TK.c.round == rnd, TK.c.kind == "approval")
-        .order_by(TK.c.seq, TK.c.id)).mappings()]
+    return [dict(r) for r in conn.execute(_NODE_TASKS, {"iid": instance_id, "node": node_id, "rnd": rnd}).mappings()]
 
 
 def _outcomes(tasks: list[dict[str, Any]]) -> tuple[dict[int, str], dict[int, list[dict[str, Any]]]]:
@@ -303,9 +357,10 @@ def decide(node: NodeSpec, base: list[str]) -> str:
 
 
 def refresh_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, rnd: int,
-                 *, fresh: bool = False) -> None:
+                 *, fresh: bool = False, tasks: list[dict[str, Any]] | None = None) -> None:
     """Wake tasks whose turn has come (sequential order, 加签 before/after), then decide the node."""
-    tasks = node_tasks(rt.conn, inst["id"], node.id, rnd)
+    if tasks is None:
+        tasks = node_tasks(rt.conn, inst["id"], node.id, rnd)
     by_id = {t["id"]: t for t in tasks}
     woke: list[dict[str, Any]] = [t for t in tasks if fresh and t["status"] == "pending"]
     while True:
@@ -390,5 +445,9 @@ def notify_users(rt: Runtime, users: list[int], kind: str, title: str, inst: Map
                  body: str | None = None) -> None:
     """In-app notifications (inbox counts); other channels go through the outbox (see actions.notify)."""
     link = f"/workflow-instances/{inst['id']}" if inst else None
-    rt.conn.execute(T.notification.insert(), [{"user_id": u, "kind": kind, "title": title[:500], "body": body, "link": link,
-                                               "created_at": rt.ctx.now} for u in dict.fromkeys(users)])
+    rows = [{"user_id": u, "kind": kind, "title": title[:500], "body": body, "link": link, "created_at": rt.ctx.now}
+            for u in dict.fromkeys(users)]
+    if rt._notes is not None:
+        rt._notes.extend(rows)
+    elif rows:
+        rt.conn.execute(_ADD_NOTE, rows)

@@ -131,13 +131,18 @@ class WorkflowRegistry:
         self._cache: dict[tuple[str, int], WorkflowSpec] = {}
         self._lock = threading.Lock()
 
+    _CURRENT = sa.select(T.workflow.c.current_version, T.workflow.c.enabled).where(T.workflow.c.name == sa.bindparam("name"))
+
+    def current(self, conn: Connection, name: str) -> tuple[WorkflowSpec, bool]:
+        """The current version's spec and whether the workflow is enabled (one read)."""
+        row = conn.execute(self._CURRENT, {"name": name}).first()
+        if row is None:
+            raise _unknown(conn, name)
+        return self.get(conn, name, int(row[0])), bool(row[1])
+
     def get(self, conn: Connection, name: str, version: int | None = None) -> WorkflowSpec:
         if version is None:
-            row = conn.execute(sa.select(T.workflow.c.current_version, T.workflow.c.enabled)
-                               .where(T.workflow.c.name == name)).first()
-            if row is None:
-                raise _unknown(conn, name)
-            version = int(row[0])
+            return self.current(conn, name)[0]
         hit = self._cache.get((name, version))
         if hit is None:
             hit = validate_workflow(definition(conn, name, version), version=version)

@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.runtime import (TK, EV, Runtime, advance, event, finish, load_instance, notify_users,
-                                          refresh_node, save, _cancel_open, _on_pending)
+from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, event, finish, flush, instance_dict,
+                                          load_instance, notify_users, refresh_node, save, _cancel_open, _on_pending)
 from mom.engines.workflow.spec import END, WorkflowSpec
 from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
@@ -21,11 +21,36 @@ from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, 
 TASK_ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "read")
 
 
+_TASK = sa.select(TK).where(TK.c.id == sa.bindparam("tid"))
+# PostgreSQL: lock the task's instance (and the task) in one statement; a writer that had to wait
+# for the lock reads the rows as the other action left them
+_LOCK_BY_TASK = (sa.select(I).where(I.c.id == sa.select(TK.c.instance_id).where(TK.c.id == sa.bindparam("tid"))
+                                    .scalar_subquery()).with_for_update())
+_OPEN_TASKS = (sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind)
+               .where(TK.c.instance_id == sa.bindparam("iid"), TK.c.status == "pending").order_by(TK.c.id))
+
+
+def _no_task(task_id: int) -> NotFound:
+    return NotFound(f"待办 {task_id} 不存在", f"task {task_id} does not exist")
+
+
 def _load_task(rt: Runtime, task_id: int) -> dict[str, Any]:
-    row = rt.conn.execute(sa.select(TK).where(TK.c.id == task_id)).mappings().first()
+    row = rt.conn.execute(_TASK, {"tid": task_id}).mappings().first()
     if row is None:
-        raise NotFound(f"待办 {task_id} 不存在", f"task {task_id} does not exist")
+        raise _no_task(task_id)
     return dict(row)
+
+
+def _lock(rt: Runtime, task_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The task and its instance, the instance locked so that actions on one instance take turns."""
+    if rt.conn.dialect.name == "postgresql":
+        row = rt.conn.execute(_LOCK_BY_TASK, {"tid": task_id}).mappings().first()
+        if row is None:
+            raise _no_task(task_id)
+        return _load_task(rt, task_id), instance_dict(row)
+    # SQLite: a write transaction begins IMMEDIATE, so this one already holds the only write lock
+    task = _load_task(rt, task_id)
+    return task, load_instance(rt, int(task["instance_id"]))
 
 
 def _user_arg(rt: Runtime, body: Mapping[str, Any], key: str = "to") -> int:
@@ -59,9 +84,7 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
     """Do ``action`` on a task of the acting user; returns the task and instance afterwards."""
     if action not in TASK_ACTIONS:
         raise NotFound(f"未知操作 {action}；可用：{', '.join(TASK_ACTIONS)}", f"unknown action {action}; use one of {', '.join(TASK_ACTIONS)}")
-    first = _load_task(rt, task_id)
-    inst = load_instance(rt, int(first["instance_id"]))   # lock the instance, then re-read the task
-    task = _load_task(rt, task_id)
+    task, inst = _lock(rt, task_id)
     if task["assignee_id"] != rt.ctx.actor.id:
         raise AccessDenied("这不是你的待办，不能处理", "this task is not yours")
     spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
@@ -69,6 +92,13 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
     if comment is not None and not isinstance(comment, str):
         raise InvalidInput("comment 应为文本", "comment must be text", problems=[Problem("/comment", "应为文本", "expected text", "type")])
     files = _attachments(rt, body)
+    with batched(rt):
+        return _act(rt, task, inst, spec, action, body, comment, files)
+
+
+def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: WorkflowSpec, action: str, body: Mapping[str, Any],
+         comment: str | None, files: list[int] | None) -> dict[str, Any]:
+    task_id = int(task["id"])
     if action == "read":
         rt.conn.execute(TK.update().where(TK.c.id == task_id, TK.c.read_at.is_(None)).values(read_at=rt.ctx.now))
         return result(rt, task_id, inst)
@@ -91,9 +121,13 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
     if action in ("approve", "reject"):
         if action == "approve" and body.get("values"):
             _edit_record(rt, inst, node.editable_fields, body["values"])
-        rt.conn.execute(TK.update().where(TK.c.id == task_id).values(status="approved" if action == "approve" else "rejected", **stamp))
+        status = "approved" if action == "approve" else "rejected"
+        rt.conn.execute(_DECIDE, {"tid": task_id, "new_status": status, **{f"new_{k}": v for k, v in stamp.items()}})
+        task.update(status=status, **stamp)     # the response shows it as written; no re-read
         event(rt, inst, action, node_id=node.id, task_id=task_id, comment=comment, data={"attachments": files} if files else None)
         refresh_node(rt, inst, spec, node, task["round"])
+        save(rt, inst)
+        return result(rt, task_id, inst, task)
     elif action == "transfer":              # 转办: someone else takes the task over for good
         to = _user_arg(rt, body)
         rt.conn.execute(TK.update().where(TK.c.id == task_id).values(assignee_id=to, due_at=None, timeout_done=False))
@@ -112,6 +146,12 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
         _return(rt, inst, spec, task, body, comment, stamp)
     save(rt, inst)
     return result(rt, task_id, inst)
+
+
+_DECIDE = TK.update().where(TK.c.id == sa.bindparam("tid")).values(
+    status=sa.bindparam("new_status"), acted_at=sa.bindparam("new_acted_at", type_=TK.c.acted_at.type),
+    acted_by=sa.bindparam("new_acted_by"), comment=sa.bindparam("new_comment"),
+    attachments=sa.bindparam("new_attachments", type_=TK.c.attachments.type))
 
 
 def _copy(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,6 +181,7 @@ def _add_signer(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Map
 
 def _visited(rt: Runtime, inst: Mapping[str, Any]) -> list[str]:
     """Approval nodes this instance passed, most recent last."""
+    flush(rt)
     rows = rt.conn.execute(sa.select(EV.c.node_id).where(EV.c.instance_id == inst["id"], EV.c.action == "node_passed")
                            .order_by(EV.c.id)).all()
     out: list[str] = []
@@ -272,10 +313,10 @@ def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -
            "current_nodes": [{"id": tk["node"], "label": spec.node(tk["node"]).label}
                              for tk in (inst["state"] or {}).get("tokens", [])]}
     if inst["status"] == "running":   # who must act now (a UI or a client can go straight to the task)
-        out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]} for r in rt.conn.execute(
-            sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind).where(
-                TK.c.instance_id == inst["id"], TK.c.status == "pending").order_by(TK.c.id))]
+        out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]}
+                             for r in rt.conn.execute(_OPEN_TASKS, {"iid": inst["id"]})]
     if full:
+        flush(rt)
         tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst["id"]).order_by(TK.c.id)).mappings()]
         evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst["id"]).order_by(EV.c.id)).mappings()]
         names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst["initiator_id"]])
@@ -288,6 +329,10 @@ def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -
     return out
 
 
-def result(rt: Runtime, task_id: int, inst: Mapping[str, Any]) -> dict[str, Any]:
-    t = _load_task(rt, task_id)
-    return {"task": task_view(t, assign.usernames(rt.conn, [t["assignee_id"]])), "instance": instance_view(rt, inst)}
+def result(rt: Runtime, task_id: int, inst: Mapping[str, Any], task: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The task (``task``: as the caller just wrote it; else read) and its instance after an action."""
+    t = task if task is not None else _load_task(rt, task_id)
+    me = rt.ctx.actor
+    names = ({me.id: me.display_name} if t["assignee_id"] == me.id and me.display_name is not None
+             else assign.usernames(rt.conn, [t["assignee_id"]]))
+    return {"task": task_view(t, names), "instance": instance_view(rt, inst)}
