@@ -202,7 +202,6 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
 
 def advance(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, target: str, stack: list[list[Any]]) -> None:
     """Move a token from ``target`` on until it waits at an approval node, joins, or the flow ends."""
-    compiled = rt.form(spec.form)
     while inst["status"] == "running":
         if target == END:
             finish(rt, inst, spec, "approved")
@@ -224,6 +223,7 @@ def advance(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, target: str, 
             event(rt, inst, "end_node", node_id=node.id, actor_id=None)
             finish(rt, inst, spec, node.outcome)
             return
+        compiled = rt.form(spec.form)
         record = record_values(rt, compiled, inst["record_id"])
         if node.type == "condition":
             names = expression_names(rt, inst, record)
@@ -248,13 +248,16 @@ def advance(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, target: str, 
 
 
 def _assignees(rt: Runtime, inst: Mapping[str, Any], node: NodeSpec, specs: Any, record: Mapping[str, Any] | None,
-               compiled: CompiledForm) -> list[int]:
-    """``record``: the record's values, or None to read them only if an assignee rule needs them."""
+               compiled: CompiledForm | None) -> list[int]:
+    """``record`` and ``compiled``: the record's values and form, or None to read them only if an
+    assignee rule needs them."""
     kinds = {a.type for a in specs}
     who = rt.actor(inst["initiator_id"]) if "department_head" in kinds else None
-    if record is None and "field" in kinds:
-        record = record_values(rt, compiled, inst["record_id"])
-    types = {f.key: f.type for f in compiled.definition.scalar_fields}
+    types: dict[str, str] = {}
+    if "field" in kinds:
+        compiled = compiled or rt.form(inst["form"])
+        record = record if record is not None else record_values(rt, compiled, inst["record_id"])
+        types = {f.key: f.type for f in compiled.definition.scalar_fields}
     return assign.resolve(rt.conn, specs, initiator_id=inst["initiator_id"],
                           initiator_department_id=who.department_id if who else None, record=record or {},
                           field_types=types)
@@ -286,8 +289,7 @@ def _task(inst: Mapping[str, Any], node: NodeSpec, rnd: int, user: int | None, k
 
 def activate(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, stack: list[list[Any]]) -> None:
     """Create the node's tasks (a new round) and wait there, unless nobody needs to act."""
-    compiled = rt.form(spec.form)
-    users = _assignees(rt, inst, node, node.assignees, None, compiled)
+    users = _assignees(rt, inst, node, node.assignees, None, None)
     policy = node.self_approval or spec.self_approval
     initiator = inst["initiator_id"]
     auto: set[int] = set()
@@ -389,7 +391,8 @@ def refresh_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: No
         for t in woke:
             _on_pending(rt, inst, spec, node, t)
     elif verdict == "approved":
-        pass_node(rt, inst, spec, node, rnd)
+        # an open delegate task always has its delegator's task "delegated", so this sees every open task
+        pass_node(rt, inst, spec, node, rnd, anything_open=any(t["status"] in _OPEN for t in tasks))
     else:
         event(rt, inst, "node_rejected", node_id=node.id, actor_id=None)
         finish(rt, inst, spec, "rejected")
@@ -406,15 +409,20 @@ def _on_pending(rt: Runtime, inst: Mapping[str, Any], spec: WorkflowSpec, node: 
         notify_users(rt, [t["assignee_id"]], "todo", f"待审批：{spec.label['zh-CN']} · {node.label['zh-CN']} #{inst['record_id']}", inst)
 
 
+_OPEN = ("pending", "waiting", "delegated")
+
+
 def _cancel_open(rt: Runtime, inst: Mapping[str, Any], node_id: str | None = None, rnd: int | None = None) -> None:
-    q = TK.update().where(TK.c.instance_id == inst["id"], TK.c.status.in_(("pending", "waiting", "delegated")))
+    q = TK.update().where(TK.c.instance_id == inst["id"], TK.c.status.in_(_OPEN))
     if node_id is not None:
         q = q.where(TK.c.node_id == node_id, TK.c.round == rnd)
     rt.conn.execute(q.values(status="cancelled", acted_at=rt.ctx.now))
 
 
-def pass_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, rnd: int) -> None:
-    _cancel_open(rt, inst, node.id, rnd)
+def pass_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, rnd: int,
+              *, anything_open: bool = True) -> None:
+    if anything_open:
+        _cancel_open(rt, inst, node.id, rnd)
     event(rt, inst, "node_passed", node_id=node.id, actor_id=None)
     tokens = inst["state"]["tokens"]
     token = next((tk for tk in tokens if tk["node"] == node.id), {"node": node.id, "stack": []})
