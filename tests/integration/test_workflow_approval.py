@@ -302,3 +302,28 @@ def test_inbox_counts_and_record_timeline(plant: Plant) -> None:
     tl = plant.client.get(f"/api/records/ncr/{rec_id}/timeline", headers=plant.h("qc1")).json()
     kinds = [(e["kind"], e["action"]) for e in tl]
     assert kinds[0] == ("change", "create") and ("workflow", "start") in kinds
+
+
+def test_timeline_order_and_the_answered_task_match_what_is_stored(plant: Plant) -> None:
+    """An action's timeline lines are written together at its end and its answer is built from what
+    it wrote (no re-read): the order of the lines and the answered task must still be exactly what a
+    fresh read shows."""
+    plant.put_flow(_flow(name="ncr_chain", nodes=[
+        {"id": "a", "type": "approval", "assignees": [{"type": "user", "users": ["qe1"]}]},
+        {"id": "b", "type": "approval", "assignees": [{"type": "user", "users": ["pm"]}]}]))
+    inst = plant.start(plant.ncr()["id"], flow="ncr_chain")
+    out = plant.act("qe1", plant.task_of("qe1", inst["id"])["id"], "approve", comment="可以")
+    full = plant.instance(inst["id"])
+    stored = next(t for t in full["tasks"] if t["id"] == out["task"]["id"])
+    assert out["task"] == stored and stored["status"] == "approved" and stored["comment"] == "可以"
+    assert out["instance"]["open_tasks"] == [{"id": t["id"], "node_id": "b", "assignee_id": t["assignee_id"], "kind": "approval"}
+                                             for t in full["tasks"] if t["node_id"] == "b"]
+    plant.act("pm", plant.task_of("pm", inst["id"])["id"], "reject", comment="不同意")
+    full = plant.instance(inst["id"])
+    assert [(e["action"], e["node_id"]) for e in full["timeline"]] == [
+        ("start", None), ("node_enter", "a"), ("approve", "a"), ("node_passed", "a"), ("node_enter", "b"),
+        ("reject", "b"), ("node_rejected", "b"), ("finished", None)]
+    assert [e["actor"] for e in full["timeline"] if e["action"] in ("approve", "reject")] == [
+        full["tasks"][0]["assignee"], full["tasks"][1]["assignee"]]
+    notes = plant.client.get("/api/notifications", headers=plant.h("pm")).json()["items"]
+    assert sum("待审批" in n["title"] for n in notes) == 1          # pm was told once, when b began
