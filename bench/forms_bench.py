@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -58,15 +59,26 @@ def free_port() -> int:
 
 
 def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
-    p = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A server in a process group of its own (uvicorn --workers N has children), see :func:`stop`."""
+    p = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
     for _ in range(200):
         try:
             httpx.get(f"http://127.0.0.1:{port}/docs", timeout=0.5)
             return p
         except httpx.HTTPError:
             time.sleep(0.1)
-    p.kill()
+    stop(p)
     raise SystemExit(f"server did not start: {cmd}")
+
+
+def stop(p: subprocess.Popen) -> None:
+    """Kill a server and every worker process it started (they hold database connections)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
 
 
 def setup_platform(url: str, data: Path) -> str:
@@ -138,8 +150,8 @@ def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
             res[f"{clients}_clients"] = {"platform_per_s": round(a), "baseline_per_s": round(b), "ratio": round(a / b, 2)}
         return res
     finally:
-        ours.kill()
-        base.kill()
+        stop(ours)
+        stop(base)
 
 
 def make_csv(path: Path, rows: int) -> None:
@@ -284,7 +296,7 @@ def bench_idle(args: argparse.Namespace, tmp: Path) -> dict:
         rss = next(int(l.split()[1]) for l in Path(f"/proc/{p.pid}/status").read_text().splitlines() if l.startswith("VmRSS"))
         return {"idle_rss_mib": round(rss / 1024, 1)}
     finally:
-        p.kill()
+        stop(p)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forms_bench import db_url, drive, start_servers  # noqa: E402
+from forms_bench import db_url, drive, start_servers, stop  # noqa: E402
 
 FORM = {"format": "mom.form/1", "name": "bench_request", "fields": [
     {"id": "a", "key": "title", "type": "text", "max_length": 100, "required": True},
@@ -132,8 +132,8 @@ def main() -> None:
             res = run(f"http://127.0.0.1:{p1}", tokens, args.n, args.clients)
             baseline = drive(f"http://127.0.0.1:{p2}/baseline", 3000, args.clients, {})
         finally:
-            ours.kill()
-            base.kill()
+            stop(ours)
+            stop(base)
         res["baseline_insert_per_s"] = round(baseline)
         res["ratio_actions_to_baseline_inserts"] = round(res["workflow_actions_per_s"] / baseline, 2)
         res["outbox_drain"] = drain(ours_url, tmp)

@@ -287,6 +287,11 @@ def _task(inst: Mapping[str, Any], node: NodeSpec, rnd: int, user: int | None, k
             **extra}
 
 
+def copy_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's row without what belongs to its own answer: the start of a task added beside it."""
+    return {k: v for k, v in task.items() if k not in ("id", "acted_at", "acted_by", "comment", "attachments", "read_at")}
+
+
 def activate(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeSpec, stack: list[list[Any]]) -> None:
     """Create the node's tasks (a new round) and wait there, unless nobody needs to act."""
     users = _assignees(rt, inst, node, node.assignees, None, None)
@@ -324,7 +329,9 @@ def node_tasks(conn: Connection, instance_id: int, node_id: str, rnd: int) -> li
 
 
 def _outcomes(tasks: list[dict[str, Any]]) -> tuple[dict[int, str], dict[int, list[dict[str, Any]]]]:
-    """Each task's outcome counting the signers added to it (加签): approved only when they all approved."""
+    """Each task's outcome counting the signers added to it (加签): approved only when they all approved.
+    A task escalated on timeout (``added == "escalate"``) answers for the overdue task it was added
+    to: whichever of the two answers first decides that one place on the node."""
     kids: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for t in tasks:
         if t["added"] is not None and t["parent_task_id"] is not None:
@@ -334,7 +341,12 @@ def _outcomes(tasks: list[dict[str, Any]]) -> tuple[dict[int, str], dict[int, li
     def outcome(t: dict[str, Any]) -> str:
         if t["id"] in memo:
             return memo[t["id"]]
-        sub = [outcome(k) for k in kids[t["id"]]]
+        if t["status"] not in ("approved", "rejected"):
+            answered = [o for o in (outcome(k) for k in kids[t["id"]] if k["added"] == "escalate") if o != "pending"]
+            if answered:
+                memo[t["id"]] = answered[0]
+                return answered[0]
+        sub = [outcome(k) for k in kids[t["id"]] if k["added"] != "escalate"]
         if t["status"] == "rejected" or "rejected" in sub:
             res = "rejected"
         elif t["status"] == "approved" and all(s == "approved" for s in sub):
@@ -431,7 +443,7 @@ def pass_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: NodeS
     ret = inst["state"].get("return")
     if ret and ret.get("target") == node.id and ret.get("resume_at"):
         inst["state"]["return"] = None
-        advance(rt, inst, spec, ret["resume_at"], [])
+        advance(rt, inst, spec, ret["resume_at"], ret.get("resume_stack") or [])
         return
     advance(rt, inst, spec, node.next, token["stack"])
 

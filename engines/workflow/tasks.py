@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, event, finish, flush, instance_dict,
-                                          load_instance, notify_users, refresh_node, save, _cancel_open, _on_pending)
+from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, copy_task, event, finish, flush,
+                                          instance_dict, load_instance, notify_users, refresh_node, save, _cancel_open,
+                                          _on_pending)
 from mom.engines.workflow.spec import END, WorkflowSpec
 from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
@@ -124,6 +125,8 @@ def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: Workflow
         status = "approved" if action == "approve" else "rejected"
         rt.conn.execute(_DECIDE, {"tid": task_id, "new_status": status, **{f"new_{k}": v for k, v in stamp.items()}})
         task.update(status=status, **stamp)     # the response shows it as written; no re-read
+        if node.timeout and node.timeout.get("action") == "escalate":
+            _close_escalation_pair(rt, task)
         event(rt, inst, action, node_id=node.id, task_id=task_id, comment=comment, data={"attachments": files} if files else None)
         refresh_node(rt, inst, spec, node, task["round"])
         save(rt, inst)
@@ -136,7 +139,7 @@ def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: Workflow
     elif action == "delegate":
         to = _user_arg(rt, body)
         rt.conn.execute(TK.update().where(TK.c.id == task_id).values(status="delegated"))
-        new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**_copy(task), "kind": "delegate", "assignee_id": to,
+        new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**copy_task(task), "kind": "delegate", "assignee_id": to,
                                   "status": "pending", "parent_task_id": task_id, "created_at": rt.ctx.now}).scalar_one())
         event(rt, inst, "delegate", node_id=node.id, task_id=task_id, comment=comment, data={"to": to, "task": new})
         _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": to})
@@ -148,14 +151,22 @@ def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: Workflow
     return result(rt, task_id, inst)
 
 
+def _close_escalation_pair(rt: Runtime, task: Mapping[str, Any]) -> None:
+    """An overdue task and the one escalated from it are one place on the node: when either is
+    answered, the other (and a delegate's task of it) is closed."""
+    if task["added"] == "escalate":
+        other = sa.or_(TK.c.id == task["parent_task_id"],
+                       sa.and_(TK.c.parent_task_id == task["parent_task_id"], TK.c.kind == "delegate"))
+    else:
+        other = sa.and_(TK.c.parent_task_id == task["id"], TK.c.added == "escalate")
+    rt.conn.execute(TK.update().where(other, TK.c.status.in_(("pending", "waiting", "delegated")))
+                    .values(status="cancelled", acted_at=rt.ctx.now))
+
+
 _DECIDE = TK.update().where(TK.c.id == sa.bindparam("tid")).values(
     status=sa.bindparam("new_status"), acted_at=sa.bindparam("new_acted_at", type_=TK.c.acted_at.type),
     acted_by=sa.bindparam("new_acted_by"), comment=sa.bindparam("new_comment"),
     attachments=sa.bindparam("new_attachments", type_=TK.c.attachments.type))
-
-
-def _copy(task: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in task.items() if k not in ("id", "acted_at", "acted_by", "comment", "attachments", "read_at")}
 
 
 def _add_signer(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
@@ -169,7 +180,7 @@ def _add_signer(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Map
         raise InvalidInput("不能给自己加签", "you cannot add yourself as a signer",
                            problems=[Problem("/to", "不能是自己", "cannot be yourself", "invalid")])
     status = "pending" if position == "before" else "waiting"
-    new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**_copy(task), "assignee_id": to, "status": status,
+    new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**copy_task(task), "assignee_id": to, "status": status,
                               "added": position, "parent_task_id": task["id"], "created_at": rt.ctx.now,
                               "due_at": None}).scalar_one())
     if position == "before":    # 前加签: the added signer goes first; this task waits for them
@@ -211,23 +222,62 @@ def _return(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping
                            f"you can return to the initiator or a visited approval node: {', '.join(['initiator', 'previous', *visited])}",
                            problems=[Problem("/target", "不是已经过的审批节点", "not a visited approval node", "invalid")])
     rt.conn.execute(TK.update().where(TK.c.id == task["id"]).values(status="returned", **stamp))
-    _cancel_open(rt, inst)
-
-    def outermost(node_id: str) -> str:   # a node inside parallel branches restarts its whole parallel block
-        n = spec.node(node_id)
-        return n.parallels[0][0] if n.parallels else node_id
-
-    back = outermost(here.id) if resume == "back" else None
-    inst["state"]["tokens"], inst["state"]["joins"] = [], {}
     event(rt, inst, "return", node_id=here.id, task_id=task["id"], comment=comment, data={"target": target, "resume": resume})
-    if target == "initiator":
+    if target == "initiator":      # the whole request goes back: every open task closes
+        _cancel_open(rt, inst)
+        inst["state"]["tokens"], inst["state"]["joins"] = [], {}
         inst["status"] = "returned"
-        inst["state"]["return"] = {"target": "initiator", "resume_at": back}
+        inst["state"]["return"] = {"target": "initiator", "resume_at": _block_of(spec, here, []) if resume == "back" else None,
+                                   "resume_stack": []}
         notify_users(rt, [inst["initiator_id"]], "returned", f"{spec.label['zh-CN']} #{inst['record_id']} 被退回，请修改后重新提交", inst)
         return
-    start_at = outermost(target)
-    inst["state"]["return"] = {"target": target, "resume_at": back} if back else None
-    advance(rt, inst, spec, start_at, [])
+    start_at, shared = _restart_point(spec, here, spec.node(target))
+    _withdraw_tokens(rt, inst, spec, shared)
+    inst["state"]["return"] = ({"target": target, "resume_at": _block_of(spec, here, shared), "resume_stack": shared}
+                               if resume == "back" else None)
+    advance(rt, inst, spec, start_at, [list(p) for p in shared])
+
+
+def _restart_point(spec: WorkflowSpec, here: Any, target: Any) -> tuple[str, list[tuple[str, int]]]:
+    """Where a return to ``target`` starts again, and the parallel branch both nodes share.
+
+    Within one parallel branch (or when neither is in one) the flow restarts at the target itself,
+    and sibling branches keep their progress: a branch that already reached the join stays there.
+    A target in another branch than the returning node restarts the innermost parallel block that
+    holds both (so that the branches meet at the join again)."""
+    tp, hp = list(target.parallels), list(here.parallels)
+    k = 0
+    while k < len(tp) and k < len(hp) and tp[k] == hp[k]:
+        k += 1
+    shared = tp[:k]
+    return (target.id if k == len(tp) else tp[k][0]), shared
+
+
+def _block_of(spec: WorkflowSpec, here: Any, shared: list[tuple[str, int]]) -> str:
+    """Where "resume: back" comes back to: the returning node, or the outermost parallel block that holds
+    it inside the shared branch (a block is entered at its start, so all its branches run)."""
+    return here.parallels[len(shared)][0] if len(here.parallels) > len(shared) else here.id
+
+
+def _withdraw_tokens(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, shared: list[tuple[str, int]]) -> None:
+    """Take back the tokens inside the shared branch (their open tasks close, their joins reset);
+    tokens in sibling branches, and what those branches have reached, are kept."""
+    if not shared:
+        _cancel_open(rt, inst)
+        inst["state"]["tokens"], inst["state"]["joins"] = [], {}
+        return
+    prefix = [list(p) for p in shared]
+    state = inst["state"]
+    keep = []
+    for tk in state["tokens"]:
+        if [list(p) for p in tk["stack"][:len(prefix)]] == prefix:
+            _cancel_open(rt, inst, tk["node"], int(state["rounds"].get(tk["node"], 0)))
+        else:
+            keep.append(tk)
+    state["tokens"] = keep
+    for pid in list(state["joins"]):
+        if [list(p) for p in spec.node(pid).parallels[:len(prefix)]] == prefix and len(spec.node(pid).parallels) >= len(prefix):
+            state["joins"].pop(pid)
 
 
 def _edit_record(rt: Runtime, inst: Mapping[str, Any], editable: frozenset[str], values: Any) -> None:

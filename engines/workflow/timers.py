@@ -1,5 +1,6 @@
-"""Node timeouts: remind, escalate (the task moves to the escalation target), auto-approve or
-auto-reject, once a pending task's due time (counted on the working calendar) has passed."""
+"""Node timeouts: remind, escalate (the escalation target gets a task answering for the overdue one,
+which stays open too), auto-approve or auto-reject, once a pending task's due time (counted on the
+working calendar) has passed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.runtime import (TK, Runtime, event, load_instance, notify_users, record_values, refresh_node,
-                                          save, _assignees, _on_pending)
+from mom.engines.workflow.runtime import (TK, Runtime, copy_task, event, load_instance, notify_users, refresh_node, save,
+                                          _assignees, _on_pending)
 
 
 def due_tasks(conn: Connection, now: dt.datetime, limit: int = 100) -> list[int]:
@@ -36,15 +37,22 @@ def handle_timeout(rt: Runtime, task_id: int) -> str | None:
         notify_users(rt, [task["assignee_id"]], "reminder", f"催办：{spec.label['zh-CN']} · {node.label['zh-CN']} 已超时", inst)
         event(rt, inst, "timeout_remind", node_id=node.id, task_id=task_id, actor_id=None)
     elif action == "escalate":
-        compiled = rt.form(spec.form)
-        users = _assignees(rt, inst, node, node.escalate_to, record_values(rt, compiled, inst["record_id"]), compiled)
+        # 超时升级: the escalation target gets a task of their own on the same node, answering for this
+        # one; the overdue assignee keeps theirs. Whoever answers first decides (see runtime._outcomes).
+        users = _assignees(rt, inst, node, node.escalate_to, None, None)
         target = next((u for u in users if u != task["assignee_id"]), None) or (assign.admins(rt.conn) or [None])[0]
+        new = None
         if target is not None:
-            rt.conn.execute(TK.update().where(TK.c.id == task_id).values(assignee_id=target, due_at=None))
-            _on_pending(rt, inst, spec, node, {**task, "assignee_id": target})
-            rt.conn.execute(TK.update().where(TK.c.id == task_id).values(timeout_done=True))
+            new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {
+                **copy_task(task), "assignee_id": target, "status": "pending", "added": "escalate", "parent_task_id": task_id,
+                "created_at": rt.ctx.now, "due_at": None, "timeout_done": True}).scalar_one())
+            _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": target})
+            rt.conn.execute(TK.update().where(TK.c.id == new).values(due_at=None, timeout_done=True))  # escalated once
+            names = assign.usernames(rt.conn, [target])
+            notify_users(rt, [task["assignee_id"]], "reminder",
+                         f"已超时并升级给 {names.get(target, target)}：{spec.label['zh-CN']} · {node.label['zh-CN']}（你仍可处理）", inst)
         event(rt, inst, "timeout_escalate", node_id=node.id, task_id=task_id, actor_id=None,
-              data={"from": task["assignee_id"], "to": target})
+              data={"from": task["assignee_id"], "to": target, "task": new})
     else:
         verdict = "approved" if action == "auto_approve" else "rejected"
         rt.conn.execute(TK.update().where(TK.c.id == task_id).values(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -50,7 +51,7 @@ def test_two_http_workers_share_one_database(db_url: str, engine: sa.engine.Engi
     port = _port()
     env = {**os.environ, "MOM_DATABASE_URL": db_url, "MOM_DATA_DIR": str(tmp_path / "data"), "MOM_WORKER_POLL_SECONDS": "0.2"}
     proc = subprocess.Popen([mom, "serve", "--port", str(port), "--workers", "2"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -89,8 +90,13 @@ def test_two_http_workers_share_one_database(db_url: str, engine: sa.engine.Engi
             time.sleep(0.2)
         assert done == 40
     finally:
-        proc.terminate()
+        proc.terminate()                 # the supervisor stops its workers
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        try:                             # and nothing of the group outlives the test (they hold connections)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()

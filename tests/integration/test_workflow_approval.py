@@ -327,3 +327,59 @@ def test_timeline_order_and_the_answered_task_match_what_is_stored(plant: Plant)
         full["tasks"][0]["assignee"], full["tasks"][1]["assignee"]]
     notes = plant.client.get("/api/notifications", headers=plant.h("pm")).json()["items"]
     assert sum("待审批" in n["title"] for n in notes) == 1          # pm was told once, when b began
+
+
+PAR_NODES = [
+    {"id": "review", "type": "approval", "assignees": [{"type": "user", "users": ["qe1"]}]},
+    {"id": "both", "type": "parallel", "branches": [
+        {"nodes": [{"id": "q1", "type": "approval", "assignees": [{"type": "user", "users": ["qcm"]}]},
+                   {"id": "q2", "type": "approval", "assignees": [{"type": "user", "users": ["qe2"]}]}]},
+        {"nodes": [{"id": "p1", "type": "approval", "assignees": [{"type": "user", "users": ["pm"]}]}]}]},
+    {"id": "final", "type": "approval", "assignees": [{"type": "user", "users": ["admin"]}]}]
+
+
+def _par_until_q2(plant: Plant, flow: str) -> dict:
+    inst = plant.start(plant.ncr()["id"], flow=flow)
+    plant.act("qe1", plant.task_of("qe1", inst["id"])["id"], "approve")
+    plant.act("pm", plant.task_of("pm", inst["id"])["id"], "approve")        # branch 1 waits at the join
+    plant.act("qcm", plant.task_of("qcm", inst["id"])["id"], "approve")
+    assert [n["id"] for n in plant.instance(inst["id"])["current_nodes"]] == ["q2"]
+    return inst
+
+
+def test_return_inside_a_parallel_branch_keeps_the_other_branch(plant: Plant) -> None:
+    plant.put_flow(_flow(name="ncr_par", nodes=PAR_NODES))
+    inst = _par_until_q2(plant, "ncr_par")
+    # q2 sends it back to q1, in the same branch: only that branch runs again; pm is not asked again
+    plant.act("qe2", plant.task_of("qe2", inst["id"])["id"], "return", target="q1", comment="数据不全")
+    full = plant.instance(inst["id"])
+    assert [n["id"] for n in full["current_nodes"]] == ["q1"] and plant.todo("pm") == []
+    plant.act("qcm", plant.task_of("qcm", inst["id"])["id"], "approve")
+    plant.act("qe2", plant.task_of("qe2", inst["id"])["id"], "approve")
+    assert [n["id"] for n in plant.instance(inst["id"])["current_nodes"]] == ["final"]   # joined with pm's earlier pass
+    assert plant.act("admin", plant.task_of("admin", inst["id"])["id"], "approve")["instance"]["status"] == "approved"
+    full = plant.instance(inst["id"])
+    assert [t["node_id"] for t in full["tasks"] if t["node_id"] == "p1"] == ["p1"]        # pm signed once
+
+
+def test_return_to_another_branch_restarts_the_block(plant: Plant) -> None:
+    plant.put_flow(_flow(name="ncr_par2", nodes=PAR_NODES))
+    inst = _par_until_q2(plant, "ncr_par2")
+    # p1 is in the other branch: the block runs again from its start, so both branches meet at the join
+    plant.act("qe2", plant.task_of("qe2", inst["id"])["id"], "return", target="p1")
+    assert sorted(n["id"] for n in plant.instance(inst["id"])["current_nodes"]) == ["p1", "q1"]
+    plant.act("pm", plant.task_of("pm", inst["id"])["id"], "approve")
+    plant.act("qcm", plant.task_of("qcm", inst["id"])["id"], "approve")
+    plant.act("qe2", plant.task_of("qe2", inst["id"])["id"], "approve")
+    assert [n["id"] for n in plant.instance(inst["id"])["current_nodes"]] == ["final"]
+
+
+def test_return_back_from_a_branch_comes_straight_back(plant: Plant) -> None:
+    plant.put_flow(_flow(name="ncr_par3", nodes=PAR_NODES))
+    inst = _par_until_q2(plant, "ncr_par3")
+    # q2 returns to review (before the block) with resume=back: after review, straight back into the
+    # block (it is entered at its start, so both branches run), not through review's normal path twice
+    plant.act("qe2", plant.task_of("qe2", inst["id"])["id"], "return", target="review", resume="back")
+    assert [n["id"] for n in plant.instance(inst["id"])["current_nodes"]] == ["review"] and plant.todo("pm") == []
+    plant.act("qe1", plant.task_of("qe1", inst["id"])["id"], "approve")
+    assert sorted(n["id"] for n in plant.instance(inst["id"])["current_nodes"]) == ["p1", "q1"]

@@ -162,11 +162,48 @@ def test_timeouts_remind_escalate_and_auto_decide(plant: Plant, settings, engine
         conn.execute(T.wf_task.update().where(T.wf_task.c.id == t["id"]).values(due_at=past))
     w = _worker(plant, settings, engine)
     assert w.run_once()["timeouts"] == 1
-    assert plant.todo("qe1") == [] and plant.task_of("qcm", inst["id"])["id"] == t["id"]
-    plant.act("qcm", t["id"], "approve")
+    # 超时升级: qcm gets a task answering for qe1's, and qe1 keeps theirs (told it was escalated)
+    up = plant.task_of("qcm", inst["id"])
+    assert up["id"] != t["id"] and [x["id"] for x in plant.todo("qe1")] == [t["id"]]
+    assert any("升级" in n["title"] for n in plant.client.get("/api/notifications", headers=plant.h("qe1")).json()["items"])
+    plant.act("qcm", up["id"], "approve")
+    assert plant.todo("qe1") == []                       # answered for them: their task is closed
+    plant.act("qe1", t["id"], "approve", expect=409)
     tb = plant.task_of("pm", inst["id"])
     with write_tx(engine) as conn:
         conn.execute(T.wf_task.update().where(T.wf_task.c.id == tb["id"]).values(due_at=past))
     w.run_once()
     full = plant.instance(inst["id"])
     assert full["status"] == "approved" and "timeout_auto_approve" in [e["action"] for e in full["timeline"]]
+    esc = next(e for e in full["timeline"] if e["action"] == "timeout_escalate")
+    assert esc["data"]["task"] == up["id"] and esc["task_id"] == t["id"]
+
+
+def test_escalation_in_a_countersign_node_counts_once_and_either_may_answer(plant: Plant, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """会签 of qe1 and pm; qe1's task escalates to qcm. qe1 answering themselves closes qcm's task,
+    and the node still needs pm: the escalation added no extra approval and no extra vote."""
+    plant.put_flow({"format": "mom.workflow/1", "name": "ncr_both", "form": "ncr",
+                    "nodes": [{"id": "both", "type": "approval", "mode": "all",
+                               "assignees": [{"type": "user", "users": ["qe1", "pm"]}],
+                               "timeout": {"hours": 2, "action": "escalate", "escalate_to": [{"type": "user", "users": ["qcm"]}]}}]})
+    past = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    w = _worker(plant, settings, engine)
+    for answer_by in ("qe1", "qcm"):
+        inst = plant.start(plant.ncr()["id"], flow="ncr_both")
+        t = plant.task_of("qe1", inst["id"])
+        with write_tx(engine) as conn:
+            conn.execute(T.wf_task.update().where(T.wf_task.c.id == t["id"]).values(due_at=past))
+        assert w.run_once()["timeouts"] == 1
+        up = plant.task_of("qcm", inst["id"])
+        plant.act(answer_by, (t if answer_by == "qe1" else up)["id"], "approve")
+        assert plant.todo("qcm") == [] and plant.todo("qe1") == []     # the pair is answered once
+        assert plant.instance(inst["id"])["status"] == "running"        # pm has not signed yet
+        out = plant.act("pm", plant.task_of("pm", inst["id"])["id"], "approve")
+        assert out["instance"]["status"] == "approved"
+    # and a rejection by the escalation target rejects the node
+    inst = plant.start(plant.ncr()["id"], flow="ncr_both")
+    t = plant.task_of("qe1", inst["id"])
+    with write_tx(engine) as conn:
+        conn.execute(T.wf_task.update().where(T.wf_task.c.id == t["id"]).values(due_at=past))
+    w.run_once()
+    assert plant.act("qcm", plant.task_of("qcm", inst["id"])["id"], "reject")["instance"]["status"] == "rejected"
