@@ -1,7 +1,7 @@
 """Benchmarks of the form engine (issue 2). Every figure is a ratio against a baseline measured in
 the same run, or an absolute target checked on this machine. See docs/benchmarks.md.
 
-    python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8] [--workers 1]
+    python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8] [--workers 1] [--client lean|httpx]
     python bench/forms_bench.py import  [--db ...] [--rows 100000]
     python bench/forms_bench.py list    [--db ...] [--rows 1000000]
     python bench/forms_bench.py addfield [--rows 1000000]        (PostgreSQL)
@@ -102,6 +102,42 @@ def body(i: int) -> dict:
             "inspected_on": "2026-11-21", "remarks": "外观良好" if i % 3 else None, "passed": bool(i % 2)}
 
 
+def drive_lean(url: str, n: int, clients: int, headers: dict) -> float:
+    """Like :func:`drive`, with a load generator that costs the server's machine as little as possible:
+    one asyncio loop, ``clients`` keep-alive connections, requests encoded before the clock starts.
+    (This machine has two cores; a threaded Python client takes a large share of one of them.)"""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    reqs = []
+    for i in range(n):
+        b = json.dumps(body(i), ensure_ascii=False).encode()
+        reqs.append(f"POST {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\n{head}Content-Type: application/json\r\n"
+                    f"Content-Length: {len(b)}\r\n\r\n".encode() + b)
+
+    async def one(k: int) -> None:
+        r, w = await asyncio.open_connection(u.hostname, u.port)
+        for i in range(k, n, clients):
+            w.write(reqs[i])
+            status = await r.readline()
+            assert b" 201 " in status, status
+            length = 0
+            while (line := await r.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await r.readexactly(length)
+        w.close()
+
+    async def all_() -> float:
+        t = time.perf_counter()
+        await asyncio.gather(*(one(k) for k in range(clients)))
+        return n / (time.perf_counter() - t)
+
+    return asyncio.run(all_())
+
+
 def drive(url: str, n: int, clients: int, headers: dict) -> float:
     def worker(k: int) -> None:
         with httpx.Client(headers=headers, timeout=30) as c:
@@ -132,6 +168,7 @@ def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
     ours, base, p1, p2 = start_servers(ours_url, base_url, tmp, args.workers)
     try:
         res = {}
+        drive = drive_lean if args.client == "lean" else globals()["drive"]
         for clients in (1, args.clients):
             drive(f"http://127.0.0.1:{p1}/api/records/bench_inspection", 200, clients, {"Authorization": f"Bearer {token}"})
             drive(f"http://127.0.0.1:{p2}/baseline", 200, clients, {})
@@ -306,6 +343,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1, help="create: uvicorn processes on each side (mom serve --workers)")
+    ap.add_argument("--client", choices=["lean", "httpx"], default="lean",
+                    help="create: the load generator (lean: asyncio keep-alive connections; httpx: one thread per client)")
     ap.add_argument("--rows", type=int, default=None)
     args = ap.parse_args()
     args.rows = args.rows or {"import": 100_000, "list": 1_000_000, "addfield": 1_000_000}.get(args.what, 0)
