@@ -37,6 +37,7 @@ def test_build_flow_submit_and_approve_as_second_user(page, server, api) -> None
     page.goto(server + "/#/inbox")
     task = page.locator("[data-task]").filter(has_text="供应商准入审批").first
     task.wait_for()
+    assert task.locator("[data-status=pending]").inner_text() == "待处理"     # the status in Chinese, not a code
     shot(page, "inbox")
     task.locator("[data-action=approve]").click()
     page.fill("[data-test=opinion]", "资质齐全，同意")
