@@ -251,6 +251,14 @@ def _circuit(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None:
             arcs.append((j + 1, k + 1, x))
             m.Add(md.start[i2] >= md.end[i] + st).OnlyEnforceIf(x)
             md.arcs.append((x, i, i2, st, r))
+    # The depot may stay alone: every operation here may run on another machine. Without this arc the
+    # circuit forced at least one operation onto each machine with changeovers (a regression test in
+    # test_scheduling_property holds the instance where that cost a worse makespan).
+    empty = m.NewBoolVar("")
+    lits = [it[1] for it in items]
+    m.AddBoolAnd([lit.Not() for lit in lits]).OnlyEnforceIf(empty)
+    m.AddBoolOr(lits).OnlyEnforceIf(empty.Not())
+    arcs.append((0, 0, empty))
     m.AddCircuit(arcs)
 
 
