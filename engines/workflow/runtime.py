@@ -404,7 +404,7 @@ def refresh_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: No
             _on_pending(rt, inst, spec, node, t)
     elif verdict == "approved":
         # an open delegate task always has its delegator's task "delegated", so this sees every open task
-        pass_node(rt, inst, spec, node, rnd, anything_open=any(t["status"] in _OPEN for t in tasks))
+        pass_node(rt, inst, spec, node, rnd, anything_open=any(t["status"] in OPEN for t in tasks))
     else:
         event(rt, inst, "node_rejected", node_id=node.id, actor_id=None)
         finish(rt, inst, spec, "rejected")
@@ -421,11 +421,11 @@ def _on_pending(rt: Runtime, inst: Mapping[str, Any], spec: WorkflowSpec, node: 
         notify_users(rt, [t["assignee_id"]], "todo", f"待审批：{spec.label['zh-CN']} · {node.label['zh-CN']} #{inst['record_id']}", inst)
 
 
-_OPEN = ("pending", "waiting", "delegated")
+OPEN = ("pending", "waiting", "delegated")   # task states someone may still act on
 
 
 def _cancel_open(rt: Runtime, inst: Mapping[str, Any], node_id: str | None = None, rnd: int | None = None) -> None:
-    q = TK.update().where(TK.c.instance_id == inst["id"], TK.c.status.in_(_OPEN))
+    q = TK.update().where(TK.c.instance_id == inst["id"], TK.c.status.in_(OPEN))
     if node_id is not None:
         q = q.where(TK.c.node_id == node_id, TK.c.round == rnd)
     rt.conn.execute(q.values(status="cancelled", acted_at=rt.ctx.now))

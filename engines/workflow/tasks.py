@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from mom.engines.workflow import assign
 from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, copy_task, event, finish, flush,
-                                          instance_dict, load_instance, notify_users, refresh_node, save, _cancel_open,
-                                          _on_pending)
+                                          instance_dict, load_instance, notify_users, refresh_node, save, OPEN,
+                                          _cancel_open, _on_pending)
 from mom.engines.workflow.spec import END, WorkflowSpec
 from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
@@ -159,8 +159,7 @@ def _close_escalation_pair(rt: Runtime, task: Mapping[str, Any]) -> None:
                        sa.and_(TK.c.parent_task_id == task["parent_task_id"], TK.c.kind == "delegate"))
     else:
         other = sa.and_(TK.c.parent_task_id == task["id"], TK.c.added == "escalate")
-    rt.conn.execute(TK.update().where(other, TK.c.status.in_(("pending", "waiting", "delegated")))
-                    .values(status="cancelled", acted_at=rt.ctx.now))
+    rt.conn.execute(TK.update().where(other, TK.c.status.in_(OPEN)).values(status="cancelled", acted_at=rt.ctx.now))
 
 
 _DECIDE = TK.update().where(TK.c.id == sa.bindparam("tid")).values(
@@ -276,7 +275,7 @@ def _withdraw_tokens(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, shar
             keep.append(tk)
     state["tokens"] = keep
     for pid in list(state["joins"]):
-        if [list(p) for p in spec.node(pid).parallels[:len(prefix)]] == prefix and len(spec.node(pid).parallels) >= len(prefix):
+        if [list(p) for p in spec.node(pid).parallels[:len(prefix)]] == prefix:   # a block inside the branch
             state["joins"].pop(pid)
 
 
