@@ -410,9 +410,10 @@ def refresh_node(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, node: No
         finish(rt, inst, spec, "rejected")
 
 
-def _on_pending(rt: Runtime, inst: Mapping[str, Any], spec: WorkflowSpec, node: NodeSpec, t: dict[str, Any]) -> None:
-    """A task became actionable: start its timeout clock and tell the assignee."""
-    if node.timeout:
+def _on_pending(rt: Runtime, inst: Mapping[str, Any], spec: WorkflowSpec, node: NodeSpec, t: dict[str, Any],
+                *, clock: bool = True) -> None:
+    """A task became actionable: start its timeout clock (unless ``clock`` is off) and tell the assignee."""
+    if node.timeout and clock:
         hours = float(node.timeout["hours"])
         due = (spec.calendar.add_working_hours(rt.ctx.now, hours, rt.ctx.tz) if node.timeout.get("working_time", True)
                else rt.ctx.now + dt.timedelta(hours=hours))

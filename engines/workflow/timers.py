@@ -46,8 +46,7 @@ def handle_timeout(rt: Runtime, task_id: int) -> str | None:
             new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {
                 **copy_task(task), "assignee_id": target, "status": "pending", "added": "escalate", "parent_task_id": task_id,
                 "created_at": rt.ctx.now, "due_at": None, "timeout_done": True}).scalar_one())
-            _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": target})
-            rt.conn.execute(TK.update().where(TK.c.id == new).values(due_at=None, timeout_done=True))  # escalated once
+            _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": target}, clock=False)   # escalated once only
             names = assign.usernames(rt.conn, [target])
             notify_users(rt, [task["assignee_id"]], "reminder",
                          f"已超时并升级给 {names.get(target, target)}：{spec.label['zh-CN']} · {node.label['zh-CN']}（你仍可处理）", inst)

@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import orjson
 import sqlalchemy as sa
@@ -91,12 +91,8 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
     database file and start the moment the previous one commits, rather than polling SQLite's busy
     handler, whose back-off sleeps (up to 100 ms a try) made the slowest requests several times
     slower than the rest. Other processes still queue on the busy timeout."""
-    if engine.dialect.name == "sqlite":
-        with _sqlite_writer(engine), engine.connect().execution_options(mom_write=True) as conn:
-            with conn.begin():
-                yield conn
-        return
-    with engine.connect().execution_options(mom_write=True) as conn:
+    queue = _sqlite_writer(engine) if engine.dialect.name == "sqlite" else nullcontext()
+    with queue, engine.connect().execution_options(mom_write=True) as conn:
         with conn.begin():
             yield conn
 

@@ -7,17 +7,24 @@ from urllib.parse import urlparse
 from tests.ui.conftest import CAMERA_CODE, login, pick, shot
 
 
+def _new_dashboard(page, server, name: str, label: str, widget_type: str):  # type: ignore[no-untyped-def]
+    """Open the dashboard designer, name the dashboard and add widget w1 of ``widget_type`` on the
+    demo's supplier pass-rate report; returns the widget's settings panel."""
+    page.goto(server + "/#/design/dashboard")
+    page.fill("[data-test=dash-name]", name)
+    page.fill("[data-test=dash-label]", label)
+    page.click("[data-test=add-widget]")
+    cfg = page.locator("[data-wcfg=w1]")
+    pick(page, cfg.locator("[data-test=w-type]"), widget_type)
+    pick(page, cfg.locator("[data-test=w-report]"), "来料检验：供应商合格率")
+    return cfg
+
+
 def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
     hosts: set[str] = set()
     page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url.split(":")[0]))
     login(page, server)
-    page.goto(server + "/#/design/dashboard")
-    page.fill("[data-test=dash-name]", "iqc_wall")
-    page.fill("[data-test=dash-label]", "来料看板")
-    page.click("[data-test=add-widget]")
-    cfg = page.locator("[data-wcfg=w1]")
-    pick(page, cfg.locator("[data-test=w-type]"), "table")
-    pick(page, cfg.locator("[data-test=w-report]"), "来料检验：供应商合格率")
+    _new_dashboard(page, server, "iqc_wall", "来料看板", "table")
     page.locator("[data-widget=w1] .el-table__row").first.wait_for()   # live preview while designing
     shot(page, "dashboard-designer")
     page.click("[data-test=publish-dash]")
@@ -119,13 +126,7 @@ def test_shop_floor_scans_with_the_camera(browser, server) -> None:
 
 def test_dashboard_widgets_placed_freely_on_the_grid(page, server, api) -> None:
     login(page, server)
-    page.goto(server + "/#/design/dashboard")
-    page.fill("[data-test=dash-name]", "free_wall")
-    page.fill("[data-test=dash-label]", "自由布局看板")
-    page.click("[data-test=add-widget]")
-    cfg = page.locator("[data-wcfg=w1]")
-    pick(page, cfg.locator("[data-test=w-type]"), "kpi")
-    pick(page, cfg.locator("[data-test=w-report]"), "来料检验：供应商合格率")
+    cfg = _new_dashboard(page, server, "free_wall", "自由布局看板", "kpi")
     page.locator("[data-widget=w1]").wait_for()
     page.click("[data-test=free-layout]")
     col = cfg.locator("[data-test=w-col] input")
