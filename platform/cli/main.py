@@ -343,8 +343,9 @@ def demo(then_serve: bool) -> None:
         click.echo(line)
     if then_serve:
         s = get_settings()
-        click.echo(f"http://{s.host}:{s.port}/docs")
-        serve.callback(None, None)  # type: ignore[misc]
+        click.echo(f"http://{s.host}:{s.port}/  (API: http://{s.host}:{s.port}/docs)")
+        # invoke, not .callback(): click fills in every option's default, so a new `serve` option never breaks this
+        click.get_current_context().invoke(serve)
 
 
 from mom.platform.cli import workflow_cmds  # noqa: E402  (registers `mom workflow …` and `mom worker`)
