@@ -1,5 +1,10 @@
 """References, users and departments: resolve display text to ids in one batch, check that ids
-exist, and fetch display values for output."""
+exist, and fetch display values for output.
+
+A reference may target only a record its writer may read (the target form's read permission and
+row scope), and display text is matched only against a field the writer may see: a record out of
+reach answers exactly like one that does not exist (no existence leak). Ids this record already
+holds (an unchanged value sent back by an edit form) are not checked again."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,6 +16,9 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec
+from mom.engines.records import display
+from mom.engines.records.access import form_access
+from mom.engines.records.context import Actor
 from mom.engines.records.values import Prepared, is_digits
 from mom.platform.db import tables as T
 from mom.platform.errors import ProblemList
@@ -22,24 +30,39 @@ class Registry(Protocol):
     def get(self, conn: Connection, name: str) -> CompiledForm: ...
 
 
-def target_of(conn: Connection, registry: Registry, f: FieldSpec) -> tuple[sa.Table, Any, Any]:
-    """(table, id column, display column) for a reference/user/department field."""
+def target_of(conn: Connection, registry: Registry, f: FieldSpec, actor: Actor) -> tuple[sa.Table, Any, Any, list[Any]]:
+    """(table, id column, text column or None, conditions) of the records ``actor`` may point a
+    reference/user/department field at: live rows, in the target form's read scope; the text column
+    is the display field the actor may see (None: text look-up matches nothing)."""
     t = f.value_type
-    if t == "user":
-        return T.user, T.user.c.id, T.user.c.display_name
-    if t == "department":
-        return T.department, T.department.c.id, T.department.c.name
+    if t in ("user", "department"):
+        table, text = (T.user, T.user.c.display_name) if t == "user" else (T.department, T.department.c.name)
+        return table, table.c.id, text, [table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []
     target = registry.get(conn, str(f.raw["form"]))
-    key = f.raw.get("display_field") or target.definition.display_field
-    return target.main, target.main.c.id, target.main.c[key]
+    access = form_access(target, actor)
+    live = [target.main.c.deleted_at.is_(None)]
+    if not access.can("read"):
+        return target.main, target.main.c.id, None, [*live, sa.false()]
+    scope = access.scope("read")
+    key = display.text_column(target, access, f)
+    return (target.main, target.main.c.id, target.main.c[key] if key is not None else None,
+            live if scope is None else [*live, scope])
+
+
+def unusable(f: FieldSpec, shown: str, en_shown: str | None = None) -> tuple[str, str]:
+    """The one message for a reference value that names no record the writer may use: the same
+    whether the record does not exist or is out of the writer's reach."""
+    return (f"{f.label['zh-CN']}：找不到可用的记录 {shown}；请从列表中选择，或填写可查看记录的 id",
+            f"{f.label['en']}: no record {en_shown or shown} that you may use; pick one from the list or give the id of a record you can see")
 
 
 def _alt_column(f: FieldSpec) -> Any:
     return {"user": T.user.c.username, "department": T.department.c.code}.get(f.value_type)
 
 
-def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared, ProblemList]]) -> None:
-    """Fill pending display-text values with ids and check every id exists; problems per record."""
+def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared, ProblemList]], *, actor: Actor) -> None:
+    """Fill pending display-text values with ids and check every id names a record ``actor`` may
+    use; problems per record."""
     items = list(items)
     by_field: dict[tuple[str, str], list[tuple[Any, ProblemList]]] = defaultdict(list)
     fields: dict[tuple[str, str], FieldSpec] = {}
@@ -50,17 +73,17 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
             by_field[k].append((p, problems))
     for k, entries in by_field.items():
         f = fields[k]
-        table, idc, disp = target_of(conn, registry, f)
+        table, idc, disp, reach = target_of(conn, registry, f, actor)
         texts = sorted({p.text for p, _ in entries})
         found: dict[str, list[int]] = defaultdict(list)
-        live = [table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []
-        for chunk in _chunks(texts, 500):
-            conds = [disp.in_(chunk)]
-            alt = _alt_column(f)
-            if alt is not None:
-                conds.append(alt.in_(chunk))
-            for rid, text, *rest in conn.execute(sa.select(idc, disp, *( [alt] if alt is not None else [])).where(sa.or_(*conds), *live)):
-                for t in {str(text), *(str(r) for r in rest)}:
+        alt = _alt_column(f)
+        if disp is not None and not isinstance(disp.type, sa.String):
+            disp = sa.cast(disp, sa.Text)   # a number or date shown as text is matched as text
+        for chunk in _chunks(texts, 500) if disp is not None or alt is not None else ():
+            conds = [c.in_(chunk) for c in (disp, alt) if c is not None]
+            cols = [c for c in (disp, alt) if c is not None]
+            for rid, *shown in conn.execute(sa.select(idc, *cols).where(sa.or_(*conds), *reach)):
+                for t in {str(x) for x in shown}:
                     if t in chunk and rid not in found[t]:
                         found[t].append(int(rid))
         for p, problems in entries:
@@ -74,14 +97,17 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
                 p.target[p.key] = int(p.text)
                 p.record.ids_to_check.append((f, int(p.text), p.path))
             else:
-                problems.add(p.path, f"找不到“{p.text}”（{f.label['zh-CN']}）", f"no record {p.text!r} found for {f.key}", "not_found")
-    _check_ids(conn, registry, items)
+                problems.add(p.path, *unusable(f, f"“{p.text}”", repr(p.text)), "not_found")
+    _check_ids(conn, registry, items, actor)
 
 
-def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]]) -> None:
+def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]], actor: Actor) -> None:
     wanted: dict[tuple[str, str], set[int]] = defaultdict(set)
     fields: dict[tuple[str, str], FieldSpec] = {}
     for prep, _ in items:
+        if prep.held:   # values the record already holds are not new references
+            prep.ids_to_check[:] = [c for c in prep.ids_to_check
+                                    if c[0].value_type == "attachment" or (c[0].id, c[1]) not in prep.held]
         for f, v, _path in prep.ids_to_check:
             k = (f.id, f.value_type)
             fields[k] = f
@@ -98,8 +124,7 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
                     sa.select(T.attachment.c.id, T.attachment.c.size, T.attachment.c.filename, T.attachment.c.content_type)
                     .where(T.attachment.c.id.in_(chunk)))})
         else:
-            table, idc, _ = target_of(conn, registry, f)
-            live = [table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []
+            table, idc, _, live = target_of(conn, registry, f, actor)
         have: set[int] = set()
         for chunk in _chunks(sorted(ids), 900):
             have.update(int(r[0]) for r in conn.execute(sa.select(idc).where(idc.in_(chunk), *live)))
@@ -108,7 +133,9 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
         for f, v, path in prep.ids_to_check:
             if f.value_type == "attachment" and v in files:
                 _check_file(f, files[v], path, problems)
-            if v in missing.get((f.id, f.value_type), ()):
+            if v in missing.get((f.id, f.value_type), ()) and f.value_type == "reference":
+                problems.add(path, *unusable(f, f"（id {v}）", f"(id {v})"), "not_found")
+            elif v in missing.get((f.id, f.value_type), ()):
                 what = {"user": "用户", "department": "部门", "attachment": "附件"}.get(f.value_type, f"表单 {f.raw.get('form')} 的记录")
                 problems.add(path, f"{what} id {v} 不存在", f"{f.value_type} id {v} does not exist", "not_found")
 
@@ -129,18 +156,10 @@ def _check_file(f: FieldSpec, file: tuple[int, str, str], path: str, problems: P
 
 
 def display_values(conn: Connection, registry: Registry, compiled: CompiledForm, rows: list[Mapping[str, Any]],
-                   keys: Iterable[str]) -> dict[str, dict[int, Any]]:
-    out: dict[str, dict[int, Any]] = {}
-    for key in keys:
-        f = compiled.definition.field(key)
-        if f is None or f.value_type not in ("reference", "user", "department"):
-            continue
-        ids = {r[key] for r in rows if r.get(key) is not None}
-        if not ids:
-            continue
-        table, idc, disp = target_of(conn, registry, f)
-        out[key] = {int(i): d for i, d in conn.execute(sa.select(idc, disp).where(idc.in_(sorted(ids))))}
-    return out
+                   keys: Iterable[str], *, actor: Actor) -> dict[str, dict[int, Any]]:
+    """key -> {referenced id: display text} for ``rows`` (stored records), as ``actor`` may see them:
+    out of the actor's reach, :data:`display.NO_ACCESS` (see :mod:`mom.engines.records.display`)."""
+    return display.values_for(conn, registry, compiled, rows, keys, actor)
 
 
 def user_names(conn: Connection, ids: set[int]) -> dict[int, str]:

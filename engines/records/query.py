@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec
-from mom.engines.records import lookup
+from mom.engines.records import display, lookup
 from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.service import load_children, to_doc
@@ -181,6 +181,11 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
     total = None
     if with_count:
         total = int(conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar_one())
+    wanted = [k for k in (fields or []) if k]
+    for k in wanted:
+        if k not in SORTABLE_SYSTEM and k != "deleted_at" and (compiled.definition.field(k) is None or not access.visible(k)):
+            raise _bad("/fields", f"未知字段 {k}", f"unknown field {k}")
+    show = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key) and (not wanted or f.key in wanted)]
     q = sa.select(t).where(*conds)
     if after:
         vals = _decode(after)
@@ -188,21 +193,20 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
             raise _bad("/after", "分页游标与排序不匹配", "the cursor does not match the sort")
         q = q.where(_after(keys, vals, compiled, ctx))
     order = [(c.desc().nulls_first() if d else c.asc().nulls_last()) for c, d, _ in keys]
-    rows = [dict(r) for r in conn.execute(q.order_by(*order).limit(limit + 1)).mappings()]
+    q = q.order_by(*order).limit(limit + 1)
+    shown = display.plan(conn, registry, compiled, ctx.actor, show)
+    if shown:   # the page and its display texts in one statement (see display.with_display)
+        q, _ = display.with_display(q, shown, [(c, d) for c, d, _ in keys])
+    rows = [dict(r) for r in conn.execute(q).mappings()]
+    shown_text = display.take(rows, shown)
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = None
     if more and rows:
         last = rows[-1]
         nxt = _encode([_plain(last[n] if n in last else None) for _, _, n in keys])
-    wanted = [k for k in (fields or []) if k]
-    for k in wanted:
-        if k not in SORTABLE_SYSTEM and k != "deleted_at" and (compiled.definition.field(k) is None or not access.visible(k)):
-            raise _bad("/fields", f"未知字段 {k}", f"unknown field {k}")
-    show = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key) and (not wanted or f.key in wanted)]
-    display = lookup.display_values(conn, registry, compiled, rows, show)
     children = load_children(conn, compiled, [r["id"] for r in rows]) if expand_children and rows else None
-    items = [to_doc(compiled, access, r, children[r["id"]] if children else None, display, wanted or None) for r in rows]
+    items = [to_doc(compiled, access, r, children[r["id"]] if children else None, shown_text, wanted or None) for r in rows]
     out: dict[str, Any] = {"items": items, "next": nxt}
     if total is not None:
         out["total"] = total

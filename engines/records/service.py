@@ -4,7 +4,6 @@ soft delete and restore, with an audit entry for every change. All in the caller
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms import autonumber, fieldtypes
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.records import lookup, values as V
+from mom.engines.records import lookup, uniqueness, values as V
 from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import NO_HOOKS, RecordHooks
@@ -106,48 +105,6 @@ def _autonumbers(conn: Connection, compiled: CompiledForm, ctx: Ctx, rows: list[
         numbers = next_numbers(conn, f"{compiled.name}.{f.id}", autonumber.period_of(pattern, local), len(need))
         for r, n in zip(need, numbers):
             r[f.key] = autonumber.render(pattern, local, n)
-
-
-def _unique_checks(conn: Connection, compiled: CompiledForm, batch: list[tuple[dict[str, Any], ProblemList, str]],
-                   exclude_id: int | None = None) -> None:
-    t = compiled.main
-    for f in compiled.definition.scalar_fields:
-        if not (f.unique or f.type == "autonumber"):
-            continue
-        seen: dict[Any, str] = {}
-        vals = []
-        for values, problems, prefix in batch:
-            v = values.get(f.key)
-            if v in (None, ""):
-                continue
-            if v in seen:
-                problems.add(f"{prefix}/{f.key}", f"{f.label['zh-CN']} 的值 {v} 与 {seen[v]} 重复",
-                             f"{f.key} value {v} duplicates {seen[v]}", "unique")
-            seen[v] = prefix or "/"
-            vals.append(v)
-        if not vals:
-            continue
-        taken: set[Any] = set()
-        for i in range(0, len(vals), 900):
-            q = sa.select(t.c[f.key]).where(t.c[f.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None))
-            if exclude_id is not None:
-                q = q.where(t.c.id != exclude_id)
-            taken.update(r[0] for r in conn.execute(q))
-        for values, problems, prefix in batch:
-            if values.get(f.key) in taken:
-                problems.add(f"{prefix}/{f.key}", f"{f.label['zh-CN']} 的值 {values[f.key]} 已存在",
-                             f"{f.key} value {values[f.key]} already exists", "unique")
-
-
-def _integrity(exc: sa.exc.IntegrityError, compiled: CompiledForm) -> Conflict:
-    text = str(exc.orig)
-    for ix in compiled.indexes:
-        if ix.unique and ix.name in text:
-            return Conflict(f"唯一约束冲突（{ix.name}）：已有相同取值的记录", f"unique constraint {ix.name}: a record with these values exists")
-    m = re.search(r"UNIQUE constraint failed: ([\w., ]+)", text)
-    if m:
-        return Conflict(f"唯一约束冲突：{m.group(1)} 已存在", f"unique constraint failed: {m.group(1)} already exists")
-    return Conflict(f"数据完整性冲突：{text.splitlines()[0]}", f"integrity error: {text.splitlines()[0]}")
 
 
 def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, action: str, changes: Any) -> None:
@@ -265,11 +222,11 @@ def prepare_many(conn: Connection, registry: lookup.Registry, compiled: Compiled
         problems = ProblemList()
         out.append((V.read_input(compiled, doc, ctx=ctx, access=access, existing=None, problems=problems, prefix=prefix,
                                  plan=plan), problems))
-    lookup.resolve(conn, registry, out)
+    lookup.resolve(conn, registry, out, actor=ctx.actor)
     for (prep, problems), prefix in zip(out, prefixes):
         V.compute(compiled, prep.values, prep.children, ctx, problems, prefix)
         V.check(compiled, prep.values, prep.children, ctx, problems, prefix)
-    _unique_checks(conn, compiled, [(p.values, pr, pf) for (p, pr), pf in zip(out, prefixes)])
+    uniqueness.check(conn, compiled, access, [(p.values, pr, pf) for (p, pr), pf in zip(out, prefixes)])
     return out
 
 
@@ -318,7 +275,7 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
         for key, crow in child_rows.items():
             bulk.insert_many(conn, compiled.children[key], crow)
     except sa.exc.IntegrityError as exc:
-        raise _integrity(exc, compiled) from exc
+        raise uniqueness.conflict(exc, compiled) from exc
     if audit and not audited:
         _audit_created(conn, ctx, compiled, ids)
     hooks.after_create(conn, ctx, compiled, params)
@@ -333,14 +290,12 @@ def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     single = len(docs) == 1
     prefixes = [""] if single else [f"/{i}" for i in range(len(docs))]
     prepared = prepare_many(conn, registry, compiled, ctx, access, docs, prefixes)
-    problems = [p for _, pr in prepared for p in pr.items]
-    if problems:
-        raise InvalidInput(f"记录有 {len(problems)} 处错误，未保存", f"{len(problems)} problem(s); nothing was saved", problems=problems)
+    uniqueness.raise_problems([p for _, pr in prepared for p in pr.items])
     stored = insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=registry.hooks)
     if compiled.children:  # child rows got ids in the database: read the documents back
         return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=r["id"], compiled=compiled) for r in stored]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
-    display = lookup.display_values(conn, registry, compiled, stored, keys)
+    display = lookup.display_values(conn, registry, compiled, stored, keys, actor=ctx.actor)
     return [to_doc(compiled, access, r, {}, display) for r in stored]
 
 
@@ -355,7 +310,7 @@ def preview_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     problems = ProblemList()
     data = {k: v for k, v in doc.items() if k not in ("id", "row_version")} if isinstance(doc, dict) else doc
     prep = V.read_input(compiled, data, ctx=ctx, access=access, existing=None, problems=problems)
-    lookup.resolve(conn, registry, [(prep, problems)])
+    lookup.resolve(conn, registry, [(prep, problems)], actor=ctx.actor)
     V.compute(compiled, prep.values, prep.children, ctx, problems)
     V.check(compiled, prep.values, prep.children, ctx, problems)
     defn = compiled.definition
@@ -378,7 +333,7 @@ def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: s
     row = _live_row(conn, compiled, access, record_id, "read", include_deleted=include_deleted)
     children = load_children(conn, compiled, [record_id])[record_id]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
-    display = lookup.display_values(conn, registry, compiled, [row], keys)
+    display = lookup.display_values(conn, registry, compiled, [row], keys, actor=ctx.actor)
     return to_doc(compiled, access, row, children, display)
 
 
@@ -409,7 +364,7 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
     problems = ProblemList()
     existing = {**row, **old_children}
     prep = V.read_input(compiled, patch, ctx=ctx, access=access, existing=existing, problems=problems)
-    lookup.resolve(conn, registry, [(prep, problems)])
+    lookup.resolve(conn, registry, [(prep, problems)], actor=ctx.actor)
     merged = {f.key: row.get(f.key) for f in compiled.definition.scalar_fields}
     merged.update(prep.values)
     children = {k: (prep.children.get(k) if prep.children.get(k) is not None else
@@ -420,8 +375,8 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
                         set(prep.values) | {k for k, v in prep.children.items() if v is not None}, transition)
     V.compute(compiled, merged, children, ctx, problems)
     V.check(compiled, merged, children, ctx, problems)
-    _unique_checks(conn, compiled, [(merged, problems, "")], exclude_id=record_id)
-    problems.raise_if_any(f"记录有 {len(problems.items)} 处错误，未保存", f"{len(problems.items)} problem(s); nothing was saved")
+    uniqueness.check(conn, compiled, access, [(merged, problems, "")], exclude_id=record_id)
+    uniqueness.raise_problems(problems.items)
     changes = {k: [fieldtypes.dump(compiled.definition.field(k), row.get(k)), fieldtypes.dump(compiled.definition.field(k), v)]
                for k, v in merged.items() if row.get(k) != v}
     for k in prep.children:
@@ -437,7 +392,7 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
                 raise Conflict(f"记录 {record_id} 已被他人修改；请刷新后重试", f"record {record_id} was changed meanwhile; reload and retry")
             _write_children(conn, compiled, record_id, {k: v for k, v in children.items() if prep.children.get(k) is not None})
         except sa.exc.IntegrityError as exc:
-            raise _integrity(exc, compiled) from exc
+            raise uniqueness.conflict(exc, compiled) from exc
         _audit(conn, ctx, compiled, record_id, "update", changes)
         hooks.after_update(conn, ctx, compiled, record_id, row, merged, set(changes))
     doc = get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
@@ -478,8 +433,8 @@ def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     if row["deleted_at"] is None:
         return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
     problems = ProblemList()
-    _unique_checks(conn, compiled, [({f.key: row.get(f.key) for f in compiled.definition.scalar_fields}, problems, "")],
-                   exclude_id=record_id)
+    uniqueness.check(conn, compiled, access, [({f.key: row.get(f.key) for f in compiled.definition.scalar_fields}, problems, "")],
+                     exclude_id=record_id)
     if problems:
         raise Conflict("无法恢复：唯一字段的值已被其他记录使用", "cannot restore: a unique value is now used by another record",
                        problems=problems.items)

@@ -18,6 +18,7 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, FieldSpec
 from mom.engines.records.access import FormAccess
 from mom.engines.records.context import Ctx
+from mom.engines.records.display import NO_ACCESS_TEXTS
 from mom.platform.errors import ProblemList, did_you_mean
 
 INPUT_IGNORED = set(SYSTEM_COLUMNS) | {"_display"}
@@ -41,6 +42,7 @@ class Prepared:
     children: dict[str, list[dict[str, Any]] | None]
     pending: list[Pending] = field(default_factory=list)
     ids_to_check: list[tuple[FieldSpec, int, str]] = field(default_factory=list)
+    held: frozenset[tuple[str, Any]] = frozenset()   # (field id, id) the record already references
 
 
 def _empty(v: Any) -> bool:
@@ -139,6 +141,9 @@ def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAcces
             except fieldtypes.FieldError as exc:
                 _type_problem(f, exc, f"{prefix}/{key}", problems)
             continue
+        if kind == _SCALAR and existing is not None and _keeps(f, raw, existing.get(key)):
+            values[key] = existing[key]   # an export's "no access" text sent back: the reference stays
+            continue
         if kind == _SCALAR or (kind == _AUTONUMBER and existing is None):
             coerce_into(f, raw, f"{prefix}/{key}", values, prep, problems, ctx, co)
             continue
@@ -159,7 +164,26 @@ def read_input(compiled: CompiledForm, data: Any, *, ctx: Ctx, access: FormAcces
             prep.children[key] = _read_rows(f, raw, path, prep, problems, ctx)
     if existing is None:
         _defaults(compiled, prep, ctx, problems, prefix)
+    elif prep.ids_to_check or prep.pending:
+        prep.held = _held(compiled, existing)
     return prep
+
+
+def _keeps(f: FieldSpec, raw: Any, old: Any) -> bool:
+    """A reference the reader may not see, sent back as its shown text, keeps its stored value."""
+    return old is not None and f.value_type == "reference" and isinstance(raw, str) and raw.strip() in NO_ACCESS_TEXTS
+
+
+def _held(compiled: CompiledForm, existing: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
+    """(field id, id) of every reference the stored record already holds, child rows included."""
+    defn = compiled.definition
+    out = {(f.id, existing.get(f.key)) for f in defn.scalar_fields if f.value_type in fieldtypes.ID_TYPES}
+    for t in defn.table_fields:
+        refs = [c for c in t.children if c.value_type in fieldtypes.ID_TYPES]
+        if refs:
+            for row in existing.get(t.key) or ():
+                out.update((c.id, row.get(c.key)) for c in refs)
+    return frozenset(x for x in out if x[1] is not None)
 
 
 def _same(f: FieldSpec, raw: Any, old: Any, ctx: Ctx) -> bool:

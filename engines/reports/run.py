@@ -216,6 +216,6 @@ def drill(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
     rows = [dict(r) for r in conn.execute(sa.select(compiled.main).where(compiled.main.c.id.in_(ids))
                                           .order_by(compiled.main.c.id.desc())).mappings()] if ids else []
     show = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
-    display = lookup.display_values(conn, forms, compiled, rows, show)
+    display = lookup.display_values(conn, forms, compiled, rows, show, actor=ctx.actor)
     items = [to_doc(compiled, access, r, None, display, None) for r in rows]
     return {"form": compiled.name, "total": int(total), "items": items, "more": more}

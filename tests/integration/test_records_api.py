@@ -77,7 +77,7 @@ def test_soft_delete_restore_and_audit(client: TestClient, demo_forms: dict) -> 
 
 def test_unique_values_conflict(client: TestClient, demo_forms: dict) -> None:
     r = client.post("/api/records/supplier", json={"code": "SUP-001", "name": "dup"}, headers=demo_forms)
-    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/code"
+    assert r.status_code == 409 and r.json()["code"] == "conflict" and r.json()["problems"][0]["path"] == "/code"
 
 
 def test_bulk_create_is_all_or_nothing(client: TestClient, demo_forms: dict) -> None:

@@ -1,0 +1,145 @@
+"""Display text of references, users and departments, computed under the reader's rights.
+
+A reference shows the referenced record's display field only when the reader may read that record
+(the TARGET form's read permission and row scope) and may see that field (its field rules). Else it
+shows :data:`NO_ACCESS` and no value. The rule is compiled into SQL: the page of records is a
+subquery, and each shown reference is one LEFT JOIN of the target table whose join condition carries
+the target's row scope, so a list page with its display texts is one statement, whatever its size.
+
+Which field is shown: the reference's own ``display_field``, else the target form's
+``display_field``; the first of them the reader may see. If the reader may see neither, the record
+is shown as :data:`NO_ACCESS` even when in scope. The same choice decides which text a writer's
+display-text look-up may match (:func:`text_column`), so a look-up never probes a hidden field.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import util as sql_util
+
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.model import FieldSpec
+from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.context import Actor
+from mom.platform.db import tables as T
+
+if TYPE_CHECKING:
+    from mom.engines.records.lookup import Registry
+
+NO_ACCESS = "无权限查看"
+NO_ACCESS_EN = "no access"
+NO_ACCESS_TEXTS = frozenset({NO_ACCESS, NO_ACCESS_EN})
+REF_TYPES = ("reference", "user", "department")
+
+
+def text_column(target: CompiledForm, access: FormAccess, f: FieldSpec) -> str | None:
+    """The key of the target form's field that shows a record of ``f`` to this reader, or None when
+    the reader may see none of the candidates (the reference's display_field, the form's)."""
+    for key in (f.raw.get("display_field"), target.definition.display_field):
+        if isinstance(key, str) and key in target.main.c and access.visible(key):
+            return key
+    return None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How one reference-like field of a page is shown: the joined target (None: nothing readable),
+    the extra join condition (the target's row scope), and the text column (None: no field visible)."""
+
+    key: str
+    table: Any | None
+    scope: Any | None
+    text: Any | None
+
+    @property
+    def ok_label(self) -> str:
+        return f"_dok_{self.key}"
+
+    @property
+    def text_label(self) -> str:
+        return f"_dtx_{self.key}"
+
+
+def plan(conn: Connection, registry: "Registry", compiled: CompiledForm, actor: Actor, keys: Iterable[str]) -> list[Shown]:
+    """How each reference, user and department field among ``keys`` is shown to ``actor``."""
+    out: list[Shown] = []
+    for key in keys:
+        f = compiled.definition.field(key)
+        if f is None or f.is_table or f.value_type not in REF_TYPES:
+            continue
+        alias_name = f"d{len(out)}"
+        if f.value_type == "user":
+            a = T.user.alias(alias_name)
+            out.append(Shown(key, a, None, a.c.display_name))
+            continue
+        if f.value_type == "department":
+            a = T.department.alias(alias_name)
+            out.append(Shown(key, a, None, a.c.name))
+            continue
+        target = registry.get(conn, str(f.raw["form"]))
+        tacc = form_access(target, actor)
+        if not tacc.can("read"):
+            out.append(Shown(key, None, None, None))
+            continue
+        a = target.main.alias(alias_name)
+        scope = tacc.scope("read")
+        scope = sql_util.ClauseAdapter(a).traverse(scope) if scope is not None else None
+        tkey = text_column(target, tacc, f)
+        out.append(Shown(key, a, scope, a.c[tkey] if tkey is not None else None))
+    return out
+
+
+def with_display(inner: sa.Select, shown: list[Shown], order: list[tuple[Any, bool]] = ()) -> tuple[sa.Select, Any]:
+    """``inner`` (a select of the form's rows, already filtered, ordered and limited) as a subquery
+    joined to every shown target; returns the statement and the subquery (whose columns keep the
+    rows' names). ``order``: (column of the form's table, descending) to order the outer select by."""
+    page = inner.subquery("page")
+    cols: list[Any] = [page]
+    joined: Any = page
+    for s in shown:
+        if s.table is None:
+            continue
+        on = s.table.c.id == page.c[s.key]
+        joined = joined.outerjoin(s.table, on if s.scope is None else sa.and_(on, s.scope))
+        cols.append(s.table.c.id.label(s.ok_label))
+        if s.text is not None:
+            cols.append(s.text.label(s.text_label))
+    q = sa.select(*cols).select_from(joined)
+    if order:
+        q = q.order_by(*[(page.c[c.name].desc().nulls_first() if d else page.c[c.name].asc().nulls_last()) for c, d in order])
+    return q, page
+
+
+def take(rows: list[dict[str, Any]], shown: list[Shown]) -> dict[str, dict[int, Any]]:
+    """Remove the joined display columns from ``rows`` and return key -> {referenced id: text}."""
+    out: dict[str, dict[int, Any]] = {s.key: {} for s in shown}
+    for r in rows:
+        for s in shown:
+            ok = r.pop(s.ok_label, None)
+            text = r.pop(s.text_label, None)
+            v = r.get(s.key)
+            if v is None:
+                continue
+            out[s.key][int(v)] = text if ok is not None and s.text is not None else NO_ACCESS
+    return {k: m for k, m in out.items() if m}
+
+
+def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, rows: list[Mapping[str, Any]],
+               keys: Iterable[str], actor: Actor) -> dict[str, dict[int, Any]]:
+    """Display texts for records already read (by id): one statement for all shown fields."""
+    shown = plan(conn, registry, compiled, actor, keys)
+    shown = [s for s in shown if any(r.get(s.key) is not None for r in rows)]
+    ids = sorted({int(r["id"]) for r in rows if r.get("id") is not None})
+    if not shown or not ids:
+        return {}
+    t = compiled.main
+    fetched: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 900):
+        inner = sa.select(t.c.id, *[t.c[s.key] for s in shown]).where(t.c.id.in_(ids[i:i + 900]))
+        q, _ = with_display(inner, shown)
+        fetched.extend(dict(r) for r in conn.execute(q).mappings())
+    return take(fetched, shown)
