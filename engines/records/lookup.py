@@ -116,13 +116,13 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
     files: dict[int, tuple[int, str, str]] = {}
     for k, ids in wanted.items():
         f = fields[k]
-        if f.value_type == "attachment":
-            table, idc = T.attachment, T.attachment.c.id
-            live = []
-            for chunk in _chunks(sorted(ids), 900):
-                files.update({int(r.id): (int(r.size), r.filename, r.content_type) for r in conn.execute(
-                    sa.select(T.attachment.c.id, T.attachment.c.size, T.attachment.c.filename, T.attachment.c.content_type)
-                    .where(T.attachment.c.id.in_(chunk)))})
+        if f.value_type == "attachment":   # public file ids (tokens); an integer is never one
+            for chunk in _chunks(sorted(v for v in ids if isinstance(v, str)), 900):
+                files.update({r.token: (int(r.size), r.filename, r.content_type) for r in conn.execute(
+                    sa.select(T.attachment.c.token, T.attachment.c.size, T.attachment.c.filename, T.attachment.c.content_type)
+                    .where(T.attachment.c.token.in_(chunk)))})
+            missing[k] = {v for v in ids if v not in files}
+            continue
         else:
             table, idc, _, live = target_of(conn, registry, f, actor)
         have: set[int] = set()

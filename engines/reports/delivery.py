@@ -50,23 +50,25 @@ def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, A
     fmt = sched.get("format", "xlsx")
     data, media, ext = service.export(result, fmt)
     filename = f"{name}-{local:%Y%m%d-%H%M}.{ext}"
-    aid = files.save_bytes(settings, conn, data, filename=filename, content_type=media, created_by=None)
+    stored = files.save_bytes(settings, conn, data, filename=filename, content_type=media, created_by=None)
+    for uid in users:      # the file is read by those it was delivered to, while they may run the report
+        files.add_links(conn, [stored.id], kind="report", name=name, ref_id=uid)
     run_id = conn.execute(T.report_run.insert().values(report=name, schedule=key, due_at=due, status="done",
-                                                       rows=len(result["rows"]), attachment_id=aid, created_at=now)
+                                                       rows=len(result["rows"]), attachment_id=stored.id, created_at=now)
                           .returning(T.report_run.c.id)).scalar_one()
     body = _summary(result)
-    link = f"/api/attachments/{aid}"
+    link = files.link_of(stored.token)
     channels = sched.get("channels") or ["inbox", "email"]
     if "inbox" in channels:
         _inbox(conn, users, title, body, link, now)
     if "email" in channels and (users or sched["to"].get("emails")):
         outbox.emit(conn, "deliver.email", {"users": users, "emails": sched["to"].get("emails") or [], "subject": title,
-                                            "body": body, "attachments": [aid]}, now=now)
+                                            "body": body, "attachments": [stored.id]}, now=now)
     for ch in ("dingtalk", "wecom"):
         if ch in channels:
             outbox.emit(conn, f"deliver.{ch}", {"webhook_url": sched.get("webhook_url"), "title": title,
                                                 "body": f"{body}\n\n下载 / download: {link}"}, now=now)
-    return {"run": int(run_id), "attachment": aid, "users": users}
+    return {"run": int(run_id), "attachment": stored.token, "users": users}
 
 
 def _summary(result: Mapping[str, Any], n: int = 10) -> str:

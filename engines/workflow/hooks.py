@@ -198,9 +198,10 @@ def registry() -> FormRegistry:
 
 def install(forms: FormRegistry, flows: WorkflowRegistry | None = None) -> WorkflowRegistry:
     """Give ``forms`` the workflow hooks; returns the workflow registry they use."""
+    from mom.engines.records.attachments import FileHooks
     from mom.engines.records.hooks import ChainHooks
     from mom.engines.reports.summary import SummaryHooks
 
     flows = flows or WorkflowRegistry()
-    forms.hooks = ChainHooks(WorkflowHooks(forms, flows), SummaryHooks(forms))
+    forms.hooks = ChainHooks(WorkflowHooks(forms, flows), SummaryHooks(forms), FileHooks(forms))
     return flows

@@ -66,19 +66,26 @@ def _user_arg(rt: Runtime, body: Mapping[str, Any], key: str = "to") -> int:
     return uid
 
 
-def _attachments(rt: Runtime, body: Mapping[str, Any]) -> list[int] | None:
+def _attachments(rt: Runtime, body: Mapping[str, Any], inst: Mapping[str, Any]) -> list[str] | None:
+    """The files of a comment or decision (public ids from the upload), tied to the instance so that
+    whoever may see its timeline may read them. Only files the actor uploaded or may read are taken."""
+    from mom.platform import file_access, files as store
+
     ids = body.get("attachments")
     if ids in (None, []):
         return None
-    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-        raise InvalidInput("attachments 应为附件 id 列表", "attachments must be a list of attachment ids",
-                           problems=[Problem("/attachments", "应为整数列表", "expected a list of integers", "type")])
-    found = {int(r[0]) for r in rt.conn.execute(sa.select(T.attachment.c.id).where(T.attachment.c.id.in_(ids)))}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise InvalidInput(f"附件 {missing} 不存在；请先上传", f"attachment(s) {missing} do not exist; upload them first",
-                           problems=[Problem("/attachments", f"附件 {missing} 不存在", f"unknown attachment(s) {missing}", "unknown")])
-    return ids
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 50:
+        raise InvalidInput("attachments 应为上传文件时返回的 id 列表", "attachments must be a list of the ids the upload returned",
+                           problems=[Problem("/attachments", "应为文本 id 列表（最多 50 个）", "expected a list of text ids (at most 50)", "type")])
+    rows = store.rows_by_token(rt.conn, ids)
+    bad = [i for i in ids if i not in rows or not file_access.may_use(rt.conn, rt.forms, rt.ctx.actor, rows[i])]
+    if bad:
+        shown = ", ".join(str(i)[:64] for i in bad[:5])
+        raise InvalidInput(f"附件 {shown} 不存在或不可用；只能附上你自己上传的文件或你有权查看的文件，请先上传",
+                           f"attachment(s) {shown} do not exist or cannot be used; attach files you uploaded or may read, upload them first",
+                           problems=[Problem("/attachments", f"附件 {shown} 不存在或不可用", f"unknown or unusable attachment(s) {shown}", "unknown")])
+    store.add_links(rt.conn, [rows[i].id for i in ids], kind="workflow", ref_id=int(inst["id"]))
+    return list(dict.fromkeys(ids))
 
 
 def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,13 +99,13 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise InvalidInput("comment 应为文本", "comment must be text", problems=[Problem("/comment", "应为文本", "expected text", "type")])
-    files = _attachments(rt, body)
+    files = _attachments(rt, body, inst)
     with batched(rt):
         return _act(rt, task, inst, spec, action, body, comment, files)
 
 
 def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: WorkflowSpec, action: str, body: Mapping[str, Any],
-         comment: str | None, files: list[int] | None) -> dict[str, Any]:
+         comment: str | None, files: list[str] | None) -> dict[str, Any]:
     task_id = int(task["id"])
     if action == "read":
         rt.conn.execute(TK.update().where(TK.c.id == task_id, TK.c.read_at.is_(None)).values(read_at=rt.ctx.now))

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from mom.engines.workflow.hooks import registry
 from mom.platform.api import (errors, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
+from mom.platform.api import routes_files
 from mom.platform.api.deps import ActorCache
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     # segments that no records route has).
     app.include_router(routes_records.router)
     app.include_router(routes_auth.router)
+    app.include_router(routes_files.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_workflow.router)
     app.include_router(routes_reports.router)

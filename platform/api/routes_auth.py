@@ -1,23 +1,19 @@
-"""Sign-in, tokens, users/roles/departments administration, and attachments."""
+"""Sign-in, tokens, users/roles/departments administration (files: routes_files)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, File, UploadFile
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep
 from mom.platform.auth import service as auth
-from mom.platform import files
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import NotFound, TooLarge
+from mom.platform.errors import NotFound
 
 router = APIRouter(prefix="/api", tags=["auth & admin"])
 
@@ -130,39 +126,3 @@ def set_roles(user_id: int, body: UserRoles, actor: AdminDep, engine: EngineDep)
         for r in body.roles:
             conn.execute(T.user_role.insert().values(user_id=user_id, role_id=auth.ensure_role(conn, r)))
     return {"id": user_id, "roles": body.roles}
-
-
-@router.post("/attachments", status_code=201, summary="Upload a file; returns its id for attachment fields")
-def upload(file: Annotated[UploadFile, File()], actor: ActorDep, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
-    h = hashlib.sha256()
-    size = 0
-    tmp_dir = files.store_dir(settings) / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False) as out:
-        while chunk := file.file.read(1 << 20):
-            size += len(chunk)
-            if size > settings.max_attachment_bytes:
-                out.close()
-                Path(out.name).unlink(missing_ok=True)
-                raise TooLarge(f"文件超过 {settings.max_attachment_bytes // 1048576} MB", f"file larger than {settings.max_attachment_bytes // 1048576} MB")
-            h.update(chunk)
-            out.write(chunk)
-    digest = h.hexdigest()
-    final = files.path_of(settings, digest)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    Path(out.name).replace(final)
-    with write_tx(engine) as conn:
-        aid = files.register(conn, digest, size, filename=file.filename or "file",
-                             content_type=file.content_type or "application/octet-stream", created_by=actor.id)
-    return {"id": aid, "sha256": digest, "size": size, "filename": file.filename}
-
-
-@router.get("/attachments/{attachment_id}", summary="Download an attachment")
-def download(attachment_id: int, actor: ActorDep, engine: EngineDep, settings: SettingsDep) -> FileResponse:
-    with read_tx(engine) as conn:
-        row = conn.execute(sa.select(T.attachment).where(T.attachment.c.id == attachment_id)).first()
-    if row is None:
-        raise NotFound(f"附件 {attachment_id} 不存在", f"attachment {attachment_id} does not exist")
-    return FileResponse(files.path_of(settings, row.sha256), media_type=row.content_type, filename=row.filename)

@@ -181,9 +181,12 @@ def spc_analyze(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
 
 @router.get("/report-runs", summary="Scheduled report runs (newest first)")
 def report_runs(engine: EngineDep, actor: AdminDep, report: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    q = sa.select(T.report_run).order_by(T.report_run.c.id.desc()).limit(max(1, min(limit, 1000)))
+    run = T.report_run
+    q = (sa.select(*[c for c in run.c if c.key != "attachment_id"], T.attachment.c.token.label("file"))
+         .outerjoin(T.attachment, T.attachment.c.id == run.c.attachment_id)   # the file's public id, not its key
+         .order_by(run.c.id.desc()).limit(max(1, min(limit, 1000))))
     if report:
-        q = q.where(T.report_run.c.report == report)
+        q = q.where(run.c.report == report)
     with read_tx(engine) as conn:
         return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r._mapping.items()} for r in conn.execute(q)]
 

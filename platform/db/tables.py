@@ -98,6 +98,24 @@ attachment = sa.Table(
     sa.Column("content_type", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("created_by", sa.Integer, nullable=True),
+    # revision 0008: the public id (random, not guessable); the integer id stays internal
+    sa.Column("token", sa.String(64), nullable=False),
+    sa.Index("uq_mom_attachment_token", "token", unique=True),
+)
+
+# revision 0008: what a file belongs to, and so who may read it. kind "record": row ``ref_id`` of form
+# ``name``, field ``field`` ("key" or "table.key"); "workflow": instance ``ref_id``; "report": a
+# delivery of report ``name`` to user ``ref_id``. A file with no link is readable by its uploader only.
+attachment_link = sa.Table(
+    "mom_attachment_link", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("attachment_id", sa.Integer, sa.ForeignKey("mom_attachment.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False, server_default=""),
+    sa.Column("ref_id", sa.BigInteger, nullable=False),
+    sa.Column("field", sa.String(130), nullable=False, server_default=""),
+    sa.Index("ix_mom_attachment_link_file", "attachment_id"),
+    sa.Index("ix_mom_attachment_link_owner", "kind", "name", "ref_id"),
 )
 
 audit = sa.Table(

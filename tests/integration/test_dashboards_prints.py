@@ -140,8 +140,9 @@ def test_scheduled_report_is_delivered_once_with_attachment(plant: Plant, settin
             runs = conn.execute(sa.select(T.report_run)).all()
             notes = conn.execute(sa.select(T.notification).where(T.notification.c.kind == "report")).all()
             nxt = conn.execute(sa.select(T.definition.c.next_run_at).where(T.definition.c.name == "iqc_by_supplier")).scalar()
+            token = conn.execute(sa.select(T.attachment.c.token).where(T.attachment.c.id == runs[0].attachment_id)).scalar()
         assert len(runs) == 1 and runs[0].status == "done" and runs[0].rows >= 1
-        assert len(notes) == 1 and notes[0].link == f"/api/attachments/{runs[0].attachment_id}"
+        assert len(notes) == 1 and notes[0].link == f"/api/attachments/{token}"    # the public id, not the integer key
         assert nxt is not None and nxt.weekday() in (0, 6)                 # next Monday 08:00 plant time
         mail = email.message_from_bytes(sink.messages[0].content, policy=email.policy.default)
         parts = [p for p in mail.iter_attachments()]
