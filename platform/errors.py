@@ -73,6 +73,12 @@ class Conflict(MomError):
     code = "conflict"
 
 
+class PreconditionRequired(MomError):
+    """A change that must say which version it is based on did not (PATCH without row_version / If-Match)."""
+
+    code = "precondition_required"
+
+
 class AccessDenied(MomError):
     code = "access_denied"
 

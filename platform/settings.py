@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     dingtalk_webhook: str = Field(default="", description="DingTalk group robot URL (…/robot/send?access_token=…)")
     dingtalk_secret: str = Field(default="", description="DingTalk robot signing secret (SEC…)")
     wecom_webhook: str = Field(default="", description="WeCom group robot URL (…/webhook/send?key=…)")
+    # issue 16 item 6 (defaults): production mode, PATCH preconditions
+    production: bool = Field(default=False, description="production mode: /docs, /redoc and /openapi.json need a signed-in "
+                             "user, and `mom serve` refuses to start while a demo password (admin/admin123 …) still works")
+    require_row_version: bool = Field(default=True, description="PATCH of a record needs its row_version (body) or If-Match; "
+                                      "without it: 428. false lets integrations overwrite blindly (last write wins)")
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of `mom serve` (e.g. 2 on a 2-core "

@@ -20,7 +20,7 @@ from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import NO_HOOKS, RecordHooks
 from mom.platform.db import bulk, tables as T
 from mom.platform.db.types import UTCDateTime
-from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem, ProblemList
+from mom.platform.errors import Conflict, InvalidInput, NotFound, PreconditionRequired, Problem, ProblemList
 
 SYSTEM_OUT = ("id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
               "department_id", "deleted_at")
@@ -340,22 +340,32 @@ def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: s
 # ---------------------------------------------------------------- update
 
 def update_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
-                  patch: Any, expected_version: int | None = None, transition: str | None = None) -> dict[str, Any]:
+                  patch: Any, expected_version: int | None = None, transition: str | None = None,
+                  require_version: bool = False) -> dict[str, Any]:
     """Apply ``patch`` (only the given fields change); child tables given are replaced as a whole.
-    ``transition`` names the state-machine transition the caller asks for (else it is found by from/to)."""
+    ``transition`` names the state-machine transition the caller asks for (else it is found by from/to).
+    ``require_version``: a patch that names no row_version (nor ``expected_version``) is refused
+    (PreconditionRequired) instead of overwriting whatever is stored now."""
     return apply_update(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, patch=patch,
-                        expected_version=expected_version, transition=transition)[0]
+                        expected_version=expected_version, transition=transition, require_version=require_version)[0]
 
 
 def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
-                 patch: Any, expected_version: int | None = None, transition: str | None = None
-                 ) -> tuple[dict[str, Any], bool]:
+                 patch: Any, expected_version: int | None = None, transition: str | None = None,
+                 require_version: bool = False) -> tuple[dict[str, Any], bool]:
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require("update")
     if isinstance(patch, Mapping) and expected_version is None and patch.get("row_version") is not None:
         expected_version = _int_or_none(patch.get("row_version"))
     row = _live_row(conn, compiled, access, record_id, "update", lock=True)
+    if require_version and expected_version is None and isinstance(patch, Mapping):
+        raise PreconditionRequired(
+            f"修改记录 {record_id} 需要带上读取时的 row_version（请求体中的 row_version 或 If-Match 头）；"
+            "请重新读取记录后再提交，以免覆盖他人的修改",
+            f"changing record {record_id} needs the row_version you read (row_version in the body or an If-Match "
+            "header); read the record again and resend, so that nobody's change is overwritten",
+            problems=[Problem("/row_version", "缺少 row_version", "row_version is missing", "required")])
     if expected_version is not None and int(row["row_version"]) != expected_version:
         raise Conflict(f"记录 {record_id} 已被他人修改（当前版本 {row['row_version']}，你的版本 {expected_version}）；请刷新后重试",
                        f"record {record_id} was changed by someone else (now version {row['row_version']}, yours {expected_version}); reload and retry",

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from mom.platform.errors import MomError
 
 STATUS = {"invalid_input": 422, "not_found": 404, "conflict": 409, "access_denied": 403, "auth_required": 401,
-          "too_large": 413}
+          "too_large": 413, "precondition_required": 428}
 
 
 def install(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ from mom.engines.records import transfer
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import InvalidInput, TooLarge
+from mom.platform.errors import InvalidInput, Problem, TooLarge
 
 router = APIRouter(prefix="/api/records", tags=["records"])
 RESERVED = {"sort", "limit", "after", "fields", "include_deleted", "only_deleted", "count", "expand", "format", "header"}
@@ -112,18 +112,22 @@ def get_one(form: str, record_id: int, engine: EngineDep, registry: RegistryDep,
         return S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, include_deleted=include_deleted)
 
 
-@router.patch("/{form}/{record_id}", summary="Update fields; a stale row_version (body or If-Match) gets 409")
-def patch(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+@router.patch("/{form}/{record_id}", summary="Update fields; needs the row_version read (body or If-Match): "
+              "without it 428, stale 409", responses={428: {"description": "row_version / If-Match missing"}})
+def patch(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
           body: Annotated[Any, Body()], if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     expected = None
-    if if_match:
+    # If-Match: * is HTTP's explicit "whatever is stored now": the caller chose to overwrite
+    required = settings.require_row_version and (if_match or "").strip() != "*"
+    if if_match and (if_match or "").strip() != "*":
         try:
-            expected = int(if_match.strip().strip('W/').strip('"'))
+            expected = int(if_match.strip().removeprefix("W/").strip('"'))
         except ValueError:
-            raise InvalidInput("If-Match 应为记录的 row_version", "If-Match must be the record's row_version") from None
+            raise InvalidInput("If-Match 应为记录的 row_version", "If-Match must be the record's row_version",
+                               problems=[Problem("/If-Match", "应为整数，如 \"3\"", 'expected an integer, e.g. "3"')]) from None
     with write_tx(engine) as conn:
         return S.update_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, patch=body,
-                               expected_version=expected)
+                               expected_version=expected, require_version=required)
 
 
 @router.delete("/{form}/{record_id}", summary="Soft delete (restorable)")

@@ -28,7 +28,7 @@ def test_hidden_field_never_leaks(client: TestClient, demo_forms: dict, engine: 
         "supplier": 1, "material": 1, "lot_no": "A", "qty": 10, "unit_cost": 99})
     assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/unit_cost"
     rec = client.post("/api/records/iqc_inspection", headers=qc1, json={"supplier": 1, "material": 1, "lot_no": "A", "qty": 10}).json()
-    client.patch(f"/api/records/iqc_inspection/{rec['id']}", headers=demo_forms, json={"unit_cost": 12.5})
+    client.patch(f"/api/records/iqc_inspection/{rec['id']}", headers=demo_forms, json={"unit_cost": 12.5, "row_version": rec["row_version"]})
     assert "unit_cost" not in client.get(f"/api/records/iqc_inspection/{rec['id']}", headers=qc1).json()
     assert all("unit_cost" not in x for x in client.get("/api/records/iqc_inspection", headers=qc1).json()["items"])
     assert client.get("/api/records/iqc_inspection?unit_cost__gt=10", headers=qc1).status_code == 422
@@ -54,7 +54,7 @@ def test_row_scope_by_department(client: TestClient, demo_forms: dict, engine: s
     # the manager's department QC contains QC-IQC; scope "all" anyway
     assert len(client.get("/api/records/iqc_inspection", headers=boss).json()["items"]) == 2
     assert client.get(f"/api/records/iqc_inspection/{a['id']}", headers=qc2).status_code == 404
-    assert client.patch(f"/api/records/iqc_inspection/{a['id']}", headers=qc2, json={"qty": 5}).status_code == 404
+    assert client.patch(f"/api/records/iqc_inspection/{a['id']}", headers=qc2, json={"qty": 5, "row_version": a["row_version"]}).status_code == 404
     assert client.delete(f"/api/records/iqc_inspection/{a['id']}", headers=qc1).status_code == 403
 
 
@@ -79,6 +79,6 @@ def test_scope_expression_and_read_only(client: TestClient, admin: dict, engine:
     qc1 = login(client, "qc1", "qc1-pass-1")
     items = client.get("/api/records/ncr", headers=qc1).json()["items"]
     assert [x["title"] for x in items] == ["x"]
-    r = client.patch(f"/api/records/ncr/{items[0]['id']}", headers=qc1, json={"cost": 2})
+    r = client.patch(f"/api/records/ncr/{items[0]['id']}", headers=qc1, json={"cost": 2, "row_version": items[0]["row_version"]})
     assert r.status_code == 422 and r.json()["problems"][0]["code"] == "read_only"
-    assert client.patch(f"/api/records/ncr/{items[0]['id']}", headers=qc1, json={"title": "x2", "cost": 1}).status_code == 200
+    assert client.patch(f"/api/records/ncr/{items[0]['id']}", headers=qc1, json={"title": "x2", "cost": 1, "row_version": items[0]["row_version"]}).status_code == 200

@@ -57,7 +57,8 @@ def test_child_rows_are_replaced_and_keep_order(client: TestClient, demo_forms: 
     rec = new_iqc(client, demo_forms)
     url = f"/api/records/iqc_inspection/{rec['id']}"
     rows = rec["readings"]
-    r = client.patch(url, json={"readings": [rows[1], {"characteristic": "硬度", "value": 60}]}, headers=demo_forms)
+    r = client.patch(url, json={"readings": [rows[1], {"characteristic": "硬度", "value": 60}],
+                                  "row_version": rec["row_version"]}, headers=demo_forms)
     assert [x["characteristic"] for x in r.json()["readings"]] == ["壁厚", "硬度"]
     assert r.json()["readings"][0]["id"] == rows[1]["id"]
 
@@ -65,7 +66,7 @@ def test_child_rows_are_replaced_and_keep_order(client: TestClient, demo_forms: 
 def test_soft_delete_restore_and_audit(client: TestClient, demo_forms: dict) -> None:
     rec = new_iqc(client, demo_forms)
     url = f"/api/records/iqc_inspection/{rec['id']}"
-    client.patch(url, json={"remarks": "复检"}, headers=demo_forms)
+    client.patch(url, json={"remarks": "复检", "row_version": rec["row_version"]}, headers=demo_forms)
     assert client.delete(url, headers=demo_forms).status_code == 200
     assert client.get(url, headers=demo_forms).status_code == 404
     assert client.get("/api/records/iqc_inspection?only_deleted=1", headers=demo_forms).json()["items"][0]["id"] == rec["id"]

@@ -54,7 +54,7 @@ def test_reject_ends_the_flow_and_unlocks_the_record(plant: Plant) -> None:
     out = plant.act("qcm", plant.task_of("qcm", inst["id"])["id"], "reject", comment="金额有误")
     assert out["instance"]["status"] == "rejected"
     assert plant.todo("pm") == []
-    r = plant.client.patch(f"/api/records/ncr/{rec['id']}", json={"cost": 20000}, headers=plant.h("qc1"))
+    r = plant.edit(f"/api/records/ncr/{rec['id']}", {"cost": 20000}, "qc1")
     assert r.status_code == 200
 
 
@@ -62,10 +62,10 @@ def test_record_is_locked_during_approval_except_editable_fields(plant: Plant) -
     rec = plant.ncr()
     inst = plant.start(rec["id"])
     url = f"/api/records/ncr/{rec['id']}"
-    r = plant.client.patch(url, json={"cost": 1}, headers=plant.h("qc1"))
+    r = plant.edit(url, {"cost": 1}, "qc1")
     assert r.status_code == 409 and "锁定" in r.json()["message"]["zh-CN"]
-    assert plant.client.patch(url, json={"title": "x"}, headers=plant.h("qe1")).status_code == 409
-    assert plant.client.patch(url, json={"disposition": "scrap"}, headers=plant.h("qe1")).status_code == 200
+    assert plant.edit(url, {"title": "x"}, "qe1").status_code == 409
+    assert plant.edit(url, {"disposition": "scrap"}, "qe1").status_code == 200
     assert plant.client.delete(url, headers=plant.h("admin")).status_code == 409
     # a second submission of the same record is refused
     r = plant.client.post("/api/workflows/ncr_review/start", json={"record_id": rec["id"]}, headers=plant.h("qc1"))
@@ -170,7 +170,7 @@ def test_return_to_initiator_then_resubmit_resumes_at_the_returning_node(plant: 
     assert out["instance"]["status"] == "returned" and plant.todo("qcm") == []
     # returned: the initiator may edit again
     url = f"/api/records/ncr/{rec['id']}"
-    assert plant.client.patch(url, json={"title": "阀体砂眼（附照片）"}, headers=plant.h("qc1")).status_code == 200
+    assert plant.edit(url, {"title": "阀体砂眼（附照片）"}, "qc1").status_code == 200
     r = plant.client.post(f"/api/workflow-instances/{inst['id']}/resubmit", headers=plant.h("qc1"))
     assert r.status_code == 200 and [n["id"] for n in r.json()["current_nodes"]] == ["managers"]   # qe_review skipped
     assert plant.todo("qe1") == []

@@ -25,13 +25,13 @@ def test_production_order_moves_only_through_its_transitions(plant: Plant) -> No
     mo = c.post("/api/records/production_order", json={"material": "MAT-1001", "qty": 100}, headers=planner).json()
     assert mo["status"] == "planned"
     url = f"/api/records/production_order/{mo['id']}"
-    r = c.patch(url, json={"status": "finished"}, headers=planner)                 # skipping states
+    r = plant.edit(url, {"status": "finished"}, "planner")                          # skipping states
     assert r.status_code == 409 and "release" in r.json()["message"]["zh-CN"]
     assert c.post(f"{url}/transitions/release", headers=op).status_code == 403     # only planners release
     assert [t["key"] for t in c.get(f"{url}/transitions", headers=planner).json()["transitions"]] == ["release", "close"]
     r = c.post(f"{url}/transitions/release", headers=planner)
     assert r.status_code == 200 and r.json()["status"] == "released" and r.json()["released_at"]
-    assert c.patch(url, json={"status": "started"}, headers=op).status_code == 200  # a PATCH that is a transition
+    assert plant.edit(url, {"status": "started"}, "qe1").status_code == 200  # a PATCH that is a transition
     r = c.post(f"{url}/transitions/finish", headers=op)
     assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/good_qty"   # required first
     assert c.post(f"{url}/transitions/finish", json={"good_qty": 120}, headers=op).status_code == 409  # condition
@@ -139,7 +139,7 @@ def test_condition_trigger_starts_a_flow_when_it_becomes_true(plant: Plant) -> N
     plant.put_flow(flow)
     rec = plant.ncr(cost=100)
     assert plant.todo("admin") == []
-    r = plant.client.patch(f"/api/records/ncr/{rec['id']}", json={"cost": 60000}, headers=plant.h("qc1"))
+    r = plant.edit(f"/api/records/ncr/{rec['id']}", {"cost": 60000}, "qc1")
     assert r.status_code == 200
     todo = plant.todo("admin")
     assert [(t["workflow"], t["record_id"]) for t in todo] == [("big_loss", rec["id"])]
