@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from mom.engines.workflow.hooks import registry
-from mom.platform.api import (errors, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
+from mom.platform.api import (docs_ui, errors, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
 from mom.platform.api import routes_files
 from mom.platform.api.deps import ActorCache
+from mom.platform.api.headers import SecurityHeaders
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
 from mom.platform.settings import Settings, get_settings
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     if migrate:
         upgrade(engine)
     app = FastAPI(title="MOM platform API", version="0.1.0",
-                  description="低代码制造运营管理平台 / Low-code manufacturing operations management platform")
+                  description="低代码制造运营管理平台 / Low-code manufacturing operations management platform",
+                  openapi_url=None, docs_url=None, redoc_url=None)   # served by docs_ui: offline, gated in production
     app.state.settings = settings
     app.state.engine = engine
     app.state.registry = registry()
@@ -74,9 +76,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     def health() -> dict[str, str]:
         return {"status": "ok", "database": engine.dialect.name}
 
+    docs_ui.install(app)   # /openapi.json, /docs, /redoc from this machine
     routes_ui.mount(app)   # the web app at /
 
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)   # outermost: every answer, a 413 too, carries CSP, nosniff, …
     return app
 
 
