@@ -15,7 +15,7 @@ from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
 from mom.engines.workflow.hooks import registry as forms_registry
 from mom.platform.auth import service as auth
 from mom.platform.db import tables as T
-from mom.platform.db.engine import write_tx
+from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.settings import get_settings
 
 
@@ -107,3 +107,13 @@ def _bore_readings(engine: Engine, bundle: loader.Bundle, registry: object) -> I
                                        "usl": data["usl"]} for v in group]})
         created = records.create_records(conn=conn, registry=registry, ctx=ctx, form="iqc_inspection", docs=docs)
     yield f"iqc_inspection: +{len(created)} (检测数据 / readings)"
+
+
+def demo_passwords_in_use(engine: Engine) -> list[str]:
+    """The active users who can still sign in with the demo password this module gave them
+    (``admin``/``admin123`` …): `mom serve` warns about them, and refuses to start in production mode."""
+    known = {username: pw for username, pw, *_ in USERS}
+    with read_tx(engine) as conn:
+        rows = conn.execute(sa.select(T.user.c.username, T.user.c.password_hash)
+                            .where(T.user.c.username.in_(known), T.user.c.is_active.is_(True))).all()
+    return sorted(r.username for r in rows if auth.verify_password(known[r.username], r.password_hash))

@@ -86,8 +86,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     s = get_settings()
     workers = workers or s.web_workers
     host, port = host or s.host, port or s.port
+    engine = _engine()   # migrated once, here
+    _check_demo_passwords(engine, production=s.production)
     if workers == 1:
-        app = create_app(s)
+        app = create_app(s, engine, migrate=False)
         if s.worker_in_serve:   # single-machine setup: one outbox/timer worker in-process (MOM_WORKER_IN_SERVE=false to turn off)
             from mom.platform.worker import start_background
             start_background(app.state.engine, s, app.state.registry)
@@ -98,16 +100,35 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # supervises them. Every cache of a worker is checked against the database, so a form, flow or
     # report published through one process is used by all at once.
     from mom.engines.workflow.hooks import registry
-    from mom.platform.db.engine import make_engine
-    from mom.platform.db.migrate import upgrade
 
-    engine = make_engine(s.resolved_database_url())
-    upgrade(engine)
     if s.worker_in_serve:
         from mom.platform.worker import start_background
         start_background(engine, s, registry())
     uvicorn.run("mom.platform.api.app:create_served_app", factory=True, workers=workers, host=host, port=port,
                 log_level="info")
+
+
+def _check_demo_passwords(engine: Any, *, production: bool) -> None:
+    """Refuse to serve in production mode while a demo password still works; otherwise warn loudly."""
+    from mom.platform.cli.demo import demo_passwords_in_use
+
+    users = demo_passwords_in_use(engine)
+    if not users:
+        return
+    names = ", ".join(users)
+    fix = "\n".join(f"    mom user passwd {u}" for u in users)
+    if production:
+        click.echo(f"错误 / error: 生产模式（MOM_PRODUCTION=true）下不能启动：用户 {names} 仍在使用演示密码，任何人都能用它登录。\n"
+                   f"请先为每个用户设置新密码（或停用该用户），再启动：\n{fix}\n"
+                   f"production mode (MOM_PRODUCTION=true) refuses to start: users {names} still have their demo "
+                   f"passwords, which anyone can use to sign in. Give each a new password (or disable the user) "
+                   f"with the commands above, then start again.", err=True)
+        sys.exit(EXIT_INPUT)
+    bar = "!" * 78
+    click.echo(f"{bar}\n警告：用户 {names} 仍在使用演示密码（如 admin/admin123），任何人都能用它登录。\n"
+               f"正式使用前请修改密码，并设置 MOM_PRODUCTION=true：\n{fix}\n"
+               f"WARNING: users {names} still have their demo passwords (e.g. admin/admin123): anyone can sign in "
+               f"with them. Before real use, change them (commands above) and set MOM_PRODUCTION=true.\n{bar}", err=True)
 
 
 @main.group(help="数据库 / database")
@@ -151,6 +172,40 @@ def user_add(username: str, password: str | None, display_name: str | None, admi
     click.echo(f"用户已创建 / user created: {username} (id {uid})")
     if tok:
         click.echo(f"API token: {tok['access_token']}")
+
+
+@user.command("passwd", help="设置用户的新密码（并注销其登录会话）/ set a user's new password (and end their sessions)")
+@click.argument("username")
+@click.option("--password", envvar="MOM_NEW_PASSWORD", help="或环境变量 MOM_NEW_PASSWORD；不给则提示输入")
+@reports_errors
+def user_passwd(username: str, password: str | None) -> None:
+    import sqlalchemy as sa
+
+    from mom.platform.auth import service as auth
+    from mom.platform.cli.demo import USERS
+    from mom.platform.db import tables as T
+    from mom.platform.db.engine import write_tx
+    from mom.platform.errors import InvalidInput, NotFound, Problem
+
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException("请用 --password 或 MOM_NEW_PASSWORD 给出新密码 / give the new password with --password or MOM_NEW_PASSWORD")
+        password = click.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True)
+    auth.check_password_policy(password)
+    if password in {pw for _, pw, *_ in USERS}:
+        raise InvalidInput("不能使用演示密码，请换一个", "a demo password cannot be used; choose another",
+                           problems=[Problem("/password", "这是公开的演示密码", "this is a published demo password", "demo_password")])
+    engine = _engine()
+    digest = auth.hash_password(password)   # before the write transaction: hashing takes a while
+    with write_tx(engine) as conn:
+        uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
+        if uid is None:
+            raise NotFound(f"用户 {username} 不存在", f"user {username} does not exist")
+        conn.execute(T.user.update().where(T.user.c.id == uid).values(password_hash=digest))
+        ended = conn.execute(T.token.update().where(T.token.c.user_id == uid, T.token.c.kind == "session",
+                                                    T.token.c.revoked_at.is_(None))
+                             .values(revoked_at=dt.datetime.now(dt.timezone.utc))).rowcount
+    click.echo(f"已为 {username} 设置新密码，注销 {ended} 个登录会话 / new password set for {username}; {ended} session(s) ended")
 
 
 @main.group(help="表单定义 / form definitions")
