@@ -48,6 +48,13 @@ class Settings(BaseSettings):
                              "user, and `mom serve` refuses to start while a demo password (admin/admin123 …) still works")
     require_row_version: bool = Field(default=True, description="PATCH of a record needs its row_version (body) or If-Match; "
                                       "without it: 428. false lets integrations overwrite blindly (last write wins)")
+    # issue 16 item 7 (templates and formulas): limits of one print-template or notification render
+    template_max_output_bytes: int = Field(default=5_000_000, ge=10_000, description="largest text a template may produce "
+                                           "(UTF-8 bytes; also any text or list it builds on the way); more is refused (413)")
+    template_max_seconds: float = Field(default=5.0, gt=0, description="longest render of a template (at publish the trial "
+                                        "render stops at 2 s); longer is refused (422)")
+    template_max_range: int = Field(default=100_000, ge=1, description="most numbers a template's range() may hold")
+    template_max_loop_steps: int = Field(default=1_000_000, ge=1, description="most steps of all for-loops in one render")
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of `mom serve` (e.g. 2 on a 2-core "

@@ -2,14 +2,20 @@
 conditions, report expressions and connector mappings.
 
 Expressions are parsed once (at compile time, so errors carry a definition path) and evaluated many
-times. Limits: source length, AST size, no lambdas/comprehensions/attribute access, bounded powers
-and string sizes; with no loops, evaluation time is bounded by the AST size.
+times. Limits: source length, AST size, no lambdas/comprehensions/attribute access, bounded powers,
+numbers (every intermediate value: at most ~300 digits, finite) and string sizes, and a time limit
+per evaluation; with no loops, evaluation time is bounded by the AST size anyway.
+
+At compile, every constant sub-expression (no field names, no clock) is evaluated under the same
+limits, so a formula that can never work (``1/0``, ``9**9**9``, ``sqrt(-1)``) is refused with the
+part that fails instead of giving NULL on every record.
 """
 from __future__ import annotations
 
 import ast
 import datetime as dt
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -21,6 +27,9 @@ MAX_SOURCE = 2000
 MAX_NODES = 400
 MAX_STRING = 20000
 MAX_POWER = 1000
+MAX_TEXT = 100_000        # a text made by a function (concat, upper …): as long as the longest text field
+MAX_DIGITS = 300          # a number with more digits than this is "too large" (10**300 is far past any plant value)
+MAX_SECONDS = 1.0         # one evaluation; it is bounded by the AST size already, this is a second line of defence
 
 _FORBIDDEN = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Attribute,
               ast.Starred, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.JoinedStr, ast.Slice)
@@ -32,11 +41,74 @@ simpleeval.MAX_STRING_LENGTH = MAX_STRING
 
 
 class ExpressionError(Exception):
-    """Raised for a bad expression (at compile) or a failed evaluation; the message is bilingual."""
+    """Raised for a bad expression (at compile) or a failed evaluation; the message is bilingual.
 
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
+    ``kind`` says what failed: ``div_zero``, ``too_large``, ``domain``, ``too_long``, ``value`` (a value of
+    the wrong form, e.g. ``decimal("abc")``), ``timeout`` — failures a record's values caused and that are
+    shown on the record (see :data:`SHOWN_KINDS`) — or ``missing`` (an input is empty or of another type;
+    the result just stays empty), ``name`` and ``invalid`` (the expression itself is wrong)."""
+
+    def __init__(self, zh: str, en: str, kind: str = "invalid") -> None:
+        self.zh, self.en, self.kind = zh, en, kind
         super().__init__(f"{zh} / {en}")
+
+    @property
+    def message(self) -> dict[str, str]:
+        return {"zh-CN": self.zh, "en": self.en}
+
+
+# failures that a record's values caused and that a person should see next to the field (not just NULL)
+SHOWN_KINDS = frozenset({"div_zero", "too_large", "domain", "too_long", "value", "timeout"})
+
+
+def too_large() -> ExpressionError:
+    return ExpressionError("数值过大", "number too large", "too_large")
+
+
+def _bounded(v: Any) -> Any:
+    """``v`` itself, or ExpressionError when it is a number too large (or not finite) or a text too long."""
+    t = type(v)
+    if t is int:
+        if v.bit_length() > MAX_DIGITS * 3.33:
+            raise too_large()
+    elif t is Decimal:
+        if not v.is_finite():
+            if v.is_nan():
+                raise ExpressionError("结果不是数字（超出函数的定义域）", "the result is not a number (outside the function's domain)", "domain")
+            raise too_large()
+        if v and v.adjusted() > MAX_DIGITS:
+            raise too_large()
+    elif t is float:
+        if math.isnan(v):
+            raise ExpressionError("结果不是数字（超出函数的定义域）", "the result is not a number (outside the function's domain)", "domain")
+        if math.isinf(v) or abs(v) >= 10.0 ** MAX_DIGITS:
+            raise too_large()
+    elif t is str and len(v) > MAX_TEXT:
+        raise ExpressionError(f"文本过长（最多 {MAX_TEXT} 个字符）", f"text too long (max {MAX_TEXT} characters)", "too_long")
+    return v
+
+
+def failure(exc: BaseException) -> ExpressionError:
+    """The bilingual ExpressionError for an exception raised while evaluating."""
+    if isinstance(exc, ExpressionError):
+        return exc
+    if isinstance(exc, ZeroDivisionError):          # also decimal.DivisionByZero / DivisionUndefined
+        return ExpressionError("除数为零", "division by zero", "div_zero")
+    if isinstance(exc, (OverflowError, RecursionError, MemoryError)) or type(exc).__name__ == "Overflow":
+        return too_large()
+    if isinstance(exc, InvalidOperation) or (isinstance(exc, ValueError) and "math domain" in str(exc)):
+        return ExpressionError("超出函数的定义域（如负数开平方）", "outside the function's domain (e.g. the square root of a negative number)", "domain")
+    if isinstance(exc, simpleeval.IterableTooLong):
+        return ExpressionError(f"文本或列表过长（最多 {MAX_STRING} 个字符）", f"text or list too long (max {MAX_STRING} characters)", "too_long")
+    if isinstance(exc, simpleeval.NameNotDefined):
+        return ExpressionError(f"未知名称 {exc.name}", f"unknown name {exc.name}", "name")
+    if isinstance(exc, ArithmeticError):
+        return ExpressionError(f"计算错误：{exc}", f"arithmetic error: {exc}", "domain")
+    if isinstance(exc, ValueError):
+        return ExpressionError(f"取值无效：{exc}", f"invalid value: {exc}", "value")
+    if isinstance(exc, (TypeError, KeyError, IndexError)):
+        return ExpressionError(f"表达式求值失败：{exc}", f"evaluation failed: {exc}", "missing")
+    return ExpressionError(f"表达式求值失败：{exc}", f"evaluation failed: {exc}", "invalid")
 
 
 def _num(v: Any) -> Any:
@@ -50,6 +122,8 @@ def _rows(rows: Any, key: str) -> list[Any]:
 
 
 def _to_date(v: Any) -> dt.date:
+    if v is None or v == "":
+        raise TypeError("no date")          # an empty input: the result stays empty, no error shown
     if isinstance(v, dt.datetime):
         return v.date()
     if isinstance(v, dt.date):
@@ -58,10 +132,27 @@ def _to_date(v: Any) -> dt.date:
 
 
 def _decimal(v: Any) -> Decimal:
+    if v is None or v == "":
+        raise TypeError("no number")
     try:
-        return Decimal(str(v))
+        d = Decimal(str(v))
     except InvalidOperation as exc:
         raise ValueError(f"not a number: {v!r}") from exc
+    return _bounded(d)
+
+
+def _int(v: Any, *base: int) -> int:
+    if isinstance(v, (Decimal, float)):
+        _bounded(v)
+    return int(v, *base)
+
+
+def _float(v: Any) -> float:
+    return _bounded(float(v))
+
+
+def _concat(*parts: Any) -> str:
+    return _bounded("".join("" if x is None else str(x) for x in parts))
 
 
 def _round(v: Any, n: int = 0) -> Any:
@@ -71,12 +162,12 @@ def _round(v: Any, n: int = 0) -> Any:
 
 
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "abs": abs, "min": min, "max": max, "round": _round, "len": len, "str": str, "int": int,
-    "decimal": _decimal, "float": float, "bool": bool,
+    "abs": abs, "min": min, "max": max, "round": _round, "len": len, "str": str, "int": _int,
+    "decimal": _decimal, "float": _float, "bool": bool,
     "ceil": math.ceil, "floor": math.floor,
     "sqrt": lambda v: _num(math.sqrt(v)) if not isinstance(v, Decimal) else v.sqrt(),
     "upper": lambda s: str(s).upper(), "lower": lambda s: str(s).lower(),
-    "concat": lambda *a: "".join("" if x is None else str(x) for x in a),
+    "concat": _concat,
     "coalesce": lambda *a: next((x for x in a if x is not None and x != ""), None),
     "contains": lambda a, b: b in (a or ""),
     "startswith": lambda a, b: str(a or "").startswith(b),
@@ -97,8 +188,8 @@ CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": 
 
 def _power(a: Any, b: Any) -> Any:
     """a ** b with the result's size bounded (no 9 ** 9 ** 9)."""
-    if abs(b) > 100 or (abs(a) > 1 and float(abs(b)) * math.log10(abs(a)) > 300):
-        raise ExpressionError("乘方结果过大", "power result too large")
+    if abs(b) > 100 or (abs(a) > 1 and float(abs(b)) * math.log10(abs(a)) > MAX_DIGITS):
+        raise too_large()
     return a ** b
 
 
@@ -106,12 +197,42 @@ OPERATORS = dict(simpleeval.DEFAULT_OPERATORS)
 OPERATORS[ast.Pow] = _power
 
 
+_COMPUTED = (ast.BinOp, ast.UnaryOp, ast.Call)
+
+
 class _Evaluator(simpleeval.SimpleEval):
+    deadline = math.inf
+
+    def _eval(self, node):  # type: ignore[no-untyped-def]
+        """Every computed value is checked (numbers bounded, texts not too long), and the clock; the
+        record's own values (names) are taken as they are."""
+        if time.monotonic() > self.deadline:
+            raise ExpressionError("计算超时", "the calculation took too long", "timeout")
+        value = super()._eval(node)
+        return _bounded(value) if isinstance(node, _COMPUTED) else value
+
     def _eval_constant(self, node):  # type: ignore[no-untyped-def]
         value = node.value
         if isinstance(value, str) and len(value) > MAX_STRING:
             raise simpleeval.IterableTooLong("string literal too long")
         return _num(value)
+
+
+def _run(source: str, node: ast.AST, names: Mapping[str, Any], now: dt.datetime | None) -> Any:
+    """Evaluate the parsed ``node`` under the sandbox's limits; failures become ExpressionError."""
+    clock = now or dt.datetime.now(dt.timezone.utc)
+    functions = dict(BASE_FUNCTIONS)
+    functions["today"] = lambda: clock.date()
+    functions["now"] = lambda: clock
+    values = dict(CONSTANTS)
+    values.update(names)
+    ev = _Evaluator(operators=OPERATORS, functions=functions, names=values)
+    ev.deadline = time.monotonic() + MAX_SECONDS
+    try:
+        return ev.eval(source, previously_parsed=node)
+    except (ExpressionError, simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
+            IndexError, RecursionError, MemoryError) as exc:
+        raise failure(exc) from exc
 
 
 @dataclass(frozen=True)
@@ -123,24 +244,62 @@ class Expression:
     names: frozenset[str]
 
     def evaluate(self, names: Mapping[str, Any], *, now: dt.datetime | None = None) -> Any:
-        clock = now or dt.datetime.now(dt.timezone.utc)
-        functions = dict(BASE_FUNCTIONS)
-        functions["today"] = lambda: clock.date()
-        functions["now"] = lambda: clock
-        values = dict(CONSTANTS)
-        values.update(names)
-        ev = _Evaluator(operators=OPERATORS, functions=functions, names=values)
+        """The value for ``names``; ExpressionError (with a ``kind``) when the evaluation fails."""
+        return _run(self.source, self.tree.body, names, now)  # type: ignore[attr-defined]
+
+
+def _constant_parts(tree: ast.Expression) -> list[ast.expr]:
+    """The largest sub-expressions that read no field and no clock (bare literals left out)."""
+    pure = set(BASE_FUNCTIONS)
+    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+
+    def constant(node: ast.AST) -> bool:
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id not in CONSTANTS and not (id(n) in callees and n.id in pure):
+                return False
+        return True
+
+    out: list[ast.expr] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.expr) and not isinstance(node, (ast.Constant, ast.Name)) and constant(node):
+            out.append(node)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree.body)
+    return out
+
+
+def check_constants(source: str, tree: ast.Expression) -> None:
+    """Evaluate each constant sub-expression now: one that fails would fail on every record."""
+    parts = _constant_parts(tree)
+    for node in parts:
         try:
-            return ev.eval(self.source, previously_parsed=self.tree.body)  # type: ignore[attr-defined]
-        except ExpressionError:
-            raise
-        except simpleeval.NameNotDefined as exc:
-            raise ExpressionError(f"未知名称 {exc.name}", f"unknown name {exc.name}") from exc
-        except (ZeroDivisionError, ArithmeticError) as exc:
-            raise ExpressionError(f"计算错误：{exc}", f"arithmetic error: {exc}") from exc
-        except (simpleeval.InvalidExpression, TypeError, ValueError, KeyError, IndexError,
-                OverflowError, RecursionError) as exc:
-            raise ExpressionError(f"表达式求值失败：{exc}", f"evaluation failed: {exc}") from exc
+            _run(source, node, {}, None)
+        except ExpressionError as exc:
+            part = ast.get_source_segment(source, node) or ast.unparse(node)
+            part = part if len(part) <= 60 else part[:57] + "..."
+            raise ExpressionError(f"{exc.zh}：{part} 永远无法计算，请改写这部分",
+                                  f"{exc.en}: {part} can never be computed; rewrite this part", exc.kind) from None
+    checked = {id(n) for p in parts for n in ast.walk(p)}    # (evaluated above, short-circuits and all)
+    for node in ast.walk(tree):    # x / 0: a constant divisor that is zero fails on every record too
+        if id(node) not in checked and isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and _is_zero(source, node.right):
+            part = ast.get_source_segment(source, node) or ast.unparse(node)
+            part = part if len(part) <= 60 else part[:57] + "..."
+            raise ExpressionError(f"除数为零：{part} 永远无法计算，请改写这部分",
+                                  f"division by zero: {part} can never be computed; rewrite this part", "div_zero")
+
+
+def _is_zero(source: str, node: ast.expr) -> bool:
+    if any(isinstance(n, ast.Name) and n.id not in CONSTANTS and n.id not in BASE_FUNCTIONS for n in ast.walk(node)):
+        return False
+    try:
+        v = _run(source, node, {}, None)
+    except ExpressionError:
+        return False
+    return type(v) in (int, float, Decimal) and v == 0
 
 
 def compile_expression(source: str, *, known_names: set[str] | frozenset[str] | None = None) -> Expression:
@@ -181,4 +340,5 @@ def compile_expression(source: str, *, known_names: set[str] | frozenset[str] | 
             n = unknown[0]
             raise ExpressionError(f"未知字段或名称 {n}{did_you_mean(n, known_names)}",
                                   f"unknown field or name {n}{did_you_mean(n, known_names)}")
+    check_constants(source.strip(), tree)
     return Expression(source=source.strip(), tree=tree, names=frozenset(free))

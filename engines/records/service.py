@@ -296,7 +296,7 @@ def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
         return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=r["id"], compiled=compiled) for r in stored]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
     display = lookup.display_values(conn, registry, compiled, stored, keys, actor=ctx.actor)
-    return [to_doc(compiled, access, r, {}, display) for r in stored]
+    return [with_formula_errors(to_doc(compiled, access, r, {}, display), compiled, access, r, {}, ctx) for r in stored]
 
 
 def preview_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, doc: Any,
@@ -311,7 +311,10 @@ def preview_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     data = {k: v for k, v in doc.items() if k not in ("id", "row_version")} if isinstance(doc, dict) else doc
     prep = V.read_input(compiled, data, ctx=ctx, access=access, existing=None, problems=problems)
     lookup.resolve(conn, registry, [(prep, problems)], actor=ctx.actor)
-    V.compute(compiled, prep.values, prep.children, ctx, problems)
+    if editing:   # the record may hold references its editor cannot read: the save knows them and decides
+        problems.items = [p for p in problems.items if p.code != "not_found"]
+    errors: dict[str, dict[str, str]] = {}
+    V.compute(compiled, prep.values, prep.children, ctx, problems, errors=errors)
     V.check(compiled, prep.values, prep.children, ctx, problems)
     defn = compiled.definition
     computed = [f.key for f in defn.fields if f.computed and access.visible(f.key)]
@@ -319,8 +322,9 @@ def preview_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     defaults = {k: v for k, v in prep.values.items() if k not in given and k not in computed and access.visible(k)}
     children = {t.key: [{k: r.get(k) for k in defn.child_formula_order.get(t.key, ())} for r in prep.children.get(t.key) or []]
                 for t in defn.table_fields if access.visible(t.key) and defn.child_formula_order.get(t.key)}
+    shown = {p: m for p, m in errors.items() if access.visible(p.split("/")[1])}
     return {"computed": {k: prep.values.get(k) for k in computed}, "defaults": defaults, "children": children,
-            "problems": [p.as_dict() for p in problems.items]}
+            "problems": [p.as_dict() for p in problems.items], "errors": shown}
 
 
 # ---------------------------------------------------------------- read
@@ -334,7 +338,17 @@ def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: s
     children = load_children(conn, compiled, [record_id])[record_id]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
     display = lookup.display_values(conn, registry, compiled, [row], keys, actor=ctx.actor)
-    return to_doc(compiled, access, row, children, display)
+    return with_formula_errors(to_doc(compiled, access, row, children, display), compiled, access, row, children, ctx)
+
+
+def with_formula_errors(doc: dict[str, Any], compiled: CompiledForm, access: FormAccess, row: Mapping[str, Any],
+                        children: Mapping[str, list[Mapping[str, Any]]], ctx: Ctx) -> dict[str, Any]:
+    """``doc`` with ``_errors`` (JSON pointer -> bilingual message) when a formula failed for the
+    record's values and left its field empty (docs/forms.md, "Formula errors on a record")."""
+    errors = V.formula_errors(compiled, row, children, ctx, access.visible)
+    if errors:
+        doc["_errors"] = errors
+    return doc
 
 
 # ---------------------------------------------------------------- update

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from mom.engines.expressions.sandbox import ExpressionError
+from mom.engines.expressions.sandbox import SHOWN_KINDS, ExpressionError
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, FieldSpec
@@ -259,8 +259,11 @@ def _default_one(f: FieldSpec, target: dict[str, Any], ctx: Ctx, problems: Probl
 
 
 def compute(compiled: CompiledForm, values: dict[str, Any], children: Mapping[str, list[dict[str, Any]]],
-            ctx: Ctx, problems: ProblemList, prefix: str = "") -> None:
-    """Evaluate formulas in place: child rows first, then the main form in dependency order."""
+            ctx: Ctx, problems: ProblemList, prefix: str = "", errors: dict[str, dict[str, str]] | None = None) -> None:
+    """Evaluate formulas in place: child rows first, then the main form in dependency order.
+
+    A formula that fails for these values (division by zero, a number too large…) leaves its field
+    empty; ``errors`` (if given) receives ``{path: {"zh-CN", "en"}}`` for each such failure."""
     defn = compiled.definition
     for t in defn.table_fields:
         order = defn.child_formula_order.get(t.key, ())
@@ -268,14 +271,38 @@ def compute(compiled: CompiledForm, values: dict[str, Any], children: Mapping[st
             for key in order:
                 c = t.child(key)
                 assert c is not None and c.formula is not None
-                row[key] = _eval(c, row, ctx, problems, f"{prefix}/{t.key}/{i}/{key}")
+                row[key] = _eval(c, row, ctx, problems, f"{prefix}/{t.key}/{i}/{key}", errors)
     if not defn.formula_order:
         return
     names = _names(compiled, values, children)
     for key in defn.formula_order:
         f = defn.field(key)
         assert f is not None and f.formula is not None
-        values[key] = names[key] = _eval(f, names, ctx, problems, f"{prefix}/{key}")
+        values[key] = names[key] = _eval(f, names, ctx, problems, f"{prefix}/{key}", errors)
+
+
+def formula_errors(compiled: CompiledForm, row: Mapping[str, Any], children: Mapping[str, list[Mapping[str, Any]]],
+                   ctx: Ctx, visible: Any) -> dict[str, dict[str, str]]:
+    """Why the empty formula fields of a stored record are empty, when a formula failed for its values:
+    ``{"/ratio": {"zh-CN": "除数为零", "en": "division by zero"}, "/lines/0/amount": …}``. The formulas
+    run again on the stored values (as on save); only fields ``visible(key)`` and empty are looked at."""
+    defn = compiled.definition
+    if not defn.formula_order and not defn.child_formula_order:
+        return {}
+    empty = [k for k in defn.formula_order if row.get(k) is None and visible(k)]
+    rows = {t.key: [dict(r) for r in children.get(t.key) or []] for t in defn.table_fields
+            if defn.child_formula_order.get(t.key) and visible(t.key)}
+    if not empty and not any(r.get(k) is None for t, rs in rows.items() for r in rs for k in defn.child_formula_order[t]):
+        return {}
+    values = {f.key: row.get(f.key) for f in defn.scalar_fields}
+    errors: dict[str, dict[str, str]] = {}
+    compute(compiled, values, {**{t.key: [] for t in defn.table_fields}, **rows}, ctx, ProblemList(), "", errors)
+    for t, rs in rows.items():
+        for i, r in enumerate(rs):
+            for k in defn.child_formula_order[t]:
+                if (children[t][i].get(k) is not None) and f"/{t}/{i}/{k}" in errors:
+                    del errors[f"/{t}/{i}/{k}"]    # stored under another version of the formula
+    return {p: m for p, m in errors.items() if p.count("/") > 1 or p[1:] in empty}
 
 
 def _names(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,12 +313,17 @@ def _names(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[
     return names
 
 
-def _eval(f: FieldSpec, names: Mapping[str, Any], ctx: Ctx, problems: ProblemList, path: str) -> Any:
+def _eval(f: FieldSpec, names: Mapping[str, Any], ctx: Ctx, problems: ProblemList, path: str,
+          errors: dict[str, dict[str, str]] | None = None) -> Any:
     try:
         v = f.formula.evaluate(names, now=ctx.now)  # type: ignore[union-attr]
         return fieldtypes.coerce(f, v, tz=ctx.tz)
-    except ExpressionError:
-        return None  # inputs missing or not yet valid: the formula stays empty, required-ness decides
+    except ExpressionError as exc:
+        # inputs missing or not yet valid: the formula stays empty, required-ness decides; a failure the
+        # values caused (division by zero, …) is told to the reader beside the empty field
+        if errors is not None and exc.kind in SHOWN_KINDS:
+            errors[path] = exc.message
+        return None
     except fieldtypes.FieldError as exc:
         problems.add(path, f"公式结果无效：{exc.zh}", f"formula result is invalid: {exc.en}", "formula")
         return None

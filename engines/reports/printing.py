@@ -1,5 +1,5 @@
 """Print templates: Jinja2 in a sandboxed environment (no attribute access to internals, no file or
-module access, bounded output), bound to a form record or a report result, producing print-ready
+module access; output, sizes, loops and time bounded — engines/expressions/templates.py), bound to a form record or a report result, producing print-ready
 HTML with page size, QR codes (segno) and barcodes (python-barcode) as inline SVG, and Chinese fonts.
 
 PDF: WeasyPrint renders the same HTML (it implements CSS paged media — @page size and margins —
@@ -16,23 +16,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 from sqlalchemy.engine import Connection
 
+from mom.engines.expressions.templates import BoundedEnvironment, TemplateLimit, TemplateLimits, render_bounded, template_line
 from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.records import service as records
 from mom.engines.reports import service as report_service
 from mom.engines.reports import store
-from mom.platform.errors import InvalidInput, Problem, ProblemList, TooLarge
+from mom.platform.errors import InvalidInput, MomError, Problem, ProblemList, TooLarge
 
 KIND = "print_template"
 PAPERS = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420), "label_100x50": (100, 50), "label_60x40": (60, 40),
           "label_50x30": (50, 30)}
 FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", '
          '"SimSun", sans-serif')
-MAX_OUTPUT = 5_000_000
+PUBLISH_SECONDS = 2.0   # the trial render at publish stops sooner than a real one
 
 
 def _texts(defn: Any, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,8 +102,8 @@ def _fmt_num(v: Any, decimals: int = 2) -> str:
         return str(v)
 
 
-def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+def environment() -> BoundedEnvironment:
+    env = BoundedEnvironment(autoescape=True, undefined=StrictUndefined)
     env.filters.update(qr=qr_svg, barcode=barcode_svg, date=_fmt_date, number=_fmt_num)
     env.globals.update(qr=qr_svg, barcode=barcode_svg)
     return env
@@ -115,26 +115,66 @@ _ENV = environment()
 def compile_template(source: str, path: str = "/template") -> Any:
     try:
         return _ENV.from_string(source)
-    except TemplateError as exc:
+    except (TemplateError, SyntaxError, RecursionError, MemoryError, TemplateLimit) as exc:
+        # SyntaxError / RecursionError: nesting too deep for Python to compile the template
         line = getattr(exc, "lineno", None)
         raise InvalidInput(f"模板语法错误{f'（第 {line} 行）' if line else ''}：{exc}",
                            f"template syntax error{f' (line {line})' if line else ''}: {exc}",
                            problems=[Problem(path, f"模板语法错误：{exc}", f"template syntax error: {exc}", "template")]) from None
 
 
-def validate(conn: Connection, forms: Any, raw: Any, **_: Any) -> dict[str, Any]:
-    problems = ProblemList()
-    store.check_shape(KIND, raw, problems)
-    compile_template(raw["template"])
+class _Sample(dict):  # type: ignore[type-arg]
+    """Stand-in data for the trial render at publish: every key reads as empty."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _sample_names(conn: Connection, forms: Any, raw: Mapping[str, Any]) -> dict[str, Any]:
+    names: dict[str, Any] = {"now": dt.datetime.now(dt.timezone.utc), "user": _Sample(id=0, username=""),
+                             "template": _Sample(name=raw["name"], label=text_of(raw.get("label") or raw["name"]))}
     if raw.get("form"):
-        forms.get(conn, raw["form"])
+        defn = forms.get(conn, raw["form"]).definition
+        record = _Sample({f.key: ([_Sample()] if f.is_table else None) for f in defn.fields}, id=0)
+        names.update(record=record, text=_Sample(), form=_Sample(name=defn.name, label=dict(defn.label),
+                                                                 fields={f.key: dict(f.label) for f in defn.fields}))
     else:
         store.get(conn, "report", raw["report"])
+        names.update(report=_Sample(rows=[_Sample()], columns=[]), rows=[_Sample()], columns=[])
+    return names
+
+
+def _limit_error(exc: TemplateLimit, where: str = "/template") -> MomError:
+    """A limit reached: 413 for sizes, 422 for time and loop steps; the template line named."""
+    at_zh, at_en = (f"（第 {exc.line} 行）", f" (line {exc.line})") if exc.line else ("", "")
+    zh, en = f"打印模板{at_zh}：{exc.zh}；请缩小输出或循环", f"print template{at_en}: {exc.en}; make the output or the loops smaller"
+    problems = [Problem(where, f"{exc.zh}{at_zh}", f"{exc.en}{at_en}", "template_limit")]
+    cls = TooLarge if exc.kind == "too_large" else InvalidInput
+    return cls(zh, en, problems=problems, detail={"line": exc.line} if exc.line else None)
+
+
+def check_limits(tpl: Any, names: Mapping[str, Any], limits: TemplateLimits) -> None:
+    """Render once on stand-in data: a template that goes past a limit even so can never print and is
+    refused now (errors that depend on the data are left for the real render)."""
+    try:
+        render_bounded(tpl, names, TemplateLimits(**{**limits.__dict__, "max_seconds": min(limits.max_seconds, PUBLISH_SECONDS)}))
+    except TemplateLimit as exc:
+        raise _limit_error(exc) from None
+    except Exception:   # noqa: BLE001 - stand-in data: a data-dependent failure is not a reason to refuse
+        pass
+
+
+def validate(conn: Connection, forms: Any, raw: Any, *, limits: TemplateLimits | None = None, **_: Any) -> dict[str, Any]:
+    problems = ProblemList()
+    store.check_shape(KIND, raw, problems)
+    tpl = compile_template(raw["template"])
+    check_limits(tpl, _sample_names(conn, forms, raw), limits or TemplateLimits())
     return {"name": raw["name"]}
 
 
-def apply(conn: Connection, forms: Any, raw: Any, *, now: dt.datetime, actor_id: int | None, **_: Any) -> dict[str, Any]:
-    validate(conn, forms, raw)
+def apply(conn: Connection, forms: Any, raw: Any, *, now: dt.datetime, actor_id: int | None,
+          limits: TemplateLimits | None = None, **_: Any) -> dict[str, Any]:
+    validate(conn, forms, raw, limits=limits)
     return store.apply(conn, KIND, raw, now=now, actor_id=actor_id, source=raw.get("form") or raw.get("report"))
 
 
@@ -151,8 +191,9 @@ def page_css(raw: Mapping[str, Any]) -> str:
 
 
 def render(conn: Connection, forms: Any, ctx: Ctx, name: str, *, record_id: int | None = None,
-           params: Mapping[str, Any] | None = None) -> str:
-    """The template ``name`` filled with a record (form-bound) or a report result (report-bound)."""
+           params: Mapping[str, Any] | None = None, limits: TemplateLimits | None = None) -> str:
+    """The template ``name`` filled with a record (form-bound) or a report result (report-bound),
+    within ``limits`` (TooLarge / InvalidInput naming the template line when one is reached)."""
     raw, _ = store.get(conn, KIND, name)
     store.require_use(KIND, raw, ctx.actor)
     names: dict[str, Any] = {"now": ctx.now.astimezone(ctx.tz), "user": {"id": ctx.actor.id, "username": ctx.actor.username},
@@ -171,14 +212,17 @@ def render(conn: Connection, forms: Any, ctx: Ctx, name: str, *, record_id: int 
         names.update(report=result, rows=result["rows"], columns=result["columns"])
     tpl = compile_template(raw["template"])
     try:
-        body = tpl.render(**names)
-    except TemplateError as exc:
-        raise InvalidInput(f"模板渲染失败：{exc}", f"the template failed to render: {exc}",
-                           problems=[Problem("/template", str(exc), str(exc), "template")]) from None
-    except ValueError as exc:
-        raise InvalidInput(f"模板渲染失败：{exc}", f"the template failed to render: {exc}") from None
-    if len(body) > MAX_OUTPUT:
-        raise TooLarge("打印输出过大", "the printed output is too large")
+        body = render_bounded(tpl, names, limits or TemplateLimits())
+    except TemplateLimit as exc:
+        raise _limit_error(exc) from None
+    except MomError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the template's own code raised is the template's error
+        line = template_line(exc)
+        at_zh, at_en = (f"（第 {line} 行）", f" (line {line})") if line else ("", "")
+        raise InvalidInput(f"模板渲染失败{at_zh}：{exc}", f"the template failed to render{at_en}: {exc}",
+                           problems=[Problem("/template", f"{exc}{at_zh}", f"{exc}{at_en}", "template")],
+                           detail={"line": line} if line else None) from None
     title = html.escape(text_of(raw.get("label") or name)["zh-CN"])
     return (f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<style>{page_css(raw)}{raw.get('css', '')}</style></head><body>{body}</body></html>")

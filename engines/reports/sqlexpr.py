@@ -13,7 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mom.engines.expressions.sandbox import MAX_NODES, MAX_SOURCE
+from mom.engines.expressions.sandbox import MAX_NODES, MAX_SOURCE, ExpressionError, check_constants
+
+SQL_INT = 2 ** 63    # the widest integer both databases hold
 
 FUNCTIONS = ("coalesce", "round", "abs", "lower", "upper", "concat", "length", "nullif", "min", "max")
 
@@ -33,6 +35,13 @@ def parse(source: str) -> ast.expr:
         raise SqlExprError(f"语法错误：{exc.msg}", f"syntax error: {exc.msg}") from exc
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise SqlExprError("表达式过于复杂", "expression too complex")
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Constant) and type(n.value) is int and abs(n.value) >= SQL_INT:
+            raise SqlExprError(f"数值过大：{n.value}", f"number too large: {n.value}")
+    try:    # constant parts (no field) are computed now with the formula sandbox: 1/0, 'a' * 10**9 …
+        check_constants(source, tree)
+    except ExpressionError as exc:
+        raise SqlExprError(exc.zh, exc.en) from None
     return tree.body
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jinja2 import TemplateError
-
+from mom.engines.expressions.templates import TemplateLimit, TemplateLimits, render_bounded, template_line
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.workflow import assign, outbox
 from mom.engines.workflow.spec import TEMPLATES, ActionSpec
-from mom.platform.errors import InvalidInput
+from mom.platform.errors import InvalidInput, MomError
 
 #: Engine hooks callable from rules: name -> fn(rt, args, names). Engines register theirs at import
 #: (scheduling registers ``scheduling.replan``); see docs/workflows.md.
@@ -31,9 +30,14 @@ def render(source: str | None, names: Mapping[str, Any], where: str) -> str:
     if not source:
         return ""
     try:
-        return TEMPLATES.from_string(source).render(**names)
-    except TemplateError as exc:
-        raise InvalidInput(f"{where} 的模板出错：{exc}", f"the template at {where} failed: {exc}") from None
+        return render_bounded(TEMPLATES.from_string(source), names, TemplateLimits())
+    except MomError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - TemplateLimit or whatever the template's own code raised
+        line = exc.line if isinstance(exc, TemplateLimit) else template_line(exc)
+        at_zh, at_en = (f"（第 {line} 行）", f" (line {line})") if line else ("", "")
+        zh, en = (exc.zh, exc.en) if isinstance(exc, TemplateLimit) else (str(exc), str(exc))
+        raise InvalidInput(f"{where} 的模板出错{at_zh}：{zh}", f"the template at {where} failed{at_en}: {en}") from None
 
 
 def _values(rt: Any, action: ActionSpec, group: str, names: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 
 from mom.engines.expressions.sandbox import Expression
+from mom.engines.expressions.templates import BoundedEnvironment, TemplateLimit, TemplateLimits, render_bounded
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.definition import _expr, definition_hash, load_schema, schema_problems
 from mom.engines.forms.model import text_of
@@ -26,7 +26,8 @@ FORMAT = "mom.workflow/1"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "workflow-1.json"
 INITIATOR_NAMES = frozenset({"initiator_id", "initiator_username", "initiator_department_id", "initiator_roles"})
 END = "end"
-TEMPLATES = SandboxedEnvironment(autoescape=False)
+TEMPLATES = BoundedEnvironment(autoescape=False)
+TRIAL_LIMITS = TemplateLimits(max_seconds=1.0)
 
 
 def workflow_schema() -> dict[str, Any]:
@@ -130,10 +131,22 @@ def _assignees(raw: Any, path: str, form: CompiledForm | None, problems: Problem
 def _template(src: Any, path: str, problems: ProblemList) -> None:
     if isinstance(src, str):
         try:
-            TEMPLATES.parse(src)
+            tpl = TEMPLATES.from_string(src)
         except TemplateSyntaxError as exc:
             problems.add(path, f"模板语法错误（第 {exc.lineno} 行）：{exc.message}",
                          f"template syntax error (line {exc.lineno}): {exc.message}", "template")
+            return
+        except (SyntaxError, RecursionError, MemoryError):
+            problems.add(path, "模板嵌套过深", "the template is nested too deeply", "template")
+            return
+        try:   # a trial render without data: a template past a limit even so can never be sent
+            render_bounded(tpl, {}, TRIAL_LIMITS)
+        except TemplateLimit as exc:
+            line = f"（第 {exc.line} 行）" if exc.line else ""
+            problems.add(path, f"模板{line}：{exc.zh}", f"template{f' (line {exc.line})' if exc.line else ''}: {exc.en}",
+                         "template_limit")
+        except Exception:  # noqa: BLE001 - without data a template may fail; only limits count here
+            pass
 
 
 def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: CompiledForm | None,

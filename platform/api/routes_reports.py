@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mom.engines.forms import fieldtypes
+from mom.engines.expressions.templates import TemplateLimits
 from mom.engines.reports import dashboard, printing, service, spc, store
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep, same_name
 from mom.platform.db import tables as T
@@ -232,10 +233,14 @@ def dashboard_data(name: str, request: Request, engine: EngineDep, registry: Reg
 
 # ---------------------------------------------------------------- print templates
 @router.put("/print-templates/{name}", summary="Publish a print template")
-def put_template(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
+def put_template(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep,
+                 settings: SettingsDep) -> dict[str, Any]:
     same_name(name, body)
+    limits = TemplateLimits.from_settings(settings)
+    with read_tx(engine) as conn:   # the trial render runs before the write lock is taken
+        printing.validate(conn, registry, body, limits=limits)
     with write_tx(engine) as conn:
-        return printing.apply(conn, registry, body, now=_now(), actor_id=actor.id)
+        return printing.apply(conn, registry, body, now=_now(), actor_id=actor.id, limits=limits)
 
 
 @router.get("/print-templates", summary="Print templates")
@@ -246,9 +251,10 @@ def list_templates(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
 
 @router.get("/print/{name}", summary="Print: ?record_id=n (form templates) or report parameters; &format=html|pdf")
 def print_doc(name: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
-              record_id: int | None = None, format: str = "html") -> Any:
+              settings: SettingsDep, record_id: int | None = None, format: str = "html") -> Any:
     with read_tx(engine) as conn:
-        page = printing.render(conn, registry, ctx, name, record_id=record_id, params=_params(request))
+        page = printing.render(conn, registry, ctx, name, record_id=record_id, params=_params(request),
+                               limits=TemplateLimits.from_settings(settings))
     if format == "html":
         return HTMLResponse(page)
     if format == "pdf":

@@ -32,3 +32,59 @@ def test_known_names_are_enforced() -> None:
     with pytest.raises(ExpressionError) as exc:
         compile_expression("qtty > 1", known_names={"qty"})
     assert 'did you mean "qty"' in exc.value.en
+
+
+# ---------------------------------------------------------------- issue 16 item 7: limits checked at compile
+
+@pytest.mark.parametrize("src, kind, part", [
+    ("9**9**9", "too_large", "9**9**9"),
+    ("'a'*10**9", "too_long", "'a'*10**9"),
+    ("1/0", "div_zero", "1/0"),
+    ("sqrt(-1)", "domain", "sqrt(-1)"),
+    ('decimal("1e999999999")', "too_large", 'decimal("1e999999999")'),
+    ("qty + float('1e308') * 10", "too_large", "float('1e308') * 10"),
+    ("qty / (2 - 2)", "div_zero", "qty / (2 - 2)"),
+])
+def test_constant_parts_that_can_never_work_are_refused_at_compile(src: str, kind: str, part: str) -> None:
+    with pytest.raises(ExpressionError) as exc:
+        compile_expression(src)
+    assert exc.value.kind == kind and f"{part} can never be computed" in exc.value.en and part in exc.value.zh
+
+
+@pytest.mark.parametrize("src", ["False and 1/0", "qty / 2", "round(2.5)", "today()", "10**100", "concat('a', 'b') * 3",
+                                 "qty if qty else 0"])
+def test_constant_parts_that_work_are_accepted(src: str) -> None:
+    compile_expression(src)
+
+
+@pytest.mark.parametrize("src, names, kind, zh", [
+    ("good / total", {"good": 1, "total": 0}, "div_zero", "除数为零"),
+    ("sqrt(x)", {"x": -4}, "domain", "定义域"),
+    ("x ** 200", {"x": 10}, "too_large", "数值过大"),
+    ("x * x * x", {"x": 10 ** 120}, "too_large", "数值过大"),
+    ("concat(s, s)", {"s": "a" * 60000}, "too_long", "文本过长"),
+    ("s + s", {"s": "a" * 15000}, "too_long", "过长"),
+    ("decimal(s)", {"s": "abc"}, "value", "取值无效"),
+    ("good / total", {"good": 1, "total": None}, "missing", "求值失败"),
+    ("add_days(d, 1)", {"d": None}, "missing", "求值失败"),
+])
+def test_runtime_failures_say_what_failed(src: str, names: dict, kind: str, zh: str) -> None:
+    with pytest.raises(ExpressionError) as exc:
+        ev(src, **names)
+    assert exc.value.kind == kind and zh in exc.value.zh and exc.value.message["zh-CN"] == exc.value.zh
+
+
+def test_every_evaluation_is_quick() -> None:
+    import time
+    big = [{"v": Decimal(i)} for i in range(1000)]
+    t = time.perf_counter()
+    for src in ["sum_rows(r, 'v') * 2 ** 100", "concat(upper(s), lower(s), s, s) * 1", "x ** 100 * x ** 100 * x ** 99"]:
+        try:
+            ev(src, r=big, s="a" * 4000, x=Decimal(10))
+        except ExpressionError:
+            pass
+    assert time.perf_counter() - t < 1.0
+
+
+def test_a_long_text_field_can_still_be_read() -> None:
+    assert ev("len(remarks)", remarks="备" * 60000) == 60000

@@ -1,0 +1,374 @@
+"""The bounded Jinja sandbox used by print templates and notification texts.
+
+Jinja's own sandbox stops a template from reaching Python internals but not from using up the
+server: ``{{ 'x' * 1000000000 }}`` (folded at compile), a loop inside a loop, a macro that calls
+itself twice, ``'x'|center(10**9)``. This environment bounds all of them:
+
+- output: rendering is streamed and counted (UTF-8 bytes); every buffer a macro, ``{% set %}`` block
+  or ``{% filter %}`` builds, every ``~`` concatenation and every printed value is checked before it
+  is joined, so no text larger than ``max_output`` is ever made;
+- ``*``, ``+``, ``**`` and ``%`` are intercepted (and therefore never folded at compile): a repeated or
+  joined text or list is refused before it is built, a power before it is computed;
+- ``range`` holds at most ``max_range`` numbers; every ``for`` loop counts its steps
+  (``max_iterations`` per render) and looks at the clock;
+- time: one deadline per render (``max_seconds``), checked at every loop step, call, filter and
+  intercepted operator;
+- the size parameters of ``center``/``ljust``/``indent``/``format``/``replace``/``join``/``batch``/
+  ``slice`` and of the ``str`` methods of the same names are checked before they run.
+
+A refusal is :class:`TemplateLimit` (bilingual, with the template line when known). Limits come from
+settings (``template_*``; :meth:`TemplateLimits.from_settings`).
+"""
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import markup_join, str_join
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
+
+
+@dataclass(frozen=True)
+class TemplateLimits:
+    """What one render may use. ``max_output`` is in UTF-8 bytes (texts built on the way too)."""
+
+    max_output: int = 5_000_000
+    max_seconds: float = 5.0
+    max_range: int = 100_000
+    max_items: int = 100_000
+    max_iterations: int = 1_000_000
+    max_number_bits: int = 100_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "TemplateLimits":
+        return cls(max_output=settings.template_max_output_bytes, max_seconds=settings.template_max_seconds,
+                   max_range=settings.template_max_range, max_iterations=settings.template_max_loop_steps)
+
+
+class TemplateLimit(Exception):
+    """A template went past a limit. ``kind``: ``too_large`` (output, text or list) or ``timeout`` (time or
+    loop steps)."""
+
+    def __init__(self, zh: str, en: str, kind: str = "too_large") -> None:
+        self.zh, self.en, self.kind = zh, en, kind
+        self.line: int | None = None
+        super().__init__(f"{zh} / {en}")
+
+
+@dataclass
+class _Budget:
+    limits: TemplateLimits
+    deadline: float
+    steps: int = 0
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            s = self.limits.max_seconds
+            raise TemplateLimit(f"模板渲染超过 {s:g} 秒的上限", f"the template took longer than the {s:g} s limit", "timeout")
+
+    def text(self, n: int, what_zh: str = "文本", what_en: str = "text") -> None:
+        if n > self.limits.max_output:
+            m = self.limits.max_output
+            raise TemplateLimit(f"模板生成的{what_zh}超过 {m:,} 字节的上限", f"the template makes a {what_en} larger than the {m:,} byte limit")
+
+    def items(self, n: int) -> None:
+        if n > self.limits.max_items:
+            m = self.limits.max_items
+            raise TemplateLimit(f"模板生成的列表超过 {m:,} 项的上限", f"the template makes a list longer than the {m:,} item limit")
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("mom_template_budget", default=None)
+_DEFAULT = TemplateLimits()
+
+
+def _budget() -> _Budget:
+    b = _BUDGET.get()
+    if b is None:     # outside a render (e.g. a filter folded at compile): a fresh budget with the defaults
+        b = _Budget(_DEFAULT, time.monotonic() + _DEFAULT.max_seconds)
+    b.tick()
+    return b
+
+
+@contextmanager
+def budget(limits: TemplateLimits) -> Iterator[_Budget]:
+    """The limits of one render (or one check at publish), active for the code inside."""
+    b = _Budget(limits, time.monotonic() + limits.max_seconds)
+    token = _BUDGET.set(b)
+    try:
+        yield b
+    finally:
+        _BUDGET.reset(token)
+
+
+def weight(v: Any) -> int:
+    """About how many characters ``v`` becomes as text (one level into lists)."""
+    if isinstance(v, str):
+        return len(v)
+    if isinstance(v, (list, tuple)):
+        return sum(len(x) if isinstance(x, str) else 8 for x in v) + 2 * len(v)
+    return 0
+
+
+_SPEC_NUMBER = re.compile(r"%[-#0 +(\w)]*?(\d+)|%[-#0 +]*\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
+
+
+def _format_widths(fmt: str) -> int:
+    """The largest width or precision a %- or {}-format asks for (``'%1000000000d'`` -> 10**9)."""
+    best = 0
+    for m in _SPEC_NUMBER.finditer(fmt):
+        for g in m.groups():
+            if g and len(g) < 12:
+                best = max(best, int(g))
+            elif g:
+                return 10 ** 12
+    return best
+
+
+def _check_repeat(b: _Budget, seq: Any, n: Any) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or not isinstance(seq, (str, list, tuple)):
+        return
+    if isinstance(seq, str):
+        b.text(len(seq) * max(n, 0))
+    else:
+        b.items(len(seq) * max(n, 0))
+        b.text(weight(seq) * max(n, 0))
+
+
+def _check_power(b: _Budget, a: Any, e: Any) -> None:
+    if isinstance(a, (int, float)) and isinstance(e, (int, float)) and abs(a) > 1 and e > 0:
+        if e * math.log2(abs(a)) > b.limits.max_number_bits:
+            raise TemplateLimit("模板中的乘方结果过大", "a power in the template is too large")
+
+
+# filters whose size parameter is checked before they run: name -> (value index, parameter index, kind)
+_SIZED_FILTERS = {"center": 1, "indent": 1, "batch": 1, "slice": 1}
+_MATERIALISING = frozenset({"string", "join", "tojson", "pprint", "format", "replace", "list", "center", "indent",
+                            "wordwrap", "urlize", "xmlattr", "batch", "slice", "unique", "sort", "reverse"})
+
+
+def _guarded_filter(name: str, f: Any) -> Any:
+    skip = 1 if getattr(f, "jinja_pass_arg", None) else 0
+
+    @functools.wraps(f)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        b = _budget()
+        rest = args[skip:]
+        if rest and name in _MATERIALISING:
+            value = rest[0]
+            b.text(weight(value))
+            if name in _SIZED_FILTERS:
+                size = rest[1] if len(rest) > 1 else kwargs.get("width", kwargs.get("linecount", kwargs.get("slices")))
+                if isinstance(size, str):
+                    size = len(size)
+                if isinstance(size, int) and not isinstance(size, bool):
+                    if name in ("batch", "slice"):
+                        b.items(size)
+                    else:
+                        b.text(size * (1 + (value.count("\n") if isinstance(value, str) else 0)))
+            elif name == "format" and isinstance(value, str):
+                b.text(_format_widths(value) + weight(rest[1:]) + weight(tuple(kwargs.values())))
+            elif name == "replace" and isinstance(value, str) and len(rest) >= 3:
+                _check_replace(b, value, rest[1], rest[2])
+            elif name == "join" and isinstance(value, (list, tuple)):
+                sep = rest[1] if len(rest) > 1 else kwargs.get("d", "")
+                b.text(weight(value) + len(value) * len(str(sep)))
+        out = f(*args, **kwargs)
+        _check_result(b, out)
+        return out
+
+    return run
+
+
+def _check_replace(b: _Budget, s: str, old: Any, new: Any) -> None:
+    if isinstance(old, str) and isinstance(new, str):
+        hits = len(s) + 1 if old == "" else s.count(old)
+        b.text(len(s) + hits * max(len(new) - len(old), 0))
+
+
+def _check_result(b: _Budget, out: Any) -> None:
+    if isinstance(out, str):
+        b.text(len(out))
+    elif isinstance(out, (list, tuple)):
+        b.items(len(out))
+
+
+_STR_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+
+
+class _Guard(NodeTransformer):
+    """Rewrites the parsed template: every ``for`` iterates through ``environment.guard_loop`` and every
+    ``~`` goes through ``environment.bounded_concat`` (both are checked calls in the sandbox)."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Call(nodes.EnvironmentAttribute("guard_loop", lineno=node.lineno), [node.iter], [],
+                               None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return nodes.Call(nodes.EnvironmentAttribute("bounded_concat", lineno=node.lineno),
+                          [nodes.Tuple(list(node.nodes), "load", lineno=node.lineno)], [], None, None, lineno=node.lineno)
+
+
+class _Buffer(list):  # type: ignore[type-arg]
+    """The output buffer of a macro, ``{% set %}`` block, ``{% filter %}`` or loop: counts what goes in."""
+
+    __slots__ = ("size", "budget")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+        self.budget = _budget()
+
+    def append(self, part: Any) -> None:
+        self.size += len(part) if isinstance(part, str) else 0
+        self.budget.text(self.size)
+        super().append(part)
+
+    def extend(self, parts: Any) -> None:
+        for p in parts:
+            self.append(p)
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
+
+
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """An immutable Jinja sandbox whose renders are bounded in output, size, steps and time."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _BoundedCodeGenerator
+    output_buffer = _Buffer
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(finalize=self._finalize, **options)
+        self.globals.pop("lipsum", None)
+        self.globals["range"] = self._range
+        self.filters = {k: _guarded_filter(k, f) for k, f in self.filters.items()}
+        self.concat = self._join          # buffers of macros, {% set %} blocks, {% filter %}, call blocks
+
+    # -- rewriting and calls
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return _Guard().visit(super()._parse(source, name, filename))
+
+    def guard_loop(self, iterable: Any) -> Iterator[Any]:
+        """Each step of a ``for`` loop: counted against ``max_iterations`` and the deadline."""
+        b = _budget()
+        for item in iterable:
+            b.steps += 1
+            if b.steps > b.limits.max_iterations:
+                m = b.limits.max_iterations
+                raise TemplateLimit(f"模板循环超过 {m:,} 步的上限", f"the template's loops went past the {m:,} step limit", "timeout")
+            if not b.steps & 0xFF:
+                b.tick()
+            yield item
+
+    def bounded_concat(self, parts: tuple[Any, ...]) -> str:
+        b = _budget()
+        b.text(sum(weight(p) for p in parts))
+        return markup_join(parts) if self.autoescape else str_join(parts)
+
+    def _join(self, parts: Any) -> str:
+        parts = list(parts)
+        _budget().text(sum(len(p) for p in parts if isinstance(p, str)))
+        return "".join(parts)
+
+    def _finalize(self, value: Any) -> Any:
+        _budget().text(weight(value))
+        return value
+
+    def _range(self, *args: Any) -> range:
+        r = range(*args)
+        if len(r) > _budget().limits.max_range:
+            m = _budget().limits.max_range
+            raise TemplateLimit(f"range 最多 {m:,} 个数（现为 {len(r):,}）", f"range holds at most {m:,} numbers ({len(r):,} asked)")
+        return r
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        b = _budget()
+        target = getattr(__obj, "__wrapped__", __obj)     # the sandbox wraps str.format
+        owner = getattr(target, "__self__", None)
+        if isinstance(owner, str):
+            name = getattr(target, "__name__", "")
+            if name in _STR_WIDTH_METHODS and args and isinstance(args[0], int):
+                b.text(args[0])
+            elif name == "expandtabs":
+                b.text(len(owner) * (args[0] if args and isinstance(args[0], int) else 8))
+            elif name == "join" and args and isinstance(args[0], (list, tuple)):
+                b.text(weight(args[0]) + len(args[0]) * len(owner))
+            elif name == "replace" and len(args) >= 2:
+                _check_replace(b, owner, args[0], args[1])
+            elif name in ("format", "format_map"):
+                b.text(len(owner) + _format_widths(owner) + weight(args) + weight(tuple(kwargs.values())))
+        out = super().call(__context, __obj, *args, **kwargs)
+        _check_result(b, out)
+        return out
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        b = _budget()
+        if operator == "*":
+            _check_repeat(b, left, right)
+            _check_repeat(b, right, left)
+            if isinstance(left, int) and isinstance(right, int) and \
+                    left.bit_length() + right.bit_length() > b.limits.max_number_bits:
+                raise TemplateLimit("模板中的乘积过大", "a product in the template is too large")
+        elif operator == "**":
+            _check_power(b, left, right)
+        elif operator == "+":
+            if isinstance(left, str) and isinstance(right, str):
+                b.text(len(left) + len(right))
+            elif isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+                b.items(len(left) + len(right))
+                b.text(weight(left) + weight(right))
+        elif operator == "%" and isinstance(left, str):
+            b.text(len(left) + _format_widths(left) + weight(right if isinstance(right, (tuple, list)) else (right,)))
+        return super().call_binop(context, operator, left, right)
+
+
+def template_line(exc: BaseException) -> int | None:
+    """The template line an exception was raised at (Jinja rewrites the traceback to template lines)."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in ("<template>", "<unknown>"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_bounded(template: Any, names: Mapping[str, Any], limits: TemplateLimits) -> str:
+    """Render ``template`` (from a :class:`BoundedEnvironment`) streaming, under ``limits``.
+
+    Raises :class:`TemplateLimit` (with ``line`` set) when a limit is reached; other template errors
+    propagate as they are."""
+    with budget(limits) as b:
+        parts: list[str] = []
+        size = 0
+        try:
+            for chunk in template.generate(**names):
+                size += len(chunk.encode("utf-8", "surrogatepass"))
+                b.text(size, "输出", "output")
+                b.tick()
+                parts.append(chunk)
+        except TemplateLimit as exc:
+            exc.line = template_line(exc)
+            raise
+        except (RecursionError, MemoryError) as exc:
+            limit = TemplateLimit("模板递归过深或占用内存过多", "the template recursed too deeply or used too much memory")
+            limit.line = template_line(exc)
+            raise limit from None
+        return "".join(parts)
