@@ -245,3 +245,13 @@ def test_display_texts_cost_one_statement_per_page(scene: dict[str, Any], engine
         assert r.status_code == 200 and len(r.json()["items"]) == limit
         counts.append(len(seen))
     assert counts[0] == counts[1] == 1
+
+
+def test_edit_preview_does_not_flag_a_held_reference(scene: dict[str, Any]) -> None:
+    c, qc1, other = scene["c"], scene["plant"].h("qc1"), scene["other"]
+    body = {"title": "other", "inspection": other["id"], "costed": other["id"]}
+    r = c.post("/api/records/lot_check/preview?editing=1", headers=qc1, json=body)
+    assert r.status_code == 200 and r.json()["problems"] == [], r.text
+    r = c.post("/api/records/lot_check/preview", headers=qc1, json=body)   # a new record may not point at it
+    assert {p["path"] for p in r.json()["problems"]} == {"/inspection", "/costed"}
+    _no_secret(r.text)
