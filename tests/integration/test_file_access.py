@@ -160,16 +160,20 @@ def test_a_workflow_comment_file_follows_the_timeline(plant: Plant) -> None:
     _hidden(_get(plant, token, "planner"))                                  # neither involved nor a reader of the NCR
 
 
-def test_a_delivered_report_file_is_read_by_its_recipients(plant: Plant, settings: Any) -> None:
+def _deliver(engine: Any, settings: Any) -> dict[str, Any]:
+    """The demo's weekly IQC report fired once (as the worker does), delivered to the QC managers."""
     from mom.engines.reports import delivery
     from mom.engines.workflow.hooks import registry
-
-    engine = plant.client.app.state.engine
     due = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.timezone.utc)
     with write_tx(engine) as conn:
-        out = delivery.deliver(conn, registry(), settings, {"report": "iqc_by_supplier", "schedule": "weekly",
-                                                            "due_at": due.isoformat()},
-                               now=due, tz=ZoneInfo("Asia/Shanghai"))
+        return delivery.deliver(conn, registry(), settings,
+                                {"report": "iqc_by_supplier", "schedule": "weekly", "due_at": due.isoformat()},
+                                now=due, tz=ZoneInfo("Asia/Shanghai"))
+
+
+def test_a_delivered_report_file_is_read_by_its_recipients(plant: Plant, settings: Any) -> None:
+    engine = plant.client.app.state.engine
+    out = _deliver(engine, settings)
     with read_tx(engine) as conn:
         link = conn.execute(sa.select(T.notification.c.link).where(T.notification.c.kind == "report")).scalar()
     assert link == f"/api/attachments/{out['attachment']}" and not out["attachment"].isdigit()
@@ -199,7 +203,10 @@ def test_the_migration_maps_old_integer_ids(plant: Plant) -> None:
     _with_files(plant)
     photo = _upload(plant, "qcm", b"old photo")
     rec = _inspection(plant, "qcm", photos=[photo], readings=[{"characteristic": "c", "value": 1, "photo": [photo]}])
+    inst = plant.start(plant.ncr("qc1")["id"], "qc1")
+    plant.act("qe1", plant.task_of("qe1", inst["id"])["id"], "comment", comment="c", attachments=[_upload(plant, "qe1", b"defect")])
     engine = plant.client.app.state.engine
+    _deliver(engine, plant.client.app.state.settings)
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect().execution_options(mom_write=True) as conn:
         cfg.attributes["connection"] = conn
@@ -216,4 +223,10 @@ def test_the_migration_maps_old_integer_ids(plant: Plant) -> None:
     assert isinstance(new, str) and not new.isdigit() and doc["readings"][0]["photo"] == [new]
     assert _get(plant, new, "qcm").content == b"old photo"
     _hidden(_get(plant, new, "qc1"))
+    comment = next(e for e in plant.instance(inst["id"], "qc1")["timeline"] if e["action"] == "comment")
+    assert _get(plant, comment["data"]["attachments"][0], "qc1").content == b"defect"
+    with read_tx(engine) as conn:
+        link = conn.execute(sa.select(T.notification.c.link).where(T.notification.c.kind == "report")).scalar()
+    assert plant.client.get(link, headers=plant.h("qcm")).status_code == 200
+    _hidden(plant.client.get(link, headers=plant.h("qc1")))
 
