@@ -77,6 +77,8 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+    # issue 16 item 7 (no server errors): input bounds checked before any handler
+    max_json_depth: int = Field(default=64, ge=2, le=1000, description="deepest nesting of a JSON request body; deeper is refused (422)")
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

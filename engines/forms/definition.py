@@ -31,6 +31,28 @@ session_user set some table then to trailing true union unique update user using
 window analyse analyze both collate deferrable initially lateral only placing returning symmetric
 variadic""".split())
 EXTRA_NAMES = ("current_user", "current_department")
+# A form's name is its table's name: names the platform's own tables (mom_user …), the databases'
+# internal ones (sqlite_…, pg_…), the migration table or a child table (form__table) use are refused.
+RESERVED_FORM_PREFIXES = ("mom_", "sqlite_", "pg_", "alembic")
+
+
+def form_name_problem(name: str) -> tuple[str, str] | None:
+    """Why ``name`` cannot be a form's name (zh, en with a hint), or None."""
+    if name.startswith(RESERVED_FORM_PREFIXES):
+        prefix = next(p for p in RESERVED_FORM_PREFIXES if name.startswith(p))
+        other = name.removeprefix(prefix).strip("_") or "form"
+        other = f"{other}_info" if other in SQL_RESERVED or other.startswith(RESERVED_FORM_PREFIXES) else other
+        return (f"表单名 {name} 以保留前缀 {prefix} 开头（平台与数据库自身的表用它）；请换一个，如 {other}",
+                f"the form name {name} starts with the reserved prefix {prefix} (the platform's and the database's own "
+                f"tables use it); choose another, e.g. {other}")
+    if "__" in name:
+        return (f"表单名 {name} 不能含有连续两个下划线（子表用 表单__子表 命名）；请换一个，如 {name.replace('__', '_')}",
+                f"the form name {name} cannot contain a double underscore (child tables are named form__table); "
+                f"choose another, e.g. {name.replace('__', '_')}")
+    if name in SQL_RESERVED or name in EXTRA_NAMES:
+        return (f"表单名 {name} 是 SQL 保留字；请换一个，如 {name}_list",
+                f"the form name {name} is an SQL reserved word; choose another, e.g. {name}_list")
+    return None
 
 
 @lru_cache
@@ -206,6 +228,8 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
     _schema_problems(raw, problems)
     fields = [f for f in raw.get("fields", []) if isinstance(f, Mapping)] if isinstance(raw.get("fields"), list) else []
     name = raw.get("name") if isinstance(raw.get("name"), str) else ""
+    if name and (why := form_name_problem(name)):
+        problems.add("/name", why[0], why[1], "reserved")
     ids: dict[str, str] = {}
     main_keys = [f.get("key") for f in fields if isinstance(f.get("key"), str)]
     main_scalar = {f["key"] for f in fields if isinstance(f.get("key"), str) and f.get("type") != "table"}

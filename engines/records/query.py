@@ -143,11 +143,19 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
+_BAD_CURSOR = ("分页游标无效；请使用上一页返回的 next", "invalid cursor; use the next value of the previous page")
+_INT_KEYS = {"id", "created_by", "updated_by", "row_version", "form_version", "department_id"}
+
+
 def _decode(cursor: str) -> list[Any]:
+    """The sort values a cursor carries: a JSON list of scalars (anything else is a crafted cursor: 422)."""
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        vals = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except Exception:  # noqa: BLE001
-        raise _bad("/after", "分页游标无效；请使用上一页返回的 next", "invalid cursor; use the next value of the previous page") from None
+        raise _bad("/after", *_BAD_CURSOR) from None
+    if not isinstance(vals, list) or not all(v is None or isinstance(v, (str, int, float, bool)) for v in vals):
+        raise _bad("/after", *_BAD_CURSOR)
+    return vals
 
 
 def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, filters: list[Filter] = (),
@@ -229,10 +237,15 @@ def _after(keys: list[tuple[Any, bool, str]], vals: list[Any], compiled: Compile
         if v is None:
             return None
         f = compiled.definition.field(name)
-        if f is not None:
-            return fieldtypes.coerce(f, v, tz=ctx.tz)
-        if name in ("created_at", "updated_at"):
-            return fieldtypes.coerce(_DT, v, tz=ctx.tz)
+        try:
+            if f is not None:
+                return fieldtypes.coerce(f, v, tz=ctx.tz)
+            if name in ("created_at", "updated_at"):
+                return fieldtypes.coerce(_DT, v, tz=ctx.tz)
+        except (fieldtypes.FieldError, ValueError, TypeError, ArithmeticError):
+            raise _bad("/after", *_BAD_CURSOR) from None
+        if name in _INT_KEYS and (isinstance(v, bool) or not isinstance(v, int) or not -2**63 <= v < 2**63):
+            raise _bad("/after", *_BAD_CURSOR)
         return v
 
     def after_from(i: int) -> Any:

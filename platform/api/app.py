@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from sqlalchemy.engine import Engine
 
 from mom.engines.workflow.hooks import registry
@@ -12,6 +13,7 @@ from mom.platform.api import (docs_ui, errors, routes_auth, routes_forms, routes
                               routes_ui, routes_workflow)
 from mom.platform.api import routes_files
 from mom.platform.api.deps import ActorCache
+from mom.platform.api.textinput import InputGuard
 from mom.platform.api.headers import SecurityHeaders
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
@@ -39,8 +41,8 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.limit:
-                    raise ValueError("request body too large")
+                if seen > self.limit:   # FastAPI passes an HTTPException on: 413 in the one error shape
+                    raise HTTPException(413, f"request body larger than {self.limit} bytes")
             return msg
 
         return await self.app(scope, limited, send)
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     docs_ui.install(app)   # /openapi.json, /docs, /redoc from this machine
     routes_ui.mount(app)   # the web app at /
 
+    app.add_middleware(InputGuard, max_json_depth=settings.max_json_depth)   # NUL, lone surrogates, depth: 422
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)   # outermost: every answer, a 413 too, carries CSP, nosniff, …
     return app

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep
+from mom.platform.api.params import PathSmallId
 from mom.platform.auth import service as auth
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
@@ -45,19 +46,28 @@ def api_token(body: ApiTokenCreate, actor: ActorDep, engine: EngineDep) -> dict[
 
 
 @router.delete("/auth/tokens/{token_id}", summary="Revoke a token")
-def revoke(token_id: int, actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
+def revoke(token_id: PathSmallId, actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         auth.revoke_token(conn, actor.id, token_id, is_admin=actor.is_admin)
     return {"id": token_id, "revoked": True}
 
 
+RoleName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="role name")]
+
+
+def _distinct(roles: list[str]) -> list[str]:
+    """A role given twice is one role (it used to break the user_role key: 500)."""
+    return list(dict.fromkeys(roles))
+
+
 class UserCreate(BaseModel):
-    username: str
-    password: str | None = None
-    display_name: str | None = None
+    username: str = Field(max_length=64)
+    password: str | None = Field(default=None, max_length=200)
+    display_name: str | None = Field(default=None, max_length=200)
     is_admin: bool = False
-    department: str | None = Field(default=None, description="department code")
-    roles: list[str] = []
+    department: str | None = Field(default=None, max_length=64, description="department code")
+    roles: list[RoleName] = Field(default=[], max_length=100)
+    _roles = field_validator("roles")(_distinct)
 
 
 @router.post("/admin/users", status_code=201)
@@ -98,7 +108,7 @@ def list_roles(actor: ActorDep, engine: EngineDep) -> list[dict[str, Any]]:
 class DepartmentCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    parent: str | None = None
+    parent: str | None = Field(default=None, max_length=64)
 
 
 @router.post("/admin/departments", status_code=201)
@@ -114,11 +124,12 @@ def list_departments(actor: ActorDep, engine: EngineDep) -> list[dict[str, Any]]
 
 
 class UserRoles(BaseModel):
-    roles: list[str]
+    roles: list[RoleName] = Field(max_length=100)
+    _roles = field_validator("roles")(_distinct)
 
 
 @router.put("/admin/users/{user_id}/roles")
-def set_roles(user_id: int, body: UserRoles, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
+def set_roles(user_id: PathSmallId, body: UserRoles, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         if conn.execute(sa.select(T.user.c.id).where(T.user.c.id == user_id)).scalar() is None:
             raise NotFound(f"用户 {user_id} 不存在", f"user {user_id} does not exist")

@@ -9,6 +9,7 @@ from mom.engines.forms import store
 from mom.engines.forms.definition import form_schema
 from mom.engines.records.access import form_access
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
+from mom.platform.api.params import MAX_NAME, PathName, PathVersion, Version
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound
 
@@ -45,7 +46,7 @@ def list_forms(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> lis
 
 
 @router.get("/forms/{name}", summary="The current definition of a form, as the caller may see it")
-def get_form(name: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> dict[str, Any]:
+def get_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         compiled = registry.get(conn, name)
     access = form_access(compiled, actor)
@@ -71,7 +72,7 @@ def plan_form(engine: EngineDep, registry: RegistryDep, actor: ActorDep, definit
 
 
 @router.put("/forms/{name}", summary="Publish a definition: plan and apply in one transaction")
-def publish_form(name: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep,
+def publish_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep,
                  definition: Annotated[Any, Body()]) -> dict[str, Any]:
     if not isinstance(definition, dict) or definition.get("name") != name:
         raise InvalidInput(f"定义中的 name 必须是 {name}", f"the definition's name must be {name}")
@@ -82,7 +83,7 @@ def publish_form(name: str, engine: EngineDep, registry: RegistryDep, actor: Act
 
 
 @router.get("/forms/{name}/versions", summary="Every published version of a form")
-def form_versions(name: str, engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
+def form_versions(name: PathName, engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         rows = store.versions(conn, name)
     if not rows:
@@ -91,27 +92,27 @@ def form_versions(name: str, engine: EngineDep, actor: AdminDep) -> list[dict[st
 
 
 @router.get("/forms/{name}/versions/{version}", summary="One published version's definition")
-def form_version(name: str, version: int, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+def form_version(name: PathName, version: PathVersion, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return store.version_definition(conn, name, version)
 
 
 @router.get("/forms/{name}/diff", summary="What changed between two versions")
-def form_diff(name: str, engine: EngineDep, actor: AdminDep, from_: Annotated[int, Query(alias="from")],
-              to: int) -> list[dict[str, Any]]:
+def form_diff(name: PathName, engine: EngineDep, actor: AdminDep, from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+              to: Version) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         return store.diff_versions(conn, name, from_, to)
 
 
 @router.get("/forms/{name}/retired", summary="Retired fields whose data is kept (restorable)")
-def retired(name: str, engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
+def retired(name: PathName, engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         return store.retired_fields(conn, name)
 
 
 @router.post("/forms/{name}/fields/{field_id}/purge", summary="Destroy a retired field's data (irreversible)")
-def purge(name: str, field_id: str, engine: EngineDep, actor: AdminDep,
-          confirm: Annotated[str, Query(description="must repeat the field id")] = "") -> dict[str, Any]:
+def purge(name: PathName, field_id: PathName, engine: EngineDep, actor: AdminDep,
+          confirm: Annotated[str, Query(max_length=MAX_NAME, description="must repeat the field id")] = "") -> dict[str, Any]:
     if confirm != field_id:
         raise InvalidInput(f"清除不可恢复：请加 ?confirm={field_id} 确认", f"purging is irreversible: add ?confirm={field_id} to confirm")
     with write_tx(engine) as conn:

@@ -12,6 +12,7 @@ from mom.engines.records import query as Q
 from mom.engines.records import service as S
 from mom.engines.records import transfer
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.api.params import PathId, PathName
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem, TooLarge
@@ -25,7 +26,7 @@ def _flag(v: str | None) -> bool:
 
 
 @router.get("/{form}", summary="List records: filters field[.sub][__op]=value, sort=-a,b, limit, after, fields")
-def list_records(form: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+def list_records(form: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     p = request.query_params
     try:
         limit = int(p.get("limit", 50))
@@ -40,7 +41,7 @@ def list_records(form: str, request: Request, engine: EngineDep, registry: Regis
 
 
 @router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)")
-async def create(form: str, request: Request, ctx: CtxDep, body: Annotated[Any, Body()]) -> Any:
+async def create(form: PathName, request: Request, ctx: CtxDep, body: Annotated[Any, Body()]) -> Any:
     # The hottest write path: the database work runs in one worker-thread hop, and the documents
     # (already plain JSON values) are encoded once with orjson instead of FastAPI's generic encoder;
     # engine, registry and settings come from the app state, not as three more dependencies to solve.
@@ -61,7 +62,7 @@ async def create(form: str, request: Request, ctx: CtxDep, body: Annotated[Any, 
 
 
 @router.post("/{form}/preview", summary="Defaults, live formula values and problems of a record being filled in; writes nothing")
-def preview(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: Annotated[Any, Body()],
+def preview(form: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: Annotated[Any, Body()],
             editing: bool = False) -> Any:
     from fastapi.encoders import jsonable_encoder
 
@@ -70,7 +71,7 @@ def preview(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, bo
 
 
 @router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list")
-def export(form: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
+def export(form: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
     p = request.query_params
     fmt = p.get("format", "csv")
     filters = Q.parse_filters(dict(p), RESERVED)
@@ -96,7 +97,7 @@ def export(form: str, request: Request, engine: EngineDep, registry: RegistryDep
 
 
 @router.post("/{form}/import", summary="Import CSV/XLSX: mode all|skip, optional upsert key; per-row errors")
-def import_file(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
+def import_file(form: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
                 file: Annotated[UploadFile, File()], key: Annotated[str | None, Form()] = None,
                 mode: Annotated[str, Form()] = "all") -> dict[str, Any]:
     fmt = transfer.format_of(file.filename or "data.csv")
@@ -105,16 +106,16 @@ def import_file(form: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep
                                        key=key or None, mode=mode, chunk=settings.import_chunk_rows)
 
 
-@router.get("/{form}/{record_id}", summary="One record with its child rows")
-def get_one(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+@router.get("/{form}/{record_id:int}", summary="One record with its child rows")
+def get_one(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
             include_deleted: bool = False) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, include_deleted=include_deleted)
 
 
-@router.patch("/{form}/{record_id}", summary="Update fields; needs the row_version read (body or If-Match): "
+@router.patch("/{form}/{record_id:int}", summary="Update fields; needs the row_version read (body or If-Match): "
               "without it 428, stale 409", responses={428: {"description": "row_version / If-Match missing"}})
-def patch(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
+def patch(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
           body: Annotated[Any, Body()], if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     expected = None
     # If-Match: * is HTTP's explicit "whatever is stored now": the caller chose to overwrite
@@ -130,20 +131,20 @@ def patch(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, c
                                expected_version=expected, require_version=required)
 
 
-@router.delete("/{form}/{record_id}", summary="Soft delete (restorable)")
-def delete(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+@router.delete("/{form}/{record_id:int}", summary="Soft delete (restorable)")
+def delete(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return S.delete_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
 
 
-@router.post("/{form}/{record_id}/restore", summary="Restore a soft-deleted record")
-def restore(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+@router.post("/{form}/{record_id:int}/restore", summary="Restore a soft-deleted record")
+def restore(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return S.restore_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
 
 
-@router.get("/{form}/{record_id}/qr/{field}", summary="A barcode field's content as a QR code (SVG)")
-def qr(form: str, record_id: int, field: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
+@router.get("/{form}/{record_id:int}/qr/{field}", summary="A barcode field's content as a QR code (SVG)")
+def qr(form: PathName, record_id: PathId, field: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
     import segno
 
     with read_tx(engine) as conn:
@@ -160,7 +161,7 @@ def qr(form: str, record_id: int, field: str, engine: EngineDep, registry: Regis
     return Response(buf.getvalue(), media_type="image/svg+xml")
 
 
-@router.get("/{form}/{record_id}/audit", summary="Every change of a record: who, when, before/after")
-def audit(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> list[dict[str, Any]]:
+@router.get("/{form}/{record_id:int}/audit", summary="Every change of a record: who, when, before/after")
+def audit(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         return S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)

@@ -8,13 +8,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mom.engines.forms import fieldtypes
 from mom.engines.expressions.templates import TemplateLimits
 from mom.engines.reports import dashboard, printing, service, spc, store
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep, same_name
+from mom.platform.api.params import MAX_NAME, Limit, PathName, QueryId, QueryName, QueryNumber, QueryText
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem
@@ -48,7 +49,7 @@ def _download(content: bytes, media: str, filename: str) -> Response:
 
 # ---------------------------------------------------------------- reports
 @router.put("/reports/{name}", summary="Publish a report definition (validated against the live forms)")
-def put_report(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
+def put_report(name: PathName, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
                actor: AdminDep) -> dict[str, Any]:
     same_name(name, body)
     with write_tx(engine) as conn:
@@ -91,7 +92,7 @@ def list_reports(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
 
 
 @router.get("/reports/{name}", summary="A report's definition and versions")
-def get_report(name: str, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
+def get_report(name: PathName, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         raw, version = store.get(conn, "report", name)
         store.require_use("report", raw, ctx.actor)
@@ -99,15 +100,16 @@ def get_report(name: str, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.delete("/reports/{name}", summary="Remove a report (its versions stay for audit)")
-def delete_report(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+def delete_report(name: PathName, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         store.delete(conn, "report", name)
     return {"name": name, "deleted": True}
 
 
 @router.get("/reports/{name}/data", summary="Run a report: ?<param>=value…&format=json|csv|xlsx&lang=zh-CN|en&limit=n")
-def report_data(name: str, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
-                format: str = "json", lang: str = "zh-CN", limit: int | None = None) -> Any:
+def report_data(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
+                format: QueryText = "json", lang: QueryText = "zh-CN",
+                limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> Any:
     with read_tx(engine) as conn:
         result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, limit=limit)
     if format == "json":
@@ -117,8 +119,8 @@ def report_data(name: str, request: Request, engine: EngineDep, registry: Regist
 
 
 @router.get("/reports/{name}/drill", summary="The records behind one result row: ?point.<dimension>=value&<params>")
-def report_drill(name: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
-                 limit: int = 200) -> dict[str, Any]:
+def report_drill(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+                 limit: Limit = 200) -> dict[str, Any]:
     point = {k[6:]: (v if v != "" else None) for k, v in request.query_params.items() if k.startswith("point.")}
     if not point:
         raise InvalidInput("需要 point.<维度>=值", "point.<dimension>=value is required",
@@ -128,9 +130,9 @@ def report_drill(name: str, request: Request, engine: EngineDep, registry: Regis
 
 
 @router.get("/reports/{name}/spc", summary="Control chart and capability from a report's rows")
-def report_spc(name: str, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
-               value: str, subgroup: str | None = None, chart: str | None = None, lsl: float | None = None,
-               usl: float | None = None, rules: str = "western_electric") -> dict[str, Any]:
+def report_spc(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
+               value: Annotated[str, Query(max_length=MAX_NAME)], subgroup: QueryName = None, chart: QueryName = None,
+               lsl: QueryNumber = None, usl: QueryNumber = None, rules: QueryText = "western_electric") -> dict[str, Any]:
     with read_tx(engine) as conn:
         result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows)
     keys = {c["key"] for c in result["columns"]}
@@ -181,7 +183,7 @@ def spc_analyze(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.get("/report-runs", summary="Scheduled report runs (newest first)")
-def report_runs(engine: EngineDep, actor: AdminDep, report: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def report_runs(engine: EngineDep, actor: AdminDep, report: QueryName = None, limit: Limit = 100) -> list[dict[str, Any]]:
     run = T.report_run
     q = (sa.select(*[c for c in run.c if c.key != "attachment_id"], T.attachment.c.token.label("file"))
          .outerjoin(T.attachment, T.attachment.c.id == run.c.attachment_id)   # the file's public id, not its key
@@ -194,7 +196,7 @@ def report_runs(engine: EngineDep, actor: AdminDep, report: str | None = None, l
 
 # ---------------------------------------------------------------- dashboards
 @router.put("/dashboards/{name}", summary="Publish a dashboard layout")
-def put_dashboard(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
+def put_dashboard(name: PathName, body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
                   actor: AdminDep) -> dict[str, Any]:
     same_name(name, body)
     with write_tx(engine) as conn:
@@ -217,7 +219,7 @@ def list_dashboards(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
 
 
 @router.get("/dashboards/{name}", summary="A dashboard's definition")
-def get_dashboard(name: str, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
+def get_dashboard(name: PathName, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         raw, version = store.get(conn, "dashboard", name)
         store.require_use("dashboard", raw, ctx.actor)
@@ -225,15 +227,15 @@ def get_dashboard(name: str, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.get("/dashboards/{name}/data", summary="Every widget's data and ECharts option: ?<param>=value&widget=<id>")
-def dashboard_data(name: str, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
-                   ctx: CtxDep, widget: str | None = None) -> dict[str, Any]:
+def dashboard_data(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
+                   ctx: CtxDep, widget: QueryName = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return dashboard.data(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, only=widget)
 
 
 # ---------------------------------------------------------------- print templates
 @router.put("/print-templates/{name}", summary="Publish a print template")
-def put_template(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep,
+def put_template(name: PathName, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep,
                  settings: SettingsDep) -> dict[str, Any]:
     same_name(name, body)
     limits = TemplateLimits.from_settings(settings)
@@ -250,8 +252,8 @@ def list_templates(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
 
 
 @router.get("/print/{name}", summary="Print: ?record_id=n (form templates) or report parameters; &format=html|pdf")
-def print_doc(name: str, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
-              settings: SettingsDep, record_id: int | None = None, format: str = "html") -> Any:
+def print_doc(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+              settings: SettingsDep, record_id: QueryId = None, format: QueryText = "html") -> Any:
     with read_tx(engine) as conn:
         page = printing.render(conn, registry, ctx, name, record_id=record_id, params=_params(request),
                                limits=TemplateLimits.from_settings(settings))

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from mom.engines.scheduling import checker, problem as P, reschedule, solution, solver
 from mom.platform.api.deps import CtxDep, SettingsDep
@@ -118,7 +118,9 @@ def reschedule_(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, 
 
 
 @router.get("/example", summary="A generated factory problem to try the engine and the schedule board on")
-def example(ctx: CtxDep, orders: int = 12, machines: int = 9, seed: int = 1, days: int = 5) -> dict[str, Any]:
+def example(ctx: CtxDep, orders: Annotated[int, Query(ge=-2**31, le=2**31)] = 12,
+            machines: Annotated[int, Query(ge=-2**31, le=2**31)] = 9, seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 1,
+            days: Annotated[int, Query(ge=-2**31, le=2**31)] = 5) -> dict[str, Any]:
     bad = [Problem(f"/{k}", f"应在 {lo} 到 {hi} 之间", f"must be between {lo} and {hi}", "range")
            for k, v, lo, hi in (("orders", orders, 1, 500), ("machines", machines, 8, 60), ("days", days, 1, 60))
            if not lo <= v <= hi]

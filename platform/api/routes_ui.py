@@ -21,6 +21,7 @@ from mom.engines.records.access import form_access
 from mom.engines.reports import store as defs
 from mom.engines.records import query as Q
 from mom.platform.api.deps import ActorDep, CtxDep, EngineDep, RegistryDep
+from mom.platform.api.params import MAX_ID32, PathName, QueryName, QueryText, id_list
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound, Problem
@@ -67,12 +68,12 @@ def _short(d: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/directory/users", summary="Find people for pickers (any signed-in user): ?q= text, or ?ids=1,2")
-def directory_users(engine: EngineDep, actor: ActorDep, q: str = "", ids: str = "",
+def directory_users(engine: EngineDep, actor: ActorDep, q: QueryText = "", ids: Annotated[str, Query(max_length=10_000)] = "",
                     limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
     u = T.user
     stmt = sa.select(u.c.id, u.c.username, u.c.display_name, u.c.department_id).where(u.c.is_active.is_(True))
     if ids:
-        wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()]
+        wanted = id_list(ids, "ids", largest=MAX_ID32)
         stmt = stmt.where(u.c.id.in_(wanted))
     elif q:
         like = f"%{q}%"
@@ -85,7 +86,7 @@ SCAN_TYPES = ("barcode", "autonumber")
 
 
 @router.get("/scan", summary="Shop floor: the records whose code (barcode, auto-number or display field) is the scanned text")
-def scan(code: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, form: str | None = None) -> dict[str, Any]:
+def scan(code: QueryText, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, form: QueryName = None) -> dict[str, Any]:
     code = code.strip()
     if not code:
         raise InvalidInput("请扫描或输入编码", "scan or type a code", problems=[Problem("/code", "不能为空", "must not be empty", "required")])
@@ -124,7 +125,7 @@ def _view_out(row: Any, actor: Any) -> dict[str, Any]:
 
 
 @router.get("/views/{form}", summary="Saved list views of a form: the caller's own and the shared ones")
-def list_views(form: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict[str, Any]]:
+def list_views(form: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         _form_read_access(conn, registry, actor, form)
         rows = conn.execute(sa.select(T.list_view).where(T.list_view.c.form == form, sa.or_(
@@ -137,7 +138,7 @@ def list_views(form: str, engine: EngineDep, registry: RegistryDep, actor: Actor
 
 
 @router.put("/views/{form}/{name}", summary="Save a list view (columns, filters, sort) under a name; shared=true needs design rights")
-def put_view(form: str, name: str, body: Annotated[Any, Body()], engine: EngineDep, registry: RegistryDep,
+def put_view(form: PathName, name: PathName, body: Annotated[Any, Body()], engine: EngineDep, registry: RegistryDep,
              actor: ActorDep) -> dict[str, Any]:
     problems = []
     if not 1 <= len(name.strip()) <= 64 or name != name.strip():
@@ -174,7 +175,7 @@ def put_view(form: str, name: str, body: Annotated[Any, Body()], engine: EngineD
 
 
 @router.delete("/views/{form}/{name}", status_code=204, summary="Delete one of the caller's saved views (a designer may delete a shared one)")
-def delete_view(form: str, name: str, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> None:
+def delete_view(form: PathName, name: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> None:
     with write_tx(engine) as conn:
         access = _form_read_access(conn, registry, actor, form)
         mine = (T.list_view.c.form == form, T.list_view.c.name == name, T.list_view.c.owner_id == actor.id)

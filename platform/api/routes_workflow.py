@@ -13,6 +13,7 @@ from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, same_name
+from mom.platform.api.params import MAX_ID, MAX_ID32, body_id, Limit, Offset, OptText, PathId, PathName, QueryId, QueryName, QueryText, QueryVersion
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
@@ -38,17 +39,23 @@ def _obj(body: Any) -> dict[str, Any]:
 
 
 def _int(v: Any, name: str) -> int:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} 必须是整数", f"{name} must be an integer",
-                           problems=[Problem(f"/{name}", "应为整数", "expected an integer", "type")]) from None
+    return body_id(v, f"/{name}", largest=MAX_ID32 if name.endswith("version") else MAX_ID)
+
+
+def _ids(v: Any, name: str) -> list[int] | None:
+    """An optional list of ids in a body (``ids``, ``instance_ids``), each a positive 64-bit integer."""
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) > 10_000:
+        raise InvalidInput(f"{name} 应为编号列表（最多 10000 个）", f"{name} must be a list of ids (at most 10000)",
+                           problems=[Problem(f"/{name}", "应为编号列表", "must be a list of ids", "type")])
+    return [body_id(x, f"/{name}/{i}") for i, x in enumerate(v)]
 
 
 # ---------------------------------------------------------------- definitions
 
 @router.put("/workflows/{name}", summary="Publish a workflow definition (new version; running instances keep theirs)")
-def put_workflow(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
+def put_workflow(name: PathName, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
     same_name(name, body)
     with write_tx(engine) as conn:
         return store.apply(conn, registry, body, actor_id=actor.id)
@@ -69,7 +76,7 @@ def list_workflows(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
 
 
 @router.get("/workflows/{name}", summary="A workflow's definition (current, or ?version=n) and its versions")
-def get_workflow(name: str, engine: EngineDep, ctx: CtxDep, version: int | None = None) -> dict[str, Any]:
+def get_workflow(name: PathName, engine: EngineDep, ctx: CtxDep, version: QueryVersion = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
         definition = store.definition(conn, name, version)
         versions = [dict(version=r[0], published_at=r[1].isoformat()) for r in conn.execute(
@@ -85,17 +92,17 @@ def _switch(name: str, enabled: bool, engine: Any) -> dict[str, Any]:
 
 
 @router.post("/workflows/{name}/enable", summary="Enable a workflow")
-def enable_workflow(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+def enable_workflow(name: PathName, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
     return _switch(name, True, engine)
 
 
 @router.post("/workflows/{name}/disable", summary="Disable a workflow (running instances go on; no new starts)")
-def disable_workflow(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+def disable_workflow(name: PathName, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
     return _switch(name, False, engine)
 
 
 @router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id}")
-async def start_workflow(name: str, body: BodyDep, request: Request, ctx: CtxDep) -> Any:
+async def start_workflow(name: PathName, body: BodyDep, request: Request, ctx: CtxDep) -> Any:
     rid = _int(_obj(body).get("record_id"), "record_id")
     state = request.app.state
 
@@ -108,10 +115,10 @@ async def start_workflow(name: str, body: BodyDep, request: Request, ctx: CtxDep
 
 
 @router.post("/workflows/{name}/migrate", summary="Move running instances to another version: {from_version, to_version?, instance_ids?, apply?}")
-def migrate_instances(name: str, body: BodyDep, engine: EngineDep, flows: FlowsDep, actor: AdminDep, ctx: CtxDep) -> dict[str, Any]:
+def migrate_instances(name: PathName, body: BodyDep, engine: EngineDep, flows: FlowsDep, actor: AdminDep, ctx: CtxDep) -> dict[str, Any]:
     b = _obj(body)
     args = (name, _int(b.get("from_version"), "from_version"),
-            _int(b["to_version"], "to_version") if b.get("to_version") is not None else None, b.get("instance_ids"))
+            _int(b["to_version"], "to_version") if b.get("to_version") is not None else None, _ids(b.get("instance_ids"), "instance_ids"))
     with write_tx(engine) as conn:
         if b.get("apply"):
             return migrate.apply(conn, flows, *args, actor_id=actor.id, now=ctx.now)
@@ -121,8 +128,8 @@ def migrate_instances(name: str, body: BodyDep, engine: EngineDep, flows: FlowsD
 # ---------------------------------------------------------------- tasks (inbox)
 
 @router.get("/tasks", summary="My inbox: box=todo|done|cc|started, with counts")
-def my_tasks(engine: EngineDep, flows: FlowsDep, ctx: CtxDep, box: str = "todo", limit: int = 50, offset: int = 0,
-             workflow: str | None = None) -> dict[str, Any]:
+def my_tasks(engine: EngineDep, flows: FlowsDep, ctx: CtxDep, box: QueryText = "todo", limit: Limit = 50, offset: Offset = 0,
+             workflow: QueryName = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return inbox.listing(conn, flows, ctx.actor.id, box, limit=limit, offset=offset, workflow=workflow)
 
@@ -135,7 +142,7 @@ def my_counts(engine: EngineDep, ctx: CtxDep) -> dict[str, int]:
 
 @router.post("/tasks/{task_id}/{action}",
              summary="approve | reject | return | transfer | delegate | add_signer | comment | read")
-async def act_on_task(task_id: int, action: str, request: Request, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> Any:
+async def act_on_task(task_id: PathId, action: PathName, request: Request, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> Any:
     # The hottest workflow path: one worker-thread hop for the database work (engine, registries from
     # the app state rather than as dependencies), the answer encoded once with orjson.
     state, doc = request.app.state, _obj(body)
@@ -161,9 +168,9 @@ def _may_see(rt: Runtime, inst: dict[str, Any]) -> None:
 
 
 @router.get("/workflow-instances", summary="Instances of a record (?form=&record_id=) or of a workflow (?workflow=&status=)")
-def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep, form: str | None = None,
-                   record_id: int | None = None, workflow: str | None = None, status: str | None = None,
-                   limit: int = 100) -> list[dict[str, Any]]:
+def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep, form: QueryName = None,
+                   record_id: QueryId = None, workflow: QueryName = None, status: OptText = None,
+                   limit: Limit = 100) -> list[dict[str, Any]]:
     by_record = bool(form) and record_id is not None
     if not by_record and not ctx.actor.is_admin:
         raise AccessDenied("按流程列出实例需要管理员权限；或按记录查询（form 与 record_id）",
@@ -181,7 +188,7 @@ def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ct
 
 
 @router.get("/workflow-instances/{instance_id}", summary="An instance with its tasks and full timeline")
-def get_instance(instance_id: int, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> dict[str, Any]:
+def get_instance(instance_id: PathId, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
         inst = load_instance(rt, instance_id, lock=False)
@@ -190,7 +197,7 @@ def get_instance(instance_id: int, engine: EngineDep, registry: RegistryDep, flo
 
 
 @router.post("/workflow-instances/{instance_id}/{action}", summary="withdraw | resubmit (initiator) | cancel (admin) | comment")
-def instance_action(instance_id: int, action: str, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep,
+def instance_action(instance_id: PathId, action: PathName, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep,
                     body: Annotated[Any, Body()] = None) -> dict[str, Any]:
     b = _obj(body)
     with write_tx(engine) as conn:
@@ -211,8 +218,8 @@ def instance_action(instance_id: int, action: str, engine: EngineDep, registry: 
 
 # ---------------------------------------------------------------- records: transitions and timeline
 
-@router.get("/records/{form}/{record_id}/transitions", tags=["records"], summary="State transitions I may perform now")
-def transitions(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+@router.get("/records/{form}/{record_id:int}/transitions", tags=["records"], summary="State transitions I may perform now")
+def transitions(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         compiled = registry.get(conn, form)
         doc = S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
@@ -225,17 +232,17 @@ def transitions(form: str, record_id: int, engine: EngineDep, registry: Registry
         for t in sm.transitions if doc.get(sm.field) in t.sources and t.allows(a.username, a.role_names, a.is_admin)]}
 
 
-@router.post("/records/{form}/{record_id}/transitions/{key}", tags=["records"],
+@router.post("/records/{form}/{record_id:int}/transitions/{key}", tags=["records"],
              summary="Perform a state transition; body may carry field values it requires")
-def do_transition(form: str, record_id: int, key: str, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+def do_transition(form: PathName, record_id: PathId, key: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
                   body: Annotated[Any, Body()] = None) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return S.update_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id,
                                patch=_obj(body), transition=key)
 
 
-@router.get("/records/{form}/{record_id}/timeline", tags=["records"], summary="Changes and approval steps of a record, oldest first")
-def timeline(form: str, record_id: int, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> list[dict[str, Any]]:
+@router.get("/records/{form}/{record_id:int}/timeline", tags=["records"], summary="Changes and approval steps of a record, oldest first")
+def timeline(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
         items = [{"kind": "change", **a} for a in S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)]
@@ -248,7 +255,7 @@ def timeline(form: str, record_id: int, engine: EngineDep, registry: RegistryDep
 # ---------------------------------------------------------------- rules, events, outbox, notifications
 
 @router.put("/rules/{name}", summary="Publish an event rule (mom.rule/1)")
-def put_rule(name: str, body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, actor: AdminDep) -> dict[str, Any]:
+def put_rule(name: PathName, body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, actor: AdminDep) -> dict[str, Any]:
     same_name(name, body)
     with write_tx(engine) as conn:
         return rules.apply_rule(conn, registry, body, now=ctx.now, tz=ctx.tz)
@@ -261,7 +268,7 @@ def list_rules(engine: EngineDep, actor: AdminDep) -> list[dict[str, Any]]:
 
 
 @router.get("/rules/{name}", summary="An event rule's definition")
-def get_rule(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
+def get_rule(name: PathName, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         raw = conn.execute(sa.select(T.rule.c.definition).where(T.rule.c.name == name)).scalar()
     if raw is None:
@@ -270,7 +277,7 @@ def get_rule(name: str, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
 
 
 @router.post("/events/{name}", status_code=202, summary="Post an external event (connectors, devices); rules react")
-def post_event(name: str, body: BodyDep, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
+def post_event(name: PathName, body: BodyDep, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]:
     if not (ctx.actor.is_admin or "integration" in ctx.actor.role_names):
         raise AccessDenied("发布外部事件需要管理员或 integration 角色", "posting events needs an administrator or the integration role")
     if not rules.EXTERNAL_NAME.fullmatch(name):
@@ -280,20 +287,20 @@ def post_event(name: str, body: BodyDep, engine: EngineDep, ctx: CtxDep) -> dict
 
 
 @router.get("/outbox", summary="Outbox events by status (dead = the dead-letter list) and counts")
-def outbox_list(engine: EngineDep, actor: AdminDep, status: str = "dead", limit: int = 100) -> dict[str, Any]:
+def outbox_list(engine: EngineDep, actor: AdminDep, status: QueryText = "dead", limit: Limit = 100) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return {"stats": outbox.stats(conn), "items": outbox.listing(conn, status, limit)}
 
 
 @router.post("/outbox/retry", summary="Retry dead events: body {ids: [...]} or {} for all")
 def outbox_retry(engine: EngineDep, actor: AdminDep, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
-    ids = _obj(body).get("ids")
+    ids = _ids(_obj(body).get("ids"), "ids")
     with write_tx(engine) as conn:
-        return {"retried": outbox.retry(conn, [int(i) for i in ids] if ids else None, now=ctx.now)}
+        return {"retried": outbox.retry(conn, ids or None, now=ctx.now)}
 
 
 @router.get("/notifications", summary="My in-app notifications (?unread=1)")
-def notifications(engine: EngineDep, ctx: CtxDep, unread: bool = False, limit: int = 50) -> dict[str, Any]:
+def notifications(engine: EngineDep, ctx: CtxDep, unread: bool = False, limit: Limit = 50) -> dict[str, Any]:
     N = T.notification
     q = sa.select(N).where(N.c.user_id == ctx.actor.id)
     if unread:
@@ -308,9 +315,9 @@ def notifications(engine: EngineDep, ctx: CtxDep, unread: bool = False, limit: i
 @router.post("/notifications/read", summary="Mark notifications read: body {ids: [...]} or {} for all")
 def notifications_read(engine: EngineDep, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> dict[str, int]:
     N = T.notification
-    ids = _obj(body).get("ids")
+    ids = _ids(_obj(body).get("ids"), "ids")
     q = N.update().where(N.c.user_id == ctx.actor.id, N.c.read_at.is_(None))
     if ids:
-        q = q.where(N.c.id.in_([int(i) for i in ids]))
+        q = q.where(N.c.id.in_(ids))
     with write_tx(engine) as conn:
         return {"marked": int(conn.execute(q.values(read_at=ctx.now)).rowcount)}
