@@ -71,7 +71,9 @@ def browser_type_launch_args(browser_type_launch_args: dict, tmp_path_factory: p
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
-    return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1366, "height": 768}}
+    # Playwright's wait_for_function evaluates its string in the page, which the server's CSP (no eval)
+    # forbids; the app itself runs under the policy in test_content_security.py (contexts without bypass)
+    return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1366, "height": 768}, "bypass_csp": True}
 
 
 def _free_port() -> int:
