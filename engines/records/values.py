@@ -289,20 +289,17 @@ def formula_errors(compiled: CompiledForm, row: Mapping[str, Any], children: Map
     defn = compiled.definition
     if not defn.formula_order and not defn.child_formula_order:
         return {}
-    empty = [k for k in defn.formula_order if row.get(k) is None and visible(k)]
-    rows = {t.key: [dict(r) for r in children.get(t.key) or []] for t in defn.table_fields
-            if defn.child_formula_order.get(t.key) and visible(t.key)}
-    if not empty and not any(r.get(k) is None for t, rs in rows.items() for r in rs for k in defn.child_formula_order[t]):
-        return {}
-    values = {f.key: row.get(f.key) for f in defn.scalar_fields}
-    errors: dict[str, dict[str, str]] = {}
-    compute(compiled, values, {**{t.key: [] for t in defn.table_fields}, **rows}, ctx, ProblemList(), "", errors)
+    empty = {f"/{k}" for k in defn.formula_order if row.get(k) is None and visible(k)}
+    rows = {t.key: [dict(r) for r in children.get(t.key) or []] for t in defn.table_fields}
     for t, rs in rows.items():
-        for i, r in enumerate(rs):
-            for k in defn.child_formula_order[t]:
-                if (children[t][i].get(k) is not None) and f"/{t}/{i}/{k}" in errors:
-                    del errors[f"/{t}/{i}/{k}"]    # stored under another version of the formula
-    return {p: m for p, m in errors.items() if p.count("/") > 1 or p[1:] in empty}
+        if visible(t):
+            empty.update(f"/{t}/{i}/{k}" for i, r in enumerate(rs) for k in defn.child_formula_order.get(t, ())
+                         if r.get(k) is None)
+    if not empty:
+        return {}
+    errors: dict[str, dict[str, str]] = {}
+    compute(compiled, {f.key: row.get(f.key) for f in defn.scalar_fields}, rows, ctx, ProblemList(), "", errors)
+    return {p: m for p, m in errors.items() if p in empty}
 
 
 def _names(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[str, Any]) -> dict[str, Any]:
