@@ -193,8 +193,11 @@ def test_exports_and_prints_are_made_for_the_caller_and_not_stored(plant: Plant)
         before = conn.execute(sa.select(sa.func.count()).select_from(T.attachment)).scalar()
     assert c.get("/api/records/iqc_inspection/export", params={"format": "csv"}, headers=plant.h("qc1")).status_code == 200
     assert c.get("/api/reports/iqc_by_supplier/data", params={"format": "xlsx"}, headers=plant.h("qcm")).status_code == 200
+    rid = _inspection(plant, "qcm")["id"]                         # QC department: out of qc1's scope
+    assert c.get("/api/print/iqc_report", params={"record_id": rid}, headers=plant.h("qcm")).status_code == 200
+    _hidden(c.get("/api/print/iqc_report", params={"record_id": rid}, headers=plant.h("qc1")))
     with read_tx(c.app.state.engine) as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(T.attachment)).scalar() == before
+        assert conn.execute(sa.select(sa.func.count()).select_from(T.attachment)).scalar() == before == 0
 
 
 def test_the_migration_maps_old_integer_ids(plant: Plant) -> None:
