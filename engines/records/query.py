@@ -205,7 +205,9 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
     shown = display.plan(conn, registry, compiled, ctx.actor, show)
     if shown:   # the page and its display texts in one statement (see display.with_display)
         q, _ = display.with_display(q, shown, [(c, d) for c, d, _ in keys])
-    rows = [dict(r) for r in conn.execute(q).mappings()]
+    res = conn.execute(q)
+    names = list(res.keys())
+    rows = [dict(zip(names, r)) for r in res]
     shown_text = display.take(rows, shown)
     more = len(rows) > limit
     rows = rows[:limit]

@@ -255,3 +255,24 @@ def test_edit_preview_does_not_flag_a_held_reference(scene: dict[str, Any]) -> N
     r = c.post("/api/records/lot_check/preview", headers=qc1, json=body)   # a new record may not point at it
     assert {p["path"] for p in r.json()["problems"]} == {"/inspection", "/costed"}
     _no_secret(r.text)
+
+
+def test_self_reference_under_an_expression_scope(plant: Plant) -> None:
+    """A form that references itself, read under a scope written as an expression over its fields."""
+    c, admin, qc1 = plant.client, plant.h("admin"), plant.h("qc1")
+    form = {"format": "mom.form/1", "name": "defect", "display_field": "title", "fields": [
+        {"id": "a", "key": "title", "type": "text"}, {"id": "b", "key": "level", "type": "select", "options": ["minor", "major"]},
+        {"id": "c", "key": "cause", "type": "reference", "form": "defect"}],
+        "permissions": [{"role": "*", "actions": ["create", "read"], "scope": {"expr": "level == 'minor' or created_by == user.id"}}]}
+    assert c.put("/api/forms/defect", json=form, headers=admin).status_code == 200
+    major, minor = c.post("/api/records/defect", headers=admin, json=[{"title": "SECRET-MAJOR", "level": "major"},
+                                                                       {"title": "毛刺", "level": "minor"}]).json()
+    r = c.post("/api/records/defect", headers=qc1, json={"title": "a", "level": "minor", "cause": major["id"]})
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/cause"
+    mine = c.post("/api/records/defect", headers=qc1, json={"title": "b", "level": "minor", "cause": minor["id"]})
+    assert mine.status_code == 201 and _shown(mine.json()) == {"cause": "毛刺"}
+    c.post("/api/records/defect", headers=admin, json={"title": "c", "level": "minor", "cause": major["id"]})
+    items = c.get("/api/records/defect?sort=id", headers=qc1).json()["items"]
+    assert [(x["title"], _shown(x).get("cause")) for x in items] == [("毛刺", None), ("b", "毛刺"), ("c", NO_ACCESS)]
+    everything = c.get("/api/records/defect?sort=id", headers=admin).json()["items"]
+    assert _shown(everything[-1]) == {"cause": "SECRET-MAJOR"}
