@@ -1,9 +1,10 @@
 """The CP-SAT model of a ``Problem`` and its (lexicographic or weighted) solve.
 
 Each operation has one start and one end; each mode an optional interval on its resource.
-Calendars enter through element constraints over the resource's working windows (an operation
-that may pause counts only working minutes between its start and end; one that may not must sit
-in one window). Changeovers use a circuit per machine, whose arcs carry the setup time.
+Calendars enter through the resource's working windows: an operation that may pause lasts its
+duration plus the non-working time it crosses (one literal per possible length, each with the starts
+that give it), one that may not lasts exactly its duration and starts only where it fits inside one
+window. Changeovers use a circuit per machine, whose arcs carry the setup time.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class Model:
     tard: list[tuple[Any, Any, Any, Any, list[int]]] = field(default_factory=list)  # (completion, tardiness, late, order, last ops)
     scale: dict[str, int] = field(default_factory=dict)
     latest: int = 0                 # operations that are not fixed end by then
-    cal: dict[tuple[int, int], tuple] = field(default_factory=dict)   # (op, mode) -> calendar variables, for hints
+    cal: dict[tuple[int, int], dict[int, Any]] = field(default_factory=dict)  # (op, mode) -> {length: literal}, for hints
 
 
 def _const_true(m: cp_model.CpModel) -> Any:
@@ -94,17 +95,26 @@ def _operation(md: Model, op: Operation, fix: Assignment | None, on_res: dict[in
         r = prob.resources[mode.resource]
         if fix is not None:
             iv = m.NewIntervalVar(s, fix.end - fix.start, e, f"i{op.index}_{k}")
-        elif r.windows is None or mode.duration == 0:
+        elif _fixed_length(prob, op, k):
+            # end = start + duration by the interval itself (it binds only when this mode is chosen);
+            # on a calendar the start is limited to the starts that keep the interval inside one window
+            if r.windows is not None and mode.duration > 0:
+                _one_window(md, op, mode.duration, r.windows, s, lit)
             iv = m.NewOptionalIntervalVar(s, mode.duration, e, lit, f"i{op.index}_{k}")
         else:
             _calendar(md, op, k, mode.duration, r.windows, s, e, lit)
             iv = m.NewOptionalIntervalVar(s, size, e, lit, f"i{op.index}_{k}")
         on_res[mode.resource].append((iv, lit, op.index, op.units))
-    if fix is None and not single:
-        m.AddExactlyOne(lits)
-        if all(prob.resources[md_.resource].windows is None for md_ in op.modes):
-            # the chosen mode's duration, stated linearly: a much tighter relaxation than the intervals alone
-            m.Add(size == sum(md_.duration * lit for md_, lit in zip(op.modes, lits)))
+    if fix is None:
+        if not single:
+            m.AddExactlyOne(lits)
+        # the chosen mode's duration, stated linearly: a much tighter relaxation than the intervals alone
+        # (a pausable operation over a break lasts longer than its working minutes, never shorter)
+        chosen = sum(md_.duration * lit for md_, lit in zip(op.modes, lits))
+        if all(_fixed_length(prob, op, k) for k in range(len(op.modes))):
+            m.Add(size == chosen)
+        else:
+            m.Add(size >= chosen)
     md.present.append(lits)
     needs = []
     for need in op.needs:
@@ -123,63 +133,72 @@ def _operation(md: Model, op: Operation, fix: Assignment | None, on_res: dict[in
     md.sec.append(needs)
 
 
+def _fixed_length(prob: Problem, op: Operation, k: int) -> bool:
+    """Whether mode ``k`` always lasts exactly its duration: no calendar, no work, or no pausing."""
+    mode = op.modes[k]
+    return prob.resources[mode.resource].windows is None or mode.duration == 0 or not op.pausable
+
+
+def _one_window(md: Model, op: Operation, d: int, windows: list[tuple[int, int]], s: Any, lit: Any) -> None:
+    """A non-pausable operation: its start lies where [start, start + d) fits inside one working
+    window (only enforced when this mode is chosen; no such start means the mode cannot be chosen)."""
+    lb = max(op.ready, md.prob.frozen_until)
+    spans = [[max(a, lb), min(b, md.latest) - d] for a, b in windows if min(b, md.latest) - d >= max(a, lb)]
+    md.m.AddLinearExpressionInDomain(s, cp_model.Domain.FromIntervals(spans)).OnlyEnforceIf(lit)
+
+
 def _calendar(md: Model, op: Operation, k: int, d: int, windows: list[tuple[int, int]], s: Any, e: Any,
               lit: Any) -> None:
-    """Tie start/end to the working windows (only enforced when this mode is chosen)."""
+    """A pausable operation: it starts in working time and ends ``d`` working minutes later, so its
+    length is ``d`` plus the non-working time it crosses, as the checker counts it (only enforced
+    when this mode is chosen). The starts from which it crosses the same non-working time form one
+    set of ranges: one literal per possible length, each allowing its starts only. A daily pattern
+    gives a handful of lengths, far lighter than element constraints over every window."""
     m = md.m
     lb = max(op.ready, md.prob.frozen_until)
-    # only the windows the operation can use: from its earliest start to the latest end
-    ws = [w for w in windows if w[0] < md.latest and w[1] > lb] or [(md.latest, md.latest + 1)]
-    starts = [a for a, _ in ws]
-    ends = [b for _, b in ws]
-    n = len(ws)
-    ks = m.NewIntVar(0, n - 1, "")
-    a_s, b_s = m.NewIntVar(0, ends[-1], ""), m.NewIntVar(0, ends[-1], "")
-    m.AddElement(ks, starts, a_s)
-    m.AddElement(ks, ends, b_s)
-    m.Add(s >= a_s).OnlyEnforceIf(lit)
-    if not op.pausable:
-        m.Add(s + d <= b_s).OnlyEnforceIf(lit)
-        md.cal[(op.index, k)] = (ws, None, ks, a_s, b_s)
+    ws = [w for w in windows if w[0] < md.latest and w[1] > lb]
+    by_length = _lengths(ws, d)
+    if not by_length:       # no working time left to run in: this mode cannot be chosen
+        m.AddBoolOr([lit.Not()])
+        md.cal[(op.index, k)] = {}
         return
-    cum = []
-    total = 0
+    choice = {}
+    for length, spans in sorted(by_length.items()):
+        y = m.NewBoolVar("")
+        m.AddLinearExpressionInDomain(s, cp_model.Domain.FromIntervals(spans)).OnlyEnforceIf(y)
+        m.Add(e == s + length).OnlyEnforceIf(y)
+        choice[length] = y
+    m.Add(sum(choice.values()) == lit)
+    md.cal[(op.index, k)] = choice
+
+
+def _lengths(ws: list[tuple[int, int]], d: int) -> dict[int, list[list[int]]]:
+    """Length (``d`` plus the non-working time crossed) -> the start ranges that give it, for ``d``
+    working minutes begun in working time on the windows ``ws``."""
+    out: dict[int, list[list[int]]] = {}
+    cum = [0]
     for a, b in ws:
-        cum.append(total)
-        total += b - a
-    ke = m.NewIntVar(0, n - 1, "")
-    a_e, b_e = m.NewIntVar(0, ends[-1], ""), m.NewIntVar(0, ends[-1], "")
-    c_s, c_e = m.NewIntVar(0, total, ""), m.NewIntVar(0, total, "")
-    m.AddElement(ke, starts, a_e)
-    m.AddElement(ke, ends, b_e)
-    m.AddElement(ks, cum, c_s)
-    m.AddElement(ke, cum, c_e)
-    m.Add(s < b_s).OnlyEnforceIf(lit)
-    m.Add(e > a_e).OnlyEnforceIf(lit)
-    m.Add(e <= b_e).OnlyEnforceIf(lit)
-    m.Add(ke >= ks).OnlyEnforceIf(lit)
-    # working minutes between start and end equal the duration
-    m.Add((c_e + e - a_e) - (c_s + s - a_s) == d).OnlyEnforceIf(lit)
-    md.cal[(op.index, k)] = (ws, cum, ks, a_s, b_s, ke, a_e, b_e, c_s, c_e)
+        cum.append(cum[-1] + b - a)
+    for j, (a, b) in enumerate(ws):
+        # a start s in window j has worked cum[j] + s - a minutes before it; it ends in the window k
+        # where cum[j] + s - a + d falls, at s + d + (ws[k][0] - cum[k]) - (a - cum[j])
+        k = max(j, bisect.bisect_left(cum, cum[j] + d) - 1)
+        while k < len(ws):
+            lo = max(a, a - cum[j] + cum[k] + 1 - d)
+            hi = min(b - 1, a - cum[j] + cum[k + 1] - d)
+            if lo > b - 1:
+                break
+            if lo <= hi:
+                out.setdefault(d + (ws[k][0] - cum[k]) - (a - cum[j]), []).append([lo, hi])
+            k += 1
+    return out
 
 
 def _hint_calendar(md: Model, i: int, a: Assignment) -> None:
-    """Hint the calendar variables of the chosen mode: the windows holding the start and the end."""
-    got = md.cal.get((i, a.mode))
-    if got is None:
-        return
-    ws, cum = got[0], got[1]
-    starts = [w[0] for w in ws]
-    js = max(0, bisect.bisect_right(starts, a.start) - 1)
-    m = md.m
-    m.AddHint(got[2], js)
-    m.AddHint(got[3], ws[js][0])
-    m.AddHint(got[4], ws[js][1])
-    if cum is None:
-        return
-    je = max(0, bisect.bisect_left(starts, a.end) - 1)
-    for var, val in zip(got[5:], (je, ws[je][0], ws[je][1], cum[js], cum[je])):
-        m.AddHint(var, val)
+    """Hint the length literals of every calendar mode: the chosen mode's actual length, none elsewhere."""
+    for k in range(len(md.present[i])):
+        for length, y in md.cal.get((i, k), {}).items():
+            md.m.AddHint(y, 1 if k == a.mode and length == a.end - a.start else 0)
 
 
 def _precedences(md: Model, op: Operation) -> None:
@@ -206,14 +225,16 @@ def _resource(md: Model, r: int, items: list[tuple[Any, Any, int, int]]) -> None
     if not items:
         return
     intervals = [it[0] for it in items]
+    # operators and tools are absent over their downtime (machines and work centres have it in their
+    # working windows instead); a pool of several is absent as a whole, as the checker counts it
+    downtime = [m.NewIntervalVar(a, b - a, b, "") for a, b in res.downtime if a < md.horizon] \
+        if res.kind in ("operator", "tool") else []
     if res.kind in ("workcenter",) or (res.kind in ("operator", "tool") and res.capacity > 1):
-        m.AddCumulative(intervals, [it[3] for it in items], res.capacity)
+        m.AddCumulative(intervals + downtime, [it[3] for it in items] + [res.capacity] * len(downtime), res.capacity)
         return
     if res.kind == "batch":
         _batch(md, r, items)
         return
-    downtime = [m.NewIntervalVar(a, b - a, b, "") for a, b in res.downtime if a < md.horizon] \
-        if res.kind in ("operator", "tool") else []
     m.AddNoOverlap(intervals + downtime)
     if prob.has_setups(r):
         _circuit(md, r, items)
@@ -412,7 +433,8 @@ def solve(md: Model, *, time_limit: float, workers: int = 2, seed: int = 0, star
         m.Add(expr <= value)        # keep this stage's result while optimising the next one
     if best is None:
         return None
-    best.method = "cp-sat"
+    if best is not start_from:      # CP-SAT's own schedule; the starting one keeps its method (dispatching, repair)
+        best.method = "cp-sat"
     best.status = status_all if best is not start_from else "feasible"
     best.stats.update(stats)
     best.stats["seconds"] = time.perf_counter() - t0
@@ -436,6 +458,10 @@ def _stage(md: Model, expr: Any, best: Schedule | None, share: float, workers: i
         solver.parameters.log_search_progress = log
         if name == "lns":
             solver.parameters.use_lns_only = True
+        if md.cal:
+            # calendars: presolve probing of the start ranges took 8 of 9 s on a 175-operation factory
+            # problem (0.6 s without it), longer than the whole first phase, so no solution came back
+            solver.parameters.cp_model_probing_level = 0
         for k, v in _extra_params().items():
             setattr(solver.parameters, k, v)
         cb = _Progress(t0)

@@ -116,12 +116,15 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
         more = dispatch.randomised(prob, more, budget=max(0.0, left * (LNS_RESTART_SHARE if use_lns else 1.0)), seed=seed)
         fill_setups(prob, more)
         if use_lns and more.complete() and not check(prob, more):
+            stats["before_cpsat_objective"] = {t: terms(prob, more)[t] for t in prob.terms}
             more = lns.improve(prob, more, budget=time_limit - (time.perf_counter() - t0) - 0.5, workers=workers,
                                seed=seed)
             stats["lns"] = more.stats.get("lns")
         best = more if more is not heur and more.complete() else None     # checked below, with every solver answer
         stats["large_model"] = "dispatching rules, randomised restarts" + (", CP-SAT windows (LNS)" if use_lns else "")
     else:
+        if start_from is not None:
+            stats["before_cpsat_objective"] = {t: terms(prob, start_from)[t] for t in prob.terms}
         md = cpsat.build(prob, _model_horizon(prob, start_from), previous=prev_map)
         best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log)
     chosen = start_from or heur

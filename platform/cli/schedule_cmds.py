@@ -152,7 +152,7 @@ def whatif_cmd(problem: str, previous: str, rush: str, now: int, time_limit: flo
 
 
 @schedule.command("bench", help="基准测试 / benchmarks (docs/benchmarks.md)")
-@click.option("--suite", "suites", multiple=True, type=click.Choice(["la", "ta", "mk", "factory", "reschedule"]),
+@click.option("--suite", "suites", multiple=True, type=click.Choice(["la", "ta", "mk", "factory", "downtime", "reschedule"]),
               default=("la", "ta", "mk", "factory", "reschedule"), show_default=True)
 @click.option("--instance", "instances", multiple=True, help="只跑这些算例 / only these instances (e.g. la21)")
 @click.option("--time-limit", type=float, default=60.0, show_default=True)
