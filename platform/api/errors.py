@@ -4,6 +4,7 @@ the very last resort, an unexpected exception (500, logged). Every answer has th
 ``{code, message: {"zh-CN", "en"}, problems?, detail?}`` (docs/errors.md)."""
 from __future__ import annotations
 
+import http.client
 import logging
 import re
 from typing import Any
@@ -160,7 +161,9 @@ def install(app: FastAPI) -> None:
         code, zh, en = _HTTP.get(exc.status_code, (f"http_{exc.status_code}", "请求未能完成", "the request could not be completed"))
         if exc.status_code == 404:
             zh, en = f"{zh}：{path}", f"{en}: {path}"
-        detail = {"reason": exc.detail} if isinstance(exc.detail, str) and exc.detail and exc.detail not in (zh, en) else None
+        # the framework's own reason, when it says more than the status's name ("Not Found")
+        plain = isinstance(exc.detail, str) and exc.detail == http.client.responses.get(exc.status_code)
+        detail = {"reason": exc.detail} if isinstance(exc.detail, str) and exc.detail and not plain else None
         return shaped(exc.status_code, code, zh, en, detail=detail, headers=dict(exc.headers or {}) or None)
 
     @app.exception_handler(Exception)

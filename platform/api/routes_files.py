@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 
 from mom.platform import file_access, files
 from mom.platform.api.deps import ActorDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.api.textinput import check_text
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import TooLarge
 
@@ -24,6 +25,8 @@ FileId = Annotated[str, PathParam(max_length=64, description="文件的公开编
 @router.post("/attachments", status_code=201,
              summary="Upload a file; its id goes into attachment fields or comments (readable by you alone until saved)")
 def upload(file: Annotated[UploadFile, File()], actor: ActorDep, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+    check_text(file.filename, "/file/filename", "文件名", "the file name")
+    check_text(file.content_type, "/file/content_type", "文件类型", "the file's content type")
     h = hashlib.sha256()
     size = 0
     tmp_dir = files.store_dir(settings) / "tmp"

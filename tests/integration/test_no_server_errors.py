@@ -136,6 +136,11 @@ def test_lone_surrogates_and_nul_are_refused_where_they_are(client: TestClient, 
     assert paths_of(body) == {"/code"}
     body = shaped(client.get("/api/records/iqc%00/1", headers=qc1), 422)
     assert paths_of(body) == {"/path"}
+    # an upload's file name (multipart bodies are checked where their text is used)
+    upload = b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.txt"\r\n\r\nhello\r\n--XX--\r\n'
+    body = shaped(client.post("/api/attachments", content=upload,
+                              headers={**qc1, "content-type": "multipart/form-data; boundary=XX"}), 422)
+    assert paths_of(body) == {"/file/filename"}
     # nothing was written
     assert client.get("/api/records/iqc_inspection", params={"lot_no": "L-"}, headers=qc1).json()["items"] == []
 
@@ -157,6 +162,8 @@ def test_bodies_that_cannot_be_read_get_the_error_shape(client: TestClient, plan
     assert body["problems"][0]["code"] == "not_a_number"
     body = shaped(client.post("/api/records/iqc_inspection", content=b'{"qty": ' + b"9" * 5000 + b"}", headers=qc1), 422)
     assert body["problems"][0]["code"] == "number_too_long"
+    body = shaped(client.post("/api/records/iqc_inspection", content=b'{"qty": 1e400}', headers=qc1), 422)
+    assert paths_of(body) == {"/qty"} and body["problems"][0]["code"] == "not_a_number"
     # too large: announced (Content-Length) and streamed (chunked, no length)
     big = b'{"remarks": "' + b"x" * (settings.max_request_bytes + 10) + b'"}'
     shaped(client.post("/api/records/iqc_inspection", content=big, headers=qc1), 413, "too_large")
