@@ -99,4 +99,5 @@ def test_thirty_orders_with_downtime_are_no_worse_than_dispatching() -> None:
     res = _solve(raw)
     got = terms(res.problem, res.schedule)["weighted_tardiness"]
     assert got < res.stats["dispatch_objective"]["weighted_tardiness"]
+    assert res.schedule.status == "optimal" and got == 865
     _runs_as_required(res)
