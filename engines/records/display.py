@@ -72,13 +72,10 @@ def plan(conn: Connection, registry: "Registry", compiled: CompiledForm, actor: 
         if f is None or f.is_table or f.value_type not in REF_TYPES:
             continue
         alias_name = f"d{len(out)}"
-        if f.value_type == "user":
-            a = T.user.alias(alias_name)
-            out.append(Shown(key, a, None, a.c.display_name))
-            continue
-        if f.value_type == "department":
-            a = T.department.alias(alias_name)
-            out.append(Shown(key, a, None, a.c.name))
+        if f.value_type in ("user", "department"):   # the directory: every signed-in user may read it
+            table, text = (T.user, "display_name") if f.value_type == "user" else (T.department, "name")
+            a, _ = _aliased(table, alias_name, None, text)
+            out.append(Shown(key, a, None, a.c[text]))
             continue
         target = registry.get(conn, str(f.raw["form"]))
         tacc = form_access(target, actor)
