@@ -115,17 +115,17 @@ def _check_demo_passwords(engine: Any, *, production: bool) -> None:
     users = demo_passwords_in_use(engine)
     if not users:
         return
-    names = ", ".join(users)
+    names, names_zh = ", ".join(users), "、".join(users)
     fix = "\n".join(f"    mom user passwd {u}" for u in users)
     if production:
-        click.echo(f"错误 / error: 生产模式（MOM_PRODUCTION=true）下不能启动：用户 {names} 仍在使用演示密码，任何人都能用它登录。\n"
+        click.echo(f"错误 / error: 生产模式（MOM_PRODUCTION=true）下不能启动：用户 {names_zh} 仍在使用演示密码，任何人都能用它登录。\n"
                    f"请先为每个用户设置新密码（或停用该用户），再启动：\n{fix}\n"
                    f"production mode (MOM_PRODUCTION=true) refuses to start: users {names} still have their demo "
                    f"passwords, which anyone can use to sign in. Give each a new password (or disable the user) "
                    f"with the commands above, then start again.", err=True)
         sys.exit(EXIT_INPUT)
     bar = "!" * 78
-    click.echo(f"{bar}\n警告：用户 {names} 仍在使用演示密码（如 admin/admin123），任何人都能用它登录。\n"
+    click.echo(f"{bar}\n警告：用户 {names_zh} 仍在使用演示密码（如 admin/admin123），任何人都能用它登录。\n"
                f"正式使用前请修改密码，并设置 MOM_PRODUCTION=true：\n{fix}\n"
                f"WARNING: users {names} still have their demo passwords (e.g. admin/admin123): anyone can sign in "
                f"with them. Before real use, change them (commands above) and set MOM_PRODUCTION=true.\n{bar}", err=True)

@@ -71,6 +71,7 @@ def test_production_serve_refuses_while_demo_passwords_work(cli, demo_users: Non
     res = cli("serve", "--port", "8765")
     assert res.exit_code == 1 and served == []
     assert "生产模式" in res.stderr and "production mode" in res.stderr
+    assert "用户 admin、qc1 仍在使用演示密码" in res.stderr
     assert "users admin, qc1 still" in res.stderr and "buyer" not in res.stderr   # pm is disabled: no risk
     assert "mom user passwd admin" in res.stderr and "mom user passwd qc1" in res.stderr
     # the command it names fixes it
