@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from mom.engines.scheduling import calendar as cal, checker, generate, solver
+from mom.engines.scheduling import calendar as cal, checker, cpsat, generate, solver
 from mom.engines.scheduling.schedule import terms
 
 
@@ -101,3 +102,22 @@ def test_thirty_orders_with_downtime_are_no_worse_than_dispatching() -> None:
     assert got < res.stats["dispatch_objective"]["weighted_tardiness"]
     assert res.schedule.status == "optimal" and got == 865
     _runs_as_required(res)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(gaps=st.lists(st.tuples(st.integers(1, 6), st.integers(1, 9)), min_size=1, max_size=6), d=st.integers(1, 25))
+def test_pausable_lengths_are_the_checkers_working_minutes(gaps: list[tuple[int, int]], d: int) -> None:
+    # the model's table "length -> the starts that give it" against minutes counted one by one: from
+    # every working minute that can still finish, the end is where ``d`` working minutes are done
+    windows, t = [], 0
+    for off, length in gaps:
+        windows.append((t + off, t + off + length))
+        t += off + length
+    end_of = {x: x + length for length, spans in cpsat._lengths(windows, d).items()
+              for lo, hi in spans for x in range(lo, hi + 1)}
+    working = [x for a, b in windows for x in range(a, b)]
+    expected = {}
+    for k, x in enumerate(working):
+        if k + d <= len(working):
+            expected[x] = working[k + d - 1] + 1
+    assert end_of == expected
