@@ -36,7 +36,7 @@ class _State:
             self.lanes[r.index] = [0] * (r.capacity if r.kind == "workcenter" else 1)
             self.last_attrs[r.index] = r.initial or None
             self.batches[r.index] = []
-            self.sec_busy[r.index] = list(r.downtime)
+            self.sec_busy[r.index] = list(r.downtime) if r.capacity == 1 else []   # a pool's downtime: _sec_free
         self.done: dict[int, Assignment] = {}
         self.only_mode: list[int | None] | None = None
         self.setups_on = [prob.has_setups(r.index) for r in prob.resources]
@@ -144,9 +144,25 @@ class _State:
         return tuple(chosen), retry
 
     def _sec_free(self, r: int, start: int, end: int) -> bool:
-        return all(e <= start or s >= end for s, e in self.sec_busy[r])
+        cap = self.prob.resources[r].capacity
+        if cap == 1:
+            return all(e <= start or s >= end for s, e in self.sec_busy[r])
+        # a pool: absent over its downtime, otherwise free while fewer than ``cap`` operations hold it
+        if any(s < end and start < e for s, e in self.prob.resources[r].downtime):
+            return False
+        held = sorted(x for s, e in self.sec_busy[r] if s < end and start < e for x in ((max(s, start), 1), (e, -1)))
+        load = 0
+        for _, step in held:
+            load += step
+            if load >= cap:
+                return False
+        return True
 
     def _sec_next_free(self, r: int, start: int, length: int) -> int:
+        if self.prob.resources[r].capacity > 1:
+            # the earliest time from which the pool is free for ``length``: ``start`` or when something ends
+            ends = sorted({e for _, e in [*self.sec_busy[r], *self.prob.resources[r].downtime] if e > start})
+            return next((t for t in (start, *ends) if self._sec_free(r, t, t + length)), BIG)
         t = start
         for s, e in sorted(self.sec_busy[r]):
             if e <= t:

@@ -73,13 +73,15 @@ def test_pausable_and_non_pausable_operations_around_a_break() -> None:
 
 def test_an_operator_pool_is_absent_over_its_downtime() -> None:
     # two operators in one pool, off until 30: both jobs start at 30 side by side (CP-SAT used to place
-    # them in the pool's downtime, the checker refused that and dispatching's 42 was returned)
+    # them in the pool's downtime, the checker refused that and dispatching's 42 was returned — it
+    # treated the pool as one operator)
     raw = {"format": "mom.schedule-problem/1", "objective": {"terms": ["makespan"]},
            "resources": [{"id": "M1"}, {"id": "M2"}, {"id": "CREW", "kind": "operator", "capacity": 2, "downtime": [[0, 30]]}],
            "orders": [{"id": f"O{i}", "operations": [{"id": "a", "modes": [{"resource": f"M{i + 1}", "duration": 6}],
                                                       "needs": [{"resource": "CREW"}]}]} for i in range(2)]}
     res = _solve(raw)
     assert terms(res.problem, res.schedule)["makespan"] == 36
+    assert terms(res.problem, res.heuristic)["makespan"] == 36     # dispatching uses both operators too
 
 
 def test_generated_factory_with_downtime_and_non_pausable_work_is_solved_by_cpsat() -> None:
