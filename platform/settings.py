@@ -48,6 +48,8 @@ class Settings(BaseSettings):
                              "user, and `mom serve` refuses to start while a demo password (admin/admin123 …) still works")
     require_row_version: bool = Field(default=True, description="PATCH of a record needs its row_version (body) or If-Match; "
                                       "without it: 428. false lets integrations overwrite blindly (last write wins)")
+    # issue 16 item 7 (no server errors): input bounds checked before any handler
+    max_json_depth: int = Field(default=64, ge=2, le=1000, description="deepest nesting of a JSON request body; deeper is refused (422)")
     # issue 16 item 7 (templates and formulas): limits of one print-template or notification render
     template_max_output_bytes: int = Field(default=5_000_000, ge=10_000, description="largest text a template may produce "
                                            "(UTF-8 bytes; also any text or list it builds on the way); more is refused (413)")
@@ -77,8 +79,6 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-    # issue 16 item 7 (no server errors): input bounds checked before any handler
-    max_json_depth: int = Field(default=64, ge=2, le=1000, description="deepest nesting of a JSON request body; deeper is refused (422)")
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
