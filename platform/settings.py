@@ -23,6 +23,16 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 20 * 1024 * 1024
     max_bulk_records: int = 5000
     import_chunk_rows: int = 2000
+    # imports cannot exhaust the server (issue 16, item 2): every bound of an import file; over one -> 413/422, nothing written
+    import_max_rows: int = Field(default=200_000, ge=1, description="data rows of one import file (header not counted)")
+    import_max_columns: int = Field(default=200, ge=1, description="columns of one import file")
+    import_max_cell_chars: int = Field(default=32_767, ge=1, description="characters of one cell (Excel's own limit)")
+    import_max_uncompressed_bytes: int = Field(default=256 * 1024 * 1024, ge=1024,
+                                               description="an .xlsx's size once unpacked (the zip directory is checked first)")
+    import_max_ratio: float = Field(default=100.0, ge=1, description="compression ratio of one part of an .xlsx (zip bombs); parts under 1 MiB exempt")
+    import_max_seconds: float = Field(default=300.0, gt=0, description="time one import may take, reading and writing; then it rolls back")
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, description="`mom serve` on SIGTERM: how long running requests may finish; "
+                                          "then they are cancelled (an import rolls back)")
     # workers (outbox, timers, schedules)
     worker_in_serve: bool = Field(default=True, description="`mom serve` runs one worker in-process (single-machine setup)")
     worker_poll_seconds: float = 1.0

@@ -1,21 +1,36 @@
 """Import (CSV/XLSX) and export (CSV with BOM / XLSX) of records.
 
-Import streams the file in chunks (flat memory), validates every row with the same rules as the
-API, reports each problem with its spreadsheet row number and field, and runs in the caller's
-transaction: mode ``all`` writes nothing if any row is wrong; mode ``skip`` writes the good rows.
-With ``key``, a row whose key value exists updates that record (upsert), so a re-run never
-duplicates.
+An import runs in two phases so that a file never holds the write lock while it is read:
+
+1. **read and check**, in a read transaction (no write lock; other users write meanwhile): the file
+   is streamed through :mod:`mom.engines.records.tabular` (every size bounded, see there), each chunk
+   of rows is validated with the same rules as the API (references resolved, formulas computed,
+   uniqueness checked) and the checked rows go to a spool file (flat memory). With mode ``all`` any
+   problem ends the import here: nothing was written and no lock was taken.
+2. **write**, in ONE write transaction, chunk by chunk from the spool: inserts (ids reserved, bulk
+   insert), upserts (``key``: a row whose key value exists updates that record, so a re-run never
+   duplicates). One transaction keeps mode ``all`` all-or-nothing; it holds the lock only for the
+   writing itself. What may have changed between the phases is checked again by the database (a
+   unique value taken meanwhile: the chunk is checked again and the row reported).
+
+A :class:`~mom.engines.records.tabular.Stop` (time limit, cancel flag) is checked per chunk in both
+phases; a stopped import rolls back and writes nothing.
 """
 from __future__ import annotations
 
 import csv
 import io
+import pickle
+import sys
+import tempfile
+import threading
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
@@ -24,44 +39,23 @@ from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.query import Filter, list_records
 from mom.engines.records.service import apply_update, insert_prepared, prepare_many
+from mom.engines.records.tabular import Cancelled, Stop, TableLimits, format_of, read_table
+from mom.engines.records.values import Prepared
 from mom.platform.db import bulk
-from mom.platform.errors import InvalidInput, MomError, Problem, did_you_mean
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import Conflict, InvalidInput, MomError, Problem, did_you_mean
+
+__all__ = ["Cancelled", "Stop", "TableLimits", "format_of", "read_table", "import_records", "export_rows",
+           "write_csv", "write_xlsx"]
 
 MAX_REPORTED = 1000
+SPOOL_IN_MEMORY = 16 * 1024 * 1024     # checked rows beyond this go to a temporary file
 IGNORED_HEADERS = {"id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
                    "department_id", "deleted_at", "编号", "行版本"}
 
 
-def _rows_csv(stream: IO[bytes]) -> Iterator[list[Any]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    yield from csv.reader(text)
-
-
-def _rows_xlsx(stream: IO[bytes]) -> Iterator[list[Any]]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        for row in ws.iter_rows(values_only=True):
-            yield list(row)
-    finally:
-        wb.close()
-
-
-def read_table(stream: IO[bytes], fmt: str) -> Iterator[list[Any]]:
-    if fmt == "csv":
-        return _rows_csv(stream)
-    if fmt == "xlsx":
-        return _rows_xlsx(stream)
-    raise InvalidInput(f"不支持的文件格式 {fmt}：请用 .csv 或 .xlsx", f"unsupported file format {fmt}: use .csv or .xlsx")
-
-
-def format_of(filename: str) -> str:
-    return Path(filename).suffix.lower().lstrip(".") or "csv"
-
-
 def map_headers(compiled: CompiledForm, access: FormAccess, header: list[Any]) -> list[str | None]:
+    """The field key of each column (None: ignored); unknown columns are refused, all named at once."""
     names: dict[str, str] = {}
     for f in compiled.definition.scalar_fields:
         if access.visible(f.key):
@@ -84,10 +78,121 @@ def map_headers(compiled: CompiledForm, access: FormAccess, header: list[Any]) -
     return out
 
 
-def import_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes],
-                   fmt: str, key: str | None = None, mode: str = "all", chunk: int = 2000) -> dict[str, Any]:
+@dataclass
+class _Run:
+    """One import's form, caller and running totals."""
+
+    registry: lookup.Registry
+    compiled: CompiledForm
+    access: FormAccess
+    ctx: Ctx
+    key: str | None
+    mode: str
+    stop: Stop
+    stats: dict[str, int] = field(default_factory=lambda: {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0})
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+
+    def fail(self, rowno: int, problems: list[Problem]) -> None:
+        self.error_count += 1
+        self.stats["skipped"] += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.extend(_row_errors(rowno, problems))
+
+    def result(self) -> dict[str, Any]:
+        return {**self.stats, "errors": self.errors[:MAX_REPORTED], "error_count": self.error_count, "mode": self.mode}
+
+    def refuse(self) -> InvalidInput:
+        result = {**self.result(), "created": 0, "updated": 0, "unchanged": 0}
+        return InvalidInput(f"{self.error_count} 处错误，未导入任何数据（mode=all）",
+                            f"{self.error_count} problem(s); nothing was imported (mode=all)",
+                            problems=[Problem(f"/rows/{e['row']}/{e['field'] or ''}", e["message"]["zh-CN"], e["message"]["en"])
+                                      for e in self.errors[:MAX_REPORTED]], detail=result)
+
+
+_share_lock = threading.Lock()
+_share_users = 0
+_share_saved = 0.005
+
+
+@contextmanager
+def _fair_share(interval: float = 0.0005) -> Iterator[None]:
+    """Let other threads of this process take the GIL sooner while an import runs.
+
+    An import is long pure-Python work; a request of another user releases the GIL at every
+    database call and, by default, waits up to 5 ms to get it back each time — a 6 ms write became
+    150 ms. A shorter switch interval costs the import nothing when no other thread is waiting (the
+    interval only matters to a waiting thread); the default comes back when the last import ends."""
+    global _share_users, _share_saved
+    with _share_lock:
+        if _share_users == 0:
+            _share_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, _share_saved))
+        _share_users += 1
+    try:
+        yield
+    finally:
+        with _share_lock:
+            _share_users -= 1
+            if _share_users == 0:
+                sys.setswitchinterval(_share_saved)
+
+
+class _Spool:
+    """Checked chunks, pickled to a temporary file (in memory while small): phase 1 writes, phase 2 reads."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+
+    def add(self, entries: list[tuple[Any, ...]]) -> None:
+        if entries:
+            pickle.dump(entries, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[list[tuple[Any, ...]]]:
+        self.file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.file)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def import_records(*, engine: Engine, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes], fmt: str,
+                   key: str | None = None, mode: str = "all", chunk: int = 2000, limits: TableLimits | None = None,
+                   stop: Stop | None = None) -> dict[str, Any]:
+    """Import a CSV/XLSX file into ``form`` as ``ctx.actor``; returns the totals and the per-row errors.
+
+    Mode ``all`` writes nothing if any row is wrong (422 with every row's problems); mode ``skip``
+    writes the good rows and reports the others. ``stream`` must be seekable."""
     if mode not in ("all", "skip"):
         raise InvalidInput(f"mode 只能是 all 或 skip（收到 {mode}）", f"mode must be all or skip (got {mode})")
+    limits = limits or TableLimits()
+    stop = stop or Stop(limits.max_seconds)
+    spool = _Spool()
+    try:
+        with bulk.relaxed_gc(), _fair_share():
+            with read_tx(engine) as conn:
+                run = _check_file(conn, registry, ctx, form, stream, fmt, key, mode, chunk, limits, stop, spool)
+            if mode == "all" and run.error_count:
+                raise run.refuse()
+            with write_tx(engine) as conn:
+                for entries in spool:
+                    stop.check()
+                    _write_chunk(conn, run, entries)
+                    if mode == "all" and run.error_count:
+                        raise run.refuse()
+                stop.check()   # a stop that came during the last chunk still rolls back
+    finally:
+        spool.close()
+    return run.result()
+
+
+def _check_file(conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes], fmt: str,
+                key: str | None, mode: str, chunk: int, limits: TableLimits, stop: Stop, spool: _Spool) -> _Run:
+    """Phase 1: stream, bound and validate every row; checked rows go to ``spool``."""
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require("create")
@@ -97,93 +202,116 @@ def import_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
             keys = [f.key for f in compiled.definition.scalar_fields]
             raise InvalidInput(f"upsert 键字段 {key} 不存在{did_you_mean(key, keys)}", f"upsert key field {key} does not exist{did_you_mean(key, keys)}")
         access.require("update")
-    rows = read_table(stream, fmt)
+    rows = read_table(stream, fmt, limits, stop)
     header = next(rows, None)
     if header is None:
         raise InvalidInput("文件是空的", "the file is empty")
     cols = map_headers(compiled, access, header)
     if key is not None and key not in cols:
         raise InvalidInput(f"文件中没有 upsert 键列 {key}", f"the file has no column for the upsert key {key}")
-    stats = {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
-    errors: list[dict[str, Any]] = []
-    error_count = 0
+    run = _Run(registry, compiled, access, ctx, key, mode, stop)
+    used = [(i, c) for i, c in enumerate(cols) if c is not None]
     batch: list[tuple[int, dict[str, Any]]] = []
-
-    def flush() -> None:
-        nonlocal error_count
-        error_count += _import_batch(conn, registry, compiled, access, ctx, batch, key, mode, stats, errors,
-                                     write=(mode == "skip" or error_count == 0))
-        batch.clear()
-
-    with bulk.relaxed_gc():
-        used = [(i, c) for i, c in enumerate(cols) if c is not None]
-        for rowno, cells in enumerate(rows, start=2):
-            n = len(cells)
-            doc = {c: v for i, c in used if i < n and (v := cells[i]) is not None
-                   and (type(v) is not str or (v and not v.isspace()))}
-            if not doc:
-                continue
-            stats["total"] += 1
-            batch.append((rowno, doc))
-            if len(batch) >= chunk:
-                flush()
-        if batch:
-            flush()
-    result = {**stats, "errors": errors[:MAX_REPORTED], "error_count": error_count, "mode": mode}
-    if mode == "all" and error_count:
-        result["created"] = result["updated"] = 0
-        raise InvalidInput(f"{error_count} 处错误，未导入任何数据（mode=all）",
-                           f"{error_count} problem(s); nothing was imported (mode=all)",
-                           problems=[Problem(f"/rows/{e['row']}/{e['field'] or ''}", e["message"]["zh-CN"], e["message"]["en"])
-                                     for e in errors[:MAX_REPORTED]], detail=result)
-    return result
-
-
-def _import_batch(conn: Connection, registry: lookup.Registry, compiled: CompiledForm, access: FormAccess, ctx: Ctx,
-                  batch: list[tuple[int, dict[str, Any]]], key: str | None, mode: str, stats: dict[str, int],
-                  errors: list[dict[str, Any]], *, write: bool) -> int:
-    keys: list[Any] = [None] * len(batch)   # each row's upsert key value (None: no key, or not valid)
-    existing: dict[Any, int] = {}
-    if key is not None:
-        f = compiled.definition.field(key)
-        for i, (_, doc) in enumerate(batch):
-            try:
-                keys[i] = fieldtypes.coerce(f, doc.get(key), tz=ctx.tz)
-            except fieldtypes.FieldError:
-                pass
-        t = compiled.main
-        vals = [v for v in keys if v is not None]
-        for i in range(0, len(vals), 900):
-            existing.update({v: int(i_) for i_, v in conn.execute(
-                sa.select(t.c.id, t.c[key]).where(t.c[key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None)))})
-    creates, updates = [], []
-    for (rowno, doc), kv in zip(batch, keys):
-        (updates if kv is not None and kv in existing else creates).append((rowno, doc, existing.get(kv)))
-    bad = 0
-    prepared = prepare_many(conn, registry, compiled, ctx, access, [d for _, d, _ in creates], ["" for _ in creates])
-    good = []
-    for (rowno, _, _), (prep, problems) in zip(creates, prepared):
-        if problems:
-            bad += 1
-            stats["skipped"] += 1
-            errors.extend(_row_errors(rowno, problems.items))
-        else:
-            good.append(prep)
-    if write and good and (mode == "skip" or not bad):
-        insert_prepared(conn, compiled, ctx, good, hooks=registry.hooks)
-        stats["created"] += len(good)
-    for rowno, doc, rid in updates:
-        if not write or (mode == "all" and bad):
+    for rowno, cells in enumerate(rows, start=2):
+        n = len(cells)
+        doc = {c: v for i, c in used if i < n and (v := cells[i]) is not None
+               and (type(v) is not str or (v and not v.isspace()))}
+        if not doc:
             continue
+        run.stats["total"] += 1
+        batch.append((rowno, doc))
+        if len(batch) >= chunk:
+            spool.add(_check_chunk(conn, run, batch))
+            batch = []
+            stop.check()
+    spool.add(_check_chunk(conn, run, batch))
+    return run
+
+
+def _key_values(run: _Run, docs: list[dict[str, Any]]) -> list[Any]:
+    """Each row's upsert key value (None: no key, or not valid: such a row is created and checked)."""
+    if run.key is None:
+        return [None] * len(docs)
+    f = run.compiled.definition.field(run.key)
+    out = []
+    for doc in docs:
+        try:
+            out.append(fieldtypes.coerce(f, doc.get(run.key), tz=run.ctx.tz))
+        except fieldtypes.FieldError:
+            out.append(None)
+    return out
+
+
+def _existing(conn: Connection, run: _Run, values: list[Any]) -> dict[Any, int]:
+    """Record id by key value, for the key values that exist."""
+    t, out = run.compiled.main, {}
+    vals = [v for v in values if v is not None]
+    for i in range(0, len(vals), 900):
+        out.update({v: int(i_) for i_, v in conn.execute(
+            sa.select(t.c.id, t.c[run.key]).where(t.c[run.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None)))})
+    return out
+
+
+def _check_chunk(conn: Connection, run: _Run, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    """Validate new rows; rows that will update an existing record are checked when applied.
+
+    Returns spool entries ``(rowno, prepared or None, key value, doc or None)``."""
+    if not batch:
+        return []
+    keys = _key_values(run, [d for _, d in batch])
+    existing = _existing(conn, run, keys) if run.key else {}
+    creates = [(rowno, doc, kv) for (rowno, doc), kv in zip(batch, keys) if kv is None or kv not in existing]
+    prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, [d for _, d, _ in creates],
+                            ["" for _ in creates])
+    entries: list[tuple[Any, ...]] = []
+    for (rowno, doc, kv), (prep, problems) in zip(creates, prepared):
+        if problems:
+            run.fail(rowno, problems.items)
+        else:   # the document stays too: the row may have to be checked again when written
+            entries.append((rowno, (prep.values, prep.children), kv, doc))
+    entries.extend((rowno, None, kv, doc) for (rowno, doc), kv in zip(batch, keys) if kv is not None and kv in existing)
+    entries.sort(key=lambda e: e[0])
+    return entries
+
+
+def _write_chunk(conn: Connection, run: _Run, entries: list[tuple[Any, ...]]) -> None:
+    """Phase 2: insert the chunk's new rows, apply its updates (in the caller's write transaction)."""
+    existing = _existing(conn, run, [e[2] for e in entries]) if run.key else {}
+    creates = [e for e in entries if e[1] is not None and (e[2] is None or e[2] not in existing)]
+    redo = [e for e in entries if e[1] is None and e[2] not in existing]      # its record went away meanwhile
+    updates = [e for e in entries if e[2] is not None and e[2] in existing]
+    if redo:
+        creates = sorted(creates + _recheck(conn, run, [(e[0], e[3]) for e in redo]), key=lambda e: e[0])
+    if creates:
         try:
             with conn.begin_nested():
-                _, changed = apply_update(conn=conn, registry=registry, ctx=ctx, form=compiled.name, record_id=rid, patch=doc)
-            stats["updated" if changed else "unchanged"] += 1
+                insert_prepared(conn, run.compiled, run.ctx, [Prepared(*e[1]) for e in creates], hooks=run.registry.hooks)
+            run.stats["created"] += len(creates)
+        except Conflict:
+            # a value became taken between the phases: check these rows again, now under the write lock
+            good = _recheck(conn, run, [(e[0], e[3]) for e in creates])
+            if good and not (run.mode == "all" and run.error_count):
+                insert_prepared(conn, run.compiled, run.ctx, [Prepared(*e[1]) for e in good], hooks=run.registry.hooks)
+                run.stats["created"] += len(good)
+    for rowno, _, kv, doc in updates:
+        try:
+            with conn.begin_nested():
+                _, changed = apply_update(conn=conn, registry=run.registry, ctx=run.ctx, form=run.compiled.name,
+                                          record_id=existing[kv], patch=doc)
+            run.stats["updated" if changed else "unchanged"] += 1
         except MomError as exc:
-            bad += 1
-            stats["skipped"] += 1
-            errors.extend(_row_errors(rowno, exc.problems or [Problem("", exc.zh, exc.en)]))
-    return bad
+            run.fail(rowno, exc.problems or [Problem("", exc.zh, exc.en)])
+
+
+def _recheck(conn: Connection, run: _Run, rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, [d for _, d in rows], ["" for _ in rows])
+    good = []
+    for (rowno, doc), (prep, problems) in zip(rows, prepared):
+        if problems:
+            run.fail(rowno, problems.items)
+        else:
+            good.append((rowno, (prep.values, prep.children), None, doc))
+    return good
 
 
 def _row_errors(rowno: int, problems: list[Problem]) -> list[dict[str, Any]]:

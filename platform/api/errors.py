@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 from mom.platform.errors import MomError
 
 STATUS = {"invalid_input": 422, "not_found": 404, "conflict": 409, "access_denied": 403, "auth_required": 401,
-          "too_large": 413, "precondition_required": 428}
+          "too_large": 413, "precondition_required": 428,
+          "cancelled": 503}
 
 log = logging.getLogger("mom.api")
 

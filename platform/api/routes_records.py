@@ -1,6 +1,7 @@
 """Records of a form: CRUD, list with filters, import, export, audit, restore."""
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Annotated, Any
 
@@ -96,14 +97,41 @@ def export(form: PathName, request: Request, engine: EngineDep, registry: Regist
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@router.post("/{form}/import", summary="Import CSV/XLSX: mode all|skip, optional upsert key; per-row errors")
-def import_file(form: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
-                file: Annotated[UploadFile, File()], key: Annotated[str | None, Form()] = None,
-                mode: Annotated[str, Form()] = "all") -> dict[str, Any]:
+@router.post("/{form}/import", summary="Import CSV/XLSX: mode all|skip, optional upsert key; per-row errors",
+             responses={413: {"description": "over an import limit (rows, columns, cell, unpacked size, ratio, time)"},
+                        422: {"description": "a broken file or wrong rows; nothing was written"}})
+async def import_file(form: PathName, request: Request, ctx: CtxDep, file: Annotated[UploadFile, File()],
+                      key: Annotated[str | None, Form()] = None, mode: Annotated[str, Form()] = "all") -> Any:
+    # The file is read and checked outside the write lock, in a worker thread; this coroutine watches
+    # the client meanwhile: a client that goes away, or a server that stops, cancels the import (it
+    # rolls back at its next check, within one chunk).
+    state = request.app.state
+    settings = state.settings
+    limits = transfer.TableLimits.from_settings(settings)
+    stop = transfer.Stop(limits.max_seconds)
     fmt = transfer.format_of(file.filename or "data.csv")
-    with write_tx(engine) as conn:
-        return transfer.import_records(conn=conn, registry=registry, ctx=ctx, form=form, stream=file.file, fmt=fmt,
-                                       key=key or None, mode=mode, chunk=settings.import_chunk_rows)
+
+    def work() -> dict[str, Any]:
+        return transfer.import_records(engine=state.engine, registry=state.registry, ctx=ctx, form=form, stream=file.file,
+                                       fmt=fmt, key=key or None, mode=mode, chunk=settings.import_chunk_rows,
+                                       limits=limits, stop=stop)
+
+    task = asyncio.ensure_future(run_in_threadpool(work))
+    try:
+        while not (await asyncio.wait({task}, timeout=0.25))[0]:
+            if await request.is_disconnected():
+                stop.request("客户端已断开，导入已取消，未导入任何数据", "the client went away; the import was cancelled, nothing was imported")
+        return task.result()
+    except asyncio.CancelledError:   # the server is stopping (its grace period is over): stop and roll back first
+        stop.request("服务正在停止，导入已取消，未导入任何数据", "the server is stopping; the import was cancelled, nothing was imported")
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                continue
+            except Exception:
+                break
+        raise
 
 
 @router.get("/{form}/{record_id:int}", summary="One record with its child rows")

@@ -73,8 +73,8 @@ def load_demo(engine: Engine) -> Iterator[str]:
                                            tz=fieldtypes.plant_tz(get_settings().timezone))
     for fx in bundle.manifest.get("fixtures", []):
         ctx = Ctx(actor=_actor(engine, fx.get("as_user")), now=dt.datetime.now(dt.timezone.utc))
-        with write_tx(engine) as conn, open(bundle.root / fx["file"], "rb") as fh:
-            res = transfer.import_records(conn=conn, registry=registry, ctx=ctx, form=fx["form"], stream=fh,
+        with open(bundle.root / fx["file"], "rb") as fh:
+            res = transfer.import_records(engine=engine, registry=registry, ctx=ctx, form=fx["form"], stream=fh,
                                           fmt=transfer.format_of(fx["file"]), key=fx.get("key"), mode="all")
         yield f"{fx['form']}: +{res['created']} ~{res['updated']}"
     yield from _bore_readings(engine, bundle, registry)

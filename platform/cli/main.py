@@ -93,7 +93,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         if s.worker_in_serve:   # single-machine setup: one outbox/timer worker in-process (MOM_WORKER_IN_SERVE=false to turn off)
             from mom.platform.worker import start_background
             start_background(app.state.engine, s, app.state.registry)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=s.shutdown_grace_seconds)
         return
     # Several HTTP processes (uvicorn starts them fresh, each building its app from the same MOM_*
     # settings): this process migrates once, runs the one in-process outbox/timer worker and
@@ -105,7 +105,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         from mom.platform.worker import start_background
         start_background(engine, s, registry())
     uvicorn.run("mom.platform.api.app:create_served_app", factory=True, workers=workers, host=host, port=port,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=s.shutdown_grace_seconds)
 
 
 def _check_demo_passwords(engine: Any, *, production: bool) -> None:
@@ -321,21 +321,32 @@ def record() -> None:
 @click.option("--errors", "errors_out", type=click.Path(dir_okay=False), help="把逐行错误写入 CSV / write row errors to CSV")
 @reports_errors
 def record_import(form_name: str, file: str, key: str | None, mode: str, username: str | None, errors_out: str | None) -> None:
-    from mom.engines.forms.store import FormRegistry
+    import signal
+    import threading
+
     from mom.engines.records import transfer
-    from mom.platform.db.engine import write_tx
 
     engine = _engine()
     ctx = _ctx(engine, username)
+    s = get_settings()
+    limits = transfer.TableLimits.from_settings(s)
+    stop = transfer.Stop(limits.max_seconds)
+    # SIGTERM stops the import at its next check; it rolls back and writes nothing (Ctrl-C does the same)
+    on_main = threading.current_thread() is threading.main_thread()   # signals can only be caught there
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.request(
+        "收到停止信号，导入已取消，未导入任何数据", "stopped by a signal; the import was cancelled, nothing was imported")) if on_main else None
     try:
-        with write_tx(engine) as conn, open(file, "rb") as fh:
-            res = transfer.import_records(conn=conn, registry=_registry(), ctx=ctx, form=form_name, stream=fh,
-                                          fmt=transfer.format_of(file), key=key, mode=mode,
-                                          chunk=get_settings().import_chunk_rows)
+        with open(file, "rb") as fh:
+            res = transfer.import_records(engine=engine, registry=_registry(), ctx=ctx, form=form_name, stream=fh,
+                                          fmt=transfer.format_of(file), key=key, mode=mode, chunk=s.import_chunk_rows,
+                                          limits=limits, stop=stop)
     except MomError as exc:
         if errors_out and exc.detail.get("errors"):
             _write_errors(errors_out, exc.detail["errors"])
         raise
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
     click.echo(f"共 {res['total']} 行：新增 {res['created']}，更新 {res['updated']}，跳过 {res['skipped']} / "
                f"{res['total']} rows: {res['created']} created, {res['updated']} updated, {res['skipped']} skipped")
     for e in res["errors"]:
