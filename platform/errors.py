@@ -87,6 +87,22 @@ class AuthRequired(MomError):
     code = "auth_required"
 
 
+class InsufficientScope(MomError):
+    """An API token lacks the scope a request needs (``detail.missing_scope`` names it)."""
+
+    code = "insufficient_scope"
+
+
+class TooManyAttempts(MomError):
+    """Sign-in refused for a while after repeated failures; ``retry_after`` seconds until the next try."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, zh: str, en: str, *, retry_after: int, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(zh, en, detail={"retry_after": retry_after, **(detail or {})})
+        self.retry_after = retry_after
+
+
 class TooLarge(MomError):
     code = "too_large"
 

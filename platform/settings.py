@@ -18,7 +18,26 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir")
     timezone: str = Field(default="Asia/Shanghai", description="plant time zone for naive datetimes and dates")
     token_ttl_minutes: int = 12 * 60
-    auth_cache_seconds: float = Field(default=5.0, description="how long a token's user and roles are cached per process")
+    auth_cache_seconds: float = Field(default=5.0, description="how long a token's user, roles and departments are cached per "
+                                      "process; revocation, expiry and a disabled user are checked on every request")
+    # issue 16 items 5 and 6 (tokens): sign-in throttling and API tokens
+    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins of one user name within the window "
+                                    "before each further try has to wait (back-off)")
+    login_lock_failures: int = Field(default=10, ge=1, description="failed sign-ins of one user name that lock it (until "
+                                     "an administrator unlocks it or login_lock_minutes pass)")
+    login_address_max_failures: int = Field(default=20, ge=1, description="failed sign-ins from one client address, over "
+                                            "all user names, before back-off (shop-floor terminals share an address)")
+    login_address_lock_failures: int = Field(default=50, ge=1, description="failed sign-ins from one address that lock it")
+    login_window_minutes: float = Field(default=15.0, gt=0, description="failures older than this are forgotten "
+                                        "(unless locked)")
+    login_backoff_seconds: float = Field(default=1.0, ge=0, description="first back-off wait; doubles with each further failure")
+    login_backoff_max_seconds: float = Field(default=300.0, ge=0, description="longest back-off wait")
+    login_lock_minutes: float = Field(default=30.0, ge=0, description="how long a lock lasts; 0: until an administrator "
+                                      "unlocks (POST /api/admin/users/{id}/unlock, `mom user unlock`)")
+    login_hash_concurrency: int = Field(default=1, ge=1, le=64, description="password checks (scrypt, ~50 ms of one "
+                                        "core each) running at once per worker process; more sign-ins wait their turn")
+    api_token_default_days: int = Field(default=90, ge=1, description="expiry of an API token created without expires_in_days")
+    api_token_max_days: int = Field(default=365, ge=1, description="the longest expires_in_days an API token may have")
     max_request_bytes: int = 20 * 1024 * 1024
     max_attachment_bytes: int = 20 * 1024 * 1024
     max_bulk_records: int = 5000

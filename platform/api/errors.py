@@ -14,10 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from mom.platform.errors import MomError
+from mom.platform.errors import MomError, TooManyAttempts
 
 STATUS = {"invalid_input": 422, "not_found": 404, "conflict": 409, "access_denied": 403, "auth_required": 401,
-          "too_large": 413, "precondition_required": 428,
+          "too_large": 413, "insufficient_scope": 403, "too_many_attempts": 429, "precondition_required": 428,
           "cancelled": 503}
 
 log = logging.getLogger("mom.api")
@@ -138,6 +138,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(MomError)
     async def _mom(_req: Request, exc: MomError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == "auth_required" else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif exc.code == "insufficient_scope":
+            headers = {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{exc.detail.get("missing_scope", "")}"'}
         return JSONResponse(exc.as_dict(), status_code=STATUS.get(exc.code, 400), headers=headers)
 
     @app.exception_handler(RequestValidationError)

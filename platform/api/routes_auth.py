@@ -1,28 +1,42 @@
 """Sign-in, tokens, users/roles/departments administration (files: routes_files)."""
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field, field_validator
 
-from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep
-from mom.platform.api.params import PathSmallId
+from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep, TokenDep
+from mom.platform.api.params import PathSmallId, QuerySmallId
+from mom.platform.auth import scopes as scopes_mod
 from mom.platform.auth import service as auth
+from mom.platform.auth import signin, throttle, tokens
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import NotFound
+from mom.platform.errors import AccessDenied, InsufficientScope, NotFound
 
 router = APIRouter(prefix="/api", tags=["auth & admin"])
 
 
-@router.post("/auth/token", summary="OAuth2 password flow: username + password -> bearer token")
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
-    with write_tx(engine) as conn:
-        return auth.login(conn, form.username, form.password, dt.timedelta(minutes=settings.token_ttl_minutes))
+@router.post("/auth/token", summary="OAuth2 password flow: username + password -> bearer token (throttled)",
+             responses={429: {"description": "too many failed sign-ins: wait Retry-After seconds or ask an administrator"}})
+async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request) -> dict[str, Any]:
+    state = request.app.state
+    engine, settings = state.engine, state.settings
+    attempt = await run_in_threadpool(signin.begin, engine, settings, username=form.username, password=form.password,
+                                      address=request.client.host if request.client else "unknown")
+    # At most login_hash_concurrency password checks at once per process; the others wait here without
+    # holding a worker thread, so a flood of guesses cannot take the CPU and threads other requests need.
+    slots = getattr(state, "password_slots", None)
+    if slots is None:
+        slots = state.password_slots = asyncio.Semaphore(settings.login_hash_concurrency)
+    async with slots:
+        ok = await run_in_threadpool(signin.password_ok, attempt)
+    return await run_in_threadpool(signin.finish, engine, settings, attempt, ok)
 
 
 @router.get("/auth/me", summary="The signed-in user")
@@ -35,21 +49,42 @@ def me(actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
 
 class ApiTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    days: int | None = Field(default=None, ge=1, le=3650, description="expiry in days; none = until revoked")
+    scopes: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=100, description=(
+        "read | write | <area>:read|write | records:<form>:read|write; areas: " + ", ".join(scopes_mod.AREAS)
+        + "; default [read, write]; within the scopes of the token creating it"))
+    expires_in_days: int | None = Field(default=None, ge=1, le=36500, description="default api_token_default_days, "
+                                        "at most api_token_max_days; never beyond the creating API token's expiry")
+    days: int | None = Field(default=None, ge=1, le=36500, description="older name of expires_in_days")
 
 
-@router.post("/auth/api-tokens", status_code=201, summary="A long-lived token for a machine or integration")
-def api_token(body: ApiTokenCreate, actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
+@router.post("/auth/api-tokens", status_code=201, summary="An API token for a machine or integration: scoped, expiring",
+             description="Needs a signed-in session or an API token with the scope `tokens:write`. The token text is "
+                         "shown only in this answer. Revoking the creating token revokes this one too.")
+def api_token(body: ApiTokenCreate, actor: ActorDep, parent: TokenDep, engine: EngineDep,
+              settings: SettingsDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
-        return auth.issue_token(conn, actor.id, kind="api", name=body.name,
-                                ttl=dt.timedelta(days=body.days) if body.days else None)
+        return tokens.mint_api_token(conn, parent=parent, name=body.name, scopes=body.scopes,
+                                     expires_in_days=body.expires_in_days or body.days,
+                                     default_days=settings.api_token_default_days, max_days=settings.api_token_max_days)
 
 
-@router.delete("/auth/tokens/{token_id}", summary="Revoke a token")
-def revoke(token_id: PathSmallId, actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
+@router.get("/auth/api-tokens", summary="API tokens of the signed-in user (an administrator may ask for user_id)")
+def api_tokens(actor: ActorDep, engine: EngineDep, user_id: QuerySmallId = None) -> list[dict[str, Any]]:
+    if user_id is not None and user_id != actor.id and not actor.is_admin:
+        raise AccessDenied("只有管理员能查看别人的令牌", "only an administrator may list another user's tokens")
+    with read_tx(engine) as conn:
+        return tokens.list_api_tokens(conn, user_id if user_id is not None else actor.id)
+
+
+@router.delete("/auth/tokens/{token_id}", summary="Revoke a token and every token created with it")
+def revoke(token_id: PathSmallId, actor: ActorDep, current: TokenDep, engine: EngineDep) -> dict[str, Any]:
+    if not current.may_mint and token_id != current.id:
+        raise InsufficientScope("此 API 令牌不能吊销其他令牌：需要权限范围 tokens:write（它可以吊销自己）",
+                                "this API token may not revoke other tokens: it needs the scope tokens:write "
+                                "(it may revoke itself)", detail={"missing_scope": "tokens:write"})
     with write_tx(engine) as conn:
-        auth.revoke_token(conn, actor.id, token_id, is_admin=actor.is_admin)
-    return {"id": token_id, "revoked": True}
+        revoked = tokens.revoke_token(conn, actor.id, token_id, is_admin=actor.is_admin)
+    return {"id": token_id, "revoked": True, "revoked_ids": revoked}
 
 
 RoleName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="role name")]
@@ -72,8 +107,12 @@ class UserCreate(BaseModel):
 
 @router.post("/admin/users", status_code=201)
 def add_user(body: UserCreate, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
+    values = body.model_dump()
+    if body.password is not None:   # hashed before the write transaction: scrypt takes tens of ms
+        auth.check_password_policy(body.password)
+        values["password_hash"] = auth.hash_password(values.pop("password"))
     with write_tx(engine) as conn:
-        uid = auth.create_user(conn, **body.model_dump())
+        uid = auth.create_user(conn, **values)
     return {"id": uid, "username": body.username}
 
 
@@ -137,3 +176,35 @@ def set_roles(user_id: PathSmallId, body: UserRoles, actor: AdminDep, engine: En
         for r in body.roles:
             conn.execute(T.user_role.insert().values(user_id=user_id, role_id=auth.ensure_role(conn, r)))
     return {"id": user_id, "roles": body.roles}
+
+
+# ------------------------------------------------------------------ sign-in throttling (issue 16 item 5)
+
+@router.get("/admin/login-locks", summary="User names and addresses with failed sign-ins: counts, back-off, locks; "
+                                          "and the latest lock/unlock entries")
+def login_locks(actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return throttle.listing(conn, tokens.now())
+
+
+@router.post("/admin/users/{user_id}/unlock", summary="Lift a user's sign-in lock or back-off and forget the failures")
+def unlock_user(user_id: PathSmallId, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        name = conn.execute(sa.select(T.user.c.username).where(T.user.c.id == user_id)).scalar()
+        if name is None:
+            raise NotFound(f"用户 {user_id} 不存在", f"user {user_id} does not exist")
+        lifted = throttle.unlock(conn, throttle.USER, name, actor_id=actor.id, record_id=user_id, at=tokens.now())
+    return {"id": user_id, "username": name, "unlocked": lifted}
+
+
+class AddressUnlock(BaseModel):
+    address: str = Field(min_length=1, max_length=255, description="client address as listed by GET /api/admin/login-locks")
+
+
+@router.post("/admin/login-locks/unlock", summary="Lift a client address's sign-in lock or back-off")
+def unlock_address(body: AddressUnlock, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        lifted = throttle.unlock(conn, throttle.ADDRESS, body.address, actor_id=actor.id, at=tokens.now())
+    if not lifted:
+        raise NotFound(f"地址 {body.address} 没有登录失败记录", f"address {body.address} has no failed sign-ins")
+    return {"address": body.address, "unlocked": True}

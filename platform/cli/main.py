@@ -156,9 +156,13 @@ def user() -> None:
 @click.option("--department", help="部门编码 / department code")
 @click.option("--role", "roles", multiple=True)
 @click.option("--token", "token_name", help="同时签发一个 API 令牌 / also issue an API token with this name")
+@click.option("--scope", "token_scopes", multiple=True,
+              help="令牌的权限范围，可多次给出（默认 read、write）/ the token's scopes, repeatable (default read, write)")
+@click.option("--token-days", type=click.IntRange(1, 36500), help="令牌有效天数 / days the token lasts "
+              "(default MOM_API_TOKEN_DEFAULT_DAYS, at most MOM_API_TOKEN_MAX_DAYS)")
 @reports_errors
 def user_add(username: str, password: str | None, display_name: str | None, admin: bool, department: str | None,
-             roles: tuple[str, ...], token_name: str | None) -> None:
+             roles: tuple[str, ...], token_name: str | None, token_scopes: tuple[str, ...], token_days: int | None) -> None:
     from mom.platform.auth import service as auth
     from mom.platform.db.engine import write_tx
 
@@ -168,10 +172,44 @@ def user_add(username: str, password: str | None, display_name: str | None, admi
     with write_tx(engine) as conn:
         uid = auth.create_user(conn, username=username, password=password, display_name=display_name, is_admin=admin,
                                department=department, roles=list(roles))
-        tok = auth.issue_token(conn, uid, kind="api", name=token_name) if token_name else None
+        tok = _api_token(conn, uid, token_name, token_scopes, token_days) if token_name else None
     click.echo(f"用户已创建 / user created: {username} (id {uid})")
     if tok:
-        click.echo(f"API token: {tok['access_token']}")
+        click.echo(f"API token: {tok['access_token']}  (scopes {' '.join(tok['scopes'])}; expires {tok['expires_at']})")
+
+
+def _api_token(conn: Any, uid: int, name: str, scopes: tuple[str, ...], days: int | None) -> dict[str, Any]:
+    """An API token made at the console: scoped (default read, write) and expiring like one made through the API."""
+    from mom.platform.auth import scopes as S
+    from mom.platform.auth import service as auth
+    from mom.platform.errors import InvalidInput, Problem
+
+    s = get_settings()
+    days = days or s.api_token_default_days
+    if days > s.api_token_max_days:
+        raise InvalidInput(f"令牌有效期最长 {s.api_token_max_days} 天", f"a token may last at most {s.api_token_max_days} days",
+                           problems=[Problem("--token-days", f"最大 {s.api_token_max_days}", f"at most {s.api_token_max_days}", "max")])
+    return auth.issue_token(conn, uid, kind="api", name=name, ttl=dt.timedelta(days=days),
+                            scopes=S.validate(scopes or ("read", "write"), path="--scope"))
+
+
+@user.command("unlock", help="解除用户的登录锁定并清除失败次数 / lift a user's sign-in lock and forget the failures")
+@click.argument("username")
+@reports_errors
+def user_unlock(username: str) -> None:
+    import sqlalchemy as sa
+
+    from mom.platform.auth import throttle
+    from mom.platform.auth.tokens import now
+    from mom.platform.db import tables as T
+    from mom.platform.db.engine import write_tx
+
+    engine = _engine()
+    with write_tx(engine) as conn:
+        uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
+        lifted = throttle.unlock(conn, throttle.USER, username, actor_id=None, record_id=uid, at=now())
+    click.echo(f"已解锁 {username} / {username} unlocked" if lifted else
+               f"{username} 没有登录失败记录 / {username} has no failed sign-ins")
 
 
 @user.command("passwd", help="设置用户的新密码（并注销其登录会话）/ set a user's new password (and end their sessions)")

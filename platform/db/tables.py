@@ -57,6 +57,26 @@ token = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=True),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+    # revision 0007: an API token's scopes (None: a sign-in session, the user's full rights) and the
+    # token it was created with (revoking that one revokes this one too)
+    sa.Column("scopes", sa.JSON, nullable=True),
+    sa.Column("parent_id", sa.Integer, nullable=True),
+    sa.Index("ix_mom_token_parent", "parent_id"),
+    sa.Index("ix_mom_token_user", "user_id", "kind"),
+)
+
+# Failed sign-ins per user name (kind "user", also names that do not exist) and per client address
+# (kind "address"), shared by every worker process (revision 0007).
+login_throttle = sa.Table(
+    "mom_login_throttle", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_failure_at", UTCDateTime, nullable=False),
+    sa.Column("last_failure_at", UTCDateTime, nullable=False),
+    sa.Column("blocked_until", UTCDateTime, nullable=True),
+    sa.Column("locked_at", UTCDateTime, nullable=True),
+    sa.Index("ix_mom_login_throttle_last", "last_failure_at"),
 )
 
 form = sa.Table(
