@@ -82,20 +82,27 @@ def _field_column(conn: Connection, registry: lookup.Registry, compiled: Compile
     return target.main.c[sub], tf, wrap
 
 
+def _int_value(v: Any, path: str, largest: int) -> int:
+    """A filter value for an integer column: digits within the column's range, else 422 at ``path``."""
+    text = str(v).strip()
+    if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20 and -largest <= int(text) <= largest):
+        raise _bad(f"/{path}", f"{path} 应为 {largest} 以内的整数", f"{path} must be an integer within {largest}")
+    return int(text)
+
+
 def _coerce(f: FieldSpec | None, v: Any, ctx: Ctx, path: str) -> Any:
-    if f is None:
-        try:
-            return int(v)
-        except (TypeError, ValueError):
-            if isinstance(v, str):
+    if f is None:   # a system column: the id (64-bit), times, or a 32-bit number (versions, users, department)
+        if path in ("created_at", "updated_at"):
+            try:
                 return fieldtypes.coerce(_DT, v, tz=ctx.tz)
-            raise
+            except fieldtypes.FieldError as exc:
+                raise _bad(f"/{path}", f"过滤值无效：{exc.zh}", f"invalid filter value: {exc.en}") from None
+        return _int_value(v, path, 2**63 - 1 if path == "id" else 2**31 - 1)
     if f.value_type in ("reference", "user", "department"):
-        try:
-            return int(v)
-        except (TypeError, ValueError):
+        if not str(v).strip().isascii() or not str(v).strip().isdigit():
             raise _bad(f"/{path}", f"{path} 需要 id（或用 {path}.<字段> 按名称过滤）",
-                       f"{path} takes an id (or filter on {path}.<field>)") from None
+                       f"{path} takes an id (or filter on {path}.<field>)")
+        return _int_value(v, path, 2**63 - 1 if f.value_type == "reference" else 2**31 - 1)
     spec = f
     if f.value_type in ("multi_select", "attachment"):
         raise _bad(f"/{path}", f"{path} 不支持此过滤", f"{path} cannot be filtered this way")
@@ -130,7 +137,9 @@ def filter_clause(conn: Connection, registry: lookup.Registry, compiled: Compile
     elif flt.op == "like":
         s = str(v)
         pattern = s if "%" in s or "_" in s else f"%{s}%"
-        cond = col.like(pattern)
+        # LIKE is a text operator (PostgreSQL has none for numbers or dates): other columns as their text
+        text_like = f is not None and f.value_type in ("text", "long_text", "barcode", "autonumber", "select")
+        cond = (col if text_like else sa.cast(col, sa.String)).like(pattern)
     else:
         val = _coerce(f, v, ctx, flt.path)
         cond = {"eq": col == val, "ne": col != val, "lt": col < val, "le": col <= val, "gt": col > val, "ge": col >= val}[flt.op]
