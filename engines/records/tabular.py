@@ -88,9 +88,7 @@ class Stop:
         self.cancel.set()
 
     def check(self) -> None:
-        """Raise if the import was cancelled or is over its time; else let other threads of this
-        process run for a moment (an import is long CPU work; requests of other users share the GIL)."""
-        time.sleep(0)
+        """Raise if the import was cancelled or is over its time."""
         if self.cancel.is_set():
             raise Cancelled(*self.reason)
         if time.monotonic() > self.deadline:
@@ -116,10 +114,11 @@ def read_table(stream: IO[bytes], fmt: str, limits: TableLimits | None = None, s
         rows = _rows_xlsx(stream, limits, stop)
     else:
         raise InvalidInput(f"不支持的文件格式 .{fmt}：请用 .csv 或 .xlsx", f"unsupported file format .{fmt}: use .csv or .xlsx")
-    return _bounded(rows, limits, stop)
+    return _bounded(rows, limits, stop, fmt == "csv")
 
 
-def _bounded(rows: Iterator[list[Any]], limits: TableLimits, stop: Stop) -> Iterator[list[Any]]:
+def _bounded(rows: Iterator[list[Any]], limits: TableLimits, stop: Stop, text: bool) -> Iterator[list[Any]]:
+    """``rows`` with every bound checked; ``text``: every cell is a str (CSV), checked a row at a time."""
     cap, width, chars = limits.max_rows + 1, limits.max_columns, limits.max_cell_chars
     for n, cells in enumerate(rows, start=1):
         if n > cap:
@@ -128,9 +127,16 @@ def _bounded(rows: Iterator[list[Any]], limits: TableLimits, stop: Stop) -> Iter
             cells = _trim(cells)
             if len(cells) > width:
                 _too_many_columns(n, len(cells), width)
-        for i, v in enumerate(cells):
-            if type(v) is str and (len(v) > chars or "\x00" in v):
-                _bad_cell(n, i, v, chars)
+        if text:
+            whole = "".join(cells)   # no cell is longer than the row, and a NUL anywhere is in it
+            if len(whole) > chars or "\x00" in whole:
+                for i, v in enumerate(cells):
+                    if len(v) > chars or "\x00" in v:
+                        _bad_cell(n, i, v, chars)
+        else:
+            for i, v in enumerate(cells):
+                if type(v) is str and (len(v) > chars or "\x00" in v):
+                    _bad_cell(n, i, v, chars)
         if not n & 63:
             stop.check()
         yield cells
@@ -169,8 +175,9 @@ def _bad_cell(row: int, col: int, v: str, chars: int) -> None:
 
 # ---------------------------------------------------------------- CSV
 
-def _encoding(stream: IO[bytes], stop: Stop) -> str:
-    """UTF-8 (BOM or not) or GB18030 (covers GBK/GB2312), decided over the whole file; else a clear refusal."""
+def _encoding(stream: IO[bytes], stop: Stop) -> tuple[str, int]:
+    """UTF-8 (BOM or not) or GB18030 (covers GBK/GB2312), decided over the whole file, and the number
+    of line breaks in it; else a clear refusal."""
     stream.seek(0)
     head = stream.read(4)
     if head.startswith(codecs.BOM_UTF8):
@@ -184,15 +191,16 @@ def _encoding(stream: IO[bytes], stop: Stop) -> str:
     for enc in candidates:
         stream.seek(0)
         dec = codecs.getincrementaldecoder(enc)()
-        offset = 0
+        offset = breaks = 0
         try:
             while block := stream.read(CHUNK):
                 dec.decode(block)
                 offset += len(block)
+                breaks += block.count(b"\n")
                 stop.check()
             dec.decode(b"", final=True)
             stream.seek(0)
-            return enc
+            return enc, breaks
         except UnicodeDecodeError as exc:
             bad_at = offset + exc.start
     stream.seek(0)
@@ -222,16 +230,17 @@ def _lines(text: IO[str], limit: int, stop: Stop) -> Iterator[str]:
 
 
 def _rows_csv(stream: IO[bytes], limits: TableLimits, stop: Stop) -> Iterator[list[Any]]:
-    enc = _encoding(stream, stop)
-    # a quick first pass counts rows and columns, so that a file over a limit is refused before any
-    # row is checked against the form (the costly part); parsing CSV twice costs little
+    enc, breaks = _encoding(stream, stop)
     cap, width = limits.max_rows + 1, limits.max_columns
-    for n, cells in enumerate(_csv_rows(stream, enc, limits, stop), start=1):
-        if n > cap:
-            _too_many_rows(limits, n)
-        if len(cells) > width and len(_trim(cells)) > width:
-            _too_many_columns(n, len(_trim(cells)), width)
-    stream.seek(0)
+    if breaks >= cap:
+        # more lines than rows allowed (a quoted cell may span lines): a quick first pass counts the
+        # rows, so that a file over the limit is refused before any row is checked against the form
+        for n, cells in enumerate(_csv_rows(stream, enc, limits, stop), start=1):
+            if n > cap:
+                _too_many_rows(limits, n)
+            if len(cells) > width and len(_trim(cells)) > width:
+                _too_many_columns(n, len(_trim(cells)), width)
+        stream.seek(0)
     yield from _csv_rows(stream, enc, limits, stop)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import pickle
 import sys
 import tempfile
@@ -92,6 +93,12 @@ class _Run:
     stats: dict[str, int] = field(default_factory=lambda: {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0})
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
+
+    @property
+    def keep_docs(self) -> bool:
+        """Whether a checked row keeps its document: an upsert row may turn into an update (or back)
+        by the time it is written."""
+        return self.key is not None
 
     def fail(self, rowno: int, problems: list[Problem]) -> None:
         self.error_count += 1
@@ -264,11 +271,12 @@ def _check_chunk(conn: Connection, run: _Run, batch: list[tuple[int, dict[str, A
     prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, [d for _, d, _ in creates],
                             ["" for _ in creates])
     entries: list[tuple[Any, ...]] = []
+    keep = run.keep_docs
     for (rowno, doc, kv), (prep, problems) in zip(creates, prepared):
         if problems:
             run.fail(rowno, problems.items)
-        else:   # the document stays too: the row may have to be checked again when written
-            entries.append((rowno, (prep.values, prep.children), kv, doc))
+        else:
+            entries.append((rowno, (prep.values, prep.children), kv, doc if keep else None))
     entries.extend((rowno, None, kv, doc) for (rowno, doc), kv in zip(batch, keys) if kv is not None and kv in existing)
     entries.sort(key=lambda e: e[0])
     return entries
@@ -283,16 +291,23 @@ def _write_chunk(conn: Connection, run: _Run, entries: list[tuple[Any, ...]]) ->
     if redo:
         creates = sorted(creates + _recheck(conn, run, [(e[0], e[3]) for e in redo]), key=lambda e: e[0])
     if creates:
+        auto = [f.key for f in run.compiled.definition.scalar_fields if f.type == "autonumber"]
+        blank = [[k for k in auto if e[1][0].get(k) in (None, "")] for e in creates] if auto else []
         try:
             with conn.begin_nested():
                 insert_prepared(conn, run.compiled, run.ctx, [Prepared(*e[1]) for e in creates], hooks=run.registry.hooks)
             run.stats["created"] += len(creates)
         except Conflict:
-            # a value became taken between the phases: check these rows again, now under the write lock
-            good = _recheck(conn, run, [(e[0], e[3]) for e in creates])
-            if good and not (run.mode == "all" and run.error_count):
-                insert_prepared(conn, run.compiled, run.ctx, [Prepared(*e[1]) for e in good], hooks=run.registry.hooks)
-                run.stats["created"] += len(good)
+            # a unique value was taken by someone else between the phases: row by row, to name the rows
+            for e, keys in itertools.zip_longest(creates, blank, fillvalue=[]):
+                for k in keys:
+                    e[1][0][k] = None   # numbers drawn by the rolled-back attempt are drawn again
+                try:
+                    with conn.begin_nested():
+                        insert_prepared(conn, run.compiled, run.ctx, [Prepared(*e[1])], hooks=run.registry.hooks)
+                    run.stats["created"] += 1
+                except Conflict as exc:
+                    run.fail(e[0], exc.problems or [Problem("", exc.zh, exc.en, "unique")])
     for rowno, _, kv, doc in updates:
         try:
             with conn.begin_nested():

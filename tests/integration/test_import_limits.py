@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from mom.engines.records import transfer
 from mom.engines.records.context import Ctx, load_actor
 from mom.platform.settings import Settings
+from tests.conftest import login
 from tests.unit.test_import_parser import repeated_rows, row_xml, sheet_xlsx
 
 LIMITED = {"import_max_rows": 5000, "max_request_bytes": 8 * 1024 * 1024}
@@ -207,3 +208,124 @@ def test_cli_import_refuses_a_bomb_with_the_limit_named(cli: Any, tmp_path: Any,
     res = cli("record", "import", "supplier", path)
     assert res.exit_code == 1 and "compressed" in res.output, res.output
     assert count(client, demo_forms) == 2
+
+
+def test_demo_user_with_create_rights_only_cannot_stall_the_plant(client: TestClient, plant: Any) -> None:
+    """The reproduction: the demo's buyer (create rights on `breakdown` through its `*` role, nothing
+    more) sends a small XLSX that unpacks to a huge sheet, and a CSV with 200,000 columns."""
+    buyer = login(client, "buyer", "buyerpass123")
+    before = count(client, buyer, "breakdown")
+    bomb = sheet_xlsx(repeated_rows(1_000_000, ("M-01", "异响")), header=("machine", "symptom"))
+    wide = ("machine," + ",".join(f"c{i}" for i in range(200_000)) + "\n").encode()
+    for data, name in ((bomb, "breakdown.xlsx"), (wide, "breakdown.csv")):
+        t = time.perf_counter()
+        r = upload(client, buyer, data, name, form="breakdown")
+        assert r.status_code == 413 and r.json()["code"] == "too_large", r.text
+        assert time.perf_counter() - t < 5
+    t = time.perf_counter()
+    qc1 = login(client, "qc1", "qc1pass123")      # others sign in and write at once
+    assert client.post("/api/records/breakdown", headers=qc1, json={"symptom": "异响", "severity": "low"}).status_code in (201, 422)
+    assert time.perf_counter() - t < 5
+    assert count(client, buyer, "breakdown") == before
+
+
+def test_sigterm_stops_mom_serve_and_its_running_import_rolls_back(db_url: str, engine: sa.engine.Engine, tmp_path: Any) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    import httpx
+
+    from mom.platform.auth import service as auth
+    from mom.platform.db.engine import write_tx
+    from tests.integration.test_serve_workers import FORM, _port
+
+    mom = shutil.which("mom") or pytest.skip("the mom command is not installed")
+    with write_tx(engine) as conn:
+        auth.create_user(conn, username="admin", password="admin-pass-1", is_admin=True)
+    port = _port()
+    env = {**os.environ, "MOM_DATABASE_URL": db_url, "MOM_DATA_DIR": str(tmp_path / "data"), "MOM_WORKER_IN_SERVE": "false",
+           "MOM_SHUTDOWN_GRACE_SECONDS": "0.5", "MOM_MAX_REQUEST_BYTES": str(64 * 1024 * 1024)}
+    proc = subprocess.Popen([mom, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.2)
+        tok = httpx.post(f"{base}/api/auth/token", data={"username": "admin", "password": "admin-pass-1"}).json()["access_token"]
+        h = {"Authorization": f"Bearer {tok}"}
+        assert httpx.put(f"{base}/api/forms/{FORM['name']}", json=FORM, headers=h).status_code == 200
+        content = ("machine\n" + "".join(f"M-{n:06}\n" for n in range(150_000))).encode()   # seconds of work
+        sent, answer = threading.Event(), {}
+
+        def body() -> Any:
+            head = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                    b"Content-Type: text/csv\r\n\r\n")
+            yield head + content + b"\r\n--b--\r\n"
+            sent.set()
+
+        def post() -> None:
+            try:
+                answer["r"] = httpx.post(f"{base}/api/records/{FORM['name']}/import", content=body(), timeout=60,
+                                         headers={**h, "Content-Type": "multipart/form-data; boundary=b"})
+            except httpx.HTTPError as exc:
+                answer["error"] = exc
+
+        client_thread = threading.Thread(target=post)
+        client_thread.start()
+        assert sent.wait(30)
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)   # uvicorn re-raises the signal once it has shut down
+        client_thread.join(30)
+        assert "error" in answer or answer["r"].status_code == 503, answer
+        log = proc.stderr.read().decode() if proc.stderr else ""
+        assert "Shutting down" in log and "Finished server process" in log, log
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {FORM['name']}")).scalar() == 0
+
+
+class TakeAt(transfer.Stop):
+    """At its n-th check (while the file is being read) someone else creates a supplier."""
+
+    def __init__(self, at: int, client: TestClient, h: dict, code: str) -> None:
+        super().__init__(60)
+        self.at, self.calls, self.client, self.h, self.code = at, 0, client, h, code
+
+    def check(self) -> None:
+        self.calls += 1
+        if self.calls == self.at:
+            r = self.client.post("/api/records/supplier", headers=self.h, json={"code": self.code, "name": "抢先"})
+            assert r.status_code == 201, r.text
+        super().check()
+
+
+@pytest.mark.parametrize("mode", ["all", "skip"])
+def test_a_value_taken_between_reading_and_writing_is_reported_on_its_row(client: TestClient, demo_forms: dict,
+                                                                         engine: sa.engine.Engine, mode: str) -> None:
+    content = "code,name\nSUP-500,甲\nSUP-501,乙\nSUP-502,丙\n".encode()
+    before = count(client, demo_forms)
+    # checks: 1 = the encoding pass, 2 = after the first chunk of two rows was checked (still reading)
+    stop = TakeAt(2, client, demo_forms, "SUP-501")
+    kw = dict(engine=engine, registry=client.app.state.registry, ctx=_ctx(engine), form="supplier",
+              stream=io.BytesIO(content), fmt="csv", mode=mode, chunk=2, stop=stop)
+    if mode == "all":
+        with pytest.raises(transfer.InvalidInput) as info:
+            transfer.import_records(**kw)
+        assert info.value.detail["errors"][0]["row"] == 3
+        assert count(client, demo_forms) == before + 1          # only the other user's record
+    else:
+        res = transfer.import_records(**kw)
+        assert (res["created"], res["skipped"]) == (2, 1) and res["errors"][0]["row"] == 3, res
+        assert count(client, demo_forms) == before + 3
