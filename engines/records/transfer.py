@@ -11,7 +11,7 @@ An import runs in two phases so that a file never holds the write lock while it 
    insert), upserts (``key``: a row whose key value exists updates that record, so a re-run never
    duplicates). One transaction keeps mode ``all`` all-or-nothing; it holds the lock only for the
    writing itself. What may have changed between the phases is checked again by the database (a
-   unique value taken meanwhile: the chunk is checked again and the row reported).
+   unique value taken meanwhile: that chunk is written row by row and the refused rows reported).
 
 A :class:`~mom.engines.records.tabular.Stop` (time limit, cancel flag) is checked per chunk in both
 phases; a stopped import rolls back and writes nothing.
@@ -50,7 +50,7 @@ __all__ = ["Cancelled", "Stop", "TableLimits", "format_of", "read_table", "impor
            "write_csv", "write_xlsx"]
 
 MAX_REPORTED = 1000
-SPOOL_IN_MEMORY = 16 * 1024 * 1024     # checked rows beyond this go to a temporary file
+SPOOL_IN_MEMORY = 4 * 1024 * 1024      # checked rows beyond this go to a temporary file
 IGNORED_HEADERS = {"id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
                    "department_id", "deleted_at", "编号", "行版本"}
 
