@@ -41,7 +41,7 @@ SPLIT = "请拆分后分批导入"
 SPLIT_EN = "split the file and import the parts one after another"
 CHUNK = 1 << 20
 OTHER_PART_ELEMENTS = 300_000    # styles, workbook, merged cells …: openpyxl builds these whole, so keep them modest
-SHARED_STRING_ELEMENTS = 4_000_000   # openpyxl keeps the whole shared-string table in memory
+SHARED_STRING_ELEMENTS = 2_000_000   # openpyxl keeps the whole shared-string table in memory (~1M strings: ~160 MB)
 CELL_TAGS = frozenset("c v f is r rPr t rPh b i u strike condense extend outline shadow vertAlign sz color rFont "
                       "family charset scheme".split())
 LINE_SLACK = 4                   # characters a CSV cell may add around its text: quotes, delimiter
