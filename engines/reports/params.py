@@ -29,6 +29,9 @@ def _month_start(d: dt.date) -> dt.date:
     return d.replace(day=1)
 
 
+MAX_PRESET_DAYS = 36_600   # last_N_days: at most a hundred years
+
+
 def preset_range(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if name == "today":
         return today, today
@@ -49,8 +52,10 @@ def preset_range(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
         end = _month_start(today) - dt.timedelta(days=1)
         return _month_start(end), end
     if name.startswith("last_") and name.endswith("_days"):
-        n = int(name[5:-5])
-        return today - dt.timedelta(days=n - 1), today
+        n = name[5:-5]
+        if not (n.isascii() and n.isdigit() and 1 <= int(n) <= MAX_PRESET_DAYS):   # a huge N overflowed the date (500)
+            raise ValueError(name)
+        return today - dt.timedelta(days=int(n) - 1), today
     if name == "this_year":
         return today.replace(month=1, day=1), today.replace(month=12, day=31)
     raise ValueError(name)

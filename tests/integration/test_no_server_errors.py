@@ -248,3 +248,16 @@ def test_list_filters_with_out_of_range_or_mistyped_values(client: TestClient, p
     assert client.get("/api/records/iqc_inspection", params={"qty__like": "%", "count": 1}, headers=admin).json()["total"] == everything
     assert client.get("/api/records/iqc_inspection", params={"inspected_on__like": "20", "count": 1},
                       headers=admin).json()["total"] == everything
+
+
+def test_report_date_range_presets_are_bounded(client: TestClient, plant: Any) -> None:
+    """Report parameters are not in the OpenAPI either: last_N_days with a huge N overflowed the date (500)."""
+    admin = plant.h("admin")
+    for n in ("99999999999", "0", "²"):
+        body = shaped(client.get("/api/reports/iqc_daily/data", params={"period": f"last_{n}_days"}, headers=admin), 422)
+        assert paths_of(body) == {"/params/period"}, (n, body)
+    # a dashboard answers per widget: each says what is wrong, in the same shape
+    widgets = client.get("/api/dashboards/quality_overview/data", params={"period": "last_99999999999_days"},
+                         headers=admin).json()["widgets"]
+    assert widgets and all(w["error"]["code"] == "invalid_input" for w in widgets if "error" in w) and any("error" in w for w in widgets)
+    assert client.get("/api/reports/iqc_daily/data", params={"period": "last_45_days"}, headers=admin).status_code == 200
