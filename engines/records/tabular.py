@@ -216,21 +216,28 @@ def _encoding(stream: IO[bytes], stop: Stop) -> tuple[str, int]:
                                          "not UTF-8 or GBK", "encoding")])
 
 
-def _lines(text: IO[str], limit: int, stop: Stop) -> Iterator[str]:
-    n = 0
-    while line := text.readline(limit + 1):
-        n += 1
-        if len(line) > limit:
-            raise TooLarge(f"文件第 {n} 行超过 {limit:,} 个字符：列太多或单元格太长，请检查该行",
-                           f"line {n} of the file is longer than {limit:,} characters (too many columns or too long "
-                           f"cells): check that line", problems=[Problem(f"/rows/{n}", "行过长", "line too long", "max_columns")])
-        if not n & 255:
-            stop.check()
-        yield line
+def _check_lines(stream: IO[bytes], limit: int, stop: Stop) -> None:
+    """Refuse a line longer than ``limit`` bytes before the CSV reader builds it (a line of a million
+    commas would be a list of a million cells)."""
+    stream.seek(0)
+    run = line = 0   # run: bytes of the current line read so far; line: line breaks passed
+    while block := stream.read(CHUNK):
+        parts = block.split(b"\n")
+        for i, part in enumerate(parts):
+            if (run if i == 0 else 0) + len(part) > limit:
+                raise TooLarge(f"文件第 {line + i + 1} 行超过 {limit:,} 字节：列太多或单元格太长，请检查该行",
+                               f"line {line + i + 1} of the file is longer than {limit:,} bytes (too many columns or too "
+                               f"long cells): check that line",
+                               problems=[Problem(f"/rows/{line + i + 1}", "行过长", "line too long", "max_columns")])
+        run = run + len(parts[0]) if len(parts) == 1 else len(parts[-1])
+        line += len(parts) - 1
+        stop.check()
+    stream.seek(0)
 
 
 def _rows_csv(stream: IO[bytes], limits: TableLimits, stop: Stop) -> Iterator[list[Any]]:
     enc, breaks = _encoding(stream, stop)
+    _check_lines(stream, limits.max_columns * (limits.max_cell_chars + LINE_SLACK), stop)
     cap, width = limits.max_rows + 1, limits.max_columns
     if breaks >= cap:
         # more lines than rows allowed (a quoted cell may span lines): a quick first pass counts the
@@ -240,13 +247,15 @@ def _rows_csv(stream: IO[bytes], limits: TableLimits, stop: Stop) -> Iterator[li
                 _too_many_rows(limits, n)
             if len(cells) > width and len(_trim(cells)) > width:
                 _too_many_columns(n, len(_trim(cells)), width)
+            if not n & 255:
+                stop.check()
         stream.seek(0)
     yield from _csv_rows(stream, enc, limits, stop)
 
 
 def _csv_rows(stream: IO[bytes], enc: str, limits: TableLimits, stop: Stop) -> Iterator[list[Any]]:
     text = io.TextIOWrapper(stream, encoding=enc, newline="")
-    reader = csv.reader(_lines(text, limits.max_columns * (limits.max_cell_chars + LINE_SLACK), stop))
+    reader = csv.reader(text)   # lines were measured first (_check_lines); a cell is bounded by csv's field limit
     try:
         yield from reader
     except csv.Error as exc:
