@@ -266,7 +266,10 @@ def _datetime(f: FieldSpec, v: Any, tz: dt.tzinfo) -> dt.datetime:
                              f"{v!r} is not a datetime (use 2026-11-21 08:30 or ISO 8601)") from None
     if d.tzinfo is None:
         d = d.replace(tzinfo=tz)
-    return d.astimezone(dt.timezone.utc)
+    try:
+        return d.astimezone(dt.timezone.utc)
+    except OverflowError:   # 0001-01-01 00:00 east of UTC is before year 1
+        raise FieldError(f"{v!r} 超出可用的日期范围", f"{v!r} is outside the dates that can be stored") from None
 
 
 def _select(f: FieldSpec, v: Any, tz: dt.tzinfo) -> str:
@@ -295,10 +298,14 @@ def _id(f: FieldSpec, v: Any, tz: dt.tzinfo) -> int | LookupNeeded:
         raise FieldError("应为编号", "expected an id")
     if isinstance(v, Mapping) and "id" in v:
         v = v["id"]
-    if isinstance(v, int):
-        return v
     if isinstance(v, float) and v.is_integer():
-        return int(v)
+        v = int(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        # the id column's range (references: 64-bit; users and departments: 32-bit), not a database overflow
+        largest = 2**63 - 1 if f.value_type == "reference" else 2**31 - 1
+        if not -largest <= v <= largest:
+            raise FieldError(f"编号 {v} 超出范围", f"the id {v} is out of range")
+        return v
     return LookupNeeded(str(v).strip())
 
 

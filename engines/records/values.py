@@ -433,7 +433,7 @@ def _check_value(f: FieldSpec, v: Any, path: str, problems: ProblemList) -> None
             problems.add(path, f"{name_zh} 不能晚于 {raw['max']}", f"{f.key} must not be after {raw['max']}", "max")
 
 
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")   # an id: ASCII digits that fit 64 bits (not "²", not 10**30)
 
 
 def is_digits(s: str) -> bool:

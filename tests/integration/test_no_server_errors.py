@@ -261,3 +261,18 @@ def test_report_date_range_presets_are_bounded(client: TestClient, plant: Any) -
                          headers=admin).json()["widgets"]
     assert widgets and all(w["error"]["code"] == "invalid_input" for w in widgets if "error" in w) and any("error" in w for w in widgets)
     assert client.get("/api/reports/iqc_daily/data", params={"period": "last_45_days"}, headers=admin).status_code == 200
+
+
+def test_record_values_out_of_the_columns_range_are_field_problems(client: TestClient, plant: Any) -> None:
+    """Found by hand on PostgreSQL (record fields are not in the OpenAPI): a reference or user id beyond
+    its column (as a number or as digits) and a datetime before year 1 in UTC were 500s."""
+    admin = plant.h("admin")
+    for key, value in (("supplier", HUGE), ("supplier", str(HUGE)), ("supplier", "1" * 5000), ("inspector", 2**40),
+                       ("inspector", str(2**40))):
+        for url in ("/api/records/iqc_inspection", "/api/records/iqc_inspection/preview"):
+            r = client.post(url, json={key: value}, headers=admin)
+            assert r.status_code in (200, 422), (key, value, r.text)
+            problems = r.json()["problems"]
+            assert any(p["path"] == f"/{key}" and p["code"] in ("type", "not_found") for p in problems), (key, value, problems)
+    body = shaped(client.post("/api/records/production_order", json={"released_at": "0001-01-01"}, headers=admin), 422)
+    assert "/released_at" in paths_of(body)
