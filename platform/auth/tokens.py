@@ -138,14 +138,17 @@ def _valid(tid: Any, user_id: Any, kind: Any, scopes: Any, expires_at: dt.dateti
 
 class TokenLookup:
     """The per-request token check of one process: one lookup by the unique token hash on a connection of
-    its own in autocommit (no pool checkout, no BEGIN/ROLLBACK: one round trip on PostgreSQL, some tens
-    of microseconds on SQLite), so that revocation, expiry and a disabled user hold at once on every
-    worker without a cache to go stale. Thread-safe; reconnects once when the connection was lost."""
+    its own in autocommit (no pool checkout, no BEGIN/ROLLBACK: one round trip on PostgreSQL, awaited
+    by :meth:`check`; some tens of microseconds on SQLite), so that revocation, expiry and a disabled
+    user hold at once on every worker without a cache to go stale. Reconnects once when the connection
+    was lost; closed with the engine's pool."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
         self._raw: Any = None
+        self._aconn: Any = None     # PostgreSQL: an async connection of the event loop that made it
+        self._aloop: Any = None
         ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._sql = (f"SELECT t.id, t.user_id, t.kind, t.scopes, t.expires_at, t.revoked_at, u.is_active "
                      f"FROM {T.token.name} t JOIN {T.user.name} u ON u.id = t.user_id WHERE t.token_hash = {ph}")
@@ -157,7 +160,16 @@ class TokenLookup:
         with self._lock:
             self._drop()
 
+    def _drop_async(self) -> None:
+        aconn, self._aconn = self._aconn, None
+        if aconn is not None:
+            try:
+                aconn.pgconn.finish()   # synchronous: its event loop may be gone
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
     def _drop(self) -> None:
+        self._drop_async()
         raw, self._raw = self._raw, None
         if raw is not None:
             try:
@@ -171,6 +183,36 @@ class TokenLookup:
             fairy.driver_connection.autocommit = True
         fairy.detach()   # ours alone, outside the pool
         return fairy.dbapi_connection
+
+    async def check(self, token: str) -> TokenInfo:
+        """The same, from the event loop: on PostgreSQL the round trip is awaited, so the loop serves other
+        requests meanwhile instead of blocking; SQLite answers in microseconds, in place."""
+        if self.engine.dialect.name != "postgresql":
+            return self(token)
+        import asyncio
+
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        for retry in (False, True):
+            try:
+                if self._aconn is None or self._aloop is not loop or self._aconn.closed:
+                    self._drop_async()
+                    _args, kw = self.engine.dialect.create_connect_args(self.engine.url)
+                    kw.pop("context", None)
+                    aconn = await psycopg.AsyncConnection.connect(autocommit=True, **kw)
+                    if self._aconn is not None and self._aloop is loop:   # another request connected meanwhile
+                        await aconn.close()
+                    else:
+                        self._aconn, self._aloop = aconn, loop
+                cur = await self._aconn.execute(self._sql, (hash_token(token),))
+                row = await cur.fetchone()
+                break
+            except psycopg.Error:
+                self._drop_async()
+                if retry:
+                    raise
+        return self._info(row)
 
     def __call__(self, token: str) -> TokenInfo:
         """The token's state now (401 when it is not valid)."""
@@ -190,6 +232,9 @@ class TokenLookup:
                     self._drop()
                     if retry:
                         raise
+        return self._info(row)
+
+    def _info(self, row: Any) -> TokenInfo:
         if row is None:
             return _valid(None, None, None, None, None, None, None)
         tid, user_id, kind, scopes, expires_at, revoked_at, is_active = row
