@@ -240,9 +240,11 @@ def user_passwd(username: str, password: str | None) -> None:
         if uid is None:
             raise NotFound(f"用户 {username} 不存在", f"user {username} does not exist")
         conn.execute(T.user.update().where(T.user.c.id == uid).values(password_hash=digest))
-        ended = conn.execute(T.token.update().where(T.token.c.user_id == uid, T.token.c.kind == "session",
-                                                    T.token.c.revoked_at.is_(None))
-                             .values(revoked_at=dt.datetime.now(dt.timezone.utc))).rowcount
+        sessions = conn.execute(sa.select(T.token.c.id).where(T.token.c.user_id == uid, T.token.c.kind == "session",
+                                                              T.token.c.revoked_at.is_(None))).scalars().all()
+        for sid in sessions:   # with the API tokens made in them (someone who knew the old password may have made one)
+            auth.revoke_token(conn, uid, sid, is_admin=True)
+        ended = len(sessions)
     click.echo(f"已为 {username} 设置新密码，注销 {ended} 个登录会话 / new password set for {username}; {ended} session(s) ended")
 
 

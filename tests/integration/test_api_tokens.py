@@ -160,3 +160,12 @@ def test_the_console_issues_scoped_expiring_tokens(cli: Any) -> None:
     assert "records:breakdown:write" in out.output and "expires" in out.output
     bad = cli("user", "add", "robot2", "--password", "robot-pass-1", "--token", "x", "--scope", "everything")
     assert bad.exit_code != 0 and "--scope/0" in bad.output
+
+
+def test_a_new_password_ends_the_sessions_and_the_tokens_made_in_them(cli: Any, client: TestClient,
+                                                                     demo_forms: dict[str, str]) -> None:
+    admin = demo_forms
+    made = mint(client, admin, scopes=["read"])
+    assert cli("user", "passwd", "admin", "--password", "a-brand-new-secret-7").exit_code == 0
+    assert client.get("/api/records/supplier", headers=admin).status_code == 401
+    assert client.get("/api/records/supplier", headers=bearer(made)).status_code == 401
