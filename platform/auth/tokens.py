@@ -149,9 +149,13 @@ class TokenLookup:
         self._raw: Any = None
         self._aconn: Any = None     # PostgreSQL: an async connection of the event loop that made it
         self._aloop: Any = None
+        self._waiting: dict[str, list[Any]] = {}   # token hash -> futures of the requests waiting for the next query
+        self._busy = False
         ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._sql = (f"SELECT t.id, t.user_id, t.kind, t.scopes, t.expires_at, t.revoked_at, u.is_active "
                      f"FROM {T.token.name} t JOIN {T.user.name} u ON u.id = t.user_id WHERE t.token_hash = {ph}")
+        self._sql_many = (f"SELECT t.token_hash, t.id, t.user_id, t.kind, t.scopes, t.expires_at, t.revoked_at, u.is_active "
+                          f"FROM {T.token.name} t JOIN {T.user.name} u ON u.id = t.user_id WHERE t.token_hash = ANY(%s)")
         self._ts = T.token.c.expires_at.type
         sa.event.listen(engine, "engine_disposed", lambda _engine: self.close())   # lives as long as the engine's pool
 
@@ -185,34 +189,60 @@ class TokenLookup:
         return fairy.dbapi_connection
 
     async def check(self, token: str) -> TokenInfo:
-        """The same, from the event loop: on PostgreSQL the round trip is awaited, so the loop serves other
-        requests meanwhile instead of blocking; SQLite answers in microseconds, in place."""
+        """The same, from the event loop. On PostgreSQL the round trip is awaited (the loop serves other
+        requests meanwhile), and the lookups of requests that arrive while one is under way go together
+        in the next query: each request is still answered by a query that started after it arrived, so a
+        revocation committed before it is always seen. SQLite answers in microseconds, in place."""
         if self.engine.dialect.name != "postgresql":
             return self(token)
         import asyncio
 
+        loop = asyncio.get_running_loop()
+        if self._aloop is not loop:   # a new event loop (another server run): start afresh
+            self._drop_async()
+            self._aloop, self._waiting, self._busy = loop, {}, False
+        fut = loop.create_future()
+        self._waiting.setdefault(hash_token(token), []).append(fut)
+        if not self._busy:
+            self._busy = True
+            loop.create_task(self._drain())
+        return self._info(await fut)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    rows = await self._fetch(list(batch))
+                except Exception as exc:  # noqa: BLE001 - handed to every request waiting on this query
+                    for futs in batch.values():
+                        for f in futs:
+                            if not f.done():
+                                f.set_exception(exc)
+                    continue
+                for h, futs in batch.items():
+                    for f in futs:
+                        if not f.done():
+                            f.set_result(rows.get(h))
+        finally:
+            self._busy = False
+
+    async def _fetch(self, hashes: list[str]) -> dict[str, Any]:
         import psycopg
 
-        loop = asyncio.get_running_loop()
         for retry in (False, True):
             try:
-                if self._aconn is None or self._aloop is not loop or self._aconn.closed:
-                    self._drop_async()
+                if self._aconn is None or self._aconn.closed:
                     _args, kw = self.engine.dialect.create_connect_args(self.engine.url)
                     kw.pop("context", None)
-                    aconn = await psycopg.AsyncConnection.connect(autocommit=True, **kw)
-                    if self._aconn is not None and self._aloop is loop:   # another request connected meanwhile
-                        await aconn.close()
-                    else:
-                        self._aconn, self._aloop = aconn, loop
-                cur = await self._aconn.execute(self._sql, (hash_token(token),))
-                row = await cur.fetchone()
-                break
+                    self._aconn = await psycopg.AsyncConnection.connect(autocommit=True, **kw)
+                cur = await self._aconn.execute(self._sql_many, (hashes,))
+                return {r[0]: r[1:] for r in await cur.fetchall()}
             except psycopg.Error:
                 self._drop_async()
                 if retry:
                     raise
-        return self._info(row)
+        raise AssertionError("unreachable")
 
     def __call__(self, token: str) -> TokenInfo:
         """The token's state now (401 when it is not valid)."""
