@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 
 from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
+from mom.engines.expressions.strictness import publishing
 from mom.engines.forms import autonumber
 from mom.engines.forms.states import compile_state_machine
 from mom.engines.forms.model import (CHILD_SYSTEM_COLUMNS, FORMAT, SYSTEM_COLUMNS, FieldSpec, FormDefinition,
@@ -228,7 +229,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
     _schema_problems(raw, problems)
     fields = [f for f in raw.get("fields", []) if isinstance(f, Mapping)] if isinstance(raw.get("fields"), list) else []
     name = raw.get("name") if isinstance(raw.get("name"), str) else ""
-    if name and (why := form_name_problem(name)):
+    if name and publishing() and (why := form_name_problem(name)):
         problems.add("/name", why[0], why[1], "reserved")
     ids: dict[str, str] = {}
     main_keys = [f.get("key") for f in fields if isinstance(f.get("key"), str)]

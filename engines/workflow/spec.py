@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 
 from mom.engines.expressions.sandbox import Expression
+from mom.engines.expressions.strictness import publishing
 from mom.engines.expressions.templates import BoundedEnvironment, TemplateLimit, TemplateLimits, render_bounded
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.definition import _expr, definition_hash, load_schema, schema_problems
@@ -138,6 +139,8 @@ def _template(src: Any, path: str, problems: ProblemList) -> None:
             return
         except (SyntaxError, RecursionError, MemoryError):
             problems.add(path, "模板嵌套过深", "the template is nested too deeply", "template")
+            return
+        if not publishing():   # a stored flow loads as it was published (see expressions/strictness.py)
             return
         try:   # a trial render without data: a template past a limit even so can never be sent
             render_bounded(tpl, {}, TRIAL_LIMITS)
