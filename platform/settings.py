@@ -50,6 +50,9 @@ class Settings(BaseSettings):
                                                description="an .xlsx's size once unpacked (the zip directory is checked first)")
     import_max_ratio: float = Field(default=100.0, ge=1, description="compression ratio of one part of an .xlsx (zip bombs); parts under 1 MiB exempt")
     import_max_seconds: float = Field(default=300.0, gt=0, description="time one import may take, reading and writing; then it rolls back")
+    import_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=0,
+                                     description="checked rows that the imports running in one server process keep in memory "
+                                     "between reading and writing; beyond it they go to a temporary file (slower, flat memory)")
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, description="`mom serve` on SIGTERM: how long running requests may finish; "
                                           "then they are cancelled (an import rolls back)")
     # workers (outbox, timers, schedules)

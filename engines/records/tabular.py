@@ -63,13 +63,14 @@ class TableLimits:
     max_uncompressed_bytes: int = 256 * 1024 * 1024
     max_ratio: float = 100.0
     max_seconds: float = 300.0
+    memory_bytes: int = 256 * 1024 * 1024   # checked rows kept in memory by all imports of a process (then a temp file)
 
     @classmethod
     def from_settings(cls, s: Any) -> TableLimits:
         """The limits configured in :class:`~mom.platform.settings.Settings`."""
         return cls(max_rows=s.import_max_rows, max_columns=s.import_max_columns, max_cell_chars=s.import_max_cell_chars,
                    max_uncompressed_bytes=s.import_max_uncompressed_bytes, max_ratio=s.import_max_ratio,
-                   max_seconds=s.import_max_seconds)
+                   max_seconds=s.import_max_seconds, memory_bytes=s.import_memory_bytes)
 
 
 class Stop:
@@ -285,12 +286,12 @@ def _open_zip(stream: IO[bytes], limits: TableLimits) -> zipfile.ZipFile:
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise _not_xlsx("这是旧版 .xls 文件，请另存为 .xlsx", "this is an old .xls file; save it as .xlsx")
     if not magic.startswith(b"PK"):
-        raise _not_xlsx("不是 zip 压缩包", "not a zip archive")
+        raise _not_xlsx("可能已损坏或不是 Excel 文件", "not a zip archive")
     try:
         zf = zipfile.ZipFile(stream)
         infos = zf.infolist()
     except Exception as exc:   # zipfile reports a damaged or unsupported archive in several ways
-        raise _not_xlsx(f"压缩包已损坏：{exc}"[:200], f"damaged zip: {exc}"[:200]) from None
+        raise _not_xlsx("可能已损坏或不是 Excel 文件", f"damaged zip: {exc}"[:200]) from None   # the technical text in English only
     total = 0
     cap_mb = limits.max_uncompressed_bytes / 2**20
     for info in infos:

@@ -5,8 +5,9 @@ An import runs in two phases so that a file never holds the write lock while it 
 1. **read and check**, in a read transaction (no write lock; other users write meanwhile): the file
    is streamed through :mod:`mom.engines.records.tabular` (every size bounded, see there), each chunk
    of rows is validated with the same rules as the API (references resolved, formulas computed,
-   uniqueness checked) and the checked rows go to a spool file (flat memory). With mode ``all`` any
-   problem ends the import here: nothing was written and no lock was taken.
+   uniqueness checked) and the checked rows are kept (in memory up to ``import_memory_bytes`` for
+   all running imports, then in a temporary file: :class:`~mom.engines.records.spool.Spool`). With
+   mode ``all`` any problem ends the import here: nothing was written and no lock was taken.
 2. **write**, in ONE write transaction, chunk by chunk from the spool: inserts (ids reserved, bulk
    insert), upserts (``key``: a row whose key value exists updates that record, so a re-run never
    duplicates). One transaction keeps mode ``all`` all-or-nothing; it holds the lock only for the
@@ -21,9 +22,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import pickle
+import operator
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +40,7 @@ from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.query import Filter, list_records
 from mom.engines.records.service import apply_update, insert_prepared, prepare_many
+from mom.engines.records.spool import Spool, chunk_bytes
 from mom.engines.records.tabular import Cancelled, Stop, TableLimits, format_of, read_table
 from mom.engines.records.values import Prepared
 from mom.platform.db import bulk
@@ -50,7 +51,6 @@ __all__ = ["Cancelled", "Stop", "TableLimits", "format_of", "read_table", "impor
            "write_csv", "write_xlsx"]
 
 MAX_REPORTED = 1000
-SPOOL_IN_MEMORY = 4 * 1024 * 1024      # checked rows beyond this go to a temporary file
 IGNORED_HEADERS = {"id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
                    "department_id", "deleted_at", "编号", "行版本"}
 
@@ -93,12 +93,6 @@ class _Run:
     stats: dict[str, int] = field(default_factory=lambda: {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0})
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
-
-    @property
-    def keep_docs(self) -> bool:
-        """Whether a checked row keeps its document: an upsert row may turn into an update (or back)
-        by the time it is written."""
-        return self.key is not None
 
     def fail(self, rowno: int, problems: list[Problem]) -> None:
         self.error_count += 1
@@ -145,28 +139,6 @@ def _fair_share(interval: float = 0.0005) -> Iterator[None]:
                 sys.setswitchinterval(_share_saved)
 
 
-class _Spool:
-    """Checked chunks, pickled to a temporary file (in memory while small): phase 1 writes, phase 2 reads."""
-
-    def __init__(self) -> None:
-        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
-
-    def add(self, entries: list[tuple[Any, ...]]) -> None:
-        if entries:
-            pickle.dump(entries, self.file, protocol=pickle.HIGHEST_PROTOCOL)
-
-    def __iter__(self) -> Iterator[list[tuple[Any, ...]]]:
-        self.file.seek(0)
-        while True:
-            try:
-                yield pickle.load(self.file)
-            except EOFError:
-                return
-
-    def close(self) -> None:
-        self.file.close()
-
-
 def import_records(*, engine: Engine, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes], fmt: str,
                    key: str | None = None, mode: str = "all", chunk: int = 2000, limits: TableLimits | None = None,
                    stop: Stop | None = None) -> dict[str, Any]:
@@ -178,7 +150,7 @@ def import_records(*, engine: Engine, registry: lookup.Registry, ctx: Ctx, form:
         raise InvalidInput(f"mode 只能是 all 或 skip（收到 {mode}）", f"mode must be all or skip (got {mode})")
     limits = limits or TableLimits()
     stop = stop or Stop(limits.max_seconds)
-    spool = _Spool()
+    spool = Spool(limits.memory_bytes)
     try:
         with bulk.relaxed_gc(), _fair_share():
             with read_tx(engine) as conn:
@@ -198,7 +170,7 @@ def import_records(*, engine: Engine, registry: lookup.Registry, ctx: Ctx, form:
 
 
 def _check_file(conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes], fmt: str,
-                key: str | None, mode: str, chunk: int, limits: TableLimits, stop: Stop, spool: _Spool) -> _Run:
+                key: str | None, mode: str, chunk: int, limits: TableLimits, stop: Stop, spool: Spool) -> _Run:
     """Phase 1: stream, bound and validate every row; checked rows go to ``spool``."""
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
@@ -218,20 +190,29 @@ def _check_file(conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str
         raise InvalidInput(f"文件中没有 upsert 键列 {key}", f"the file has no column for the upsert key {key}")
     run = _Run(registry, compiled, access, ctx, key, mode, stop)
     used = [(i, c) for i, c in enumerate(cols) if c is not None]
+    keys = [c for _, c in used]
+    pick = operator.itemgetter(*(i for i, _ in used)) if len(used) > 1 else None
+    need = used[-1][0] + 1 if used else 0
+    strip = str.strip
     batch: list[tuple[int, dict[str, Any]]] = []
+    total = 0
     for rowno, cells in enumerate(rows, start=2):
-        n = len(cells)
-        doc = {c: v for i, c in used if i < n and (v := cells[i]) is not None
-               and (type(v) is not str or (v and not v.isspace()))}
-        if not doc:
-            continue
-        run.stats["total"] += 1
+        if pick is not None and len(cells) >= need and fmt == "csv" and all(map(strip, vals := pick(cells))):
+            doc = dict(zip(keys, vals))   # every used cell of a CSV row filled: no per-cell test
+        else:
+            n = len(cells)
+            doc = {c: v for i, c in used if i < n and (v := cells[i]) is not None
+                   and (type(v) is not str or (v and not v.isspace()))}
+            if not doc:
+                continue
+        total += 1
         batch.append((rowno, doc))
         if len(batch) >= chunk:
-            spool.add(_check_chunk(conn, run, batch))
+            spool.add(*_check_chunk(conn, run, batch))
             batch = []
             stop.check()
-    spool.add(_check_chunk(conn, run, batch))
+    run.stats["total"] = total
+    spool.add(*_check_chunk(conn, run, batch))
     return run
 
 
@@ -259,35 +240,47 @@ def _existing(conn: Connection, run: _Run, values: list[Any]) -> dict[Any, int]:
     return out
 
 
-def _check_chunk(conn: Connection, run: _Run, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+def _check_chunk(conn: Connection, run: _Run, batch: list[tuple[int, dict[str, Any]]]) -> tuple[list[tuple[Any, ...]], int]:
     """Validate new rows; rows that will update an existing record are checked when applied.
 
-    Returns spool entries ``(rowno, prepared or None, key value, doc or None)``."""
+    Returns spool entries ``(rowno, prepared or None, key value, doc or None)`` and their memory."""
     if not batch:
-        return []
-    keys = _key_values(run, [d for _, d in batch])
-    existing = _existing(conn, run, keys) if run.key else {}
+        return [], 0
+    docs = [d for _, d in batch]
+    if run.key is None:   # every row is a new record (the common case: no per-row key bookkeeping)
+        prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, docs, [""] * len(docs), imported=True)
+        entries = [(rowno, (prep.values, prep.children), None, None) for (rowno, _), (prep, problems) in zip(batch, prepared)
+                   if not problems]
+        if len(entries) < len(batch):
+            for (rowno, _), (_, problems) in zip(batch, prepared):
+                if problems:
+                    run.fail(rowno, problems.items)
+        return entries, chunk_bytes(docs, entries)
+    keys = _key_values(run, docs)
+    existing = _existing(conn, run, keys)
     creates = [(rowno, doc, kv) for (rowno, doc), kv in zip(batch, keys) if kv is None or kv not in existing]
     prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, [d for _, d, _ in creates],
-                            ["" for _ in creates])
-    entries: list[tuple[Any, ...]] = []
-    keep = run.keep_docs
+                            [""] * len(creates), imported=True)
+    entries = []
     for (rowno, doc, kv), (prep, problems) in zip(creates, prepared):
         if problems:
             run.fail(rowno, problems.items)
         else:
-            entries.append((rowno, (prep.values, prep.children), kv, doc if keep else None))
+            entries.append((rowno, (prep.values, prep.children), kv, doc))
     entries.extend((rowno, None, kv, doc) for (rowno, doc), kv in zip(batch, keys) if kv is not None and kv in existing)
     entries.sort(key=lambda e: e[0])
-    return entries
+    return entries, chunk_bytes(docs, entries, upsert=True)
 
 
 def _write_chunk(conn: Connection, run: _Run, entries: list[tuple[Any, ...]]) -> None:
     """Phase 2: insert the chunk's new rows, apply its updates (in the caller's write transaction)."""
     existing = _existing(conn, run, [e[2] for e in entries]) if run.key else {}
-    creates = [e for e in entries if e[1] is not None and (e[2] is None or e[2] not in existing)]
-    redo = [e for e in entries if e[1] is None and e[2] not in existing]      # its record went away meanwhile
-    updates = [e for e in entries if e[2] is not None and e[2] in existing]
+    if run.key is None:
+        creates, redo, updates = entries, [], []
+    else:
+        creates = [e for e in entries if e[1] is not None and (e[2] is None or e[2] not in existing)]
+        redo = [e for e in entries if e[1] is None and e[2] not in existing]      # its record went away meanwhile
+        updates = [e for e in entries if e[2] is not None and e[2] in existing]
     if redo:
         creates = sorted(creates + _recheck(conn, run, [(e[0], e[3]) for e in redo]), key=lambda e: e[0])
     if creates:
@@ -319,7 +312,8 @@ def _write_chunk(conn: Connection, run: _Run, entries: list[tuple[Any, ...]]) ->
 
 
 def _recheck(conn: Connection, run: _Run, rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[Any, ...]]:
-    prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, [d for _, d in rows], ["" for _ in rows])
+    prepared = prepare_many(conn, run.registry, run.compiled, run.ctx, run.access, [d for _, d in rows], ["" for _ in rows],
+                            imported=True)
     good = []
     for (rowno, doc), (prep, problems) in zip(rows, prepared):
         if problems:
