@@ -49,9 +49,14 @@ def target_of(conn: Connection, registry: Registry, f: FieldSpec, actor: Actor) 
             live if scope is None else [*live, scope])
 
 
-def unusable(f: FieldSpec, shown: str, en_shown: str | None = None) -> tuple[str, str]:
+def unusable(f: FieldSpec, shown: str, en_shown: str | None = None, *, imported: bool = False) -> tuple[str, str]:
     """The one message for a reference value that names no record the writer may use: the same
-    whether the record does not exist or is out of the writer's reach."""
+    whether the record does not exist or is out of the writer's reach. ``imported``: the value came
+    from a row of an imported file, so the user checks the file rather than picks from a list."""
+    if imported:
+        return (f"{f.label['zh-CN']}：找不到可用的记录 {shown}；请检查文件中的这个值与一条你可查看的记录的编码或名称完全一致",
+                f"{f.label['en']}: no record {en_shown or shown} that you may use; check that the value in the file "
+                "matches the code or name of an existing record you can see")
     return (f"{f.label['zh-CN']}：找不到可用的记录 {shown}；请从列表中选择，或填写可查看记录的 id",
             f"{f.label['en']}: no record {en_shown or shown} that you may use; pick one from the list or give the id of a record you can see")
 
@@ -60,9 +65,10 @@ def _alt_column(f: FieldSpec) -> Any:
     return {"user": T.user.c.username, "department": T.department.c.code}.get(f.value_type)
 
 
-def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared, ProblemList]], *, actor: Actor) -> None:
+def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared, ProblemList]], *, actor: Actor,
+            imported: bool = False) -> None:
     """Fill pending display-text values with ids and check every id names a record ``actor`` may
-    use; problems per record."""
+    use; problems per record (``imported``: worded for the rows of an imported file)."""
     items = list(items)
     by_field: dict[tuple[str, str], list[tuple[Any, ProblemList]]] = defaultdict(list)
     fields: dict[tuple[str, str], FieldSpec] = {}
@@ -97,11 +103,12 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
                 p.target[p.key] = int(p.text)
                 p.record.ids_to_check.append((f, int(p.text), p.path))
             else:
-                problems.add(p.path, *unusable(f, f"“{p.text}”", repr(p.text)), "not_found")
-    _check_ids(conn, registry, items, actor)
+                problems.add(p.path, *unusable(f, f"“{p.text}”", repr(p.text), imported=imported), "not_found")
+    _check_ids(conn, registry, items, actor, imported)
 
 
-def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]], actor: Actor) -> None:
+def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]], actor: Actor,
+               imported: bool = False) -> None:
     wanted: dict[tuple[str, str], set[int]] = defaultdict(set)
     fields: dict[tuple[str, str], FieldSpec] = {}
     for prep, _ in items:
@@ -134,7 +141,7 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
             if f.value_type == "attachment" and v in files:
                 _check_file(f, files[v], path, problems)
             if v in missing.get((f.id, f.value_type), ()) and f.value_type == "reference":
-                problems.add(path, *unusable(f, f"（id {v}）", f"(id {v})"), "not_found")
+                problems.add(path, *unusable(f, f"（id {v}）", f"(id {v})", imported=imported), "not_found")
             elif v in missing.get((f.id, f.value_type), ()):
                 what = {"user": "用户", "department": "部门", "attachment": "附件"}.get(f.value_type, f"表单 {f.raw.get('form')} 的记录")
                 problems.add(path, f"{what} id {v} 不存在", f"{f.value_type} id {v} does not exist", "not_found")
@@ -144,7 +151,9 @@ def _check_file(f: FieldSpec, file: tuple[int, str, str], path: str, problems: P
     size, name, ctype = file
     limit = f.raw.get("max_size_mb")
     if limit is not None and size > float(limit) * 1024 * 1024:
-        problems.add(path, f"附件 {name} 超过 {limit} MB", f"attachment {name} is larger than {limit} MB", "max_size")
+        problems.add(path, f"附件 {name} 超过本栏 {limit} MB 的上限：请移除它（文件旁的 ×），再选择更小的文件",
+                     f"attachment {name} is larger than this field's limit of {limit} MB: remove it (× beside it) "
+                     "and choose a smaller file", "max_size")
     accept = f.raw.get("accept")
     if accept:
         lower = name.lower()

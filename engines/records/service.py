@@ -214,15 +214,16 @@ def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
 # ---------------------------------------------------------------- create
 
 def prepare_many(conn: Connection, registry: lookup.Registry, compiled: CompiledForm, ctx: Ctx, access: FormAccess,
-                 docs: list[Any], prefixes: list[str]) -> list[tuple[V.Prepared, ProblemList]]:
-    """Read, resolve, compute and check a batch of new documents; problems are per document."""
+                 docs: list[Any], prefixes: list[str], *, imported: bool = False) -> list[tuple[V.Prepared, ProblemList]]:
+    """Read, resolve, compute and check a batch of new documents; problems are per document
+    (``imported``: the rows of an imported file, which messages name as such)."""
     out = []
     plan = V.input_plan(compiled, access, ctx)
     for doc, prefix in zip(docs, prefixes):
         problems = ProblemList()
         out.append((V.read_input(compiled, doc, ctx=ctx, access=access, existing=None, problems=problems, prefix=prefix,
                                  plan=plan), problems))
-    lookup.resolve(conn, registry, out, actor=ctx.actor)
+    lookup.resolve(conn, registry, out, actor=ctx.actor, imported=imported)
     for (prep, problems), prefix in zip(out, prefixes):
         V.compute(compiled, prep.values, prep.children, ctx, problems, prefix)
         V.check(compiled, prep.values, prep.children, ctx, problems, prefix)

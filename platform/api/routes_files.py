@@ -52,6 +52,15 @@ def upload(file: Annotated[UploadFile, File()], actor: ActorDep, engine: EngineD
     return {"id": stored.token, "sha256": digest, "size": size, "filename": file.filename, "content_type": content_type}
 
 
+@router.get("/attachments/{file_id}/meta",
+            summary="A file's name, size and type, for whoever may download it (404 otherwise, as for a missing one)")
+def meta(file_id: FileId, actor: ActorDep, engine: EngineDep, registry: RegistryDep) -> dict[str, Any]:
+    """What a file chip shows (the name and size of a saved record's attachment), under the download's read check."""
+    with read_tx(engine) as conn:
+        row = file_access.readable_file(conn, registry, actor, file_id)
+    return {"id": row.token, "filename": row.filename, "size": row.size, "content_type": row.content_type}
+
+
 @router.get("/attachments/{file_id}", summary="Download a file you may read (404 for a file you may not read, as for a missing one)")
 async def download(file_id: FileId, actor: ActorDep, engine: EngineDep, registry: RegistryDep,
                    settings: SettingsDep) -> FileResponse:

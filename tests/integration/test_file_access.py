@@ -134,6 +134,12 @@ def test_a_hidden_attachment_field_hides_its_file(plant: Plant) -> None:
     assert _get(plant, photo, "qc1").status_code == 200
     _hidden(_get(plant, cert, "qc1"))
     assert _get(plant, cert, "qcm").status_code == 200
+    # the name and size a file chip shows follow the same check as the download
+    meta = plant.client.get(f"/api/attachments/{photo}/meta", headers=plant.h("qc1"))
+    assert meta.status_code == 200 and meta.json() == {"id": photo, "filename": "cert.pdf", "size": 13,
+                                                        "content_type": "application/pdf"}, meta.text
+    _hidden(plant.client.get(f"/api/attachments/{cert}/meta", headers=plant.h("qc1")))
+    assert plant.client.get(f"/api/attachments/{cert}/meta", headers=plant.h("qcm")).json()["filename"] == "cert.pdf"
     # removed from the record: the file is no longer governed by it (only its uploader and admins read it)
     assert _edit(plant, url, {"cert": []}, "qcm").status_code == 200
     assert _get(plant, cert, "qcm").status_code == 200
