@@ -43,6 +43,11 @@ def _ctx(engine: Any, username: str | None) -> Any:
     return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=tz)
 
 
+def _interactive() -> bool:
+    """Whether a person types at this console (a new password may then be asked for)."""
+    return sys.stdin.isatty()
+
+
 def _registry() -> Any:
     """Forms with the workflow hooks installed: imports lock, transition and emit events like the API."""
     from mom.engines.workflow.hooks import registry
@@ -68,14 +73,30 @@ def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(help="MOM 平台命令行 / MOM platform command line")
+class HelpGroup(click.Group):
+    """A command group whose ``--help`` lists each command's whole short help, wrapped, where click
+    would cut it off mid-sentence with "..." (the English half comes second, so it was always cut)."""
+
+    group_class = type   # its subgroups (mom user, mom report …) list their commands the same way
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=10_000)) for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=HelpGroup, help="MOM 平台命令行 / MOM platform command line")
 def main() -> None:
     pass
 
 
 @main.command(help="启动 HTTP 服务 / run the HTTP server")
-@click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
+@click.option("--host", default=None, help="监听地址（默认 MOM_HOST，即 127.0.0.1；0.0.0.0 为所有网卡）/ address to listen "
+              "on (default MOM_HOST, i.e. 127.0.0.1; 0.0.0.0 for every network card)")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="端口（默认 MOM_PORT，即 8000）/ port (default MOM_PORT, i.e. 8000)")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="HTTP 工作进程数（默认 MOM_WEB_WORKERS 或 1）/ HTTP worker processes (default MOM_WEB_WORKERS or 1)")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
@@ -119,10 +140,11 @@ def _check_demo_passwords(engine: Any, *, production: bool) -> None:
     fix = "\n".join(f"    mom user passwd {u}" for u in users)
     if production:
         click.echo(f"错误 / error: 生产模式（MOM_PRODUCTION=true）下不能启动：用户 {names_zh} 仍在使用演示密码，任何人都能用它登录。\n"
-                   f"请先为每个用户设置新密码（或停用该用户），再启动：\n{fix}\n"
+                   f"请先为每个用户设置新密码，再启动：\n{fix}\n"
+                   f"不需要的用户可以停用（mom user disable 用户名）。\n"
                    f"production mode (MOM_PRODUCTION=true) refuses to start: users {names} still have their demo "
-                   f"passwords, which anyone can use to sign in. Give each a new password (or disable the user) "
-                   f"with the commands above, then start again.", err=True)
+                   f"passwords, which anyone can use to sign in. Give each a new password with the commands above "
+                   f"(or disable a user you do not need: mom user disable USER), then start again.", err=True)
         sys.exit(EXIT_INPUT)
     bar = "!" * 78
     click.echo(f"{bar}\n警告：用户 {names_zh} 仍在使用演示密码（如 admin/admin123），任何人都能用它登录。\n"
@@ -166,8 +188,8 @@ def user_add(username: str, password: str | None, display_name: str | None, admi
     from mom.platform.auth import service as auth
     from mom.platform.db.engine import write_tx
 
-    if password is None and sys.stdin.isatty():
-        password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    if password is None and _interactive():
+        password = user_cmds.ask_new_password()
     engine = _engine()
     with write_tx(engine) as conn:
         uid = auth.create_user(conn, username=username, password=password, display_name=display_name, is_admin=admin,
@@ -226,9 +248,9 @@ def user_passwd(username: str, password: str | None) -> None:
     from mom.platform.errors import InvalidInput, NotFound, Problem
 
     if password is None:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise click.ClickException("请用 --password 或 MOM_NEW_PASSWORD 给出新密码 / give the new password with --password or MOM_NEW_PASSWORD")
-        password = click.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True)
+        password = user_cmds.ask_new_password()
     auth.check_password_policy(password)
     if password in {pw for _, pw, *_ in USERS}:
         raise InvalidInput("不能使用演示密码，请换一个", "a demo password cannot be used; choose another",
@@ -463,6 +485,9 @@ from mom.platform.cli import report_cmds  # noqa: E402  (registers `mom report �
 report_cmds.register(main)
 
 from mom.platform.cli import schedule_cmds  # noqa: E402,F401  (registers `mom schedule …`)
+from mom.platform.cli import user_cmds  # noqa: E402  (`mom user disable|enable`, the password prompt)
+
+user_cmds.register(user, reports_errors)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
