@@ -2,7 +2,7 @@
 the same run, or an absolute target checked on this machine. See docs/benchmarks.md.
 
     python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8] [--workers 1] [--client lean|httpx]
-    python bench/forms_bench.py import  [--db ...] [--rows 100000]
+    python bench/forms_bench.py import  [--db ...] [--rows 100000] [--import-memory BYTES]
     python bench/forms_bench.py list    [--db ...] [--rows 1000000]
     python bench/forms_bench.py addfield [--rows 1000000]        (PostgreSQL)
     python bench/forms_bench.py idle
@@ -220,7 +220,8 @@ def bench_import(args: argparse.Namespace, tmp: Path) -> dict:
             t = time.perf_counter()
             with path.open("rb") as fh:   # read and checked outside the write lock, then written in one transaction
                 res = transfer.import_records(engine=eng, registry=FormRegistry(), ctx=Ctx(actor=SYSTEM, now=dt.datetime.now(dt.timezone.utc)),
-                                              form="bench_inspection", stream=fh, fmt="csv", mode="skip" if trace else "all")
+                                              form="bench_inspection", stream=fh, fmt="csv", mode="skip" if trace else "all",
+                                              limits=transfer.TableLimits(memory_bytes=args.import_memory))
                 assert res["created"] == rows, res
             took = time.perf_counter() - t
             if trace:  # the memory pass leaves nothing behind
@@ -348,6 +349,8 @@ def main() -> None:
     ap.add_argument("--client", choices=["lean", "httpx"], default="lean",
                     help="create: the load generator (lean: asyncio keep-alive connections; httpx: one thread per client)")
     ap.add_argument("--rows", type=int, default=None)
+    ap.add_argument("--import-memory", type=int, default=256 * 2**20,
+                    help="import: MOM_IMPORT_MEMORY_BYTES (checked rows kept in memory; 0: all in a temporary file)")
     args = ap.parse_args()
     args.rows = args.rows or {"import": 100_000, "list": 1_000_000, "addfield": 1_000_000}.get(args.what, 0)
     random.seed(7)
