@@ -15,6 +15,7 @@ public, as before. "Try it out" uses the same sign-in unless the Authorize dialo
 """
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 from pathlib import Path
@@ -28,6 +29,8 @@ from mom.platform.api.deps import current_actor, oauth2
 
 STATIC_URL = "/docs/static"
 INIT_URL = "/docs/init.js"
+REDOC_URL = "/docs/redoc.js"   # ReDoc's bundle without its one internet address (see redoc_bundle)
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 TOKEN_KEY = "mom.token"   # where the web app keeps its sign-in (ui/src/api.js)
 
 
@@ -39,6 +42,15 @@ def assets_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "static"
 
 
+@functools.cache
+def redoc_bundle() -> bytes:
+    """ReDoc's standalone bundle with its footer logo ("API docs by Redocly") pointed at our own
+    icon: the bundle always loads it from cdn.redoc.ly, which a plant network blocks (and the CSP
+    refuses); no ReDoc option turns the footer off."""
+    text = (assets_dir() / "redoc.standalone.js").read_bytes()
+    return text.replace(REDOC_LOGO.encode(), f"{STATIC_URL}/favicon.png".encode())
+
+
 def page(title: str, reader: str) -> str:
     """The HTML shell of one reader (``swagger`` or ``redoc``): local files only, no inline script."""
     if reader == "swagger":
@@ -46,7 +58,7 @@ def page(title: str, reader: str) -> str:
         body = f'<div id="swagger-ui"></div><script src="{STATIC_URL}/swagger-ui-bundle.js"></script>'
     else:
         head = "<style>body{margin:0}</style>"
-        body = f'<div id="redoc"></div><script src="{STATIC_URL}/redoc.standalone.js"></script>'
+        body = f'<div id="redoc"></div><script src="{REDOC_URL}"></script>'
     return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><link rel=\"icon\" href=\"{STATIC_URL}/favicon.png\">{head}</head>"
@@ -116,6 +128,10 @@ def install(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
         return HTMLResponse(page(f"{app.title} – ReDoc", "redoc"), headers={"Cache-Control": "no-cache"})
+
+    @app.get(REDOC_URL, include_in_schema=False)
+    async def redoc_js() -> Response:
+        return Response(redoc_bundle(), media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
     @app.get(INIT_URL, include_in_schema=False)
     async def init_js() -> Response:
