@@ -19,6 +19,13 @@ class Actor:
     department_ids: tuple[int, ...] = ()        # own department and every department below it
     role_names: frozenset[str] = field(default_factory=frozenset)
     display_name: str | None = None
+    # an API token narrowed to some forms (records:<form>:read|write): the only forms it reads, also
+    # through references (filters, display texts); None: no such narrowing (sessions, broad tokens)
+    token_forms: frozenset[str] | None = None
+
+    def reads_form(self, form: str) -> bool:
+        """May this actor's token read records of ``form`` (its role permissions are checked apart)?"""
+        return self.token_forms is None or form in self.token_forms
 
     @property
     def scope_vars(self) -> dict[str, object]:

@@ -79,7 +79,7 @@ def plan(conn: Connection, registry: "Registry", compiled: CompiledForm, actor: 
             continue
         target = registry.get(conn, str(f.raw["form"]))
         tacc = form_access(target, actor)
-        if not tacc.can("read"):
+        if not tacc.can("read") or not actor.reads_form(target.name):   # a token narrowed to other forms
             out.append(Shown(key, None, None, None))
             continue
         tkey = text_column(target, tacc, f)

@@ -22,11 +22,12 @@ from mom.engines.records import display, lookup
 from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.service import load_children, to_doc
-from mom.platform.errors import InvalidInput, Problem, did_you_mean
+from mom.platform.errors import InsufficientScope, InvalidInput, Problem, did_you_mean
 
 OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "between", "like", "isnull")
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version", "form_version", "department_id")
 MAX_LIMIT = 1000
+MAX_SORT_KEYS = 10   # issue 16 review: SQLite refuses an ORDER BY of more than 2000 terms
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ def _field_column(conn: Connection, registry: lookup.Registry, compiled: Compile
     if f.value_type != "reference":
         raise _bad(f"/{path}", f"{key} 不是引用字段，不能用 {key}.{sub}", f"{key} is not a reference; {key}.{sub} is not allowed")
     target = registry.get(conn, str(f.raw["form"]))
+    if not ctx.actor.reads_form(target.name):
+        need = f"records:{target.name}:read"
+        raise InsufficientScope(f"此 API 令牌没有权限范围 {need}，不能按 {path} 过滤或排序；请改用含 {need} 的令牌",
+                                f"this API token lacks the scope {need}, needed to filter or sort on {path}; "
+                                f"use a token created with {need}", detail={"missing_scope": need, "filter": path})
     tacc = form_access(target, ctx.actor)
     tf = target.definition.field(sub)
     if not tacc.can("read") or tf is None or tf.is_table or not tacc.visible(sub):
@@ -82,7 +88,7 @@ def _field_column(conn: Connection, registry: lookup.Registry, compiled: Compile
     return target.main.c[sub], tf, wrap
 
 
-def _int_value(v: Any, path: str, largest: int) -> int:
+def int_value(v: Any, path: str, largest: int) -> int:
     """A filter value for an integer column: digits within the column's range, else 422 at ``path``."""
     text = str(v).strip()
     if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20 and -largest <= int(text) <= largest):
@@ -97,12 +103,12 @@ def _coerce(f: FieldSpec | None, v: Any, ctx: Ctx, path: str) -> Any:
                 return fieldtypes.coerce(_DT, v, tz=ctx.tz)
             except fieldtypes.FieldError as exc:
                 raise _bad(f"/{path}", f"过滤值无效：{exc.zh}", f"invalid filter value: {exc.en}") from None
-        return _int_value(v, path, 2**63 - 1 if path == "id" else 2**31 - 1)
+        return int_value(v, path, 2**63 - 1 if path == "id" else 2**31 - 1)
     if f.value_type in ("reference", "user", "department"):
         if not str(v).strip().isascii() or not str(v).strip().isdigit():
             raise _bad(f"/{path}", f"{path} 需要 id（或用 {path}.<字段> 按名称过滤）",
                        f"{path} takes an id (or filter on {path}.<field>)")
-        return _int_value(v, path, 2**63 - 1 if f.value_type == "reference" else 2**31 - 1)
+        return int_value(v, path, 2**63 - 1 if f.value_type == "reference" else 2**31 - 1)
     spec = f
     if f.value_type in ("multi_select", "attachment"):
         raise _bad(f"/{path}", f"{path} 不支持此过滤", f"{path} cannot be filtered this way")
@@ -135,11 +141,13 @@ def filter_clause(conn: Connection, registry: lookup.Registry, compiled: Compile
         else:
             cond = col.in_(vals)
     elif flt.op == "like":
-        s = str(v)
-        pattern = s if "%" in s or "_" in s else f"%{s}%"
+        # ``%`` is the one wildcard a user writes; ``_`` and ``\`` are plain characters (codes hold them);
+        # without a ``%`` the text matches anywhere ("contains"), as the web app's quick search wants
+        s = str(v).replace("\\", "\\\\").replace("_", "\\_")
+        pattern = s if "%" in s else f"%{s}%"
         # LIKE is a text operator (PostgreSQL has none for numbers or dates): other columns as their text
         text_like = f is not None and f.value_type in ("text", "long_text", "barcode", "autonumber", "select")
-        cond = (col if text_like else sa.cast(col, sa.String)).like(pattern)
+        cond = (col if text_like else sa.cast(col, sa.String)).like(pattern, escape="\\")
     else:
         val = _coerce(f, v, ctx, flt.path)
         cond = {"eq": col == val, "ne": col != val, "lt": col < val, "le": col <= val, "gt": col > val, "ge": col >= val}[flt.op]
@@ -186,7 +194,11 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
     elif not include_deleted:
         conds.append(t.c.deleted_at.is_(None))
     keys: list[tuple[Any, bool, str]] = []
-    for part in [p.strip() for p in (sort or "").split(",") if p.strip()]:
+    parts = [p.strip() for p in (sort or "").split(",") if p.strip()]
+    if len(parts) > MAX_SORT_KEYS:
+        raise _bad("/sort", f"sort 最多 {MAX_SORT_KEYS} 个字段（收到 {len(parts)} 个）；请减少排序字段",
+                   f"sort takes at most {MAX_SORT_KEYS} fields (got {len(parts)}); sort on fewer fields")
+    for part in parts:
         desc = part.startswith("-")
         name = part.lstrip("-+")
         col, f, wrap = _field_column(conn, registry, compiled, access, ctx, name)

@@ -231,12 +231,17 @@ def _key_values(run: _Run, docs: list[dict[str, Any]]) -> list[Any]:
 
 
 def _existing(conn: Connection, run: _Run, values: list[Any]) -> dict[Any, int]:
-    """Record id by key value, for the key values that exist."""
+    """Record id by key value, for the key values of records the caller may read and update.
+
+    The look-up carries the caller's row scope (read and update), so a key value that only matches
+    records out of the caller's sight behaves exactly like a new value: the row is created (and a
+    unique key then answers the usual "already taken", which names no record)."""
     t, out = run.compiled.main, {}
     vals = [v for v in values if v is not None]
+    scoped = [c for c in (run.access.scope("read"), run.access.scope("update")) if c is not None]
     for i in range(0, len(vals), 900):
         out.update({v: int(i_) for i_, v in conn.execute(
-            sa.select(t.c.id, t.c[run.key]).where(t.c[run.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None)))})
+            sa.select(t.c.id, t.c[run.key]).where(t.c[run.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None), *scoped))})
     return out
 
 

@@ -17,6 +17,7 @@ from mom.engines.expressions.strictness import stored_definitions
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records import lookup
+from mom.engines.records.query import int_value
 from mom.engines.records.service import to_doc
 from mom.engines.reports import summary as summary_mod
 from mom.engines.reports.build import Built, build
@@ -200,7 +201,7 @@ def drill(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
                                problems=[Problem(f"/point/{k}", f"没有维度 {key}", f"no dimension {key}", "unknown_dimension")])
         if k.endswith("__id") and key in built.dim_ids:
             col = sub.c[built.dim_ids[key]]
-            conds.append(col.is_(None) if v in (None, "") else col == int(v))
+            conds.append(col.is_(None) if v in (None, "") else col == int_value(v, f"point.{k}", 2**63 - 1))
             continue
         expr = built.dims[key](sub)
         if built.top and built.top[0] == key and v == built.top[2]["zh-CN"]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mom.engines.workflow import assign
+from mom.engines.workflow import assign, visibility
 from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, copy_task, event, finish, flush,
                                           instance_dict, load_instance, notify_users, refresh_node, save, OPEN,
                                           _cancel_open, _on_pending)
@@ -83,7 +83,8 @@ def _attachments(rt: Runtime, body: Mapping[str, Any], inst: Mapping[str, Any]) 
         shown = ", ".join(str(i)[:64] for i in bad[:5])
         raise InvalidInput(f"附件 {shown} 不存在或不可用；只能附上你自己上传的文件或你有权查看的文件，请先上传",
                            f"attachment(s) {shown} do not exist or cannot be used; attach files you uploaded or may read, upload them first",
-                           problems=[Problem("/attachments", f"附件 {shown} 不存在或不可用", f"unknown or unusable attachment(s) {shown}", "unknown")])
+                           problems=[Problem("/attachments", f"附件 {shown} 不存在或不可用", f"unknown or unusable attachment(s) {shown}",
+                                             "unknown" if any(i not in rows for i in bad) else "not_yours")])
     store.add_links(rt.conn, [rows[i].id for i in ids], kind="workflow", ref_id=int(inst["id"]))
     return list(dict.fromkeys(ids))
 
@@ -94,6 +95,8 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
         raise NotFound(f"未知操作 {action}；可用：{', '.join(TASK_ACTIONS)}", f"unknown action {action}; use one of {', '.join(TASK_ACTIONS)}")
     task, inst = _lock(rt, task_id)
     if task["assignee_id"] != rt.ctx.actor.id:
+        if not visibility.may_see(rt, inst):   # as for a task that does not exist: the id reveals nothing
+            raise _no_task(task_id)
         raise AccessDenied("这不是你的待办，不能处理", "this task is not yours")
     spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
     comment = body.get("comment")
@@ -303,6 +306,8 @@ def withdraw(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[
     """撤回: the initiator takes the request back while nobody has acted on it yet."""
     inst = load_instance(rt, instance_id)
     if inst["initiator_id"] != rt.ctx.actor.id:
+        if not visibility.may_see(rt, inst):
+            raise visibility.no_instance(instance_id)
         raise AccessDenied("只有发起人可以撤回", "only the initiator can withdraw")
     if inst["status"] not in ("running", "returned"):
         raise Conflict(f"流程已结束（{inst['status']}），不能撤回", f"the flow has ended ({inst['status']}); nothing to withdraw")
@@ -321,6 +326,8 @@ def resubmit(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[
     """After a return to the initiator: go on from the first node (restart) or the returning node (back)."""
     inst = load_instance(rt, instance_id)
     if inst["initiator_id"] != rt.ctx.actor.id:
+        if not visibility.may_see(rt, inst):
+            raise visibility.no_instance(instance_id)
         raise AccessDenied("只有发起人可以重新提交", "only the initiator can resubmit")
     if inst["status"] != "returned":
         raise Conflict("流程不在退回状态，无需重新提交", "the flow was not returned; nothing to resubmit")

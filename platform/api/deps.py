@@ -1,6 +1,7 @@
 """FastAPI dependencies: the engine, the form registry and the request context (who, when)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from typing import Annotated, Any
@@ -103,7 +104,15 @@ async def current_token(request: Request, actor: ActorDep) -> tokens.TokenInfo:
 TokenDep = Annotated[tokens.TokenInfo, Depends(current_token)]
 
 
+def _narrowed(request: Request, actor: Actor) -> Actor:
+    """The actor with the forms its API token is narrowed to (issue 16 review item 2; most tokens: as is)."""
+    info = getattr(request.state, "token", None)
+    forms = scopes.record_forms(tuple(info.scopes)) if info is not None and info.scopes is not None else None
+    return actor if forms is None else dataclasses.replace(actor, token_forms=forms)
+
+
 async def get_ctx(request: Request, actor: ActorDep) -> Ctx:
+    actor = _narrowed(request, actor)
     return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=fieldtypes.plant_tz(request.app.state.settings.timezone))
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
-from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks
+from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks, visibility
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, same_name
@@ -157,14 +157,9 @@ async def act_on_task(task_id: PathId, action: PathName, request: Request, ctx: 
 # ---------------------------------------------------------------- instances
 
 def _may_see(rt: Runtime, inst: dict[str, Any]) -> None:
-    actor = rt.ctx.actor
-    if actor.is_admin or actor.id == inst["initiator_id"]:
-        return
-    involved = rt.conn.execute(sa.select(sa.func.count()).select_from(T.wf_task).where(
-        T.wf_task.c.instance_id == inst["id"], T.wf_task.c.assignee_id == actor.id)).scalar_one()
-    if involved:
-        return
-    S.get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst["form"], record_id=inst["record_id"])
+    """404, as for an id that does not exist, when the caller may not see the instance."""
+    if not visibility.may_see(rt, inst):
+        raise visibility.no_instance(int(inst["id"]))
 
 
 @router.get("/workflow-instances", summary="Instances of a record (?form=&record_id=) or of a workflow (?workflow=&status=)")

@@ -136,3 +136,22 @@ def require(scopes: Iterable[str] | None, method: str, route: str, params: dict[
         f"此 API 令牌没有权限范围 {need}，不能{what}；它的范围是：{listed}。请改用含 {need} 的令牌（令牌所有者或管理员可创建）",
         f"this API token lacks the scope {need} (it has: {', '.join(have) or '-'}); use a token created with {need}",
         detail={"missing_scope": str(need), "token_scopes": have})
+
+
+# Issue 16 review, item 2: a token narrowed to some forms reads no other form through a reference.
+@lru_cache(maxsize=4096)
+def record_forms(scopes: tuple[str, ...] | None) -> frozenset[str] | None:
+    """The only forms whose records a token with ``scopes`` may read (also through a reference from
+    another form), or None when it is not narrowed to forms: a session, a token with ``read``/``write``
+    or ``records:read|write``, or a token with no records scope at all (its areas decide)."""
+    if scopes is None:
+        return None
+    forms: set[str] = set()
+    for s in map(parse, scopes):
+        if s is None:
+            continue
+        if s.area is None or (s.area == "records" and s.form is None):
+            return None
+        if s.area == "records" and s.form is not None:
+            forms.add(s.form)
+    return frozenset(forms) if forms else None

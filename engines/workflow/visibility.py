@@ -1,0 +1,37 @@
+"""Who may see a workflow instance (and so learn that it, or one of its tasks, exists).
+
+The administrator, the initiator, anyone ever given one of its tasks, and whoever may read its
+record. Everyone else is answered exactly as for an id that does not exist (404), so instance and
+task ids reveal nothing about records out of the caller's sight (issue 16 review, item 4).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from mom.engines.records import service as S
+from mom.engines.workflow.runtime import TK, Runtime
+from mom.platform.errors import MomError, NotFound
+
+
+def may_see(rt: Runtime, inst: Mapping[str, Any]) -> bool:
+    """May the acting user see ``inst`` (its timeline, its tasks)?"""
+    actor = rt.ctx.actor
+    if actor.is_admin or actor.id == inst["initiator_id"]:
+        return True
+    involved = rt.conn.execute(sa.select(sa.func.count()).select_from(TK).where(
+        TK.c.instance_id == inst["id"], TK.c.assignee_id == actor.id)).scalar_one()
+    if involved:
+        return True
+    try:
+        S.get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst["form"], record_id=inst["record_id"])
+    except MomError:
+        return False
+    return True
+
+
+def no_instance(instance_id: int) -> NotFound:
+    """The answer for an instance id that does not exist, or that the caller may not see."""
+    return NotFound(f"流程实例 {instance_id} 不存在", f"workflow instance {instance_id} does not exist")
