@@ -36,7 +36,11 @@ def app():  # type: ignore[no-untyped-def]
         async def check(self, token):  # type: ignore[no-untyped-def]
             return call(self, token)
 
+        def in_transaction(self, conn, token):  # type: ignore[no-untyped-def]
+            return call(self, token)
+
         tokens.TokenLookup.__call__, tokens.TokenLookup.check = call, check
+        tokens.TokenLookup.in_transaction = in_transaction   # record creates read it in their transaction
     return create_app()
 
 

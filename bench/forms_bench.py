@@ -1,7 +1,7 @@
 """Benchmarks of the form engine (issue 2). Every figure is a ratio against a baseline measured in
 the same run, or an absolute target checked on this machine. See docs/benchmarks.md.
 
-    python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8] [--workers 1] [--client lean|httpx]
+    python bench/forms_bench.py create  [--db sqlite|postgresql] [--n 3000] [--clients 8] [--workers 1] [--client lean|httpx] [--rounds 4]
     python bench/forms_bench.py import  [--db ...] [--rows 100000] [--import-memory BYTES]
     python bench/forms_bench.py list    [--db ...] [--rows 1000000]
     python bench/forms_bench.py addfield [--rows 1000000]        (PostgreSQL)
@@ -162,6 +162,22 @@ def start_servers(ours_url: str, base_url: str, tmp: Path, workers: int = 1) -> 
     return ours, base, p1, p2
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every live process of the process group ``pgid``
+    (a server and its uvicorn workers): a figure the other programs on a shared machine hardly move."""
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:   # pgrp; utime, stime follow at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
     ours_url, base_url = db_url(args.db, tmp, "ours"), db_url(args.db, tmp, "base")
     token = setup_platform(ours_url, tmp)
@@ -174,17 +190,26 @@ def bench_create(args: argparse.Namespace, tmp: Path) -> dict:
             drive(f"http://127.0.0.1:{p2}/baseline", 200, clients, {})
             # interleaved rounds (ours, baseline, baseline, ours, …) so that a slow spell of this noisy
             # machine falls on both sides; the figure is each side's total creates over its total time
-            rounds, per = 4, max(1, args.n // 4)
-            ta = tb = 0.0
+            # the server's CPU seconds per create are measured too (its process group, from /proc): on a
+            # loaded machine wall-clock rates swing with the neighbours, CPU per create much less
+            rounds, per = args.rounds, max(1, args.n // args.rounds)
+            ta = tb = ca = cb = 0.0
             for r in range(rounds):
                 order = ("a", "b") if r % 2 == 0 else ("b", "a")
                 for side in order:
                     if side == "a":
+                        c0 = group_cpu(ours.pid)
                         ta += per / drive(f"http://127.0.0.1:{p1}/api/records/bench_inspection", per, clients, {"Authorization": f"Bearer {token}"})
+                        ca += group_cpu(ours.pid) - c0
                     else:
+                        c0 = group_cpu(base.pid)
                         tb += per / drive(f"http://127.0.0.1:{p2}/baseline", per, clients, {})
+                        cb += group_cpu(base.pid) - c0
             a, b = rounds * per / ta, rounds * per / tb
-            res[f"{clients}_clients"] = {"platform_per_s": round(a), "baseline_per_s": round(b), "ratio": round(a / b, 2)}
+            res[f"{clients}_clients"] = {"platform_per_s": round(a), "baseline_per_s": round(b), "ratio": round(a / b, 2),
+                                         "platform_cpu_us": round(ca / (rounds * per) * 1e6),
+                                         "baseline_cpu_us": round(cb / (rounds * per) * 1e6),
+                                         "cpu_ratio": round(cb / ca, 2) if ca else None}
         return res
     finally:
         stop(ours)
@@ -349,6 +374,7 @@ def main() -> None:
     ap.add_argument("--client", choices=["lean", "httpx"], default="lean",
                     help="create: the load generator (lean: asyncio keep-alive connections; httpx: one thread per client)")
     ap.add_argument("--rows", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=4, help="create: interleaved rounds per side (more: fairer on a busy machine)")
     ap.add_argument("--import-memory", type=int, default=256 * 2**20,
                     help="import: MOM_IMPORT_MEMORY_BYTES (checked rows kept in memory; 0: all in a temporary file)")
     args = ap.parse_args()

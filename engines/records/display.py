@@ -142,6 +142,13 @@ def take(rows: list[dict[str, Any]], shown: list[Shown]) -> dict[str, dict[int, 
 def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, rows: list[Mapping[str, Any]],
                keys: Iterable[str], actor: Actor) -> dict[str, dict[int, Any]]:
     """Display texts for records already read (by id): one statement for all shown fields."""
+    refs = compiled.memo.get("display_ref_keys")
+    if refs is None:   # once per published version: a form without reference, user or department fields shows none
+        refs = compiled.memo["display_ref_keys"] = frozenset(
+            f.key for f in compiled.definition.scalar_fields if f.value_type in REF_TYPES)
+    keys = [k for k in keys if k in refs]
+    if not keys:
+        return {}
     shown = plan(conn, registry, compiled, actor, keys)
     shown = [s for s in shown if any(r.get(s.key) is not None for r in rows)]
     ids = sorted({int(r["id"]) for r in rows if r.get("id") is not None})

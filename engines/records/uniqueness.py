@@ -39,13 +39,16 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
           batch: list[tuple[Mapping[str, Any], ProblemList, str]], exclude_id: int | None = None) -> None:
     """Add a ``unique`` problem for each value of a unique field (or user-given auto-number) that
     another live record holds or that repeats within ``batch`` ((values, problems, path prefix))."""
-    t = compiled.main
     defn = compiled.definition
+    fields = compiled.memo.get("unique_fields")
+    if fields is None:   # once per published version: most forms have none, and then there is nothing to do
+        fields = compiled.memo["unique_fields"] = [f for f in defn.scalar_fields if f.unique or f.type == "autonumber"]
+    if not fields:
+        return
+    t = compiled.main
     readable = access.scope("read") if access.can("read") else sa.false()
     text_key = defn.display_field if access.can("read") and access.visible(defn.display_field) and defn.display_field in t.c else None
-    for f in defn.scalar_fields:
-        if not (f.unique or f.type == "autonumber"):
-            continue
+    for f in fields:
         seen: dict[Any, str] = {}
         vals = []
         for values, problems, prefix in batch:

@@ -50,17 +50,24 @@ class SecurityHeaders:
     def __init__(self, app: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.app = app
         self.headers = headers if headers is not None else HEADERS
+        self.names = frozenset(k for k, _ in self.headers)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        ours, names = self.headers, self.names
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                have = {k.lower() for k, _ in message.get("headers") or []}
-                extra = [(k, v) for k, v in self.headers if k not in have]
+                given = message.get("headers") or []
+                # the usual answer sets none of them: all are added without building a set
+                if any(k.lower() in names for k, _ in given):
+                    have = {k.lower() for k, _ in given}
+                    extra = [(k, v) for k, v in ours if k not in have]
+                else:
+                    extra = ours
                 if extra:
-                    message = {**message, "headers": [*(message.get("headers") or []), *extra]}
+                    message = {**message, "headers": [*given, *extra]}
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse, Response
 from mom.engines.records import query as Q
 from mom.engines.records import service as S
 from mom.engines.records import transfer
-from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep, WriteCtxDep, check_token_in
 from mom.platform.api.params import PathId, PathName
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db.engine import read_tx, write_tx
@@ -42,7 +42,7 @@ def list_records(form: PathName, request: Request, engine: EngineDep, registry: 
 
 
 @router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)")
-async def create(form: PathName, request: Request, ctx: CtxDep, body: Annotated[Any, Body()]) -> Any:
+async def create(form: PathName, request: Request, ctx: WriteCtxDep, body: Annotated[Any, Body()]) -> Any:
     # The hottest write path: the database work runs in one worker-thread hop, and the documents
     # (already plain JSON values) are encoded once with orjson instead of FastAPI's generic encoder;
     # engine, registry and settings come from the app state, not as three more dependencies to solve.
@@ -56,6 +56,7 @@ async def create(form: PathName, request: Request, ctx: CtxDep, body: Annotated[
 
     def work() -> list[dict[str, Any]]:
         with write_tx(engine) as conn:
+            check_token_in(request, conn)   # the token's row, read by this transaction (revocation at once)
             return S.create_records(conn=conn, registry=registry, ctx=ctx, form=form, docs=docs)
 
     out = await run_in_threadpool(work)

@@ -226,19 +226,24 @@ class InputGuard:
         kind = _body_kind(scope)
         if kind is None:
             return await self.app(scope, receive, send)
-        chunks: list[bytes] = []
         try:
-            while True:
-                msg = await receive()
-                if msg["type"] != "http.request":
-                    return   # the client went away
-                chunks.append(msg.get("body", b""))
-                if not msg.get("more_body", False):
-                    break
+            msg = await receive()
+            if msg["type"] != "http.request":
+                return   # the client went away
+            body = msg.get("body", b"")
+            if msg.get("more_body", False):   # a body in several parts (a small one comes in one)
+                chunks = [body]
+                while True:
+                    msg = await receive()
+                    if msg["type"] != "http.request":
+                        return
+                    chunks.append(msg.get("body", b""))
+                    if not msg.get("more_body", False):
+                        break
+                body = b"".join(chunks)
         except HTTPException as exc:   # the body limit (BodyLimit) stopped the upload
             return await shaped(exc.status_code, "too_large", "请求体太大", "the request body is too large",
                                 detail={"reason": exc.detail})(scope, receive, send)
-        body = b"".join(chunks)
         if kind == "json":
             problems = json_problems(body, self.max_json_depth)
         elif _encoded_nul(body):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mom.platform.errors import InsufficientScope, InvalidInput, Problem, did_you_mean
 
@@ -121,13 +122,35 @@ def needed(method: str, route: str, params: dict[str, object] | None = None, tok
     return Scope(area, str(form) if form is not None else None, access)
 
 
+@lru_cache(maxsize=4096)
+def _missing(scopes: tuple[str, ...], method: str, route: str, form: str | None, own: bool) -> Scope | None:
+    """The scope a request lacks, or None when its token's ``scopes`` allow it. Decided once per token
+    scopes, method, route template, form and "is it the caller's own token" (every input of
+    :func:`needed` that matters), so a busy client does not parse its scopes again on each request."""
+    params: dict[str, object] = {"form": form} if form is not None else {}
+    if own:
+        params["token_id"] = 0
+    need = needed(method, route, params, 0 if own else None)
+    return None if need is None or grants(scopes, need) else need
+
+
+def allows(scopes: Iterable[str], method: str, route: str, params: dict[str, object] | None = None,
+           token_id: int | None = None) -> bool:
+    """Do a token's ``scopes`` allow this request? (:func:`require` without the refusal.)"""
+    p = params or {}
+    form, own = p.get("form"), token_id is not None and str(p.get("token_id")) == str(token_id)
+    return _missing(tuple(scopes), method, route, str(form) if form is not None else None, own) is None
+
+
 def require(scopes: Iterable[str] | None, method: str, route: str, params: dict[str, object] | None = None,
             token_id: int | None = None) -> None:
     """Refuse (403 insufficient_scope) a request the token's scopes do not allow; sessions (None) pass."""
     if scopes is None:
         return
-    need = needed(method, route, params, token_id)
-    if need is None or grants(scopes, need):
+    p = params or {}
+    form, own = p.get("form"), token_id is not None and str(p.get("token_id")) == str(token_id)
+    need = _missing(tuple(scopes), method, route, str(form) if form is not None else None, own)
+    if need is None:
         return
     have = sorted(scopes)
     what = "写入" if need.access == "write" else "读取"

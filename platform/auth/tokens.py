@@ -264,6 +264,18 @@ class TokenLookup:
                         raise
         return self._info(row)
 
+    def in_transaction(self, conn: Connection, token: str) -> TokenInfo:
+        """The token's state now, read by the caller's own transaction (a write's first statement), so
+        that a busy write endpoint neither blocks the event loop on SQLite nor pays a second query on
+        PostgreSQL; a revocation committed before the transaction began is seen (401, nothing written)."""
+        cur = conn.connection.cursor()
+        try:
+            cur.execute(self._sql, (hash_token(token),))
+            row = cur.fetchone()
+        finally:
+            cur.close()
+        return self._info(row)
+
     def _info(self, row: Any) -> TokenInfo:
         if row is None:
             return _valid(None, None, None, None, None, None, None)

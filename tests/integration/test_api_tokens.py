@@ -124,6 +124,53 @@ def test_revoking_a_token_revokes_its_children_at_once_on_every_worker(
         engine2.dispose()
 
 
+def test_record_creates_check_the_token_in_their_own_transaction(
+        client: TestClient, demo_forms: dict[str, str], settings: Settings, db_url: str, engine: sa.engine.Engine) -> None:
+    """A create reads its token's row in its write transaction (the create fast path): a token revoked,
+    expired or whose user was disabled after it was used (and cached) is refused at once on every
+    worker, nothing is written, and a scope it lacks is still 403."""
+    admin = demo_forms
+    writer, expiring, reader = (mint(client, admin, scopes=s) for s in (["write"], ["write"], ["read"]))
+    engine2 = make_engine(db_url, pool_size=2)
+
+    def count() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM supplier")).scalar_one()
+
+    try:
+        with TestClient(create_app(settings, engine2, migrate=False)) as worker2:
+            for i, app in enumerate((client, worker2)):   # used twice: the second create takes the cached path
+                for j, t in enumerate((writer, expiring, writer, expiring)):
+                    r = app.post("/api/records/supplier", json={"code": f"SUP-T{i}{j}", "name": "x"}, headers=bearer(t))
+                    assert r.status_code == 201, r.text
+                r = app.post("/api/records/supplier", json={"code": f"SUP-R{i}", "name": "x"}, headers=bearer(reader))
+                assert r.status_code == 403 and r.json()["detail"]["missing_scope"] == "records:supplier:write"
+            before = count()
+            assert client.delete(f"/api/auth/tokens/{writer['id']}", headers=admin).status_code == 200
+            with write_tx(engine) as conn:
+                conn.execute(T.token.update().where(T.token.c.id == expiring["id"])
+                             .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+            for app in (worker2, client):
+                for t, why in ((writer, "revoked"), (expiring, "expired")):
+                    r = app.post("/api/records/supplier", json={"code": "SUP-LATE", "name": "x"}, headers=bearer(t))
+                    assert r.status_code == 401 and why in r.json()["message"]["en"], r.text
+                    r = app.post("/api/records/supplier", json={"code": "SUP-LATE", "name": "x"}, headers=bearer(t))
+                    assert r.status_code == 401 and why in r.json()["message"]["en"], r.text   # and again, uncached
+            assert count() == before
+            other = mint(client, admin, scopes=["write"])
+            for app in (client, worker2):
+                assert app.post("/api/records/supplier", json={"code": f"SUP-O{id(app)}", "name": "x"},
+                                headers=bearer(other)).status_code == 201
+            with write_tx(engine) as conn:
+                conn.execute(T.user.update().where(T.user.c.username == "admin").values(is_active=False))
+            for app in (client, worker2):
+                r = app.post("/api/records/supplier", json={"code": "SUP-OFF", "name": "x"}, headers=bearer(other))
+                assert r.status_code == 401, r.text
+            assert count() == before + 2
+    finally:
+        engine2.dispose()
+
+
 def test_a_token_may_revoke_itself_but_not_others_without_tokens_write(client: TestClient, demo_forms: dict[str, str]) -> None:
     admin = demo_forms
     t1, t2 = mint(client, admin, scopes=["read"]), mint(client, admin, scopes=["read"])
