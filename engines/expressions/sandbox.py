@@ -31,6 +31,8 @@ MAX_STRING = 20000
 MAX_POWER = 1000
 MAX_TEXT = 100_000        # a text made by a function (concat, upper …): as long as the longest text field
 MAX_DIGITS = 300          # a number with more digits than this is "too large" (10**300 is far past any plant value)
+MAX_PLACES = 100          # round(x, n): |n| at most this (issue 16, item 8: 10**|n| is computed in C)
+MAX_NUMBER_TEXT = 1000    # decimal("…") / int("…"): a text of more characters is "too large" before it is parsed
 MAX_SECONDS = 1.0         # one evaluation; it is bounded by the AST size already, this is a second line of defence
 
 _FORBIDDEN = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Attribute,
@@ -90,8 +92,17 @@ def _bounded(v: Any) -> Any:
     return v
 
 
+# The messages of failures are fixed texts per kind: an exception's own text often quotes the value it
+# choked on (``int('PASSWORD-123')``), and a failure is shown to people who may not read that field.
+_VALUE_ZH, _VALUE_EN = ("取值无效：某个输入的格式不符合函数的要求（如把文字当作数字或日期）",
+                        "invalid value: an input does not have the form the function needs (e.g. text where a number or a date is expected)")
+_MISSING_ZH, _MISSING_EN = ("表达式求值失败：某个输入为空或类型不符", "evaluation failed: an input is empty or of another type")
+_DOMAIN_ZH, _DOMAIN_EN = ("超出函数的定义域（如负数开平方）", "outside the function's domain (e.g. the square root of a negative number)")
+
+
 def failure(exc: BaseException) -> ExpressionError:
-    """The bilingual ExpressionError for an exception raised while evaluating."""
+    """The bilingual ExpressionError for an exception raised while evaluating. Its text is fixed per kind
+    and never contains an input's value."""
     if isinstance(exc, ExpressionError):
         return exc
     if isinstance(exc, ZeroDivisionError):          # also decimal.DivisionByZero / DivisionUndefined
@@ -99,18 +110,18 @@ def failure(exc: BaseException) -> ExpressionError:
     if isinstance(exc, (OverflowError, RecursionError, MemoryError)) or type(exc).__name__ == "Overflow":
         return too_large()
     if isinstance(exc, InvalidOperation) or (isinstance(exc, ValueError) and "math domain" in str(exc)):
-        return ExpressionError("超出函数的定义域（如负数开平方）", "outside the function's domain (e.g. the square root of a negative number)", "domain")
+        return ExpressionError(_DOMAIN_ZH, _DOMAIN_EN, "domain")
     if isinstance(exc, simpleeval.IterableTooLong):
         return ExpressionError(f"文本或列表过长（最多 {MAX_STRING} 个字符）", f"text or list too long (max {MAX_STRING} characters)", "too_long")
-    if isinstance(exc, simpleeval.NameNotDefined):
+    if isinstance(exc, simpleeval.NameNotDefined):   # a name of the expression itself, not a value
         return ExpressionError(f"未知名称 {exc.name}", f"unknown name {exc.name}", "name")
     if isinstance(exc, ArithmeticError):
-        return ExpressionError(f"计算错误：{exc}", f"arithmetic error: {exc}", "domain")
+        return ExpressionError(_DOMAIN_ZH, _DOMAIN_EN, "domain")
     if isinstance(exc, ValueError):
-        return ExpressionError(f"取值无效：{exc}", f"invalid value: {exc}", "value")
+        return ExpressionError(_VALUE_ZH, _VALUE_EN, "value")
     if isinstance(exc, (TypeError, KeyError, IndexError)):
-        return ExpressionError(f"表达式求值失败：{exc}", f"evaluation failed: {exc}", "missing")
-    return ExpressionError(f"表达式求值失败：{exc}", f"evaluation failed: {exc}", "invalid")
+        return ExpressionError(_MISSING_ZH, _MISSING_EN, "missing")
+    return ExpressionError("表达式求值失败", "evaluation failed", "invalid")
 
 
 def _num(v: Any) -> Any:
@@ -136,17 +147,22 @@ def _to_date(v: Any) -> dt.date:
 def _decimal(v: Any) -> Decimal:
     if v is None or v == "":
         raise TypeError("no number")
+    text = str(v)
+    if len(text) > MAX_NUMBER_TEXT:
+        raise too_large()
     try:
-        d = Decimal(str(v))
+        d = Decimal(text)
     except InvalidOperation as exc:
-        raise ValueError(f"not a number: {v!r}") from exc
+        raise ValueError("not a number") from exc      # (the value itself is never quoted: see failure())
     return _bounded(d)
 
 
 def _int(v: Any, *base: int) -> int:
     if isinstance(v, (Decimal, float)):
         _bounded(v)
-    return int(v, *base)
+    elif isinstance(v, str) and len(v) > MAX_NUMBER_TEXT:     # int('9' * 10**6) is quadratic in C
+        raise too_large()
+    return _bounded(int(v, *base))
 
 
 def _float(v: Any) -> float:
@@ -157,7 +173,19 @@ def _concat(*parts: Any) -> str:
     return _bounded("".join("" if x is None else str(x) for x in parts))
 
 
-def _round(v: Any, n: int = 0) -> Any:
+def _places(n: Any) -> int:
+    """``round``'s number of decimal places as an int in [-MAX_PLACES, MAX_PLACES]: Python's round(x, n)
+    computes 10**|n| in C (a huge |n| would hold the whole process), so larger values are refused."""
+    if isinstance(n, bool) or not isinstance(n, (int, Decimal)) or (isinstance(n, Decimal) and n != n.to_integral_value()):
+        raise TypeError("decimal places must be a whole number")
+    if abs(n) > MAX_PLACES:
+        raise ExpressionError(f"小数位数超出范围（应在 -{MAX_PLACES} 到 {MAX_PLACES} 之间）",
+                              f"the number of decimal places is out of range (it must be between -{MAX_PLACES} and {MAX_PLACES})", "domain")
+    return int(n)
+
+
+def _round(v: Any, n: Any = 0) -> Any:
+    n = _places(n)
     if isinstance(v, Decimal):
         return v.quantize(Decimal(1).scaleb(-n), rounding="ROUND_HALF_UP")
     return round(v, n)
@@ -166,7 +194,7 @@ def _round(v: Any, n: int = 0) -> Any:
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs, "min": min, "max": max, "round": _round, "len": len, "str": str, "int": _int,
     "decimal": _decimal, "float": _float, "bool": bool,
-    "ceil": math.ceil, "floor": math.floor,
+    "ceil": lambda v: _bounded(math.ceil(v)), "floor": lambda v: _bounded(math.floor(v)),
     "sqrt": lambda v: _num(math.sqrt(v)) if not isinstance(v, Decimal) else v.sqrt(),
     "upper": lambda s: str(s).upper(), "lower": lambda s: str(s).lower(),
     "concat": _concat,
@@ -183,6 +211,21 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min_rows": lambda rows, key: min(_rows(rows, key), default=None),
     "max_rows": lambda rows, key: max(_rows(rows, key), default=None),
 }
+
+
+def _arguments_bounded(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` with every argument bounded before it runs: a record's own value (a name) is not checked
+    when read, and a function's cost may grow with a number's size inside C code (int(Decimal('1e999999999')),
+    math.ceil, timedelta) that the deadline cannot interrupt."""
+    def run(*args: Any) -> Any:
+        for a in args:
+            _bounded(a)
+        return f(*args)
+    run.__name__ = getattr(f, "__name__", "function")
+    return run
+
+
+BASE_FUNCTIONS = {k: _arguments_bounded(f) for k, f in BASE_FUNCTIONS.items()}
 CLOCK_FUNCTIONS = ("today", "now")
 FUNCTION_NAMES = frozenset(BASE_FUNCTIONS) | frozenset(CLOCK_FUNCTIONS)
 CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}
@@ -195,8 +238,16 @@ def _power(a: Any, b: Any) -> Any:
     return a ** b
 
 
+def _lshift(a: Any, b: Any) -> Any:
+    """a << b with the result's size bounded (1 << 10**9 would build a 125 MB number)."""
+    if isinstance(b, int) and b > MAX_DIGITS * 4:
+        raise too_large()
+    return a << b
+
+
 OPERATORS = dict(simpleeval.DEFAULT_OPERATORS)
 OPERATORS[ast.Pow] = _power
+OPERATORS[ast.LShift] = _lshift
 
 
 _COMPUTED = (ast.BinOp, ast.UnaryOp, ast.Call)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import nodes
@@ -122,8 +123,14 @@ def weight(v: Any) -> int:
 _SPEC_NUMBER = re.compile(r"%[-#0 +(\w)]*?(\d+)|%[-#0 +]*\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
 
 
+_STAR_OR_NESTED = re.compile(r"%[-#0 +]*\*|%[-#0 +]*\d*\.\*|\{[^{}]*\{")
+
+
 def _format_widths(fmt: str) -> int:
-    """The largest width or precision a %- or {}-format asks for (``'%1000000000d'`` -> 10**9)."""
+    """The largest width or precision a %- or {}-format asks for (``'%1000000000d'`` -> 10**9). A width
+    taken from the arguments (``'%*d'``, ``'{:{}}'``) is not known here: it counts as too large."""
+    if _STAR_OR_NESTED.search(fmt.replace("%%", "").replace("{{", "").replace("}}", "")):
+        return 10 ** 12
     best = 0
     for m in _SPEC_NUMBER.finditer(fmt):
         for g in m.groups():
@@ -135,9 +142,9 @@ def _format_widths(fmt: str) -> int:
 
 
 def _check_repeat(b: _Budget, seq: Any, n: Any) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or not isinstance(seq, (str, list, tuple)):
+    if isinstance(n, bool) or not isinstance(n, int) or not isinstance(seq, (str, bytes, list, tuple)):
         return
-    if isinstance(seq, str):
+    if isinstance(seq, (str, bytes)):
         b.text(len(seq) * max(n, 0))
     else:
         b.items(len(seq) * max(n, 0))
@@ -150,38 +157,204 @@ def _check_power(b: _Budget, a: Any, e: Any) -> None:
             raise TemplateLimit("模板中的乘方结果过大", "a power in the template is too large")
 
 
-# filters whose size parameter is checked before they run: name -> (value index, parameter index, kind)
-_SIZED_FILTERS = {"center": 1, "indent": 1, "batch": 1, "slice": 1}
-_MATERIALISING = frozenset({"string", "join", "tojson", "pprint", "format", "replace", "list", "center", "indent",
-                            "wordwrap", "urlize", "xmlattr", "batch", "slice", "unique", "sort", "reverse"})
+MAX_PLACES = 100          # round's precision: Python computes 10**|precision| in C, out of the deadline's reach
+MAX_DECIMALS = 20         # number(decimals): digits after the point
+MAX_JSON_INDENT = 8       # tojson(indent)
+MAX_WRAP_TEXT = 200_000   # wordwrap: longest text (textwrap copies the rest of a long word for every line)
+MAX_WRAP_LINES = 10_000   # wordwrap: text length / width
+MAX_DECIMAL_EXPONENT = 4000   # a Decimal past 10**4000 would take minutes to become an int (|int, '%d')
+
+
+def _int_arg(v: Any, default: int = 0) -> int | None:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and math.isfinite(v):
+        return int(v)
+    return None if v is not None else default
+
+
+def _refuse(zh: str, en: str) -> TemplateLimit:
+    return TemplateLimit(zh, en, "argument")
+
+
+def _check_places(b: _Budget, a: Mapping[str, Any]) -> None:
+    p = _int_arg(a.get("precision", 0))
+    if p is not None and abs(p) > MAX_PLACES:
+        raise _refuse(f"小数位数超出范围（round 的位数应在 -{MAX_PLACES} 到 {MAX_PLACES} 之间）",
+                      f"the number of decimal places is out of range (round takes -{MAX_PLACES} to {MAX_PLACES})")
+
+
+def _check_decimals(b: _Budget, a: Mapping[str, Any]) -> None:
+    d = _int_arg(a.get("decimals", 2))
+    if d is None or not 0 <= d <= MAX_DECIMALS:
+        raise _refuse(f"小数位数超出范围（number 的位数应在 0 到 {MAX_DECIMALS} 之间）",
+                      f"the number of decimal places is out of range (number takes 0 to {MAX_DECIMALS})")
+
+
+def _check_center(b: _Budget, a: Mapping[str, Any]) -> None:
+    w = _int_arg(a.get("width", 80))
+    b.text(max(w or 0, weight(a.get("value"))))
+
+
+def _check_indent(b: _Budget, a: Mapping[str, Any]) -> None:
+    s, w = a.get("s"), a.get("width", 4)
+    w = len(w) if isinstance(w, str) else (_int_arg(w) or 0)
+    lines = 1 + (s.count("\n") if isinstance(s, str) else 0)
+    b.text(weight(s) + lines * max(w, 0))
+
+
+def _check_wordwrap(b: _Budget, a: Mapping[str, Any]) -> None:
+    s, w = a.get("s"), _int_arg(a.get("width", 79))
+    if w is None or w < 1:
+        raise _refuse("wordwrap 的宽度至少为 1", "wordwrap's width must be at least 1")
+    n = len(s) if isinstance(s, str) else 0
+    lines = n // w + 1
+    wrap = a.get("wrapstring")
+    if n > MAX_WRAP_TEXT or lines > MAX_WRAP_LINES:
+        raise TemplateLimit(f"wordwrap 的文本最多 {MAX_WRAP_TEXT:,} 个字符、最多折成 {MAX_WRAP_LINES:,} 行（文本长度 ÷ 宽度）",
+                            f"wordwrap takes a text of at most {MAX_WRAP_TEXT:,} characters making at most {MAX_WRAP_LINES:,} lines (length ÷ width)")
+    b.text(n + lines * (len(wrap) if isinstance(wrap, str) else 1))
+
+
+def _check_tojson(b: _Budget, a: Mapping[str, Any]) -> None:
+    indent = (a.get("kwargs") or {}).get("indent", a.get("indent"))
+    if indent is not None and (_int_arg(indent) is None or not 0 <= _int_arg(indent) <= MAX_JSON_INDENT):  # type: ignore[operator]
+        raise _refuse(f"tojson 的缩进应在 0 到 {MAX_JSON_INDENT} 之间", f"tojson's indent must be between 0 and {MAX_JSON_INDENT}")
+
+
+def _text_items(v: Any) -> int:
+    """UTF-8 bytes of the texts of a text, mapping or list of pairs (what urlencode / xmlattr write)."""
+    if isinstance(v, str):
+        return len(v.encode("utf-8", "surrogatepass"))
+    pairs = v.items() if isinstance(v, Mapping) else v if isinstance(v, (list, tuple)) else ()
+    total = 0
+    for pair in pairs:
+        for x in (pair if isinstance(pair, (list, tuple)) else (pair,)):
+            total += len(str(x).encode("utf-8", "surrogatepass")) + 1
+    return total
+
+
+def _check_urlencode(b: _Budget, a: Mapping[str, Any]) -> None:
+    b.text(3 * _text_items(a.get("value")))       # every byte may become %XX
+
+
+def _check_xmlattr(b: _Budget, a: Mapping[str, Any]) -> None:
+    d = a.get("d")
+    b.text(6 * _text_items(d) if isinstance(d, Mapping) else 0)   # '"' becomes &#34;
+
+
+def _check_escape(b: _Budget, a: Mapping[str, Any]) -> None:
+    s = next(iter(a.values()), None)
+    if isinstance(s, str):
+        b.text(len(s) + 4 * sum(s.count(c) for c in "<>&'\""))
+
+
+def _check_items_arg(key: str, default: int) -> Any:
+    def check(b: _Budget, a: Mapping[str, Any]) -> None:
+        n = _int_arg(a.get(key, default))
+        if n is None or n < 1:
+            raise _refuse(f"{key} 至少为 1", f"{key} must be at least 1")
+        b.items(n)
+    return check
+
+
+def _check_format(b: _Budget, a: Mapping[str, Any]) -> None:
+    v = a.get("value")
+    if isinstance(v, str):
+        b.text(len(v) + _format_widths(v) + weight(tuple(a.get("args") or ())) + weight(tuple((a.get("kwargs") or {}).values())))
+        _check_int_formats(v, tuple(a.get("args") or ()) + tuple((a.get("kwargs") or {}).values()))
+
+
+def _check_replace_filter(b: _Budget, a: Mapping[str, Any]) -> None:
+    s = a.get("s")
+    if isinstance(s, str):
+        _check_replace(b, s, a.get("old"), a.get("new"))
+
+
+def _check_join(b: _Budget, a: Mapping[str, Any]) -> None:
+    v = a.get("value")
+    if isinstance(v, (list, tuple)):
+        b.text(weight(v) + len(v) * len(str(a.get("d", ""))))
+
+
+def _check_short_text(key: str, most: int) -> Any:
+    def check(b: _Budget, a: Mapping[str, Any]) -> None:
+        v = a.get(key)
+        if v is not None and len(str(v)) > most:
+            raise _refuse(f"{key} 最多 {most:,} 个字符", f"{key} takes at most {most:,} characters")
+    return check
+
+
+def _check_number_value(b: _Budget, a: Mapping[str, Any]) -> None:
+    _check_decimal(next(iter(a.values()), None))
+
+
+def _check_decimal(v: Any) -> None:
+    """A Decimal whose exponent is huge takes minutes to become an int: refused before it does."""
+    if isinstance(v, Decimal) and v.is_finite() and v and abs(v.adjusted()) > MAX_DECIMAL_EXPONENT:
+        raise TemplateLimit("模板中的数值过大", "a number in the template is too large")
+
+
+def _check_int_formats(fmt: str, args: tuple[Any, ...]) -> None:
+    for v in args:
+        _check_decimal(v)
+
+
+def _nothing(b: _Budget, a: Mapping[str, Any]) -> None:
+    return None
+
+
+# Every filter the environment offers and what is checked before it runs (besides the size of its input,
+# counted for all, and of its result). A filter not named here is removed from the environment.
+# Unbounded growth is refused: escape ≤ 5×, urlencode ≤ 3× (checked); upper/lower/title/capitalize grow
+# at most 3× in C and are checked after.
+FILTER_CHECKS: dict[str, Any] = {
+    "abs": _nothing, "attr": _nothing, "batch": _check_items_arg("linecount", 1), "capitalize": _nothing,
+    "center": _check_center, "count": _nothing, "d": _nothing, "default": _nothing, "dictsort": _nothing,
+    "e": _check_escape, "escape": _check_escape, "filesizeformat": _nothing, "first": _nothing,
+    "float": _nothing, "forceescape": _check_escape, "format": _check_format, "groupby": _nothing,
+    "indent": _check_indent, "int": _check_number_value, "items": _nothing, "join": _check_join, "last": _nothing,
+    "length": _nothing, "list": _nothing, "lower": _nothing, "map": _nothing, "max": _nothing, "min": _nothing,
+    "pprint": _nothing, "random": _nothing, "reject": _nothing, "rejectattr": _nothing,
+    "replace": _check_replace_filter, "reverse": _nothing, "round": lambda b, a: (_check_places(b, a), _check_number_value(b, a)),
+    "safe": _nothing, "select": _nothing, "selectattr": _nothing, "slice": _check_items_arg("slices", 1),
+    "sort": _nothing, "string": _nothing, "striptags": _nothing, "sum": _nothing, "title": _nothing,
+    "tojson": _check_tojson, "trim": _nothing, "truncate": _nothing, "unique": _nothing, "upper": _nothing,
+    "urlencode": _check_urlencode, "wordcount": _nothing, "wordwrap": _check_wordwrap, "xmlattr": _check_xmlattr,
+    # print templates' own (engines/reports/printing.py)
+    "number": lambda b, a: (_check_decimals(b, a), _check_number_value(b, a)),
+    "date": _check_short_text("pattern", 200), "qr": _check_short_text("value", 7089),
+    "barcode": _check_short_text("value", 500),
+}
+# urlize is removed: its output grows by a whole <a href=…> element per word and print pages have no links.
+
+
+_PASSED = frozenset({"environment", "env", "context", "ctx", "eval_ctx", "eval_context"})
 
 
 def _guarded_filter(name: str, f: Any) -> Any:
+    import inspect
+    check = FILTER_CHECKS[name]
+    sig = inspect.signature(f)
     skip = 1 if getattr(f, "jinja_pass_arg", None) else 0
+    params = list(sig.parameters.values())
+    if skip and params and params[0].name in _PASSED:     # (an async variant's signature is its sync one's, without it)
+        sig = sig.replace(parameters=params[1:])
 
     @functools.wraps(f)
     def run(*args: Any, **kwargs: Any) -> Any:
         b = _budget()
-        rest = args[skip:]
-        if rest and name in _MATERIALISING:
-            value = rest[0]
-            b.text(weight(value))
-            if name in _SIZED_FILTERS:
-                size = rest[1] if len(rest) > 1 else kwargs.get("width", kwargs.get("linecount", kwargs.get("slices")))
-                if isinstance(size, str):
-                    size = len(size)
-                if isinstance(size, int) and not isinstance(size, bool):
-                    if name in ("batch", "slice"):
-                        b.items(size)
-                    else:
-                        b.text(size * (1 + (value.count("\n") if isinstance(value, str) else 0)))
-            elif name == "format" and isinstance(value, str):
-                b.text(_format_widths(value) + weight(rest[1:]) + weight(tuple(kwargs.values())))
-            elif name == "replace" and isinstance(value, str) and len(rest) >= 3:
-                _check_replace(b, value, rest[1], rest[2])
-            elif name == "join" and isinstance(value, (list, tuple)):
-                sep = rest[1] if len(rest) > 1 else kwargs.get("d", "")
-                b.text(weight(value) + len(value) * len(str(sep)))
+        try:
+            bound = sig.bind(*args[skip:], **kwargs)
+        except TypeError:
+            return f(*args, **kwargs)        # Jinja's own error for wrong arguments
+        bound.apply_defaults()
+        a = dict(bound.arguments)
+        value = next(iter(a.values()), None)
+        b.text(weight(value))
+        check(b, a)
         out = f(*args, **kwargs)
         _check_result(b, out)
         return out
@@ -203,6 +376,7 @@ def _check_result(b: _Budget, out: Any) -> None:
 
 
 _STR_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
+_DECIMAL_ATTRIBUTES = frozenset({"is_zero", "is_signed", "is_finite", "real", "imag"})
 
 
 class _Guard(NodeTransformer):
@@ -250,7 +424,7 @@ class _BoundedCodeGenerator(CodeGenerator):
 class BoundedEnvironment(ImmutableSandboxedEnvironment):
     """An immutable Jinja sandbox whose renders are bounded in output, size, steps and time."""
 
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    intercepted_binops = frozenset({"*", "**", "+", "%", "-", "/", "//"})
     code_generator_class = _BoundedCodeGenerator
     output_buffer = _Buffer
 
@@ -258,8 +432,22 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         super().__init__(finalize=self._finalize, **options)
         self.globals.pop("lipsum", None)
         self.globals["range"] = self._range
-        self.filters = {k: _guarded_filter(k, f) for k, f in self.filters.items()}
+        self.filters = {k: _guarded_filter(k, f) for k, f in self.filters.items() if k in FILTER_CHECKS}
         self.concat = self._join          # buffers of macros, {% set %} blocks, {% filter %}, call blocks
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """As Jinja's sandbox, and no method of a Decimal (as_integer_ratio, scaleb … cost grows with the
+        exponent) and no int.to_bytes (allocates its length argument)."""
+        if isinstance(obj, Decimal) and attr not in _DECIMAL_ATTRIBUTES:
+            return False
+        if isinstance(obj, int) and attr == "to_bytes":
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def add_filters(self, **filters: Any) -> None:
+        """Offer ``filters`` (each must be named in :data:`FILTER_CHECKS`) guarded like Jinja's own."""
+        for name, f in filters.items():
+            self.filters[name] = _guarded_filter(name, f)
 
     # -- rewriting and calls
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -302,7 +490,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         b = _budget()
         target = getattr(__obj, "__wrapped__", __obj)     # the sandbox wraps str.format
         owner = getattr(target, "__self__", None)
-        if isinstance(owner, str):
+        if isinstance(owner, (str, bytes)):
             name = getattr(target, "__name__", "")
             if name in _STR_WIDTH_METHODS and args and isinstance(args[0], int):
                 b.text(args[0])
@@ -328,6 +516,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 raise TemplateLimit("模板中的乘积过大", "a product in the template is too large")
         elif operator == "**":
             _check_power(b, left, right)
+            _check_decimal(left)
         elif operator == "+":
             if isinstance(left, str) and isinstance(right, str):
                 b.text(len(left) + len(right))
@@ -335,8 +524,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 b.items(len(left) + len(right))
                 b.text(weight(left) + weight(right))
         elif operator == "%" and isinstance(left, str):
-            b.text(len(left) + _format_widths(left) + weight(right if isinstance(right, (tuple, list)) else (right,)))
-        return super().call_binop(context, operator, left, right)
+            args = tuple(right.values()) if isinstance(right, Mapping) else right if isinstance(right, (tuple, list)) else (right,)
+            b.text(len(left) + _format_widths(left) + weight(args))
+            _check_int_formats(left, tuple(args))
+        out = super().call_binop(context, operator, left, right)
+        if isinstance(out, Decimal):      # d * d * …, 1 / (1 / d): a Decimal's exponent grows without a big int
+            _check_decimal(out)
+        return out
 
 
 def template_line(exc: BaseException) -> int | None:

@@ -321,8 +321,9 @@ def _eval(f: FieldSpec, names: Mapping[str, Any], ctx: Ctx, problems: ProblemLis
         if errors is not None and exc.kind in SHOWN_KINDS:
             errors[path] = exc.message
         return None
-    except fieldtypes.FieldError as exc:
-        problems.add(path, f"公式结果无效：{exc.zh}", f"formula result is invalid: {exc.en}", "formula")
+    except fieldtypes.FieldError:
+        # a fixed text: the converter's message quotes the result, which may carry a field the reader cannot see
+        problems.add(path, "公式结果不符合该字段的结果类型，请检查公式", "the formula's result does not fit the field's result type; check the formula", "formula")
         return None
 
 

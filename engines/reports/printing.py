@@ -104,8 +104,8 @@ def _fmt_num(v: Any, decimals: int = 2) -> str:
 
 def environment() -> BoundedEnvironment:
     env = BoundedEnvironment(autoescape=True, undefined=StrictUndefined)
-    env.filters.update(qr=qr_svg, barcode=barcode_svg, date=_fmt_date, number=_fmt_num)
-    env.globals.update(qr=qr_svg, barcode=barcode_svg)
+    env.add_filters(qr=qr_svg, barcode=barcode_svg, date=_fmt_date, number=_fmt_num)   # arguments bounded
+    env.globals.update(qr=env.filters["qr"], barcode=env.filters["barcode"])
     return env
 
 
@@ -147,7 +147,10 @@ def _sample_names(conn: Connection, forms: Any, raw: Mapping[str, Any]) -> dict[
 def _limit_error(exc: TemplateLimit, where: str = "/template") -> MomError:
     """A limit reached: 413 for sizes, 422 for time and loop steps; the template line named."""
     at_zh, at_en = (f"（第 {exc.line} 行）", f" (line {exc.line})") if exc.line else ("", "")
-    zh, en = f"打印模板{at_zh}：{exc.zh}；请缩小输出或循环", f"print template{at_en}: {exc.en}; make the output or the loops smaller"
+    if exc.kind == "argument":     # a filter's argument out of its range (round's places, tojson's indent …)
+        zh, en = f"打印模板{at_zh}：{exc.zh}；请改正这个参数", f"print template{at_en}: {exc.en}; correct this argument"
+    else:
+        zh, en = f"打印模板{at_zh}：{exc.zh}；请缩小输出或循环", f"print template{at_en}: {exc.en}; make the output or the loops smaller"
     problems = [Problem(where, f"{exc.zh}{at_zh}", f"{exc.en}{at_en}", "template_limit")]
     cls = TooLarge if exc.kind == "too_large" else InvalidInput
     return cls(zh, en, problems=problems, detail={"line": exc.line} if exc.line else None)

@@ -186,7 +186,14 @@ def qr(form: PathName, record_id: PathId, field: PathName, engine: EngineDep, re
     if not doc[field]:
         raise InvalidInput(f"{field} 为空", f"{field} is empty")
     buf = io.BytesIO()
-    segno.make(str(doc[field]), error="m").save(buf, kind="svg", scale=4, xmldecl=False)
+    try:
+        code = segno.make(str(doc[field]), error="m")
+    except segno.DataOverflowError:
+        raise InvalidInput(f"{field} 的内容太长，放不进一个二维码（最多约 2,300 个字母或数字、约 600 个汉字）；请缩短内容或改用其他字段",
+                           f"{field} is too long for one QR code (about 2,300 letters or digits, about 600 Chinese characters at most); "
+                           "shorten it or use another field",
+                           problems=[Problem(f"/{field}", "内容太长，无法生成二维码", "too long for a QR code", "too_long")]) from None
+    code.save(buf, kind="svg", scale=4, xmldecl=False)
     return Response(buf.getvalue(), media_type="image/svg+xml")
 
 

@@ -140,6 +140,7 @@ def report_spc(name: PathName, request: Request, engine: EngineDep, registry: Re
         if v is not None and v not in keys:
             raise InvalidInput(f"报表没有列 {v}", f"the report has no column {v}",
                                problems=[Problem(f"/{attr}", f"没有列 {v}", f"no column {v}", "unknown_column")])
+    _require_number_column(result, value)
     w = {"type": "control_chart", "value": value, "subgroup": subgroup, "lsl": lsl, "usl": usl, "rules": rules}
     if chart:
         w["chart"] = chart
@@ -147,6 +148,30 @@ def report_spc(name: PathName, request: Request, engine: EngineDep, registry: Re
         return dashboard.control_chart(w, result)
     except spc.SpcError as exc:
         raise InvalidInput(exc.zh, exc.en) from None
+
+
+_NOT_NUMBERS = frozenset({"text", "date", "datetime", "time", "select", "multiselect", "reference", "user", "department",
+                          "boolean", "barcode", "autonumber"})
+
+
+def _require_number_column(result: dict[str, Any], key: str) -> None:
+    """An SPC chart needs numbers: a text, date or choice column as ``value`` is refused with a 422 naming
+    the parameter (not a 500 from float('LOT-1'))."""
+    col = next((c for c in result["columns"] if c["key"] == key), {})
+    ok = col.get("type") not in _NOT_NUMBERS
+    if ok:
+        try:
+            for row in result["rows"]:
+                v = row.get(key)
+                if v is not None and (isinstance(v, bool) or not isinstance(float(v), float)):
+                    ok = False
+                    break
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise InvalidInput(f"参数 value 必须是数字列：{key} 不是数字，请选择一个数字字段（如测量值）",
+                           f"the value parameter must be a number column: {key} is not numeric; choose a number field (such as a measurement)",
+                           problems=[Problem("/value", f"{key} 不是数字列，value 必须是数字字段", f"{key} is not a number column; value must be a number field", "type")])
 
 
 @router.post("/spc/analyze", summary="Control limits, rule violations and capability for given data")

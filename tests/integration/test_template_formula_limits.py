@@ -173,3 +173,87 @@ def test_a_formula_failing_for_a_records_values_is_shown_on_the_record(client: T
                                                                   "parts": [{"qty": 10, "per_box": 2}]}, headers=line).json()
     assert str(fixed["yield_rate"]) in ("0.5", "0.50", "0.5000") or float(fixed["yield_rate"]) == 0.5
     assert "_errors" not in fixed
+
+
+# ---------------------------------------------------------------- issue 16, item 8 (hostile review)
+
+SECRET_FORM = {"format": "mom.form/1", "name": "secret_check", "label": {"zh-CN": "保密检查", "en": "Secret check"}, "fields": [
+    {"id": "s1", "key": "secret", "type": "text", "label": {"zh-CN": "口令", "en": "Secret"}},
+    {"id": "s2", "key": "as_int", "type": "formula", "result_type": "integer", "formula": "int(secret)"},
+    {"id": "s3", "key": "as_date", "type": "formula", "result_type": "date", "formula": "date(secret)"},
+    {"id": "s4", "key": "x", "type": "integer"},
+    {"id": "s5", "key": "n", "type": "integer"},
+    {"id": "s6", "key": "rounded", "type": "formula", "result_type": "decimal", "formula": "round(x, n)"},
+    {"id": "s7", "key": "note", "type": "text", "max_length": 10000, "label": {"zh-CN": "备注", "en": "Note"}},
+], "permissions": [{"role": "qc_inspector", "actions": ["create", "read"], "scope": "all", "fields": {"secret": "hidden"}}]}
+
+
+@pytest.fixture
+def secret(plant: Any) -> Any:
+    r = plant.client.put("/api/forms/secret_check", json=SECRET_FORM, headers=plant.h("admin"))
+    assert r.status_code == 200, r.text
+    return plant
+
+
+def test_a_hidden_fields_value_never_shows_in_formula_errors(secret: Any) -> None:
+    c = secret.client
+    r = c.post("/api/records/secret_check", json={"secret": "PASSWORD-123"}, headers=secret.h("admin"))
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    doc = c.get(f"/api/records/secret_check/{rid}", headers=secret.h("qc1"))
+    assert doc.status_code == 200 and "secret" not in doc.json()
+    assert set(doc.json()["_errors"]) == {"/as_int", "/as_date"}
+    assert "PASSWORD" not in doc.text and "取值无效" in doc.json()["_errors"]["/as_int"]["zh-CN"]
+    pv = c.post("/api/records/secret_check/preview", json={"secret": "PASSWORD-123"}, headers=secret.h("admin"))
+    assert pv.status_code == 200 and "PASSWORD" not in pv.text, pv.text
+
+
+def test_round_with_a_huge_precision_is_refused_at_once(secret: Any) -> None:
+    c = secret.client
+    body = {"x": 4611686018427387904, "n": -4611686018427387904}
+    r, took = _timed(lambda: c.post("/api/records/secret_check/preview", json=body, headers=secret.h("qc1")))
+    assert r.status_code == 200 and took < QUICK, r.text
+    assert "小数位数超出范围" in str(r.json())
+    assert c.get("/api/health").status_code == 200
+    ok = c.post("/api/records/secret_check/preview", json={"x": 1234, "n": -2}, headers=secret.h("qc1"))
+    assert "1200" in ok.text, ok.text
+
+
+def test_a_text_too_long_for_a_qr_code_is_a_422(secret: Any) -> None:
+    c = secret.client
+    rid = c.post("/api/records/secret_check", json={"note": "x" * 5000}, headers=secret.h("admin")).json()["id"]
+    r = c.get(f"/api/records/secret_check/{rid}/qr/note", headers=secret.h("admin"))
+    assert r.status_code == 422 and "二维码" in r.json()["message"]["zh-CN"], r.text
+    rid = c.post("/api/records/secret_check", json={"note": "LOT-1"}, headers=secret.h("admin")).json()["id"]
+    assert c.get(f"/api/records/secret_check/{rid}/qr/note", headers=secret.h("admin")).status_code == 200
+
+
+def test_spc_on_a_text_column_names_the_value_parameter(plant: Any) -> None:
+    c, h = plant.client, plant.h("admin")
+    r = c.get("/api/reports/iqc_readings/spc", params={"value": "lot_no", "subgroup": "lot_no", "chart": "xbar_r"}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["problems"][0]["path"] == "/value" and "value" in r.json()["message"]["en"]
+
+
+@pytest.mark.parametrize("template, status, words", [
+    ("<p>\n{{ 7|round(-999999999) }}", 422, "小数位数超出范围"),            # froze the server at publish
+    ("<p>\n{{ 1|number(1000000000) }}", 422, "小数位数超出范围"),           # 35 s, 1.29 GB
+    ("<p>\n{{ {'a': 1}|tojson(indent=999999999) }}", 422, "tojson"),       # 4.1 GB
+    ("<p>\n{{ ('x' * 4000000)|wordwrap(1) }}", 413, "wordwrap"),           # 5 minutes of CPU
+    ("<p>\n{{ ('x' * 2000000)|urlencode|urlencode }}", 413, "字节"),        # 16 s
+    ("<p>\n{{ '%*d' % (999999999, 1) }}", 413, "字节"),
+    ("<p>\n{{ '{:{}}'.format(1, 999999999) }}", 413, "字节"),
+])
+def test_filter_arguments_are_bounded_before_the_filter_runs(client: TestClient, line: dict[str, str], template: str,
+                                                            status: int, words: str) -> None:
+    r, took = _timed(lambda: client.put("/api/print-templates/p1", json=_print(template), headers=line))
+    assert r.status_code == status and took < QUICK, r.text
+    assert words in r.json()["message"]["zh-CN"] and r.json()["detail"]["line"] == 2
+
+
+def test_ordinary_filter_arguments_still_print(client: TestClient, line: dict[str, str]) -> None:
+    src = "{{ 7.126|round(2) }} {{ 1234.5|number }} {{ 1|number(3) }} {{ {'a': 1}|tojson(indent=2) }} {{ 'a b'|urlencode }} {{ ('x' * 30)|wordwrap(10) }}"
+    assert client.put("/api/print-templates/p1", json=_print(src), headers=line).status_code == 200
+    rid = client.post("/api/records/line_check", json={"good": 1, "total": 2}, headers=line).json()["id"]
+    r = client.get("/api/print/p1", params={"record_id": rid}, headers=line)
+    assert r.status_code == 200 and "7.13" in r.text and "1,234.50" in r.text and "1.000" in r.text and "a%20b" in r.text, r.text

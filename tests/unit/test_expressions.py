@@ -88,3 +88,44 @@ def test_every_evaluation_is_quick() -> None:
 
 def test_a_long_text_field_can_still_be_read() -> None:
     assert ev("len(remarks)", remarks="备" * 60000) == 60000
+
+
+# ---------------------------------------------------------------- issue 16, item 8 (hostile review)
+
+@pytest.mark.parametrize("src, names, kind", [
+    ("round(x, n)", {"x": 4611686018427387904, "n": -4611686018427387904}, "domain"),   # froze the process
+    ("round(x, n)", {"x": 7, "n": -3_000_000}, "domain"),                                # 2.6 s before
+    ("round(x, n)", {"x": Decimal("1.5"), "n": 10 ** 9}, "domain"),
+    ("int(s)", {"s": "9" * 100_000}, "too_large"),
+    ("decimal(s)", {"s": "9" * 100_000}, "too_large"),
+    ("ceil(x)", {"x": Decimal("1e999999999")}, "too_large"),           # a 10**9-digit int in C
+    ("add_days(d, n)", {"d": "2026-01-01", "n": Decimal("1e999999999")}, "too_large"),
+    ("add_days(d, n)", {"d": "2026-01-01", "n": 10 ** 12}, "too_large"),
+    ("1 << n", {"n": 10 ** 9}, "too_large"),
+])
+def test_arguments_whose_cost_grows_with_their_value_are_bounded_first(src: str, names: dict, kind: str) -> None:
+    import time
+    t = time.perf_counter()
+    with pytest.raises(ExpressionError) as exc:
+        ev(src, **names)
+    assert exc.value.kind == kind and time.perf_counter() - t < 0.2
+    if "round" in src:
+        assert "小数位数超出范围" in exc.value.zh and "decimal places" in exc.value.en
+
+
+def test_round_within_range_still_works() -> None:
+    assert ev("round(x, -2)", x=1234) == 1200 and ev("round(x, 2)", x=Decimal("1.005")) == Decimal("1.01")
+    assert ev("round(x, 100)", x=1) == 1
+
+
+@pytest.mark.parametrize("src", ["int(s)", "date(s)", "decimal(s)", "float(s)", "s / 2", "int(s, 7)", "add_days(d, s)", "year(s)"])
+def test_failure_messages_never_contain_an_input_value(src: str) -> None:
+    with pytest.raises(ExpressionError) as exc:
+        ev(src, s="PASSWORD-123", d="2026-01-01")
+    assert "PASSWORD" not in exc.value.zh and "PASSWORD" not in exc.value.en
+
+
+def test_a_constant_that_can_never_work_does_not_quote_python() -> None:
+    with pytest.raises(ExpressionError) as exc:
+        compile_expression("decimal('abc') + x")
+    assert "not a number: 'abc'" not in exc.value.en and exc.value.kind == "value"
