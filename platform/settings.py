@@ -27,7 +27,14 @@ class Settings(BaseSettings):
                                      "an administrator unlocks it or login_lock_minutes pass)")
     login_address_max_failures: int = Field(default=20, ge=1, description="failed sign-ins from one client address, over "
                                             "all user names, before back-off (shop-floor terminals share an address)")
-    login_address_lock_failures: int = Field(default=50, ge=1, description="failed sign-ins from one address that lock it")
+    login_address_lock_failures: int = Field(default=0, ge=0, description="failed sign-ins from one address that lock it; "
+                                             "0 (default): an address is only slowed down, never locked, so that one "
+                                             "client cannot keep a shared (NAT, terminal) address locked for everyone")
+    # issue 16 review, item 1: the client address behind a reverse proxy; an address's back-off stays short
+    login_address_backoff_max_seconds: float = Field(default=30.0, ge=0, description="longest back-off wait of a client "
+                                                     "address (a user name's own wait goes up to login_backoff_max_seconds)")
+    trusted_proxies: str = Field(default="", description="comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8) "
+                                 "of reverse proxies whose X-Forwarded-For is believed; empty: the header is ignored")
     login_window_minutes: float = Field(default=15.0, gt=0, description="failures older than this are forgotten "
                                         "(unless locked)")
     login_backoff_seconds: float = Field(default=1.0, ge=0, description="first back-off wait; doubles with each further failure")

@@ -9,6 +9,10 @@ not exist, or an address):
   doubling per failure up to ``login_backoff_max_seconds`` (429 with Retry-After);
 - the ``login_lock_failures``-th failure locks the key for ``login_lock_minutes`` (0: until an
   administrator unlocks it); a lock and an unlock are written to the audit log;
+- an address's back-off is at most ``login_address_backoff_max_seconds`` (30) and by default it is
+  never locked (``login_address_lock_failures`` 0): many people share one address (NAT, shop-floor
+  terminals), and one client failing once every few minutes must not keep all of them out — a user
+  whose own count is clean waits at most that short back-off with the right password;
 - a successful sign-in clears its user name's counter (not the address's: one known account must
   not reopen an address for guessing other accounts).
 
@@ -104,9 +108,12 @@ def check(conn: Connection, username: str, address: str, at: dt.datetime) -> Blo
     return out
 
 
-def _limits(kind: str, s: Settings) -> tuple[int, int]:
-    return ((s.login_max_failures, s.login_lock_failures) if kind == USER
-            else (s.login_address_max_failures, s.login_address_lock_failures))
+def _limits(kind: str, s: Settings) -> tuple[int, int, float]:
+    """Back-off from, lock from (0: never) and the longest back-off of a user name or an address."""
+    if kind == USER:
+        return s.login_max_failures, s.login_lock_failures, s.login_backoff_max_seconds
+    return (s.login_address_max_failures, s.login_address_lock_failures,
+            min(s.login_backoff_max_seconds, s.login_address_backoff_max_seconds))
 
 
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> None:
@@ -132,14 +139,14 @@ def charge(conn: Connection, username: str, address: str, at: dt.datetime, s: Se
     for (kind, key), row in rows.items():
         fresh = row.last_failure_at < at - window or row.locked_at is not None   # forgotten, or a lock that has run out
         n = 1 if fresh else row.failures + 1
-        backoff_at, lock_at = _limits(kind, s)
+        backoff_at, lock_at, longest = _limits(kind, s)
         until: dt.datetime | None = None
         locked_at: dt.datetime | None = None
-        if n >= lock_at:
+        if lock_at and n >= lock_at:
             locked_at = at
             until = at + dt.timedelta(minutes=s.login_lock_minutes) if s.login_lock_minutes > 0 else None
         elif n >= backoff_at:
-            until = at + dt.timedelta(seconds=min(s.login_backoff_seconds * 2 ** (n - backoff_at), s.login_backoff_max_seconds))
+            until = at + dt.timedelta(seconds=min(s.login_backoff_seconds * 2 ** min(n - backoff_at, 60), longest))
         conn.execute(T.login_throttle.update().where(_where(kind, key)).values(
             failures=n, first_failure_at=at if fresh else row.first_failure_at, last_failure_at=at,
             blocked_until=until, locked_at=locked_at))

@@ -107,6 +107,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     s = get_settings()
     workers = workers or s.web_workers
     host, port = host or s.host, port or s.port
+    from mom.platform.api.client_address import trusted_networks
+    try:
+        trusted_networks(s.trusted_proxies)
+    except ValueError as e:
+        raise click.ClickException(f"MOM_TRUSTED_PROXIES 中的 “{e}” 不是 IP 地址或网段（例如 127.0.0.1 或 10.0.0.0/8）/ "
+                                   f"'{e}' in MOM_TRUSTED_PROXIES is not an address or network (e.g. 127.0.0.1 or 10.0.0.0/8)")
     engine = _engine()   # migrated once, here
     _check_demo_passwords(engine, production=s.production)
     if workers == 1:
@@ -114,7 +120,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         if s.worker_in_serve:   # single-machine setup: one outbox/timer worker in-process (MOM_WORKER_IN_SERVE=false to turn off)
             from mom.platform.worker import start_background
             start_background(app.state.engine, s, app.state.registry)
-        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=s.shutdown_grace_seconds)
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=s.shutdown_grace_seconds,
+                    proxy_headers=False)   # X-Forwarded-For: only from MOM_TRUSTED_PROXIES (api/client_address.py)
         return
     # Several HTTP processes (uvicorn starts them fresh, each building its app from the same MOM_*
     # settings): this process migrates once, runs the one in-process outbox/timer worker and
@@ -126,7 +133,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         from mom.platform.worker import start_background
         start_background(engine, s, registry())
     uvicorn.run("mom.platform.api.app:create_served_app", factory=True, workers=workers, host=host, port=port,
-                log_level="info", timeout_graceful_shutdown=s.shutdown_grace_seconds)
+                log_level="info", timeout_graceful_shutdown=s.shutdown_grace_seconds, proxy_headers=False)
 
 
 def _check_demo_passwords(engine: Any, *, production: bool) -> None:

@@ -114,7 +114,7 @@ def test_back_off_doubles_and_a_success_resets(clients: Any, engine: sa.engine.E
 
 
 def test_one_address_is_limited_across_user_names(clients: Any, engine: sa.engine.Engine, users: dict[str, int]) -> None:
-    c = clients(login_address_max_failures=3, login_backoff_seconds=60)
+    c = clients(login_address_max_failures=3, login_backoff_seconds=60, login_address_backoff_max_seconds=60)
     admin = login(c, "admin", "admin-pass-1")
     assert [sign_in(c, u, "nope").status_code for u in ("qc1", "qc2", "nobody")] == [401, 401, 429]
     r = sign_in(c, "someone-else", "nope")
