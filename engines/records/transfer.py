@@ -107,8 +107,8 @@ class _Run:
         result = {**self.result(), "created": 0, "updated": 0, "unchanged": 0}
         return InvalidInput(f"{self.error_count} 处错误，未导入任何数据（mode=all）",
                             f"{self.error_count} problem(s); nothing was imported (mode=all)",
-                            problems=[Problem(f"/rows/{e['row']}/{e['field'] or ''}", e["message"]["zh-CN"], e["message"]["en"])
-                                      for e in self.errors[:MAX_REPORTED]], detail=result)
+                            problems=[Problem(f"/rows/{e['row']}/{e['field'] or ''}", e["message"]["zh-CN"], e["message"]["en"],
+                                              e.get("code", "invalid")) for e in self.errors[:MAX_REPORTED]], detail=result)
 
 
 _share_lock = threading.Lock()
@@ -329,7 +329,7 @@ def _recheck(conn: Connection, run: _Run, rows: list[tuple[int, dict[str, Any]]]
 
 
 def _row_errors(rowno: int, problems: list[Problem]) -> list[dict[str, Any]]:
-    return [{"row": rowno, "field": p.path.strip("/").split("/")[0] or None,
+    return [{"row": rowno, "field": p.path.strip("/").split("/")[0] or None, "code": p.code,
              "message": {"zh-CN": f"第 {rowno} 行：{p.zh}", "en": f"row {rowno}: {p.en}"}} for p in problems]
 
 

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
+from mom.platform.api.client_address import client_address
 from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep, TokenDep
 from mom.platform.api.params import PathSmallId, QuerySmallId
 from mom.platform.auth import scopes as scopes_mod
@@ -17,7 +18,7 @@ from mom.platform.auth import service as auth
 from mom.platform.auth import signin, throttle, tokens
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import AccessDenied, InsufficientScope, NotFound
+from mom.platform.errors import AccessDenied, InsufficientScope, NotFound, ProblemList, did_you_mean
 
 router = APIRouter(prefix="/api", tags=["auth & admin"])
 
@@ -28,7 +29,7 @@ async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: 
     state = request.app.state
     engine, settings = state.engine, state.settings
     attempt = await run_in_threadpool(signin.begin, engine, settings, username=form.username, password=form.password,
-                                      address=request.client.host if request.client else "unknown")
+                                      address=client_address(request, settings.trusted_proxies))
     # At most login_hash_concurrency password checks at once per process; the others wait here without
     # holding a worker thread, so a flood of guesses cannot take the CPU and threads other requests need.
     slots = getattr(state, "password_slots", None)
@@ -52,9 +53,9 @@ class ApiTokenCreate(BaseModel):
     scopes: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=100, description=(
         "read | write | <area>:read|write | records:<form>:read|write; areas: " + ", ".join(scopes_mod.AREAS)
         + "; default [read, write]; within the scopes of the token creating it"))
-    expires_in_days: int | None = Field(default=None, ge=1, le=36500, description="default api_token_default_days, "
+    expires_in_days: StrictInt | None = Field(default=None, ge=1, le=36500, description="default api_token_default_days, "
                                         "at most api_token_max_days; never beyond the creating API token's expiry")
-    days: int | None = Field(default=None, ge=1, le=36500, description="older name of expires_in_days")
+    days: StrictInt | None = Field(default=None, ge=1, le=36500, description="older name of expires_in_days")
 
 
 @router.post("/auth/api-tokens", status_code=201, summary="An API token for a machine or integration: scoped, expiring",
@@ -95,6 +96,21 @@ def _distinct(roles: list[str]) -> list[str]:
     return list(dict.fromkeys(roles))
 
 
+def _role_ids(conn: Any, roles: list[str]) -> list[int]:
+    """The ids of existing roles; 422 naming each unknown one (``/roles/i``, code ``unknown``). Giving a user
+    a role is no way to create it — a typo would take away every right — create it with POST /api/admin/roles."""
+    known = dict(conn.execute(sa.select(T.role.c.name, T.role.c.id)).all())
+    problems = ProblemList()
+    for i, r in enumerate(roles):
+        if r not in known:
+            hint = did_you_mean(r, set(known))
+            problems.add(f"/roles/{i}", f"没有角色 {r}{hint}：请从角色列表中选择，或先用 POST /api/admin/roles 创建它",
+                         f"there is no role {r}{hint}: pick one from the list of roles, or create it first "
+                         f"with POST /api/admin/roles", "unknown")
+    problems.raise_if_any("有未知的角色，什么都没有改", "unknown role(s): nothing was changed")
+    return [int(known[r]) for r in roles]
+
+
 class UserCreate(BaseModel):
     username: str = Field(max_length=64)
     password: str | None = Field(default=None, max_length=200)
@@ -112,6 +128,7 @@ def add_user(body: UserCreate, actor: AdminDep, engine: EngineDep) -> dict[str, 
         auth.check_password_policy(body.password)
         values["password_hash"] = auth.hash_password(values.pop("password"))
     with write_tx(engine) as conn:
+        _role_ids(conn, body.roles)
         uid = auth.create_user(conn, **values)
     return {"id": uid, "username": body.username}
 
@@ -172,9 +189,10 @@ def set_roles(user_id: PathSmallId, body: UserRoles, actor: AdminDep, engine: En
     with write_tx(engine) as conn:
         if conn.execute(sa.select(T.user.c.id).where(T.user.c.id == user_id)).scalar() is None:
             raise NotFound(f"用户 {user_id} 不存在", f"user {user_id} does not exist")
+        ids = _role_ids(conn, body.roles)
         conn.execute(T.user_role.delete().where(T.user_role.c.user_id == user_id))
-        for r in body.roles:
-            conn.execute(T.user_role.insert().values(user_id=user_id, role_id=auth.ensure_role(conn, r)))
+        for rid in ids:
+            conn.execute(T.user_role.insert().values(user_id=user_id, role_id=rid))
     return {"id": user_id, "roles": body.roles}
 
 

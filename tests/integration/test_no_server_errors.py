@@ -87,6 +87,8 @@ def test_directory_ids_must_be_ascii_ids(client: TestClient, plant: Any) -> None
 
 def test_duplicate_role_names_are_one_role(client: TestClient, plant: Any) -> None:
     admin = plant.h("admin")
+    for role in ("inspector", "viewer"):   # roles are created on their own, not by giving them to a user
+        assert client.post("/api/admin/roles", json={"name": role}, headers=admin).status_code == 201
     r = client.post("/api/admin/users", json={"username": "dup_roles", "password": "dup-pass-123",
                                               "roles": ["inspector", "inspector", "viewer"]}, headers=admin)
     assert r.status_code == 201, r.text
