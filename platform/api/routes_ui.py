@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -119,21 +120,82 @@ def _form_read_access(conn: Any, registry: Any, actor: Any, form: str) -> Any:
     return access
 
 
-def _view_out(row: Any, actor: Any) -> dict[str, Any]:
-    return {"name": row.name, "shared": row.shared, "mine": row.owner_id == actor.id, "spec": row.spec,
-            "updated_at": row.updated_at.isoformat()}
+def _view_out(row: Any, actor: Any, spec: Any = None, partial: bool = False) -> dict[str, Any]:
+    out = {"name": row.name, "shared": row.shared, "mine": row.owner_id == actor.id,
+           "spec": row.spec if spec is None else spec, "updated_at": row.updated_at.isoformat()}
+    if partial:
+        out["partial"] = True
+    return out
+
+
+# Issue 16 review, item 5: a view names only fields its reader may see.
+def _hidden_check(conn: Any, registry: Any, actor: Any, form: str, access: Any) -> Callable[[str], bool]:
+    """``hidden(path)``: does a filter/sort/column path (``field``, ``field.sub``, ``field__op``) name a
+    field this reader may not see (on the form, or on a referenced form through ``field.sub``)?"""
+    compiled = registry.get(conn, form)
+
+    def hidden(path: str) -> bool:
+        key, _, sub = str(path).lstrip("-+").partition("__")[0].partition(".")
+        f = compiled.definition.field(key)
+        if f is None:
+            return False          # a system column (id, created_at…) or a name the list refuses anyway
+        if not access.visible(key):
+            return True
+        if sub and f.value_type == "reference":
+            tacc = form_access(registry.get(conn, str(f.raw["form"])), actor)
+            return not tacc.can("read") or not tacc.visible(sub)
+        return False
+
+    return hidden
+
+
+def _spec_for(spec: Any, hidden: Callable[[str], bool], display_field: str | None) -> tuple[Any, bool]:
+    """A shared view's spec without what names a hidden field; True when something was dropped."""
+    if not isinstance(spec, dict):
+        return spec, False
+    out, dropped = dict(spec), False
+    if isinstance(spec.get("columns"), list):
+        out["columns"] = [c for c in spec["columns"] if not (isinstance(c, str) and hidden(c))]
+        dropped |= len(out["columns"]) != len(spec["columns"])
+    if isinstance(spec.get("filters"), dict):
+        out["filters"] = {k: v for k, v in spec["filters"].items() if not hidden(k)}
+        dropped |= len(out["filters"]) != len(spec["filters"])
+    if isinstance(spec.get("sort"), str):
+        parts = [p for p in spec["sort"].split(",") if p.strip()]
+        kept = [p for p in parts if not hidden(p.strip())]
+        out["sort"] = ",".join(kept) if kept else "-id"
+        dropped |= len(kept) != len(parts)
+    if spec.get("quick") and display_field and hidden(display_field):   # quick search runs on the display field
+        out["quick"], dropped = "", True
+    return out, dropped
+
+
+def _hidden_problems(spec: dict[str, Any], hidden: Callable[[str], bool]) -> list[Problem]:
+    """A user's own view naming a field hidden from them: one problem per such field."""
+    named: list[tuple[str, str]] = []
+    if isinstance(spec.get("columns"), list):
+        named += [(f"/spec/columns/{i}", c) for i, c in enumerate(spec["columns"]) if isinstance(c, str)]
+    if isinstance(spec.get("filters"), dict):
+        named += [(f"/spec/filters/{k}", k) for k in spec["filters"]]
+    if isinstance(spec.get("sort"), str):
+        named += [("/spec/sort", p.strip()) for p in spec["sort"].split(",") if p.strip()]
+    return [Problem(path, f"字段 {name} 对你不可见，不能用在视图中；请去掉它", f"the field {name} is hidden from you and cannot be "
+                    "used in a view; remove it", "hidden_field") for path, name in named if hidden(name)]
 
 
 @router.get("/views/{form}", summary="Saved list views of a form: the caller's own and the shared ones")
 def list_views(form: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
-        _form_read_access(conn, registry, actor, form)
+        access = _form_read_access(conn, registry, actor, form)
         rows = conn.execute(sa.select(T.list_view).where(T.list_view.c.form == form, sa.or_(
             T.list_view.c.owner_id == actor.id, T.list_view.c.shared.is_(True))).order_by(T.list_view.c.name)).all()
-    # the caller's own view first when a shared one has the same name
-    out: dict[str, dict[str, Any]] = {}
-    for r in sorted(rows, key=lambda r: r.owner_id == actor.id):
-        out[r.name] = _view_out(r, actor)
+        hidden = _hidden_check(conn, registry, actor, form, access)
+        display_field = registry.get(conn, form).definition.display_field
+        # the caller's own view first when a shared one has the same name; another's view shows no hidden field
+        out: dict[str, dict[str, Any]] = {}
+        for r in sorted(rows, key=lambda r: r.owner_id == actor.id):
+            spec, dropped = (r.spec, False) if r.owner_id == actor.id else _spec_for(r.spec, hidden, display_field)
+            out[r.name] = _view_out(r, actor, spec, dropped)
     return list(out.values())
 
 
@@ -165,6 +227,10 @@ def put_view(form: PathName, name: PathName, body: Annotated[Any, Body()], engin
         access = _form_read_access(conn, registry, actor, form)
         if shared and not access.can("design"):
             raise AccessDenied(f"共享视图需要表单 {form} 的设计权限", f"sharing a view needs design rights on form {form}")
+        bad = _hidden_problems(spec, _hidden_check(conn, registry, actor, form, access))
+        if bad:
+            raise InvalidInput(f"视图用到了对你不可见的字段，未保存：{bad[0].zh}", f"the view names fields hidden from you; "
+                               f"nothing was saved: {bad[0].en}", problems=bad)
         key = (T.list_view.c.form == form, T.list_view.c.owner_id == actor.id, T.list_view.c.name == name)
         done = conn.execute(T.list_view.update().where(*key).values(spec=spec, shared=shared, updated_at=now)).rowcount
         if not done:

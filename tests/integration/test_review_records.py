@@ -160,3 +160,25 @@ def test_workflow_ids_of_unseen_records_answer_like_missing_ones(plant: Plant, h
     approver = next(u for u in ("qe1", "pm") if u != task.get("assignee") and
                     c.get(f"/api/workflow-instances/{iid}", headers=plant.h(u)).status_code == 200)
     assert c.post(f"/api/workflow-instances/{iid}/withdraw", headers=plant.h(approver)).status_code in (403, 409)
+
+
+# ---------------------------------------------------------------- 5: shared views name no hidden field
+
+def test_shared_view_drops_what_its_reader_may_not_see(plant: Plant) -> None:
+    c, qcm, qc1 = plant.client, plant.h("qcm"), plant.h("qc1")
+    spec = {"columns": ["lot_no", "unit_cost", "qty"], "filters": {"lot_no": SECRET, "unit_cost__gt": "50"},
+            "sort": "-unit_cost,lot_no"}
+    r = c.put("/api/views/iqc_inspection/costly", json={"spec": spec, "shared": True}, headers=qcm)
+    assert r.status_code == 200, r.text
+    seen = {v["name"]: v for v in c.get("/api/views/iqc_inspection", headers=qc1).json()}["costly"]
+    assert seen["partial"] is True and "unit_cost" not in str(seen) and "50" not in str(seen["spec"]["filters"])
+    assert seen["spec"]["columns"] == ["lot_no", "qty"] and seen["spec"]["sort"] == "lot_no"
+    assert seen["spec"]["filters"] == {"lot_no": SECRET}      # a field qc1 may see keeps its value
+    mine = {v["name"]: v for v in c.get("/api/views/iqc_inspection", headers=qcm).json()}["costly"]
+    assert mine["spec"] == spec and "partial" not in mine
+    # a user's own view may not name a field hidden from him
+    r = c.put("/api/views/iqc_inspection/mine", json={"spec": {"columns": ["lot_no"], "filters": {"unit_cost__gt": "1"}}},
+              headers=qc1)
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/spec/filters/unit_cost__gt", r.text
+    assert c.put("/api/views/iqc_inspection/mine", json={"spec": {"columns": ["lot_no"], "sort": "-qty"}},
+                 headers=qc1).status_code == 200
