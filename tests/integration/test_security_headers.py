@@ -91,7 +91,8 @@ def test_the_built_web_app_needs_no_inline_script_and_nothing_from_outside(clien
 
 
 def test_docs_load_every_file_from_this_server(client: TestClient) -> None:
-    for path, reader in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+    # ReDoc's bundle is served from /docs/redoc.js with its maker's logo address replaced by ours
+    for path, reader in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "/docs/redoc.js")):
         r = client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         page = refs(r.text)
@@ -101,6 +102,7 @@ def test_docs_load_every_file_from_this_server(client: TestClient) -> None:
             assert not urlsplit(url).scheme and not url.startswith("//"), f"{path} loads {url} from outside"
             asset = client.get(url)
             assert asset.status_code == 200 and asset.content, url
+    assert "cdn.redoc.ly" not in client.get("/docs/redoc.js").text
     init = client.get("/docs/init.js")
     assert "/openapi.json" in init.text and "http" not in init.text
     spec = client.get("/openapi.json").json()
