@@ -159,6 +159,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 b.text(args[0])
             elif name == "expandtabs":
                 b.text(len(owner) * (args[0] if args and isinstance(args[0], int) else 8))
+            elif name == "translate" and args and isinstance(args[0], Mapping):   # each character may become a text
+                b.text(len(owner) * max([len(v) for v in args[0].values() if isinstance(v, (str, bytes))] + [1]))
             elif name == "join" and args and isinstance(args[0], (list, tuple)):
                 b.text(weight(args[0]) + len(args[0]) * len(owner))
             elif name == "replace" and len(args) >= 2:

@@ -96,6 +96,7 @@ def _print(src: str, **names: object) -> str:
     ("{{ '{:{}}'.format(1, 999999999) }}", "too_large"),
     ("{{ '{0:>{1}}'|format(1, 999999999) }}", "too_large"),
     ("{{ 'x'.encode().ljust(999999999) }}", "too_large"),
+    ("{{ ('x' * 1000000).translate({120: 'y' * 4000000}) }}", "too_large"),
     ("{{ (d * 10 ** 3000 * 10 ** 3000)|int }}", "too_large"),  # a Decimal of 10**6000 takes minutes to become an int
     ("{{ '%d' % (d * 10 ** 3000 * 10 ** 3000) }}", "too_large"),
     ("{{ ('x' * 10000)|qr }}", "argument"),
