@@ -4,6 +4,7 @@ remembered per token scopes and route."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -28,7 +29,9 @@ def call(app: Any, body_parts: list[bytes], headers: list[tuple[bytes, bytes]] |
     async def send(msg: dict) -> None:
         sent.append(msg)
 
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in the main thread
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return sent[0], b"".join(m.get("body", b"") for m in sent[1:])
 
 
