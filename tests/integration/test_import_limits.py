@@ -231,35 +231,20 @@ def test_demo_user_with_create_rights_only_cannot_stall_the_plant(client: TestCl
 
 def test_sigterm_stops_mom_serve_and_its_running_import_rolls_back(db_url: str, engine: sa.engine.Engine, tmp_path: Any) -> None:
     import os
-    import shutil
     import signal
-    import subprocess
 
     import httpx
 
     from mom.platform.auth import service as auth
     from mom.platform.db.engine import write_tx
-    from tests.integration.test_serve_workers import FORM, _port
+    from tests.integration.served import start_mom_serve
+    from tests.integration.test_serve_workers import FORM
 
-    mom = shutil.which("mom") or pytest.skip("the mom command is not installed")
     with write_tx(engine) as conn:
         auth.create_user(conn, username="admin", password="admin-pass-1", is_admin=True)
-    port = _port()
-    env = {**os.environ, "MOM_DATABASE_URL": db_url, "MOM_DATA_DIR": str(tmp_path / "data"), "MOM_WORKER_IN_SERVE": "false",
-           "MOM_SHUTDOWN_GRACE_SECONDS": "0.5", "MOM_MAX_REQUEST_BYTES": str(64 * 1024 * 1024)}
-    proc = subprocess.Popen([mom, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_mom_serve(db_url, tmp_path / "data", env={
+        "MOM_WORKER_IN_SERVE": "false", "MOM_SHUTDOWN_GRACE_SECONDS": "0.5", "MOM_MAX_REQUEST_BYTES": str(64 * 1024 * 1024)})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.2)
         tok = httpx.post(f"{base}/api/auth/token", data={"username": "admin", "password": "admin-pass-1"}).json()["access_token"]
         h = {"Authorization": f"Bearer {tok}"}
         assert httpx.put(f"{base}/api/forms/{FORM['name']}", json=FORM, headers=h).status_code == 200

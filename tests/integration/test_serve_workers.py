@@ -4,19 +4,17 @@ supervising process) carries out event rules."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import write_tx
+from tests.integration.served import start_mom_serve
 
 FORM = {"format": "mom.form/1", "name": "breakdown_note", "label": {"zh-CN": "停机记录", "en": "Breakdown note"},
         "fields": [{"id": "m", "key": "machine", "type": "text", "required": True}]}
@@ -24,12 +22,6 @@ ORDER = {"format": "mom.form/1", "name": "repair_order", "label": {"zh-CN": "维
          "fields": [{"id": "m", "key": "machine", "type": "text"}]}
 RULE = {"format": "mom.rule/1", "name": "open_repair", "on": {"event": "record.created", "form": "breakdown_note"},
         "actions": [{"type": "create_record", "form": "repair_order", "values": {"machine": "machine"}}]}
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -45,24 +37,10 @@ def _children(pid: int) -> list[int]:
 
 
 def test_two_http_workers_share_one_database(db_url: str, engine: sa.engine.Engine, tmp_path: Path) -> None:
-    mom = shutil.which("mom") or pytest.skip("the mom command is not installed")
     with write_tx(engine) as conn:
         auth.create_user(conn, username="admin", password="admin-pass-1", is_admin=True)
-    port = _port()
-    env = {**os.environ, "MOM_DATABASE_URL": db_url, "MOM_DATA_DIR": str(tmp_path / "data"), "MOM_WORKER_POLL_SECONDS": "0.2"}
-    proc = subprocess.Popen([mom, "serve", "--port", str(port), "--workers", "2"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_mom_serve(db_url, tmp_path / "data", "--workers", "2", env={"MOM_WORKER_POLL_SECONDS": "0.2"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.2)
         assert len(_children(proc.pid)) >= 2, "uvicorn did not start two worker processes"
         tok = httpx.post(f"{base}/api/auth/token", data={"username": "admin", "password": "admin-pass-1"}).json()["access_token"]
         h = {"Authorization": f"Bearer {tok}"}

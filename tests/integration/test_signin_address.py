@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +17,7 @@ from mom.platform.auth import service as auth
 from mom.platform.auth import throttle
 from mom.platform.db.engine import write_tx
 from mom.platform.settings import Settings
+from tests.integration.served import start_mom_serve
 
 
 def test_the_right_most_untrusted_address_of_a_chain_counts() -> None:
@@ -67,35 +64,14 @@ def test_one_client_cannot_keep_a_shared_address_locked(engine: sa.engine.Engine
     assert s.login_address_lock_failures == 0
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_served_sign_in_ignores_x_forwarded_for_by_default(db_url: str, engine: sa.engine.Engine, tmp_path: Path) -> None:
     """The reviewer's reproduction against `mom serve`: rotating X-Forwarded-For no longer gives every
     guess a fresh address — the address limit answers 429 — and a spoofed 10.9.9.9 is never counted."""
-    mom = shutil.which("mom") or pytest.skip("the mom command is not installed")
     with write_tx(engine) as conn:
         auth.create_user(conn, username="admin", password="admin-pass-1", is_admin=True)
-    port = _port()
-    env = {**os.environ, "MOM_DATABASE_URL": db_url, "MOM_DATA_DIR": str(tmp_path / "data"),
-           "MOM_LOGIN_ADDRESS_MAX_FAILURES": "5", "MOM_LOGIN_BACKOFF_SECONDS": "60", "MOM_WORKER_IN_SERVE": "false"}
-    env.pop("MOM_TRUSTED_PROXIES", None)
-    proc = subprocess.Popen([mom, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_mom_serve(db_url, tmp_path / "data", drop=("MOM_TRUSTED_PROXIES",), env={
+        "MOM_LOGIN_ADDRESS_MAX_FAILURES": "5", "MOM_LOGIN_BACKOFF_SECONDS": "60", "MOM_WORKER_IN_SERVE": "false"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.2)
         tok = httpx.post(f"{base}/api/auth/token", data={"username": "admin", "password": "admin-pass-1"}).json()["access_token"]
         codes = [httpx.post(f"{base}/api/auth/token", data={"username": f"user{i}", "password": "nope"},
                             headers={"X-Forwarded-For": f"10.0.{i}.{i}"}).status_code for i in range(8)]
