@@ -21,7 +21,7 @@ from mom.engines.forms.definition import validate_form
 from mom.engines.forms.model import MAIN, FormDefinition
 from mom.engines.forms.plan import Plan, build_plan
 from mom.platform.db import tables as T
-from mom.platform.errors import Conflict, InvalidInput, NotFound, did_you_mean
+from mom.platform.errors import Conflict, NotFound, did_you_mean
 
 
 def _now() -> dt.datetime:

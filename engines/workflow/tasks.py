@@ -16,7 +16,6 @@ from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, 
                                           instance_dict, load_instance, notify_users, refresh_node, save, OPEN,
                                           _cancel_open, _on_pending)
 from mom.engines.workflow.spec import END, WorkflowSpec
-from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
 
 TASK_ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "read")
