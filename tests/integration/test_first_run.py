@@ -9,13 +9,14 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.integration.served import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,17 +32,11 @@ def readme_command_1() -> list[str]:
     return shlex.split(first.split("&&")[-1])
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_readme_command_1_serves_the_demo(tmp_path: Path) -> None:
     argv = readme_command_1()
     assert argv[:2] == ["mom", "demo"], argv
     mom = shutil.which("mom") or pytest.skip("the mom command is not installed")
-    port = _port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOM_")}
     env.update({"MOM_DATA_DIR": str(tmp_path / "data"), "MOM_PORT": str(port)})   # a fresh SQLite database
     proc = subprocess.Popen([mom, *argv[1:]], env=env, cwd=tmp_path, stdout=subprocess.PIPE,

@@ -169,6 +169,18 @@ def login(page, server: str, user: str = "admin", password: str = "admin123") ->
     page.wait_for_selector("[data-test=me]", state="attached")
 
 
+def open_print(page, server: str, api, template: str, code: str = "IQC-DEMO-0001"):  # type: ignore[no-untyped-def]
+    """Open the inspection ``code`` and print it with ``template`` (its menu text); returns the loaded popup."""
+    rec = api().get("/api/records/iqc_inspection", code=code)["items"][0]
+    page.goto(server + f"/#/f/iqc_inspection/{rec['id']}")
+    page.get_by_role("button", name="打印 ▾").click()
+    with page.expect_popup() as popup:
+        page.locator(".el-dropdown-menu__item:visible", has_text=template).click()
+    shown = popup.value
+    shown.wait_for_load_state()
+    return shown
+
+
 def drag(page, source, target) -> None:
     """Pointer drag for SortableJS (forceFallback): press, nudge, move in steps, release."""
     source.scroll_into_view_if_needed()

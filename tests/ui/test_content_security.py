@@ -3,7 +3,7 @@ the main screens, a chart dashboard, a print preview (a blob: page), the camera 
 and ReDoc, with no CSP violation reported by the browser and nothing loaded from outside."""
 from __future__ import annotations
 
-from tests.ui.conftest import CAMERA_CODE, login
+from tests.ui.conftest import CAMERA_CODE, login, open_print
 
 WATCH = """
 window.__csp = [];
@@ -43,13 +43,7 @@ def test_main_screens_run_under_the_policy(browser, server, api) -> None:  # typ
         page.wait_for_selector(ready, timeout=15_000)
         page.wait_for_timeout(300)
         assert violations(page, seen) == [], route
-    rec = api().get("/api/records/iqc_inspection", code="IQC-DEMO-0001")["items"][0]
-    page.goto(server + f"/#/f/iqc_inspection/{rec['id']}")
-    page.get_by_role("button", name="打印 ▾").click()
-    with page.expect_popup() as popup:
-        page.locator(".el-dropdown-menu__item:visible", has_text="来料批次标签").click()
-    label = popup.value
-    label.wait_for_load_state()
+    label = open_print(page, server, api, "来料批次标签")
     assert label.url.startswith("blob:") and "<svg" in label.content()
     assert violations(label, seen) == [] and violations(page, seen) == []
     context.close()

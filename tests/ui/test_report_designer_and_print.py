@@ -2,7 +2,7 @@
 numbers as the API) and printing a record (QR label and report open as print-ready pages)."""
 from __future__ import annotations
 
-from tests.ui.conftest import drag, login, pick, shot
+from tests.ui.conftest import drag, login, open_print, pick, shot
 
 
 def test_build_a_report_by_dragging_fields(page, server, api) -> None:
@@ -41,13 +41,7 @@ def test_build_a_report_by_dragging_fields(page, server, api) -> None:
 
 def test_print_a_record_as_a_label_and_a_report(page, server, api) -> None:
     login(page, server)
-    rec = api().get("/api/records/iqc_inspection", code="IQC-DEMO-0001")["items"][0]
-    page.goto(server + f"/#/f/iqc_inspection/{rec['id']}")
-    page.get_by_role("button", name="打印 ▾").click()
-    with page.expect_popup() as popup:
-        page.locator(".el-dropdown-menu__item:visible", has_text="来料批次标签").click()
-    label = popup.value
-    label.wait_for_load_state()
+    label = open_print(page, server, api, "来料批次标签")
     html = label.content()
     assert "IQC-DEMO-0001" in html and "<svg" in html      # the QR code is drawn in the page
     assert "合格" in label.inner_text("body")                # the result as people read it, not the stored value
