@@ -1,0 +1,104 @@
+"""The extension surface: every hook a plug-in (a pack, a connector, an engine of ours) may implement.
+
+Modelled on Datasette's plug-in hooks (pluggy). Each hook returns *objects* that a registry of the
+engine concerned keeps by name; the core's own features register through these same hooks, so a
+third-party field type or delivery channel is exactly as capable as a built-in one.
+
+Rules:
+- Every hook has a docstring; ``tests/unit/test_extension_surface.py`` fails when one is missing or
+  when a hook is not described in docs/extending.md.
+- A hook implementation is a module-level function decorated with ``@hookimpl`` (``from
+  mom.platform.hookspecs import hookimpl``) in a module listed in ``mom.platform.plugins.CORE_PLUGINS``,
+  in a pack's ``hooks.py``, or in a distribution's ``mom`` entry point.
+- Hooks are called with keyword arguments only; new arguments may be added (pluggy passes only the
+  ones an implementation names), so implementations stay compatible.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+PROJECT = "mom"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def mom_field_types() -> Iterable[Any]:
+    """Field types a form may use: return ``FieldType`` objects (``mom.engines.forms.fieldtypes``).
+
+    A field type names its column type, its type signature for the plan, how input is coerced and
+    how stored values are dumped. Keys must be unique across all plug-ins."""
+
+
+@hookspec
+def mom_plan_operations() -> Iterable[Any]:
+    """Schema-change operations the form planner may produce: return ``Operation`` classes
+    (``mom.engines.forms.operations``), each with ``apply()`` and ``reverse()``."""
+
+
+@hookspec
+def mom_workflow_node_kinds() -> Iterable[Any]:
+    """Workflow node kinds: return ``NodeHandler`` objects (``mom.engines.workflow.nodes``) that say
+    how the runtime enters and leaves a node of that kind (approval, action, condition, parallel …)."""
+
+
+@hookspec
+def mom_actions() -> Iterable[Any]:
+    """Automatic actions run by workflow ``action`` nodes and by event rules: return ``ActionType``
+    objects (``mom.engines.workflow.actions``) keyed by the action's ``type``."""
+
+
+@hookspec
+def mom_engine_hooks() -> Mapping[str, Any]:
+    """Named engine functions a rule may call with ``{"type": "hook", "name": …}``: return
+    ``{name: fn(rt, args, names)}``; e.g. scheduling's ``scheduling.replan``."""
+
+
+@hookspec
+def mom_delivery_channels() -> Iterable[Any]:
+    """Outbound channels for notifications (e-mail, webhook, DingTalk, WeCom …): return
+    ``DeliveryChannel`` objects (``mom.platform.delivery``); the worker sends ``deliver.<key>`` events
+    through the channel of that key, outside any transaction."""
+
+
+@hookspec
+def mom_outbox_handlers() -> Mapping[str, Any]:
+    """Transactional handlers of outbox topics: return ``{topic: fn(worker, conn, payload, now)}``;
+    run inside the transaction that marks the event done (e.g. ``report.deliver``)."""
+
+
+@hookspec
+def mom_record_hooks(forms: Any, flows: Any) -> Any:
+    """A ``RecordHooks`` object (``mom.engines.records.hooks``) to be called around record writes;
+    the platform chains every plug-in's object (workflow locks, summaries, file links …)."""
+
+
+@hookspec
+def mom_report_measures() -> Iterable[Any]:
+    """Report aggregates: return ``Measure`` objects (``mom.engines.reports.measures``) with their
+    SQL per dialect (sum, avg, count_distinct, percentile …)."""
+
+
+@hookspec
+def mom_pack_steps() -> Iterable[Any]:
+    """Steps run when a model pack is installed, upgraded or uninstalled: return ``PackStep`` objects
+    (``mom.engines.packs``), each handling one kind of definition in a pack folder."""
+
+
+@hookspec
+def mom_connectors() -> Iterable[Any]:
+    """Outside systems (Kingdee, Yonyou, …): return ``Connector`` objects that name their settings,
+    their health check and the documents they exchange."""
+
+
+@hookspec
+def mom_device_mappings() -> Iterable[Any]:
+    """Device payload mappings (MQTT topics → records / readings): return ``DeviceMapping`` objects."""
+
+
+@hookspec
+def mom_cli_commands() -> Iterable[Any]:
+    """Click commands or groups added to ``mom`` (``mom schedule``, ``mom report`` …)."""
