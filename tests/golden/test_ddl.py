@@ -32,7 +32,11 @@ def ddl(dialect: object) -> str:
 def test_iqc_ddl_matches_golden(name: str, dialect: object) -> None:
     path = HERE / f"iqc_inspection.{name}.sql"
     got = ddl(dialect)
-    if os.environ.get("MOM_UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("MOM_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(exist_ok=True)
         path.write_text(got)
-    assert got == path.read_text()
+    if not path.exists():
+        pytest.fail(f"golden file {path.relative_to(ROOT)} is missing: generate it with "
+                    f"MOM_UPDATE_GOLDEN=1 python3 -m pytest {Path(__file__).relative_to(ROOT)}, review and commit it")
+    assert got == path.read_text(), f"DDL differs from {path.relative_to(ROOT)}; after an intended change " \
+        f"regenerate it with MOM_UPDATE_GOLDEN=1 python3 -m pytest {Path(__file__).relative_to(ROOT)}"
