@@ -1,6 +1,7 @@
 """Killing a worker mid-batch loses nothing and duplicates nothing; several workers share the queue."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -21,6 +22,13 @@ register_hook("test.slow", lambda rt, args, names: time.sleep(0.05))
 RULE = {"format": "mom.rule/1", "name": "open_order", "on": {"event": "record.created", "form": "breakdown"},
         "actions": [{"type": "hook", "name": "test.slow"},
                     {"type": "create_record", "form": "maintenance_order", "values": {"machine": "machine", "problem": "symptom"}}]}
+
+
+class _Later(Worker):
+    """A worker whose clock runs ahead by more than the killed worker's lease."""
+
+    def _now(self) -> dt.datetime:
+        return super()._now() + dt.timedelta(seconds=3)
 
 
 def _setup(plant: Plant, n: int) -> None:
@@ -58,8 +66,8 @@ def test_killed_worker_loses_and_repeats_nothing(plant: Plant, settings, engine,
             proc.kill()
     partial, _ = _counts(engine)
     assert 0 < len(partial) < n, "the worker was not killed mid-way; the test proves nothing"
-    time.sleep(2.2)                                   # its leases run out
-    w = Worker(engine, settings.model_copy(update={"worker_lease_seconds": 30}), name="survivor")
+    # its leases (2 s, slow_worker.py) have run out by the survivor's clock: no waiting for them
+    w = _Later(engine, settings.model_copy(update={"worker_lease_seconds": 30}), name="survivor")
     w.drain()
     machines, stats = _counts(engine)
     assert machines == [f"M-{i:03d}" for i in range(n)]          # every one, once
