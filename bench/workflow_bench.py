@@ -37,7 +37,7 @@ def setup(url: str) -> dict[str, str]:
     """The form, four users with API tokens, the three-node flow and the write-back rule; returns the tokens."""
     from mom.engines.forms import store
     from mom.engines.workflow import rules, store as flows
-    from mom.engines.workflow.hooks import registry
+    from mom.platform.composition import form_registry as registry
     from mom.platform.auth import service as auth
     from mom.platform.db.engine import make_engine, write_tx
     from mom.platform.db.migrate import upgrade
@@ -100,7 +100,7 @@ def drain(url: str, tmp: Path) -> dict:
     from mom.platform.db.engine import make_engine
     from mom.platform.settings import Settings
     from mom.platform.worker import Worker
-    from mom.engines.workflow import outbox
+    from mom.platform import outbox
 
     eng = make_engine(url)
     with eng.connect() as conn:

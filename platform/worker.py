@@ -27,11 +27,11 @@ from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.reports import delivery as reports_delivery
 from mom.engines.reports import service as report_service
-from mom.engines.workflow import outbox, rules, timers
-from mom.engines.workflow.hooks import install, registry
+from mom.engines.workflow import rules, timers
 from mom.engines.workflow.runtime import Runtime
 from mom.engines.workflow.store import WorkflowRegistry
-from mom.platform import files
+from mom.platform import files, outbox
+from mom.platform.composition import form_registry, install_record_hooks
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
 from mom.platform.settings import Settings
@@ -43,8 +43,8 @@ class Worker:
     def __init__(self, engine: Engine, settings: Settings, *, forms: FormRegistry | None = None,
                  flows: WorkflowRegistry | None = None, name: str | None = None) -> None:
         self.engine, self.settings = engine, settings
-        self.forms = forms or registry()
-        self.flows = flows or (install(self.forms) if self.forms.hooks is None else self.forms.hooks.flows)
+        self.forms = forms or form_registry()
+        self.flows = flows or (install_record_hooks(self.forms) if self.forms.hooks is None else self.forms.hooks.flows)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.tz = fieldtypes.plant_tz(settings.timezone)
 

@@ -15,8 +15,7 @@ from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
 from mom.engines.reports import service, store
-from mom.engines.workflow import outbox
-from mom.platform import files
+from mom.platform import files, outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError
 

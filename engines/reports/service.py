@@ -17,8 +17,8 @@ from mom.engines.reports import run as runner
 from mom.engines.reports import store
 from mom.engines.reports import summary as summary_mod
 from mom.engines.reports.build import build
-from mom.engines.workflow import outbox
 from mom.engines.workflow.rules import next_run
+from mom.platform import outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, MomError, Problem, ProblemList, did_you_mean
 

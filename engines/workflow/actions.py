@@ -12,8 +12,9 @@ from typing import Any
 
 from mom.engines.expressions.templates import TemplateLimit, TemplateLimits, render_bounded, template_line
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.workflow import assign, outbox
+from mom.engines.workflow import assign
 from mom.engines.workflow.spec import TEMPLATES, ActionSpec
+from mom.platform import outbox
 from mom.platform.errors import InvalidInput, MomError
 
 #: Engine hooks callable from rules: name -> fn(rt, args, names). Engines register theirs at import

@@ -1,5 +1,6 @@
-"""Record hooks installed by the platform: approval locks, record state machines, outbox events and
-workflows that start when a condition on the record becomes true. See mom.engines.records.hooks."""
+"""Record hooks of the workflow engine: approval locks, record state machines, outbox events and
+workflows that start when a condition on the record becomes true. See mom.engines.records.hooks;
+provided through ``mom_record_hooks`` and chained by ``mom.platform.composition``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -14,10 +15,11 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
-from mom.engines.workflow import outbox
 from mom.engines.workflow.store import WorkflowRegistry
+from mom.platform import outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, Problem
+from mom.platform.hookspecs import hookimpl
 
 
 def _dump(compiled: CompiledForm, key: str, v: Any) -> Any:
@@ -188,20 +190,8 @@ class WorkflowHooks(RecordHooks):
                 runtime.start(rt, spec.name, int(row["id"]), trigger="condition")
 
 
-def registry() -> FormRegistry:
-    """A form registry with the workflow hooks installed: what every entry point (API, CLI, worker,
-    demo) uses, so records written anywhere lock, transition and emit events the same way."""
-    forms = FormRegistry()
-    install(forms)
-    return forms
-
-
-def install(forms: FormRegistry, flows: WorkflowRegistry | None = None) -> WorkflowRegistry:
-    """Give ``forms`` the workflow hooks; returns the workflow registry they use."""
-    from mom.engines.records.attachments import FileHooks
-    from mom.engines.records.hooks import ChainHooks
-    from mom.engines.reports.summary import SummaryHooks
-
-    flows = flows or WorkflowRegistry()
-    forms.hooks = ChainHooks(WorkflowHooks(forms, flows), SummaryHooks(forms), FileHooks(forms))
-    return flows
+@hookimpl(tryfirst=True)
+def mom_record_hooks(forms: FormRegistry, flows: WorkflowRegistry) -> RecordHooks:
+    """Approval locks, record state machines, outbox events and condition-started workflows: first in
+    the chain, so a locked record is refused before any other hook acts."""
+    return WorkflowHooks(forms, flows)

@@ -20,11 +20,13 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.expressions.sandbox import Expression
 from mom.engines.expressions.strictness import stored_definitions
-from mom.engines.forms.definition import definition_hash, load_schema, schema_problems
+from mom.engines.definitions.expressions import expression_at
+from mom.engines.definitions.identity import definition_hash
+from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.forms.store import FormRegistry, refresh_listeners
 from mom.engines.forms.model import text_of
-from mom.engines.workflow import outbox
-from mom.engines.workflow.spec import ActionSpec, _expr, compile_actions
+from mom.engines.workflow.spec import ActionSpec, compile_actions
+from mom.platform import outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
 
@@ -102,7 +104,7 @@ def validate_rule(raw: Any, *, forms: FormRegistry | None = None, conn: Connecti
         names: frozenset[str] | None = frozenset(keys | {"id"}) | EVENT_NAMES
     else:
         names = EVENT_NAMES if event in ("schedule", "external") else None
-    when = _expr(raw.get("if"), names, "/if", problems)
+    when = expression_at(raw.get("if"), names, "/if", problems)
     actions = compile_actions(raw["actions"], "/actions", names, compiled, problems)
     problems.raise_if_any(f"规则 {raw['name']} 有 {len(problems.items)} 处错误", f"rule {raw['name']} has {len(problems.items)} problem(s)")
     return RuleSpec(name=raw["name"], label=text_of(raw.get("label"), raw["name"]), on=on, when=when, actions=actions,

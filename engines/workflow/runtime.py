@@ -21,9 +21,10 @@ from mom.engines.expressions.sandbox import Expression, ExpressionError
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
-from mom.engines.workflow import assign, outbox
+from mom.engines.workflow import assign
 from mom.engines.workflow.spec import END, NodeSpec, WorkflowSpec
 from mom.engines.workflow.store import WorkflowRegistry
+from mom.platform import outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import Conflict, InvalidInput, NotFound
 

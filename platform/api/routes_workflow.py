@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
-from mom.engines.workflow import inbox, migrate, outbox, rules, store, tasks, visibility
+from mom.engines.workflow import inbox, migrate, rules, store, tasks, visibility
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
+from mom.platform import outbox
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, same_name
 from mom.platform.api.params import MAX_ID, MAX_ID32, body_id, Limit, Offset, OptText, PathId, PathName, QueryId, QueryName, QueryText, QueryVersion
 from mom.platform.api.responses import JSONBytes

@@ -193,7 +193,7 @@ def register(main: click.Group) -> None:
     @workflow.command("dead", help="死信列表 / the dead-letter list")
     @reports_errors
     def dead() -> None:
-        from mom.engines.workflow import outbox
+        from mom.platform import outbox
         _echo(_rt_call(None, lambda rt: {"stats": outbox.stats(rt.conn), "items": outbox.listing(rt.conn, "dead")}))
 
     @workflow.command("retry", help="重试死信事件 / retry dead events (ids, or --all)")
@@ -201,7 +201,7 @@ def register(main: click.Group) -> None:
     @click.option("--all", "retry_all", is_flag=True)
     @reports_errors
     def retry(ids: tuple[int, ...], retry_all: bool) -> None:
-        from mom.engines.workflow import outbox
+        from mom.platform import outbox
         if not ids and not retry_all:
             raise click.UsageError("给出事件 id，或用 --all / give event ids or --all")
         n = _rt_call(None, lambda rt: outbox.retry(rt.conn, list(ids) if ids else None, now=rt.ctx.now))

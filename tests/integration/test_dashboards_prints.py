@@ -151,7 +151,7 @@ def test_scheduled_report_is_delivered_once_with_attachment(plant: Plant, settin
         file = plant.client.get(notes[0].link, headers=plant.h("qcm"))
         assert file.status_code == 200 and file.content[:2] == b"PK"
         # the same firing queued again (a crashed worker's retry) delivers nothing new
-        from mom.engines.workflow import outbox
+        from mom.platform import outbox
         with write_tx(engine) as conn:
             outbox.emit(conn, "report.deliver", {"report": "iqc_by_supplier", "schedule": "weekly",
                                                  "due_at": runs[0].due_at.isoformat()}, now=runs[0].created_at)
