@@ -4,18 +4,16 @@ Every problem is reported at once, each with a JSON pointer into the definition.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
+from mom.engines.definitions.expressions import expression_at
+from mom.engines.definitions.identity import definition_hash
+from mom.engines.definitions.jsonschema import load_schema, schema_problems
+from mom.engines.expressions.sandbox import Expression, compile_expression
 from mom.engines.expressions.strictness import publishing
 from mom.engines.forms import autonumber
 from mom.engines.forms.states import compile_state_machine
@@ -56,65 +54,9 @@ def form_name_problem(name: str) -> tuple[str, str] | None:
     return None
 
 
-@lru_cache
-def load_schema(path: Path) -> dict[str, Any]:
-    """A shipped JSON Schema, read once."""
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def form_schema() -> dict[str, Any]:
+    """The form meta-schema (``mom.form/1``)."""
     return load_schema(SCHEMA_PATH)
-
-
-def definition_hash(raw: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                          .encode("utf-8")).hexdigest()
-
-
-def _pointer(parts: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def _schema_problems(raw: Any, problems: ProblemList) -> None:
-    schema_problems(raw, form_schema(), problems)
-
-
-def schema_problems(raw: Any, schema: Mapping[str, Any], problems: ProblemList) -> None:
-    """Every JSON Schema violation of ``raw`` as a problem at its JSON pointer (unknown keys get a "did you mean")."""
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    for err in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path))):
-        path = _pointer(err.absolute_path)
-        if err.validator == "additionalProperties":
-            allowed = set(err.schema.get("properties", {}))
-            extra = sorted(set(err.instance) - allowed) if isinstance(err.instance, dict) else []
-            for name in extra:
-                problems.add(f"{path}/{name}", f"未知属性 {name}{did_you_mean(name, allowed)}",
-                             f"unknown property {name}{did_you_mean(name, allowed)}", "unknown_property")
-            continue
-        if err.validator == "oneOf" and err.context:
-            best = jsonschema.exceptions.best_match(err.context)
-            msg = best.message
-        else:
-            msg = err.message
-        if err.validator == "required":
-            problems.add(path, f"缺少必填属性：{msg}", f"missing property: {msg}", "required")
-        elif err.validator == "pattern":
-            problems.add(path, f"取值 {err.instance!r} 不合规则：只能用小写字母、数字和下划线，以字母开头",
-                         f"{err.instance!r} is not a valid key: lowercase letters, digits and _, starting with a letter",
-                         "pattern")
-        else:
-            problems.add(path, f"格式不正确：{msg}", f"invalid: {msg}", err.validator)
-
-
-def _expr(source: Any, known: set[str] | frozenset[str] | None, path: str, problems: ProblemList) -> Expression | None:
-    """An expression at ``path``; ``known`` limits the names it may read (None: syntax only)."""
-    if not isinstance(source, str):
-        return None
-    try:
-        return compile_expression(source, known_names=known)
-    except ExpressionError as exc:
-        problems.add(path, exc.zh, exc.en, "expression")
-        return None
 
 
 def _check_number(value: Any, path: str, problems: ProblemList) -> Decimal | None:
@@ -226,7 +168,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
     if not isinstance(raw, Mapping):
         raise InvalidInput("表单定义必须是 JSON 对象", "a form definition must be a JSON object",
                            problems=[])
-    _schema_problems(raw, problems)
+    schema_problems(raw, form_schema(), problems)
     fields = [f for f in raw.get("fields", []) if isinstance(f, Mapping)] if isinstance(raw.get("fields"), list) else []
     name = raw.get("name") if isinstance(raw.get("name"), str) else ""
     if name and publishing() and (why := form_name_problem(name)):
@@ -244,7 +186,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
         _field_problems(f, path, problems, form_name=name, sibling_keys=set(main_keys), in_child=False,
                         known_forms=known_forms)
         known = (main_scalar | table_keys) - {f.get("key")}
-        if isinstance(f.get("formula"), str) and (e := _expr(f["formula"], known, f"{path}/formula", problems)):
+        if isinstance(f.get("formula"), str) and (e := expression_at(f["formula"], known, f"{path}/formula", problems)):
             exprs[f["key"]] = e
         _default_exprs(f, path, main_scalar - {f.get("key")}, problems)
         if f.get("type") == "table" and isinstance(f.get("fields"), list):
@@ -257,7 +199,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
                 _register(c, cpath, ids, cseen, problems)
                 _field_problems(c, cpath, problems, form_name=name, sibling_keys=ckeys, in_child=True,
                                 known_forms=known_forms)
-                if isinstance(c.get("formula"), str) and (e := _expr(c["formula"], ckeys - {c.get("key")},
+                if isinstance(c.get("formula"), str) and (e := expression_at(c["formula"], ckeys - {c.get("key")},
                                                                      f"{cpath}/formula", problems)):
                     cexprs[c["key"]] = e
                 _default_exprs(c, cpath, ckeys - {c.get("key")}, problems)
@@ -265,7 +207,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
     order = _formula_order(fields, exprs, "/fields", problems)
     rules = []
     for i, r in enumerate(raw.get("rules", []) if isinstance(raw.get("rules"), list) else []):
-        if isinstance(r, Mapping) and (e := _expr(r.get("when"), main_scalar | table_keys, f"/rules/{i}/when", problems)):
+        if isinstance(r, Mapping) and (e := expression_at(r.get("when"), main_scalar | table_keys, f"/rules/{i}/when", problems)):
             if isinstance(r.get("field"), str) and r["field"] not in main_scalar | table_keys:
                 problems.add(f"/rules/{i}/field", f"未知字段 {r['field']}", f"unknown field {r['field']}", "unknown_field")
             rules.append(RuleSpec(i, e, text_of(r.get("message")), r.get("field")))
@@ -307,11 +249,11 @@ def _register(f: Mapping[str, Any], path: str, ids: dict[str, str], keys: set[st
 def _default_exprs(f: Mapping[str, Any], path: str, fields_known: set[str], problems: ProblemList) -> None:
     d = f.get("default")
     if isinstance(d, Mapping):
-        _expr(d.get("expr"), set(EXTRA_NAMES), f"{path}/default/expr", problems) if "expr" in d else \
+        expression_at(d.get("expr"), set(EXTRA_NAMES), f"{path}/default/expr", problems) if "expr" in d else \
             problems.add(f"{path}/default", "表达式默认值写作 {\"expr\": \"...\"}", 'an expression default is written {"expr": "..."}', "default")
     b = f.get("backfill")
     if isinstance(b, Mapping) and "expr" in b:
-        _expr(b.get("expr"), fields_known, f"{path}/backfill/expr", problems)
+        expression_at(b.get("expr"), fields_known, f"{path}/backfill/expr", problems)
 
 
 def _indexes(raw: Mapping[str, Any], keys: set[str], problems: ProblemList) -> tuple[IndexSpec, ...]:

@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mom.engines.forms.definition import definition_hash, load_schema, schema_problems
+from mom.engines.definitions.identity import definition_hash
+from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.platform.db import tables as T
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound, ProblemList, did_you_mean
 

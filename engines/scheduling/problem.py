@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mom.engines.forms.definition import load_schema, schema_problems
+from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.scheduling import calendar as cal
 from mom.platform.errors import ProblemList, did_you_mean
 

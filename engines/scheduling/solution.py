@@ -9,7 +9,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from mom.engines.forms.definition import load_schema, schema_problems
+from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.scheduling import calendar as cal
 from mom.engines.scheduling.checker import check
 from mom.engines.scheduling.problem import Problem

@@ -18,7 +18,9 @@ from mom.engines.expressions.sandbox import Expression
 from mom.engines.expressions.strictness import publishing
 from mom.engines.expressions.templates import BoundedEnvironment, TemplateLimit, TemplateLimits, render_bounded
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.forms.definition import _expr, definition_hash, load_schema, schema_problems
+from mom.engines.definitions.expressions import expression_at
+from mom.engines.definitions.identity import definition_hash
+from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.forms.model import text_of
 from mom.engines.workflow.calendar import Calendar
 from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
@@ -167,7 +169,7 @@ def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: Com
         exprs: dict[str, Expression] = {}
         for group in ("values", "payload", "args"):
             for k, src in (a.get(group) or {}).items():
-                e = _expr(src, names, f"{p}/{group}/{k}", problems)
+                e = expression_at(src, names, f"{p}/{group}/{k}", problems)
                 if e is not None:
                     exprs[f"{group}.{k}"] = e
         if t == "set_fields" and form is not None:
@@ -178,7 +180,7 @@ def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: Com
                                  f"form {form.name} has no field {k}{did_you_mean(k, keys)}", "unknown_field")
         for tpl in ("title", "body"):
             _template(a.get(tpl), f"{p}/{tpl}", problems)
-        out.append(ActionSpec(type=t, raw=a, exprs=exprs, record_id=_expr(a.get("record_id"), names, f"{p}/record_id", problems),
+        out.append(ActionSpec(type=t, raw=a, exprs=exprs, record_id=expression_at(a.get("record_id"), names, f"{p}/record_id", problems),
                               to=_assignees(a.get("to"), f"{p}/to", form, problems)))
     return tuple(out)
 
@@ -259,7 +261,7 @@ class _Flattener:
                 has_else = True
             elif "when" not in b:
                 self.problems.add(f"{p}/when", "条件分支需要 when（条件表达式）或 else: true", "a branch needs when (an expression) or else: true", "required")
-            out.append(Branch(when=_expr(b.get("when"), self.names, f"{p}/when", self.problems),
+            out.append(Branch(when=expression_at(b.get("when"), self.names, f"{p}/when", self.problems),
                               label=text_of(b.get("label"), "else" if b.get("else") else f"branch {i + 1}"),
                               first=self.walk(b.get("nodes") or [], f"{p}/nodes", nxt, parallels)))
         if not has_else:  # no branch matched: the flow goes on after the condition node
@@ -283,7 +285,7 @@ def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: in
     if trigger["on"] == "condition":
         if "when" not in trigger:
             problems.add("/trigger/when", "按条件发起需要 when（表达式）", "a condition trigger needs when (an expression)", "required")
-        when = _expr(trigger.get("when"), (names - INITIATOR_NAMES) if form is not None else None, "/trigger/when", problems)
+        when = expression_at(trigger.get("when"), (names - INITIATOR_NAMES) if form is not None else None, "/trigger/when", problems)
     # without the form, expressions are checked for syntax only
     flat = _Flattener(names if form is not None else None, form, problems)
     first = flat.walk(list(raw["nodes"]), "/nodes", END, ())

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.expressions.strictness import stored_definitions
 from mom.engines.forms.store import FormRegistry, refresh_listeners
-from mom.engines.forms.definition import schema_problems
+from mom.engines.definitions.jsonschema import schema_problems
 from mom.engines.workflow.spec import WorkflowSpec, validate_workflow, workflow_schema
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
