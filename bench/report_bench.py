@@ -180,7 +180,7 @@ def preaggregate(engine: sa.engine.Engine, forms: Any, ctx: Any, tz: Any, args: 
     source (same windows, same run, same numbers), and what a summary costs each single create."""
     from mom.engines.records import service as records
     from mom.engines.reports import service
-    from mom.engines.workflow.hooks import registry
+    from mom.platform.composition import form_registry as registry
     from mom.platform.db.engine import write_tx
 
     forms = registry()                        # the platform's hooks keep the summary current

@@ -14,7 +14,11 @@ import pluggy
 from mom.platform import hookspecs
 
 #: Modules whose ``@hookimpl`` functions make up the core product. Order is registration order.
-CORE_PLUGINS: tuple[str, ...] = ()
+CORE_PLUGINS: tuple[str, ...] = (
+    "mom.engines.workflow.hooks",        # record hooks: approval locks, state machines, events
+    "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
+    "mom.engines.records.attachments",   # record hooks: file links
+)
 
 
 def new_manager(*, entry_points: bool = True) -> pluggy.PluginManager:

@@ -3,7 +3,8 @@ names in its attachment fields, main and child rows, are tied to it in ``mom_att
 that they are read under the record's permissions. A record may name only files its writer uploaded
 or may already read; anything else refuses the whole write.
 
-Installed as one of the records service's hook sets (``mom.engines.workflow.hooks.install``)."""
+Installed as one of the records service's hook sets through ``mom_record_hooks``
+(chained by ``mom.platform.composition``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform import file_access, files
 from mom.platform.errors import InvalidInput, Problem
+from mom.platform.hookspecs import hookimpl
 
 #: (path of the field: "key" or "table.key", table key or "", field key)
 Spot = tuple[str, str, str]
@@ -129,3 +131,10 @@ def _refused(path: str, token: str) -> Problem:
     return Problem(path, f"不能使用附件 {token}：只能使用你自己上传的文件，或你有权查看的记录里的文件；请自己上传该文件",
                    f"attachment {token} cannot be used: use a file you uploaded yourself or one in a record you may read; "
                    f"upload the file yourself", "not_yours")
+
+
+@hookimpl(trylast=True)
+def mom_record_hooks(forms: Any) -> RecordHooks:
+    """Ties the files a record names to it after every write: last in the chain, once every other
+    hook has changed the values it will."""
+    return FileHooks(forms)

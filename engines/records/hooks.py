@@ -1,8 +1,9 @@
 """Hook points of the records service, so that engines built on records (workflow locks, record
 state machines, event rules) see every write on every path: API, import, rules and the UI.
 
-The base class does nothing. ``FormRegistry.hooks`` holds the instance in use; the platform installs
-``mom.engines.workflow.hooks.WorkflowHooks``. Every hook runs inside the writer's transaction, so
+The base class does nothing. ``FormRegistry.hooks`` holds the instance in use: the platform
+(``mom.platform.composition``) chains every plug-in's ``mom_record_hooks`` object (the workflow's
+``WorkflowHooks`` first). Every hook runs inside the writer's transaction, so
 whatever it writes (an outbox event, a started workflow) commits or rolls back with the change.
 """
 from __future__ import annotations

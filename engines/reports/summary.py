@@ -41,6 +41,7 @@ from mom.engines.reports import sqlexpr
 from mom.engines.reports.build import _offset_minutes, bucket_sql, build
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError, Problem
+from mom.platform.hookspecs import hookimpl
 
 AGGS = ("count", "sum", "avg", "min", "max", "stddev")
 PARTS = {"count": ("c",), "sum": ("s",), "avg": ("s", "n"), "min": ("mn",), "max": ("mx",), "stddev": ("n", "s", "q")}
@@ -421,3 +422,9 @@ class SummaryHooks(RecordHooks):
 
     def after_restore(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int) -> None:
         self._touch(conn, ctx, compiled, [record_id])
+
+
+@hookimpl
+def mom_record_hooks(forms: Any) -> RecordHooks:
+    """Keeps pre-aggregated report summaries current with every record write."""
+    return SummaryHooks(forms)

@@ -8,13 +8,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from sqlalchemy.engine import Engine
 
-from mom.engines.workflow.hooks import registry
 from mom.platform.api import (docs_ui, errors, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
 from mom.platform.api import routes_files
 from mom.platform.api.deps import ActorCache
 from mom.platform.api.textinput import InputGuard
 from mom.platform.api.headers import SecurityHeaders
+from mom.platform.composition import form_registry as registry
 from mom.platform.db.engine import make_engine
 from mom.platform.db.migrate import upgrade
 from mom.platform.settings import Settings, get_settings

@@ -12,8 +12,8 @@ from mom.engines.forms import fieldtypes
 from mom.engines.packs import loader
 from mom.engines.records import transfer
 from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
-from mom.engines.workflow.hooks import registry as forms_registry
 from mom.platform.auth import service as auth
+from mom.platform.composition import form_registry as forms_registry
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.settings import get_settings

@@ -50,7 +50,7 @@ def _interactive() -> bool:
 
 def _registry() -> Any:
     """Forms with the workflow hooks installed: imports lock, transition and emit events like the API."""
-    from mom.engines.workflow.hooks import registry
+    from mom.platform.composition import form_registry as registry
 
     return registry()
 
@@ -127,7 +127,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # settings): this process migrates once, runs the one in-process outbox/timer worker and
     # supervises them. Every cache of a worker is checked against the database, so a form, flow or
     # report published through one process is used by all at once.
-    from mom.engines.workflow.hooks import registry
+    from mom.platform.composition import form_registry as registry
 
     if s.worker_in_serve:
         from mom.platform.worker import start_background

@@ -169,7 +169,7 @@ def test_a_workflow_comment_file_follows_the_timeline(plant: Plant) -> None:
 def _deliver(engine: Any, settings: Any) -> dict[str, Any]:
     """The demo's weekly IQC report fired once (as the worker does), delivered to the QC managers."""
     from mom.engines.reports import delivery
-    from mom.engines.workflow.hooks import registry
+    from mom.platform.composition import form_registry as registry
     due = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.timezone.utc)
     with write_tx(engine) as conn:
         return delivery.deliver(conn, registry(), settings,
