@@ -1,5 +1,6 @@
 // The one way the app talks to the platform: JSON over /api with the bearer token.
-// Errors keep the platform's shape: {code, message:{zh-CN,en}, problems:[{path, message}]}.
+// Errors keep the platform's shape: {code, message:{zh-CN,en}, problems:[{path, message}]};
+// an unreachable server (status 0) is worded by errText() in i18n.js.
 const TOKEN = 'mom.token'
 
 export const auth = {
@@ -18,7 +19,6 @@ export class ApiError extends Error {
   text(locale) {
     const m = this.body.message
     if (m && typeof m === 'object') return m[locale] || m['zh-CN'] || m.en
-    if (this.status === 0) return locale === 'en' ? 'The server cannot be reached' : '无法连接服务器'
     return m || (typeof this.body.detail === 'string' ? this.body.detail : `HTTP ${this.status}`)
   }
 }

@@ -2,26 +2,11 @@
 // fromDesigner(toDesigner(def)) gives back the same definition (unit-tested on every demo form), and
 // the designer only adds what the user changed.
 import { DEFAULT_COLUMNS, layoutOf } from './layout.js'
+import { both, tr } from '../i18n.js'
 
-export const FIELD_TYPES = [
-  { type: 'text', zh: '单行文本', en: 'Text' },
-  { type: 'long_text', zh: '多行文本', en: 'Long text' },
-  { type: 'integer', zh: '整数', en: 'Integer' },
-  { type: 'decimal', zh: '小数', en: 'Decimal' },
-  { type: 'boolean', zh: '是/否', en: 'Yes/no' },
-  { type: 'date', zh: '日期', en: 'Date' },
-  { type: 'datetime', zh: '日期时间', en: 'Date & time' },
-  { type: 'select', zh: '单选', en: 'Select' },
-  { type: 'multi_select', zh: '多选', en: 'Multi-select' },
-  { type: 'reference', zh: '关联表单', en: 'Reference' },
-  { type: 'table', zh: '子表', en: 'Child table' },
-  { type: 'attachment', zh: '附件', en: 'Attachment' },
-  { type: 'user', zh: '人员', en: 'User' },
-  { type: 'department', zh: '部门', en: 'Department' },
-  { type: 'formula', zh: '公式', en: 'Formula' },
-  { type: 'autonumber', zh: '自动编号', en: 'Auto-number' },
-  { type: 'barcode', zh: '条码/二维码', en: 'Barcode/QR' },
-]
+// The palette: every field type, labelled from the locale files (fieldType.*).
+export const FIELD_TYPES = ['text', 'long_text', 'integer', 'decimal', 'boolean', 'date', 'datetime', 'select', 'multi_select',
+  'reference', 'table', 'attachment', 'user', 'department', 'formula', 'autonumber', 'barcode'].map((type) => ({ type, label: both(`fieldType.${type}`) }))
 
 let counter = 0
 export function newId(taken) {
@@ -44,13 +29,13 @@ export function newField(type, model) {
   const fields = model ? allFields(model) : []
   const ids = new Set(fields.flatMap((f) => [f.id, ...(f.fields || []).map((c) => c.id)]))
   const keys = new Set(fields.map((f) => f.key))
-  const meta = FIELD_TYPES.find((t) => t.type === type) || { zh: type, en: type }
+  const meta = FIELD_TYPES.find((t) => t.type === type) || { label: { 'zh-CN': type, en: type } }
   let n = 1
   while (keys.has(`${type}_${n}`)) n++
-  const f = { id: newId(ids), key: `${type}_${n}`, type, label: { 'zh-CN': meta.zh, en: meta.en } }
+  const f = { id: newId(ids), key: `${type}_${n}`, type, label: { ...meta.label } }
   if (type === 'decimal') Object.assign(f, { precision: 12, scale: 2 })
   if (type === 'select' || type === 'multi_select') f.options = [
-    { value: 'a', label: { 'zh-CN': '选项一', en: 'Option 1' } }, { value: 'b', label: { 'zh-CN': '选项二', en: 'Option 2' } }]
+    { value: 'a', label: both('designer.option1') }, { value: 'b', label: both('designer.option2') }]
   if (type === 'formula') Object.assign(f, { formula: '', result_type: 'decimal' })
   if (type === 'autonumber') f.pattern = 'NO-{yyyyMMdd}-{seq:4}'
   if (type === 'table') f.fields = []
@@ -96,13 +81,13 @@ export function fromDesigner(model) {
 }
 
 export function addSection(model, label) {
-  model.blocks.push({ uid: nextUid(), type: 'section', label: label || { 'zh-CN': '新分组', en: 'New section' }, columns: DEFAULT_COLUMNS, fields: [] })
+  model.blocks.push({ uid: nextUid(), type: 'section', label: label || both('designer.newSection'), columns: DEFAULT_COLUMNS, fields: [] })
 }
 export function addTabs(model) {
-  model.blocks.push({ uid: nextUid(), type: 'tabs', tabs: [{ uid: nextUid(), label: { 'zh-CN': '标签一', en: 'Tab 1' }, columns: DEFAULT_COLUMNS, fields: [] }] })
+  model.blocks.push({ uid: nextUid(), type: 'tabs', tabs: [{ uid: nextUid(), label: both('designer.firstTab'), columns: DEFAULT_COLUMNS, fields: [] }] })
 }
 export function addTab(block) {
-  block.tabs.push({ uid: nextUid(), label: { 'zh-CN': `标签${block.tabs.length + 1}`, en: `Tab ${block.tabs.length + 1}` }, columns: DEFAULT_COLUMNS, fields: [] })
+  block.tabs.push({ uid: nextUid(), label: both('designer.tabN', { n: block.tabs.length + 1 }), columns: DEFAULT_COLUMNS, fields: [] })
 }
 
 // Problems from the server (JSON pointers like /fields/3/formula) by field key, for the canvas and panel.
@@ -120,7 +105,7 @@ export function problemsByField(problems, def) {
 export function sampleRecord(def) {
   const rec = {}
   for (const f of def.fields || []) {
-    const v = { text: '示例 Sample', long_text: '示例文字', integer: 10, decimal: 12.5, boolean: true, date: '2026-11-21',
+    const v = { text: tr('designer.sampleText'), long_text: tr('designer.sampleLongText'), integer: 10, decimal: 12.5, boolean: true, date: '2026-11-21',
       datetime: '2026-11-21T08:30:00+08:00', barcode: 'SN-0001', autonumber: 'NO-20261121-0001' }[f.type]
     if (v !== undefined) rec[f.key] = v
     if (f.type === 'select') rec[f.key] = f.options?.[0]?.value ?? null

@@ -1,6 +1,8 @@
 // Workflow definition (mom.workflow/1) <-> the DingTalk-style flow designer. The definition is already a
 // tree (nodes; condition/parallel nodes hold branches of nodes), so the designer edits a copy with a
 // stable `_uid` per node and branch for rendering; treeToFlow strips them.
+import { both } from '../i18n.js'
+
 const clone = (x) => JSON.parse(JSON.stringify(x))
 let uid = 0
 
@@ -38,15 +40,13 @@ export function newNode(type, tree) {
   let i = 1
   while (taken.has(`${type}_${i}`)) i++
   const id = `${type}_${i}`
-  const label = { approval: ['审批', 'Approval'], cc: ['抄送', 'Copy'], action: ['自动动作', 'Action'], end: ['结束', 'End'],
-    condition: ['条件分支', 'Condition'], parallel: ['并行分支', 'Parallel'] }[type]
-  const n = { _uid: `n${++uid}`, id, type, label: { 'zh-CN': label[0], en: label[1] } }
+  const n = { _uid: `n${++uid}`, id, type, label: both(`flowNode.${type}`) }
   if (type === 'approval') Object.assign(n, { assignees: [{ type: 'initiator' }], mode: 'any' })
   if (type === 'cc') n.assignees = [{ type: 'initiator' }]
   if (type === 'action') n.actions = [{ type: 'set_fields', values: {} }]
   if (type === 'end') n.outcome = 'approved'
   if (type === 'condition') { delete n.label; n.branches = [
-    { _uid: `b${++uid}`, label: { 'zh-CN': '条件1', en: 'Condition 1' }, when: '', nodes: [] },
+    { _uid: `b${++uid}`, label: both('designer.conditionN', { n: 1 }), when: '', nodes: [] },
     { _uid: `b${++uid}`, else: true, nodes: [] }] }
   if (type === 'parallel') { delete n.label; n.branches = [{ _uid: `b${++uid}`, nodes: [] }, { _uid: `b${++uid}`, nodes: [] }] }
   return n
@@ -55,7 +55,7 @@ export function newNode(type, tree) {
 export function newBranch(node) {
   const b = { _uid: `b${++uid}`, nodes: [] }
   if (node.type === 'condition') {
-    b.label = { 'zh-CN': `条件${node.branches.length}`, en: `Condition ${node.branches.length}` }
+    b.label = both('designer.conditionN', { n: node.branches.length })
     b.when = ''
     const elseAt = node.branches.findIndex((x) => x.else)
     node.branches.splice(elseAt < 0 ? node.branches.length : elseAt, 0, b)

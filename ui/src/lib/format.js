@@ -1,5 +1,5 @@
 // Formatting report values by their column: percent, decimals, option labels.
-import { L } from '../i18n.js'
+import { L, tr } from '../i18n.js'
 
 export function formatCell(col, v) {
   if (v == null) return '—'
@@ -29,12 +29,12 @@ export function reportChart(result, kind = 'bar') {
 
 // A record value as text for a field of a form definition: the display text of references, option
 // labels, yes/no. Lists, read-only form fields and the shop-floor card all show values this way.
-export function fieldText(field, v, display, yesNo = ['是', '否']) {
+export function fieldText(field, v, display, yesNo = [tr('app.yes'), tr('app.no')]) {
   if (v == null || v === '') return ''
   if (display != null && display !== '') return display
   const option = (x) => L((field.options || []).find((o) => o.value === x)?.label, x)
   if (field.type === 'select') return option(v)
-  if (field.type === 'multi_select') return (v || []).map(option).join('、')
+  if (field.type === 'multi_select') return (v || []).map(option).join(tr('app.listSep'))
   if (typeof v === 'boolean') return v ? yesNo[0] : yesNo[1]
   return String(v)
 }
