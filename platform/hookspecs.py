@@ -53,8 +53,13 @@ def mom_actions() -> Iterable[Any]:
 
 @hookspec
 def mom_engine_hooks() -> Mapping[str, Any]:
-    """Named engine functions a rule may call with ``{"type": "hook", "name": …}``: return
-    ``{name: fn(rt, args, names)}``; e.g. scheduling's ``scheduling.replan``."""
+    """Named engine functions a rule or an ``action`` node may call with ``{"type": "hook", "name": …,
+    "args": {…}}``: return ``{name: fn(rt, args, names)}``.
+
+    ``rt`` is the workflow runtime (``rt.conn`` the caller's transaction, ``rt.ctx``, ``rt.forms``),
+    ``args`` the action's ``args`` evaluated as expressions, ``names`` the record's values and the
+    event. Whatever ``fn`` returns (JSON-able) is kept in the rule log. Names are dotted by owner
+    (``quality.hold_lot``); the core registers none today."""
 
 
 @hookspec

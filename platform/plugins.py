@@ -7,11 +7,16 @@ Outside plug-ins come from the ``mom`` entry-point group (``[project.entry-point
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import pluggy
 
 from mom.platform import hookspecs
+from mom.platform.errors import Conflict
+
+T = TypeVar("T")
 
 #: Modules whose ``@hookimpl`` functions make up the core product. Order is registration order.
 CORE_PLUGINS: tuple[str, ...] = (
@@ -36,3 +41,21 @@ def new_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
 def plugin_manager() -> pluggy.PluginManager:
     """The process's manager, built on first use."""
     return new_manager()
+
+
+def by_key(answers: Iterable[Iterable[T] | Mapping[str, T] | None], *, what: tuple[str, str],
+           key: Callable[[T], str] = lambda obj: obj.key) -> dict[str, T]:
+    """One registry from a hook's answers (lists of objects, or ``{name: obj}`` mappings): keyed by
+    ``key(obj)`` (or the mapping's names); two plug-ins giving the same key is a ``Conflict`` naming
+    ``what`` (zh, en), e.g. ``("投递渠道", "delivery channel")``."""
+    out: dict[str, T] = {}
+    for answer in answers:
+        if answer is None:
+            continue
+        pairs: Iterable[tuple[str, Any]] = answer.items() if isinstance(answer, Mapping) else ((key(o), o) for o in answer)
+        for name, obj in pairs:
+            if name in out and out[name] is not obj:
+                raise Conflict(f"两个插件注册了同名的{what[0]} {name}；请改名或只保留一个",
+                               f"two plug-ins register a {what[1]} named {name}; rename one or drop one")
+            out[name] = obj
+    return out

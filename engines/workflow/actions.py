@@ -7,6 +7,7 @@ anything and a sent message is never lost.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,17 +15,28 @@ from mom.engines.expressions.templates import TemplateLimit, TemplateLimits, ren
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.workflow import assign
 from mom.engines.workflow.spec import TEMPLATES, ActionSpec
-from mom.platform import outbox
+from mom.platform import outbox, plugins
 from mom.platform.errors import InvalidInput, MomError
 
-#: Engine hooks callable from rules: name -> fn(rt, args, names). Engines register theirs at import
-#: (scheduling registers ``scheduling.replan``); see docs/workflows.md.
-ENGINE_HOOKS: dict[str, Callable[..., Any]] = {}
+#: Engine hooks registered in code with ``register_hook`` (tests, scripts); plug-ins and engines
+#: provide theirs through the ``mom_engine_hooks`` hook (docs/extending.md).
+_REGISTERED_HOOKS: dict[str, Callable[..., Any]] = {}
+
+
+@functools.cache
+def _plugin_engine_hooks() -> dict[str, Callable[..., Any]]:
+    return plugins.by_key(plugins.plugin_manager().hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))
+
+
+def engine_hook(name: str) -> Callable[..., Any] | None:
+    """The engine hook ``fn(rt, args, names)`` a rule action ``{"type": "hook", "name": name}`` calls."""
+    return _REGISTERED_HOOKS.get(name) or _plugin_engine_hooks().get(name)
 
 
 def register_hook(name: str, fn: Callable[..., Any]) -> None:
-    """Make ``fn(rt, args: dict, names: dict)`` callable from a rule action ``{"type": "hook", "name": name}``."""
-    ENGINE_HOOKS[name] = fn
+    """Make ``fn(rt, args: dict, names: dict)`` callable from a rule action ``{"type": "hook", "name": name}``
+    (kept for tests and scripts; a plug-in implements ``mom_engine_hooks`` instead)."""
+    _REGISTERED_HOOKS[name] = fn
 
 
 def render(source: str | None, names: Mapping[str, Any], where: str) -> str:
@@ -99,7 +111,7 @@ def run_actions(rt: Any, actions: tuple[ActionSpec, ...], *, record: Mapping[str
         elif a.type == "notify":
             done.append(_notify(rt, a, names, at, record, compiled, instance))
         elif a.type == "hook":
-            fn = ENGINE_HOOKS.get(a.raw["name"])
+            fn = engine_hook(a.raw["name"])
             if fn is None:
                 raise InvalidInput(f"{at}: 没有名为 {a.raw['name']} 的引擎钩子", f"{at}: no engine hook named {a.raw['name']}")
             result = fn(rt, _values(rt, a, "args", names, at), names)
