@@ -14,6 +14,7 @@ from mom.engines.definitions.expressions import expression_at
 from mom.engines.definitions.identity import definition_hash
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.expressions.sandbox import Expression, compile_expression
+from mom.engines.expressions.scope import scope_problem
 from mom.engines.expressions.strictness import publishing
 from mom.engines.forms import autonumber
 from mom.engines.forms.states import compile_state_machine
@@ -273,8 +274,6 @@ def _indexes(raw: Mapping[str, Any], keys: set[str], problems: ProblemList) -> t
 
 
 def _permission_problems(raw: Mapping[str, Any], keys: set[str], problems: ProblemList) -> None:
-    from mom.engines.records.scope import scope_problem  # local: records depend on forms, not the reverse
-
     for i, p in enumerate(raw.get("permissions", []) if isinstance(raw.get("permissions"), list) else []):
         if not isinstance(p, Mapping):
             continue

@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mom.engines.expressions.scope import compile_scope
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records.context import Actor
-from mom.engines.records.scope import compile_scope
 from mom.platform.errors import AccessDenied
 
 ACTIONS = ("create", "read", "update", "delete", "export", "import", "design")
