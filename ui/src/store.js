@@ -1,12 +1,15 @@
 import { reactive } from 'vue'
-import { auth, get, post, setUnauthorizedHandler } from './api.js'
+import { auth, setUnauthorizedHandler } from './api/client.js'
+import { fetchMe, requestToken } from './api/auth.js'
+import { fetchForm } from './api/forms.js'
+import { taskCounts } from './api/tasks.js'
+import { fetchApps } from './api/ui.js'
 
 // What the whole app shares: who is signed in, their menu, their inbox counts.
 export const state = reactive({ me: null, apps: [], counts: {}, forms: {} })
 
 export async function signIn(username, password) {
-  const body = new URLSearchParams({ username, password })
-  const t = await post('/api/auth/token', body)
+  const t = await requestToken(username, password)
   auth.token = t.access_token
   await loadSession()
 }
@@ -20,7 +23,7 @@ export function signOut() {
 export async function loadSession() {
   if (!auth.token) return false
   try {
-    state.me = await get('/api/auth/me')
+    state.me = await fetchMe()
   } catch (e) {
     signOut()
     return false
@@ -29,14 +32,14 @@ export async function loadSession() {
   return true
 }
 
-export async function refreshApps() { state.apps = await get('/api/apps') }
+export async function refreshApps() { state.apps = await fetchApps() }
 export async function refreshCounts() {
-  try { state.counts = await get('/api/tasks/counts') } catch (e) { state.counts = {} }
+  try { state.counts = await taskCounts() } catch (e) { state.counts = {} }
 }
 
 // Form definitions as the signed-in user may see them (cached for the session; designers reset it).
 export async function formInfo(name, { fresh = false } = {}) {
-  if (!state.forms[name] || fresh) state.forms[name] = await get(`/api/forms/${name}`)
+  if (!state.forms[name] || fresh) state.forms[name] = await fetchForm(name)
   return state.forms[name]
 }
 export function forgetForm(name) { delete state.forms[name] }

@@ -1,13 +1,13 @@
 // Stored files as the web app shows them: name and size by public id, fetched once per id from
 // GET /api/attachments/{id}/meta (the same read check as the download), or remembered from the upload.
-import { get } from '../api.js'
+import { fetchFileMeta } from '../api/files.js'
 
 const known = new Map()   // id -> Promise<{id, filename, size, content_type} | null>
 
 export function rememberFile(meta) { known.set(meta.id, Promise.resolve(meta)) }
 
 export function fileMeta(id) {
-  if (!known.has(id)) known.set(id, get(`/api/attachments/${id}/meta`).catch(() => { known.delete(id); return null }))
+  if (!known.has(id)) known.set(id, fetchFileMeta(id).catch(() => { known.delete(id); return null }))
   return known.get(id)
 }
 

@@ -1,0 +1,15 @@
+// @ts-check
+// The approval inbox.
+import { get, post } from './client.js'
+
+/** @typedef {import('./client.js').Label} Label */
+/** @typedef {'todo' | 'done' | 'cc' | 'started'} Box */
+/** @typedef {'approve' | 'reject' | 'return' | 'transfer' | 'delegate' | 'add_signer' | 'comment' | 'read'} TaskAction */
+/** @typedef {{ id: number, instance_id: number, status: string, form: string, record_id: number, [more: string]: any }} Task */
+
+/** @param {Box} box @returns {Promise<{ items: Task[], counts: Record<string, number> }>} */
+export const listTasks = (box) => get('/api/tasks', { box })
+/** @returns {Promise<Record<string, number>>} how many tasks each box holds */
+export const taskCounts = () => get('/api/tasks/counts')
+/** @param {number} taskId @param {TaskAction} action @param {Record<string, any>} body opinion, user, node, position */
+export const actOnTask = (taskId, action, body) => post(`/api/tasks/${taskId}/${action}`, body)
