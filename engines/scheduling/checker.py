@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from mom.engines.scheduling.problem import Problem
+from mom.engines.scheduling.model import Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from mom.engines.scheduling.problem import Operation, Problem
+from mom.engines.scheduling.model import Operation, Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule, fill_setups, sequences
 
 STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from mom.engines.scheduling import calendar as cal
-from mom.engines.scheduling.problem import Operation, Problem
+from mom.engines.scheduling.model import Operation, Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule, better, sequences, terms
 
 RULES = ("atc", "edd", "mwkr", "spt")

@@ -30,7 +30,8 @@ from typing import Any
 
 from mom.engines.scheduling import cpsat, dispatch
 from mom.engines.scheduling.checker import check
-from mom.engines.scheduling.problem import Problem, load
+from mom.engines.scheduling.model import Problem
+from mom.engines.scheduling.problem import load
 from mom.engines.scheduling.schedule import Assignment, Schedule, better, completion, fill_setups, terms
 from mom.platform.errors import InvalidInput
 

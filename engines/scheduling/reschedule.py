@@ -11,7 +11,8 @@ import math
 from typing import Any
 
 from mom.engines.scheduling import solution, solver
-from mom.engines.scheduling.problem import Problem, load
+from mom.engines.scheduling.model import Problem
+from mom.engines.scheduling.problem import load
 from mom.engines.scheduling.schedule import Assignment, Schedule, completion
 from mom.platform.errors import InvalidInput, Problem as Err
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mom.engines.scheduling.problem import Problem
+from mom.engines.scheduling.model import Problem
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.scheduling import calendar as cal
 from mom.engines.scheduling.checker import check
-from mom.engines.scheduling.problem import Problem
+from mom.engines.scheduling.model import Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule, completion, fill_setups, terms
 from mom.platform.errors import ProblemList, did_you_mean
 

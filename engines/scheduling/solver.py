@@ -14,7 +14,8 @@ from typing import Any
 
 from mom.engines.scheduling import calendar as cal, cpsat, dispatch, lns
 from mom.engines.scheduling.checker import Violation, check
-from mom.engines.scheduling.problem import Problem, load
+from mom.engines.scheduling.model import Problem
+from mom.engines.scheduling.problem import load
 from mom.engines.scheduling.schedule import Schedule, better, fill_setups, terms
 
 ARC_LIMIT = 40_000          # changeover arcs in one model; above it, dispatching rules use the time instead
