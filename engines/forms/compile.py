@@ -66,15 +66,7 @@ def index_name(table: str, field_ids: tuple[str, ...], unique: bool) -> str:
 
 
 def field_column(f: FieldSpec, *, column_name: str | None = None) -> sa.Column:
-    fk = None
-    t = f.value_type
-    if t == "reference":
-        ondelete = "SET NULL" if f.raw.get("on_delete") == "set_null" else "RESTRICT"
-        fk = sa.ForeignKey(f"{f.raw['form']}.id", ondelete=ondelete)
-    elif t == "user":
-        fk = sa.ForeignKey("mom_user.id")
-    elif t == "department":
-        fk = sa.ForeignKey("mom_department.id")
+    fk = fieldtypes.foreign_key(f)
     args = [fk] if fk is not None else []
     return sa.Column(column_name or f.key, fieldtypes.column_type(f), *args, nullable=True)
 
@@ -114,13 +106,14 @@ def desired_indexes(defn: FormDefinition) -> tuple[IndexPlan, ...]:
     for ix in defn.indexes:
         add(MAIN, defn.name, tuple(by_key[k].id for k in ix.fields), ix.unique)
     for f in defn.scalar_fields:
-        if f.unique or f.type == "autonumber":
+        ft = fieldtypes.type_of(f)
+        if f.unique or (ft is not None and ft.generated):
             add(MAIN, defn.name, (f.id,), True)
-        elif f.value_type in ("reference", "user", "department"):
+        elif ft is not None and ft.index_main:
             add(MAIN, defn.name, (f.id,), False)
     for t in defn.table_fields:
         for c in t.children:
-            if c.value_type in ("reference",):
+            if (ct := fieldtypes.type_of(c)) is not None and ct.index_child:
                 add(t.id, child_table_name(defn.name, t.key), (c.id,), False)
     return tuple(seen.values())
 

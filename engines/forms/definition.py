@@ -16,7 +16,7 @@ from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.expressions.sandbox import Expression, compile_expression
 from mom.engines.expressions.scope import scope_problem
 from mom.engines.expressions.strictness import publishing
-from mom.engines.forms import autonumber
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.states import compile_state_machine
 from mom.engines.forms.model import (CHILD_SYSTEM_COLUMNS, FORMAT, SYSTEM_COLUMNS, FieldSpec, FormDefinition,
                                      IndexSpec, RuleSpec, text_of)
@@ -56,8 +56,8 @@ def form_name_problem(name: str) -> tuple[str, str] | None:
 
 
 def form_schema() -> dict[str, Any]:
-    """The form meta-schema (``mom.form/1``)."""
-    return load_schema(SCHEMA_PATH)
+    """The form meta-schema (``mom.form/1``) naming every registered field type and its options."""
+    return fieldtypes.form_schema(load_schema(SCHEMA_PATH))
 
 
 def _check_number(value: Any, path: str, problems: ProblemList) -> Decimal | None:
@@ -76,20 +76,9 @@ def _field_problems(f: Mapping[str, Any], path: str, problems: ProblemList, *, f
         if key in reserved or key in SQL_RESERVED or key in EXTRA_NAMES or "__" in key or key == "parent":
             problems.add(f"{path}/key", f"{key} 是保留名，请换一个（如 {key}_no）",
                          f"{key} is a reserved name; choose another (e.g. {key}_no)", "reserved")
-    if t in ("select", "multi_select") and not f.get("options"):
-        problems.add(f"{path}/options", "选择字段需要至少一个选项", "a select field needs at least one option", "required")
-    if t == "reference":
-        target = f.get("form")
-        if not isinstance(target, str):
-            problems.add(f"{path}/form", "引用字段需要 form（被引用的表单名）", "a reference needs form (the referenced form)", "required")
-        elif known_forms is not None and target != form_name and target not in known_forms:
-            problems.add(f"{path}/form", f"被引用的表单 {target} 不存在{did_you_mean(target, set(known_forms))}",
-                         f"referenced form {target} does not exist{did_you_mean(target, set(known_forms))}", "unknown_form")
-        elif known_forms is not None and isinstance(f.get("display_field"), str) and target in known_forms:
-            keys = {g.get("key") for g in known_forms[target].get("fields", []) if isinstance(g, Mapping)}
-            if f["display_field"] not in keys:
-                problems.add(f"{path}/display_field", f"表单 {target} 没有字段 {f['display_field']}",
-                             f"form {target} has no field {f['display_field']}", "unknown_field")
+    ft = fieldtypes.field_type(t) if isinstance(t, str) else None
+    if ft is not None and ft.check_definition is not None:
+        ft.check_definition(f, path, problems, form_name=form_name, known_forms=known_forms)
     if t == "table":
         if in_child:
             problems.add(f"{path}/type", "子表内不能再嵌套子表", "a child table cannot contain another table", "nesting")
@@ -97,16 +86,6 @@ def _field_problems(f: Mapping[str, Any], path: str, problems: ProblemList, *, f
             problems.add(f"{path}/fields", "子表需要至少一个字段", "a table needs at least one field", "required")
         if "min_rows" in f and "max_rows" in f and f["min_rows"] > f["max_rows"]:
             problems.add(f"{path}/min_rows", "min_rows 大于 max_rows", "min_rows is greater than max_rows", "range")
-    if t == "decimal" and isinstance(f.get("precision"), int) and isinstance(f.get("scale"), int):
-        if f["scale"] > f["precision"]:
-            problems.add(f"{path}/scale", "小数位数不能大于总位数", "scale cannot exceed precision", "range")
-    if t == "autonumber":
-        pattern = f.get("pattern")
-        if not isinstance(pattern, str):
-            problems.add(f"{path}/pattern", "自动编号需要 pattern，如 IQC-{yyyyMMdd}-{seq:4}",
-                         "an autonumber needs a pattern such as IQC-{yyyyMMdd}-{seq:4}", "required")
-        elif (bad := autonumber.check_pattern(pattern)) is not None:
-            problems.add(f"{path}/pattern", bad[0], bad[1], "pattern")
     if t == "formula" and not f.get("formula"):
         problems.add(f"{path}/formula", "公式字段需要 formula 表达式", "a formula field needs a formula expression", "required")
     if isinstance(f.get("regex"), str):
@@ -115,7 +94,7 @@ def _field_problems(f: Mapping[str, Any], path: str, problems: ProblemList, *, f
         except re.error as exc:
             problems.add(f"{path}/regex", f"正则表达式无效：{exc}", f"invalid regular expression: {exc}", "regex")
     lo, hi = f.get("min"), f.get("max")
-    if lo is not None and hi is not None and t in ("integer", "decimal", "formula"):
+    if lo is not None and hi is not None and (t == "formula" or (ft is not None and ft.family == "number")):
         a, b = _check_number(lo, f"{path}/min", problems), _check_number(hi, f"{path}/max", problems)
         if a is not None and b is not None and a > b:
             problems.add(f"{path}/min", "最小值大于最大值", "min is greater than max", "range")
@@ -288,6 +267,11 @@ def _permission_problems(raw: Mapping[str, Any], keys: set[str], problems: Probl
                 problems.add(f"/permissions/{i}/scope/expr", bad[0], bad[1], "expression")
 
 
+def _generated(type_key: str) -> bool:
+    ft = fieldtypes.field_type(type_key)
+    return ft is not None and ft.generated
+
+
 def _spec(f: Mapping[str, Any], exprs: Mapping[str, Expression], scalar_keys: set[str]) -> FieldSpec:
     raw_opts = f.get("options", [])
     options = tuple(o if isinstance(o, str) else o["value"] for o in raw_opts)
@@ -305,7 +289,7 @@ def _spec(f: Mapping[str, Any], exprs: Mapping[str, Expression], scalar_keys: se
     return FieldSpec(
         id=f["id"], key=f["key"], type=f["type"], raw=f, label=text_of(f.get("label"), f["key"]),
         required=bool(f.get("required")), unique=bool(f.get("unique")),
-        read_only=bool(f.get("read_only")) or f["type"] in ("formula", "autonumber") or formula is not None,
+        read_only=bool(f.get("read_only")) or formula is not None or f["type"] == "formula" or _generated(f["type"]),
         hidden=bool(f.get("hidden")), options=options, option_labels=option_labels, children=children,
         formula=formula, default_expr=default_expr, backfill_expr=backfill_expr,
         regex=re.compile(f["regex"]) if isinstance(f.get("regex"), str) else None,

@@ -1,31 +1,42 @@
-"""Field types: their column type, a type signature (what decides a physical change) and the
-coercion of input values (JSON bodies, CSV/XLSX cells) to Python values.
+"""Field types: a registry of :class:`FieldType` objects, one per ``type`` a form field may have.
+
+A field type names its column type, its type signature (what decides a physical change), how input
+values (JSON bodies, CSV/XLSX cells) are coerced to Python values and how stored values are dumped to
+JSON, plus the flags other engines ask instead of branching on the type's key (an id of another row?
+a look-up? kept as text? a JSON list?). The built-ins live in ``mom.engines.forms.types`` and are
+registered like any plug-in's, through the ``mom_field_types`` hook; the registry is resolved lazily on
+first use (the plug-in manager imports this module, not the reverse).
 
 Coercion raises :class:`FieldError` with a bilingual message; callers add the field/row.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
-import re
-from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from mom.engines.forms.model import FieldSpec
-from mom.platform.db.types import ExactDecimal, UTCDateTime
+from mom.platform.errors import MomError
 
-TRUE = {"1", "true", "yes", "y", "t", "是", "对", "真", "✓", "√", "on"}
-FALSE = {"0", "false", "no", "n", "f", "否", "错", "假", "✗", "×", "off", ""}
-ID_TYPES = ("reference", "user", "department")
+Coerce = Callable[[FieldSpec, Any, dt.tzinfo], Any]
+#: (field, time zone, the general coercion for that field) -> a specialised one-argument coercer
+Specialise = Callable[[FieldSpec, dt.tzinfo, Callable[[Any], Any]], Callable[[Any], Any]]
+#: (the field's definition, its JSON pointer, problems, form name, known forms or None) -> None
+CheckDefinition = Callable[..., None]
 
 
-class FieldError(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh} / {en}")
+class FieldError(MomError):
+    """A value that does not fit its field's type (422 ``invalid_input`` if one reaches the API)."""
+
+    code = "invalid_input"
 
 
 class LookupNeeded:
@@ -40,54 +51,148 @@ class LookupNeeded:
         return f"LookupNeeded({self.text!r})"
 
 
-def decimal_shape(f: FieldSpec) -> tuple[int, int]:
-    return int(f.raw.get("precision", 18)), int(f.raw.get("scale", 4))
+@dataclass(frozen=True)
+class FieldType:
+    """One field type. Only ``key``, ``column`` and ``coerce`` are required; the rest have defaults
+    that suit a plain scalar value.
+
+    ``family`` groups types that share checks and operators: ``text`` (length, regex), ``number``
+    (min/max), ``temporal`` (min/max dates), ``choice`` (a fixed set of values); others are their own.
+    """
+
+    key: str
+    column: Callable[[FieldSpec], sa.types.TypeEngine[Any]]     # the SQLAlchemy column type of a field
+    coerce: Coerce                                               # input value (not empty) -> Python value
+    signature: Callable[[FieldSpec], str] | None = None          # physical signature; None: the key
+    specialise: Specialise | None = None                         # a short path for the usual inputs
+    dump: Callable[[FieldSpec, Any], Any] | None = None          # non-JSON Python value -> JSON value
+    family: str = ""
+    blank_is_value: bool = False        # '' is a value (text), not "empty"
+    id_max: int | None = None           # the value is the id of another row (reference, user …): its range
+    foreign_key: Callable[[FieldSpec], sa.ForeignKey | None] | None = None
+    lookup: bool = False                # values need a look-up or an existence check (ids, files)
+    files: bool = False                 # values are uploaded files' ids
+    json_list: bool = False             # stored as a JSON list (no eq/lt filters)
+    stored_as_text: bool = False        # a text column: LIKE matches it without a cast
+    generated: bool = False             # the platform fills the value (auto-numbers): read-only, unique
+    scannable: bool = False             # shop-floor scanning finds records by it
+    index_main: bool = False            # gets a plain index on the main table …
+    index_child: bool = False           # … and on a child table
+    max_length: int = 100000            # default max_length of the text family
+    options_schema: Mapping[str, Any] = field(default_factory=dict)   # JSON-Schema of the options it adds
+    check_definition: CheckDefinition | None = None                   # extra publish-time checks of a field
+
+    @property
+    def is_id(self) -> bool:
+        """The value is the id of another row (reference, user, department)."""
+        return self.id_max is not None
+
+
+class FieldTypes:
+    """The field types of one plug-in manager, by key, and the meta-schema that names them."""
+
+    def __init__(self, types: Iterable[FieldType]) -> None:
+        self.by_key: dict[str, FieldType] = {}
+        for ft in types:
+            if ft.key in self.by_key:
+                raise ValueError(f"field type {ft.key!r} is registered twice")
+            self.by_key[ft.key] = ft
+        self._schemas: dict[int, dict[str, Any]] = {}
+
+    def get(self, key: str) -> FieldType | None:
+        return self.by_key.get(key)
+
+    def schema(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        """``base`` (the shipped form meta-schema) naming every registered type and its options."""
+        got = self._schemas.get(id(base))
+        if got is None:
+            got = copy.deepcopy(dict(base))
+            fld = got["$defs"]["field"]
+            enum = fld["properties"]["type"]["enum"]
+            enum.extend(k for k in self.by_key if k not in enum)
+            for ft in self.by_key.values():
+                for name, sub in ft.options_schema.items():
+                    fld["properties"].setdefault(name, sub)
+            self._schemas[id(base)] = got
+        return got
+
+
+def types_of(pm: Any) -> FieldTypes:
+    """The registry a plug-in manager's ``mom_field_types`` implementations make up."""
+    return FieldTypes(ft for group in pm.hook.mom_field_types() for ft in group)
+
+
+@cache
+def _default() -> FieldTypes:
+    from mom.platform.plugins import plugin_manager   # lazy: the manager imports the engines' modules
+
+    return types_of(plugin_manager())
+
+
+_override: list[FieldTypes] = []
+
+
+def registry() -> FieldTypes:
+    """The active registry: the process's plug-in manager's (or one set by :func:`using`)."""
+    return _override[-1] if _override else _default()
+
+
+@contextlib.contextmanager
+def using(types: FieldTypes) -> Iterator[FieldTypes]:
+    """Make ``types`` the active registry inside the block (tests; a tool with its own plug-ins)."""
+    _override.append(types)
+    try:
+        yield types
+    finally:
+        _override.pop()
+
+
+def field_type(key: str) -> FieldType | None:
+    """The registered type of that key, or None."""
+    return registry().get(key)
+
+
+def type_of(f: FieldSpec) -> FieldType | None:
+    """The type of the value ``f`` stores (a formula: its result type), resolved once per field."""
+    memo = f.memo
+    ft = memo.get("field_type")
+    if ft is None:
+        ft = registry().get(f.value_type)
+        if ft is not None:
+            memo["field_type"] = ft
+    return ft
+
+
+def form_schema(base: Mapping[str, Any]) -> dict[str, Any]:
+    """The form meta-schema with the active registry's types."""
+    return registry().schema(base)
+
+
+def _known(f: FieldSpec) -> FieldType:
+    ft = type_of(f)
+    if ft is None:
+        raise ValueError(f"no field type {f.value_type}")
+    return ft
 
 
 def column_type(f: FieldSpec) -> sa.types.TypeEngine[Any]:
-    t = f.value_type
-    if t == "text":
-        return sa.String(int(f.raw.get("max_length", 255)))
-    if t in ("long_text",):
-        return sa.Text()
-    if t == "integer":
-        return sa.BigInteger()
-    if t == "decimal":
-        return ExactDecimal(*decimal_shape(f))
-    if t == "boolean":
-        return sa.Boolean()
-    if t == "date":
-        return sa.Date()
-    if t == "datetime":
-        return UTCDateTime()
-    if t == "select":
-        return sa.String(64)
-    if t in ("multi_select", "attachment"):
-        return sa.JSON()
-    if t in ID_TYPES:
-        return sa.BigInteger() if t == "reference" else sa.Integer()
-    if t == "autonumber":
-        return sa.String(64)
-    if t == "barcode":
-        return sa.String(int(f.raw.get("max_length", 512)))
-    raise ValueError(f"no column type for {t}")
+    """The column type of a field's stored value."""
+    try:
+        return _known(f).column(f)
+    except ValueError:
+        raise ValueError(f"no column type for {f.value_type}") from None
+
+
+def foreign_key(f: FieldSpec) -> sa.ForeignKey | None:
+    """The foreign key of a field's column (references, users, departments), or None."""
+    fk = _known(f).foreign_key
+    return fk(f) if fk is not None else None
 
 
 def type_sig(f: FieldSpec) -> str:
     """Physical signature: two fields with the same signature need no data conversion."""
-    t = f.value_type
-    if t == "text":
-        return f"text({int(f.raw.get('max_length', 255))})"
-    if t == "decimal":
-        p, s = decimal_shape(f)
-        return f"decimal({p},{s})"
-    if t == "barcode":
-        return f"text({int(f.raw.get('max_length', 512))})"
-    if t == "autonumber" or t == "select":
-        return "text(64)"
-    if t == "reference":
-        return f"reference({f.raw.get('form')})"
-    return t
+    ft = type_of(f)
+    return ft.signature(f) if ft is not None and ft.signature is not None else f.value_type
 
 
 def plant_tz(name: str) -> dt.tzinfo:
@@ -99,13 +204,13 @@ def plant_tz(name: str) -> dt.tzinfo:
 
 def coerce(f: FieldSpec, value: Any, *, tz: dt.tzinfo = dt.timezone.utc) -> Any:
     """Input value -> Python value for ``f`` (None stays None; '' counts as empty)."""
-    if value is None or (isinstance(value, str) and value.strip() == "" and f.value_type not in ("text", "long_text")):
+    ft = f.memo.get("field_type") or type_of(f)
+    if value is None or (isinstance(value, str) and value.strip() == "" and not (ft is not None and ft.blank_is_value)):
         return None
-    t = f.value_type
-    fn = _COERCE.get(t)
-    if fn is None:
+    if ft is None:
+        t = f.value_type
         raise FieldError(f"类型 {t} 不能直接赋值", f"type {t} cannot be set directly")
-    return fn(f, value, tz)
+    return ft.coerce(f, value, tz)
 
 
 def coercer(f: FieldSpec, tz: dt.tzinfo = dt.timezone.utc) -> Callable[[Any], Any]:
@@ -119,233 +224,33 @@ def coercer(f: FieldSpec, tz: dt.tzinfo = dt.timezone.utc) -> Callable[[Any], An
 
 
 def _specialise(f: FieldSpec, tz: dt.tzinfo) -> Callable[[Any], Any]:
-    t = f.value_type
-
     def general(v: Any) -> Any:
         return coerce(f, v, tz=tz)
 
-    if t in ("text", "long_text"):
-        return lambda v: v if type(v) is str else general(v)
-    if t in ("barcode", "autonumber"):
-        return lambda v: v if type(v) is str and v and not v.isspace() else general(v)
-    if t == "select":
-        opts = frozenset(f.options)
-        return lambda v: v if type(v) is str and v in opts else general(v)
-    if t == "integer":
-        return lambda v: v if type(v) is int and -(2**63) <= v < 2**63 else general(v)
-    if t == "boolean":
-        def boolean(v: Any) -> Any:
-            if type(v) is bool:
-                return v
-            if type(v) is str:
-                s = v.strip().lower()
-                if s in TRUE:
-                    return True
-                if s and s in FALSE:
-                    return False
-            return general(v)
-        return boolean
-    if t == "date":
-        def date(v: Any) -> Any:
-            if type(v) is str and len(v) == 10 and v[4] == "-" and v[7] == "-":
-                try:
-                    return dt.date.fromisoformat(v)
-                except ValueError:
-                    pass
-            return general(v)
-        return date
-    if t == "decimal":
-        p, s_ = decimal_shape(f)
-        quantum, whole = Decimal(1).scaleb(-s_), p - s_
-
-        def decimal(v: Any) -> Any:
-            if type(v) is str:
-                try:
-                    d = Decimal(v).quantize(quantum, rounding=ROUND_HALF_UP)
-                except InvalidOperation:
-                    return general(v)   # commas, blanks, text: the full path decides (and says why)
-                if d.is_finite() and d.adjusted() + 1 <= whole:
-                    return d
-            return general(v)
-        return decimal
-    return general
+    ft = type_of(f)
+    if ft is None or ft.specialise is None:
+        return general
+    return ft.specialise(f, tz, general)
 
 
-def _text(f: FieldSpec, v: Any, tz: dt.tzinfo) -> str:
-    if isinstance(v, (dict, list)):
-        raise FieldError("应为文本", "expected text")
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    s = str(v)
-    return s
-
-
-def _integer(f: FieldSpec, v: Any, tz: dt.tzinfo) -> int:
-    if isinstance(v, bool):
-        raise FieldError("应为整数，而不是真/假", "expected an integer, not true/false")
-    if isinstance(v, int):
-        out = v
-    else:
-        try:
-            d = Decimal(str(v).strip().replace(",", ""))
-        except InvalidOperation:
-            raise FieldError(f"{v!r} 不是整数", f"{v!r} is not an integer") from None
-        if not d.is_finite():
-            raise FieldError(f"{v!r} 不是整数", f"{v!r} is not an integer")
-        if d.adjusted() > 19:
-            raise FieldError("整数超出范围", "integer out of range")
-        if d != d.to_integral_value():
-            raise FieldError(f"{v!r} 不是整数（有小数）", f"{v!r} is not a whole number")
-        out = int(d)
-    if not -(2**63) <= out < 2**63:
-        raise FieldError("整数超出范围", "integer out of range")
-    return out
-
-
-def _decimal(f: FieldSpec, v: Any, tz: dt.tzinfo) -> Decimal:
-    if isinstance(v, bool):
-        raise FieldError("应为数字，而不是真/假", "expected a number, not true/false")
-    try:
-        d = Decimal(repr(v)) if isinstance(v, float) else Decimal(str(v).strip().replace(",", ""))
-    except InvalidOperation:
-        raise FieldError(f"{v!r} 不是数字", f"{v!r} is not a number") from None
-    if not d.is_finite():
-        raise FieldError("数字必须是有限值", "the number must be finite")
-    p, s = decimal_shape(f)
-    if d.adjusted() + 1 <= p - s:   # (a huge number would overflow quantize's precision)
-        d = d.quantize(Decimal(1).scaleb(-s), rounding=ROUND_HALF_UP)
-    if d.adjusted() + 1 > p - s:
-        raise FieldError(f"数字过大：整数部分最多 {p - s} 位", f"number too large: at most {p - s} digits before the point")
-    return d
-
-
-def _boolean(f: FieldSpec, v: Any, tz: dt.tzinfo) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)) and v in (0, 1):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in TRUE:
-        return True
-    if s in FALSE:
-        return False
-    raise FieldError(f"{v!r} 不是是/否值（可用 是/否、true/false、1/0）", f"{v!r} is not a yes/no value (use true/false, 1/0)")
-
-
-def _date(f: FieldSpec, v: Any, tz: dt.tzinfo) -> dt.date:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    s = str(v).strip().replace("/", "-").replace(".", "-")
-    m = re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日", s)
-    if m:
-        s = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?", s)
-    if m:
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            pass
-    raise FieldError(f"{v!r} 不是日期（格式 2026-11-21）", f"{v!r} is not a date (use 2026-11-21)")
-
-
-def _datetime(f: FieldSpec, v: Any, tz: dt.tzinfo) -> dt.datetime:
-    if isinstance(v, dt.datetime):
-        d = v
-    elif isinstance(v, dt.date):
-        d = dt.datetime(v.year, v.month, v.day)
-    else:
-        s = str(v).strip().replace("/", "-")
-        if s.endswith("Z"):
-            s = s[:-1] + "+00:00"
-        try:
-            d = dt.datetime.fromisoformat(s)
-        except ValueError:
-            raise FieldError(f"{v!r} 不是日期时间（格式 2026-11-21 08:30 或 ISO 8601）",
-                             f"{v!r} is not a datetime (use 2026-11-21 08:30 or ISO 8601)") from None
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=tz)
-    try:
-        return d.astimezone(dt.timezone.utc)
-    except OverflowError:   # 0001-01-01 00:00 east of UTC is before year 1
-        raise FieldError(f"{v!r} 超出可用的日期范围", f"{v!r} is outside the dates that can be stored") from None
-
-
-def _select(f: FieldSpec, v: Any, tz: dt.tzinfo) -> str:
-    s = str(v).strip()
-    if s in f.options:
-        return s
-    for value, label in f.option_labels.items():
-        if s in label.values():
-            return value
-    raise FieldError(f"{s!r} 不是可选项：{', '.join(f.options)}", f"{s!r} is not one of: {', '.join(f.options)}")
-
-
-def _multi(f: FieldSpec, v: Any, tz: dt.tzinfo) -> list[str]:
-    items = v if isinstance(v, list) else re.split(r"[,;，；、|]", str(v))
-    out = []
-    for item in items:
-        if str(item).strip():
-            value = _select(f, item, tz)
-            if value not in out:
-                out.append(value)
-    return out
-
-
-def _id(f: FieldSpec, v: Any, tz: dt.tzinfo) -> int | LookupNeeded:
-    if isinstance(v, bool):
-        raise FieldError("应为编号", "expected an id")
-    if isinstance(v, Mapping) and "id" in v:
-        v = v["id"]
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, int) and not isinstance(v, bool):
-        # the id column's range (references: 64-bit; users and departments: 32-bit), not a database overflow
-        largest = 2**63 - 1 if f.value_type == "reference" else 2**31 - 1
-        if not -largest <= v <= largest:
-            raise FieldError(f"编号 {v} 超出范围", f"the id {v} is out of range")
-        return v
-    return LookupNeeded(str(v).strip())
-
-
-_FILE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
-
-def _attachments(f: FieldSpec, v: Any, tz: dt.tzinfo) -> list[str | int]:
-    """Public file ids (the ``id`` the upload returned); several may be given as one text separated by
-    commas. An integer is kept as it is and later answered "not found" (integer ids are internal)."""
-    items = v if isinstance(v, list) else [x for x in re.split(r"[,\s]+", v) if x] if isinstance(v, str) else [v]
-    out: list[str | int] = []
-    for item in items:
-        if isinstance(item, Mapping):
-            item = item.get("id")
-        if isinstance(item, str) and item.strip().isdigit():
-            item = int(item.strip())
-        if isinstance(item, int) and not isinstance(item, bool):
-            out.append(item)
-        elif isinstance(item, str) and _FILE_ID.fullmatch(item.strip()):
-            out.append(item.strip())
-        else:
-            shown = repr(item)[:80]
-            raise FieldError(f"附件应为上传文件时返回的 id（先上传到 /api/attachments）：{shown}",
-                             f"attachments are the ids the upload returned (upload to /api/attachments first): {shown}")
-    if len(out) > int(f.raw.get("max_files", 10)):
-        raise FieldError(f"附件最多 {f.raw.get('max_files', 10)} 个", f"at most {f.raw.get('max_files', 10)} files")
-    return out
-
-
-_COERCE = {"text": _text, "long_text": _text, "barcode": _text, "autonumber": _text, "integer": _integer,
-           "decimal": _decimal, "boolean": _boolean, "date": _date, "datetime": _datetime, "select": _select,
-           "multi_select": _multi, "reference": _id, "user": _id, "department": _id, "attachment": _attachments}
+_JSON_NATIVE = frozenset({str, int, float, bool, list, dict})
 
 
 def dump(f: FieldSpec, value: Any) -> Any:
-    """Python value -> JSON value (decimals as numbers, dates as ISO strings)."""
-    if value is None:
-        return None
+    """Python value -> JSON value (decimals as numbers, dates as ISO strings). Values that are JSON
+    already (text, numbers, lists …) are returned as they are; others go to their type's ``dump``."""
+    if value is None or type(value) in _JSON_NATIVE:
+        return value
+    ft = f.memo.get("field_type") or type_of(f)
+    if ft is not None and ft.dump is not None:
+        return ft.dump(f, value)
+    return plain_dump(value)
+
+
+def plain_dump(value: Any) -> Any:
+    """The JSON form of a stored value when its type says nothing else."""
     if isinstance(value, Decimal):
-        return int(value) if f.value_type == "integer" else float(value)
+        return float(value)
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):

@@ -275,7 +275,8 @@ def _convert(conn: Connection | None, tname: str, meta: Mapping[str, Any], f: Fi
     op = Operation("convert_column", f"字段 {_label(f)} 类型 {old_sig} → {new_sig}，转换已有数据",
                    f"change type of {f.key} {old_sig} -> {new_sig}, converting existing data", DATA, tname, f.id,
                    {"column": f.key, "from": old_sig, "to": new_sig, "old_field": meta.get("field")})
-    if meta["type"] in fieldtypes.ID_TYPES or f.value_type in ("reference",) and meta["type"] != "integer":
+    old_type, new_type = fieldtypes.field_type(meta["type"]), fieldtypes.type_of(f)
+    if (old_type is not None and old_type.is_id) or (new_type is not None and new_type.is_id and meta["type"] != "integer"):
         op.safety = BLOCKED
         op.zh = f"字段 {f.key} 从 {old_sig} 改为 {new_sig} 不支持（引用类字段不能转换）；请新增一个字段"
         op.en = f"changing {f.key} from {old_sig} to {new_sig} is not supported (reference-like fields); add a new field instead"

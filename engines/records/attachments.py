@@ -13,7 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.model import FieldSpec
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform import file_access, files
@@ -24,13 +26,18 @@ from mom.platform.hookspecs import hookimpl
 Spot = tuple[str, str, str]
 
 
+def _holds_files(f: FieldSpec) -> bool:
+    ft = fieldtypes.type_of(f)
+    return ft is not None and ft.files
+
+
 def spots(compiled: CompiledForm) -> list[Spot]:
     """Where a form keeps files (computed once per compiled version)."""
     got = compiled.memo.get("attachment_spots")
     if got is None:
-        got = [(f.key, "", f.key) for f in compiled.definition.scalar_fields if f.value_type == "attachment"]
+        got = [(f.key, "", f.key) for f in compiled.definition.scalar_fields if _holds_files(f)]
         got += [(f"{t.key}.{c.key}", t.key, c.key) for t in compiled.definition.table_fields
-                for c in t.children if c.value_type == "attachment"]
+                for c in t.children if _holds_files(c)]
         compiled.memo["attachment_spots"] = got
     return got
 

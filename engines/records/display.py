@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import visitors
 
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec
 from mom.engines.records.access import FormAccess, form_access
@@ -33,7 +34,12 @@ if TYPE_CHECKING:
 NO_ACCESS = "无权限查看"
 NO_ACCESS_EN = "no access"
 NO_ACCESS_TEXTS = frozenset({NO_ACCESS, NO_ACCESS_EN})
-REF_TYPES = ("reference", "user", "department")
+
+
+def _is_id(f: FieldSpec) -> bool:
+    """A reference, user or department field: shown by its target's text."""
+    ft = fieldtypes.type_of(f)
+    return ft is not None and ft.is_id
 
 
 def text_column(target: CompiledForm, access: FormAccess, f: FieldSpec) -> str | None:
@@ -69,7 +75,7 @@ def plan(conn: Connection, registry: "Registry", compiled: CompiledForm, actor: 
     out: list[Shown] = []
     for key in keys:
         f = compiled.definition.field(key)
-        if f is None or f.is_table or f.value_type not in REF_TYPES:
+        if f is None or f.is_table or not _is_id(f):
             continue
         alias_name = f"d{len(out)}"
         if f.value_type in ("user", "department"):   # the directory: every signed-in user may read it
@@ -145,7 +151,7 @@ def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, r
     refs = compiled.memo.get("display_ref_keys")
     if refs is None:   # once per published version: a form without reference, user or department fields shows none
         refs = compiled.memo["display_ref_keys"] = frozenset(
-            f.key for f in compiled.definition.scalar_fields if f.value_type in REF_TYPES)
+            f.key for f in compiled.definition.scalar_fields if _is_id(f))
     keys = [k for k in keys if k in refs]
     if not keys:
         return {}

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec
 from mom.engines.records import display
@@ -99,7 +100,7 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
             elif len(ids) > 1:
                 problems.add(p.path, f"“{p.text}”匹配到多条记录（id {ids[:5]}），请改用 id",
                              f"{p.text!r} matches several records (ids {ids[:5]}); give the id instead", "ambiguous")
-            elif is_digits(p.text) and int(p.text) <= (2**63 - 1 if f.value_type == "reference" else 2**31 - 1):
+            elif is_digits(p.text) and int(p.text) <= (fieldtypes.type_of(f).id_max or 0):
                 p.target[p.key] = int(p.text)
                 p.record.ids_to_check.append((f, int(p.text), p.path))
             else:

@@ -104,13 +104,14 @@ def _coerce(f: FieldSpec | None, v: Any, ctx: Ctx, path: str) -> Any:
             except fieldtypes.FieldError as exc:
                 raise _bad(f"/{path}", f"过滤值无效：{exc.zh}", f"invalid filter value: {exc.en}") from None
         return int_value(v, path, 2**63 - 1 if path == "id" else 2**31 - 1)
-    if f.value_type in ("reference", "user", "department"):
+    ft = fieldtypes.type_of(f)
+    if ft is not None and ft.id_max is not None:
         if not str(v).strip().isascii() or not str(v).strip().isdigit():
             raise _bad(f"/{path}", f"{path} 需要 id（或用 {path}.<字段> 按名称过滤）",
                        f"{path} takes an id (or filter on {path}.<field>)")
-        return int_value(v, path, 2**63 - 1 if f.value_type == "reference" else 2**31 - 1)
+        return int_value(v, path, ft.id_max)
     spec = f
-    if f.value_type in ("multi_select", "attachment"):
+    if ft is not None and ft.json_list:
         raise _bad(f"/{path}", f"{path} 不支持此过滤", f"{path} cannot be filtered this way")
     try:
         return fieldtypes.coerce(spec, v, tz=ctx.tz)
@@ -146,7 +147,7 @@ def filter_clause(conn: Connection, registry: lookup.Registry, compiled: Compile
         s = str(v).replace("\\", "\\\\").replace("_", "\\_")
         pattern = s if "%" in s else f"%{s}%"
         # LIKE is a text operator (PostgreSQL has none for numbers or dates): other columns as their text
-        text_like = f is not None and f.value_type in ("text", "long_text", "barcode", "autonumber", "select")
+        text_like = f is not None and (ft := fieldtypes.type_of(f)) is not None and ft.stored_as_text
         cond = (col if text_like else sa.cast(col, sa.String)).like(pattern, escape="\\")
     else:
         val = _coerce(f, v, ctx, flt.path)

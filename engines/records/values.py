@@ -57,7 +57,7 @@ def coerce_into(f: FieldSpec, raw: Any, path: str, target: dict[str, Any], prep:
     except fieldtypes.FieldError as exc:
         _type_problem(f, exc, path, problems)
         return
-    if v is None or f.value_type not in _SPECIAL:
+    if v is None or not _special(f):
         target[f.key] = v
     else:
         _store_special(f, v, path, target, prep)
@@ -72,15 +72,21 @@ def _store_special(f: FieldSpec, v: Any, path: str, target: dict[str, Any], prep
         prep.pending.append(Pending(f, v.text, path, target, f.key, prep))
         target[f.key] = None
         return
-    if f.value_type in fieldtypes.ID_TYPES:
+    ft = fieldtypes.type_of(f)
+    if ft.is_id:
         prep.ids_to_check.append((f, v, path))
-    if f.value_type == "attachment" and v:
+    if ft.files and v:
         for a in v:
             prep.ids_to_check.append((f, a, path))
     target[f.key] = v
 
 
-_SPECIAL = frozenset({*fieldtypes.ID_TYPES, "attachment"})   # values that need a look-up or an id check
+def _special(f: FieldSpec) -> bool:
+    """The field's values need a look-up or an id check (references, users, departments, files)."""
+    ft = fieldtypes.type_of(f)
+    return ft is not None and ft.lookup
+
+
 _SCALAR, _TABLE, _COMPUTED, _READ_ONLY, _AUTONUMBER, _AUTONUMBER_RO, _PLAIN = range(7)
 # _PLAIN: a writable scalar whose coerced value is stored as it is (no look-up, no id check)
 
@@ -103,14 +109,14 @@ def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPla
     for key, f in visible.items():
         if f.computed:
             kind = _COMPUTED
-        elif f.type == "autonumber":
+        elif _generated(f):
             kind = _AUTONUMBER_RO if key in access.read_only else _AUTONUMBER
         elif key in access.read_only or (f.read_only and not ctx.actor.is_admin):
             kind = _READ_ONLY
         elif f.is_table:
             kind = _TABLE
         else:
-            kind = _PLAIN if f.value_type not in _SPECIAL else _SCALAR
+            kind = _SCALAR if _special(f) else _PLAIN
         entries[key] = (f, kind, None if f.is_table else fieldtypes.coercer(f, ctx.tz))
     return InputPlan(visible, entries)
 
@@ -177,13 +183,24 @@ def _keeps(f: FieldSpec, raw: Any, old: Any) -> bool:
 def _held(compiled: CompiledForm, existing: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
     """(field id, id) of every reference the stored record already holds, child rows included."""
     defn = compiled.definition
-    out = {(f.id, existing.get(f.key)) for f in defn.scalar_fields if f.value_type in fieldtypes.ID_TYPES}
+    out = {(f.id, existing.get(f.key)) for f in defn.scalar_fields if _is_id(f)}
     for t in defn.table_fields:
-        refs = [c for c in t.children if c.value_type in fieldtypes.ID_TYPES]
+        refs = [c for c in t.children if _is_id(c)]
         if refs:
             for row in existing.get(t.key) or ():
                 out.update((c.id, row.get(c.key)) for c in refs)
     return frozenset(x for x in out if x[1] is not None)
+
+
+def _is_id(f: FieldSpec) -> bool:
+    ft = fieldtypes.type_of(f)
+    return ft is not None and ft.is_id
+
+
+def _generated(f: FieldSpec) -> bool:
+    """The platform fills the field (an auto-number)."""
+    ft = fieldtypes.type_of(f)
+    return ft is not None and ft.generated
 
 
 def _same(f: FieldSpec, raw: Any, old: Any, ctx: Ctx) -> bool:
@@ -234,7 +251,7 @@ def _defaults(compiled: CompiledForm, prep: Prepared, ctx: Ctx, problems: Proble
         defn = compiled.definition
         plan = compiled.memo["defaults"] = (
             [t.key for t in defn.table_fields],
-            [f for f in defn.scalar_fields if not f.computed and f.type != "autonumber"
+            [f for f in defn.scalar_fields if not f.computed and not _generated(f)
              and (f.default_expr is not None or "default" in f.raw)])
     tables, defaulted = plan
     for key in tables:
@@ -333,7 +350,7 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
     defn = compiled.definition
     scalars = compiled.memo.get("checks")
     if scalars is None:
-        scalars = compiled.memo["checks"] = [(f.key, _plainly_valid(f), f) for f in defn.scalar_fields if f.type != "autonumber"]
+        scalars = compiled.memo["checks"] = [(f.key, _plainly_valid(f), f) for f in defn.scalar_fields if not _generated(f)]
     for key, plain, f in scalars:
         v = values.get(key)
         if not plain(v):
@@ -362,14 +379,19 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
                          rule.message["en"], "rule")
 
 
+def _family(f: FieldSpec) -> str:
+    ft = fieldtypes.type_of(f)
+    return ft.family if ft is not None else ""
+
+
 def _limits(f: FieldSpec) -> tuple[int, int, Decimal | None, Decimal | None]:
     """(max length, min length, min, max) of a field, read from its definition once."""
     got = f.memo.get("limits")
     if got is None:
-        t, raw = f.value_type, f.raw
-        num = t in ("integer", "decimal")
+        ft, raw = fieldtypes.type_of(f), f.raw
+        num = _family(f) == "number"
         got = f.memo["limits"] = (
-            int(raw.get("max_length", 255 if t == "text" else 512 if t == "barcode" else 100000)),
+            int(raw.get("max_length", ft.max_length if ft is not None else 100000)),
             int(raw.get("min_length", 0)),
             Decimal(str(raw["min"])) if num and raw.get("min") is not None else None,
             Decimal(str(raw["max"])) if num and raw.get("max") is not None else None)
@@ -382,17 +404,17 @@ def _plainly_valid(f: FieldSpec) -> Any:
     got = f.memo.get("plain")
     if got is not None:
         return got
-    t, raw, required = f.value_type, f.raw, f.required
+    family, raw, required = _family(f), f.raw, f.required
     limit, min_len, lo, hi = _limits(f)
-    if t in ("text", "long_text", "barcode") and f.regex is None:
+    if family == "text" and f.regex is None:
         def test(v: Any) -> bool:
             return (not required and v is None) or (type(v) is str and min_len <= len(v) <= limit and (v != "" or not required))
-    elif t in ("integer", "decimal"):
+    elif family == "number":
         def test(v: Any) -> bool:
             if v is None:
                 return not required
             return isinstance(v, (int, Decimal)) and (lo is None or v >= lo) and (hi is None or v <= hi)
-    elif t in ("select", "boolean") or (t in ("date", "datetime") and raw.get("min") is None and raw.get("max") is None):
+    elif family == "choice" or (family == "temporal" and raw.get("min") is None and raw.get("max") is None):
         def test(v: Any) -> bool:
             return v is not None and v != "" if required else True
     else:
@@ -408,8 +430,8 @@ def _check_value(f: FieldSpec, v: Any, path: str, problems: ProblemList) -> None
             problems.add(path, f"{f.label['zh-CN']} 为必填项", f"{f.key} is required", "required")
         return
     name_zh, raw = f.label["zh-CN"], f.raw
-    t = f.value_type
-    if t in ("text", "long_text", "barcode"):
+    family = _family(f)
+    if family == "text":
         limit, min_len, _, _ = _limits(f)
         if len(v) > limit:
             problems.add(path, f"{name_zh} 最长 {limit} 个字符（现为 {len(v)}）", f"{f.key} is longer than {limit} characters ({len(v)})", "max_length")
@@ -420,13 +442,13 @@ def _check_value(f: FieldSpec, v: Any, path: str, problems: ProblemList) -> None
             zh = msg.get("zh-CN") if isinstance(msg, Mapping) else msg
             en = msg.get("en") if isinstance(msg, Mapping) else msg
             problems.add(path, zh or f"{name_zh} 格式不符合 {raw['regex']}", en or f"{f.key} does not match {raw['regex']}", "regex")
-    if t in ("integer", "decimal") and isinstance(v, (int, Decimal)):
+    if family == "number" and isinstance(v, (int, Decimal)):
         _, _, lo, hi = _limits(f)
         if lo is not None and v < lo:
             problems.add(path, f"{name_zh} 不能小于 {raw['min']}", f"{f.key} must be at least {raw['min']}", "min")
         if hi is not None and v > hi:
             problems.add(path, f"{name_zh} 不能大于 {raw['max']}", f"{f.key} must be at most {raw['max']}", "max")
-    if t in ("date", "datetime"):
+    if family == "temporal":
         s = v.isoformat()
         if raw.get("min") is not None and s < str(raw["min"]):
             problems.add(path, f"{name_zh} 不能早于 {raw['min']}", f"{f.key} must not be before {raw['min']}", "min")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse, Response
 
+from mom.engines.forms import fieldtypes
 from mom.engines.records import query as Q
 from mom.engines.records import service as S
 from mom.engines.records import transfer
@@ -179,7 +180,8 @@ def qr(form: PathName, record_id: PathId, field: PathName, engine: EngineDep, re
     with read_tx(engine) as conn:
         doc = S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
         f = registry.get(conn, form).definition.field(field)
-    if f is None or f.type not in ("barcode", "autonumber", "text") or field not in doc:
+    ft = fieldtypes.field_type(f.type) if f is not None else None
+    if ft is None or not (ft.scannable or f.type == "text") or field not in doc:
         raise InvalidInput(f"{field} 不是可生成二维码的字段", f"{field} is not a field that can be rendered as a QR code")
     if f.raw.get("symbology", "qr") != "qr":
         raise InvalidInput("目前只支持二维码（qr）渲染", "only QR rendering is available so far")

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Body, FastAPI, Query
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from mom.engines.forms import store
+from mom.engines.forms import fieldtypes, store
+from mom.engines.forms.model import FieldSpec
 from mom.engines.records.access import form_access
 from mom.engines.reports import store as defs
 from mom.engines.records import query as Q
@@ -83,7 +84,11 @@ def directory_users(engine: EngineDep, actor: ActorDep, q: QueryText = "", ids: 
         return [dict(r._mapping) for r in conn.execute(stmt.order_by(u.c.id).limit(limit))]
 
 
-SCAN_TYPES = ("barcode", "autonumber")
+def _scanned_by(f: FieldSpec, display_field: str) -> bool:
+    """A field a scanned code is looked up in: a barcode or auto-number (a scannable type), or the
+    form's display field when it is a text."""
+    ft = fieldtypes.field_type(f.type)
+    return ft is not None and (ft.scannable or (f.key == display_field and f.type == "text"))
 
 
 @router.get("/scan", summary="Shop floor: the records whose code (barcode, auto-number or display field) is the scanned text")
@@ -99,8 +104,7 @@ def scan(code: QueryText, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
             if not access.can("read"):
                 continue
             defn = compiled.definition
-            keys = [f.key for f in defn.scalar_fields if (f.type in SCAN_TYPES or f.key == defn.display_field)
-                    and f.type in ("text", *SCAN_TYPES) and access.visible(f.key)]
+            keys = [f.key for f in defn.scalar_fields if _scanned_by(f, defn.display_field) and access.visible(f.key)]
             for key in keys:
                 res = Q.list_records(conn=conn, registry=registry, ctx=ctx, form=name,
                                      filters=Q.parse_filters({key: code}, set()), limit=5)
