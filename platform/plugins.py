@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 #: Modules whose ``@hookimpl`` functions make up the core product. Order is registration order.
 CORE_PLUGINS: tuple[str, ...] = (
+    "mom.engines.forms.types.builtin",   # field types: text … barcode
     "mom.engines.workflow.hooks",        # record hooks: approval locks, state machines, events
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
     "mom.engines.records.attachments",   # record hooks: file links
