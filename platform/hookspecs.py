@@ -65,14 +65,23 @@ def mom_engine_hooks() -> Mapping[str, Any]:
 @hookspec
 def mom_delivery_channels() -> Iterable[Any]:
     """Outbound channels for notifications (e-mail, webhook, DingTalk, WeCom …): return
-    ``DeliveryChannel`` objects (``mom.platform.delivery``); the worker sends ``deliver.<key>`` events
-    through the channel of that key, outside any transaction."""
+    ``DeliveryChannel`` objects (``mom.platform.delivery``: ``key``, ``label`` zh-CN/en,
+    ``send(ctx, payload, delivery_id)``).
+
+    The worker sends an outbox event ``deliver.<key>`` through the channel of that key, outside any
+    transaction, and marks it done after; ``send`` raises to have it retried with back-off, and a
+    receiver dedupes by ``delivery_id`` (the same on every retry)."""
 
 
 @hookspec
 def mom_outbox_handlers() -> Mapping[str, Any]:
-    """Transactional handlers of outbox topics: return ``{topic: fn(worker, conn, payload, now)}``;
-    run inside the transaction that marks the event done (e.g. ``report.deliver``)."""
+    """Transactional handlers of outbox topics: return ``{topic: fn(worker, conn, payload, *, now,
+    event_id)}``.
+
+    The worker runs the handler inside the transaction that marks the event done, so its database
+    effects and the "done" mark commit together; it may be run again after a crash, so it must be
+    idempotent (e.g. ``report.deliver`` checks its run table). ``worker`` offers ``forms``,
+    ``flows``, ``settings`` and ``tz``. Topics without a handler go to the event rules."""
 
 
 @hookspec

@@ -22,8 +22,22 @@ T = TypeVar("T")
 CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.forms.types.builtin",   # field types: text … barcode
     "mom.engines.workflow.hooks",        # record hooks: approval locks, state machines, events
+    "mom.engines.workflow.nodes",        # workflow node kinds: approval, cc, action, condition, parallel, end
+    "mom.engines.workflow.actions",      # automatic actions: set_fields … hook
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
+    "mom.engines.reports.measures",      # report aggregates: count … percentile
     "mom.engines.records.attachments",   # record hooks: file links
+    "mom.platform.delivery",             # delivery channels: webhook, e-mail, DingTalk, WeCom
+    "mom.engines.reports.delivery",      # outbox handler: report.deliver
+    "mom.connectors.messaging.connector",  # connector: messaging (SMTP, DingTalk, WeCom)
+    "mom.engines.packs.steps",           # pack steps: forms, roles, workflows, rules, reports, dashboards, prints, menu, fixtures
+    "mom.platform.cli.serve_cmds",       # mom serve, db, demo
+    "mom.platform.cli.user_cmds",        # mom user …
+    "mom.platform.cli.form_cmds",        # mom form …
+    "mom.platform.cli.record_cmds",      # mom record …
+    "mom.platform.cli.workflow_cmds",    # mom workflow …, mom worker
+    "mom.platform.cli.report_cmds",      # mom report …, mom print
+    "mom.platform.cli.schedule_cmds",    # mom schedule …
 )
 
 

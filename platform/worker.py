@@ -18,21 +18,19 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from mom.connectors.messaging import robots, smtp
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import SYSTEM, Ctx
-from mom.engines.reports import delivery as reports_delivery
 from mom.engines.reports import service as report_service
 from mom.engines.workflow import rules, timers
 from mom.engines.workflow.runtime import Runtime
 from mom.engines.workflow.store import WorkflowRegistry
-from mom.platform import files, outbox
+from mom.platform import delivery, outbox
 from mom.platform.composition import form_registry, install_record_hooks
-from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
 from mom.platform.settings import Settings
 
@@ -41,10 +39,12 @@ log = logging.getLogger("mom.worker")
 
 class Worker:
     def __init__(self, engine: Engine, settings: Settings, *, forms: FormRegistry | None = None,
-                 flows: WorkflowRegistry | None = None, name: str | None = None) -> None:
+                 flows: WorkflowRegistry | None = None, name: str | None = None,
+                 plugins: pluggy.PluginManager | None = None) -> None:
         self.engine, self.settings = engine, settings
-        self.forms = forms or form_registry()
-        self.flows = flows or (install_record_hooks(self.forms) if self.forms.hooks is None else self.forms.hooks.flows)
+        self.plugins = plugins     # None: the process's plug-in manager (channels and handlers are cached)
+        self.forms = forms or form_registry(pm=plugins)
+        self.flows = flows or (install_record_hooks(self.forms, pm=plugins) if self.forms.hooks is None else self.forms.hooks.flows)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.tz = fieldtypes.plant_tz(settings.timezone)
 
@@ -101,9 +101,10 @@ class Worker:
                 if not outbox.still_mine(conn, eid, self.name):
                     return True                            # another worker took it over after our lease ran out
                 now = self._now()
-                if topic == "report.deliver":
-                    reports_delivery.deliver(conn, self.forms, self.settings, ev["payload"], now=now, tz=self.tz)
-                else:
+                handler = delivery.outbox_handlers(self.plugins).get(topic)
+                if handler is not None:
+                    handler(self, conn, ev["payload"], now=now, event_id=eid)
+                else:                                      # every other topic is an event rules may listen to
                     rules.dispatch(self._rt(conn, now), topic, ev["payload"], eid)
                 outbox.done(conn, eid, now=now)
             return True
@@ -117,30 +118,9 @@ class Worker:
 
     # ------------------------------------------------------------ deliveries
     def deliver(self, topic: str, payload: Mapping[str, Any], eid: int) -> None:
-        s = self.settings
-        if topic == "deliver.webhook":
-            robots.send_webhook(payload["url"], payload.get("secret"), payload.get("data"), delivery_id=eid,
-                                raw_body=payload.get("body"))
-        elif topic == "deliver.email":
-            attachments = []
-            with self.engine.connect() as conn:
-                emails = [r[0] for r in conn.execute(sa.select(T.user.c.email).where(
-                    T.user.c.id.in_(payload.get("users") or []), T.user.c.email.is_not(None)))]
-                for aid in payload.get("attachments") or []:
-                    row = conn.execute(sa.select(T.attachment).where(T.attachment.c.id == aid)).first()
-                    if row is not None:
-                        attachments.append((row.filename, files.path_of(s, row.sha256).read_bytes(), row.content_type))
-            emails += [e for e in payload.get("emails") or [] if e not in emails]
-            smtp.send_mail(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, to=emails, subject=payload["subject"],
-                           body=payload.get("body") or "", user=s.smtp_user, password=s.smtp_password,
-                           starttls=s.smtp_starttls, message_id=f"<mom-{eid}@mom.local>", attachments=attachments)
-        elif topic == "deliver.dingtalk":
-            robots.send_dingtalk(payload.get("webhook_url") or s.dingtalk_webhook, s.dingtalk_secret,
-                                 payload["title"], payload.get("body") or "")
-        elif topic == "deliver.wecom":
-            robots.send_wecom(payload.get("webhook_url") or s.wecom_webhook, payload["title"], payload.get("body") or "")
-        else:
-            raise ValueError(f"unknown delivery {topic}")
+        """Send a ``deliver.<key>`` event through the channel of that key (``mom.platform.delivery``)."""
+        ch = delivery.channel(topic.removeprefix("deliver."), self.plugins)
+        ch.send(delivery.DeliveryContext(self.engine, self.settings), payload, eid)
 
     # ------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:

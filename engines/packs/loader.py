@@ -1,7 +1,11 @@
 """Definition folders (the future model packs): a ``pack.json`` manifest plus form definitions.
 
 A folder is validated, planned and applied as one unit, in dependency order (references first),
-in one transaction; unchanged definitions are skipped by hash, so applying twice is a no-op.
+in one transaction; unchanged definitions are skipped by hash, so applying twice is a no-op. Each
+kind of definition is a ``PackStep`` (``mom.engines.packs.steps``) registered through the
+``mom_pack_steps`` hook; the loader reads and installs whatever steps are registered. A pack may
+carry a ``hooks.py`` of ``@hookimpl`` functions, registered on the plug-in manager as
+``pack:<name>`` when the pack is loaded.
 
 ``pack.json``::
 
@@ -9,36 +13,66 @@ in one transaction; unchanged definitions are skipped by hash, so applying twice
      "label": {"zh-CN": "演示", "en": "Demo"},
      "forms": ["forms/supplier.json", "forms/iqc_inspection.json"],      # optional: default forms/*.json
      "fixtures": [{"form": "supplier", "file": "fixtures/supplier.csv", "key": "code", "as_user": "optional owner"}]}
+
+plus, per step, a list of files (``"workflows"``, ``"rules"``, ``"reports"``, ``"dashboards"``,
+``"prints"``; default ``<folder>/*.json``) or of entries (``"roles"``).
 """
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+import pluggy
+from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.forms import store
 from mom.engines.forms.definition import validate_form
 from mom.engines.forms.plan import Plan
+from mom.engines.packs import steps as pack_steps
+from mom.engines.packs.menu import PACK_FORMAT, record_pack
+from mom.platform import plugins
 from mom.platform.errors import InvalidInput, MomError, Problem
 
-PACK_FORMAT = "mom.pack/1"
+__all__ = ["PACK_FORMAT", "Bundle", "apply", "apply_automation", "install_data", "load", "plan", "record_pack",
+           "register_pack_hooks", "validate"]
 
 
 @dataclass
 class Bundle:
+    """A loaded folder: its manifest and, per pack step, the items to install in order."""
+
     root: Path
     manifest: dict[str, Any]
-    forms: list[tuple[str, dict[str, Any]]] = field(default_factory=list)   # (file, raw) in dependency order
-    workflows: list[tuple[str, Any]] = field(default_factory=list)           # applied after the forms
-    rules: list[tuple[str, Any]] = field(default_factory=list)
-    reports: list[tuple[str, Any]] = field(default_factory=list)             # after the forms, before dashboards
-    dashboards: list[tuple[str, Any]] = field(default_factory=list)
-    prints: list[tuple[str, Any]] = field(default_factory=list)
+    items: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)   # step key -> (file, raw)
+
+    @property
+    def forms(self) -> list[tuple[str, Any]]:
+        """(file, raw) in dependency order."""
+        return self.items.get("forms", [])
+
+    @property
+    def workflows(self) -> list[tuple[str, Any]]:
+        return self.items.get("workflows", [])
+
+    @property
+    def rules(self) -> list[tuple[str, Any]]:
+        return self.items.get("rules", [])
+
+    @property
+    def reports(self) -> list[tuple[str, Any]]:
+        return self.items.get("reports", [])
+
+    @property
+    def dashboards(self) -> list[tuple[str, Any]]:
+        return self.items.get("dashboards", [])
+
+    @property
+    def prints(self) -> list[tuple[str, Any]]:
+        return self.items.get("prints", [])
 
 
 def _read_json(path: Path, problems: list[Problem]) -> Any:
@@ -62,7 +96,7 @@ def load(path: str | Path) -> Bundle:
         raw = _read_json(root, problems)
         if problems:
             raise InvalidInput("定义文件无法读取", "the definition file cannot be read", problems=problems)
-        return Bundle(root.parent, {"name": root.stem}, [(root.name, raw)])
+        return Bundle(root.parent, {"name": root.stem}, {"forms": [(root.name, raw)]})
     manifest: dict[str, Any] = {"name": root.name}
     mpath = root / "pack.json"
     if mpath.exists():
@@ -73,21 +107,56 @@ def load(path: str | Path) -> Bundle:
                 problems.append(Problem("pack.json/format", f"应为 {PACK_FORMAT}", f"expected {PACK_FORMAT}", "format"))
     files = [root / f for f in manifest.get("forms", [])] or sorted((root / "forms").glob("*.json")) or sorted(
         p for p in root.glob("*.json") if p.name != "pack.json")
-    forms = []
+    items: dict[str, list[tuple[str, Any]]] = {"forms": []}
     for f in files:
         raw = _read_json(f, problems)
         if raw is not None:
-            forms.append((str(f.relative_to(root)), raw))
-    extra: dict[str, list[tuple[str, Any]]] = {"workflows": [], "rules": [], "reports": [], "dashboards": [], "prints": []}
-    for kind in extra:
-        for f in [root / x for x in manifest.get(kind, [])] or sorted((root / kind).glob("*.json")):
-            raw = _read_json(f, problems)
-            if raw is not None:
-                extra[kind].append((str(f.relative_to(root)), raw))
+            items["forms"].append((str(f.relative_to(root)), raw))
+    items["forms"] = _ordered(items["forms"])
+    for step in pack_steps.registered():
+        if step.key == "forms":
+            continue
+        items[step.key] = _items(root, manifest, step, problems)
     if problems:
         raise InvalidInput("定义文件夹中有无法读取的文件", "some files in the folder cannot be read", problems=problems)
-    return Bundle(root, manifest, _ordered(forms), extra["workflows"], extra["rules"], extra["reports"],
-                  extra["dashboards"], extra["prints"])
+    bundle = Bundle(root, manifest, items)
+    if isinstance(manifest.get("name"), str):
+        register_pack_hooks(root, manifest["name"])
+    return bundle
+
+
+def _items(root: Path, manifest: dict[str, Any], step: pack_steps.PackStep, problems: list[Problem]) -> list[tuple[str, Any]]:
+    if step.once:
+        return [("pack.json", manifest)]
+    if step.folder is None:
+        entries = manifest.get(step.key) or []
+        return [(f"pack.json#/{step.key}/{i}", e) for i, e in enumerate(entries)] if isinstance(entries, list) else []
+    out = []
+    for f in [root / x for x in manifest.get(step.key, [])] or sorted((root / step.folder).glob("*.json")):
+        raw = _read_json(f, problems)
+        if raw is not None:
+            out.append((str(f.relative_to(root)), raw))
+    return out
+
+
+def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None = None) -> ModuleType | None:
+    """Register the pack's ``hooks.py`` (if any) on the plug-in manager as ``pack:<name>``, once.
+
+    Registries an engine already resolved in this process (they are cached on first use) do not
+    see hooks registered later: load packs before serving."""
+    path = root / "hooks.py"
+    if not path.is_file():
+        return None
+    pm = pm or plugins.plugin_manager()
+    known = pm.get_plugin(f"pack:{name}")
+    if known is not None:
+        return known
+    spec = importlib.util.spec_from_file_location(f"mom_pack_hooks_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pm.register(module, name=f"pack:{name}")
+    return module
 
 
 def _ordered(forms: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -141,66 +210,47 @@ def plan(conn: Connection, bundle: Bundle) -> list[Plan]:
     return [store.plan_form(conn, raw, extra_known=extra)[1] for _, raw in bundle.forms]
 
 
-def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, tz: Any,
-                     actor_id: int | None = None) -> list[str]:
-    """Publish the pack's workflows, event rules, reports, dashboards and print templates (after its
-    forms); unchanged ones are skipped."""
-    from mom.engines.reports import dashboard, printing, service as reports
-    from mom.engines.workflow import rules, store as flows
-    from mom.platform.auth.service import ensure_role
-
-    for role in bundle.manifest.get("roles", []):   # roles the pack's flows and permissions name
-        ensure_role(conn, role["name"], role.get("label"))
-    out, problems = [], []
-    appliers = {
-        "workflow": lambda raw: flows.apply(conn, forms, raw, actor_id=actor_id),
-        "rule": lambda raw: rules.apply_rule(conn, forms, raw, now=now, tz=tz),
-        "report": lambda raw: reports.apply(conn, forms, raw, now=now, tz=tz, actor_id=actor_id),
-        "dashboard": lambda raw: dashboard.apply(conn, forms, raw, now=now, tz=tz, actor_id=actor_id),
-        "print template": lambda raw: printing.apply(conn, forms, raw, now=now, actor_id=actor_id),
-    }
-    for kind, items in (("workflow", bundle.workflows), ("rule", bundle.rules), ("report", bundle.reports),
-                        ("dashboard", bundle.dashboards), ("print template", bundle.prints)):
-        for file, raw in items:
-            try:
-                res = appliers[kind](raw)
-            except MomError as exc:
-                problems.extend(exc.problems_in(file))
-                continue
-            out.append(f"{kind} {res['name']}: v{res['version']}{'' if res['changed'] else '（未变 / unchanged）'}")
+def _run(ctx: pack_steps.PackContext, phase: str) -> list[str]:
+    """Install every step of ``phase`` in order. Automation files are all tried and their problems
+    reported together (each at ``file#/pointer``); a form, fixture or manifest entry that fails stops
+    at once with its own error."""
+    out: list[str] = []
+    problems: list[Problem] = []
+    for step in pack_steps.registered(phase):
+        if step.once and problems:
+            break                      # a step over the whole pack (the menu) only when all went well
+        for file, raw in ctx.items(step.key):
+            if phase != "automation" or step.folder is None:
+                line = step.install(ctx, file, raw)
+            else:
+                try:
+                    line = step.install(ctx, file, raw)
+                except MomError as exc:
+                    problems.extend(exc.problems_in(file))
+                    continue
+            if line:
+                out.append(line)
     if problems:
         raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
-    record_pack(conn, bundle, now)
     return out
 
 
-def record_pack(conn: Connection, bundle: Bundle, now: Any) -> None:
-    """Remember an installed pack (a folder with pack.json) and its menu: the web app groups by it."""
-    m = bundle.manifest
-    if m.get("format") != PACK_FORMAT or not isinstance(m.get("name"), str):
-        return
-    from mom.platform.db import tables as T
-
-    def names(items: list[tuple[str, Any]]) -> list[str]:
-        return [raw["name"] for _, raw in items if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
-
-    menu = {"label": m.get("label") or m["name"], "forms": names(bundle.forms), "reports": names(bundle.reports),
-            "dashboards": names(bundle.dashboards)}
-    digest = hashlib.sha256(json.dumps(m, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    values = {"version": str(m.get("version", "0")), "manifest_hash": digest, "installed_at": now, "menu": menu}
-    old = conn.execute(sa.select(T.pack.c.manifest_hash, T.pack.c.menu).where(T.pack.c.name == m["name"])).first()
-    if old is not None and old.manifest_hash == digest and old.menu == menu:
-        return   # applying the same pack again changes nothing
-    if old is not None:
-        conn.execute(T.pack.update().where(T.pack.c.name == m["name"]).values(**values))
-    else:
-        conn.execute(T.pack.insert().values(name=m["name"], **values))
+def apply_automation(conn: Connection, bundle: Bundle, forms: Any, *, now: Any, tz: Any,
+                     actor_id: int | None = None) -> list[str]:
+    """Install the pack's automation steps after its forms: roles, workflows, event rules, reports,
+    dashboards, print templates, the menu (and any plug-in's steps); unchanged ones are skipped."""
+    return _run(pack_steps.PackContext(bundle, conn=conn, forms=forms, now=now, tz=tz, actor_id=actor_id), "automation")
 
 
 def apply(conn: Connection, bundle: Bundle, *, actor_id: int | None = None) -> list[Plan]:
+    """Validate and publish the pack's forms (the schema steps); returns the plans applied."""
     validate(conn, bundle)
-    out = []
-    for _, raw in bundle.forms:
-        plan_, _ = store.publish(conn, raw, actor_id=actor_id)
-        out.append(plan_)
-    return out
+    ctx = pack_steps.PackContext(bundle, conn=conn, actor_id=actor_id)
+    _run(ctx, "schema")
+    return ctx.plans
+
+
+def install_data(engine: Engine, bundle: Bundle, forms: Any) -> list[str]:
+    """Install the data steps (fixture records) through the record service, after the definitions
+    committed; each import runs its own transactions."""
+    return _run(pack_steps.PackContext(bundle, engine=engine, forms=forms), "data")

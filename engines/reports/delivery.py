@@ -18,6 +18,7 @@ from mom.engines.reports import service, store
 from mom.platform import files, outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError
+from mom.platform.hookspecs import hookimpl
 
 
 def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, Any], *, now: dt.datetime,
@@ -82,3 +83,15 @@ def _inbox(conn: Connection, users: list[int], title: str, body: str, link: str 
     if users:
         conn.execute(T.notification.insert(), [{"user_id": u, "kind": "report", "title": title[:500], "body": body,
                                                 "link": link, "created_at": now} for u in users])
+
+
+def handle_report_deliver(worker: Any, conn: Connection, payload: Mapping[str, Any], *, now: dt.datetime,
+                          event_id: int) -> dict[str, Any]:
+    """The ``report.deliver`` outbox topic: one scheduled run, in the transaction marking the event done."""
+    return deliver(conn, worker.forms, worker.settings, payload, now=now, tz=worker.tz)
+
+
+@hookimpl
+def mom_outbox_handlers() -> dict[str, Any]:
+    """Scheduled report runs are delivered by the worker through ``report.deliver`` events."""
+    return {"report.deliver": handle_report_deliver}

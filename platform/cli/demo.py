@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 
 from mom.engines.forms import fieldtypes
 from mom.engines.packs import loader
-from mom.engines.records import transfer
 from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
 from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry as forms_registry
@@ -71,12 +70,7 @@ def load_demo(engine: Engine) -> Iterator[str]:
             yield plan.describe("zh-CN")
         yield from loader.apply_automation(conn, bundle, registry, now=dt.datetime.now(dt.timezone.utc),
                                            tz=fieldtypes.plant_tz(get_settings().timezone))
-    for fx in bundle.manifest.get("fixtures", []):
-        ctx = Ctx(actor=_actor(engine, fx.get("as_user")), now=dt.datetime.now(dt.timezone.utc))
-        with open(bundle.root / fx["file"], "rb") as fh:
-            res = transfer.import_records(engine=engine, registry=registry, ctx=ctx, form=fx["form"], stream=fh,
-                                          fmt=transfer.format_of(fx["file"]), key=fx.get("key"), mode="all")
-        yield f"{fx['form']}: +{res['created']} ~{res['updated']}"
+    yield from loader.install_data(engine, bundle, registry)   # fixtures, through the same hooks as the API
     yield from _bore_readings(engine, bundle, registry)
 
 
