@@ -21,6 +21,7 @@ T = TypeVar("T")
 #: Modules whose ``@hookimpl`` functions make up the core product. Order is registration order.
 CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.forms.types.builtin",   # field types: text … barcode
+    "mom.engines.forms.operations",      # plan operations: create/rename/retire/convert … (apply, reverse)
     "mom.engines.workflow.hooks",        # record hooks: approval locks, state machines, events
     "mom.engines.workflow.nodes",        # workflow node kinds: approval, cc, action, condition, parallel, end
     "mom.engines.workflow.actions",      # automatic actions: set_fields … hook

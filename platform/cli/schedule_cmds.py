@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from mom.platform.cli.main import main, reports_errors
-from mom.platform.cli.workflow_cmds import _read
+from mom.platform.cli.common import HelpGroup, read_json, reports_errors
 from mom.platform.errors import InvalidInput, Problem
+from mom.platform.hookspecs import hookimpl
 
 EXIT_INFEASIBLE = 2
 
@@ -24,7 +24,7 @@ def _file(path: str) -> Any:
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(f"文件不存在：{p}", f"no such file: {p}")
-    return _read(p)
+    return read_json(p)
 
 
 def _write(doc: dict[str, Any], out: str | None) -> None:
@@ -56,7 +56,7 @@ def _previous(prob: Any, path: str | None) -> Any:
     return solution.from_json(prob, _file(path))
 
 
-@main.group(help="生产排程（OR-Tools CP-SAT）/ production scheduling")
+@click.group(cls=HelpGroup, help="生产排程（OR-Tools CP-SAT）/ production scheduling")
 def schedule() -> None:
     pass
 
@@ -171,3 +171,9 @@ def bench_cmd(suites: tuple[str, ...], instances: tuple[str, ...], time_limit: f
     summary = bench.run(list(suites), time_limit=time_limit, seeds=seed_list, workers=workers,
                         out=Path(out) if out else None, instances=list(instances) or None, echo=click.echo)
     click.echo(json.dumps({"summary": summary}, ensure_ascii=False, indent=2))
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    """`mom schedule …`."""
+    return [schedule]

@@ -82,9 +82,9 @@ def test_the_password_prompt_asks_in_chinese_first_and_says_when_the_two_differ(
 
 def test_passwd_at_the_console_asks_twice_in_chinese_first(cli: Any, client: TestClient, demo_users: None,  # noqa: F811
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from mom.platform.cli import main as cli_main
+    from mom.platform.cli import user_cmds
 
-    monkeypatch.setattr(cli_main, "_interactive", lambda: True)   # as if typed at a terminal
+    monkeypatch.setattr(user_cmds, "interactive", lambda: True)   # as if typed at a terminal
     runner = CliRunner()
     res = runner.invoke(main, ["user", "passwd", "qc1"], input="qc1-new-secret-7\nqc1-new-secret-8\n"
                         "qc1-new-secret-7\nqc1-new-secret-7\n")
