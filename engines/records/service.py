@@ -1,5 +1,6 @@
 """Records of a published form: create (single and bulk), read, update (optimistic concurrency),
-soft delete and restore, with an audit entry for every change. All in the caller's transaction.
+soft delete and restore, with an audit entry for every change (records/audit.py) and auto-numbers for
+new records (records/autonumber.py). All in the caller's transaction.
 """
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from mom.engines.forms import autonumber, fieldtypes
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.records import audit as audit_trail
 from mom.engines.records import lookup, uniqueness, values as V
 from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.autonumber import fill_autonumbers, next_numbers  # noqa: F401  (next_numbers: re-exported)
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import NO_HOOKS, RecordHooks
-from mom.platform.db import bulk, tables as T
-from mom.platform.db.types import UTCDateTime
+from mom.platform.db import bulk
 from mom.platform.errors import Conflict, InvalidInput, NotFound, PreconditionRequired, Problem, ProblemList
 
 SYSTEM_OUT = ("id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
@@ -84,114 +85,6 @@ def _live_row(conn: Connection, compiled: CompiledForm, access: FormAccess, rid:
     return dict(row)
 
 
-def next_numbers(conn: Connection, name: str, period: str, count: int) -> range:
-    """Reserve ``count`` consecutive numbers of a sequence atomically (concurrency-safe)."""
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(T.sequence)
-    stmt = ins.values(name=name, period=period, value=count).on_conflict_do_update(
-        index_elements=["name", "period"], set_={"value": T.sequence.c.value + count}).returning(T.sequence.c.value)
-    last = int(conn.execute(stmt).scalar_one())
-    return range(last - count + 1, last + 1)
-
-
-def _autonumbers(conn: Connection, compiled: CompiledForm, ctx: Ctx, rows: list[dict[str, Any]]) -> None:
-    local = ctx.now.astimezone(ctx.tz)
-    for f in compiled.definition.scalar_fields:
-        if f.type != "autonumber":
-            continue
-        need = [r for r in rows if r.get(f.key) in (None, "")]
-        if not need:
-            continue
-        pattern = str(f.raw["pattern"])
-        numbers = next_numbers(conn, f"{compiled.name}.{f.id}", autonumber.period_of(pattern, local), len(need))
-        for r, n in zip(need, numbers):
-            r[f.key] = autonumber.render(pattern, local, n)
-
-
-def _audit(conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, action: str, changes: Any) -> None:
-    """One audit entry (update, delete, restore); creates are audited by :func:`_audit_created`."""
-    conn.execute(T.audit.insert(), {"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": record_id,
-                                    "action": action, "form_version": compiled.version, "changes": changes})
-
-
-def _insert_audited(conn: Connection, compiled: CompiledForm, ctx: Ctx, row: dict[str, Any]) -> int:
-    """PostgreSQL, one record: the insert and its audit entry in one statement (a data-modifying
-    CTE), so a create costs the database one round trip for both."""
-    stmt = compiled.memo.get("insert_audited")
-    if stmt is None:
-        t = compiled.main
-        ins = t.insert().values({k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in row}).returning(*t.c).cte("ins")
-        aud = _create_audit_insert(compiled, "postgresql", ins, None).cte("aud")
-        stmt = compiled.memo["insert_audited"] = sa.select(ins.c.id).add_cte(aud)
-    params = {f"v_{k}": v for k, v in row.items()}
-    params.update(at=ctx.now, actor=ctx.actor.id)
-    return int(conn.execute(stmt, params).scalar_one())
-
-
-def _audit_created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list[int]) -> None:
-    """The "create" audit entries of records just inserted, built by the database from the stored
-    rows in one INSERT … SELECT: no per-row work in Python (an import writes 100k of them), and the
-    entry shows exactly what was stored. The document holds every non-empty scalar field."""
-    dialect = conn.dialect.name
-    contiguous = ids[-1] - ids[0] + 1 == len(ids)
-    key = ("audit_created", dialect, contiguous)
-    stmt = compiled.memo.get(key)
-    if stmt is None:
-        t = compiled.main
-        if contiguous:
-            where = t.c.id.between(sa.bindparam("lo", type_=sa.BigInteger), sa.bindparam("hi", type_=sa.BigInteger))
-        elif dialect == "postgresql":
-            where = t.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
-        else:
-            where = t.c.id.in_(sa.bindparam("ids", expanding=True))
-        stmt = compiled.memo[key] = _create_audit_insert(compiled, dialect, t, where)
-    params: dict[str, Any] = {"at": ctx.now, "actor": ctx.actor.id}
-    if contiguous:
-        params.update(lo=ids[0], hi=ids[-1])
-    else:
-        params["ids"] = ids
-    conn.execute(stmt, params)
-
-
-def _create_audit_insert(compiled: CompiledForm, dialect: str, source: Any, where: Any) -> Any:
-    """INSERT INTO mom_audit … SELECT the "create" entries of the rows of ``source`` (the form's table,
-    or the rows a CTE just inserted); parameters ``at`` and ``actor``."""
-    q = sa.select(sa.bindparam("at", type_=UTCDateTime), sa.bindparam("actor", type_=sa.Integer), sa.literal(compiled.name),
-                  source.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer),
-                  _created_document(compiled, dialect, source))
-    if where is not None:
-        q = q.where(where)
-    return T.audit.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"], q)
-
-
-def _created_document(compiled: CompiledForm, dialect: str, t: Any) -> Any:
-    """The JSON document of a stored row's non-empty scalar fields, built in SQL from ``t``'s columns."""
-    pairs = []
-    for f in compiled.definition.scalar_fields:
-        col: Any = t.c[f.key]
-        vt = f.value_type
-        if dialect == "postgresql":
-            if vt == "datetime":
-                col = sa.func.to_char(sa.func.timezone("UTC", col), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        elif vt == "boolean":
-            col = sa.case((col.is_(None), None), (col != 0, sa.func.json("true")), else_=sa.func.json("false"))
-        elif vt in ("multi_select", "attachment"):
-            col = sa.func.json(col)
-        elif vt == "datetime":
-            col = sa.func.replace(col, " ", "T") + "Z"
-        pairs.append((f.key, col))
-    if dialect == "postgresql":   # jsonb_build_object takes at most 100 arguments
-        parts = [sa.func.jsonb_build_object(*[x for k, c in pairs[i:i + 50] for x in (sa.literal(k), c)])
-                 for i in range(0, len(pairs), 50)] or [sa.func.jsonb_build_object()]
-        doc = parts[0]
-        for p in parts[1:]:
-            doc = doc.op("||")(p)
-        return sa.cast(sa.func.jsonb_strip_nulls(doc), sa.JSON)
-    doc = sa.literal("{}")   # json_patch drops the keys whose value is null
-    for i in range(0, max(len(pairs), 1), 60):   # SQLite functions take at most 127 arguments
-        doc = sa.func.json_patch(doc, sa.func.json_object(*[x for k, c in pairs[i:i + 60] for x in (sa.literal(k), c)]))
-    return doc
-
-
 def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
                     children: Mapping[str, list[dict[str, Any]] | None]) -> None:
     """Replace the child rows; a row that names one of this record's existing row ids keeps it."""
@@ -245,7 +138,7 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     hooks = hooks or NO_HOOKS
     rows = [p.values for p in preps]
     hooks.before_create(conn, ctx, compiled, rows)
-    _autonumbers(conn, compiled, ctx, rows)
+    fill_autonumbers(conn, compiled, ctx, rows)
     system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
               "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id, "deleted_at": None}
     cols = [f.key for f in compiled.definition.scalar_fields]
@@ -255,7 +148,7 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     try:
         audited = False
         if len(params) == 1 and audit and conn.dialect.name == "postgresql":
-            ids, audited = [_insert_audited(conn, compiled, ctx, params[0])], True
+            ids, audited = [audit_trail.insert_audited(conn, compiled, ctx, params[0])], True
         elif len(params) == 1:
             stmt = compiled.memo.get("insert_returning")
             if stmt is None:
@@ -278,7 +171,7 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     except sa.exc.IntegrityError as exc:
         raise uniqueness.conflict(exc, compiled) from exc
     if audit and not audited:
-        _audit_created(conn, ctx, compiled, ids)
+        audit_trail.created(conn, ctx, compiled, ids)
     hooks.after_create(conn, ctx, compiled, params)
     return params
 
@@ -418,7 +311,7 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
             _write_children(conn, compiled, record_id, {k: v for k, v in children.items() if prep.children.get(k) is not None})
         except sa.exc.IntegrityError as exc:
             raise uniqueness.conflict(exc, compiled) from exc
-        _audit(conn, ctx, compiled, record_id, "update", changes)
+        audit_trail.write(conn, ctx, compiled, record_id, "update", changes)
         hooks.after_update(conn, ctx, compiled, record_id, row, merged, set(changes))
     doc = get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
     return doc, bool(changes)
@@ -445,7 +338,7 @@ def delete_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form
     t = compiled.main
     conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=ctx.now, row_version=t.c.row_version + 1,
                                                               updated_at=ctx.now, updated_by=ctx.actor.id))
-    _audit(conn, ctx, compiled, record_id, "delete", {"row_version": row["row_version"]})
+    audit_trail.write(conn, ctx, compiled, record_id, "delete", {"row_version": row["row_version"]})
     hooks.after_delete(conn, ctx, compiled, record_id, row)
     return {"id": record_id, "deleted": True}
 
@@ -466,25 +359,15 @@ def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     t = compiled.main
     conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=None, row_version=t.c.row_version + 1,
                                                               updated_at=ctx.now, updated_by=ctx.actor.id))
-    _audit(conn, ctx, compiled, record_id, "restore", None)
+    audit_trail.write(conn, ctx, compiled, record_id, "restore", None)
     (registry.hooks or NO_HOOKS).after_restore(conn, ctx, compiled, record_id)
     return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
 
 
 def record_audit(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> list[dict[str, Any]]:
+    """The audit trail of a record its caller may read (also once deleted), without hidden fields' changes."""
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require("read")
     _live_row(conn, compiled, access, record_id, "read", include_deleted=True)
-    rows = conn.execute(sa.select(T.audit).where(T.audit.c.form == form, T.audit.c.record_id == record_id)
-                        .order_by(T.audit.c.id)).mappings().all()
-    names = lookup.user_names(conn, {r["actor_id"] for r in rows if r["actor_id"] is not None})
-    out = []
-    for r in rows:
-        changes = r["changes"]
-        if isinstance(changes, dict):
-            changes = {k: v for k, v in changes.items() if access.visible(k)}
-        out.append({"id": r["id"], "at": r["at"].isoformat().replace("+00:00", "Z"), "actor_id": r["actor_id"],
-                    "actor": names.get(r["actor_id"], "system"), "action": r["action"],
-                    "form_version": r["form_version"], "changes": changes})
-    return out
+    return audit_trail.history(conn, form, record_id, access.visible)

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from croniter import croniter
 from sqlalchemy.engine import Connection
 
+from mom.engines.definitions.cron import next_run
 from mom.engines.records.context import Ctx, SYSTEM
 from mom.engines.reports import run as runner
 from mom.engines.reports import store
 from mom.engines.reports import summary as summary_mod
 from mom.engines.reports.build import build
-from mom.engines.workflow.rules import next_run
 from mom.platform import outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, MomError, Problem, ProblemList, did_you_mean
@@ -106,6 +106,12 @@ def apply(conn: Connection, forms: Any, raw: Any, *, now: dt.datetime, tz: dt.tz
     else:
         summary_mod.drop(conn, raw["name"])
     return out
+
+
+def delete(conn: Connection, name: str) -> None:
+    """Remove a report (its versions stay for audit) and its pre-aggregated summary table."""
+    store.delete(conn, KIND, name)
+    summary_mod.drop(conn, name)
 
 
 def refresh(conn: Connection, forms: Any, name: str, *, tz: dt.tzinfo) -> dict[str, Any]:

@@ -107,9 +107,6 @@ def apply(conn: Connection, kind: str, raw: Mapping[str, Any], *, now: dt.dateti
 def delete(conn: Connection, kind: str, name: str) -> None:
     get(conn, kind, name)
     conn.execute(T.definition.delete().where(T.definition.c.kind == kind, T.definition.c.name == name))
-    if kind == "report":
-        from mom.engines.reports import summary
-        summary.drop(conn, name)
 
 
 def allowed(roles: list[str] | None, actor: Any) -> bool:

@@ -37,7 +37,7 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.records.access import form_access
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.records.hooks import RecordHooks
-from mom.engines.reports import sqlexpr
+from mom.engines.reports import sqlexpr, store
 from mom.engines.reports.build import _offset_minutes, bucket_sql, build
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError, Problem
@@ -373,7 +373,6 @@ class SummaryHooks(RecordHooks):
     def _summaries(self, conn: Connection, compiled: CompiledForm) -> list[Summary]:
         if not self.forms.listeners(compiled.name).get("summaries"):
             return []
-        from mom.engines.reports import store
         out = []
         for st in conn.execute(sa.select(T.report_summary).where(T.report_summary.c.form == compiled.name,
                                                                   T.report_summary.c.form_version == compiled.version)).mappings():

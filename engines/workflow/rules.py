@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.expressions.sandbox import Expression
 from mom.engines.expressions.strictness import stored_definitions
+from mom.engines.definitions.cron import next_run
 from mom.engines.definitions.expressions import expression_at
 from mom.engines.definitions.identity import definition_hash
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
@@ -109,11 +110,6 @@ def validate_rule(raw: Any, *, forms: FormRegistry | None = None, conn: Connecti
     problems.raise_if_any(f"规则 {raw['name']} 有 {len(problems.items)} 处错误", f"rule {raw['name']} has {len(problems.items)} problem(s)")
     return RuleSpec(name=raw["name"], label=text_of(raw.get("label"), raw["name"]), on=on, when=when, actions=actions,
                     enabled=bool(raw.get("enabled", True)), hash=definition_hash(raw), raw=raw)
-
-
-def next_run(cron: str, after: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    """The next time a cron line fires after ``after``, read in the plant's time zone; returned in UTC."""
-    return croniter(cron, after.astimezone(tz)).get_next(dt.datetime).astimezone(dt.timezone.utc)
 
 
 def apply_rule(conn: Connection, forms: FormRegistry, raw: Any, *, now: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def get_report(name: PathName, engine: EngineDep, ctx: CtxDep) -> dict[str, Any]
 @router.delete("/reports/{name}", summary="Remove a report (its versions stay for audit)")
 def delete_report(name: PathName, engine: EngineDep, actor: AdminDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
-        store.delete(conn, "report", name)
+        service.delete(conn, name)
     return {"name": name, "deleted": True}
 
 
