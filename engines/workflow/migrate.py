@@ -8,25 +8,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import ACTIVE, EV, I, TK
 from mom.engines.workflow.spec import WorkflowSpec
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform.errors import InvalidInput
 
 
-def _check(inst: Any, old: WorkflowSpec, new: WorkflowSpec, open_nodes: set[str]) -> str | None:
-    state = inst["state"] or {}
-    needed = {t["node"] for t in state.get("tokens", [])} | set(state.get("joins", {})) | open_nodes
-    for t in state.get("tokens", []):
-        needed |= {p for p, _ in t.get("stack", [])}
-    ret = state.get("return") or {}
-    needed |= {v for v in (ret.get("resume_at"), ret.get("target")) if v and v != "initiator"}
+def _check(inst: WorkflowInstance, old: WorkflowSpec, new: WorkflowSpec, open_nodes: set[str]) -> str | None:
+    state = inst.state
+    blocks = set(state.joins) | {p for t in state.tokens for p, _ in t.stack}   # blocks whose branches join
+    needed = {t.node for t in state.tokens} | blocks | open_nodes
+    ret = state.return_to
+    if ret is not None:
+        needed |= {v for v in (ret.resume_at, ret.target) if v and v != "initiator"}
     for nid in sorted(needed):
         if nid not in new.nodes:
             return f"node {nid} does not exist in version {new.version} / 节点 {nid} 在版本 {new.version} 中不存在"
         if nid in old.nodes and old.node(nid).type != new.node(nid).type:
             return f"node {nid} changed kind ({old.node(nid).type} -> {new.node(nid).type}) / 节点 {nid} 类型改变"
-        if new.node(nid).type == "parallel" and nid in old.nodes and len(new.node(nid).branches) != len(old.node(nid).branches):
+        if nid in blocks and nid in old.nodes and len(new.node(nid).branches) != len(old.node(nid).branches):
             return f"parallel {nid} has a different number of branches / 并行节点 {nid} 分支数不同"
     return None
 
@@ -41,11 +42,11 @@ def plan(conn: Connection, flows: WorkflowRegistry, name: str, from_version: int
     if instance_ids:
         q = q.where(I.c.id.in_(instance_ids))
     items = []
-    for inst in conn.execute(q.order_by(I.c.id)).mappings():
+    for inst in map(WorkflowInstance.from_row, conn.execute(q.order_by(I.c.id)).mappings()):
         open_nodes = {r[0] for r in conn.execute(sa.select(TK.c.node_id).where(
-            TK.c.instance_id == inst["id"], TK.c.status.in_(("pending", "waiting", "delegated"))))}
+            TK.c.instance_id == inst.id, TK.c.status.in_(("pending", "waiting", "delegated"))))}
         reason = _check(inst, old, new, open_nodes)
-        items.append({"instance_id": inst["id"], "record_id": inst["record_id"], "movable": reason is None, "reason": reason})
+        items.append({"instance_id": inst.id, "record_id": inst.record_id, "movable": reason is None, "reason": reason})
     return {"workflow": name, "from_version": from_version, "to_version": new.version, "instances": items,
             "movable": sum(1 for i in items if i["movable"]), "blocked": sum(1 for i in items if not i["movable"])}
 

@@ -26,7 +26,9 @@ from mom.engines.definitions.identity import definition_hash
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.forms.store import FormRegistry, refresh_listeners
 from mom.engines.forms.model import text_of
-from mom.engines.workflow.spec import ActionSpec, compile_actions
+from mom.engines.workflow.actions import run_actions
+from mom.engines.workflow.runtime import Runtime, evaluate
+from mom.engines.workflow.spec import ActionSpec, compile_actions, extend_schema
 from mom.platform import outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
@@ -39,7 +41,8 @@ RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.s
 
 
 def rule_schema() -> dict[str, Any]:
-    return load_schema(SCHEMA_PATH)
+    """The ``mom.rule/1`` JSON Schema, with the action types of plug-ins."""
+    return extend_schema(load_schema(SCHEMA_PATH))
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,8 @@ def dispatch(rt: Any, topic: str, payload: Mapping[str, Any], event_id: int) -> 
     return {"rules": fanned}
 
 
-def run_rule(rt: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
-    from mom.engines.workflow.actions import run_actions
+def run_rule(rt: Runtime, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one rule (a ``rule.run`` event) in the worker's transaction."""
     row = rt.conn.execute(sa.select(T.rule.c.definition_hash, T.rule.c.definition, T.rule.c.enabled)
                           .where(T.rule.c.name == payload["rule"])).first()
     if row is None or not row[2]:
@@ -193,7 +196,6 @@ def run_rule(rt: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
         record = dict(found)
         names = {**record, **names}
     if spec.when is not None:
-        from mom.engines.workflow.runtime import evaluate
         if not evaluate(spec.when, names, rt, f"rule {spec.name}/if"):
             return {"skipped": "condition false"}
     done = run_actions(rt, spec.actions, record=record, compiled=compiled, names=names, where=f"rule {spec.name}")

@@ -7,11 +7,14 @@ all run and join. Compiling flattens the tree into nodes that each know where to
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pluggy
 from jinja2 import TemplateSyntaxError
 
 from mom.engines.expressions.sandbox import Expression
@@ -23,7 +26,12 @@ from mom.engines.definitions.identity import definition_hash
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.forms.model import text_of
 from mom.engines.workflow.calendar import Calendar
+from mom.platform import plugins as P
 from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
+
+if TYPE_CHECKING:   # the handlers' modules import this one
+    from mom.engines.workflow.actions import ActionType
+    from mom.engines.workflow.nodes import NodeHandler
 
 FORMAT = "mom.workflow/1"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "workflow-1.json"
@@ -33,8 +41,54 @@ TEMPLATES = BoundedEnvironment(autoescape=False)
 TRIAL_LIMITS = TemplateLimits(max_seconds=1.0)
 
 
-def workflow_schema() -> dict[str, Any]:
-    return load_schema(SCHEMA_PATH)
+def node_kinds(plugins: pluggy.PluginManager | None = None) -> Mapping[str, NodeHandler]:
+    """Node kinds by ``type`` (``mom_workflow_node_kinds``), of the process's plug-in manager or ``plugins``."""
+    return _node_kinds(plugins or P.plugin_manager())
+
+
+def action_types(plugins: pluggy.PluginManager | None = None) -> Mapping[str, ActionType]:
+    """Action types by ``type`` (``mom_actions``), of the process's plug-in manager or ``plugins``."""
+    return _action_types(plugins or P.plugin_manager())
+
+
+@lru_cache(maxsize=8)
+def _node_kinds(pm: pluggy.PluginManager) -> dict[str, NodeHandler]:
+    return P.by_key(pm.hook.mom_workflow_node_kinds(), what=("流程节点类型", "workflow node kind"), key=lambda h: h.kind)
+
+
+@lru_cache(maxsize=8)
+def _action_types(pm: pluggy.PluginManager) -> dict[str, ActionType]:
+    return P.by_key(pm.hook.mom_actions(), what=("自动动作类型", "action type"), key=lambda a: a.type)
+
+
+def extend_schema(base: Mapping[str, Any], plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
+    """``base`` (a shipped schema with ``$defs/action`` and maybe ``$defs/node``) also admitting the node
+    kinds and action types of plug-ins, with the node/action fields they declare (``properties``).
+    Without such plug-ins it is ``base`` itself."""
+    defs = base["$defs"]
+    extra = [(d, h) for d, reg in (("node", node_kinds(plugins)), ("action", action_types(plugins))) if d in defs
+             for k, h in reg.items() if k not in defs[d]["properties"]["type"]["enum"] or h.properties]
+    if not extra:
+        return dict(base)
+    out = copy.deepcopy(dict(base))
+    for d, h in extra:
+        props = out["$defs"][d]["properties"]
+        key = h.kind if d == "node" else h.type
+        if key not in props["type"]["enum"]:
+            props["type"]["enum"].append(key)
+        for name, sub in h.properties.items():
+            props.setdefault(name, sub)
+    return out
+
+
+def workflow_schema(plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
+    """The ``mom.workflow/1`` JSON Schema, with the node kinds and action types of plug-ins."""
+    return _workflow_schema(plugins or P.plugin_manager())
+
+
+@lru_cache(maxsize=8)
+def _workflow_schema(pm: pluggy.PluginManager) -> dict[str, Any]:
+    return extend_schema(load_schema(SCHEMA_PATH), pm)
 
 
 @dataclass(frozen=True)
@@ -53,6 +107,7 @@ class ActionSpec:
     exprs: Mapping[str, Expression] = field(default_factory=dict)     # values / payload / args
     record_id: Expression | None = None
     to: tuple[Assignee, ...] = ()
+    handler: ActionType | None = field(default=None, compare=False, repr=False)   # what runs it
 
 
 @dataclass(frozen=True)
@@ -80,6 +135,8 @@ class NodeSpec:
     actions: tuple[ActionSpec, ...] = ()
     outcome: str = "approved"
     parallels: tuple[tuple[str, int], ...] = ()  # enclosing (parallel id, branch index), outermost first
+    extra: Mapping[str, Any] = field(default_factory=dict)   # what a plug-in kind compiles for itself
+    handler: NodeHandler | None = field(default=None, compare=False, repr=False)   # its kind (nodes.NodeHandler)
 
 
 @dataclass(frozen=True)
@@ -102,10 +159,12 @@ class WorkflowSpec:
 
     @property
     def approval_nodes(self) -> list[NodeSpec]:
-        return [n for n in self.nodes.values() if n.type == "approval"]
+        """Nodes where people act (approval, and plug-in kinds that wait)."""
+        return [n for n in self.nodes.values() if n.handler is not None and n.handler.waits]
 
 
-def _assignees(raw: Any, path: str, form: CompiledForm | None, problems: ProblemList) -> tuple[Assignee, ...]:
+def compile_assignees(raw: Any, path: str, form: CompiledForm | None, problems: ProblemList) -> tuple[Assignee, ...]:
+    """An assignee list (approvers, cc, escalation, notify targets) checked against ``form``."""
     out = []
     for i, a in enumerate(raw or []):
         p, t = f"{path}/{i}", a.get("type")
@@ -155,15 +214,18 @@ def _template(src: Any, path: str, problems: ProblemList) -> None:
 
 
 def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: CompiledForm | None,
-                    problems: ProblemList) -> tuple[ActionSpec, ...]:
-    """Actions shared by workflow ``action`` nodes and event rules."""
+                    problems: ProblemList, *, plugins: pluggy.PluginManager | None = None) -> tuple[ActionSpec, ...]:
+    """Actions shared by workflow ``action`` nodes and event rules; each type's own check is its
+    ``ActionType`` (``mom_actions``)."""
     out = []
-    needs = {"set_fields": ("values",), "create_record": ("form", "values"), "update_record": ("form", "record_id", "values"),
-             "webhook": ("url",), "emit": ("event",), "notify": ("to", "title"), "start_workflow": ("workflow",),
-             "hook": ("name",)}
+    types = action_types(plugins)
     for i, a in enumerate(raw or []):
         p, t = f"{path}/{i}", a.get("type")
-        for need in needs.get(t, ()):
+        handler = types.get(t)
+        if handler is None:
+            problems.add(f"{p}/type", f"未知的动作类型 {t}{did_you_mean(str(t), set(types))}",
+                         f"unknown action type {t}{did_you_mean(str(t), set(types))}", "enum")
+        for need in handler.needs if handler is not None else ():
             if need not in a:
                 problems.add(f"{p}/{need}", f"动作 {t} 需要 {need}", f"action {t} needs {need}", "required")
         exprs: dict[str, Expression] = {}
@@ -172,22 +234,24 @@ def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: Com
                 e = expression_at(src, names, f"{p}/{group}/{k}", problems)
                 if e is not None:
                     exprs[f"{group}.{k}"] = e
-        if t == "set_fields" and form is not None:
-            keys = {x.key for x in form.definition.scalar_fields}
-            for k in a.get("values") or {}:
-                if k not in keys:
-                    problems.add(f"{p}/values/{k}", f"表单 {form.name} 没有字段 {k}{did_you_mean(k, keys)}",
-                                 f"form {form.name} has no field {k}{did_you_mean(k, keys)}", "unknown_field")
+        if handler is not None:
+            handler.check(a, p, form, problems)
         for tpl in ("title", "body"):
             _template(a.get(tpl), f"{p}/{tpl}", problems)
         out.append(ActionSpec(type=t, raw=a, exprs=exprs, record_id=expression_at(a.get("record_id"), names, f"{p}/record_id", problems),
-                              to=_assignees(a.get("to"), f"{p}/to", form, problems)))
+                              to=compile_assignees(a.get("to"), f"{p}/to", form, problems), handler=handler))
     return tuple(out)
 
 
-class _Flattener:
-    def __init__(self, names: frozenset[str] | None, form: CompiledForm | None, problems: ProblemList) -> None:
-        self.names, self.form, self.problems = names, form, problems
+class NodeCompiler:
+    """Flattens the node tree of a definition into ``NodeSpec`` objects; each node's own fields are
+    compiled by its kind's handler (``NodeHandler.compile``), which may call back :meth:`walk` and
+    :meth:`conditions` for the branches it holds."""
+
+    def __init__(self, names: frozenset[str] | None, form: CompiledForm | None, problems: ProblemList,
+                 plugins: pluggy.PluginManager | None = None) -> None:
+        self.names, self.form, self.problems, self.plugins = names, form, problems, plugins
+        self.kinds = node_kinds(plugins)
         self.nodes: dict[str, NodeSpec] = {}
         self.paths: dict[str, str] = {}
 
@@ -199,57 +263,25 @@ class _Flattener:
         return ids[0] if raw and ids[0] else after
 
     def node(self, n: Mapping[str, Any], path: str, nxt: str, parallels: tuple[tuple[str, int], ...]) -> None:
+        """Compile one node that continues at ``nxt``."""
         nid, t, problems = n.get("id"), n.get("type"), self.problems
         if nid in self.nodes or nid == END:
             problems.add(f"{path}/id", f"节点 id {nid} 重复（首次出现在 {self.paths.get(nid, '')}）",
                          f"node id {nid} is used twice (first at {self.paths.get(nid, '')})", "duplicate")
             return
         self.paths[nid] = path
-        kw: dict[str, Any] = {}
-        if t == "approval":
-            if not n.get("assignees"):
-                problems.add(f"{path}/assignees", "审批节点需要 assignees（审批人）", "an approval node needs assignees", "required")
-            mode = n.get("mode", "sequential")
-            if mode == "vote" and "pass_ratio" not in n:
-                problems.add(f"{path}/pass_ratio", "票签需要 pass_ratio（通过比例，如 0.6）", "a vote node needs pass_ratio (e.g. 0.6)", "required")
-            timeout = n.get("timeout")
-            if timeout and timeout.get("action") == "escalate" and not timeout.get("escalate_to"):
-                problems.add(f"{path}/timeout/escalate_to", "超时升级需要 escalate_to", "escalation needs escalate_to", "required")
-            if self.form is not None:
-                keys = {x.key for x in self.form.definition.fields}
-                for j, k in enumerate(n.get("editable_fields", [])):
-                    if k not in keys:
-                        problems.add(f"{path}/editable_fields/{j}", f"表单没有字段 {k}{did_you_mean(k, keys)}",
-                                     f"the form has no field {k}{did_you_mean(k, keys)}", "unknown_field")
-            kw = dict(assignees=_assignees(n.get("assignees"), f"{path}/assignees", self.form, problems), mode=mode,
-                      pass_ratio=float(n.get("pass_ratio", 1.0)), editable_fields=frozenset(n.get("editable_fields", ())),
-                      on_empty=n.get("on_empty", "auto_pass"), self_approval=n.get("self_approval"), timeout=timeout,
-                      escalate_to=_assignees((timeout or {}).get("escalate_to"), f"{path}/timeout/escalate_to", self.form, problems))
-        elif t == "cc":
-            if not n.get("assignees"):
-                problems.add(f"{path}/assignees", "抄送节点需要 assignees（抄送人）", "a cc node needs assignees", "required")
-            kw = dict(assignees=_assignees(n.get("assignees"), f"{path}/assignees", self.form, problems))
-        elif t == "action":
-            if not n.get("actions"):
-                problems.add(f"{path}/actions", "自动动作节点需要 actions", "an action node needs actions", "required")
-            kw = dict(actions=compile_actions(n.get("actions"), f"{path}/actions", self.names, self.form, problems))
-        elif t == "condition":
-            kw = dict(branches=self.conditions(n.get("branches") or [], path, nxt, parallels))
-        elif t == "parallel":
-            branches = n.get("branches") or []
-            if len(branches) < 2:
-                problems.add(f"{path}/branches", "并行节点至少需要两个分支", "a parallel node needs at least two branches", "required")
-            kw = dict(branches=tuple(
-                Branch(when=None, label=text_of(b.get("label"), f"branch {i + 1}"),
-                       first=self.walk(b.get("nodes") or [], f"{path}/branches/{i}/nodes", f"join:{nid}:{i}",
-                                       parallels + ((nid, i),)))
-                for i, b in enumerate(branches)))
-        elif t == "end":
-            kw = dict(outcome=n.get("outcome", "approved"))
-            nxt = END
-        self.nodes[nid] = NodeSpec(id=nid, type=t, label=text_of(n.get("label"), nid), next=nxt, parallels=parallels, **kw)
+        handler = self.kinds.get(t)
+        if handler is None:   # the schema admits registered kinds only; a stored flow may name a removed plug-in's
+            problems.add(f"{path}/type", f"未知的节点类型 {t}{did_you_mean(str(t), set(self.kinds))}",
+                         f"unknown node kind {t}{did_you_mean(str(t), set(self.kinds))}", "enum")
+            return
+        kw = dict(handler.compile(self, n, path, nxt, parallels))
+        kw.setdefault("next", nxt)
+        self.nodes[nid] = NodeSpec(id=nid, type=t, label=text_of(n.get("label"), nid), parallels=parallels, handler=handler,
+                                   **kw)
 
     def conditions(self, raw: list[Any], path: str, nxt: str, parallels: tuple[tuple[str, int], ...]) -> tuple[Branch, ...]:
+        """Branches of which the first whose ``when`` holds is taken (an ``otherwise`` one is added)."""
         out, has_else = [], False
         for i, b in enumerate(raw):
             p = f"{path}/branches/{i}"
@@ -269,12 +301,14 @@ class _Flattener:
         return tuple(out)
 
 
-def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: int = 0) -> WorkflowSpec:
-    """Check everything and compile; raise ``InvalidInput`` listing every problem with its JSON pointer."""
+def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: int = 0,
+                      plugins: pluggy.PluginManager | None = None) -> WorkflowSpec:
+    """Check everything and compile; raise ``InvalidInput`` listing every problem with its JSON pointer.
+    Node kinds and action types are those of ``plugins`` (default: the process's plug-in manager)."""
     problems = ProblemList()
     if not isinstance(raw, Mapping):
         raise InvalidInput("流程定义必须是 JSON 对象", "a workflow definition must be a JSON object")
-    schema_problems(raw, workflow_schema(), problems)
+    schema_problems(raw, workflow_schema(plugins), problems)
     if problems:
         problems.raise_if_any("流程定义有误", "the workflow definition is invalid")
     if form is not None and raw["form"] != form.name:
@@ -287,9 +321,9 @@ def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: in
             problems.add("/trigger/when", "按条件发起需要 when（表达式）", "a condition trigger needs when (an expression)", "required")
         when = expression_at(trigger.get("when"), (names - INITIATOR_NAMES) if form is not None else None, "/trigger/when", problems)
     # without the form, expressions are checked for syntax only
-    flat = _Flattener(names if form is not None else None, form, problems)
+    flat = NodeCompiler(names if form is not None else None, form, problems, plugins)
     first = flat.walk(list(raw["nodes"]), "/nodes", END, ())
-    if not any(n.type == "approval" for n in flat.nodes.values()) and not problems:
+    if not any(n.handler is not None and n.handler.waits for n in flat.nodes.values()) and not problems:
         problems.add("/nodes", "流程至少需要一个审批节点", "a flow needs at least one approval node", "required")
     problems.raise_if_any(f"流程定义有 {len(problems.items)} 处错误", f"the workflow definition has {len(problems.items)} problem(s)")
     return WorkflowSpec(name=raw["name"], form=raw["form"], label=text_of(raw.get("label"), raw["name"]), version=version,

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -51,12 +52,13 @@ def _check_names(conn: Connection, raw: Any, problems: ProblemList) -> None:
     walk(raw.get("nodes"), "/nodes")
 
 
-def validate(conn: Connection, forms: FormRegistry, raw: Any) -> WorkflowSpec:
-    """Full check against the live database: the bound form, its fields, users and roles."""
+def validate(conn: Connection, forms: FormRegistry, raw: Any, *, plugins: pluggy.PluginManager | None = None) -> WorkflowSpec:
+    """Full check against the live database: the bound form, its fields, users and roles (node kinds
+    and action types of ``plugins``, default the process's plug-in manager)."""
     if not isinstance(raw, dict):
         raise InvalidInput("流程定义必须是 JSON 对象", "a workflow definition must be a JSON object")
     problems = ProblemList()
-    schema_problems(raw, workflow_schema(), problems)   # shape first: everything below relies on it
+    schema_problems(raw, workflow_schema(plugins), problems)   # shape first: everything below relies on it
     problems.raise_if_any("流程定义有误", "the workflow definition is invalid")
     try:
         compiled = forms.get(conn, raw["form"])
@@ -65,7 +67,7 @@ def validate(conn: Connection, forms: FormRegistry, raw: Any) -> WorkflowSpec:
                            problems=[Problem("/form", exc.zh, exc.en, "unknown_form")]) from None
     _check_names(conn, raw, problems)
     try:
-        spec = validate_workflow(raw, form=compiled)
+        spec = validate_workflow(raw, form=compiled, plugins=plugins)
     except InvalidInput as exc:
         exc.problems.extend(problems.items)
         raise
@@ -73,9 +75,10 @@ def validate(conn: Connection, forms: FormRegistry, raw: Any) -> WorkflowSpec:
     return spec
 
 
-def apply(conn: Connection, forms: FormRegistry, raw: Any, *, actor_id: int | None = None) -> dict[str, Any]:
+def apply(conn: Connection, forms: FormRegistry, raw: Any, *, actor_id: int | None = None,
+          plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
     """Publish ``raw`` as the next version (a no-op when unchanged). Running instances keep their version."""
-    spec = validate(conn, forms, raw)
+    spec = validate(conn, forms, raw, plugins=plugins)
     cur = conn.execute(sa.select(T.workflow).where(T.workflow.c.name == spec.name)).mappings().first()
     if cur is not None and cur["definition_hash"] == spec.hash:
         return {"name": spec.name, "version": cur["current_version"], "changed": False}
@@ -126,9 +129,11 @@ def listing(conn: Connection) -> list[dict[str, Any]]:
 
 
 class WorkflowRegistry:
-    """Compiled specs by (name, version); compiled once per process, never changed afterwards."""
+    """Compiled specs by (name, version); compiled once per process, never changed afterwards. Node
+    kinds and action types come from ``plugins`` (default: the process's plug-in manager)."""
 
-    def __init__(self) -> None:
+    def __init__(self, plugins: pluggy.PluginManager | None = None) -> None:
+        self.plugins = plugins
         self._cache: dict[tuple[str, int], WorkflowSpec] = {}
         self._lock = threading.Lock()
 
@@ -147,7 +152,7 @@ class WorkflowRegistry:
         hit = self._cache.get((name, version))
         if hit is None:
             with stored_definitions():   # loads as published, even if today's publish checks are stricter
-                hit = validate_workflow(definition(conn, name, version), version=version)
+                hit = validate_workflow(definition(conn, name, version), version=version, plugins=self.plugins)
             with self._lock:
                 self._cache[(name, version)] = hit
         return hit

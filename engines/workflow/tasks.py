@@ -11,10 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mom.engines.records import service as S
 from mom.engines.workflow import assign, visibility
-from mom.engines.workflow.runtime import (I, TK, EV, Runtime, advance, batched, copy_task, event, finish, flush,
-                                          instance_dict, load_instance, notify_users, refresh_node, save, OPEN,
-                                          _cancel_open, _on_pending)
+from mom.engines.workflow.approval import on_pending, refresh_node
+from mom.engines.workflow.instance import ReturnPoint, WorkflowInstance
+from mom.engines.workflow.runtime import (I, TK, EV, OPEN, Runtime, advance, batched, cancel_open, copy_task, event, finish,
+                                          flush, load_instance, notify_users, save)
 from mom.engines.workflow.spec import END, WorkflowSpec
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
 
@@ -41,13 +43,13 @@ def _load_task(rt: Runtime, task_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def _lock(rt: Runtime, task_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _lock(rt: Runtime, task_id: int) -> tuple[dict[str, Any], WorkflowInstance]:
     """The task and its instance, the instance locked so that actions on one instance take turns."""
     if rt.conn.dialect.name == "postgresql":
         row = rt.conn.execute(_LOCK_BY_TASK, {"tid": task_id}).mappings().first()
         if row is None:
             raise _no_task(task_id)
-        return _load_task(rt, task_id), instance_dict(row)
+        return _load_task(rt, task_id), WorkflowInstance.from_row(row)
     # SQLite: a write transaction begins IMMEDIATE, so this one already holds the only write lock
     task = _load_task(rt, task_id)
     return task, load_instance(rt, int(task["instance_id"]))
@@ -65,7 +67,7 @@ def _user_arg(rt: Runtime, body: Mapping[str, Any], key: str = "to") -> int:
     return uid
 
 
-def _attachments(rt: Runtime, body: Mapping[str, Any], inst: Mapping[str, Any]) -> list[str] | None:
+def _attachments(rt: Runtime, body: Mapping[str, Any], inst: WorkflowInstance) -> list[str] | None:
     """The files of a comment or decision (public ids from the upload), tied to the instance so that
     whoever may see its timeline may read them. Only files the actor uploaded or may read are taken."""
     from mom.platform import file_access, files as store
@@ -84,7 +86,7 @@ def _attachments(rt: Runtime, body: Mapping[str, Any], inst: Mapping[str, Any]) 
                            f"attachment(s) {shown} do not exist or cannot be used; attach files you uploaded or may read, upload them first",
                            problems=[Problem("/attachments", f"附件 {shown} 不存在或不可用", f"unknown or unusable attachment(s) {shown}",
                                              "unknown" if any(i not in rows for i in bad) else "not_yours")])
-    store.add_links(rt.conn, [rows[i].id for i in ids], kind="workflow", ref_id=int(inst["id"]))
+    store.add_links(rt.conn, [rows[i].id for i in ids], kind="workflow", ref_id=int(inst.id))
     return list(dict.fromkeys(ids))
 
 
@@ -97,7 +99,7 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
         if not visibility.may_see(rt, inst):   # as for a task that does not exist: the id reveals nothing
             raise _no_task(task_id)
         raise AccessDenied("这不是你的待办，不能处理", "this task is not yours")
-    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise InvalidInput("comment 应为文本", "comment must be text", problems=[Problem("/comment", "应为文本", "expected text", "type")])
@@ -106,7 +108,7 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
         return _act(rt, task, inst, spec, action, body, comment, files)
 
 
-def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: WorkflowSpec, action: str, body: Mapping[str, Any],
+def _act(rt: Runtime, task: dict[str, Any], inst: WorkflowInstance, spec: WorkflowSpec, action: str, body: Mapping[str, Any],
          comment: str | None, files: list[str] | None) -> dict[str, Any]:
     task_id = int(task["id"])
     if action == "read":
@@ -115,9 +117,9 @@ def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: Workflow
     if action == "comment":
         event(rt, inst, "comment", node_id=task["node_id"], task_id=task_id, comment=comment, data={"attachments": files})
         return result(rt, task_id, inst)
-    if task["status"] != "pending" or inst["status"] != "running":
+    if task["status"] != "pending" or inst.status != "running":
         raise Conflict(f"该待办已处理或已失效（状态 {task['status']}）", f"this task is no longer open (status {task['status']})",
-                       detail={"status": task["status"], "instance_status": inst["status"]})
+                       detail={"status": task["status"], "instance_status": inst.status})
     node = spec.node(task["node_id"])
     stamp = {"acted_at": rt.ctx.now, "acted_by": rt.ctx.actor.id, "comment": comment, "attachments": files}
     if task["kind"] == "delegate":           # 委派: the delegate answers, the task goes back to the delegator
@@ -144,14 +146,14 @@ def _act(rt: Runtime, task: dict[str, Any], inst: dict[str, Any], spec: Workflow
         to = _user_arg(rt, body)
         rt.conn.execute(TK.update().where(TK.c.id == task_id).values(assignee_id=to, due_at=None, timeout_done=False))
         event(rt, inst, "transfer", node_id=node.id, task_id=task_id, comment=comment, data={"from": rt.ctx.actor.id, "to": to})
-        _on_pending(rt, inst, spec, node, {**task, "assignee_id": to})
+        on_pending(rt, inst, spec, node, {**task, "assignee_id": to})
     elif action == "delegate":
         to = _user_arg(rt, body)
         rt.conn.execute(TK.update().where(TK.c.id == task_id).values(status="delegated"))
         new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {**copy_task(task), "kind": "delegate", "assignee_id": to,
                                   "status": "pending", "parent_task_id": task_id, "created_at": rt.ctx.now}).scalar_one())
         event(rt, inst, "delegate", node_id=node.id, task_id=task_id, comment=comment, data={"to": to, "task": new})
-        _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": to})
+        on_pending(rt, inst, spec, node, {"id": new, "assignee_id": to})
     elif action == "add_signer":
         _add_signer(rt, inst, spec, task, body, comment)
     elif action == "return":
@@ -177,7 +179,7 @@ _DECIDE = TK.update().where(TK.c.id == sa.bindparam("tid")).values(
     attachments=sa.bindparam("new_attachments", type_=TK.c.attachments.type))
 
 
-def _add_signer(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
+def _add_signer(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
                 comment: str | None) -> None:
     position = body.get("position", "before")
     if position not in ("before", "after"):
@@ -193,15 +195,15 @@ def _add_signer(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Map
                               "due_at": None}).scalar_one())
     if position == "before":    # 前加签: the added signer goes first; this task waits for them
         rt.conn.execute(TK.update().where(TK.c.id == task["id"]).values(status="waiting"))
-        _on_pending(rt, inst, spec, spec.node(task["node_id"]), {"id": new, "assignee_id": to})
+        on_pending(rt, inst, spec, spec.node(task["node_id"]), {"id": new, "assignee_id": to})
     event(rt, inst, "add_signer", node_id=task["node_id"], task_id=task["id"], comment=comment,
           data={"to": to, "position": position, "task": new})
 
 
-def _visited(rt: Runtime, inst: Mapping[str, Any]) -> list[str]:
+def _visited(rt: Runtime, inst: WorkflowInstance) -> list[str]:
     """Approval nodes this instance passed, most recent last."""
     flush(rt)
-    rows = rt.conn.execute(sa.select(EV.c.node_id).where(EV.c.instance_id == inst["id"], EV.c.action == "node_passed")
+    rows = rt.conn.execute(sa.select(EV.c.node_id).where(EV.c.instance_id == inst.id, EV.c.action == "node_passed")
                            .order_by(EV.c.id)).all()
     out: list[str] = []
     for (nid,) in rows:
@@ -211,7 +213,7 @@ def _visited(rt: Runtime, inst: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _return(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
+def _return(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, task: Mapping[str, Any], body: Mapping[str, Any],
             comment: str | None, stamp: Mapping[str, Any]) -> None:
     """退回: to the initiator, the previous node or any visited node; ``resume`` = restart | back."""
     target = body.get("target", "initiator")
@@ -232,17 +234,16 @@ def _return(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, task: Mapping
     rt.conn.execute(TK.update().where(TK.c.id == task["id"]).values(status="returned", **stamp))
     event(rt, inst, "return", node_id=here.id, task_id=task["id"], comment=comment, data={"target": target, "resume": resume})
     if target == "initiator":      # the whole request goes back: every open task closes
-        _cancel_open(rt, inst)
-        inst["state"]["tokens"], inst["state"]["joins"] = [], {}
-        inst["status"] = "returned"
-        inst["state"]["return"] = {"target": "initiator", "resume_at": _block_of(spec, here, []) if resume == "back" else None,
-                                   "resume_stack": []}
-        notify_users(rt, [inst["initiator_id"]], "returned", f"{spec.label['zh-CN']} #{inst['record_id']} 被退回，请修改后重新提交", inst)
+        cancel_open(rt, inst)
+        inst.state.clear()
+        inst.status = "returned"
+        inst.state.return_to = ReturnPoint(target="initiator", resume_at=_block_of(spec, here, []) if resume == "back" else None)
+        notify_users(rt, [inst.initiator_id], "returned", f"{spec.label['zh-CN']} #{inst.record_id} 被退回，请修改后重新提交", inst)
         return
     start_at, shared = _restart_point(spec, here, spec.node(target))
     _withdraw_tokens(rt, inst, spec, shared)
-    inst["state"]["return"] = ({"target": target, "resume_at": _block_of(spec, here, shared), "resume_stack": shared}
-                               if resume == "back" else None)
+    inst.state.return_to = (ReturnPoint(target=target, resume_at=_block_of(spec, here, shared),
+                                        resume_stack=[list(p) for p in shared]) if resume == "back" else None)
     advance(rt, inst, spec, start_at, [list(p) for p in shared])
 
 
@@ -267,36 +268,35 @@ def _block_of(spec: WorkflowSpec, here: Any, shared: list[tuple[str, int]]) -> s
     return here.parallels[len(shared)][0] if len(here.parallels) > len(shared) else here.id
 
 
-def _withdraw_tokens(rt: Runtime, inst: dict[str, Any], spec: WorkflowSpec, shared: list[tuple[str, int]]) -> None:
+def _withdraw_tokens(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, shared: list[tuple[str, int]]) -> None:
     """Take back the tokens inside the shared branch (their open tasks close, their joins reset);
     tokens in sibling branches, and what those branches have reached, are kept."""
     if not shared:
-        _cancel_open(rt, inst)
-        inst["state"]["tokens"], inst["state"]["joins"] = [], {}
+        cancel_open(rt, inst)
+        inst.state.clear()
         return
     prefix = [list(p) for p in shared]
-    state = inst["state"]
+    state = inst.state
     keep = []
-    for tk in state["tokens"]:
-        if [list(p) for p in tk["stack"][:len(prefix)]] == prefix:
-            _cancel_open(rt, inst, tk["node"], int(state["rounds"].get(tk["node"], 0)))
+    for tk in state.tokens:
+        if [list(p) for p in tk.stack[:len(prefix)]] == prefix:
+            cancel_open(rt, inst, tk.node, int(state.rounds.get(tk.node, 0)))
         else:
             keep.append(tk)
-    state["tokens"] = keep
-    for pid in list(state["joins"]):
+    state.tokens = keep
+    for pid in list(state.joins):
         if [list(p) for p in spec.node(pid).parallels[:len(prefix)]] == prefix:   # a block inside the branch
-            state["joins"].pop(pid)
+            state.joins.pop(pid)
 
 
-def _edit_record(rt: Runtime, inst: Mapping[str, Any], editable: frozenset[str], values: Any) -> None:
-    from mom.engines.records import service as S
+def _edit_record(rt: Runtime, inst: WorkflowInstance, editable: frozenset[str], values: Any) -> None:
     if not isinstance(values, Mapping):
         raise InvalidInput("values 应为对象", "values must be an object", problems=[Problem("/values", "应为对象", "expected an object", "type")])
     bad = sorted(set(values) - editable)
     if bad:
         raise AccessDenied(f"本节点不能修改字段 {', '.join(bad)}（可改：{', '.join(sorted(editable)) or '无'}）",
                            f"this node may not change {', '.join(bad)} (editable: {', '.join(sorted(editable)) or 'none'})")
-    S.update_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst["form"], record_id=inst["record_id"], patch=dict(values))
+    S.update_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst.form, record_id=inst.record_id, patch=dict(values))
 
 
 # ---------------------------------------------------------------- initiator actions
@@ -304,17 +304,17 @@ def _edit_record(rt: Runtime, inst: Mapping[str, Any], editable: frozenset[str],
 def withdraw(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[str, Any]:
     """撤回: the initiator takes the request back while nobody has acted on it yet."""
     inst = load_instance(rt, instance_id)
-    if inst["initiator_id"] != rt.ctx.actor.id:
+    if inst.initiator_id != rt.ctx.actor.id:
         if not visibility.may_see(rt, inst):
             raise visibility.no_instance(instance_id)
         raise AccessDenied("只有发起人可以撤回", "only the initiator can withdraw")
-    if inst["status"] not in ("running", "returned"):
-        raise Conflict(f"流程已结束（{inst['status']}），不能撤回", f"the flow has ended ({inst['status']}); nothing to withdraw")
+    if inst.status not in ("running", "returned"):
+        raise Conflict(f"流程已结束（{inst.status}），不能撤回", f"the flow has ended ({inst.status}); nothing to withdraw")
     acted = rt.conn.execute(sa.select(sa.func.count()).select_from(TK).where(
         TK.c.instance_id == instance_id, TK.c.acted_by.is_not(None))).scalar_one()
-    if acted and inst["status"] == "running":
+    if acted and inst.status == "running":
         raise Conflict("已有审批人处理过，不能撤回", "an approver has already acted; the request can no longer be withdrawn")
-    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
     event(rt, inst, "withdraw", comment=comment)
     finish(rt, inst, spec, "withdrawn")
     save(rt, inst)
@@ -324,17 +324,17 @@ def withdraw(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[
 def resubmit(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[str, Any]:
     """After a return to the initiator: go on from the first node (restart) or the returning node (back)."""
     inst = load_instance(rt, instance_id)
-    if inst["initiator_id"] != rt.ctx.actor.id:
+    if inst.initiator_id != rt.ctx.actor.id:
         if not visibility.may_see(rt, inst):
             raise visibility.no_instance(instance_id)
         raise AccessDenied("只有发起人可以重新提交", "only the initiator can resubmit")
-    if inst["status"] != "returned":
+    if inst.status != "returned":
         raise Conflict("流程不在退回状态，无需重新提交", "the flow was not returned; nothing to resubmit")
-    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
-    ret = inst["state"].get("return") or {}
-    inst["status"], inst["state"]["return"] = "running", None
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
+    ret = inst.state.return_to
+    inst.status, inst.state.return_to = "running", None
     event(rt, inst, "resubmit", comment=comment)
-    advance(rt, inst, spec, ret.get("resume_at") or spec.first or END, [])
+    advance(rt, inst, spec, (ret.resume_at if ret else None) or spec.first or END, [])
     save(rt, inst)
     return instance_view(rt, inst)
 
@@ -344,9 +344,9 @@ def cancel(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[st
     if not rt.ctx.actor.is_admin:
         raise AccessDenied("只有管理员可以终止流程", "only an administrator can cancel a flow")
     inst = load_instance(rt, instance_id)
-    if inst["status"] not in ("running", "returned"):
-        raise Conflict(f"流程已结束（{inst['status']}）", f"the flow has ended ({inst['status']})")
-    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    if inst.status not in ("running", "returned"):
+        raise Conflict(f"流程已结束（{inst.status}）", f"the flow has ended ({inst.status})")
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
     event(rt, inst, "cancel", comment=comment)
     finish(rt, inst, spec, "cancelled")
     save(rt, inst)
@@ -367,22 +367,25 @@ def task_view(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
             "due_at": _iso(t["due_at"]), "read_at": _iso(t["read_at"])}
 
 
-def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
-    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
-    out = {"id": inst["id"], "workflow": inst["workflow"], "version": inst["version"], "label": spec.label,
-           "form": inst["form"], "record_id": inst["record_id"], "status": inst["status"],
-           "initiator_id": inst["initiator_id"], "started_at": _iso(inst["started_at"]), "ended_at": _iso(inst.get("ended_at")),
-           "current_nodes": [{"id": tk["node"], "label": spec.node(tk["node"]).label}
-                             for tk in (inst["state"] or {}).get("tokens", [])]}
-    if inst["status"] == "running":   # who must act now (a UI or a client can go straight to the task)
+def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
+    """An instance as the API and CLI show it (``full``: with its tasks and timeline); ``inst`` may be a row."""
+    if not isinstance(inst, WorkflowInstance):
+        inst = WorkflowInstance.from_row(inst)
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
+    out = {"id": inst.id, "workflow": inst.workflow, "version": inst.version, "label": spec.label,
+           "form": inst.form, "record_id": inst.record_id, "status": inst.status,
+           "initiator_id": inst.initiator_id, "started_at": _iso(inst.started_at), "ended_at": _iso(inst.ended_at),
+           "current_nodes": [{"id": tk.node, "label": spec.node(tk.node).label}
+                             for tk in inst.state.tokens]}
+    if inst.status == "running":   # who must act now (a UI or a client can go straight to the task)
         out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]}
-                             for r in rt.conn.execute(_OPEN_TASKS, {"iid": inst["id"]})]
+                             for r in rt.conn.execute(_OPEN_TASKS, {"iid": inst.id})]
     if full:
         flush(rt)
-        tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst["id"]).order_by(TK.c.id)).mappings()]
-        evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst["id"]).order_by(EV.c.id)).mappings()]
-        names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst["initiator_id"]])
-        out["initiator"] = names.get(inst["initiator_id"])
+        tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst.id).order_by(TK.c.id)).mappings()]
+        evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst.id).order_by(EV.c.id)).mappings()]
+        names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst.initiator_id])
+        out["initiator"] = names.get(inst.initiator_id)
         out["tasks"] = [task_view(t, names) for t in tasks]
         out["timeline"] = [{"at": _iso(e["at"]), "action": e["action"], "actor_id": e["actor_id"],
                             "actor": names.get(e["actor_id"], "system") if e["actor_id"] else "system",
@@ -391,7 +394,7 @@ def instance_view(rt: Runtime, inst: Mapping[str, Any], *, full: bool = False) -
     return out
 
 
-def result(rt: Runtime, task_id: int, inst: Mapping[str, Any], task: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def result(rt: Runtime, task_id: int, inst: WorkflowInstance, task: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The task (``task``: as the caller just wrote it; else read) and its instance after an action."""
     t = task if task is not None else _load_task(rt, task_id)
     me = rt.ctx.actor

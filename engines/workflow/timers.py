@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.runtime import (TK, Runtime, copy_task, event, load_instance, notify_users, refresh_node, save,
-                                          _assignees, _on_pending)
+from mom.engines.workflow.approval import on_pending, refresh_node
+from mom.engines.workflow.runtime import (TK, Runtime, copy_task, event, load_instance, notify_users, resolve_assignees,
+                                          save)
 
 
 def due_tasks(conn: Connection, now: dt.datetime, limit: int = 100) -> list[int]:
@@ -27,9 +28,9 @@ def handle_timeout(rt: Runtime, task_id: int) -> str | None:
         return None
     inst = load_instance(rt, int(task["instance_id"]))
     task = dict(rt.conn.execute(sa.select(TK).where(TK.c.id == task_id)).mappings().one())
-    if task["status"] != "pending" or task["timeout_done"] or inst["status"] != "running":
+    if task["status"] != "pending" or task["timeout_done"] or inst.status != "running":
         return None
-    spec = rt.flows.get(rt.conn, inst["workflow"], inst["version"])
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
     node = spec.node(task["node_id"])
     action = (node.timeout or {}).get("action", "remind")
     rt.conn.execute(TK.update().where(TK.c.id == task_id).values(timeout_done=True))
@@ -38,15 +39,15 @@ def handle_timeout(rt: Runtime, task_id: int) -> str | None:
         event(rt, inst, "timeout_remind", node_id=node.id, task_id=task_id, actor_id=None)
     elif action == "escalate":
         # 超时升级: the escalation target gets a task of their own on the same node, answering for this
-        # one; the overdue assignee keeps theirs. Whoever answers first decides (see runtime._outcomes).
-        users = _assignees(rt, inst, node, node.escalate_to, None, None)
+        # one; the overdue assignee keeps theirs. Whoever answers first decides (see approval._outcomes).
+        users = resolve_assignees(rt, inst, node.escalate_to, None, None)
         target = next((u for u in users if u != task["assignee_id"]), None) or (assign.admins(rt.conn) or [None])[0]
         new = None
         if target is not None:
             new = int(rt.conn.execute(TK.insert().returning(TK.c.id), {
                 **copy_task(task), "assignee_id": target, "status": "pending", "added": "escalate", "parent_task_id": task_id,
                 "created_at": rt.ctx.now, "due_at": None, "timeout_done": True}).scalar_one())
-            _on_pending(rt, inst, spec, node, {"id": new, "assignee_id": target}, clock=False)   # escalated once only
+            on_pending(rt, inst, spec, node, {"id": new, "assignee_id": target}, clock=False)   # escalated once only
             names = assign.usernames(rt.conn, [target])
             notify_users(rt, [task["assignee_id"]], "reminder",
                          f"已超时并升级给 {names.get(target, target)}：{spec.label['zh-CN']} · {node.label['zh-CN']}（你仍可处理）", inst)

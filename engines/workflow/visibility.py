@@ -6,27 +6,25 @@ task ids reveal nothing about records out of the caller's sight (issue 16 review
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import sqlalchemy as sa
 
 from mom.engines.records import service as S
+from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import TK, Runtime
 from mom.platform.errors import MomError, NotFound
 
 
-def may_see(rt: Runtime, inst: Mapping[str, Any]) -> bool:
+def may_see(rt: Runtime, inst: WorkflowInstance) -> bool:
     """May the acting user see ``inst`` (its timeline, its tasks)?"""
     actor = rt.ctx.actor
-    if actor.is_admin or actor.id == inst["initiator_id"]:
+    if actor.is_admin or actor.id == inst.initiator_id:
         return True
     involved = rt.conn.execute(sa.select(sa.func.count()).select_from(TK).where(
-        TK.c.instance_id == inst["id"], TK.c.assignee_id == actor.id)).scalar_one()
+        TK.c.instance_id == inst.id, TK.c.assignee_id == actor.id)).scalar_one()
     if involved:
         return True
     try:
-        S.get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst["form"], record_id=inst["record_id"])
+        S.get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=inst.form, record_id=inst.record_id)
     except MomError:
         return False
     return True

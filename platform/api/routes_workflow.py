@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
 from mom.engines.workflow import inbox, migrate, rules, store, tasks, visibility
+from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
@@ -157,10 +158,10 @@ async def act_on_task(task_id: PathId, action: PathName, request: Request, ctx: 
 
 # ---------------------------------------------------------------- instances
 
-def _may_see(rt: Runtime, inst: dict[str, Any]) -> None:
+def _may_see(rt: Runtime, inst: WorkflowInstance) -> None:
     """404, as for an id that does not exist, when the caller may not see the instance."""
     if not visibility.may_see(rt, inst):
-        raise visibility.no_instance(int(inst["id"]))
+        raise visibility.no_instance(inst.id)
 
 
 @router.get("/workflow-instances", summary="Instances of a record (?form=&record_id=) or of a workflow (?workflow=&status=)")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mom.engines.workflow.calendar import Calendar
-from mom.engines.workflow.runtime import decide
+from mom.engines.workflow.approval import decide
 from mom.engines.workflow.spec import validate_workflow
 from mom.platform.errors import InvalidInput
 from tests.conftest import ROOT

@@ -1,0 +1,157 @@
+"""The approval node's round: its tasks are created (activate), their outcomes counted with the
+signers added to them (加签) and escalations, the node decided by its mode (或签 any, 会签 all,
+sequential, 票签 vote), and the tasks whose turn has come woken with their timeout clock.
+
+Used by the approval kind (``nodes.ApprovalNode``), by what people do with tasks (``tasks``) and by
+the timers; the walk of the graph itself is ``runtime.advance``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.engines.workflow import assign
+from mom.engines.workflow.instance import Stack, Token, WorkflowInstance
+from mom.engines.workflow.runtime import (OPEN, TK, Runtime, event, finish, notify_users, pass_node, resolve_assignees,
+                                          task_row)
+from mom.engines.workflow.spec import NodeSpec, WorkflowSpec
+
+_NODE_TASKS = sa.select(TK).where(TK.c.instance_id == sa.bindparam("iid"), TK.c.node_id == sa.bindparam("node"),
+                                  TK.c.round == sa.bindparam("rnd"), TK.c.kind == "approval").order_by(TK.c.seq, TK.c.id)
+_ADD_TASKS = TK.insert().returning(TK.c.id, sort_by_parameter_order=True)
+
+
+def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: NodeSpec, stack: Stack) -> None:
+    """Create the node's tasks (a new round) and wait there, unless nobody needs to act."""
+    users = resolve_assignees(rt, inst, node.assignees, None, None)
+    policy = node.self_approval or spec.self_approval
+    initiator = inst.initiator_id
+    auto: set[int] = set()
+    if initiator in users and policy == "skip":
+        users.remove(initiator)
+    elif initiator in users and policy == "auto_pass":
+        auto.add(initiator)
+    if not users and node.on_empty == "admin":
+        users = assign.admins(rt.conn)
+    rnd = inst.state.next_round(node.id)
+    inst.state.tokens.append(Token(node=node.id, stack=stack))
+    if not users:
+        event(rt, inst, "auto_pass", node_id=node.id, comment="无审批人，自动通过 / no approver: passed automatically", actor_id=None)
+        pass_node(rt, inst, spec, node, rnd)
+        return
+    rows = []
+    for i, u in enumerate(users):
+        status = "pending" if node.mode != "sequential" or i == 0 else "waiting"
+        extra: dict[str, Any] = {}
+        if u in auto:
+            status = "approved"
+            extra = {"acted_at": rt.ctx.now, "comment": "发起人本人，自动通过 / initiator: passed automatically"}
+        rows.append(task_row(inst, node, rnd, u, "approval", status, i + 1, rt.ctx.now, **extra))
+    for row, (tid,) in zip(rows, rt.conn.execute(_ADD_TASKS, rows)):
+        row["id"] = int(tid)
+    event(rt, inst, "node_enter", node_id=node.id, data={"users": users, "round": rnd}, actor_id=None)
+    refresh_node(rt, inst, spec, node, rnd, fresh=True, tasks=rows)   # the round's tasks are the rows just written
+
+
+def node_tasks(conn: Connection, instance_id: int, node_id: str, rnd: int) -> list[dict[str, Any]]:
+    """The approval tasks of a node's round, in their order."""
+    return [dict(r) for r in conn.execute(_NODE_TASKS, {"iid": instance_id, "node": node_id, "rnd": rnd}).mappings()]
+
+
+def _outcomes(tasks: list[dict[str, Any]]) -> tuple[dict[int, str], dict[int, list[dict[str, Any]]]]:
+    """Each task's outcome counting the signers added to it (加签): approved only when they all approved.
+    A task escalated on timeout (``added == "escalate"``) answers for the overdue task it was added
+    to: whichever of the two answers first decides that one place on the node."""
+    kids: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for t in tasks:
+        if t["added"] is not None and t["parent_task_id"] is not None:
+            kids[int(t["parent_task_id"])].append(t)
+    memo: dict[int, str] = {}
+
+    def outcome(t: dict[str, Any]) -> str:
+        if t["id"] in memo:
+            return memo[t["id"]]
+        if t["status"] not in ("approved", "rejected"):
+            answered = [o for o in (outcome(k) for k in kids[t["id"]] if k["added"] == "escalate") if o != "pending"]
+            if answered:
+                memo[t["id"]] = answered[0]
+                return answered[0]
+        sub = [outcome(k) for k in kids[t["id"]] if k["added"] != "escalate"]
+        if t["status"] == "rejected" or "rejected" in sub:
+            res = "rejected"
+        elif t["status"] == "approved" and all(s == "approved" for s in sub):
+            res = "approved"
+        else:
+            res = "pending"
+        memo[t["id"]] = res
+        return res
+
+    return {t["id"]: outcome(t) for t in tasks}, kids
+
+
+def decide(node: NodeSpec, base: list[str]) -> str:
+    """The node's verdict from its base tasks' outcomes: approved, rejected or pending (by its mode)."""
+    n, yes, no = len(base), base.count("approved"), base.count("rejected")
+    if node.mode in ("sequential", "all"):
+        return "rejected" if no else "approved" if yes == n else "pending"
+    if node.mode == "any":
+        return "approved" if yes else "rejected" if no else "pending"
+    if yes / n >= node.pass_ratio - 1e-9:          # vote 票签
+        return "approved"
+    return "rejected" if (n - no) / n < node.pass_ratio - 1e-9 else "pending"
+
+
+def refresh_node(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: NodeSpec, rnd: int,
+                 *, fresh: bool = False, tasks: list[dict[str, Any]] | None = None) -> None:
+    """Wake tasks whose turn has come (sequential order, 加签 before/after), then decide the node."""
+    if tasks is None:
+        tasks = node_tasks(rt.conn, inst.id, node.id, rnd)
+    by_id = {t["id"]: t for t in tasks}
+    woke: list[dict[str, Any]] = [t for t in tasks if fresh and t["status"] == "pending"]
+    while True:
+        outcome, kids = _outcomes(tasks)
+        bases = [t for t in tasks if t["added"] is None]
+        ready = []
+        for t in tasks:
+            if t["status"] != "waiting":
+                continue
+            if any(outcome[k["id"]] != "approved" for k in kids[t["id"]] if k["added"] == "before"):
+                continue
+            if t["added"] == "after" and by_id[int(t["parent_task_id"])]["status"] != "approved":
+                continue
+            if t["added"] is None and node.mode == "sequential" and any(
+                    outcome[b["id"]] != "approved" for b in bases if b["seq"] < t["seq"]):
+                continue
+            ready.append(t)
+        if not ready:
+            break
+        for t in ready:
+            t["status"] = "pending"
+            rt.conn.execute(TK.update().where(TK.c.id == t["id"]).values(status="pending"))
+            woke.append(t)
+    verdict = decide(node, [outcome[b["id"]] for b in bases])
+    if verdict == "pending":
+        for t in woke:
+            on_pending(rt, inst, spec, node, t)
+    elif verdict == "approved":
+        # an open delegate task always has its delegator's task "delegated", so this sees every open task
+        pass_node(rt, inst, spec, node, rnd, anything_open=any(t["status"] in OPEN for t in tasks))
+    else:
+        event(rt, inst, "node_rejected", node_id=node.id, actor_id=None)
+        finish(rt, inst, spec, "rejected")
+
+
+def on_pending(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: NodeSpec, t: dict[str, Any],
+                *, clock: bool = True) -> None:
+    """A task became actionable: start its timeout clock (unless ``clock`` is off) and tell the assignee."""
+    if node.timeout and clock:
+        hours = float(node.timeout["hours"])
+        due = (spec.calendar.add_working_hours(rt.ctx.now, hours, rt.ctx.tz) if node.timeout.get("working_time", True)
+               else rt.ctx.now + dt.timedelta(hours=hours))
+        rt.conn.execute(TK.update().where(TK.c.id == t["id"]).values(due_at=due, timeout_done=False))
+    if t["assignee_id"] is not None:
+        notify_users(rt, [t["assignee_id"]], "todo", f"待审批：{spec.label['zh-CN']} · {node.label['zh-CN']} #{inst.record_id}", inst)

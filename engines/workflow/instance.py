@@ -1,0 +1,136 @@
+"""A running (or ended) workflow instance as a typed object, and its stored state with a format version.
+
+The ``wf_instance`` row holds the instance's identity (workflow name and version, the record it
+approves, the initiator, timestamps, status) in columns and its progress in the JSON ``state``:
+
+- ``tokens``: the nodes it waits at, each with the stack of parallel branches it is in
+  (``[[parallel id, branch index], …]``, outermost first);
+- ``joins``: per parallel block, the branches that reached its join;
+- ``rounds``: how often each node was activated (its *round*; tasks carry it);
+- ``return``: where to resume after a return (``target``, ``resume_at``, ``resume_stack``), or null.
+
+Stored states carry ``"format": FORMAT``. States written before the key existed (issue 17) are
+format 0: the same keys, any of them possibly missing. :func:`upgrade_state` brings an old state to
+the current format in memory, one function per step (``UPGRADES``); the row is rewritten in the
+current format the next time the instance is saved. Golden files of old states live in
+``tests/golden/workflow_states``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The format of the ``state`` JSON this code writes.
+FORMAT = 1
+
+#: ``[[parallel id, branch index], …]``, outermost first (lists, as JSON gives them back).
+Stack = list[list[Any]]
+
+
+@dataclass
+class Token:
+    """A place the instance waits at: a node, inside the parallel branches of ``stack``."""
+    node: str
+    stack: Stack = field(default_factory=list)
+
+
+@dataclass
+class ReturnPoint:
+    """After a return (退回) to ``target`` with ``resume: back``: where the flow comes back to."""
+    target: str
+    resume_at: str | None = None
+    resume_stack: Stack = field(default_factory=list)
+
+
+@dataclass
+class InstanceState:
+    """The instance's progress through its graph (the JSON ``state`` column)."""
+    tokens: list[Token] = field(default_factory=list)
+    joins: dict[str, list[int]] = field(default_factory=dict)
+    rounds: dict[str, int] = field(default_factory=dict)
+    return_to: ReturnPoint | None = None
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> InstanceState:
+        """Read a stored state of any known format (upgraded in memory first)."""
+        s = upgrade_state(raw)
+        ret = s["return"]
+        return cls(tokens=[Token(node=t["node"], stack=[list(p) for p in t.get("stack") or []]) for t in s["tokens"]],
+                   joins={k: list(v) for k, v in s["joins"].items()}, rounds={k: int(v) for k, v in s["rounds"].items()},
+                   return_to=None if not ret else ReturnPoint(target=ret["target"], resume_at=ret.get("resume_at"),
+                                                              resume_stack=[list(p) for p in ret.get("resume_stack") or []]))
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as stored, in the current format."""
+        ret = self.return_to
+        return {"format": FORMAT, "tokens": [{"node": t.node, "stack": [list(p) for p in t.stack]} for t in self.tokens],
+                "joins": {k: list(v) for k, v in self.joins.items()}, "rounds": dict(self.rounds),
+                "return": None if ret is None else {"target": ret.target, "resume_at": ret.resume_at,
+                                                    "resume_stack": [list(p) for p in ret.resume_stack]}}
+
+    def next_round(self, node_id: str) -> int:
+        """Count one more activation of ``node_id``; returns its new round."""
+        rnd = int(self.rounds.get(node_id, 0)) + 1
+        self.rounds[node_id] = rnd
+        return rnd
+
+    def clear(self) -> None:
+        """No token waits anywhere and no branch is waiting at a join (the flow ended or went back)."""
+        self.tokens, self.joins = [], {}
+
+
+def _from_0(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 0 (no ``format`` key, before issue 17) -> 1: every key present; no change of meaning."""
+    return {"format": 1, "tokens": list(state.get("tokens") or []), "joins": dict(state.get("joins") or {}),
+            "rounds": dict(state.get("rounds") or {}), "return": state.get("return")}
+
+
+#: One function per format step: ``UPGRADES[n]`` turns a format-n state into format n+1.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0}
+
+
+def upgrade_state(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A stored state (``None`` for an empty one) brought to the current :data:`FORMAT` in memory."""
+    state = dict(raw or {})
+    version = int(state.get("format", 0))
+    if version > FORMAT:
+        raise ValueError(f"workflow state format {version} is newer than this code ({FORMAT}); upgrade the platform")
+    while version < FORMAT:
+        state = UPGRADES[version](state)
+        version = int(state["format"])
+    return state
+
+
+@dataclass
+class WorkflowInstance:
+    """One instance of a workflow version on one record (a ``wf_instance`` row, typed)."""
+    id: int
+    workflow: str
+    version: int
+    form: str
+    record_id: int
+    status: str                       # running | returned | approved | rejected | withdrawn | cancelled
+    initiator_id: int | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    row_version: int = 1
+    state: InstanceState = field(default_factory=InstanceState)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> WorkflowInstance:
+        """The instance of a ``wf_instance`` row (its state upgraded from any older format)."""
+        return cls(id=int(row["id"]), workflow=row["workflow"], version=int(row["version"]), form=row["form"],
+                   record_id=int(row["record_id"]), status=row["status"], initiator_id=row["initiator_id"],
+                   started_at=row["started_at"], ended_at=row.get("ended_at"), row_version=int(row["row_version"]),
+                   state=InstanceState.from_json(row.get("state")))
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON ``state`` column as this code stores it."""
+        return self.state.to_json()
+
+    @property
+    def active(self) -> bool:
+        """Running or returned to the initiator: not ended."""
+        return self.status in ("running", "returned")
