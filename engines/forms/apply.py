@@ -1,152 +1,26 @@
-"""Apply a plan in the caller's transaction, through alembic's operations (no hand-written DDL).
+"""Apply a plan in the caller's transaction: each operation runs itself through alembic's operations
+(no hand-written DDL); see :mod:`mom.engines.forms.operations`.
 
 Runs only plans that are not blocked. A failure anywhere raises, and the caller's transaction
 rolls back: PostgreSQL and SQLite (set up for transactional DDL) both leave nothing half-done.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
-from sqlalchemy.schema import CreateTable
 
-from mom.engines.expressions.sandbox import ExpressionError, compile_expression
-from mom.engines.forms import fieldtypes
-from mom.engines.forms.compile import CompiledForm, field_column
-from mom.engines.forms.convert import CHUNK, convert_value, iter_column, spec_from_raw
-from mom.engines.forms.model import FieldSpec
-from mom.engines.forms.plan import BLOCKED, Operation, Plan
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.operations import BLOCKED, OpsContext
+from mom.engines.forms.plan import Plan
 from mom.platform.errors import Conflict
 
 
 def apply_plan(conn: Connection, plan: Plan, new: CompiledForm) -> None:
+    """Run every operation of ``plan`` (which leads to ``new``) in ``conn``'s transaction."""
     if plan.blocked:
         raise Conflict("变更计划中有被阻止的步骤，未做任何修改", "the plan has blocked steps; nothing was changed",
                        detail={"plan": plan.as_dict()})
-    ops = Operations(MigrationContext.configure(conn))
-    tables = {t.name: t for t in (new.main, *new.children.values())}
-    fields = {f.id: f for f in new.definition.fields}
-    for f in new.definition.table_fields:
-        fields.update({c.id: c for c in f.children})
+    ctx = OpsContext.of(conn, new)
     for op in plan.operations:
-        _apply_one(conn, ops, op, tables, fields, new)
-
-
-def _apply_one(conn: Connection, ops: Operations, op: Operation, tables: Mapping[str, sa.Table],
-               fields: Mapping[str, FieldSpec], new: CompiledForm) -> None:
-    k, d = op.kind, op.detail
-    if op.safety == BLOCKED:
-        raise Conflict(op.zh, op.en)
-    if k == "create_table":
-        conn.execute(CreateTable(tables[op.table]))
-    elif k in ("retire_table", "restore_table", "rename_table"):
-        ops.rename_table(op.table, d["to"])
-    elif k in ("retire_column", "restore_column", "rename_column"):
-        ops.alter_column(op.table, d["from"], new_column_name=d["to"])
-    elif k == "add_column":
-        f = fields[op.field_id]
-        col = field_column(f)
-        if conn.dialect.name == "sqlite" and col.foreign_keys:
-            col = sa.Column(col.name, col.type, nullable=True)  # SQLite cannot ALTER in a constraint
-        ops.add_column(op.table, col)
-        if "backfill" in d:
-            _backfill(conn, op.table, f, d["backfill"], only_null=False)
-        if d.get("recompute"):
-            _recompute(conn, op.table, f, new)
-    elif k == "backfill":
-        _backfill(conn, op.table, fields[op.field_id], d["backfill"], only_null=bool(d.get("only_null")))
-    elif k == "convert_column":
-        _convert(conn, ops, op.table, d, fields[op.field_id])
-    elif k == "drop_index":
-        ops.drop_index(d["name"], table_name=op.table)
-    elif k == "create_index":
-        idx = next(i for t in tables.values() for i in t.indexes if i.name == d["name"])
-        idx.create(conn)
-    elif k == "update_metadata":
-        pass
-    else:  # pragma: no cover - plans only hold the kinds above
-        raise ValueError(f"unknown operation {k}")
-
-
-def _row_values(conn: Connection, table: str, ids: list[int], new: CompiledForm) -> dict[int, dict[str, Any]]:
-    t = new.main if table == new.main.name else None
-    if t is None:
-        return {}
-    rows = conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()
-    out = {int(r["id"]): dict(r) for r in rows}
-    for key, child in new.children.items():
-        for r in conn.execute(sa.select(child).where(child.c.parent_id.in_(ids)).order_by(child.c.parent_id, child.c.seq)).mappings():
-            out[int(r["parent_id"])].setdefault(key, []).append(dict(r))
-    for v in out.values():
-        for key in new.children:
-            v.setdefault(key, [])
-    return out
-
-
-def _backfill(conn: Connection, table: str, f: FieldSpec, fill: Mapping[str, Any], *, only_null: bool) -> None:
-    t = sa.table(table, sa.column("id"), sa.column(f.key, fieldtypes.column_type(f)))
-    where = t.c[f.key].is_(None) if only_null else sa.true()
-    if "value" in fill:
-        conn.execute(t.update().where(where).values({f.key: fieldtypes.coerce(f, fill["value"])}))
-        return
-    expr = compile_expression(str(fill["expr"]))
-    full = sa.Table(table, sa.MetaData(), autoload_with=conn)
-    last = 0
-    while True:
-        rows = list(conn.execute(sa.select(full).where(full.c.id > last).order_by(full.c.id).limit(CHUNK)).mappings())
-        if not rows:
-            return
-        updates = []
-        for r in rows:
-            if only_null and r.get(f.key) is not None:
-                continue
-            try:
-                value = fieldtypes.coerce(f, expr.evaluate(dict(r)))
-            except (ExpressionError, fieldtypes.FieldError) as exc:
-                raise Conflict(f"记录 {r['id']} 的回填表达式失败：{exc}", f"backfill expression failed for record {r['id']}: {exc}") from exc
-            updates.append({"_id": r["id"], "_v": value})
-        if updates:
-            conn.execute(t.update().where(t.c.id == sa.bindparam("_id")).values({f.key: sa.bindparam("_v")}), updates)
-        last = int(rows[-1]["id"])
-
-
-def _recompute(conn: Connection, table: str, f: FieldSpec, new: CompiledForm) -> None:
-    t = sa.table(table, sa.column("id"), sa.column(f.key, fieldtypes.column_type(f)))
-    last = 0
-    while True:
-        ids = [int(r[0]) for r in conn.execute(sa.select(t.c.id).where(t.c.id > last).order_by(t.c.id).limit(CHUNK))]
-        if not ids:
-            return
-        values = _row_values(conn, table, ids, new)
-        updates = []
-        for rid, row in values.items():
-            try:
-                value = fieldtypes.coerce(f, f.formula.evaluate(row)) if f.formula else None
-            except (ExpressionError, fieldtypes.FieldError):
-                value = None  # a formula that cannot compute for an old record stays empty
-            updates.append({"_id": rid, "_v": value})
-        conn.execute(t.update().where(t.c.id == sa.bindparam("_id")).values({f.key: sa.bindparam("_v")}), updates)
-        last = ids[-1]
-
-
-def _convert(conn: Connection, ops: Operations, table: str, d: Mapping[str, Any], new_f: FieldSpec) -> None:
-    """Shadow column, convert every row (all or nothing), drop the old column, rename the shadow."""
-    old_f = spec_from_raw(d["old_field"])
-    column = d["column"]
-    shadow = f"_c_{new_f.id.lower()}"
-    ops.add_column(table, sa.Column(shadow, fieldtypes.column_type(new_f), nullable=True))
-    t = sa.table(table, sa.column("id"), sa.column(shadow, fieldtypes.column_type(new_f)))
-    for chunk in iter_column(conn, table, column, old_f):
-        updates = []
-        for rid, value in chunk:
-            try:
-                updates.append({"_id": rid, "_v": convert_value(old_f, new_f, value)})
-            except fieldtypes.FieldError as exc:
-                raise Conflict(f"记录 {rid} 无法转换：{exc.zh}", f"record {rid} does not convert: {exc.en}") from exc
-        conn.execute(t.update().where(t.c.id == sa.bindparam("_id")).values({shadow: sa.bindparam("_v")}), updates)
-    ops.drop_column(table, column)
-    ops.alter_column(table, shadow, new_column_name=column)
+        if op.safety == BLOCKED:
+            raise Conflict(op.zh, op.en)
+        op.apply(ctx)

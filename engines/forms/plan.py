@@ -5,7 +5,7 @@ fields) read the live tables so that a plan that would lose or break data is mar
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,24 +15,9 @@ from mom.engines.forms import fieldtypes, physical
 from mom.engines.forms.compile import CompiledForm, child_table_name
 from mom.engines.forms.convert import check_conversion, check_duplicates, count_rows, count_nulls
 from mom.engines.forms.model import MAIN, FieldSpec, FormDefinition
+from mom.engines.forms.operations import BLOCKED, DATA, SAFE, Operation, make
 
-SAFE, DATA, BLOCKED = "safe", "data", "blocked"
 META_IGNORED = ("id", "key")
-
-
-@dataclass
-class Operation:
-    kind: str
-    zh: str
-    en: str
-    safety: str = SAFE
-    table: str | None = None
-    field_id: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "safety": self.safety, "table": self.table, "field_id": self.field_id,
-                "message": {"zh-CN": self.zh, "en": self.en}, "detail": self.detail}
 
 
 @dataclass
@@ -57,7 +42,7 @@ class Plan:
             return f"{self.form}: 无变化 / unchanged (v{self.from_version})"
         head = f"{self.form}: v{self.from_version or 0} -> v{self.to_version}"
         marks = {SAFE: "+", DATA: "~", BLOCKED: "!"}
-        lines = [head] + [f"  {marks[o.safety]} {o.zh if lang == 'zh-CN' else o.en}" for o in self.operations]
+        lines = [head] + [f"  {marks[o.safety]} {o.describe(lang)}" for o in self.operations]
         return "\n".join(lines)
 
 
@@ -85,11 +70,11 @@ def _plan_create(conn: Connection | None, new: CompiledForm) -> Plan:
         exists = conn is not None and sa.inspect(conn).has_table(t.name)
         cols = ", ".join(c.name for c in t.columns)
         if exists:
-            ops.append(Operation("create_table", f"表 {t.name} 已存在于数据库，但不属于任何已发布表单；请改名或先清理",
+            ops.append(make("create_table", f"表 {t.name} 已存在于数据库，但不属于任何已发布表单；请改名或先清理",
                                  f"table {t.name} already exists in the database but belongs to no published form; rename the form or clean up",
                                  BLOCKED, t.name))
         else:
-            ops.append(Operation("create_table", f"新建表 {t.name}（{cols}）", f"create table {t.name} ({cols})", SAFE, t.name))
+            ops.append(make("create_table", f"新建表 {t.name}（{cols}）", f"create table {t.name} ({cols})", SAFE, t.name))
     for ix in new.indexes:
         ops.append(_index_op("create_index", ix.name, ix.as_dict(), new))
     return Plan(defn.name, None, 1, ops)
@@ -98,7 +83,7 @@ def _plan_create(conn: Connection | None, new: CompiledForm) -> Plan:
 def _index_op(kind: str, name: str, meta: Mapping[str, Any], new: CompiledForm | None) -> Operation:
     u = "唯一" if meta.get("unique") else ""
     verb_zh, verb_en = ("新建", "create") if kind == "create_index" else ("删除", "drop")
-    return Operation(kind, f"{verb_zh}{u}索引 {name}", f"{verb_en} {'unique ' if meta.get('unique') else ''}index {name}",
+    return make(kind, f"{verb_zh}{u}索引 {name}", f"{verb_en} {'unique ' if meta.get('unique') else ''}index {name}",
                      SAFE, None, None, {"name": name, **meta})
 
 
@@ -115,7 +100,7 @@ def _plan_change(conn: Connection | None, new: CompiledForm, old: FormDefinition
     # child tables
     for tid, meta in ptables.items():
         if tid != MAIN and not meta.get("retired") and tid not in new_tables:
-            ops.append(Operation("retire_table", f"停用子表 {meta['name']}（数据保留，可恢复）",
+            ops.append(make("retire_table", f"停用子表 {meta['name']}（数据保留，可恢复）",
                                  f"retire child table {meta['name']} (data kept, restorable)", SAFE, meta["name"], tid,
                                  {"to": physical.retired_table_name(defn.name, tid)}))
     for tid, t in new_tables.items():
@@ -123,13 +108,13 @@ def _plan_change(conn: Connection | None, new: CompiledForm, old: FormDefinition
         meta = ptables.get(tid)
         if meta is None:
             created_tables.add(tid)
-            ops.append(Operation("create_table", f"新建子表 {name}（{_label(t)}）", f"create child table {name} ({t.key})",
+            ops.append(make("create_table", f"新建子表 {name}（{_label(t)}）", f"create child table {name} ({t.key})",
                                  SAFE, name, tid))
         elif meta.get("retired"):
-            ops.append(Operation("restore_table", f"恢复子表 {name}（{_label(t)}）及其数据", f"restore child table {name} with its data",
+            ops.append(make("restore_table", f"恢复子表 {name}（{_label(t)}）及其数据", f"restore child table {name} with its data",
                                  SAFE, meta["name"], tid, {"to": name}))
         elif meta["name"] != name:
-            ops.append(Operation("rename_table", f"子表改名 {meta['name']} → {name}（数据保留）",
+            ops.append(make("rename_table", f"子表改名 {meta['name']} → {name}（数据保留）",
                                  f"rename child table {meta['name']} -> {name} (data kept)", SAFE, meta["name"], tid, {"to": name}))
     # columns
     active: dict[str, tuple[str, FieldSpec]] = {f.id: (MAIN, f) for f in defn.scalar_fields}
@@ -140,7 +125,7 @@ def _plan_change(conn: Connection | None, new: CompiledForm, old: FormDefinition
     for fid, meta in pcols.items():
         if fid not in active and not meta.get("retired") and meta["table"] in table_name and meta["table"] not in created_tables:
             tname = table_name[meta["table"]]
-            ops.append(Operation("retire_column", f"停用字段 {meta['key']}（列改名为 {physical.retired_column_name(fid)}，数据保留，可恢复）",
+            ops.append(make("retire_column", f"停用字段 {meta['key']}（列改名为 {physical.retired_column_name(fid)}，数据保留，可恢复）",
                                  f"retire field {meta['key']} (column renamed to {physical.retired_column_name(fid)}; data kept, restorable)",
                                  SAFE, tname, fid, {"from": meta["column"], "to": physical.retired_column_name(fid)}))
     renames: list[Operation] = []
@@ -148,7 +133,7 @@ def _plan_change(conn: Connection | None, new: CompiledForm, old: FormDefinition
         tname = table_name[tid]
         meta = pcols.get(fid)
         if meta is not None and meta["table"] != tid:
-            ops.append(Operation("move_field", f"字段 {f.key} 不能在主表和子表之间移动；请新建字段", 
+            ops.append(make("move_field", f"字段 {f.key} 不能在主表和子表之间移动；请新建字段", 
                                  f"field {f.key} cannot move between the main table and a child table; add a new field instead",
                                  BLOCKED, tname, fid))
             continue
@@ -156,11 +141,11 @@ def _plan_change(conn: Connection | None, new: CompiledForm, old: FormDefinition
             ops.append(_add_column(conn, tname, f, rows if tid == MAIN else 0))
             continue
         if meta.get("retired"):
-            ops.append(Operation("restore_column", f"恢复字段 {_label(f)}（{meta['column']} → {f.key}，数据恢复）",
+            ops.append(make("restore_column", f"恢复字段 {_label(f)}（{meta['column']} → {f.key}，数据恢复）",
                                  f"restore field {f.key} ({meta['column']} -> {f.key}; data back)", SAFE, tname, fid,
                                  {"from": meta["column"], "to": f.key}))
         elif meta["column"] != f.key:
-            renames.append(Operation("rename_column", f"字段改名 {meta['column']} → {f.key}（列改名，数据保留）",
+            renames.append(make("rename_column", f"字段改名 {meta['column']} → {f.key}（列改名，数据保留）",
                                      f"rename field {meta['column']} -> {f.key} (column renamed, data kept)", SAFE, tname, fid,
                                      {"from": meta["column"], "to": f.key}))
         if meta["sig"] != fieldtypes.type_sig(f):
@@ -207,10 +192,10 @@ def _order_renames(renames: list[Operation], pcols: dict) -> list[Operation]:
     out = []
     for op in renames:
         tmp = f"_t_{op.field_id.lower()}"
-        out.append(Operation("rename_column", op.zh, op.en, SAFE, op.table, op.field_id, {"from": op.detail["from"], "to": tmp}))
+        out.append(make("rename_column", op.zh, op.en, SAFE, op.table, op.field_id, {"from": op.detail["from"], "to": tmp}))
     for op in renames:
         tmp = f"_t_{op.field_id.lower()}"
-        out.append(Operation("rename_column", op.zh, op.en, SAFE, op.table, op.field_id, {"from": tmp, "to": op.detail["to"]}))
+        out.append(make("rename_column", op.zh, op.en, SAFE, op.table, op.field_id, {"from": tmp, "to": op.detail["to"]}))
     return out
 
 
@@ -227,7 +212,7 @@ def _backfill_value(f: FieldSpec) -> tuple[str, Any] | None:
 
 
 def _add_column(conn: Connection | None, tname: str, f: FieldSpec, rows: int) -> Operation:
-    op = Operation("add_column", f"新增字段 {_label(f)}（{fieldtypes.type_sig(f)}）", f"add field {f.key} ({fieldtypes.type_sig(f)})",
+    op = make("add_column", f"新增字段 {_label(f)}（{fieldtypes.type_sig(f)}）", f"add field {f.key} ({fieldtypes.type_sig(f)})",
                    SAFE, tname, f.id, {"column": f.key})
     fill = _backfill_value(f)
     if rows and fill is not None and not f.computed:
@@ -236,7 +221,7 @@ def _add_column(conn: Connection | None, tname: str, f: FieldSpec, rows: int) ->
             try:
                 fieldtypes.coerce(f, value)
             except fieldtypes.FieldError as exc:
-                return Operation("add_column", f"字段 {f.key} 的回填值无效：{exc.zh}", f"backfill value for {f.key} is invalid: {exc.en}",
+                return make("add_column", f"字段 {f.key} 的回填值无效：{exc.zh}", f"backfill value for {f.key} is invalid: {exc.en}",
                                  BLOCKED, tname, f.id)
         op.safety = DATA
         op.detail["backfill"] = {kind: value}
@@ -261,20 +246,20 @@ def _require_existing(conn: Connection, tname: str, f: FieldSpec, meta: Mapping[
         return []
     fill = _backfill_value(f)
     if fill is None:
-        return [Operation("require_field", f"字段 {_label(f)} 改为必填，但有 {nulls} 条记录为空：请设置 backfill",
+        return [make("require_field", f"字段 {_label(f)} 改为必填，但有 {nulls} 条记录为空：请设置 backfill",
                           f"field {f.key} becomes required but {nulls} records are empty: give it a backfill",
                           BLOCKED, tname, f.id)]
     kind, value = fill
-    return [Operation("backfill", f"为字段 {_label(f)} 的 {nulls} 条空记录填入 {value}",
+    return [make("backfill", f"为字段 {_label(f)} 的 {nulls} 条空记录填入 {value}",
                       f"fill {nulls} empty records of {f.key} with {value}", DATA, tname, f.id,
                       {"column": f.key, "backfill": {kind: value}, "only_null": True})]
 
 
 def _convert(conn: Connection | None, tname: str, meta: Mapping[str, Any], f: FieldSpec) -> Operation:
     old_sig, new_sig = meta["sig"], fieldtypes.type_sig(f)
-    op = Operation("convert_column", f"字段 {_label(f)} 类型 {old_sig} → {new_sig}，转换已有数据",
+    op = make("convert_column", f"字段 {_label(f)} 类型 {old_sig} → {new_sig}，转换已有数据",
                    f"change type of {f.key} {old_sig} -> {new_sig}, converting existing data", DATA, tname, f.id,
-                   {"column": f.key, "from": old_sig, "to": new_sig, "old_field": meta.get("field")})
+                   {"column": f.key, "from": old_sig, "to": new_sig, "old_field": meta.get("field")}, field_raw=dict(f.raw))
     old_type, new_type = fieldtypes.field_type(meta["type"]), fieldtypes.type_of(f)
     if (old_type is not None and old_type.is_id) or (new_type is not None and new_type.is_id and meta["type"] != "integer"):
         op.safety = BLOCKED
@@ -313,7 +298,7 @@ def _metadata_changes(old: FormDefinition, new: FormDefinition) -> Operation | N
     if not changes:
         return None
     text = "; ".join(changes)
-    return Operation("update_metadata", f"更新定义（不改表结构）：{text}", f"update definition (no schema change): {text}",
+    return make("update_metadata", f"更新定义（不改表结构）：{text}", f"update definition (no schema change): {text}",
                      SAFE, new.name, None, {"changes": changes})
 
 
