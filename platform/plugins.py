@@ -22,7 +22,6 @@ T = TypeVar("T")
 CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.forms.types.builtin",   # field types: text … barcode
     "mom.engines.forms.operations",      # plan operations: create/rename/retire/convert … (apply, reverse)
-    "mom.engines.forms.operations",      # plan operations: create/rename/retire/convert … (apply, reverse)
     "mom.engines.workflow.hooks",        # record hooks: approval locks, state machines, events
     "mom.engines.workflow.nodes",        # workflow node kinds: approval, cc, action, condition, parallel, end
     "mom.engines.workflow.actions",      # automatic actions: set_fields … hook
