@@ -16,9 +16,17 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from mom.platform.errors import MomError
 
-class DeliveryError(Exception):
-    """The receiver refused or could not be reached; the outbox retries with back-off."""
+
+class DeliveryError(MomError):
+    """The receiver refused or could not be reached; the outbox retries with back-off.
+    ``en`` is the technical reason (the receiver's answer); the Chinese half says what happened."""
+
+    code = "delivery_failed"
+
+    def __init__(self, en: str, zh: str | None = None) -> None:
+        super().__init__(zh or f"消息未能送达：{en}", en)
 
 
 def _post_json(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 10.0) -> tuple[int, bytes]:

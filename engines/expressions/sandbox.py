@@ -24,6 +24,7 @@ from typing import Any
 import simpleeval
 
 from mom.engines.expressions.strictness import publishing
+from mom.platform.errors import MomError, did_you_mean
 
 MAX_SOURCE = 2000
 MAX_NODES = 400
@@ -44,7 +45,7 @@ simpleeval.MAX_POWER = MAX_POWER
 simpleeval.MAX_STRING_LENGTH = MAX_STRING
 
 
-class ExpressionError(Exception):
+class ExpressionError(MomError):
     """Raised for a bad expression (at compile) or a failed evaluation; the message is bilingual.
 
     ``kind`` says what failed: ``div_zero``, ``too_large``, ``domain``, ``too_long``, ``value`` (a value of
@@ -52,9 +53,11 @@ class ExpressionError(Exception):
     shown on the record (see :data:`SHOWN_KINDS`) — or ``missing`` (an input is empty or of another type;
     the result just stays empty), ``name`` and ``invalid`` (the expression itself is wrong)."""
 
+    code = "invalid_input"   # 422 if one reaches the API
+
     def __init__(self, zh: str, en: str, kind: str = "invalid") -> None:
-        self.zh, self.en, self.kind = zh, en, kind
-        super().__init__(f"{zh} / {en}")
+        super().__init__(zh, en)
+        self.kind = kind
 
     @property
     def message(self) -> dict[str, str]:
@@ -381,7 +384,6 @@ def compile_expression(source: str, *, known_names: set[str] | frozenset[str] | 
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTION_NAMES:
                 fname = node.func.id if isinstance(node.func, ast.Name) else "?"
-                from mom.platform.errors import did_you_mean
                 raise ExpressionError(f"未知函数 {fname}{did_you_mean(fname, FUNCTION_NAMES)}",
                                       f"unknown function {fname}{did_you_mean(fname, FUNCTION_NAMES)}")
             called.add(node.func.id)
@@ -391,7 +393,6 @@ def compile_expression(source: str, *, known_names: set[str] | frozenset[str] | 
     if known_names is not None:
         unknown = sorted(free - set(known_names))
         if unknown:
-            from mom.platform.errors import did_you_mean
             n = unknown[0]
             raise ExpressionError(f"未知字段或名称 {n}{did_you_mean(n, known_names)}",
                                   f"unknown field or name {n}{did_you_mean(n, known_names)}")

@@ -13,16 +13,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mom.platform.errors import MomError
+
 USER_ATTRS = ("id", "username", "department_id", "department_ids", "role_names")
 _CMP = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge",
         ast.In: "in", ast.NotIn: "not_in"}
 SYSTEM_FIELDS = ("id", "created_by", "updated_by", "department_id", "created_at", "updated_at")
 
 
-class ScopeError(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh} / {en}")
+class ScopeError(MomError):
+    """A row-scope expression is wrong (a definition's problem: 422 ``invalid_input`` if it reaches the API)."""
+
+    code = "invalid_input"
 
 
 def _parse(source: str) -> ast.Expression:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from mom.platform.errors import MomError
+
 
 @dataclass(frozen=True)
 class TemplateLimits:
@@ -29,14 +31,17 @@ class TemplateLimits:
                    max_range=settings.template_max_range, max_iterations=settings.template_max_loop_steps)
 
 
-class TemplateLimit(Exception):
+class TemplateLimit(MomError):
     """A template went past a limit. ``kind``: ``too_large`` (output, text or list) or ``timeout`` (time or
-    loop steps)."""
+    loop steps). Its code is ``too_large`` (413) for sizes, ``invalid_input`` (422) otherwise."""
+
+    code = "too_large"
 
     def __init__(self, zh: str, en: str, kind: str = "too_large") -> None:
-        self.zh, self.en, self.kind = zh, en, kind
+        super().__init__(zh, en)
+        self.kind = kind
+        self.code = "too_large" if kind == "too_large" else "invalid_input"
         self.line: int | None = None
-        super().__init__(f"{zh} / {en}")
 
 
 @dataclass

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mom.platform.errors import MomError
+
 D2 = {2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326, 6: 2.534, 7: 2.704, 8: 2.847, 9: 2.970, 10: 3.078, 11: 3.173,
       12: 3.258, 13: 3.336, 14: 3.407, 15: 3.472, 16: 3.532, 17: 3.588, 18: 3.640, 19: 3.689, 20: 3.735,
       21: 3.778, 22: 3.819, 23: 3.858, 24: 3.895, 25: 3.931}
@@ -20,10 +22,10 @@ D3_ = {2: 0.853, 3: 0.888, 4: 0.880, 5: 0.864, 6: 0.848, 7: 0.833, 8: 0.820, 9: 
        21: 0.724, 22: 0.720, 23: 0.716, 24: 0.712, 25: 0.708}
 
 
-class SpcError(ValueError):
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh} / {en}")
+class SpcError(MomError, ValueError):
+    """Data or settings an SPC chart cannot use (422 ``invalid_input``); still a ValueError for callers."""
+
+    code = "invalid_input"
 
 
 def c4(n: int) -> float:

@@ -18,7 +18,7 @@ from mom.platform.errors import MomError, TooManyAttempts
 
 STATUS = {"invalid_input": 422, "not_found": 404, "conflict": 409, "access_denied": 403, "auth_required": 401,
           "too_large": 413, "insufficient_scope": 403, "too_many_attempts": 429, "precondition_required": 428,
-          "cancelled": 503}
+          "cancelled": 503, "delivery_failed": 502}
 
 log = logging.getLogger("mom.api")
 
