@@ -86,8 +86,13 @@ def mom_outbox_handlers() -> Mapping[str, Any]:
 
 @hookspec
 def mom_record_hooks(forms: Any, flows: Any) -> Any:
-    """A ``RecordHooks`` object (``mom.engines.records.hooks``) to be called around record writes;
-    the platform chains every plug-in's object (workflow locks, summaries, file links …)."""
+    """A ``RecordHooks`` object (``mom.engines.records.hooks``) to be called around record writes,
+    or None.
+
+    ``forms`` is the ``FormRegistry`` being equipped, ``flows`` its ``WorkflowRegistry``. The
+    platform (``mom.platform.composition``) chains every plug-in's object in call order: the
+    workflow's (``tryfirst``), then the others, then file links (``trylast``). Each hook point runs
+    inside the writer's transaction on every write path (API, import, rules, workflow actions)."""
 
 
 @hookspec
@@ -98,19 +103,28 @@ def mom_report_measures() -> Iterable[Any]:
 
 @hookspec
 def mom_pack_steps() -> Iterable[Any]:
-    """Steps run when a model pack is installed, upgraded or uninstalled: return ``PackStep`` objects
-    (``mom.engines.packs``), each handling one kind of definition in a pack folder."""
+    """Steps run when a model pack is installed (upgraded and uninstalled from issue 18 on): return
+    ``PackStep`` objects (``mom.engines.packs.steps``), each handling one kind of definition in a
+    pack folder.
+
+    A step names its manifest ``key``, its ``folder`` (None: entries of the manifest's list),
+    its ``phase`` (``schema``: forms; ``automation``: after the forms, same transaction; ``data``:
+    fixture records) and ``order`` within it, and ``install(ctx, file, raw)``, which returns the line
+    to show. ``upgrade``/``uninstall`` are reserved slots for issue 18."""
 
 
 @hookspec
 def mom_connectors() -> Iterable[Any]:
-    """Outside systems (Kingdee, Yonyou, …): return ``Connector`` objects that name their settings,
-    their health check and the documents they exchange."""
+    """Outside systems (Kingdee, Yonyou, the messaging robots …): return ``Connector`` objects
+    (``mom.platform.connectors``) that name their settings, their health check and the delivery
+    channels and documents they provide. Names must be unique across all plug-ins."""
 
 
 @hookspec
 def mom_device_mappings() -> Iterable[Any]:
-    """Device payload mappings (MQTT topics → records / readings): return ``DeviceMapping`` objects."""
+    """Device payload mappings (MQTT topic filter → a form's fields): return ``DeviceMapping``
+    objects (``mom.platform.connectors``). Reserved for the MQTT consumer of issue 23: collected by
+    ``mom.platform.connectors.device_mappings()``, consumed by nothing yet."""
 
 
 @hookspec

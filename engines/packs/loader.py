@@ -48,6 +48,7 @@ class Bundle:
     root: Path
     manifest: dict[str, Any]
     items: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)   # step key -> (file, raw)
+    plugins: pluggy.PluginManager | None = None    # whose steps install it (None: the process's manager)
 
     @property
     def forms(self) -> list[tuple[str, Any]]:
@@ -86,8 +87,11 @@ def _read_json(path: Path, problems: list[Problem]) -> Any:
     return None
 
 
-def load(path: str | Path) -> Bundle:
-    """Read a definition file or folder; raise InvalidInput listing every problem in every file."""
+def load(path: str | Path, *, pm: pluggy.PluginManager | None = None) -> Bundle:
+    """Read a definition file or folder; raise InvalidInput listing every problem in every file.
+
+    A pack's ``hooks.py`` is registered first (on ``pm``, or the process's manager), so the pack's
+    own steps read and install its own folders."""
     root = Path(path)
     problems: list[Problem] = []
     if not root.exists():
@@ -105,6 +109,8 @@ def load(path: str | Path) -> Bundle:
             manifest = m
             if m.get("format") != PACK_FORMAT:
                 problems.append(Problem("pack.json/format", f"应为 {PACK_FORMAT}", f"expected {PACK_FORMAT}", "format"))
+    if isinstance(manifest.get("name"), str) and not problems:
+        register_pack_hooks(root, manifest["name"], pm)
     files = [root / f for f in manifest.get("forms", [])] or sorted((root / "forms").glob("*.json")) or sorted(
         p for p in root.glob("*.json") if p.name != "pack.json")
     items: dict[str, list[tuple[str, Any]]] = {"forms": []}
@@ -113,16 +119,13 @@ def load(path: str | Path) -> Bundle:
         if raw is not None:
             items["forms"].append((str(f.relative_to(root)), raw))
     items["forms"] = _ordered(items["forms"])
-    for step in pack_steps.registered():
+    for step in pack_steps.registered(pm=pm):
         if step.key == "forms":
             continue
         items[step.key] = _items(root, manifest, step, problems)
     if problems:
         raise InvalidInput("定义文件夹中有无法读取的文件", "some files in the folder cannot be read", problems=problems)
-    bundle = Bundle(root, manifest, items)
-    if isinstance(manifest.get("name"), str):
-        register_pack_hooks(root, manifest["name"])
-    return bundle
+    return Bundle(root, manifest, items, pm)
 
 
 def _items(root: Path, manifest: dict[str, Any], step: pack_steps.PackStep, problems: list[Problem]) -> list[tuple[str, Any]]:
@@ -142,12 +145,15 @@ def _items(root: Path, manifest: dict[str, Any], step: pack_steps.PackStep, prob
 def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None = None) -> ModuleType | None:
     """Register the pack's ``hooks.py`` (if any) on the plug-in manager as ``pack:<name>``, once.
 
-    Registries an engine already resolved in this process (they are cached on first use) do not
-    see hooks registered later: load packs before serving."""
+    The pack steps see it at once; other registries an engine already resolved in this process
+    (cached on first use: field types, actions, channels …) do not, so a long-running process
+    loads its packs before serving."""
     path = root / "hooks.py"
     if not path.is_file():
         return None
-    pm = pm or plugins.plugin_manager()
+    if pm is None:
+        pm = plugins.plugin_manager()
+        pack_steps.forget()
     known = pm.get_plugin(f"pack:{name}")
     if known is not None:
         return known
@@ -216,7 +222,7 @@ def _run(ctx: pack_steps.PackContext, phase: str) -> list[str]:
     at once with its own error."""
     out: list[str] = []
     problems: list[Problem] = []
-    for step in pack_steps.registered(phase):
+    for step in pack_steps.registered(phase, ctx.bundle.plugins):
         if step.once and problems:
             break                      # a step over the whole pack (the menu) only when all went well
         for file, raw in ctx.items(step.key):

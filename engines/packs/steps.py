@@ -90,6 +90,11 @@ def _registry() -> tuple[PackStep, ...]:
     return steps_of(plugins.plugin_manager())
 
 
+def forget() -> None:
+    """Drop the cached steps (a pack registered its ``hooks.py`` on the process's manager)."""
+    _registry.cache_clear()
+
+
 def steps_of(pm: Any) -> tuple[PackStep, ...]:
     """The steps a plug-in manager knows, by (phase, order)."""
     found = plugins.by_key(pm.hook.mom_pack_steps(), what=("安装步骤", "pack step"))

@@ -1,0 +1,154 @@
+"""The extension surface stays documented and used: every hookspec has a docstring and a section in
+docs/extending.md whose example plug-in registers; the core's features come through the hooks; a
+throw-away plug-in on a fresh manager extends the registries."""
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mom.platform import connectors, delivery, hookspecs
+from mom.platform.composition import form_registry
+from mom.platform.connectors import DeviceMapping
+from mom.platform.errors import Conflict, InvalidInput
+from mom.platform.hookspecs import hookimpl
+from mom.platform.plugins import CORE_PLUGINS, by_key, new_manager
+from mom.platform.settings import Settings
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "extending.md").read_text(encoding="utf-8")
+SPECS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("mom_"))
+
+
+def _section(name: str) -> str:
+    found = re.search(rf"^### `{name}`\n(.*?)(?=^### |^## |\Z)", DOC, re.S | re.M)
+    return found.group(1) if found else ""
+
+
+def _example(name: str) -> types.ModuleType:
+    """The section's last python block, imported as a module of its own."""
+    code = re.findall(r"```python\n(.*?)```", _section(name), re.S)[-1]
+    mod = types.ModuleType(f"docs_example_{name}")
+    sys.modules[mod.__name__] = mod          # dataclasses look their module up
+    try:
+        exec(compile(code, f"docs/extending.md#{name}", "exec"), mod.__dict__)  # noqa: S102 - our own docs
+    finally:
+        del sys.modules[mod.__name__]
+    return mod
+
+
+def test_there_are_hooks() -> None:
+    assert len(SPECS) >= 13
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_each_hook_has_a_docstring_and_a_documented_example(name: str) -> None:
+    spec = getattr(hookspecs, name)
+    assert (spec.__doc__ or "").strip(), f"hookspec {name} has no docstring"
+    section = _section(name)
+    assert section.strip(), f"docs/extending.md has no section ### `{name}`"
+    assert f"| `{name}` |" in DOC, f"docs/extending.md's table of hooks does not list {name}"
+    pm = new_manager(entry_points=False)
+    pm.register(_example(name), name="example")        # pluggy checks the signature against the spec
+    assert "example" in [i.plugin_name for i in getattr(pm.hook, name).get_hookimpls()]
+
+
+def test_core_plugins_import_and_register() -> None:
+    pm = new_manager(entry_points=False)
+    assert {pm.get_name(p) for p in pm.get_plugins()} >= set(CORE_PLUGINS)
+
+
+def _impls(pm: Any, hook: str) -> set[str]:
+    return {i.plugin_name for i in getattr(pm.hook, hook).get_hookimpls()}
+
+
+def test_the_core_registers_through_the_hooks() -> None:
+    pm = new_manager(entry_points=False)
+    assert set(delivery.channels(pm)) == {"webhook", "email", "dingtalk", "wecom"}
+    assert "mom.platform.delivery" in _impls(pm, "mom_delivery_channels")
+    assert set(delivery.outbox_handlers(pm)) == {"report.deliver"}
+    assert "mom.engines.reports.delivery" in _impls(pm, "mom_outbox_handlers")
+    assert {"mom.engines.workflow.hooks", "mom.engines.reports.summary", "mom.engines.records.attachments"} <= \
+        _impls(pm, "mom_record_hooks")
+    from mom.engines.packs import steps
+    got = steps.registered(pm=pm)
+    assert [(s.phase, s.key) for s in got] == [
+        ("schema", "forms"), ("automation", "roles"), ("automation", "workflows"), ("automation", "rules"),
+        ("automation", "reports"), ("automation", "dashboards"), ("automation", "prints"), ("automation", "menu"),
+        ("data", "fixtures")]
+    assert all(s.upgrade is None and s.uninstall is None for s in got)      # slots reserved for issue 18
+    assert set(connectors.connectors(pm)) == {"messaging"}
+
+
+def test_record_hooks_chain_workflow_first_files_last() -> None:
+    from mom.engines.records.hooks import RecordHooks
+
+    class Extra(RecordHooks):
+        pass
+
+    class Plugin:
+        @hookimpl
+        def mom_record_hooks(self, forms: Any) -> RecordHooks:
+            return Extra()
+
+    pm = new_manager(entry_points=False)
+    pm.register(Plugin(), name="extra")
+    forms = form_registry(pm=pm)
+    names = [type(p).__name__ for p in forms.hooks.parts]
+    assert names[0] == "WorkflowHooks" and names[-1] == "FileHooks" and sorted(names[1:-1]) == ["Extra", "SummaryHooks"]
+    assert [type(p).__name__ for p in form_registry(pm=new_manager(entry_points=False)).hooks.parts] == [
+        "WorkflowHooks", "SummaryHooks", "FileHooks"]
+    assert forms.hooks.flows is forms.hooks.parts[0].flows
+
+
+def test_a_plugin_channel_joins_the_registry_and_unknown_keys_are_clear() -> None:
+    pm = new_manager(entry_points=False)
+    pm.register(_example("mom_delivery_channels"), name="andon")
+    assert delivery.channel("andon", pm).label["zh-CN"] == "安灯"
+    with pytest.raises(InvalidInput) as err:
+        delivery.channel("emial", pm)
+    assert "emial" in err.value.zh and 'did you mean "email"' in err.value.en and "andon" in err.value.en
+
+
+def test_two_plugins_with_one_key_conflict() -> None:
+    pm = new_manager(entry_points=False)
+
+    class Twin:
+        @hookimpl
+        def mom_delivery_channels(self) -> list[Any]:
+            return [delivery.DeliveryChannel("email", {"zh-CN": "邮件", "en": "E-mail"}, lambda *a: None)]
+
+    pm.register(Twin(), name="twin")
+    with pytest.raises(Conflict) as err:
+        delivery.channels(pm)
+    assert "email" in err.value.en and "delivery channel" in err.value.en
+
+
+def test_engine_hooks_come_from_plugins() -> None:
+    pm = new_manager(entry_points=False)
+    pm.register(_example("mom_engine_hooks"), name="quality")
+    hooks = by_key(pm.hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))
+    assert hooks["quality.hold_lot"](None, {"lot": "L1"}, {}) == {"lot": "L1", "held": True}
+    assert "scheduling.replan" not in hooks      # the core registers none (docs/workflows.md says so)
+
+
+def test_device_mappings_are_collected() -> None:
+    pm = new_manager(entry_points=False)
+    assert connectors.device_mappings(pm) == {}
+    pm.register(_example("mom_device_mappings"), name="cnc")
+    got = connectors.device_mappings(pm)
+    assert isinstance(got["cnc_state"], DeviceMapping) and got["cnc_state"].topic == "plant/+/cnc/+/state"
+
+
+def test_the_messaging_connector_reports_its_health_without_sending() -> None:
+    pm = new_manager(entry_points=False)
+    c = connectors.connectors(pm)["messaging"]
+    assert "smtp_host" in c.settings and set(c.channels) == {"email", "dingtalk", "wecom", "webhook"}
+    h = connectors.health(Settings(), pm)["messaging"]
+    assert h["ok"] and "not configured" in h["detail"]["smtp"]
+    bad = connectors.health(Settings(wecom_webhook="ftp://robot"), pm)["messaging"]
+    assert not bad["ok"] and bad["detail"]["wecom"] == "not an http(s) address"
