@@ -9,24 +9,44 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from mom.engines.expressions.sandbox import MAX_NODES, MAX_SOURCE, ExpressionError, check_constants
+from mom.platform.errors import InvalidInput
 
 SQL_INT = 2 ** 63    # the widest integer both databases hold
 
 FUNCTIONS = ("coalesce", "round", "abs", "lower", "upper", "concat", "length", "nullif", "min", "max")
 
 
-class SqlExprError(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh} / {en}")
+class SqlExprError(InvalidInput):
+    """A report expression that cannot be compiled to SQL (the caller locates it in the definition)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Expression:
+    """A parsed report expression: parsed and checked once, compiled to SQL per statement."""
+
+    source: str
+    tree: ast.expr
+    names: tuple[str, ...]          # the field paths it reads, in order of first use
+
+    @classmethod
+    def parse(cls, source: str) -> "Expression":
+        """Parse ``source`` (raises SqlExprError)."""
+        tree = parse(source)
+        return cls(source, tree, tuple(_names(tree)))
+
+    def sql(self, column: Callable[[str], Any]) -> Any:
+        """The SQLAlchemy expression; ``column(path)`` gives the SQL for a field path."""
+        return _Compiler(column).node(self.tree)
 
 
 def parse(source: str) -> ast.expr:
+    """``source`` -> its expression tree, within the sandbox's limits (raises SqlExprError)."""
     if len(source) > MAX_SOURCE:
         raise SqlExprError("表达式过长", "expression too long")
     try:
@@ -47,6 +67,10 @@ def parse(source: str) -> ast.expr:
 
 def names_in(source: str) -> list[str]:
     """Field paths an expression reads (``a``, ``a.b``), in order of first use."""
+    return _names(parse(source))
+
+
+def _names(tree: ast.expr) -> list[str]:
     out: list[str] = []
 
     def visit(n: ast.AST) -> None:
@@ -62,7 +86,7 @@ def names_in(source: str) -> list[str]:
         for c in ast.iter_child_nodes(n):
             visit(c)
 
-    visit(parse(source))
+    visit(tree)
     return out
 
 

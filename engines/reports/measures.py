@@ -1,0 +1,151 @@
+"""Report aggregates: ONE table of ``Measure`` objects, each with its SQL per dialect.
+
+A report measure ``{"key": …, "agg": "<key>", "field" | "expr": …, "where": …}`` names one of these by
+``agg``. The core's aggregates (count, count_distinct, sum, avg, min, max, stddev, percentile) are
+registered through the ``mom_report_measures`` hook below, exactly as a plug-in's would be; the
+table is resolved lazily (on first use) from the process's plug-in manager, or from the manager a
+caller passes (:func:`registry`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pluggy
+import sqlalchemy as sa
+
+from mom.platform.hookspecs import hookimpl
+
+DEFAULT = "*"       # the SQL used on a dialect that has no variant of its own
+
+
+@dataclass(frozen=True)
+class MeasureInput:
+    """What an aggregate's SQL is made of, over the inner select of one report run."""
+
+    value: Any                      # the measure's field or expr (None: a plain count)
+    where: Any                      # its ``where`` condition, or None
+    definition: Mapping[str, Any]   # the measure as written (``p`` of a percentile …)
+    rank: tuple[Any, Any] | None = None   # (row number, non-null count) in its group, for ``ranked_on`` dialects
+
+    def filtered(self, default: Any = None) -> Any:
+        """The value where the condition holds (NULL elsewhere); ``default`` stands for a missing value."""
+        val = self.value if self.value is not None else default
+        return sa.case((self.where, val)) if self.where is not None else val
+
+
+@dataclass(frozen=True, eq=False)
+class Measure:
+    """One aggregate a report may name in ``agg``.
+
+    ``sql`` maps a dialect name (``sqlite``, ``postgresql``; ``*`` for any other) to a function of a
+    :class:`MeasureInput` giving the aggregate expression. ``ranked_on``: dialects on which the values
+    are first ranked inside their group (one more window layer of the same statement; the function
+    receives ``rank``), e.g. a percentile on SQLite.
+    """
+
+    key: str
+    sql: Mapping[str, Callable[[MeasureInput], Any]]
+    label: Mapping[str, str] = field(default_factory=dict)   # {"zh-CN", "en"}: how messages name it
+    needs_value: bool = True        # field or expr required (a count counts rows without one)
+    needs_p: bool = False           # a fraction ``p`` (0 < p < 1) required
+    additive: bool = False          # a running total or a share may be taken of it
+    result: str = "number"          # integer | number | field (the field's type when it is an integer)
+    post: str | None = None         # "sqrt": the statement returns the square of the value shown
+    ranked_on: tuple[str, ...] = ()
+
+    def expression(self, dialect: str, inp: MeasureInput) -> Any:
+        """The aggregate's SQL on ``dialect``."""
+        fn = self.sql.get(dialect) or self.sql[DEFAULT]
+        return fn(inp)
+
+
+class MeasureTable:
+    """Measures by key, as the plug-ins registered them."""
+
+    def __init__(self, measures: Iterable[Measure]) -> None:
+        self.by_key: dict[str, Measure] = {}
+        for m in measures:
+            if m.key in self.by_key:
+                raise ValueError(f"report measure {m.key!r} is registered twice")
+            self.by_key[m.key] = m
+
+    def get(self, key: str) -> Measure | None:
+        """The measure named ``key``, or None."""
+        return self.by_key.get(key)
+
+    def keys(self) -> list[str]:
+        """Every registered key, sorted."""
+        return sorted(self.by_key)
+
+
+def from_manager(pm: pluggy.PluginManager) -> MeasureTable:
+    """The measures every plug-in of ``pm`` registers."""
+    return MeasureTable(m for batch in pm.hook.mom_report_measures() for m in (batch or ()))
+
+
+@lru_cache(maxsize=1)
+def _default() -> MeasureTable:
+    from mom.platform.plugins import plugin_manager
+    return from_manager(plugin_manager())
+
+
+def registry(pm: pluggy.PluginManager | None = None) -> MeasureTable:
+    """The measure table of ``pm`` (default: the process's plug-in manager, built on first use)."""
+    return _default() if pm is None else from_manager(pm)
+
+
+# ---------------------------------------------------------------------- the core's aggregates
+def _count(inp: MeasureInput) -> Any:
+    if inp.where is not None:
+        return sa.func.count(inp.filtered(sa.literal(1)))
+    return sa.func.count(inp.value if inp.value is not None else sa.literal_column("*"))
+
+
+def _stddev(inp: MeasureInput) -> Any:
+    """The sample variance; the square root is taken on the result (``post="sqrt"``)."""
+    arg = inp.filtered()
+    x = arg * sa.literal(1.0)
+    n = sa.func.count(arg)
+    # typed as a float: it must not take the field's decimal type (rounded to its scale)
+    return sa.type_coerce((sa.func.sum(x * x) - sa.func.sum(x) * sa.func.sum(x) / sa.func.nullif(n, 0))
+                          / sa.func.nullif(n - 1, 0), sa.Float)
+
+
+def _percentile_ranked(inp: MeasureInput) -> Any:
+    """SQLite has no percentile_cont: interpolate between the two ranks around (n - 1)·p."""
+    assert inp.rank is not None
+    rn, n = inp.rank
+    k = (n - 1) * sa.literal(float(inp.definition["p"]))
+    lo = sa.cast(k, sa.Integer) + 1
+    frac = k - sa.cast(k, sa.Integer)
+    x = inp.filtered() * sa.literal(1.0)
+    return sa.func.sum(sa.case((rn == lo, x * (1 - frac)), (rn == lo + 1, x * frac)))
+
+
+def _plain(name: str) -> Callable[[MeasureInput], Any]:
+    return lambda inp: getattr(sa.func, name)(inp.filtered())
+
+
+CORE: tuple[Measure, ...] = (
+    Measure("count", {DEFAULT: _count}, {"zh-CN": "计数", "en": "a count"}, needs_value=False, additive=True,
+            result="integer"),
+    Measure("count_distinct", {DEFAULT: lambda inp: sa.func.count(sa.distinct(inp.filtered()))},
+            {"zh-CN": "去重计数", "en": "a distinct count"}, result="integer"),
+    Measure("sum", {DEFAULT: _plain("sum")}, {"zh-CN": "合计", "en": "a sum"}, additive=True, result="field"),
+    Measure("avg", {DEFAULT: _plain("avg")}, {"zh-CN": "平均值", "en": "an average"}),
+    Measure("min", {DEFAULT: _plain("min")}, {"zh-CN": "最小值", "en": "a minimum"}, result="field"),
+    Measure("max", {DEFAULT: _plain("max")}, {"zh-CN": "最大值", "en": "a maximum"}, result="field"),
+    Measure("stddev", {DEFAULT: _stddev}, {"zh-CN": "标准差", "en": "a standard deviation"}, post="sqrt"),
+    Measure("percentile", {"sqlite": _percentile_ranked,
+                           DEFAULT: lambda inp: sa.func.percentile_cont(float(inp.definition["p"])).within_group(inp.filtered())},
+            {"zh-CN": "百分位数", "en": "a percentile"}, needs_p=True, ranked_on=("sqlite",)),
+)
+
+
+@hookimpl
+def mom_report_measures() -> Iterable[Measure]:
+    """The core's report aggregates."""
+    return CORE
