@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.workflow import assign
+from mom.engines.workflow.instance import InstanceState
 from mom.engines.workflow.runtime import TK, I
 from mom.engines.workflow.store import WorkflowRegistry
-from mom.engines.workflow.tasks import _iso, task_view
+from mom.engines.workflow.views import iso, task_view
 from mom.platform.errors import InvalidInput
 
 BOXES = ("todo", "done", "cc", "started")
@@ -61,14 +62,14 @@ def listing(conn: Connection, flows: WorkflowRegistry, user_id: int, box: str = 
             items.append({**task_view(r, names), "workflow": r["workflow"], "workflow_label": spec.label,
                           "node_label": node.label if node else None, "form": r["form"], "record_id": r["record_id"],
                           "instance_status": r["instance_status"], "initiator": names.get(r["initiator_id"]),
-                          "started_at": _iso(r["started_at"])})
+                          "started_at": iso(r["started_at"])})
     return {"box": box, "items": items, "counts": counts(conn, user_id)}
 
 
 def _inst(conn: Connection, flows: WorkflowRegistry, r: Any) -> dict[str, Any]:
     spec = flows.get(conn, r["workflow"], r["version"])
-    tokens = (r["state"] or {}).get("tokens", [])
+    tokens = InstanceState.from_json(r["state"]).tokens
     return {"id": r["id"], "workflow": r["workflow"], "label": spec.label, "version": r["version"], "form": r["form"],
-            "record_id": r["record_id"], "status": r["status"], "started_at": _iso(r["started_at"]),
-            "ended_at": _iso(r["ended_at"]),
-            "current_nodes": [{"id": t["node"], "label": spec.node(t["node"]).label} for t in tokens if t["node"] in spec.nodes]}
+            "record_id": r["record_id"], "status": r["status"], "started_at": iso(r["started_at"]),
+            "ended_at": iso(r["ended_at"]),
+            "current_nodes": [{"id": t.node, "label": spec.node(t.node).label} for t in tokens if t.node in spec.nodes]}

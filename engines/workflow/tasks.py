@@ -18,6 +18,8 @@ from mom.engines.workflow.instance import ReturnPoint, WorkflowInstance
 from mom.engines.workflow.runtime import (I, TK, EV, OPEN, Runtime, advance, batched, cancel_open, copy_task, event, finish,
                                           flush, load_instance, notify_users, save)
 from mom.engines.workflow.spec import END, WorkflowSpec
+from mom.engines.workflow.views import instance_view, task_view
+from mom.platform import file_access, files as store
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
 
 TASK_ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "read")
@@ -28,8 +30,7 @@ _TASK = sa.select(TK).where(TK.c.id == sa.bindparam("tid"))
 # for the lock reads the rows as the other action left them
 _LOCK_BY_TASK = (sa.select(I).where(I.c.id == sa.select(TK.c.instance_id).where(TK.c.id == sa.bindparam("tid"))
                                     .scalar_subquery()).with_for_update())
-_OPEN_TASKS = (sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind)
-               .where(TK.c.instance_id == sa.bindparam("iid"), TK.c.status == "pending").order_by(TK.c.id))
+
 
 
 def _no_task(task_id: int) -> NotFound:
@@ -70,8 +71,6 @@ def _user_arg(rt: Runtime, body: Mapping[str, Any], key: str = "to") -> int:
 def _attachments(rt: Runtime, body: Mapping[str, Any], inst: WorkflowInstance) -> list[str] | None:
     """The files of a comment or decision (public ids from the upload), tied to the instance so that
     whoever may see its timeline may read them. Only files the actor uploaded or may read are taken."""
-    from mom.platform import file_access, files as store
-
     ids = body.get("attachments")
     if ids in (None, []):
         return None
@@ -351,47 +350,6 @@ def cancel(rt: Runtime, instance_id: int, comment: str | None = None) -> dict[st
     finish(rt, inst, spec, "cancelled")
     save(rt, inst)
     return instance_view(rt, inst)
-
-
-# ---------------------------------------------------------------- views
-
-def _iso(v: Any) -> Any:
-    return v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v
-
-
-def task_view(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
-    return {"id": t["id"], "instance_id": t["instance_id"], "node_id": t["node_id"], "round": t["round"], "kind": t["kind"],
-            "assignee_id": t["assignee_id"], "assignee": names.get(t["assignee_id"]), "status": t["status"], "seq": t["seq"],
-            "added": t["added"], "parent_task_id": t["parent_task_id"], "created_at": _iso(t["created_at"]),
-            "acted_at": _iso(t["acted_at"]), "comment": t["comment"], "attachments": t["attachments"],
-            "due_at": _iso(t["due_at"]), "read_at": _iso(t["read_at"])}
-
-
-def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
-    """An instance as the API and CLI show it (``full``: with its tasks and timeline); ``inst`` may be a row."""
-    if not isinstance(inst, WorkflowInstance):
-        inst = WorkflowInstance.from_row(inst)
-    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
-    out = {"id": inst.id, "workflow": inst.workflow, "version": inst.version, "label": spec.label,
-           "form": inst.form, "record_id": inst.record_id, "status": inst.status,
-           "initiator_id": inst.initiator_id, "started_at": _iso(inst.started_at), "ended_at": _iso(inst.ended_at),
-           "current_nodes": [{"id": tk.node, "label": spec.node(tk.node).label}
-                             for tk in inst.state.tokens]}
-    if inst.status == "running":   # who must act now (a UI or a client can go straight to the task)
-        out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]}
-                             for r in rt.conn.execute(_OPEN_TASKS, {"iid": inst.id})]
-    if full:
-        flush(rt)
-        tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst.id).order_by(TK.c.id)).mappings()]
-        evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst.id).order_by(EV.c.id)).mappings()]
-        names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst.initiator_id])
-        out["initiator"] = names.get(inst.initiator_id)
-        out["tasks"] = [task_view(t, names) for t in tasks]
-        out["timeline"] = [{"at": _iso(e["at"]), "action": e["action"], "actor_id": e["actor_id"],
-                            "actor": names.get(e["actor_id"], "system") if e["actor_id"] else "system",
-                            "node_id": e["node_id"], "node": spec.node(e["node_id"]).label if e["node_id"] in spec.nodes else None,
-                            "task_id": e["task_id"], "comment": e["comment"], "data": e["data"]} for e in evs]
-    return out
 
 
 def result(rt: Runtime, task_id: int, inst: WorkflowInstance, task: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -1,0 +1,56 @@
+"""How the API and the CLI show workflow tasks and instances (the instance with its open tasks, or in
+full with every task and its timeline)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from mom.engines.workflow import assign
+from mom.engines.workflow.instance import WorkflowInstance
+from mom.engines.workflow.runtime import EV, TK, Runtime, flush
+
+_OPEN_TASKS = (sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind)
+               .where(TK.c.instance_id == sa.bindparam("iid"), TK.c.status == "pending").order_by(TK.c.id))
+
+
+def iso(v: Any) -> Any:
+    """A time as the API writes it (ISO 8601, UTC as Z); anything else as it is."""
+    return v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v
+
+
+def task_view(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
+    """A task row as the API shows it (``names``: usernames by user id)."""
+    return {"id": t["id"], "instance_id": t["instance_id"], "node_id": t["node_id"], "round": t["round"], "kind": t["kind"],
+            "assignee_id": t["assignee_id"], "assignee": names.get(t["assignee_id"]), "status": t["status"], "seq": t["seq"],
+            "added": t["added"], "parent_task_id": t["parent_task_id"], "created_at": iso(t["created_at"]),
+            "acted_at": iso(t["acted_at"]), "comment": t["comment"], "attachments": t["attachments"],
+            "due_at": iso(t["due_at"]), "read_at": iso(t["read_at"])}
+
+
+def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
+    """An instance as the API and CLI show it (``full``: with its tasks and timeline); ``inst`` may be a row."""
+    if not isinstance(inst, WorkflowInstance):
+        inst = WorkflowInstance.from_row(inst)
+    spec = rt.flows.get(rt.conn, inst.workflow, inst.version)
+    out = {"id": inst.id, "workflow": inst.workflow, "version": inst.version, "label": spec.label,
+           "form": inst.form, "record_id": inst.record_id, "status": inst.status,
+           "initiator_id": inst.initiator_id, "started_at": iso(inst.started_at), "ended_at": iso(inst.ended_at),
+           "current_nodes": [{"id": tk.node, "label": spec.node(tk.node).label}
+                             for tk in inst.state.tokens]}
+    if inst.status == "running":   # who must act now (a UI or a client can go straight to the task)
+        out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]}
+                             for r in rt.conn.execute(_OPEN_TASKS, {"iid": inst.id})]
+    if full:
+        flush(rt)
+        tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst.id).order_by(TK.c.id)).mappings()]
+        evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst.id).order_by(EV.c.id)).mappings()]
+        names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst.initiator_id])
+        out["initiator"] = names.get(inst.initiator_id)
+        out["tasks"] = [task_view(t, names) for t in tasks]
+        out["timeline"] = [{"at": iso(e["at"]), "action": e["action"], "actor_id": e["actor_id"],
+                            "actor": names.get(e["actor_id"], "system") if e["actor_id"] else "system",
+                            "node_id": e["node_id"], "node": spec.node(e["node_id"]).label if e["node_id"] in spec.nodes else None,
+                            "task_id": e["task_id"], "comment": e["comment"], "data": e["data"]} for e in evs]
+    return out
