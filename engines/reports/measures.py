@@ -17,6 +17,7 @@ import pluggy
 import sqlalchemy as sa
 
 from mom.platform.hookspecs import hookimpl
+from mom.platform.plugins import by_key, plugin_manager
 
 DEFAULT = "*"       # the SQL used on a dialect that has no variant of its own
 
@@ -63,14 +64,10 @@ class Measure:
 
 
 class MeasureTable:
-    """Measures by key, as the plug-ins registered them."""
+    """Measures by key, as the plug-ins registered them (two with one key: a ``Conflict``)."""
 
-    def __init__(self, measures: Iterable[Measure]) -> None:
-        self.by_key: dict[str, Measure] = {}
-        for m in measures:
-            if m.key in self.by_key:
-                raise ValueError(f"report measure {m.key!r} is registered twice")
-            self.by_key[m.key] = m
+    def __init__(self, answers: Iterable[Iterable[Measure] | None]) -> None:
+        self.by_key: dict[str, Measure] = by_key(answers, what=("报表聚合", "report measure"))
 
     def get(self, key: str) -> Measure | None:
         """The measure named ``key``, or None."""
@@ -82,13 +79,13 @@ class MeasureTable:
 
 
 def from_manager(pm: pluggy.PluginManager) -> MeasureTable:
-    """The measures every plug-in of ``pm`` registers."""
-    return MeasureTable(m for batch in pm.hook.mom_report_measures() for m in (batch or ()))
+    """The measures every plug-in of ``pm`` registers (build it once and keep it: each call asks the
+    plug-ins again)."""
+    return MeasureTable(pm.hook.mom_report_measures())
 
 
 @lru_cache(maxsize=1)
 def _default() -> MeasureTable:
-    from mom.platform.plugins import plugin_manager
     return from_manager(plugin_manager())
 
 
