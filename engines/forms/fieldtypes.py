@@ -163,6 +163,18 @@ def type_of(f: FieldSpec) -> FieldType | None:
     return ft
 
 
+def is_id(f: FieldSpec) -> bool:
+    """The field holds the id of another row (a reference, user or department)."""
+    ft = type_of(f)
+    return ft is not None and ft.id_max is not None
+
+
+def is_generated(f: FieldSpec) -> bool:
+    """The platform fills the field's value (an auto-number); a value a user gives must still be unique."""
+    ft = type_of(f)
+    return ft is not None and ft.generated
+
+
 def form_schema(base: Mapping[str, Any]) -> dict[str, Any]:
     """The form meta-schema with the active registry's types."""
     return registry().schema(base)

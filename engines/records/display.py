@@ -36,12 +36,6 @@ NO_ACCESS_EN = "no access"
 NO_ACCESS_TEXTS = frozenset({NO_ACCESS, NO_ACCESS_EN})
 
 
-def _is_id(f: FieldSpec) -> bool:
-    """A reference, user or department field: shown by its target's text."""
-    ft = fieldtypes.type_of(f)
-    return ft is not None and ft.is_id
-
-
 def text_column(target: CompiledForm, access: FormAccess, f: FieldSpec) -> str | None:
     """The key of the target form's field that shows a record of ``f`` to this reader, or None when
     the reader may see none of the candidates (the reference's display_field, the form's)."""
@@ -75,7 +69,7 @@ def plan(conn: Connection, registry: "Registry", compiled: CompiledForm, actor: 
     out: list[Shown] = []
     for key in keys:
         f = compiled.definition.field(key)
-        if f is None or f.is_table or not _is_id(f):
+        if f is None or f.is_table or not fieldtypes.is_id(f):
             continue
         alias_name = f"d{len(out)}"
         if f.value_type in ("user", "department"):   # the directory: every signed-in user may read it
@@ -151,7 +145,7 @@ def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, r
     refs = compiled.memo.get("display_ref_keys")
     if refs is None:   # once per published version: a form without reference, user or department fields shows none
         refs = compiled.memo["display_ref_keys"] = frozenset(
-            f.key for f in compiled.definition.scalar_fields if _is_id(f))
+            f.key for f in compiled.definition.scalar_fields if fieldtypes.is_id(f))
     keys = [k for k in keys if k in refs]
     if not keys:
         return {}

@@ -289,7 +289,7 @@ def _write_chunk(conn: Connection, run: _Run, entries: list[tuple[Any, ...]]) ->
     if redo:
         creates = sorted(creates + _recheck(conn, run, [(e[0], e[3]) for e in redo]), key=lambda e: e[0])
     if creates:
-        auto = [f.key for f in run.compiled.definition.scalar_fields if f.type == "autonumber"]
+        auto = [f.key for f in run.compiled.definition.scalar_fields if fieldtypes.is_generated(f)]
         blank = [[k for k in auto if e[1][0].get(k) in (None, "")] for e in creates] if auto else []
         try:
             with conn.begin_nested():

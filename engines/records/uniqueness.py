@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import MAIN, FieldSpec
 from mom.engines.records.access import FormAccess
@@ -42,7 +43,7 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
     defn = compiled.definition
     fields = compiled.memo.get("unique_fields")
     if fields is None:   # once per published version: most forms have none, and then there is nothing to do
-        fields = compiled.memo["unique_fields"] = [f for f in defn.scalar_fields if f.unique or f.type == "autonumber"]
+        fields = compiled.memo["unique_fields"] = [f for f in defn.scalar_fields if f.unique or fieldtypes.is_generated(f)]
     if not fields:
         return
     t = compiled.main

@@ -109,7 +109,7 @@ def input_plan(compiled: CompiledForm, access: FormAccess, ctx: Ctx) -> InputPla
     for key, f in visible.items():
         if f.computed:
             kind = _COMPUTED
-        elif _generated(f):
+        elif fieldtypes.is_generated(f):
             kind = _AUTONUMBER_RO if key in access.read_only else _AUTONUMBER
         elif key in access.read_only or (f.read_only and not ctx.actor.is_admin):
             kind = _READ_ONLY
@@ -183,24 +183,13 @@ def _keeps(f: FieldSpec, raw: Any, old: Any) -> bool:
 def _held(compiled: CompiledForm, existing: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
     """(field id, id) of every reference the stored record already holds, child rows included."""
     defn = compiled.definition
-    out = {(f.id, existing.get(f.key)) for f in defn.scalar_fields if _is_id(f)}
+    out = {(f.id, existing.get(f.key)) for f in defn.scalar_fields if fieldtypes.is_id(f)}
     for t in defn.table_fields:
-        refs = [c for c in t.children if _is_id(c)]
+        refs = [c for c in t.children if fieldtypes.is_id(c)]
         if refs:
             for row in existing.get(t.key) or ():
                 out.update((c.id, row.get(c.key)) for c in refs)
     return frozenset(x for x in out if x[1] is not None)
-
-
-def _is_id(f: FieldSpec) -> bool:
-    ft = fieldtypes.type_of(f)
-    return ft is not None and ft.is_id
-
-
-def _generated(f: FieldSpec) -> bool:
-    """The platform fills the field (an auto-number)."""
-    ft = fieldtypes.type_of(f)
-    return ft is not None and ft.generated
 
 
 def _same(f: FieldSpec, raw: Any, old: Any, ctx: Ctx) -> bool:
@@ -251,7 +240,7 @@ def _defaults(compiled: CompiledForm, prep: Prepared, ctx: Ctx, problems: Proble
         defn = compiled.definition
         plan = compiled.memo["defaults"] = (
             [t.key for t in defn.table_fields],
-            [f for f in defn.scalar_fields if not f.computed and not _generated(f)
+            [f for f in defn.scalar_fields if not f.computed and not fieldtypes.is_generated(f)
              and (f.default_expr is not None or "default" in f.raw)])
     tables, defaulted = plan
     for key in tables:
@@ -350,7 +339,7 @@ def check(compiled: CompiledForm, values: Mapping[str, Any], children: Mapping[s
     defn = compiled.definition
     scalars = compiled.memo.get("checks")
     if scalars is None:
-        scalars = compiled.memo["checks"] = [(f.key, _plainly_valid(f), f) for f in defn.scalar_fields if not _generated(f)]
+        scalars = compiled.memo["checks"] = [(f.key, _plainly_valid(f), f) for f in defn.scalar_fields if not fieldtypes.is_generated(f)]
     for key, plain, f in scalars:
         v = values.get(key)
         if not plain(v):
