@@ -79,6 +79,7 @@ class FieldType:
     index_main: bool = False            # gets a plain index on the main table …
     index_child: bool = False           # … and on a child table
     max_length: int = 100000            # default max_length of the text family
+    json_sql: Callable[[Any, str], Any] | None = None   # (column, dialect) -> the value as JSON in SQL; None: as it is
     options_schema: Mapping[str, Any] = field(default_factory=dict)   # JSON-Schema of the options it adds
     check_definition: CheckDefinition | None = None                   # extra publish-time checks of a field
 
@@ -173,6 +174,12 @@ def is_generated(f: FieldSpec) -> bool:
     """The platform fills the field's value (an auto-number); a value a user gives must still be unique."""
     ft = type_of(f)
     return ft is not None and ft.generated
+
+
+def json_sql(f: FieldSpec, col: Any, dialect: str) -> Any:
+    """``col`` (a column of ``f``) as the JSON value of a document built in SQL (``dialect``)."""
+    ft = type_of(f)
+    return ft.json_sql(col, dialect) if ft is not None and ft.json_sql is not None else col
 
 
 def form_schema(base: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import lookup
 from mom.engines.records.context import Ctx
@@ -81,18 +82,7 @@ def _created_document(compiled: CompiledForm, dialect: str, t: Any) -> Any:
     """The JSON document of a stored row's non-empty scalar fields, built in SQL from ``t``'s columns."""
     pairs = []
     for f in compiled.definition.scalar_fields:
-        col: Any = t.c[f.key]
-        vt = f.value_type
-        if dialect == "postgresql":
-            if vt == "datetime":
-                col = sa.func.to_char(sa.func.timezone("UTC", col), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        elif vt == "boolean":
-            col = sa.case((col.is_(None), None), (col != 0, sa.func.json("true")), else_=sa.func.json("false"))
-        elif vt in ("multi_select", "attachment"):
-            col = sa.func.json(col)
-        elif vt == "datetime":
-            col = sa.func.replace(col, " ", "T") + "Z"
-        pairs.append((f.key, col))
+        pairs.append((f.key, fieldtypes.json_sql(f, t.c[f.key], dialect)))
     if dialect == "postgresql":   # jsonb_build_object takes at most 100 arguments
         parts = [sa.func.jsonb_build_object(*[x for k, c in pairs[i:i + 50] for x in (sa.literal(k), c)])
                  for i in range(0, len(pairs), 50)] or [sa.func.jsonb_build_object()]

@@ -77,9 +77,20 @@ def _needs_options(f: Any, path: str, problems: ProblemList, **_: Any) -> None:
         problems.add(f"{path}/options", "选择字段需要至少一个选项", "a select field needs at least one option", "required")
 
 
+def _boolean_json(col: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return col
+    return sa.case((col.is_(None), None), (col != 0, sa.func.json("true")), else_=sa.func.json("false"))
+
+
+def json_list_sql(col: Any, dialect: str) -> Any:
+    """A JSON column inside a document built in SQL (SQLite keeps it as text unless told)."""
+    return col if dialect == "postgresql" else sa.func.json(col)
+
+
 BOOLEAN = FieldType("boolean", column=lambda f: sa.Boolean(), coerce=coerce_boolean, specialise=_fast_boolean,
-                    family="choice")
+                    family="choice", json_sql=_boolean_json)
 SELECT = FieldType("select", column=lambda f: sa.String(64), coerce=coerce_select, signature=lambda f: "text(64)",
                    specialise=_fast_select, family="choice", stored_as_text=True, check_definition=_needs_options)
 MULTI_SELECT = FieldType("multi_select", column=lambda f: sa.JSON(), coerce=coerce_multi, family="list",
-                         json_list=True, check_definition=_needs_options)
+                         json_list=True, json_sql=json_list_sql, check_definition=_needs_options)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from mom.engines.forms.fieldtypes import FieldError, FieldType
 from mom.engines.forms.model import FieldSpec
+from mom.engines.forms.types.choice import json_list_sql
 
 FILE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -38,4 +39,4 @@ def coerce_attachments(f: FieldSpec, v: Any, tz: dt.tzinfo) -> list[str | int]:
 
 
 ATTACHMENT = FieldType("attachment", column=lambda f: sa.JSON(), coerce=coerce_attachments, family="file",
-                       lookup=True, files=True, json_list=True)
+                       lookup=True, files=True, json_list=True, json_sql=json_list_sql)

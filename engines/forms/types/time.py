@@ -66,7 +66,13 @@ def _fast_date(f: FieldSpec, tz: dt.tzinfo, general: Callable[[Any], Any]) -> Ca
     return date
 
 
+def _datetime_json(col: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", col), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    return sa.func.replace(col, " ", "T") + "Z"
+
+
 DATE = FieldType("date", column=lambda f: sa.Date(), coerce=coerce_date, specialise=_fast_date,
                  family="temporal")
-DATETIME = FieldType("datetime", column=lambda f: UTCDateTime(), coerce=coerce_datetime,
-                     family="temporal")
+DATETIME = FieldType("datetime", column=lambda f: UTCDateTime(), coerce=coerce_datetime, family="temporal",
+                     json_sql=_datetime_json)
