@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from sqlalchemy.engine import Engine
 
-from mom.platform.api import (docs_ui, errors, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
+from mom.platform.api import (docs_ui, errors, models, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
 from mom.platform.api import routes_files
 from mom.platform.api.deps import ActorCache
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.state.flows = app.state.registry.hooks.flows
     app.state.actor_cache = ActorCache(ttl=settings.auth_cache_seconds)
     errors.install(app)
+    models.install(app)   # the declared response models alone document the answers
     # Records first: they take most requests, and FastAPI tries the routes in order. No records path
     # shadows another router's (the workflow's /records/{form}/{id}/transitions|timeline have fixed
     # segments that no records route has).
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_scheduling.router)
     app.include_router(routes_ui.router)
 
-    @app.get("/api/health", tags=["ops"])
+    @app.get("/api/health", tags=["ops"], responses=models.ERRORS)
     def health() -> dict[str, str]:
         return {"status": "ok", "database": engine.dialect.name}
 

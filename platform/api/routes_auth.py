@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from mom.platform.api.client_address import client_address
 from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep, TokenDep
+from mom.platform.api.models import ERRORS, ErrorRead
 from mom.platform.api.params import PathSmallId, QuerySmallId
 from mom.platform.auth import scopes as scopes_mod
 from mom.platform.auth import service as auth
@@ -20,11 +21,11 @@ from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InsufficientScope, NotFound, ProblemList, did_you_mean
 
-router = APIRouter(prefix="/api", tags=["auth & admin"])
+router = APIRouter(prefix="/api", tags=["auth & admin"], responses=ERRORS)
 
 
 @router.post("/auth/token", summary="OAuth2 password flow: username + password -> bearer token (throttled)",
-             responses={429: {"description": "too many failed sign-ins: wait Retry-After seconds or ask an administrator"}})
+             responses={429: {"model": ErrorRead, "description": "too many failed sign-ins: wait Retry-After seconds or ask an administrator"}})
 async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request) -> dict[str, Any]:
     state = request.app.state
     engine, settings = state.engine, state.settings

@@ -13,11 +13,12 @@ from fastapi.responses import FileResponse
 
 from mom.platform import file_access, files
 from mom.platform.api.deps import ActorDep, EngineDep, RegistryDep, SettingsDep
+from mom.platform.api.models import ERRORS
 from mom.platform.api.textinput import check_text
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import TooLarge
 
-router = APIRouter(prefix="/api", tags=["files"])
+router = APIRouter(prefix="/api", tags=["files"], responses=ERRORS)
 
 FileId = Annotated[str, PathParam(max_length=64, description="文件的公开编号（上传时返回的 id）/ the file's public id (returned by the upload)")]
 
@@ -61,7 +62,8 @@ def meta(file_id: FileId, actor: ActorDep, engine: EngineDep, registry: Registry
     return {"id": row.token, "filename": row.filename, "size": row.size, "content_type": row.content_type}
 
 
-@router.get("/attachments/{file_id}", summary="Download a file you may read (404 for a file you may not read, as for a missing one)")
+@router.get("/attachments/{file_id}", summary="Download a file you may read (404 for a file you may not read, as for a missing one)",
+            responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def download(file_id: FileId, actor: ActorDep, engine: EngineDep, registry: RegistryDep,
                    settings: SettingsDep) -> FileResponse:
     def find() -> Any:

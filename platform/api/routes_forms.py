@@ -9,11 +9,12 @@ from mom.engines.forms import store
 from mom.engines.forms.definition import form_schema
 from mom.engines.records.access import form_access
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
+from mom.platform.api.models import ERRORS, FormRead, FormSummaryRead
 from mom.platform.api.params import MAX_NAME, PathName, PathVersion, Version
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound
 
-router = APIRouter(prefix="/api", tags=["forms"])
+router = APIRouter(prefix="/api", tags=["forms"], responses=ERRORS)
 
 
 def _can_design(conn: Any, registry: Any, actor: Any, name: str) -> None:
@@ -32,7 +33,7 @@ def get_form_schema() -> dict[str, Any]:
     return form_schema()
 
 
-@router.get("/forms", summary="Published forms the caller may read")
+@router.get("/forms", summary="Published forms the caller may read", responses={200: {"model": list[FormSummaryRead]}})
 def list_forms(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict[str, Any]]:
     out = []
     with read_tx(engine) as conn:
@@ -45,7 +46,8 @@ def list_forms(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> lis
     return out
 
 
-@router.get("/forms/{name}", summary="The current definition of a form, as the caller may see it")
+@router.get("/forms/{name}", summary="The current definition of a form, as the caller may see it",
+            responses={200: {"model": FormRead}})
 def get_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         compiled = registry.get(conn, name)

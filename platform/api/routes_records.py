@@ -14,12 +14,14 @@ from mom.engines.records import query as Q
 from mom.engines.records import service as S
 from mom.engines.records import transfer
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep, WriteCtxDep, check_token_in
+from mom.platform.api.models import (ERRORS, ErrorRead, ImportResultRead, RecordCreateRead, RecordDeletedRead, RecordPage,
+                                     RecordPreviewRead, RecordRead)
 from mom.platform.api.params import PathId, PathName
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem, TooLarge
 
-router = APIRouter(prefix="/api/records", tags=["records"])
+router = APIRouter(prefix="/api/records", tags=["records"], responses=ERRORS)
 RESERVED = {"sort", "limit", "after", "fields", "include_deleted", "only_deleted", "count", "expand", "format", "header"}
 
 
@@ -27,7 +29,8 @@ def _flag(v: str | None) -> bool:
     return str(v).lower() in ("1", "true", "yes")
 
 
-@router.get("/{form}", summary="List records: filters field[.sub][__op]=value, sort=-a,b, limit, after, fields")
+@router.get("/{form}", summary="List records: filters field[.sub][__op]=value, sort=-a,b, limit, after, fields",
+            responses={200: {"model": RecordPage}})
 def list_records(form: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     p = request.query_params
     try:
@@ -42,7 +45,8 @@ def list_records(form: PathName, request: Request, engine: EngineDep, registry: 
                               with_count=_flag(p.get("count")), expand_children=_flag(p.get("expand")))
 
 
-@router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)")
+@router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)",
+             response_model=RecordCreateRead)   # documents only: the route answers a ready JSONBytes
 async def create(form: PathName, request: Request, ctx: WriteCtxDep, body: Annotated[Any, Body()]) -> Any:
     # The hottest write path: the database work runs in one worker-thread hop, and the documents
     # (already plain JSON values) are encoded once with orjson instead of FastAPI's generic encoder;
@@ -64,7 +68,8 @@ async def create(form: PathName, request: Request, ctx: WriteCtxDep, body: Annot
     return JSONBytes(out if isinstance(body, list) else out[0], status_code=201)
 
 
-@router.post("/{form}/preview", summary="Defaults, live formula values and problems of a record being filled in; writes nothing")
+@router.post("/{form}/preview", summary="Defaults, live formula values and problems of a record being filled in; writes nothing",
+             responses={200: {"model": RecordPreviewRead}})
 def preview(form: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: Annotated[Any, Body()],
             editing: bool = False) -> Any:
     from fastapi.encoders import jsonable_encoder
@@ -73,7 +78,9 @@ def preview(form: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDe
         return jsonable_encoder(S.preview_record(conn=conn, registry=registry, ctx=ctx, form=form, doc=body, editing=editing))
 
 
-@router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list")
+@router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}})
 def export(form: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
     p = request.query_params
     fmt = p.get("format", "csv")
@@ -100,8 +107,9 @@ def export(form: PathName, request: Request, engine: EngineDep, registry: Regist
 
 
 @router.post("/{form}/import", summary="Import CSV/XLSX: mode all|skip, optional upsert key; per-row errors",
-             responses={413: {"description": "over an import limit (rows, columns, cell, unpacked size, ratio, time)"},
-                        422: {"description": "a broken file or wrong rows; nothing was written"}})
+             responses={200: {"model": ImportResultRead},
+                        413: {"model": ErrorRead, "description": "over an import limit (rows, columns, cell, unpacked size, ratio, time)"},
+                        422: {"model": ErrorRead, "description": "a broken file or wrong rows; nothing was written"}})
 async def import_file(form: PathName, request: Request, ctx: CtxDep, file: Annotated[UploadFile, File()],
                       key: Annotated[str | None, Form()] = None, mode: Annotated[str, Form()] = "all") -> Any:
     # The file is read and checked outside the write lock, in a worker thread; this coroutine watches
@@ -136,7 +144,7 @@ async def import_file(form: PathName, request: Request, ctx: CtxDep, file: Annot
         raise
 
 
-@router.get("/{form}/{record_id:int}", summary="One record with its child rows")
+@router.get("/{form}/{record_id:int}", summary="One record with its child rows", responses={200: {"model": RecordRead}})
 def get_one(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
             include_deleted: bool = False) -> dict[str, Any]:
     with read_tx(engine) as conn:
@@ -144,7 +152,8 @@ def get_one(form: PathName, record_id: PathId, engine: EngineDep, registry: Regi
 
 
 @router.patch("/{form}/{record_id:int}", summary="Update fields; needs the row_version read (body or If-Match): "
-              "without it 428, stale 409", responses={428: {"description": "row_version / If-Match missing"}})
+              "without it 428, stale 409", responses={200: {"model": RecordRead},
+                                                       428: {"model": ErrorRead, "description": "row_version / If-Match missing"}})
 def patch(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
           body: Annotated[Any, Body()], if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     expected = None
@@ -161,19 +170,20 @@ def patch(form: PathName, record_id: PathId, engine: EngineDep, registry: Regist
                                expected_version=expected, require_version=required)
 
 
-@router.delete("/{form}/{record_id:int}", summary="Soft delete (restorable)")
+@router.delete("/{form}/{record_id:int}", summary="Soft delete (restorable)", responses={200: {"model": RecordDeletedRead}})
 def delete(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return S.delete_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
 
 
-@router.post("/{form}/{record_id:int}/restore", summary="Restore a soft-deleted record")
+@router.post("/{form}/{record_id:int}/restore", summary="Restore a soft-deleted record", responses={200: {"model": RecordRead}})
 def restore(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return S.restore_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
 
 
-@router.get("/{form}/{record_id:int}/qr/{field}", summary="A barcode field's content as a QR code (SVG)")
+@router.get("/{form}/{record_id:int}/qr/{field}", summary="A barcode field's content as a QR code (SVG)",
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 def qr(form: PathName, record_id: PathId, field: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
     import segno
 

@@ -15,12 +15,13 @@ from mom.engines.forms import fieldtypes
 from mom.engines.expressions.templates import TemplateLimits
 from mom.engines.reports import dashboard, printing, service, spc, store
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep, same_name
+from mom.platform.api.models import ERRORS, ReportDataRead
 from mom.platform.api.params import MAX_NAME, Limit, PathName, QueryId, QueryName, QueryNumber, QueryText
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem
 
-router = APIRouter(prefix="/api", tags=["reports"])
+router = APIRouter(prefix="/api", tags=["reports"], responses=ERRORS)
 BodyDep = Annotated[Any, Body()]
 RESERVED = {"format", "lang", "limit", "widget", "record_id", "value", "subgroup", "chart", "lsl", "usl", "rules"}
 
@@ -106,7 +107,10 @@ def delete_report(name: PathName, engine: EngineDep, actor: AdminDep) -> dict[st
     return {"name": name, "deleted": True}
 
 
-@router.get("/reports/{name}/data", summary="Run a report: ?<param>=value…&format=json|csv|xlsx&lang=zh-CN|en&limit=n")
+@router.get("/reports/{name}/data", summary="Run a report: ?<param>=value…&format=json|csv|xlsx&lang=zh-CN|en&limit=n",
+            responses={200: {"model": ReportDataRead, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}})
 def report_data(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
                 format: QueryText = "json", lang: QueryText = "zh-CN",
                 limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> Any:
@@ -276,7 +280,9 @@ def list_templates(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
         return store.listing(conn, "print_template")
 
 
-@router.get("/print/{name}", summary="Print: ?record_id=n (form templates) or report parameters; &format=html|pdf")
+@router.get("/print/{name}", summary="Print: ?record_id=n (form templates) or report parameters; &format=html|pdf",
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}},
+                                         "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def print_doc(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
               settings: SettingsDep, record_id: QueryId = None, format: QueryText = "html") -> Any:
     with read_tx(engine) as conn:

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Body, Query
 
 from mom.engines.scheduling import checker, problem as P, reschedule, solution, solver
 from mom.platform.api.deps import CtxDep, SettingsDep
+from mom.platform.api.models import ERRORS
 from mom.platform.errors import InvalidInput, Problem
 
-router = APIRouter(prefix="/api/scheduling", tags=["scheduling"])
+router = APIRouter(prefix="/api/scheduling", tags=["scheduling"], responses=ERRORS)
 BodyDep = Annotated[Any, Body()]
 
 

@@ -23,12 +23,13 @@ from mom.engines.records.access import form_access
 from mom.engines.reports import store as defs
 from mom.engines.records import query as Q
 from mom.platform.api.deps import ActorDep, CtxDep, EngineDep, RegistryDep
+from mom.platform.api.models import ERRORS
 from mom.platform.api.params import MAX_ID32, PathName, QueryName, QueryText, id_list
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound, Problem
 
-router = APIRouter(prefix="/api", tags=["web app"])
+router = APIRouter(prefix="/api", tags=["web app"], responses=ERRORS)
 OTHER = {"zh-CN": "我的表单", "en": "My forms"}
 
 

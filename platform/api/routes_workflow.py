@@ -15,13 +15,14 @@ from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, same_name
+from mom.platform.api.models import ERRORS, InstanceRead, TaskActionRead, TaskPage
 from mom.platform.api.params import MAX_ID, MAX_ID32, body_id, Limit, Offset, OptText, PathId, PathName, QueryId, QueryName, QueryText, QueryVersion
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound, Problem
 
-router = APIRouter(prefix="/api", tags=["workflows"])
+router = APIRouter(prefix="/api", tags=["workflows"], responses=ERRORS)
 
 
 async def get_flows(request: Request) -> WorkflowRegistry:
@@ -103,7 +104,8 @@ def disable_workflow(name: PathName, engine: EngineDep, actor: AdminDep) -> dict
     return _switch(name, False, engine)
 
 
-@router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id}")
+@router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id}",
+             response_model=InstanceRead)   # documents only: the route answers a ready JSONBytes
 async def start_workflow(name: PathName, body: BodyDep, request: Request, ctx: CtxDep) -> Any:
     rid = _int(_obj(body).get("record_id"), "record_id")
     state = request.app.state
@@ -129,7 +131,7 @@ def migrate_instances(name: PathName, body: BodyDep, engine: EngineDep, flows: F
 
 # ---------------------------------------------------------------- tasks (inbox)
 
-@router.get("/tasks", summary="My inbox: box=todo|done|cc|started, with counts")
+@router.get("/tasks", summary="My inbox: box=todo|done|cc|started, with counts", responses={200: {"model": TaskPage}})
 def my_tasks(engine: EngineDep, flows: FlowsDep, ctx: CtxDep, box: QueryText = "todo", limit: Limit = 50, offset: Offset = 0,
              workflow: QueryName = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
@@ -143,7 +145,8 @@ def my_counts(engine: EngineDep, ctx: CtxDep) -> dict[str, int]:
 
 
 @router.post("/tasks/{task_id}/{action}",
-             summary="approve | reject | return | transfer | delegate | add_signer | comment | read")
+             summary="approve | reject | return | transfer | delegate | add_signer | comment | read",
+             response_model=TaskActionRead)   # documents only: the route answers a ready JSONBytes
 async def act_on_task(task_id: PathId, action: PathName, request: Request, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> Any:
     # The hottest workflow path: one worker-thread hop for the database work (engine, registries from
     # the app state rather than as dependencies), the answer encoded once with orjson.

@@ -5,8 +5,8 @@ Every operation gets at most ``MOM_FUZZ_EXAMPLES`` generated requests (default 1
 is asserted for each answer (docs/errors.md "Checked by fuzzing"):
 
 - no 5xx (schemathesis ``not_a_server_error``);
-- an answer with a documented schema matches it (``response_schema_conformance``: few operations
-  declare a response model yet, and every 422 is documented as our error shape);
+- an answer with a documented schema matches it (``response_schema_conformance``: the envelope models
+  of platform/api/models.py, and every 4xx documented as our error shape, ``ErrorRead``);
 - every 4xx of an /api path is JSON in the one error shape ``{code, message: {zh-CN, en}}``;
 - OPTIONS answers 204 with ``Allow`` listing exactly the documented methods of the path.
 """
