@@ -11,9 +11,11 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from croniter import croniter
 from sqlalchemy.engine import Connection
@@ -30,6 +32,7 @@ from mom.engines.workflow.actions import run_actions
 from mom.engines.workflow.runtime import Runtime, evaluate
 from mom.engines.workflow.spec import ActionSpec, compile_actions, extend_schema
 from mom.platform import outbox
+from mom.platform.plugins import plugin_manager
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
 
@@ -42,7 +45,12 @@ RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.s
 
 def rule_schema() -> dict[str, Any]:
     """The ``mom.rule/1`` JSON Schema, with the action types of plug-ins."""
-    return extend_schema(load_schema(SCHEMA_PATH))
+    return _rule_schema(plugin_manager())
+
+
+@lru_cache(maxsize=8)
+def _rule_schema(pm: pluggy.PluginManager) -> dict[str, Any]:
+    return extend_schema(load_schema(SCHEMA_PATH), pm)
 
 
 @dataclass(frozen=True)
