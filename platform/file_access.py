@@ -9,17 +9,49 @@
 
 Administrators read everything. A file the caller may not read is answered exactly like a missing
 one (404), so nobody learns that it exists.
+
+Each kind of owner (``mom_attachment_link.kind``) is a ``FileOwner`` registered through the
+``mom_file_owners`` hook by the engine that knows it (records: ``record``, workflow: ``workflow``,
+reports: ``report``), so this module imports no engine and the engines may ask it.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.platform import files
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError, NotFound
+from mom.platform.plugins import by_key, plugin_manager
+
+#: (conn, forms, actor, link) -> whether ``actor`` may read what the ``mom_attachment_link`` row ``link`` names
+Readable = Callable[[Connection, Any, Any, Any], bool]
+
+
+@dataclass(frozen=True)
+class FileOwner:
+    """A kind of thing a stored file may belong to: ``kind`` is the link's ``kind`` column, ``readable``
+    decides for one link (raising a ``MomError`` counts as "no": the owner is gone)."""
+    kind: str
+    readable: Readable
+
+
+def owners(pm: pluggy.PluginManager | None = None) -> dict[str, FileOwner]:
+    """Every registered kind of file owner by ``kind`` (the process's plug-in manager unless ``pm`` is given)."""
+    if pm is None:
+        return _owners()
+    return by_key(pm.hook.mom_file_owners(), what=("文件归属", "file owner"), key=lambda o: o.kind)
+
+
+@functools.cache
+def _owners() -> dict[str, FileOwner]:
+    return owners(plugin_manager())
 
 
 def not_found(token: str) -> NotFound:
@@ -53,59 +85,10 @@ def may_use(conn: Connection, forms: Any, actor: Any, row: Any) -> bool:
 
 
 def _link_readable(conn: Connection, forms: Any, actor: Any, link: Any) -> bool:
+    owner = _owners().get(link.kind)
+    if owner is None:          # a kind no plug-in knows (any more): nobody but an administrator reads the file
+        return False
     try:
-        if link.kind == "record":
-            return record_readable(conn, forms, actor, link.name, int(link.ref_id), link.field)
-        if link.kind == "workflow":
-            return instance_visible(conn, forms, actor, int(link.ref_id))
-        if link.kind == "report":
-            return _delivery_readable(conn, actor, link.name, int(link.ref_id))
+        return bool(owner.readable(conn, forms, actor, link))
     except MomError:           # the form or report is gone: nobody but an administrator reads the file
         return False
-    return False
-
-
-def record_readable(conn: Connection, forms: Any, actor: Any, form: str, record_id: int, field: str = "") -> bool:
-    """Whether ``actor`` may read record ``record_id`` of ``form`` and see ``field`` ("key" or "table.key")."""
-    from mom.engines.records.access import form_access
-
-    compiled = forms.get(conn, form)
-    access = form_access(compiled, actor)
-    if not access.can("read") or any(part and not access.visible(part) for part in field.split(".")):
-        return False
-    if field:                  # a field purged or removed since: its files no longer belong to the record
-        top, _, sub = field.partition(".")
-        f = compiled.definition.field(top)
-        if f is None or (sub and f.child(sub) is None):
-            return False
-    t = compiled.main
-    q = sa.select(t.c.id).where(t.c.id == record_id, t.c.deleted_at.is_(None))
-    scope = access.scope("read")
-    if scope is not None:
-        q = q.where(scope)
-    return conn.execute(q).first() is not None
-
-
-def instance_visible(conn: Connection, forms: Any, actor: Any, instance_id: int) -> bool:
-    """Whether ``actor`` may see a workflow instance's timeline: its initiator, anyone it assigned a
-    task to, or a reader of its record (the same rule as ``GET /api/workflow-instances/{id}``)."""
-    inst = conn.execute(sa.select(T.wf_instance.c.initiator_id, T.wf_instance.c.form, T.wf_instance.c.record_id)
-                        .where(T.wf_instance.c.id == instance_id)).first()
-    if inst is None:
-        return False
-    if actor.id is not None and actor.id == inst.initiator_id:
-        return True
-    involved = conn.execute(sa.select(T.wf_task.c.id).where(T.wf_task.c.instance_id == instance_id,
-                                                            T.wf_task.c.assignee_id == actor.id).limit(1)).first()
-    return involved is not None or record_readable(conn, forms, actor, inst.form, int(inst.record_id))
-
-
-def _delivery_readable(conn: Connection, actor: Any, report: str, user_id: int) -> bool:
-    """A delivered report file: its recipient, while they may still run the report (the file was made
-    under the schedule's permissions, so someone who was not sent it runs the report themselves)."""
-    from mom.engines.reports import store
-
-    if actor.id is None or actor.id != user_id:
-        return False
-    raw, _ = store.get(conn, "report", report)
-    return store.may_use(raw, actor)

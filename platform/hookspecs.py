@@ -96,6 +96,17 @@ def mom_record_hooks(forms: Any, flows: Any) -> Any:
 
 
 @hookspec
+def mom_file_owners() -> Iterable[Any]:
+    """Kinds of things a stored file may belong to (a record's field, a workflow comment, a delivered
+    report …): return ``FileOwner`` objects (``mom.platform.file_access``: ``kind``, the
+    ``mom_attachment_link.kind`` it answers for, and ``readable(conn, forms, actor, link)``).
+
+    A file is readable by an administrator, by its uploader while it belongs to nothing, and by
+    whoever one of its owners' ``readable`` says yes for; raising a ``MomError`` counts as no (the
+    owner is gone). Kinds must be unique across all plug-ins."""
+
+
+@hookspec
 def mom_report_measures() -> Iterable[Any]:
     """Report aggregates: return ``Measure`` objects (``mom.engines.reports.measures``) with their
     SQL per dialect (sum, avg, count_distinct, percentile …)."""

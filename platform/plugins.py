@@ -27,9 +27,10 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.workflow.actions",      # automatic actions: set_fields … hook
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
     "mom.engines.reports.measures",      # report aggregates: count … percentile
-    "mom.engines.records.attachments",   # record hooks: file links
+    "mom.engines.records.attachments",   # record hooks: file links; file owner: record
+    "mom.engines.workflow.visibility",   # file owner: workflow comments
     "mom.platform.delivery",             # delivery channels: webhook, e-mail, DingTalk, WeCom
-    "mom.engines.reports.delivery",      # outbox handler: report.deliver
+    "mom.engines.reports.delivery",      # outbox handler: report.deliver; file owner: report deliveries
     "mom.connectors.messaging.connector",  # connector: messaging (SMTP, DingTalk, WeCom)
     "mom.engines.packs.steps",           # pack steps: forms, roles, workflows, rules, reports, dashboards, prints, menu, fixtures
     "mom.platform.cli.serve_cmds",       # mom serve, db, demo

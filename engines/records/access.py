@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from mom.engines.expressions.scope import compile_scope
 from mom.engines.forms.compile import CompiledForm
@@ -77,6 +78,26 @@ def form_access(compiled: CompiledForm, actor: Actor) -> FormAccess:
     hidden = set.intersection(*hidden_sets) if hidden_sets else set()
     read_only = (set.intersection(*ro_sets) if ro_sets else set()) | hidden
     return FormAccess(name, frozenset(actions), scopes, frozenset(hidden), frozenset(read_only))
+
+
+def record_readable(conn: Connection, forms: Any, actor: Actor, form: str, record_id: int, field: str = "") -> bool:
+    """Whether ``actor`` may read record ``record_id`` of ``form`` (not deleted, in their row scope) and
+    see ``field`` ("key" or "table.key"; a field removed since counts as not seen)."""
+    compiled = forms.get(conn, form)
+    access = form_access(compiled, actor)
+    if not access.can("read") or any(part and not access.visible(part) for part in field.split(".")):
+        return False
+    if field:                  # a field purged or removed since: its files no longer belong to the record
+        top, _, sub = field.partition(".")
+        f = compiled.definition.field(top)
+        if f is None or (sub and f.child(sub) is None):
+            return False
+    t = compiled.main
+    q = sa.select(t.c.id).where(t.c.id == record_id, t.c.deleted_at.is_(None))
+    scope = access.scope("read")
+    if scope is not None:
+        q = q.where(scope)
+    return conn.execute(q).first() is not None
 
 
 def _scope_clause(compiled: CompiledForm, scope: Any, actor: Actor) -> Any:

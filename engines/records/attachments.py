@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec
+from mom.engines.records.access import record_readable
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform import file_access, files
@@ -138,6 +139,16 @@ def _refused(path: str, token: str) -> Problem:
     return Problem(path, f"不能使用附件 {token}：只能使用你自己上传的文件，或你有权查看的记录里的文件；请自己上传该文件",
                    f"attachment {token} cannot be used: use a file you uploaded yourself or one in a record you may read; "
                    f"upload the file yourself", "not_yours")
+
+
+def _record_link_readable(conn: Connection, forms: Any, actor: Any, link: Any) -> bool:
+    return record_readable(conn, forms, actor, link.name, int(link.ref_id), link.field)
+
+
+@hookimpl
+def mom_file_owners() -> list[file_access.FileOwner]:
+    """A record's attachments are read by whoever may read the record and see the field."""
+    return [file_access.FileOwner("record", _record_link_readable)]
 
 
 @hookimpl(trylast=True)

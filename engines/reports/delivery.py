@@ -15,7 +15,7 @@ from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
 from mom.engines.reports import service, store
-from mom.platform import files, outbox
+from mom.platform import file_access, files, outbox
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError
 from mom.platform.hookspecs import hookimpl
@@ -89,6 +89,21 @@ def handle_report_deliver(worker: Any, conn: Connection, payload: Mapping[str, A
                           event_id: int) -> dict[str, Any]:
     """The ``report.deliver`` outbox topic: one scheduled run, in the transaction marking the event done."""
     return deliver(conn, worker.forms, worker.settings, payload, now=now, tz=worker.tz)
+
+
+def _delivery_readable(conn: Connection, forms: Any, actor: Any, link: Any) -> bool:
+    """A delivered report file: its recipient, while they may still run the report (the file was made
+    under the schedule's permissions, so someone who was not sent it runs the report themselves)."""
+    if actor.id is None or actor.id != int(link.ref_id):
+        return False
+    raw, _ = store.get(conn, "report", link.name)
+    return store.may_use(raw, actor)
+
+
+@hookimpl
+def mom_file_owners() -> list[file_access.FileOwner]:
+    """Files of scheduled report deliveries (link kind ``report``, ``ref_id`` the recipient)."""
+    return [file_access.FileOwner("report", _delivery_readable)]
 
 
 @hookimpl

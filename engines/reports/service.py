@@ -13,7 +13,7 @@ from croniter import croniter
 from sqlalchemy.engine import Connection
 
 from mom.engines.definitions.cron import next_run
-from mom.engines.records.context import Ctx, SYSTEM
+from mom.engines.records.context import Ctx, SYSTEM, load_actor
 from mom.engines.reports import run as runner
 from mom.engines.reports import store
 from mom.engines.reports import summary as summary_mod
@@ -269,7 +269,6 @@ def recipients(conn: Connection, to: Mapping[str, Any]) -> list[int]:
 
 def scheduled_actor(conn: Connection, s: Mapping[str, Any]) -> Any:
     """Who a scheduled report runs as: ``run_as`` (its permissions apply), else the system."""
-    from mom.engines.records.context import load_actor
     if s.get("run_as"):
         uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == s["run_as"])).scalar()
         actor = load_actor(conn, uid) if uid is not None else None

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import visitors
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.forms.store import refresh_listeners
 from mom.engines.records.access import form_access
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.records.hooks import RecordHooks
@@ -346,7 +347,6 @@ def drop(conn: Connection, report: str) -> None:
 
 
 def _recount(conn: Connection, form: str) -> None:
-    from mom.engines.forms.store import refresh_listeners
     refresh_listeners(conn, form)
 
 

@@ -15,6 +15,8 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.store import FormRegistry
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
+from mom.engines.workflow import runtime
+from mom.engines.workflow.runtime import running_instance
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
 from mom.platform.db import tables as T
@@ -122,7 +124,6 @@ class WorkflowHooks(RecordHooks):
 
     def _check_lock(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                     new: Mapping[str, Any], patched: set[str]) -> None:
-        from mom.engines.workflow.runtime import running_instance
         inst = running_instance(conn, compiled.name, record_id)
         if inst is None or ctx.actor.id is None:      # no flow, or the engine itself (automatic actions)
             return
@@ -161,7 +162,6 @@ class WorkflowHooks(RecordHooks):
 
     # ------------------------------------------------------------ delete
     def before_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
-        from mom.engines.workflow.runtime import running_instance
         inst = running_instance(conn, compiled.name, record_id)
         if inst is not None:
             raise Conflict(f"记录审批中（流程实例 {inst['id']}），不能删除；请先撤回或终止流程",
@@ -175,7 +175,6 @@ class WorkflowHooks(RecordHooks):
     # ------------------------------------------------------------ condition triggers
     def _condition_starts(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, row: Mapping[str, Any],
                           old: Mapping[str, Any] | None) -> None:
-        from mom.engines.workflow import runtime
         for spec in self.flows.for_form(conn, compiled.name):
             if spec.trigger != "condition" or spec.when is None:
                 continue

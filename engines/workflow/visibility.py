@@ -6,12 +6,18 @@ task ids reveal nothing about records out of the caller's sight (issue 16 review
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from mom.engines.records import service as S
+from mom.engines.records.access import record_readable
 from mom.engines.workflow.instance import WorkflowInstance
-from mom.engines.workflow.runtime import TK, Runtime
+from mom.engines.workflow.runtime import I, TK, Runtime
+from mom.platform import file_access
 from mom.platform.errors import MomError, NotFound
+from mom.platform.hookspecs import hookimpl
 
 
 def may_see(rt: Runtime, inst: WorkflowInstance) -> bool:
@@ -28,6 +34,25 @@ def may_see(rt: Runtime, inst: WorkflowInstance) -> bool:
     except MomError:
         return False
     return True
+
+
+def instance_file_readable(conn: Connection, forms: Any, actor: Any, link: Any) -> bool:
+    """A workflow comment's file (link kind ``workflow``, ``ref_id`` the instance): readable by whoever
+    may see the instance's timeline, the same rule as :func:`may_see` without a runtime."""
+    inst = conn.execute(sa.select(I.c.initiator_id, I.c.form, I.c.record_id).where(I.c.id == int(link.ref_id))).first()
+    if inst is None:
+        return False
+    if actor.id is not None and actor.id == inst.initiator_id:
+        return True
+    involved = conn.execute(sa.select(TK.c.id).where(TK.c.instance_id == int(link.ref_id),
+                                                     TK.c.assignee_id == actor.id).limit(1)).first()
+    return involved is not None or record_readable(conn, forms, actor, inst.form, int(inst.record_id))
+
+
+@hookimpl
+def mom_file_owners() -> list[file_access.FileOwner]:
+    """Files attached to workflow comments and decisions."""
+    return [file_access.FileOwner("workflow", instance_file_readable)]
 
 
 def no_instance(instance_id: int) -> NotFound:

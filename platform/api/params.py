@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from mom.platform.errors import InvalidInput, Problem
+
 MAX_ID = 2**63 - 1   # the largest BIGINT on PostgreSQL and INTEGER on SQLite
 
 #: a record, attachment, task, instance, token, version … id in a path
@@ -44,8 +46,6 @@ MAX_IDS = 500
 
 def id_list(raw: str, name: str, *, most: int = MAX_IDS, largest: int = MAX_ID) -> list[int]:
     """``"1,2,3"`` as ids; anything else answers 422 naming ``name`` (``"²"`` is a digit to Python, not an id)."""
-    from mom.platform.errors import InvalidInput, Problem
-
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     bad = [p for p in parts if not (p.isascii() and p.isdigit() and len(p) <= 19 and 1 <= int(p) <= largest)]
     if bad or len(parts) > most:
@@ -57,8 +57,6 @@ def id_list(raw: str, name: str, *, most: int = MAX_IDS, largest: int = MAX_ID) 
 
 def body_id(value: object, path: str, *, largest: int = MAX_ID) -> int:
     """An id given in a JSON body (``record_id``, ``ids/0``): a positive 64-bit integer, else 422 at ``path``."""
-    from mom.platform.errors import InvalidInput, Problem
-
     if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 19)):
         ok = False
     else:

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from mom.engines.forms import fieldtypes
 from mom.engines.expressions.templates import TemplateLimits
 from mom.engines.reports import dashboard, printing, service, spc, store
+from mom.engines.reports import run as runner
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep, same_name
 from mom.platform.api.models import ERRORS, ReportDataRead
 from mom.platform.api.params import MAX_NAME, Limit, PathName, QueryId, QueryName, QueryNumber, QueryText
@@ -65,7 +66,6 @@ def validate_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, set
 
 @router.post("/reports/preview", summary="Run an unpublished definition (designer live preview): body {definition, params}; at most 200 rows")
 def preview_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
-    from mom.engines.reports import run as runner
 
     raw, params = _draft(body, "报表", "report")
     with read_tx(engine) as conn:

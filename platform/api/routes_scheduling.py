@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from mom.engines.scheduling import checker, problem as P, reschedule, solution, solver
+from mom.engines.scheduling import checker, generate, problem as P, reschedule, solution, solver
 from mom.platform.api.deps import CtxDep, SettingsDep
 from mom.platform.api.models import ERRORS
 from mom.platform.errors import InvalidInput, Problem
@@ -127,5 +127,4 @@ def example(ctx: CtxDep, orders: Annotated[int, Query(ge=-2**31, le=2**31)] = 12
            if not lo <= v <= hi]
     if bad:
         raise InvalidInput("示例参数超出范围", "example parameters out of range", problems=bad)
-    from mom.engines.scheduling import generate
     return generate.factory(orders=orders, machines=machines, seed=seed, days=days)

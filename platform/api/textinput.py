@@ -26,6 +26,7 @@ import orjson
 from starlette.exceptions import HTTPException
 
 from mom.platform.api.errors import shaped
+from mom.platform.errors import InvalidInput, Problem
 
 MAX_PROBLEMS = 20
 ORJSON_DEPTH = 1024   # orjson's fixed nesting limit
@@ -181,8 +182,6 @@ def scope_problems(scope: dict[str, Any]) -> list[dict[str, Any]]:
 def check_text(value: str | None, path: str, what_zh: str, what_en: str) -> None:
     """Raise 422 if ``value`` (text taken from a multipart part: a file name, its content type) has NUL
     or a lone surrogate; multipart bodies are not parsed by :class:`InputGuard`."""
-    from mom.platform.errors import InvalidInput, Problem
-
     p = _bad_text(path, value or "", what_zh, what_en)
     if p:
         raise InvalidInput(p["message"]["zh-CN"], p["message"]["en"],

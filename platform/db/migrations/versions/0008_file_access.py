@@ -112,7 +112,7 @@ def _swap_list(vals: Any, one: Callable[[Any], Any]) -> Any:
 
 def _forms(conn: Any, swap: Callable[..., Any]) -> None:
     """Attachment fields of every form's current version, main table and child tables."""
-    from mom.engines.forms.compile import child_table_name
+    from mom.engines.forms.compile import child_table_name   # at run time only: listing the revisions imports no engine
 
     form = sa.table("mom_form", sa.column("name"), sa.column("current_version"))
     version = sa.table("mom_form_version", sa.column("form_name"), sa.column("version"), sa.column("definition", sa.JSON))
