@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mom.platform.errors import Conflict
+
 #: The format of the ``state`` JSON this code writes.
 FORMAT = 1
 
@@ -96,7 +98,8 @@ def upgrade_state(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     state = dict(raw or {})
     version = int(state.get("format", 0))
     if version > FORMAT:
-        raise ValueError(f"workflow state format {version} is newer than this code ({FORMAT}); upgrade the platform")
+        raise Conflict(f"流程实例状态格式 {version} 比本程序支持的 {FORMAT} 新；请升级平台后再处理",
+                       f"workflow state format {version} is newer than this code's ({FORMAT}); upgrade the platform first")
     while version < FORMAT:
         state = UPGRADES[version](state)
         version = int(state["format"])

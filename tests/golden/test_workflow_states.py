@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from mom.engines.workflow.instance import FORMAT, InstanceState, upgrade_state
 from mom.platform.db import tables as T
 from mom.platform.db.engine import write_tx
+from mom.platform.errors import Conflict
 from tests.golden.workflow_play import play, start, stored
 from tests.integration.wf_helpers import Plant
 
@@ -45,6 +46,14 @@ def test_old_states_upgrade_to_todays_format(name: str) -> None:
     state = InstanceState.from_json(old)
     assert state.to_json() == upgrade_state(old) and state.to_json()["format"] == FORMAT
     assert InstanceState.from_json(state.to_json()) == state     # today's format reads back the same
+
+
+def test_format_0_may_lack_keys_and_a_newer_format_is_refused() -> None:
+    assert InstanceState.from_json(None) == InstanceState() == InstanceState.from_json({})
+    state = InstanceState.from_json({"tokens": [{"node": "a"}]})
+    assert state.tokens[0].node == "a" and state.tokens[0].stack == [] and state.joins == {} and state.return_to is None
+    with pytest.raises(Conflict):
+        InstanceState.from_json({"format": FORMAT + 1, "tokens": []})
 
 
 @pytest.mark.parametrize("name", GOLDEN)
