@@ -19,18 +19,13 @@ from sqlalchemy.engine import Connection
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.reports.assembly import DEFAULT_LIMIT, DETAIL_LIMIT, Built, Column, assemble
-from mom.engines.reports.buckets import BUCKETS_DATE, bucket_sql, offset_minutes
-from mom.engines.reports.filters import filter_sql
 from mom.engines.reports.measures import MeasureTable, registry
 from mom.engines.reports.params import parse_params
 from mom.engines.reports.paths import Binder, BuildError, PathResolver, Ref
 from mom.engines.reports.spec import ParamsError, ReportSpec, report_spec
 from mom.platform.errors import AccessDenied, InvalidInput, ProblemList
 
-__all__ = ["BUCKETS_DATE", "DEFAULT_LIMIT", "DETAIL_LIMIT", "Binder", "BuildError", "Built", "Column", "Ref",
-           "ReportSpec", "bucket_sql", "build", "filter_sql", "offset_minutes"]
-
-_offset_minutes = offset_minutes        # the name mom.engines.reports.summary imports
+__all__ = ["DEFAULT_LIMIT", "DETAIL_LIMIT", "Binder", "BuildError", "Builder", "Built", "Column", "Ref", "ReportSpec", "build"]
 
 
 def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None,

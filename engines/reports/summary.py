@@ -39,7 +39,8 @@ from mom.engines.records.access import form_access
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.engines.reports import sqlexpr, store
-from mom.engines.reports.build import _offset_minutes, bucket_sql, build
+from mom.engines.reports.buckets import bucket_sql, offset_minutes
+from mom.engines.reports.build import build
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError, Problem
 from mom.platform.hookspecs import hookimpl
@@ -247,7 +248,7 @@ class Summary:
         """Recompute one group. Its two statements are built once per shape of key (which parts are
         empty) and time-zone offset, then run with the key's values as parameters."""
         pattern = tuple(v is None for v in key)
-        ck = (conn.dialect.name, _offset_minutes(ctx), pattern)
+        ck = (conn.dialect.name, offset_minutes(ctx), pattern)
         if ck not in self._stmts:
             def extra(b: Any) -> list[Any]:
                 out = []
