@@ -11,6 +11,7 @@ version (:func:`report_spec`).
 """
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -165,6 +166,7 @@ def compile_spec(raw: Mapping[str, Any], source: CompiledForm, get_form: Callabl
                  dialect: str, measures: MeasureTable) -> ReportSpec:
     """Check ``raw`` against the forms (``get_form``) and the measure table; raises BuildError (the
     first problem, located) or ParamsError."""
+    raw = copy.deepcopy(raw)                 # the spec outlives the caller's dict
     used: dict[str, CompiledForm] = {source.name: source}
 
     def lookup(name: str) -> CompiledForm:
