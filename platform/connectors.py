@@ -6,19 +6,24 @@ and a health check an administrator can run. What it sends goes out through a de
 (``mom.platform.delivery``) or an outbox handler; what it receives comes in as records or
 ``external`` events.
 
-``DeviceMapping`` (``mom_device_mappings``) is reserved for the MQTT device consumer of issue 23:
+``mom connector list`` names them with their settings; ``mom connector health`` runs every check
+(exit status 1 when one fails). ``DeviceMapping`` (``mom_device_mappings``) is reserved for the MQTT device consumer of issue 23:
 the core collects the mappings but nothing consumes them yet.
 """
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import click
 import pluggy
 
+from mom.platform.hookspecs import hookimpl
 from mom.platform.plugins import by_key, plugin_manager
-from mom.platform.settings import Settings
+from mom.platform.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,36 @@ def health(settings: Settings, pm: pluggy.PluginManager | None = None) -> dict[s
         h = c.health(settings)
         out[name] = {"ok": h.ok, "detail": dict(h.detail)}
     return out
+
+
+@click.group("connector", help="连接器 / connectors to outside systems")
+def connector_group() -> None:
+    pass
+
+
+@connector_group.command("list", help="列出连接器及其设置 / list connectors and the settings they read")
+def connector_list() -> None:
+    for name, c in sorted(connectors().items()):
+        click.echo(f"{name}\t{c.label.get('zh-CN', name)} / {c.label.get('en', name)}\t"
+                   f"{', '.join('MOM_' + k.upper() for k in c.settings) or '-'}")
+
+
+@connector_group.command("health", help="检查连接器的配置与连通性 / check the connectors' settings and reachability")
+@click.option("--json", "as_json", is_flag=True)
+def connector_health(as_json: bool) -> None:
+    got = health(get_settings())
+    if as_json:
+        click.echo(json.dumps(got, ensure_ascii=False, indent=1))
+    else:
+        for name, h in sorted(got.items()):
+            click.echo(f"{name}: {'ok' if h['ok'] else '失败 / failed'}")
+            for part, text in h["detail"].items():
+                click.echo(f"  {part}: {text}")
+    if not all(h["ok"] for h in got.values()):
+        sys.exit(1)
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    """`mom connector list|health`."""
+    return [connector_group]

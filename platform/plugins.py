@@ -32,6 +32,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.platform.delivery",             # delivery channels: webhook, e-mail, DingTalk, WeCom
     "mom.engines.reports.delivery",      # outbox handler: report.deliver; file owner: report deliveries
     "mom.connectors.messaging.connector",  # connector: messaging (SMTP, DingTalk, WeCom)
+    "mom.platform.connectors",           # mom connector list|health
     "mom.engines.packs.steps",           # pack steps: forms, roles, workflows, rules, reports, dashboards, prints, menu, fixtures
     "mom.platform.cli.serve_cmds",       # mom serve, db, demo
     "mom.platform.cli.user_cmds",        # mom user …

@@ -152,3 +152,22 @@ def test_the_messaging_connector_reports_its_health_without_sending() -> None:
     assert h["ok"] and "not configured" in h["detail"]["smtp"]
     bad = connectors.health(Settings(wecom_webhook="ftp://robot"), pm)["messaging"]
     assert not bad["ok"] and bad["detail"]["wecom"] == "not an http(s) address"
+
+
+def test_mom_connector_health_runs_every_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mom.platform.cli.main import main
+    from mom.platform.settings import get_settings
+
+    monkeypatch.setenv("MOM_WECOM_WEBHOOK", "ftp://robot")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(main, ["connector", "health", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 1 and json.loads(res.output)["messaging"]["detail"]["wecom"] == "not an http(s) address"
+    listed = CliRunner().invoke(main, ["connector", "list"])
+    assert listed.exit_code == 0 and "MOM_SMTP_HOST" in listed.output
