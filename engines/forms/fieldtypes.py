@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from mom.engines.forms.model import FieldSpec
+from mom.platform.plugins import plugin_manager
 from mom.platform.errors import MomError
 
 Coerce = Callable[[FieldSpec, Any, dt.tzinfo], Any]
@@ -125,9 +126,7 @@ def types_of(pm: Any) -> FieldTypes:
 
 @cache
 def _default() -> FieldTypes:
-    from mom.platform.plugins import plugin_manager   # lazy: the manager imports the engines' modules
-
-    return types_of(plugin_manager())
+    return types_of(plugin_manager())   # on first use: the manager imports the core plug-ins then
 
 
 _override: list[FieldTypes] = []

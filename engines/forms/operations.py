@@ -27,6 +27,7 @@ from mom.engines.forms.compile import CompiledForm, field_column
 from mom.engines.forms.model import FieldSpec
 from mom.platform.errors import Conflict
 from mom.platform.hookspecs import hookimpl
+from mom.platform.plugins import plugin_manager
 
 SAFE, DATA, BLOCKED = "safe", "data", "blocked"
 
@@ -304,9 +305,7 @@ def kinds_of(pm: Any) -> dict[str, type[Operation]]:
 @cache
 def registry() -> Mapping[str, type[Operation]]:
     """The process's operation kinds (resolved on first use)."""
-    from mom.platform.plugins import plugin_manager   # lazy: the manager imports this module
-
-    return kinds_of(plugin_manager())
+    return kinds_of(plugin_manager())   # on first use: the manager imports the core plug-ins then
 
 
 def make(kind: str, zh: str, en: str, safety: str = SAFE, table: str | None = None, field_id: str | None = None,
