@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
+from mom.engines.forms.definition import field_spec
 from mom.engines.forms.model import FieldSpec
 
 CHUNK = 5000
 
 
 def spec_from_raw(raw: Mapping[str, Any]) -> FieldSpec:
-    from mom.engines.forms.definition import _spec
-
-    return _spec(raw, {}, set())
+    """The ``FieldSpec`` of a stored field definition (a column's previous type)."""
+    return field_spec(raw, {}, set())
 
 
 def count_rows(conn: Connection, table: str) -> int:

@@ -205,7 +205,7 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
         problems.add("/format", f"不支持的格式，应为 {FORMAT}", f"unsupported format; expected {FORMAT}", "format")
     problems.raise_if_any(f"表单定义 {name or '?'} 有 {len(problems.items)} 处错误",
                           f"form definition {name or '?'} has {len(problems.items)} problem(s)")
-    specs = tuple(_spec(f, exprs, main_scalar) for f in fields)
+    specs = tuple(field_spec(f, exprs, main_scalar) for f in fields)
     if not isinstance(display, str):
         display = next((f.key for f in specs if f.type in ("autonumber", "text") and (f.unique or f.type == "autonumber")),
                        next((f.key for f in specs if f.type == "text"), "id"))
@@ -272,7 +272,8 @@ def _generated(type_key: str) -> bool:
     return ft is not None and ft.generated
 
 
-def _spec(f: Mapping[str, Any], exprs: Mapping[str, Expression], scalar_keys: set[str]) -> FieldSpec:
+def field_spec(f: Mapping[str, Any], exprs: Mapping[str, Expression], scalar_keys: set[str]) -> FieldSpec:
+    """The frozen ``FieldSpec`` of a validated field definition (``exprs``: formulas already compiled, by key)."""
     raw_opts = f.get("options", [])
     options = tuple(o if isinstance(o, str) else o["value"] for o in raw_opts)
     option_labels = {(o if isinstance(o, str) else o["value"]): text_of(o if isinstance(o, str) else o.get("label"),
@@ -282,7 +283,7 @@ def _spec(f: Mapping[str, Any], exprs: Mapping[str, Expression], scalar_keys: se
     default_expr = compile_expression(d["expr"], known_names=set(EXTRA_NAMES)) if isinstance(d, Mapping) else None
     b = f.get("backfill")
     backfill_expr = compile_expression(b["expr"]) if isinstance(b, Mapping) and "expr" in b else None
-    children = tuple(_spec(c, {}, set()) for c in f.get("fields", [])) if f.get("type") == "table" else ()
+    children = tuple(field_spec(c, {}, set()) for c in f.get("fields", [])) if f.get("type") == "table" else ()
     formula = exprs.get(f["key"])
     if formula is None and isinstance(f.get("formula"), str):
         formula = compile_expression(f["formula"])
