@@ -45,7 +45,9 @@ class TemplateLimit(MomError):
 
 
 @dataclass
-class _Budget:
+class Budget:
+    """What one render has used so far against its limits; each check raises ``TemplateLimit`` when past one."""
+
     limits: TemplateLimits
     deadline: float
     steps: int = 0
@@ -66,22 +68,23 @@ class _Budget:
             raise TemplateLimit(f"模板生成的列表超过 {m:,} 项的上限", f"the template makes a list longer than the {m:,} item limit")
 
 
-_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("mom_template_budget", default=None)
+_BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("mom_template_budget", default=None)
 _DEFAULT = TemplateLimits()
 
 
-def _budget() -> _Budget:
+def current_budget() -> Budget:
+    """The budget of the render under way (checked against its deadline first)."""
     b = _BUDGET.get()
     if b is None:     # outside a render (e.g. a filter folded at compile): a fresh budget with the defaults
-        b = _Budget(_DEFAULT, time.monotonic() + _DEFAULT.max_seconds)
+        b = Budget(_DEFAULT, time.monotonic() + _DEFAULT.max_seconds)
     b.tick()
     return b
 
 
 @contextmanager
-def budget(limits: TemplateLimits) -> Iterator[_Budget]:
+def budget(limits: TemplateLimits) -> Iterator[Budget]:
     """The limits of one render (or one check at publish), active for the code inside."""
-    b = _Budget(limits, time.monotonic() + limits.max_seconds)
+    b = Budget(limits, time.monotonic() + limits.max_seconds)
     token = _BUDGET.set(b)
     try:
         yield b
@@ -104,7 +107,7 @@ _SPEC_NUMBER = re.compile(r"%[-#0 +(\w)]*?(\d+)|%[-#0 +]*\.(\d+)|\{[^{}]*?:[^{}]
 _STAR_OR_NESTED = re.compile(r"%[-#0 +]*\*|%[-#0 +]*\d*\.\*|\{[^{}]*\{")
 
 
-def _format_widths(fmt: str) -> int:
+def format_widths(fmt: str) -> int:
     """The largest width or precision a %- or {}-format asks for (``'%1000000000d'`` -> 10**9). A width
     taken from the arguments (``'%*d'``, ``'{:{}}'``) is not known here: it counts as too large."""
     if _STAR_OR_NESTED.search(fmt.replace("%%", "").replace("{{", "").replace("}}", "")):
@@ -119,7 +122,8 @@ def _format_widths(fmt: str) -> int:
     return best
 
 
-def _check_repeat(b: _Budget, seq: Any, n: Any) -> None:
+def check_repeat(b: Budget, seq: Any, n: Any) -> None:
+    """``seq * n``: the text or list it would make stays within ``b``."""
     if isinstance(n, bool) or not isinstance(n, int) or not isinstance(seq, (str, bytes, list, tuple)):
         return
     if isinstance(seq, (str, bytes)):
@@ -129,19 +133,22 @@ def _check_repeat(b: _Budget, seq: Any, n: Any) -> None:
         b.text(weight(seq) * max(n, 0))
 
 
-def _check_power(b: _Budget, a: Any, e: Any) -> None:
+def check_power(b: Budget, a: Any, e: Any) -> None:
+    """``a ** e``: the number it would make stays within ``b``'s bits."""
     if isinstance(a, (int, float)) and isinstance(e, (int, float)) and abs(a) > 1 and e > 0:
         if e * math.log2(abs(a)) > b.limits.max_number_bits:
             raise TemplateLimit("模板中的乘方结果过大", "a power in the template is too large")
 
 
-def _check_replace(b: _Budget, s: str, old: Any, new: Any) -> None:
+def check_replace(b: Budget, s: str, old: Any, new: Any) -> None:
+    """``s.replace(old, new)``: the text it would make stays within ``b``."""
     if isinstance(old, str) and isinstance(new, str):
         hits = len(s) + 1 if old == "" else s.count(old)
         b.text(len(s) + hits * max(len(new) - len(old), 0))
 
 
-def _check_result(b: _Budget, out: Any) -> None:
+def check_result(b: Budget, out: Any) -> None:
+    """A value a call returned: its text or list stays within ``b``."""
     if isinstance(out, str):
         b.text(len(out))
     elif isinstance(out, (list, tuple)):

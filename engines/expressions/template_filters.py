@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from mom.engines.expressions.template_budget import (TemplateLimit, _Budget, _budget, _check_replace, _check_result,
-                                                     _format_widths, weight)
+from mom.engines.expressions.template_budget import (TemplateLimit, Budget, current_budget, check_replace, check_result,
+                                                     format_widths, weight)
 
 MAX_PLACES = 100          # round's precision: Python computes 10**|precision| in C, out of the deadline's reach
 MAX_DECIMALS = 20         # number(decimals): digits after the point
@@ -36,33 +36,33 @@ def _refuse(zh: str, en: str) -> TemplateLimit:
     return TemplateLimit(zh, en, "argument")
 
 
-def _check_places(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_places(b: Budget, a: Mapping[str, Any]) -> None:
     p = _int_arg(a.get("precision", 0))
     if p is not None and abs(p) > MAX_PLACES:
         raise _refuse(f"小数位数超出范围（round 的位数应在 -{MAX_PLACES} 到 {MAX_PLACES} 之间）",
                       f"the number of decimal places is out of range (round takes -{MAX_PLACES} to {MAX_PLACES})")
 
 
-def _check_decimals(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_decimals(b: Budget, a: Mapping[str, Any]) -> None:
     d = _int_arg(a.get("decimals", 2))
     if d is None or not 0 <= d <= MAX_DECIMALS:
         raise _refuse(f"小数位数超出范围（number 的位数应在 0 到 {MAX_DECIMALS} 之间）",
                       f"the number of decimal places is out of range (number takes 0 to {MAX_DECIMALS})")
 
 
-def _check_center(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_center(b: Budget, a: Mapping[str, Any]) -> None:
     w = _int_arg(a.get("width", 80))
     b.text(max(w or 0, weight(a.get("value"))))
 
 
-def _check_indent(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_indent(b: Budget, a: Mapping[str, Any]) -> None:
     s, w = a.get("s"), a.get("width", 4)
     w = len(w) if isinstance(w, str) else (_int_arg(w) or 0)
     lines = 1 + (s.count("\n") if isinstance(s, str) else 0)
     b.text(weight(s) + lines * max(w, 0))
 
 
-def _check_wordwrap(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_wordwrap(b: Budget, a: Mapping[str, Any]) -> None:
     s, w = a.get("s"), _int_arg(a.get("width", 79))
     if w is None or w < 1:
         raise _refuse("wordwrap 的宽度至少为 1", "wordwrap's width must be at least 1")
@@ -75,7 +75,7 @@ def _check_wordwrap(b: _Budget, a: Mapping[str, Any]) -> None:
     b.text(n + lines * (len(wrap) if isinstance(wrap, str) else 1))
 
 
-def _check_tojson(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_tojson(b: Budget, a: Mapping[str, Any]) -> None:
     indent = (a.get("kwargs") or {}).get("indent", a.get("indent"))
     if indent is not None and (_int_arg(indent) is None or not 0 <= _int_arg(indent) <= MAX_JSON_INDENT):  # type: ignore[operator]
         raise _refuse(f"tojson 的缩进应在 0 到 {MAX_JSON_INDENT} 之间", f"tojson's indent must be between 0 and {MAX_JSON_INDENT}")
@@ -93,23 +93,23 @@ def _text_items(v: Any) -> int:
     return total
 
 
-def _check_urlencode(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_urlencode(b: Budget, a: Mapping[str, Any]) -> None:
     b.text(3 * _text_items(a.get("value")))       # every byte may become %XX
 
 
-def _check_xmlattr(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_xmlattr(b: Budget, a: Mapping[str, Any]) -> None:
     d = a.get("d")
     b.text(6 * _text_items(d) if isinstance(d, Mapping) else 0)   # '"' becomes &#34;
 
 
-def _check_escape(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_escape(b: Budget, a: Mapping[str, Any]) -> None:
     s = next(iter(a.values()), None)
     if isinstance(s, str):
         b.text(len(s) + 4 * sum(s.count(c) for c in "<>&'\""))
 
 
 def _check_items_arg(key: str, default: int) -> Any:
-    def check(b: _Budget, a: Mapping[str, Any]) -> None:
+    def check(b: Budget, a: Mapping[str, Any]) -> None:
         n = _int_arg(a.get(key, default))
         if n is None or n < 1:
             raise _refuse(f"{key} 至少为 1", f"{key} must be at least 1")
@@ -117,34 +117,34 @@ def _check_items_arg(key: str, default: int) -> Any:
     return check
 
 
-def _check_format(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_format(b: Budget, a: Mapping[str, Any]) -> None:
     v = a.get("value")
     if isinstance(v, str):
-        b.text(len(v) + _format_widths(v) + weight(tuple(a.get("args") or ())) + weight(tuple((a.get("kwargs") or {}).values())))
+        b.text(len(v) + format_widths(v) + weight(tuple(a.get("args") or ())) + weight(tuple((a.get("kwargs") or {}).values())))
         _check_int_formats(v, tuple(a.get("args") or ()) + tuple((a.get("kwargs") or {}).values()))
 
 
-def _check_replace_filter(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_replace_filter(b: Budget, a: Mapping[str, Any]) -> None:
     s = a.get("s")
     if isinstance(s, str):
-        _check_replace(b, s, a.get("old"), a.get("new"))
+        check_replace(b, s, a.get("old"), a.get("new"))
 
 
-def _check_join(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_join(b: Budget, a: Mapping[str, Any]) -> None:
     v = a.get("value")
     if isinstance(v, (list, tuple)):
         b.text(weight(v) + len(v) * len(str(a.get("d", ""))))
 
 
 def _check_short_text(key: str, most: int) -> Any:
-    def check(b: _Budget, a: Mapping[str, Any]) -> None:
+    def check(b: Budget, a: Mapping[str, Any]) -> None:
         v = a.get(key)
         if v is not None and len(str(v)) > most:
             raise _refuse(f"{key} 最多 {most:,} 个字符", f"{key} takes at most {most:,} characters")
     return check
 
 
-def _check_number_value(b: _Budget, a: Mapping[str, Any]) -> None:
+def _check_number_value(b: Budget, a: Mapping[str, Any]) -> None:
     _check_decimal(next(iter(a.values()), None))
 
 
@@ -159,7 +159,7 @@ def _check_int_formats(fmt: str, args: tuple[Any, ...]) -> None:
         _check_decimal(v)
 
 
-def _nothing(b: _Budget, a: Mapping[str, Any]) -> None:
+def _nothing(b: Budget, a: Mapping[str, Any]) -> None:
     return None
 
 
@@ -201,7 +201,7 @@ def _guarded_filter(name: str, f: Any) -> Any:
 
     @functools.wraps(f)
     def run(*args: Any, **kwargs: Any) -> Any:
-        b = _budget()
+        b = current_budget()
         try:
             bound = sig.bind(*args[skip:], **kwargs)
         except TypeError:
@@ -212,7 +212,7 @@ def _guarded_filter(name: str, f: Any) -> Any:
         b.text(weight(value))
         check(b, a)
         out = f(*args, **kwargs)
-        _check_result(b, out)
+        check_result(b, out)
         return out
 
     return run

@@ -32,8 +32,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from mom.engines.expressions.template_budget import (  # noqa: F401 - TemplateLimits, TemplateLimit, budget, weight are this module's API
-    TemplateLimit, TemplateLimits, _Budget, _budget, _check_power, _check_repeat, _check_replace, _check_result,
-    _format_widths, budget, weight)
+    TemplateLimit, TemplateLimits, Budget, current_budget, check_power, check_repeat, check_replace, check_result,
+    format_widths, budget, weight)
 from mom.engines.expressions.template_filters import (  # noqa: F401
     FILTER_CHECKS, _check_decimal, _check_int_formats, _guarded_filter)
 
@@ -66,7 +66,7 @@ class _Buffer(list):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
         self.size = 0
-        self.budget = _budget()
+        self.budget = current_budget()
 
     def append(self, part: Any) -> None:
         self.size += len(part) if isinstance(part, str) else 0
@@ -118,7 +118,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def guard_loop(self, iterable: Any) -> Iterator[Any]:
         """Each step of a ``for`` loop: counted against ``max_iterations`` and the deadline."""
-        b = _budget()
+        b = current_budget()
         for item in iterable:
             b.steps += 1
             if b.steps > b.limits.max_iterations:
@@ -129,28 +129,28 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             yield item
 
     def bounded_concat(self, parts: tuple[Any, ...]) -> str:
-        b = _budget()
+        b = current_budget()
         b.text(sum(weight(p) for p in parts))
         return markup_join(parts) if self.autoescape else str_join(parts)
 
     def _join(self, parts: Any) -> str:
         parts = list(parts)
-        _budget().text(sum(len(p) for p in parts if isinstance(p, str)))
+        current_budget().text(sum(len(p) for p in parts if isinstance(p, str)))
         return "".join(parts)
 
     def _finalize(self, value: Any) -> Any:
-        _budget().text(weight(value))
+        current_budget().text(weight(value))
         return value
 
     def _range(self, *args: Any) -> range:
         r = range(*args)
-        if len(r) > _budget().limits.max_range:
-            m = _budget().limits.max_range
+        if len(r) > current_budget().limits.max_range:
+            m = current_budget().limits.max_range
             raise TemplateLimit(f"range 最多 {m:,} 个数（现为 {len(r):,}）", f"range holds at most {m:,} numbers ({len(r):,} asked)")
         return r
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        b = _budget()
+        b = current_budget()
         target = getattr(__obj, "__wrapped__", __obj)     # the sandbox wraps str.format
         owner = getattr(target, "__self__", None)
         if isinstance(owner, (str, bytes)):
@@ -164,23 +164,23 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             elif name == "join" and args and isinstance(args[0], (list, tuple)):
                 b.text(weight(args[0]) + len(args[0]) * len(owner))
             elif name == "replace" and len(args) >= 2:
-                _check_replace(b, owner, args[0], args[1])
+                check_replace(b, owner, args[0], args[1])
             elif name in ("format", "format_map"):
-                b.text(len(owner) + _format_widths(owner) + weight(args) + weight(tuple(kwargs.values())))
+                b.text(len(owner) + format_widths(owner) + weight(args) + weight(tuple(kwargs.values())))
         out = super().call(__context, __obj, *args, **kwargs)
-        _check_result(b, out)
+        check_result(b, out)
         return out
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        b = _budget()
+        b = current_budget()
         if operator == "*":
-            _check_repeat(b, left, right)
-            _check_repeat(b, right, left)
+            check_repeat(b, left, right)
+            check_repeat(b, right, left)
             if isinstance(left, int) and isinstance(right, int) and \
                     left.bit_length() + right.bit_length() > b.limits.max_number_bits:
                 raise TemplateLimit("模板中的乘积过大", "a product in the template is too large")
         elif operator == "**":
-            _check_power(b, left, right)
+            check_power(b, left, right)
             _check_decimal(left)
         elif operator == "+":
             if isinstance(left, str) and isinstance(right, str):
@@ -190,7 +190,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 b.text(weight(left) + weight(right))
         elif operator == "%" and isinstance(left, str):
             args = tuple(right.values()) if isinstance(right, Mapping) else right if isinstance(right, (tuple, list)) else (right,)
-            b.text(len(left) + _format_widths(left) + weight(args))
+            b.text(len(left) + format_widths(left) + weight(args))
             _check_int_formats(left, tuple(args))
         out = super().call_binop(context, operator, left, right)
         if isinstance(out, Decimal):      # d * d * …, 1 / (1 / d): a Decimal's exponent grows without a big int
