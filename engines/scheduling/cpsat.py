@@ -513,11 +513,12 @@ def _extract(md: Model, solver: cp_model.CpSolver) -> Schedule:
         out.append(Assignment(mode, solver.Value(md.start[op.index]), solver.Value(md.end[op.index]), sec))
     sched = Schedule(out, method="cp-sat")
     fill_setups(prob, sched)
-    _number_batches(prob, sched)
+    number_batches(prob, sched)
     return sched
 
 
-def _number_batches(prob: Problem, sched: Schedule) -> None:
+def number_batches(prob: Problem, sched: Schedule) -> None:
+    """Number the batches of each batch resource in start order (operations starting together share one)."""
     seen: dict[tuple[int, int], int] = {}
     counters: dict[int, int] = {}
     for i in sorted(range(len(prob.ops)), key=lambda i: sched.assignments[i].start):

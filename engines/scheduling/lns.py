@@ -73,7 +73,7 @@ def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, 
             fill_setups(prob, cand)
             tm = terms(prob, cand)
             if better(prob, tm, best_terms) and not check(prob, cand):
-                cpsat._number_batches(prob, cand)
+                cpsat.number_batches(prob, cand)
                 best, best_terms = cand, tm
                 kept += 1
                 break

@@ -226,7 +226,7 @@ def _rolling(prob: Problem, heur: Schedule, time_limit: float, workers: int, see
     out = Schedule([placed.get(i) for i in range(len(prob.ops))], method="cp-sat:rolling", status="feasible")
     if out.complete():
         fill_setups(prob, out)
-        cpsat._number_batches(prob, out)
+        cpsat.number_batches(prob, out)
     out.stats["windows"] = window_stats
     return out
 

@@ -68,7 +68,7 @@ def _user_arg(rt: Runtime, body: Mapping[str, Any], key: str = "to") -> int:
     return uid
 
 
-def _attachments(rt: Runtime, body: Mapping[str, Any], inst: WorkflowInstance) -> list[str] | None:
+def take_attachments(rt: Runtime, body: Mapping[str, Any], inst: WorkflowInstance) -> list[str] | None:
     """The files of a comment or decision (public ids from the upload), tied to the instance so that
     whoever may see its timeline may read them. Only files the actor uploaded or may read are taken."""
     ids = body.get("attachments")
@@ -102,7 +102,7 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise InvalidInput("comment 应为文本", "comment must be text", problems=[Problem("/comment", "应为文本", "expected text", "type")])
-    files = _attachments(rt, body, inst)
+    files = take_attachments(rt, body, inst)
     with batched(rt):
         return _act(rt, task, inst, spec, action, body, comment, files)
 

@@ -211,7 +211,7 @@ def instance_action(instance_id: PathId, action: PathName, engine: EngineDep, re
         if action == "comment":
             inst = load_instance(rt, instance_id)
             _may_see(rt, inst)
-            event(rt, inst, "comment", comment=b.get("comment"), data={"attachments": tasks._attachments(rt, b, inst)})
+            event(rt, inst, "comment", comment=b.get("comment"), data={"attachments": tasks.take_attachments(rt, b, inst)})
             return tasks.instance_view(rt, inst, full=True)
     raise NotFound(f"未知操作 {action}（withdraw、resubmit、cancel、comment）", f"unknown action {action} (withdraw, resubmit, cancel, comment)")
 
