@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from mom.engines.scheduling import dispatch, jsp, solver
+from mom.engines.scheduling import dispatch, generate, jsp, reschedule, solver
 from mom.engines.scheduling.schedule import terms
 
 SUITES = {
@@ -66,7 +66,6 @@ def run_classic(names: Iterable[str], *, time_limit: float, seeds: list[int], wo
 
 def run_factory(*, time_limit: float, seeds: list[int], workers: int, emit: Callable[[dict[str, Any]], None],
                 orders: int = 300, machines: int = 25) -> None:
-    from mom.engines.scheduling import generate
     for seed in seeds:
         raw = generate.factory(orders=orders, machines=machines, seed=seed)
         prob = solver.load(raw)
@@ -85,7 +84,6 @@ def run_factory(*, time_limit: float, seeds: list[int], workers: int, emit: Call
 
 def run_reschedule(*, time_limit: float, seeds: list[int], workers: int, emit: Callable[[dict[str, Any]], None],
                    orders: int = 300, machines: int = 25) -> None:
-    from mom.engines.scheduling import generate, reschedule
     for seed in seeds:
         raw = generate.factory(orders=orders, machines=machines, seed=seed)
         base = solver.solve(raw, time_limit=time_limit, workers=workers, seed=seed)
@@ -111,7 +109,6 @@ def run_downtime(*, time_limit: float, seeds: list[int], workers: int, emit: Cal
     """The factory problem with maintenance, breakdowns and non-pausable operations: EDD, the best
     dispatching rule, the schedule CP-SAT started from and the answer, so the share of the gain over
     EDD that CP-SAT brings is visible (``cpsat_share``)."""
-    from mom.engines.scheduling import generate
     for orders, machines in sizes:
         for seed in seeds:
             raw = generate.factory(orders=orders, machines=machines, seed=seed, downtime=True,

@@ -10,6 +10,7 @@ import copy
 import math
 from typing import Any
 
+from mom.engines.scheduling import calendar as cal
 from mom.engines.scheduling import solution, solver
 from mom.engines.scheduling.model import Problem
 from mom.engines.scheduling.problem import load
@@ -137,7 +138,6 @@ def _split(new: dict[str, Any], prob: Problem, prev: Schedule, i: int, t: int, p
         return
     mode = op.modes[a.mode]
     w = prob.resources[mode.resource].windows
-    from mom.engines.scheduling import calendar as cal
     done = cal.working_between(w, a.start, t) if op.pausable else t - a.start
     left = max(0.0, 1 - done / mode.duration) if mode.duration else 0.0
     done_part = {"id": f"{op.id}#done", "name": op_raw.get("name", op.id), "after": preds,
