@@ -1,10 +1,23 @@
 """Shared fixtures. Integration tests run on SQLite by default and on PostgreSQL when
-MOM_TEST_DATABASE_URL is set (each test gets its own schema, dropped afterwards)."""
+MOM_TEST_DATABASE_URL is set.
+
+Each test gets a database of its own, copied from a template built once per session (templates.py),
+chosen by the fixtures the test uses: ``plant`` (the demo pack and qe2), ``demo_forms`` (an admin, three
+demo forms and a few records), ``admin`` (an admin user), ``engine`` or anything built on it (the
+migrated schema); a test that uses only ``db_url``/``settings``/``cli`` gets an empty database. File
+storage (``settings.data_dir``) is per test.
+
+The fixtures' own users have scrypt hashes of the lowest cost (``fixture_hash``), so signing them in
+takes microseconds instead of ~50 ms (test settings of web frameworks use a fast hasher the same way);
+users a test creates itself, and every password set through the product, get the real cost.
+"""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
-import uuid
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +29,8 @@ from fastapi.testclient import TestClient
 from mom.platform.api.app import create_app
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import make_engine, write_tx
-from mom.platform.db.migrate import upgrade
-from mom.platform.settings import Settings, normalize_database_url
+from mom.platform.settings import Settings
+from tests.templates import Templates
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MOM_TEST_DATABASE_URL", "")
@@ -27,27 +40,73 @@ def sample_form(name: str = "iqc_inspection") -> dict[str, Any]:
     return json.loads((ROOT / "modelpacks" / "demo" / "forms" / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def fixture_hash(password: str) -> str:
+    """A valid scrypt hash of ``password`` at the lowest cost (n=16): for the fixtures' own users only."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=16, r=8, p=1, dklen=32)
+    return f"scrypt$16$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def _cheap_passwords(engine: sa.engine.Engine, passwords: dict[str, str]) -> None:
+    with write_tx(engine) as conn:
+        for username, password in passwords.items():
+            conn.execute(sa.text("UPDATE mom_user SET password_hash = :h WHERE username = :u"),
+                         {"h": fixture_hash(password), "u": username})
+
+
+def _load_admin(engine: sa.engine.Engine) -> None:
+    """The `admin` template: an administrator admin / admin-pass-1."""
+    with write_tx(engine) as conn:
+        auth.create_user(conn, username="admin", password_hash=fixture_hash("admin-pass-1"), is_admin=True)
+
+
+def _load_demo_forms(engine: sa.engine.Engine, folder: Path) -> None:
+    """The `demo_forms` template: the admin, the demo's supplier, material and inspection forms published
+    through the API, two suppliers and two materials."""
+    _load_admin(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(Settings(data_dir=folder / "data", database_url=url), engine, migrate=False)) as client:
+        _publish_demo_forms(client, login(client, "admin", "admin-pass-1"))
+    with write_tx(engine) as conn:      # the test signs in for itself: no session of the build stays behind
+        conn.execute(sa.text("DELETE FROM mom_token"))
+
+
+def _load_plant(engine: sa.engine.Engine) -> None:
+    """The `plant` template: the demo pack (users, departments, forms, NCR flow, rules) and a second
+    quality engineer qe2."""
+    from mom.platform.cli.demo import USERS, load_demo
+
+    for _ in load_demo(engine):
+        pass
+    with write_tx(engine) as conn:
+        auth.create_user(conn, username="qe2", password_hash=fixture_hash("qe2pass123"), display_name="质量工程师小钱",
+                         department="QC", roles=["quality_engineer"])
+    _cheap_passwords(engine, {u[0]: u[1] for u in USERS})
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """The session's template databases (built on first use, removed at the end)."""
+    folder = tmp_path_factory.mktemp("db-templates")
+    t = Templates(PG_URL, folder, {"admin": _load_admin, "demo_forms": lambda e: _load_demo_forms(e, folder),
+                                   "plant": _load_plant})
+    yield t
+    t.close()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        return
-    schema = "t_" + uuid.uuid4().hex[:12]
-    base = normalize_database_url(PG_URL)
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, db_templates: Templates) -> Iterator[str]:
+    names = request.fixturenames
+    kind = next((k for k in ("plant", "demo_forms", "admin", "engine") if k in names), "empty")
+    kind = "migrated" if kind == "engine" else kind
+    with db_templates.database(kind, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.engine.Engine]:
+    """An engine on the test's database, migrated (a copy of the session's migrated template)."""
     eng = make_engine(db_url, pool_size=5)
-    upgrade(eng)
     yield eng
     eng.dispose()
 
@@ -59,7 +118,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, engine: sa.engine.Engine) -> Iterator[TestClient]:
-    app = create_app(settings, engine)
+    app = create_app(settings, engine, migrate=False)    # the template is migrated (test_migrations checks migrating)
     with TestClient(app) as c:
         yield c
 
@@ -71,15 +130,12 @@ def login(client: TestClient, username: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def admin(client: TestClient, engine: sa.engine.Engine) -> dict[str, str]:
-    with write_tx(engine) as conn:
-        auth.create_user(conn, username="admin", password="admin-pass-1", is_admin=True)
+def admin(client: TestClient) -> dict[str, str]:
+    """Headers of the administrator admin (in the test's database from its template)."""
     return login(client, "admin", "admin-pass-1")
 
 
-@pytest.fixture
-def demo_forms(client: TestClient, admin: dict[str, str]) -> dict[str, str]:
-    """Publish the demo pack's forms and a few suppliers/materials; returns admin headers."""
+def _publish_demo_forms(client: TestClient, admin: dict[str, str]) -> None:
     for name in ("supplier", "material", "iqc_inspection"):
         r = client.put(f"/api/forms/{name}", json=sample_form(name), headers=admin)
         assert r.status_code == 200, r.text
@@ -88,21 +144,21 @@ def demo_forms(client: TestClient, admin: dict[str, str]) -> dict[str, str]:
     assert r.status_code == 201, r.text
     r = client.post("/api/records/material", headers=admin, json=[{"code": "MAT-1", "name": "阀体"}, {"code": "MAT-2", "name": "螺栓"}])
     assert r.status_code == 201, r.text
+
+
+@pytest.fixture
+def demo_forms(client: TestClient, admin: dict[str, str]) -> dict[str, str]:
+    """The demo pack's supplier, material and inspection forms with two suppliers and two materials (in the
+    test's database from its template); returns admin headers."""
     return admin
 
 
 @pytest.fixture
 def plant(client: TestClient, engine: sa.engine.Engine) -> Any:
     """The demo pack (users, departments, forms, NCR flow, rules) on the test database, and a second
-    quality engineer qe2."""
-    from mom.platform.cli.demo import load_demo
+    quality engineer qe2 (the database is a copy of the session's `plant` template)."""
     from tests.integration.wf_helpers import Plant
 
-    for _ in load_demo(engine):
-        pass
-    with write_tx(engine) as conn:
-        auth.create_user(conn, username="qe2", password="qe2pass123", display_name="质量工程师小钱",
-                         department="QC", roles=["quality_engineer"])
     return Plant(client)
 
 
