@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +51,7 @@ def test_import_export_and_users(cli, tmp_path: Path) -> None:  # type: ignore[n
     assert cli("user", "add", "wang", "--password", "wang-pass-1").exit_code == 1
 
 
+@pytest.mark.slow
 def test_demo_is_idempotent(cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("demo").exit_code == 0
     r = cli("demo")

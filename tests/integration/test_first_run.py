@@ -32,6 +32,7 @@ def readme_command_1() -> list[str]:
     return shlex.split(first.split("&&")[-1])
 
 
+@pytest.mark.slow
 def test_readme_command_1_serves_the_demo(tmp_path: Path) -> None:
     argv = readme_command_1()
     assert argv[:2] == ["mom", "demo"], argv

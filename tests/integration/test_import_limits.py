@@ -229,6 +229,7 @@ def test_demo_user_with_create_rights_only_cannot_stall_the_plant(client: TestCl
     assert count(client, buyer, "breakdown") == before
 
 
+@pytest.mark.slow
 def test_sigterm_stops_mom_serve_and_its_running_import_rolls_back(db_url: str, engine: sa.engine.Engine, tmp_path: Any) -> None:
     import os
     import signal

@@ -79,6 +79,7 @@ def test_a_bad_row_in_a_late_chunk_keeps_mode_all_whole_and_mode_skip_per_row(cl
     assert spool.Spool._held == 0
 
 
+@pytest.mark.slow
 def test_memory_counted_for_kept_rows_is_at_least_what_they_hold(client: TestClient, demo_forms: dict,
                                                                  engine: sa.engine.Engine) -> None:
     """The budget bounds memory only if the count is not below the truth: long Chinese and emoji

@@ -36,6 +36,9 @@ from mom.platform.db.migrate import upgrade  # noqa: E402
 from mom.platform.settings import Settings, normalize_database_url  # noqa: E402
 from tests.conftest import PG_URL  # noqa: E402
 
+# about a minute on a quiet machine: slow, and a timeout of its own above the suite's 120 s per test
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
 EXAMPLES = int(os.environ.get("MOM_FUZZ_EXAMPLES", "10"))
 FORMS = ["iqc_inspection", "ncr", "supplier", "material"]
 

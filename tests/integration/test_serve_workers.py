@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from mom.platform.auth import service as auth
@@ -36,6 +37,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow
 def test_two_http_workers_share_one_database(db_url: str, engine: sa.engine.Engine, tmp_path: Path) -> None:
     with write_tx(engine) as conn:
         auth.create_user(conn, username="admin", password="admin-pass-1", is_admin=True)

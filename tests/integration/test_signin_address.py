@@ -64,6 +64,7 @@ def test_one_client_cannot_keep_a_shared_address_locked(engine: sa.engine.Engine
     assert s.login_address_lock_failures == 0
 
 
+@pytest.mark.slow
 def test_served_sign_in_ignores_x_forwarded_for_by_default(db_url: str, engine: sa.engine.Engine, tmp_path: Path) -> None:
     """The reviewer's reproduction against `mom serve`: rotating X-Forwarded-For no longer gives every
     guess a fresh address — the address limit answers 429 — and a spoofed 10.9.9.9 is never counted."""

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from mom.engines.workflow.actions import register_hook
@@ -47,6 +48,7 @@ def _counts(engine: sa.engine.Engine) -> tuple[list[str], dict[str, int]]:
     return machines, stats
 
 
+@pytest.mark.slow
 def test_killed_worker_loses_and_repeats_nothing(plant: Plant, settings, engine, db_url) -> None:  # type: ignore[no-untyped-def]
     n = 40
     _setup(plant, n)

@@ -64,6 +64,7 @@ def _installed_name(rel: str) -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_every_tracked_shipped_file_is_in_the_wheel(wheel_names: set[str]) -> None:
     missing = []
     for rel in _tracked():
