@@ -15,6 +15,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from mom.engines.scheduling.clock import Clock
 from mom.engines.scheduling.model import Operation, Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule, fill_setups, sequences
 
@@ -404,17 +405,18 @@ class _Progress(cp_model.CpSolverSolutionCallback):
 
 
 def solve(md: Model, *, time_limit: float, workers: int = 2, seed: int = 0, start_from: Schedule | None = None,
-          log: bool = False) -> Schedule | None:
-    """Optimise the problem's terms in order (lexicographic) or as one weighted sum; None if no solution."""
+          log: bool = False, clock: Clock | None = None) -> Schedule | None:
+    """Optimise the problem's terms in order (lexicographic) or as one weighted sum; None if no solution.
+    ``time_limit`` is in seconds, or in units of deterministic work on a deterministic ``clock``."""
     prob, m = md.prob, md.m
-    t0 = time.perf_counter()
-    deadline = t0 + time_limit
+    clock = clock or Clock()
+    t0, c0 = time.perf_counter(), clock.elapsed()
     best: Schedule | None = start_from
     stages = [[t] for t in prob.terms] if prob.objective_mode == "lexicographic" else [list(prob.terms)]
     stats: dict[str, Any] = {"stages": []}
     status_all = "optimal"
     for n, stage in enumerate(stages):
-        left = deadline - time.perf_counter()
+        left = time_limit - (clock.elapsed() - c0)
         if left <= 0.05:
             status_all = "feasible"
             break
@@ -423,7 +425,7 @@ def solve(md: Model, *, time_limit: float, workers: int = 2, seed: int = 0, star
         if isinstance(expr, int):
             continue
         m.Minimize(expr)
-        got = _stage(md, expr, best, share, workers, seed, log, t0, stats, stage)
+        got = _stage(md, expr, best, share, workers, seed, log, t0, stats, stage, clock)
         if got is None:
             status_all = "feasible" if best is not None else "unknown"
             break
@@ -442,7 +444,7 @@ def solve(md: Model, *, time_limit: float, workers: int = 2, seed: int = 0, star
 
 
 def _stage(md: Model, expr: Any, best: Schedule | None, share: float, workers: int, seed: int, log: bool,
-           t0: float, stats: dict[str, Any], stage: list[str]) -> tuple[Schedule, int, bool] | None:
+           t0: float, stats: dict[str, Any], stage: list[str], clock: Clock) -> tuple[Schedule, int, bool] | None:
     """One objective: a full search first (it proves small instances optimal), then, if time is
     left and optimality is not proven, large-neighbourhood search on both workers from the best
     schedule found, which improves large instances much faster than the full search."""
@@ -452,7 +454,12 @@ def _stage(md: Model, expr: Any, best: Schedule | None, share: float, workers: i
         if best is not None and best.complete():
             hint(md, best)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, budget)
+        if clock.deterministic:
+            # reproducible: stop on CP-SAT's own count of work, workers interleaved in a fixed order
+            solver.parameters.max_deterministic_time = max(0.05, budget)
+            solver.parameters.interleave_search = workers > 1
+        else:
+            solver.parameters.max_time_in_seconds = max(0.05, budget)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
         solver.parameters.log_search_progress = log
@@ -466,6 +473,7 @@ def _stage(md: Model, expr: Any, best: Schedule | None, share: float, workers: i
             setattr(solver.parameters, k, v)
         cb = _Progress(t0)
         st = solver.Solve(md.m, cb)
+        clock.charge(solver.ResponseProto().deterministic_time)
         found = st in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         if name == "full":
             bound = solver.BestObjectiveBound()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from mom.engines.scheduling import calendar as cal
+from mom.engines.scheduling.clock import Clock
 from mom.engines.scheduling.model import Operation, Problem
 from mom.engines.scheduling.schedule import Assignment, Schedule, better, sequences, terms
 
@@ -314,25 +315,27 @@ def shift_left(prob: Problem, sched: Schedule, free: set[int] | frozenset[int] =
                     follow=follow)
 
 
-def randomised(prob: Problem, best: Schedule, *, budget: float, seed: int = 0) -> Schedule:
-    """Randomised ATC restarts until ``budget`` seconds pass.
+def randomised(prob: Problem, best: Schedule, *, budget: float, seed: int = 0, clock: Clock | None = None) -> Schedule:
+    """Randomised ATC restarts until ``budget`` seconds (or units of ``clock``'s work) pass.
 
     Each restart draws the look-ahead k1, the changeover scaling k2 and the Giffler-Thompson window
     delta — half the time near the best parameters so far, half anywhere — and adds noise to the
     priorities. The best complete schedule wins (``best`` if none beats it)."""
-    t0 = time.perf_counter()
+    clock = clock or Clock()
+    t0 = clock.elapsed()
     rnd = random.Random(seed)
     best_terms = terms(prob, best)
     name, k1, k2, delta, _ = parse_rule(best.method.removeprefix("dispatch:"))
     centre = (math.log2(k1), math.log2(k2), delta) if name == "atc" else (3.0, 0.0, 1.0)
     n = 0
-    while time.perf_counter() - t0 < budget:
+    while clock.elapsed() - t0 < budget:
         if rnd.random() < 0.5:
             lk1, lk2, d = rnd.gauss(centre[0], 0.7), rnd.gauss(centre[1], 0.7), rnd.gauss(centre[2], 0.2)
         else:
             lk1, lk2, d = rnd.uniform(-1, 6), rnd.uniform(-3, 3), rnd.random()
         lk1, lk2, d = min(7.0, max(-2.0, lk1)), min(4.0, max(-4.0, lk2)), min(1.0, max(0.0, d))
         s = dispatch(prob, f"atc:{2 ** lk1:.3g}:{2 ** lk2:.3g}:{d:.2f}:{rnd.randrange(1 << 30)}")
+        clock.charge_dispatch(len(prob.ops))
         n += 1
         if s.complete():
             tm = terms(prob, s)
@@ -343,17 +346,20 @@ def randomised(prob: Problem, best: Schedule, *, budget: float, seed: int = 0) -
 
 
 def best_dispatch(prob: Problem, rules: tuple[str, ...] = RULES, fixed: dict[int, Assignment] | None = None,
-                  budget: float = 2.0) -> Schedule:
-    """The best complete schedule over ``rules`` (stopping when ``budget`` seconds are spent)."""
-    t0 = time.perf_counter()
+                  budget: float = 2.0, clock: Clock | None = None) -> Schedule:
+    """The best complete schedule over ``rules`` (stopping when ``budget`` seconds, or units of
+    ``clock``'s work, are spent)."""
+    clock = clock or Clock()
+    t0, w0 = time.perf_counter(), clock.elapsed()
     best, best_terms, first = None, None, None
     last = 0.0
     for rule in rules:
-        if best is not None and time.perf_counter() - t0 + last > budget:
+        if best is not None and clock.elapsed() - w0 + last > budget:
             break
-        t1 = time.perf_counter()
+        t1 = clock.elapsed()
         s = dispatch(prob, rule, fixed)
-        last = time.perf_counter() - t1
+        clock.charge_dispatch(len(prob.ops))
+        last = clock.elapsed() - t1
         if first is None and s.complete():
             first = time.perf_counter() - t0
         if s.complete():

@@ -30,6 +30,7 @@ from typing import Any
 
 from mom.engines.scheduling import cpsat, dispatch
 from mom.engines.scheduling.checker import check
+from mom.engines.scheduling.clock import Clock
 from mom.engines.scheduling.model import Problem
 from mom.engines.scheduling.problem import load
 from mom.engines.scheduling.schedule import Assignment, Schedule, better, completion, fill_setups, terms
@@ -37,18 +38,21 @@ from mom.platform.errors import InvalidInput
 
 WINDOW_OPS = 160        # operations in a window (free and pinned ones starting inside it)
 STEP_SECONDS = 2.5      # CP-SAT time per window
+STEP_WORK = 0.05        # deterministic work charged per window besides CP-SAT's own (loading, building)
 
 
 def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, seed: int = 0,
-            window_ops: int = WINDOW_OPS) -> Schedule:
-    """The best schedule found from ``sched`` within ``budget`` seconds (``sched`` itself if none beats it)."""
-    t0 = time.perf_counter()
+            window_ops: int = WINDOW_OPS, clock: Clock | None = None) -> Schedule:
+    """The best schedule found from ``sched`` within ``budget`` seconds, or units of ``clock``'s work
+    (``sched`` itself if none beats it)."""
+    clock = clock or Clock()
+    t0, c0 = time.perf_counter(), clock.elapsed()
     rnd = random.Random(seed)
     best, best_terms = sched, terms(prob, sched)
     steps = kept = empty = 0
     refused: list[str] = []
     while True:
-        left = budget - (time.perf_counter() - t0)
+        left = budget - (clock.elapsed() - c0)
         if left < 1.0:
             break
         window = _window(prob, best, rnd, window_ops)
@@ -58,9 +62,11 @@ def improve(prob: Problem, sched: Schedule, *, budget: float, workers: int = 2, 
                 break
             continue
         steps += 1
+        clock.charge(STEP_WORK)
+        clock.charge_dispatch(len(prob.ops))     # shifting its answer left
         try:
             got = _solve_window(prob, best, *window, time_limit=min(STEP_SECONDS, left - 0.5), workers=workers,
-                                seed=seed + steps)
+                                seed=seed + steps, clock=clock)
         except InvalidInput as exc:     # a window the loader refuses is skipped: the schedule in hand stays valid
             refused.append(exc.problems[0].en if exc.problems else exc.en)
             continue
@@ -120,13 +126,13 @@ def _window(prob: Problem, sched: Schedule, rnd: random.Random, size: int) -> tu
 
 
 def _solve_window(prob: Problem, sched: Schedule, t: int, h: int, free: set[int], *, time_limit: float,
-                  workers: int, seed: int) -> Schedule | None:
+                  workers: int, seed: int, clock: Clock | None = None) -> Schedule | None:
     a = sched.assignments
     incl = _included(prob, sched, t, h, free)
     sub, back = _sub_problem(prob, sched, t, incl, free)
     md = cpsat.build(sub, sub.horizon, latest=h)
     start = Schedule([Assignment(a[i].mode, a[i].start, a[i].end, a[i].secondary, None, a[i].setup) for i in back])
-    got = cpsat.solve(md, time_limit=time_limit, workers=workers, seed=seed, start_from=start)
+    got = cpsat.solve(md, time_limit=time_limit, workers=workers, seed=seed, start_from=start, clock=clock)
     if got is None or got is start:
         return None
     out = [Assignment(x.mode, x.start, x.end, x.secondary, x.batch, x.setup) for x in a]

@@ -83,10 +83,10 @@ def _align(old_prob: Problem, old: Schedule, new_prob: Problem) -> Schedule:
 
 
 def _finish(old_prob: Problem, old: Schedule, new_raw: dict[str, Any], *, time_limit: float, workers: int, seed: int,
-            extra: dict[str, Any]) -> dict[str, Any]:
+            extra: dict[str, Any], deterministic: bool = False) -> dict[str, Any]:
     new_prob = load(new_raw)
     res = solver.solve(new_prob, time_limit=time_limit, workers=workers, seed=seed,
-                       previous=_align(old_prob, old, new_prob))
+                       previous=_align(old_prob, old, new_prob), deterministic=deterministic)
     moved = _moved_ops(old_prob, old, res.problem, res.schedule)
     common = sum(1 for k in old_prob.op_by_key if k in res.problem.op_by_key)
     doc = solution.to_json(res.problem, res.schedule, violations=res.violations,
@@ -96,8 +96,10 @@ def _finish(old_prob: Problem, old: Schedule, new_raw: dict[str, Any], *, time_l
 
 
 def breakdown(raw: dict[str, Any], previous: Schedule, *, resource: str, start: int, end: int | None = None,
-              policy: str = "split", time_limit: float = 5.0, workers: int = 2, seed: int = 0) -> dict[str, Any]:
-    """Reschedule after ``resource`` breaks down over [start, end) (end None: until further notice).
+              policy: str = "split", time_limit: float = 5.0, workers: int = 2, seed: int = 0,
+              deterministic: bool = False) -> dict[str, Any]:
+    """Reschedule after ``resource`` breaks down over [start, end) (end None: until further notice);
+    ``time_limit`` and ``deterministic`` as in ``solver.solve``.
 
     The operation running on it at ``start`` is split (the work done stays, the rest is scheduled
     again on any of its resources) or restarted from scratch, per ``policy``."""
@@ -120,7 +122,7 @@ def breakdown(raw: dict[str, Any], previous: Schedule, *, resource: str, start: 
     res_raw["downtime"] = [*res_raw.get("downtime", []), [start, end if end is not None else max(prob.horizon, start) * 4]]
     for i in running:
         _split(new, prob, previous, i, start, policy)
-    return _finish(prob, previous, new, time_limit=time_limit, workers=workers, seed=seed,
+    return _finish(prob, previous, new, time_limit=time_limit, workers=workers, seed=seed, deterministic=deterministic,
                    extra={"breakdown": {"resource": resource, "start": start, "end": end, "policy": policy,
                                         "interrupted": [prob.ops[i].key for i in running]}})
 
@@ -152,8 +154,9 @@ def _split(new: dict[str, Any], prob: Problem, prev: Schedule, i: int, t: int, p
 
 
 def rush(raw: dict[str, Any], previous: Schedule, orders: list[dict[str, Any]], *, now: int = 0,
-         time_limit: float = 10.0, workers: int = 2, seed: int = 0) -> dict[str, Any]:
-    """What-if for inserting rush ``orders`` at time ``now``: the new schedule and who gets later by how much.
+         time_limit: float = 10.0, workers: int = 2, seed: int = 0, deterministic: bool = False) -> dict[str, Any]:
+    """What-if for inserting rush ``orders`` at time ``now``: the new schedule and who gets later by how much
+    (``time_limit`` and ``deterministic`` as in ``solver.solve``).
 
     Nothing is stored; apply the returned schedule only if the answer is acceptable."""
     prob = load(raw)
@@ -163,7 +166,7 @@ def rush(raw: dict[str, Any], previous: Schedule, orders: list[dict[str, Any]], 
                            problems=[Err("/orders", "不能为空", "must not be empty", "required")])
     new = _freeze(raw, prob, previous, now)
     new["orders"] = [*new["orders"], *copy.deepcopy(orders)]
-    doc = _finish(prob, previous, new, time_limit=time_limit, workers=workers, seed=seed,
+    doc = _finish(prob, previous, new, time_limit=time_limit, workers=workers, seed=seed, deterministic=deterministic,
                   extra={"rush_orders": [o.get("id") for o in orders]})
     ids = {o.get("id") for o in orders}
     doc["impact"]["rush"] = [row for row in doc["orders"] if row["order"] in ids]

@@ -14,6 +14,7 @@ from typing import Any
 
 from mom.engines.scheduling import calendar as cal, cpsat, dispatch, lns
 from mom.engines.scheduling.checker import Violation, check
+from mom.engines.scheduling.clock import Clock, make as make_clock
 from mom.engines.scheduling.model import Problem
 from mom.engines.scheduling.problem import load
 from mom.engines.scheduling.schedule import Schedule, better, fill_setups, terms
@@ -53,9 +54,13 @@ def model_size(prob: Problem) -> tuple[int, int]:
 
 
 def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0, previous: Schedule | None = None,
-          rolling: bool | None = None, log: bool = False) -> Result:
-    """The best schedule found within ``time_limit`` seconds (the dispatching one at worst)."""
+          rolling: bool | None = None, log: bool = False, deterministic: bool = False) -> Result:
+    """The best schedule found within ``time_limit`` seconds (the dispatching one at worst).
+
+    With ``deterministic``, ``time_limit`` counts deterministic work instead of seconds (see clock.py):
+    the same problem, seed and limit then give the same schedule on any machine, however loaded."""
     t0 = time.perf_counter()
+    clock = make_clock(deterministic)
     prob = raw if isinstance(raw, Problem) else load(raw)
     if previous is not None and "changes" not in prob.terms:
         prob = copy.copy(prob)
@@ -65,9 +70,9 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
             prob.weights = {**prob.weights, "changes": prob.weights.get("changes", 1.0)}
             prob.terms = (*prob.terms, "changes")
     t_d = time.perf_counter()
-    heur = dispatch.best_dispatch(prob, budget=min(1.5, time_limit / 5))
+    heur = dispatch.best_dispatch(prob, budget=min(1.5, time_limit / 5), clock=clock)
     while not heur.complete() and prob.grow():      # the first horizon guess was too short
-        heur = dispatch.best_dispatch(prob, budget=min(1.5, time_limit / 5))
+        heur = dispatch.best_dispatch(prob, budget=min(1.5, time_limit / 5), clock=clock)
     # the first complete dispatching schedule is an answer the caller could use at once
     first_feasible = (t_d - t0) + (heur.stats.get("first_complete_s") or (time.perf_counter() - t_d))
     stats: dict[str, Any] = {"dispatch_seconds": round(time.perf_counter() - t_d, 3), "dispatch_rule": heur.method}
@@ -104,22 +109,23 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
         heur.stats["first_feasible_s"] = first_feasible
     arcs, intervals = model_size(prob)
     use_rolling = rolling if rolling is not None else intervals > INTERVAL_LIMIT
-    left = time_limit - (time.perf_counter() - t0)
+    left = time_limit - clock.elapsed()
     if use_rolling and heur_ok:
-        best = _rolling(prob, heur, left, workers, seed)
+        best = _rolling(prob, heur, left, workers, seed, clock)
     elif arcs > ARC_LIMIT and heur_ok and rolling is None:
         # too large for one CP-SAT model here: spend the time on more dispatching rules instead
-        more = dispatch.best_dispatch(prob, rules=dispatch.MORE_RULES, budget=max(0.0, left - 0.5))
+        more = dispatch.best_dispatch(prob, rules=dispatch.MORE_RULES, budget=max(0.0, left - 0.5), clock=clock)
         if not better(prob, terms(prob, more), terms(prob, heur)):
             more = heur
-        left = time_limit - (time.perf_counter() - t0) - 1.0
+        left = time_limit - clock.elapsed() - 1.0
         use_lns = prob.terms[0] == "weighted_tardiness" and prev_map is None
-        more = dispatch.randomised(prob, more, budget=max(0.0, left * (LNS_RESTART_SHARE if use_lns else 1.0)), seed=seed)
+        more = dispatch.randomised(prob, more, budget=max(0.0, left * (LNS_RESTART_SHARE if use_lns else 1.0)), seed=seed,
+                                   clock=clock)
         fill_setups(prob, more)
         if use_lns and more.complete() and not check(prob, more):
             stats["before_cpsat_objective"] = {t: terms(prob, more)[t] for t in prob.terms}
-            more = lns.improve(prob, more, budget=time_limit - (time.perf_counter() - t0) - 0.5, workers=workers,
-                               seed=seed)
+            more = lns.improve(prob, more, budget=time_limit - clock.elapsed() - 0.5, workers=workers,
+                               seed=seed, clock=clock)
             stats["lns"] = more.stats.get("lns")
         best = more if more is not heur and more.complete() else None     # checked below, with every solver answer
         stats["large_model"] = "dispatching rules, randomised restarts" + (", CP-SAT windows (LNS)" if use_lns else "")
@@ -127,7 +133,8 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
         if start_from is not None:
             stats["before_cpsat_objective"] = {t: terms(prob, start_from)[t] for t in prob.terms}
         md = cpsat.build(prob, _model_horizon(prob, start_from), previous=prev_map)
-        best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log)
+        best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log,
+                           clock=clock)
     chosen = start_from or heur
     final_viol: list[Violation] | None = None
     if best is not None and best is not start_from:
@@ -194,11 +201,11 @@ def _model_horizon(prob: Problem, start: Schedule | None) -> int:
     return min(prob.horizon, ms + max(60, (ms - lo) // 4)) if "horizon" not in prob.raw else prob.horizon
 
 
-def _rolling(prob: Problem, heur: Schedule, time_limit: float, workers: int, seed: int) -> Schedule:
+def _rolling(prob: Problem, heur: Schedule, time_limit: float, workers: int, seed: int, clock: Clock) -> Schedule:
     """Rolling horizon: windows of orders in dispatch order. Window k schedules its orders from the
     time T_k its first operation had in the dispatching schedule on; what earlier windows placed is
     pinned (only the part that can still meet the window's operations is kept in its model)."""
-    t0 = time.perf_counter()
+    t0 = clock.elapsed()
     n_windows = max(2, -(-max(_modes_per_resource(prob).values()) // WINDOW_OPS_PER_MACHINE))
     order_rank = sorted(prob.orders, key=lambda o: (min(heur.assignments[i].start for i in o.ops), o.index))
     size = -(-len(order_rank) // n_windows)
@@ -206,17 +213,18 @@ def _rolling(prob: Problem, heur: Schedule, time_limit: float, workers: int, see
     placed: dict[int, Any] = {}
     window_stats = []
     for n, win in enumerate(windows):
-        left = time_limit - (time.perf_counter() - t0)
+        left = time_limit - (clock.elapsed() - t0)
         share = max(0.2, left / (len(windows) - n))
         t_k = max(prob.frozen_until, min(heur.assignments[i].start for o in win for i in o.ops))
         sub, back = _sub_problem(prob, [o.index for o in win], placed, t_k)
-        sub_heur = dispatch.best_dispatch(sub, rules=("atc", "edd"), budget=0.5)
+        sub_heur = dispatch.best_dispatch(sub, rules=("atc", "edd"), budget=0.5, clock=clock)
         ok = sub_heur.complete()
         if ok:
             fill_setups(sub, sub_heur)
             ok = not check(sub, sub_heur)
         md = cpsat.build(sub, _model_horizon(sub, sub_heur if ok else None))
-        got = cpsat.solve(md, time_limit=share, workers=workers, seed=seed, start_from=sub_heur if ok else None)
+        got = cpsat.solve(md, time_limit=share, workers=workers, seed=seed, start_from=sub_heur if ok else None,
+                          clock=clock)
         use = got if got is not None and not check(sub, got) else sub_heur
         window_stats.append({"orders": len(win), "status": use.status, "seconds": round(share, 2),
                              "operations": len(sub.ops)})

@@ -23,7 +23,7 @@ def op(id: str, *modes: tuple[str, int], **extra: Any) -> dict[str, Any]:
 
 
 def solve(raw: dict[str, Any], limit: float = 5.0) -> solver.Result:
-    res = solver.solve(raw, time_limit=limit, workers=2)
+    res = solver.solve(raw, time_limit=limit, workers=2, deterministic=True)
     assert res.violations == [], res.violations
     assert checker.check(res.problem, res.schedule) == []
     return res

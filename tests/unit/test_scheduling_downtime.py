@@ -23,7 +23,7 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _solve(raw: dict[str, Any]) -> solver.Result:
-    res = solver.solve(raw, time_limit=60, workers=1, seed=1)
+    res = solver.solve(raw, time_limit=60, workers=1, seed=1, deterministic=True)
     assert "solver_check_failed" not in res.stats, res.stats["solver_check_failed"]
     assert res.violations == [] and checker.check(res.problem, res.schedule) == []
     assert res.schedule.method == "cp-sat" and res.schedule is not res.heuristic, res.schedule.method

@@ -7,6 +7,7 @@ import pytest
 from ortools.sat.python import cp_model
 
 from mom.engines.scheduling import checker, cpsat, dispatch, generate, lns, problem as P
+from mom.engines.scheduling.clock import WorkClock
 from mom.engines.scheduling.schedule import fill_setups, terms
 
 
@@ -45,7 +46,7 @@ def test_every_window_solution_is_feasible_for_the_whole_problem(factory: P.Prob
         assert window is not None
         t, h, free = window
         assert all(t <= sched.assignments[i].start and sched.assignments[i].end <= h for i in free)
-        got = lns._solve_window(factory, sched, t, h, free, time_limit=3, workers=1, seed=step)
+        got = lns._solve_window(factory, sched, t, h, free, time_limit=3, workers=1, seed=step, clock=WorkClock())
         if got is None:
             continue
         solved += 1
@@ -60,7 +61,7 @@ def test_lns_improves_a_poor_schedule_and_keeps_it_feasible(factory: P.Problem) 
     start = dispatch.dispatch(factory, "spt")       # a poor start for weighted tardiness
     fill_setups(factory, start)
     before = terms(factory, start)["weighted_tardiness"]
-    out = lns.improve(factory, start, budget=12, workers=1, seed=1, window_ops=50)
+    out = lns.improve(factory, start, budget=4, workers=1, seed=1, window_ops=50, clock=WorkClock())
     assert checker.check(factory, out) == []
     assert out.stats["lns"]["steps"] >= 2
     assert terms(factory, out)["weighted_tardiness"] < before
@@ -119,12 +120,13 @@ def test_reschedule_keeps_the_repaired_plan_when_stability_weighs_enough(monkeyp
     raw = generate.factory(orders=40, machines=9, seed=5, days=6)
     raw["objective"] = {"mode": "weighted", "terms": ["weighted_tardiness", "changes"],
                         "weights": {"weighted_tardiness": 1, "changes": 100000}}
-    base = solver.solve(raw, time_limit=2)
+    base = solver.solve(raw, time_limit=2, deterministic=True)
     prob = base.problem
     busy = max(prob.resources, key=lambda r: sum(a.end - a.start for i, a in enumerate(base.schedule.assignments)
                                                  if prob.ops[i].modes[a.mode].resource == r.index))
     t = max(a.end for a in base.schedule.assignments) // 3
-    out = reschedule.breakdown(raw, base.schedule, resource=busy.id, start=t, end=t + 480, time_limit=2)
+    out = reschedule.breakdown(raw, base.schedule, resource=busy.id, start=t, end=t + 480, time_limit=2,
+                               deterministic=True)
     assert out["check"]["feasible"]
     repair = out["solver"]["repair_objective"]
     assert out["method"] == "repair" and out["changes"]["moved"] <= repair["changes"]
@@ -141,7 +143,24 @@ def test_lns_windows_handle_every_resource_kind() -> None:
     prob = P.load(raw)
     start = dispatch.dispatch(prob, "spt")
     fill_setups(prob, start)
-    out = lns.improve(prob, start, budget=4, workers=1, seed=2, window_ops=6)
+    out = lns.improve(prob, start, budget=2, workers=1, seed=2, window_ops=6, clock=WorkClock())
     assert checker.check(prob, out) == []
     assert out.stats["lns"]["steps"] >= 1 and "refused_windows" not in out.stats["lns"]
     assert terms(prob, out)["weighted_tardiness"] <= terms(prob, start)["weighted_tardiness"]
+
+
+def test_a_deterministic_solve_gives_the_same_schedule_every_time() -> None:
+    # a deterministic limit counts work, not seconds: two workers interleaved, LNS windows and restarts
+    # included, the answer does not depend on the machine's load
+    from mom.engines.scheduling import solver
+
+    raw = generate.factory(orders=12, machines=10, seed=3)
+    runs = [solver.solve(raw, time_limit=1, workers=2, seed=1, deterministic=True) for _ in range(2)]
+    first, second = ([(a.mode, a.start, a.end, a.secondary) for a in r.schedule.assignments] for r in runs)
+    assert first == second and runs[0].schedule.method == runs[1].schedule.method
+    start = dispatch.dispatch(runs[0].problem, "spt")
+    fill_setups(runs[0].problem, start)
+    outs = [lns.improve(runs[0].problem, start, budget=1.5, workers=1, seed=3, window_ops=20, clock=WorkClock())
+            for _ in range(2)]
+    assert [a.start for a in outs[0].assignments] == [a.start for a in outs[1].assignments]
+    assert outs[0].stats["lns"]["steps"] == outs[1].stats["lns"]["steps"] >= 1

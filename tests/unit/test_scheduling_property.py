@@ -148,7 +148,7 @@ EMPTY_MACHINE = {
 @given(instances())
 @example(EMPTY_MACHINE)
 def test_solver_matches_brute_force(raw: dict[str, Any]) -> None:
-    res = solver.solve(raw, time_limit=10, workers=2)
+    res = solver.solve(raw, time_limit=10, workers=2, deterministic=True)
     assert res.violations == [] and checker.check(res.problem, res.schedule) == []
     objective = raw["objective"]["terms"][0]
     got = terms(res.problem, res.schedule)[objective]
@@ -173,7 +173,7 @@ NON_PAUSABLE_DOWNTIME = {
 def test_solver_matches_brute_force_with_downtime(raw: dict[str, Any], monkeypatch: Any) -> None:
     # bounded by CP-SAT's deterministic time, not the wall clock (the wall-clock limit is only a backstop)
     monkeypatch.setenv("MOM_CPSAT_PARAMS", "max_deterministic_time=5")
-    res = solver.solve(raw, time_limit=30, workers=1)
+    res = solver.solve(raw, time_limit=30, workers=1, deterministic=True)
     assert res.violations == [] and checker.check(res.problem, res.schedule) == []
     assert "solver_check_failed" not in res.stats, res.stats["solver_check_failed"]
     assert res.schedule.method == "cp-sat" and res.schedule.status == "optimal"
