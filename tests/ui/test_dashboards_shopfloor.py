@@ -75,6 +75,7 @@ def test_shop_floor_accepts_a_scanned_code(browser, server) -> None:
     login(page, server, "qc1", "qc1pass123")
     page.goto(server + "/#/shopfloor")
     box = page.locator("[data-test=scan-input]")
+    box.wait_for()   # the page loads lazily (its own chunk), then focuses the box as it mounts
     assert page.evaluate("document.activeElement.dataset.test") == "scan-input"   # a wedge scanner types straight in
     page.keyboard.type("IQC-DEMO-0001")
     page.keyboard.press("Enter")

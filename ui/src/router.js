@@ -1,15 +1,16 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { state, loadSession } from './store.js'
-import Shell from './views/Shell.vue'
-import Login from './views/Login.vue'
-import Home from './views/Home.vue'
-import RecordList from './views/RecordList.vue'
-import RecordView from './views/RecordView.vue'
-import Inbox from './views/Inbox.vue'
-import ShopFloor from './views/ShopFloor.vue'
 
-// Designers and administration load lazily: the app shell stays small.
-// charts (ECharts) load with the first dashboard or report, not with the shell
+// Every view loads lazily, with the Element Plus components it uses: the shell (main.js, router, store,
+// i18n, Vue) stays small. Charts (ECharts) load with the first dashboard or report, the camera
+// scanner (ZXing) when the camera is switched on.
+const Shell = () => import('./views/Shell.vue')
+const Login = () => import('./views/Login.vue')
+const Home = () => import('./views/Home.vue')
+const RecordList = () => import('./views/RecordList.vue')
+const RecordView = () => import('./views/RecordView.vue')
+const Inbox = () => import('./views/Inbox.vue')
+const ShopFloor = () => import('./views/ShopFloor.vue')
 const DashboardView = () => import('./views/DashboardView.vue')
 const ReportView = () => import('./views/ReportView.vue')
 const FormDesigner = () => import('./views/FormDesigner.vue')
@@ -18,7 +19,7 @@ const ReportDesigner = () => import('./views/ReportDesigner.vue')
 const DashboardDesigner = () => import('./views/DashboardDesigner.vue')
 const Admin = () => import('./views/Admin.vue')
 const DesignHome = () => import('./views/DesignHome.vue')
-const ScheduleBoard = () => import('./views/ScheduleBoard.vue')   // frappe-gantt loads with it
+const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
 
 export const router = createRouter({
   history: createWebHashHistory(),

@@ -19,7 +19,7 @@ export const exportReport = (name, params, format) => download(`/api/reports/${n
 /** The drill-down address of a report (dashboards get theirs from the server). @param {string} name */
 export const reportDrillPath = (name) => `/api/reports/${name}/drill`
 /** The records behind one point. @param {string} path from reportDrillPath or a widget @param {Params} params @returns {Promise<DrillResult>} */
-export const drill = (path, params) => get(path, params)
+export const drillRecords = (path, params) => get(path, params)
 /** Run an unpublished definition (at most 200 rows). @param {ReportDefinition} definition @returns {Promise<ReportResult>} */
 export const previewReport = (definition) => post('/api/reports/preview', { definition, params: {} })
 /** @param {ReportDefinition} definition @returns {Promise<{ version: number, [more: string]: any }>} */
