@@ -28,7 +28,7 @@ import random
 import time
 from typing import Any
 
-from mom.engines.scheduling import cpsat, dispatch
+from mom.engines.scheduling import cpmodel, cpsat, dispatch
 from mom.engines.scheduling.checker import check
 from mom.engines.scheduling.clock import Clock
 from mom.engines.scheduling.model import Problem
@@ -130,7 +130,7 @@ def _solve_window(prob: Problem, sched: Schedule, t: int, h: int, free: set[int]
     a = sched.assignments
     incl = _included(prob, sched, t, h, free)
     sub, back = _sub_problem(prob, sched, t, incl, free)
-    md = cpsat.build(sub, sub.horizon, latest=h)
+    md = cpmodel.build(sub, sub.horizon, latest=h)
     start = Schedule([Assignment(a[i].mode, a[i].start, a[i].end, a[i].secondary, None, a[i].setup) for i in back])
     got = cpsat.solve(md, time_limit=time_limit, workers=workers, seed=seed, start_from=start, clock=clock)
     if got is None or got is start:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mom.engines.scheduling import calendar as cal, cpsat, dispatch, lns
+from mom.engines.scheduling import calendar as cal, cpmodel, cpsat, dispatch, lns
 from mom.engines.scheduling.checker import Violation, check
 from mom.engines.scheduling.clock import Clock, make as make_clock
 from mom.engines.scheduling.model import Problem
@@ -132,7 +132,7 @@ def solve(raw: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0
     else:
         if start_from is not None:
             stats["before_cpsat_objective"] = {t: terms(prob, start_from)[t] for t in prob.terms}
-        md = cpsat.build(prob, _model_horizon(prob, start_from), previous=prev_map)
+        md = cpmodel.build(prob, _model_horizon(prob, start_from), previous=prev_map)
         best = cpsat.solve(md, time_limit=max(0.1, left), workers=workers, seed=seed, start_from=start_from, log=log,
                            clock=clock)
     chosen = start_from or heur
@@ -222,7 +222,7 @@ def _rolling(prob: Problem, heur: Schedule, time_limit: float, workers: int, see
         if ok:
             fill_setups(sub, sub_heur)
             ok = not check(sub, sub_heur)
-        md = cpsat.build(sub, _model_horizon(sub, sub_heur if ok else None))
+        md = cpmodel.build(sub, _model_horizon(sub, sub_heur if ok else None))
         got = cpsat.solve(md, time_limit=share, workers=workers, seed=seed, start_from=sub_heur if ok else None,
                           clock=clock)
         use = got if got is not None and not check(sub, got) else sub_heur

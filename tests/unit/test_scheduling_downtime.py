@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mom.engines.scheduling import calendar as cal, checker, cpsat, generate, solver
+from mom.engines.scheduling import calendar as cal, checker, cpmodel, generate, solver
 from mom.engines.scheduling.schedule import terms
 
 
@@ -115,7 +115,7 @@ def test_pausable_lengths_are_the_checkers_working_minutes(gaps: list[tuple[int,
     for off, length in gaps:
         windows.append((t + off, t + off + length))
         t += off + length
-    end_of = {x: x + length for length, spans in cpsat._lengths(windows, d).items()
+    end_of = {x: x + length for length, spans in cpmodel._lengths(windows, d).items()
               for lo, hi in spans for x in range(lo, hi + 1)}
     working = [x for a, b in windows for x in range(a, b)]
     expected = {}

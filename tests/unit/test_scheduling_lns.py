@@ -6,7 +6,7 @@ import random
 import pytest
 from ortools.sat.python import cp_model
 
-from mom.engines.scheduling import checker, cpsat, dispatch, generate, lns, problem as P
+from mom.engines.scheduling import checker, cpmodel, dispatch, generate, lns, problem as P
 from mom.engines.scheduling.clock import WorkClock
 from mom.engines.scheduling.schedule import fill_setups, terms
 
@@ -17,7 +17,7 @@ def factory() -> P.Problem:
     return P.load(generate.factory(orders=40, machines=9, seed=5, days=6))
 
 
-def _fixed_to_hint(md: cpsat.Model) -> str:
+def _fixed_to_hint(md: cpmodel.Model) -> str:
     solver = cp_model.CpSolver()
     solver.parameters.fix_variables_to_their_hinted_value = True
     solver.parameters.max_time_in_seconds = 30
@@ -31,8 +31,8 @@ def test_a_feasible_schedule_is_a_feasible_hint_with_alternative_machines_and_ch
     sched = dispatch.dispatch(factory, "atc")
     fill_setups(factory, sched)
     assert checker.check(factory, sched) == []
-    md = cpsat.build(factory, factory.horizon)
-    cpsat.hint(md, sched)
+    md = cpmodel.build(factory, factory.horizon)
+    cpmodel.hint(md, sched)
     assert _fixed_to_hint(md) in ("OPTIMAL", "FEASIBLE")
 
 
