@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,7 @@ from mom.platform.api.app import create_app  # noqa: E402
 from mom.platform.auth import service as auth  # noqa: E402
 from mom.platform.db import tables as T  # noqa: E402
 from mom.platform.db.engine import make_engine, write_tx  # noqa: E402
-from mom.platform.db.migrate import upgrade  # noqa: E402
-from mom.platform.settings import Settings, normalize_database_url  # noqa: E402
-from tests.conftest import PG_URL  # noqa: E402
+from mom.platform.settings import Settings  # noqa: E402
 
 # about a minute on a quiet machine: slow, and a timeout of its own above the suite's 120 s per test
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -62,32 +59,17 @@ class Plant:
 
 
 @pytest.fixture(scope="module")
-def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
-    from mom.platform.cli.demo import load_demo
-
+def plant(tmp_path_factory: pytest.TempPathFactory, db_templates: Any) -> Iterator[Plant]:
+    """A copy of the session's demo-plant database (tests/templates.py)."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    schema_name = None
-    if PG_URL:
-        base = normalize_database_url(PG_URL)
-        schema_name = "t_fuzz_" + uuid.uuid4().hex[:10]
-        with sa.create_engine(base).begin() as c:
-            c.exec_driver_sql(f"CREATE SCHEMA {schema_name}")
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema_name}"
-    else:
-        url = f"sqlite:///{tmp / 'fuzz.sqlite3'}"
-    engine = make_engine(url, pool_size=5)
-    upgrade(engine)
-    for _ in load_demo(engine):
-        pass
-    settings_ = Settings(data_dir=Path(tmp) / "data", database_url=url, max_request_bytes=2 * 1024 * 1024,
-                         schedule_max_seconds=1.0, report_max_scan_rows=50_000)
-    plant_ = Plant(create_app(settings_, engine, migrate=False), engine)
-    yield plant_
-    print("\nfuzz answers (method, status): count", sorted(plant_.statuses.items()))
-    engine.dispose()
-    if schema_name:
-        with sa.create_engine(normalize_database_url(PG_URL)).begin() as c:
-            c.exec_driver_sql(f"DROP SCHEMA {schema_name} CASCADE")
+    with db_templates.database("plant", tmp) as url:
+        engine = make_engine(url, pool_size=5)
+        settings_ = Settings(data_dir=Path(tmp) / "data", database_url=url, max_request_bytes=2 * 1024 * 1024,
+                             schedule_max_seconds=1.0, report_max_scan_rows=50_000)
+        plant_ = Plant(create_app(settings_, engine, migrate=False), engine)
+        yield plant_
+        print("\nfuzz answers (method, status): count", sorted(plant_.statuses.items()))
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
