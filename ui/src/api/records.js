@@ -18,8 +18,12 @@ export const listRecords = (form, params) => get(`/api/records/${form}`, params)
 export const fetchRecord = (form, id) => get(`/api/records/${form}/${id}`)
 /** @param {string} form @param {Record<string, any>} values @returns {Promise<RecordRow>} */
 export const createRecord = (form, values) => post(`/api/records/${form}`, values)
-/** @param {string} form @param {number} id @param {Record<string, any>} values with the row_version read @returns {Promise<RecordRow>} */
-export const updateRecord = (form, id, values) => patch(`/api/records/${form}/${id}`, values)
+/**
+ * A change always carries the row_version that was read, so a concurrent edit is refused (409), never lost.
+ * @param {string} form @param {number} id @param {Record<string, any>} values @param {number} row_version
+ * @returns {Promise<RecordRow>}
+ */
+export const updateRecord = (form, id, values, row_version) => patch(`/api/records/${form}/${id}`, { ...values, row_version })
 /** @param {string} form @param {number} id */
 export const deleteRecord = (form, id) => del(`/api/records/${form}/${id}`)
 /** Defaults, live formula values and problems of a record being filled in; writes nothing.
