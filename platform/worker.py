@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pluggy
@@ -58,14 +58,13 @@ class Worker:
     def run_once(self) -> dict[str, int]:
         """Fire due schedules and timeouts, then handle one batch of events. Returns counts."""
         now = self._now()
-        with write_tx(self.engine) as conn:
-            fired = rules.due_schedules(conn, now=now, tz=self.tz) + report_service.due_schedules(conn, now=now, tz=self.tz)
+        fired = self._schedules("schedule rules", rules.due_schedules, now) + \
+            self._schedules("report schedules", report_service.due_schedules, now)
         handled = 0
         with write_tx(self.engine) as conn:
             due = timers.due_tasks(conn, now)
         for task_id in due:
-            with write_tx(self.engine) as conn:
-                handled += timers.handle_timeout(self._rt(conn, now), task_id) is not None
+            handled += self._timeout(task_id, now)
         with write_tx(self.engine) as conn:
             batch = outbox.claim(conn, self.name, now=now, limit=self.settings.worker_batch,
                                  lease_seconds=self.settings.worker_lease_seconds)
@@ -76,6 +75,31 @@ class Worker:
             else:
                 failed += 1
         return {"schedules": fired, "timeouts": handled, "events": done, "failed": failed}
+
+    def _schedules(self, what: str, fire: Callable[..., int], now: dt.datetime) -> int:
+        """Fire one kind of schedule in a transaction of its own: a failure is logged and the round goes on."""
+        try:
+            with write_tx(self.engine) as conn:
+                return fire(conn, now=now, tz=self.tz)
+        except Exception:  # noqa: BLE001 - one broken schedule must not stop timeouts and the outbox
+            log.exception("firing %s failed", what)
+            return 0
+
+    def _timeout(self, task_id: int, now: dt.datetime) -> int:
+        """Handle one overdue task in a transaction of its own. A failure (e.g. an instance whose stored
+        state this code cannot read) is logged and marked on the task, which is then not retried."""
+        try:
+            with write_tx(self.engine) as conn:
+                return int(timers.handle_timeout(self._rt(conn, now), task_id) is not None)
+        except Exception as exc:  # noqa: BLE001 - one broken instance must not stop the others and the outbox
+            detail = f"{type(exc).__name__}: {exc}"
+            log.warning("timeout of task %s failed: %s", task_id, detail)
+            try:
+                with write_tx(self.engine) as conn:
+                    timers.mark_failed(conn, task_id, detail, now=now)
+            except Exception:  # noqa: BLE001 - e.g. the database is gone: the next round retries
+                log.exception("could not mark the timeout of task %s as failed", task_id)
+            return 0
 
     def drain(self, max_rounds: int = 1000) -> dict[str, int]:
         """Run rounds until nothing is due (tests, benchmarks, `mom worker --once`)."""

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.instance import InstanceState
+from mom.engines.workflow.instance import BadState, InstanceState
 from mom.engines.workflow.runtime import TK, I
 from mom.engines.workflow.store import WorkflowRegistry
-from mom.engines.workflow.views import iso, task_view
+from mom.engines.workflow.views import error_view, iso, task_view
 from mom.platform.errors import InvalidInput
 
 BOXES = ("todo", "done", "cc", "started")
@@ -68,8 +68,12 @@ def listing(conn: Connection, flows: WorkflowRegistry, user_id: int, box: str = 
 
 def _inst(conn: Connection, flows: WorkflowRegistry, r: Any) -> dict[str, Any]:
     spec = flows.get(conn, r["workflow"], r["version"])
-    tokens = InstanceState.from_json(r["state"]).tokens
-    return {"id": r["id"], "workflow": r["workflow"], "label": spec.label, "version": r["version"], "form": r["form"],
-            "record_id": r["record_id"], "status": r["status"], "started_at": iso(r["started_at"]),
-            "ended_at": iso(r["ended_at"]),
-            "current_nodes": [{"id": t.node, "label": spec.node(t.node).label} for t in tokens if t.node in spec.nodes]}
+    try:
+        tokens, error = InstanceState.from_json(r["state"], int(r["id"])).tokens, None
+    except BadState as exc:
+        tokens, error = [], error_view(exc)
+    out = {"id": r["id"], "workflow": r["workflow"], "label": spec.label, "version": r["version"], "form": r["form"],
+           "record_id": r["record_id"], "status": r["status"], "started_at": iso(r["started_at"]),
+           "ended_at": iso(r["ended_at"]),
+           "current_nodes": [{"id": t.node, "label": spec.node(t.node).label} for t in tokens if t.node in spec.nodes]}
+    return out if error is None else {**out, "error": error}   # flagged: the box shows the other instances

@@ -55,14 +55,29 @@ class InstanceState:
     return_to: ReturnPoint | None = None
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any] | None) -> InstanceState:
-        """Read a stored state of any known format (upgraded in memory first)."""
-        s = upgrade_state(raw)
-        ret = s["return"]
-        return cls(tokens=[Token(node=t["node"], stack=[list(p) for p in t.get("stack") or []]) for t in s["tokens"]],
-                   joins={k: list(v) for k, v in s["joins"].items()}, rounds={k: int(v) for k, v in s["rounds"].items()},
+    def from_json(cls, raw: Any, instance_id: int | None = None) -> InstanceState:
+        """Read a stored state of any known format (upgraded in memory first). A state this code cannot
+        read is a :class:`BadState` (a Conflict naming ``instance_id`` and what is wrong)."""
+        s = upgrade_state(raw, instance_id)
+        try:
+            return cls._read(s)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadState(instance_id, f"形状不对（{exc}）", f"it has the wrong shape ({exc})") from None
+
+    @classmethod
+    def _read(cls, s: Mapping[str, Any]) -> InstanceState:
+        tokens, joins, rounds, ret = s["tokens"], s["joins"], s["rounds"], s["return"]
+        if not isinstance(tokens, list) or not all(isinstance(t, dict) and isinstance(t.get("node"), str) for t in tokens):
+            raise ValueError("tokens must be a list of objects with a node id")
+        if not isinstance(joins, dict) or not isinstance(rounds, dict):
+            raise ValueError("joins and rounds must be objects")
+        if ret is not None and not (isinstance(ret, dict) and isinstance(ret.get("target"), str)):
+            raise ValueError("return must be null or an object with a target")
+        return cls(tokens=[Token(node=t["node"], stack=_stack(t.get("stack"))) for t in tokens],
+                   joins={k: [int(b) for b in v] for k, v in joins.items()},
+                   rounds={k: _int(v, "rounds") for k, v in rounds.items()},
                    return_to=None if not ret else ReturnPoint(target=ret["target"], resume_at=ret.get("resume_at"),
-                                                              resume_stack=[list(p) for p in ret.get("resume_stack") or []]))
+                                                              resume_stack=_stack(ret.get("resume_stack"))))
 
     def to_json(self) -> dict[str, Any]:
         """The state as stored, in the current format."""
@@ -93,15 +108,52 @@ def _from_0(state: dict[str, Any]) -> dict[str, Any]:
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0}
 
 
-def upgrade_state(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A stored state (``None`` for an empty one) brought to the current :data:`FORMAT` in memory."""
+class BadState(Conflict):
+    """A stored instance state this code cannot read: names the instance and what is wrong with it."""
+
+    def __init__(self, instance_id: int | None, zh: str, en: str) -> None:
+        who_zh = f"流程实例 {instance_id}" if instance_id is not None else "流程实例"
+        who_en = f"workflow instance {instance_id}" if instance_id is not None else "a workflow instance"
+        super().__init__(f"{who_zh} 的状态无法读取：{zh}", f"the state of {who_en} cannot be read: {en}",
+                         detail={"instance_id": instance_id})
+        self.instance_id = instance_id
+
+
+def _int(v: Any, what: str) -> int:
+    """An integer of a stored state (JSON numbers with a fraction and booleans are not)."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{what}: {v!r} is not an integer")
+    return v
+
+
+def _stack(v: Any) -> Stack:
+    if v is None:
+        return []
+    if not isinstance(v, list) or not all(isinstance(p, list) and len(p) == 2 for p in v):
+        raise ValueError(f"stack {v!r} is not a list of [parallel id, branch] pairs")
+    return [list(p) for p in v]
+
+
+def upgrade_state(raw: Any, instance_id: int | None = None) -> dict[str, Any]:
+    """A stored state (``None`` for an empty one) brought to the current :data:`FORMAT` in memory.
+    Anything this code cannot read is a :class:`BadState` naming ``instance_id``."""
+    if raw is not None and not isinstance(raw, Mapping):
+        raise BadState(instance_id, f"应为 JSON 对象，实为 {type(raw).__name__}", f"expected a JSON object, got {type(raw).__name__}")
     state = dict(raw or {})
-    version = int(state.get("format", 0))
+    version = state.get("format", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise BadState(instance_id, f"格式 {version!r} 不是非负整数", f"format {version!r} is not a non-negative integer")
     if version > FORMAT:
-        raise Conflict(f"流程实例状态格式 {version} 比本程序支持的 {FORMAT} 新；请升级平台后再处理",
-                       f"workflow state format {version} is newer than this code's ({FORMAT}); upgrade the platform first")
+        raise BadState(instance_id, f"格式 {version} 比本程序支持的 {FORMAT} 新；请升级平台后再处理",
+                       f"format {version} is newer than this code's ({FORMAT}); upgrade the platform first")
     while version < FORMAT:
-        state = UPGRADES[version](state)
+        step = UPGRADES.get(version)
+        if step is None:
+            raise BadState(instance_id, f"未知的格式 {version}", f"unknown format {version}")
+        try:
+            state = step(state)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadState(instance_id, f"无法从格式 {version} 升级（{exc}）", f"it cannot be upgraded from format {version} ({exc})") from None
         version = int(state["format"])
     return state
 
@@ -127,7 +179,7 @@ class WorkflowInstance:
         return cls(id=int(row["id"]), workflow=row["workflow"], version=int(row["version"]), form=row["form"],
                    record_id=int(row["record_id"]), status=row["status"], initiator_id=row["initiator_id"],
                    started_at=row["started_at"], ended_at=row.get("ended_at"), row_version=int(row["row_version"]),
-                   state=InstanceState.from_json(row.get("state")))
+                   state=InstanceState.from_json(row.get("state"), int(row["id"])))
 
     def to_state(self) -> dict[str, Any]:
         """The JSON ``state`` column as this code stores it."""

@@ -8,6 +8,7 @@ with its own retries and dead letter, so one failing rule never blocks or repeat
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from mom.platform import outbox
 from mom.platform.plugins import plugin_manager
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
+
+log = logging.getLogger(__name__)
 
 FORMAT = "mom.rule/1"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "rule-1.json"
@@ -210,6 +213,10 @@ def run_rule(rt: Runtime, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"rule": spec.name, "actions": done}
 
 
+#: How long a schedule rule whose next run cannot be computed waits before it is tried again.
+_SCHEDULE_BACKOFF = dt.timedelta(hours=1)
+
+
 def due_schedules(conn: Connection, *, now: dt.datetime, tz: dt.tzinfo) -> int:
     """Fire schedule rules that are due: each firing moves next_run_at with a compare-and-set, so with
     several workers exactly one of them queues the run."""
@@ -217,7 +224,14 @@ def due_schedules(conn: Connection, *, now: dt.datetime, tz: dt.tzinfo) -> int:
     rows = conn.execute(sa.select(T.rule.c.name, T.rule.c.next_run_at, T.rule.c.definition).where(
         T.rule.c.event == "schedule", T.rule.c.enabled.is_(True), T.rule.c.next_run_at <= now)).all()
     for name, due, raw in rows:
-        nxt = next_run(raw["on"]["cron"], now, tz)
+        try:
+            nxt = next_run(raw["on"]["cron"], now, tz)
+        except Exception as exc:  # noqa: BLE001 - a stored cron this code cannot read: back off, don't stop the others
+            log.warning("schedule rule %s: next run not computable (%s: %s); retried in %s", name, type(exc).__name__,
+                        exc, _SCHEDULE_BACKOFF)
+            conn.execute(T.rule.update().where(T.rule.c.name == name, T.rule.c.next_run_at == due)
+                         .values(next_run_at=now + _SCHEDULE_BACKOFF))
+            continue
         res = conn.execute(T.rule.update().where(T.rule.c.name == name, T.rule.c.next_run_at == due).values(next_run_at=nxt))
         if res.rowcount == 1:
             outbox.emit(conn, "rule.run", {"rule": name, "topic": "schedule", "event": {"due_at": due.isoformat()}}, now=now)

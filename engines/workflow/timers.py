@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.workflow import assign
 from mom.engines.workflow.approval import on_pending, refresh_node
-from mom.engines.workflow.runtime import (TK, Runtime, copy_task, event, load_instance, notify_users, resolve_assignees,
+from mom.engines.workflow.runtime import (EV, TK, Runtime, copy_task, event, load_instance, notify_users, resolve_assignees,
                                           save)
 
 
@@ -61,6 +61,18 @@ def handle_timeout(rt: Runtime, task_id: int) -> str | None:
         refresh_node(rt, inst, spec, node, task["round"])
     save(rt, inst)
     return action
+
+
+def mark_failed(conn: Connection, task_id: int, detail: str, *, now: dt.datetime) -> None:
+    """A timeout that raised (``detail``): the task is marked handled so that the worker does not retry
+    it every round, and the instance's timeline says why its timeout action did not happen."""
+    row = conn.execute(sa.select(TK.c.instance_id, TK.c.node_id).where(TK.c.id == task_id, TK.c.timeout_done.is_(False))).first()
+    if row is None:
+        return
+    conn.execute(TK.update().where(TK.c.id == task_id).values(timeout_done=True))
+    conn.execute(EV.insert().values(instance_id=row[0], at=now, actor_id=None, action="timeout_failed", node_id=row[1],
+                                    task_id=task_id, comment="超时处理失败 / the timeout action failed",
+                                    data={"error": detail[:2000]}))
 
 
 def overdue_summary(conn: Connection, now: dt.datetime) -> dict[str, Any]:

@@ -2,14 +2,15 @@
 full with every task and its timeline)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from mom.engines.workflow import assign
-from mom.engines.workflow.instance import WorkflowInstance
+from mom.engines.workflow.instance import BadState, WorkflowInstance
 from mom.engines.workflow.runtime import EV, TK, Runtime, flush
+from mom.platform.errors import MomError
 
 _OPEN_TASKS = (sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind)
                .where(TK.c.instance_id == sa.bindparam("iid"), TK.c.status == "pending").order_by(TK.c.id))
@@ -37,7 +38,7 @@ def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, fu
     out = {"id": inst.id, "workflow": inst.workflow, "version": inst.version, "label": spec.label,
            "form": inst.form, "record_id": inst.record_id, "status": inst.status,
            "initiator_id": inst.initiator_id, "started_at": iso(inst.started_at), "ended_at": iso(inst.ended_at),
-           "current_nodes": [{"id": tk.node, "label": spec.node(tk.node).label}
+           "current_nodes": [{"id": tk.node, "label": spec.node(tk.node).label if tk.node in spec.nodes else None}
                              for tk in inst.state.tokens]}
     if inst.status == "running":   # who must act now (a UI or a client can go straight to the task)
         out["open_tasks"] = [{"id": r[0], "node_id": r[1], "assignee_id": r[2], "kind": r[3]}
@@ -53,4 +54,34 @@ def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, fu
                             "actor": names.get(e["actor_id"], "system") if e["actor_id"] else "system",
                             "node_id": e["node_id"], "node": spec.node(e["node_id"]).label if e["node_id"] in spec.nodes else None,
                             "task_id": e["task_id"], "comment": e["comment"], "data": e["data"]} for e in evs]
+    return out
+
+
+def error_view(exc: MomError) -> dict[str, Any]:
+    """An error as the API writes it (``code`` and the bilingual ``message``)."""
+    return {"code": exc.code, "message": {"zh-CN": exc.zh, "en": exc.en}}
+
+
+def unreadable_view(rt: Runtime, row: Mapping[str, Any], exc: BadState) -> dict[str, Any]:
+    """An instance whose stored state this code cannot read, as a list shows it: its columns, no current
+    nodes, and ``error`` saying what is wrong (the list shows the other instances instead of failing)."""
+    try:
+        label = rt.flows.get(rt.conn, row["workflow"], int(row["version"])).label
+    except MomError:
+        label = {"zh-CN": row["workflow"], "en": row["workflow"]}
+    return {"id": row["id"], "workflow": row["workflow"], "version": row["version"], "label": label, "form": row["form"],
+            "record_id": row["record_id"], "status": row["status"], "initiator_id": row["initiator_id"],
+            "started_at": iso(row["started_at"]), "ended_at": iso(row.get("ended_at")), "current_nodes": [],
+            "error": error_view(exc)}
+
+
+def instance_views(rt: Runtime, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`instance_view` of each ``wf_instance`` row; one whose state cannot be read is flagged
+    (:func:`unreadable_view`) instead of failing the whole list."""
+    out = []
+    for row in rows:
+        try:
+            out.append(instance_view(rt, row))
+        except BadState as exc:
+            out.append(unreadable_view(rt, row, exc))
     return out

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
-from mom.engines.workflow import inbox, migrate, rules, store, tasks, visibility
-from mom.engines.workflow.instance import WorkflowInstance
+from mom.engines.workflow import inbox, migrate, rules, store, tasks, views, visibility
+from mom.engines.workflow.instance import BadState, WorkflowInstance
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
@@ -184,7 +184,7 @@ def list_instances(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ct
         if by_record and not ctx.actor.is_admin:
             S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
         rows = conn.execute(q.order_by(I.c.id.desc()).limit(max(1, min(limit, 1000)))).mappings().all()
-        return [tasks.instance_view(rt, r) for r in rows]
+        return views.instance_views(rt, rows)   # an instance whose state cannot be read is flagged, not fatal
 
 
 @router.get("/workflow-instances/{instance_id}", summary="An instance with its tasks and full timeline")
@@ -247,7 +247,12 @@ def timeline(form: PathName, record_id: PathId, engine: EngineDep, registry: Reg
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
         items = [{"kind": "change", **a} for a in S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)]
         for r in conn.execute(sa.select(I).where(I.c.form == form, I.c.record_id == record_id).order_by(I.c.id)).mappings():
-            view = tasks.instance_view(rt, r, full=True)
+            try:
+                view = tasks.instance_view(rt, r, full=True)
+            except BadState as exc:   # the record's timeline still shows its changes and its other flows
+                items.append({"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], "at": views.iso(r["started_at"]),
+                              "action": "unreadable", "error": views.error_view(exc)})
+                continue
             items += [{"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], **e} for e in view["timeline"]]
     return sorted(items, key=lambda e: e["at"])
 

@@ -155,7 +155,7 @@ def resubmit(instance_id: int, username: str) -> None:
 @reports_errors
 def instances(name: str | None, status: str | None, record: str | None, instance_id: int | None) -> None:
     import sqlalchemy as sa
-    from mom.engines.workflow import tasks
+    from mom.engines.workflow import tasks, views
     from mom.engines.workflow.runtime import I, load_instance
 
     def run(rt: Any) -> Any:
@@ -169,8 +169,7 @@ def instances(name: str | None, status: str | None, record: str | None, instance
         if record:
             form, _, rid = record.partition(":")
             q = q.where(I.c.form == form, I.c.record_id == int(rid))
-        return [tasks.instance_view(rt, r)
-                for r in rt.conn.execute(q.order_by(I.c.id.desc()).limit(200)).mappings()]
+        return views.instance_views(rt, rt.conn.execute(q.order_by(I.c.id.desc()).limit(200)).mappings())
     echo_json(_rt_call(None, run))
 
 
