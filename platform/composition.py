@@ -19,8 +19,9 @@ from mom.platform.plugins import plugin_manager
 
 def install_record_hooks(forms: FormRegistry, flows: WorkflowRegistry | None = None, *,
                          pm: pluggy.PluginManager | None = None) -> WorkflowRegistry:
-    """Give ``forms`` the chained record hooks of every plug-in; returns the workflow registry they use."""
-    flows = flows or WorkflowRegistry()
+    """Give ``forms`` the chained record hooks of every plug-in of ``pm`` (default: the process's plug-in
+    manager); returns the workflow registry they use (a new one takes its node kinds and action types from ``pm``)."""
+    flows = flows or WorkflowRegistry(plugins=pm)
     parts = [p for p in (pm or plugin_manager()).hook.mom_record_hooks(forms=forms, flows=flows) if p is not None]
     forms.hooks = ChainHooks(*parts)
     return flows

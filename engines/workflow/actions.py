@@ -16,7 +16,7 @@ from typing import Any
 from mom.engines.expressions.templates import TemplateLimit, TemplateLimits, render_bounded, template_line
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as S
-from mom.engines.workflow import assign
+from mom.engines.workflow import assign, pluginguard
 from mom.engines.workflow import runtime as R
 from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import Runtime
@@ -194,6 +194,10 @@ class Notify(ActionType):
             elif ch in ("dingtalk", "wecom"):
                 queued.append(outbox.emit(rt.conn, f"deliver.{ch}", {"webhook_url": a.raw.get("webhook_url"), "title": title,
                                                                      "body": body}, now=rt.ctx.now))
+            elif ch not in ("inbox", "email"):   # a plug-in's channel: everything the built-in ones get
+                queued.append(outbox.emit(rt.conn, f"deliver.{ch}", {"users": users, "title": title, "subject": title,
+                                                                     "body": body, "webhook_url": a.raw.get("webhook_url")},
+                                          now=rt.ctx.now))
         return {"type": "notify", "users": users, "channels": channels, "deliveries": queued}
 
 
@@ -218,11 +222,19 @@ def run_actions(rt: Runtime, actions: tuple[ActionSpec, ...], *, record: Mapping
                 compiled: CompiledForm | None, names: Mapping[str, Any], where: str,
                 instance: WorkflowInstance | None = None, event_id: int | None = None) -> list[dict[str, Any]]:
     """Run ``actions`` in order, each by its type (``ActionSpec.handler``); returns what each did (for
-    the timeline / rule log)."""
+    the timeline / rule log). ``where`` names the flow and node (``flow/node``) or the rule (``rule x``);
+    a plug-in's action raising is a :class:`~mom.engines.workflow.pluginguard.PluginStepFailed` naming it."""
     done: list[dict[str, Any]] = []
     for i, a in enumerate(actions):
         if a.handler is None:    # compiled without its type (only when the spec's own check failed)
             raise InvalidInput(f"{where}/actions/{i}: 未知的动作类型 {a.type}", f"{where}/actions/{i}: unknown action type {a.type}")
-        done.append(a.handler.run(rt, a, ActionRun(record=record, compiled=compiled, names=names,
-                                                   at=f"{where}/actions/{i}", instance=instance)))
+        run = ActionRun(record=record, compiled=compiled, names=names, at=f"{where}/actions/{i}", instance=instance)
+        try:
+            done.append(a.handler.run(rt, a, run))
+        except MomError:
+            raise
+        except Exception as exc:   # a plug-in's action failing is a message naming it (the core's stays a bug)
+            if pluginguard.is_core(a.handler):
+                raise
+            raise pluginguard.failed(a.handler, f"{run.at} 的动作 {a.type}", f"action {a.type} at {run.at}", exc) from exc
     return done

@@ -46,9 +46,10 @@ EXTERNAL_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,99}$")
 RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.state_changed")
 
 
-def rule_schema() -> dict[str, Any]:
-    """The ``mom.rule/1`` JSON Schema, with the action types of plug-ins."""
-    return _rule_schema(plugin_manager())
+def rule_schema(plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
+    """The ``mom.rule/1`` JSON Schema, with the action types and delivery channels of plug-ins (of the
+    process's plug-in manager or ``plugins``)."""
+    return _rule_schema(plugins or plugin_manager())
 
 
 @lru_cache(maxsize=8)
@@ -88,12 +89,14 @@ class RuleSpec:
         return True
 
 
-def validate_rule(raw: Any, *, forms: FormRegistry | None = None, conn: Connection | None = None) -> RuleSpec:
-    """Check a rule; with ``conn`` also its form, fields, expressions against them and the cron line."""
+def validate_rule(raw: Any, *, forms: FormRegistry | None = None, conn: Connection | None = None,
+                  plugins: pluggy.PluginManager | None = None) -> RuleSpec:
+    """Check a rule; with ``conn`` also its form, fields, expressions against them and the cron line
+    (action types and channels of ``plugins``, default the process's plug-in manager)."""
     if not isinstance(raw, Mapping):
         raise InvalidInput("规则定义必须是 JSON 对象", "a rule definition must be a JSON object")
     problems = ProblemList()
-    schema_problems(raw, rule_schema(), problems)
+    schema_problems(raw, rule_schema(plugins), problems)
     problems.raise_if_any("规则定义有误", "the rule definition is invalid")
     on = raw["on"]
     event = on["event"]
@@ -120,7 +123,7 @@ def validate_rule(raw: Any, *, forms: FormRegistry | None = None, conn: Connecti
     else:
         names = EVENT_NAMES if event in ("schedule", "external") else None
     when = expression_at(raw.get("if"), names, "/if", problems)
-    actions = compile_actions(raw["actions"], "/actions", names, compiled, problems)
+    actions = compile_actions(raw["actions"], "/actions", names, compiled, problems, plugins=plugins)
     problems.raise_if_any(f"规则 {raw['name']} 有 {len(problems.items)} 处错误", f"rule {raw['name']} has {len(problems.items)} problem(s)")
     return RuleSpec(name=raw["name"], label=text_of(raw.get("label"), raw["name"]), on=on, when=when, actions=actions,
                     enabled=bool(raw.get("enabled", True)), hash=definition_hash(raw), raw=raw)

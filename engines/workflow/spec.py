@@ -25,9 +25,10 @@ from mom.engines.definitions.expressions import expression_at
 from mom.engines.definitions.identity import definition_hash
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.forms.model import text_of
+from mom.engines.workflow import pluginguard
 from mom.engines.workflow.calendar import Calendar
 from mom.platform import plugins as P
-from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
+from mom.platform.errors import InvalidInput, MomError, ProblemList, did_you_mean
 
 if TYPE_CHECKING:   # the handlers' modules import this one
     from mom.engines.workflow.actions import ActionType
@@ -61,14 +62,32 @@ def _action_types(pm: pluggy.PluginManager) -> dict[str, ActionType]:
     return P.by_key(pm.hook.mom_actions(), what=("自动动作类型", "action type"), key=lambda a: a.type)
 
 
+#: Delivery channels a notify action cannot name: ``webhook`` carries the webhook action's requests.
+NOT_NOTIFY_CHANNELS = frozenset({"inbox", "webhook"})
+
+
+def delivery_channel_keys(plugins: pluggy.PluginManager | None = None) -> list[str]:
+    """The keys of the registered delivery channels (``mom_delivery_channels``), sorted: what a notify
+    action may name besides ``inbox``."""
+    pm = plugins or P.plugin_manager()
+    return sorted(P.by_key(pm.hook.mom_delivery_channels(), what=("投递渠道", "delivery channel")))
+
+
 def extend_schema(base: Mapping[str, Any], plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
     """``base`` (a shipped schema with ``$defs/action`` and maybe ``$defs/node``) also admitting the node
-    kinds and action types of plug-ins, with the node/action fields they declare (``properties``).
-    Without such plug-ins it is ``base`` itself."""
+    kinds and action types of plug-ins, with the node/action fields they declare (``properties``), and
+    as notify channels ``inbox`` plus the registered delivery channels. Without plug-ins it is ``base`` itself."""
     defs = base["$defs"]
     extra = [(d, h) for d, reg in (("node", node_kinds(plugins)), ("action", action_types(plugins))) if d in defs
              for k, h in reg.items() if k not in defs[d]["properties"]["type"]["enum"] or h.properties]
-    if not extra:
+    channels = None
+    if "channels" in defs["action"]["properties"]:
+        shipped = defs["action"]["properties"]["channels"]["items"]["enum"]
+        keys = set(delivery_channel_keys(plugins)) - NOT_NOTIFY_CHANNELS
+        channels = ["inbox", *(k for k in shipped if k in keys), *sorted(keys - set(shipped))]
+        if channels == shipped:
+            channels = None
+    if not extra and channels is None:
         return dict(base)
     out = copy.deepcopy(dict(base))
     for d, h in extra:
@@ -78,6 +97,8 @@ def extend_schema(base: Mapping[str, Any], plugins: pluggy.PluginManager | None 
             props["type"]["enum"].append(key)
         for name, sub in h.properties.items():
             props.setdefault(name, sub)
+    if channels is not None:
+        out["$defs"]["action"]["properties"]["channels"]["items"]["enum"] = channels
     return out
 
 
@@ -213,6 +234,24 @@ def _template(src: Any, path: str, problems: ProblemList) -> None:
             pass
 
 
+def _plugin_check(obj: Any, what_zh: str, what_en: str, path: str, problems: ProblemList, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` (a node kind's compile, an action type's check); a plug-in's raising something
+    other than a product error is a problem at ``path`` naming it (the core's stays a bug); ``_FAILED`` then."""
+    try:
+        return fn(*args)
+    except MomError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - foreign code
+        if pluginguard.is_core(obj):
+            raise
+        err = pluginguard.failed(obj, f"{what_zh} 的检查", f"the check of {what_en}", exc)
+        problems.add(path, err.zh, err.en, "plugin_failed")
+        return _FAILED
+
+
+_FAILED = object()
+
+
 def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: CompiledForm | None,
                     problems: ProblemList, *, plugins: pluggy.PluginManager | None = None) -> tuple[ActionSpec, ...]:
     """Actions shared by workflow ``action`` nodes and event rules; each type's own check is its
@@ -235,7 +274,7 @@ def compile_actions(raw: Any, path: str, names: frozenset[str] | None, form: Com
                 if e is not None:
                     exprs[f"{group}.{k}"] = e
         if handler is not None:
-            handler.check(a, p, form, problems)
+            _plugin_check(handler, f"动作 {t}", f"action {t}", p, problems, handler.check, a, p, form, problems)
         for tpl in ("title", "body"):
             _template(a.get(tpl), f"{p}/{tpl}", problems)
         out.append(ActionSpec(type=t, raw=a, exprs=exprs, record_id=expression_at(a.get("record_id"), names, f"{p}/record_id", problems),
@@ -275,7 +314,10 @@ class NodeCompiler:
             problems.add(f"{path}/type", f"未知的节点类型 {t}{did_you_mean(str(t), set(self.kinds))}",
                          f"unknown node kind {t}{did_you_mean(str(t), set(self.kinds))}", "enum")
             return
-        kw = dict(handler.compile(self, n, path, nxt, parallels))
+        kw = _plugin_check(handler, f"节点类型 {t}", f"node kind {t}", path, problems, handler.compile, self, n, path, nxt, parallels)
+        if kw is _FAILED:
+            return
+        kw = dict(kw)
         kw.setdefault("next", nxt)
         self.nodes[nid] = NodeSpec(id=nid, type=t, label=text_of(n.get("label"), nid), parallels=parallels, handler=handler,
                                    **kw)
