@@ -65,13 +65,13 @@ class DeviceMapping:
 
 def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, Connector]:
     """Every registered connector by name."""
-    return by_key((pm or plugin_manager()).hook.mom_connectors(), what=("连接器", "connector"),
+    return by_key((pm or plugin_manager()).hook.mom_connectors, what=("连接器", "connector"),
                   key=lambda c: c.name)
 
 
 def device_mappings(pm: pluggy.PluginManager | None = None) -> dict[str, DeviceMapping]:
     """Every registered device mapping by name (collected; consumed from issue 23 on)."""
-    return by_key((pm or plugin_manager()).hook.mom_device_mappings(), what=("设备映射", "device mapping"),
+    return by_key((pm or plugin_manager()).hook.mom_device_mappings, what=("设备映射", "device mapping"),
                   key=lambda m: m.name)
 
 

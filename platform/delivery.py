@@ -57,7 +57,7 @@ def channels(pm: pluggy.PluginManager | None = None) -> dict[str, DeliveryChanne
     """Every registered channel by key (the process's plug-in manager unless ``pm`` is given)."""
     if pm is None:
         return _channels()
-    return by_key(pm.hook.mom_delivery_channels(), what=("投递渠道", "delivery channel"))
+    return by_key(pm.hook.mom_delivery_channels, what=("投递渠道", "delivery channel"))
 
 
 @functools.cache
@@ -84,7 +84,7 @@ def outbox_handlers(pm: pluggy.PluginManager | None = None) -> dict[str, OutboxH
     """Transactional outbox topics with a handler of their own, by topic."""
     if pm is None:
         return _outbox_handlers()
-    return by_key(pm.hook.mom_outbox_handlers(), what=("事件处理器", "outbox handler"))
+    return by_key(pm.hook.mom_outbox_handlers, what=("事件处理器", "outbox handler"))
 
 
 @functools.cache

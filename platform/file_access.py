@@ -46,7 +46,7 @@ def owners(pm: pluggy.PluginManager | None = None) -> dict[str, FileOwner]:
     """Every registered kind of file owner by ``kind`` (the process's plug-in manager unless ``pm`` is given)."""
     if pm is None:
         return _owners()
-    return by_key(pm.hook.mom_file_owners(), what=("文件归属", "file owner"), key=lambda o: o.kind)
+    return by_key(pm.hook.mom_file_owners, what=("文件归属", "file owner"), key=lambda o: o.kind)
 
 
 @functools.cache

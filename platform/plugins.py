@@ -3,10 +3,18 @@
 Core modules are listed by name and imported here at run time, so the engines never import the
 platform's composition and the package graph keeps its declared edges (docs/architecture.md).
 Outside plug-ins come from the ``mom`` entry-point group (``[project.entry-points.mom]``).
+
+An entry point whose module fails to import stops the manager from being built: ``mom`` and the
+server refuse to start with one bilingual line naming the entry point, its distribution and the
+error (``PluginLoadError``), because a plant running without a plug-in its forms and flows use
+would fail later and less clearly. ``MOM_SKIP_PLUGINS=name,name`` starts without the named entry
+points (a deliberate, visible choice while the plug-in is fixed or uninstalled).
 """
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import os
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -14,7 +22,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from mom.platform import hookspecs
-from mom.platform.errors import Conflict
+from mom.platform.errors import Conflict, MomError
 
 T = TypeVar("T")
 
@@ -44,15 +52,48 @@ CORE_PLUGINS: tuple[str, ...] = (
 )
 
 
+#: Entry points not to load, comma-separated (``MOM_SKIP_PLUGINS=acme_labels``).
+SKIP_ENV = "MOM_SKIP_PLUGINS"
+
+
+class PluginLoadError(MomError):
+    """An installed plug-in (a ``mom`` entry point) cannot be imported or registered."""
+
+    code = "plugin_load_failed"
+
+
 def new_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
-    """A fresh manager with the core plug-ins (and the ``mom`` entry points unless told not to)."""
+    """A fresh manager with the core plug-ins (and the ``mom`` entry points unless told not to);
+    an entry point that fails to load raises ``PluginLoadError`` naming it."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in CORE_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     if entry_points:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        load_entry_points(pm)
     return pm
+
+
+def load_entry_points(pm: pluggy.PluginManager, group: str = hookspecs.PROJECT) -> None:
+    """Register every installed entry point of ``group`` (once, by its name), except those named in
+    ``MOM_SKIP_PLUGINS``. One that cannot be imported or registered raises ``PluginLoadError``
+    naming the entry point, its distribution and the error, never a bare traceback."""
+    skip = {n.strip() for n in os.environ.get(SKIP_ENV, "").split(",") if n.strip()}
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group != group or ep.name in skip or pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except Exception as exc:    # noqa: BLE001 — any failure of foreign code is reported the same way
+                where = f"{ep.name} = {ep.value}（{dist.metadata['Name']} {dist.version}）"
+                where_en = f"{ep.name} = {ep.value} ({dist.metadata['Name']} {dist.version})"
+                reason = f"{type(exc).__name__}: {exc}"
+                raise PluginLoadError(
+                    f"插件 {where} 无法加载：{reason}；请修复或卸载它，或设置 {SKIP_ENV}={ep.name} 暂不加载",
+                    f"plug-in {where_en} cannot be loaded: {reason}; fix or uninstall it, or set "
+                    f"{SKIP_ENV}={ep.name} to start without it",
+                    detail={"entry_point": ep.name, "distribution": dist.metadata["Name"]}) from exc
 
 
 @lru_cache(maxsize=1)
@@ -61,19 +102,43 @@ def plugin_manager() -> pluggy.PluginManager:
     return new_manager()
 
 
-def by_key(answers: Iterable[Iterable[T] | Mapping[str, T] | None], *, what: tuple[str, str],
-           key: Callable[[T], str] = lambda obj: obj.key) -> dict[str, T]:
-    """One registry from a hook's answers (lists of objects, or ``{name: obj}`` mappings): keyed by
-    ``key(obj)`` (or the mapping's names); two plug-ins giving the same key is a ``Conflict`` naming
-    ``what`` (zh, en), e.g. ``("投递渠道", "delivery channel")``."""
-    out: dict[str, T] = {}
-    for answer in answers:
-        if answer is None:
+def answers(hook: pluggy.HookCaller, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Each plug-in's answer to ``hook`` with the name it is registered under, in pluggy's call
+    order (``None`` answers dropped): what ``hook(**kwargs)`` returns, plus who said it."""
+    out: list[tuple[str, Any]] = []
+    for impl in reversed(hook.get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
             continue
+        answer = impl.function(*(kwargs[a] for a in impl.argnames))
+        if answer is not None:
+            out.append((impl.plugin_name, answer))
+    return out
+
+
+def by_key(hook: pluggy.HookCaller | Iterable[Iterable[T] | Mapping[str, T] | None], *, what: tuple[str, str],
+           key: Callable[[T], str] = lambda obj: obj.key) -> dict[str, T]:
+    """One registry from a hook (``pm.hook.mom_x``, preferred: a clash names both plug-ins) or from
+    its answers (lists of objects, or ``{name: obj}`` mappings): keyed by ``key(obj)`` (or the
+    mapping's names); two plug-ins giving the same key is a ``Conflict`` naming ``what`` (zh, en),
+    e.g. ``("投递渠道", "delivery channel")``."""
+    named = answers(hook) if isinstance(hook, pluggy.HookCaller) else [("", a) for a in hook if a is not None]
+    out: dict[str, T] = {}
+    owner: dict[str, str] = {}
+    for plugin, answer in named:
         pairs: Iterable[tuple[str, Any]] = answer.items() if isinstance(answer, Mapping) else ((key(o), o) for o in answer)
         for name, obj in pairs:
             if name in out and out[name] is not obj:
-                raise Conflict(f"两个插件注册了同名的{what[0]} {name}；请改名或只保留一个",
-                               f"two plug-ins register a {what[1]} named {name}; rename one or drop one")
-            out[name] = obj
+                raise clash(what, name, owner[name], plugin)
+            out[name], owner[name] = obj, plugin
     return out
+
+
+def clash(what: tuple[str, str], name: str, first: str, second: str) -> Conflict:
+    """The ``Conflict`` of two plug-ins (``first``, ``second``: their registered names, '' when
+    unknown) registering a ``what`` (zh, en) under one ``name``."""
+    if first and second:
+        return Conflict(f"插件 {first} 和 {second} 都注册了名为 {name} 的{what[0]}；请改名或卸载其中一个",
+                        f"plug-ins {first} and {second} both register a {what[1]} named {name}; rename or uninstall one",
+                        detail={"plugins": [first, second], "key": name})
+    return Conflict(f"两个插件注册了同名的{what[0]} {name}；请改名或只保留一个",
+                    f"two plug-ins register a {what[1]} named {name}; rename one or drop one")

@@ -47,6 +47,8 @@ class Worker:
         self.flows = flows or (install_record_hooks(self.forms, pm=plugins) if self.forms.hooks is None else self.forms.hooks.flows)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.tz = fieldtypes.plant_tz(settings.timezone)
+        delivery.channels(plugins)          # two plug-ins with one channel/topic: a Conflict naming both, at start
+        delivery.outbox_handlers(plugins)
 
     def _now(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)

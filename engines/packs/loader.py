@@ -5,7 +5,11 @@ in one transaction; unchanged definitions are skipped by hash, so applying twice
 kind of definition is a ``PackStep`` (``mom.engines.packs.steps``) registered through the
 ``mom_pack_steps`` hook; the loader reads and installs whatever steps are registered. A pack may
 carry a ``hooks.py`` of ``@hookimpl`` functions, registered on the plug-in manager as
-``pack:<name>`` when the pack is loaded.
+``pack:<name>`` when the pack is loaded. Loading a pack (``mom form validate|plan|apply PACK``, the
+demo, the API's pack install) therefore EXECUTES its ``hooks.py``: a pack is code, install only packs
+you trust. A ``hooks.py`` that fails is an ``InvalidInput`` naming the pack, the file and the line;
+a second folder with a name already registered from another folder is a ``Conflict``; a pack name
+must match ``^[a-z][a-z0-9_]*$`` before it becomes a module name.
 
 ``pack.json``::
 
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -35,7 +41,7 @@ from mom.engines.forms.plan import Plan
 from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.menu import PACK_FORMAT, record_pack
 from mom.platform import plugins
-from mom.platform.errors import InvalidInput, MomError, Problem
+from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
 
 __all__ = ["PACK_FORMAT", "Bundle", "apply", "apply_automation", "install_data", "load", "plan", "record_pack",
            "register_pack_hooks", "validate"]
@@ -109,6 +115,11 @@ def load(path: str | Path, *, pm: pluggy.PluginManager | None = None) -> Bundle:
             manifest = m
             if m.get("format") != PACK_FORMAT:
                 problems.append(Problem("pack.json/format", f"应为 {PACK_FORMAT}", f"expected {PACK_FORMAT}", "format"))
+    if (root / "hooks.py").is_file() and not problems and not (isinstance(manifest.get("name"), str)
+                                                                and PACK_NAME.match(manifest["name"])):
+        problems.append(Problem("pack.json/name", f"带 hooks.py 的包须有名称，且为小写字母开头的小写字母、数字、下划线：{manifest.get('name')!r}",
+                                f"a pack with a hooks.py needs a name of lower-case letters, digits and _ starting "
+                                f"with a letter: {manifest.get('name')!r}", "name"))
     if isinstance(manifest.get("name"), str) and not problems:
         register_pack_hooks(root, manifest["name"], pm)
     files = [root / f for f in manifest.get("forms", [])] or sorted((root / "forms").glob("*.json")) or sorted(
@@ -142,27 +153,73 @@ def _items(root: Path, manifest: dict[str, Any], step: pack_steps.PackStep, prob
     return out
 
 
+#: What a pack's name must look like before it becomes part of a module name (``mom_pack_hooks_<name>``).
+PACK_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None = None) -> ModuleType | None:
     """Register the pack's ``hooks.py`` (if any) on the plug-in manager as ``pack:<name>``, once.
 
-    The pack steps see it at once; other registries an engine already resolved in this process
-    (cached on first use: field types, actions, channels …) do not, so a long-running process
-    loads its packs before serving."""
+    This executes ``hooks.py`` (a pack is code: install only packs you trust). The pack steps see it
+    at once; other registries an engine already resolved in this process (cached on first use:
+    field types, actions, channels …) do not, so a long-running process loads its packs before
+    serving. A bad name is an ``InvalidInput``; a ``hooks.py`` that fails to run or register, an
+    ``InvalidInput`` naming the pack, file and line; the same name from another folder, a ``Conflict``."""
     path = root / "hooks.py"
     if not path.is_file():
         return None
+    if not PACK_NAME.match(name):
+        raise InvalidInput(f"包名 {name!r} 须为小写字母开头的小写字母、数字、下划线（它会成为模块名）",
+                           f"pack name {name!r} must be lower-case letters, digits and _ starting with a letter "
+                           "(it becomes a module name)")
     if pm is None:
         pm = plugins.plugin_manager()
         pack_steps.forget()
     known = pm.get_plugin(f"pack:{name}")
     if known is not None:
+        first = Path(getattr(known, "__file__", "") or "")
+        if first.resolve() != path.resolve():
+            raise Conflict(f"已从 {first.parent} 载入名为 {name} 的包；{root} 不能再用这个名字，请改名",
+                           f"a pack named {name} is already loaded from {first.parent}; {root} cannot use that name too, "
+                           "rename one", detail={"pack": name, "folders": [str(first.parent), str(root)]})
         return known
     spec = importlib.util.spec_from_file_location(f"mom_pack_hooks_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    pm.register(module, name=f"pack:{name}")
+    try:
+        spec.loader.exec_module(module)
+        pm.register(module, name=f"pack:{name}")
+    except Exception as exc:   # noqa: BLE001 — a pack's code: reported with its place, never a traceback
+        raise hooks_error(name, path, exc) from exc
     return module
+
+
+def hooks_error(name: str, path: Path, exc: BaseException) -> InvalidInput:
+    """The ``InvalidInput`` for a pack's ``hooks.py`` that failed: the pack, the file and line, the error."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    if line is None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+        line = frames[-1].lineno if frames else None
+    where = f"{path}:{line}" if line else str(path)
+    reason = f"{type(exc).__name__}: {exc}"
+    return InvalidInput(f"包 {name} 的插件代码出错（{where}）：{reason}", f"pack {name}'s plug-in code failed ({where}): {reason}",
+                        detail={"pack": name, "file": str(path), "line": line})
+
+
+def _install(step: pack_steps.PackStep, ctx: pack_steps.PackContext, file: str, raw: Any) -> str | None:
+    """``step.install`` on one item; a plug-in step's own bug (not a ``MomError``) is an
+    ``InvalidInput`` naming the step, the pack's file and the code's file and line."""
+    try:
+        return step.install(ctx, file, raw)
+    except MomError:
+        raise
+    except Exception as exc:   # noqa: BLE001 — a plug-in's code: reported with its place, never a traceback
+        frames = traceback.extract_tb(exc.__traceback__)
+        at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        reason = f"{type(exc).__name__}: {exc}"
+        raise InvalidInput(f"安装步骤 {step.key} 处理 {file} 时出错（代码 {at}）：{reason}",
+                           f"pack step {step.key} failed on {file} (code at {at}): {reason}",
+                           detail={"step": step.key, "file": file, "code": at}) from exc
 
 
 def _ordered(forms: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -227,10 +284,10 @@ def _run(ctx: pack_steps.PackContext, phase: str) -> list[str]:
             break                      # a step over the whole pack (the menu) only when all went well
         for file, raw in ctx.items(step.key):
             if phase != "automation" or step.folder is None:
-                line = step.install(ctx, file, raw)
+                line = _install(step, ctx, file, raw)
             else:
                 try:
-                    line = step.install(ctx, file, raw)
+                    line = _install(step, ctx, file, raw)
                 except MomError as exc:
                     problems.extend(exc.problems_in(file))
                     continue

@@ -97,7 +97,7 @@ def forget() -> None:
 
 def steps_of(pm: Any) -> tuple[PackStep, ...]:
     """The steps a plug-in manager knows, by (phase, order)."""
-    found = plugins.by_key(pm.hook.mom_pack_steps(), what=("安装步骤", "pack step"))
+    found = plugins.by_key(pm.hook.mom_pack_steps, what=("安装步骤", "pack step"))
     rank = {"schema": 0, "automation": 1, "data": 2}
     return tuple(sorted(found.values(), key=lambda s: (rank.get(s.phase, 1), s.order, s.key)))
 
