@@ -30,11 +30,13 @@ __all__ = ["DEFAULT_LIMIT", "DETAIL_LIMIT", "Binder", "BuildError", "Builder", "
 
 def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None,
           *, limit: int | None = None, dry: bool = False, summary: Any = None,
-          extra: Callable[[Binder], list[Any]] | None = None, measures: MeasureTable | None = None) -> Built:
+          extra: Callable[[Binder], list[Any]] | None = None, measures: MeasureTable | None = None,
+          cache: bool = True) -> Built:
     """Compile ``raw`` for ``ctx.actor`` and ``given`` parameters. Raises InvalidInput (all problems
     located) or AccessDenied. ``summary``: read the report's summary table instead of the source
     (see mom.engines.reports.summary); ``extra``: more conditions for the inner select; ``measures``:
-    the measure table (default: the one the plug-ins register)."""
+    the measure table (default: the one the plug-ins register); ``cache``: keep the checked spec for
+    the next run (False for drafts: validate, designer preview)."""
     problems = ProblemList()
     source = forms.get(conn, raw["source"])
     access = form_access(source, ctx.actor)
@@ -43,7 +45,7 @@ def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
                            f"you may not read form {source.name}, so you cannot run this report")
     failed: BuildError | None = None
     try:
-        spec, lookup = report_spec(conn, forms, raw, source, measures or registry())
+        spec, lookup = report_spec(conn, forms, raw, source, measures or registry(), cache=cache)
         defs: list[Mapping[str, Any]] = list(spec.params)
     except BuildError as exc:
         failed, defs = exc, list(exc.defs if exc.defs is not None else raw.get("params", []))

@@ -108,7 +108,11 @@ def _plain(v: Any) -> Any:
 
 
 def execute(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None, *,
-            max_scan: int = DEFAULT_MAX_SCAN, limit: int | None = None, version: int | None = None) -> dict[str, Any]:
+            max_scan: int = DEFAULT_MAX_SCAN, limit: int | None = None, version: int | None = None,
+            draft: bool = False) -> dict[str, Any]:
+    """Run ``raw`` for ``ctx``: rows, columns, parameters as parsed. ``version``: the published version
+    (its pre-aggregated summary may answer); ``draft``: an unpublished definition (its spec is not
+    cached)."""
     pre, why = (summary_mod.current(conn, forms, raw, version) if version is not None and raw.get("preaggregate")
                 else (None, ""))
     if pre is not None:
@@ -116,7 +120,7 @@ def execute(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
         if why:
             pre = None
     with stored_definitions():   # a published report runs as published, even if today's checks are stricter
-        built = build(conn, forms, ctx, raw, given, limit=limit, summary=pre)
+        built = build(conn, forms, ctx, raw, given, limit=limit, summary=pre, cache=not draft)
     est = guard(conn, built, raw, max_scan) if pre is None else None     # a summary is small by construction
     t0 = time.perf_counter()
     rows = [dict(r) for r in conn.execute(built.statement).mappings()]

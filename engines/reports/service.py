@@ -13,29 +13,63 @@ from croniter import croniter
 from sqlalchemy.engine import Connection
 
 from mom.engines.definitions.cron import next_run
-from mom.engines.records.context import Ctx, SYSTEM, load_actor
+from mom.engines.records.access import form_access
+from mom.engines.records.context import Actor, Ctx, SYSTEM, load_actor
 from mom.engines.reports import run as runner
 from mom.engines.reports import store
 from mom.engines.reports import summary as summary_mod
 from mom.engines.reports.build import build
 from mom.platform import outbox
 from mom.platform.db import tables as T
-from mom.platform.errors import InvalidInput, MomError, Problem, ProblemList, did_you_mean
+from mom.platform.errors import AccessDenied, InvalidInput, MomError, NotFound, Problem, ProblemList, did_you_mean
 
 KIND = "report"
 
 
-def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timezone.utc) -> dict[str, Any]:
+class _Readable:
+    """The form registry as ``actor`` sees it: a form they may not read is refused (AccessDenied, 403,
+    as the records API does) before any of its fields is named in a message."""
+
+    def __init__(self, forms: Any, actor: Actor) -> None:
+        self.forms, self.actor = forms, actor
+
+    def get(self, conn: Connection, name: str) -> Any:
+        compiled = self.forms.get(conn, name)
+        if not self.actor.reads_form(name) or not form_access(compiled, self.actor).can("read"):
+            raise AccessDenied(f"没有查看表单 {name} 的权限，不能用它做报表",
+                               f"you may not read form {name}, so a report of yours cannot use it")
+        return compiled
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.forms, attr)
+
+
+def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timezone.utc,
+             actor: Actor | None = None) -> dict[str, Any]:
     """Every problem of ``raw``: shape (JSON Schema), then fields, expressions, parameters, schedules
-    against the live database. Returns a summary (columns, suggested indexes)."""
+    against the live database. Returns a summary (columns, suggested indexes).
+
+    ``actor``: who asks (None: a trusted caller — publishing, the CLI, a pack). They must be able to
+    read the source form and every form a field path reaches, checked before anything else
+    (AccessDenied); schedule recipients and ``run_as`` are checked against the users and roles only
+    for an administrator (others get a note naming no one)."""
     problems = ProblemList()
+    if actor is not None:
+        forms = _Readable(forms, actor)
+        if isinstance(raw, dict) and isinstance(raw.get("source"), str):
+            try:
+                forms.get(conn, raw["source"])
+            except NotFound:
+                pass                                  # reported at /source below
     store.check_shape(KIND, raw, problems)
     ctx = Ctx.system(tz)
     built = None
     try:
-        built = build(conn, forms, ctx, raw, None, dry=True)
+        built = build(conn, forms, ctx, raw, None, dry=True, cache=False)
     except InvalidInput as exc:
         problems.items.extend(exc.problems or [Problem("/", exc.zh, exc.en)])
+    except AccessDenied:
+        raise
     except MomError as exc:                       # unknown source form
         problems.add("/source", exc.zh, exc.en, exc.code)
     if built is not None:
@@ -47,18 +81,25 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
                     problems.add(f"/indexes/{i}/{j}", f"来源表单没有字段 {k}{did_you_mean(k, keys)}",
                                  f"the source form has no field {k}{did_you_mean(k, keys)}", "unknown_field")
         problems.items.extend(summary_mod.problems(raw, built.source))
-    _check_schedules(conn, raw, problems)
+    people = actor is None or actor.is_admin
+    _check_schedules(conn, raw, problems, people=people)
     problems.raise_if_any("报表定义有误", "the report definition is invalid")
     assert built is not None
-    return {"name": raw["name"], "source": raw["source"], "columns": [c.as_dict() for c in built.columns],
-            "indexes": [store.index_name(raw["source"], ix) for ix in raw.get("indexes", [])]}
+    out: dict[str, Any] = {"name": raw["name"], "source": raw["source"], "columns": [c.as_dict() for c in built.columns],
+                           "indexes": [store.index_name(raw["source"], ix) for ix in raw.get("indexes", [])]}
+    if not people and any(s.get("run_as") or s["to"].get("users") or s["to"].get("roles") for s in raw.get("schedules", [])):
+        out["notes"] = [Problem("/schedules", "计划的收件人和运行用户只在管理员发布时检查",
+                                "schedule recipients and run_as are checked when an administrator publishes",
+                                "unchecked").as_dict()]
+    return out
 
 
-def _check_schedules(conn: Connection, raw: Mapping[str, Any], problems: ProblemList) -> None:
+def _check_schedules(conn: Connection, raw: Mapping[str, Any], problems: ProblemList, *, people: bool = True) -> None:
+    """Cron lines and duplicate keys; with ``people``, also that the users and roles named exist."""
     if not raw.get("schedules"):
         return
-    users = {r[0] for r in conn.execute(sa.select(T.user.c.username))}
-    roles = {r[0] for r in conn.execute(sa.select(T.role.c.name))}
+    users: set[str] = {r[0] for r in conn.execute(sa.select(T.user.c.username))} if people else set()
+    roles: set[str] = {r[0] for r in conn.execute(sa.select(T.role.c.name))} if people else set()
     seen = set()
     for i, s in enumerate(raw["schedules"]):
         at = f"/schedules/{i}"
@@ -69,6 +110,8 @@ def _check_schedules(conn: Connection, raw: Mapping[str, Any], problems: Problem
         if not croniter.is_valid(s["cron"]):
             problems.add(f"{at}/cron", "需要有效的 cron 表达式（分 时 日 月 周），如 \"0 8 * * 1\"",
                          "a valid cron line is needed (minute hour day month weekday), e.g. \"0 8 * * 1\"", "cron")
+        if not people:
+            continue
         if s.get("run_as") and s["run_as"] not in users:
             problems.add(f"{at}/run_as", f"用户 {s['run_as']} 不存在{did_you_mean(s['run_as'], users)}",
                          f"user {s['run_as']} does not exist{did_you_mean(s['run_as'], users)}", "unknown_user")

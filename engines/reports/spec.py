@@ -5,15 +5,18 @@ is for a flow).
 A spec holds the checked field paths and joins, the parsed expressions, filters, buckets and measures
 (looked up in the measure table, :mod:`mom.engines.reports.measures`). It does not depend on who runs
 the report or with which parameters: per request, :mod:`mom.engines.reports.assembly` only binds the
-caller (row scopes, hidden fields) and the parameter values. Specs are cached by definition, dialect
-and measure table, and kept only while every form they were checked against is still the current
-version (:func:`report_spec`).
+caller (row scopes, hidden fields) and the parameter values. Specs of published reports are cached
+by a hash of the definition, dialect and measure table, within an entry and a byte budget, and kept
+only while every form they were checked against is still the current version (:func:`report_spec`);
+drafts are never cached.
 """
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -33,7 +36,9 @@ from mom.engines.reports.paths import BuildError, PathResolver, PathSpec
 from mom.platform.errors import did_you_mean
 
 DISPLAYED = ("reference", "user", "department")
-CACHE_SIZE = 256
+CACHE_ENTRIES = 256                  # specs kept at most (published reports, each version)
+CACHE_BYTES = 16 * 1024 * 1024       # of definition JSON kept at most (a spec takes a few times its definition)
+CACHE_ENTRY_BYTES = 1024 * 1024      # a larger definition is compiled on every use, never kept
 
 
 class ParamsError(BuildError):
@@ -127,32 +132,69 @@ class ReportSpec:
 
 
 # ---------------------------------------------------------------------- the cache
-_cache: dict[tuple[Any, ...], ReportSpec] = {}
+_cache: OrderedDict[tuple[Any, ...], tuple[ReportSpec, int]] = OrderedDict()   # key -> (spec, bytes), oldest first
+_cached_bytes = 0
 _lock = threading.Lock()
 
 
+def cache_size() -> tuple[int, int]:
+    """(entries, bytes of definition JSON) the spec cache holds now; never more than ``CACHE_ENTRIES``
+    and ``CACHE_BYTES``."""
+    with _lock:
+        return len(_cache), _cached_bytes
+
+
+def _remember(key: tuple[Any, ...], spec: ReportSpec, size: int) -> None:
+    """Keep ``spec`` (its definition ``size`` bytes long), dropping the least recently used specs until
+    the entry and byte budgets hold; a definition larger than ``CACHE_ENTRY_BYTES`` is not kept."""
+    global _cached_bytes
+    if size > CACHE_ENTRY_BYTES:
+        return
+    with _lock:
+        old = _cache.pop(key, None)
+        if old is not None:
+            _cached_bytes -= old[1]
+        while _cache and (len(_cache) >= CACHE_ENTRIES or _cached_bytes + size > CACHE_BYTES):
+            _cached_bytes -= _cache.popitem(last=False)[1][1]
+        _cache[key] = (spec, size)
+        _cached_bytes += size
+
+
 def report_spec(conn: Connection, forms: Any, raw: Mapping[str, Any], source: CompiledForm,
-                measures: MeasureTable) -> tuple[ReportSpec, Callable[[str], CompiledForm]]:
-    """The spec of ``raw`` (compiled once per definition, dialect and measure table, again when a form
-    it reads has a new version) and a lookup of the forms it reads, current for this connection."""
-    key = (conn.dialect.name, measures, publishing(), json.dumps(raw, sort_keys=True, default=str))
-    spec = _cache.get(key)
+                measures: MeasureTable, *, cache: bool = True) -> tuple[ReportSpec, Callable[[str], CompiledForm]]:
+    """The spec of ``raw`` and a lookup of the forms it reads, current for this connection.
+
+    ``cache``: keep the spec (by a hash of the definition, dialect and measure table, within an entry
+    and a byte budget) and reuse it until a form it reads has a new version. Published definitions
+    are cached; drafts (validate, designer preview) are not, so that no caller can fill the memory
+    with definitions of their own."""
     current: dict[str, CompiledForm] = {source.name: source}
-    if spec is not None:
-        for name, compiled in spec.forms:
-            got = current.get(name) or forms.get(conn, name)
-            current[name] = got
-            if got is not compiled:
-                spec = None
-                break
-    if spec is None:
-        spec = compile_spec(raw, source, lambda name: current.get(name) or forms.get(conn, name),
-                            dialect=conn.dialect.name, measures=measures)
-        current.update(spec.forms)
+
+    def get(name: str) -> CompiledForm:
+        return current.get(name) or forms.get(conn, name)
+
+    spec: ReportSpec | None = None
+    key: tuple[Any, ...] = ()
+    size = 0
+    if cache:
+        text = json.dumps(raw, sort_keys=True, default=str).encode()
+        key, size = (conn.dialect.name, measures, publishing(), hashlib.sha256(text).digest()), len(text)
         with _lock:
-            if len(_cache) >= CACHE_SIZE:
-                _cache.clear()
-            _cache[key] = spec
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+        spec = hit[0] if hit is not None else None
+        if spec is not None:
+            for name, compiled in spec.forms:
+                got = current[name] = get(name)
+                if got is not compiled:
+                    spec = None
+                    break
+    if spec is None:
+        spec = compile_spec(raw, source, get, dialect=conn.dialect.name, measures=measures)
+        current.update(spec.forms)
+        if cache:
+            _remember(key, spec, size)
 
     def lookup(name: str) -> CompiledForm:
         if name not in current:

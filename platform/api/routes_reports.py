@@ -61,7 +61,7 @@ def put_report(name: PathName, body: BodyDep, engine: EngineDep, registry: Regis
 @router.post("/reports/validate", summary="Check a report definition without publishing it")
 def validate_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return {"ok": True, **service.validate(conn, registry, body, tz=_tz(settings))}
+        return {"ok": True, **service.validate(conn, registry, body, tz=_tz(settings), actor=ctx.actor)}
 
 
 @router.post("/reports/preview", summary="Run an unpublished definition (designer live preview): body {definition, params}; at most 200 rows")
@@ -69,9 +69,9 @@ def preview_report(body: BodyDep, engine: EngineDep, registry: RegistryDep, sett
 
     raw, params = _draft(body, "报表", "report")
     with read_tx(engine) as conn:
-        service.validate(conn, registry, raw, tz=_tz(settings))
+        service.validate(conn, registry, raw, tz=_tz(settings), actor=ctx.actor)   # the caller's forms only, first
         return runner.execute(conn, registry, ctx, raw, params,
-                              max_scan=raw.get("max_scan_rows", settings.report_max_scan_rows), limit=200)
+                              max_scan=raw.get("max_scan_rows", settings.report_max_scan_rows), limit=200, draft=True)
 
 
 def _draft(body: Any, zh: str, en: str) -> tuple[dict[str, Any], dict[str, Any]]:
