@@ -101,3 +101,23 @@ def test_worker_goes_on_past_an_instance_it_cannot_read(plant: Plant, engine: sa
     assert all("newer" in d["error"] and f"instance {bad['id']}" in d["error"] for _, d in failed)
     assert w.run_once()["timeouts"] == 0                  # marked: not retried every round
     assert pending == 0 or w.drain()["failed"] == 0
+
+
+def test_a_schedule_rule_with_an_unreadable_cron_backs_off_and_the_others_fire(plant: Plant, engine: sa.engine.Engine,
+                                                                               settings: Any) -> None:
+    for name in ("broken", "morning"):
+        rule = {"format": "mom.rule/1", "name": name, "on": {"event": "schedule", "cron": "0 8 * * *"},
+                "actions": [{"type": "emit", "event": f"plant.{name}"}]}
+        assert plant.client.put(f"/api/rules/{name}", json=rule, headers=plant.h("admin")).status_code == 200
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    with write_tx(engine) as conn:
+        conn.execute(T.rule.update().where(T.rule.c.name.in_(("broken", "morning"))).values(next_run_at=past))
+        conn.execute(T.rule.update().where(T.rule.c.name == "broken").values(
+            definition={"format": "mom.rule/1", "name": "broken", "on": {"event": "schedule", "cron": "not a cron"},
+                        "actions": [{"type": "emit", "event": "plant.broken"}]}))
+    before = dt.datetime.now(dt.timezone.utc)
+    got = Worker(engine, settings, name="test-worker").run_once()
+    assert got["schedules"] == 1, got
+    with engine.connect() as conn:
+        nxt = dict(conn.execute(sa.select(T.rule.c.name, T.rule.c.next_run_at).where(T.rule.c.name.in_(("broken", "morning")))).all())
+    assert all(v.replace(tzinfo=v.tzinfo or dt.timezone.utc) > before for v in nxt.values())   # neither is due again at once
