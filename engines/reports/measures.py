@@ -8,6 +8,7 @@ caller passes (:func:`registry`).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Any
 import pluggy
 import sqlalchemy as sa
 
+from mom.platform.errors import InvalidInput, MomError
 from mom.platform.hookspecs import hookimpl
 from mom.platform.plugins import by_key, plugin_manager
 
@@ -58,16 +60,79 @@ class Measure:
     ranked_on: tuple[str, ...] = ()
 
     def expression(self, dialect: str, inp: MeasureInput) -> Any:
-        """The aggregate's SQL on ``dialect``."""
-        fn = self.sql.get(dialect) or self.sql[DEFAULT]
-        return fn(inp)
+        """The aggregate's SQL on ``dialect``. A plug-in's function that raises, or gives something
+        that is not a SQL expression, is refused with an InvalidInput naming the measure (not a 500)."""
+        fn = self.sql.get(dialect) or self.sql.get(DEFAULT)
+        if fn is None:
+            raise _bad(self.key, None, f"没有 {dialect} 的 SQL", f"has no SQL for {dialect}")
+        try:
+            out = fn(inp)
+        except MomError:
+            raise
+        except Exception as exc:   # a plug-in's bug, named with its measure
+            raise _bad(self.key, None, f"生成 SQL 时出错（{type(exc).__name__}: {exc}）",
+                       f"failed to make its SQL ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(out, sa.sql.ClauseElement):
+            raise _bad(self.key, None, f"给出的不是 SQL 表达式（{type(out).__name__}）",
+                       f"gave something that is not a SQL expression ({type(out).__name__})")
+        return out
+
+
+DIALECTS = ("sqlite", "postgresql")     # the databases the product runs on: each needs a variant (or ``*``)
+RESULTS = ("integer", "number", "field")
+KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_KEY = 40                            # as ``agg`` in the report schema
+
+
+def _bad(key: Any, plugin: str | None, zh: str, en: str) -> InvalidInput:
+    who_zh = f"插件 {plugin} 的" if plugin else ""
+    who_en = f" of plug-in {plugin}" if plugin else ""
+    return InvalidInput(f"{who_zh}报表聚合 {key!s:.60}：{zh}", f"report measure {key!s:.60}{who_en}: {en}")
+
+
+def check(m: Any, plugin: str | None = None) -> Measure:
+    """``m`` if it is a well-made measure; else an InvalidInput naming ``plugin`` and the measure: a
+    Measure, key ``^[a-z][a-z0-9_]*$`` (at most 40), SQL for every supported dialect (or ``*``), each a
+    function, a known ``result`` and ``post``."""
+    if not isinstance(m, Measure):
+        raise _bad(type(m).__name__, plugin, "不是 Measure 对象", "is not a Measure")
+    if not isinstance(m.key, str) or not KEY.match(m.key) or len(m.key) > MAX_KEY:
+        raise _bad(repr(m.key), plugin, "键须为小写字母开头的小写字母、数字、下划线（至多 40 个）",
+                   "the key must be lower-case letters, digits and _ starting with a letter (at most 40)")
+    if not isinstance(m.sql, Mapping) or not all(callable(f) for f in m.sql.values()):
+        raise _bad(m.key, plugin, "sql 须是 方言 -> 函数 的映射", "sql must map a dialect to a function")
+    missing = [d for d in DIALECTS if d not in m.sql] if DEFAULT not in m.sql else []
+    if missing:
+        raise _bad(m.key, plugin, f"缺少 {', '.join(missing)} 的 SQL；请加上它们或 \"*\"（任何数据库）",
+                   f"has no SQL for {', '.join(missing)}; add them or \"*\" (any database)")
+    if m.result not in RESULTS:
+        raise _bad(m.key, plugin, f"result 须是 {', '.join(RESULTS)} 之一，而不是 {m.result!r}",
+                   f"result must be one of {', '.join(RESULTS)}, not {m.result!r}")
+    if m.post not in (None, "sqrt"):
+        raise _bad(m.key, plugin, f"post 只能是 \"sqrt\" 或不写，而不是 {m.post!r}", f"post must be \"sqrt\" or absent, not {m.post!r}")
+    if not all(d in m.sql or DEFAULT in m.sql for d in m.ranked_on):
+        raise _bad(m.key, plugin, "ranked_on 的方言须有 SQL", "each dialect in ranked_on needs its SQL")
+    return m
+
+
+def _checked(answer: Any, plugin: str | None = None) -> list[Measure] | Mapping[str, Measure]:
+    """One plug-in's answer (a list of measures, or ``{key: measure}``), every measure checked."""
+    if isinstance(answer, Mapping):
+        for m in answer.values():
+            check(m, plugin)
+        return answer
+    if not isinstance(answer, Iterable) or isinstance(answer, (str, bytes)):
+        raise _bad("?", plugin, "mom_report_measures 须返回 Measure 的列表", "mom_report_measures must return a list of Measures")
+    return [check(m, plugin) for m in answer]
 
 
 class MeasureTable:
-    """Measures by key, as the plug-ins registered them (two with one key: a ``Conflict``)."""
+    """Measures by key, as the plug-ins registered them (two with one key: a ``Conflict``; a badly
+    made one: an InvalidInput naming it, see :func:`check`)."""
 
     def __init__(self, answers: Iterable[Iterable[Measure] | None]) -> None:
-        self.by_key: dict[str, Measure] = by_key(answers, what=("报表聚合", "report measure"))
+        checked = [_checked(answer) for answer in answers if answer is not None]
+        self.by_key: dict[str, Measure] = by_key(checked, what=("报表聚合", "report measure"))
 
     def get(self, key: str) -> Measure | None:
         """The measure named ``key``, or None."""
@@ -79,9 +144,14 @@ class MeasureTable:
 
 
 def from_manager(pm: pluggy.PluginManager) -> MeasureTable:
-    """The measures every plug-in of ``pm`` registers (build it once and keep it: each call asks the
-    plug-ins again)."""
-    return MeasureTable(pm.hook.mom_report_measures())
+    """The measures every plug-in of ``pm`` registers, each checked (:func:`check`, naming the plug-in)
+    when the table is built (build it once and keep it: each call asks the plug-ins again)."""
+    answers = []
+    for impl in reversed(pm.hook.mom_report_measures.get_hookimpls()):     # the order a hook call uses
+        got = impl.function()
+        if got is not None:
+            answers.append(_checked(got, impl.plugin_name))
+    return MeasureTable(answers)
 
 
 @lru_cache(maxsize=1)

@@ -74,3 +74,47 @@ def test_an_unregistered_measure_is_refused_at_its_path(engine: sa.engine.Engine
     (problem,) = exc.value.problems
     assert problem.path == "/measures/0/agg" and problem.code == "unknown_agg"
     assert "spread" in problem.en and "count_distinct" in problem.en
+
+
+def _manager(*measures: Measure) -> Any:
+    """A fresh manager with the core and one plug-in, ``bad_measures``, registering ``measures``."""
+    mod = types.ModuleType("bad_measures")
+
+    @hookimpl
+    def mom_report_measures() -> list[Measure]:
+        return list(measures)
+
+    mod.mom_report_measures = mom_report_measures  # type: ignore[attr-defined]
+    pm = new_manager(entry_points=False)
+    pm.register(mod, name="bad_measures")
+    return pm
+
+
+@pytest.mark.parametrize("measure, says", [
+    (Measure("pgonly", {"postgresql": _spread}), "has no SQL for sqlite"),
+    (Measure("bogus", {"*": _spread}, result="bogus"), "result must be one of"),
+    (Measure("Bad Key!", {"*": _spread}), "the key must be"),
+    (Measure("nosql", {"*": "max(x)"}), "sql must map a dialect to a function"),   # type: ignore[dict-item]
+    (Measure("odd", {"*": _spread}, post="cube"), "post must be"),
+])
+def test_a_badly_made_plugin_measure_is_refused_when_the_table_is_built(measure: Measure, says: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        from_manager(_manager(measure))
+    assert "bad_measures" in exc.value.en and says in exc.value.en and "插件 bad_measures" in exc.value.zh
+
+
+def test_a_measure_with_each_dialect_needs_no_default(engine: sa.engine.Engine, gauge: FormRegistry) -> None:
+    table = from_manager(_manager(Measure("spread", {"sqlite": _spread, "postgresql": _spread})))
+    with engine.connect() as conn:
+        built = build(conn, gauge, Ctx.system(), REPORT, {}, measures=table)
+        assert len(conn.execute(built.statement).all()) == 2
+
+
+@pytest.mark.parametrize("fn, says", [(lambda inp: 1 / 0, "ZeroDivisionError"),
+                                      (lambda inp: "hello", "not a SQL expression")])
+def test_a_plugin_measure_failing_to_make_its_sql_is_refused_naming_it(engine: sa.engine.Engine, gauge: FormRegistry,
+                                                                        fn: Any, says: str) -> None:
+    table = from_manager(_manager(Measure("spread", {"*": fn})))
+    with engine.connect() as conn, pytest.raises(InvalidInput) as exc:
+        build(conn, gauge, Ctx.system(), REPORT, {}, measures=table)
+    assert "spread" in exc.value.en and says in exc.value.en
