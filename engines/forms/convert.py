@@ -43,7 +43,9 @@ def check_duplicates(conn: Connection, table: str, columns: list[str], limit: in
 
 
 def iter_column(conn: Connection, table: str, column: str, old: FieldSpec) -> Iterator[list[tuple[int, Any]]]:
-    t = sa.table(table, sa.column("id"), sa.column(column, fieldtypes.column_type(old)))
+    # a type whose plug-in is gone: the values as the database gives them back (converting is the fix)
+    col_type = fieldtypes.column_type(old) if fieldtypes.type_of(old) is not None else sa.types.NullType()
+    t = sa.table(table, sa.column("id"), sa.column(column, col_type))
     last = None
     while True:
         q = sa.select(t.c.id, t.c[column]).order_by(t.c.id).limit(CHUNK)

@@ -62,10 +62,33 @@ def form_schema() -> dict[str, Any]:
 
 def _check_number(value: Any, path: str, problems: ProblemList) -> Decimal | None:
     try:
-        return Decimal(str(value))
+        d = None if isinstance(value, bool) else Decimal(str(value).strip())
     except InvalidOperation:
+        d = None
+    if d is None or not d.is_finite():
         problems.add(path, f"{value!r} 不是数字", f"{value!r} is not a number", "type")
         return None
+    return d
+
+
+def _number_problems(f: Mapping[str, Any], t: Any, ft: Any, path: str, problems: ProblemList) -> None:
+    """min and max of a number field (a formula's: of its number result) are numbers, min <= max;
+    precision and scale are whole numbers (5.0 is refused, not read as 5)."""
+    value_ft = fieldtypes.field_type(str(f.get("result_type", "decimal"))) if t == "formula" else ft
+    lo, hi = f.get("min"), f.get("max")
+    # each alone is checked on publish; a stored definition (older rules) is refused only for both
+    if value_ft is not None and value_ft.family == "number" and (publishing() or (lo is not None and hi is not None)):
+        a = _check_number(lo, f"{path}/min", problems) if lo is not None else None
+        b = _check_number(hi, f"{path}/max", problems) if hi is not None else None
+        if a is not None and b is not None and a > b:
+            problems.add(f"{path}/min", "最小值大于最大值", "min is greater than max", "range")
+    if publishing():
+        for name in ("precision", "scale"):
+            if isinstance(f.get(name), float):
+                problems.add(f"{path}/{name}", f"{name} 应为整数（写 {int(f[name])}，不写 {f[name]}）"
+                             if f[name].is_integer() else f"{name} 应为整数",
+                             f"{name} must be a whole number (write {int(f[name])}, not {f[name]})"
+                             if f[name].is_integer() else f"{name} must be a whole number", "type")
 
 
 def _field_problems(f: Mapping[str, Any], path: str, problems: ProblemList, *, form_name: str,
@@ -93,11 +116,7 @@ def _field_problems(f: Mapping[str, Any], path: str, problems: ProblemList, *, f
             re.compile(f["regex"])
         except re.error as exc:
             problems.add(f"{path}/regex", f"正则表达式无效：{exc}", f"invalid regular expression: {exc}", "regex")
-    lo, hi = f.get("min"), f.get("max")
-    if lo is not None and hi is not None and (t == "formula" or (ft is not None and ft.family == "number")):
-        a, b = _check_number(lo, f"{path}/min", problems), _check_number(hi, f"{path}/max", problems)
-        if a is not None and b is not None and a > b:
-            problems.add(f"{path}/min", "最小值大于最大值", "min is greater than max", "range")
+    _number_problems(f, t, ft, path, problems)
     if "min_length" in f and "max_length" in f and f["min_length"] > f["max_length"]:
         problems.add(f"{path}/min_length", "最小长度大于最大长度", "min_length is greater than max_length", "range")
     opts = [o if isinstance(o, str) else o.get("value") for o in f.get("options", []) if isinstance(o, (str, Mapping))]
@@ -139,6 +158,45 @@ def _formula_order(fields: list[Mapping[str, Any]], exprs: dict[str, Expression]
     return tuple(order)
 
 
+class MissingFieldType(InvalidInput):
+    """A stored form uses a field type that no installed plug-in provides (its plug-in was removed):
+    its records cannot be read or written until the plug-in is installed again or the field changed.
+    ``detail``: ``{"missing": [{"path", "field", "type"}]}`` (the registry adds ``form`` and ``version``)."""
+
+
+def missing_field_types(raw: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(JSON pointer, field key, type) of every field whose ``type`` no registered field type has."""
+    known = set(form_schema()["$defs"]["field"]["properties"]["type"]["enum"])
+    out: list[tuple[str, str, str]] = []
+
+    def scan(fields: Any, base: str) -> None:
+        for i, f in enumerate(fields if isinstance(fields, list) else []):
+            if not isinstance(f, Mapping):
+                continue
+            t = f.get("type")
+            if isinstance(t, str) and t not in known:
+                out.append((f"{base}/{i}/type", str(f.get("key", "?")), t))
+            if t == "table":
+                scan(f.get("fields"), f"{base}/{i}/fields")
+    scan(raw.get("fields"), "/fields")
+    return out
+
+
+def _raise_missing(raw: Mapping[str, Any], missing: list[tuple[str, str, str]]) -> None:
+    name = raw.get("name") if isinstance(raw.get("name"), str) else "?"
+    problems = ProblemList()
+    for path, key, t in missing:
+        problems.add(path, f"字段 {key} 的类型 {t} 来自未安装的插件；请安装该插件，或修改该字段",
+                     f"field {key} has type {t} from a plug-in that is not installed; install it or change the field",
+                     "plugin_missing")
+    first = problems.items[0]
+    more_zh = f"（另有 {len(missing) - 1} 个字段同样）" if len(missing) > 1 else ""
+    more_en = f" ({len(missing) - 1} more field(s) likewise)" if len(missing) > 1 else ""
+    raise MissingFieldType(f"表单 {name}：{first.zh}{more_zh}", f"form {name}: {first.en}{more_en}",
+                           problems=problems.items,
+                           detail={"missing": [{"path": p, "field": k, "type": t} for p, k, t in missing]})
+
+
 def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> FormDefinition:
     """Validate ``raw`` and return the frozen definition; raise ``InvalidInput`` listing every problem.
 
@@ -148,6 +206,8 @@ def validate_form(raw: Any, *, known_forms: Mapping[str, Any] | None = None) -> 
     if not isinstance(raw, Mapping):
         raise InvalidInput("表单定义必须是 JSON 对象", "a form definition must be a JSON object",
                            problems=[])
+    if not publishing() and (missing := missing_field_types(raw)):
+        _raise_missing(raw, missing)   # stored under a plug-in since removed: say so, not "not one of …"
     schema_problems(raw, form_schema(), problems)
     fields = [f for f in raw.get("fields", []) if isinstance(f, Mapping)] if isinstance(raw.get("fields"), list) else []
     name = raw.get("name") if isinstance(raw.get("name"), str) else ""

@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from mom.engines.forms import fieldguard
 from mom.engines.forms.model import FieldSpec
 from mom.platform.plugins import plugin_manager
-from mom.platform.errors import MomError
+from mom.platform.errors import Conflict, InvalidInput, MomError
 
 Coerce = Callable[[FieldSpec, Any, dt.tzinfo], Any]
 #: (field, time zone, the general coercion for that field) -> a specialised one-argument coercer
@@ -91,14 +92,29 @@ class FieldType:
 
 
 class FieldTypes:
-    """The field types of one plug-in manager, by key, and the meta-schema that names them."""
+    """The field types of one plug-in manager, by key, and the meta-schema that names them.
 
-    def __init__(self, types: Iterable[FieldType]) -> None:
+    ``types`` are ``FieldType`` objects or ``(source, FieldType)`` pairs, ``source`` naming the plug-in
+    that gave it (for messages). A key must match ``^[a-z][a-z0-9_]*$`` (``InvalidInput``); two types
+    with the same key are a ``Conflict`` naming both sources. A plug-in's type (not the core's) is
+    wrapped by :func:`mom.engines.forms.fieldguard.guarded`: its code failing becomes a message."""
+
+    def __init__(self, types: Iterable[FieldType | tuple[str, FieldType]]) -> None:
         self.by_key: dict[str, FieldType] = {}
-        for ft in types:
-            if ft.key in self.by_key:
-                raise ValueError(f"field type {ft.key!r} is registered twice")
-            self.by_key[ft.key] = ft
+        self.sources: dict[str, str] = {}
+        for item in types:
+            source, ft = item if isinstance(item, tuple) else (_source_of(item), item)
+            key = ft.key
+            if not isinstance(key, str) or not fieldguard.KEY.match(key):
+                raise InvalidInput(f"插件 {source} 的字段类型名 {key!r} 不合规则：只能用小写字母、数字和下划线，以字母开头",
+                                   f"the field type key {key!r} of plug-in {source} is not valid: lowercase letters, "
+                                   "digits and _, starting with a letter")
+            if key in self.by_key:
+                first = self.sources[key]
+                raise Conflict(f"字段类型 {key} 注册了两次：{first} 和 {source}；请改名或只保留一个",
+                               f"field type {key} is registered twice: by {first} and by {source}; rename one or drop one")
+            self.by_key[key] = ft if fieldguard.is_core(ft) else fieldguard.guarded(ft, FieldError, LookupNeeded)
+            self.sources[key] = source
         self._schemas: dict[int, dict[str, Any]] = {}
 
     def get(self, key: str) -> FieldType | None:
@@ -120,8 +136,18 @@ class FieldTypes:
 
 
 def types_of(pm: Any) -> FieldTypes:
-    """The registry a plug-in manager's ``mom_field_types`` implementations make up."""
-    return FieldTypes(ft for group in pm.hook.mom_field_types() for ft in group)
+    """The registry a plug-in manager's ``mom_field_types`` implementations make up (in the hook's
+    calling order; each type remembers the plug-in that gave it, for messages)."""
+    pairs: list[tuple[str, FieldType]] = []
+    for impl in reversed(pm.hook.mom_field_types.get_hookimpls()):
+        if getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
+            continue
+        pairs.extend((impl.plugin_name, ft) for ft in impl.function() or ())
+    return FieldTypes(pairs)
+
+
+def _source_of(ft: FieldType) -> str:
+    return str(getattr(ft.coerce, "__module__", None) or "?")
 
 
 @cache

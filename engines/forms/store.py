@@ -3,6 +3,8 @@ and a registry of compiled forms cached by (name, version).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Mapping
@@ -13,11 +15,13 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from mom.engines.definitions.identity import definition_hash
 from mom.engines.expressions.strictness import stored_definitions
 from mom.engines.forms import physical
 from mom.engines.forms.apply import apply_plan
 from mom.engines.forms.compile import CompiledForm, compile_form
-from mom.engines.forms.definition import validate_form
+from mom.engines.forms import fieldtypes
+from mom.engines.forms.definition import MissingFieldType, validate_form
 from mom.engines.forms.model import MAIN, FormDefinition
 from mom.engines.forms.plan import Plan, build_plan
 from mom.platform.db import tables as T
@@ -47,7 +51,28 @@ def current(conn: Connection, name: str) -> tuple[FormDefinition, int, dict] | N
     raw = conn.execute(sa.select(T.form_version.c.definition).where(
         T.form_version.c.form_name == name, T.form_version.c.version == row[0])).scalar_one()
     with stored_definitions():
-        return validate_form(raw), int(row[0]), row[1]
+        try:
+            defn = validate_form(raw)
+        except MissingFieldType as exc:
+            # its plug-in is gone: plan the fix (change or drop the field) against a stand-in; the
+            # physical state, which the plan diffs against, still knows the real columns
+            stand_in = validate_form(_stand_in(raw, {m["path"] for m in exc.detail["missing"]}))
+            defn = dataclasses.replace(stand_in, hash=definition_hash(raw))   # a fix identical to it is a change
+    return defn, int(row[0]), row[1]
+
+
+def _stand_in(raw: Mapping[str, Any], paths: set[str]) -> dict[str, Any]:
+    """``raw`` with each field at ``paths`` (``/fields/3/type``) reduced to a plain text field."""
+    out = copy.deepcopy(dict(raw))
+
+    def walk(fields: Any, base: str) -> None:
+        for i, f in enumerate(fields if isinstance(fields, list) else []):
+            if f"{base}/{i}/type" in paths:
+                fields[i] = {k: f[k] for k in ("id", "key", "label") if k in f} | {"type": "text"}
+            elif isinstance(f, dict) and f.get("type") == "table":
+                walk(f.get("fields"), f"{base}/{i}/fields")
+    walk(out.get("fields"), "/fields")
+    return out
 
 
 def plan_form(conn: Connection, raw: Any, *, extra_known: Mapping[str, Any] | None = None) -> tuple[CompiledForm, Plan]:
@@ -172,7 +197,7 @@ class FormRegistry:
     publish by another worker is seen at once; compiling happens once per version per process."""
 
     def __init__(self, hooks: Any = None) -> None:
-        self._cache: dict[tuple[str, int], CompiledForm] = {}
+        self._cache: dict[tuple[str, int], tuple[Any, CompiledForm]] = {}
         self._lock = threading.Lock()
         self._listeners: dict[str, Mapping[str, int]] = {}
         #: record hooks (workflow locks, state machines, events); see mom.engines.records.hooks
@@ -193,12 +218,17 @@ class FormRegistry:
             raise NotFound(f"表单 {name} 不存在{did_you_mean(name, names)}", f"form {name} does not exist{did_you_mean(name, names)}")
         self._listeners[name] = found[1] or NO_LISTENERS
         key = (name, int(version))
+        types = fieldtypes.registry()   # compiled against these field types (a tool may switch them)
         hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+        if hit is not None and hit[0] is types:
+            return hit[1]
         raw = version_definition(conn, name, int(version))
         with stored_definitions():   # loads as published, even if today's publish checks are stricter
-            compiled = compile_form(validate_form(raw), int(version))
+            try:
+                compiled = compile_form(validate_form(raw), int(version))
+            except MissingFieldType as exc:
+                exc.detail.update(form=name, version=int(version))
+                raise
         with self._lock:
-            self._cache[key] = compiled
+            self._cache[key] = (types, compiled)
         return compiled

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mom.engines.expressions.sandbox import SHOWN_KINDS, ExpressionError
@@ -382,9 +382,20 @@ def _limits(f: FieldSpec) -> tuple[int, int, Decimal | None, Decimal | None]:
         got = f.memo["limits"] = (
             int(raw.get("max_length", ft.max_length if ft is not None else 100000)),
             int(raw.get("min_length", 0)),
-            Decimal(str(raw["min"])) if num and raw.get("min") is not None else None,
-            Decimal(str(raw["max"])) if num and raw.get("max") is not None else None)
+            _bound(raw.get("min")) if num else None, _bound(raw.get("max")) if num else None)
     return got
+
+
+def _bound(v: Any) -> Decimal | None:
+    """A number field's min or max; one that is not a finite number (stored under older rules,
+    publishing refuses it now) is no bound."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        d = Decimal(str(v).strip())
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
 
 
 def _plainly_valid(f: FieldSpec) -> Any:

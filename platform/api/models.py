@@ -133,6 +133,8 @@ class FormSummaryRead(Open):
     label: Label
     version: int
     actions: list[str]
+    problem: MessageRead | None = Field(None, description="why the form cannot be used now (a field type's "
+                                        "plug-in is not installed); listed to its designers only")
 
 
 class FormRead(Open):
@@ -144,6 +146,9 @@ class FormRead(Open):
     actions: list[str]
     read_only_fields: list[str] = Field(default_factory=list)
     display_field: str | None = None
+    warning: MessageRead | None = Field(None, description="the stored definition cannot be used now (a field "
+                                        "type's plug-in is not installed): shown as stored, to be fixed")
+    problems: list[ProblemRead] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- workflow tasks

@@ -62,3 +62,77 @@ def test_a_plugin_field_type_goes_through_the_record_path(client: TestClient, ad
     assert imported.status_code == 200 and imported.json()["created"] == 1, imported.text
     exported = client.get("/api/records/paint/export?sort=code", headers=admin).content.decode("utf-8-sig")
     assert "#1f6feb" in exported and "#00ff00" in exported
+
+
+def test_a_form_whose_field_type_plugin_is_gone_stays_listed_readable_and_fixable(client: TestClient, admin: dict) -> None:
+    """Published with a fresh manager holding the plug-in; then served by one without it."""
+    pm = new_manager(entry_points=False)
+    plugin = types.ModuleType("colour_plugin")
+    plugin.mom_field_types = mom_field_types   # type: ignore[attr-defined]
+    pm.register(plugin)
+    with fieldtypes.using(fieldtypes.types_of(pm)):
+        assert client.put("/api/forms/paint", json=FORM, headers=admin).status_code == 200
+        assert client.post("/api/records/paint", json={"code": "P1", "shade": "1f6feb"}, headers=admin).status_code == 201
+    other = {"format": "mom.form/1", "name": "brush", "fields": [{"id": "a", "key": "code", "type": "text"}]}
+    assert client.put("/api/forms/brush", json=other, headers=admin).status_code == 200
+    # the plug-in is not installed any more (the process's own manager has no colour type)
+    listed = {f["name"]: f for f in client.get("/api/forms", headers=admin).json()}
+    assert "read" in listed["brush"]["actions"] and "problem" not in listed["brush"]
+    assert listed["paint"]["actions"] == ["design"]
+    assert "field shade has type colour from a plug-in that is not installed" in listed["paint"]["problem"]["en"]
+    assert "字段 shade 的类型 colour 来自未安装的插件" in listed["paint"]["problem"]["zh-CN"]
+    got = client.get("/api/forms/paint", headers=admin)
+    assert got.status_code == 200 and got.json()["definition"] == FORM and "install it" in got.json()["warning"]["en"]
+    for r in (client.get("/api/records/paint", headers=admin),
+              client.post("/api/records/paint", json={"code": "P2"}, headers=admin)):
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["message"]["en"] == ("form paint: field shade has type colour from a plug-in that is not "
+                                         "installed; install it or change the field")
+        assert body["problems"][0]["code"] == "plugin_missing" and "not one of" not in r.text
+    # the fix: the field becomes plain text; the stored colours convert, the records are back
+    fixed = {**FORM, "fields": [FORM["fields"][0], {**FORM["fields"][1], "type": "text"}]}
+    r = client.put("/api/forms/paint", json=fixed, headers=admin)
+    assert r.status_code == 200, r.text
+    listed_records = client.get("/api/records/paint", headers=admin)
+    assert [i["shade"] for i in listed_records.json()["items"]] == ["#1f6feb"], listed_records.text
+
+
+def _raises(f: FieldSpec, v: Any, tz: dt.tzinfo) -> int:
+    return int(v)   # ValueError for "abc": a plug-in author's slip
+
+
+@hookimpl(specname="mom_field_types")
+def _careless_types() -> list[fieldtypes.FieldType]:
+    return [fieldtypes.FieldType("careless", column=lambda f: sa.Integer(), coerce=_raises, family="number"),
+            fieldtypes.FieldType("stringly", column=lambda f: sa.Integer(), coerce=lambda f, v, tz: str(v))]
+
+
+def test_a_plugin_types_failures_are_answered_not_500(client: TestClient, admin: dict) -> None:
+    pm = new_manager(entry_points=False)
+    plugin = types.ModuleType("careless_plugin")
+    plugin.mom_field_types = _careless_types   # type: ignore[attr-defined]
+    pm.register(plugin)
+    form = {"format": "mom.form/1", "name": "gauge", "fields": [
+        {"id": "a", "key": "n", "type": "careless"}, {"id": "b", "key": "s", "type": "stringly"}]}
+    with fieldtypes.using(fieldtypes.types_of(pm)):
+        assert client.put("/api/forms/gauge", json=form, headers=admin).status_code == 200
+        assert client.post("/api/records/gauge", json={"n": "12"}, headers=admin).status_code == 201
+        r = client.post("/api/records/gauge", json={"n": "abc", "s": "x"}, headers=admin)
+        assert r.status_code == 422, r.text
+        got = {p["path"]: p["message"]["en"] for p in r.json()["problems"]}
+        assert "field n of type careless (from a plug-in) failed to convert the input: ValueError" in got["/n"]
+        assert "field s of type stringly (from a plug-in) converted the input to a str" in got["/s"]
+
+
+def test_a_stored_number_bound_that_is_no_number_does_not_break_records(client: TestClient, admin: dict,
+                                                                       engine: sa.engine.Engine) -> None:
+    """Published before min/max were checked one by one: the bad bound is no bound (no 500)."""
+    from mom.platform.db import tables as T
+
+    form = {"format": "mom.form/1", "name": "lot", "fields": [{"id": "a", "key": "qty", "type": "integer", "min": 1}]}
+    assert client.put("/api/forms/lot", json=form, headers=admin).status_code == 200
+    with engine.begin() as conn:
+        conn.execute(T.form_version.update().where(T.form_version.c.form_name == "lot")
+                     .values(definition={**form, "fields": [{**form["fields"][0], "min": "x"}]}))
+    assert client.post("/api/records/lot", json={"qty": 0}, headers=admin).status_code == 201

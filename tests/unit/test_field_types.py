@@ -16,7 +16,7 @@ from mom.engines.forms.definition import SCHEMA_PATH, form_schema, validate_form
 from mom.engines.forms.model import FieldSpec
 from mom.engines.forms.types.builtin import BUILTIN
 from mom.engines.definitions.jsonschema import load_schema
-from mom.platform.errors import InvalidInput
+from mom.platform.errors import Conflict, InvalidInput
 from mom.platform.hookspecs import hookimpl
 from mom.platform.plugins import new_manager
 
@@ -79,6 +79,13 @@ def test_built_in_types_come_through_the_hook_and_keep_the_shipped_schema() -> N
     assert set(shipped) - set(keys) == {"table", "formula"}   # structure, not stored value types
 
 
-def test_a_type_key_registered_twice_is_refused() -> None:
-    with pytest.raises(ValueError, match="registered twice"):
-        fieldtypes.FieldTypes([COLOUR, COLOUR])
+def test_a_type_key_registered_twice_is_a_conflict_naming_both_plugins() -> None:
+    with pytest.raises(Conflict, match="registered twice: by first_plugin and by second_plugin") as caught:
+        fieldtypes.FieldTypes([("first_plugin", COLOUR), ("second_plugin", COLOUR)])
+    assert "first_plugin 和 second_plugin" in caught.value.zh
+    pm = new_manager(entry_points=False)   # a plug-in re-using a built-in's key: named by its plug-in name
+    dup = types.SimpleNamespace(mom_field_types=hookimpl(lambda: [
+        fieldtypes.FieldType("text", column=lambda f: sa.Text(), coerce=lambda f, v, tz: v)]))
+    pm.register(dup, name="dup_plugin")
+    with pytest.raises(Conflict, match="field type text is registered twice: by dup_plugin and by mom.engines.forms.types.builtin"):
+        fieldtypes.types_of(pm)
