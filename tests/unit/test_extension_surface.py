@@ -171,3 +171,145 @@ def test_mom_connector_health_runs_every_check(monkeypatch: pytest.MonkeyPatch) 
     assert res.exit_code == 1 and json.loads(res.output)["messaging"]["detail"]["wecom"] == "not an http(s) address"
     listed = CliRunner().invoke(main, ["connector", "list"])
     assert listed.exit_code == 0 and "MOM_SMTP_HOST" in listed.output
+
+
+# ---------------------------------------------------------------- the docs' examples, used
+def test_the_documented_examples_work() -> None:
+    """Each example does what its section says, where that is cheap to show without a database."""
+    import click
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+
+    from mom.engines.forms import fieldtypes
+    from mom.engines.forms.fieldtypes import FieldError
+    from mom.engines.reports import measures
+    from mom.engines.workflow.spec import validate_workflow
+
+    pm = new_manager(entry_points=False)
+    for name in SPECS:
+        pm.register(_example(name), name=f"docs_{name}")
+    example = pm.get_plugin("docs_mom_field_types")
+    assert fieldtypes.types_of(pm).get("rating") is not None and example.coerce_rating(None, " 4 ", None) == 4
+    with pytest.raises(FieldError):
+        example.coerce_rating(None, "6", None)
+    spec = validate_workflow({"format": "mom.workflow/1", "name": "andon_flow", "form": "f", "nodes": [
+        {"id": "s", "type": "stamp", "field": "passed_at"},
+        {"id": "a", "type": "action", "actions": [{"type": "andon", "color": "red"}]},
+        {"id": "ok", "type": "approval", "assignees": [{"type": "initiator"}]}]}, plugins=pm)
+    assert spec.nodes["s"].next == "a" and spec.nodes["a"].next == "ok"
+    with pytest.raises(InvalidInput):       # the andon action's own field is checked by its schema
+        validate_workflow({"format": "mom.workflow/1", "name": "andon_flow", "form": "f", "nodes": [
+            {"id": "a", "type": "action", "actions": [{"type": "andon", "color": "blue"}]},
+            {"id": "ok", "type": "approval", "assignees": [{"type": "initiator"}]}]}, plugins=pm)
+    assert measures.registry(pm).get("range") is not None
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        handler = delivery.outbox_handlers(pm)["scan.counted"]
+        assert handler(None, conn, {"code": "X1"}, now=None, event_id=1) == {"counted": "X1"}
+    hooks = pm.get_plugin("docs_mom_record_hooks").mom_record_hooks(forms=None)
+    with pytest.raises(Conflict):
+        hooks.before_update(None, None, types.SimpleNamespace(name="supplier"), 1, {"status": "blocked"}, {}, {}, None)
+    from mom.platform import file_access
+    assert file_access.owners(pm)["lot_label"].readable(None, None, types.SimpleNamespace(id=7), None) is True
+    from mom.engines.packs import steps
+    label = {s.key: s for s in steps.registered(pm=pm)}["labels"]
+    assert label.install(None, "labels/zebra.json", {"name": "zebra"}) == "label printer zebra"
+    assert connectors.health(Settings(), pm)["kingdee"]["ok"]
+    from mom.platform.cli.main import add_plugin_commands
+
+    group = click.Group()
+    add_plugin_commands(group, pm)
+    assert CliRunner().invoke(group, ["hello"]).output == "你好 / hello\n"
+
+
+# ---------------------------------------------------------------- one bad plug-in
+def test_a_clash_names_both_plugins() -> None:
+    pm = new_manager(entry_points=False)
+    pm.register(_example("mom_delivery_channels"), name="andon_one")
+    pm.register(_example("mom_delivery_channels"), name="andon_two")
+    with pytest.raises(Conflict) as err:
+        delivery.channels(pm)
+    assert "andon_one" in err.value.en and "andon_two" in err.value.en and "andon" in err.value.zh
+    assert by_key([[delivery.channels(new_manager(entry_points=False))["email"]]], what=("投递渠道", "delivery channel"))
+
+
+def test_a_command_taken_twice_is_one_error_line_naming_both() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from mom.platform.cli import main as cli_main
+
+    class Twin:
+        @hookimpl
+        def mom_cli_commands(self) -> list[Any]:
+            return [click.Command("form", callback=lambda: None)]
+
+    pm = new_manager(entry_points=False)
+    pm.register(Twin(), name="acme_forms")
+    group = cli_main.PluginGroup("mom")
+    original = cli_main.add_plugin_commands
+    try:
+        cli_main.add_plugin_commands = lambda g: original(g, pm)
+        res = CliRunner().invoke(group, ["--help"])
+    finally:
+        cli_main.add_plugin_commands = original
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.output.startswith("错误 / error [conflict]:")
+    assert "acme_forms" in res.output and "mom.platform.cli.form_cmds" in res.output
+
+
+def _distribution(root: Path, name: str, module_source: str) -> None:
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[mom]\n{name} = {name}_plugin\n", encoding="utf-8")
+    (root / f"{name}_plugin.py").write_text(module_source, encoding="utf-8")
+
+
+def test_an_entry_point_that_fails_to_import_stops_the_start_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mom.platform.plugins import PluginLoadError
+
+    _distribution(tmp_path, "acme_broken", "import acme_missing_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginLoadError) as err:
+        new_manager()
+    text = f"{err.value.zh} {err.value.en}"
+    assert "acme_broken" in text and "ModuleNotFoundError" in text and "acme_missing_dependency_xyz" in text
+    monkeypatch.setenv("MOM_SKIP_PLUGINS", "acme_broken")
+    assert new_manager().get_plugin("acme_broken") is None
+
+
+# ---------------------------------------------------------------- a pack's hooks.py
+def _pack(root: Path, name: str, hooks: str) -> Path:
+    root.mkdir()
+    (root / "pack.json").write_text(f'{{"format": "mom.pack/1", "name": "{name}", "version": "1.0.0"}}', encoding="utf-8")
+    (root / "hooks.py").write_text(hooks, encoding="utf-8")
+    return root
+
+
+def test_a_pack_hooks_py_that_fails_names_the_pack_file_and_line(tmp_path: Path) -> None:
+    from mom.engines.packs import loader
+
+    bad = _pack(tmp_path / "bad", "labels_bad", "x = 1\ndef oops(:\n")
+    with pytest.raises(InvalidInput) as err:
+        loader.load(bad, pm=new_manager(entry_points=False))
+    assert "labels_bad" in err.value.zh and f"{bad / 'hooks.py'}:2" in err.value.en and "SyntaxError" in err.value.en
+    raising = _pack(tmp_path / "raising", "labels_raise", "x = 1\nraise RuntimeError('boom')\n")
+    with pytest.raises(InvalidInput) as err:
+        loader.load(raising, pm=new_manager(entry_points=False))
+    assert f"{raising / 'hooks.py'}:2" in err.value.en and "RuntimeError: boom" in err.value.en
+
+
+def test_two_pack_folders_with_one_name_conflict_and_names_are_checked(tmp_path: Path) -> None:
+    from mom.engines.packs import loader
+
+    pm = new_manager(entry_points=False)
+    first = _pack(tmp_path / "one", "twin_pack", "")
+    loader.load(first, pm=pm)
+    loader.load(first, pm=pm)                              # the same folder again: fine
+    with pytest.raises(Conflict) as err:
+        loader.load(_pack(tmp_path / "two", "twin_pack", ""), pm=pm)
+    assert str(first) in err.value.en and str(tmp_path / "two") in err.value.en
+    with pytest.raises(InvalidInput) as err:
+        loader.load(_pack(tmp_path / "three", "my.pack v2", ""), pm=pm)
+    assert "my.pack v2" in str(err.value) and "pack.json/name" in str(err.value)
