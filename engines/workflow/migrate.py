@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mom.engines.workflow.instance import WorkflowInstance
+from mom.engines.workflow.instance import BadState, WorkflowInstance
 from mom.engines.workflow.runtime import ACTIVE, EV, I, TK
 from mom.engines.workflow.spec import WorkflowSpec
 from mom.engines.workflow.store import WorkflowRegistry
@@ -42,7 +42,13 @@ def plan(conn: Connection, flows: WorkflowRegistry, name: str, from_version: int
     if instance_ids:
         q = q.where(I.c.id.in_(instance_ids))
     items = []
-    for inst in map(WorkflowInstance.from_row, conn.execute(q.order_by(I.c.id)).mappings()):
+    for row in conn.execute(q.order_by(I.c.id)).mappings():
+        try:
+            inst = WorkflowInstance.from_row(row)
+        except BadState as exc:    # stays where it is, saying why; the others still move
+            items.append({"instance_id": row["id"], "record_id": row["record_id"], "movable": False,
+                          "reason": f"{exc.en} / {exc.zh}"})
+            continue
         open_nodes = {r[0] for r in conn.execute(sa.select(TK.c.node_id).where(
             TK.c.instance_id == inst.id, TK.c.status.in_(("pending", "waiting", "delegated"))))}
         reason = _check(inst, old, new, open_nodes)

@@ -121,3 +121,19 @@ def test_a_schedule_rule_with_an_unreadable_cron_backs_off_and_the_others_fire(p
     with engine.connect() as conn:
         nxt = dict(conn.execute(sa.select(T.rule.c.name, T.rule.c.next_run_at).where(T.rule.c.name.in_(("broken", "morning")))).all())
     assert all(v.replace(tzinfo=v.tzinfo or dt.timezone.utc) > before for v in nxt.values())   # neither is due again at once
+
+
+def test_migration_leaves_an_unreadable_instance_where_it_is_and_moves_the_others(plant: Plant, engine: sa.engine.Engine) -> None:
+    bad = plant.start(plant.ncr()["id"])
+    good = plant.start(plant.ncr()["id"])
+    _set_state(engine, bad["id"], {**GOOD, "format": 2})
+    flow = plant.client.get("/api/workflows/ncr_review", headers=plant.h("admin")).json()
+    flow = flow.get("definition", flow)
+    flow["nodes"][0]["label"] = {"zh-CN": "质量工程师复核", "en": "QE check"}
+    to = plant.put_flow(flow)["version"]
+    r = plant.client.post("/api/workflows/ncr_review/migrate", json={"from_version": to - 1, "to_version": to, "apply": True},
+                          headers=plant.h("admin"))
+    assert r.status_code == 200, r.text
+    by_id = {i["instance_id"]: i for i in r.json()["instances"]}
+    assert r.json()["moved"] == [good["id"]] and not by_id[bad["id"]]["movable"]
+    assert f"workflow instance {bad['id']}" in by_id[bad["id"]]["reason"]
