@@ -48,7 +48,8 @@ def mom_workflow_node_kinds() -> Iterable[Any]:
 @hookspec
 def mom_actions() -> Iterable[Any]:
     """Automatic actions run by workflow ``action`` nodes and by event rules: return ``ActionType``
-    objects (``mom.engines.workflow.actions``) keyed by the action's ``type``."""
+    objects (``mom.engines.workflow.actions``) keyed by the action's ``type``; ``properties`` is the
+    JSON Schema of the action's own fields (the shipped schema refuses fields it does not know)."""
 
 
 @hookspec
@@ -140,4 +141,5 @@ def mom_device_mappings() -> Iterable[Any]:
 
 @hookspec
 def mom_cli_commands() -> Iterable[Any]:
-    """Click commands or groups added to ``mom`` (``mom schedule``, ``mom report`` …)."""
+    """Click commands or groups added to ``mom`` (``mom schedule``, ``mom report`` …); a name another
+    plug-in already added is a ``Conflict`` naming both, printed as one ``错误 / error`` line."""

@@ -233,6 +233,19 @@ def test_a_clash_names_both_plugins() -> None:
     assert by_key([[delivery.channels(new_manager(entry_points=False))["email"]]], what=("投递渠道", "delivery channel"))
 
 
+def test_the_worker_refuses_to_start_with_two_channels_of_one_key() -> None:
+    import sqlalchemy as sa
+
+    from mom.platform.worker import Worker
+
+    pm = new_manager(entry_points=False)
+    pm.register(_example("mom_delivery_channels"), name="andon_one")
+    pm.register(_example("mom_delivery_channels"), name="andon_two")
+    with pytest.raises(Conflict) as err:
+        Worker(sa.create_engine("sqlite://"), Settings(), plugins=pm)
+    assert "andon_one" in err.value.en and "andon_two" in err.value.en
+
+
 def test_a_command_taken_twice_is_one_error_line_naming_both() -> None:
     import click
     from click.testing import CliRunner
