@@ -151,9 +151,7 @@ def _remember(key: tuple[Any, ...], spec: ReportSpec, size: int) -> None:
     if size > CACHE_ENTRY_BYTES:
         return
     with _lock:
-        old = _cache.pop(key, None)
-        if old is not None:
-            _cached_bytes -= old[1]
+        _cached_bytes -= _cache.pop(key, (None, 0))[1]
         while _cache and (len(_cache) >= CACHE_ENTRIES or _cached_bytes + size > CACHE_BYTES):
             _cached_bytes -= _cache.popitem(last=False)[1][1]
         _cache[key] = (spec, size)
@@ -174,16 +172,14 @@ def report_spec(conn: Connection, forms: Any, raw: Mapping[str, Any], source: Co
         return current.get(name) or forms.get(conn, name)
 
     spec: ReportSpec | None = None
-    key: tuple[Any, ...] = ()
-    size = 0
+    key, size = (), 0
     if cache:
         text = json.dumps(raw, sort_keys=True, default=str).encode()
         key, size = (conn.dialect.name, measures, publishing(), hashlib.sha256(text).digest()), len(text)
         with _lock:
-            hit = _cache.get(key)
-            if hit is not None:
+            spec, _ = _cache.get(key, (None, 0))
+            if spec is not None:
                 _cache.move_to_end(key)
-        spec = hit[0] if hit is not None else None
         if spec is not None:
             for name, compiled in spec.forms:
                 got = current[name] = get(name)
