@@ -34,7 +34,13 @@ class _Readable:
         self.forms, self.actor = forms, actor
 
     def get(self, conn: Connection, name: str) -> Any:
-        compiled = self.forms.get(conn, name)
+        try:
+            compiled = self.forms.get(conn, name)
+        except NotFound:
+            if self.actor.is_admin:
+                raise
+            # no "did you mean": the closest name may be a form this caller is not shown
+            raise NotFound(f"表单 {name} 不存在", f"form {name} does not exist") from None
         if not self.actor.reads_form(name) or not form_access(compiled, self.actor).can("read"):
             raise AccessDenied(f"没有查看表单 {name} 的权限，不能用它做报表",
                                f"you may not read form {name}, so a report of yours cannot use it")

@@ -46,8 +46,11 @@ def test_validate_and_preview_refuse_a_form_the_caller_may_not_read_before_namin
     r = client.post("/api/reports/validate", json=HIDDEN, headers=admin)
     assert r.status_code == 422 and "unit_cost" in r.text
     # an unknown source form is still a problem at /source
-    r = client.post("/api/reports/validate", json={**HIDDEN, "source": "no_such_form"}, headers=buyer)
+    r = client.post("/api/reports/validate", json={**HIDDEN, "source": "iqc_inspectio"}, headers=buyer)
     assert r.status_code == 422 and r.json()["problems"][0]["path"] == "/source"
+    assert "iqc_inspection" not in r.text                 # no suggestion of a form the buyer is not shown
+    r = client.post("/api/reports/validate", json={**HIDDEN, "source": "iqc_inspectio"}, headers=admin)
+    assert r.status_code == 422 and "iqc_inspection" in r.text
 
 
 def test_schedule_recipients_are_checked_for_administrators_only(client, plant) -> None:
