@@ -30,7 +30,9 @@ def mom_field_types() -> Iterable[Any]:
     """Field types a form may use: return ``FieldType`` objects (``mom.engines.forms.fieldtypes``).
 
     A field type names its column type, its type signature for the plan, how input is coerced and
-    how stored values are dumped. Keys must be unique across all plug-ins."""
+    how stored values are dumped. Keys match ``^[a-z][a-z0-9_]*$`` and are unique across all plug-ins
+    (a clash is a ``Conflict`` naming both). A plug-in's code that raises, or coerces to a value its
+    column cannot hold, becomes a ``FieldError`` naming the field and the type."""
 
 
 @hookspec
