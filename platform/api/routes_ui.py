@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from mom.engines.forms import fieldtypes, store
+from mom.engines.forms.definition import MissingFieldType
 from mom.engines.forms.model import FieldSpec
 from mom.engines.records.access import form_access
 from mom.engines.reports import store as defs
@@ -38,7 +39,10 @@ def apps(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict
     with read_tx(engine) as conn:
         forms: dict[str, dict[str, Any]] = {}
         for name in store.form_names(conn):
-            compiled = registry.get(conn, name)
+            try:
+                compiled = registry.get(conn, name)
+            except MissingFieldType:   # a field type's plug-in is gone: GET /api/forms flags it; the menu stands
+                continue
             access = form_access(compiled, actor)
             if access.can("read") or access.can("create") or access.can("design"):
                 forms[name] = {"name": name, "label": compiled.definition.label, "actions": sorted(access.actions)}
@@ -100,7 +104,12 @@ def scan(code: QueryText, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
     matches: list[dict[str, Any]] = []
     with read_tx(engine) as conn:
         for name in [form] if form else store.form_names(conn):
-            compiled = registry.get(conn, name)
+            try:
+                compiled = registry.get(conn, name)
+            except MissingFieldType:   # a field type's plug-in is gone: that form is not searched
+                if form:
+                    raise
+                continue
             access = form_access(compiled, ctx.actor)
             if not access.can("read"):
                 continue

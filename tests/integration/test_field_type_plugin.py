@@ -81,6 +81,8 @@ def test_a_form_whose_field_type_plugin_is_gone_stays_listed_readable_and_fixabl
     assert listed["paint"]["actions"] == ["design"]
     assert "field shade has type colour from a plug-in that is not installed" in listed["paint"]["problem"]["en"]
     assert "字段 shade 的类型 colour 来自未安装的插件" in listed["paint"]["problem"]["zh-CN"]
+    assert client.get("/api/apps", headers=admin).status_code == 200          # the menu and the scanner stand
+    assert client.get("/api/scan?code=B1", headers=admin).status_code == 200
     got = client.get("/api/forms/paint", headers=admin)
     assert got.status_code == 200 and got.json()["definition"] == FORM and "install it" in got.json()["warning"]["en"]
     for r in (client.get("/api/records/paint", headers=admin),
