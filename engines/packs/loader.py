@@ -56,30 +56,13 @@ class Bundle:
     items: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)   # step key -> (file, raw)
     plugins: pluggy.PluginManager | None = None    # whose steps install it (None: the process's manager)
 
+    def of(self, key: str) -> list[tuple[str, Any]]:
+        """(file, raw) of one pack step, in install order (forms: dependency order)."""
+        return self.items.get(key, [])
+
     @property
     def forms(self) -> list[tuple[str, Any]]:
-        """(file, raw) in dependency order."""
-        return self.items.get("forms", [])
-
-    @property
-    def workflows(self) -> list[tuple[str, Any]]:
-        return self.items.get("workflows", [])
-
-    @property
-    def rules(self) -> list[tuple[str, Any]]:
-        return self.items.get("rules", [])
-
-    @property
-    def reports(self) -> list[tuple[str, Any]]:
-        return self.items.get("reports", [])
-
-    @property
-    def dashboards(self) -> list[tuple[str, Any]]:
-        return self.items.get("dashboards", [])
-
-    @property
-    def prints(self) -> list[tuple[str, Any]]:
-        return self.items.get("prints", [])
+        return self.of("forms")
 
 
 def _read_json(path: Path, problems: list[Problem]) -> Any:

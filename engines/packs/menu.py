@@ -23,8 +23,8 @@ def record_pack(conn: Connection, bundle: Any, now: Any) -> None:
     def names(items: list[tuple[str, Any]]) -> list[str]:
         return [raw["name"] for _, raw in items if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
 
-    menu = {"label": m.get("label") or m["name"], "forms": names(bundle.forms), "reports": names(bundle.reports),
-            "dashboards": names(bundle.dashboards)}
+    menu = {"label": m.get("label") or m["name"], "forms": names(bundle.forms), "reports": names(bundle.of("reports")),
+            "dashboards": names(bundle.of("dashboards"))}
     digest = hashlib.sha256(json.dumps(m, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     values = {"version": str(m.get("version", "0")), "manifest_hash": digest, "installed_at": now, "menu": menu}
     old = conn.execute(sa.select(T.pack.c.manifest_hash, T.pack.c.menu).where(T.pack.c.name == m["name"])).first()

@@ -57,7 +57,7 @@ class PackContext:
     plans: list[Any] = field(default_factory=list)   # what the forms step published (``Plan`` objects)
 
     def items(self, key: str) -> list[Item]:
-        return self.bundle.items.get(key, [])
+        return self.bundle.of(key)
 
 
 #: ``install(ctx, file, raw) -> line or None``: installs one item, returns what to show
