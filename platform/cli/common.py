@@ -97,6 +97,20 @@ class HelpGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def validate_each(items: list[tuple[str, Any]], check: Callable[[str, Any], None]) -> None:
+    """Run ``check(file, raw)`` on every definition, print ``ok: <file>`` for each that passes and
+    raise one InvalidInput listing every problem, each under its file."""
+    problems = []
+    for file, raw in items:
+        try:
+            check(file, raw)
+            click.echo(f"ok: {file}")
+        except InvalidInput as exc:
+            problems += exc.problems_in(file)
+    if problems:
+        raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
+
+
 def read_json(path: Path) -> Any:
     """A JSON file's content; malformed JSON is an ``InvalidInput`` naming the line and column."""
     try:

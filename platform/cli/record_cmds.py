@@ -78,7 +78,6 @@ def _write_errors(path: str, errors: list[dict[str, Any]]) -> None:
 @click.option("--user", "username")
 @reports_errors
 def record_export(form_name: str, fmt: str, out: str | None, header: str, username: str | None) -> None:
-    from mom.engines.forms.store import FormRegistry
     from mom.engines.records import transfer
     from mom.platform.db.engine import read_tx
 

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mom.platform.cli.common import (HelpGroup, command_ctx, echo_json, form_registry, open_engine, read_json,
-                                     reports_errors)
+                                     reports_errors, validate_each)
 from mom.platform.errors import InvalidInput, Problem
 from mom.platform.hookspecs import hookimpl
 
@@ -73,16 +73,9 @@ def validate(path: str) -> None:
     engine, forms = open_engine(), form_registry()
     ctx = command_ctx(engine, None)
     items = _files(path)
-    problems = []
     with read_tx(engine) as conn:
-        for file, kind, raw in items:
-            try:
-                _appliers()[kind][0](conn, forms, raw, tz=ctx.tz)
-                click.echo(f"ok: {file}")
-            except InvalidInput as exc:
-                problems += exc.problems_in(file)
-    if problems:
-        raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
+        validate_each([(file, (kind, raw)) for file, kind, raw in items],
+                      lambda _, item: _appliers()[item[0]][0](conn, forms, item[1], tz=ctx.tz))
 
 
 @report.command("apply", help="发布报表、看板与打印模板（一个事务）/ publish them in one transaction")

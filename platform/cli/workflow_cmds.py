@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from mom.platform.cli.common import HelpGroup, command_ctx, echo_json, form_registry, open_engine, read_json, reports_errors
+from mom.platform.cli.common import (HelpGroup, command_ctx, echo_json, form_registry, open_engine, read_json,
+                                     reports_errors, validate_each)
 from mom.platform.errors import InvalidInput
 from mom.platform.hookspecs import hookimpl
 
@@ -58,19 +59,9 @@ def validate(path: str) -> None:
     items = _files(path)
     if not items:
         raise InvalidInput("没有找到 mom.workflow/1 或 mom.rule/1 定义", "no mom.workflow/1 or mom.rule/1 definitions found")
-    problems = []
     with read_tx(engine) as conn:
-        for file, raw in items:
-            try:
-                if raw["format"] == "mom.workflow/1":
-                    store.validate(conn, forms, raw)
-                else:
-                    rules.validate_rule(raw, forms=forms, conn=conn)
-                click.echo(f"ok: {file}")
-            except InvalidInput as exc:
-                problems += exc.problems_in(file)
-    if problems:
-        raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
+        validate_each(items, lambda _, raw: store.validate(conn, forms, raw) if raw["format"] == "mom.workflow/1"
+                      else rules.validate_rule(raw, forms=forms, conn=conn))
 
 
 @workflow.command("apply", help="发布流程与规则（一个事务）/ publish workflows and rules in one transaction")
