@@ -13,11 +13,8 @@ users a test creates itself, and every password set through the product, get the
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,9 +39,7 @@ def sample_form(name: str = "iqc_inspection") -> dict[str, Any]:
 
 def fixture_hash(password: str) -> str:
     """A valid scrypt hash of ``password`` at the lowest cost (n=16): for the fixtures' own users only."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=16, r=8, p=1, dklen=32)
-    return f"scrypt$16$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return auth.hash_password(password, cost=16)
 
 
 def _cheap_passwords(engine: sa.engine.Engine, passwords: dict[str, str]) -> None:

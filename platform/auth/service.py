@@ -23,11 +23,12 @@ from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
-def hash_password(password: str) -> str:
-    """A salted scrypt hash of ``password`` (slow on purpose: call it outside any transaction)."""
+def hash_password(password: str, *, cost: int = SCRYPT_N) -> str:
+    """A salted scrypt hash of ``password`` (slow on purpose: call it outside any transaction).
+    ``cost`` is scrypt's n; the stored hash names it, so a check reads it back. Only test fixtures lower it."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=cost, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${cost}${SCRYPT_R}${SCRYPT_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, stored: str | None) -> bool:
