@@ -18,14 +18,14 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
-from mom.engines.reports.assembly import DEFAULT_LIMIT, DETAIL_LIMIT, Built, Column, assemble
+from mom.engines.reports.assembly import Built, assemble
 from mom.engines.reports.measures import MeasureTable, registry
 from mom.engines.reports.params import parse_params
-from mom.engines.reports.paths import Binder, BuildError, PathResolver, Ref
-from mom.engines.reports.spec import ParamsError, ReportSpec, report_spec
+from mom.engines.reports.paths import Binder, BuildError, PathResolver
+from mom.engines.reports.spec import ParamsError, report_spec
 from mom.platform.errors import AccessDenied, InvalidInput, ProblemList
 
-__all__ = ["DEFAULT_LIMIT", "DETAIL_LIMIT", "Binder", "BuildError", "Builder", "Built", "Column", "Ref", "ReportSpec", "build"]
+__all__ = ["Built", "build"]
 
 
 def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given: Mapping[str, Any] | None = None,
@@ -64,6 +64,3 @@ def build(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], given:
         return assemble(b, spec, params, limit, extra)
     except BuildError as exc:
         raise InvalidInput(exc.zh, exc.en, problems=list(exc.problems)) from None
-
-
-Builder = Binder        # the name a summary's ``extra`` conditions are written against

@@ -120,8 +120,8 @@ def data_of(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
                 dims = [c["key"] for c in result["columns"] if c["kind"] == "dimension"]
                 item["drill"] = {"report": w["report"], "params": params,
                                  "path": f"/api/reports/{w['report']}/drill", "dimensions": dims}
-        except (MomError, spc.SpcError) as exc:
-            item["error"] = {"code": getattr(exc, "code", "invalid_input"), "message": {"zh-CN": exc.zh, "en": exc.en}}
+        except MomError as exc:
+            item["error"] = {"code": exc.code, "message": {"zh-CN": exc.zh, "en": exc.en}}
         widgets.append(item)
     return {"dashboard": name, "version": version, "label": text_of(raw.get("label") or name),
             "refresh_seconds": raw.get("refresh_seconds"), "big_screen": raw.get("big_screen"),

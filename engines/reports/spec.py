@@ -168,8 +168,10 @@ def report_spec(conn: Connection, forms: Any, raw: Mapping[str, Any], source: Co
     with definitions of their own."""
     current: dict[str, CompiledForm] = {source.name: source}
 
-    def get(name: str) -> CompiledForm:
-        return current.get(name) or forms.get(conn, name)
+    def lookup(name: str) -> CompiledForm:
+        if name not in current:
+            current[name] = forms.get(conn, name)
+        return current[name]
 
     spec: ReportSpec | None = None
     key, size = (), 0
@@ -182,20 +184,14 @@ def report_spec(conn: Connection, forms: Any, raw: Mapping[str, Any], source: Co
                 _cache.move_to_end(key)
         if spec is not None:
             for name, compiled in spec.forms:
-                got = current[name] = get(name)
-                if got is not compiled:
+                if lookup(name) is not compiled:
                     spec = None
                     break
     if spec is None:
-        spec = compile_spec(raw, source, get, dialect=conn.dialect.name, measures=measures)
+        spec = compile_spec(raw, source, lookup, dialect=conn.dialect.name, measures=measures)
         current.update(spec.forms)
         if cache:
             _remember(key, spec, size)
-
-    def lookup(name: str) -> CompiledForm:
-        if name not in current:
-            current[name] = forms.get(conn, name)
-        return current[name]
     return spec, lookup
 
 

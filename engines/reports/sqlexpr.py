@@ -105,11 +105,6 @@ _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
 
-def compile_sql(source: str, column: Callable[[str], Any]) -> Any:
-    """``source`` -> a SQLAlchemy expression; ``column(path)`` gives the SQL for a field path."""
-    return _Compiler(column).node(parse(source))
-
-
 class _Compiler:
     def __init__(self, column: Callable[[str], Any]) -> None:
         self.column = column

@@ -148,10 +148,7 @@ def report_spc(name: PathName, request: Request, engine: EngineDep, registry: Re
     w = {"type": "control_chart", "value": value, "subgroup": subgroup, "lsl": lsl, "usl": usl, "rules": rules}
     if chart:
         w["chart"] = chart
-    try:
-        return dashboard.control_chart(w, result)
-    except spc.SpcError as exc:
-        raise InvalidInput(exc.zh, exc.en) from None
+    return dashboard.control_chart(w, result)   # an SpcError is a MomError: 422 invalid_input as it stands
 
 
 _NOT_NUMBERS = frozenset({"text", "date", "datetime", "time", "select", "multiselect", "reference", "user", "department",
@@ -204,9 +201,9 @@ def spc_analyze(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
                                problems=[Problem("/chart", "未知图类型", "unknown chart", "enum")])
         if body.get("lsl") is not None or body.get("usl") is not None:
             res["capability"] = spc.capability(flat, lsl=body.get("lsl"), usl=body.get("usl"), sigma_within=res["sigma_within"])
+    except spc.SpcError:
+        raise                   # a MomError already: 422 invalid_input with its own text
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, spc.SpcError):
-            raise InvalidInput(exc.zh, exc.en) from None
         raise InvalidInput(f"数据必须是数字：{exc}", f"the data must be numbers: {exc}") from None
     return res
 
