@@ -155,9 +155,9 @@ def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None =
         raise InvalidInput(f"包名 {name!r} 须为小写字母开头的小写字母、数字、下划线（它会成为模块名）",
                            f"pack name {name!r} must be lower-case letters, digits and _ starting with a letter "
                            "(it becomes a module name)")
+    shared = pm is None
     if pm is None:
         pm = plugins.plugin_manager()
-        pack_steps.forget()
     known = pm.get_plugin(f"pack:{name}")
     if known is not None:
         first = Path(getattr(known, "__file__", "") or "")
@@ -174,6 +174,9 @@ def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None =
         pm.register(module, name=f"pack:{name}")
     except Exception as exc:   # noqa: BLE001 — a pack's code: reported with its place, never a traceback
         raise hooks_error(name, path, exc) from exc
+    finally:
+        if shared:             # the process's cached steps: recomputed with this pack's (even a half-registered one)
+            pack_steps.forget()
     return module
 
 
@@ -266,14 +269,13 @@ def _run(ctx: pack_steps.PackContext, phase: str) -> list[str]:
         if step.once and problems:
             break                      # a step over the whole pack (the menu) only when all went well
         for file, raw in ctx.items(step.key):
-            if phase != "automation" or step.folder is None:
+            try:
                 line = _install(step, ctx, file, raw)
-            else:
-                try:
-                    line = _install(step, ctx, file, raw)
-                except MomError as exc:
-                    problems.extend(exc.problems_in(file))
-                    continue
+            except MomError as exc:
+                if phase != "automation" or step.folder is None:
+                    raise
+                problems.extend(exc.problems_in(file))
+                continue
             if line:
                 out.append(line)
     if problems:
