@@ -22,20 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.forms import store
 from mom.engines.packs.menu import record_pack
 from mom.engines.records import transfer
-from mom.engines.records.context import SYSTEM, Ctx, load_actor
+from mom.engines.records.context import SYSTEM, Ctx, actor_by_username
 from mom.engines.reports import dashboard, printing
 from mom.engines.reports import service as reports
 from mom.engines.workflow import rules
 from mom.engines.workflow import store as flows
 from mom.platform import plugins
-from mom.platform.db import tables as T
-from mom.platform.db.engine import write_tx
+from mom.platform.db.engine import read_tx
 from mom.platform.hookspecs import hookimpl
 
 #: ``(file relative to the pack root, parsed JSON)`` in install order
@@ -160,9 +158,8 @@ def _fixture(ctx: PackContext, file: str, fx: Any) -> str:
 
 def _actor(engine: Engine | None, username: str) -> Any:
     """Fixtures may be owned by a user, so that department scopes show them to that user."""
-    with write_tx(engine) as conn:
-        uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
-        return load_actor(conn, uid) if uid else None
+    with read_tx(engine) as conn:
+        return actor_by_username(conn, username)
 
 
 @hookimpl

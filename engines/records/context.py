@@ -74,3 +74,9 @@ def load_actor(conn: Connection, user_id: int) -> Actor | None:
     return Actor(id=row["id"], username=row["username"], is_admin=bool(row["is_admin"]),
                  department_id=row["department_id"], department_ids=department_subtree(conn, row["department_id"]),
                  role_names=roles, display_name=row["display_name"])
+
+
+def actor_by_username(conn: Connection, username: str) -> Actor | None:
+    """The active user named ``username`` (None when there is none or it is disabled)."""
+    uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
+    return load_actor(conn, uid) if uid is not None else None

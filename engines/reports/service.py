@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.definitions.cron import next_run
 from mom.engines.records.access import form_access
-from mom.engines.records.context import Actor, Ctx, SYSTEM, load_actor
+from mom.engines.records.context import Actor, Ctx, SYSTEM, actor_by_username
 from mom.engines.reports import run as runner
 from mom.engines.reports import store
 from mom.engines.reports import summary as summary_mod
@@ -319,8 +319,7 @@ def recipients(conn: Connection, to: Mapping[str, Any]) -> list[int]:
 def scheduled_actor(conn: Connection, s: Mapping[str, Any]) -> Any:
     """Who a scheduled report runs as: ``run_as`` (its permissions apply), else the system."""
     if s.get("run_as"):
-        uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == s["run_as"])).scalar()
-        actor = load_actor(conn, uid) if uid is not None else None
+        actor = actor_by_username(conn, s["run_as"])
         if actor is None:
             raise InvalidInput(f"计划运行用户 {s['run_as']} 不存在或已停用", f"run_as user {s['run_as']} is missing or disabled")
         return actor

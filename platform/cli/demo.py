@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from mom.engines.forms import fieldtypes
 from mom.engines.packs import loader
-from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
+from mom.engines.records.context import SYSTEM, Actor, Ctx, actor_by_username
 from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry as forms_registry
 from mom.platform.db import tables as T
@@ -43,9 +43,8 @@ def _actor(engine: Engine, username: str | None) -> Actor:
     """Fixtures may be owned by a demo user, so that department scopes show them to that user."""
     if not username:
         return SYSTEM
-    with write_tx(engine) as conn:
-        uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
-        actor = load_actor(conn, uid) if uid else None
+    with read_tx(engine) as conn:
+        actor = actor_by_username(conn, username)
     return actor or SYSTEM
 
 
