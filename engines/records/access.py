@@ -47,12 +47,18 @@ class FormAccess:
         return key not in self.hidden
 
 
+def granting_entries(permissions: Any, actor: Actor) -> list[dict[str, Any]]:
+    """The ``permissions`` entries that apply to ``actor``: role ``"*"`` or one of the actor's roles
+    (items that are not objects, as in a stored definition that cannot be compiled, are skipped)."""
+    return [p for p in permissions or []
+            if isinstance(p, dict) and (p.get("role") == "*" or p.get("role") in actor.role_names)]
+
+
 def form_access(compiled: CompiledForm, actor: Actor) -> FormAccess:
     name = compiled.name
     if actor.is_admin:
         return FormAccess(name, frozenset(ACTIONS), {}, frozenset(), frozenset())
-    entries = [p for p in compiled.definition.permissions
-               if p.get("role") == "*" or p.get("role") in actor.role_names]
+    entries = granting_entries(compiled.definition.permissions, actor)
     actions: set[str] = set()
     scopes: dict[str, Any] = {}
     unrestricted: set[str] = set()

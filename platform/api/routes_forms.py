@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 from mom.engines.forms import store
 from mom.engines.forms.definition import MissingFieldType, form_schema
 from mom.engines.forms.model import text_of
-from mom.engines.records.access import form_access
+from mom.engines.records.access import form_access, granting_entries
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS, FormRead, FormSummaryRead
 from mom.platform.api.params import MAX_NAME, PathName, PathVersion, Version
@@ -38,8 +38,7 @@ def _may_design_raw(raw: Any, actor: Any) -> bool:
     if actor.is_admin:
         return True
     perms = raw.get("permissions") if isinstance(raw, dict) else None
-    return any(isinstance(p, dict) and (p.get("role") == "*" or p.get("role") in actor.role_names)
-               and "design" in (p.get("actions") or []) for p in perms or [])
+    return any("design" in (p.get("actions") or []) for p in granting_entries(perms, actor))
 
 
 @router.get("/schema/form", summary="The JSON Schema of form definitions (mom.form/1)")
