@@ -116,6 +116,7 @@ class FieldTypes:
             self.by_key[key] = ft if fieldguard.is_core(ft) else fieldguard.guarded(ft, FieldError, LookupNeeded)
             self.sources[key] = source
         self._schemas: dict[int, dict[str, Any]] = {}
+        self._names: dict[int, frozenset[str]] = {}
 
     def get(self, key: str) -> FieldType | None:
         return self.by_key.get(key)
@@ -132,6 +133,13 @@ class FieldTypes:
                 for name, sub in ft.options_schema.items():
                     fld["properties"].setdefault(name, sub)
             self._schemas[id(base)] = got
+        return got
+
+    def type_names(self, base: Mapping[str, Any]) -> frozenset[str]:
+        """The field type names ``schema(base)`` allows (its ``type`` enum), gathered once."""
+        got = self._names.get(id(base))
+        if got is None:
+            got = self._names[id(base)] = frozenset(self.schema(base)["$defs"]["field"]["properties"]["type"]["enum"])
         return got
 
 
@@ -189,6 +197,13 @@ def type_of(f: FieldSpec) -> FieldType | None:
     return ft
 
 
+def scannable(f: FieldSpec, text: bool = True) -> bool:
+    """A scanned code can stand for the field's value: its type (``f.type``, not the value type) is
+    scannable (a barcode, an auto-number), or, when ``text`` is true, it is a text field."""
+    ft = field_type(f.type)
+    return ft is not None and (ft.scannable or (text and f.type == "text"))
+
+
 def is_id(f: FieldSpec) -> bool:
     """The field holds the id of another row (a reference, user or department)."""
     ft = type_of(f)
@@ -210,6 +225,11 @@ def json_sql(f: FieldSpec, col: Any, dialect: str) -> Any:
 def form_schema(base: Mapping[str, Any]) -> dict[str, Any]:
     """The form meta-schema with the active registry's types."""
     return registry().schema(base)
+
+
+def type_names(base: Mapping[str, Any]) -> frozenset[str]:
+    """The field type names the form meta-schema ``base`` allows with the active registry's types."""
+    return registry().type_names(base)
 
 
 def _known(f: FieldSpec) -> FieldType:
@@ -248,7 +268,7 @@ def plant_tz(name: str) -> dt.tzinfo:
 
 def coerce(f: FieldSpec, value: Any, *, tz: dt.tzinfo = dt.timezone.utc) -> Any:
     """Input value -> Python value for ``f`` (None stays None; '' counts as empty)."""
-    ft = f.memo.get("field_type") or type_of(f)
+    ft = type_of(f)
     if value is None or (isinstance(value, str) and value.strip() == "" and not (ft is not None and ft.blank_is_value)):
         return None
     if ft is None:
@@ -285,7 +305,7 @@ def dump(f: FieldSpec, value: Any) -> Any:
     already (text, numbers, lists …) are returned as they are; others go to their type's ``dump``."""
     if value is None or type(value) in _JSON_NATIVE:
         return value
-    ft = f.memo.get("field_type") or type_of(f)
+    ft = type_of(f)
     if ft is not None and ft.dump is not None:
         return ft.dump(f, value)
     return plain_dump(value)

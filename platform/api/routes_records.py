@@ -190,8 +190,7 @@ def qr(form: PathName, record_id: PathId, field: PathName, engine: EngineDep, re
     with read_tx(engine) as conn:
         doc = S.get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)
         f = registry.get(conn, form).definition.field(field)
-    ft = fieldtypes.field_type(f.type) if f is not None else None
-    if ft is None or not (ft.scannable or f.type == "text") or field not in doc:
+    if f is None or not fieldtypes.scannable(f) or field not in doc:
         raise InvalidInput(f"{field} 不是可生成二维码的字段", f"{field} is not a field that can be rendered as a QR code")
     if f.raw.get("symbology", "qr") != "qr":
         raise InvalidInput("目前只支持二维码（qr）渲染", "only QR rendering is available so far")

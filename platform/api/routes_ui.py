@@ -92,8 +92,7 @@ def directory_users(engine: EngineDep, actor: ActorDep, q: QueryText = "", ids: 
 def _scanned_by(f: FieldSpec, display_field: str) -> bool:
     """A field a scanned code is looked up in: a barcode or auto-number (a scannable type), or the
     form's display field when it is a text."""
-    ft = fieldtypes.field_type(f.type)
-    return ft is not None and (ft.scannable or (f.key == display_field and f.type == "text"))
+    return fieldtypes.scannable(f, text=f.key == display_field)
 
 
 @router.get("/scan", summary="Shop floor: the records whose code (barcode, auto-number or display field) is the scanned text")
