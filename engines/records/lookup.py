@@ -108,6 +108,12 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
     _check_ids(conn, registry, items, actor, imported)
 
 
+def _files(f: FieldSpec) -> bool:
+    """The field's values are uploaded files' ids (its type says so), not row ids."""
+    ft = fieldtypes.type_of(f)
+    return ft is not None and ft.files
+
+
 def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]], actor: Actor,
                imported: bool = False) -> None:
     wanted: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -115,7 +121,7 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
     for prep, _ in items:
         if prep.held:   # values the record already holds are not new references
             prep.ids_to_check[:] = [c for c in prep.ids_to_check
-                                    if c[0].value_type == "attachment" or (c[0].id, c[1]) not in prep.held]
+                                    if _files(c[0]) or (c[0].id, c[1]) not in prep.held]
         for f, v, _path in prep.ids_to_check:
             k = (f.id, f.value_type)
             fields[k] = f
@@ -124,7 +130,7 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
     files: dict[int, tuple[int, str, str]] = {}
     for k, ids in wanted.items():
         f = fields[k]
-        if f.value_type == "attachment":   # public file ids (tokens); an integer is never one
+        if _files(f):   # public file ids (tokens); an integer is never one
             for chunk in _chunks(sorted(v for v in ids if isinstance(v, str)), 900):
                 files.update({r.token: (int(r.size), r.filename, r.content_type) for r in conn.execute(
                     sa.select(T.attachment.c.token, T.attachment.c.size, T.attachment.c.filename, T.attachment.c.content_type)
@@ -139,7 +145,7 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
         missing[k] = ids - have
     for prep, problems in items:
         for f, v, path in prep.ids_to_check:
-            if f.value_type == "attachment" and v in files:
+            if _files(f) and v in files:
                 _check_file(f, files[v], path, problems)
             if v in missing.get((f.id, f.value_type), ()) and f.value_type == "reference":
                 problems.add(path, *unusable(f, f"（id {v}）", f"(id {v})", imported=imported), "not_found")

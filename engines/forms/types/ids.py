@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mom.engines.forms.fieldtypes import FieldError, FieldType, LookupNeeded
+from mom.engines.forms.fieldtypes import FieldError, FieldType, LookupNeeded, type_of
 from mom.engines.forms.model import FieldSpec
 from mom.platform.errors import ProblemList, did_you_mean
 
@@ -27,7 +27,7 @@ def coerce_id(f: FieldSpec, v: Any, tz: dt.tzinfo) -> int | LookupNeeded:
         v = int(v)
     if isinstance(v, int) and not isinstance(v, bool):
         # the id column's range (references: 64-bit; users and departments: 32-bit), not a database overflow
-        largest = ROW_ID_MAX if f.value_type == "reference" else DIRECTORY_ID_MAX
+        largest = type_of(f).id_max or DIRECTORY_ID_MAX
         if not -largest <= v <= largest:
             raise FieldError(f"编号 {v} 超出范围", f"the id {v} is out of range")
         return v
