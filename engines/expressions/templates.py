@@ -32,7 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from mom.engines.expressions.template_budget import (  # noqa: F401 - TemplateLimits, TemplateLimit, budget, weight are this module's API
-    TemplateLimit, TemplateLimits, Budget, current_budget, check_power, check_repeat, check_replace, check_result,
+    TemplateLimit, TemplateLimits, current_budget, check_power, check_repeat, check_replace, check_result,
     format_widths, budget, weight)
 from mom.engines.expressions.template_filters import (  # noqa: F401
     FILTER_CHECKS, _check_decimal, _check_int_formats, _guarded_filter)

@@ -17,7 +17,7 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import audit as audit_trail
 from mom.engines.records import lookup, uniqueness, values as V
 from mom.engines.records.access import FormAccess, form_access
-from mom.engines.records.autonumber import fill_autonumbers, next_numbers  # noqa: F401  (next_numbers: re-exported)
+from mom.engines.records.autonumber import fill_autonumbers
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import NO_HOOKS, RecordHooks
 from mom.platform.db import bulk
