@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mom.engines.expressions.sandbox import Expression, ExpressionError, compile_expression
+from mom.engines.definitions.expressions import expression_at
+from mom.engines.expressions.sandbox import Expression
 from mom.engines.forms.model import text_of
 from mom.platform.errors import ProblemList, did_you_mean
 
@@ -79,16 +80,9 @@ def compile_state_machine(raw: Mapping[str, Any], fields: Mapping[str, Mapping[s
             if k not in names or k == key:
                 problems.add(f"{p}/set/{k}", f"不能设置字段 {k}", f"cannot set field {k}", "unknown_field")
                 continue
-            try:
-                sets[k] = compile_expression(src, known_names=names)
-            except ExpressionError as exc:
-                problems.add(f"{p}/set/{k}", exc.zh, exc.en, "expression")
-        when = None
-        if t.get("when"):
-            try:
-                when = compile_expression(t["when"], known_names=names)
-            except ExpressionError as exc:
-                problems.add(f"{p}/when", exc.zh, exc.en, "expression")
+            if (e := expression_at(src, names, f"{p}/set/{k}", problems)) is not None:
+                sets[k] = e
+        when = expression_at(t["when"], names, f"{p}/when", problems) if t.get("when") else None
         out.append(Transition(key=t["key"], label=text_of(t.get("label"), t["key"]), sources=frozenset(t["from"]),
                               target=t["to"], roles=frozenset(t.get("roles") or ()), users=frozenset(t.get("users") or ()),
                               when=when, required=tuple(t.get("required") or ()), set=sets))

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.exceptions import HTTPException
 
+from mom.engines.definitions.jsonschema import json_pointer
 from mom.platform.api.errors import shaped
 from mom.platform.errors import InvalidInput, Problem
 
@@ -46,10 +47,6 @@ def _bad_text(path: str, text: str, what_zh: str, what_en: str) -> dict[str, Any
                         f"{what_en} contains a NUL character (\\u0000), which cannot be stored; remove it")
     return _problem(path, "lone_surrogate", f"{what_zh}含有不完整的字符（孤立的 UTF-16 代理项 \\u{ord(m.group()):04x}）；请重新输入",
                     f"{what_en} contains a broken character (lone UTF-16 surrogate \\u{ord(m.group()):04x}); type it again")
-
-
-def _pointer(parts: list[Any]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def json_problems(body: bytes, max_depth: int) -> list[dict[str, Any]]:
@@ -130,15 +127,15 @@ def _walk(doc: Any) -> list[dict[str, Any]]:
     while stack and len(out) < MAX_PROBLEMS:
         parts, v = stack.pop()
         if isinstance(v, str):
-            p = _bad_text(_pointer(parts), v, f"{_pointer(parts) or '请求体'} ", f"{_pointer(parts) or 'the body'}")
+            p = _bad_text(json_pointer(parts), v, f"{json_pointer(parts) or '请求体'} ", f"{json_pointer(parts) or 'the body'}")
             if p:
                 out.append(p)
         elif isinstance(v, float) and not math.isfinite(v):
-            out.append(_problem(_pointer(parts), "not_a_number", "数值超出范围（无穷大）", "the number is out of range (infinite)"))
+            out.append(_problem(json_pointer(parts), "not_a_number", "数值超出范围（无穷大）", "the number is out of range (infinite)"))
         elif isinstance(v, dict):
             for k, item in v.items():
                 # keys shown with "?" for the bad character; the paths of values below them too
-                shown = _pointer([*parts, _BAD_CHAR.sub("?", k)])
+                shown = json_pointer([*parts, _BAD_CHAR.sub("?", k)])
                 p = _bad_text(shown, k, f"属性名 {shown} ", f"the property name {shown}")
                 if p:
                     out.append(p)
