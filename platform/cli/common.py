@@ -34,19 +34,15 @@ def open_engine() -> Any:
 
 def command_ctx(engine: Any, username: str | None) -> Any:
     """The context a command acts in: the named user (the system when None), now, the plant's time zone."""
-    import sqlalchemy as sa
-
     from mom.engines.forms import fieldtypes
-    from mom.engines.records.context import SYSTEM, Ctx, load_actor
-    from mom.platform.db import tables as T
+    from mom.engines.records.context import SYSTEM, Ctx, actor_by_username
     from mom.platform.db.engine import read_tx
 
     tz = fieldtypes.plant_tz(get_settings().timezone)
     actor = SYSTEM
     if username:
         with read_tx(engine) as conn:
-            uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar()
-            actor = load_actor(conn, uid) if uid else None
+            actor = actor_by_username(conn, username)
         if actor is None:
             raise click.ClickException(f"用户 {username} 不存在或已停用 / user {username} does not exist or is disabled")
     return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=tz)
@@ -109,6 +105,17 @@ def validate_each(items: list[tuple[str, Any]], check: Callable[[str, Any], None
             problems += exc.problems_in(file)
     if problems:
         raise InvalidInput(f"{len(problems)} 处错误", f"{len(problems)} problem(s)", problems=problems)
+
+
+def definition_files(path: str, folders: tuple[str, ...]) -> tuple[Path, list[Path]]:
+    """``path`` and the JSON files it names: itself (a file), or a folder's ``*.json`` and
+    ``<folder>/*.json`` for each of ``folders``, sorted, without ``pack.json``; a missing path is an
+    ``InvalidInput``."""
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInput(f"路径不存在：{p}", f"no such file or folder: {p}")
+    files = [p] if p.is_file() else sorted({*p.glob("*.json"), *(f for d in folders for f in p.glob(f"{d}/*.json"))})
+    return p, [f for f in files if f.name != "pack.json"]
 
 
 def read_json(path: Path) -> Any:

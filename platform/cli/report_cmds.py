@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from mom.platform.cli.common import (HelpGroup, command_ctx, echo_json, form_registry, open_engine, read_json,
-                                     reports_errors, validate_each)
+from mom.platform.cli.common import (HelpGroup, command_ctx, definition_files, echo_json, form_registry, open_engine,
+                                     read_json, reports_errors, validate_each)
 from mom.platform.errors import InvalidInput, Problem
 from mom.platform.hookspecs import hookimpl
 
@@ -22,15 +22,9 @@ ORDER = {"report": 0, "print_template": 1, "dashboard": 2}
 
 
 def _files(path: str) -> list[tuple[str, str, Any]]:
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInput(f"路径不存在：{p}", f"no such file or folder: {p}")
-    files = [p] if p.is_file() else sorted({*p.glob("*.json"), *p.glob("reports/*.json"), *p.glob("dashboards/*.json"),
-                                            *p.glob("prints/*.json")})
+    p, files = definition_files(path, ("reports", "dashboards", "prints"))
     out = []
     for f in files:
-        if f.name == "pack.json":
-            continue
         raw = read_json(f)
         kind = FORMATS.get(raw.get("format")) if isinstance(raw, dict) else None
         if kind is None and p.is_file():

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import click
 
-from mom.platform.cli.common import (HelpGroup, command_ctx, echo_json, form_registry, open_engine, read_json,
-                                     reports_errors, validate_each)
+from mom.platform.cli.common import (HelpGroup, command_ctx, definition_files, echo_json, form_registry, open_engine,
+                                     read_json, reports_errors, validate_each)
 from mom.platform.errors import InvalidInput
 from mom.platform.hookspecs import hookimpl
 
@@ -22,17 +21,13 @@ def _setup(username: str | None = None) -> tuple[Any, Any, Any, Any]:
 
 
 def _files(path: str) -> list[tuple[str, Any]]:
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInput(f"路径不存在：{p}", f"no such file or folder: {p}")
-    files = [p] if p.is_file() else sorted([*p.glob("workflows/*.json"), *p.glob("rules/*.json"), *p.glob("*.json")])
     out = []
-    for f in files:
-        if f.name == "pack.json":
-            continue
+    for f in definition_files(path, ("workflows", "rules"))[1]:
         raw = read_json(f)
         if isinstance(raw, dict) and raw.get("format") in ("mom.workflow/1", "mom.rule/1"):
             out.append((str(f), raw))
+    if not out:
+        raise InvalidInput("没有找到 mom.workflow/1 或 mom.rule/1 定义", "no mom.workflow/1 or mom.rule/1 definitions found")
     return out
 
 
@@ -57,8 +52,6 @@ def validate(path: str) -> None:
     from mom.platform.db.engine import read_tx
     engine, forms, _, _ = _setup()
     items = _files(path)
-    if not items:
-        raise InvalidInput("没有找到 mom.workflow/1 或 mom.rule/1 定义", "no mom.workflow/1 or mom.rule/1 definitions found")
     with read_tx(engine) as conn:
         validate_each(items, lambda _, raw: store.validate(conn, forms, raw) if raw["format"] == "mom.workflow/1"
                       else rules.validate_rule(raw, forms=forms, conn=conn))
@@ -72,8 +65,6 @@ def apply(path: str) -> None:
     from mom.platform.db.engine import write_tx
     engine, forms, _, ctx = _setup()
     items = _files(path)
-    if not items:
-        raise InvalidInput("没有找到 mom.workflow/1 或 mom.rule/1 定义", "no mom.workflow/1 or mom.rule/1 definitions found")
     with write_tx(engine) as conn:
         out = [(store.apply(conn, forms, raw) if raw["format"] == "mom.workflow/1"
                 else rules.apply_rule(conn, forms, raw, now=ctx.now, tz=ctx.tz)) for _, raw in items]
