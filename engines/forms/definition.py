@@ -161,7 +161,10 @@ def _formula_order(fields: list[Mapping[str, Any]], exprs: dict[str, Expression]
 class MissingFieldType(InvalidInput):
     """A stored form uses a field type that no installed plug-in provides (its plug-in was removed):
     its records cannot be read or written until the plug-in is installed again or the field changed.
-    ``detail``: ``{"missing": [{"path", "field", "type"}]}`` (the registry adds ``form`` and ``version``)."""
+    ``detail``: ``{"missing": [{"path", "field", "type"}]}`` (the registry adds ``form`` and ``version``,
+    and sets ``raw``: that version's stored definition, so that callers need not read it again)."""
+
+    raw: Any = None
 
 
 def missing_field_types(raw: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -228,6 +228,7 @@ class FormRegistry:
                 compiled = compile_form(validate_form(raw), int(version))
             except MissingFieldType as exc:
                 exc.detail.update(form=name, version=int(version))
+                exc.raw = raw
                 raise
         with self._lock:
             self._cache[key] = (types, compiled)

@@ -26,7 +26,7 @@ def _can_design(conn: Any, registry: Any, actor: Any, name: str) -> None:
     except NotFound:
         raise AccessDenied("只有管理员可以新建表单", "only administrators can create forms") from None
     except MissingFieldType as exc:   # a plug-in's type is gone: its designers may still publish the fix
-        if _may_design_raw(store.version_definition(conn, name, exc.detail["version"]), actor):
+        if _may_design_raw(exc.raw, actor):
             return
         raise
     if not form_access(compiled, actor).can("design"):
@@ -54,7 +54,7 @@ def list_forms(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> lis
             try:
                 compiled = registry.get(conn, name)
             except MissingFieldType as exc:   # listed, flagged, to those who may design it; the rest stand
-                raw = store.version_definition(conn, name, exc.detail["version"])
+                raw = exc.raw
                 if _may_design_raw(raw, actor):
                     out.append({"name": name, "label": text_of(raw.get("label"), name), "version": exc.detail["version"],
                                 "actions": ["design"], "problem": {"zh-CN": exc.zh, "en": exc.en}})
@@ -73,7 +73,7 @@ def get_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: Ac
         try:
             compiled = registry.get(conn, name)
         except MissingFieldType as exc:
-            raw = store.version_definition(conn, name, exc.detail["version"])
+            raw = exc.raw
             if not _may_design_raw(raw, actor):
                 raise
             # the stored definition as it is, so that it can be fixed or exported; records wait for the fix
