@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from mom.engines.forms import fieldguard
 from mom.engines.forms.model import FieldSpec
-from mom.platform.plugins import plugin_manager
+from mom.platform.plugins import answers, plugin_manager
 from mom.platform.errors import Conflict, InvalidInput, MomError
 
 Coerce = Callable[[FieldSpec, Any, dt.tzinfo], Any]
@@ -146,12 +146,7 @@ class FieldTypes:
 def types_of(pm: Any) -> FieldTypes:
     """The registry a plug-in manager's ``mom_field_types`` implementations make up (in the hook's
     calling order; each type remembers the plug-in that gave it, for messages)."""
-    pairs: list[tuple[str, FieldType]] = []
-    for impl in reversed(pm.hook.mom_field_types.get_hookimpls()):
-        if getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
-            continue
-        pairs.extend((impl.plugin_name, ft) for ft in impl.function() or ())
-    return FieldTypes(pairs)
+    return FieldTypes([(plugin, ft) for plugin, types in answers(pm.hook.mom_field_types) for ft in types or ()])
 
 
 def _source_of(ft: FieldType) -> str:
