@@ -229,12 +229,7 @@ def run_actions(rt: Runtime, actions: tuple[ActionSpec, ...], *, record: Mapping
         if a.handler is None:    # compiled without its type (only when the spec's own check failed)
             raise InvalidInput(f"{where}/actions/{i}: 未知的动作类型 {a.type}", f"{where}/actions/{i}: unknown action type {a.type}")
         run = ActionRun(record=record, compiled=compiled, names=names, at=f"{where}/actions/{i}", instance=instance)
-        try:
-            done.append(a.handler.run(rt, a, run))
-        except MomError:
-            raise
-        except Exception as exc:   # a plug-in's action failing is a message naming it (the core's stays a bug)
-            if pluginguard.is_core(a.handler):
-                raise
-            raise pluginguard.failed(a.handler, f"{run.at} 的动作 {a.type}", f"action {a.type} at {run.at}", exc) from exc
+        # a plug-in's action failing is a message naming it (the core's stays a bug)
+        done.append(pluginguard.call(a.handler, lambda: (f"{run.at} 的动作 {a.type}", f"action {a.type} at {run.at}"),
+                                     a.handler.run, rt, a, run))
     return done

@@ -3,7 +3,7 @@ message naming the node or action and the workflow (or rule), never a 500. The c
 types are not wrapped (a bug there stays a bug with its traceback)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from mom.platform.errors import MomError
 
@@ -27,3 +27,22 @@ def failed(obj: Any, where_zh: str, where_en: str, exc: BaseException) -> Plugin
     return PluginStepFailed(f"{where_zh}（插件 {cls} 提供）出错：{why}；请联系插件作者",
                             f"{where_en} (from plug-in {cls}) failed: {why}; tell the plug-in's author",
                             detail={"plugin_class": cls})
+
+
+def call(obj: Any, where: Callable[[], tuple[str, str]], fn: Callable[..., Any], *args: Any,
+         on_fail: Callable[[PluginStepFailed], Any] | None = None) -> Any:
+    """``fn(*args)`` (a step of ``obj``: a node handler's enter, an action's run, a check). A product
+    error passes; anything else from the core's ``obj`` stays a bug; from a plug-in's it is
+    :func:`failed` at ``where()`` (``(zh, en)``, only built then), raised ``from`` it, or, given
+    ``on_fail``, handed to it and its result returned."""
+    try:
+        return fn(*args)
+    except MomError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - foreign code
+        if is_core(obj):
+            raise
+        err = failed(obj, *where(), exc)
+        if on_fail is not None:
+            return on_fail(err)
+        raise err from exc

@@ -12,7 +12,6 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,12 @@ from mom.engines.expressions.strictness import stored_definitions
 from mom.engines.definitions.cron import next_run
 from mom.engines.definitions.expressions import expression_at
 from mom.engines.definitions.identity import definition_hash
-from mom.engines.definitions.jsonschema import load_schema, schema_problems
+from mom.engines.definitions.jsonschema import schema_problems
 from mom.engines.forms.store import FormRegistry, refresh_listeners
 from mom.engines.forms.model import text_of
 from mom.engines.workflow.actions import run_actions
 from mom.engines.workflow.runtime import Runtime, evaluate
-from mom.engines.workflow.spec import ActionSpec, compile_actions, extend_schema
+from mom.engines.workflow.spec import ActionSpec, compile_actions, extended_schema
 from mom.platform import outbox
 from mom.platform.plugins import plugin_manager
 from mom.platform.db import tables as T
@@ -49,12 +48,7 @@ RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.s
 def rule_schema(plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
     """The ``mom.rule/1`` JSON Schema, with the action types and delivery channels of plug-ins (of the
     process's plug-in manager or ``plugins``)."""
-    return _rule_schema(plugins or plugin_manager())
-
-
-@lru_cache(maxsize=8)
-def _rule_schema(pm: pluggy.PluginManager) -> dict[str, Any]:
-    return extend_schema(load_schema(SCHEMA_PATH), pm)
+    return extended_schema(SCHEMA_PATH, plugins or plugin_manager())
 
 
 @dataclass(frozen=True)

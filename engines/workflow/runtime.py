@@ -29,7 +29,7 @@ from mom.engines.workflow.spec import END, Assignee, NodeSpec, WorkflowSpec
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
 from mom.platform.db import tables as T
-from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound
+from mom.platform.errors import Conflict, InvalidInput, NotFound
 
 I, TK, EV = T.wf_instance, T.wf_task, T.wf_event
 ACTIVE = ("running", "returned")
@@ -205,18 +205,13 @@ def advance(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, target: str
         joined = target.startswith("join:")   # a branch of a block is done: its node decides (the join)
         _, pid, idx = target.split(":") if joined else ("", target, "0")
         node = spec.node(pid)
-        try:
-            if joined:
-                step = node.handler.branch_done(rt, inst, spec, node, int(idx), stack)
-            else:
-                step = node.handler.enter(rt, inst, spec, node, stack)
-        except MomError:
-            raise
-        except Exception as exc:   # a plug-in's node kind failing is a message naming it (the core's stays a bug)
-            if pluginguard.is_core(node.handler):
-                raise
-            raise pluginguard.failed(node.handler, f"流程 {spec.name} 的节点 {node.id}（类型 {node.type}）",
-                                     f"node {node.id} (kind {node.type}) of workflow {spec.name}", exc) from exc
+        # a plug-in's node kind failing is a message naming it (the core's stays a bug)
+        where = lambda: (f"流程 {spec.name} 的节点 {node.id}（类型 {node.type}）",  # noqa: E731
+                         f"node {node.id} (kind {node.type}) of workflow {spec.name}")
+        if joined:
+            step = pluginguard.call(node.handler, where, node.handler.branch_done, rt, inst, spec, node, int(idx), stack)
+        else:
+            step = pluginguard.call(node.handler, where, node.handler.enter, rt, inst, spec, node, stack)
         if step is None:
             return
         target, stack = step

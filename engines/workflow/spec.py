@@ -27,8 +27,9 @@ from mom.engines.definitions.jsonschema import load_schema, schema_problems
 from mom.engines.forms.model import text_of
 from mom.engines.workflow import pluginguard
 from mom.engines.workflow.calendar import Calendar
+from mom.platform import delivery
 from mom.platform import plugins as P
-from mom.platform.errors import InvalidInput, MomError, ProblemList, did_you_mean
+from mom.platform.errors import InvalidInput, ProblemList, did_you_mean
 
 if TYPE_CHECKING:   # the handlers' modules import this one
     from mom.engines.workflow.actions import ActionType
@@ -69,8 +70,7 @@ NOT_NOTIFY_CHANNELS = frozenset({"inbox", "webhook"})
 def delivery_channel_keys(plugins: pluggy.PluginManager | None = None) -> list[str]:
     """The keys of the registered delivery channels (``mom_delivery_channels``), sorted: what a notify
     action may name besides ``inbox``."""
-    pm = plugins or P.plugin_manager()
-    return sorted(P.by_key(pm.hook.mom_delivery_channels(), what=("投递渠道", "delivery channel")))
+    return sorted(delivery.channels(plugins or P.plugin_manager()))
 
 
 def extend_schema(base: Mapping[str, Any], plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
@@ -104,12 +104,14 @@ def extend_schema(base: Mapping[str, Any], plugins: pluggy.PluginManager | None 
 
 def workflow_schema(plugins: pluggy.PluginManager | None = None) -> dict[str, Any]:
     """The ``mom.workflow/1`` JSON Schema, with the node kinds and action types of plug-ins."""
-    return _workflow_schema(plugins or P.plugin_manager())
+    return extended_schema(SCHEMA_PATH, plugins or P.plugin_manager())
 
 
-@lru_cache(maxsize=8)
-def _workflow_schema(pm: pluggy.PluginManager) -> dict[str, Any]:
-    return extend_schema(load_schema(SCHEMA_PATH), pm)
+@lru_cache(maxsize=16)
+def extended_schema(path: Path, pm: pluggy.PluginManager) -> dict[str, Any]:
+    """The shipped schema at ``path`` through :func:`extend_schema` with ``pm``'s plug-ins, cached per
+    (schema, manager): the workflow and rule schemas."""
+    return extend_schema(load_schema(path), pm)
 
 
 @dataclass(frozen=True)
@@ -237,16 +239,10 @@ def _template(src: Any, path: str, problems: ProblemList) -> None:
 def _plugin_check(obj: Any, what_zh: str, what_en: str, path: str, problems: ProblemList, fn: Any, *args: Any) -> Any:
     """``fn(*args)`` (a node kind's compile, an action type's check); a plug-in's raising something
     other than a product error is a problem at ``path`` naming it (the core's stays a bug); ``_FAILED`` then."""
-    try:
-        return fn(*args)
-    except MomError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - foreign code
-        if pluginguard.is_core(obj):
-            raise
-        err = pluginguard.failed(obj, f"{what_zh} 的检查", f"the check of {what_en}", exc)
+    def report(err: pluginguard.PluginStepFailed) -> Any:
         problems.add(path, err.zh, err.en, "plugin_failed")
         return _FAILED
+    return pluginguard.call(obj, lambda: (f"{what_zh} 的检查", f"the check of {what_en}"), fn, *args, on_fail=report)
 
 
 _FAILED = object()
