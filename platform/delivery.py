@@ -10,7 +10,6 @@ Transactional topics (``report.deliver`` …) are handled by functions registere
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from mom.platform import files
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, did_you_mean
 from mom.platform.hookspecs import hookimpl
-from mom.platform.plugins import by_key, plugin_manager
+from mom.platform.plugins import registry
 from mom.platform.settings import Settings
 
 
@@ -53,16 +52,9 @@ class DeliveryChannel:
     settings: tuple[str, ...] = field(default=())   # settings it reads, for docs and health pages
 
 
-def channels(pm: pluggy.PluginManager | None = None) -> dict[str, DeliveryChannel]:
-    """Every registered channel by key (the process's plug-in manager unless ``pm`` is given)."""
-    if pm is None:
-        return _channels()
-    return by_key(pm.hook.mom_delivery_channels, what=("投递渠道", "delivery channel"))
-
-
-@functools.cache
-def _channels() -> dict[str, DeliveryChannel]:
-    return channels(plugin_manager())
+#: ``channels(pm=None)``: every registered channel by key (the process's plug-in manager unless ``pm`` is given).
+channels: Callable[..., dict[str, DeliveryChannel]] = registry("mom_delivery_channels",
+                                                              what=("投递渠道", "delivery channel"))
 
 
 def channel(key: str, pm: pluggy.PluginManager | None = None) -> DeliveryChannel:
@@ -80,16 +72,9 @@ def channel(key: str, pm: pluggy.PluginManager | None = None) -> DeliveryChannel
 OutboxHandler = Callable[..., Any]
 
 
-def outbox_handlers(pm: pluggy.PluginManager | None = None) -> dict[str, OutboxHandler]:
-    """Transactional outbox topics with a handler of their own, by topic."""
-    if pm is None:
-        return _outbox_handlers()
-    return by_key(pm.hook.mom_outbox_handlers, what=("事件处理器", "outbox handler"))
-
-
-@functools.cache
-def _outbox_handlers() -> dict[str, OutboxHandler]:
-    return outbox_handlers(plugin_manager())
+#: ``outbox_handlers(pm=None)``: transactional outbox topics with a handler of their own, by topic.
+outbox_handlers: Callable[..., dict[str, OutboxHandler]] = registry("mom_outbox_handlers",
+                                                                    what=("事件处理器", "outbox handler"))
 
 
 # ---------------------------------------------------------------- the built-in channels

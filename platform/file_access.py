@@ -16,19 +16,17 @@ reports: ``report``), so this module imports no engine and the engines may ask i
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pluggy
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.platform import files
 from mom.platform.db import tables as T
 from mom.platform.errors import MomError, NotFound
-from mom.platform.plugins import by_key, plugin_manager
+from mom.platform.plugins import registry
 
 #: (conn, forms, actor, link) -> whether ``actor`` may read what the ``mom_attachment_link`` row ``link`` names
 Readable = Callable[[Connection, Any, Any, Any], bool]
@@ -42,16 +40,10 @@ class FileOwner:
     readable: Readable
 
 
-def owners(pm: pluggy.PluginManager | None = None) -> dict[str, FileOwner]:
-    """Every registered kind of file owner by ``kind`` (the process's plug-in manager unless ``pm`` is given)."""
-    if pm is None:
-        return _owners()
-    return by_key(pm.hook.mom_file_owners, what=("文件归属", "file owner"), key=lambda o: o.kind)
-
-
-@functools.cache
-def _owners() -> dict[str, FileOwner]:
-    return owners(plugin_manager())
+#: ``owners(pm=None)``: every registered kind of file owner by ``kind`` (the process's plug-in manager
+#: unless ``pm`` is given).
+owners: Callable[..., dict[str, FileOwner]] = registry("mom_file_owners", what=("文件归属", "file owner"),
+                                                       key=lambda o: o.kind)
 
 
 def not_found(token: str) -> NotFound:
@@ -85,7 +77,7 @@ def may_use(conn: Connection, forms: Any, actor: Any, row: Any) -> bool:
 
 
 def _link_readable(conn: Connection, forms: Any, actor: Any, link: Any) -> bool:
-    owner = _owners().get(link.kind)
+    owner = owners().get(link.kind)
     if owner is None:          # a kind no plug-in knows (any more): nobody but an administrator reads the file
         return False
     try:

@@ -16,7 +16,7 @@ import importlib
 import importlib.metadata
 import os
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 import pluggy
@@ -131,6 +131,22 @@ def by_key(hook: pluggy.HookCaller | Iterable[Iterable[T] | Mapping[str, T] | No
                 raise clash(what, name, owner[name], plugin)
             out[name], owner[name] = obj, plugin
     return out
+
+
+def registry(hook_name: str, *, what: tuple[str, str],
+             key: Callable[[Any], str] = lambda obj: obj.key) -> Callable[..., dict[str, Any]]:
+    """``f(pm=None)``: the registry of hook ``hook_name`` (:func:`by_key` over ``pm.hook.<hook_name>``,
+    so a clash names both plug-ins); without ``pm`` the process's manager's, built once on first use."""
+    def build(pm: pluggy.PluginManager) -> dict[str, Any]:
+        return by_key(getattr(pm.hook, hook_name), what=what, key=key)
+
+    @cache
+    def default() -> dict[str, Any]:
+        return build(plugin_manager())
+
+    def get(pm: pluggy.PluginManager | None = None) -> dict[str, Any]:
+        return default() if pm is None else build(pm)
+    return get
 
 
 def clash(what: tuple[str, str], name: str, first: str, second: str) -> Conflict:
