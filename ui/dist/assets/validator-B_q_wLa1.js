@@ -1,0 +1,1 @@
+import{T as i}from"./index-DiccUUPO.js";const n=o=>["",...i].includes(o);export{n as i};
