@@ -87,6 +87,9 @@ form = sa.Table(
     sa.Column("physical", sa.JSON, nullable=False),  # live tables/columns/indexes, incl. retired ones
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("listeners", sa.JSON, nullable=True),  # revision 0002: {"rules": n, "workflows": n} reacting to its records
+    # revision 0009: a retired form (its pack uninstalled) is hidden, its tables and records kept; restorable
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+    sa.Column("retired_by_pack", sa.String(64), nullable=True),
 )
 
 form_version = sa.Table(
@@ -158,6 +161,28 @@ pack = sa.Table(
     sa.Column("manifest_hash", sa.String(64), nullable=False),
     sa.Column("installed_at", UTCDateTime, nullable=False),
     sa.Column("menu", sa.JSON, nullable=True),   # revision 0004: {label, forms, reports, dashboards} for the web app
+    # revision 0009: the pack manager
+    sa.Column("label", sa.JSON, nullable=True),              # {"zh-CN": …, "en": …}
+    sa.Column("depends", sa.JSON, nullable=True),            # {"core": ">=1.0.0 <2.0.0"}
+    sa.Column("source", sa.String(1000), nullable=True),     # the folder it was installed from
+    sa.Column("status", sa.String(16), nullable=False, server_default="installed"),   # installed | uninstalled
+    sa.Column("checksums", sa.JSON, nullable=True),          # {relative path: sha256} as installed
+    sa.Column("upgraded_at", UTCDateTime, nullable=True),
+)
+
+# revision 0009: each definition a pack installed, with the definition as the pack shipped it (the base
+# of the three-way merge at the next upgrade). kind: a pack step's key (forms, workflows, rules, reports,
+# dashboards, prints, roles …); one owner per (kind, name).
+pack_item = sa.Table(
+    "mom_pack_item", metadata,
+    sa.Column("pack", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("base", sa.JSON, nullable=False),
+    sa.Column("base_hash", sa.String(64), nullable=False),
+    sa.Column("pack_version", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("kind", "name", name="pk_mom_pack_item"),
+    sa.Index("ix_mom_pack_item_pack", "pack"),
 )
 
 # ---------------------------------------------------------------- workflow engine (revision 0002)
@@ -294,6 +319,7 @@ definition = sa.Table(
     sa.Column("source", sa.String(64), nullable=True, index=True),   # the form a report/template reads
     sa.Column("next_run_at", UTCDateTime, nullable=True),            # reports with schedules: the next due time
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),   # revision 0009: retired with its pack; restorable
 )
 
 definition_version = sa.Table(
