@@ -20,6 +20,7 @@ const DashboardDesigner = () => import('./views/DashboardDesigner.vue')
 const Admin = () => import('./views/Admin.vue')
 const DesignHome = () => import('./views/DesignHome.vue')
 const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
+const Packs = () => import('./views/Packs.vue')
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -43,6 +44,7 @@ export const router = createRouter({
         { path: 'design/report/:name?', component: ReportDesigner, props: true },
         { path: 'design/dashboard/:name?', component: DashboardDesigner, props: true },
         { path: 'admin', component: Admin },
+        { path: 'admin/packs', component: Packs, beforeEnter: () => (state.me?.is_admin ? true : '/') },   // administrators only, like the menu entry
       ],
     },
   ],
