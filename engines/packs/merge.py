@@ -124,7 +124,12 @@ Seg = tuple[str, str, str]            # ("item" | "prop", zh-CN, en)
 
 
 def merge(base: Any, plant: Any, pack: Any) -> MergeResult:
-    """Merge the plant's ``plant`` and the new version's ``pack``, both derived from ``base``."""
+    """Merge the plant's ``plant`` and the new version's ``pack``, both derived from ``base``.
+
+    Pass ``ABSENT`` for a side that has no definition at all (no recorded base: both sides "added"
+    it, so equal parts merge and different parts conflict); ``merged`` is then None if the result is
+    no definition.
+    """
     m = _Merger()
     merged = m.value(base, plant, pack, (), [], None)
     return MergeResult(merged=None if merged is ABSENT else merged, conflicts=m.conflicts, kept=m.kept,

@@ -237,3 +237,12 @@ def test_plant_reorder_is_kept_and_said() -> None:
     r = merge(base, plant, copy.deepcopy(base))
     assert keys(r.merged)[:3] == ["code", "material", "title"]
     assert r.kept == [{"zh-CN": "保留工厂对字段顺序的调整", "en": "kept the plant's new order of fields"}]
+
+
+def test_without_a_base_equal_parts_merge_and_different_parts_conflict() -> None:
+    from mom.engines.packs.merge import ABSENT
+    plant, pack = load("forms/ncr.json"), load("forms/ncr.json")
+    field(pack, "qty")["min"] = 0
+    r = merge(ABSENT, plant, pack)
+    assert [c.path for c in r.conflicts] == [("fields", "n4", "min")] and r.conflicts[0].base is None
+    assert field(r.merged, "qty")["min"] == 1 and r.merged["fields"] == plant["fields"]
