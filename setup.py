@@ -18,7 +18,7 @@ ROOTS = {"platform": "mom.platform", "engines": "mom.engines",
 #: files shipped beside the code (definitions, fixtures, templates, docs, assets)
 PACKAGE_DATA = ["*.json", "*.ini", "*.mako", "*.md", "*.csv", "*.tsv", "*.txt", "*.html", "*.xlsx",
                 "*.svg", "*.png", "*.jpg", "*.ico", "*.css", "*.js", "*.yaml", "*.yml", "*.toml",
-                "*.sql", "*.xml", "*.j2", "*.jinja", "*.ttf", "*.woff", "*.woff2", "py.typed"]
+                "*.sql", "*.xml", "*.j2", "*.jinja", "*.ttf", "*.woff", "*.woff2", "*.sha256", "py.typed"]
 
 SKIP = ["__pycache__", "*.__pycache__", "tests", "tests.*", "*.tests", "*.tests.*"]
 

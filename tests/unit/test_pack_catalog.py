@@ -1,0 +1,167 @@
+"""The pack catalogue: packs found built in, on MOM_PACK_PATH and uploaded; by name (highest version)
+or by folder; dependencies resolved in install order, with clear refusals."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mom.engines.packs import catalog
+from mom.engines.packs.manifest import Version
+from mom.platform.errors import InvalidInput, NotFound
+from mom.platform.settings import Settings
+
+
+def pack(folder: Path, name: str, version: str, depends: dict[str, str] | None = None, **extra: Any) -> Path:
+    """Write a minimal pack folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {"format": "mom.pack/1", "name": name, "version": version,
+                "label": {"zh-CN": f"{name} 包", "en": f"{name} pack"}, **extra}
+    if depends:
+        manifest["depends"] = depends
+    (folder / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def shelf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Settings]:
+    """A folder of packs on MOM_PACK_PATH and settings whose data dir is the test's own."""
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    monkeypatch.setenv("MOM_PACK_PATH", str(packs))
+    return packs, Settings(data_dir=tmp_path / "data")
+
+
+def names(sources: list[catalog.PackSource]) -> list[str]:
+    return [f"{s.name}@{s.version}" for s in sources]
+
+
+def test_packs_are_found_built_in_on_the_path_and_uploaded(shelf: tuple[Path, Settings], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    packs, settings = shelf
+    pack(packs / "quality", "quality", "1.0.0")
+    single = pack(tmp_path / "elsewhere" / "oee", "oee", "0.3.0")            # an entry that is itself a pack
+    monkeypatch.setenv("MOM_PACK_PATH", os.pathsep.join([str(packs), str(single), str(tmp_path / "missing")]))
+    pack(settings.data_dir / "packs" / "spc", "spc", "2.0.0")
+    found = {s.name: s for s in catalog.all_sources(settings)}
+    assert {n: s.origin for n, s in found.items()} == {"demo": "builtin", "quality": "path", "oee": "path", "spc": "uploaded"}
+    q = catalog.find("quality", settings)
+    assert (q.root, q.origin, q.version, q.label) == (packs / "quality", "path", Version(1, 0, 0),
+                                                      {"zh-CN": "quality 包", "en": "quality pack"})
+    assert catalog.find("spc", settings).root == settings.data_dir / "packs" / "spc"
+    assert catalog.find("demo", settings).origin == "builtin"
+
+
+def test_the_highest_version_wins(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    for folder, version in [("core-a", "1.9.0"), ("core-b", "1.10.0"), ("core-c", "1.10.0-rc.1"), ("core-d", "1.3.0")]:
+        pack(packs / folder, "core", version)
+    got = catalog.find("core", settings)
+    assert (got.version, got.root.name) == (Version(1, 10, 0), "core-b")
+
+
+def test_a_folder_path_is_a_given_pack(shelf: tuple[Path, Settings], tmp_path: Path) -> None:
+    _, settings = shelf
+    folder = pack(tmp_path / "mine", "mine", "0.1.0", label="旧写法的标签")
+    for target in (folder, str(folder)):
+        got = catalog.find(target, settings)
+        assert (got.name, got.origin, got.label["en"]) == ("mine", "given", "旧写法的标签")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInput, match="没有 pack.json"):
+        catalog.find(tmp_path / "empty", settings)
+    with pytest.raises(NotFound, match="找不到模型包文件夹"):
+        catalog.find(str(tmp_path / "nowhere"), settings)
+
+
+def test_an_unknown_name_says_what_there_is(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(packs / "quality", "quality", "1.0.0")
+    with pytest.raises(NotFound) as e:
+        catalog.find("qualty", settings)
+    assert '"quality"' in e.value.zh and "demo" in e.value.zh and e.value.detail["available"] == ["demo", "quality"]
+
+
+def test_a_bad_manifest_is_left_out_of_the_list_and_refused_by_path(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    bad = pack(packs / "bad", "Bad Name", "1.0", forms=["forms/missing.json"])
+    errors: list[tuple[Path, InvalidInput]] = []
+    assert "Bad Name" not in [s.manifest["name"] for s in catalog.all_sources(settings, errors=errors)]
+    assert [(f, len(exc.problems)) for f, exc in errors] == [(bad, 3)]
+    with pytest.raises(InvalidInput) as e:
+        catalog.find(bad, settings)
+    assert sorted(p.path for p in e.value.problems) == ["pack.json: 名称", "pack.json: 版本", "pack.json: 表单 第 1 项"]
+
+
+def test_dependencies_come_first_at_the_highest_fitting_version(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(packs / "app", "app", "1.0.0", {"quality": "^1.0.0", "base": "~2.1.0"})
+    pack(packs / "quality-1", "quality", "1.4.0", {"base": ">=2.0.0 <3.0.0"})
+    pack(packs / "quality-2", "quality", "2.0.0", {"base": "^3.0.0"})
+    for v in ("2.0.5", "2.1.0", "2.1.7", "2.2.0"):
+        pack(packs / f"base-{v}", "base", v)
+    app = catalog.find("app", settings)
+    assert names(catalog.resolve(app, {}, settings)) == ["base@2.1.7", "quality@1.4.0", "app@1.0.0"]
+    # an installed dependency that fits is left alone
+    assert names(catalog.resolve(app, {"base": "2.1.0"}, settings)) == ["quality@1.4.0", "app@1.0.0"]
+    assert names(catalog.resolve(app, {"base": "2.1.0", "quality": "1.2.0"}, settings)) == ["app@1.0.0"]
+
+
+def test_an_installed_dependency_too_old_is_refused_naming_the_upgrade(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(packs / "quality", "quality", "1.0.0", {"core": "^2.0.0"})
+    pack(packs / "core-2", "core", "2.1.0")
+    pack(packs / "core-1", "core", "1.3.0")
+    with pytest.raises(InvalidInput) as e:
+        catalog.resolve(catalog.find("quality", settings), {"core": "1.3.0"}, settings)
+    assert e.value.zh == "模型包 quality 需要 core ^2.0.0，已安装的是 1.3.0：请先升级 core（可用版本 2.1.0）"
+    assert "upgrade core first (version 2.1.0 is available)" in e.value.en
+
+
+def test_a_dependency_missing_or_without_a_fitting_version_is_refused(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(packs / "quality", "quality", "1.0.0", {"core": "^2.0.0"})
+    quality = catalog.find("quality", settings)
+    with pytest.raises(InvalidInput) as e:
+        catalog.resolve(quality, {}, settings)
+    assert "需要 core ^2.0.0" in e.value.zh and "没有找到模型包 core" in e.value.zh and "MOM_PACK_PATH" in e.value.en
+    pack(packs / "core-1", "core", "1.3.0")
+    pack(packs / "core-3", "core", "3.0.0")
+    with pytest.raises(InvalidInput) as e:
+        catalog.resolve(quality, {}, settings)
+    assert "需要 core ^2.0.0" in e.value.zh and "1.3.0、3.0.0" in e.value.zh
+    assert e.value.detail["found"] == ["1.3.0", "3.0.0"]
+
+
+def test_two_packs_needing_different_versions_of_one_are_refused(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(packs / "app", "app", "1.0.0", {"a": "*", "b": "*"})
+    pack(packs / "a", "a", "1.0.0", {"core": "^1.0.0"})
+    pack(packs / "b", "b", "1.0.0", {"core": "^2.0.0"})
+    pack(packs / "core-1", "core", "1.5.0")
+    pack(packs / "core-2", "core", "2.0.0")
+    with pytest.raises(InvalidInput) as e:
+        catalog.resolve(catalog.find("app", settings), {}, settings)
+    assert "模型包 b 需要 core ^2.0.0" in e.value.zh and "1.5.0" in e.value.zh
+
+
+def test_a_dependency_cycle_is_refused_naming_it(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(packs / "a", "a", "1.0.0", {"b": "^1.0.0"})
+    pack(packs / "b", "b", "1.0.0", {"c": "*"})
+    pack(packs / "c", "c", "1.0.0", {"a": ">=1.0.0"})
+    with pytest.raises(InvalidInput) as e:
+        catalog.resolve(catalog.find("a", settings), {}, settings)
+    assert "a -> b -> c -> a" in e.value.zh and e.value.detail["cycle"] == ["a", "b", "c", "a"]
+
+
+def test_dependents_are_the_installed_packs_that_need_a_pack() -> None:
+    installed = {"core": {"depends": {}, "status": "installed"},
+                 "quality": {"depends": {"core": "^1.0.0"}, "status": "installed"},
+                 "spc": {"depends": {"core": "*", "quality": "^1"}, "status": "installed"},
+                 "old": {"depends": {"core": "*"}, "status": "uninstalled"}}
+    assert catalog.dependents("core", installed) == ["quality", "spc"]
+    assert catalog.dependents("quality", installed) == ["spc"]
+    assert catalog.dependents("spc", installed) == []
