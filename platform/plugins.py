@@ -49,6 +49,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.platform.cli.workflow_cmds",    # mom workflow …, mom worker
     "mom.platform.cli.report_cmds",      # mom report …, mom print
     "mom.platform.cli.schedule_cmds",    # mom schedule …
+    "mom.platform.cli.pack_cmds",        # mom pack …
 )
 
 

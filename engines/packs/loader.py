@@ -43,7 +43,7 @@ from mom.engines.packs.menu import PACK_FORMAT, record_pack
 from mom.platform import plugins
 from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
 
-__all__ = ["PACK_FORMAT", "Bundle", "apply", "apply_automation", "install_data", "load", "plan", "record_pack",
+__all__ = ["PACK_FORMAT", "Bundle", "apply", "apply_automation", "install_data", "install_item", "load", "order_forms", "plan", "record_pack",
            "register_pack_hooks", "validate"]
 
 
@@ -112,7 +112,7 @@ def load(path: str | Path, *, pm: pluggy.PluginManager | None = None) -> Bundle:
         raw = _read_json(f, problems)
         if raw is not None:
             items["forms"].append((str(f.relative_to(root)), raw))
-    items["forms"] = _ordered(items["forms"])
+    items["forms"] = order_forms(items["forms"])
     for step in pack_steps.registered(pm=pm):
         if step.key == "forms":
             continue
@@ -192,7 +192,7 @@ def hooks_error(name: str, path: Path, exc: BaseException) -> InvalidInput:
                         detail={"pack": name, "file": str(path), "line": line})
 
 
-def _install(step: pack_steps.PackStep, ctx: pack_steps.PackContext, file: str, raw: Any) -> str | None:
+def install_item(step: pack_steps.PackStep, ctx: pack_steps.PackContext, file: str, raw: Any) -> str | None:
     """``step.install`` on one item; a plug-in step's own bug (not a ``MomError``) is an
     ``InvalidInput`` naming the step, the pack's file and the code's file and line."""
     try:
@@ -208,7 +208,7 @@ def _install(step: pack_steps.PackStep, ctx: pack_steps.PackContext, file: str, 
                            detail={"step": step.key, "file": file, "code": at}) from exc
 
 
-def _ordered(forms: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+def order_forms(forms: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     by_name = {raw.get("name"): (f, raw) for f, raw in forms if isinstance(raw, dict)}
     deps = {}
     for name, (_, raw) in by_name.items():
@@ -270,7 +270,7 @@ def _run(ctx: pack_steps.PackContext, phase: str) -> list[str]:
             break                      # a step over the whole pack (the menu) only when all went well
         for file, raw in ctx.items(step.key):
             try:
-                line = _install(step, ctx, file, raw)
+                line = install_item(step, ctx, file, raw)
             except MomError as exc:
                 if phase != "automation" or step.folder is None:
                     raise

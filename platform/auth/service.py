@@ -60,10 +60,14 @@ def department_id(conn: Connection, code: str | None) -> int | None:
 
 
 def ensure_role(conn: Connection, name: str, label: Any = None) -> int:
-    rid = conn.execute(sa.select(T.role.c.id).where(T.role.c.name == name)).scalar()
-    if rid is None:
-        rid = conn.execute(T.role.insert().values(name=name, label=label).returning(T.role.c.id)).scalar_one()
-    return int(rid)
+    """The role's id, created if missing; a role made without a label (for a user, before the pack that
+    names it came) gets the label now. An existing label is the plant's: it stays."""
+    row = conn.execute(sa.select(T.role.c.id, T.role.c.label).where(T.role.c.name == name)).first()
+    if row is None:
+        return int(conn.execute(T.role.insert().values(name=name, label=label).returning(T.role.c.id)).scalar_one())
+    if row.label is None and label is not None:
+        conn.execute(T.role.update().where(T.role.c.id == row.id).values(label=label))
+    return int(row.id)
 
 
 def ensure_department(conn: Connection, code: str, name: str, parent_code: str | None = None) -> int:

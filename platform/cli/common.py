@@ -71,10 +71,11 @@ def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             for p in exc.problems:
                 click.echo(f"  {p.path or '/'}: {p.zh} / {p.en}", err=True)
             plan = exc.detail.get("plan") if exc.detail else None
-            if plan:
-                for op in plan["operations"]:
-                    if op["safety"] == "blocked":
-                        click.echo(f"  ! {op['message']['zh-CN']} / {op['message']['en']}", err=True)
+            for op in (plan or {}).get("operations") or []:          # a form's plan
+                if op["safety"] == "blocked":
+                    click.echo(f"  ! {op['message']['zh-CN']} / {op['message']['en']}", err=True)
+            for r in (plan or {}).get("reasons") or []:              # a pack's plan
+                click.echo(f"  ✗ {r['zh-CN']} / {r['en']}", err=True)
             sys.exit(EXIT_INPUT)
     return wrapper
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mom.engines.forms import fieldtypes
-from mom.engines.packs import loader
+from mom.engines.packs import manager
 from mom.engines.records.context import SYSTEM, Actor, Ctx, actor_by_username
 from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry as forms_registry
@@ -62,25 +62,21 @@ def load_demo(engine: Engine) -> Iterator[str]:
         for code, head in HEADS.items():
             uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == head)).scalar()
             conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
-    bundle = loader.load(demo_pack_path())
-    registry = forms_registry()   # fixtures go through the same hooks as the API (state machines, events)
-    with write_tx(engine) as conn:
-        for plan in loader.apply(conn, bundle):
-            yield plan.describe("zh-CN")
-        yield from loader.apply_automation(conn, bundle, registry, now=dt.datetime.now(dt.timezone.utc),
-                                           tz=fieldtypes.plant_tz(get_settings().timezone))
-    yield from loader.install_data(engine, bundle, registry)   # fixtures, through the same hooks as the API
-    yield from _bore_readings(engine, bundle, registry)
+    registry = forms_registry()   # demo records go through the same hooks as the API (state machines, events)
+    _, lines = manager.execute(engine, None, "install", str(demo_pack_path()), forms_factory=forms_registry, demo=True,
+                               tz=fieldtypes.plant_tz(get_settings().timezone))
+    yield from lines
+    yield from _bore_readings(engine, demo_pack_path(), registry)
 
 
-def _bore_readings(engine: Engine, bundle: loader.Bundle, registry: object) -> Iterator[str]:
+def _bore_readings(engine: Engine, root: Path, registry: object) -> Iterator[str]:
     """25 inspected lots with 5 bore-diameter readings each (the textbook piston-ring data), one lot a
     day up to today, so the SPC widgets of the quality dashboard have something real to show."""
     import json
 
     from mom.engines.records import service as records
 
-    path = bundle.root / "fixtures" / "bore_readings.json"
+    path = root / "fixtures" / "bore_readings.json"
     if not path.exists():
         return
     data = json.loads(path.read_text(encoding="utf-8"))

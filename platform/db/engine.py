@@ -98,6 +98,19 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def trial_tx(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that is always rolled back: a rehearsal (the pack manager runs a whole
+    install in one to show a plan that is known to apply), queued like ``write_tx``."""
+    queue = _sqlite_writer(engine) if engine.dialect.name == "sqlite" else nullcontext()
+    with queue, engine.connect().execution_options(mom_write=True) as conn:
+        tx = conn.begin()
+        try:
+            yield conn
+        finally:
+            tx.rollback()
+
+
+@contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         with conn.begin():

@@ -1,0 +1,131 @@
+"""dev → prod: a plant's own configuration written out as a pack.
+
+``export`` writes every definition no installed pack owns (forms, workflows, rules, reports,
+dashboards, print templates, roles — the plant's own, built in the designer), plus those the pack
+being exported already owns (a plant that installed its own configuration pack and keeps changing
+it), as a pack folder: ``pack.json``, a folder per kind, ``CHECKSUMS.sha256``. Records are not
+exported. The packs whose forms the configuration refers to become its ``depends`` (``^`` their
+installed version), so installing it on an empty server brings them along. The menu follows: the
+pack's forms, reports and dashboards under its label.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mom.engines.packs import checksums, loader, state
+from mom.engines.packs import steps as pack_steps
+from mom.engines.packs.loader import PACK_NAME
+from mom.engines.packs.manifest import parse_version
+from mom.engines.packs.menu import PACK_FORMAT
+from mom.platform.errors import InvalidInput
+
+#: keys whose string values name a form (a reference field, a workflow's or a report's source)
+FORM_KEYS = ("form", "source")
+
+
+def collect(conn: Connection, name: str) -> dict[str, list[tuple[str, Any]]]:
+    """step key -> [(item name, live definition)] of what an export of pack ``name`` holds."""
+    owners = state.owners(conn)
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for step in pack_steps.registered():
+        names_fn, live_fn = getattr(step, "names", None), getattr(step, "live", None)
+        if step.phase not in ("schema", "automation") or step.once or names_fn is None or live_fn is None:
+            continue
+        for item in names_fn(conn):
+            if owners.get((step.key, item)) not in (None, name):
+                continue
+            found = live_fn(conn, item)
+            if found is not None and not found[1]:
+                out.setdefault(step.key, []).append((item, found[0]))
+    return out
+
+
+def _referenced_forms(raw: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if k in FORM_KEYS and isinstance(v, str):
+                found.add(v)
+            else:
+                found |= _referenced_forms(v)
+    elif isinstance(raw, list):
+        for v in raw:
+            found |= _referenced_forms(v)
+    return found
+
+
+def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.0",
+           label: dict[str, str] | None = None) -> dict[str, Any]:
+    """Write the plant's configuration as pack ``name`` into folder ``out``; returns what was written."""
+    if not isinstance(name, str) or not PACK_NAME.match(name) or len(name) > 64:
+        raise InvalidInput(f"包名 {name!r} 须为小写英文字母开头的小写字母、数字、下划线（例如 plant_config）",
+                           f"pack name {name!r} must be lower-case letters, digits and _ starting with a letter (e.g. plant_config)")
+    parse_version(version)
+    root = Path(out)
+    _prepare(root, name)
+    items = collect(conn, name)
+    if not items:
+        raise InvalidInput("没有可导出的本厂定义：模型包安装的定义不导出，工厂自己设计的表单、流程、报表等才导出",
+                           "nothing to export: definitions installed by packs are not exported, only the plant's own forms, "
+                           "flows, reports and so on")
+    owners = state.owners(conn)
+    installed = state.installed_versions(conn)
+    depends: dict[str, str] = {}
+    for kind_items in items.values():
+        for _, raw in kind_items:
+            for form in _referenced_forms(raw):
+                owner = owners.get(("forms", form))
+                if owner and owner != name and owner in installed:
+                    depends[owner] = f"^{installed[owner]}"
+    label = label or {"zh-CN": "本厂配置", "en": "Plant configuration"}
+    manifest: dict[str, Any] = {"format": PACK_FORMAT, "name": name, "version": version, "label": label}
+    if depends:
+        manifest["depends"] = dict(sorted(depends.items()))
+    counts: dict[str, int] = {}
+    for step in pack_steps.registered():
+        got = items.get(step.key)
+        if not got:
+            continue
+        counts[step.key] = len(got)
+        if step.folder is None:
+            manifest[step.key] = [raw for _, raw in got]
+            continue
+        if step.key == "forms":
+            got = [(raw["name"], raw) for _, raw in loader.order_forms([(n, raw) for n, raw in got])]
+        files = []
+        for item, raw in got:
+            rel = f"{step.folder}/{item}.json"
+            (root / step.folder).mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            files.append(rel)
+        manifest[step.key] = files
+    (root / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    checksums.write(root)
+    return {"path": str(root), "name": name, "version": version, "depends": depends, "counts": counts}
+
+
+def _prepare(root: Path, name: str) -> None:
+    """An empty (or new) folder, or an earlier export of the same pack (its files are replaced)."""
+    if root.exists() and not root.is_dir():
+        raise InvalidInput(f"{root} 是一个文件，不是文件夹", f"{root} is a file, not a folder")
+    if not root.exists() or not any(root.iterdir()):
+        root.mkdir(parents=True, exist_ok=True)
+        return
+    mpath = root / "pack.json"
+    try:
+        old = json.loads(mpath.read_text(encoding="utf-8")) if mpath.is_file() else None
+    except (OSError, json.JSONDecodeError):
+        old = None
+    if not isinstance(old, dict) or old.get("name") != name:
+        raise InvalidInput(f"文件夹 {root} 不是空的，也不是模型包 {name} 以前的导出：请换一个空文件夹",
+                           f"folder {root} is neither empty nor an earlier export of pack {name}: choose an empty folder")
+    for step in pack_steps.registered():
+        if step.folder and (root / step.folder).is_dir():
+            shutil.rmtree(root / step.folder)
+    for f in ("pack.json", checksums.FILE if hasattr(checksums, "FILE") else "CHECKSUMS.sha256"):
+        (root / f).unlink(missing_ok=True)

@@ -1,0 +1,286 @@
+"""The pack plan: what installing, upgrading or uninstalling a pack would do, decided before anything
+is written.
+
+For every definition a pack ships (forms, workflows, rules, reports, dashboards, print templates,
+roles, and any plug-in step's items) the planner compares three versions: the *base* (what the
+installed version of the pack shipped, kept in ``mom_pack_item``), the plant's *live* definition
+(possibly customised in the designer) and what the new version ships:
+
+- not there yet: **added**; live == base: the pack's version is taken (**changed** / **unchanged**);
+- the pack did not change it but the plant did: the plant's stays (**kept**);
+- both changed it: a three-way merge (``merge.merge``) — **merged**, or a **conflict** that blocks
+  the whole plan, named in words;
+- shipped before, no longer: **retired** (hidden, data kept); retired and shipped again: **restored**.
+
+A name another pack owns, or a plant definition of the same name that differs from the pack's, blocks
+the plan. ``PackPlan.hash`` covers every decision and every definition to install, so a confirmation
+applies exactly what was shown (``manager.execute`` re-plans and compares).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mom.engines.definitions.identity import definition_hash
+from mom.engines.packs import merge as merging
+from mom.engines.packs import state
+from mom.engines.packs import steps as pack_steps
+
+Words = dict[str, str]
+
+#: kinds several packs and the plant share (a role named by two packs is one role): never owned
+#: exclusively, never a conflict, never retired with a pack
+SHARED = frozenset({"roles"})
+
+
+def words(zh: str, en: str) -> Words:
+    return {"zh-CN": zh, "en": en}
+
+
+def label_of(raw: Any, name: str) -> Words:
+    """A definition's label as {"zh-CN", "en"} (its name where it has none)."""
+    lab = raw.get("label") if isinstance(raw, dict) else None
+    if isinstance(lab, dict):
+        zh = lab.get("zh-CN") or lab.get("en") or name
+        return words(str(zh), str(lab.get("en") or zh))
+    if isinstance(lab, str) and lab:
+        return words(lab, lab)
+    return words(name, name)
+
+
+def kind_label(step: pack_steps.PackStep) -> Words:
+    lab = getattr(step, "label", None) or {}
+    return words(lab.get("zh-CN") or step.key, lab.get("en") or step.key)
+
+
+def name_of(step: pack_steps.PackStep, raw: Any) -> str | None:
+    fn = getattr(step, "name_of", None)
+    if fn is not None:
+        return fn(raw)
+    return raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else None
+
+
+@dataclass
+class ItemDecision:
+    """One definition: what happens to it."""
+
+    pack: str
+    kind: str
+    name: str
+    file: str
+    change: str                      # added | changed | unchanged | kept | merged | retired | restored | purged
+    label: Words
+    kind_label: Words
+    final: Any = None                # what to install (None: nothing to publish)
+    shipped: Any = None              # what the pack ships (the next base)
+    restore: bool = False            # retired now: bring it back
+    details: list[Words] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pack": self.pack, "kind": self.kind, "kind_label": self.kind_label, "name": self.name,
+                "label": self.label, "change": self.change, "details": self.details}
+
+
+@dataclass
+class PackWork:
+    """One pack the plan installs, upgrades or uninstalls."""
+
+    action: str                      # install | upgrade | uninstall
+    name: str
+    label: Words
+    from_version: str | None
+    to_version: str | None
+    source: Any = None               # catalog.PackSource (install / upgrade)
+    bundle: Any = None               # loader.Bundle (install / upgrade)
+    items: list[ItemDecision] = field(default_factory=list)
+    retire: list[ItemDecision] = field(default_factory=list)
+    demo: bool = False
+    purge: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "action": self.action,
+                "from_version": self.from_version, "to_version": self.to_version}
+
+
+@dataclass
+class PackPlan:
+    action: str
+    pack: str
+    label: Words
+    from_version: str | None
+    to_version: str | None
+    works: list[PackWork] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Words] = field(default_factory=list)
+    reasons: list[Words] = field(default_factory=list)
+    demo: bool = False
+    purge: bool = False
+    failures: list[Words] = field(default_factory=list)   # what the rehearsal ran into (not part of the hash)
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.conflicts or self.reasons or self.failures)
+
+    @property
+    def hash(self) -> str:
+        """What a confirmation confirms: every decision and every definition to install."""
+        body = {"action": self.action, "pack": self.pack, "demo": self.demo, "purge": self.purge,
+                "packs": [w.as_dict() for w in self.works],
+                "items": [(d.pack, d.kind, d.name, d.change, d.restore,
+                           definition_hash(d.final) if isinstance(d.final, dict) else json.dumps(d.final, sort_keys=True, default=str))
+                          for w in self.works for d in [*w.items, *w.retire]],
+                "conflicts": [(c["kind"], c["name"], c["where"]["en"]) for c in self.conflicts],
+                "reasons": [r["en"] for r in self.reasons]}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "pack": self.pack, "label": self.label, "from_version": self.from_version,
+                "to_version": self.to_version, "packs": [w.as_dict() for w in self.works],
+                "items": [d.as_dict() for w in self.works for d in [*w.items, *w.retire]],
+                "conflicts": self.conflicts, "warnings": self.warnings, "blocked": self.blocked,
+                "reasons": [*self.reasons, *self.failures], "demo": self.demo, "purge": self.purge, "hash": self.hash}
+
+    def describe(self, lang: str = "zh-CN") -> str:
+        """The plan as a person reads it (the CLI prints this)."""
+        zh = lang == "zh-CN"
+        acts = {"install": ("安装", "install"), "upgrade": ("升级", "upgrade"), "uninstall": ("卸载", "uninstall")}
+        changes = {"added": ("新增", "added"), "changed": ("修改", "changed"), "unchanged": ("不变", "unchanged"),
+                   "kept": ("保留工厂的修改", "plant's changes kept"), "merged": ("合并", "merged"),
+                   "retired": ("停用（数据保留）", "retired (data kept)"), "restored": ("恢复", "restored"),
+                   "purged": ("删除（含数据）", "purged (with its data)")}
+        out = []
+        for w in self.works:
+            a = acts[w.action][0 if zh else 1]
+            ver = f"{w.from_version or '-'} -> {w.to_version or '-'}"
+            out.append(f"{a} {w.label[lang]}（{w.name} {ver}）" if zh else f"{a} {w.label[lang]} ({w.name} {ver})")
+            for d in [*w.items, *w.retire]:
+                if d.change == "unchanged" and not d.details:
+                    continue
+                out.append(f"  {d.kind_label[lang]} {d.label[lang]}：{changes[d.change][0 if zh else 1]}" if zh else
+                           f"  {d.kind_label[lang]} {d.label[lang]}: {changes[d.change][1]}")
+                out.extend(f"      {x[lang]}" for x in d.details)
+            same = sum(1 for d in w.items if d.change == "unchanged" and not d.details)
+            if same:
+                out.append(f"  其余 {same} 项不变" if zh else f"  {same} more unchanged")
+        for c in self.conflicts:
+            plant, pack = json.dumps(c["plant"], ensure_ascii=False), json.dumps(c["pack_value"], ensure_ascii=False)
+            out.append(f"  ✗ 冲突：{c['kind_label'][lang]}「{c['label'][lang]}」的 {c['where'][lang]}：工厂改为 {plant}，新版本改为 {pack}"
+                       if zh else f"  ✗ conflict: {c['kind_label'][lang]} “{c['label'][lang]}”, {c['where'][lang]}: "
+                       f"the plant has {plant}, the new version {pack}")
+        out.extend(f"  ! {x[lang]}" for x in self.warnings)
+        out.extend(f"  ✗ {x[lang]}" for x in [*self.reasons, *self.failures])
+        if self.blocked:
+            out.append("计划被阻止，未做任何修改。" if zh else "The plan is blocked; nothing was changed.")
+        return "\n".join(out)
+
+
+def decide(conn: Connection, work: PackWork, owners: dict[tuple[str, str], str], plan: PackPlan) -> None:
+    """Fill ``work.items`` / ``work.retire`` for an install or upgrade (conflicts and reasons into ``plan``)."""
+    name = work.name
+    row = state.packs(conn).get(name)
+    bases = {(r["kind"], r["name"]): r["base"] for r in state.items_of(conn, name)}
+    legacy = row is not None and not bases          # installed before the pack manager kept bases
+    shipped: set[tuple[str, str]] = set()
+    for step in pack_steps.registered(pm=work.bundle.plugins):
+        if step.phase not in ("schema", "automation") or step.once:
+            continue
+        for file, raw in work.bundle.of(step.key):
+            item = name_of(step, raw)
+            if item is None:
+                continue                          # the step's install reports what is wrong with it
+            shipped.add((step.key, item))
+            work.items.append(_decide_item(conn, step, work, file, item, raw, owners, bases, legacy, plan))
+    for (kind, item), base in bases.items():
+        if (kind, item) in shipped or kind in SHARED:
+            continue
+        step = _step(work.bundle.plugins, kind)
+        work.retire.append(ItemDecision(name, kind, item, "", "retired", label_of(base, item),
+                                        kind_label(step) if step else words(kind, kind)))
+
+
+def _step(pm: Any, kind: str) -> pack_steps.PackStep | None:
+    return next((s for s in pack_steps.registered(pm=pm) if s.key == kind), None)
+
+
+def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, file: str, item: str, raw: Any,
+                 owners: dict[tuple[str, str], str], bases: dict[tuple[str, str], Any], legacy: bool,
+                 plan: PackPlan) -> ItemDecision:
+    d = ItemDecision(work.name, step.key, item, file, "added", label_of(raw, item), kind_label(step), final=raw, shipped=raw)
+    owner = owners.get((step.key, item))
+    live_fn = getattr(step, "live", None)
+    found = live_fn(conn, item) if live_fn is not None else None
+    if step.key in SHARED:
+        if found is not None:       # a role several packs (and the plant) name: the plant's stays; a missing label is filled
+            live = found[0]
+            d.change, d.final = ("unchanged", None) if _same(live, raw) else (
+                ("changed", raw) if not (isinstance(live, dict) and live.get("label")) else ("kept", None))
+        return d
+    if owner is not None and owner != work.name:
+        plan.reasons.append(words(f"{d.kind_label['zh-CN']}「{d.label['zh-CN']}」属于模型包 {owner}，{work.name} 不能再安装同名的；请联系该包的作者改名",
+                                  f"{d.kind_label['en']} “{d.label['en']}” belongs to pack {owner}; {work.name} cannot install one "
+                                  "of the same name (ask the pack's author to rename it)"))
+        return d
+    if found is None:
+        if live_fn is None and (step.key, item) in bases:
+            same = definition_hash(bases[(step.key, item)]) == definition_hash(raw) if isinstance(raw, dict) else False
+            d.change = "unchanged" if same else "changed"
+        return d
+    live, retired = found
+    d.restore = bool(retired)
+    base = bases.get((step.key, item))
+    if base is None and legacy:
+        base = state.first_version(conn, step.key, item) or live
+    if base is None:
+        if _same(live, raw):
+            d.change, d.final = ("restored" if retired else "unchanged"), None
+            return d
+        plan.reasons.append(words(
+            f"已有工厂自建的{d.kind_label['zh-CN']}「{label_of(live, item)['zh-CN']}」与模型包的同名但内容不同：请先在设计器里给工厂的那个改名，再安装",
+            f"the plant already has its own {d.kind_label['en']} “{label_of(live, item)['en']}” with the same name but other "
+            "content: rename the plant's one in the designer first, then install"))
+        return d
+    if _same(live, base):
+        d.change = "unchanged" if _same(raw, base) and _same(live, raw) else "changed"
+        if _same(live, raw):
+            d.final = None
+    elif _same(live, raw):
+        d.change, d.final = "unchanged", None
+    elif _same(raw, base):
+        d.change, d.final = "kept", None
+    else:
+        result = merging.merge(base, live, raw)
+        if result.conflicts:
+            for c in result.conflicts:
+                plan.conflicts.append({"pack": work.name, "kind": step.key, "kind_label": d.kind_label, "name": item,
+                                       "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
+            d.final = None
+        else:
+            d.change, d.final = "merged", result.merged
+            d.details = [*result.kept, *result.taken]
+    if retired and d.change in ("unchanged", "kept"):
+        d.change = "restored"
+    return d
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return definition_hash(a) == definition_hash(b)
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def decide_uninstall(conn: Connection, work: PackWork) -> None:
+    """Every definition the pack installed: retired (or purged)."""
+    rank = {s.key: i for i, s in enumerate(pack_steps.registered())}
+    for row in sorted(state.items_of(conn, work.name), key=lambda r: (rank.get(r["kind"], 99), r["name"])):
+        if row["kind"] in SHARED and not work.purge:
+            continue
+        step = _step(None, row["kind"])
+        live_fn = getattr(step, "live", None) if step else None
+        found = live_fn(conn, row["name"]) if live_fn is not None else None
+        raw = found[0] if found else row["base"]
+        work.retire.append(ItemDecision(work.name, row["kind"], row["name"], "", "purged" if work.purge else "retired",
+                                        label_of(raw, row["name"]), kind_label(step) if step else words(row["kind"], row["kind"])))
