@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.packs import catalog, checksums, loader, migrations, state
@@ -24,7 +25,7 @@ from mom.engines.packs.exporter import export  # noqa: F401  (part of the manage
 from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.manifest import parse_version
 from mom.engines.packs.planner import ItemDecision, PackPlan, PackWork, decide, decide_uninstall, label_of, words
-from mom.platform.db.engine import read_tx, trial_tx, write_tx
+from mom.platform.db.engine import is_postgres, read_tx, trial_tx, write_tx
 from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound
 
 FormsFactory = Callable[[], Any]
@@ -53,7 +54,8 @@ def _summary(name: str, src: Any, row: dict[str, Any] | None) -> dict[str, Any]:
     files = _files(src, row)
     return {"name": name, "label": label_of({"label": label}, name), "version": str(src.version) if src else None,
             "installed_version": row["version"] if row and row["status"] == state.INSTALLED else None,
-            "status": status, "source": str(src.root) if src else (row or {}).get("source"),
+            "status": status, "source": (row or {}).get("source") or (str(src.root) if src else None),
+            "available_source": str(src.root) if src else None,
             "origin": src.origin if src else None,
             "depends": (src.manifest.get("depends") if src else (row or {}).get("depends")) or {},
             "upgradable": upgradable, "modified_files": sum(len(v) for v in files.values()),
@@ -205,6 +207,8 @@ def execute(engine: Engine, confirmed: str | None, action: str, target: str, *, 
     transaction. A plan that changed since it was shown: ``Conflict`` with the fresh plan; a blocked plan:
     ``Conflict`` with its reasons."""
     with write_tx(engine) as conn:
+        if is_postgres(conn):    # one pack change at a time across every node (SQLite: write_tx queues anyway)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('mom_pack_manager'))"))
         p = decide_plan(conn, action, target, demo=demo, purge=purge)
         if confirmed is not None and confirmed != p.hash:
             raise Conflict("计划已经变化（有人改了定义或换了包），请重新查看计划再确认", "the plan has changed since it was shown; "
@@ -292,7 +296,8 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
     m = bundle.manifest
     state.save_pack(conn, work.name, now=now, version=work.to_version, label=label_of(m, work.name),
                     depends=m.get("depends") or {}, source=str(work.source.root), status=state.INSTALLED,
-                    checksums=checksums.compute(work.source.root), upgraded_at=now if work.from_version else None)
+                    checksums=checksums.compute(work.source.root),
+                    **({"upgraded_at": now} if work.from_version and work.from_version != work.to_version else {}))
     state.remember_items(conn, work.name, work.to_version, [(d.kind, d.name, d.shipped) for d in work.items])
     return lines
 

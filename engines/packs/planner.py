@@ -72,7 +72,7 @@ class ItemDecision:
     kind: str
     name: str
     file: str
-    change: str                      # added | changed | unchanged | kept | merged | retired | restored | purged
+    change: str                      # added | changed | unchanged | kept | merged | retired | restored | purged | conflict
     label: Words
     kind_label: Words
     final: Any = None                # what to install (None: nothing to publish)
@@ -151,7 +151,7 @@ class PackPlan:
         changes = {"added": ("新增", "added"), "changed": ("修改", "changed"), "unchanged": ("不变", "unchanged"),
                    "kept": ("保留工厂的修改", "plant's changes kept"), "merged": ("合并", "merged"),
                    "retired": ("停用（数据保留）", "retired (data kept)"), "restored": ("恢复", "restored"),
-                   "purged": ("删除（含数据）", "purged (with its data)")}
+                   "purged": ("删除（含数据）", "purged (with its data)"), "conflict": ("冲突", "conflict")}
         out = []
         for w in self.works:
             a = acts[w.action][0 if zh else 1]
@@ -171,6 +171,10 @@ class PackPlan:
             out.append(f"  ✗ 冲突：{c['kind_label'][lang]}「{c['label'][lang]}」的 {c['where'][lang]}：工厂改为 {plant}，新版本改为 {pack}"
                        if zh else f"  ✗ conflict: {c['kind_label'][lang]} “{c['label'][lang]}”, {c['where'][lang]}: "
                        f"the plant has {plant}, the new version {pack}")
+        if self.conflicts:
+            out.append("  怎么办：在设计器里把上面这些地方改回原样或改成与新版本相同，再升级；或请模型包的作者调整新版本。" if zh else
+                       "  What to do: in the designer, change these places back (or to the new version's values), then "
+                       "upgrade again; or ask the pack's author to adjust the new version.")
         out.extend(f"  ! {x[lang]}" for x in self.warnings)
         out.extend(f"  ✗ {x[lang]}" for x in [*self.reasons, *self.failures])
         if self.blocked:
@@ -257,7 +261,7 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
             for c in result.conflicts:
                 plan.conflicts.append({"pack": work.name, "kind": step.key, "kind_label": d.kind_label, "name": item,
                                        "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
-            d.final = None
+            d.change, d.final = "conflict", None
         else:
             d.change, d.final = "merged", result.merged
             d.details = [*result.kept, *result.taken]
