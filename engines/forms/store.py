@@ -22,8 +22,9 @@ from mom.engines.forms.apply import apply_plan
 from mom.engines.forms.compile import CompiledForm, compile_form
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.definition import MissingFieldType, validate_form
-from mom.engines.forms.model import MAIN, FormDefinition
+from mom.engines.forms.model import MAIN, FormDefinition, text_of
 from mom.engines.forms.plan import Plan, build_plan
+from mom.engines.forms.retire import is_retired
 from mom.platform.db import tables as T
 from mom.platform.errors import Conflict, NotFound, did_you_mean
 
@@ -32,16 +33,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def form_names(conn: Connection) -> list[str]:
-    return [r[0] for r in conn.execute(sa.select(T.form.c.name).order_by(T.form.c.name))]
+def form_names(conn: Connection, *, retired: bool = False) -> list[str]:
+    """Names of the published forms; a retired form (its pack uninstalled) only with ``retired``."""
+    q = sa.select(T.form.c.name).order_by(T.form.c.name)
+    return [r[0] for r in conn.execute(q if retired else q.where(T.form.c.retired_at.is_(None)))]
 
 
-def known_forms(conn: Connection) -> dict[str, Any]:
-    """name -> raw definition of every published form (current version)."""
+def known_forms(conn: Connection, *, retired: bool = False) -> dict[str, Any]:
+    """name -> raw definition of every published form (current version). A retired form is left out
+    (a definition may not newly reference it) unless ``retired``; stored definitions still load."""
     q = (sa.select(T.form_version.c.form_name, T.form_version.c.definition)
          .join(T.form, sa.and_(T.form.c.name == T.form_version.c.form_name,
                                T.form.c.current_version == T.form_version.c.version)))
-    return {r[0]: r[1] for r in conn.execute(q)}
+    return {r[0]: r[1] for r in conn.execute(q if retired else q.where(T.form.c.retired_at.is_(None)))}
 
 
 def current(conn: Connection, name: str) -> tuple[FormDefinition, int, dict] | None:
@@ -81,9 +85,9 @@ def plan_form(conn: Connection, raw: Any, *, extra_known: Mapping[str, Any] | No
     return compiled, plan
 
 
-def _plan_with_current(conn: Connection, raw: Any, extra_known: Mapping[str, Any] | None
+def _plan_with_current(conn: Connection, raw: Any, extra_known: Mapping[str, Any] | None, *, retired: bool = False
                        ) -> tuple[CompiledForm, Plan, tuple[FormDefinition, int, dict] | None]:
-    known = known_forms(conn)
+    known = known_forms(conn, retired=retired)
     known.update(extra_known or {})
     defn = validate_form(raw, known_forms=known)
     cur = current(conn, defn.name)
@@ -93,9 +97,22 @@ def _plan_with_current(conn: Connection, raw: Any, extra_known: Mapping[str, Any
 
 
 def publish(conn: Connection, raw: Any, *, actor_id: int | None = None,
-            extra_known: Mapping[str, Any] | None = None) -> tuple[Plan, CompiledForm]:
-    """Plan and apply ``raw`` in the caller's transaction; keep the new version. Blocked -> Conflict."""
-    compiled, plan, cur = _plan_with_current(conn, raw, extra_known)
+            extra_known: Mapping[str, Any] | None = None, restore: bool = False) -> tuple[Plan, CompiledForm]:
+    """Plan and apply ``raw`` in the caller's transaction; keep the new version. Blocked -> Conflict.
+
+    The name of a retired form (its pack uninstalled) is refused (Conflict) unless ``restore`` (the
+    pack manager reinstalling it), which also brings the form back."""
+    was = is_retired(conn, raw.get("name")) if isinstance(raw, Mapping) and isinstance(raw.get("name"), str) else None
+    if was is not None and not restore:
+        if not was:
+            raise Conflict(f"表单 {raw['name']} 已停用：请管理员恢复，或换一个名称",
+                           f"form {raw['name']} is retired: ask an administrator to restore it, or choose another name")
+        raise Conflict(f"表单 {raw['name']} 已随模型包 {was} 停用：重新安装该模型包可恢复，或换一个名称",
+                       f"form {raw['name']} was retired with pack {was}: reinstall the pack to restore it, "
+                       f"or choose another name")
+    compiled, plan, cur = _plan_with_current(conn, raw, extra_known, retired=restore)
+    if was is not None:
+        conn.execute(T.form.update().where(T.form.c.name == compiled.name).values(retired_at=None, retired_by_pack=None))
     if plan.unchanged:
         return plan, compiled
     if plan.blocked:
@@ -113,6 +130,20 @@ def publish(conn: Connection, raw: Any, *, actor_id: int | None = None,
     else:
         conn.execute(T.form.update().where(T.form.c.name == compiled.name).values(**values))
     return plan, compiled
+
+
+def retired_error(conn: Connection, name: str, pack: str) -> NotFound:
+    """What a caller of a retired form is told: its records are kept, reinstalling the pack restores it."""
+    row = conn.execute(sa.select(T.form_version.c.definition).join(T.form, sa.and_(
+        T.form.c.name == T.form_version.c.form_name, T.form.c.current_version == T.form_version.c.version))
+        .where(T.form.c.name == name)).first()
+    label = text_of((row[0] or {}).get("label") if row else None, name)
+    if not pack:
+        return NotFound(f"表单「{label['zh-CN']}」已停用，记录仍然保留；请管理员恢复",
+                        f"form \"{label['en']}\" is retired; its records are kept. Ask an administrator to restore it")
+    return NotFound(f"表单「{label['zh-CN']}」已停用（模型包 {pack} 已卸载），记录仍然保留；重新安装该模型包即可恢复",
+                    f"form \"{label['en']}\" is retired (pack {pack} was uninstalled); its records are kept. "
+                    f"Reinstall the pack to restore it")
 
 
 def versions(conn: Connection, name: str) -> list[dict[str, Any]]:
@@ -208,14 +239,19 @@ class FormRegistry:
         return self._listeners.get(name) or NO_LISTENERS
 
     # built once: every request of every form runs it
-    _CURRENT = sa.select(T.form.c.current_version, T.form.c.listeners).where(T.form.c.name == sa.bindparam("name"))
+    _CURRENT = sa.select(T.form.c.current_version, T.form.c.listeners, T.form.c.retired_at,
+                         T.form.c.retired_by_pack).where(T.form.c.name == sa.bindparam("name"))
 
     def get(self, conn: Connection, name: str) -> CompiledForm:
+        """The current version of a live form; an unknown or retired form is a NotFound (a retired
+        one says which pack took it away and how to bring it back)."""
         found = conn.execute(self._CURRENT, {"name": name}).first()
         version = found[0] if found is not None else None
         if version is None:
             names = form_names(conn)
             raise NotFound(f"表单 {name} 不存在{did_you_mean(name, names)}", f"form {name} does not exist{did_you_mean(name, names)}")
+        if found[2] is not None:
+            raise retired_error(conn, name, found[3] or "")
         self._listeners[name] = found[1] or NO_LISTENERS
         key = (name, int(version))
         types = fieldtypes.registry()   # compiled against these field types (a tool may switch them)

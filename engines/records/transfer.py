@@ -26,7 +26,7 @@ import operator
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -90,6 +90,7 @@ class _Run:
     key: str | None
     mode: str
     stop: Stop
+    existing: str = "update"         # a row whose key exists: "update" the record or "skip" it
     stats: dict[str, int] = field(default_factory=lambda: {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0})
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
@@ -139,28 +140,40 @@ def _fair_share(interval: float = 0.0005) -> Iterator[None]:
                 sys.setswitchinterval(_share_saved)
 
 
-def import_records(*, engine: Engine, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes], fmt: str,
-                   key: str | None = None, mode: str = "all", chunk: int = 2000, limits: TableLimits | None = None,
-                   stop: Stop | None = None) -> dict[str, Any]:
+def import_records(*, engine: Engine | None = None, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes],
+                   fmt: str, key: str | None = None, mode: str = "all", chunk: int = 2000, limits: TableLimits | None = None,
+                   stop: Stop | None = None, conn: Connection | None = None, existing: str = "update") -> dict[str, Any]:
     """Import a CSV/XLSX file into ``form`` as ``ctx.actor``; returns the totals and the per-row errors.
 
     Mode ``all`` writes nothing if any row is wrong (422 with every row's problems); mode ``skip``
-    writes the good rows and reports the others. ``stream`` must be seekable."""
+    writes the good rows and reports the others. ``stream`` must be seekable.
+
+    With ``conn`` the file is checked and written in the caller's transaction (a pack's fixtures are
+    part of its one install transaction): nothing is committed here, and a refused import rolls back
+    only its own savepoint. ``existing``: what a row whose ``key`` value already exists does —
+    ``"update"`` that record, or ``"skip"`` it untouched (counted as unchanged: an upgrade adds the
+    missing master-data rows and never overwrites a plant's edits)."""
     if mode not in ("all", "skip"):
         raise InvalidInput(f"mode 只能是 all 或 skip（收到 {mode}）", f"mode must be all or skip (got {mode})")
+    if existing not in ("update", "skip"):
+        raise InvalidInput(f"existing 只能是 update 或 skip（收到 {existing}）", f"existing must be update or skip (got {existing})")
+    if conn is None and engine is None:
+        raise TypeError("import_records needs an engine or a connection")
     limits = limits or TableLimits()
     stop = stop or Stop(limits.max_seconds)
     spool = Spool(limits.memory_bytes)
+    reading = (lambda: nullcontext(conn)) if conn is not None else (lambda: read_tx(engine))
+    writing = (lambda: _savepoint(conn)) if conn is not None else (lambda: write_tx(engine))
     try:
-        with bulk.relaxed_gc(), _fair_share():
-            with read_tx(engine) as conn:
-                run = _check_file(conn, registry, ctx, form, stream, fmt, key, mode, chunk, limits, stop, spool)
+        with bulk.relaxed_gc(), (nullcontext() if conn is not None else _fair_share()):
+            with reading() as c:
+                run = _check_file(c, registry, ctx, form, stream, fmt, key, mode, chunk, limits, stop, spool, existing)
             if mode == "all" and run.error_count:
                 raise run.refuse()
-            with write_tx(engine) as conn:
+            with writing() as c:
                 for entries in spool:
                     stop.check()
-                    _write_chunk(conn, run, entries)
+                    _write_chunk(c, run, entries)
                     if mode == "all" and run.error_count:
                         raise run.refuse()
                 stop.check()   # a stop that came during the last chunk still rolls back
@@ -169,8 +182,16 @@ def import_records(*, engine: Engine, registry: lookup.Registry, ctx: Ctx, form:
     return run.result()
 
 
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[Connection]:
+    """The write phase inside the caller's transaction: a failure undoes this import only."""
+    with conn.begin_nested():
+        yield conn
+
+
 def _check_file(conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, stream: IO[bytes], fmt: str,
-                key: str | None, mode: str, chunk: int, limits: TableLimits, stop: Stop, spool: Spool) -> _Run:
+                key: str | None, mode: str, chunk: int, limits: TableLimits, stop: Stop, spool: Spool,
+                existing: str = "update") -> _Run:
     """Phase 1: stream, bound and validate every row; checked rows go to ``spool``."""
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
@@ -180,7 +201,8 @@ def _check_file(conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str
         if kf is None or kf.is_table or not access.visible(key):
             keys = [f.key for f in compiled.definition.scalar_fields]
             raise InvalidInput(f"upsert 键字段 {key} 不存在{did_you_mean(key, keys)}", f"upsert key field {key} does not exist{did_you_mean(key, keys)}")
-        access.require("update")
+        if existing == "update":
+            access.require("update")
     rows = read_table(stream, fmt, limits, stop)
     header = next(rows, None)
     if header is None:
@@ -188,7 +210,7 @@ def _check_file(conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str
     cols = map_headers(compiled, access, header)
     if key is not None and key not in cols:
         raise InvalidInput(f"文件中没有 upsert 键列 {key}", f"the file has no column for the upsert key {key}")
-    run = _Run(registry, compiled, access, ctx, key, mode, stop)
+    run = _Run(registry, compiled, access, ctx, key, mode, stop, existing=existing)
     used = [(i, c) for i, c in enumerate(cols) if c is not None]
     keys = [c for _, c in used]
     pick = operator.itemgetter(*(i for i, _ in used)) if len(used) > 1 else None
@@ -238,7 +260,8 @@ def _existing(conn: Connection, run: _Run, values: list[Any]) -> dict[Any, int]:
     unique key then answers the usual "already taken", which names no record)."""
     t, out = run.compiled.main, {}
     vals = [v for v in values if v is not None]
-    scoped = [c for c in (run.access.scope("read"), run.access.scope("update")) if c is not None]
+    actions = ("read", "update") if run.existing == "update" else ("read",)
+    scoped = [c for c in (run.access.scope(a) for a in actions) if c is not None]
     for i in range(0, len(vals), 900):
         out.update({v: int(i_) for i_, v in conn.execute(
             sa.select(t.c.id, t.c[run.key]).where(t.c[run.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None), *scoped))})
@@ -306,6 +329,9 @@ def _write_chunk(conn: Connection, run: _Run, entries: list[tuple[Any, ...]]) ->
                     run.stats["created"] += 1
                 except Conflict as exc:
                     run.fail(e[0], exc.problems or [Problem("", exc.zh, exc.en, "unique")])
+    if run.existing == "skip":
+        run.stats["unchanged"] += len(updates)   # kept as the plant left them
+        return
     for rowno, _, kv, doc in updates:
         try:
             with conn.begin_nested():

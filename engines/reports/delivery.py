@@ -29,6 +29,8 @@ def deliver(conn: Connection, forms: Any, settings: Any, payload: Mapping[str, A
                                                            T.report_run.c.due_at == due)).scalar()
     if done is not None:
         return {"skipped": "already delivered", "run": int(done)}
+    if store.is_retired(conn, "report", name):
+        return {"skipped": "report retired"}   # its pack was uninstalled: queued deliveries do not run
     raw, version = store.get(conn, "report", name)
     sched = next((s for i, s in enumerate(raw.get("schedules", [])) if (s.get("key") or f"s{i + 1}") == key), None)
     if sched is None:

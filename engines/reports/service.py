@@ -286,7 +286,7 @@ def due_schedules(conn: Connection, *, now: dt.datetime, tz: dt.tzinfo) -> int:
     by (report, schedule, due time), so a repeated event never delivers twice."""
     fired = 0
     rows = conn.execute(sa.select(T.definition.c.name, T.definition.c.next_run_at).where(
-        T.definition.c.kind == KIND, T.definition.c.next_run_at <= now)).all()
+        T.definition.c.kind == KIND, T.definition.c.next_run_at <= now, T.definition.c.retired_at.is_(None))).all()
     for name, due in rows:
         raw, _ = store.get(conn, KIND, name)
         nxt = _next_due(raw, now, tz)

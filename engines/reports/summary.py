@@ -381,7 +381,8 @@ class SummaryHooks(RecordHooks):
             got = self._cache.get(key)
             if got is None:
                 try:
-                    raw, version = store.get(conn, "report", st["report"])
+                    # a retired report's summary stays current: restoring the report finds it right
+                    raw, version = store.get(conn, "report", st["report"], retired=True)
                 except MomError:   # a deleted report: its summary goes with it
                     continue
                 if version != st["report_version"] or not raw.get("preaggregate"):

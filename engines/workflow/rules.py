@@ -143,6 +143,30 @@ def apply_rule(conn: Connection, forms: FormRegistry, raw: Any, *, now: dt.datet
     return {"name": spec.name, "version": version, "changed": True}
 
 
+def set_rule_enabled(conn: Connection, name: str, enabled: bool) -> None:
+    """Switch a rule on or off (a disabled rule never fires; its pack's uninstall disables it)."""
+    form = _rule_form(conn, name)
+    conn.execute(T.rule.update().where(T.rule.c.name == name).values(enabled=enabled))
+    if form:
+        refresh_listeners(conn, form)
+
+
+def purge_rule(conn: Connection, name: str) -> None:
+    """Delete rule ``name`` for good."""
+    form = _rule_form(conn, name)
+    conn.execute(T.rule.delete().where(T.rule.c.name == name))
+    if form and conn.execute(sa.select(T.form.c.name).where(T.form.c.name == form)).first() is not None:
+        refresh_listeners(conn, form)
+
+
+def _rule_form(conn: Connection, name: str) -> str | None:
+    row = conn.execute(sa.select(T.rule.c.form).where(T.rule.c.name == name)).first()
+    if row is None:
+        names = [r[0] for r in conn.execute(sa.select(T.rule.c.name))]
+        raise NotFound(f"规则 {name} 不存在{did_you_mean(name, names)}", f"rule {name} does not exist{did_you_mean(name, names)}")
+    return row[0]
+
+
 def rule_listing(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(T.rule).order_by(T.rule.c.name)).mappings().all()
     return [{"name": r["name"], "event": r["event"], "form": r["form"], "version": r["version"], "enabled": r["enabled"],

@@ -105,6 +105,23 @@ def set_enabled(conn: Connection, name: str, enabled: bool) -> None:
     refresh_listeners(conn, form)
 
 
+def purge(conn: Connection, name: str) -> dict[str, int]:
+    """Delete workflow ``name`` for good: its versions and its instances (running ones too, with their
+    tasks and events). Returns the rows removed by kind."""
+    form = conn.execute(sa.select(T.workflow.c.form).where(T.workflow.c.name == name)).scalar()
+    if form is None:
+        raise _unknown(conn, name)
+    instances = sa.select(T.wf_instance.c.id).where(T.wf_instance.c.workflow == name).scalar_subquery()
+    conn.execute(T.wf_task.delete().where(T.wf_task.c.instance_id.in_(instances)))
+    conn.execute(T.wf_event.delete().where(T.wf_event.c.instance_id.in_(instances)))
+    out = {"instances": conn.execute(T.wf_instance.delete().where(T.wf_instance.c.workflow == name)).rowcount,
+           "versions": conn.execute(T.workflow_version.delete().where(T.workflow_version.c.name == name)).rowcount}
+    conn.execute(T.workflow.delete().where(T.workflow.c.name == name))
+    if conn.execute(sa.select(T.form.c.name).where(T.form.c.name == form)).first() is not None:
+        refresh_listeners(conn, form)
+    return out
+
+
 def _unknown(conn: Connection, name: str) -> NotFound:
     names = set(workflow_names(conn))
     return NotFound(f"流程 {name} 不存在{did_you_mean(name, names)}", f"workflow {name} does not exist{did_you_mean(name, names)}")

@@ -80,7 +80,10 @@ def test_the_core_registers_through_the_hooks() -> None:
         ("schema", "forms"), ("automation", "roles"), ("automation", "workflows"), ("automation", "rules"),
         ("automation", "reports"), ("automation", "dashboards"), ("automation", "prints"), ("automation", "menu"),
         ("data", "fixtures")]
-    assert all(s.upgrade is None and s.uninstall is None for s in got)      # slots reserved for issue 18
+    # the pack manager's slots: every definition kind is retired/restored/purged; roles only purged
+    assert {s.key for s in got if s.retire and s.restore and s.purge and s.live and s.names} == {
+        "forms", "workflows", "rules", "reports", "dashboards", "prints"}
+    assert [s.key for s in got if s.purge and not s.retire] == ["roles"]
     assert set(connectors.connectors(pm)) == {"messaging"}
 
 
