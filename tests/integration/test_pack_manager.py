@@ -81,3 +81,86 @@ def test_plan_and_unconfirmed_install_change_nothing(cli, engine, packs) -> None
     assert "--yes" in r.output and "表单 检验单：新增" in r.output
     assert snapshot(engine) == before
     assert pack_row(engine, "qa") is None
+
+
+# ---------------------------------------------------------------- 3. upgrade keeping the plant's changes
+def _customise(client: TestClient, admin: dict[str, str]) -> None:
+    """What a plant does in the designers: a field added to the checks, a label changed, a flow node added."""
+    raw = client.get("/api/forms/qa_check", headers=admin).json()
+    raw = raw.get("definition", raw)
+    raw["fields"].append({"id": "p1", "key": "shift", "type": "text", "label": {"zh-CN": "班次", "en": "Shift"}, "max_length": 10})
+    field(raw, "qty")["label"] = {"zh-CN": "样本数", "en": "Samples"}
+    r = client.put("/api/forms/qa_check", json=raw, headers=admin)
+    assert r.status_code == 200, r.text
+    flow = client.get("/api/workflows/qa_check_review", headers=admin).json()
+    flow = flow.get("definition", flow)
+    flow["nodes"].append({"id": "manager_ok", "type": "approval", "label": {"zh-CN": "质量经理批准", "en": "QA manager approval"},
+                          "assignees": [{"type": "role", "roles": ["qa_inspector"]}], "mode": "any"})
+    r = client.put("/api/workflows/qa_check_review", json=flow, headers=admin)
+    assert r.status_code == 200, r.text
+
+
+def _v2(defs: dict[str, Any]) -> None:
+    """Version 2: a batch field on the checks, the line name relabelled, the review step renamed."""
+    defs["forms/qa_check.json"]["fields"].append(
+        {"id": "c5", "key": "batch", "type": "text", "label": {"zh-CN": "批次号", "en": "Batch"}, "max_length": 30})
+    field(defs["forms/qa_line.json"], "name")["label"] = {"zh-CN": "产线全称", "en": "Full name"}
+    defs["workflows/qa_check_review.json"]["nodes"][0]["label"] = {"zh-CN": "质检员复核", "en": "Inspector check"}
+
+
+def test_upgrade_keeps_the_plants_customisations(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    _ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    admin = _admin_client(client, engine)
+    _customise(client, admin)
+    r = client.post("/api/records/qa_check", json={"code": "QC-100", "qty": 7, "result": "pass", "shift": "夜班"}, headers=admin)
+    assert r.status_code == 201, r.text
+    before = rows(engine, "qa_check", "id, code, qty, result, shift")
+
+    quality_pack(packs / "qa", "2.0.0", edit=_v2)
+    plan = _ok(cli("pack", "plan", "qa", "--action", "upgrade"))
+    assert "升级 质量检验（qa 1.0.0 -> 2.0.0）" in plan
+    assert "表单 检验单：合并" in plan and "审批流程 检验单审核：合并" in plan
+    assert "表单 产线：修改" in plan
+    assert "班次" in plan and "批次号" in plan           # what is kept and what is taken, in words
+    out = _ok(cli("pack", "upgrade", "qa", "--yes"))
+    assert "已升级" in out
+
+    got = client.get("/api/forms/qa_check", headers=admin).json()
+    got = got.get("definition", got)
+    keys = [f["key"] for f in got["fields"]]
+    assert "shift" in keys and "batch" in keys                                    # the plant's and v2's field
+    assert field(got, "qty")["label"]["zh-CN"] == "样本数"                         # the plant's label
+    line = client.get("/api/forms/qa_line", headers=admin).json()
+    assert field(line.get("definition", line), "name")["label"]["zh-CN"] == "产线全称"   # v2's change
+    flow = client.get("/api/workflows/qa_check_review", headers=admin).json()
+    flow = flow.get("definition", flow)
+    assert [n["id"] for n in flow["nodes"]] == ["inspect", "manager_ok"]          # the plant's node
+    assert flow["nodes"][0]["label"]["zh-CN"] == "质检员复核"                       # v2's label
+    assert rows(engine, "qa_check", "id, code, qty, result, shift") == before       # records intact
+    r = client.post("/api/records/qa_check", json={"code": "QC-101", "qty": 2, "shift": "白班", "batch": "B-9"}, headers=admin)
+    assert r.status_code == 201, r.text
+    assert pack_row(engine, "qa")["version"] == "2.0.0"
+    shown = _ok(cli("pack", "show", "qa"))
+    assert "检验单  已自定义" in shown
+
+
+# ---------------------------------------------------------------- 4. a real conflict
+def test_conflicting_upgrade_is_refused_and_changes_nothing(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    _ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    admin = _admin_client(client, engine)
+    _customise(client, admin)
+
+    def v2(defs: dict[str, Any]) -> None:
+        _v2(defs)
+        field(defs["forms/qa_check.json"], "qty")["label"] = {"zh-CN": "抽样件数", "en": "Sampled"}
+
+    quality_pack(packs / "qa", "2.0.0", edit=v2)
+    before, records = snapshot(engine), rows(engine, "qa_check")
+    r = cli("pack", "upgrade", "qa", "--yes")
+    assert r.exit_code == 1, r.output
+    assert "冲突" in r.output and "表单「检验单」的 字段「样本数」的 名称" in r.output
+    assert "样本数" in r.output and "抽样件数" in r.output
+    assert snapshot(engine) == before and rows(engine, "qa_check") == records
+    assert pack_row(engine, "qa")["version"] == "1.0.0"
