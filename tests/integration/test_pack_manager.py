@@ -16,7 +16,7 @@ from mom.platform.cli.common import form_registry
 from mom.platform.db.engine import write_tx
 from mom.platform.errors import Conflict, MomError
 from tests.conftest import fixture_hash, login
-from tests.integration.packs_helpers import field, form_versions, pack_row, quality_pack, rows, snapshot
+from tests.integration.packs_helpers import field, form_versions, pack_row, quality_pack, rows, snapshot, write_pack
 
 
 @pytest.fixture
@@ -217,3 +217,67 @@ def test_invalid_workflow_error_names_the_pack_file(cli, engine, packs) -> None:
     r = cli("pack", "upgrade", "qa", "--yes")
     assert r.exit_code == 1, r.output
     assert "workflows/qa_check_review.json" in r.output or "检验单审核" in r.output.split("其余")[-1]
+
+
+# ---------------------------------------------------------------- 6. uninstall, reinstall, purge
+def test_uninstall_then_reinstall_keeps_every_record(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    _ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    admin = _admin_client(client, engine)
+    r = client.post("/api/records/qa_check", json={"code": "QC-200", "qty": 9, "result": "fail"}, headers=admin)
+    assert r.status_code == 201, r.text
+    made = r.json()["id"]
+    lines, checks = rows(engine, "qa_line"), rows(engine, "qa_check")
+    assert len(checks) == 4
+
+    plan = _ok(cli("pack", "plan", "qa", "--action", "uninstall"))
+    assert "卸载 质量检验" in plan and "表单 检验单：停用（数据保留）" in plan
+    out = _ok(cli("pack", "uninstall", "qa", "--yes"))
+    assert "已卸载" in out
+    assert "已卸载" in next(x for x in _ok(cli("pack", "list")).splitlines() if x.startswith("qa "))
+    for resp in (client.get("/api/records/qa_check", headers=admin), client.get(f"/api/records/qa_check/{made}", headers=admin),
+                 client.post("/api/records/qa_check", json={"code": "QC-201"}, headers=admin)):
+        assert resp.status_code == 404, resp.text
+        assert "已停用" in resp.text and "模型包 qa 已卸载" in resp.text and "重新安装该模型包即可恢复" in resp.text
+    assert client.get("/api/reports/qa_by_result/data", headers=admin).status_code == 404
+    names = {f["name"] for f in client.get("/api/forms", headers=admin).json()}
+    assert not names & {"qa_line", "qa_check"}
+    assert not [a for a in client.get("/api/apps", headers=admin).json() if a["name"] == "qa"]
+    assert rows(engine, "qa_line") == lines and rows(engine, "qa_check") == checks      # the data stays
+
+    _ok(cli("pack", "install", "qa", "--yes"))
+    assert rows(engine, "qa_line") == lines and rows(engine, "qa_check") == checks      # nothing doubled, nothing lost
+    got = client.get(f"/api/records/qa_check/{made}", headers=admin)
+    assert got.status_code == 200 and got.json()["code"] == "QC-200"
+    assert client.get("/api/reports/qa_by_result/data", headers=admin).status_code == 200
+    qa = next(a for a in client.get("/api/apps", headers=admin).json() if a["name"] == "qa")
+    assert {f["name"] for f in qa["forms"]} == {"qa_line", "qa_check"}
+    assert pack_row(engine, "qa")["status"] == "installed"
+
+
+def test_uninstall_refused_while_a_pack_depends_on_it_then_purge(cli, engine, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    _ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    ext = write_pack(packs / "qa_ext", {"format": "mom.pack/1", "name": "qa_ext", "version": "1.0.0",
+                                        "label": {"zh-CN": "质量扩展", "en": "QA extension"}, "depends": {"qa": "^1.0.0"},
+                                        "forms": ["forms/qa_note.json"]},
+                     {"forms/qa_note.json": {"format": "mom.form/1", "name": "qa_note", "label": {"zh-CN": "检验备注", "en": "Note"},
+                                             "fields": [{"id": "n1", "key": "text", "type": "text", "label": {"zh-CN": "内容", "en": "Text"}}]}})
+    assert ext.is_dir()
+    _ok(cli("pack", "install", "qa_ext", "--yes"))
+    before = snapshot(engine)
+    r = cli("pack", "uninstall", "qa", "--yes")
+    assert r.exit_code == 1, r.output
+    assert "模型包 qa_ext 依赖 qa：请先卸载 qa_ext" in r.output
+    assert snapshot(engine) == before
+
+    _ok(cli("pack", "uninstall", "qa_ext", "--yes"))
+    r = cli("pack", "uninstall", "qa", "--purge")                   # purging needs --yes too
+    assert r.exit_code == 1 and "删除（含数据）" in r.output
+    assert "qa_check" in sa.inspect(engine).get_table_names()
+    _ok(cli("pack", "uninstall", "qa", "--purge", "--yes"))
+    tables = sa.inspect(engine).get_table_names()
+    assert not {"qa_line", "qa_check"} & set(tables)
+    assert pack_row(engine, "qa") is None and "qa_line" not in form_versions(engine)
+    with engine.connect() as conn:       # the role goes with it (no user has it)
+        assert conn.execute(sa.text("SELECT count(*) FROM mom_role WHERE name = 'qa_inspector'")).scalar_one() == 0
