@@ -96,6 +96,13 @@ class Settings(BaseSettings):
                                         "render stops at 2 s); longer is refused (422)")
     template_max_range: int = Field(default=100_000, ge=1, description="most numbers a template's range() may hold")
     template_max_loop_steps: int = Field(default=1_000_000, ge=1, description="most steps of all for-loops in one render")
+    # issue 18: model packs uploaded through the API (POST /api/packs/upload)
+    pack_upload_code: bool = Field(default=False, description="accept uploaded packs that carry Python code (hooks.py, "
+                                   "migrations); off: such a pack is refused and must be put on the server (MOM_PACK_PATH)")
+    pack_upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="largest pack .zip that may be uploaded")
+    pack_max_unpacked_bytes: int = Field(default=100 * 1024 * 1024, ge=1024,
+                                         description="an uploaded pack .zip's files once unpacked, all together (counted while unpacking)")
+    pack_max_files: int = Field(default=2000, ge=1, description="entries in an uploaded pack .zip")
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of `mom serve` (e.g. 2 on a 2-core "

@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 
 from mom.platform.api import (docs_ui, errors, models, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
-from mom.platform.api import routes_files
+from mom.platform.api import routes_files, routes_packs
+from mom.engines.packs import startup as packs_startup
 from mom.platform.api.deps import ActorCache
 from mom.platform.api.textinput import InputGuard
 from mom.platform.api.headers import SecurityHeaders
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
                   openapi_url=None, docs_url=None, redoc_url=None)   # served by docs_ui: offline, gated in production
     app.state.settings = settings
     app.state.engine = engine
+    packs_startup.register_at_start(engine)   # installed packs' hooks.py, before the registries cache their plug-ins
     app.state.registry = registry()
     app.state.flows = app.state.registry.hooks.flows
     app.state.actor_cache = ActorCache(ttl=settings.auth_cache_seconds)
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_reports.router)
     app.include_router(routes_scheduling.router)
     app.include_router(routes_ui.router)
+    app.include_router(routes_packs.router)
 
     @app.get("/api/health", tags=["ops"], responses=models.ERRORS)
     def health() -> dict[str, str]:

@@ -29,7 +29,7 @@ _AREA_OF = {
     "print-templates": "reports", "print": "reports",
     "scheduling": "scheduling",
     "attachments": "files", "files": "files",
-    "admin": "admin",
+    "admin": "admin", "packs": "admin",
 }
 # POSTs that only compute an answer and write nothing: a read-only token may call them.
 _READ_POSTS = ("preview", "validate", "plan", "check", "analyze")
