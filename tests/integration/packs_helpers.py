@@ -13,10 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from mom.platform.db import tables as T
-from mom.platform.db.engine import read_tx
+from mom.platform.auth import service as auth
+from mom.platform.db.engine import read_tx, write_tx
+from tests.conftest import fixture_hash, login
 
 Defs = dict[str, Any]
 
@@ -153,3 +157,25 @@ def snapshot(engine: sa.engine.Engine) -> dict[str, Any]:
     tables = sorted(t for t in sa.inspect(engine).get_table_names() if not t.startswith("mom_") and t != "alembic_version")
     cols = {t: sorted(c["name"] for c in sa.inspect(engine).get_columns(t)) for t in tables}
     return {"packs": packs, "items": items, "form_versions": fv, "workflow_versions": wv, "tables": tables, "columns": cols}
+
+
+# ---------------------------------------------------------------- running the CLI and the API
+def pack_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder put on MOM_PACK_PATH, for the test's packs (each in a sub-folder)."""
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    monkeypatch.setenv("MOM_PACK_PATH", str(folder))
+    return folder
+
+
+def ok(result: Any) -> str:
+    """The output of a ``mom`` command that must succeed."""
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def admin_headers(client: TestClient, engine: sa.engine.Engine) -> dict[str, str]:
+    """An administrator boss (made now) signed in."""
+    with write_tx(engine) as conn:
+        auth.create_user(conn, username="boss", password_hash=fixture_hash("boss-pass-1"), is_admin=True)
+    return login(client, "boss", "boss-pass-1")
