@@ -167,6 +167,10 @@ def test_bad_bodies_are_answered_with_words(client: TestClient, admin: dict[str,
     assert r.status_code == 422
     r = client.post("/api/packs/export", json={"version": "one"}, headers=admin)
     assert r.status_code == 422
+    r = client.post("/api/packs/export", json={"label": {"en": "no Chinese"}}, headers=admin)
+    assert r.status_code == 422 and "中文" in r.json()["message"]["zh-CN"]
+    r = client.post("/api/packs/upload", json={"file": "x"}, headers=admin)     # not a multipart upload
+    assert r.status_code == 422
     r = client.post("/api/packs/export", json={}, headers=admin)                # an empty plant: nothing to export
     assert r.status_code == 422 and "没有可导出" in r.json()["message"]["zh-CN"]
 
