@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import write_tx
 from tests.conftest import fixture_hash, login
-from tests.integration.packs_helpers import ok, pack_row, rows
+from tests.integration.packs_helpers import field, live_form, ok, pack_row, rows
+
+
 # ---------------------------------------------------------------- 7. dev -> prod: export, install elsewhere
 AUDIT_FORM = {"format": "mom.form/1", "name": "supplier_audit", "label": {"zh-CN": "供应商审核", "en": "Supplier audit"},
               "fields": [{"id": "a1", "key": "supplier", "type": "reference", "form": "supplier", "label": {"zh-CN": "供应商", "en": "Supplier"}},
@@ -34,13 +36,31 @@ def _configuration(engine: sa.engine.Engine) -> dict[str, Any]:
     from mom.engines.reports import store as defs
     from mom.engines.workflow import store as flows
     from mom.platform.db.engine import read_tx
-    from tests.integration.packs_helpers import live_form
 
     with read_tx(engine) as conn:
         role = conn.execute(sa.text("SELECT label FROM mom_role WHERE name = 'auditor'")).scalar()
         return {"form": live_form(engine, "supplier_audit"), "flow": flows.definition(conn, "supplier_audit_review"),
                 "report": defs.live(conn, "report", "audit_scores"), "board": defs.live(conn, "dashboard", "audit_board"),
                 "role": role if isinstance(role, dict) or role is None else json.loads(role)}
+
+
+def _design(plant: Any) -> None:
+    """What the plant designs on its test server: a role, a form, a flow, a report, a dashboard (and a record)."""
+    c, admin = plant.client, plant.h("admin")
+    assert c.post("/api/admin/roles", json={"name": "auditor", "label": {"zh-CN": "审核员", "en": "Auditor"}}, headers=admin).status_code == 201
+    for path, body in (("/api/forms/supplier_audit", AUDIT_FORM), ("/api/workflows/supplier_audit_review", AUDIT_FLOW),
+                       ("/api/reports/audit_scores", AUDIT_REPORT), ("/api/dashboards/audit_board", AUDIT_BOARD)):
+        r = c.put(path, json=body, headers=admin)
+        assert r.status_code == 200, (path, r.text)
+    assert c.post("/api/records/supplier_audit", json={"score": 88}, headers=admin).status_code == 201
+
+
+def _use(monkeypatch: Any, url: str) -> None:
+    """Point the next ``mom`` commands at the database ``url``."""
+    from mom.platform.settings import get_settings
+
+    monkeypatch.setenv("MOM_DATABASE_URL", url)
+    get_settings.cache_clear()
 
 
 def _menu(client: TestClient, headers: dict[str, str], group: str) -> dict[str, list[str]]:
@@ -52,15 +72,10 @@ def test_export_a_configuration_and_install_it_into_an_empty_database(plant, cli
                                                                       monkeypatch) -> None:
     from mom.platform.api.app import create_app
     from mom.platform.db.engine import make_engine
-    from mom.platform.settings import Settings, get_settings
+    from mom.platform.settings import Settings
 
     c, admin = plant.client, plant.h("admin")
-    assert c.post("/api/admin/roles", json={"name": "auditor", "label": {"zh-CN": "审核员", "en": "Auditor"}}, headers=admin).status_code == 201
-    for path, body in (("/api/forms/supplier_audit", AUDIT_FORM), ("/api/workflows/supplier_audit_review", AUDIT_FLOW),
-                       ("/api/reports/audit_scores", AUDIT_REPORT), ("/api/dashboards/audit_board", AUDIT_BOARD)):
-        r = c.put(path, json=body, headers=admin)
-        assert r.status_code == 200, (path, r.text)
-    assert c.post("/api/records/supplier_audit", json={"score": 88}, headers=admin).status_code == 201
+    _design(plant)
     dev = _configuration(engine)
     dev_menu = _menu(c, admin, "")
     assert dev_menu == {"forms": ["supplier_audit"], "reports": ["audit_scores"], "dashboards": ["audit_board"]}
@@ -75,8 +90,7 @@ def test_export_a_configuration_and_install_it_into_an_empty_database(plant, cli
 
     (tmp_path / "prod").mkdir()
     with db_templates.database("migrated", tmp_path / "prod") as prod_url:
-        monkeypatch.setenv("MOM_DATABASE_URL", prod_url)
-        get_settings.cache_clear()
+        _use(monkeypatch, prod_url)
         plan = ok(cli("pack", "plan", out))
         assert "安装 演示" in plan and "安装 本厂配置" in plan
         ok(cli("pack", "install", out, "--yes"))
@@ -93,3 +107,55 @@ def test_export_a_configuration_and_install_it_into_an_empty_database(plant, cli
                 assert _menu(pc, login(pc, "boss", "boss-pass-1"), "plant_config") == dev_menu
         finally:
             prod.dispose()
+
+
+def test_promoting_a_second_version_upgrades_prod_keeping_its_own_changes(plant, cli, engine, db_url, db_templates,  # type: ignore[no-untyped-def]
+                                                                          tmp_path, monkeypatch) -> None:
+    from mom.engines.forms import store
+    from mom.platform.db.engine import make_engine
+
+    c, admin = plant.client, plant.h("admin")
+    _design(plant)
+    out = tmp_path / "plant_config"
+    ok(cli("pack", "export", "--name", "plant_config", "--out", out))
+    (tmp_path / "prod").mkdir()
+    with db_templates.database("migrated", tmp_path / "prod") as prod_url:
+        _use(monkeypatch, prod_url)
+        ok(cli("pack", "install", out, "--yes"))
+        prod = make_engine(prod_url, pool_size=2)
+        try:
+            raw = live_form(prod, "supplier_audit")   # prod changes a label of its own (what the designer publishes)
+            field(raw, "score")["label"] = {"zh-CN": "审核得分", "en": "Audit score"}
+            with write_tx(prod) as conn:
+                store.publish(conn, raw)
+            # dev goes on: a field added, exported again as 1.1.0 into the same folder
+            r = c.get("/api/forms/supplier_audit", headers=admin).json()
+            raw = r.get("definition", r)
+            raw["fields"].append({"id": "a3", "key": "auditor_note", "type": "text", "label": {"zh-CN": "审核意见", "en": "Notes"}})
+            assert c.put("/api/forms/supplier_audit", json=raw, headers=admin).status_code == 200
+            _use(monkeypatch, db_url)
+            ok(cli("pack", "export", "--name", "plant_config", "--out", out, "--version", "1.1.0"))
+            _use(monkeypatch, prod_url)
+            plan = ok(cli("pack", "plan", out, "--action", "upgrade"))
+            assert "升级 本厂配置（plant_config 1.0.0 -> 1.1.0）" in plan and "表单 供应商审核：合并" in plan
+            ok(cli("pack", "upgrade", out, "--yes"))
+            got = live_form(prod, "supplier_audit")
+            assert "auditor_note" in [f["key"] for f in got["fields"]]                 # dev's change promoted
+            assert field(got, "score")["label"]["zh-CN"] == "审核得分"                  # prod's own change kept
+            assert pack_row(prod, "plant_config")["version"] == "1.1.0"
+        finally:
+            prod.dispose()
+
+
+def test_export_refuses_a_foreign_folder_and_an_empty_configuration(plant, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = cli("pack", "export", "--name", "plant_config", "--out", tmp_path / "nothing")
+    assert r.exit_code == 1 and "没有可导出的本厂定义" in r.output          # the demo pack's own are not exported
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("x", encoding="utf-8")
+    _design(plant)
+    r = cli("pack", "export", "--name", "plant_config", "--out", foreign)
+    assert r.exit_code == 1 and "不是空的" in r.output
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "x" and not (foreign / "pack.json").exists()
+    r = cli("pack", "export", "--name", "Plant Config", "--out", tmp_path / "bad")
+    assert r.exit_code == 1 and "包名" in r.output

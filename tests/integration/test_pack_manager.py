@@ -165,3 +165,42 @@ def test_missing_dependency_in_the_catalogue_is_installed_first(cli, engine, pac
     assert plan.index("安装 质量检验（qa - -> 1.0.0）") < plan.index("安装 质量扩展（qa_ext - -> 1.0.0）")
     ok(cli("pack", "install", "qa_ext", "--yes"))
     assert pack_row(engine, "qa")["status"] == "installed" and {r["code"] for r in rows(engine, "qa_line", "code")} == {"L1", "L2"}
+
+
+# ---------------------------------------------------------------- refusals a plant meets
+def test_uninstall_refused_while_a_plant_form_references_the_packs_form(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    ok(cli("pack", "install", "qa", "--yes"))
+    admin = admin_headers(client, engine)
+    mine = {"format": "mom.form/1", "name": "line_stop", "label": {"zh-CN": "停线记录", "en": "Line stop"},
+            "fields": [{"id": "x1", "key": "line", "type": "reference", "form": "qa_line", "label": {"zh-CN": "停线产线", "en": "Line"}}]}
+    assert client.put("/api/forms/line_stop", json=mine, headers=admin).status_code == 200
+    before = snapshot(engine)
+    r = cli("pack", "uninstall", "qa", "--yes")
+    assert r.exit_code == 1, r.output
+    assert "表单「停线记录」的字段「停线产线」引用了本包的表单「产线」" in r.output
+    assert snapshot(engine) == before
+
+
+def test_install_refused_when_the_plant_has_its_own_form_of_that_name(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    admin = admin_headers(client, engine)
+    own = {"format": "mom.form/1", "name": "qa_line", "label": {"zh-CN": "我的产线", "en": "My lines"},
+           "fields": [{"id": "m1", "key": "code", "type": "text", "label": {"zh-CN": "编码", "en": "Code"}}]}
+    assert client.put("/api/forms/qa_line", json=own, headers=admin).status_code == 200
+    before = snapshot(engine)
+    r = cli("pack", "install", "qa", "--yes")
+    assert r.exit_code == 1, r.output
+    assert "已有工厂自建的表单「我的产线」与模型包的同名但内容不同" in r.output
+    assert snapshot(engine) == before
+
+
+def test_unknown_pack_names_are_answered_with_a_suggestion(cli, engine, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    for args in (("pack", "show", "qaa"), ("pack", "install", "qaa", "--yes"), ("pack", "uninstall", "qa", "--yes")):
+        r = cli(*args)
+        assert r.exit_code == 1, r.output
+        assert "Traceback" not in r.output
+    assert "没有名为 qaa 的模型包" in cli("pack", "show", "qaa").output
+    assert "qa" in cli("pack", "install", "qaa", "--yes").output
+    assert "模型包 qa 没有安装" in cli("pack", "uninstall", "qa", "--yes").output

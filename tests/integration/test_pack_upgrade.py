@@ -3,6 +3,7 @@ kept beside the new version's changes; a real conflict refused with nothing appl
 migration or an invalid definition rolling the whole upgrade back; a stale plan hash refused."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,72 @@ def test_execute_with_a_stale_plan_hash_is_a_conflict(cli, engine, client, packs
     assert snapshot(engine) == before and pack_row(engine, "qa")["version"] == "1.0.0"
     manager.execute(engine, fresh["hash"], "upgrade", "qa", forms_factory=form_registry)   # the fresh one applies
     assert pack_row(engine, "qa")["version"] == "2.0.0"
+
+
+# ---------------------------------------------------------------- more upgrade paths a plant meets
+def test_installing_the_same_version_again_changes_nothing(cli, engine, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    before, lines, checks = snapshot(engine), rows(engine, "qa_line"), rows(engine, "qa_check")
+    plan = ok(cli("pack", "plan", "qa"))
+    assert "新增" not in plan and "修改" not in plan
+    ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    ok(cli("pack", "upgrade", "qa", "--yes"))
+    assert snapshot(engine) == before and rows(engine, "qa_line") == lines and rows(engine, "qa_check") == checks
+
+
+def test_upgrade_keeps_edited_master_rows_and_adds_new_ones(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    ok(cli("pack", "install", "qa", "--yes"))
+    admin = admin_headers(client, engine)
+    l1 = next(r for r in rows(engine, "qa_line", "id, code, row_version") if r["code"] == "L1")
+    r = client.patch(f"/api/records/qa_line/{l1['id']}", json={"name": "总装一线", "row_version": l1["row_version"]}, headers=admin)
+    assert r.status_code == 200, r.text
+    root = quality_pack(packs / "qa", "2.0.0", edit=_v2)
+    (root / "fixtures" / "qa_line.csv").write_text("code,name\nL1,一号线\nL2,二号线\nL3,三号线\n", encoding="utf-8")
+    ok(cli("pack", "upgrade", "qa", "--yes"))
+    got = {r["code"]: r["name"] for r in rows(engine, "qa_line", "code, name")}
+    assert got == {"L1": "总装一线", "L2": "二号线", "L3": "三号线"}
+
+
+def test_a_form_dropped_by_v2_is_retired_with_its_data_and_restored_by_v3(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    checks = rows(engine, "qa_check")
+    admin = admin_headers(client, engine)
+
+    def without_checks(defs: dict[str, Any]) -> None:
+        for f in ("forms/qa_check.json", "workflows/qa_check_review.json", "reports/qa_by_result.json"):
+            del defs[f]
+
+    root = quality_pack(packs / "qa", "2.0.0", edit=without_checks)
+    manifest = json.loads((root / "pack.json").read_text(encoding="utf-8"))
+    manifest["demo"] = []                     # no demo rows for a form it no longer ships
+    (root / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    plan = ok(cli("pack", "plan", "qa", "--action", "upgrade"))
+    assert "表单 检验单：停用（数据保留）" in plan
+    ok(cli("pack", "upgrade", "qa", "--yes"))
+    r = client.get("/api/records/qa_check", headers=admin)
+    assert r.status_code == 404 and "已停用" in r.text
+    assert rows(engine, "qa_check") == checks
+
+    quality_pack(packs / "qa", "3.0.0")
+    plan = ok(cli("pack", "plan", "qa", "--action", "upgrade"))
+    assert "表单 检验单：恢复" in plan
+    ok(cli("pack", "upgrade", "qa", "--yes"))
+    assert client.get("/api/records/qa_check", headers=admin).status_code == 200
+    assert rows(engine, "qa_check") == checks and pack_row(engine, "qa")["version"] == "3.0.0"
+
+
+def test_reinstalling_a_newer_version_after_uninstall_keeps_records(cli, engine, client, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    ok(cli("pack", "install", "qa", "--yes", "--demo"))
+    checks = rows(engine, "qa_check", "id, code, qty, result")
+    ok(cli("pack", "uninstall", "qa", "--yes"))
+    quality_pack(packs / "qa", "2.0.0", edit=_v2)
+    ok(cli("pack", "install", "qa", "--yes"))
+    admin = admin_headers(client, engine)
+    assert rows(engine, "qa_check", "id, code, qty, result") == checks
+    got = client.get("/api/forms/qa_check", headers=admin).json()
+    assert "batch" in [f["key"] for f in got.get("definition", got)["fields"]]
+    assert pack_row(engine, "qa")["version"] == "2.0.0" and pack_row(engine, "qa")["status"] == "installed"
