@@ -96,7 +96,9 @@ class Settings(BaseSettings):
                                         "render stops at 2 s); longer is refused (422)")
     template_max_range: int = Field(default=100_000, ge=1, description="most numbers a template's range() may hold")
     template_max_loop_steps: int = Field(default=1_000_000, ge=1, description="most steps of all for-loops in one render")
-    # issue 18: model packs uploaded through the API (POST /api/packs/upload)
+    # issue 18: model packs — where the pack manager finds them besides the built-in ones, and uploads
+    pack_path: str = Field(default="", description="folders holding packs (each a pack folder or a folder of pack "
+                           "folders), separated like PATH (':' on Linux); MOM_PACK_PATH")
     pack_upload_code: bool = Field(default=False, description="accept uploaded packs that carry Python code (hooks.py, "
                                    "migrations); off: such a pack is refused and must be put on the server (MOM_PACK_PATH)")
     pack_upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="largest pack .zip that may be uploaded")

@@ -26,7 +26,7 @@ from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.manifest import parse_version
 from mom.engines.packs.planner import ItemDecision, PackPlan, PackWork, decide, decide_uninstall, label_of, words
 from mom.platform.db.engine import is_postgres, read_tx, trial_tx, write_tx
-from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound
+from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
 FormsFactory = Callable[[], Any]
 ACTIONS = ("install", "upgrade", "uninstall")
@@ -37,11 +37,11 @@ def _now() -> dt.datetime:
 
 
 # ---------------------------------------------------------------- what there is
-def available(conn: Connection) -> list[dict[str, Any]]:
+def available(conn: Connection, *, settings: Any = None) -> list[dict[str, Any]]:
     """Every pack found (built in, on MOM_PACK_PATH, uploaded) or known to the database, by name."""
     rows = state.packs(conn)
     best: dict[str, Any] = {}
-    for src in catalog.all_sources():
+    for src in catalog.all_sources(settings):
         if src.name not in best or src.version > best[src.name].version:
             best[src.name] = src
     return [_summary(name, best.get(name), rows.get(name)) for name in sorted(set(best) | set(rows))]
@@ -72,15 +72,15 @@ def _files(src: Any, row: dict[str, Any] | None) -> dict[str, list[str]]:
     return checksums.modified(src.root, expected) if expected is not None else {"modified": [], "missing": [], "added": []}
 
 
-def show(conn: Connection, name: str) -> dict[str, Any]:
+def show(conn: Connection, name: str, *, settings: Any = None) -> dict[str, Any]:
     """One pack: its summary, what it installed (customised by the plant? retired?) and changed files."""
     rows = state.packs(conn)
     try:
-        src = catalog.find(name)
+        src = catalog.find(name, settings)
     except NotFound:
         src = None
     if src is None and name not in rows:
-        known = sorted({s.name for s in catalog.all_sources()} | set(rows))
+        known = sorted({s.name for s in catalog.all_sources(settings)} | set(rows))
         from mom.platform.errors import did_you_mean
 
         raise NotFound(f"没有名为 {name} 的模型包{did_you_mean(name, known)}", f"no pack named {name}{did_you_mean(name, known)}")
@@ -105,14 +105,15 @@ def show(conn: Connection, name: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the plan
-def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = False, purge: bool = False) -> PackPlan:
+def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = False, purge: bool = False,
+                settings: Any = None) -> PackPlan:
     """The decisions (no rehearsal): what ``plan`` shows and ``execute`` re-checks."""
     if action not in ACTIONS:
         raise InvalidInput(f"未知的操作 {action!r}：可用 install、upgrade、uninstall", f"unknown action {action!r}: use install, upgrade or uninstall")
     rows = state.packs(conn)
     if action == "uninstall":
         return _plan_uninstall(conn, target, rows, purge)
-    src = catalog.find(target)
+    src = catalog.find(target, settings)
     row = rows.get(src.name)
     from_v = row["version"] if row else None
     p = PackPlan(action, src.name, label_of(src.manifest, src.name), from_v, str(src.version), demo=demo)
@@ -125,7 +126,7 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
         return p
     installed = state.installed_versions(conn)
     owners = state.owners(conn)
-    for s in catalog.resolve(src, installed):
+    for s in catalog.resolve(src, installed, settings):
         r = rows.get(s.name)
         act = "upgrade" if r is not None and r["status"] == state.INSTALLED else "install"
         if s.name != src.name and act == "upgrade":
@@ -184,11 +185,11 @@ def _fields(raw: Any) -> list[dict[str, Any]]:
 
 
 def plan(engine: Engine, action: str, target: str, *, forms_factory: FormsFactory, demo: bool = False,
-         purge: bool = False, tz: dt.tzinfo = dt.timezone.utc) -> PackPlan:
+         purge: bool = False, tz: dt.tzinfo = dt.timezone.utc, settings: Any = None) -> PackPlan:
     """Decide, then rehearse in a transaction that is rolled back; the rehearsal's findings (a form's
     column changes, what fails) become the plan's details and reasons. Nothing is written."""
     with read_tx(engine) as conn:
-        p = decide_plan(conn, action, target, demo=demo, purge=purge)
+        p = decide_plan(conn, action, target, demo=demo, purge=purge, settings=settings)
     if p.blocked:
         return p
     try:
@@ -202,14 +203,14 @@ def plan(engine: Engine, action: str, target: str, *, forms_factory: FormsFactor
 
 def execute(engine: Engine, confirmed: str | None, action: str, target: str, *, forms_factory: FormsFactory,
             demo: bool = False, purge: bool = False, actor_id: int | None = None,
-            tz: dt.tzinfo = dt.timezone.utc) -> tuple[PackPlan, list[str]]:
+            tz: dt.tzinfo = dt.timezone.utc, settings: Any = None) -> tuple[PackPlan, list[str]]:
     """Apply the plan whose hash is ``confirmed`` (None: whatever the plan is now — the CLI's --yes) in one
     transaction. A plan that changed since it was shown: ``Conflict`` with the fresh plan; a blocked plan:
     ``Conflict`` with its reasons."""
     with write_tx(engine) as conn:
         if is_postgres(conn):    # one pack change at a time across every node (SQLite: write_tx queues anyway)
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('mom_pack_manager'))"))
-        p = decide_plan(conn, action, target, demo=demo, purge=purge)
+        p = decide_plan(conn, action, target, demo=demo, purge=purge, settings=settings)
         if confirmed is not None and confirmed != p.hash:
             raise Conflict("计划已经变化（有人改了定义或换了包），请重新查看计划再确认", "the plan has changed since it was shown; "
                            "review the new plan and confirm again", detail={"plan": p.as_dict()})
@@ -264,7 +265,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
         for d in by_kind.get(step.key, []):
             if d.final is not None:
                 before = len(ctx.plans)
-                line = loader.install_item(step, ctx, d.file, d.final)
+                line = _install_item(step, ctx, d)
                 lines += [line] if line else []
                 for fp in ctx.plans[before:]:
                     lines.append(fp.describe("zh-CN"))
@@ -300,6 +301,17 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
                     **({"upgraded_at": now} if work.from_version and work.from_version != work.to_version else {}))
     state.remember_items(conn, work.name, work.to_version, [(d.kind, d.name, d.shipped) for d in work.items])
     return lines
+
+
+def _install_item(step: pack_steps.PackStep, ctx: pack_steps.PackContext, d: ItemDecision) -> str | None:
+    """Install one decided item; its error names the kind, the item in words and the pack's file."""
+    try:
+        return loader.install_item(step, ctx, d.file, d.final)
+    except MomError as exc:
+        exc.zh = f"{d.kind_label['zh-CN']}「{d.label['zh-CN']}」（{d.pack} 的 {d.file}）：{exc.zh}"
+        exc.en = f"{d.kind_label['en']} “{d.label['en']}” ({d.pack}: {d.file}): {exc.en}"
+        exc.problems = [Problem(f"{d.file}#{x.path}", x.zh, x.en, x.code) for x in exc.problems or []]
+        raise
 
 
 def _uninstall(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, tz: dt.tzinfo,

@@ -64,22 +64,22 @@ def _tz(settings: Any) -> Any:
 
 
 @router.get("/packs", summary="Every pack found (built in, on MOM_PACK_PATH, uploaded) or installed, with its state")
-def list_packs(engine: EngineDep, _admin: AdminDep) -> dict[str, Any]:
+def list_packs(engine: EngineDep, settings: SettingsDep, _admin: AdminDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return {"packs": manager.available(conn)}
+        return {"packs": manager.available(conn, settings=settings)}
 
 
 @router.get("/packs/{name}", summary="One pack: state, versions, what it installed (customised? retired?) and changed files")
-def show_pack(name: PackName, engine: EngineDep, _admin: AdminDep) -> dict[str, Any]:
+def show_pack(name: PackName, engine: EngineDep, settings: SettingsDep, _admin: AdminDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return manager.show(conn, name)
+        return manager.show(conn, name, settings=settings)
 
 
 @router.post("/packs/{name}/plan", summary="What an install, upgrade or uninstall would do (rehearsed, nothing is written)")
 def plan_pack(name: PackName, body: Annotated[PlanBody, Body()], engine: EngineDep, settings: SettingsDep,
               _admin: AdminDep) -> dict[str, Any]:
     p = manager.plan(engine, body.action, name, forms_factory=form_registry, demo=body.demo, purge=body.purge,
-                     tz=_tz(settings))
+                     tz=_tz(settings), settings=settings)
     return p.as_dict()
 
 
@@ -89,7 +89,7 @@ def _run(action: str, name: str, body: RunBody, engine: Any, settings: Any, acto
         en = f"confirm is missing: get the plan first (POST /api/packs/{name}/plan) and send its hash as confirm"
         raise InvalidInput(zh, en, problems=[Problem("/confirm", "必填：计划的编号", "required: the plan's hash", "missing")])
     p, lines = manager.execute(engine, body.confirm, action, name, forms_factory=form_registry, demo=body.demo,
-                               purge=body.purge, actor_id=actor_id, tz=_tz(settings))
+                               purge=body.purge, actor_id=actor_id, tz=_tz(settings), settings=settings)
     return {"plan": p.as_dict(), "lines": lines}
 
 
