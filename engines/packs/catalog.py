@@ -135,7 +135,7 @@ def find(target: str | Path, settings: Any = None) -> PackSource:
         found = _best(s for s in sources if s.name == text)
         if found is not None:
             return found
-    folder = Path(target).expanduser()
+    folder = Path(target).expanduser().resolve()     # remembered as installed from: absolute, from any directory
     if (folder / PACK_FILE).is_file():
         return PackSource(folder, read_manifest(folder), "given")
     if not by_name:

@@ -67,7 +67,7 @@ def _files(src: Any, row: dict[str, Any] | None) -> dict[str, list[str]]:
     if src is None:
         return {"modified": [], "missing": [], "added": []}
     expected = checksums.read(src.root)
-    if expected is None and row and row.get("checksums") and str(src.root) == row.get("source"):
+    if expected is None and row and row.get("checksums") and str(Path(src.root).resolve()) == row.get("source"):
         expected = row["checksums"]
     return checksums.modified(src.root, expected) if expected is not None else {"modified": [], "missing": [], "added": []}
 
@@ -296,7 +296,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
             lines += [line] if line else []
     m = bundle.manifest
     state.save_pack(conn, work.name, now=now, version=work.to_version, label=label_of(m, work.name),
-                    depends=m.get("depends") or {}, source=str(work.source.root), status=state.INSTALLED,
+                    depends=m.get("depends") or {}, source=str(Path(work.source.root).resolve()), status=state.INSTALLED,
                     checksums=checksums.compute(work.source.root),
                     **({"upgraded_at": now} if work.from_version and work.from_version != work.to_version else {}))
     state.remember_items(conn, work.name, work.to_version, [(d.kind, d.name, d.shipped) for d in work.items])

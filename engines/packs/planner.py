@@ -167,10 +167,15 @@ class PackPlan:
             if same:
                 out.append(f"  其余 {same} 项不变" if zh else f"  {same} more unchanged")
         for c in self.conflicts:
-            plant, pack = json.dumps(c["plant"], ensure_ascii=False), json.dumps(c["pack_value"], ensure_ascii=False)
-            out.append(f"  ✗ 冲突：{c['kind_label'][lang]}「{c['label'][lang]}」的 {c['where'][lang]}：工厂改为 {plant}，新版本改为 {pack}"
-                       if zh else f"  ✗ conflict: {c['kind_label'][lang]} “{c['label'][lang]}”, {c['where'][lang]}: "
-                       f"the plant has {plant}, the new version {pack}")
+            plant, pack = value_words(c["plant"], lang), value_words(c["pack_value"], lang)
+            if zh:
+                p_ = "工厂删除了它" if c["plant"] is None else f"工厂改为 {plant}"
+                n_ = "新版本删除了它" if c["pack_value"] is None else f"新版本改为 {pack}"
+                out.append(f"  ✗ 冲突：{c['kind_label'][lang]}「{c['label'][lang]}」的 {c['where'][lang]}：{p_}，{n_}")
+            else:
+                p_ = "the plant deleted it" if c["plant"] is None else f"the plant has {plant}"
+                n_ = "the new version deletes it" if c["pack_value"] is None else f"the new version has {pack}"
+                out.append(f"  ✗ conflict: {c['kind_label'][lang]} “{c['label'][lang]}”, {c['where'][lang]}: {p_}, {n_}")
         if self.conflicts:
             out.append("  怎么办：在设计器里把上面这些地方改回原样或改成与新版本相同，再升级；或请模型包的作者调整新版本。" if zh else
                        "  What to do: in the designer, change these places back (or to the new version's values), then "
@@ -180,6 +185,25 @@ class PackPlan:
         if self.blocked:
             out.append("计划被阻止，未做任何修改。" if zh else "The plan is blocked; nothing was changed.")
         return "\n".join(out)
+
+
+def value_words(v: Any, lang: str) -> str:
+    """A conflicting value as a person reads it: text as is, a labelled thing by its label, else short JSON."""
+    if isinstance(v, str):
+        return f"“{v}”"
+    if isinstance(v, dict) and v.get("label") is not None:
+        return f"「{label_of(v, '')[lang]}」" if lang == "zh-CN" else f"“{label_of(v, '')[lang]}”"
+    if isinstance(v, dict) and set(v) <= {"zh-CN", "en"}:
+        return f"“{v.get(lang) or next(iter(v.values()), '')}”"
+    text = json.dumps(v, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def add_conflict(plan: PackPlan, entry: dict[str, Any]) -> None:
+    """One conflict per place: a label changed in both languages on both sides is one conflict."""
+    key = (entry["pack"], entry["kind"], entry["name"], entry["where"]["zh-CN"])
+    if all((c["pack"], c["kind"], c["name"], c["where"]["zh-CN"]) != key for c in plan.conflicts):
+        plan.conflicts.append(entry)
 
 
 def decide(conn: Connection, work: PackWork, owners: dict[tuple[str, str], str], plan: PackPlan) -> None:
@@ -259,8 +283,8 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
         result = merging.merge(base, live, raw)
         if result.conflicts:
             for c in result.conflicts:
-                plan.conflicts.append({"pack": work.name, "kind": step.key, "kind_label": d.kind_label, "name": item,
-                                       "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
+                add_conflict(plan, {"pack": work.name, "kind": step.key, "kind_label": d.kind_label, "name": item,
+                                    "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
             d.change, d.final = "conflict", None
         else:
             d.change, d.final = "merged", result.merged
@@ -280,7 +304,7 @@ def decide_uninstall(conn: Connection, work: PackWork) -> None:
     """Every definition the pack installed: retired (or purged)."""
     rank = {s.key: i for i, s in enumerate(pack_steps.registered())}
     for row in sorted(state.items_of(conn, work.name), key=lambda r: (rank.get(r["kind"], 99), r["name"])):
-        if row["kind"] in SHARED and not work.purge:
+        if row["kind"] in SHARED:        # a role may be named by other packs and held by people: it stays
             continue
         step = _step(None, row["kind"])
         live_fn = getattr(step, "live", None) if step else None
