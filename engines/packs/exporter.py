@@ -3,8 +3,10 @@
 ``export`` writes every definition no installed pack owns (forms, workflows, rules, reports,
 dashboards, print templates, roles — the plant's own, built in the designer), plus those the pack
 being exported already owns (a plant that installed its own configuration pack and keeps changing
-it), as a pack folder: ``pack.json``, a folder per kind, ``CHECKSUMS.sha256``. Records are not
-exported. The packs whose forms the configuration refers to become its ``depends`` (``^`` their
+it), as a pack folder: ``pack.json``, a folder per kind, ``CHECKSUMS.sha256``. The plant's changes
+to other packs' definitions (a field added to a pack's form in the designer) go along under
+``customisations/`` and are merged on the target like an upgrade (``planner.decide_customisations``).
+Records are not exported. The packs whose forms the configuration refers to become its ``depends`` (``^`` their
 installed version), so installing it on an empty server brings them along. The menu follows: the
 pack's forms, reports and dashboards under its label.
 """
@@ -45,6 +47,28 @@ def collect(conn: Connection, name: str) -> dict[str, list[tuple[str, Any]]]:
     return out
 
 
+def customised(conn: Connection, name: str) -> dict[str, list[tuple[str, str, Any]]]:
+    """step key -> [(item name, owning pack, live definition)] of other packs' definitions the plant
+    changed (live differs from what the pack shipped): exported as ``customisations``."""
+    from mom.engines.definitions.identity import definition_hash
+
+    out: dict[str, list[tuple[str, str, Any]]] = {}
+    steps = {s.key: s for s in pack_steps.registered()}
+    installed = state.installed_versions(conn)
+    for pack in sorted(installed):
+        if pack == name:
+            continue
+        for row in state.items_of(conn, pack):
+            step = steps.get(row["kind"])
+            live_fn = getattr(step, "live", None) if step is not None else None
+            if step is None or live_fn is None or step.folder is None:
+                continue
+            found = live_fn(conn, row["name"])
+            if found is not None and not found[1] and isinstance(found[0], dict) and definition_hash(found[0]) != row["base_hash"]:
+                out.setdefault(row["kind"], []).append((row["name"], pack, found[0]))
+    return out
+
+
 def _referenced_forms(raw: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(raw, dict):
@@ -69,7 +93,8 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
     root = Path(out)
     _prepare(root, name)
     items = collect(conn, name)
-    if not items:
+    changes = customised(conn, name)
+    if not items and not changes:
         raise InvalidInput("没有可导出的本厂定义：模型包安装的定义不导出，工厂自己设计的表单、流程、报表等才导出",
                            "nothing to export: definitions installed by packs are not exported, only the plant's own forms, "
                            "flows, reports and so on")
@@ -82,6 +107,9 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
                 owner = owners.get(("forms", form))
                 if owner and owner != name and owner in installed:
                     depends[owner] = f"^{installed[owner]}"
+    for kind_changes in changes.values():
+        for _, owner, _ in kind_changes:
+            depends[owner] = f"^{installed[owner]}"
     label = label or {"zh-CN": "本厂配置", "en": "Plant configuration"}
     manifest: dict[str, Any] = {"format": PACK_FORMAT, "name": name, "version": version, "label": label}
     if depends:
@@ -104,6 +132,16 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
             (root / rel).write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             files.append(rel)
         manifest[step.key] = files
+    listed: dict[str, list[str]] = {}
+    for step in pack_steps.registered():
+        for item, _, raw in changes.get(step.key, []):
+            rel = f"customisations/{step.folder}/{item}.json"
+            (root / "customisations" / str(step.folder)).mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            listed.setdefault(step.key, []).append(rel)
+    if listed:
+        manifest["customisations"] = listed
+        counts["customisations"] = sum(len(v) for v in listed.values())
     (root / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     checksums.write(root)
     return {"path": str(root), "name": name, "version": version, "depends": depends, "counts": counts}
@@ -124,8 +162,8 @@ def _prepare(root: Path, name: str) -> None:
     if not isinstance(old, dict) or old.get("name") != name:
         raise InvalidInput(f"文件夹 {root} 不是空的，也不是模型包 {name} 以前的导出：请换一个空文件夹",
                            f"folder {root} is neither empty nor an earlier export of pack {name}: choose an empty folder")
-    for step in pack_steps.registered():
-        if step.folder and (root / step.folder).is_dir():
-            shutil.rmtree(root / step.folder)
+    for folder in [s.folder for s in pack_steps.registered() if s.folder] + ["customisations"]:
+        if (root / folder).is_dir():
+            shutil.rmtree(root / folder)
     for f in ("pack.json", checksums.FILE if hasattr(checksums, "FILE") else "CHECKSUMS.sha256"):
         (root / f).unlink(missing_ok=True)

@@ -24,7 +24,8 @@ from mom.engines.packs import catalog, checksums, loader, migrations, state
 from mom.engines.packs.exporter import export  # noqa: F401  (part of the manager's API)
 from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.manifest import parse_version
-from mom.engines.packs.planner import ItemDecision, PackPlan, PackWork, decide, decide_uninstall, label_of, words
+from mom.engines.packs.planner import (ItemDecision, PackPlan, PackWork, decide, decide_customisations, decide_uninstall,
+                                      label_of, words)
 from mom.platform.db.engine import is_postgres, read_tx, trial_tx, write_tx
 from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
@@ -126,6 +127,7 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
         return p
     installed = state.installed_versions(conn)
     owners = state.owners(conn)
+    coming: dict[tuple[str, str], Any] = {}
     for s in catalog.resolve(src, installed, settings):
         r = rows.get(s.name)
         act = "upgrade" if r is not None and r["status"] == state.INSTALLED else "install"
@@ -134,6 +136,8 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
         work = PackWork(act, s.name, label_of(s.manifest, s.name), r["version"] if r else None, str(s.version),
                         source=s, bundle=loader.load(s.root), demo=demo and s.name == src.name)
         decide(conn, work, owners, p)
+        decide_customisations(conn, work, owners, coming, p)
+        coming.update({(d.kind, d.name): d.shipped for d in work.items if not d.overlay})
         p.works.append(work)
     return p
 
@@ -299,7 +303,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
                     depends=m.get("depends") or {}, source=str(Path(work.source.root).resolve()), status=state.INSTALLED,
                     checksums=checksums.compute(work.source.root),
                     **({"upgraded_at": now} if work.from_version and work.from_version != work.to_version else {}))
-    state.remember_items(conn, work.name, work.to_version, [(d.kind, d.name, d.shipped) for d in work.items])
+    state.remember_items(conn, work.name, work.to_version, [(d.kind, d.name, d.shipped) for d in work.items if not d.overlay])
     return lines
 
 

@@ -79,10 +79,11 @@ class ItemDecision:
     shipped: Any = None              # what the pack ships (the next base)
     restore: bool = False            # retired now: bring it back
     details: list[Words] = field(default_factory=list)
+    overlay: bool = False            # the plant's change to another pack's definition (``customisations``): not owned
 
     def as_dict(self) -> dict[str, Any]:
         return {"pack": self.pack, "kind": self.kind, "kind_label": self.kind_label, "name": self.name,
-                "label": self.label, "change": self.change, "details": self.details}
+                "label": self.label, "change": self.change, "details": self.details, "customisation": self.overlay}
 
 
 @dataclass
@@ -130,7 +131,7 @@ class PackPlan:
         """What a confirmation confirms: every decision and every definition to install."""
         body = {"action": self.action, "pack": self.pack, "demo": self.demo, "purge": self.purge,
                 "packs": [w.as_dict() for w in self.works],
-                "items": [(d.pack, d.kind, d.name, d.change, d.restore,
+                "items": [(d.pack, d.kind, d.name, d.change, d.restore, d.overlay,
                            definition_hash(d.final) if isinstance(d.final, dict) else json.dumps(d.final, sort_keys=True, default=str))
                           for w in self.works for d in [*w.items, *w.retire]],
                 "conflicts": [(c["kind"], c["name"], c["where"]["en"]) for c in self.conflicts],
@@ -312,3 +313,67 @@ def decide_uninstall(conn: Connection, work: PackWork) -> None:
         raw = found[0] if found else row["base"]
         work.retire.append(ItemDecision(work.name, row["kind"], row["name"], "", "purged" if work.purge else "retired",
                                         label_of(raw, row["name"]), kind_label(step) if step else words(row["kind"], row["kind"])))
+
+
+def decide_customisations(conn: Connection, work: PackWork, owners: dict[tuple[str, str], str],
+                          coming: dict[tuple[str, str], Any], plan: PackPlan) -> None:
+    """The plant's changes to other packs' definitions that an exported configuration carries
+    (``customisations`` in its manifest): each is merged three ways like an upgrade — base = what the
+    owning pack shipped, plant = this server's live definition, new = the exported one. ``coming``:
+    (kind, name) -> shipped definition of the packs this plan installs first."""
+    listed = work.bundle.manifest.get("customisations") or {}
+    for kind, files in listed.items() if isinstance(listed, dict) else []:
+        step = _step(work.bundle.plugins, kind)
+        for file in files if isinstance(files, list) else []:
+            raw = _read(work.bundle.root, file, plan)
+            item = name_of(step, raw) if step is not None and raw is not None else None
+            if step is None or item is None:
+                if raw is not None:
+                    plan.reasons.append(words(f"{file}：无法识别这个定制（种类 {kind}）", f"{file}: cannot tell what this customisation is (kind {kind})"))
+                continue
+            d = ItemDecision(work.name, kind, item, file, "changed", label_of(raw, item), kind_label(step), final=raw,
+                             shipped=raw, overlay=True)
+            owner = owners.get((kind, item))
+            if owner is None and (kind, item) in coming:
+                base = live = coming[(kind, item)]
+            elif owner is None or owner == work.name:
+                plan.reasons.append(words(
+                    f"{file} 定制的是{d.kind_label['zh-CN']}「{d.label['zh-CN']}」，但本机没有哪个模型包安装了它：请先安装它所属的模型包",
+                    f"{file} customises {d.kind_label['en']} “{d.label['en']}”, which no installed pack has installed here: "
+                    "install the pack it belongs to first"))
+                continue
+            else:
+                base = next((r["base"] for r in state.items_of(conn, owner) if (r["kind"], r["name"]) == (kind, item)), None)
+                live_fn = getattr(step, "live", None)
+                found = live_fn(conn, item) if live_fn is not None else None
+                live = found[0] if found else base
+            d.details = [words(f"这是本厂对模型包 {owner or '依赖包'} 的定制", f"the plant's change to pack {owner or 'a dependency'}")]
+            if _same(live, raw):
+                d.change, d.final = "unchanged", None
+            elif _same(live, base):
+                pass                                     # this server has no change of its own: take the exported one
+            else:
+                result = merging.merge(base, live, raw)
+                if result.conflicts:
+                    d.change, d.final = "conflict", None
+                    for c in result.conflicts:
+                        add_conflict(plan, {"pack": work.name, "kind": kind, "kind_label": d.kind_label, "name": item,
+                                            "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
+                else:
+                    d.change, d.final = "merged", result.merged
+                    d.details += [*result.kept, *result.taken]
+            work.items.append(d)
+
+
+def _read(root: Any, file: str, plan: PackPlan) -> Any:
+    from pathlib import Path
+
+    path = (Path(root) / file).resolve()
+    if Path(root).resolve() not in path.parents:
+        plan.reasons.append(words(f"{file}：文件不在模型包的文件夹里", f"{file}: the file is outside the pack's folder"))
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        plan.reasons.append(words(f"{file}：无法读取（{exc}）", f"{file}: cannot be read ({exc})"))
+        return None
