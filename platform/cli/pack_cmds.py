@@ -81,10 +81,27 @@ def pack_show(name: str, as_json: bool) -> None:
             click.echo(f"  ! {zh}: {f}")
 
 
+def _unzipped(target: str) -> str:
+    """A pack .zip (as the screen's 导出本厂配置 downloads it) is stored like an upload and named by its
+    folder; IT at the server's console may install packs with code (hooks.py, migrations)."""
+    path = Path(target)
+    if not (path.suffix.lower() == ".zip" and path.is_file()):
+        return target
+    from mom.engines.packs import archive
+
+    s = get_settings()
+    with path.open("rb") as fh:
+        src = archive.unpack(fh, Path(s.data_dir) / "packs", allow_code=True, max_bytes=s.pack_max_unpacked_bytes,
+                             max_files=s.pack_max_files)
+    click.echo(f"已解压 / unpacked: {src.name} {src.version} -> {src.root}")
+    return str(src.root)
+
+
 def _run(action: str, target: str, *, yes: bool, demo: bool = False, purge: bool = False, as_json: bool = False) -> None:
     from mom.engines.packs import manager
 
     engine = open_engine()
+    target = _unzipped(target)
     p = manager.plan(engine, action, target, forms_factory=form_registry, demo=demo, purge=purge, tz=_tz())
     if as_json and not yes:
         echo_json(p.as_dict())
@@ -96,7 +113,13 @@ def _run(action: str, target: str, *, yes: bool, demo: bool = False, purge: bool
         if not interactive():
             click.echo("未执行：确认无误后加 --yes 再运行 / not applied: run again with --yes to confirm", err=True)
             sys.exit(EXIT_INPUT)
-        if not click.confirm("确认执行这个计划？/ apply this plan?", default=False):
+        if purge:
+            typed = click.prompt(f"这会删除模型包 {p.pack} 的表单和全部记录，不能恢复。确认请输入包名 {p.pack} / this deletes the "
+                                 f"pack's forms and every record, for good; type the pack name to confirm", default="", show_default=False)
+            if typed.strip() != p.pack:
+                click.echo("已取消，未做任何修改 / cancelled, nothing was changed")
+                return
+        elif not click.confirm("确认执行这个计划？/ apply this plan?", default=False):
             click.echo("已取消，未做任何修改 / cancelled, nothing was changed")
             return
     p2, lines = manager.execute(engine, p.hash, action, target, forms_factory=form_registry, demo=demo, purge=purge, tz=_tz())
@@ -116,7 +139,8 @@ def _run(action: str, target: str, *, yes: bool, demo: bool = False, purge: bool
 def pack_plan(target: str, action: str, purge: bool, demo: bool, as_json: bool) -> None:
     from mom.engines.packs import manager
 
-    p = manager.plan(open_engine(), action, target, forms_factory=form_registry, demo=demo, purge=purge, tz=_tz())
+    engine = open_engine()
+    p = manager.plan(engine, action, _unzipped(target), forms_factory=form_registry, demo=demo, purge=purge, tz=_tz())
     if as_json:
         echo_json(p.as_dict())
     else:
@@ -125,7 +149,7 @@ def pack_plan(target: str, action: str, purge: bool, demo: bool, as_json: bool) 
         sys.exit(EXIT_INPUT)
 
 
-@pack.command("install", help="安装模型包（名称或文件夹），先显示计划 / install a pack (name or folder); shows the plan first")
+@pack.command("install", help="安装模型包（名称、文件夹或 .zip），先显示计划 / install a pack (name, folder or .zip); shows the plan first")
 @click.argument("target")
 @click.option("--yes", is_flag=True, help="确认计划 / confirm the plan")
 @click.option("--demo", is_flag=True, help="同时载入演示数据 / also load its demo data")
