@@ -120,8 +120,8 @@ def test_uninstall_refused_while_a_pack_depends_on_it_then_purge(cli, engine, pa
     tables = sa.inspect(engine).get_table_names()
     assert not {"qa_line", "qa_check"} & set(tables)
     assert pack_row(engine, "qa") is None and "qa_line" not in form_versions(engine)
-    with engine.connect() as conn:       # the role goes with it (no user has it)
-        assert conn.execute(sa.text("SELECT count(*) FROM mom_role WHERE name = 'qa_inspector'")).scalar_one() == 0
+    with engine.connect() as conn:       # roles stay (other packs and people use them)
+        assert conn.execute(sa.text("SELECT count(*) FROM mom_role WHERE name = 'qa_inspector'")).scalar_one() == 1
 
 
 # ---------------------------------------------------------------- 8. dependencies refused with the versions named
