@@ -22,9 +22,9 @@ describe('plan groups', () => {
   it('orders kinds as a supervisor reads them and sets unchanged items apart', () => {
     const it_ = (kind, name, change) => ({ pack: 'q', kind, kind_label: kind, name, label: name, change, details: [] })
     const groups = planGroups([it_('roles', 'r', 'added'), it_('forms', 'a', 'unchanged'), it_('forms', 'b', 'kept'),
-      it_('widgets', 'w', 'added'), it_('workflows', 'f', 'merged')])
+      it_('widgets', 'w', 'added'), it_('workflows', 'f', 'merged'), { ...it_('forms', 'c', 'unchanged'), details: ['x'] }])
     expect(groups.map((g) => g.kind)).toEqual(['forms', 'workflows', 'roles', 'widgets'])
-    expect(groups[0].changed.map((x) => x.name)).toEqual(['b'])
+    expect(groups[0].changed.map((x) => x.name)).toEqual(['b', 'c'])
     expect(groups[0].unchanged.map((x) => x.name)).toEqual(['a'])
     expect(planGroups(undefined)).toEqual([])
   })

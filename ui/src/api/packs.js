@@ -6,7 +6,8 @@ import { api, get, post } from './client.js'
 /** @typedef {import('./client.js').Label} Label */
 /** @typedef {'install' | 'upgrade' | 'uninstall'} PackAction */
 /** @typedef {{ name: string, label: Label, version: string | null, installed_version: string | null,
- *   status: 'available' | 'installed' | 'uninstalled', source: string | null, depends: Record<string, string>,
+ *   status: 'available' | 'installed' | 'uninstalled', source: string | null,
+ *   origin: 'builtin' | 'path' | 'uploaded' | 'given' | null, depends: Record<string, string>,
  *   upgradable: boolean, modified_files: number }} Pack */
 /** @typedef {{ kind: string, kind_label: Label, name: string, label: Label, customised: boolean, retired: boolean }} PackItem */
 /** @typedef {Pack & { items: PackItem[], files: { modified: string[], missing: string[], added: string[] } }} PackDetail */

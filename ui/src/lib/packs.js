@@ -31,14 +31,14 @@ export function versionText(p) {
 
 /**
  * A plan's items by kind, in KINDS order (unknown kinds after them): the changed items to read, the
- * unchanged ones apart (a long upgrade is mostly "unchanged").
+ * unchanged ones without details apart (a long upgrade is mostly "unchanged").
  * @returns {{ kind: string, kind_label: any, changed: any[], unchanged: any[] }[]}
  */
 export function planGroups(items) {
   const groups = new Map()
   for (const it of items || []) {
     if (!groups.has(it.kind)) groups.set(it.kind, { kind: it.kind, kind_label: it.kind_label, changed: [], unchanged: [] })
-    groups.get(it.kind)[it.change === 'unchanged' ? 'unchanged' : 'changed'].push(it)
+    groups.get(it.kind)[it.change === 'unchanged' && !it.details?.length ? 'unchanged' : 'changed'].push(it)
   }
   const rank = (k) => (KINDS.includes(k) ? KINDS.indexOf(k) : KINDS.length)
   return [...groups.values()].sort((a, b) => rank(a.kind) - rank(b.kind) || a.kind.localeCompare(b.kind))
