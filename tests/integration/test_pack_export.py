@@ -159,3 +159,34 @@ def test_export_refuses_a_foreign_folder_and_an_empty_configuration(plant, cli, 
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "x" and not (foreign / "pack.json").exists()
     r = cli("pack", "export", "--name", "Plant Config", "--out", tmp_path / "bad")
     assert r.exit_code == 1 and "包名" in r.output
+
+
+def test_the_plants_changes_to_a_packs_forms_travel_with_the_export(plant, cli, engine, db_templates, tmp_path,  # type: ignore[no-untyped-def]
+                                                                    monkeypatch) -> None:
+    from mom.engines.packs.archive import pack_zip
+    from mom.platform.db.engine import make_engine
+
+    c, admin = plant.client, plant.h("admin")
+    _design(plant)
+    raw = live_form(engine, "supplier")                   # the demo pack's form, customised on dev
+    raw["fields"].append({"id": "x9", "key": "audit_grade", "type": "text", "label": {"zh-CN": "审核等级", "en": "Audit grade"}})
+    field(raw, "contact_phone")["label"] = {"zh-CN": "联系人电话", "en": "Contact phone"}
+    assert c.put("/api/forms/supplier", json=raw, headers=admin).status_code == 200
+    dev_supplier = live_form(engine, "supplier")
+    out = tmp_path / "plant_config"
+    ok(cli("pack", "export", "--name", "plant_config", "--out", out))
+    zipped = tmp_path / "plant_config.zip"
+    zipped.write_bytes(pack_zip(out))
+
+    (tmp_path / "prod").mkdir()
+    with db_templates.database("migrated", tmp_path / "prod") as prod_url:
+        _use(monkeypatch, prod_url)
+        ok(cli("pack", "install", zipped, "--yes"))                    # the .zip the screen downloads
+        prod = make_engine(prod_url, pool_size=2)
+        try:
+            got = live_form(prod, "supplier")
+            assert got == dev_supplier                                      # the plant's change to demo's form came along
+            assert pack_row(prod, "demo")["status"] == "installed" and pack_row(prod, "plant_config")["status"] == "installed"
+            assert _configuration(prod) == _configuration(engine)
+        finally:
+            prod.dispose()
