@@ -18,10 +18,11 @@ PACK = "uitest_pack"
 FORM = "uitest_log"
 
 
-def _write_pack(root: Path, version: str, extra_field: bool = False, name: str = PACK, label: str = "界面测试包") -> None:
+def _write_pack(root: Path, version: str, extra_field: bool = False, name: str = PACK, label: str = "界面测试包",
+                reading: str = "读数") -> None:
     """A pack ``name`` with one form of two fields (or three), as a plant's own folder would hold it."""
     fields = [{"id": "u1", "key": "spot", "type": "text", "label": {"zh-CN": "巡检点", "en": "Spot"}, "required": True},
-              {"id": "u2", "key": "reading", "type": "decimal", "label": {"zh-CN": "读数", "en": "Reading"}}]
+              {"id": "u2", "key": "reading", "type": "decimal", "label": {"zh-CN": reading, "en": "Reading"}}]
     if extra_field:
         fields.append({"id": "u3", "key": "remark", "type": "text", "label": {"zh-CN": "备注", "en": "Remark"}})
     form = {"format": "mom.form/1", "name": FORM if name == PACK else f"{name}_log",
@@ -43,6 +44,7 @@ def _plan(page, action: str, name: str = PACK):  # type: ignore[no-untyped-def]
     page.click(f"[data-test={action}-{name}]")
     dialog = page.locator(".el-dialog[data-test=plan]")
     dialog.locator("[data-test=plan-kind-forms]").wait_for()
+    assert "packs." not in dialog.inner_text()      # every word from the locale files, no message key
     return dialog
 
 
@@ -146,6 +148,35 @@ def test_a_stale_plan_shows_the_fresh_one_and_asks_again(page, server, api, tmp_
     assert api().get(f"/api/packs/{name}")["installed_version"] == "1.0.1"
     admin = api()      # leave the session's server without the pack
     plan = admin.post(f"/api/packs/{name}/plan", {"action": "uninstall"})
+    admin.post(f"/api/packs/{name}/uninstall", {"confirm": plan["hash"]})
+
+
+def test_a_conflict_shows_both_values_and_blocks_the_upgrade(page, server, api, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    name, form = "uitest_conflict", "uitest_conflict_log"
+    _write_pack(tmp_path / name, "1.0.0", name=name, label="冲突测试包")
+    monkeypatch.setenv("MOM_PACK_PATH", str(tmp_path))
+    admin = api()
+    plan = admin.post(f"/api/packs/{name}/plan", {"action": "install"})
+    admin.post(f"/api/packs/{name}/install", {"confirm": plan["hash"]})
+    # the plant renames a field in the designer; the new version renames it differently
+    raw = admin.get(f"/api/forms/{form}")["definition"]
+    raw["fields"][1]["label"]["zh-CN"] = "读数（毫米）"
+    r = httpx.put(server + f"/api/forms/{form}", json=raw, headers=admin.h)
+    assert r.status_code == 200, r.text
+    _write_pack(tmp_path / name, "1.1.0", name=name, label="冲突测试包", reading="读数（厘米）")
+    login(page, server)
+    page.goto(server + "/#/admin/packs")
+    dialog = _plan(page, "upgrade", name)
+    box = dialog.locator("[data-test=plan-conflicts]")
+    assert "冲突（1 处）" in box.inner_text() and "巡检记录" in box.inner_text()
+    assert "读数（毫米）" in box.locator("[data-test=conflict-plant]").inner_text()
+    assert "读数（厘米）" in box.locator("[data-test=conflict-pack]").inner_text()
+    assert "在设计器中" in box.inner_text()
+    assert dialog.locator(f"[data-test=plan-item-{form}] .el-tag").inner_text() == "冲突"
+    assert dialog.locator("[data-test=plan-confirm]").is_disabled()
+    shot(page, "pack-conflict")
+    page.keyboard.press("Escape")
+    plan = admin.post(f"/api/packs/{name}/plan", {"action": "uninstall"})   # leave the session's server without it
     admin.post(f"/api/packs/{name}/uninstall", {"confirm": plan["hash"]})
 
 

@@ -7,7 +7,7 @@ export const KINDS = ['forms', 'workflows', 'rules', 'reports', 'dashboards', 'p
 // How a change looks: an Element Plus tag type per plan change.
 export const CHANGE_TAG = {
   added: 'success', changed: 'primary', unchanged: 'info', kept: 'warning', merged: 'primary',
-  retired: 'warning', restored: 'success', purged: 'danger',
+  retired: 'warning', restored: 'success', purged: 'danger', conflict: 'danger',
 }
 
 /** The state shown in the list: installed packs with a newer version found are 'upgradable'. */

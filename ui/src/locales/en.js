@@ -70,7 +70,7 @@ export default {
     planTitle: { install: 'Install plan: {label}', upgrade: 'Upgrade plan: {label}', uninstall: 'Uninstall plan: {label}' },
     packAct: { install: 'install', upgrade: 'upgrade', uninstall: 'uninstall' },
     change: { added: 'new', changed: 'changed', unchanged: 'unchanged', kept: 'plant change kept', merged: 'merged', retired: 'retired',
-      restored: 'restored', purged: 'deleted' },
+      restored: 'restored', purged: 'deleted', conflict: 'conflict' },
     itemName: '{kind} "{label}"', involved: 'Packs involved (dependencies are installed too)', noChanges: 'Nothing to change', unchangedN: '{n} more unchanged', show: 'show', hide: 'hide',
     conflicts: 'Conflicts ({n}): places the plant changed that the new version changed too', plant: 'Plant\'s change', packValue: 'New version',
     conflictHow: 'Nothing can be done while a conflict remains. What to do: in the designer, set this place to the new version\'s value (or back to what it was), save and review the plan again; to keep the plant\'s change, make it again after the upgrade. Nothing changes before you confirm.',

@@ -66,7 +66,7 @@ export default {
     planTitle: { install: '安装计划：{label}', upgrade: '升级计划：{label}', uninstall: '卸载计划：{label}' },
     packAct: { install: '安装', upgrade: '升级', uninstall: '卸载' },
     change: { added: '新增', changed: '修改', unchanged: '不变', kept: '保留工厂修改', merged: '合并', retired: '停用',
-      restored: '恢复', purged: '删除' },
+      restored: '恢复', purged: '删除', conflict: '冲突' },
     itemName: '{kind}「{label}」', involved: '涉及的模型包（依赖一并安装）', noChanges: '没有要变更的内容', unchangedN: '另有 {n} 项不变', show: '显示', hide: '收起',
     conflicts: '冲突（{n} 处）：工厂改过的地方，新版本也改了', plant: '工厂的修改', packValue: '新版本',
     conflictHow: '冲突未解决前不能执行。处理方法：在设计器中把此处改成「新版本」的值（或改回原样），保存后重新查看计划；要保留工厂的修改，可在升级完成后再改回。确认前不会改动任何内容。',
