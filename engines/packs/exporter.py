@@ -90,7 +90,8 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
         raise InvalidInput(f"包名 {name!r} 须为小写英文字母开头的小写字母、数字、下划线（例如 plant_config）",
                            f"pack name {name!r} must be lower-case letters, digits and _ starting with a letter (e.g. plant_config)")
     parse_version(version)
-    root = Path(out)
+    root = Path(out).resolve()
+    _refuse_pack_folders(conn, root, name)
     _prepare(root, name)
     items = collect(conn, name)
     changes = customised(conn, name)
@@ -110,8 +111,9 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
     for kind_changes in changes.values():
         for _, owner, _ in kind_changes:
             depends[owner] = f"^{installed[owner]}"
+    _add_named_roles(conn, items)
     label = label or {"zh-CN": "本厂配置", "en": "Plant configuration"}
-    manifest: dict[str, Any] = {"format": PACK_FORMAT, "name": name, "version": version, "label": label}
+    manifest: dict[str, Any] = {"format": PACK_FORMAT, "name": name, "version": version, "label": label, "exported": True}
     if depends:
         manifest["depends"] = dict(sorted(depends.items()))
     counts: dict[str, int] = {}
@@ -147,6 +149,65 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
     return {"path": str(root), "name": name, "version": version, "depends": depends, "counts": counts}
 
 
+def _named_roles(raw: Any) -> set[str]:
+    """Role names a definition names (assignees, permissions, report audiences …)."""
+    found: set[str] = set()
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if k == "roles" and isinstance(v, list):
+                found |= {x for x in v if isinstance(x, str)}
+            elif k == "role" and isinstance(v, str):
+                found.add(v)
+            else:
+                found |= _named_roles(v)
+    elif isinstance(raw, list):
+        for v in raw:
+            found |= _named_roles(v)
+    return found
+
+
+def _add_named_roles(conn: Connection, items: dict[str, list[tuple[str, Any]]]) -> None:
+    """Every role the exported definitions name goes along (a pack's too: roles are shared, and an
+    empty server needs them before a flow can name them)."""
+    roles = next((s for s in pack_steps.registered() if s.key == "roles"), None)
+    live_fn = getattr(roles, "live", None) if roles is not None else None
+    if live_fn is None:
+        return
+    have = {n for n, _ in items.get("roles", [])}
+    for kind, got in list(items.items()):
+        if kind == "roles":
+            continue
+        for _, raw in got:
+            for role in sorted(_named_roles(raw) - have):
+                found = live_fn(conn, role)
+                if found is not None:
+                    items.setdefault("roles", []).append((role, found[0]))
+                    have.add(role)
+
+
+def _refuse_pack_folders(conn: Connection, root: Path, name: str) -> None:
+    """Never write over a pack's own folder (an installed pack's source, a built-in or found pack), nor
+    export under the name of an installed pack that is not itself an export."""
+    from mom.engines.packs import catalog
+
+    rows = state.packs(conn)
+    folders = {Path(r["source"]).resolve() for r in rows.values() if r.get("source")}
+    folders |= {Path(src.root).resolve() for src in catalog.all_sources() if src.origin != "uploaded"}
+    if root in folders:
+        raise InvalidInput(f"{root} 是一个模型包自己的文件夹，不能导出到这里：请换一个空文件夹",
+                           f"{root} is a pack's own folder; exporting there would overwrite it: choose an empty folder")
+    row = rows.get(name)
+    if row is not None:
+        src = Path(row.get("source") or "")
+        try:
+            exported = json.loads((src / "pack.json").read_text(encoding="utf-8")).get("exported") is True
+        except (OSError, ValueError, AttributeError):
+            exported = False
+        if not exported:
+            raise InvalidInput(f"名称 {name} 已被模型包「{(row.get('label') or {}).get('zh-CN', name)}」使用：请给本厂配置换一个名称（例如 plant_config）",
+                               f"the name {name} is taken by an installed pack: give the plant configuration another name (e.g. plant_config)")
+
+
 def _prepare(root: Path, name: str) -> None:
     """An empty (or new) folder, or an earlier export of the same pack (its files are replaced)."""
     if root.exists() and not root.is_dir():
@@ -159,7 +220,7 @@ def _prepare(root: Path, name: str) -> None:
         old = json.loads(mpath.read_text(encoding="utf-8")) if mpath.is_file() else None
     except (OSError, json.JSONDecodeError):
         old = None
-    if not isinstance(old, dict) or old.get("name") != name:
+    if not isinstance(old, dict) or old.get("name") != name or old.get("exported") is not True:
         raise InvalidInput(f"文件夹 {root} 不是空的，也不是模型包 {name} 以前的导出：请换一个空文件夹",
                            f"folder {root} is neither empty nor an earlier export of pack {name}: choose an empty folder")
     for folder in [s.folder for s in pack_steps.registered() if s.folder] + ["customisations"]:

@@ -20,11 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from mom.engines.packs import catalog, checksums, loader, migrations, state
+from mom.engines.packs import catalog, checksums, loader, migrations, notes, state
 from mom.engines.packs.exporter import export  # noqa: F401  (part of the manager's API)
 from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.manifest import parse_version
-from mom.engines.packs.planner import (ItemDecision, PackPlan, PackWork, decide, decide_customisations, decide_uninstall,
+from mom.engines.packs.planner import (SHARED, SWITCHED, ItemDecision, PackPlan, PackWork, decide, decide_customisations, decide_uninstall,
                                       label_of, words)
 from mom.platform.db.engine import is_postgres, read_tx, trial_tx, write_tx
 from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
@@ -64,13 +64,19 @@ def _summary(name: str, src: Any, row: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _files(src: Any, row: dict[str, Any] | None) -> dict[str, list[str]]:
-    """Files changed against the pack's own CHECKSUMS.sha256 (else against what was installed)."""
+    """Files changed against the pack's own CHECKSUMS.sha256 and, for the folder it was installed
+    from, against what was installed (so a file changed together with the checksum list still shows)."""
+    out: dict[str, set[str]] = {"modified": set(), "missing": set(), "added": set()}
     if src is None:
-        return {"modified": [], "missing": [], "added": []}
+        return {k: [] for k in out}
     expected = checksums.read(src.root)
-    if expected is None and row and row.get("checksums") and str(Path(src.root).resolve()) == row.get("source"):
-        expected = row["checksums"]
-    return checksums.modified(src.root, expected) if expected is not None else {"modified": [], "missing": [], "added": []}
+    if expected is not None:
+        for k, v in checksums.modified(src.root, expected).items():
+            out[k] |= set(v)
+    if row and row.get("checksums") and str(Path(src.root).resolve()) == row.get("source"):
+        for k, v in checksums.modified(src.root, {f: h for f, h in row["checksums"].items() if f != "CHECKSUMS.sha256"}).items():
+            out[k] |= set(v) - {"CHECKSUMS.sha256"}
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def show(conn: Connection, name: str, *, settings: Any = None) -> dict[str, Any]:
@@ -122,8 +128,9 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
         p.reasons.append(words(f"模型包 {src.name} 还没有安装：请用“安装”", f"pack {src.name} is not installed: install it"))
         return p
     if row is not None and src.version < parse_version(row["version"]):
-        p.reasons.append(words(f"不能把模型包 {src.name} 从 {row['version']} 降级到 {src.version}",
-                               f"pack {src.name} cannot go down from {row['version']} to {src.version}"))
+        p.reasons.append(words(f"不能把模型包 {src.name} 从 {row['version']} 降级到 {src.version}：请上传或指定 {row['version']} 或更新的版本",
+                               f"pack {src.name} cannot go down from {row['version']} to {src.version}: upload or name version "
+                               f"{row['version']} or newer"))
         return p
     installed = state.installed_versions(conn)
     owners = state.owners(conn)
@@ -137,6 +144,7 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
                         source=s, bundle=loader.load(s.root), demo=demo and s.name == src.name)
         decide(conn, work, owners, p)
         decide_customisations(conn, work, owners, coming, p)
+        notes.install_notes(conn, work, owners, p)
         coming.update({(d.kind, d.name): d.shipped for d in work.items if not d.overlay})
         p.works.append(work)
     return p
@@ -149,13 +157,16 @@ def _plan_uninstall(conn: Connection, name: str, rows: dict[str, dict[str, Any]]
     p = PackPlan("uninstall", name, label_of({"label": row.get("label")}, name), row["version"], None, purge=purge)
     live = {n: r for n, r in rows.items() if r["status"] == state.INSTALLED}
     for dep in catalog.dependents(name, live):
-        p.reasons.append(words(f"模型包 {dep} 依赖 {name}：请先卸载 {dep}", f"pack {dep} depends on {name}: uninstall {dep} first"))
+        them = label_of({"label": rows[dep].get("label")}, dep)
+        p.reasons.append(words(f"模型包「{them['zh-CN']}」（{dep}）依赖「{p.label['zh-CN']}」：请先卸载「{them['zh-CN']}」",
+                               f"pack “{them['en']}” ({dep}) depends on “{p.label['en']}”: uninstall “{them['en']}” first"))
     if row["status"] == state.UNINSTALLED and not purge:
         p.warnings.append(words(f"模型包 {name} 已经卸载；要连数据一起删除，请选“同时删除数据”",
                                 f"pack {name} is uninstalled already; to delete its data too, choose purge"))
         return p
     work = PackWork("uninstall", name, p.label, row["version"], None, purge=purge)
     decide_uninstall(conn, work)
+    notes.uninstall_notes(conn, work, p)
     p.works.append(work)
     _references(conn, name, p)
     return p
@@ -216,8 +227,9 @@ def execute(engine: Engine, confirmed: str | None, action: str, target: str, *, 
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('mom_pack_manager'))"))
         p = decide_plan(conn, action, target, demo=demo, purge=purge, settings=settings)
         if confirmed is not None and confirmed != p.hash:
-            raise Conflict("计划已经变化（有人改了定义或换了包），请重新查看计划再确认", "the plan has changed since it was shown; "
-                           "review the new plan and confirm again", detail={"plan": p.as_dict()})
+            raise Conflict("这个计划已经不是最新的（可能已经执行过，或有人改了定义、换了包）：请刷新后重新查看计划再确认",
+                           "this plan is no longer current (it may have been applied already, or a definition or the pack "
+                           "changed): refresh, review the plan and confirm again", detail={"plan": p.as_dict()})
         if p.blocked:
             raise Conflict("计划被阻止，未做任何修改：" + "；".join(x["zh-CN"] for x in [*p.reasons, *_conflict_words(p)][:5]),
                            "the plan is blocked, nothing was changed: " + "; ".join(x["en"] for x in [*p.reasons, *_conflict_words(p)][:5]),
@@ -267,6 +279,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
             lines += [line] if line else []
             continue
         for d in by_kind.get(step.key, []):
+            ctx.restore = d.restore or step.key not in SWITCHED     # a flow the plant switched off stays off
             if d.final is not None:
                 before = len(ctx.plans)
                 line = _install_item(step, ctx, d)
@@ -276,6 +289,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
                     d.details = d.details + [words(op.describe("zh-CN"), op.describe("en")) for op in fp.operations]
             if d.restore and getattr(step, "restore", None) is not None:
                 step.restore(ctx, d.name)
+                lines.append(f"{d.kind_label['zh-CN']} {d.label['zh-CN']}：已恢复 / restored")
     for d in reversed(work.retire):
         step = next((s for s in steps if s.key == d.kind), None)
         if step is not None and getattr(step, "retire", None) is not None:
@@ -287,7 +301,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
         if step.phase != "data":
             continue
         for file, raw in bundle.of(step.key):
-            line = loader.install_item(step, ctx, file, raw)
+            line = _data_item(step, ctx, work.name, file, raw)
             lines += [line] if line else []
     if work.demo and bundle.manifest.get("demo"):
         demo = loader.Bundle(bundle.root, bundle.manifest, {"fixtures": [(f"pack.json#/demo/{i}", e) for i, e in
@@ -296,14 +310,18 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
         dctx.fixtures_existing = "skip"
         fx = next((s for s in steps if s.key == "fixtures"), None)
         for file, raw in demo.of("fixtures") if fx else []:
-            line = loader.install_item(fx, dctx, file, raw)
+            line = _data_item(fx, dctx, work.name, file, raw)
             lines += [line] if line else []
     m = bundle.manifest
     state.save_pack(conn, work.name, now=now, version=work.to_version, label=label_of(m, work.name),
                     depends=m.get("depends") or {}, source=str(Path(work.source.root).resolve()), status=state.INSTALLED,
                     checksums=checksums.compute(work.source.root),
                     **({"upgraded_at": now} if work.from_version and work.from_version != work.to_version else {}))
-    state.remember_items(conn, work.name, work.to_version, [(d.kind, d.name, d.shipped) for d in work.items if not d.overlay])
+    owned = state.owners(conn)
+    state.remember_items(conn, work.name, work.to_version, [
+        (d.kind, d.name, d.shipped) for d in work.items if not d.overlay
+        # a shared kind (a role) is the pack's only if the pack made it (or filled its label): a plant's own stays the plant's
+        and (d.kind not in SHARED or d.change in ("added", "changed") or owned.get((d.kind, d.name)) == work.name)])
     return lines
 
 
@@ -315,6 +333,19 @@ def _install_item(step: pack_steps.PackStep, ctx: pack_steps.PackContext, d: Ite
         exc.zh = f"{d.kind_label['zh-CN']}「{d.label['zh-CN']}」（{d.pack} 的 {d.file}）：{exc.zh}"
         exc.en = f"{d.kind_label['en']} “{d.label['en']}” ({d.pack}: {d.file}): {exc.en}"
         exc.problems = [Problem(f"{d.file}#{x.path}", x.zh, x.en, x.code) for x in exc.problems or []]
+        raise
+
+
+def _data_item(step: pack_steps.PackStep, ctx: pack_steps.PackContext, pack: str, file: str, raw: Any) -> str | None:
+    """Load one master/demo data file; its error names the pack, the data file and the form."""
+    try:
+        return loader.install_item(step, ctx, file, raw)
+    except MomError as exc:
+        where = raw.get("file") if isinstance(raw, dict) else file
+        form = raw.get("form") if isinstance(raw, dict) else ""
+        exc.zh = f"模型包 {pack} 的数据文件 {where}（表单 {form}）有错，整个安装已撤销：{exc.zh}"
+        exc.en = f"pack {pack}'s data file {where} (form {form}) is wrong; the whole install was rolled back: {exc.en}"
+        exc.problems = [Problem(f"{where}: {x.path}" if x.path else str(where), x.zh, x.en, x.code) for x in exc.problems or []]
         raise
 
 

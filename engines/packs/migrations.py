@@ -87,3 +87,31 @@ def run(conn: Connection, root: Path, pack: str, from_version: str, to_version: 
                                "the whole upgrade was rolled back", detail={"pack": pack, "file": str(path), "line": line}) from exc
         lines.append(f"迁移 / migration {pack} {version} {phase}")
     return lines
+
+
+def problems(root: Path) -> list[dict[str, str]]:
+    """What is wrong with a pack's migrations folder, found without running anything (a plan shows it,
+    so an author learns at the first install, not at the first upgrade)."""
+    base = root / "migrations"
+    out: list[dict[str, str]] = []
+    if not base.is_dir():
+        return out
+    for d in sorted(base.iterdir()):
+        if d.name.startswith(".") or d.name == "__pycache__":
+            continue
+        if not d.is_dir():
+            out.append({"zh-CN": f"migrations/{d.name}：这里只放以版本号命名的文件夹（例如 migrations/1.2.0/post.py）",
+                        "en": f"migrations/{d.name}: only folders named by a version belong here (e.g. migrations/1.2.0/post.py)"})
+            continue
+        try:
+            parse_version(d.name)
+        except MomError:
+            out.append({"zh-CN": f"迁移文件夹名 {d.name} 不是版本号（例如 1.2.0）：请改名", "en": f"migration folder {d.name} is not a version (e.g. 1.2.0): rename it"})
+            continue
+        files = [f for f in d.iterdir() if f.suffix == ".py"]
+        for f in files:
+            if f.stem not in PHASES:
+                out.append({"zh-CN": f"migrations/{d.name}/{f.name}：只有 pre.py 和 post.py 会运行", "en": f"migrations/{d.name}/{f.name}: only pre.py and post.py run"})
+            elif "def migrate" not in f.read_text(encoding="utf-8", errors="replace"):
+                out.append({"zh-CN": f"migrations/{d.name}/{f.name} 缺少 migrate(conn, ctx) 函数", "en": f"migrations/{d.name}/{f.name} has no migrate(conn, ctx) function"})
+    return out

@@ -32,6 +32,13 @@ from mom.engines.packs import steps as pack_steps
 
 Words = dict[str, str]
 
+#: where a pack's files come from, in words
+ORIGINS = {"builtin": ("系统自带", "built in"), "path": ("服务器上的模型包目录", "pack folder on the server"),
+           "uploaded": ("上传的", "uploaded"), "given": ("指定的文件夹", "given folder"), "installed": ("安装时的文件夹", "folder installed from")}
+
+#: kinds whose "retired" is a switch the plant may also turn off by hand
+SWITCHED = frozenset({"workflows", "rules"})
+
 #: kinds several packs and the plant share (a role named by two packs is one role): never owned
 #: exclusively, never a conflict, never retired with a pack
 SHARED = frozenset({"roles"})
@@ -101,10 +108,14 @@ class PackWork:
     retire: list[ItemDecision] = field(default_factory=list)
     demo: bool = False
     purge: bool = False
+    notes: list[Words] = field(default_factory=list)     # master data, demo data, migrations, menu: what else happens
 
     def as_dict(self) -> dict[str, Any]:
+        src = self.source
         return {"name": self.name, "label": self.label, "action": self.action,
-                "from_version": self.from_version, "to_version": self.to_version}
+                "from_version": self.from_version, "to_version": self.to_version,
+                "origin": getattr(src, "origin", None), "source": str(src.root) if src is not None else None,
+                "notes": self.notes}
 
 
 @dataclass
@@ -152,12 +163,17 @@ class PackPlan:
         changes = {"added": ("新增", "added"), "changed": ("修改", "changed"), "unchanged": ("不变", "unchanged"),
                    "kept": ("保留工厂的修改", "plant's changes kept"), "merged": ("合并", "merged"),
                    "retired": ("停用（数据保留）", "retired (data kept)"), "restored": ("恢复", "restored"),
-                   "purged": ("删除（含数据）", "purged (with its data)"), "conflict": ("冲突", "conflict")}
+                   "purged": ("删除（含数据）", "purged (with its data)"), "conflict": ("冲突", "conflict"),
+                   "blocked": ("被阻止", "blocked")}
         out = []
         for w in self.works:
             a = acts[w.action][0 if zh else 1]
             ver = f"{w.from_version or '-'} -> {w.to_version or '-'}"
             out.append(f"{a} {w.label[lang]}（{w.name} {ver}）" if zh else f"{a} {w.label[lang]} ({w.name} {ver})")
+            if w.source is not None:
+                where = ORIGINS.get(getattr(w.source, "origin", ""), ("", ""))[0 if zh else 1]
+                out.append(f"  来源：{where} {w.source.root}" if zh else f"  from: {where} {w.source.root}")
+            out.extend(f"  · {x[lang]}" for x in w.notes)
             for d in [*w.items, *w.retire]:
                 if d.change == "unchanged" and not d.details:
                     continue
@@ -172,11 +188,13 @@ class PackPlan:
             if zh:
                 p_ = "工厂删除了它" if c["plant"] is None else f"工厂改为 {plant}"
                 n_ = "新版本删除了它" if c["pack_value"] is None else f"新版本改为 {pack}"
-                out.append(f"  ✗ 冲突：{c['kind_label'][lang]}「{c['label'][lang]}」的 {c['where'][lang]}：{p_}，{n_}")
+                was = f"（原来是 {value_words(c.get('base'), lang)}）" if c.get("base") is not None else ""
+                out.append(f"  ✗ 冲突：{c['kind_label'][lang]}「{c['label'][lang]}」的 {c['where'][lang]}{was}：{p_}，{n_}")
             else:
                 p_ = "the plant deleted it" if c["plant"] is None else f"the plant has {plant}"
                 n_ = "the new version deletes it" if c["pack_value"] is None else f"the new version has {pack}"
-                out.append(f"  ✗ conflict: {c['kind_label'][lang]} “{c['label'][lang]}”, {c['where'][lang]}: {p_}, {n_}")
+                was = f" (was {value_words(c.get('base'), lang)})" if c.get("base") is not None else ""
+                out.append(f"  ✗ conflict: {c['kind_label'][lang]} “{c['label'][lang]}”, {c['where'][lang]}{was}: {p_}, {n_}")
         if self.conflicts:
             out.append("  怎么办：在设计器里把上面这些地方改回原样或改成与新版本相同，再升级；或请模型包的作者调整新版本。" if zh else
                        "  What to do: in the designer, change these places back (or to the new version's values), then "
@@ -249,9 +267,11 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
                 ("changed", raw) if not (isinstance(live, dict) and live.get("label")) else ("kept", None))
         return d
     if owner is not None and owner != work.name:
-        plan.reasons.append(words(f"{d.kind_label['zh-CN']}「{d.label['zh-CN']}」属于模型包 {owner}，{work.name} 不能再安装同名的；请联系该包的作者改名",
-                                  f"{d.kind_label['en']} “{d.label['en']}” belongs to pack {owner}; {work.name} cannot install one "
+        theirs = label_of(found[0], item) if found else d.label
+        plan.reasons.append(words(f"{d.kind_label['zh-CN']}「{theirs['zh-CN']}」属于模型包 {owner}，{work.label['zh-CN']} 不能再装一个同名的；请联系该包的作者改名",
+                                  f"{d.kind_label['en']} “{theirs['en']}” belongs to pack {owner}; {work.label['en']} cannot install one "
                                   "of the same name (ask the pack's author to rename it)"))
+        d.change, d.final = "blocked", None
         return d
     if found is None:
         if live_fn is None and (step.key, item) in bases:
@@ -259,7 +279,11 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
             d.change = "unchanged" if same else "changed"
         return d
     live, retired = found
-    d.restore = bool(retired)
+    # forms and reports are retired only with their pack; a flow or rule may be off by the plant's
+    # choice: only a reinstall (the pack was uninstalled) switches it back on, and the plan says so
+    d.restore = bool(retired) and (step.key not in SWITCHED or work.action == "install" and work.from_version is not None)
+    if retired and step.key in SWITCHED and not d.restore:
+        retired = False
     base = bases.get((step.key, item))
     if base is None and legacy:
         base = state.first_version(conn, step.key, item) or live
@@ -271,6 +295,7 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
             f"已有工厂自建的{d.kind_label['zh-CN']}「{label_of(live, item)['zh-CN']}」与模型包的同名但内容不同：请先在设计器里给工厂的那个改名，再安装",
             f"the plant already has its own {d.kind_label['en']} “{label_of(live, item)['en']}” with the same name but other "
             "content: rename the plant's one in the designer first, then install"))
+        d.change, d.final = "blocked", None
         return d
     if _same(live, base):
         d.change = "unchanged" if _same(raw, base) and _same(live, raw) else "changed"
@@ -285,13 +310,17 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
         if result.conflicts:
             for c in result.conflicts:
                 add_conflict(plan, {"pack": work.name, "kind": step.key, "kind_label": d.kind_label, "name": item,
-                                    "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
+                                    "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack,
+                                    "base": c.base})
             d.change, d.final = "conflict", None
         else:
             d.change, d.final = "merged", result.merged
             d.details = [*result.kept, *result.taken]
     if retired and d.change in ("unchanged", "kept"):
         d.change = "restored"
+    if d.restore and step.key in SWITCHED:
+        d.details.append(words("将重新启用（卸载前如是手工停用的，装好后请再停用）",
+                               "will be switched on again (if it was off by choice before the uninstall, switch it off again)"))
     return d
 
 
@@ -358,7 +387,8 @@ def decide_customisations(conn: Connection, work: PackWork, owners: dict[tuple[s
                     d.change, d.final = "conflict", None
                     for c in result.conflicts:
                         add_conflict(plan, {"pack": work.name, "kind": kind, "kind_label": d.kind_label, "name": item,
-                                            "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack})
+                                            "label": d.label, "where": c.where, "plant": c.plant, "pack_value": c.pack,
+                                    "base": c.base})
                 else:
                     d.change, d.final = "merged", result.merged
                     d.details += [*result.kept, *result.taken]

@@ -187,8 +187,10 @@ def pack_export(name: str, out: str, version: str, label_zh: str | None, label_e
     from mom.platform.db.engine import read_tx
 
     label = None
-    if label_zh or label_en:
-        label = {"zh-CN": label_zh or label_en or name, "en": label_en or label_zh or name}
+    if label_en and not label_zh:
+        raise click.UsageError("请同时给出中文名称（--label-zh）/ give the Chinese label too (--label-zh)")
+    if label_zh:
+        label = {"zh-CN": label_zh, "en": label_en or label_zh}
     with read_tx(open_engine()) as conn:
         res = exporter.export(conn, name=name, out=Path(out), version=version, label=label)
     counts = "，".join(f"{k} {v}" for k, v in res["counts"].items())

@@ -109,7 +109,7 @@ def test_uninstall_refused_while_a_pack_depends_on_it_then_purge(cli, engine, pa
     before = snapshot(engine)
     r = cli("pack", "uninstall", "qa", "--yes")
     assert r.exit_code == 1, r.output
-    assert "模型包 qa_ext 依赖 qa：请先卸载 qa_ext" in r.output
+    assert "（qa_ext）依赖「质量检验」：请先卸载「质量扩展」" in r.output
     assert snapshot(engine) == before
 
     ok(cli("pack", "uninstall", "qa_ext", "--yes"))

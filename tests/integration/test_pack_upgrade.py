@@ -165,7 +165,7 @@ def test_execute_with_a_stale_plan_hash_is_a_conflict(cli, engine, client, packs
     before = snapshot(engine)
     with pytest.raises(Conflict) as got:
         manager.execute(engine, shown.hash, "upgrade", "qa", forms_factory=form_registry)
-    assert "计划已经变化" in got.value.zh
+    assert "计划已经不是最新的" in got.value.zh
     fresh = got.value.detail["plan"]
     assert fresh["hash"] != shown.hash and any(i["name"] == "qa_check" and i["change"] == "merged" for i in fresh["items"])
     assert snapshot(engine) == before and pack_row(engine, "qa")["version"] == "1.0.0"
@@ -283,7 +283,7 @@ def test_a_field_the_plant_removed_and_v2_changed_is_a_conflict(cli, engine, cli
     r = cli("pack", "upgrade", "qa", "--yes")
     assert r.exit_code == 1, r.output
     conflict = next(x for x in r.output.splitlines() if "冲突：" in x)
-    assert "表单「检验单」的 字段「检验结论」：工厂删除了它" in conflict and "null" not in conflict and '"key"' not in conflict
+    assert "表单「检验单」的 字段「检验结论」（原来是 「结论」）：工厂删除了它" in conflict and "null" not in conflict and '"key"' not in conflict
     assert snapshot(engine) == before
 
 

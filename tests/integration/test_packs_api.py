@@ -130,7 +130,7 @@ def test_plan_then_install_with_the_plans_hash_stale_and_missing_confirm(client:
     r = client.post("/api/packs/mini/install", json={"confirm": plan["hash"]}, headers=admin)
     assert r.status_code == 409, r.text
     fresh = r.json()["detail"]["plan"]
-    assert fresh["hash"] != plan["hash"] and "计划已经变化" in r.json()["message"]["zh-CN"]
+    assert fresh["hash"] != plan["hash"] and "计划已经不是最新的" in r.json()["message"]["zh-CN"]
     assert client.get("/api/forms/widget", headers=admin).status_code == 404
 
     r = client.post("/api/packs/mini/install", json={"confirm": fresh["hash"]}, headers=admin)
@@ -303,3 +303,95 @@ def test_installed_packs_hooks_are_registered_at_start_and_a_broken_one_is_only_
         if pm.get_plugin("pack:hooky") is not None:
             pm.unregister(name="pack:hooky")
         steps.forget()                                                         # the cached steps without it
+
+
+# ---------------------------------------------------------------- hostile uploads (review: issue 18)
+def _manifest(name: str = "mini", version: str = "1.0.0", **extra: Any) -> str:
+    return json.dumps({"format": "mom.pack/1", "name": name, "version": version, "label": {"zh-CN": "小包", "en": "Mini"},
+                       "forms": ["forms/widget.json"], **extra})
+
+
+def test_huge_versions_and_deep_json_are_refused_before_anything_is_stored(
+        client: TestClient, admin: dict[str, str], settings: Settings, packs_env: Path) -> None:
+    store = Path(settings.data_dir) / "packs"
+    deep = "[" * 100000 + "]" * 100000
+
+    def refused(entries: dict[str, bytes | str], *words: str) -> dict[str, Any]:
+        r = upload(client, admin, zip_of(entries))
+        assert r.status_code == 422, r.text
+        said = r.json()["message"]["zh-CN"] + json.dumps(r.json().get("problems", []), ensure_ascii=False)
+        for w in words:
+            assert w in said, (w, r.json())
+        assert not store.exists() or not list(store.iterdir())                  # nothing stored, no temporary folder
+        return r.json()
+
+    form = json.dumps(_form("widget"))
+    refused({"pack.json": _manifest(version="1." + "9" * 5000 + ".0"), "forms/widget.json": form}, "最多 32 个")
+    refused({"pack.json": _manifest(version="1.0.0-" + "a" * 40), "forms/widget.json": form}, "最多 32 个")
+    refused({"pack.json": _manifest(version="1.9999999999.0"), "forms/widget.json": form}, "最多 9 位")
+    refused({"pack.json": _manifest()[:-1] + ', "x": ' + deep + "}", "forms/widget.json": form},
+            "文件 pack.json 嵌套层数太多（最多 64 层）")
+    body = refused({"pack.json": _manifest(), "forms/widget.json": '{"name": "a1", "x": ' + deep + "}"},
+                   "文件 forms/widget.json 嵌套层数太多（最多 64 层）", "未保存")
+    assert body["problems"][0]["path"] == "forms/widget.json"
+    refused({"pack.json": _manifest(name="mini\n"), "forms/widget.json": form}, "名称")
+
+    # folders that got onto the server anyway (an older server, a copy by hand) never break the list or a plan
+    write_pack(store / "hugever", "hugever", "1." + "9" * 5000 + ".0")
+    write_pack(packs_env / "deepf", "deepf")
+    (packs_env / "deepf" / "forms" / "widget.json").write_text('{"name": "a1", "x": ' + deep + "}", encoding="utf-8")
+    r = client.get("/api/packs", headers=admin)
+    assert r.status_code == 200, r.text
+    assert "hugever" not in {p["name"] for p in r.json()["packs"]}
+    r = client.post("/api/packs/deepf/plan", json={"action": "install"}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert "forms/widget.json" in json.dumps(r.json(), ensure_ascii=False) and "嵌套层数太多" in json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_an_upload_cannot_shadow_a_built_in_or_server_pack(client: TestClient, admin: dict[str, str], settings: Settings,
+                                                          packs_env: Path) -> None:
+    store = Path(settings.data_dir) / "packs"
+    for version in ("99.0.0", "1.0.0"):
+        r = upload(client, admin, zip_of({"pack.json": _manifest("demo", version), "forms/widget.json": json.dumps(_form("pwn_form"))}))
+        assert r.status_code == 422, r.text
+        assert r.json()["message"]["zh-CN"] == "系统自带的模型包 demo 不能用上传的替换；请给上传的包换一个名称"
+    write_pack(packs_env / "mini")
+    r = upload(client, admin, zip_of(mini_entries(version="2.0.0")))
+    assert r.status_code == 422 and "mini 不能用上传的替换" in r.json()["message"]["zh-CN"], r.text
+    assert not store.exists() or not list(store.iterdir())
+    plan = _plan(client, admin, "demo", "upgrade")
+    assert "pwn_form" not in {i["name"] for i in plan["items"]}
+
+
+def test_an_upload_lower_than_the_installed_version_is_refused(client: TestClient, admin: dict[str, str], settings: Settings,
+                                                               packs_env: Path) -> None:
+    store = Path(settings.data_dir) / "packs"
+    r = upload(client, admin, zip_of(mini_entries(version="2.0.0")))
+    assert r.status_code == 200, r.text
+    plan = _plan(client, admin, "mini")
+    assert client.post("/api/packs/mini/install", json={"confirm": plan["hash"]}, headers=admin).status_code == 200
+    r = upload(client, admin, zip_of(mini_entries(version="0.5.0")))
+    assert r.status_code == 422, r.text
+    assert r.json()["message"]["zh-CN"].startswith("已安装 mini 2.0.0，不能用更低的版本 0.5.0 替换它的文件")
+    assert json.loads((store / "mini" / "pack.json").read_text())["version"] == "2.0.0"
+    assert sorted(p.name for p in store.iterdir()) == ["mini"]
+    r = upload(client, admin, zip_of(mini_entries(version="2.1.0")))            # a higher version: fine
+    assert r.status_code == 200 and r.json()["version"] == "2.1.0"
+
+
+def test_planning_a_pack_needs_the_admin_write_scope(client: TestClient, admin: dict[str, str], packs_env: Path) -> None:
+    """Planning loads the pack, which runs its hooks.py: a read-only token may list packs but not plan."""
+    write_pack(packs_env / "mini")
+
+    def token(*scopes: str) -> dict[str, str]:
+        r = client.post("/api/auth/api-tokens", json={"name": "t", "scopes": list(scopes)}, headers=admin)
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    reader = token("admin:read")
+    assert client.get("/api/packs", headers=reader).status_code == 200
+    r = client.post("/api/packs/mini/plan", json={"action": "install"}, headers=reader)
+    assert r.status_code == 403 and r.json()["code"] == "insufficient_scope", r.text
+    assert "admin:write" in r.json()["message"]["zh-CN"]
+    r = client.post("/api/packs/mini/plan", json={"action": "install"}, headers=token("admin:write"))
+    assert r.status_code == 200, r.text
