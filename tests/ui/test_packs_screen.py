@@ -77,6 +77,8 @@ def test_install_upgrade_and_uninstall_a_pack_through_its_plan(page, server, api
     assert item.locator(".el-tag").inner_text() == "新增" and "巡检记录" in item.inner_text()
     assert dialog.locator("[data-test=plan-kind-forms] h4").inner_text() == "表单"
     assert dialog.locator("[data-test=plan-confirm]").inner_text() == "确认安装"
+    notes = dialog.locator("[data-test=plan-notes]").inner_text()     # where it comes from and what else happens
+    assert "的来源：服务器上的模型包目录" in notes and "新增表单" in notes
     shot(page, "pack-plan")
     _confirm(page, dialog, "已安装「界面测试包」")
     row.locator(f"[data-test=state-{PACK}]", has_text="已安装").wait_for()

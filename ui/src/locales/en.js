@@ -75,6 +75,7 @@ export default {
     conflicts: 'Conflicts ({n}): places the plant changed that the new version changed too', plant: 'Plant\'s change', packValue: 'New version',
     conflictHow: 'Nothing can be done while a conflict remains. What to do: in the designer, set this place to the new version\'s value (or back to what it was), save and review the plan again; to keep the plant\'s change, make it again after the upgrade. Nothing changes before you confirm.',
     warnings: 'Please note', blocked: 'This cannot be done now, because:', changedAgain: 'The plan changed (the configuration was just edited); the fresh plan is shown: review it and confirm again.',
+    withDemo: 'Also load the demo data', from: '{label} comes from: ', uploadedTag: 'uploaded: make sure you trust it', origin: { builtin: 'built in', path: 'a pack folder on the server', uploaded: 'an upload', given: 'a given folder', installed: 'the folder it was installed from' },
     purge: 'Also delete the data', purgeWarn: 'All records of these forms, their approvals and attachment links will be deleted for good! Unticked, the data stays and reinstalling the pack brings it back.',
     modifiedN: '{n} file(s) changed', modifiedHint: 'Files of this pack differ from what was published: someone may have edited them; check before installing or upgrading.',
     items: 'Contents', kind: 'Kind', customised: 'customised', retired: 'retired', files: 'Files', filesModified: 'Changed', filesMissing: 'Missing',

@@ -71,6 +71,7 @@ export default {
     conflicts: '冲突（{n} 处）：工厂改过的地方，新版本也改了', plant: '工厂的修改', packValue: '新版本',
     conflictHow: '冲突未解决前不能执行。处理方法：在设计器中把此处改成「新版本」的值（或改回原样），保存后重新查看计划；要保留工厂的修改，可在升级完成后再改回。确认前不会改动任何内容。',
     warnings: '请注意', blocked: '现在不能执行，原因：', changedAgain: '计划已变化（配置刚被修改过），已显示最新的计划，请重新查看后再确认。',
+    withDemo: '同时载入演示数据', from: '{label} 的来源：', uploadedTag: '上传的包，请确认来源可信', origin: { builtin: '系统自带', path: '服务器上的模型包目录', uploaded: '上传的', given: '指定的文件夹', installed: '安装时的文件夹' },
     purge: '同时删除数据', purgeWarn: '将永久删除这些表单中的全部记录，以及它们的审批记录和附件关联，无法恢复！不勾选则数据保留，重新安装该模型包即可恢复。',
     modifiedN: '{n} 个文件被修改', modifiedHint: '模型包中的文件与发布时不一致：可能被人直接改过，请核对后再安装或升级。',
     items: '内容', kind: '类型', customised: '已自定义', retired: '已停用', files: '文件', filesModified: '被修改', filesMissing: '缺失',
