@@ -5,8 +5,10 @@ An uploaded zip is untrusted input. ``unpack`` refuses it whole, writing nothing
 holds too many files, unpacks to more bytes than allowed (counted while extracting: the sizes in the zip's
 own directory are not believed), names a path that is absolute, climbs out with ``..``, is too long or a
 symbolic link, carries Python code (``hooks.py``, migrations) while the server does not accept code from
-uploads, or has no valid ``pack.json`` at its root or in its one top folder. It extracts into a temporary
-folder beside the destination and only then swaps it in, so an earlier upload of the same pack is
+uploads, has no valid ``pack.json`` at its root or in its one top folder, holds a JSON file that cannot be
+read (malformed, too big, nested too deeply), or is refused by the caller's ``accept`` (a name that is
+a built-in pack's, a version below the installed one). It extracts into a temporary folder beside the
+destination and checks it there, and only then swaps it in, so an earlier upload of the same pack is
 replaced whole or not at all.
 """
 from __future__ import annotations
@@ -18,11 +20,12 @@ import stat
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from mom.engines.packs.catalog import PackSource
+from mom.engines.packs.jsonfile import read_json
 from mom.engines.packs.loader import PACK_NAME
 from mom.engines.packs.manifest import PACK_FILE, read_manifest
 from mom.platform.errors import InvalidInput, Problem, TooLarge
@@ -64,11 +67,12 @@ def _folder_files(root: Path) -> Iterable[tuple[str, Path]]:
 
 # ---------------------------------------------------------------- reading
 def unpack(data: bytes | IO[bytes], dest_root: Path, *, allow_code: bool, max_bytes: int, max_files: int,
-           max_compressed: int | None = None) -> PackSource:
+           max_compressed: int | None = None, accept: Callable[[PackSource], None] | None = None) -> PackSource:
     """Check the zip ``data`` and store the pack it holds as ``dest_root/<name>/`` (replacing an earlier
     upload of that name); returns the stored pack. ``max_bytes``: all files unpacked; ``max_files``: entries
-    in the zip; ``max_compressed``: the zip itself. Anything wrong: ``InvalidInput`` / ``TooLarge``, nothing
-    stored."""
+    in the zip; ``max_compressed``: the zip itself; ``accept``: called with the checked pack (still in its
+    temporary folder) before it is stored, raising to refuse it. Anything wrong: ``InvalidInput`` /
+    ``TooLarge``, nothing stored."""
     stream: IO[bytes] = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     if max_compressed is not None:
         stream.seek(0, os.SEEK_END)
@@ -94,14 +98,36 @@ def unpack(data: bytes | IO[bytes], dest_root: Path, *, allow_code: bool, max_by
             _extract(zf, chosen, work, max_bytes=max_bytes)
             manifest = read_manifest(work)
             name = str(manifest["name"])
-            if not PACK_NAME.match(name):      # the schema checks it; the name becomes a folder, so check again
+            if not PACK_NAME.fullmatch(name):   # the manifest checks it; the name becomes a folder, so check again
                 raise InvalidInput(f"模型包名称 {name!r} 不合规：须为小写字母开头的小写字母、数字、下划线",
                                    f"pack name {name!r} is not valid: lower-case letters, digits and _ starting with a letter")
+            candidate = PackSource(work, manifest, "uploaded")
+            str(candidate.version)
+            _check_json_files(work)
+            if accept is not None:
+                accept(candidate)
             final = _swap_in(work, dest_root / name)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
     return PackSource(final, manifest, "uploaded")
+
+
+def _check_json_files(work: Path) -> None:
+    """Every ``.json`` file of the unpacked pack reads (bounded: size, nesting); all problems at once."""
+    problems: list[Problem] = []
+    for path in sorted(work.rglob("*.json")):
+        if path.is_file():
+            try:
+                read_json(path, path.relative_to(work).as_posix())
+            except InvalidInput as exc:
+                problems.extend(exc.problems)
+    if problems:
+        first = problems[0]
+        more = len(problems) - 1
+        raise InvalidInput(f"文件 {first.path} {first.zh}" + (f"（另有 {more} 个文件有问题）" if more else "") + "；未保存任何文件",
+                           f"file {first.path} {first.en}" + (f" ({more} more file(s) with problems)" if more else "")
+                           + "; nothing was stored", problems=problems[:50])
 
 
 def _mb(n: int) -> str:

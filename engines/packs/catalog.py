@@ -5,11 +5,18 @@ Packs are found in three places, each a folder with a ``pack.json``:
 - built in: the folders of the ``mom.modelpacks`` package (origin ``"builtin"``);
 - ``MOM_PACK_PATH`` (environment or the ``pack_path`` setting; an ``os.pathsep`` list): each entry a
   pack folder or a folder of pack folders (origin ``"path"``);
-- uploaded: ``<data dir>/packs/<name>/`` (origin ``"uploaded"``).
+- uploaded: ``<data dir>/packs/<name>/`` (origin ``"uploaded"``);
+- installed earlier from a folder of its own (``installed_sources``, the ``mom_pack`` rows' ``source``;
+  origin ``"installed"``), while that folder still holds the pack.
 
-A pack may also be named by its folder (origin ``"given"``). ``resolve`` lists what must be installed
-so that a pack can be: its missing dependencies (recursively, dependencies first, each the highest
-version in the catalogue that its range allows), then the pack itself.
+A pack may also be named by its folder (origin ``"given"``): a target is a folder only when it is a
+``Path`` or its text contains ``/`` or starts with ``.`` (``./mypack``); any other text is a name, looked
+up in the catalogue only. On equal versions a folder given or on the server outranks the built-in, which
+outranks one installed from a folder, which outranks an upload: an upload never shadows a built-in pack.
+A folder that cannot be read is left out of the catalogue (and reported), never an error for the
+whole list. ``resolve`` lists what must be installed so that a pack can be: its missing dependencies
+(recursively, dependencies first, each the highest version in the catalogue that its range allows),
+then the pack itself.
 """
 from __future__ import annotations
 
@@ -23,10 +30,10 @@ from typing import Any
 from mom.engines.packs.manifest import PACK_FILE, Range, Version, parse_range, parse_version, read_manifest
 from mom.platform.errors import InvalidInput, NotFound, did_you_mean
 
-ORIGINS = ("builtin", "path", "uploaded", "given")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: on equal versions, which origin wins (an administrator's own path over an upload over the built-in)
-_RANK = {"given": 3, "path": 2, "uploaded": 1, "builtin": 0}
+ORIGINS = ("builtin", "path", "uploaded", "given", "installed")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")          # always fullmatch
+#: on equal versions, which origin wins (the administrator's own folders, then the built-in; an upload last)
+_RANK = {"given": 4, "path": 3, "builtin": 2, "installed": 1, "uploaded": 0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +42,7 @@ class PackSource:
 
     root: Path
     manifest: dict[str, Any]
-    origin: str                       # "builtin" | "path" | "uploaded" | "given"
+    origin: str                       # "builtin" | "path" | "uploaded" | "given" | "installed"
 
     @property
     def name(self) -> str:
@@ -80,12 +87,23 @@ def _path_entries(settings: Any) -> list[Path]:
 
 
 def _pack_folders(entry: Path, *, itself: bool) -> list[Path]:
-    """``entry`` when it is a pack folder (and ``itself``), else its sub-folders that are."""
-    if itself and (entry / PACK_FILE).is_file():
-        return [entry]
-    if not entry.is_dir():
+    """``entry`` when it is a pack folder (and ``itself``), else its sub-folders that are; an unreadable
+    folder holds none."""
+    try:
+        if itself and (entry / PACK_FILE).is_file():
+            return [entry]
+        if not entry.is_dir():
+            return []
+        return sorted(d for d in entry.iterdir() if d.is_dir() and not d.name.startswith(".") and (d / PACK_FILE).is_file())
+    except OSError:
         return []
-    return sorted(d for d in entry.iterdir() if d.is_dir() and not d.name.startswith(".") and (d / PACK_FILE).is_file())
+
+
+def _is_pack_folder(folder: Path) -> bool:
+    try:
+        return (folder / PACK_FILE).is_file()
+    except OSError:
+        return False
 
 
 def _builtin_roots() -> list[Path]:
@@ -94,30 +112,46 @@ def _builtin_roots() -> list[Path]:
     return [Path(p) for p in builtin.__path__ if Path(p).is_dir()]
 
 
-def all_sources(settings: Any = None, *, errors: list[tuple[Path, InvalidInput]] | None = None) -> list[PackSource]:
-    """Every pack found (built-in, ``MOM_PACK_PATH``, uploaded), in that order. A folder whose
-    ``pack.json`` is invalid is left out; pass ``errors`` to get ``(folder, InvalidInput)`` for each."""
+def all_sources(settings: Any = None, *, errors: list[tuple[Path, InvalidInput]] | None = None,
+                installed_sources: Mapping[str, str | Path | None] | None = None) -> list[PackSource]:
+    """Every pack found (built-in, ``MOM_PACK_PATH``, uploaded, then the folders packs were installed
+    from: ``installed_sources`` maps a pack's name to the folder its ``mom_pack`` row remembers, listed
+    while that folder still holds a pack of that name). A folder that cannot be read or whose
+    ``pack.json`` is invalid is left out, never an error for the list; pass ``errors`` to get
+    ``(folder, InvalidInput)`` for each."""
     settings = _settings(settings)
-    places: list[tuple[Path, str]] = []
+    places: list[tuple[Path, str, str | None]] = []
     for root in _builtin_roots():
-        places += [(f, "builtin") for f in _pack_folders(root, itself=False)]
+        places += [(f, "builtin", None) for f in _pack_folders(root, itself=False)]
     for entry in _path_entries(settings):
-        places += [(f, "path") for f in _pack_folders(entry, itself=True)]
+        places += [(f, "path", None) for f in _pack_folders(entry, itself=True)]
     data_dir = getattr(settings, "data_dir", None)
     if data_dir is not None:
-        places += [(f, "uploaded") for f in _pack_folders(Path(data_dir) / "packs", itself=False)]
+        places += [(f, "uploaded", None) for f in _pack_folders(Path(data_dir) / "packs", itself=False)]
+    for name, folder in sorted((installed_sources or {}).items(), key=lambda kv: str(kv[0])):
+        if folder and _NAME.fullmatch(str(name)) and _is_pack_folder(Path(folder)):
+            places.append((Path(folder), "installed", str(name)))
     seen: set[Path] = set()
     out: list[PackSource] = []
-    for folder, origin in places:
-        key = folder.resolve()
-        if key in seen:
-            continue
-        seen.add(key)
+    for folder, origin, expected in places:
         try:
-            out.append(PackSource(folder, read_manifest(folder), origin))
+            key = folder.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+            src = PackSource(folder, read_manifest(folder), origin)
+            src.version            # noqa: B018 — parsed now, so a bad one is this folder's error, not the list's
         except InvalidInput as exc:
             if errors is not None:
                 errors.append((folder, exc))
+            continue
+        except Exception as exc:   # noqa: BLE001 — one unreadable folder must not break the catalogue
+            if errors is not None:
+                errors.append((folder, InvalidInput(f"无法读取模型包文件夹 {folder}：{type(exc).__name__}",
+                                                    f"cannot read the pack folder {folder}: {type(exc).__name__}: {exc}")))
+            continue
+        if expected is None or src.name == expected:
+            out.append(src)
     return out
 
 
@@ -125,42 +159,56 @@ def _best(sources: Iterable[PackSource]) -> PackSource | None:
     return max(sources, key=lambda s: (s.version, _RANK.get(s.origin, 0)), default=None)
 
 
-def find(target: str | Path, settings: Any = None) -> PackSource:
-    """The pack named ``target`` in the catalogue (its highest version), or the pack folder at
-    ``target`` (origin ``"given"``). Unknown: ``NotFound`` with a "did you mean"."""
+def is_path(target: str | Path) -> bool:
+    """Whether ``target`` names a folder (a ``Path``, or text with ``/`` or starting with ``.``) rather
+    than a pack in the catalogue."""
+    if isinstance(target, Path):
+        return True
     text = str(target)
-    by_name = isinstance(target, str) and _NAME.match(text) is not None
-    if by_name:
-        sources = all_sources(settings)
-        found = _best(s for s in sources if s.name == text)
-        if found is not None:
-            return found
-    folder = Path(target).expanduser().resolve()     # remembered as installed from: absolute, from any directory
-    if (folder / PACK_FILE).is_file():
-        return PackSource(folder, read_manifest(folder), "given")
-    if not by_name:
+    return "/" in text or os.sep in text or text.startswith(".")
+
+
+def find(target: str | Path, settings: Any = None, *,
+         installed_sources: Mapping[str, str | Path | None] | None = None) -> PackSource:
+    """The pack named ``target`` in the catalogue (its highest version), or the pack folder at
+    ``target`` (origin ``"given"``) when it is a path (``is_path``): a name never means a folder of that
+    name in the current directory. Unknown: ``NotFound`` with a "did you mean"."""
+    text = str(target)
+    if is_path(target):
+        folder = Path(target).expanduser().resolve()     # remembered as installed from: absolute, from any directory
+        if (folder / PACK_FILE).is_file():
+            return PackSource(folder, read_manifest(folder), "given")
         if folder.exists():
             raise InvalidInput(f"文件夹 {folder} 里没有 {PACK_FILE}，它不是模型包", f"{folder} has no {PACK_FILE}: it is not a pack")
         raise NotFound(f"找不到模型包文件夹 {folder}：请检查路径", f"no pack folder {folder}: check the path")
+    sources = all_sources(settings, installed_sources=installed_sources)
+    if _NAME.fullmatch(text):
+        found = _best(s for s in sources if s.name == text)
+        if found is not None:
+            return found
     names = sorted({s.name for s in sources})
     hint = did_you_mean(text, names)
     shown = "、".join(names) or "（无）"
-    raise NotFound(f"没有名为 {text} 的模型包{hint}；可用的有：{shown}。也可以给出模型包文件夹的路径，或先上传",
-                   f"no pack named {text}{hint}; available: {', '.join(names) or '(none)'}. "
-                   "You may also give a pack folder's path, or upload the pack first",
-                   detail={"name": text, "available": names})
+    local = len(text) <= 200 and Path(text).is_dir()
+    zh_folder = f"要安装当前目录下的文件夹 {text}，请写 ./{text}" if local else "也可以给出模型包文件夹的路径（如 ./mypack），或先上传"
+    en_folder = (f"to install the folder {text} in the current directory, write ./{text}" if local
+                 else "You may also give a pack folder's path (like ./mypack), or upload the pack first")
+    raise NotFound(f"没有名为 {text[:100]} 的模型包{hint}；可用的有：{shown}。{zh_folder}",
+                   f"no pack named {text[:100]}{hint}; available: {', '.join(names) or '(none)'}. {en_folder}",
+                   detail={"name": text[:100], "available": names})
 
 
 def resolve(source: PackSource, installed: Mapping[str, str | None], settings: Any = None,
-            *, sources: list[PackSource] | None = None) -> list[PackSource]:
+            *, sources: list[PackSource] | None = None,
+            installed_sources: Mapping[str, str | Path | None] | None = None) -> list[PackSource]:
     """The packs to install, dependencies first, so that ``source`` can be installed: each missing
     dependency (the catalogue's highest version its range allows; recursively), then ``source``.
 
     ``installed`` maps installed pack names to their versions. An installed dependency outside the
     range, a missing one that the catalogue cannot satisfy, two packs needing versions of one pack
     that no single version satisfies, or a dependency cycle: ``InvalidInput`` saying which and what to do.
-    ``sources`` (default: ``all_sources(settings)``) is the catalogue to choose from."""
-    catalogue = sources if sources is not None else all_sources(settings)
+    ``sources`` (default: ``all_sources(settings, installed_sources=…)``) is the catalogue to choose from."""
+    catalogue = sources if sources is not None else all_sources(settings, installed_sources=installed_sources)
     chosen: dict[str, PackSource] = {}
     order: list[PackSource] = []
 

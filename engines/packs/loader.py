@@ -24,7 +24,6 @@ plus, per step, a list of files (``"workflows"``, ``"rules"``, ``"reports"``, ``
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from mom.engines.forms import store
 from mom.engines.forms.definition import validate_form
 from mom.engines.forms.plan import Plan
 from mom.engines.packs import steps as pack_steps
+from mom.engines.packs.jsonfile import read_json
 from mom.engines.packs.menu import PACK_FORMAT, record_pack
 from mom.platform import plugins
 from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
@@ -65,14 +65,17 @@ class Bundle:
         return self.of("forms")
 
 
-def _read_json(path: Path, problems: list[Problem]) -> Any:
+def _read_json(path: Path, problems: list[Problem], root: Path | None = None) -> Any:
+    """The JSON file ``path`` through the bounded pack reader (size, nesting); a problem (at the file's
+    path inside ``root``) is added to ``problems`` and None returned when it cannot be read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        problems.append(Problem(f"{path.name}", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
-                                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "json"))
-    except OSError as exc:
-        problems.append(Problem(f"{path}", f"无法读取文件：{exc}", f"cannot read file: {exc}", "io"))
+        shown = path.relative_to(root).as_posix() if root is not None else path.name
+    except ValueError:
+        shown = path.name
+    try:
+        return read_json(path, shown)
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
     return None
 
 
@@ -93,13 +96,13 @@ def load(path: str | Path, *, pm: pluggy.PluginManager | None = None) -> Bundle:
     manifest: dict[str, Any] = {"name": root.name}
     mpath = root / "pack.json"
     if mpath.exists():
-        m = _read_json(mpath, problems)
+        m = _read_json(mpath, problems, root)
         if isinstance(m, dict):
             manifest = m
             if m.get("format") != PACK_FORMAT:
                 problems.append(Problem("pack.json/format", f"应为 {PACK_FORMAT}", f"expected {PACK_FORMAT}", "format"))
     if (root / "hooks.py").is_file() and not problems and not (isinstance(manifest.get("name"), str)
-                                                                and PACK_NAME.match(manifest["name"])):
+                                                                and PACK_NAME.fullmatch(manifest["name"])):
         problems.append(Problem("pack.json/name", f"带 hooks.py 的包须有名称，且为小写字母开头的小写字母、数字、下划线：{manifest.get('name')!r}",
                                 f"a pack with a hooks.py needs a name of lower-case letters, digits and _ starting "
                                 f"with a letter: {manifest.get('name')!r}", "name"))
@@ -109,7 +112,7 @@ def load(path: str | Path, *, pm: pluggy.PluginManager | None = None) -> Bundle:
         p for p in root.glob("*.json") if p.name != "pack.json")
     items: dict[str, list[tuple[str, Any]]] = {"forms": []}
     for f in files:
-        raw = _read_json(f, problems)
+        raw = _read_json(f, problems, root)
         if raw is not None:
             items["forms"].append((str(f.relative_to(root)), raw))
     items["forms"] = order_forms(items["forms"])
@@ -130,14 +133,15 @@ def _items(root: Path, manifest: dict[str, Any], step: pack_steps.PackStep, prob
         return [(f"pack.json#/{step.key}/{i}", e) for i, e in enumerate(entries)] if isinstance(entries, list) else []
     out = []
     for f in [root / x for x in manifest.get(step.key, [])] or sorted((root / step.folder).glob("*.json")):
-        raw = _read_json(f, problems)
+        raw = _read_json(f, problems, root)
         if raw is not None:
             out.append((str(f.relative_to(root)), raw))
     return out
 
 
-#: What a pack's name must look like before it becomes part of a module name (``mom_pack_hooks_<name>``).
-PACK_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: What a pack's name must look like before it becomes part of a module name (``mom_pack_hooks_<name>``);
+#: use ``fullmatch`` (``\Z``, not ``$``: a name with a trailing newline is not a name).
+PACK_NAME = re.compile(r"\A[a-z][a-z0-9_]*\Z")
 
 
 def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None = None) -> ModuleType | None:
@@ -151,7 +155,7 @@ def register_pack_hooks(root: Path, name: str, pm: pluggy.PluginManager | None =
     path = root / "hooks.py"
     if not path.is_file():
         return None
-    if not PACK_NAME.match(name):
+    if not PACK_NAME.fullmatch(name):
         raise InvalidInput(f"包名 {name!r} 须为小写字母开头的小写字母、数字、下划线（它会成为模块名）",
                            f"pack name {name!r} must be lower-case letters, digits and _ starting with a letter "
                            "(it becomes a module name)")

@@ -14,13 +14,13 @@ the same ``MAJOR.MINOR.PATCH`` (``^1.2.3-beta.1`` matches ``1.2.3-beta.4`` but n
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mom.engines.definitions.jsonschema import load_schema, schema_problems
+from mom.engines.packs.jsonfile import read_json
 from mom.platform.errors import InvalidInput, Problem, ProblemList
 
 SCHEMA_PATH = Path(__file__).with_name("pack.schema.json")
@@ -34,13 +34,18 @@ PLACES: dict[str, tuple[str, str]] = {
     "reports": ("报表", "reports"), "dashboards": ("看板", "dashboards"), "prints": ("打印模板", "prints"),
     "roles": ("角色", "roles"), "fixtures": ("基础数据", "fixtures"), "demo": ("演示数据", "demo"),
     "form": ("表单", "form"), "file": ("文件", "file"), "key": ("键字段", "key"), "as_user": ("所属用户", "as_user"),
+    "customisations": ("本厂的定制", "customisations"),
 }
 FILE_LISTS = ("forms", "workflows", "rules", "reports", "dashboards", "prints")
 DATA_LISTS = ("fixtures", "demo")
 
 
 # ---------------------------------------------------------------- versions
+#: longest version text (``mom_pack.version`` is 32 characters) and most digits of MAJOR, MINOR, PATCH
+MAX_VERSION_CHARS = 32
+MAX_VERSION_DIGITS = 9
 _NUM = r"0|[1-9]\d*"
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _PRE_ID = r"0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*"
 _VERSION = re.compile(rf"^({_NUM})\.({_NUM})\.({_NUM})(?:-((?:{_PRE_ID})(?:\.(?:{_PRE_ID}))*))?$")
 
@@ -75,18 +80,29 @@ class Version:
 
 
 def parse_version(text: str) -> Version:
-    """``"1.2.0"`` -> ``Version(1, 2, 0)``; anything else is an ``InvalidInput`` showing the text."""
-    m = _VERSION.match(text.strip()) if isinstance(text, str) else None
+    """``"1.2.0"`` -> ``Version(1, 2, 0)``; anything else is an ``InvalidInput`` showing the text. A version
+    is at most ``MAX_VERSION_CHARS`` long, each of MAJOR, MINOR and PATCH at most ``MAX_VERSION_DIGITS`` digits."""
+    if isinstance(text, str) and len(text.strip()) > MAX_VERSION_CHARS:
+        shown = f"{text.strip()[:20]}…"
+        raise InvalidInput(f"版本号 {shown!r} 太长（{len(text.strip())} 个字符，最多 {MAX_VERSION_CHARS} 个）：请写成 1.2.0 这样的短版本号",
+                           f"version {shown!r} is too long ({len(text.strip())} characters, at most {MAX_VERSION_CHARS}): "
+                           "write a short version such as 1.2.0")
+    m = _VERSION.fullmatch(text.strip()) if isinstance(text, str) else None
     if m is None:
         raise InvalidInput(f"版本号 {text!r} 写法不对：应为 主版本.次版本.修订号，例如 1.2.0（预发布版可写 1.2.0-beta.1）",
                            f"version {text!r} is not valid: write MAJOR.MINOR.PATCH, e.g. 1.2.0 (a pre-release: 1.2.0-beta.1)")
+    if any(len(g) > MAX_VERSION_DIGITS for g in m.group(1, 2, 3)):
+        raise InvalidInput(f"版本号 {text!r} 的数字太大：主版本、次版本、修订号各最多 {MAX_VERSION_DIGITS} 位，例如 1.2.0",
+                           f"version {text!r} has too large a number: MAJOR, MINOR and PATCH have at most "
+                           f"{MAX_VERSION_DIGITS} digits each, e.g. 1.2.0")
     pre = tuple(int(p) if p.isdigit() else p for p in m.group(4).split(".")) if m.group(4) else ()
     return Version(int(m.group(1)), int(m.group(2)), int(m.group(3)), pre)
 
 
 # ---------------------------------------------------------------- ranges
 _OPS = (">=", "<=", ">", "<", "=")
-_PARTIAL = re.compile(rf"^v?(\*|x|X|{_NUM})(?:\.(\*|x|X|{_NUM})(?:\.(\*|x|X|{_NUM})(?:-([0-9A-Za-z.-]+))?)?)?$")
+_NUM9 = rf"0|[1-9]\d{{0,{MAX_VERSION_DIGITS - 1}}}"
+_PARTIAL = re.compile(rf"v?(\*|x|X|{_NUM9})(?:\.(\*|x|X|{_NUM9})(?:\.(\*|x|X|{_NUM9})(?:-([0-9A-Za-z.-]+))?)?)?")
 
 Comparator = tuple[str, Version]      # (">=", 1.2.0)
 _ANY: list[Comparator] = [(">=", Version(0, 0, 0, (0,)))]
@@ -160,7 +176,7 @@ Partial = tuple[int | None, int | None, int | None, tuple[int | str, ...]]
 
 
 def _partial(text: str) -> Partial:
-    m = _PARTIAL.match(text)
+    m = _PARTIAL.fullmatch(text)
     if m is None:
         raise ValueError(text)
     nums: list[int | None] = []
@@ -170,7 +186,10 @@ def _partial(text: str) -> Partial:
     if m.group(4):
         if nums[2] is None:
             raise ValueError(text)
-        pre = parse_version(f"{nums[0]}.{nums[1]}.{nums[2]}-{m.group(4)}").pre
+        try:
+            pre = parse_version(f"{nums[0]}.{nums[1]}.{nums[2]}-{m.group(4)}").pre
+        except InvalidInput:
+            raise ValueError(text) from None
     return (nums[0], nums[1], nums[2], pre)
 
 
@@ -226,9 +245,14 @@ def pack_schema() -> dict[str, Any]:
 
 
 def place(pointer: str) -> str:
-    """A JSON pointer in pack.json as a readable place: ``/fixtures/0/file`` -> ``pack.json: 基础数据 第 1 项 文件``."""
+    """A JSON pointer in pack.json as a readable place: ``/fixtures/0/file`` -> ``pack.json: 基础数据 第 1 项 文件``.
+    Only the manifest's own keys are translated (at the top, or in an entry of a list): a key the author
+    chose (a dependency's name under ``depends``) stays as written (``pack.json: 依赖 demo``)."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-    words = [f"第 {int(p) + 1} 项" if p.isdigit() else PLACES.get(p, (p,))[0] for p in parts]
+    words = []
+    for i, p in enumerate(parts):
+        ours = i == 0 or parts[i - 1].isdigit()
+        words.append(f"第 {int(p) + 1} 项" if p.isdigit() and i > 0 else PLACES.get(p, (p,))[0] if ours else p)
     return f"{PACK_FILE}: {' '.join(words)}" if words else PACK_FILE
 
 
@@ -239,17 +263,11 @@ def read_manifest(root: Path) -> dict[str, Any]:
     path = root / PACK_FILE
     if not path.is_file():
         raise InvalidInput(f"文件夹 {root} 里没有 {PACK_FILE}，它不是模型包", f"{root} has no {PACK_FILE}: it is not a pack")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{PACK_FILE} 不是合法的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
-                           f"{PACK_FILE} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
-                           problems=[Problem(PACK_FILE, "JSON 格式错误", "malformed JSON", "json")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"无法读取 {path}：{exc}", f"cannot read {path}: {exc}") from None
+    raw = read_json(path, PACK_FILE)        # bounded: size and nesting
     problems = manifest_problems(raw, root)
     if problems:
         name = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else root.name
+        name = name if len(name) <= 64 and name.isprintable() else repr(name[:64])
         raise InvalidInput(f"模型包 {name} 的 {PACK_FILE} 有 {len(problems)} 处问题，请逐条修改",
                            f"{PACK_FILE} of pack {name} has {len(problems)} problem(s); fix each", problems=problems)
     return raw
@@ -259,10 +277,24 @@ def manifest_problems(raw: Any, root: Path | None = None) -> list[Problem]:
     """Every problem of a parsed manifest, at readable places; with ``root``, listed files must exist."""
     found = ProblemList()
     schema_problems(raw, pack_schema(), found)
-    problems = [_worded(p, raw) for p in found.items]
+    problems: list[Problem] = []
+    for p in (_worded(p, raw) for p in found.items):
+        if (p.path, p.zh) not in {(q.path, q.zh) for q in problems}:     # a long bad version fails twice
+            problems.append(p)
     if not isinstance(raw, dict):
         return problems
     bad = {p.path for p in problems}
+    # JSON Schema's "pattern" searches with $ (a name ending in a newline passes): names checked whole here
+    for pointer, name in [("/name", raw.get("name")), *((f"/depends/{d}", d) for d in _keys(raw.get("depends")))]:
+        where = place(pointer)
+        if isinstance(name, str) and where not in bad and not _NAME.fullmatch(name):
+            problems.append(Problem(where, f"名称 {name!r} 不合规：只能用小写字母、数字和下划线，以字母开头",
+                                    f"name {name!r} is not valid: lower-case letters, digits and _, starting with a letter", "pattern"))
+            bad.add(where)
+    version = raw.get("version")
+    if isinstance(version, str) and place("/version") not in bad and version != version.strip():
+        problems.append(Problem(place("/version"), f"版本号 {version!r} 前后有空格或换行：请删掉它们",
+                                f"version {version!r} has spaces or a line break around it: remove them", "version"))
     if isinstance(raw.get("depends"), dict):
         for dep, text in raw["depends"].items():
             where = place(f"/depends/{dep}")
@@ -281,6 +313,10 @@ def manifest_problems(raw: Any, root: Path | None = None) -> list[Problem]:
                 problems.append(Problem(where, f"找不到文件 {rel}：请把它放进模型包文件夹，或从清单中删掉",
                                         f"file {rel} is not in the pack folder: add it or remove it from the list", "missing_file"))
     return problems
+
+
+def _keys(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, dict) else []
 
 
 def _listed_files(raw: dict[str, Any]) -> list[tuple[str, str]]:
@@ -306,7 +342,13 @@ def _worded(p: Problem, raw: Any) -> Problem:
     """A schema problem at its readable place, its message said for a manifest where the generic one misleads."""
     parts = p.path.split("/")
     where = place(p.path)
-    if p.path == "/version" and p.code == "pattern":
+    if p.code == "required":
+        m = re.fullmatch(r"'(.*)' is a required property", p.en.removeprefix("missing property: "))
+        key = m.group(1) if m else ""
+        zh_name = PLACES.get(key, (key,))[0]
+        return Problem(where, f"缺少 {zh_name}（{key}）：请补上" if zh_name != key else f"缺少 {key}：请补上",
+                       f"missing {key}: add it", "required")
+    if p.path == "/version" and p.code in ("pattern", "maxLength"):
         err = parse_version_problem(raw.get("version") if isinstance(raw, dict) else None)
         return Problem(where, err[0], err[1], "version")
     if p.code == "pattern" and (parts[1:2] and parts[1] in FILE_LISTS or parts[-1:] == ["file"]):

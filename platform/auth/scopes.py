@@ -34,6 +34,8 @@ _AREA_OF = {
 # POSTs that only compute an answer and write nothing: a read-only token may call them.
 _READ_POSTS = ("preview", "validate", "plan", "check", "analyze")
 _READ_ONLY_POSTS = ("/api/scheduling/solve", "/api/scheduling/reschedule")
+# ... except these: planning a pack loads it, which runs the pack's code (hooks.py), so it needs write.
+_WRITE_PLANS = ("/api/packs/{name}/plan",)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ def needed(method: str, route: str, params: dict[str, object] | None = None, tok
     seg = parts[1]
     access = "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
     # only a literal last segment counts: a transition or action *named* "check" is still a write
-    if access == "write" and method == "POST" and (parts[-1] in _READ_POSTS or route.rstrip("/") in _READ_ONLY_POSTS):
+    if (access == "write" and method == "POST" and (parts[-1] in _READ_POSTS or route.rstrip("/") in _READ_ONLY_POSTS)
+            and route.rstrip("/") not in _WRITE_PLANS):
         access = "read"
     if seg == "auth":
         if method == "DELETE" and token_id is not None and str((params or {}).get("token_id")) == str(token_id):

@@ -165,3 +165,74 @@ def test_dependents_are_the_installed_packs_that_need_a_pack() -> None:
     assert catalog.dependents("core", installed) == ["quality", "spc"]
     assert catalog.dependents("quality", installed) == ["spc"]
     assert catalog.dependents("spc", installed) == []
+
+
+# ---------------------------------------------------------------- hostile folders (review: issue 18)
+def test_one_bad_folder_never_breaks_the_list(shelf: tuple[Path, Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stored pack whose version made int() raise, a pack.json nested 100,000 deep, a folder whose reading
+    fails for any other reason: each is left out and reported, the rest of the catalogue is listed."""
+    packs, settings = shelf
+    pack(packs / "quality", "quality", "1.0.0")
+    huge = pack(settings.data_dir / "packs" / "hugever", "hugever", "1." + "9" * 5000 + ".0")
+    deep = settings.data_dir / "packs" / "deep"
+    deep.mkdir(parents=True)
+    (deep / "pack.json").write_text('{"name": "deep", "x": ' + "[" * 100000 + "]" * 100000 + "}", encoding="utf-8")
+    odd = pack(packs / "odd", "odd", "1.0.0")
+    real = catalog.read_manifest
+
+    def flaky(folder: Path) -> dict[str, Any]:
+        if Path(folder).name == "odd":
+            raise RuntimeError("disk on fire")
+        return real(folder)
+
+    monkeypatch.setattr(catalog, "read_manifest", flaky)
+    errors: list[tuple[Path, InvalidInput]] = []
+    assert sorted(s.name for s in catalog.all_sources(settings, errors=errors)) == ["demo", "quality"]
+    said = {f.name: exc for f, exc in errors}
+    assert set(said) == {huge.name, deep.name, odd.name}
+    assert "最多 32 个" in str(said["hugever"].problems) and "嵌套层数太多" in said["deep"].zh
+    assert "disk on fire" in said["odd"].en and "odd" in said["odd"].zh
+    assert catalog.find("quality", settings).name == "quality"
+
+
+def test_an_upload_never_outranks_a_built_in_or_server_pack_of_the_same_version(shelf: tuple[Path, Settings]) -> None:
+    packs, settings = shelf
+    pack(settings.data_dir / "packs" / "demo", "demo", "1.0.0")               # an upload named like the built-in
+    assert catalog.find("demo", settings).origin == "builtin"
+    pack(packs / "core", "core", "1.0.0")
+    pack(settings.data_dir / "packs" / "core", "core", "1.0.0")
+    assert catalog.find("core", settings).origin == "path"
+
+
+def test_a_name_means_the_catalogue_never_a_folder_in_the_current_directory(
+        shelf: tuple[Path, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, settings = shelf
+    work = tmp_path / "cwd"
+    pack(work / "mine", "mine", "0.1.0")
+    monkeypatch.chdir(work)
+    with pytest.raises(NotFound) as e:
+        catalog.find("mine", settings)
+    assert "./mine" in e.value.zh and "./mine" in e.value.en
+    assert catalog.find("./mine", settings).origin == "given"
+    assert catalog.find(Path("mine"), settings).root == work / "mine"
+    with pytest.raises(NotFound):
+        catalog.find("demo\n", settings)                                         # a trailing newline is not a name
+    assert catalog.is_path("a/b") and catalog.is_path(".x") and catalog.is_path(Path("x")) and not catalog.is_path("x")
+
+
+def test_a_pack_installed_from_its_own_folder_is_found_by_name(shelf: tuple[Path, Settings], tmp_path: Path) -> None:
+    _, settings = shelf
+    mine = pack(tmp_path / "elsewhere" / "mine", "mine", "0.2.0")
+    renamed = pack(tmp_path / "elsewhere" / "other", "not_other", "1.0.0")
+    rows = {"mine": str(mine), "other": str(renamed), "gone": str(tmp_path / "gone"), "demo": None}
+    with pytest.raises(NotFound):
+        catalog.find("mine", settings)
+    got = catalog.find("mine", settings, installed_sources=rows)
+    assert (got.origin, got.root, str(got.version)) == ("installed", mine, "0.2.0")
+    listed = {s.name: s.origin for s in catalog.all_sources(settings, installed_sources=rows)}
+    assert listed == {"demo": "builtin", "mine": "installed"}                  # a folder now holding another pack: left out
+    # the built-in folder remembered as a row's source is listed once, as built in
+    demo_root = str(catalog.find("demo", settings).root)
+    assert [s.origin for s in catalog.all_sources(settings, installed_sources={"demo": demo_root}) if s.name == "demo"] == ["builtin"]
+    app = pack(tmp_path / "shelf2" / "app", "app", "1.0.0", {"mine": "^0.2.0"})
+    assert names(catalog.resolve(catalog.find(app, settings), {}, settings, installed_sources=rows)) == ["mine@0.2.0", "app@1.0.0"]

@@ -167,6 +167,80 @@ def test_a_pack_cannot_depend_on_itself(tmp_path: Path) -> None:
     assert [p.path for p in e.value.problems] == ["pack.json: 依赖 a"]
 
 
+# ---------------------------------------------------------------- hostile manifests (review: issue 18)
+@pytest.mark.parametrize("bad, words", [
+    ("1." + "9" * 5000 + ".0", "最多 32 个"),          # int() of 5000 digits raised ValueError: a 500 and a broken list
+    ("1.0.0-" + "a" * 40, "最多 32 个"),                # mom_pack.version is 32 characters
+    ("1.9999999999.0", "最多 9 位"),
+])
+def test_a_huge_version_is_refused_with_words(tmp_path: Path, bad: str, words: str) -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_version(bad)
+    assert words in e.value.zh and "1.2.0" in e.value.en and len(e.value.zh) < 200
+    root = _write(tmp_path / "v", {"format": "mom.pack/1", "name": "v", "version": bad, "label": "V"})
+    with pytest.raises(InvalidInput) as e:
+        read_manifest(root)
+    assert [(p.path, words in p.zh) for p in e.value.problems] == [("pack.json: 版本", True)]   # said once
+    assert parse_version("999999999.0.0-rc.1") == Version(999999999, 0, 0, ("rc", 1))
+
+
+def test_a_range_with_huge_numbers_is_a_bad_range() -> None:
+    for bad in ("^1" + "0" * 5000, ">=1.0.0-" + "a" * 40, "1." + "9" * 12 + ".x"):
+        with pytest.raises(InvalidInput, match="版本范围"):
+            parse_range(bad)
+
+
+@pytest.mark.parametrize("where, text", [
+    ("pack.json", '{"format": "mom.pack/1", "name": "deep", "version": "1.0.0", "label": "x", "x": ' + "[" * 100000 + "]" * 100000 + "}"),
+    ("pack.json", '{"format": "mom.pack/1", "name": "deep", "version": "1.0.0", "label": "x", "x": ' + "[" * 65 + "]" * 65 + "}"),
+])
+def test_deeply_nested_json_is_refused_naming_the_file(tmp_path: Path, where: str, text: str) -> None:
+    (tmp_path / where).write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput) as e:
+        read_manifest(tmp_path)
+    assert e.value.zh == "文件 pack.json 嵌套层数太多（最多 64 层）：请检查文件内容是否正确"
+    assert e.value.problems[0].path == "pack.json" and "64" in e.value.en
+
+
+def test_the_bounded_reader_allows_64_levels_and_refuses_big_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mom.engines.packs import jsonfile
+
+    f = tmp_path / "a.json"
+    f.write_text("[" * 64 + "]" * 64, encoding="utf-8")
+    assert jsonfile.depth(jsonfile.read_json(f, "forms/a.json")) == 64
+    f.write_text('{"a": [' * 33 + "1" + "]}" * 33, encoding="utf-8")          # 66 levels of objects and lists
+    with pytest.raises(InvalidInput, match="文件 forms/a.json 嵌套层数太多（最多 64 层）"):
+        jsonfile.read_json(f, "forms/a.json")
+    monkeypatch.setattr(jsonfile, "MAX_BYTES", 10)
+    f.write_text('{"name": "a long enough file"}', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="文件 forms/a.json 太大"):
+        jsonfile.read_json(f, "forms/a.json")
+
+
+def test_a_name_with_a_trailing_newline_is_not_a_name(tmp_path: Path) -> None:
+    root = _write(tmp_path / "nl", {"format": "mom.pack/1", "name": "evil\n", "version": "1.0.0\n", "label": "E",
+                                    "depends": {"demo\n": "*"}})
+    with pytest.raises(InvalidInput) as e:
+        read_manifest(root)
+    got = {p.path: p for p in e.value.problems}
+    assert set(got) == {"pack.json: 名称", "pack.json: 版本", "pack.json: 依赖 demo\n"}, sorted(got)
+    assert "小写字母" in got["pack.json: 名称"].zh and "换行" in got["pack.json: 版本"].zh
+
+
+def test_missing_keys_and_dependency_names_are_worded_for_a_reader(tmp_path: Path) -> None:
+    """Review: 「缺少必填属性：'label' is a required property」 mixed English into the Chinese, and a
+    dependency named demo was shown as 演示数据 (the label of the manifest's own "demo" key)."""
+    root = _write(tmp_path / "w", {"format": "mom.pack/1", "name": "w", "version": "1.0.0", "depends": {"demo": "^^1"},
+                                   "fixtures": [{"file": "a.csv"}]}, ("a.csv",))
+    with pytest.raises(InvalidInput) as e:
+        read_manifest(root)
+    got = {(p.path, p.zh, p.en) for p in e.value.problems}
+    assert ("pack.json", "缺少 显示名（label）：请补上", "missing label: add it") in got
+    assert ("pack.json: 基础数据 第 1 项", "缺少 表单（form）：请补上", "missing form: add it") in got
+    assert {p.path for p in e.value.problems} == {"pack.json", "pack.json: 基础数据 第 1 项", "pack.json: 依赖 demo"}
+    assert not [zh for _, zh, _ in got if "required property" in zh]
+
+
 # ---------------------------------------------------------------- checksums
 def test_the_demo_pack_checksums_are_up_to_date() -> None:
     """CHECKSUMS.sha256 of the built-in pack says exactly what its files are (an installed pack's edited
