@@ -69,18 +69,25 @@ def customised(conn: Connection, name: str) -> dict[str, list[tuple[str, str, An
     return out
 
 
-def _referenced_forms(raw: Any) -> set[str]:
+def _strings(raw: Any, keys: tuple[str, ...]) -> set[str]:
+    """Every string a definition holds under one of ``keys`` (a string value, or a list of strings)."""
     found: set[str] = set()
     if isinstance(raw, dict):
         for k, v in raw.items():
-            if k in FORM_KEYS and isinstance(v, str):
+            if k in keys and isinstance(v, str):
                 found.add(v)
+            elif k in keys and isinstance(v, list) and all(isinstance(x, str) for x in v):
+                found |= set(v)
             else:
-                found |= _referenced_forms(v)
+                found |= _strings(v, keys)
     elif isinstance(raw, list):
         for v in raw:
-            found |= _referenced_forms(v)
+            found |= _strings(v, keys)
     return found
+
+
+def _referenced_forms(raw: Any) -> set[str]:
+    return _strings(raw, FORM_KEYS)
 
 
 def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.0",
@@ -151,19 +158,7 @@ def export(conn: Connection, *, name: str, out: str | Path, version: str = "1.0.
 
 def _named_roles(raw: Any) -> set[str]:
     """Role names a definition names (assignees, permissions, report audiences …)."""
-    found: set[str] = set()
-    if isinstance(raw, dict):
-        for k, v in raw.items():
-            if k == "roles" and isinstance(v, list):
-                found |= {x for x in v if isinstance(x, str)}
-            elif k == "role" and isinstance(v, str):
-                found.add(v)
-            else:
-                found |= _named_roles(v)
-    elif isinstance(raw, list):
-        for v in raw:
-            found |= _named_roles(v)
-    return found
+    return _strings(raw, ("roles", "role"))
 
 
 def _add_named_roles(conn: Connection, items: dict[str, list[tuple[str, Any]]]) -> None:

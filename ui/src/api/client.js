@@ -98,7 +98,11 @@ export const del = (path) => api('DELETE', path)
 // Download a file the API makes (export, print): fetch with the token, then save it.
 /** @param {string} path @param {Params} params @param {string} fallbackName @returns {Promise<string>} the file name */
 export async function download(path, params, fallbackName) {
-  const res = await api('GET', path, undefined, { raw: true, params })
+  return saveResponse(await api('GET', path, undefined, { raw: true, params }), fallbackName)
+}
+
+/** Save a file answer (its Content-Disposition name, else ``fallbackName``) as a browser download; returns the name. */
+export async function saveResponse(res, fallbackName) {
   const blob = await res.blob()
   const cd = res.headers.get('content-disposition') || ''
   const m = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(cd)

@@ -1,7 +1,7 @@
 // @ts-check
 // Model packs (administrators): what is installed or can be, the plan of an install / upgrade /
 // uninstall, carrying it out against the plan's hash, uploading a pack and exporting the plant's own.
-import { api, get, post } from './client.js'
+import { api, get, post, saveResponse } from './client.js'
 
 /** @typedef {import('./client.js').Label} Label */
 /** @typedef {'install' | 'upgrade' | 'uninstall'} PackAction */
@@ -46,16 +46,5 @@ export function uploadPack(file) {
 /** Export the plant's own configuration as a pack and save the zip the server makes.
  * @param {{ name: string, version: string, label: { 'zh-CN': string, en: string } }} body @returns {Promise<string>} the file name */
 export async function exportPack(body) {
-  const res = await api('POST', '/api/packs/export', body, { raw: true })
-  const blob = await res.blob()
-  const cd = res.headers.get('content-disposition') || ''
-  const m = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(cd)
-  const name = m ? decodeURIComponent(m[1] || m[2]) : `${body.name}-${body.version}.zip`
-  const a = document.createElement('a')
-  a.href = URL.createObjectURL(blob)
-  a.download = name
-  document.body.appendChild(a)
-  a.click()
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove() }, 1000)
-  return name
+  return saveResponse(await api('POST', '/api/packs/export', body, { raw: true }), `${body.name}-${body.version}.zip`)
 }
