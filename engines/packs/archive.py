@@ -22,12 +22,14 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
+from mom.engines.packs import catalog, state
 from mom.engines.packs.catalog import PackSource
 from mom.engines.packs.jsonfile import read_json
 from mom.engines.packs.loader import PACK_NAME
-from mom.engines.packs.manifest import PACK_FILE, read_manifest
+from mom.engines.packs.manifest import PACK_FILE, parse_version, read_manifest
+from mom.platform.db.engine import read_tx
 from mom.platform.errors import InvalidInput, Problem, TooLarge
 
 MAX_PATH_CHARS = 240
@@ -238,3 +240,31 @@ def _swap_in(work: Path, final: Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def check_upload(src: PackSource, engine: Any, settings: Any) -> None:
+    """Refuse (before anything is stored) an upload that would shadow a pack of the server (built in or
+    on MOM_PACK_PATH: an upload must not replace what an administrator put there), or replace the files
+    of an installed pack with a lower version."""
+    for other in catalog.all_sources(settings):
+        if other.name == src.name and other.origin in ("builtin", "path"):
+            where = ("系统自带的模型包", "the built-in pack") if other.origin == "builtin" else ("服务器模型包目录里的模型包", "the pack on the server's MOM_PACK_PATH")
+            raise InvalidInput(f"{where[0]} {src.name} 不能用上传的替换；请给上传的包换一个名称",
+                               f"{where[1]} {src.name} cannot be replaced by an upload; give the uploaded pack another name",
+                               problems=[Problem("/file", f"名称 {src.name} 已被{where[0]}使用", f"the name {src.name} is {where[1]}'s",
+                                                 "reserved_name")], detail={"name": src.name, "origin": other.origin})
+    with read_tx(engine) as conn:
+        row = state.packs(conn).get(src.name)
+    if row is None or row["status"] != state.INSTALLED:
+        return
+    try:
+        higher = parse_version(row["version"]) > src.version
+    except InvalidInput:
+        return
+    if higher:
+        raise InvalidInput(f"已安装 {src.name} {row['version']}，不能用更低的版本 {src.version} 替换它的文件；请上传 {row['version']} 或更高的版本",
+                           f"{src.name} {row['version']} is installed: its files cannot be replaced by the lower version {src.version}; "
+                           f"upload {row['version']} or higher",
+                           problems=[Problem("/file", f"版本 {src.version} 低于已安装的 {row['version']}",
+                                             f"version {src.version} is below the installed {row['version']}", "downgrade")],
+                           detail={"name": src.name, "installed_version": row["version"], "version": str(src.version)})

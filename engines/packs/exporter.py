@@ -194,13 +194,26 @@ def _refuse_pack_folders(conn: Connection, root: Path, name: str) -> None:
     row = rows.get(name)
     if row is not None:
         src = Path(row.get("source") or "")
-        try:
-            exported = json.loads((src / "pack.json").read_text(encoding="utf-8")).get("exported") is True
-        except (OSError, ValueError, AttributeError):
-            exported = False
+        exported = _was_exported(src / "pack.json")
         if not exported:
             raise InvalidInput(f"名称 {name} 已被模型包「{(row.get('label') or {}).get('zh-CN', name)}」使用：请给本厂配置换一个名称（例如 plant_config）",
                                f"the name {name} is taken by an installed pack: give the plant configuration another name (e.g. plant_config)")
+
+
+def _manifest_or_none(path: Path) -> Any:
+    """A pack.json read with the bounded reader; None when it is missing or unreadable."""
+    from mom.engines.packs.jsonfile import read_json
+    from mom.platform.errors import MomError
+
+    try:
+        return read_json(path, "pack.json") if path.is_file() else None
+    except MomError:
+        return None
+
+
+def _was_exported(path: Path) -> bool:
+    got = _manifest_or_none(path)
+    return isinstance(got, dict) and got.get("exported") is True
 
 
 def _prepare(root: Path, name: str) -> None:
@@ -211,10 +224,7 @@ def _prepare(root: Path, name: str) -> None:
         root.mkdir(parents=True, exist_ok=True)
         return
     mpath = root / "pack.json"
-    try:
-        old = json.loads(mpath.read_text(encoding="utf-8")) if mpath.is_file() else None
-    except (OSError, json.JSONDecodeError):
-        old = None
+    old = _manifest_or_none(mpath)
     if not isinstance(old, dict) or old.get("name") != name or old.get("exported") is not True:
         raise InvalidInput(f"文件夹 {root} 不是空的，也不是模型包 {name} 以前的导出：请换一个空文件夹",
                            f"folder {root} is neither empty nor an earlier export of pack {name}: choose an empty folder")

@@ -42,10 +42,15 @@ def available(conn: Connection, *, settings: Any = None) -> list[dict[str, Any]]
     """Every pack found (built in, on MOM_PACK_PATH, uploaded) or known to the database, by name."""
     rows = state.packs(conn)
     best: dict[str, Any] = {}
-    for src in catalog.all_sources(settings):
+    for src in catalog.all_sources(settings, installed_sources=_sources(rows)):
         if src.name not in best or src.version > best[src.name].version:
             best[src.name] = src
     return [_summary(name, best.get(name), rows.get(name)) for name in sorted(set(best) | set(rows))]
+
+
+def _sources(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The folders the database's packs were installed from: found by name even off the catalogue."""
+    return {n: r.get("source") for n, r in rows.items() if r.get("source")}
 
 
 def _summary(name: str, src: Any, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -55,6 +60,7 @@ def _summary(name: str, src: Any, row: dict[str, Any] | None) -> dict[str, Any]:
     files = _files(src, row)
     return {"name": name, "label": label_of({"label": label}, name), "version": str(src.version) if src else None,
             "installed_version": row["version"] if row and row["status"] == state.INSTALLED else None,
+            "last_version": row["version"] if row else None,          # an uninstalled pack: the version it had
             "status": status, "source": (row or {}).get("source") or (str(src.root) if src else None),
             "available_source": str(src.root) if src else None,
             "origin": src.origin if src else None,
@@ -83,7 +89,7 @@ def show(conn: Connection, name: str, *, settings: Any = None) -> dict[str, Any]
     """One pack: its summary, what it installed (customised by the plant? retired?) and changed files."""
     rows = state.packs(conn)
     try:
-        src = catalog.find(name, settings)
+        src = catalog.find(name, settings, installed_sources=_sources(rows))
     except NotFound:
         src = None
     if src is None and name not in rows:
@@ -120,7 +126,7 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
     rows = state.packs(conn)
     if action == "uninstall":
         return _plan_uninstall(conn, target, rows, purge)
-    src = catalog.find(target, settings)
+    src = catalog.find(target, settings, installed_sources=_sources(rows))
     row = rows.get(src.name)
     from_v = row["version"] if row else None
     p = PackPlan(action, src.name, label_of(src.manifest, src.name), from_v, str(src.version), demo=demo)
@@ -135,7 +141,7 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
     installed = state.installed_versions(conn)
     owners = state.owners(conn)
     coming: dict[tuple[str, str], Any] = {}
-    for s in catalog.resolve(src, installed, settings):
+    for s in catalog.resolve(src, installed, settings, installed_sources=_sources(rows)):
         r = rows.get(s.name)
         act = "upgrade" if r is not None and r["status"] == state.INSTALLED else "install"
         if s.name != src.name and act == "upgrade":

@@ -301,6 +301,8 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
         d.change = "unchanged" if _same(raw, base) and _same(live, raw) else "changed"
         if _same(live, raw):
             d.final = None
+        else:                                   # what the new version changes, in words
+            d.details = list(merging.merge(base, live, raw).taken)
     elif _same(live, raw):
         d.change, d.final = "unchanged", None
     elif _same(raw, base):
@@ -402,8 +404,11 @@ def _read(root: Any, file: str, plan: PackPlan) -> Any:
     if Path(root).resolve() not in path.parents:
         plan.reasons.append(words(f"{file}：文件不在模型包的文件夹里", f"{file}: the file is outside the pack's folder"))
         return None
+    from mom.engines.packs.jsonfile import read_json
+    from mom.platform.errors import MomError
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        plan.reasons.append(words(f"{file}：无法读取（{exc}）", f"{file}: cannot be read ({exc})"))
+        return read_json(path, file)
+    except MomError as exc:
+        plan.reasons.append(words(exc.zh, exc.en))
         return None

@@ -17,9 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mom.engines.forms import fieldtypes
-from mom.engines.packs import archive, catalog, manager, state
-from mom.engines.packs.catalog import PackSource
-from mom.engines.packs.manifest import parse_version
+from mom.engines.packs import archive, manager
 from mom.platform.api.deps import AdminDep, EngineDep, SettingsDep
 from mom.platform.api.models import ERRORS, ErrorRead
 from mom.platform.api.textinput import check_text
@@ -139,36 +137,8 @@ def upload_pack(file: Annotated[UploadFile, File()], engine: EngineDep, settings
                                problems=[Problem("/file", "空文件", "empty file", "empty")])
         src = archive.unpack(buf, Path(settings.data_dir) / "packs", allow_code=settings.pack_upload_code,
                              max_bytes=settings.pack_max_unpacked_bytes, max_files=settings.pack_max_files,
-                             accept=lambda candidate: _acceptable(candidate, engine, settings))
+                             accept=lambda candidate: archive.check_upload(candidate, engine, settings))
     return {"name": src.name, "version": str(src.version), "label": src.label}
-
-
-def _acceptable(src: PackSource, engine: Any, settings: Any) -> None:
-    """Refuse (before anything is stored) an upload that would shadow a pack of the server (built in or
-    on MOM_PACK_PATH: an upload must not replace what an administrator put there), or replace the files
-    of an installed pack with a lower version."""
-    for other in catalog.all_sources(settings):
-        if other.name == src.name and other.origin in ("builtin", "path"):
-            where = ("系统自带的模型包", "the built-in pack") if other.origin == "builtin" else ("服务器模型包目录里的模型包", "the pack on the server's MOM_PACK_PATH")
-            raise InvalidInput(f"{where[0]} {src.name} 不能用上传的替换；请给上传的包换一个名称",
-                               f"{where[1]} {src.name} cannot be replaced by an upload; give the uploaded pack another name",
-                               problems=[Problem("/file", f"名称 {src.name} 已被{where[0]}使用", f"the name {src.name} is {where[1]}'s",
-                                                 "reserved_name")], detail={"name": src.name, "origin": other.origin})
-    with read_tx(engine) as conn:
-        row = state.packs(conn).get(src.name)
-    if row is None or row["status"] != state.INSTALLED:
-        return
-    try:
-        higher = parse_version(row["version"]) > src.version
-    except InvalidInput:
-        return
-    if higher:
-        raise InvalidInput(f"已安装 {src.name} {row['version']}，不能用更低的版本 {src.version} 替换它的文件；请上传 {row['version']} 或更高的版本",
-                           f"{src.name} {row['version']} is installed: its files cannot be replaced by the lower version {src.version}; "
-                           f"upload {row['version']} or higher",
-                           problems=[Problem("/file", f"版本 {src.version} 低于已安装的 {row['version']}",
-                                             f"version {src.version} is below the installed {row['version']}", "downgrade")],
-                           detail={"name": src.name, "installed_version": row["version"], "version": str(src.version)})
 
 
 _VERSION_SAFE = re.compile(r"^[0-9A-Za-z.+-]+$")

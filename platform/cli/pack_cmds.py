@@ -90,9 +90,10 @@ def _unzipped(target: str) -> str:
     from mom.engines.packs import archive
 
     s = get_settings()
-    with path.open("rb") as fh:
+    engine = open_engine()
+    with path.open("rb") as fh:                 # the same refusals as an upload: no shadowing, no lower version
         src = archive.unpack(fh, Path(s.data_dir) / "packs", allow_code=True, max_bytes=s.pack_max_unpacked_bytes,
-                             max_files=s.pack_max_files)
+                             max_files=s.pack_max_files, accept=lambda c: archive.check_upload(c, engine, s))
     click.echo(f"已解压 / unpacked: {src.name} {src.version} -> {src.root}")
     return str(src.root)
 
@@ -125,7 +126,10 @@ def _run(action: str, target: str, *, yes: bool, demo: bool = False, purge: bool
     p2, lines = manager.execute(engine, p.hash, action, target, forms_factory=form_registry, demo=demo, purge=purge, tz=_tz())
     for line in lines:
         click.echo(line)
-    done = {"install": "已安装 / installed", "upgrade": "已升级 / upgraded", "uninstall": "已卸载 / uninstalled"}[action]
+    same = action != "uninstall" and all(w.from_version == w.to_version for w in p2.works) and all(
+        d.change == "unchanged" for w in p2.works for d in w.items)
+    done = "已是最新，没有变化 / already up to date" if same else {
+        "install": "已安装 / installed", "upgrade": "已升级 / upgraded", "uninstall": "已卸载 / uninstalled"}[action]
     click.echo(f"{done}: {p2.pack} {p2.to_version or p2.from_version or ''}")
 
 

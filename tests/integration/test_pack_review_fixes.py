@@ -154,3 +154,15 @@ def test_install_refuses_bad_input_without_a_traceback(cli, engine, packs) -> No
         with engine.connect() as conn:
             exporter.export(conn, name="Bad-Name", out=packs / "z")
     assert live_form(engine, "qa_check") is None
+
+
+def test_a_pack_installed_from_a_folder_is_found_by_name_afterwards(cli, engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = quality_pack(tmp_path / "elsewhere" / "qa")          # not on MOM_PACK_PATH
+    monkeypatch.chdir(tmp_path)
+    ok(cli("pack", "install", "./elsewhere/qa", "--yes"))
+    monkeypatch.chdir(folder.parent.parent.parent)                 # another working directory
+    quality_pack(folder, "1.1.0", edit=_bump)
+    plan = ok(cli("pack", "plan", "qa", "--action", "upgrade"))
+    assert "qa 1.0.0 -> 1.1.0" in plan and "安装时的文件夹" in plan
+    ok(cli("pack", "uninstall", "qa", "--yes"))
+    assert "已安装" in ok(cli("pack", "install", "qa", "--yes"))       # "reinstall the pack" works by its name
