@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from mom.engines.scheduling import checker, generate, problem as P, reschedule, solution, solver
-from mom.platform.api.deps import CtxDep, SettingsDep
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep
 from mom.platform.api.models import ERRORS
-from mom.platform.errors import InvalidInput, Problem
+from mom.platform.errors import AccessDenied, InvalidInput, Problem
 
 router = APIRouter(prefix="/api/scheduling", tags=["scheduling"], responses=ERRORS)
 BodyDep = Annotated[Any, Body()]
@@ -116,6 +116,32 @@ def reschedule_(body: BodyDep, ctx: CtxDep, settings: SettingsDep) -> dict[str, 
         return reschedule.rush(b["problem"], prev, b["rush"], now=now, time_limit=limit, workers=settings.schedule_workers)
     raise InvalidInput("请给出 breakdown（设备故障）或 rush（急单列表）", "give breakdown (a machine failure) or rush (a list of orders)",
                        problems=[Problem("/breakdown", "缺少 breakdown 或 rush", "breakdown or rush is required", "required")])
+
+
+@router.post("/plan", summary="Schedule the released orders in the database; with apply, write the plan back")
+def plan(ctx: CtxDep, settings: SettingsDep, engine: EngineDep, forms: RegistryDep,
+         body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    """Body ``{time_limit?, apply?}`` (apply defaults to false: a preview). Planner role or administrator.
+    Answers ``{summary, written, changed, solution}`` (docs/scheduling.md, "Scheduling the plant's orders")."""
+    from mom.engines.production import planning
+
+    if not (ctx.actor.is_admin or "planner" in ctx.actor.role_names):
+        raise AccessDenied("只有计划员或管理员可以排程", "only a planner or an administrator may plan the schedule")
+    b = {} if body is None else body
+    if not isinstance(b, dict):
+        raise InvalidInput("请求体应为对象", "the body must be an object",
+                           problems=[Problem("", "请求体应为对象", "the body must be an object", "type")])
+    limit = _number(b, "time_limit", 10.0, settings.schedule_max_seconds)
+    apply = b.get("apply", False)
+    if not isinstance(apply, bool):
+        raise InvalidInput("apply 应为 true 或 false", "apply must be true or false",
+                           problems=[Problem("/apply", "应为 true 或 false", "must be true or false", "type")])
+
+    def solve(problem: dict[str, Any], time_limit: float) -> dict[str, Any]:
+        res = solver.solve(problem, time_limit=time_limit, workers=settings.schedule_workers)
+        return solution.to_json(res.problem, res.schedule, violations=res.violations)
+
+    return planning.plan(engine, forms, ctx, solve=solve, time_limit=limit, apply=apply)
 
 
 @router.get("/example", summary="A generated factory problem to try the engine and the schedule board on")

@@ -1,4 +1,4 @@
-"""`mom schedule …`: solve, check, reschedule, whatif, bench.
+"""`mom schedule …`: solve, check, reschedule, whatif, bench; plan (the plant's released orders, from the database).
 
 Problem and solution files are ``mom.schedule-problem/1`` and ``mom.schedule-solution/1`` JSON
 (docs/scheduling.md). Bad input prints each problem with its JSON path and exits 1; a schedule
@@ -149,6 +149,68 @@ def whatif_cmd(problem: str, previous: str, rush: str, now: int, time_limit: flo
     _summary(doc)
     for row in doc["impact"]["later"][:20]:
         click.echo(f"  {row['order']}: +{row['delay']} min (→ {row['completion']}, due {row['due']})", err=True)
+
+
+def plant_solver(workers: int = 2) -> Any:
+    """``solve(problem, time_limit) -> solution document`` for mom.engines.production.planning.plan."""
+    from mom.engines.scheduling import solution, solver
+
+    def solve(problem: dict[str, Any], time_limit: float) -> dict[str, Any]:
+        res = solver.solve(problem, time_limit=time_limit, workers=workers)
+        return solution.to_json(res.problem, res.schedule, violations=res.violations)
+    return solve
+
+
+def _plan_summary(out: dict[str, Any]) -> None:
+    s = out["summary"]
+    click.echo(f"排程 / plan: {s['orders']} 个工单 / orders, {s['tasks']} 道工序 / tasks; 状态 / status: {s['status']}; "
+               f"可行 / feasible: {s['feasible']}")
+    click.echo(f"全部完工 / all finished by: {s['makespan_at']} ({s['makespan_minutes']} min)")
+    click.echo(f"延误工单 / late orders: {len(s['late_orders'])}")
+    for row in s["late_orders"][:20]:
+        click.echo(f"  - {row['order']}: 交期 / due {row['due']}, 计划完工 / planned end {row['planned_end']}, "
+                   f"延误 / late {row['late_minutes']} min")
+    if s["beyond_horizon"]:
+        click.echo(f"超出计划期 / beyond the horizon: {', '.join(s['beyond_horizon'][:20])}")
+    for n in s["notes"][:20]:
+        click.echo(f"  ! {n['zh-CN']} / {n['en']}")
+    if out["written"]:
+        c = out["changed"]
+        click.echo(f"已写入 / written: {c['tasks']} 道工序、{c['orders']} 个工单的计划时间 / tasks and orders "
+                   f"({c['tasks_unchanged']} 道工序不变 / tasks unchanged)")
+    elif not s["feasible"]:
+        click.echo("排程结果未通过校验，没有写入 / the schedule failed the checker: nothing written", err=True)
+    else:
+        click.echo("试排：没有写入 / dry run: nothing written")
+
+
+@schedule.command("plan", help="按数据库中已下达的工单排程并写回计划 / schedule the released orders in the database and "
+                               "write the plan back")
+@click.option("--time-limit", type=float, default=10.0, show_default=True, help="秒 / seconds")
+@click.option("--dry-run", is_flag=True, help="只排不写 / compute, write nothing")
+@click.option("--json", "as_json", is_flag=True, help="JSON 输出（含排程结果）/ print JSON (with the solution)")
+@click.option("--horizon-days", type=click.IntRange(1, 366), default=14, show_default=True,
+              help="计划期（天）/ planning horizon (days)")
+@click.option("--as", "username", help="以此用户身份写入（审计记录）/ act as this user (audit trail)")
+@click.option("--workers", type=int, default=2, show_default=True)
+@reports_errors
+def plan_cmd(time_limit: float, dry_run: bool, as_json: bool, horizon_days: int, username: str | None,
+             workers: int) -> None:
+    from mom.engines.production import planning
+    from mom.platform.cli.common import command_ctx, echo_json, form_registry, open_engine
+
+    if time_limit <= 0:
+        raise InvalidInput("--time-limit 须大于 0", "--time-limit must be above 0")
+    engine = open_engine()
+    ctx = command_ctx(engine, username)
+    out = planning.plan(engine, form_registry(), ctx, solve=plant_solver(workers), time_limit=time_limit,
+                        apply=not dry_run, horizon_days=horizon_days)
+    if as_json:
+        echo_json(out)
+    else:
+        _plan_summary(out)
+    if not out["summary"]["feasible"]:
+        sys.exit(EXIT_INFEASIBLE)
 
 
 @schedule.command("bench", help="基准测试 / benchmarks (docs/benchmarks.md)")

@@ -1,0 +1,436 @@
+"""Scheduling the plant's released work from the database (issue 19, phase 1 part C).
+
+``build_problem`` reads the released and started production orders and their operation tasks that are
+not done, the machines that may run them and their working calendars, and turns them into a
+``mom.schedule-problem/1`` document (docs/scheduling.md) plus a :class:`PlanIndex` that maps the
+problem's ids back to records. ``write_back`` writes a solution's planned start, end and machine onto
+each task and the planned start and end onto each order, through the record service, in the caller's
+transaction. ``plan`` does both around a solve it is given (this engine does not import the scheduling
+engine: the CLI and the API pass ``mom.engines.scheduling`` in).
+
+What the problem says, in the plant's words:
+
+- an order's operations follow its tasks' ``seq``; a done task is left out;
+- each task may run on its planned machine and on the machines of its ``modes`` table (each with its
+  own setup and run minutes, else the task's); a task with neither runs on any machine of its work
+  centre; duration = setup + run minutes × what is left of the order quantity (qty − good of this task);
+- a running task stays where it runs: pinned on its machine from when it started (from now, if that
+  was earlier), for the work it has left; a task the planner pinned keeps its planned start and machine;
+- machines work on their calendar (the machine's, else its work centre's): shifts on workdays, not on
+  holidays; a machine without either works around the clock;
+- due = the order's due date, weight = 11 − priority (priority 1, the most urgent, weighs 10);
+- time 0 is ``now`` in the plant's time zone, to the minute.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from mom.engines.production import documents as D
+from mom.engines.records.access import form_access
+from mom.engines.records.context import Ctx
+from mom.engines.records.service import update_record
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import Conflict, InvalidInput, NotFound
+
+PROBLEM_FORMAT = "mom.schedule-problem/1"
+ORDER_FORM, TASK_FORM, MACHINE_FORM = "production_order", "operation_task", "machine"
+CENTRE_FORM, CALENDAR_FORM = "work_center", "work_calendar"
+OPEN_ORDERS = ("released", "started")
+TASK_ORDER = "production_order"             # the task's reference to its order (the contract's "order")
+SHIFT_START, SHIFT_END = "start_time", "end_time"
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+Solve = Callable[[dict[str, Any], float], dict[str, Any]]
+
+
+@dataclass
+class TaskRef:
+    """A task of the problem: its record, and what write-back compares against."""
+    id: int
+    code: str
+    row_version: int
+    running: bool
+    actual_start: dt.datetime | None
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+    machine: int | None
+
+
+@dataclass
+class OrderRef:
+    id: int
+    code: str
+    row_version: int
+    due: dt.datetime | None
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+
+
+@dataclass
+class PlanIndex:
+    """Problem ids -> records: orders by code, tasks by (order code, task code), machines by code."""
+    origin: dt.datetime
+    horizon_end: dt.datetime
+    orders: dict[str, OrderRef] = field(default_factory=dict)
+    tasks: dict[tuple[str, str], TaskRef] = field(default_factory=dict)
+    machines: dict[str, int] = field(default_factory=dict)
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+    def at(self, minute: int) -> dt.datetime:
+        return self.origin + dt.timedelta(minutes=minute)
+
+
+# ---------------------------------------------------------------- reading
+
+def _table(conn: Connection, forms: Any, name: str) -> Any:
+    try:
+        return forms.get(conn, name)
+    except NotFound:
+        raise InvalidInput(f"还没有安装「制造基础」模型包（缺少表单 {name}）：请先运行 mom pack install core",
+                           f"the core pack (Manufacturing basics) is not installed (form {name} is missing): "
+                           "run mom pack install core first") from None
+
+
+def _rows(conn: Connection, compiled: Any, *where: Any) -> list[dict[str, Any]]:
+    t = compiled.main
+    return [dict(r) for r in conn.execute(sa.select(t).where(t.c.deleted_at.is_(None), *where).order_by(t.c.id)).mappings()]
+
+
+def _children(conn: Connection, compiled: Any, key: str, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not ids or key not in compiled.children:
+        return out
+    t = compiled.children[key]
+    for chunk in range(0, len(ids), 900):           # SQLite's bound-parameter limit
+        q = sa.select(t).where(t.c.parent_id.in_(ids[chunk:chunk + 900])).order_by(t.c.parent_id, t.c.seq, t.c.id)
+        for r in conn.execute(q).mappings():
+            out.setdefault(int(r["parent_id"]), []).append(dict(r))
+    return out
+
+
+def _num(v: Any) -> Decimal:
+    return Decimal(str(v)) if v is not None else Decimal(0)
+
+
+def _aware(v: dt.datetime | None) -> dt.datetime | None:
+    return v.replace(tzinfo=dt.timezone.utc) if v is not None and v.tzinfo is None else v
+
+
+def build_problem(conn: Connection, forms: Any, *, now: dt.datetime, horizon_days: int = 14,
+                  tz: dt.tzinfo | None = None) -> tuple[dict[str, Any], PlanIndex]:
+    """The ``mom.schedule-problem/1`` of the released and started orders' remaining tasks, and its index.
+
+    ``now`` is time 0 (taken in ``tz``, the plant's zone, default ``now``'s own); ``horizon_days``
+    marks the planning horizon: orders planned to end after it are named in the summary. Refused in
+    words (InvalidInput) when there is nothing to plan or a task has no machine to run on."""
+    zone = tz or now.tzinfo or dt.timezone.utc
+    origin = now.astimezone(zone).replace(second=0, microsecond=0)
+    index = PlanIndex(origin=origin, horizon_end=origin + dt.timedelta(days=horizon_days))
+    f_order, f_task = _table(conn, forms, ORDER_FORM), _table(conn, forms, TASK_FORM)
+    f_machine, f_centre, f_cal = (_table(conn, forms, n) for n in (MACHINE_FORM, CENTRE_FORM, CALENDAR_FORM))
+    orders = _rows(conn, f_order, f_order.main.c.status.in_(OPEN_ORDERS))
+    if not orders:
+        raise InvalidInput("没有可排程的工单：没有「已下达」或「生产中」的生产工单。请先下达工单（mom production release 工单号）",
+                           "nothing to schedule: no production order is released or started. Release an order first "
+                           "(mom production release ORDER_CODE)")
+    tt = f_task.main
+    tasks = _rows(conn, f_task, tt.c[TASK_ORDER].in_([o["id"] for o in orders]), sa.or_(tt.c.status.is_(None), tt.c.status != "done"))
+    modes = _children(conn, f_task, "modes", [t["id"] for t in tasks])
+    machines = {m["id"]: m for m in _rows(conn, f_machine)}
+    centres = {c["id"]: c for c in _rows(conn, f_centre)}
+    by_centre: dict[int, list[int]] = {}
+    for m in machines.values():
+        by_centre.setdefault(m["work_center"], []).append(m["id"])
+    b = _Builder(index, machines, centres, by_centre)
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for t in sorted(tasks, key=lambda t: (t["seq"] if t["seq"] is not None else 1 << 30, t["id"])):
+        by_order.setdefault(t[TASK_ORDER], []).append(t)
+    out_orders = [o for o in (b.order(o, by_order.get(o["id"], []), modes) for o in orders) if o is not None]
+    if not out_orders:
+        raise InvalidInput("没有可排程的工序：已下达的工单的工序任务都已完成", "nothing to schedule: every task of the released orders is done")
+    b.problems.raise_if_any()
+    calendars = b.calendars(conn, f_cal)
+    resources = []
+    for mid in sorted(b.used):
+        m = machines[mid]
+        cal_id = b.calendar_of(mid)
+        resources.append({"id": m["code"], "name": m.get("name") or m["code"],
+                          **({"calendar": calendars[cal_id][0]} if cal_id in calendars else {})})
+    problem = {"format": PROBLEM_FORMAT, "name": f"plant {origin:%Y-%m-%d %H:%M}", "origin": origin.isoformat(),
+               "calendars": {code: spec for code, spec in calendars.values()}, "resources": resources,
+               "orders": out_orders}
+    return problem, index
+
+
+class _Problems:
+    """Every task that cannot be planned, each named in words, raised at once."""
+
+    def __init__(self) -> None:
+        self.zh: list[str] = []
+        self.en: list[str] = []
+
+    def add(self, zh: str, en: str) -> None:
+        self.zh.append(zh)
+        self.en.append(en)
+
+    def raise_if_any(self) -> None:
+        if self.zh:
+            raise InvalidInput("无法排程：" + "；".join(self.zh[:20]), "cannot schedule: " + "; ".join(self.en[:20]))
+
+
+class _Builder:
+    """The orders and tasks of the problem; the machines they use and the calendars of those."""
+
+    def __init__(self, index: PlanIndex, machines: dict[int, dict[str, Any]], centres: dict[int, dict[str, Any]],
+                 by_centre: dict[int, list[int]]) -> None:
+        self.index, self.machines, self.centres, self.by_centre = index, machines, centres, by_centre
+        self.used: set[int] = set()
+        self.problems = _Problems()
+
+    def minute(self, t: dt.datetime | None) -> int:
+        t = _aware(t)
+        return 0 if t is None else max(0, int((t - self.index.origin).total_seconds() // 60))
+
+    def order(self, o: dict[str, Any], tasks: list[dict[str, Any]], modes: dict[int, list[dict[str, Any]]]
+              ) -> dict[str, Any] | None:
+        if not tasks:
+            return None
+        code = o["code"]
+        self.index.orders[code] = OrderRef(o["id"], code, int(o["row_version"]), _aware(o.get("due_date")),
+                                           _aware(o.get("planned_start")), _aware(o.get("planned_end")))
+        qty = _num(o.get("qty"))
+        ops: list[dict[str, Any]] = []
+        for t in tasks:
+            op = self.operation(code, t, modes.get(t["id"], []), qty, previous=ops[-1] if ops else None)
+            if op is not None:
+                ops.append(op)
+        if not ops:
+            return None
+        out: dict[str, Any] = {"id": code, "quantity": float(qty) if qty > 0 else 1.0, "release": 0, "operations": ops}
+        if o.get("due_date") is not None:
+            out["due"] = self.minute(o["due_date"])
+        prio = o.get("priority")
+        out["weight"] = max(1, 11 - int(prio)) if prio is not None else 6
+        return out
+
+    def _mode_list(self, t: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[int, Decimal, Decimal]]:
+        setup, run = _num(t.get("setup_min")), _num(t.get("run_min"))
+        found: dict[int, tuple[int, Decimal, Decimal]] = {}
+        if t.get("machine") in self.machines:
+            found[t["machine"]] = (t["machine"], setup, run)
+        for r in rows:
+            mid = r.get("machine")
+            if mid in self.machines and mid not in found:
+                found[mid] = (mid, _num(r["setup_min"]) if r.get("setup_min") is not None else setup,
+                              _num(r["run_min"]) if r.get("run_min") is not None else run)
+        if not found:
+            for mid in self.by_centre.get(t.get("work_center"), []):
+                found[mid] = (mid, setup, run)
+        return list(found.values())
+
+    def operation(self, order: str, t: dict[str, Any], rows: list[dict[str, Any]], qty: Decimal,
+                  previous: dict[str, Any] | None) -> dict[str, Any] | None:
+        code = t["code"]
+        running = t.get("status") == "running"
+        options = self._mode_list(t, rows)
+        if not options:
+            centre = self.centres.get(t.get("work_center"), {}).get("name") or "（未指定）"
+            self.problems.add(f"订单 {order} 的工序「{t.get('name') or code}」（{code}）没有可用的设备：请为它指定设备，"
+                              f"或在工作中心「{centre}」下建设备",
+                              f"operation {t.get('name') or code} ({code}) of order {order} has no machine to run on: give it "
+                              f"a machine, or add machines to its work centre")
+            return None
+        left = max(Decimal(0), qty - _num(t.get("good_qty")))
+        modes = [{"resource": self.machines[mid]["code"],
+                  "duration": int(math.ceil((Decimal(0) if running else setup) + run * left))}
+                 for mid, setup, run in options]
+        for mid, _, _ in options:
+            self.used.add(mid)
+            self.index.machines[self.machines[mid]["code"]] = mid
+        op: dict[str, Any] = {"id": code, "name": t.get("name") or code, "modes": modes}
+        ref = TaskRef(t["id"], code, int(t["row_version"]), running, _aware(t.get("actual_start")),
+                      _aware(t.get("planned_start")), _aware(t.get("planned_end")), t.get("machine"))
+        self.index.tasks[(order, code)] = ref
+        where = t["machine"] if any(m == t.get("machine") for m, _, _ in options) else options[0][0]
+        if running:
+            op["pinned"] = {"resource": self.machines[where]["code"], "start": self.minute(ref.actual_start or self.index.origin)}
+            op["after"] = []            # it runs already: it waits for nothing
+        elif t.get("pinned") and ref.planned_start is not None:
+            start = self.minute(ref.planned_start)
+            op["pinned"] = {"resource": self.machines[where]["code"], "start": start}
+            if ref.planned_end is not None and ref.planned_end > ref.planned_start and start > 0:
+                op["pinned"]["end"] = self.minute(ref.planned_end)
+            op["after"] = []
+            if start == 0 and ref.planned_start < self.index.origin:
+                self._note(f"工序任务 {code} 锁定在 {ref.planned_start.astimezone(self.index.origin.tzinfo):%m-%d %H:%M} 开始，"
+                           "该时间已过但尚未开工：按现在开始安排",
+                           f"task {code} is pinned to start at a time already past and has not started: kept from now")
+        elif t.get("pinned"):
+            self._note(f"工序任务 {code} 已锁定但没有计划开始时间：照常排程", f"task {code} is pinned but has no planned start: planned as usual")
+        tb = t.get("transfer_batch")
+        if tb is not None and _num(tb) > 0 and previous is not None and "pinned" not in op:
+            op["transfer_batch"] = max(1, int(math.ceil(_num(tb))))
+        return op
+
+    def _note(self, zh: str, en: str) -> None:
+        self.index.notes.append({"zh-CN": zh, "en": en})
+
+    def calendar_of(self, mid: int) -> int | None:
+        m = self.machines[mid]
+        if m.get("calendar") is not None:
+            return m["calendar"]
+        return self.centres.get(m.get("work_center"), {}).get("calendar")
+
+    def calendars(self, conn: Connection, f_cal: Any) -> dict[int, tuple[str, dict[str, Any]]]:
+        ids = sorted({c for c in (self.calendar_of(m) for m in self.used) if c is not None})
+        if not ids:
+            return {}
+        rows = _rows(conn, f_cal, f_cal.main.c.id.in_(ids))
+        shifts, holidays = _children(conn, f_cal, "shifts", ids), _children(conn, f_cal, "holidays", ids)
+        out = {r["id"]: (r["code"], calendar_spec(r, shifts.get(r["id"], []), holidays.get(r["id"], []))) for r in rows}
+        return out
+
+
+def calendar_spec(row: Mapping[str, Any], shifts: list[Mapping[str, Any]], holidays: list[Mapping[str, Any]]
+                  ) -> dict[str, Any]:
+    """A work_calendar record as the problem's calendar; a value that cannot be read is refused in words."""
+    name = row.get("name") or row.get("code")
+    spec: dict[str, Any] = {"name": name}
+    days = [d.strip() for d in str(row.get("workdays") or "").replace("，", ",").split(",") if d.strip()]
+    if days:
+        if not all(d.isdigit() and 1 <= int(d) <= 7 for d in days):
+            raise InvalidInput(f"工作日历「{name}」的工作日「{row.get('workdays')}」看不懂：应为 1–7 的数字（1 是周一），用逗号分隔，如 1,2,3,4,5",
+                               f"the workdays of calendar {name} ({row.get('workdays')}) cannot be read: give numbers 1-7 "
+                               "(1 is Monday) separated by commas, e.g. 1,2,3,4,5")
+        spec["workdays"] = sorted({int(d) for d in days})
+    out_shifts = []
+    for i, s in enumerate(shifts, 1):
+        pair = [_hhmm(s.get(SHIFT_START)), _hhmm(s.get(SHIFT_END))]
+        if None in pair:
+            label = s.get("name") or f"第 {i} 行"
+            raise InvalidInput(f"工作日历「{name}」的班次「{label}」的开始或结束时间看不懂：应写成 08:00 这样的时:分",
+                               f"shift {s.get('name') or i} of calendar {name}: start and end must be hours:minutes, e.g. 08:00")
+        out_shifts.append(pair)
+    if out_shifts:
+        spec["shifts"] = out_shifts
+    days_off = sorted({h["date"].isoformat() for h in holidays if isinstance(h.get("date"), dt.date)})
+    if days_off:
+        spec["holidays"] = days_off
+    return spec
+
+
+def _hhmm(v: Any) -> str | None:
+    m = _HHMM.match(str(v or ""))
+    if not m or int(m.group(2)) > 59 or int(m.group(1)) > 24 or (int(m.group(1)) == 24 and m.group(2) != "00"):
+        return None
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+# ---------------------------------------------------------------- writing back
+
+def _writer(conn: Connection, forms: Any, ctx: Ctx) -> Ctx:
+    """The caller must be allowed to update tasks and orders; the planned times of an order are read-only
+    fields (the engine computes them), so they are written in the caller's name with the engine's right."""
+    for name in (TASK_FORM, ORDER_FORM):
+        form_access(_table(conn, forms, name), ctx.actor).require("update")
+    return D.acting(ctx)
+
+
+def _update(conn: Connection, forms: Any, ctx: Ctx, form: str, ref: TaskRef | OrderRef, patch: dict[str, Any]) -> None:
+    try:
+        update_record(conn=conn, registry=forms, ctx=ctx, form=form, record_id=ref.id, patch=patch,
+                      expected_version=ref.row_version)
+    except (Conflict, NotFound):
+        what = ("工序任务", "task") if form == TASK_FORM else ("工单", "order")
+        raise Conflict(f"排程期间{what[0]} {ref.code} 有了变化（报工、修改或删除）：排程结果没有写入，请重新排程",
+                       f"{what[1]} {ref.code} changed while the plan was computed (a report, an edit or a deletion): "
+                       "nothing was written; plan again") from None
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.isoformat()
+
+
+def write_back(conn: Connection, forms: Any, ctx: Ctx, index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, int]:
+    """Write ``solution`` (``mom.schedule-solution/1``) onto the tasks and orders of ``index``: each
+    task's planned start, end and machine, each order's planned start (its first task) and end (its last),
+    through the record service in the caller's transaction. A record that changed since the problem was
+    built refuses the whole write (Conflict). Records whose values are already these are not touched.
+    Returns how many tasks and orders were changed."""
+    writer = _writer(conn, forms, ctx)
+    with D.engine_writes(conn):
+        return _write(conn, forms, writer, index, solution)
+
+
+def _write(conn: Connection, forms: Any, writer: Ctx, index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, int]:
+    span: dict[str, list[dt.datetime]] = {}
+    changed = {"tasks": 0, "orders": 0, "tasks_unchanged": 0}
+    for op in solution.get("operations", []):
+        ref = index.tasks.get((op["order"], op["operation"]))
+        if ref is None:
+            continue
+        start = ref.actual_start if ref.running and ref.actual_start is not None else index.at(op["start"])
+        end, machine = index.at(op["end"]), index.machines.get(op["resource"])
+        s = span.setdefault(op["order"], [start, end])
+        s[0], s[1] = min(s[0], start), max(s[1], end)
+        if (ref.planned_start, ref.planned_end, ref.machine) == (start, end, machine):
+            changed["tasks_unchanged"] += 1
+            continue
+        _update(conn, forms, writer, TASK_FORM, ref, {"planned_start": _iso(start), "planned_end": _iso(end), "machine": machine})
+        changed["tasks"] += 1
+    for code, (start, end) in span.items():
+        o = index.orders[code]
+        if (o.planned_start, o.planned_end) == (start, end):
+            continue
+        _update(conn, forms, writer, ORDER_FORM, o, {"planned_start": _iso(start), "planned_end": _iso(end)})
+        changed["orders"] += 1
+    return changed
+
+
+# ---------------------------------------------------------------- the whole step
+
+def summary(index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, Any]:
+    """What the planner reads: status, orders late (with due and planned end), makespan, notes."""
+    late, beyond = [], []
+    for o in solution.get("orders", []):
+        end = index.at(o["completion"])
+        ref = index.orders.get(o["order"])
+        if o.get("late"):
+            late.append({"order": o["order"], "due": _iso(ref.due.astimezone(index.origin.tzinfo)) if ref and ref.due else None,
+                         "planned_end": _iso(end), "late_minutes": o["tardiness"]})
+        if end > index.horizon_end:
+            beyond.append(o["order"])
+    k = solution.get("kpis", {})
+    makespan = int(k.get("makespan", 0))
+    return {"status": solution.get("status"), "feasible": bool(solution.get("check", {}).get("feasible")),
+            "origin": _iso(index.origin), "orders": len(index.orders), "tasks": len(index.tasks),
+            "late_orders": late, "makespan_minutes": makespan, "makespan_at": _iso(index.at(makespan)),
+            "beyond_horizon": beyond, "notes": index.notes}
+
+
+def plan(engine: Engine, forms: Any, ctx: Ctx, *, solve: Solve, time_limit: float = 10.0, apply: bool = True,
+         horizon_days: int = 14) -> dict[str, Any]:
+    """Build the problem (a read transaction), ``solve(problem, time_limit)`` -> solution document
+    (outside any transaction: no lock is held while it thinks), and, when ``apply`` and the schedule
+    passed the checker, write it back in one write transaction. Returns ``{summary, written, changed,
+    solution}``; ``written`` is False for a dry run or a schedule that failed the checker."""
+    with read_tx(engine) as conn:
+        if apply:
+            _writer(conn, forms, ctx)          # refuse before the solve, not after it
+        problem, index = build_problem(conn, forms, now=ctx.now, tz=ctx.tz, horizon_days=horizon_days)
+    doc = solve(problem, time_limit)
+    out: dict[str, Any] = {"summary": summary(index, doc), "written": False, "changed": None, "solution": doc}
+    if apply and out["summary"]["feasible"]:
+        with write_tx(engine) as conn:
+            out["changed"] = write_back(conn, forms, ctx, index, doc)
+        out["written"] = True
+    return out
