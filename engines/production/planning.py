@@ -11,9 +11,9 @@ engine: the CLI and the API pass ``mom.engines.scheduling`` in).
 What the problem says, in the plant's words:
 
 - an order's operations follow its tasks' ``seq``; a done task is left out;
-- each task may run on its planned machine and on the machines of its ``modes`` table (each with its
-  own setup and run minutes, else the task's); a task with neither runs on any machine of its work
-  centre; duration = setup + run minutes × what is left of the order quantity (qty − good of this task);
+- each task may run on the machines of its ``modes`` table (each with its own setup and run minutes,
+  else the task's) and on its own machine (with the task's minutes); a task with neither runs on any
+  machine of its work centre; duration = setup + run minutes × what is left of the order quantity (qty − good of this task);
 - a running task stays where it runs: pinned on its machine from when it started (from now, if that
   was earlier), for the work it has left; a task the planner pinned keeps its planned start and machine;
 - machines work on their calendar (the machine's, else its work centre's): shifts on workdays, not on
@@ -225,13 +225,15 @@ class _Builder:
     def _mode_list(self, t: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[int, Decimal, Decimal]]:
         setup, run = _num(t.get("setup_min")), _num(t.get("run_min"))
         found: dict[int, tuple[int, Decimal, Decimal]] = {}
-        if t.get("machine") in self.machines:
-            found[t["machine"]] = (t["machine"], setup, run)
+        # the modes table first (the routing's machines with their own times), in its order: a re-plan
+        # sees the same problem after the task's planned machine was written
         for r in rows:
             mid = r.get("machine")
             if mid in self.machines and mid not in found:
                 found[mid] = (mid, _num(r["setup_min"]) if r.get("setup_min") is not None else setup,
                               _num(r["run_min"]) if r.get("run_min") is not None else run)
+        if t.get("machine") in self.machines and t["machine"] not in found:
+            found[t["machine"]] = (t["machine"], setup, run)
         if not found:
             for mid in self.by_centre.get(t.get("work_center"), []):
                 found[mid] = (mid, setup, run)
