@@ -242,14 +242,16 @@ def test_missing_keys_and_dependency_names_are_worded_for_a_reader(tmp_path: Pat
 
 
 # ---------------------------------------------------------------- checksums
-def test_the_demo_pack_checksums_are_up_to_date() -> None:
-    """CHECKSUMS.sha256 of the built-in pack says exactly what its files are (an installed pack's edited
+@pytest.mark.parametrize("name", ["demo", "core"])
+def test_the_built_in_pack_checksums_are_up_to_date(name: str) -> None:
+    """CHECKSUMS.sha256 of each built-in pack says exactly what its files are (an installed pack's edited
     files are found against it)."""
-    recorded = checksums.read(DEMO)
-    assert recorded is not None, "modelpacks/demo has no CHECKSUMS.sha256: run `mom pack checksums modelpacks/demo`"
-    diff = checksums.modified(DEMO, recorded)
+    root = DEMO.parent / name
+    recorded = checksums.read(root)
+    assert recorded is not None, f"modelpacks/{name} has no CHECKSUMS.sha256: run `mom pack checksums modelpacks/{name}`"
+    diff = checksums.modified(root, recorded)
     assert diff == {"modified": [], "missing": [], "added": []}, \
-        f"modelpacks/demo/CHECKSUMS.sha256 is out of date ({diff}): run `mom pack checksums modelpacks/demo`"
+        f"modelpacks/{name}/CHECKSUMS.sha256 is out of date ({diff}): run `mom pack checksums modelpacks/{name}`"
 
 
 def test_checksums_cover_the_pack_files_only(tmp_path: Path) -> None:
