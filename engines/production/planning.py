@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from mom.engines.production import documents as D
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
-from mom.engines.records.service import update_record
+from mom.engines.records.batch import update_many
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import Conflict, InvalidInput, NotFound
 
@@ -347,14 +347,19 @@ def _writer(conn: Connection, forms: Any, ctx: Ctx) -> Ctx:
     return D.acting(ctx)
 
 
-def _update(conn: Connection, forms: Any, ctx: Ctx, form: str, ref: TaskRef | OrderRef, patch: dict[str, Any]) -> None:
+def _update(conn: Connection, forms: Any, ctx: Ctx, form: str, refs: list[TaskRef] | list[OrderRef],
+            patches: list[dict[str, Any]]) -> None:
+    """All of ``form``'s patches through the record service at once; a record changed or deleted since the
+    problem was read refuses the whole write, naming it."""
     try:
-        update_record(conn=conn, registry=forms, ctx=ctx, form=form, record_id=ref.id, patch=patch,
-                      expected_version=ref.row_version)
-    except (Conflict, NotFound):
+        update_many(conn=conn, registry=forms, ctx=ctx, form=form,
+                    patches=[(r.id, p, r.row_version) for r, p in zip(refs, patches)])
+    except (Conflict, NotFound) as exc:
+        rid = (exc.detail or {}).get("record_id")
+        code = next((r.code for r in refs if r.id == rid), None) or ", ".join(r.code for r in refs[:3])
         what = ("工序任务", "task") if form == TASK_FORM else ("工单", "order")
-        raise Conflict(f"排程期间{what[0]} {ref.code} 有了变化（报工、修改或删除）：排程结果没有写入，请重新排程",
-                       f"{what[1]} {ref.code} changed while the plan was computed (a report, an edit or a deletion): "
+        raise Conflict(f"排程期间{what[0]} {code} 有了变化（报工、修改或删除）：排程结果没有写入，请重新排程",
+                       f"{what[1]} {code} changed while the plan was computed (a report, an edit or a deletion): "
                        "nothing was written; plan again") from None
 
 
@@ -376,6 +381,8 @@ def write_back(conn: Connection, forms: Any, ctx: Ctx, index: PlanIndex, solutio
 def _write(conn: Connection, forms: Any, writer: Ctx, index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, int]:
     span: dict[str, list[dt.datetime]] = {}
     changed = {"tasks": 0, "orders": 0, "tasks_unchanged": 0}
+    task_refs: list[TaskRef] = []
+    task_patches: list[dict[str, Any]] = []
     for op in solution.get("operations", []):
         ref = index.tasks.get((op["order"], op["operation"]))
         if ref is None:
@@ -387,14 +394,18 @@ def _write(conn: Connection, forms: Any, writer: Ctx, index: PlanIndex, solution
         if (ref.planned_start, ref.planned_end, ref.machine) == (start, end, machine):
             changed["tasks_unchanged"] += 1
             continue
-        _update(conn, forms, writer, TASK_FORM, ref, {"planned_start": _iso(start), "planned_end": _iso(end), "machine": machine})
-        changed["tasks"] += 1
+        task_refs.append(ref)
+        task_patches.append({"planned_start": _iso(start), "planned_end": _iso(end), "machine": machine})
+    order_refs: list[OrderRef] = []
+    order_patches: list[dict[str, Any]] = []
     for code, (start, end) in span.items():
         o = index.orders[code]
-        if (o.planned_start, o.planned_end) == (start, end):
-            continue
-        _update(conn, forms, writer, ORDER_FORM, o, {"planned_start": _iso(start), "planned_end": _iso(end)})
-        changed["orders"] += 1
+        if (o.planned_start, o.planned_end) != (start, end):
+            order_refs.append(o)
+            order_patches.append({"planned_start": _iso(start), "planned_end": _iso(end)})
+    _update(conn, forms, writer, TASK_FORM, task_refs, task_patches)
+    _update(conn, forms, writer, ORDER_FORM, order_refs, order_patches)
+    changed["tasks"], changed["orders"] = len(task_refs), len(order_refs)
     return changed
 
 

@@ -101,6 +101,9 @@ def test_three_released_orders_are_planned_on_their_machines_in_shifts_without_o
     out = planning.plan(core, forms, _ctx(), solve=_solve, time_limit=3)
     assert out["written"] and out["summary"]["feasible"] and out["changed"]["tasks"] == len(before) == 12
     assert checker.check(prob, solution.from_json(prob, out["solution"])) == []
+    with read_tx(core) as conn:     # written through the record service: one audit entry per task, versions moved on
+        audited = conn.execute(sa.text("SELECT COUNT(*) FROM mom_audit WHERE form = 'operation_task' AND action = 'update'")).scalar()
+    assert audited == 12
     tasks = _tasks(core)
     by_machine: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
     for t in tasks:
