@@ -34,6 +34,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.workflow.nodes",        # workflow node kinds: approval, cc, action, condition, parallel, end
     "mom.engines.workflow.actions",      # automatic actions: set_fields … hook
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
+    "mom.engines.production.hooks",      # record hooks: job report rules, release from the order's form
     "mom.engines.reports.measures",      # report aggregates: count … percentile
     "mom.engines.records.attachments",   # record hooks: file links; file owner: record
     "mom.engines.workflow.visibility",   # file owner: workflow comments
@@ -49,6 +50,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.platform.cli.workflow_cmds",    # mom workflow …, mom worker
     "mom.platform.cli.report_cmds",      # mom report …, mom print
     "mom.platform.cli.schedule_cmds",    # mom schedule …
+    "mom.platform.cli.production_cmds",  # mom production …
     "mom.platform.cli.pack_cmds",        # mom pack …
 )
 

@@ -4,6 +4,7 @@ Settings are never read at import time: call :func:`get_settings` (cached) and o
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     # reports
     schedule_max_seconds: float = Field(default=120.0, description="longest solve the API allows (time_limit is capped to it)")
     schedule_workers: int = Field(default=2, description="CP-SAT search workers per solve")
+    production_overrun: Decimal = Field(default=Decimal(0), ge=0, le=1000, description="job reports (issue 19): how far, "
+                                        "in percent, an operation's good quantity may exceed what its predecessor passed "
+                                        "(the first: the order quantity); 0: not at all")
     report_max_scan_rows: int = Field(default=2_000_000, description="a report that would read more rows is refused (a report may set its own max_scan_rows)")
     # notification channels
     smtp_host: str = ""

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from mom.platform.api import (docs_ui, errors, models, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
-from mom.platform.api import routes_files, routes_packs
+from mom.platform.api import routes_files, routes_packs, routes_production
 from mom.engines.packs import startup as packs_startup
 from mom.platform.api.deps import ActorCache
 from mom.platform.api.textinput import InputGuard
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_scheduling.router)
     app.include_router(routes_ui.router)
     app.include_router(routes_packs.router)
+    app.include_router(routes_production.router)
 
     @app.get("/api/health", tags=["ops"], responses=models.ERRORS)
     def health() -> dict[str, str]:

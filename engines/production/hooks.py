@@ -1,0 +1,70 @@
+"""Record hooks of the production engine: every write path goes through the engine's rules.
+
+- a new ``job_report`` (POST /api/records/job_report, an import, :func:`reports.report`) is checked
+  and applied by :func:`reports.apply_report` before it is stored;
+- a ``production_order`` moved to ``released`` through its state machine (the form's 下达 button)
+  is released by the engine like :func:`release.release`: tasks and components, or refused;
+- a new ``production_order`` takes its unit from its item.
+
+The hooks bind to the core pack's forms by name and act only on forms that have the fields the
+engine needs, so another pack's form of the same name (the demo's ``production_order``) is left alone.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.production import documents as D
+from mom.engines.production import release as R
+from mom.engines.production import reports
+from mom.engines.records.context import Ctx
+from mom.engines.records.hooks import RecordHooks
+from mom.platform.hookspecs import hookimpl
+
+#: the fields a form needs for the engine to take it as the core pack's
+_NEEDS = {D.REPORT: ("task", "event", "good_qty", "production_order"),
+          D.ORDER: ("item", "qty", "status", "components", "released_at")}
+
+
+def is_core(compiled: CompiledForm) -> bool:
+    """Is ``compiled`` the core pack's form of its name (it has the fields the engine binds to)?"""
+    needs = _NEEDS.get(compiled.name)
+    return needs is not None and all(compiled.definition.field(k) is not None for k in needs)
+
+
+class ProductionHooks(RecordHooks):
+    def __init__(self, forms: Any) -> None:
+        self.forms = forms
+
+    def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
+        if compiled.name not in _NEEDS or not is_core(compiled):
+            return
+        if compiled.name == D.REPORT:
+            for i, r in enumerate(rows):
+                reports.apply_report(conn, self.forms, ctx, r, path=f"/{i}" if len(rows) > 1 else "")
+        elif compiled.name == D.ORDER:
+            items = self.forms.get(conn, D.ITEM)
+            for r in rows:
+                if not r.get("unit") and r.get("item") is not None:
+                    item = D.row(conn, items, int(r["item"]))
+                    if item is not None and item.get("unit"):
+                        r["unit"] = item["unit"]
+
+    def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                     new: Mapping[str, Any], changed: set[str]) -> None:
+        if compiled.name != D.ORDER or "status" not in changed or D.engine_writing(conn) or not is_core(compiled):
+            return
+        if old.get("status") == "planned" and new.get("status") == "released":
+            order = D.row(conn, compiled, record_id, lock=True)
+            if order is not None:
+                R.carry_out(conn, self.forms, ctx, order, transition=None)
+
+
+@hookimpl
+def mom_record_hooks(forms: Any) -> RecordHooks:
+    """Job reports obey the production rules on every path; an order released from its form is
+    released by the engine."""
+    return ProductionHooks(forms)

@@ -1,0 +1,217 @@
+"""Job reports (报工) and their rules. A report's event moves its operation task:
+
+- ``start``: ready | paused -> running (the task's actual_start, the order's started_at and status);
+- ``pause``: running -> paused; ``resume``: paused -> running;
+- ``report``: adds the quantities (a ready task starts with it);
+- ``finish``: adds the quantities, the task is done (actual_end) and the next one ready.
+
+A waiting task (its predecessor has not finished, nor passed a transfer batch) takes no report. The
+good quantity of a task may not exceed what its predecessor passed (good) × (1 + tolerance); the
+first task's limit is the order quantity × (1 + tolerance); the tolerance is the setting
+``MOM_PRODUCTION_OVERRUN`` (percent, default 0). The order's row and then the task's are locked
+(FOR UPDATE on PostgreSQL; SQLite runs one writer at a time), so two operators reporting the same
+task at once are counted one after the other and never together exceed the limit.
+
+:func:`apply_report` is the one place these rules live: the record hook on ``job_report`` create
+calls it for every new report, whichever path created it (POST /api/records/job_report, an import,
+:func:`report`). :func:`report` adds what a scanner needs on top: the task named by its code (the
+QR) and the idempotency key — the same ``client_id`` twice counts once, the second call returning
+the first report.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms import fieldtypes
+from mom.engines.production import documents as D
+from mom.engines.production import progress as P
+from mom.engines.records import service as S
+from mom.engines.records.access import form_access
+from mom.engines.records.context import Ctx
+from mom.platform.errors import Conflict, InvalidInput, Problem
+
+EVENTS = ("start", "pause", "resume", "report", "finish")
+_EVENT_ZH = {"start": "开工", "pause": "暂停", "resume": "继续", "report": "报数", "finish": "完工"}
+_STATUS_ZH = {"waiting": "待开工", "ready": "可开工", "running": "进行中", "paused": "暂停", "done": "已完成"}
+#: event -> {task status it may come in -> the status it leaves}
+_MOVES: dict[str, dict[str, str]] = {
+    "start": {"ready": "running", "paused": "running"},
+    "pause": {"running": "paused"},
+    "resume": {"paused": "running"},
+    "report": {"ready": "running", "running": "running", "paused": "paused"},
+    "finish": {"ready": "done", "running": "done", "paused": "done"},
+}
+
+
+def overrun_percent() -> Decimal:
+    """The plant's overrun tolerance in percent (setting ``production_overrun``), read when asked."""
+    from mom.platform.settings import get_settings   # never at import: settings are overridden in tests
+
+    try:
+        value = Decimal(str(getattr(get_settings(), "production_overrun", 0) or 0))
+    except InvalidOperation:
+        return D.ZERO
+    return max(value, D.ZERO)
+
+
+# ---------------------------------------------------------------- the rules (every write path)
+
+def apply_report(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], *, path: str = "") -> None:
+    """Check one new job report's ``values`` (its task already an id) against its task and order,
+    fill its order and machine, move the task and recompute the order. Raises, writing nothing of
+    its own, when a rule refuses it; runs in the writer's transaction before the report is stored."""
+    task_form, order_form = forms.get(conn, D.TASK), forms.get(conn, D.ORDER)
+    first_look = D.row(conn, task_form, int(values["task"]))
+    if first_look is None:
+        raise InvalidInput("找不到这道工序任务", "no such operation task", problems=[Problem(f"{path}/task", "不存在", "not found")])
+    order_id = int(first_look["production_order"])
+    order = D.row(conn, order_form, order_id, lock=True)       # the order first, then the task: one lock order
+    task = D.row(conn, task_form, int(values["task"]), lock=True)
+    if order is None or task is None:
+        raise InvalidInput("这道工序任务的生产工单已删除", "the operation task's production order was deleted")
+    values["production_order"] = order_id
+    if values.get("machine") is None and task.get("machine") is not None:
+        values["machine"] = task["machine"]
+    if order["status"] not in P.LIVE_ORDERS:
+        raise Conflict(f"生产工单 {order['code']} 状态为「{_order_status_zh(order_form, order['status'])}」，不能报工；"
+                       "只有已下达或生产中的工单可以报工",
+                       f"production order {order['code']} is {order['status']}: only released or started orders take job reports",
+                       detail={"order_status": order["status"]})
+    event = values.get("event")
+    title = D.task_title(task)
+    target = _move(event, task, title, path)
+    good, scrap, rework = (D.dec(values.get(k)) for k in ("good_qty", "scrap_qty", "rework_qty"))
+    tasks = P.order_tasks(conn, forms, order_id)
+    index = next(i for i, t in enumerate(tasks) if t["id"] == task["id"])
+    new_good = D.dec(task.get("good_qty")) + good
+    if good > 0:
+        _check_limit(order, tasks, index, task, good, new_good, path)
+    at = values.get("reported_at") or ctx.now
+    patch: dict[str, Any] = {"status": target, "good_qty": new_good,
+                             "scrap_qty": D.dec(task.get("scrap_qty")) + scrap,
+                             "rework_qty": D.dec(task.get("rework_qty")) + rework}
+    if task.get("actual_start") is None and target in ("running", "paused", "done"):
+        patch["actual_start"] = at
+    if target == "done":
+        patch["actual_end"] = at
+    D.update(conn, forms, ctx, D.TASK, int(task["id"]), patch)
+    if index + 1 < len(tasks):
+        nxt = tasks[index + 1]
+        batch = D.dec(task.get("transfer_batch"))
+        if nxt.get("status") == "waiting" and (target == "done" or (batch > 0 and new_good >= batch)):
+            D.update(conn, forms, ctx, D.TASK, int(nxt["id"]), {"status": "ready"})
+    P.rollup(conn, forms, ctx, order_id)
+
+
+def _order_status_zh(compiled: Any, status: str) -> str:
+    f = compiled.definition.field("status")
+    for o in (f.raw.get("options") if f is not None else None) or []:
+        if o.get("value") == status:
+            return str(o.get("label", {}).get("zh-CN") or status)
+    return status
+
+
+def _move(event: Any, task: Mapping[str, Any], title: str, path: str) -> str:
+    status = task.get("status")
+    moves = _MOVES.get(str(event))
+    if moves is None:
+        raise InvalidInput(f"报工事件 {event} 不认识：可用 {'、'.join(f'{k}（{v}）' for k, v in _EVENT_ZH.items())}",
+                           f"unknown job report event {event}: use one of {', '.join(EVENTS)}",
+                           problems=[Problem(f"{path}/event", "不认识的事件", "unknown event", "enum")])
+    if status in moves:
+        return moves[status]
+    zh_event, zh_status = _EVENT_ZH[str(event)], _STATUS_ZH.get(str(status), str(status))
+    if status == "waiting":
+        hint, hint_en = "上道工序还没有完工（或还没有转来一批）：请等上道工序报工后再开工", \
+            "its previous operation has not finished (nor passed a transfer batch): report that one first"
+    elif status == "done":
+        hint, hint_en = "这道工序已完工，不能再报工；如数量有误请联系车间主任", \
+            "this operation is done and takes no more reports; ask the supervisor to correct a quantity"
+    else:
+        allowed = "、".join(_EVENT_ZH[e] for e, m in _MOVES.items() if status in m)
+        hint, hint_en = f"当前可以：{allowed}", f"possible now: {', '.join(e for e, m in _MOVES.items() if status in m)}"
+    raise Conflict(f"工序 {title} 状态为「{zh_status}」，不能{zh_event}：{hint}",
+                   f"operation {title} is {status}; it cannot take '{event}': {hint_en}",
+                   detail={"task_status": status, "event": event},
+                   problems=[Problem(f"{path}/event", f"工序状态为「{zh_status}」", f"the operation is {status}", "state")])
+
+
+def _check_limit(order: Mapping[str, Any], tasks: list[dict[str, Any]], index: int, task: Mapping[str, Any],
+                 good: Decimal, new_good: Decimal, path: str) -> None:
+    tolerance = overrun_percent()
+    base = D.dec(order["qty"]) if index == 0 else D.dec(tasks[index - 1].get("good_qty"))
+    limit = base * (1 + tolerance / 100)
+    if new_good <= limit:
+        return
+    unit = order.get("unit") or ""
+    had = D.dec(task.get("good_qty"))
+    q = D.qty_text
+    if index == 0:
+        basis, basis_en = f"工单数量 {q(base)}{unit}", f"the order quantity {q(base)}"
+    else:
+        prev = D.task_title(tasks[index - 1])
+        basis, basis_en = f"上道工序 {prev} 的合格数 {q(base)}{unit}", f"the good quantity {q(base)} of the previous operation {prev}"
+    room = max(limit - had, D.ZERO)
+    tol_zh = f"（允许超出 {q(tolerance)}%）" if tolerance else ""
+    tol_en = f" (overrun tolerance {q(tolerance)}%)" if tolerance else ""
+    raise InvalidInput(
+        f"工序 {D.task_title(task)} 的合格数不能超过{basis}{tol_zh}：已报 {q(had)}{unit}，本次 {q(good)}{unit}，"
+        f"合计 {q(new_good)}{unit}，最多还能报 {q(room)}{unit}；请核对数量",
+        f"operation {D.task_title(task)} cannot pass more good than {basis_en}{tol_en}: {q(had)} reported before, "
+        f"{q(good)} now, {q(new_good)} in all; at most {q(room)} more can be reported",
+        detail={"limit": q(limit), "reported": q(had), "requested": q(good), "remaining": q(room)},
+        problems=[Problem(f"{path}/good_qty", f"最多还能报 {q(room)}", f"at most {q(room)} more", "over_limit")])
+
+
+# ---------------------------------------------------------------- the scanner's entry point
+
+def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
+    """One job report from a scanner, the API or the CLI: ``doc`` is a job report whose ``task`` is
+    the task's id or code (``task_code`` also read). The same ``client_id`` again returns the first
+    report (``duplicate: true``) and counts nothing. Returns ``{report, duplicate, task, order}``."""
+    if not isinstance(doc, Mapping):
+        raise InvalidInput("报工内容应为 JSON 对象", "a job report must be a JSON object")
+    body = {k: v for k, v in doc.items() if k != "task_code"}
+    task_form, order_form, report_form = forms.get(conn, D.TASK), forms.get(conn, D.ORDER), forms.get(conn, D.REPORT)
+    form_access(report_form, ctx.actor).require("create")
+    named = doc.get("task", doc.get("task_code"))
+    if isinstance(named, bool) or named is None or (not isinstance(named, (int, str))):
+        raise InvalidInput("请指定工序任务（扫描流转卡上工序的二维码，或填写任务编号）",
+                           "name the operation task (scan the operation's QR on the traveler, or type its code)",
+                           problems=[Problem("/task", "必填", "required", "required")])
+    task = D.resolve(conn, task_form, named, "/task")
+    body["task"] = int(task["id"])
+    for key, form in (("scrap_reason", "scrap_reason"), ("machine", D.MACHINE)):
+        if isinstance(body.get(key), str) and body[key].strip():      # a code (R01, CNC-1) as a scanner sends it
+            found = D.by_code(conn, forms.get(conn, form), body[key].strip())
+            if found is not None:
+                body[key] = int(found["id"])
+    D.row(conn, order_form, int(task["production_order"]), lock=True)   # a repeated client_id waits for the first
+    client_id = body.get("client_id")
+    if isinstance(client_id, str) and client_id.strip():
+        earlier = D.rows(conn, report_form, report_form.main.c.client_id == client_id.strip())
+        if earlier:
+            return _answer(conn, forms, ctx, int(earlier[0]["id"]), task["id"], duplicate=True, asked=body)
+    created = S.create_records(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, docs=[body])[0]
+    return _answer(conn, forms, ctx, int(created["id"]), task["id"], duplicate=False, asked=body)
+
+
+def _answer(conn: Connection, forms: Any, ctx: Ctx, report_id: int, task_id: int, *, duplicate: bool,
+            asked: Mapping[str, Any]) -> dict[str, Any]:
+    doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=report_id)
+    if duplicate and doc.get("task") != task_id:
+        raise Conflict(f"防重号 {asked.get('client_id')} 已用于另一道工序的报工 {doc.get('code')}：请为这次报工换一个新的防重号",
+                       f"client_id {asked.get('client_id')} was already used by job report {doc.get('code')} of another "
+                       "operation: send a new one for this report", detail={"report": doc.get("code")})
+    task_form = forms.get(conn, D.TASK)
+    task = D.row(conn, task_form, task_id) or {}
+    order = D.row(conn, forms.get(conn, D.ORDER), int(task["production_order"])) or {}
+    order_form = forms.get(conn, D.ORDER)
+    keys = ("status", "good_qty", "scrap_qty", "progress", "current_operation", "expected_finish", "on_time")
+    order_view = {"id": order.get("id"), "code": order.get("code"),
+                  **{k: fieldtypes.dump(order_form.definition.field(k), order.get(k)) for k in keys}}
+    return {"report": doc, "duplicate": duplicate, "task": P.task_view(conn, forms, task_form, task), "order": order_view}

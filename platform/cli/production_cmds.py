@@ -1,0 +1,151 @@
+"""`mom production …`: release an order, report work (报工), an order's progress, the dispatch list.
+
+Orders and tasks are named by their codes (MO-…, OP-…, the codes on the printed traveler); ``--as``
+names the user who acts (their record permissions apply; without it the system acts)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from mom.platform.cli.common import HelpGroup, command_ctx, echo_json, form_registry, open_engine, reports_errors
+from mom.platform.hookspecs import hookimpl
+
+
+def _setup(username: str | None) -> tuple[Any, Any, Any]:
+    engine = open_engine()
+    return engine, form_registry(), command_ctx(engine, username)
+
+
+def _order_id(conn: Any, forms: Any, code: str) -> int:
+    from mom.engines.production.documents import ORDER, resolve
+
+    return int(resolve(conn, forms.get(conn, ORDER), int(code) if code.isdigit() else code, "/order")["id"])
+
+
+def _q(v: Any) -> str:
+    if v is None:
+        return "-"
+    d = Decimal(str(v))
+    text = format(d, "f")
+    return (text.rstrip("0").rstrip(".") if "." in text else text) or "0"
+
+
+@click.group(cls=HelpGroup, help="生产执行：下达、报工、进度、派工 / production: release, job reports, progress, dispatch")
+def production() -> None:
+    pass
+
+
+@production.command("release", help="下达生产工单（按工艺路线生成工序任务，按 BOM 展开用料）/ release a production order")
+@click.argument("order_code")
+@click.option("--as", "username", default=None, help="以该用户身份 / act as this user")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def release(order_code: str, username: str | None, as_json: bool) -> None:
+    from mom.engines.production.release import release as do_release
+    from mom.platform.db.engine import write_tx
+
+    engine, forms, ctx = _setup(username)
+    with write_tx(engine) as conn:
+        out = do_release(conn, forms, ctx, _order_id(conn, forms, order_code))
+    if as_json:
+        echo_json(out)
+        return
+    click.echo(f"已下达 / released: {out['code']}（工艺路线 / routing {out['routing']}，BOM {out['bom']}）")
+    for t in out["tasks"]:
+        click.echo(f"  {t['code']}  {t['seq']} {t['name']}  {t['status']}")
+    for c in out["components"]:
+        click.echo(f"  用料 / component: {c['item_name']} × {_q(c['qty_required'])}")
+
+
+@production.command("report", help="报工：开工/暂停/继续/报数/完工 / report work on an operation task")
+@click.argument("task_code")
+@click.option("--event", type=click.Choice(["start", "pause", "resume", "report", "finish"]), default="report",
+              show_default=True, help="事件 / event")
+@click.option("--good", default=None, help="合格数 / good quantity")
+@click.option("--scrap", default=None, help="报废数 / scrap quantity")
+@click.option("--rework", default=None, help="返工数 / rework quantity")
+@click.option("--reason", default=None, help="报废原因编码 / scrap reason code (R01 …)")
+@click.option("--machine", default=None, help="设备编码 / machine code")
+@click.option("--client-id", default=None, help="防重号：同一号只记一次 / idempotency key: counted once")
+@click.option("--note", default=None, help="备注 / note")
+@click.option("--as", "username", default=None, help="报工人 / the operator reporting")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def report(task_code: str, event: str, good: str | None, scrap: str | None, rework: str | None, reason: str | None,
+           machine: str | None, client_id: str | None, note: str | None, username: str | None, as_json: bool) -> None:
+    from mom.engines.production.reports import report as do_report
+    from mom.platform.db.engine import write_tx
+
+    engine, forms, ctx = _setup(username)
+    doc: dict[str, Any] = {"task": task_code, "event": event}
+    for key, value in (("good_qty", good), ("scrap_qty", scrap), ("rework_qty", rework), ("scrap_reason", reason),
+                       ("machine", machine), ("client_id", client_id), ("note", note)):
+        if value is not None:
+            doc[key] = value
+    with write_tx(engine) as conn:
+        out = do_report(conn, forms, ctx, doc)
+    if as_json:
+        echo_json(out)
+        return
+    r, t, o = out["report"], out["task"], out["order"]
+    head = "已记过，未重复计数 / already recorded, not counted again" if out["duplicate"] else "已报工 / reported"
+    click.echo(f"{head}: {r.get('code')}")
+    click.echo(f"  工序 / operation {t['seq']} {t['name']}: {t['status']}  合格 / good {_q(t['good_qty'])}  "
+               f"报废 / scrap {_q(t['scrap_qty'])}  返工 / rework {_q(t['rework_qty'])}")
+    click.echo(f"  工单 / order {o['code']}: {o['status']}  进度 / progress {_q(o['progress'])}%  "
+               f"当前工序 / current {o.get('current_operation') or '-'}")
+
+
+@production.command("progress", help="工单进度：各工序数量与在制 / an order's progress and WIP per operation")
+@click.argument("order_code")
+@click.option("--as", "username", default=None, help="以该用户身份 / act as this user")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def progress(order_code: str, username: str | None, as_json: bool) -> None:
+    from mom.engines.production.progress import progress as order_progress
+    from mom.platform.db.engine import read_tx
+
+    engine, forms, ctx = _setup(username)
+    with read_tx(engine) as conn:
+        out = order_progress(conn, forms, ctx, _order_id(conn, forms, order_code))
+    if as_json:
+        echo_json(out)
+        return
+    o = out["order"]
+    click.echo(f"{o.get('code')}  {o.get('status')}  数量 / qty {_q(o.get('qty'))}  合格 / good {_q(out['good_qty'])}  "
+               f"报废 / scrap {_q(out['scrap_qty'])}  进度 / progress {_q(out['progress'])}%  "
+               f"预计完工 / expected {out.get('expected_finish') or '-'}  {out.get('on_time') or ''}")
+    for t in out["tasks"]:
+        click.echo(f"  {t['code']}  {t['seq']} {t['name']}  {t['status']}  合格 / good {_q(t['good_qty'])}  "
+                   f"报废 / scrap {_q(t['scrap_qty'])}  在制 / WIP {_q(t['wip'])}")
+
+
+@production.command("dispatch", help="派工单：按计划开始时间排列的待做工序 / the dispatch list of open operation tasks")
+@click.option("--work-center", default=None, help="工作中心编码 / work centre code")
+@click.option("--machine", default=None, help="设备编码 / machine code")
+@click.option("--as", "username", default=None, help="以该用户身份 / act as this user")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def dispatch(work_center: str | None, machine: str | None, username: str | None, as_json: bool) -> None:
+    from mom.engines.production.progress import dispatch as dispatch_list
+    from mom.platform.db.engine import read_tx
+
+    engine, forms, ctx = _setup(username)
+    with read_tx(engine) as conn:
+        out = dispatch_list(conn, forms, ctx, work_center=work_center, machine=machine)
+    if as_json:
+        echo_json({"tasks": out})
+        return
+    if not out:
+        click.echo("没有待做的工序 / no open operation tasks")
+    for t in out:
+        click.echo(f"{t['code']}  {t['order_code']}  {t['seq']} {t['name']}  {t['status']}  {t.get('machine_name') or '-'}  "
+                   f"可做 / available {_q(t['available'])}  计划开始 / planned {t.get('planned_start') or '-'}")
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    """`mom production …`."""
+    return [production]
