@@ -255,8 +255,33 @@ def check_upload(src: PackSource, engine: Any, settings: Any) -> None:
                                                  "reserved_name")], detail={"name": src.name, "origin": other.origin})
     with read_tx(engine) as conn:
         row = state.packs(conn).get(src.name)
-    if row is None or row["status"] != state.INSTALLED:
+    if row is None:
         return
+    uploads = (Path(settings.data_dir) / "packs").resolve()
+    source = Path(row.get("source") or "").resolve()
+    if row.get("source") and source != uploads / src.name and uploads not in source.parents:
+        raise InvalidInput(f"模型包 {src.name} 是从服务器上的文件夹 {row['source']} 安装的，不能用上传的替换；请给上传的包换一个名称",
+                           f"pack {src.name} was installed from the server folder {row['source']}; an upload cannot replace it: "
+                           "give the uploaded pack another name",
+                           problems=[Problem("/file", f"名称 {src.name} 已被服务器上的模型包使用", f"the name {src.name} is a server pack's",
+                                             "reserved_name")], detail={"name": src.name, "source": row["source"]})
+    if row["status"] != state.INSTALLED:
+        return
+    try:
+        same = parse_version(row["version"]) == src.version
+    except InvalidInput:
+        same = False
+    if same and row.get("checksums"):
+        from mom.engines.packs import checksums
+
+        now = {k: v for k, v in checksums.compute(src.root).items() if k != "CHECKSUMS.sha256"}
+        was = {k: v for k, v in row["checksums"].items() if k != "CHECKSUMS.sha256"}
+        if now != was:
+            raise InvalidInput(f"已安装 {src.name} {row['version']}，上传的同一版本内容却不同：请提高版本号（例如 {src.version.major}.{src.version.minor}.{src.version.patch + 1}）再上传",
+                               f"{src.name} {row['version']} is installed and this upload of the same version differs from it: "
+                               "raise the version and upload again",
+                               problems=[Problem("/file", "版本号相同但内容不同", "same version, other content", "same_version")],
+                               detail={"name": src.name, "version": str(src.version)})
     try:
         higher = parse_version(row["version"]) > src.version
     except InvalidInput:

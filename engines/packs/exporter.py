@@ -185,16 +185,23 @@ def _refuse_pack_folders(conn: Connection, root: Path, name: str) -> None:
     export under the name of an installed pack that is not itself an export."""
     from mom.engines.packs import catalog
 
+    from mom.platform.settings import get_settings
+
     rows = state.packs(conn)
     folders = {Path(r["source"]).resolve() for r in rows.values() if r.get("source")}
     folders |= {Path(src.root).resolve() for src in catalog.all_sources() if src.origin != "uploaded"}
+    uploads = (Path(get_settings().data_dir) / "packs").resolve()
+    if root == uploads or uploads in root.parents:
+        raise InvalidInput(f"{root} 在服务器保存上传模型包的目录里，不能导出到这里：请换一个空文件夹",
+                           f"{root} is inside the server's folder of uploaded packs: choose an empty folder elsewhere")
     if root in folders:
         raise InvalidInput(f"{root} 是一个模型包自己的文件夹，不能导出到这里：请换一个空文件夹",
                            f"{root} is a pack's own folder; exporting there would overwrite it: choose an empty folder")
     row = rows.get(name)
     if row is not None:
         src = Path(row.get("source") or "")
-        exported = _was_exported(src / "pack.json")
+        uploaded = src.resolve() == uploads or uploads in src.resolve().parents
+        exported = _was_exported(src / "pack.json") and not uploaded    # an upload's own word is not enough
         if not exported:
             raise InvalidInput(f"名称 {name} 已被模型包「{(row.get('label') or {}).get('zh-CN', name)}」使用：请给本厂配置换一个名称（例如 plant_config）",
                                f"the name {name} is taken by an installed pack: give the plant configuration another name (e.g. plant_config)")
@@ -216,6 +223,17 @@ def _was_exported(path: Path) -> bool:
     return isinstance(got, dict) and got.get("exported") is True
 
 
+def _ours(rel: Path) -> bool:
+    """A file an export writes: pack.json, the checksum list, a definition in a kind folder or customisations/."""
+    parts = rel.parts
+    if parts in (("pack.json",), ("CHECKSUMS.sha256",)):
+        return True
+    folders = {s.folder for s in pack_steps.registered() if s.folder}
+    if len(parts) == 2 and parts[0] in folders and rel.suffix == ".json":
+        return True
+    return len(parts) == 3 and parts[0] == "customisations" and parts[1] in folders and rel.suffix == ".json"
+
+
 def _prepare(root: Path, name: str) -> None:
     """An empty (or new) folder, or an earlier export of the same pack (its files are replaced)."""
     if root.exists() and not root.is_dir():
@@ -225,9 +243,12 @@ def _prepare(root: Path, name: str) -> None:
         return
     mpath = root / "pack.json"
     old = _manifest_or_none(mpath)
-    if not isinstance(old, dict) or old.get("name") != name or old.get("exported") is not True:
-        raise InvalidInput(f"文件夹 {root} 不是空的，也不是模型包 {name} 以前的导出：请换一个空文件夹",
-                           f"folder {root} is neither empty nor an earlier export of pack {name}: choose an empty folder")
+    foreign = [str(f.relative_to(root)) for f in root.rglob("*") if f.is_file() and not _ours(f.relative_to(root))]
+    if not isinstance(old, dict) or old.get("name") != name or old.get("exported") is not True or foreign:
+        extra = f"（里面还有导出不会写的文件：{'、'.join(foreign[:5])}）" if foreign and isinstance(old, dict) else ""
+        raise InvalidInput(f"文件夹 {root} 不是空的，也不是模型包 {name} 以前的导出{extra}：请换一个空文件夹",
+                           f"folder {root} is neither empty nor an earlier export of pack {name}"
+                           f"{' (it holds files an export does not write: ' + ', '.join(foreign[:5]) + ')' if extra else ''}: choose an empty folder")
     for folder in [s.folder for s in pack_steps.registered() if s.folder] + ["customisations"]:
         if (root / folder).is_dir():
             shutil.rmtree(root / folder)

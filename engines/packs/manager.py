@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from mom.engines.packs import catalog, checksums, loader, migrations, notes, state
+from mom.engines.packs import catalog, checksums, formwords, loader, migrations, notes, state
 from mom.engines.packs.exporter import export  # noqa: F401  (part of the manager's API)
 from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.manifest import parse_version
@@ -137,6 +137,10 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
         p.reasons.append(words(f"不能把模型包 {src.name} 从 {row['version']} 降级到 {src.version}：请上传或指定 {row['version']} 或更新的版本",
                                f"pack {src.name} cannot go down from {row['version']} to {src.version}: upload or name version "
                                f"{row['version']} or newer"))
+        return p
+    if len(str(Path(src.root).resolve())) > 1000:
+        p.reasons.append(words("模型包文件夹的路径太长（超过 1000 个字符）：请把它放到路径短一些的文件夹里",
+                               "the pack folder's path is too long (over 1000 characters): move it to a folder with a shorter path"))
         return p
     installed = state.installed_versions(conn)
     owners = state.owners(conn)
@@ -288,11 +292,15 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
             ctx.restore = d.restore or step.key not in SWITCHED     # a flow the plant switched off stays off
             if d.final is not None:
                 before = len(ctx.plans)
+                live_fn = getattr(step, "live", None)
+                old = live_fn(conn, d.name) if live_fn is not None and step.key == "forms" else None
                 line = _install_item(step, ctx, d)
                 lines += [line] if line else []
                 for fp in ctx.plans[before:]:
-                    lines.append(fp.describe("zh-CN"))
-                    d.details = d.details + [words(op.describe("zh-CN"), op.describe("en")) for op in fp.operations]
+                    said = formwords.describe(fp.operations, d.final, old[0] if old else None)
+                    if said:
+                        lines.append(f"{d.kind_label['zh-CN']} {d.label['zh-CN']}：" + "；".join(x["zh-CN"] for x in said))
+                    d.details = d.details + said
             if d.restore and getattr(step, "restore", None) is not None:
                 step.restore(ctx, d.name)
                 lines.append(f"{d.kind_label['zh-CN']} {d.label['zh-CN']}：已恢复 / restored")
@@ -336,6 +344,13 @@ def _install_item(step: pack_steps.PackStep, ctx: pack_steps.PackContext, d: Ite
     try:
         return loader.install_item(step, ctx, d.file, d.final)
     except MomError as exc:
+        blocked = [o for o in ((exc.detail or {}).get("plan") or {}).get("operations") or [] if o.get("safety") == "blocked"]
+        if blocked:      # a form change that would lose data: say which, not "see detail.plan"
+            exc.zh = (f"{d.kind_label['zh-CN']}「{d.label['zh-CN']}」的这项变更会丢失已有数据，已阻止："
+                      + "；".join(o["message"]["zh-CN"] for o in blocked) + "。请先修改这些记录，或请模型包的作者保留原来的设置")
+            exc.en = (f"{d.kind_label['en']} “{d.label['en']}”: this change would lose existing data and is blocked: "
+                      + "; ".join(o["message"]["en"] for o in blocked) + ". Fix those records first, or ask the pack's author to keep the old setting")
+            raise
         exc.zh = f"{d.kind_label['zh-CN']}「{d.label['zh-CN']}」（{d.pack} 的 {d.file}）：{exc.zh}"
         exc.en = f"{d.kind_label['en']} “{d.label['en']}” ({d.pack}: {d.file}): {exc.en}"
         exc.problems = [Problem(f"{d.file}#{x.path}", x.zh, x.en, x.code) for x in exc.problems or []]

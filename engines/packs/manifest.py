@@ -330,6 +330,10 @@ def _listed_files(raw: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(items, list):
             out += [(f"/{key}/{i}/file", e["file"]) for i, e in enumerate(items)
                     if isinstance(e, dict) and isinstance(e.get("file"), str) and _safe(e["file"])]
+    custom = raw.get("customisations")
+    for kind, items in custom.items() if isinstance(custom, dict) else []:
+        if isinstance(items, list):
+            out += [(f"/customisations/{kind}/{i}", f) for i, f in enumerate(items) if isinstance(f, str) and _safe(f)]
     return out
 
 

@@ -39,6 +39,15 @@ def install_notes(conn: Connection, work: PackWork, owners: dict[tuple[str, str]
                 work.notes.append(words(f"演示数据：{lab} ← {fx.get('file')}", f"demo data: {lab} <- {fx.get('file')}"))
     for p in migrations.problems(work.source.root):
         plan.reasons.append(p)
+    root = work.source.root
+    code = ["hooks.py"] if (root / "hooks.py").is_file() else []
+    if (root / "migrations").is_dir():
+        code += sorted(str(f.relative_to(root)) for f in (root / "migrations").rglob("*.py"))
+    if code:
+        plan.warnings.append(words(
+            f"模型包「{work.label['zh-CN']}」带有程序代码（{'、'.join(code[:5])}），安装时会在服务器上运行：只安装可信来源的模型包",
+            f"pack “{work.label['en']}” carries program code ({', '.join(code[:5])}) that runs on the server: install only packs "
+            "from a source you trust"))
     if work.from_version and parse_version(work.to_version) > parse_version(work.from_version):
         try:
             todo = migrations.pending(work.source.root, work.from_version, work.to_version)
@@ -97,7 +106,10 @@ def uninstall_notes(conn: Connection, work: PackWork, plan: PackPlan) -> None:
     if names:
         running = conn.execute(sa.select(sa.func.count()).select_from(T.wf_instance).where(
             T.wf_instance.c.form.in_(names), T.wf_instance.c.status.in_(("running", "returned")))).scalar() or 0
-        if running:
+        if running and work.purge:
+            plan.warnings.append(words(f"还有 {running} 个审批在进行中：删除数据会连同这些审批一起删除；最好先处理完",
+                                       f"{running} approval(s) are still running: a purge deletes them too; better finish them first"))
+        elif running:
             plan.warnings.append(words(
                 f"还有 {running} 个审批在进行中：卸载后这些待办无法处理（重新安装后可以继续）；最好先处理完",
                 f"{running} approval(s) are still running: their tasks cannot be acted on while the pack is uninstalled "

@@ -177,8 +177,9 @@ class PackPlan:
             for d in [*w.items, *w.retire]:
                 if d.change == "unchanged" and not d.details:
                     continue
-                out.append(f"  {d.kind_label[lang]} {d.label[lang]}：{changes[d.change][0 if zh else 1]}" if zh else
-                           f"  {d.kind_label[lang]} {d.label[lang]}: {changes[d.change][1]}")
+                said = changes[d.change] if d.change != "purged" or d.kind == "forms" else ("删除", "deleted")
+                out.append(f"  {d.kind_label[lang]} {d.label[lang]}：{said[0]}" if zh else
+                           f"  {d.kind_label[lang]} {d.label[lang]}: {said[1]}")
                 out.extend(f"      {x[lang]}" for x in d.details)
             same = sum(1 for d in w.items if d.change == "unchanged" and not d.details)
             if same:
@@ -284,6 +285,7 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
     d.restore = bool(retired) and (step.key not in SWITCHED or work.action == "install" and work.from_version is not None)
     if retired and step.key in SWITCHED and not d.restore:
         retired = False
+        d.details.append(words("工厂已停用它：升级后仍然停用", "the plant switched it off: it stays off after the upgrade"))
     base = bases.get((step.key, item))
     if base is None and legacy:
         base = state.first_version(conn, step.key, item) or live
@@ -358,9 +360,12 @@ def decide_customisations(conn: Connection, work: PackWork, owners: dict[tuple[s
         for file in files if isinstance(files, list) else []:
             raw = _read(work.bundle.root, file, plan)
             item = name_of(step, raw) if step is not None and raw is not None else None
-            if step is None or item is None:
+            if step is None or item is None or not isinstance(raw, dict) or (kind == "forms" and raw.get("format") != "mom.form/1"):
                 if raw is not None:
-                    plan.reasons.append(words(f"{file}：无法识别这个定制（种类 {kind}）", f"{file}: cannot tell what this customisation is (kind {kind})"))
+                    plan.reasons.append(words(
+                        f"{file} 不是一个{kind_label(step)['zh-CN'] if step else kind}定义（应有 format 和 name）：请检查导出的文件，或从 pack.json 的 customisations 里删掉",
+                        f"{file} is not a {kind_label(step)['en'] if step else kind} definition (format and name expected): check the "
+                        "exported file, or remove it from customisations in pack.json"))
                 continue
             d = ItemDecision(work.name, kind, item, file, "changed", label_of(raw, item), kind_label(step), final=raw,
                              shipped=raw, overlay=True)
@@ -378,11 +383,14 @@ def decide_customisations(conn: Connection, work: PackWork, owners: dict[tuple[s
                 live_fn = getattr(step, "live", None)
                 found = live_fn(conn, item) if live_fn is not None else None
                 live = found[0] if found else base
-            d.details = [words(f"这是本厂对模型包 {owner or '依赖包'} 的定制", f"the plant's change to pack {owner or 'a dependency'}")]
+            whose = owner or next((w for w in plan.works if any((x.kind, x.name) == (kind, item) for x in w.items)), None)
+            whose_name = whose.name if isinstance(whose, PackWork) else (whose or "")
+            d.details = [words(f"这是对模型包 {whose_name} 的修改（不随本包卸载而撤销）",
+                               f"a change to pack {whose_name} (not undone when this pack is uninstalled)")]
             if _same(live, raw):
                 d.change, d.final = "unchanged", None
-            elif _same(live, base):
-                pass                                     # this server has no change of its own: take the exported one
+            elif _same(live, base):                      # this server has no change of its own: take the exported one
+                d.details += list(merging.merge(base, live, raw).taken)
             else:
                 result = merging.merge(base, live, raw)
                 if result.conflicts:
@@ -394,6 +402,13 @@ def decide_customisations(conn: Connection, work: PackWork, owners: dict[tuple[s
                 else:
                     d.change, d.final = "merged", result.merged
                     d.details += [*result.kept, *result.taken]
+            if d.final is not None:
+                up = getattr(work.source, "origin", "") == "uploaded" and not work.bundle.manifest.get("exported")
+                plan.warnings.append(words(
+                    f"{'上传的' if up else ''}模型包「{work.label['zh-CN']}」会修改模型包 {whose_name} 的{d.kind_label['zh-CN']}「{d.label['zh-CN']}」"
+                    "（见下面的明细）：请确认这是本厂自己的修改",
+                    f"{'the uploaded ' if up else ''}pack “{work.label['en']}” changes pack {whose_name}'s {d.kind_label['en']} "
+                    f"“{d.label['en']}” (see the details): make sure this is the plant's own change"))
             work.items.append(d)
 
 
@@ -403,6 +418,10 @@ def _read(root: Any, file: str, plan: PackPlan) -> Any:
     path = (Path(root) / file).resolve()
     if Path(root).resolve() not in path.parents:
         plan.reasons.append(words(f"{file}：文件不在模型包的文件夹里", f"{file}: the file is outside the pack's folder"))
+        return None
+    if not path.is_file():
+        plan.reasons.append(words(f"清单里列出的文件 {file} 不在模型包里：请补上它，或从 pack.json 里删掉",
+                                  f"the listed file {file} is not in the pack: add it, or remove it from pack.json"))
         return None
     from mom.engines.packs.jsonfile import read_json
     from mom.platform.errors import MomError

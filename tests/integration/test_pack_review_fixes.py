@@ -166,3 +166,40 @@ def test_a_pack_installed_from_a_folder_is_found_by_name_afterwards(cli, engine,
     assert "qa 1.0.0 -> 1.1.0" in plan and "安装时的文件夹" in plan
     ok(cli("pack", "uninstall", "qa", "--yes"))
     assert "已安装" in ok(cli("pack", "install", "qa", "--yes"))       # "reinstall the pack" works by its name
+
+
+def test_export_refuses_a_folder_holding_files_it_does_not_write(cli, engine, client, packs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    admin = admin_headers(client, engine)
+    mine = {"format": "mom.form/1", "name": "tooling", "label": {"zh-CN": "工装", "en": "Tooling"},
+            "fields": [{"id": "t1", "key": "code", "type": "text", "label": {"zh-CN": "编号", "en": "Code"}}]}
+    assert client.put("/api/forms/tooling", json=mine, headers=admin).status_code == 200
+    out = tmp_path / "hand"
+    out.mkdir()
+    (out / "pack.json").write_text(json.dumps({"name": "plant_config", "exported": True}), encoding="utf-8")
+    (out / "hooks.py").write_text("print('hi')\n", encoding="utf-8")
+    r = cli("pack", "export", "--name", "plant_config", "--out", out)
+    assert r.exit_code == 1 and "导出不会写的文件：hooks.py" in r.output
+    assert (out / "hooks.py").exists()
+    ok(cli("pack", "export", "--name", "plant_config", "--out", tmp_path / "clean"))
+    ok(cli("pack", "export", "--name", "plant_config", "--out", tmp_path / "clean"))      # its own earlier export: replaced
+
+
+def test_a_pack_changing_another_packs_definition_is_said_in_the_plan(cli, engine, client, packs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa")
+    ok(cli("pack", "install", "qa", "--yes"))
+    admin = admin_headers(client, engine)
+    raw = client.get("/api/forms/qa_check", headers=admin).json()
+    raw = raw.get("definition", raw)
+    field(raw, "qty")["label"] = {"zh-CN": "样本量", "en": "Samples"}
+    assert client.put("/api/forms/qa_check", json=raw, headers=admin).status_code == 200
+    ok(cli("pack", "export", "--name", "plant_config", "--out", tmp_path / "out"))
+    field(raw, "qty")["label"] = {"zh-CN": "抽检数量", "en": "Sample size"}                  # back as the pack shipped it
+    assert client.put("/api/forms/qa_check", json=raw, headers=admin).status_code == 200
+    plan = ok(cli("pack", "plan", tmp_path / "out"))
+    assert "会修改模型包 qa 的表单「检验单」" in plan and "不随本包卸载而撤销" in plan and "名称" in plan
+
+
+def test_a_pack_with_code_is_said_in_the_plan(cli, engine, packs) -> None:  # type: ignore[no-untyped-def]
+    quality_pack(packs / "qa", extra={"hooks.py": "X = 1\n"})
+    plan = ok(cli("pack", "plan", "qa"))
+    assert "带有程序代码（hooks.py）" in plan and "只安装可信来源的模型包" in plan

@@ -395,3 +395,29 @@ def test_planning_a_pack_needs_the_admin_write_scope(client: TestClient, admin: 
     assert "admin:write" in r.json()["message"]["zh-CN"]
     r = client.post("/api/packs/mini/plan", json={"action": "install"}, headers=token("admin:write"))
     assert r.status_code == 200, r.text
+
+
+def test_an_upload_of_the_installed_version_with_other_content_is_refused(client: TestClient, admin: dict[str, str],
+                                                                        settings: Settings, packs_env: Path) -> None:
+    assert upload(client, admin, zip_of(mini_entries())).status_code == 200
+    plan = _plan(client, admin, "mini")
+    assert client.post("/api/packs/mini/install", json={"confirm": plan["hash"]}, headers=admin).status_code == 200
+    assert upload(client, admin, zip_of(mini_entries())).status_code == 200           # the very same files: fine
+    changed = mini_entries()
+    changed["forms/widget.json"] = json.dumps(_form("widget", extra=True))
+    r = upload(client, admin, zip_of(changed))
+    assert r.status_code == 422, r.text
+    assert "上传的同一版本内容却不同：请提高版本号" in r.json()["message"]["zh-CN"]
+
+
+def test_an_upload_cannot_replace_a_pack_installed_from_a_server_folder(client: TestClient, admin: dict[str, str],
+                                                                        engine: Any, tmp_path: Path,
+                                                                        packs_env: Path) -> None:
+    from mom.engines.packs import manager
+    from mom.platform.composition import form_registry
+
+    folder = write_pack(tmp_path / "elsewhere" / "mini")                           # not on MOM_PACK_PATH
+    manager.execute(engine, None, "install", str(folder), forms_factory=form_registry)
+    r = upload(client, admin, zip_of(mini_entries(version="9.0.0")))
+    assert r.status_code == 422, r.text
+    assert "是从服务器上的文件夹" in r.json()["message"]["zh-CN"] and "不能用上传的替换" in r.json()["message"]["zh-CN"]
