@@ -66,6 +66,7 @@ def _summary(name: str, src: Any, row: dict[str, Any] | None) -> dict[str, Any]:
             "origin": src.origin if src else None,
             "depends": (src.manifest.get("depends") if src else (row or {}).get("depends")) or {},
             "upgradable": upgradable, "modified_files": sum(len(v) for v in files.values()),
+            "has_demo": bool(src and src.manifest.get("demo")),
             "installed_at": row["installed_at"] if row else None, "upgraded_at": row.get("upgraded_at") if row else None}
 
 
@@ -79,7 +80,8 @@ def _files(src: Any, row: dict[str, Any] | None) -> dict[str, list[str]]:
     if expected is not None:
         for k, v in checksums.modified(src.root, expected).items():
             out[k] |= set(v)
-    if row and row.get("checksums") and str(Path(src.root).resolve()) == row.get("source"):
+    if (row and row.get("checksums") and str(Path(src.root).resolve()) == row.get("source")
+            and str(src.version) == row.get("version")):     # the same version as installed: its files should not have changed
         for k, v in checksums.modified(src.root, {f: h for f, h in row["checksums"].items() if f != "CHECKSUMS.sha256"}).items():
             out[k] |= set(v) - {"CHECKSUMS.sha256"}
     return {k: sorted(v) for k, v in out.items()}
