@@ -36,6 +36,31 @@ def engine_writes(conn: Connection) -> Iterator[None]:
         conn.info[ENGINE_FLAG] -= 1
 
 
+#: the fields a form needs for the engine to take it as the core pack's (another pack's form of the
+#: same name, like the demo's ``production_order``, is left alone)
+NEEDS = {REPORT: ("task", "event", "good_qty", "production_order"),
+         ORDER: ("item", "qty", "status", "components", "released_at"),
+         TASK: ("production_order", "seq", "status", "good_qty", "modes")}
+
+
+def is_core(compiled: CompiledForm) -> bool:
+    """Is ``compiled`` the core pack's form of its name (it has the fields the engine binds to)?"""
+    needs = NEEDS.get(compiled.name)
+    return needs is not None and all(compiled.definition.field(k) is not None for k in needs)
+
+
+def require_core(conn: Connection, forms: Any) -> None:
+    """Refuse, in words, to work on a database without the core pack's production forms."""
+    try:
+        ok = all(is_core(forms.get(conn, name)) for name in (ORDER, TASK, REPORT))
+    except NotFound:
+        ok = False
+    if not ok:
+        raise NotFound("没有安装「制造基础」模型包（core）的生产工单、工序任务和报工表单：请管理员先安装它（mom pack install core）",
+                       "the production forms of the core pack (制造基础) are not installed: an administrator installs "
+                       "it first (mom pack install core)")
+
+
 def engine_writing(conn: Connection) -> bool:
     return bool(conn.info.get(ENGINE_FLAG))
 
@@ -114,16 +139,33 @@ def task_title(task: Mapping[str, Any]) -> str:
     return f"{seq} {name}".strip() if seq is not None else str(name or task.get("code") or "")
 
 
+MAX_ID = 2**63 - 1
+
+
+def as_id(value: Any) -> int | None:
+    """``value`` as a record id when it is one (a positive 64-bit integer, or ASCII digits for one), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            return None
+        value = int(text)
+    return value if isinstance(value, int) and 1 <= value <= MAX_ID else None
+
+
 def resolve(conn: Connection, compiled: CompiledForm, value: Any, path: str) -> dict[str, Any]:
     """A record named by its id or its code (a scanned QR carries the code)."""
     found = None
     if isinstance(value, int) and not isinstance(value, bool):
-        found = row(conn, compiled, value)
+        rid = as_id(value)
+        found = row(conn, compiled, rid) if rid is not None else None
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         found = by_code(conn, compiled, text)
-        if found is None and text.isdigit():
-            found = row(conn, compiled, int(text))
+        rid = as_id(text)
+        if found is None and rid is not None:
+            found = row(conn, compiled, rid)
     else:
         raise InvalidInput(f"请指定{label(compiled)}（编号或 id）", f"name the {label_en(compiled).lower()} (its code or id)",
                            problems=[Problem(path, "必填", "required", "required")])

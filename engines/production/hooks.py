@@ -24,23 +24,12 @@ from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.hookspecs import hookimpl
 
-#: the fields a form needs for the engine to take it as the core pack's
-_NEEDS = {D.REPORT: ("task", "event", "good_qty", "production_order"),
-          D.ORDER: ("item", "qty", "status", "components", "released_at")}
-
-
-def is_core(compiled: CompiledForm) -> bool:
-    """Is ``compiled`` the core pack's form of its name (it has the fields the engine binds to)?"""
-    needs = _NEEDS.get(compiled.name)
-    return needs is not None and all(compiled.definition.field(k) is not None for k in needs)
-
-
 class ProductionHooks(RecordHooks):
     def __init__(self, forms: Any) -> None:
         self.forms = forms
 
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
-        if compiled.name not in _NEEDS or not is_core(compiled):
+        if compiled.name not in (D.REPORT, D.ORDER) or not D.is_core(compiled):
             return
         if compiled.name == D.REPORT:
             for i, r in enumerate(rows):
@@ -55,7 +44,7 @@ class ProductionHooks(RecordHooks):
 
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                      new: Mapping[str, Any], changed: set[str]) -> None:
-        if compiled.name != D.ORDER or "status" not in changed or D.engine_writing(conn) or not is_core(compiled):
+        if compiled.name != D.ORDER or "status" not in changed or D.engine_writing(conn) or not D.is_core(compiled):
             return
         if old.get("status") == "planned" and new.get("status") == "released":
             order = D.row(conn, compiled, record_id, lock=True)

@@ -126,6 +126,7 @@ def on_time(due: dt.datetime | None, expected: dt.datetime | None, *, done: bool
 
 def progress(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, Any]:
     """The order as its reader may see it, with each task's quantities and WIP and the totals."""
+    D.require_core(conn, forms)
     order_doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.ORDER, record_id=order_id)
     order = D.row(conn, forms.get(conn, D.ORDER), order_id) or {}
     tasks = order_tasks(conn, forms, order_id)
@@ -165,6 +166,7 @@ def dispatch(conn: Connection, forms: Any, ctx: Ctx, *, work_center: Any = None,
     """Open tasks (ready, running, paused, waiting) of released or started orders in planned-start
     order (unplanned last, then by priority and due date), for one work centre and/or machine
     (named by id or code); each with its order, item and the quantity available to work on."""
+    D.require_core(conn, forms)
     compiled = forms.get(conn, D.TASK)
     access = form_access(compiled, ctx.actor)
     access.require("read")
@@ -208,8 +210,9 @@ def _id_of(conn: Connection, forms: Any, form: str, value: Any, zh: str, en: str
     compiled = forms.get(conn, form)
     text = str(value).strip()
     found = D.by_code(conn, compiled, text)
-    if found is None and text.isdigit():
-        found = D.row(conn, compiled, int(text))
+    rid = D.as_id(text)
+    if found is None and rid is not None:
+        found = D.row(conn, compiled, rid)
     if found is None:
         raise InvalidInput(f"找不到{zh} {text}：请用它的编码或 id", f"no {en} {text}: use its code or id")
     return int(found["id"])

@@ -36,6 +36,7 @@ def release(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, 
     """Release order ``order_id``: refused (in words) unless it is ``planned`` and its item has a routing
     and a BOM to use; returns ``{order, code, status, released_at, tasks: [{id, code, seq, name, status}],
     components: [...]}``."""
+    D.require_core(conn, forms)
     compiled = forms.get(conn, D.ORDER)
     access = form_access(compiled, ctx.actor)
     order = D.row(conn, compiled, order_id, lock=True)

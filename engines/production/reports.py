@@ -175,6 +175,7 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
     report (``duplicate: true``) and counts nothing. Returns ``{report, duplicate, task, order}``."""
     if not isinstance(doc, Mapping):
         raise InvalidInput("报工内容应为 JSON 对象", "a job report must be a JSON object")
+    D.require_core(conn, forms)
     body = {k: v for k, v in doc.items() if k != "task_code"}
     task_form, order_form, report_form = forms.get(conn, D.TASK), forms.get(conn, D.ORDER), forms.get(conn, D.REPORT)
     form_access(report_form, ctx.actor).require("create")

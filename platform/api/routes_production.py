@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from mom.engines.production import progress as P
 from mom.engines.production import release as R
 from mom.engines.production import reports
-from mom.engines.production.documents import ORDER, resolve
+from mom.engines.production.documents import ORDER, require_core, resolve
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, WriteCtxDep, check_token_in
 from mom.platform.api.models import ERRORS
 from mom.platform.api.params import OptText
@@ -27,7 +27,8 @@ PathOrder = Annotated[str, Path(min_length=1, max_length=64, description="工单
 
 
 def _order_id(conn: Any, registry: Any, order: str) -> int:
-    return int(resolve(conn, registry.get(conn, ORDER), int(order) if order.isdigit() else order, "/order")["id"])
+    require_core(conn, registry)
+    return int(resolve(conn, registry.get(conn, ORDER), order, "/order")["id"])
 
 
 @router.post("/orders/{order}/release", summary="Release a planned order: tasks from its routing, components from its BOM")

@@ -19,9 +19,10 @@ def _setup(username: str | None) -> tuple[Any, Any, Any]:
 
 
 def _order_id(conn: Any, forms: Any, code: str) -> int:
-    from mom.engines.production.documents import ORDER, resolve
+    from mom.engines.production.documents import ORDER, require_core, resolve
 
-    return int(resolve(conn, forms.get(conn, ORDER), int(code) if code.isdigit() else code, "/order")["id"])
+    require_core(conn, forms)
+    return int(resolve(conn, forms.get(conn, ORDER), code, "/order")["id"])
 
 
 def _q(v: Any) -> str:

@@ -356,6 +356,13 @@ def test_who_may_do_what(shop: Shop) -> None:
     assert r.status_code == 422 and "找不到工作中心 NOPE" in r.json()["message"]["zh-CN"]
     r = shop.client.post("/api/production/reports", json={"task": "OP-NOPE", "event": "start"}, headers=shop.h("op1"))
     assert r.status_code == 404 and "OP-NOPE" in r.json()["message"]["zh-CN"]
+    for bad in (2**70, "99999999999999999999", "²", True, None, ["x"]):
+        r = shop.client.post("/api/production/reports", json={"task": bad, "event": "start"}, headers=shop.h("op1"))
+        assert r.status_code in (404, 422), (bad, r.text)
+    r = shop.client.get("/api/production/orders/99999999999999999999/progress", headers=shop.h("op1"))
+    assert r.status_code == 404
+    r = shop.client.post("/api/production/reports", json=[1], headers=shop.h("op1"))
+    assert r.status_code == 422
 
 
 def test_the_command_line(shop: Shop, cli: Any) -> None:
@@ -387,7 +394,7 @@ def test_the_command_line(shop: Shop, cli: Any) -> None:
 def test_the_demo_pack_keeps_its_own_production_order(plant: Any) -> None:
     """The demo's production_order (a material, no routing) is not the core's: the engine leaves it
     alone and its own release transition works as before."""
-    from mom.engines.production.hooks import is_core
+    from mom.engines.production.documents import is_core
 
     state_ = plant.client.app.state
     with read_tx(state_.engine) as conn:
@@ -398,3 +405,10 @@ def test_the_demo_pack_keeps_its_own_production_order(plant: Any) -> None:
                           headers=plant.h("planner"))
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "released" and r.json()["released_at"]
+    # without the core pack the production API says what to install
+    for method, path in (("get", "/api/production/dispatch"), ("post", "/api/production/orders/1/release"),
+                         ("get", "/api/production/orders/1/progress")):
+        r = getattr(plant.client, method)(path, headers=plant.h("planner"))
+        assert r.status_code == 404 and "mom pack install core" in r.json()["message"]["zh-CN"], r.text
+    r = plant.client.post("/api/production/reports", json={"task": 1, "event": "start"}, headers=plant.h("planner"))
+    assert r.status_code == 404 and "制造基础" in r.json()["message"]["zh-CN"]
