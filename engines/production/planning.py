@@ -95,7 +95,7 @@ def _table(conn: Connection, forms: Any, name: str) -> Any:
     try:
         return forms.get(conn, name)
     except NotFound:
-        raise InvalidInput(f"还没有安装「制造基础」模型包（缺少表单 {name}）：请先运行 mom pack install core",
+        raise InvalidInput("还没有安装「制造基础」模型包：请先运行 mom pack install core（或在「模型包」页面安装）",
                            f"the core pack (Manufacturing basics) is not installed (form {name} is missing): "
                            "run mom pack install core first") from None
 

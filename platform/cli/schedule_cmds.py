@@ -161,6 +161,11 @@ def plant_solver(workers: int = 2) -> Any:
     return solve
 
 
+def _hours(minutes: int) -> str:
+    h, m = divmod(int(minutes), 60)
+    return f"{h} 小时 {m} 分 / {h} h {m} min" if h else f"{m} 分 / {m} min"
+
+
 def _plan_summary(out: dict[str, Any]) -> None:
     s = out["summary"]
     click.echo(f"排程 / plan: {s['orders']} 个工单 / orders, {s['tasks']} 道工序 / tasks; 状态 / status: {s['status']}; "
@@ -169,7 +174,7 @@ def _plan_summary(out: dict[str, Any]) -> None:
     click.echo(f"延误工单 / late orders: {len(s['late_orders'])}")
     for row in s["late_orders"][:20]:
         click.echo(f"  - {row['order']}: 交期 / due {row['due']}, 计划完工 / planned end {row['planned_end']}, "
-                   f"延误 / late {row['late_minutes']} min")
+                   f"延误 / late {_hours(row['late_minutes'])}")
     if s["beyond_horizon"]:
         click.echo(f"超出计划期 / beyond the horizon: {', '.join(s['beyond_horizon'][:20])}")
     for n in s["notes"][:20]:

@@ -211,3 +211,16 @@ def test_api_plan_for_planners_only_preview_by_default(core, client) -> None:
     r = client.post("/api/scheduling/plan", headers=planner, json={"time_limit": 2, "apply": True})
     assert r.status_code == 200 and r.json()["written"] is True and r.json()["changed"]["tasks"] == 4
     assert all(t["planned_start"] is not None for t in _tasks(core))
+
+
+def test_batch_update_checks_every_record_and_writes_none_when_one_is_wrong(core) -> None:
+    from mom.engines.records.batch import update_many
+    from mom.platform.errors import InvalidInput
+
+    _orders(core, [(5, NOW + dt.timedelta(days=3), 5)])
+    first, second = _tasks(core)[:2]
+    with pytest.raises(InvalidInput) as exc, write_tx(core) as conn:
+        update_many(conn=conn, registry=form_registry(), ctx=_ctx(), form="operation_task", patches=[
+            (first["id"], {"planned_start": "2026-12-03T08:00:00+08:00"}, None), (second["id"], {"planned_start": "明天"}, None)])
+    assert [p.path for p in exc.value.problems] == ["/1/planned_start"]
+    assert all(t["planned_start"] is None for t in _tasks(core))
