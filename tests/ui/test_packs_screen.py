@@ -67,6 +67,10 @@ def test_install_upgrade_and_uninstall_a_pack_through_its_plan(page, server, api
     row = _row(page, PACK)
     assert row.locator(f"[data-test=pack-{PACK}]").inner_text() == "界面测试包"
     assert row.locator(f"[data-test=state-{PACK}]").inner_text() == "未安装"
+    # where each comes from in words (the path in a tooltip); no dependency shows the same mark as no changed file
+    assert row.locator(f"[data-test=origin-{PACK}]").inner_text() == "服务器模型包目录"
+    assert _row(page, "demo").locator("[data-test=origin-demo]").inner_text() == "系统自带"
+    assert [c.strip() for c in row.locator("td").all_inner_texts()][4:6] == ["—", "—"]
     nav = page.locator(".nav")
     assert "界面测试包" not in nav.inner_text()
 
@@ -78,7 +82,8 @@ def test_install_upgrade_and_uninstall_a_pack_through_its_plan(page, server, api
     assert dialog.locator("[data-test=plan-kind-forms] h4").inner_text() == "表单"
     assert dialog.locator("[data-test=plan-confirm]").inner_text() == "确认安装"
     notes = dialog.locator("[data-test=plan-notes]").inner_text()     # where it comes from and what else happens
-    assert "的来源：服务器上的模型包目录" in notes and "新增表单" in notes
+    assert "的来源：服务器模型包目录" in notes and "新增表单" in notes
+    assert not dialog.locator("[data-test=plan-demo]").is_visible()      # the pack has no demo data to offer
     shot(page, "pack-plan")
     _confirm(page, dialog, "已安装「界面测试包」")
     row.locator(f"[data-test=state-{PACK}]", has_text="已安装").wait_for()
@@ -100,11 +105,14 @@ def test_install_upgrade_and_uninstall_a_pack_through_its_plan(page, server, api
     assert "remark" in [f["key"] for f in api().get(f"/api/forms/{FORM}")["definition"]["fields"]]
     shot(page, "packs")
 
-    # its detail: what it installed, by label
+    # its detail: what it installed, by label, under where it came from and when it was installed and upgraded
     page.click(f"[data-test=pack-{PACK}]")
     drawer = page.locator(".el-drawer[data-test=pack-detail]")
     drawer.get_by_text("巡检记录").wait_for()
     assert "表单" in drawer.inner_text() and "文件与发布时一致" in drawer.inner_text()
+    head = drawer.locator("[data-test=pack-head]").inner_text()
+    assert "1.1.0" in head and "来源：服务器模型包目录" in head and "安装于 " in head and "升级于 " in head, head
+    shot(page, "pack-detail")
     drawer.locator(".el-drawer__close-btn").click()
     drawer.wait_for(state="hidden")
 
@@ -117,6 +125,14 @@ def test_install_upgrade_and_uninstall_a_pack_through_its_plan(page, server, api
     warning.wait_for()
     assert "永久删除" in warning.inner_text() and "无法恢复" in warning.inner_text()
     dialog.locator(f"[data-test=plan-item-{FORM}] .el-tag", has_text="删除").wait_for()
+    # a second step: the records can be exported first, and only typing the pack's name enables 确认卸载
+    assert dialog.locator(f"[data-test=purge-export-{FORM}]").get_attribute("href") == f"#/f/{FORM}"
+    confirm = dialog.locator("[data-test=plan-confirm]")
+    assert confirm.is_disabled()
+    dialog.locator("[data-test=purge-name]").fill("界面测试")
+    assert confirm.is_disabled()
+    dialog.locator("[data-test=purge-name]").fill("界面测试包")
+    assert confirm.is_enabled() and "el-button--danger" in (confirm.get_attribute("class") or "")
     shot(page, "pack-uninstall-plan")
     dialog.locator("[data-test=plan-purge]").click()           # keep the data after all
     dialog.locator(f"[data-test=plan-item-{FORM}] .el-tag", has_text="停用").wait_for()
@@ -174,6 +190,8 @@ def test_a_conflict_shows_both_values_and_blocks_the_upgrade(page, server, api, 
     assert "读数（毫米）" in box.locator("[data-test=conflict-plant]").inner_text()
     assert "读数（厘米）" in box.locator("[data-test=conflict-pack]").inner_text()
     assert "在设计器中" in box.inner_text()
+    link = box.locator("[data-test=conflict-design]")
+    assert link.inner_text() == "去设计器修改" and link.get_attribute("href") == f"#/design/form/{form}"
     assert dialog.locator(f"[data-test=plan-item-{form}] .el-tag").inner_text() == "冲突"
     assert dialog.locator("[data-test=plan-confirm]").is_disabled()
     shot(page, "pack-conflict")
@@ -228,3 +246,25 @@ def test_export_the_plant_configuration_and_upload_it(page, server, api, tmp_pat
     forms.locator(".el-link", has_text="显示").click()       # here already: among the unchanged ones
     forms.get_by_text("本厂点检").wait_for()
     assert page.locator("[data-test=pack-plant_config]").inner_text() == "一厂质量配置"
+
+
+def test_on_a_phone_each_pack_shows_its_state_and_actions_without_sideways_scrolling(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, server)
+    page.goto(server + "/#/admin/packs")
+    card = page.locator("[data-test=pack-card-demo]")
+    card.wait_for()
+    assert card.locator("[data-test=state-demo]").inner_text() == "已安装"
+    action = card.locator("[data-test=uninstall-demo]")
+    box = action.bounding_box()
+    assert box is not None and action.is_visible() and 0 <= box["x"] and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "packs-phone")
+    # the detail takes the whole width, nothing cut off on the left
+    card.locator("[data-test=pack-demo]").click()
+    drawer = page.locator(".el-drawer[data-test=pack-detail]")
+    drawer.locator("[data-test=pack-head]").wait_for()
+    page.wait_for_timeout(400)          # the drawer slides in
+    box = drawer.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 391, box
+    shot(page, "packs-phone-detail")

@@ -1,7 +1,8 @@
 // The pack manager screen's pure parts: what a row shows and offers, a plan grouped for reading, and the
 // exported pack's identifier made from the label a supervisor typed.
 import { describe, expect, it } from 'vitest'
-import { packActions, packName, packState, planGroups, valueText, versionText } from '../src/lib/packs.js'
+import { designerPath, namesPack, packActions, packName, packState, planGroups, purgedForms, timeText, valueText,
+  versionText } from '../src/lib/packs.js'
 
 const pack = (over) => ({ name: 'q', status: 'installed', version: '1.0.0', installed_version: '1.0.0', upgradable: false, ...over })
 
@@ -47,5 +48,37 @@ describe('conflict values', () => {
     expect(valueText(null, L)).toBe('—')
     expect(valueText({ max: 5 }, L)).toBe('{"max":5}')
     expect(valueText('a'.repeat(300), L)).toHaveLength(200)
+  })
+})
+
+describe('uninstall with its data', () => {
+  const plan = { pack: 'iqc', label: { 'zh-CN': '来料检验', en: 'Incoming QC' }, items: [
+    { kind: 'forms', name: 'iqc_lot', change: 'purged' }, { kind: 'forms', name: 'shared', change: 'kept' },
+    { kind: 'reports', name: 'iqc_rate', change: 'purged' }] }
+  it('is confirmed only by typing the pack\'s label or name', () => {
+    expect(namesPack('', plan)).toBe(false)
+    expect(namesPack('来料', plan)).toBe(false)
+    expect(namesPack(' 来料检验 ', plan)).toBe(true)
+    expect(namesPack('incoming qc', plan)).toBe(true)
+    expect(namesPack('IQC', plan)).toBe(true)
+    expect(namesPack('来料检验', null)).toBe(false)
+  })
+  it('offers the records of the forms it deletes for export first', () => {
+    expect(purgedForms(plan).map((f) => f.name)).toEqual(['iqc_lot'])
+    expect(purgedForms(null)).toEqual([])
+  })
+})
+
+describe('conflict links and times', () => {
+  it('leads to the designer of a form, flow or report, and nowhere for a rule', () => {
+    expect(designerPath('forms', 'iqc_lot')).toBe('/design/form/iqc_lot')
+    expect(designerPath('workflows', 'ncr')).toBe('/design/flow/ncr')
+    expect(designerPath('reports', 'iqc_rate')).toBe('/design/report/iqc_rate')
+    expect(designerPath('rules', 'r1')).toBeNull()
+  })
+  it('shows a server time as local minutes, nothing when missing', () => {
+    expect(timeText('2026-03-04T05:06:07')).toBe('2026-03-04 05:06')
+    expect(timeText(null)).toBe('')
+    expect(timeText('not a time')).toBe('')
   })
 })

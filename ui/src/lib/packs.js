@@ -64,3 +64,35 @@ export function valueText(v, L, empty = '—', max = 200) {
   const s = typeof v === 'string' ? v : JSON.stringify(v)
   return s.length > max ? `${s.slice(0, max - 1)}…` : s
 }
+
+// Where a plan's conflicting definition is edited: its designer, by kind (rules and roles have none).
+const DESIGNERS = { forms: 'form', workflows: 'flow', reports: 'report', dashboards: 'dashboard' }
+
+/** The designer route of a definition of ``kind`` (a plan's conflict), or null when it has no designer. */
+export function designerPath(kind, name) {
+  return DESIGNERS[kind] && name ? `/design/${DESIGNERS[kind]}/${encodeURIComponent(name)}` : null
+}
+
+/** The forms whose records an uninstall with purge deletes: the plan's purged form items (records list: /f/<name>). */
+export function purgedForms(plan) {
+  return (plan?.items || []).filter((it) => it.kind === 'forms' && it.change === 'purged')
+}
+
+/**
+ * Whether what a supervisor typed names the pack about to lose its data: its Chinese or English label
+ * or its name, spaces around and letter case aside.
+ */
+export function namesPack(typed, plan) {
+  const s = String(typed || '').trim().toLowerCase()
+  if (!s || !plan) return false
+  const label = plan.label && typeof plan.label === 'object' ? Object.values(plan.label) : [plan.label]
+  return [...label, plan.pack].some((x) => typeof x === 'string' && x.trim().toLowerCase() === s)
+}
+
+/** A server time (ISO 8601) as the reader's local "YYYY-MM-DD HH:mm"; '' when there is none or it is unreadable. */
+export function timeText(iso) {
+  const d = iso ? new Date(iso) : null
+  if (!d || Number.isNaN(d.getTime())) return ''
+  const p = (n) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
+}
