@@ -33,7 +33,7 @@ from mom.engines.packs import steps as pack_steps
 Words = dict[str, str]
 
 #: where a pack's files come from, in words
-ORIGINS = {"builtin": ("系统自带", "built in"), "path": ("服务器上的模型包目录", "pack folder on the server"),
+ORIGINS = {"builtin": ("系统自带", "built in"), "path": ("服务器模型包目录", "pack folder on the server"),
            "uploaded": ("上传的", "uploaded"), "given": ("指定的文件夹", "given folder"), "installed": ("安装时的文件夹", "folder installed from")}
 
 #: kinds whose "retired" is a switch the plant may also turn off by hand
