@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as S
+from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
@@ -52,13 +53,28 @@ def is_core(compiled: CompiledForm) -> bool:
 def require_core(conn: Connection, forms: Any) -> None:
     """Refuse, in words, to work on a database without the core pack's production forms."""
     try:
-        ok = all(is_core(forms.get(conn, name)) for name in (ORDER, TASK, REPORT))
+        ok = all(is_core(compiled(conn, forms, name)) for name in (ORDER, TASK, REPORT))
     except NotFound:
         ok = False
     if not ok:
         raise NotFound("没有安装「制造基础」模型包（core）的生产工单、工序任务和报工表单：请管理员先安装它（mom pack install core）",
                        "the production forms of the core pack (制造基础) are not installed: an administrator installs "
                        "it first (mom pack install core)")
+
+
+_MEMO = "mom_production_forms"
+
+
+def compiled(conn: Connection, forms: Any, name: str) -> CompiledForm:
+    """``forms.get(conn, name)`` read once per transaction (a job report names the same forms a dozen times)."""
+    tx = conn.get_transaction()
+    memo = conn.info.get(_MEMO)
+    if memo is None or memo[0] is not tx or memo[1] is not forms:
+        memo = conn.info[_MEMO] = (tx, forms, {})
+    got = memo[2].get(name)
+    if got is None:
+        got = memo[2][name] = forms.get(conn, name)
+    return got
 
 
 def engine_writing(conn: Connection) -> bool:
@@ -127,7 +143,7 @@ def name_of(conn: Connection, forms: Any, form: str, rid: Any) -> str:
     """How a person names record ``rid`` of ``form``: its name (an item: 阀体), else its code, else #id."""
     if rid is None:
         return ""
-    r = row(conn, forms.get(conn, form), int(rid))
+    r = row(conn, compiled(conn, forms, form), int(rid))
     if r is None:
         return f"#{rid}"
     return str(r.get("name") or r.get("code") or f"#{rid}")
@@ -177,10 +193,15 @@ def resolve(conn: Connection, compiled: CompiledForm, value: Any, path: str) -> 
 
 def update(conn: Connection, forms: Any, ctx: Ctx, form: str, rid: int, patch: dict[str, Any],
            transition: str | None = None) -> None:
-    """Write ``patch`` onto record ``rid`` through the record service, as the engine acting for ``ctx``."""
+    """Write ``patch`` onto record ``rid`` through the record service, as the engine acting for ``ctx``.
+    Without a named ``transition`` (a status change is then found by its from/to) it takes the
+    service's batch path, which skips reading the record back: a job report makes two of these."""
     with engine_writes(conn):
-        S.apply_update(conn=conn, registry=forms, ctx=acting(ctx), form=form, record_id=rid, patch=patch,
-                       transition=transition)
+        if transition is None:
+            update_many(conn=conn, registry=forms, ctx=acting(ctx), form=form, patches=[(rid, patch, None)])
+        else:
+            S.apply_update(conn=conn, registry=forms, ctx=acting(ctx), form=form, record_id=rid, patch=patch,
+                           transition=transition)
 
 
 def create(conn: Connection, forms: Any, ctx: Ctx, form: str, docs: list[dict[str, Any]]) -> list[int]:
@@ -188,9 +209,9 @@ def create(conn: Connection, forms: Any, ctx: Ctx, form: str, docs: list[dict[st
     if not docs:
         return []
     with engine_writes(conn):
-        compiled = forms.get(conn, form)
+        target = compiled(conn, forms, form)
         ectx = acting(ctx)
-        access = S.form_access(compiled, ectx.actor)
-        prepared = S.prepare_many(conn, forms, compiled, ectx, access, docs, [f"/{i}" for i in range(len(docs))])
+        access = S.form_access(target, ectx.actor)
+        prepared = S.prepare_many(conn, forms, target, ectx, access, docs, [f"/{i}" for i in range(len(docs))])
         S.uniqueness.raise_problems([p for _, pr in prepared for p in pr.items])
-        return S.insert_prepared(conn, compiled, ectx, [p for p, _ in prepared], hooks=forms.hooks)
+        return S.insert_prepared(conn, target, ectx, [p for p, _ in prepared], hooks=forms.hooks)

@@ -35,7 +35,7 @@ class ProductionHooks(RecordHooks):
             for i, r in enumerate(rows):
                 reports.apply_report(conn, self.forms, ctx, r, path=f"/{i}" if len(rows) > 1 else "")
         elif compiled.name == D.ORDER:
-            items = self.forms.get(conn, D.ITEM)
+            items = D.compiled(conn, self.forms, D.ITEM)
             for r in rows:
                 if not r.get("unit") and r.get("item") is not None:
                     item = D.row(conn, items, int(r["item"]))

@@ -31,7 +31,7 @@ LIVE_ORDERS = ("released", "started")
 
 def order_tasks(conn: Connection, forms: Any, order_id: int) -> list[dict[str, Any]]:
     """The order's tasks in operation order."""
-    compiled = forms.get(conn, D.TASK)
+    compiled = D.compiled(conn, forms, D.TASK)
     t = compiled.main
     return D.rows(conn, compiled, t.c.production_order == order_id, order_by=[t.c.seq, t.c.id])
 
@@ -62,7 +62,7 @@ def _mode_times(task: Mapping[str, Any], modes: Sequence[Mapping[str, Any]]) -> 
 def remaining_minutes(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, Any]]) -> Decimal:
     """Run minutes left on the planned machines: each open task's remaining quantity × run time, plus
     its setup when it has not started."""
-    compiled = forms.get(conn, D.TASK)
+    compiled = D.compiled(conn, forms, D.TASK)
     ids = [int(t["id"]) for t in tasks if t.get("status") != "done"]
     modes = S.load_children(conn, compiled, ids, ["modes"]) if ids else {}
     total = D.ZERO
@@ -78,7 +78,7 @@ def remaining_minutes(conn: Connection, forms: Any, tasks: Sequence[Mapping[str,
 def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, Any]:
     """Recompute the order's computed fields from its tasks and write them (status included) through
     the record service; returns the values written."""
-    order = D.row(conn, forms.get(conn, D.ORDER), order_id, lock=True)
+    order = D.row(conn, D.compiled(conn, forms, D.ORDER), order_id, lock=True)
     if order is None:
         return {}
     tasks = order_tasks(conn, forms, order_id)
@@ -100,13 +100,12 @@ def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, A
     expected = finished_at if done else ctx.now + dt.timedelta(minutes=float(remaining_minutes(conn, forms, tasks)))
     patch["expected_finish"] = expected
     patch["on_time"] = on_time(order.get("due_date"), expected, done=done, now=ctx.now)
-    transition = None
     status = order["status"]
-    if status == "released" and starts:
-        transition, status = "start", "started"
-    D.update(conn, forms, ctx, D.ORDER, order_id, patch, transition=transition)
-    if status == "started" and done:
-        D.update(conn, forms, ctx, D.ORDER, order_id, {}, transition="finish")
+    if status == "released" and starts:             # the state machine's start, found by from/to
+        status = patch["status"] = "started"
+    D.update(conn, forms, ctx, D.ORDER, order_id, patch)
+    if status == "started" and done:                # then its finish
+        D.update(conn, forms, ctx, D.ORDER, order_id, {"status": "finished"})
         status = "finished"
     return {**patch, "status": status}
 
@@ -128,9 +127,9 @@ def progress(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str,
     """The order as its reader may see it, with each task's quantities and WIP and the totals."""
     D.require_core(conn, forms)
     order_doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.ORDER, record_id=order_id)
-    order = D.row(conn, forms.get(conn, D.ORDER), order_id) or {}
+    order = D.row(conn, D.compiled(conn, forms, D.ORDER), order_id) or {}
     tasks = order_tasks(conn, forms, order_id)
-    task_form = forms.get(conn, D.TASK)
+    task_form = D.compiled(conn, forms, D.TASK)
     out = []
     for i, t in enumerate(tasks):
         out.append({**task_view(conn, forms, task_form, t), "reached": number(reached(order, tasks, i)),
@@ -167,10 +166,10 @@ def dispatch(conn: Connection, forms: Any, ctx: Ctx, *, work_center: Any = None,
     order (unplanned last, then by priority and due date), for one work centre and/or machine
     (named by id or code); each with its order, item and the quantity available to work on."""
     D.require_core(conn, forms)
-    compiled = forms.get(conn, D.TASK)
+    compiled = D.compiled(conn, forms, D.TASK)
     access = form_access(compiled, ctx.actor)
     access.require("read")
-    orders_form = forms.get(conn, D.ORDER)
+    orders_form = D.compiled(conn, forms, D.ORDER)
     t, o = compiled.main, orders_form.main
     q = (sa.select(t, o.c.code.label("_order_code"), o.c.item.label("_item"), o.c.due_date.label("_due"),
                    o.c.priority.label("_priority"), o.c.qty.label("_order_qty"))
@@ -207,7 +206,7 @@ def _previous_good(conn: Connection, compiled: Any, task: Mapping[str, Any]) -> 
 
 
 def _id_of(conn: Connection, forms: Any, form: str, value: Any, zh: str, en: str) -> int:
-    compiled = forms.get(conn, form)
+    compiled = D.compiled(conn, forms, form)
     text = str(value).strip()
     found = D.by_code(conn, compiled, text)
     rid = D.as_id(text)

@@ -37,7 +37,7 @@ def release(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, 
     and a BOM to use; returns ``{order, code, status, released_at, tasks: [{id, code, seq, name, status}],
     components: [...]}``."""
     D.require_core(conn, forms)
-    compiled = forms.get(conn, D.ORDER)
+    compiled = D.compiled(conn, forms, D.ORDER)
     access = form_access(compiled, ctx.actor)
     order = D.row(conn, compiled, order_id, lock=True)
     scope = access.scope("read")
@@ -72,7 +72,7 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, order: Mapping[str, Any], 
     qty = D.dec(order["qty"])
     components = _components(conn, forms, bom, qty)
     ops = _operations(conn, forms, routing)
-    item = D.row(conn, forms.get(conn, D.ITEM), int(order["item"])) or {}
+    item = D.row(conn, D.compiled(conn, forms, D.ITEM), int(order["item"])) or {}
     patch: dict[str, Any] = {"released_at": ctx.now, "components": components, "bom": bom["id"], "routing": routing["id"]}
     if transition is not None:
         patch["status"] = "released"
@@ -82,8 +82,8 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, order: Mapping[str, Any], 
     docs = [_task_doc(order, qty, op, i) for i, op in enumerate(ops)]
     ids = D.create(conn, forms, ctx, D.TASK, docs)
     P.rollup(conn, forms, ctx, int(order["id"]))       # current operation, expected finish, on time
-    tasks = D.rows(conn, forms.get(conn, D.TASK), forms.get(conn, D.TASK).main.c.id.in_(ids),
-                   order_by=[forms.get(conn, D.TASK).main.c.seq])
+    tasks = D.rows(conn, D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.TASK).main.c.id.in_(ids),
+                   order_by=[D.compiled(conn, forms, D.TASK).main.c.seq])
     return {"order": int(order["id"]), "code": order["code"], "status": "released",
             "released_at": _iso(ctx.now), "bom": bom["code"], "routing": routing["code"],
             "components": [{"item": c["item"], "item_name": D.name_of(conn, forms, D.ITEM, c["item"]),
@@ -100,7 +100,7 @@ def _iso(v: dt.datetime) -> str:
 
 def _chosen(conn: Connection, forms: Any, form: str, order: Mapping[str, Any], today: dt.date | None
             ) -> dict[str, Any] | None:
-    compiled = forms.get(conn, form)
+    compiled = D.compiled(conn, forms, form)
     t = compiled.main
     own = order.get(form)
     if own is not None:
@@ -146,7 +146,7 @@ def _bom(conn: Connection, forms: Any, order: Mapping[str, Any], today: dt.date)
 def _components(conn: Connection, forms: Any, bom: Mapping[str, Any], qty: Decimal) -> list[dict[str, Any]]:
     base = D.dec(bom.get("base_qty")) or Decimal(1)
     out = []
-    for line in D.children(conn, forms.get(conn, D.BOM), int(bom["id"]), "lines"):
+    for line in D.children(conn, D.compiled(conn, forms, D.BOM), int(bom["id"]), "lines"):
         if line.get("substitute_for") is not None:      # an allowed replacement, not a requirement
             continue
         need = D.dec(line.get("qty_per")) * qty / base * (1 + D.dec(line.get("scrap_rate")) / 100)
@@ -156,7 +156,7 @@ def _components(conn: Connection, forms: Any, bom: Mapping[str, Any], qty: Decim
 
 
 def _operations(conn: Connection, forms: Any, routing: Mapping[str, Any]) -> list[dict[str, Any]]:
-    compiled = forms.get(conn, D.ROUTING)
+    compiled = D.compiled(conn, forms, D.ROUTING)
     ops = sorted(D.children(conn, compiled, int(routing["id"]), "operations"), key=lambda o: (o.get("op_seq") or 0, o["seq"]))
     if not ops:
         raise InvalidInput(f"工艺路线 {routing['code']} 没有工序：请先在工艺路线里添加工序",

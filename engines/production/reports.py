@@ -64,7 +64,7 @@ def apply_report(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any],
     """Check one new job report's ``values`` (its task already an id) against its task and order,
     fill its order and machine, move the task and recompute the order. Raises, writing nothing of
     its own, when a rule refuses it; runs in the writer's transaction before the report is stored."""
-    task_form, order_form = forms.get(conn, D.TASK), forms.get(conn, D.ORDER)
+    task_form, order_form = D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.ORDER)
     first_look = D.row(conn, task_form, int(values["task"]))
     if first_look is None:
         raise InvalidInput("找不到这道工序任务", "no such operation task", problems=[Problem(f"{path}/task", "不存在", "not found")])
@@ -177,7 +177,7 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         raise InvalidInput("报工内容应为 JSON 对象", "a job report must be a JSON object")
     D.require_core(conn, forms)
     body = {k: v for k, v in doc.items() if k != "task_code"}
-    task_form, order_form, report_form = forms.get(conn, D.TASK), forms.get(conn, D.ORDER), forms.get(conn, D.REPORT)
+    task_form, order_form, report_form = D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.ORDER), D.compiled(conn, forms, D.REPORT)
     form_access(report_form, ctx.actor).require("create")
     named = doc.get("task", doc.get("task_code"))
     if isinstance(named, bool) or named is None or (not isinstance(named, (int, str))):
@@ -188,7 +188,7 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
     body["task"] = int(task["id"])
     for key, form in (("scrap_reason", "scrap_reason"), ("machine", D.MACHINE)):
         if isinstance(body.get(key), str) and body[key].strip():      # a code (R01, CNC-1) as a scanner sends it
-            found = D.by_code(conn, forms.get(conn, form), body[key].strip())
+            found = D.by_code(conn, D.compiled(conn, forms, form), body[key].strip())
             if found is not None:
                 body[key] = int(found["id"])
     D.row(conn, order_form, int(task["production_order"]), lock=True)   # a repeated client_id waits for the first
@@ -196,22 +196,22 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
     if isinstance(client_id, str) and client_id.strip():
         earlier = D.rows(conn, report_form, report_form.main.c.client_id == client_id.strip())
         if earlier:
-            return _answer(conn, forms, ctx, int(earlier[0]["id"]), task["id"], duplicate=True, asked=body)
+            doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=int(earlier[0]["id"]))
+            return _answer(conn, forms, doc, task["id"], duplicate=True, asked=body)
     created = S.create_records(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, docs=[body])[0]
-    return _answer(conn, forms, ctx, int(created["id"]), task["id"], duplicate=False, asked=body)
+    return _answer(conn, forms, created, task["id"], duplicate=False, asked=body)
 
 
-def _answer(conn: Connection, forms: Any, ctx: Ctx, report_id: int, task_id: int, *, duplicate: bool,
+def _answer(conn: Connection, forms: Any, doc: dict[str, Any], task_id: int, *, duplicate: bool,
             asked: Mapping[str, Any]) -> dict[str, Any]:
-    doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=report_id)
     if duplicate and doc.get("task") != task_id:
         raise Conflict(f"防重号 {asked.get('client_id')} 已用于另一道工序的报工 {doc.get('code')}：请为这次报工换一个新的防重号",
                        f"client_id {asked.get('client_id')} was already used by job report {doc.get('code')} of another "
                        "operation: send a new one for this report", detail={"report": doc.get("code")})
-    task_form = forms.get(conn, D.TASK)
+    task_form = D.compiled(conn, forms, D.TASK)
     task = D.row(conn, task_form, task_id) or {}
-    order = D.row(conn, forms.get(conn, D.ORDER), int(task["production_order"])) or {}
-    order_form = forms.get(conn, D.ORDER)
+    order = D.row(conn, D.compiled(conn, forms, D.ORDER), int(task["production_order"])) or {}
+    order_form = D.compiled(conn, forms, D.ORDER)
     keys = ("status", "good_qty", "scrap_qty", "progress", "current_operation", "expected_finish", "on_time")
     order_view = {"id": order.get("id"), "code": order.get("code"),
                   **{k: fieldtypes.dump(order_form.definition.field(k), order.get(k)) for k in keys}}
