@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.production import documents as D
+from mom.engines.production.calendars import calendar_of, read_calendars
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.batch import update_many
@@ -46,8 +46,6 @@ ORDER_FORM, TASK_FORM, MACHINE_FORM = "production_order", "operation_task", "mac
 CENTRE_FORM, CALENDAR_FORM = "work_center", "work_calendar"
 OPEN_ORDERS = ("released", "started")
 TASK_ORDER = "production_order"             # the task's reference to its order (the contract's "order")
-SHIFT_START, SHIFT_END = "start_time", "end_time"
-_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 Solve = Callable[[dict[str, Any], float], dict[str, Any]]
 
@@ -287,54 +285,10 @@ class _Builder:
         self.index.notes.append({"zh-CN": zh, "en": en})
 
     def calendar_of(self, mid: int) -> int | None:
-        m = self.machines[mid]
-        if m.get("calendar") is not None:
-            return m["calendar"]
-        return self.centres.get(m.get("work_center"), {}).get("calendar")
+        return calendar_of(self.machines[mid], self.centres)
 
     def calendars(self, conn: Connection, f_cal: Any) -> dict[int, tuple[str, dict[str, Any]]]:
-        ids = sorted({c for c in (self.calendar_of(m) for m in self.used) if c is not None})
-        if not ids:
-            return {}
-        rows = _rows(conn, f_cal, f_cal.main.c.id.in_(ids))
-        shifts, holidays = _children(conn, f_cal, "shifts", ids), _children(conn, f_cal, "holidays", ids)
-        out = {r["id"]: (r["code"], calendar_spec(r, shifts.get(r["id"], []), holidays.get(r["id"], []))) for r in rows}
-        return out
-
-
-def calendar_spec(row: Mapping[str, Any], shifts: list[Mapping[str, Any]], holidays: list[Mapping[str, Any]]
-                  ) -> dict[str, Any]:
-    """A work_calendar record as the problem's calendar; a value that cannot be read is refused in words."""
-    name = row.get("name") or row.get("code")
-    spec: dict[str, Any] = {"name": name}
-    days = [d.strip() for d in str(row.get("workdays") or "").replace("，", ",").split(",") if d.strip()]
-    if days:
-        if not all(d.isdigit() and 1 <= int(d) <= 7 for d in days):
-            raise InvalidInput(f"工作日历「{name}」的工作日「{row.get('workdays')}」看不懂：应为 1–7 的数字（1 是周一），用逗号分隔，如 1,2,3,4,5",
-                               f"the workdays of calendar {name} ({row.get('workdays')}) cannot be read: give numbers 1-7 "
-                               "(1 is Monday) separated by commas, e.g. 1,2,3,4,5")
-        spec["workdays"] = sorted({int(d) for d in days})
-    out_shifts = []
-    for i, s in enumerate(shifts, 1):
-        pair = [_hhmm(s.get(SHIFT_START)), _hhmm(s.get(SHIFT_END))]
-        if None in pair:
-            label = s.get("name") or f"第 {i} 行"
-            raise InvalidInput(f"工作日历「{name}」的班次「{label}」的开始或结束时间看不懂：应写成 08:00 这样的时:分",
-                               f"shift {s.get('name') or i} of calendar {name}: start and end must be hours:minutes, e.g. 08:00")
-        out_shifts.append(pair)
-    if out_shifts:
-        spec["shifts"] = out_shifts
-    days_off = sorted({h["date"].isoformat() for h in holidays if isinstance(h.get("date"), dt.date)})
-    if days_off:
-        spec["holidays"] = days_off
-    return spec
-
-
-def _hhmm(v: Any) -> str | None:
-    m = _HHMM.match(str(v or ""))
-    if not m or int(m.group(2)) > 59 or int(m.group(1)) > 24 or (int(m.group(1)) == 24 and m.group(2) != "00"):
-        return None
-    return f"{int(m.group(1)):02d}:{m.group(2)}"
+        return read_calendars(conn, f_cal, sorted({c for c in (self.calendar_of(m) for m in self.used) if c is not None}))
 
 
 # ---------------------------------------------------------------- writing back
