@@ -149,6 +149,20 @@ def name_of(conn: Connection, forms: Any, form: str, rid: Any) -> str:
     return str(r.get("name") or r.get("code") or f"#{rid}")
 
 
+def names(conn: Connection, forms: Any, form: str, ids: Any) -> dict[int, str]:
+    """:func:`name_of` for many records of ``form`` in one query."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    t = compiled(conn, forms, form).main
+    cols = [t.c.id] + [t.c[k] for k in ("name", "code") if k in t.c]
+    out = {}
+    for i in range(0, len(wanted), 900):
+        for r in conn.execute(sa.select(*cols).where(t.c.id.in_(wanted[i:i + 900]))).mappings():
+            out[int(r["id"])] = str(r.get("name") or r.get("code") or f"#{r['id']}")
+    return out
+
+
 def task_title(task: Mapping[str, Any]) -> str:
     """工序 20 车削 — how the shop floor names an operation."""
     seq, name = task.get("seq"), task.get("name") or ""

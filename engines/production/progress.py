@@ -130,9 +130,11 @@ def progress(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str,
     order = D.row(conn, D.compiled(conn, forms, D.ORDER), order_id) or {}
     tasks = order_tasks(conn, forms, order_id)
     task_form = D.compiled(conn, forms, D.TASK)
+    named = {form: D.names(conn, forms, form, (t.get(key) for t in tasks))
+             for key, form in (("work_center", "work_center"), ("machine", D.MACHINE))}
     out = []
     for i, t in enumerate(tasks):
-        out.append({**task_view(conn, forms, task_form, t), "reached": number(reached(order, tasks, i)),
+        out.append({**task_view(conn, forms, task_form, t, named), "reached": number(reached(order, tasks, i)),
                     "wip": number(wip(order, tasks, i))})
     return {"order": order_doc, "tasks": out,
             "wip": number(sum((wip(order, tasks, i) for i in range(len(tasks))), D.ZERO)),
@@ -146,7 +148,10 @@ def number(v: Decimal) -> Any:
     return int(v) if v == v.to_integral_value() else float(v)
 
 
-def task_view(conn: Connection, forms: Any, compiled: Any, t: Mapping[str, Any]) -> dict[str, Any]:
+def task_view(conn: Connection, forms: Any, compiled: Any, t: Mapping[str, Any],
+              named: Mapping[str, Mapping[int, str]] | None = None) -> dict[str, Any]:
+    """A task as JSON values, with the names of its work centre and machine (``named``: names read
+    beforehand, by form, for many tasks at once)."""
     defn = compiled.definition
     keys = ("id", "code", "seq", "name", "status", "qty", "good_qty", "scrap_qty", "rework_qty", "work_center", "machine",
             "planned_start", "planned_end", "actual_start", "actual_end", "pinned")
@@ -155,8 +160,12 @@ def task_view(conn: Connection, forms: Any, compiled: Any, t: Mapping[str, Any])
         f = defn.field(k)
         v = t.get(k)
         view[k] = fieldtypes.dump(f, v) if f is not None else v
-    view["work_center_name"] = D.name_of(conn, forms, "work_center", t.get("work_center")) or None
-    view["machine_name"] = D.name_of(conn, forms, D.MACHINE, t.get("machine")) or None
+    for key, form in (("work_center", "work_center"), ("machine", D.MACHINE)):
+        rid = t.get(key)
+        if named is not None and form in named:
+            view[f"{key}_name"] = named[form].get(int(rid)) if rid is not None else None
+        else:
+            view[f"{key}_name"] = D.name_of(conn, forms, form, rid) or None
     return view
 
 
@@ -185,24 +194,33 @@ def dispatch(conn: Connection, forms: Any, ctx: Ctx, *, work_center: Any = None,
     q = q.order_by(t.c.planned_start.is_(None), t.c.planned_start, o.c.priority, o.c.due_date.is_(None), o.c.due_date,
                    o.c.id, t.c.seq).limit(limit)
     found = [dict(r) for r in conn.execute(q).mappings()]
+    named = {form: D.names(conn, forms, form, (r.get(key) for r in found))
+             for key, form in (("work_center", "work_center"), ("machine", D.MACHINE), ("_item", D.ITEM))}
+    goods = _goods(conn, compiled, {int(r["production_order"]) for r in found})
     out = []
     for r in found:
-        view = task_view(conn, forms, compiled, r)
-        prev = _previous_good(conn, compiled, r)
-        reached_qty = (D.dec(r["_order_qty"]) if prev is None else prev)
+        view = task_view(conn, forms, compiled, r, named)
+        before = [g for seq, g in goods.get(int(r["production_order"]), []) if seq < (r["seq"] or 0)]
+        reached_qty = D.dec(r["_order_qty"]) if not before else before[-1]
         view.update(order=int(r["production_order"]), order_code=r["_order_code"],
-                    item=r["_item"], item_name=D.name_of(conn, forms, D.ITEM, r["_item"]),
+                    item=r["_item"], item_name=named[D.ITEM].get(int(r["_item"])) if r["_item"] is not None else None,
                     due_date=fieldtypes.dump(orders_form.definition.field("due_date"), r["_due"]), priority=r["_priority"],
                     available=number(max(reached_qty - D.dec(r.get("good_qty")) - D.dec(r.get("scrap_qty")), D.ZERO)))
         out.append(view)
     return out
 
 
-def _previous_good(conn: Connection, compiled: Any, task: Mapping[str, Any]) -> Decimal | None:
+def _goods(conn: Connection, compiled: Any, order_ids: set[int]) -> dict[int, list[tuple[int, Decimal]]]:
+    """Each order's tasks as (seq, good) in operation order, for many orders in few queries."""
     t = compiled.main
-    prev = conn.execute(sa.select(t.c.good_qty).where(t.c.production_order == task["production_order"], t.c.seq < task["seq"],
-                                                      t.c.deleted_at.is_(None)).order_by(t.c.seq.desc()).limit(1)).first()
-    return None if prev is None else D.dec(prev[0])
+    out: dict[int, list[tuple[int, Decimal]]] = {}
+    ids = sorted(order_ids)
+    for i in range(0, len(ids), 900):
+        q = (sa.select(t.c.production_order, t.c.seq, t.c.good_qty)
+             .where(t.c.production_order.in_(ids[i:i + 900]), t.c.deleted_at.is_(None)).order_by(t.c.seq, t.c.id))
+        for oid, seq, good in conn.execute(q):
+            out.setdefault(int(oid), []).append((seq if seq is not None else 0, D.dec(good)))
+    return out
 
 
 def _id_of(conn: Connection, forms: Any, form: str, value: Any, zh: str, en: str) -> int:
