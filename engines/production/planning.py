@@ -17,7 +17,11 @@ What the problem says, in the plant's words:
 - a running task stays where it runs: pinned on its machine from when it started (from now, if that
   was earlier), for the work it has left; a task the planner pinned keeps its planned start and machine;
 - machines work on their calendar (the machine's, else its work centre's): shifts on workdays, not on
-  holidays; a machine without either works around the clock;
+  holidays; a machine without either works around the clock (calendars.py);
+- a machine 故障停机 (down) or 保养 (maintenance) takes no work from now for MOM_PRODUCTION_BREAKDOWN_HOURS
+  (default 4); a task that may run only there waits, one running there resumes after it (changeovers.py);
+- routing operations' ``setup_family`` become the problem's ``family`` setup matrix, machines'
+  ``setup_family`` their state before the first job (changeovers.py);
 - due = the order's due date, weight = 11 − priority (priority 1, the most urgent, weighs 10);
 - time 0 is ``now`` in the plant's time zone, to the minute.
 """
@@ -35,6 +39,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.production import documents as D
 from mom.engines.production.calendars import calendar_of, read_calendars
+from mom.engines.production.changeovers import (FAMILY, STATE_ZH, Families, breakdown_hours, routing_families,
+                                                unavailable_minutes)
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.batch import update_many
@@ -43,7 +49,7 @@ from mom.platform.errors import Conflict, InvalidInput, NotFound
 
 PROBLEM_FORMAT = "mom.schedule-problem/1"
 ORDER_FORM, TASK_FORM, MACHINE_FORM = "production_order", "operation_task", "machine"
-CENTRE_FORM, CALENDAR_FORM = "work_center", "work_calendar"
+CENTRE_FORM, CALENDAR_FORM, ROUTING_FORM = "work_center", "work_calendar", "routing"
 OPEN_ORDERS = ("released", "started")
 TASK_ORDER = "production_order"             # the task's reference to its order (the contract's "order")
 
@@ -148,11 +154,16 @@ def build_problem(conn: Connection, forms: Any, *, now: dt.datetime, horizon_day
     by_centre: dict[int, list[int]] = {}
     for m in machines.values():
         by_centre.setdefault(m["work_center"], []).append(m["id"])
-    b = _Builder(index, machines, centres, by_centre)
+    families = Families(routing_families(conn, _table(conn, forms, ROUTING_FORM), [o.get("routing") for o in orders]))
+    b = _Builder(index, machines, centres, by_centre, families, breakdown_hours())
     by_order: dict[int, list[dict[str, Any]]] = {}
     for t in sorted(tasks, key=lambda t: (t["seq"] if t["seq"] is not None else 1 << 30, t["id"])):
         by_order.setdefault(t[TASK_ORDER], []).append(t)
+    for o in orders:
+        for t in by_order.get(o["id"], []):
+            b.note_family(o, t, modes.get(t["id"], []))
     out_orders = [o for o in (b.order(o, by_order.get(o["id"], []), modes) for o in orders) if o is not None]
+    b.note_machines()
     if not out_orders:
         raise InvalidInput("没有可排程的工序：已下达的工单的工序任务都已完成", "nothing to schedule: every task of the released orders is done")
     b.problems.raise_if_any()
@@ -162,10 +173,14 @@ def build_problem(conn: Connection, forms: Any, *, now: dt.datetime, horizon_day
         m = machines[mid]
         cal_id = b.calendar_of(mid)
         resources.append({"id": m["code"], "name": m.get("name") or m["code"],
-                          **({"calendar": calendars[cal_id][0]} if cal_id in calendars else {})})
+                          **({"calendar": calendars[cal_id][0]} if cal_id in calendars else {}),
+                          **({"downtime": [[0, b.down[mid]]]} if mid in b.down else {}),
+                          **({"initial": init} if (init := families.initial(m, b.running_family.get(mid))) else {})})
     problem = {"format": PROBLEM_FORMAT, "name": f"plant {origin:%Y-%m-%d %H:%M}", "origin": origin.isoformat(),
                "calendars": {code: spec for code, spec in calendars.values()}, "resources": resources,
                "orders": out_orders}
+    if families.matrix():
+        problem["setup_matrices"] = families.matrix()
     return problem, index
 
 
@@ -189,10 +204,29 @@ class _Builder:
     """The orders and tasks of the problem; the machines they use and the calendars of those."""
 
     def __init__(self, index: PlanIndex, machines: dict[int, dict[str, Any]], centres: dict[int, dict[str, Any]],
-                 by_centre: dict[int, list[int]]) -> None:
+                 by_centre: dict[int, list[int]], families: Families, breakdown: float) -> None:
         self.index, self.machines, self.centres, self.by_centre = index, machines, centres, by_centre
+        self.families, self.breakdown = families, breakdown
+        self.down = {mid: n for mid, m in machines.items() if (n := unavailable_minutes(m, breakdown)) > 0}
+        self.running_family: dict[int, str] = {}
         self.used: set[int] = set()
         self.problems = _Problems()
+
+    def note_family(self, o: dict[str, Any], t: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        """First pass: every machine's setup minutes for ``t`` count towards its family's base time."""
+        family = self.families.of(o, t)
+        if family is not None:
+            self.families.note_setups(family, [setup for _, setup, _ in self._mode_list(t, rows)])
+
+    def note_machines(self) -> None:
+        """Say which machines the plan keeps free, and why."""
+        for mid in sorted(self.used & set(self.down)):
+            m = self.machines[mid]
+            state = STATE_ZH.get(m.get("status"), m.get("status"))
+            self._note(f"设备「{m.get('name') or m['code']}」{state}：从现在起 {self.breakdown:g} 小时内不安排任务，"
+                       "修好后请把设备状态改回「运行」或「空闲」再排程",
+                       f"machine {m['code']} is {m.get('status')}: nothing is planned on it for {self.breakdown:g} hours from "
+                       "now; set it back to running or idle when it is repaired and plan again")
 
     def minute(self, t: dt.datetime | None) -> int:
         t = _aware(t)
@@ -208,7 +242,8 @@ class _Builder:
         qty = _num(o.get("qty"))
         ops: list[dict[str, Any]] = []
         for t in tasks:
-            op = self.operation(code, t, modes.get(t["id"], []), qty, previous=ops[-1] if ops else None)
+            op = self.operation(code, t, modes.get(t["id"], []), qty, previous=ops[-1] if ops else None,
+                                family=self.families.of(o, t))
             if op is not None:
                 ops.append(op)
         if not ops:
@@ -238,7 +273,7 @@ class _Builder:
         return list(found.values())
 
     def operation(self, order: str, t: dict[str, Any], rows: list[dict[str, Any]], qty: Decimal,
-                  previous: dict[str, Any] | None) -> dict[str, Any] | None:
+                  previous: dict[str, Any] | None, family: str | None = None) -> dict[str, Any] | None:
         code = t["code"]
         running = t.get("status") == "running"
         options = self._mode_list(t, rows)
@@ -251,12 +286,14 @@ class _Builder:
             return None
         left = max(Decimal(0), qty - _num(t.get("good_qty")))
         modes = [{"resource": self.machines[mid]["code"],
-                  "duration": int(math.ceil((Decimal(0) if running else setup) + run * left))}
+                  "duration": int(math.ceil((Decimal(0) if running else self.families.rest(family, setup)) + run * left))}
                  for mid, setup, run in options]
         for mid, _, _ in options:
             self.used.add(mid)
             self.index.machines[self.machines[mid]["code"]] = mid
         op: dict[str, Any] = {"id": code, "name": t.get("name") or code, "modes": modes}
+        if family is not None:
+            op["attributes"] = {FAMILY: family}
         ref = TaskRef(t["id"], code, int(t["row_version"]), running, _aware(t.get("actual_start")),
                       _aware(t.get("planned_start")), _aware(t.get("planned_end")), t.get("machine"))
         self.index.tasks[(order, code)] = ref
@@ -279,7 +316,23 @@ class _Builder:
         tb = t.get("transfer_batch")
         if tb is not None and _num(tb) > 0 and previous is not None and "pinned" not in op:
             op["transfer_batch"] = max(1, int(math.ceil(_num(tb))))
+        if "pinned" in op:
+            self._held(op, where, code)
+        if running and family is not None:
+            self.running_family[where] = family
         return op
+
+    def _held(self, op: dict[str, Any], where: int, code: str) -> None:
+        """A running or pinned task on a machine that is down waits for it: from the end of its downtime."""
+        end = self.down.get(where, 0)
+        if op["pinned"]["start"] >= end:
+            return
+        op["pinned"]["start"] = end
+        op["pinned"].pop("end", None)
+        m = self.machines[where]
+        self._note(f"工序任务 {code} 在设备「{m.get('name') or m['code']}」上，该设备{STATE_ZH.get(m.get('status'), '')}："
+                   f"按 {self.breakdown:g} 小时后继续安排",
+                   f"task {code} is on machine {m['code']}, which is {m.get('status')}: kept there from {self.breakdown:g} hours from now")
 
     def _note(self, zh: str, en: str) -> None:
         self.index.notes.append({"zh-CN": zh, "en": en})

@@ -224,3 +224,74 @@ def test_batch_update_checks_every_record_and_writes_none_when_one_is_wrong(core
             (first["id"], {"planned_start": "2026-12-03T08:00:00+08:00"}, None), (second["id"], {"planned_start": "明天"}, None)])
     assert [p.path for p in exc.value.problems] == ["/1/planned_start"]
     assert all(t["planned_start"] is None for t in _tasks(core))
+
+
+def _machine(engine: sa.engine.Engine, code: str, **patch: Any) -> int:
+    forms = form_registry()
+    with write_tx(engine) as conn:
+        mid = conn.execute(sa.text("SELECT id FROM machine WHERE code = :c"), {"c": code}).scalar()
+        update_record(conn=conn, registry=forms, ctx=_ctx(), form="machine", record_id=mid, patch=patch)
+    return int(mid)
+
+
+def test_a_machine_down_or_in_maintenance_gets_no_work_for_the_breakdown_hours(core, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mom.platform.settings import get_settings
+
+    _orders(core, [(10, NOW + dt.timedelta(days=3), 3), (10, NOW + dt.timedelta(days=4), 5)])
+    forms = form_registry()
+    casting = _tasks(core)[0]                                  # order 1's casting runs on the furnace, then it breaks
+    with write_tx(core) as conn, D.engine_writes(conn):
+        update_record(conn=conn, registry=forms, ctx=D.acting(_ctx()), form="operation_task", record_id=casting["id"],
+                      patch={"status": "running", "actual_start": (NOW - dt.timedelta(minutes=30)).isoformat()})
+    fur = _machine(core, "FUR-1", status="maintenance")        # the furnace: the castings' only machine
+    cnc1 = _machine(core, "CNC-1", status="down")              # machining may move to CNC-2
+    with read_tx(core) as conn:
+        problem, _ = planning.build_problem(conn, forms, now=NOW, tz=TZ)
+    res = {r["id"]: r for r in problem["resources"]}
+    assert res["FUR-1"]["downtime"] == [[0, 240]] and res["CNC-1"]["downtime"] == [[0, 240]]   # default 4 hours
+    assert "downtime" not in res["CNC-2"]
+
+    monkeypatch.setenv("MOM_PRODUCTION_BREAKDOWN_HOURS", "3")
+    get_settings.cache_clear()
+    try:
+        out = planning.plan(core, forms, _ctx(), solve=_solve, time_limit=3)
+    finally:
+        monkeypatch.delenv("MOM_PRODUCTION_BREAKDOWN_HOURS")
+        get_settings.cache_clear()
+    assert out["written"] and out["summary"]["feasible"]
+    notes = " ".join(n["zh-CN"] for n in out["summary"]["notes"])
+    assert "设备「中频感应炉 1号」保养：从现在起 3 小时内不安排任务" in notes and "数控车床 CK6150 1号」故障停机" in notes
+    back = NOW + dt.timedelta(hours=3)
+    after = {t["id"]: t for t in _tasks(core)}
+    assert after[casting["id"]]["machine"] == fur and _utc(after[casting["id"]]["planned_end"]) > back   # waits on its machine
+    on_fur = [t for t in after.values() if t["machine"] == fur and t["id"] != casting["id"]]
+    assert on_fur and all(_utc(t["planned_start"]) >= back for t in on_fur)     # the other casting waits for the furnace
+    assert all(_utc(t["planned_start"]) >= back for t in after.values() if t["machine"] == cnc1)
+    assert "工序任务 " + casting["code"] + " 在设备「中频感应炉 1号」上，该设备保养：按 3 小时后继续安排" in notes
+
+
+def test_changeover_families_make_the_setup_matrix(core) -> None:
+    _orders(core, [(10, NOW + dt.timedelta(days=3), 3), (10, NOW + dt.timedelta(days=4), 4), (10, NOW + dt.timedelta(days=5), 5)])
+    _machine(core, "FUR-1", setup_family="QT450")              # the furnace was last set up for another iron
+    forms = form_registry()
+    with read_tx(core) as conn:
+        problem, _ = planning.build_problem(conn, forms, now=NOW, tz=TZ)
+    # same family 0 minutes; into a family: its operations' setup (casting 30; machining 45 on CNC-1, 60 on CNC-2)
+    assert problem["setup_matrices"] == {"family": {"default": 0, "same": 0, "rules": [
+        {"to": "DN50", "time": 45}, {"to": "HT250", "time": 30}]}}
+    res = {r["id"]: r for r in problem["resources"]}
+    assert res["FUR-1"]["initial"] == {"family": "QT450"} and res["CNC-1"]["initial"] == {"family": "DN50"}
+    ops = {op["name"]: op for op in problem["orders"][0]["operations"]}
+    assert ops["阀体铸造"]["attributes"] == {"family": "HT250"} and ops["阀体铸造"]["modes"] == [{"resource": "FUR-1", "duration": 120}]
+    assert sorted(m["duration"] for m in ops["阀体机加工"]["modes"]) == [180, 235]   # 18 × 10; 22 × 10 + (60 − 45)
+    assert "attributes" not in ops["装配"] and ops["装配"]["modes"][0]["duration"] == 10 + 80   # no family: setup as before
+    P.load(problem)
+    doc = _solve(problem, 3)
+    furnace = sorted((o for o in doc["operations"] if o["resource"] == "FUR-1"), key=lambda o: o["start"])
+    assert [o["setup"] for o in furnace] == [30, 0, 0]          # one changeover QT450 -> HT250, then none
+
+    _machine(core, "FUR-1", setup_family="HT250")              # already set up for HT250: no changeover at all
+    with read_tx(core) as conn:
+        problem, _ = planning.build_problem(conn, forms, now=NOW, tz=TZ)
+    doc = _solve(problem, 3)
+    assert [o["setup"] for o in doc["operations"] if o["resource"] == "FUR-1"] == [0, 0, 0]
