@@ -16,7 +16,7 @@ from functools import lru_cache
 from mom.platform.errors import InsufficientScope, InvalidInput, Problem, did_you_mean
 
 ACCESS = ("read", "write")
-AREAS = ("records", "forms", "workflow", "reports", "scheduling", "files", "admin", "tokens")
+AREAS = ("records", "forms", "workflow", "reports", "scheduling", "production", "files", "admin", "tokens")
 FORM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 # The first path segment after /api -> the scope area it belongs to.
@@ -27,12 +27,12 @@ _AREA_OF = {
     "events": "workflow", "outbox": "workflow", "notifications": "workflow",
     "reports": "reports", "dashboards": "reports", "report-runs": "reports", "spc": "reports",
     "print-templates": "reports", "print": "reports",
-    "scheduling": "scheduling",
+    "scheduling": "scheduling", "production": "production",
     "attachments": "files", "files": "files",
     "admin": "admin", "packs": "admin",
 }
 # POSTs that only compute an answer and write nothing: a read-only token may call them.
-_READ_POSTS = ("preview", "validate", "plan", "check", "analyze")
+_READ_POSTS = ("preview", "validate", "plan", "check", "analyze", "whatif")
 _READ_ONLY_POSTS = ("/api/scheduling/solve", "/api/scheduling/reschedule")
 # ... except these: planning a pack loads it, which runs the pack's code (hooks.py), so it needs write.
 _WRITE_PLANS = ("/api/packs/{name}/plan",)
