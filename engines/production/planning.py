@@ -1,12 +1,12 @@
-"""Scheduling the plant's released work from the database (issue 19, phase 1 part C).
+"""Scheduling the plant's released work from the database (issue 19, parts C and phase 2).
 
 ``build_problem`` reads the released and started production orders and their operation tasks that are
-not done, the machines that may run them and their working calendars, and turns them into a
-``mom.schedule-problem/1`` document (docs/scheduling.md) plus a :class:`PlanIndex` that maps the
-problem's ids back to records. ``write_back`` writes a solution's planned start, end and machine onto
-each task and the planned start and end onto each order, through the record service, in the caller's
-transaction. ``plan`` does both around a solve it is given (this engine does not import the scheduling
-engine: the CLI and the API pass ``mom.engines.scheduling`` in).
+not done, the machines that may run them, their states, calendars and changeover families, and turns
+them into a ``mom.schedule-problem/1`` document (docs/scheduling.md) plus a :class:`PlanIndex` that maps
+the problem's ids back to records. ``write_back`` (writeback.py) writes a solution's planned start, end
+and machine onto each task and the planned start and end onto each order, through the record service,
+in the caller's transaction. ``plan`` does both around a solve it is given (this engine does not import
+the scheduling engine: the CLI and the API pass ``mom.engines.scheduling`` in).
 
 What the problem says, in the plant's words:
 
@@ -30,25 +30,25 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from mom.engines.production import documents as D
 from mom.engines.production.calendars import calendar_of, read_calendars
 from mom.engines.production.changeovers import (FAMILY, STATE_ZH, Families, breakdown_hours, routing_families,
                                                 unavailable_minutes)
-from mom.engines.records.access import form_access
+from mom.engines.production.writeback import (ORDER_FORM, TASK_FORM, OrderRef, PlanIndex, TaskRef, core_form, iso_text,
+                                              require_writer, write_back)
 from mom.engines.records.context import Ctx
-from mom.engines.records.batch import update_many
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import Conflict, InvalidInput, NotFound
+from mom.platform.errors import InvalidInput
+
+__all__ = ["PlanIndex", "TaskRef", "OrderRef", "build_problem", "write_back", "summary", "plan"]
 
 PROBLEM_FORMAT = "mom.schedule-problem/1"
-ORDER_FORM, TASK_FORM, MACHINE_FORM = "production_order", "operation_task", "machine"
+MACHINE_FORM = "machine"
 CENTRE_FORM, CALENDAR_FORM, ROUTING_FORM = "work_center", "work_calendar", "routing"
 OPEN_ORDERS = ("released", "started")
 TASK_ORDER = "production_order"             # the task's reference to its order (the contract's "order")
@@ -56,52 +56,9 @@ TASK_ORDER = "production_order"             # the task's reference to its order 
 Solve = Callable[[dict[str, Any], float], dict[str, Any]]
 
 
-@dataclass
-class TaskRef:
-    """A task of the problem: its record, and what write-back compares against."""
-    id: int
-    code: str
-    row_version: int
-    running: bool
-    actual_start: dt.datetime | None
-    planned_start: dt.datetime | None
-    planned_end: dt.datetime | None
-    machine: int | None
-
-
-@dataclass
-class OrderRef:
-    id: int
-    code: str
-    row_version: int
-    due: dt.datetime | None
-    planned_start: dt.datetime | None
-    planned_end: dt.datetime | None
-
-
-@dataclass
-class PlanIndex:
-    """Problem ids -> records: orders by code, tasks by (order code, task code), machines by code."""
-    origin: dt.datetime
-    horizon_end: dt.datetime
-    orders: dict[str, OrderRef] = field(default_factory=dict)
-    tasks: dict[tuple[str, str], TaskRef] = field(default_factory=dict)
-    machines: dict[str, int] = field(default_factory=dict)
-    notes: list[dict[str, str]] = field(default_factory=list)
-
-    def at(self, minute: int) -> dt.datetime:
-        return self.origin + dt.timedelta(minutes=minute)
-
-
 # ---------------------------------------------------------------- reading
 
-def _table(conn: Connection, forms: Any, name: str) -> Any:
-    try:
-        return forms.get(conn, name)
-    except NotFound:
-        raise InvalidInput("还没有安装「制造基础」模型包：请先运行 mom pack install core（或在「模型包」页面安装）",
-                           f"the core pack (Manufacturing basics) is not installed (form {name} is missing): "
-                           "run mom pack install core first") from None
+_table = core_form
 
 
 def _rows(conn: Connection, compiled: Any, *where: Any) -> list[dict[str, Any]]:
@@ -346,76 +303,6 @@ class _Builder:
 
 # ---------------------------------------------------------------- writing back
 
-def _writer(conn: Connection, forms: Any, ctx: Ctx) -> Ctx:
-    """The caller must be allowed to update tasks and orders; the planned times of an order are read-only
-    fields (the engine computes them), so they are written in the caller's name with the engine's right."""
-    for name in (TASK_FORM, ORDER_FORM):
-        form_access(_table(conn, forms, name), ctx.actor).require("update")
-    return D.acting(ctx)
-
-
-def _update(conn: Connection, forms: Any, ctx: Ctx, form: str, refs: list[TaskRef] | list[OrderRef],
-            patches: list[dict[str, Any]]) -> None:
-    """All of ``form``'s patches through the record service at once; a record changed or deleted since the
-    problem was read refuses the whole write, naming it."""
-    try:
-        update_many(conn=conn, registry=forms, ctx=ctx, form=form,
-                    patches=[(r.id, p, r.row_version) for r, p in zip(refs, patches)])
-    except (Conflict, NotFound) as exc:
-        rid = (exc.detail or {}).get("record_id")
-        code = next((r.code for r in refs if r.id == rid), None) or ", ".join(r.code for r in refs[:3])
-        what = ("工序任务", "task") if form == TASK_FORM else ("工单", "order")
-        raise Conflict(f"排程期间{what[0]} {code} 有了变化（报工、修改或删除）：排程结果没有写入，请重新排程",
-                       f"{what[1]} {code} changed while the plan was computed (a report, an edit or a deletion): "
-                       "nothing was written; plan again") from None
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.isoformat()
-
-
-def write_back(conn: Connection, forms: Any, ctx: Ctx, index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, int]:
-    """Write ``solution`` (``mom.schedule-solution/1``) onto the tasks and orders of ``index``: each
-    task's planned start, end and machine, each order's planned start (its first task) and end (its last),
-    through the record service in the caller's transaction. A record that changed since the problem was
-    built refuses the whole write (Conflict). Records whose values are already these are not touched.
-    Returns how many tasks and orders were changed."""
-    writer = _writer(conn, forms, ctx)
-    with D.engine_writes(conn):
-        return _write(conn, forms, writer, index, solution)
-
-
-def _write(conn: Connection, forms: Any, writer: Ctx, index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, int]:
-    span: dict[str, list[dt.datetime]] = {}
-    changed = {"tasks": 0, "orders": 0, "tasks_unchanged": 0}
-    task_refs: list[TaskRef] = []
-    task_patches: list[dict[str, Any]] = []
-    for op in solution.get("operations", []):
-        ref = index.tasks.get((op["order"], op["operation"]))
-        if ref is None:
-            continue
-        start = ref.actual_start if ref.running and ref.actual_start is not None else index.at(op["start"])
-        end, machine = index.at(op["end"]), index.machines.get(op["resource"])
-        s = span.setdefault(op["order"], [start, end])
-        s[0], s[1] = min(s[0], start), max(s[1], end)
-        if (ref.planned_start, ref.planned_end, ref.machine) == (start, end, machine):
-            changed["tasks_unchanged"] += 1
-            continue
-        task_refs.append(ref)
-        task_patches.append({"planned_start": _iso(start), "planned_end": _iso(end), "machine": machine})
-    order_refs: list[OrderRef] = []
-    order_patches: list[dict[str, Any]] = []
-    for code, (start, end) in span.items():
-        o = index.orders[code]
-        if (o.planned_start, o.planned_end) != (start, end):
-            order_refs.append(o)
-            order_patches.append({"planned_start": _iso(start), "planned_end": _iso(end)})
-    _update(conn, forms, writer, TASK_FORM, task_refs, task_patches)
-    _update(conn, forms, writer, ORDER_FORM, order_refs, order_patches)
-    changed["tasks"], changed["orders"] = len(task_refs), len(order_refs)
-    return changed
-
-
 # ---------------------------------------------------------------- the whole step
 
 def summary(index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, Any]:
@@ -425,15 +312,15 @@ def summary(index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, Any]:
         end = index.at(o["completion"])
         ref = index.orders.get(o["order"])
         if o.get("late"):
-            late.append({"order": o["order"], "due": _iso(ref.due.astimezone(index.origin.tzinfo)) if ref and ref.due else None,
-                         "planned_end": _iso(end), "late_minutes": o["tardiness"]})
+            late.append({"order": o["order"], "due": iso_text(ref.due.astimezone(index.origin.tzinfo)) if ref and ref.due else None,
+                         "planned_end": iso_text(end), "late_minutes": o["tardiness"]})
         if end > index.horizon_end:
             beyond.append(o["order"])
     k = solution.get("kpis", {})
     makespan = int(k.get("makespan", 0))
     return {"status": solution.get("status"), "feasible": bool(solution.get("check", {}).get("feasible")),
-            "origin": _iso(index.origin), "orders": len(index.orders), "tasks": len(index.tasks),
-            "late_orders": late, "makespan_minutes": makespan, "makespan_at": _iso(index.at(makespan)),
+            "origin": iso_text(index.origin), "orders": len(index.orders), "tasks": len(index.tasks),
+            "late_orders": late, "makespan_minutes": makespan, "makespan_at": iso_text(index.at(makespan)),
             "beyond_horizon": beyond, "notes": index.notes}
 
 
@@ -445,7 +332,7 @@ def plan(engine: Engine, forms: Any, ctx: Ctx, *, solve: Solve, time_limit: floa
     solution}``; ``written`` is False for a dry run or a schedule that failed the checker."""
     with read_tx(engine) as conn:
         if apply:
-            _writer(conn, forms, ctx)          # refuse before the solve, not after it
+            require_writer(conn, forms, ctx)          # refuse before the solve, not after it
         problem, index = build_problem(conn, forms, now=ctx.now, tz=ctx.tz, horizon_days=horizon_days)
     doc = solve(problem, time_limit)
     out: dict[str, Any] = {"summary": summary(index, doc), "written": False, "changed": None, "solution": doc}
