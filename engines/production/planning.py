@@ -59,6 +59,7 @@ Solve = Callable[[dict[str, Any], float], dict[str, Any]]
 # ---------------------------------------------------------------- reading
 
 _table = core_form
+_writer = require_writer          # the name proposals.py (helper W2) calls
 
 
 def _rows(conn: Connection, compiled: Any, *where: Any) -> list[dict[str, Any]]:
