@@ -62,7 +62,7 @@ def mom_engine_hooks() -> Mapping[str, Any]:
     ``rt`` is the workflow runtime (``rt.conn`` the caller's transaction, ``rt.ctx``, ``rt.forms``),
     ``args`` the action's ``args`` evaluated as expressions, ``names`` the record's values and the
     event. Whatever ``fn`` returns (JSON-able) is kept in the rule log. Names are dotted by owner
-    (``quality.hold_lot``); the core registers none today."""
+    (``quality.hold_lot``); the core registers ``production.breakdown_proposal`` (``mom.platform.replanning``)."""
 
 
 @hookspec

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     production_overrun: Decimal = Field(default=Decimal(0), ge=0, le=1000, description="job reports (issue 19): how far, "
                                         "in percent, an operation's good quantity may exceed what its predecessor passed "
                                         "(the first: the order quantity); 0: not at all")
+    production_breakdown_hours: float = Field(default=4.0, gt=0, le=720, description="a machine set to down (issue 19): "
+                                              "how long, in hours, the proposed reschedule keeps it out from now")
     report_max_scan_rows: int = Field(default=2_000_000, description="a report that would read more rows is refused (a report may set its own max_scan_rows)")
     # notification channels
     smtp_host: str = ""

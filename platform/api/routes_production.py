@@ -14,16 +14,18 @@ from mom.engines.production import progress as P
 from mom.engines.production import release as R
 from mom.engines.production import reports
 from mom.engines.production.documents import ORDER, require_core, resolve
-from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, WriteCtxDep, check_token_in
-from mom.platform.api.models import ERRORS
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep, WriteCtxDep, check_token_in
+from mom.platform.api.models import ERRORS, JobReportRead
 from mom.platform.api.params import OptText
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import InvalidInput
+from mom.platform.errors import InvalidInput, Problem
 
 router = APIRouter(prefix="/api/production", tags=["production"], responses=ERRORS)
 #: an order named by its id or its code (MO-20261202-001)
 PathOrder = Annotated[str, Path(min_length=1, max_length=64, description="工单 id 或编号 / order id or code")]
+#: a schedule proposal named by its id or its code (SP-20261202-001)
+PathProposal = Annotated[str, Path(min_length=1, max_length=64, description="建议 id 或编号 / proposal id or code")]
 
 
 def _order_id(conn: Any, registry: Any, order: str) -> int:
@@ -37,7 +39,7 @@ def release_order(order: PathOrder, engine: EngineDep, registry: RegistryDep, ct
         return R.release(conn, registry, ctx, _order_id(conn, registry, order))
 
 
-@router.post("/reports", status_code=201,
+@router.post("/reports", status_code=201, responses={201: {"model": JobReportRead}, 200: {"model": JobReportRead}},
              summary="Report work on an operation task: body {task (id or code, the QR), event, good_qty, scrap_qty, "
                      "rework_qty, scrap_reason, machine, client_id, note}; a repeated client_id answers 200 with the first report")
 async def post_report(request: Request, ctx: WriteCtxDep, body: Annotated[Any, Body()]) -> Any:
@@ -65,3 +67,49 @@ def dispatch(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, work_center:
              machine: OptText = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return {"tasks": P.dispatch(conn, registry, ctx, work_center=work_center, machine=machine)}
+
+
+@router.post("/orders/{order}/whatif",
+             summary="Rush-order what-if for a planned order: where it would fit (planned finish vs due) and which "
+                     "released orders get later by how much; body {time_limit?}; writes nothing")
+def order_whatif(order: PathOrder, engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
+                 body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    from mom.engines.production.whatif import whatif
+    from mom.platform.replanning import replan
+
+    b = {} if body is None else body
+    limit = b.get("time_limit", 5.0) if isinstance(b, dict) else None
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
+        raise InvalidInput("模拟时间须为正数（秒）", "time_limit must be a positive number of seconds",
+                           problems=[Problem("/time_limit", "须为正数（秒）", "must be a positive number of seconds", "range")])
+    return whatif(engine, registry, ctx, order, replan=replan,
+                  time_limit=min(float(limit), settings.schedule_max_seconds))
+
+
+@router.get("/proposals", summary="Schedule proposals (排程调整建议), newest first, with their changes; ?status=pending …")
+def list_proposals(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, status: OptText = None) -> dict[str, Any]:
+    from mom.engines.production import proposals
+
+    with read_tx(engine) as conn:
+        return {"proposals": proposals.listing(conn, registry, ctx, status=status)}
+
+
+@router.post("/proposals/{proposal}/accept",
+             summary="Accept a pending schedule proposal: its plan is written onto the tasks; refused (409, marked stale) "
+                     "when a task changed since")
+def accept_proposal(proposal: PathProposal, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    from mom.engines.production import proposals
+
+    with write_tx(engine) as conn:
+        out = proposals.accept(conn, registry, ctx, proposal)
+    if out["status"] == "stale":            # the stale mark is committed; the refusal says why
+        raise proposals.stale_error(out)
+    return out
+
+
+@router.post("/proposals/{proposal}/reject", summary="Reject a pending schedule proposal: the plan in force stays")
+def reject_proposal(proposal: PathProposal, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
+    from mom.engines.production import proposals
+
+    with write_tx(engine) as conn:
+        return proposals.reject(conn, registry, ctx, proposal)

@@ -33,7 +33,7 @@ def _q(v: Any) -> str:
     return (text.rstrip("0").rstrip(".") if "." in text else text) or "0"
 
 
-@click.group(cls=HelpGroup, help="生产执行：下达、报工、进度、派工 / production: release, job reports, progress, dispatch")
+@click.group(cls=HelpGroup, help="生产执行：下达、报工、进度、派工、插单模拟、排程调整建议 / production: release, job reports, progress, dispatch, what-if, proposals")
 def production() -> None:
     pass
 
@@ -144,6 +144,73 @@ def dispatch(work_center: str | None, machine: str | None, username: str | None,
     for t in out:
         click.echo(f"{t['code']}  {t['order_code']}  {t['seq']} {t['name']}  {t['status']}  {t.get('machine_name') or '-'}  "
                    f"可做 / available {_q(t['available'])}  计划开始 / planned {t.get('planned_start') or '-'}")
+
+
+@production.command("whatif", help="插单模拟：计划中的工单插进来能否按期、哪些工单会推迟（不写入）/ rush-order what-if (writes nothing)")
+@click.argument("order_code")
+@click.option("--time-limit", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True,
+              help="最多计算秒数 / seconds to think at most")
+@click.option("--as", "username", default=None, help="以该用户身份（计划员）/ act as this user (a planner)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def whatif(order_code: str, time_limit: float, username: str | None, as_json: bool) -> None:
+    from mom.engines.production.whatif import whatif as run_whatif
+    from mom.platform.replanning import replan
+
+    engine, forms, ctx = _setup(username)
+    out = run_whatif(engine, forms, ctx, order_code, replan=replan, time_limit=time_limit)
+    if as_json:
+        echo_json({k: v for k, v in out.items() if k != "solution"})
+        return
+    click.echo(out["message"]["zh-CN"])
+    click.echo(out["message"]["en"])
+    for r in out["later"]:
+        click.echo(f"  {r['order']}  +{r['delay_minutes']} min  {r['planned_end_before']} -> {r['planned_end_after']}"
+                   + ("  将延期 / now late" if r["newly_late"] else ""))
+
+
+@production.command("proposals", help="排程调整建议：列出、接受或拒绝 / schedule proposals: list, accept or reject")
+@click.option("--accept", "accept_id", default=None, help="接受该建议（编号或 id）/ accept this proposal (code or id)")
+@click.option("--reject", "reject_id", default=None, help="拒绝该建议（编号或 id）/ reject this proposal (code or id)")
+@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "stale"]), default=None,
+              help="只列该状态 / only this status")
+@click.option("--as", "username", default=None, help="以该用户身份（计划员）/ act as this user (a planner)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def proposals_cmd(accept_id: str | None, reject_id: str | None, status: str | None, username: str | None,
+                  as_json: bool) -> None:
+    from mom.engines.production import proposals
+    from mom.platform.db.engine import read_tx, write_tx
+
+    if accept_id and reject_id:
+        raise click.UsageError("--accept 与 --reject 只能选一个 / give --accept or --reject, not both")
+    engine, forms, ctx = _setup(username)
+    if accept_id or reject_id:
+        with write_tx(engine) as conn:
+            out = (proposals.accept if accept_id else proposals.reject)(conn, forms, ctx, accept_id or reject_id)
+        if out["status"] == "stale":
+            raise proposals.stale_error(out)
+        if as_json:
+            echo_json(out)
+        elif out["status"] == "accepted":
+            click.echo(f"已接受 / accepted: {out['code']}（{out['tasks']} 道工序已改计划 / tasks re-planned）")
+        else:
+            click.echo(f"已拒绝 / rejected: {out['code']}")
+        return
+    with read_tx(engine) as conn:
+        rows = proposals.listing(conn, forms, ctx, status=status)
+    if as_json:
+        echo_json({"proposals": rows})
+        return
+    if not rows:
+        click.echo("没有排程调整建议 / no schedule proposals")
+    for p in rows:
+        click.echo(f"{p['code']}  {p['status']}  {p.get('machine') or '-'}  {p.get('created_at') or ''}")
+        for line in (p.get("summary") or "").splitlines():
+            click.echo(f"  {line}")
+        for c in p["changes"]:
+            click.echo(f"    {c['task']}  {c.get('old_machine') or '-'} -> {c.get('new_machine') or '-'}  "
+                       f"{c.get('old_start') or '-'} -> {c.get('new_start')}  推迟 / delay {c.get('delay_min')} min")
 
 
 @hookimpl
