@@ -255,3 +255,13 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+class JobReportRead(Open):
+    """What POST /api/production/reports answers: the stored job report, whether it was a repeat of an
+    earlier one (the same client_id: 200 instead of 201), and the task and order after it."""
+
+    report: dict[str, Any]
+    duplicate: bool
+    task: dict[str, Any]
+    order: dict[str, Any]

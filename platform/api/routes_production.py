@@ -39,7 +39,7 @@ def release_order(order: PathOrder, engine: EngineDep, registry: RegistryDep, ct
         return R.release(conn, registry, ctx, _order_id(conn, registry, order))
 
 
-@router.post("/reports", status_code=201, responses={201: {"model": JobReportRead}, 200: {"model": JobReportRead}},
+@router.post("/reports", status_code=201, responses={201: {"model": JobReportRead}},
              summary="Report work on an operation task: body {task (id or code, the QR), event, good_qty, scrap_qty, "
                      "rework_qty, scrap_reason, machine, client_id, note}; a repeated client_id answers 200 with the first report")
 async def post_report(request: Request, ctx: WriteCtxDep, body: Annotated[Any, Body()]) -> Any:
