@@ -42,11 +42,12 @@ async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: 
 
 
 @router.get("/auth/me", summary="The signed-in user")
-def me(actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
+def me(actor: ActorDep, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         name = conn.execute(sa.select(T.user.c.display_name).where(T.user.c.id == actor.id)).scalar()
+    # timezone: the plant's, so the web app shows planned times as the plant reads them, whatever the browser's
     return {"id": actor.id, "username": actor.username, "display_name": name or actor.username, "is_admin": actor.is_admin,
-            "department_id": actor.department_id, "roles": sorted(actor.role_names)}
+            "department_id": actor.department_id, "roles": sorted(actor.role_names), "timezone": settings.timezone}
 
 
 class ApiTokenCreate(BaseModel):

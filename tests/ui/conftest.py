@@ -118,6 +118,58 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
 
 
+def _serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Run ``app`` on a free 127.0.0.1 port until the generator is closed; yields its base URL."""
+    import uvicorn
+
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{srv.config.port}"
+    for _ in range(100):
+        try:
+            if httpx.get(base + "/api/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base
+    srv.should_exit = True
+    thread.join(5)
+
+
+#: people of the core pack's server (core_server): name -> (password, role; None = administrator)
+CORE_USERS = {"admin": ("admin123", None), "plan1": ("plan1pass123", "planner"), "op1": ("op1pass1234", "operator")}
+
+
+@pytest.fixture(scope="session")
+def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server whose database holds the core pack with its demo plant (core and the demo pack do
+    not share a database yet), with an administrator, a planner and an operator (CORE_USERS)."""
+    from click.testing import CliRunner
+
+    from mom.platform.api.app import create_app
+    from mom.platform.cli.main import main
+    from mom.platform.db.engine import make_engine
+    from mom.platform.settings import Settings, get_settings
+
+    data = tmp_path_factory.mktemp("ui-core")
+    url = f"sqlite:///{data / 'mom.sqlite3'}"
+    env = {"MOM_DATABASE_URL": url, "MOM_DATA_DIR": str(data)}
+    runner = CliRunner()
+    get_settings.cache_clear()
+    try:
+        for args in (["db", "upgrade"], ["pack", "install", "core", "--yes", "--demo"],
+                     *(["user", "add", name, "--password", pw, *(["--role", role] if role else ["--admin"])]
+                       for name, (pw, role) in CORE_USERS.items())):
+            r = runner.invoke(main, args, env=env, catch_exceptions=False)
+            assert r.exit_code == 0, r.output
+    finally:
+        get_settings.cache_clear()
+    engine = make_engine(url)
+    yield from _serve(create_app(Settings(data_dir=data, database_url=url), engine, migrate=False))
+    engine.dispose()
+
+
 @pytest.fixture
 def api(server: str):
     """A small API client for arranging and checking what the browser did."""

@@ -21,6 +21,7 @@ const Admin = () => import('./views/Admin.vue')
 const DesignHome = () => import('./views/DesignHome.vue')
 const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
 const Packs = () => import('./views/Packs.vue')
+const Dispatch = () => import('./views/Dispatch.vue')
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -36,6 +37,7 @@ export const router = createRouter({
         { path: 'f/:form/:id', component: RecordView, props: (r) => ({ form: r.params.form, id: Number(r.params.id) }) },
         { path: 'inbox', component: Inbox },
         { path: 'schedule', component: ScheduleBoard },
+        { path: 'dispatch', component: Dispatch },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
         { path: 'design', component: DesignHome },
