@@ -125,8 +125,7 @@ def plan(ctx: CtxDep, settings: SettingsDep, engine: EngineDep, forms: RegistryD
     Answers ``{summary, written, changed, solution}`` (docs/scheduling.md, "Scheduling the plant's orders")."""
     from mom.engines.production import planning
 
-    if not (ctx.actor.is_admin or "planner" in ctx.actor.role_names):
-        raise AccessDenied("只有计划员或管理员可以排程", "only a planner or an administrator may plan the schedule")
+    _planner(ctx)
     b = {} if body is None else body
     if not isinstance(b, dict):
         raise InvalidInput("请求体应为对象", "the body must be an object",
@@ -154,3 +153,50 @@ def example(ctx: CtxDep, orders: Annotated[int, Query(ge=-2**31, le=2**31)] = 12
     if bad:
         raise InvalidInput("示例参数超出范围", "example parameters out of range", problems=bad)
     return generate.factory(orders=orders, machines=machines, seed=seed, days=days)
+
+
+def _planner(ctx: Any) -> None:
+    if not (ctx.actor.is_admin or "planner" in ctx.actor.role_names):
+        raise AccessDenied("只有计划员或管理员可以排程", "only a planner or an administrator may plan the schedule")
+
+
+@router.get("/current", summary="The plan in force: the open orders' problem and the schedule written on their tasks")
+def current(ctx: CtxDep, engine: EngineDep, forms: RegistryDep) -> dict[str, Any]:
+    """``{problem, solution, unplanned, notes, message?}``: ``solution`` is the stored schedule as a
+    ``mom.schedule-solution/1`` document (KPIs, Gantt, checker) over the orders whose every open task is
+    planned; ``unplanned`` names the others; ``problem`` is None when nothing is released (``message``)."""
+    from mom.engines.production import board
+    from mom.platform.db.engine import read_tx
+
+    with read_tx(engine) as conn:
+        out = board.current(conn, forms, ctx, now=ctx.now, tz=ctx.tz)
+    if out["problem"] is None:
+        return out
+    shown = {**out["problem"], "orders": [o for o in out["problem"]["orders"] if o["id"] not in set(out["unplanned"])]}
+    if not shown["orders"]:
+        return {**out, "solution": None}
+    prob = P.load(shown)
+    sched = solution.from_json(prob, out["solution"])
+    return {**out, "solution": solution.to_json(prob, sched)}
+
+
+@router.post("/pin", summary="Pin an operation task on a machine from a time (the next plan keeps it), or unpin it")
+def pin(ctx: CtxDep, engine: EngineDep, forms: RegistryDep, body: BodyDep) -> dict[str, Any]:
+    """Body ``{task: id or code, machine?: code or id, start: ISO date-time with zone | null to unpin}``;
+    planner or administrator. Answers the task (code, machine, planned_start, planned_end, pinned)."""
+    from mom.engines.production import board
+    from mom.platform.db.engine import write_tx
+
+    _planner(ctx)
+    b = body if isinstance(body, dict) else None
+    bad = []
+    if b is None or isinstance(b.get("task"), bool) or not isinstance(b.get("task"), (int, str)) or b.get("task") == "":
+        bad.append(Problem("/task", "缺少工序任务（编号或 id）", "the task (code or id) is missing", "required"))
+    elif "start" not in b or not (b["start"] is None or isinstance(b["start"], str)):
+        bad.append(Problem("/start", "缺少开始时间（解除锁定时为 null）", "start is missing (null to unpin)", "required"))
+    elif b.get("machine") is not None and (isinstance(b["machine"], bool) or not isinstance(b["machine"], (int, str))):
+        bad.append(Problem("/machine", "设备应为设备编号", "machine must be a machine code", "type"))
+    if bad:
+        raise InvalidInput("锁定请求有误", "invalid pin request", problems=bad)
+    with write_tx(engine) as conn:
+        return board.pin(conn, forms, ctx, b["task"], b.get("machine"), b["start"])
