@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.production import documents as D
@@ -135,7 +136,18 @@ def _write(conn: Connection, forms: Any, writer: Ctx, index: PlanIndex, solution
         if (o.planned_start, o.planned_end) != (start, end):
             order_refs.append(o)
             order_patches.append({"planned_start": iso_text(start), "planned_end": iso_text(end)})
+    _lock_orders(conn, forms, sorted({index.orders[code].id for code in span}))
     _update(conn, forms, writer, TASK_FORM, task_refs, task_patches)
     _update(conn, forms, writer, ORDER_FORM, order_refs, order_patches)
     changed["tasks"], changed["orders"] = len(task_refs), len(order_refs)
     return changed
+
+
+def _lock_orders(conn: Connection, forms: Any, ids: list[int]) -> None:
+    """Lock the orders first, in id order, as a job report does (order, then its task): a plan written
+    back while an operator reports on the same order waits instead of deadlocking (PostgreSQL; SQLite
+    has one writer anyway)."""
+    if not ids or conn.dialect.name != "postgresql":
+        return
+    table = forms.get(conn, ORDER_FORM).main
+    conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update())
