@@ -18,7 +18,7 @@ from mom.engines.records.service import create_records, update_record
 from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import AccessDenied, Conflict, InvalidInput
+from mom.platform.errors import AccessDenied, InvalidInput
 from mom.platform.replanning import replan
 from mom.platform.worker import Worker
 from tests.conftest import fixture_hash, login
