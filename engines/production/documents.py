@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as S
-from mom.engines.records.batch import update_many
+from mom.engines.records.batch import update_many, write_system_fields
 from mom.engines.records.context import Ctx
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
@@ -74,6 +74,61 @@ def compiled(conn: Connection, forms: Any, name: str) -> CompiledForm:
     got = memo[2].get(name)
     if got is None:
         got = memo[2][name] = forms.get(conn, name)
+    return got
+
+
+class TxForms:
+    """``forms`` with :func:`compiled`'s once-per-transaction look-up, to hand to the record service
+    (its create, display values and references look forms up again and again)."""
+
+    def __init__(self, forms: Any) -> None:
+        self.forms, self.hooks = forms, forms.hooks
+
+    def get(self, conn: Connection, name: str) -> CompiledForm:
+        return compiled(conn, self.forms, name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.forms, name)
+
+
+_HELD = "mom_production_held"
+
+
+def held(conn: Connection) -> dict[Any, Any]:
+    """Rows this transaction (or savepoint) holds locked, as the engine last read or wrote them, by
+    (form, id): a job report locks its order once and answers from what it wrote."""
+    tx = conn.get_nested_transaction() or conn.get_transaction()
+    memo = conn.info.get(_HELD)
+    if memo is None or memo[0] is not tx:
+        memo = conn.info[_HELD] = (tx, {})
+    return memo[1]
+
+
+def locked(conn: Connection, compiled: CompiledForm, rid: int) -> dict[str, Any] | None:
+    """:func:`row` locked (FOR UPDATE on PostgreSQL), read once per transaction."""
+    memo = held(conn)
+    key = (compiled.name, int(rid))
+    if memo.get(key) is None:
+        memo[key] = row(conn, compiled, int(rid), lock=True)
+    return memo[key]
+
+
+def order_of_task(conn: Connection, forms: Any, task_id: int) -> dict[str, Any] | None:
+    """The live order of live task ``task_id``, locked (one statement; None: no such task or order)."""
+    memo = held(conn)
+    order_form = compiled(conn, forms, ORDER)
+    known = memo.get(("task_order", int(task_id)))
+    if known is not None:
+        return locked(conn, order_form, known)
+    t, o = compiled(conn, forms, TASK).main, order_form.main
+    of_task = sa.select(t.c.production_order).where(t.c.id == int(task_id), t.c.deleted_at.is_(None)).scalar_subquery()
+    q = sa.select(o).where(o.c.id == of_task, o.c.deleted_at.is_(None))
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(of=o)
+    found = conn.execute(q).mappings().first()
+    if found is None:
+        return None
+    memo[(ORDER, int(found["id"]))] = got = dict(found)
     return got
 
 
@@ -216,6 +271,25 @@ def update(conn: Connection, forms: Any, ctx: Ctx, form: str, rid: int, patch: d
         else:
             S.apply_update(conn=conn, registry=forms, ctx=acting(ctx), form=form, record_id=rid, patch=patch,
                            transition=transition)
+
+
+def write(conn: Connection, forms: Any, ctx: Ctx, form: str,
+          changes: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Write the engine's own computed fields onto rows it read and locked in this transaction, each
+    ``(row, {field: value})``; the rows as now stored (also kept for :func:`locked`). A form whose
+    definition has formulas (a plant's customisation) takes the record service's full path instead."""
+    target = compiled(conn, forms, form)
+    with engine_writes(conn):
+        if any(f.computed for f in target.definition.fields):
+            update_many(conn=conn, registry=TxForms(forms), ctx=acting(ctx), form=form,
+                        patches=[(int(r["id"]), patch, None) for r, patch in changes])
+            new = [row(conn, target, int(r["id"])) or dict(r) for r, _ in changes]
+        else:
+            new = write_system_fields(conn=conn, registry=TxForms(forms), ctx=acting(ctx), form=form, rows=changes)
+    memo = held(conn)
+    for r in new:
+        memo[(form, int(r["id"]))] = r
+    return new
 
 
 def create(conn: Connection, forms: Any, ctx: Ctx, form: str, docs: list[dict[str, Any]]) -> list[int]:

@@ -29,11 +29,15 @@ OPEN_TASKS = ("ready", "running", "paused", "waiting")
 LIVE_ORDERS = ("released", "started")
 
 
-def order_tasks(conn: Connection, forms: Any, order_id: int) -> list[dict[str, Any]]:
-    """The order's tasks in operation order."""
+def order_tasks(conn: Connection, forms: Any, order_id: int, *, lock: bool = False) -> list[dict[str, Any]]:
+    """The order's tasks in operation order (``lock``: FOR UPDATE on PostgreSQL, in that order)."""
     compiled = D.compiled(conn, forms, D.TASK)
     t = compiled.main
-    return D.rows(conn, compiled, t.c.production_order == order_id, order_by=[t.c.seq, t.c.id])
+    if not lock or conn.dialect.name != "postgresql":
+        return D.rows(conn, compiled, t.c.production_order == order_id, order_by=[t.c.seq, t.c.id])
+    q = (sa.select(t).where(t.c.deleted_at.is_(None), t.c.production_order == order_id)
+         .order_by(t.c.seq, t.c.id).with_for_update())
+    return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def reached(order: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], i: int) -> Decimal:
@@ -50,38 +54,28 @@ def wip(order: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], i: int) ->
     return max(left, D.ZERO)
 
 
-def _mode_times(task: Mapping[str, Any], modes: Sequence[Mapping[str, Any]]) -> tuple[Decimal, Decimal]:
-    """(setup, run per unit) minutes on the task's planned machine."""
-    for m in modes:
-        if task.get("machine") is not None and m.get("machine") == task.get("machine"):
-            return (D.dec(m.get("setup_min") if m.get("setup_min") is not None else task.get("setup_min")),
-                    D.dec(m.get("run_min") if m.get("run_min") is not None else task.get("run_min")))
-    return D.dec(task.get("setup_min")), D.dec(task.get("run_min"))
-
-
 def remaining_minutes(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, Any]]) -> Decimal:
-    """Run minutes left on the planned machines: each open task's remaining quantity × run time, plus
-    its setup when it has not started."""
-    compiled = D.compiled(conn, forms, D.TASK)
-    ids = [int(t["id"]) for t in tasks if t.get("status") != "done"]
-    modes = S.load_children(conn, compiled, ids, ["modes"]) if ids else {}
+    """Run minutes left: each open task's remaining quantity × its run time, plus its setup when it has
+    not started (the task's own times, which release and the planner set for its machine)."""
     total = D.ZERO
     for t in tasks:
         if t.get("status") == "done":
             continue
-        setup, run = _mode_times(t, modes[int(t["id"])]["modes"] if int(t["id"]) in modes else [])
+        setup, run = D.dec(t.get("setup_min")), D.dec(t.get("run_min"))
         left = max(D.dec(t.get("qty")) - D.dec(t.get("good_qty")), D.ZERO)
         total += left * run + (setup if t.get("actual_start") is None else D.ZERO)
     return total
 
 
-def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, Any]:
-    """Recompute the order's computed fields from its tasks and write them (status included) through
-    the record service; returns the values written."""
-    order = D.row(conn, D.compiled(conn, forms, D.ORDER), order_id, lock=True)
+def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int,
+           tasks: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Recompute the order's computed fields from its tasks (``tasks``: as the caller holds them, in
+    operation order) and write them (status included) as the engine's own fields; returns the values
+    written."""
+    order = D.locked(conn, D.compiled(conn, forms, D.ORDER), order_id)
     if order is None:
         return {}
-    tasks = order_tasks(conn, forms, order_id)
+    tasks = list(tasks) if tasks is not None else order_tasks(conn, forms, order_id)
     qty = D.dec(order["qty"])
     last = tasks[-1] if tasks else None
     good = D.dec(last.get("good_qty")) if last else D.ZERO
@@ -103,9 +97,9 @@ def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, A
     status = order["status"]
     if status == "released" and starts:             # the state machine's start, found by from/to
         status = patch["status"] = "started"
-    D.update(conn, forms, ctx, D.ORDER, order_id, patch)
+    order = D.write(conn, forms, ctx, D.ORDER, [(order, patch)])[0]
     if status == "started" and done:                # then its finish
-        D.update(conn, forms, ctx, D.ORDER, order_id, {"status": "finished"})
+        D.write(conn, forms, ctx, D.ORDER, [(order, {"status": "finished"})])
         status = "finished"
     return {**patch, "status": status}
 

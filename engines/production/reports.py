@@ -64,15 +64,30 @@ def apply_report(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any],
     """Check one new job report's ``values`` (its task already an id) against its task and order,
     fill its order and machine, move the task and recompute the order. Raises, writing nothing of
     its own, when a rule refuses it; runs in the writer's transaction before the report is stored."""
+    try:
+        _apply(conn, forms, ctx, values, path)
+    finally:
+        D.held(conn).clear()        # rows held for this report only: a later write in the transaction is not the engine's
+
+
+#: ``conn.info`` key: {task id: (task, order)} as the last report on the task left them, for the answer
+APPLIED = "mom_production_applied"
+
+
+def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path: str) -> None:
     task_form, order_form = D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.ORDER)
-    first_look = D.row(conn, task_form, int(values["task"]))
-    if first_look is None:
-        raise InvalidInput("找不到这道工序任务", "no such operation task", problems=[Problem(f"{path}/task", "不存在", "not found")])
-    order_id = int(first_look["production_order"])
-    order = D.row(conn, order_form, order_id, lock=True)       # the order first, then the task: one lock order
-    task = D.row(conn, task_form, int(values["task"]), lock=True)
-    if order is None or task is None:
+    task_id = int(values["task"])
+    order = D.order_of_task(conn, forms, task_id)       # the order first, then its tasks: one lock order
+    if order is None:
+        if D.row(conn, task_form, task_id) is None:
+            raise InvalidInput("找不到这道工序任务", "no such operation task", problems=[Problem(f"{path}/task", "不存在", "not found")])
         raise InvalidInput("这道工序任务的生产工单已删除", "the operation task's production order was deleted")
+    order_id = int(order["id"])
+    tasks = P.order_tasks(conn, forms, order_id, lock=True)
+    index = next((i for i, t in enumerate(tasks) if t["id"] == task_id), None)
+    if index is None:
+        raise InvalidInput("这道工序任务的生产工单已删除", "the operation task's production order was deleted")
+    task = tasks[index]
     values["production_order"] = order_id
     if values.get("machine") is None and task.get("machine") is not None:
         values["machine"] = task["machine"]
@@ -85,8 +100,6 @@ def apply_report(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any],
     title = D.task_title(task)
     target = _move(event, task, title, path)
     good, scrap, rework = (D.dec(values.get(k)) for k in ("good_qty", "scrap_qty", "rework_qty"))
-    tasks = P.order_tasks(conn, forms, order_id)
-    index = next(i for i, t in enumerate(tasks) if t["id"] == task["id"])
     new_good = D.dec(task.get("good_qty")) + good
     if good > 0:
         _check_limit(order, tasks, index, task, good, new_good, path)
@@ -98,13 +111,17 @@ def apply_report(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any],
         patch["actual_start"] = at
     if target == "done":
         patch["actual_end"] = at
-    D.update(conn, forms, ctx, D.TASK, int(task["id"]), patch)
+    writes = [(task, patch)]
     if index + 1 < len(tasks):
         nxt = tasks[index + 1]
         batch = D.dec(task.get("transfer_batch"))
         if nxt.get("status") == "waiting" and (target == "done" or (batch > 0 and new_good >= batch)):
-            D.update(conn, forms, ctx, D.TASK, int(nxt["id"]), {"status": "ready"})
-    P.rollup(conn, forms, ctx, order_id)
+            writes.append((nxt, {"status": "ready"}))
+    written = {int(r["id"]): r for r in D.write(conn, forms, ctx, D.TASK, writes)}
+    tasks = [written.get(int(t["id"]), t) for t in tasks]
+    P.rollup(conn, forms, ctx, order_id, tasks=tasks)
+    if APPLIED in conn.info:        # :func:`report` is asking
+        conn.info[APPLIED][task_id] = (written[task_id], D.held(conn).get((D.ORDER, order_id)))
 
 
 def _order_status_zh(compiled: Any, status: str) -> str:
@@ -191,15 +208,20 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
             found = D.by_code(conn, D.compiled(conn, forms, form), body[key].strip())
             if found is not None:
                 body[key] = int(found["id"])
-    D.row(conn, order_form, int(task["production_order"]), lock=True)   # a repeated client_id waits for the first
+    D.locked(conn, order_form, int(task["production_order"]))   # a repeated client_id waits for the first
+    D.held(conn)[("task_order", int(task["id"]))] = int(task["production_order"])
     client_id = body.get("client_id")
     if isinstance(client_id, str) and client_id.strip():
         earlier = D.rows(conn, report_form, report_form.main.c.client_id == client_id.strip())
         if earlier:
             doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=int(earlier[0]["id"]))
             return _answer(conn, forms, doc, task["id"], duplicate=True, asked=body)
-    created = S.create_records(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, docs=[body])[0]
-    return _answer(conn, forms, created, task["id"], duplicate=False, asked=body)
+    conn.info[APPLIED] = {}
+    try:
+        created = S.create_records(conn=conn, registry=D.TxForms(forms), ctx=ctx, form=D.REPORT, docs=[body])[0]
+        return _answer(conn, forms, created, task["id"], duplicate=False, asked=body)
+    finally:
+        conn.info.pop(APPLIED, None)
 
 
 def _answer(conn: Connection, forms: Any, doc: dict[str, Any], task_id: int, *, duplicate: bool,
@@ -208,10 +230,10 @@ def _answer(conn: Connection, forms: Any, doc: dict[str, Any], task_id: int, *, 
         raise Conflict(f"防重号 {asked.get('client_id')} 已用于另一道工序的报工 {doc.get('code')}：请为这次报工换一个新的防重号",
                        f"client_id {asked.get('client_id')} was already used by job report {doc.get('code')} of another "
                        "operation: send a new one for this report", detail={"report": doc.get("code")})
-    task_form = D.compiled(conn, forms, D.TASK)
-    task = D.row(conn, task_form, task_id) or {}
-    order = D.row(conn, D.compiled(conn, forms, D.ORDER), int(task["production_order"])) or {}
-    order_form = D.compiled(conn, forms, D.ORDER)
+    task_form, order_form = D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.ORDER)
+    task, order = (conn.info.get(APPLIED) or {}).pop(task_id, (None, None)) if not duplicate else (None, None)
+    task = task or D.row(conn, task_form, task_id) or {}
+    order = order or D.row(conn, order_form, int(task["production_order"])) or {}
     keys = ("status", "good_qty", "scrap_qty", "progress", "current_operation", "expected_finish", "on_time")
     order_view = {"id": order.get("id"), "code": order.get("code"),
                   **{k: fieldtypes.dump(order_form.definition.field(k), order.get(k)) for k in keys}}

@@ -8,6 +8,10 @@ validations, unique values, record hooks (before/after update) and one audit ent
 record — but one SELECT (locked on PostgreSQL) for all the rows, one UPDATE per set of changed fields
 (executemany) and one audit INSERT, and no read-back of each record. All or nothing, in the caller's
 transaction.
+
+:func:`write_system_fields` is the narrower path for fields an engine computes and owns (a job
+report moving its operation task and recomputing its order): rows the engine already read and
+locked, no re-validation of the whole record, still hooks, row_version and audit.
 """
 from __future__ import annotations
 
@@ -138,3 +142,37 @@ def _write(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict
         conn.execute(T.audit.insert(), [{"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": rid,
                                          "action": "update", "form_version": compiled.version, "changes": changes}
                                         for rid, _, _, changes, _ in done])
+
+
+def write_system_fields(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str,
+                        rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Write fields an engine computes and owns (read-only to people: a task's quantities and status,
+    an order's progress) onto records the caller has read and locked in this transaction: each
+    ``(row as read, {field: value})``. No permission check, input reading or field rules (the engine's
+    values are typed and its own); still the record hooks (state machine, rule events, summaries), the
+    row_version guard and bump, and one audit entry per changed record. Returns the rows as now stored."""
+    if not rows:
+        return []
+    compiled = registry.get(conn, form)
+    defn = compiled.definition
+    hooks = registry.hooks or NO_HOOKS
+    done: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+    out = []
+    for old, values in rows:
+        rid, row = int(old["id"]), dict(old)
+        wrong = [k for k in values if defn.field(k) is None or defn.field(k).is_table]
+        if wrong:
+            raise ValueError(f"{form}: not scalar fields: {wrong}")
+        merged = {f.key: row.get(f.key) for f in defn.scalar_fields}
+        merged.update(values)
+        hooks.before_update(conn, ctx, compiled, rid, row, merged, set(values), None)
+        changes = {k: [fieldtypes.dump(defn.field(k), row.get(k)), fieldtypes.dump(defn.field(k), v)]
+                   for k, v in merged.items() if row.get(k) != v}
+        if changes:
+            done.append((rid, row, merged, changes, {}))
+        out.append({**row, **merged, "row_version": int(row["row_version"]) + (1 if changes else 0),
+                    **({"updated_at": ctx.now, "updated_by": ctx.actor.id} if changes else {})})
+    _write(conn, compiled, ctx, done)
+    for rid, row, merged, changes, _ in done:
+        hooks.after_update(conn, ctx, compiled, rid, row, merged, set(changes))
+    return out
