@@ -29,15 +29,20 @@ def _aware(v: dt.datetime | None) -> dt.datetime | None:
 
 
 def current(conn: Connection, forms: Any, ctx: Ctx, *, now: dt.datetime, tz: dt.tzinfo | None = None) -> dict[str, Any]:
-    """``{problem, solution, unplanned}``: the problem of the open orders (time 0 = ``now``), the stored
+    """``{core, problem, solution, unplanned, pinned, notes}`` (``core`` False: the core pack is not installed): the problem of the open orders (time 0 = ``now``), the stored
     schedule of its tasks as solution operations (minutes from the problem's origin; a start already past
-    counts from 0), and the codes of the orders with a task not planned yet (left out of ``solution``).
+    counts from 0), the codes of the orders with a task not planned yet (left out of ``solution``) and of
+    the tasks the planner pinned.
     ``problem`` is None when there is nothing to plan (``message`` says why, in both languages)."""
     try:
         form_access(core_form(conn, forms, TASK_FORM), ctx.actor).require("read")
+    except InvalidInput as exc:           # the core pack is not installed: the board offers examples and files
+        return {"core": False, "problem": None, "solution": None, "unplanned": [], "pinned": [],
+                "message": {"zh-CN": exc.zh, "en": exc.en}}
+    try:
         problem, index = build_problem(conn, forms, now=now, tz=tz)
     except InvalidInput as exc:
-        return {"problem": None, "solution": None, "unplanned": [], "message": {"zh-CN": exc.zh, "en": exc.en}}
+        return {"core": True, "problem": None, "solution": None, "unplanned": [], "pinned": [], "message": {"zh-CN": exc.zh, "en": exc.en}}
     codes = {mid: code for code, mid in index.machines.items()}
     ops: list[dict[str, Any]] = []
     unplanned: list[str] = []
@@ -57,9 +62,13 @@ def current(conn: Connection, forms: Any, ctx: Ctx, *, now: dt.datetime, tz: dt.
             ops.extend(rows)
             continue
         unplanned.append(order["id"])
+    tt = core_form(conn, forms, TASK_FORM).main
+    ids = [r.id for r in index.tasks.values()]
+    pinned = sorted(r[0] for r in conn.execute(sa.select(tt.c.code).where(tt.c.id.in_(ids), tt.c.pinned.is_(True)))) if ids else []
     solution = {"format": SOLUTION_FORMAT, "problem": problem["name"], "status": "feasible", "method": "stored",
                 "operations": ops}
-    return {"problem": problem, "solution": solution, "unplanned": unplanned, "notes": index.notes}
+    return {"core": True, "problem": problem, "solution": solution, "unplanned": unplanned, "pinned": pinned,
+            "notes": index.notes}
 
 
 def _task_row(conn: Connection, table: sa.Table, task: int | str) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def test_current_shows_the_written_plan_and_a_pin_survives_the_next_plan(engine,
         code = conn.execute(sa.text("SELECT code FROM machine WHERE id = :i"), {"i": pinned["machine"]}).scalar()
     assert code == machine
     bar = next(x for x in _current(client, planner)["solution"]["gantt"]["tasks"] if x["operation"] == key[1])
-    assert bar["pinned"] and bar["resource"] == machine
+    assert bar["pinned"] and bar["resource"] == machine and _current(client, planner)["pinned"] == [key[1]]
 
     r = client.post("/api/scheduling/pin", headers=planner, json={"task": key[1], "start": None})
     assert r.status_code == 200 and r.json()["pinned"] is False
