@@ -40,7 +40,7 @@ export default {
     impact: 'Impact', noImpact: 'No order gets later', later: 'order {o} is {m} min later', breakdown: 'Machine breakdown (what-if)',
     resource: 'Machine', from: 'From', hours: 'Hours', policy: 'Interrupted work', split: 'split and continue', restart: 'restart',
     runBreakdown: 'Re-plan', setup: 'changeover', badJson: 'The file is not valid JSON: {msg}',
-    listSep: ', ', pinnedList: 'Pinned: ', sourcePlant: 'Plant orders', sourceFile: 'Example or file', replanPlant: 'Re-plan', savePlan: 'Save the plan',
+    methodStored: 'saved', listSep: ', ', pinnedList: 'Pinned: ', sourcePlant: 'Plant orders', sourceFile: 'Example or file', replanPlant: 'Re-plan', savePlan: 'Save the plan',
     saved: 'Plan saved: {n} operations changed', notSaved: 'The plan failed the check and was not saved: adjust and re-plan',
     pinned: '{task} pinned: the next plan keeps it here', pinnedNow: 'This operation is pinned: a re-plan keeps it here.', pinHint: 'Pinned, the operation keeps this machine and time when you re-plan.',
     pinHere: 'Pin here', unpin: 'Unpin',

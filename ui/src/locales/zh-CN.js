@@ -38,7 +38,7 @@ export default {
     impact: '影响', noImpact: '没有订单变晚', later: '订单 {o} 晚 {m} 分钟', breakdown: '设备故障（假设分析）',
     resource: '设备', from: '开始', hours: '时长（小时）', policy: '中断工序', split: '分段续做', restart: '重新开始',
     runBreakdown: '重排', setup: '换型', badJson: '文件不是有效的 JSON：{msg}',
-    listSep: '、', pinnedList: '已锁定：', sourcePlant: '本厂工单', sourceFile: '示例或文件', replanPlant: '重新排程', savePlan: '保存排程',
+    methodStored: '已保存', listSep: '、', pinnedList: '已锁定：', sourcePlant: '本厂工单', sourceFile: '示例或文件', replanPlant: '重新排程', savePlan: '保存排程',
     saved: '排程已保存：{n} 道工序的计划有变化', notSaved: '排程没有通过校验，未保存：请调整后重新排程',
     pinned: '已锁定 {task}：下次排程它保持在这里', pinnedNow: '此工序已锁定：重新排程时保持在这里。', pinHint: '锁定后，重新排程时此工序保持在所选设备和时间。',
     pinHere: '锁定在此', unpin: '解除锁定',
