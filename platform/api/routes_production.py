@@ -1,4 +1,5 @@
-"""Production (issue 19): release an order, report work (报工), an order's progress, the dispatch list.
+"""Production (issue 19): orders from a sales order, release an order, report work (报工), an order's progress,
+the dispatch list.
 
 The engine is ``mom.engines.production``; each call checks the caller's record permissions on the
 core pack's forms (release: the planner's update right and the release transition; reports: create on
@@ -24,6 +25,8 @@ from mom.platform.errors import InvalidInput, Problem
 router = APIRouter(prefix="/api/production", tags=["production"], responses=ERRORS)
 #: an order named by its id or its code (MO-20261202-001)
 PathOrder = Annotated[str, Path(min_length=1, max_length=64, description="工单 id 或编号 / order id or code")]
+#: a sales order named by its id or its code (SO-20261202-001)
+PathSalesOrder = Annotated[str, Path(min_length=1, max_length=64, description="销售订单 id 或编号 / sales order id or code")]
 #: a schedule proposal named by its id or its code (SP-20261202-001)
 PathProposal = Annotated[str, Path(min_length=1, max_length=64, description="建议 id 或编号 / proposal id or code")]
 
@@ -54,6 +57,24 @@ async def post_report(request: Request, ctx: WriteCtxDep, body: Annotated[Any, B
 
     out = await run_in_threadpool(work)
     return JSONBytes(out, status_code=200 if out["duplicate"] else 201)
+
+
+@router.post("/demand/{sales_order}",
+             summary="Production orders from a sales order: one planned order per line not yet covered (body {lines?}: "
+                     "1-based line numbers); answers {created, skipped}; running it again creates nothing new")
+def orders_from_demand(sales_order: PathSalesOrder, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+                       body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    from mom.engines.production.demand import from_demand
+
+    b = {} if body is None else body
+    if not isinstance(b, dict):
+        raise InvalidInput("内容应为 JSON 对象，如 {\"lines\": [1, 2]}", "the body must be a JSON object, e.g. {\"lines\": [1, 2]}")
+    lines = b.get("lines")
+    if lines is not None and not isinstance(lines, list):
+        raise InvalidInput("行号应写成列表，如 [1, 2]", "lines must be a list of line numbers, e.g. [1, 2]",
+                           problems=[Problem("/lines", "应为行号列表", "must be a list of line numbers", "type")])
+    with write_tx(engine) as conn:
+        return from_demand(conn, registry, ctx, sales_order, lines=lines)
 
 
 @router.get("/orders/{order}/progress", summary="An order with its tasks: quantities, WIP per operation, progress, expected finish")

@@ -1,4 +1,4 @@
-"""`mom production …`: release an order, report work (报工), an order's progress, the dispatch list.
+"""`mom production …`: orders from a sales order, release an order, report work (报工), an order's progress, the dispatch list.
 
 Orders and tasks are named by their codes (MO-…, OP-…, the codes on the printed traveler); ``--as``
 names the user who acts (their record permissions apply; without it the system acts)."""
@@ -33,7 +33,7 @@ def _q(v: Any) -> str:
     return (text.rstrip("0").rstrip(".") if "." in text else text) or "0"
 
 
-@click.group(cls=HelpGroup, help="生产执行：下达、报工、进度、派工、插单模拟、排程调整建议 / production: release, job reports, progress, dispatch, what-if, proposals")
+@click.group(cls=HelpGroup, help="生产执行：由销售订单建工单、下达、报工、进度、派工、插单模拟、排程调整建议 / production: orders from demand, release, job reports, progress, dispatch, what-if, proposals")
 def production() -> None:
     pass
 
@@ -58,6 +58,31 @@ def release(order_code: str, username: str | None, as_json: bool) -> None:
         click.echo(f"  {t['code']}  {t['seq']} {t['name']}  {t['status']}")
     for c in out["components"]:
         click.echo(f"  用料 / component: {c['item_name']} × {_q(c['qty_required'])}")
+
+
+@production.command("from-demand", help="由销售订单建生产工单：每个未覆盖的明细行一张 / production orders from a sales order's lines not yet covered")
+@click.argument("sales_order_code")
+@click.option("--line", "lines", type=int, multiple=True, help="只建这些行（行号从 1 起，可重复）/ only these lines (numbered from 1; repeat)")
+@click.option("--as", "username", default=None, help="以该用户身份（计划员）/ act as this user (a planner)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def from_demand(sales_order_code: str, lines: tuple[int, ...], username: str | None, as_json: bool) -> None:
+    from mom.engines.production.demand import from_demand as make_orders
+    from mom.platform.db.engine import write_tx
+
+    engine, forms, ctx = _setup(username)
+    with write_tx(engine) as conn:
+        out = make_orders(conn, forms, ctx, sales_order_code, lines=list(lines) if lines else None)
+    if as_json:
+        echo_json(out)
+        return
+    for c in out["created"]:
+        click.echo(f"已建 / created: {c['code']}  第 {c['line']} 行 / line {c['line']}  {c['item_name']} × {_q(c['qty'])}"
+                   f"{c.get('unit') or ''}  交期 / due {c.get('due_date') or '-'}")
+    for s in out["skipped"]:
+        click.echo(f"跳过 / skipped: {s['reason']['zh-CN']} / {s['reason']['en']}")
+    if not out["created"]:
+        click.echo(f"没有新建生产工单 / no production order created for {out['sales_order']}")
 
 
 @production.command("report", help="报工：开工/暂停/继续/报数/完工 / report work on an operation task")
