@@ -54,14 +54,29 @@ def wip(order: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], i: int) ->
     return max(left, D.ZERO)
 
 
+def _machine_times(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, Any]]) -> dict[int, tuple[Any, Any]]:
+    """task id -> (setup, run) of its row in ``modes`` for the machine it is planned on (an alternative
+    machine has times of its own), for the open tasks, in one narrow SELECT."""
+    open_ids = [int(t["id"]) for t in tasks if t.get("status") != "done" and t.get("machine") is not None]
+    m = D.compiled(conn, forms, D.TASK).children.get("modes")
+    if not open_ids or m is None:
+        return {}
+    on = {int(t["id"]): t["machine"] for t in tasks if int(t["id"]) in open_ids}
+    q = sa.select(m.c.parent_id, m.c.machine, m.c.setup_min, m.c.run_min).where(m.c.parent_id.in_(open_ids))
+    return {int(pid): (setup, run) for pid, machine, setup, run in conn.execute(q) if machine == on[int(pid)]}
+
+
 def remaining_minutes(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, Any]]) -> Decimal:
-    """Run minutes left: each open task's remaining quantity × its run time, plus its setup when it has
-    not started (the task's own times, which release and the planner set for its machine)."""
+    """Run minutes left on the planned machines: each open task's remaining quantity × run time, plus
+    its setup when it has not started (the times of its machine's row in ``modes``, else its own)."""
+    times = _machine_times(conn, forms, tasks)
     total = D.ZERO
     for t in tasks:
         if t.get("status") == "done":
             continue
-        setup, run = D.dec(t.get("setup_min")), D.dec(t.get("run_min"))
+        setup, run = times.get(int(t["id"]), (None, None))
+        setup = D.dec(setup if setup is not None else t.get("setup_min"))
+        run = D.dec(run if run is not None else t.get("run_min"))
         left = max(D.dec(t.get("qty")) - D.dec(t.get("good_qty")), D.ZERO)
         total += left * run + (setup if t.get("actual_start") is None else D.ZERO)
     return total
@@ -72,10 +87,19 @@ def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int,
     """Recompute the order's computed fields from its tasks (``tasks``: as the caller holds them, in
     operation order) and write them (status included) as the engine's own fields; returns the values
     written."""
-    order = D.locked(conn, D.compiled(conn, forms, D.ORDER), order_id)
+    order_form, key = D.compiled(conn, forms, D.ORDER), (D.ORDER, int(order_id))
+    if tasks is None:               # not a job report holding the order: lock it now, then its tasks; keep nothing
+        D.held(conn).pop(key, None)
+        try:
+            if D.locked(conn, order_form, order_id) is None:
+                return {}
+            return rollup(conn, forms, ctx, order_id, order_tasks(conn, forms, order_id))
+        finally:
+            D.held(conn).pop(key, None)
+    order = D.locked(conn, order_form, order_id)
     if order is None:
         return {}
-    tasks = list(tasks) if tasks is not None else order_tasks(conn, forms, order_id)
+    tasks = list(tasks)
     qty = D.dec(order["qty"])
     last = tasks[-1] if tasks else None
     good = D.dec(last.get("good_qty")) if last else D.ZERO

@@ -216,16 +216,23 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         if earlier:
             doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=int(earlier[0]["id"]))
             return _answer(conn, forms, doc, task["id"], duplicate=True, asked=body)
+    # read before the report's number is taken (its sequence row stays locked until the commit, so every
+    # other report of the plant waits on what follows): the names for the answer, the forms it shows
+    names = {form: D.names(conn, forms, form, [task.get(key)]) for key, form in (("work_center", "work_center"),
+                                                                                ("machine", D.MACHINE))}
+    for f in report_form.definition.scalar_fields:
+        if f.raw.get("form") and f.type == "reference":
+            D.compiled(conn, forms, str(f.raw["form"]))
     conn.info[APPLIED] = {}
     try:
         created = S.create_records(conn=conn, registry=D.TxForms(forms), ctx=ctx, form=D.REPORT, docs=[body])[0]
-        return _answer(conn, forms, created, task["id"], duplicate=False, asked=body)
+        return _answer(conn, forms, created, task["id"], duplicate=False, asked=body, names=names)
     finally:
         conn.info.pop(APPLIED, None)
 
 
 def _answer(conn: Connection, forms: Any, doc: dict[str, Any], task_id: int, *, duplicate: bool,
-            asked: Mapping[str, Any]) -> dict[str, Any]:
+            asked: Mapping[str, Any], names: Mapping[str, Mapping[int, str]] | None = None) -> dict[str, Any]:
     if duplicate and doc.get("task") != task_id:
         raise Conflict(f"防重号 {asked.get('client_id')} 已用于另一道工序的报工 {doc.get('code')}：请为这次报工换一个新的防重号",
                        f"client_id {asked.get('client_id')} was already used by job report {doc.get('code')} of another "
@@ -237,4 +244,5 @@ def _answer(conn: Connection, forms: Any, doc: dict[str, Any], task_id: int, *, 
     keys = ("status", "good_qty", "scrap_qty", "progress", "current_operation", "expected_finish", "on_time")
     order_view = {"id": order.get("id"), "code": order.get("code"),
                   **{k: fieldtypes.dump(order_form.definition.field(k), order.get(k)) for k in keys}}
-    return {"report": doc, "duplicate": duplicate, "task": P.task_view(conn, forms, task_form, task), "order": order_view}
+    return {"report": doc, "duplicate": duplicate, "task": P.task_view(conn, forms, task_form, task, names),
+            "order": order_view}
