@@ -71,21 +71,23 @@ def plan(conn: Connection, registry: "Registry", compiled: CompiledForm, actor: 
         f = compiled.definition.field(key)
         if f is None or f.is_table or not fieldtypes.is_id(f):
             continue
-        alias_name = f"d{len(out)}"
-        if f.value_type in ("user", "department"):   # the directory: every signed-in user may read it
-            table, text = (T.user, "display_name") if f.value_type == "user" else (T.department, "name")
-            a, _ = _aliased(table, alias_name, None, text)
-            out.append(Shown(key, a, None, a.c[text]))
-            continue
-        target = registry.get(conn, str(f.raw["form"]))
-        tacc = form_access(target, actor)
-        if not tacc.can("read") or not actor.reads_form(target.name):   # a token narrowed to other forms
-            out.append(Shown(key, None, None, None))
-            continue
-        tkey = text_column(target, tacc, f)
-        a, scope = _aliased(target.main, alias_name, tacc.scope("read"), tkey)
-        out.append(Shown(key, a, scope, a.c[tkey] if tkey is not None else None))
+        out.append(shown_field(conn, registry, f, actor, f"d{len(out)}"))
     return out
+
+
+def shown_field(conn: Connection, registry: "Registry", f: FieldSpec, actor: Actor, alias_name: str) -> Shown:
+    """How one reference, user or department field (of a form or of a child table) is shown to ``actor``."""
+    if f.value_type in ("user", "department"):   # the directory: every signed-in user may read it
+        table, text = (T.user, "display_name") if f.value_type == "user" else (T.department, "name")
+        a, _ = _aliased(table, alias_name, None, text)
+        return Shown(f.key, a, None, a.c[text])
+    target = registry.get(conn, str(f.raw["form"]))
+    tacc = form_access(target, actor)
+    if not tacc.can("read") or not actor.reads_form(target.name):   # a token narrowed to other forms
+        return Shown(f.key, None, None, None)
+    tkey = text_column(target, tacc, f)
+    a, scope = _aliased(target.main, alias_name, tacc.scope("read"), tkey)
+    return Shown(f.key, a, scope, a.c[tkey] if tkey is not None else None)
 
 
 def _aliased(table: sa.Table, name: str, scope: Any, text_key: str | None) -> tuple[Any, Any]:
@@ -161,3 +163,48 @@ def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, r
         q, _ = with_display(inner, shown)
         fetched.extend(dict(r) for r in conn.execute(q).mappings())
     return take(fetched, shown)
+
+
+def child_values(conn: Connection, registry: "Registry", compiled: CompiledForm,
+                 children: Iterable[Mapping[str, list[Mapping[str, Any]]]], actor: Actor,
+                 tables: Iterable[str] | None = None) -> dict[str, dict[str, dict[int, Any]]]:
+    """Display texts of the reference, user and department columns of child rows already read, under the
+    same rights as the main record's: table key -> column key -> {referenced id: text}. ``children``: one
+    {table key: rows} per record. One statement per referenced target (form, users, departments) for
+    all rows of all records, whatever their number (in slices of 900 ids)."""
+    wanted = set(tables) if tables is not None else None
+    cols: list[tuple[str, FieldSpec]] = [
+        (t.key, c) for t in compiled.definition.table_fields if wanted is None or t.key in wanted
+        for c in t.children if fieldtypes.is_id(c)]
+    if not cols:
+        return {}
+    ids: dict[tuple[str, str], set[int]] = {}
+    for per_record in children:
+        for tkey, c in cols:
+            for r in per_record.get(tkey) or ():
+                v = r.get(c.key)
+                if v is not None:
+                    ids.setdefault((tkey, c.key), set()).add(int(v))
+    # one Shown per column, grouped by what it joins (the same target and text share one statement)
+    groups: dict[tuple[Any, ...], list[tuple[str, Shown]]] = {}
+    for i, (tkey, c) in enumerate(cols):
+        if (tkey, c.key) not in ids:
+            continue
+        s = shown_field(conn, registry, c, actor, f"c{i}")
+        target = c.value_type if c.value_type in ("user", "department") else str(c.raw.get("form"))
+        text = s.text.name if s.text is not None else None
+        groups.setdefault((target, s.table is None, text), []).append((tkey, s))
+    out: dict[str, dict[str, dict[int, Any]]] = {}
+    for (_, unreadable, _), members in groups.items():
+        wanted_ids = sorted(set().union(*(ids[(tkey, s.key)] for tkey, s in members)))
+        found: dict[int, Any] = {}
+        s0 = members[0][1]
+        if not unreadable and s0.text is not None:
+            for i in range(0, len(wanted_ids), 900):
+                q = sa.select(s0.table.c.id, s0.text).where(s0.table.c.id.in_(wanted_ids[i:i + 900]))
+                if s0.scope is not None:
+                    q = q.where(s0.scope)
+                found.update((int(r[0]), r[1]) for r in conn.execute(q))
+        for tkey, s in members:   # out of scope, unreadable or no visible field: NO_ACCESS, as for the main record
+            out.setdefault(tkey, {})[s.key] = {i: found[i] if i in found else NO_ACCESS for i in ids[(tkey, s.key)]}
+    return out

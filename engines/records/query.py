@@ -238,7 +238,12 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
         last = rows[-1]
         nxt = _encode([_plain(last[n] if n in last else None) for _, _, n in keys])
     children = load_children(conn, compiled, [r["id"] for r in rows]) if expand_children and rows else None
-    items = [to_doc(compiled, access, r, children[r["id"]] if children else None, shown_text, wanted or None) for r in rows]
+    child_shown = None
+    if children:   # the child rows' display texts only when the caller asked for the rows themselves
+        tables = [f.key for f in compiled.definition.table_fields if access.visible(f.key) and (not wanted or f.key in wanted)]
+        child_shown = display.child_values(conn, registry, compiled, children.values(), ctx.actor, tables)
+    items = [to_doc(compiled, access, r, children[r["id"]] if children else None, shown_text, wanted or None, child_shown)
+             for r in rows]
     out: dict[str, Any] = {"items": items, "next": nxt}
     if total is not None:
         out["total"] = total

@@ -19,6 +19,7 @@ from mom.engines.records import lookup, uniqueness, values as V
 from mom.engines.records.access import FormAccess, form_access
 from mom.engines.records.autonumber import fill_autonumbers
 from mom.engines.records.context import Ctx
+from mom.engines.records.display import child_values
 from mom.engines.records.hooks import NO_HOOKS, RecordHooks
 from mom.platform.db import bulk
 from mom.platform.errors import Conflict, InvalidInput, NotFound, PreconditionRequired, Problem, ProblemList
@@ -31,7 +32,11 @@ SYSTEM_OUT = ("id", "row_version", "form_version", "created_at", "created_by", "
 
 def to_doc(compiled: CompiledForm, access: FormAccess, row: Mapping[str, Any],
            children: Mapping[str, list[Mapping[str, Any]]] | None = None,
-           display: Mapping[str, Mapping[int, Any]] | None = None, fields: Iterable[str] | None = None) -> dict[str, Any]:
+           display: Mapping[str, Mapping[int, Any]] | None = None, fields: Iterable[str] | None = None,
+           child_display: Mapping[str, Mapping[str, Mapping[int, Any]]] | None = None) -> dict[str, Any]:
+    """The record as the API shows it to a reader with ``access``: visible fields, child rows when read,
+    ``_display`` (reference -> text) on the record and on each child row (``child_display``, see
+    :func:`mom.engines.records.display.child_values`)."""
     defn = compiled.definition
     wanted = set(fields) if fields is not None else None
     doc: dict[str, Any] = {}
@@ -44,14 +49,22 @@ def to_doc(compiled: CompiledForm, access: FormAccess, row: Mapping[str, Any],
             continue
         if f.is_table:
             if children is not None:
-                doc[f.key] = [{"id": r["id"], **{c.key: fieldtypes.dump(c, r.get(c.key)) for c in f.children}}
-                              for r in children.get(f.key, [])]
+                doc[f.key] = [_child_doc(f, r, (child_display or {}).get(f.key)) for r in children.get(f.key, [])]
         elif f.key in row:
             doc[f.key] = fieldtypes.dump(f, row[f.key])
     if display:
         shown = {k: {str(i): v for i, v in m.items()} for k, m in display.items()}
         doc["_display"] = {k: shown[k].get(str(doc.get(k))) for k in shown if doc.get(k) is not None}
     return doc
+
+
+def _child_doc(f: Any, r: Mapping[str, Any], shown: Mapping[str, Mapping[int, Any]] | None) -> dict[str, Any]:
+    out = {"id": r["id"], **{c.key: fieldtypes.dump(c, r.get(c.key)) for c in f.children}}
+    if shown:
+        disp = {k: m[int(r[k])] for k, m in shown.items() if r.get(k) is not None and int(r[k]) in m}
+        if disp:
+            out["_display"] = disp
+    return out
 
 
 def load_children(conn: Connection, compiled: CompiledForm, ids: list[int], keys: Iterable[str] | None = None
@@ -232,7 +245,10 @@ def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: s
     children = load_children(conn, compiled, [record_id])[record_id]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
     display = lookup.display_values(conn, registry, compiled, [row], keys, actor=ctx.actor)
-    return with_formula_errors(to_doc(compiled, access, row, children, display), compiled, access, row, children, ctx)
+    shown_tables = [f.key for f in compiled.definition.table_fields if access.visible(f.key)]
+    child_display = child_values(conn, registry, compiled, [children], ctx.actor, shown_tables)
+    return with_formula_errors(to_doc(compiled, access, row, children, display, child_display=child_display),
+                               compiled, access, row, children, ctx)
 
 
 def with_formula_errors(doc: dict[str, Any], compiled: CompiledForm, access: FormAccess, row: Mapping[str, Any],

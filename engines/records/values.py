@@ -219,7 +219,7 @@ def _read_rows(f: FieldSpec, raw: Any, path: str, prep: Prepared, problems: Prob
         if isinstance(r.get("id"), int):
             row["id"] = r["id"]
         for key, v in r.items():
-            if key in CHILD_SYSTEM_COLUMNS:
+            if key in CHILD_SYSTEM_COLUMNS or key == "_display":   # a row as read back carries its display texts
                 continue
             c = cols.get(key)
             if c is None:
