@@ -67,7 +67,7 @@ def apply_report(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any],
     try:
         _apply(conn, forms, ctx, values, path)
     finally:
-        D.held(conn).clear()        # rows held for this report only: a later write in the transaction is not the engine's
+        D.held(conn).clear()        # held for this report only: a later write in the transaction may not be the engine's
 
 
 #: ``conn.info`` key: {task id: (task, order)} as the last report on the task left them, for the answer
@@ -214,6 +214,7 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
     if isinstance(client_id, str) and client_id.strip():
         earlier = D.rows(conn, report_form, report_form.main.c.client_id == client_id.strip())
         if earlier:
+            D.held(conn).clear()
             doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=int(earlier[0]["id"]))
             return _answer(conn, forms, doc, task["id"], duplicate=True, asked=body)
     # read before the report's number is taken (its sequence row stays locked until the commit, so every
