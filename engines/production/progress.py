@@ -50,6 +50,10 @@ def reached(order: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], i: int
 
 
 def wip(order: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], i: int) -> Decimal:
+    """What is at this operation and not yet made: what reached it − its good − its scrap; nothing once
+    the operation is done (a shortfall of a finished operation is not work in progress)."""
+    if tasks[i].get("status") == "done":
+        return D.ZERO
     left = reached(order, tasks, i) - D.dec(tasks[i].get("good_qty")) - D.dec(tasks[i].get("scrap_qty"))
     return max(left, D.ZERO)
 
