@@ -141,10 +141,11 @@ def _serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 CORE_USERS = {"admin": ("admin123", None), "plan1": ("plan1pass123", "planner"), "op1": ("op1pass1234", "operator")}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second server whose database holds the core pack with its demo plant (core and the demo pack do
-    not share a database yet), with an administrator, a planner and an operator (CORE_USERS)."""
+    not share a database yet), with an administrator, a planner and an operator (CORE_USERS); one per
+    test module, so what one module releases and plans never shows in another's dispatch list."""
     from click.testing import CliRunner
 
     from mom.platform.api.app import create_app
