@@ -19,7 +19,7 @@ from mom.engines.production.writeback import TASK_FORM, core_form, iso_text, req
 from mom.engines.records.access import form_access
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
-from mom.platform.errors import Conflict, InvalidInput, NotFound
+from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem
 
 SOLUTION_FORMAT = "mom.schedule-solution/1"
 
@@ -107,6 +107,11 @@ def _when(start: Any) -> dt.datetime:
                        "start must be a date and time with its zone, such as 2026-12-03T08:00:00+08:00")
 
 
+#: how far ahead a planner may pin a task (the solver plans within minutes from now; a pin far beyond
+#: any horizon would make every plan fail)
+PIN_HORIZON_DAYS = 366
+
+
 def pin(conn: Connection, forms: Any, ctx: Ctx, task: int | str, machine: int | str | None,
         start: str | None) -> dict[str, Any]:
     """Pin ``task`` (id or code) on ``machine`` (code or id; None: where it is) from ``start`` (ISO date
@@ -125,6 +130,12 @@ def pin(conn: Connection, forms: Any, ctx: Ctx, task: int | str, machine: int | 
             raise Conflict(f"工序任务 {code} {zh}：不能再锁定到别的时间或设备",
                            f"task {code} is {t['status']}: it cannot be pinned elsewhere")
         at = _when(start)
+        now = ctx.now or dt.datetime.now(dt.timezone.utc)
+        if at < now - dt.timedelta(minutes=5) or at > now + dt.timedelta(days=PIN_HORIZON_DAYS):
+            raise InvalidInput(f"开始时间须在现在到 {PIN_HORIZON_DAYS} 天以内：不能锁定到过去，也不能锁定到这么远的将来",
+                               f"the start must be between now and {PIN_HORIZON_DAYS} days ahead: a task cannot be pinned "
+                               "in the past or that far ahead",
+                               problems=[Problem("/start", "开始时间超出排程范围", "start outside the planning range", "range")])
         allowed = _machines(conn, forms, t)
         if machine is None:
             mid = t.get("machine")

@@ -83,6 +83,11 @@ def _num(v: Any) -> Decimal:
     return Decimal(str(v)) if v is not None else Decimal(0)
 
 
+#: a pin further ahead than this is out of reach of any plan (the board refuses such pins; one written by
+#: other means is planned as usual, with a note, rather than making the whole plan fail)
+PIN_REACH_DAYS = 366
+
+
 def _aware(v: dt.datetime | None) -> dt.datetime | None:
     return v.replace(tzinfo=dt.timezone.utc) if v is not None and v.tzinfo is None else v
 
@@ -259,6 +264,10 @@ class _Builder:
         if running:
             op["pinned"] = {"resource": self.machines[where]["code"], "start": self.minute(ref.actual_start or self.index.origin)}
             op["after"] = []            # it runs already: it waits for nothing
+        elif (t.get("pinned") and ref.planned_start is not None
+              and ref.planned_start > self.index.origin + dt.timedelta(days=PIN_REACH_DAYS)):
+            self._note(f"工序任务 {code} 锁定在 {ref.planned_start:%Y-%m-%d}，超出排程范围：照常排程（请重新锁定）",
+                       f"task {code} is pinned to {ref.planned_start:%Y-%m-%d}, beyond any plan: planned as usual (pin it again)")
         elif t.get("pinned") and ref.planned_start is not None:
             start = self.minute(ref.planned_start)
             op["pinned"] = {"resource": self.machines[where]["code"], "start": start}

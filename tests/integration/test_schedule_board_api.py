@@ -87,4 +87,15 @@ def test_pin_refusals_are_said_in_words(engine, client, users) -> None:
     r = client.post("/api/scheduling/pin", headers=planner, json={"task": "OP-NOPE", "start": start})
     assert r.status_code == 404
     assert client.post("/api/scheduling/pin", headers=planner, json=[1]).status_code == 422
+    for far in ("9999-12-31T10:00:00Z", "9999-12-30T00:00:00Z", "1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z"):
+        r = client.post("/api/scheduling/pin", headers=planner, json={"task": task, "start": far})   # was a 500, or a pin
+        assert r.status_code == 422 and "不能锁定到过去" in r.json()["message"]["zh-CN"], (far, r.text)  # that broke every plan
     assert all(not t["pinned"] for t in _tasks(engine))
+    r = client.post("/api/scheduling/plan", headers=planner, json={"time_limit": 5})
+    assert r.status_code == 200, r.text
+    with engine.begin() as conn:                  # a far pin written by other means (a PATCH, an import) …
+        conn.execute(sa.text("UPDATE operation_task SET pinned = :p, planned_start = :s WHERE code = :c"),
+                     {"p": True, "s": dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc), "c": task})
+    r = client.post("/api/scheduling/plan", headers=planner, json={"time_limit": 5})
+    assert r.status_code == 200, r.text           # … is planned as usual, with a note, not a failed plan
+    assert "超出排程范围" in str(r.json()["summary"])
