@@ -248,6 +248,8 @@ def resolve(conn: Connection, compiled: CompiledForm, value: Any, path: str) -> 
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         found = by_code(conn, compiled, text)
+        if found is None and text.upper() != text:        # a scanner with caps lock off: OP-… typed as op-…
+            found = by_code(conn, compiled, text.upper())
         rid = as_id(text)
         if found is None and rid is not None:
             found = row(conn, compiled, rid)
@@ -255,8 +257,10 @@ def resolve(conn: Connection, compiled: CompiledForm, value: Any, path: str) -> 
         raise InvalidInput(f"请指定{label(compiled)}（编号或 id）", f"name the {label_en(compiled).lower()} (its code or id)",
                            problems=[Problem(path, "必填", "required", "required")])
     if found is None:
-        raise NotFound(f"找不到{label(compiled)} {value}；请检查扫描的二维码或编号",
-                       f"no {label_en(compiled).lower()} {value}; check the scanned QR code or the code typed")
+        scanned = compiled.name in ("operation_task", "production_order")      # the codes a 流转卡 carries
+        raise NotFound(f"找不到{label(compiled)} {value}；" + ("请检查扫描的二维码或编号" if scanned else "请检查编号"),
+                       f"no {label_en(compiled).lower()} {value}; " + ("check the scanned QR code or the code typed"
+                                                                       if scanned else "check the code"))
     return found
 
 
