@@ -4,7 +4,8 @@
   and applied by :func:`reports.apply_report` before it is stored;
 - a ``production_order`` moved to ``released`` through its state machine (the form's 下达 button)
   is released by the engine like :func:`release.release`: tasks and components, or refused;
-- a new ``production_order`` takes its unit from its item.
+- a new ``production_order`` takes its unit from its item;
+- a saved ``bom`` or ``routing`` passes :mod:`checks` (no component cycle, machines of their work centre).
 
 The hooks bind to the core pack's forms by name and act only on forms that have the fields the
 engine needs, so another pack's form of the same name (the demo's ``production_order``) is left alone.
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.production import checks
 from mom.engines.production import documents as D
 from mom.engines.production import release as R
 from mom.engines.production import reports
@@ -42,8 +44,17 @@ class ProductionHooks(RecordHooks):
                     if item is not None and item.get("unit"):
                         r["unit"] = item["unit"]
 
+    def after_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[Mapping[str, Any]]) -> None:
+        if compiled.name in (D.BOM, D.ROUTING) and checks.applies(compiled):
+            for r in rows:
+                checks.check_saved(conn, self.forms, compiled, int(r["id"]))
+
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                      new: Mapping[str, Any], changed: set[str]) -> None:
+        if compiled.name in (D.BOM, D.ROUTING):
+            if checks.applies(compiled):
+                checks.check_saved(conn, self.forms, compiled, record_id)
+            return
         if compiled.name != D.ORDER or "status" not in changed or D.engine_writing(conn) or not D.is_core(compiled):
             return
         if old.get("status") == "planned" and new.get("status") == "released":

@@ -5,12 +5,15 @@
 - ``report``: adds the quantities (a ready task starts with it);
 - ``finish``: adds the quantities, the task is done (actual_end) and the next one ready.
 
-A waiting task (its predecessor has not finished, nor passed a transfer batch) takes no report. The
-good quantity of a task may not exceed what its predecessor passed (good) × (1 + tolerance); the
-first task's limit is the order quantity × (1 + tolerance); the tolerance is the setting
+A waiting task (its predecessor has not finished, nor passed a transfer batch) takes no report, a
+``report`` with no quantity neither (a ``finish`` may carry none), scrap needs its reason. The good
+and scrapped quantities of a task together may not exceed what reached it — its predecessor's good —
+× (1 + tolerance); the first task's limit is the order quantity × (1 + tolerance); the tolerance is the setting
 ``MOM_PRODUCTION_OVERRUN`` (percent, default 0). The order's row and then the task's are locked
 (FOR UPDATE on PostgreSQL; SQLite runs one writer at a time), so two operators reporting the same
-task at once are counted one after the other and never together exceed the limit.
+task at once are counted one after the other and never together exceed the limit. An operator (no
+planner or supervisor role, not an administrator) reports as themselves and now: the operator and a
+time more than :data:`CLOCK_SLACK` away are a planner's or supervisor's corrections.
 
 :func:`apply_report` is the one place these rules live: the record hook on ``job_report`` create
 calls it for every new report, whichever path created it (POST /api/records/job_report, an import,
@@ -20,6 +23,7 @@ the first report.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,7 +36,7 @@ from mom.engines.production import progress as P
 from mom.engines.records import service as S
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
-from mom.platform.errors import Conflict, InvalidInput, Problem
+from mom.platform.errors import AccessDenied, Conflict, InvalidInput, Problem
 
 EVENTS = ("start", "pause", "resume", "report", "finish")
 _EVENT_ZH = {"start": "开工", "pause": "暂停", "resume": "继续", "report": "报数", "finish": "完工"}
@@ -45,6 +49,11 @@ _MOVES: dict[str, dict[str, str]] = {
     "report": {"ready": "running", "running": "running", "paused": "paused"},
     "finish": {"ready": "done", "running": "done", "paused": "done"},
 }
+#: roles that may report for someone else or at another time (corrections)
+CORRECTORS = frozenset({"planner", "supervisor"})
+#: how far an operator's reported_at may be from the server's clock (a scanner's clock, a slow network)
+CLOCK_SLACK = dt.timedelta(minutes=10)
+QTY_KEYS = ("good_qty", "scrap_qty", "rework_qty")
 
 
 def overrun_percent() -> Decimal:
@@ -99,10 +108,12 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
     event = values.get("event")
     title = D.task_title(task)
     target = _move(event, task, title, path)
-    good, scrap, rework = (D.dec(values.get(k)) for k in ("good_qty", "scrap_qty", "rework_qty"))
+    good, scrap, rework = (D.dec(values.get(k)) for k in QTY_KEYS)
+    _check_quantities(event, good, scrap, rework, values, path)
+    _check_reporter(ctx, values, path)
     new_good = D.dec(task.get("good_qty")) + good
-    if good > 0:
-        _check_limit(order, tasks, index, task, good, new_good, path)
+    if good > 0 or scrap > 0:
+        _check_limit(order, tasks, index, task, good, scrap, path)
     at = values.get("reported_at") or ctx.now
     patch: dict[str, Any] = {"status": target, "good_qty": new_good,
                              "scrap_qty": D.dec(task.get("scrap_qty")) + scrap,
@@ -157,15 +168,64 @@ def _move(event: Any, task: Mapping[str, Any], title: str, path: str) -> str:
                    problems=[Problem(f"{path}/event", f"工序状态为「{zh_status}」", f"the operation is {status}", "state")])
 
 
+def _check_quantities(event: Any, good: Decimal, scrap: Decimal, rework: Decimal, values: Mapping[str, Any],
+                      path: str) -> None:
+    """No negative quantity; a ``report`` counts something; scrap names its reason."""
+    for key, v in zip(QTY_KEYS, (good, scrap, rework)):
+        if v < 0:
+            raise InvalidInput("报工数量不能为负数：数量有误请联系车间主任更正",
+                               "a job report's quantities cannot be negative; ask the supervisor to correct a quantity",
+                               problems=[Problem(f"{path}/{key}", "不能为负数", "cannot be negative", "minimum")])
+    if event == "report" and good == 0 and scrap == 0 and rework == 0:
+        raise InvalidInput("本次报工没有数量：请填写合格数、报废数或返工数（完工可以不填数量）",
+                           "this job report counts nothing: give a good, scrap or rework quantity (a finish may carry none)",
+                           problems=[Problem(f"{path}/good_qty", "本次报工没有数量", "nothing counted", "required")])
+    if scrap > 0 and values.get("scrap_reason") in (None, ""):
+        raise InvalidInput("有报废数量时请选择报废原因", "scrapped pieces need a scrap reason: pick one",
+                           problems=[Problem(f"{path}/scrap_reason", "有报废数量时请选择报废原因",
+                                             "required when scrap is reported", "required")])
+
+
+def _check_reporter(ctx: Ctx, values: Mapping[str, Any], path: str) -> None:
+    """An operator reports as themselves, at the server's time; planners and supervisors may correct both."""
+    actor = ctx.actor
+    if actor.is_admin or actor.id is None or (CORRECTORS & actor.role_names):
+        return
+    operator = values.get("operator")
+    if operator is not None and str(operator) != str(actor.id):
+        raise AccessDenied("操作工只能以自己的名义报工：报工人由系统记录为当前登录的人；替别人报工请找计划员或车间主任",
+                           "an operator reports as themselves (the operator is who is signed in); a planner or "
+                           "supervisor reports for someone else",
+                           problems=[Problem(f"{path}/operator", "只能是自己", "must be yourself", "forbidden")])
+    at = values.get("reported_at")
+    if isinstance(at, dt.datetime):
+        now = ctx.now
+        if (at.tzinfo is None) != (now.tzinfo is None):
+            at, now = at.replace(tzinfo=None), now.astimezone(dt.timezone.utc).replace(tzinfo=None) \
+                if now.tzinfo is not None else now
+        if abs(at - now) > CLOCK_SLACK:
+            raise InvalidInput("报工时间由系统记录，不能改：请不填报工时间；补报或更正请找计划员或车间主任",
+                               "the report's time is the server's: leave reported_at out; a planner or supervisor "
+                               "enters late reports and corrections",
+                               problems=[Problem(f"{path}/reported_at", "报工时间由系统记录，不能改",
+                                                 "set by the system", "forbidden")])
+
+
 def _check_limit(order: Mapping[str, Any], tasks: list[dict[str, Any]], index: int, task: Mapping[str, Any],
-                 good: Decimal, new_good: Decimal, path: str) -> None:
+                 good: Decimal, scrap: Decimal, path: str) -> None:
+    """Good + scrap of the task may not exceed what reached it × (1 + tolerance), said with the numbers."""
     tolerance = overrun_percent()
     base = D.dec(order["qty"]) if index == 0 else D.dec(tasks[index - 1].get("good_qty"))
     limit = base * (1 + tolerance / 100)
-    if new_good <= limit:
+    had_scrap = D.dec(task.get("scrap_qty"))
+    had_good = D.dec(task.get("good_qty"))
+    if had_good + had_scrap + good + scrap <= limit:
         return
+    if scrap > 0 or had_scrap > 0:
+        _refuse_with_scrap(order, tasks, index, task, good, scrap, base, limit, tolerance, path)
+    new_good = had_good + good
     unit = order.get("unit") or ""
-    had = D.dec(task.get("good_qty"))
+    had = had_good
     q = D.qty_text
     if index == 0:
         basis, basis_en = f"工单数量 {q(base)}{unit}", f"the order quantity {q(base)}"
@@ -182,6 +242,31 @@ def _check_limit(order: Mapping[str, Any], tasks: list[dict[str, Any]], index: i
         f"{q(good)} now, {q(new_good)} in all; at most {q(room)} more can be reported",
         detail={"limit": q(limit), "reported": q(had), "requested": q(good), "remaining": q(room)},
         problems=[Problem(f"{path}/good_qty", f"最多还能报 {q(room)}", f"at most {q(room)} more", "over_limit")])
+
+
+def _refuse_with_scrap(order: Mapping[str, Any], tasks: list[dict[str, Any]], index: int, task: Mapping[str, Any],
+                       good: Decimal, scrap: Decimal, base: Decimal, limit: Decimal, tolerance: Decimal, path: str) -> None:
+    unit, q = order.get("unit") or "", D.qty_text
+    had_good, had_scrap = D.dec(task.get("good_qty")), D.dec(task.get("scrap_qty"))
+    had, now = had_good + had_scrap, good + scrap
+    room = max(limit - had, D.ZERO)
+    if index == 0:
+        basis, basis_en = f"工单数量 {q(base)}{unit}", f"the order quantity {q(base)}"
+    else:
+        prev = D.task_title(tasks[index - 1])
+        basis, basis_en = f"上道工序 {prev} 的合格数 {q(base)}{unit}", f"the good quantity {q(base)} of the previous operation {prev}"
+    tol_zh = f"（允许超出 {q(tolerance)}%）" if tolerance else ""
+    tol_en = f" (overrun tolerance {q(tolerance)}%)" if tolerance else ""
+    title = D.task_title(task)
+    raise InvalidInput(
+        f"工序 {title} 的合格数加报废数不能超过{basis}{tol_zh}：已报合格 {q(had_good)}{unit}、报废 {q(had_scrap)}{unit}，"
+        f"本次合格 {q(good)}{unit}、报废 {q(scrap)}{unit}，合计 {q(had + now)}{unit}，最多还能报 {q(room)}{unit}；请核对数量",
+        f"operation {title} cannot count more good and scrap than {basis_en}{tol_en}: {q(had_good)} good and "
+        f"{q(had_scrap)} scrap before, {q(good)} good and {q(scrap)} scrap now, {q(had + now)} in all; "
+        f"at most {q(room)} more can be reported",
+        detail={"limit": q(limit), "reported": q(had), "requested": q(now), "remaining": q(room)},
+        problems=[Problem(f"{path}/{'scrap_qty' if scrap > 0 else 'good_qty'}", f"最多还能报 {q(room)}",
+                          f"at most {q(room)} more", "over_limit")])
 
 
 # ---------------------------------------------------------------- the scanner's entry point
@@ -215,6 +300,8 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         earlier = D.rows(conn, report_form, report_form.main.c.client_id == client_id.strip())
         if earlier:
             D.held(conn).clear()
+            if int(earlier[0]["task"]) == int(task["id"]):
+                _same_as_earlier(earlier[0], body, client_id.strip())
             doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=int(earlier[0]["id"]))
             return _answer(conn, forms, doc, task["id"], duplicate=True, asked=body)
     # read before the report's number is taken (its sequence row stays locked until the commit, so every
@@ -230,6 +317,32 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         return _answer(conn, forms, created, task["id"], duplicate=False, asked=body, names=names)
     finally:
         conn.info.pop(APPLIED, None)
+
+
+def _same_as_earlier(earlier: Mapping[str, Any], body: Mapping[str, Any], client_id: str) -> None:
+    """A repeated ``client_id`` is the same report sent again: refuse it (409) when its event or a
+    quantity differs from the first, saying which."""
+    diffs_zh, diffs_en = [], []
+    if str(body.get("event")) != str(earlier.get("event")):
+        diffs_zh.append(f"事件 第一次「{_EVENT_ZH.get(str(earlier.get('event')), earlier.get('event'))}」、"
+                        f"这次「{_EVENT_ZH.get(str(body.get('event')), body.get('event'))}」")
+        diffs_en.append(f"event {earlier.get('event')} then {body.get('event')}")
+    for key, zh in (("good_qty", "合格数"), ("scrap_qty", "报废数"), ("rework_qty", "返工数")):
+        try:
+            now = D.dec(body.get(key))
+        except (InvalidOperation, ValueError, TypeError):
+            now = None
+        before = D.dec(earlier.get(key))
+        if now != before:
+            shown = D.qty_text(now) if now is not None else str(body.get(key))
+            diffs_zh.append(f"{zh} 第一次 {D.qty_text(before)}、这次 {shown}")
+            diffs_en.append(f"{key} {D.qty_text(before)} then {shown}")
+    if diffs_zh:
+        raise Conflict(f"防重号 {client_id} 已用于报工 {earlier.get('code')}，但这次内容不同（{'；'.join(diffs_zh)}）："
+                       "如果是新的报工，请换一个新的防重号",
+                       f"client_id {client_id} was already used by job report {earlier.get('code')} with other values "
+                       f"({'; '.join(diffs_en)}): send a new client_id for a new report",
+                       detail={"report": earlier.get("code"), "differs": diffs_en})
 
 
 def _answer(conn: Connection, forms: Any, doc: dict[str, Any], task_id: int, *, duplicate: bool,

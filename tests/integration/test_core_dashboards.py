@@ -45,6 +45,19 @@ def board(engine: sa.engine.Engine) -> sa.engine.Engine:
         for m in made:
             release(conn, forms, _ctx(MONDAY), m["id"])
     at = MONDAY.replace(hour=9)
+    from mom.platform.settings import get_settings
+    # 10 good and 1 scrap on the first operation of a 10-piece order: the plant allows 10 % overrun
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOM_PRODUCTION_OVERRUN", "10")
+        get_settings.cache_clear()
+        try:
+            _made_on_monday(engine, at)
+        finally:
+            get_settings.cache_clear()
+    return engine
+
+
+def _made_on_monday(engine: sa.engine.Engine, at: dt.datetime) -> None:
     for code in _task_codes(engine, "MO-A"):          # every operation: start, then finish 10 good (1 scrap on the first)
         _report(engine, code, "start", at)
         first = code == _task_codes(engine, "MO-A")[0]
@@ -55,7 +68,6 @@ def board(engine: sa.engine.Engine) -> sa.engine.Engine:
     _report(engine, b_cast, "start", MONDAY.replace(hour=10))
     _report(engine, b_cast, "report", MONDAY.replace(hour=11), good_qty=6, scrap_qty=2, scrap_reason="R01")
     _report(engine, b_cast, "report", MONDAY.replace(hour=22), good_qty=5)
-    return engine
 
 
 def _task_codes(engine: sa.engine.Engine, order: str) -> list[str]:

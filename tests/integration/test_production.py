@@ -224,7 +224,7 @@ def test_more_good_than_the_predecessor_passed_is_refused_with_the_numbers(shop:
     assert "不能超过工单数量 10台" in zh and "本次 11台" in zh and "最多还能报 10台" in zh
     assert shop.reports() == 0 and by_seq(shop.progress(order["id"]))[10]["status"] == "ready"   # nothing written
 
-    shop.report(tasks[10], "finish", good_qty=7, scrap_qty=3)
+    shop.report(tasks[10], "finish", good_qty=7, scrap_qty=3, scrap_reason="R01")
     shop.report(tasks[20], "report", good_qty=4)
     r = shop.client.post("/api/production/reports", json={"task": tasks[20], "event": "finish", "good_qty": 4},
                          headers=shop.h("op1"))
@@ -316,10 +316,11 @@ def test_a_job_report_created_as_a_record_obeys_the_same_rules(shop: Shop) -> No
     assert rec["production_order"] == order["id"] and rec["machine"] is not None and rec["operator"] is not None
     r = shop.client.post("/api/records/job_report", json=[
         {"task": task["id"], "event": "report", "good_qty": 6, "client_id": "b-1"},
-        {"task": task["id"], "event": "finish", "good_qty": 4, "scrap_qty": "0.5"}], headers=shop.h("op1"))
+        {"task": task["id"], "event": "finish", "good_qty": "3.5", "scrap_qty": "0.5",
+         "scrap_reason": shop.find("scrap_reason", code="R01")[0]["id"]}], headers=shop.h("op1"))
     assert r.status_code == 201, r.text
     p = shop.progress(order["id"])
-    assert by_seq(p)[10]["status"] == "done" and by_seq(p)[10]["good_qty"] == 10 and p["scrap_qty"] == 0.5
+    assert by_seq(p)[10]["status"] == "done" and by_seq(p)[10]["good_qty"] == 9.5 and p["scrap_qty"] == 0.5
     assert by_seq(p)[20]["status"] == "ready" and p["order"]["status"] == "started"
     # the same client id as a record: refused by its uniqueness, nothing counted twice
     r = shop.client.post("/api/records/job_report", json={"task": task["id"], "event": "report", "client_id": "b-1"},
@@ -375,7 +376,8 @@ def test_the_command_line(shop: Shop, cli: Any) -> None:
             "--client-id", "cli-1", "--as", "op1")
     assert r.exit_code == 0, r.output
     assert "已报工 / reported" in r.output and "合格 / good 4" in r.output
-    r = cli("production", "report", task, "--event", "finish", "--good", "4", "--client-id", "cli-1", "--as", "op1")
+    r = cli("production", "report", task, "--event", "finish", "--good", "4", "--scrap", "1", "--reason", "R01",
+            "--client-id", "cli-1", "--as", "op1")
     assert r.exit_code == 0 and "未重复计数" in r.output
     r = cli("production", "progress", order["code"])
     assert r.exit_code == 0 and "20 阀体机加工  ready" in r.output and "在制 / WIP 4" in r.output
