@@ -119,7 +119,7 @@ def test_production_screens(browser, plant, monkeypatch) -> None:  # type: ignor
 
     # the operator's first reports (a scanner, through the API): casting done with 2 scrapped, machining started
     tasks = {t["seq"]: t for t in operator.get(f"/api/production/orders/{valve['id']}/progress")["tasks"]}
-    for n, (seq, event, good, scrap) in enumerate([(10, "start", 0, 0), (10, "report", 30, 2), (10, "finish", 20, 0),
+    for n, (seq, event, good, scrap) in enumerate([(10, "start", 0, 0), (10, "report", 30, 2), (10, "finish", 18, 0),
                                                    (20, "start", 0, 0), (20, "report", 18, 0)]):
         body: dict[str, Any] = {"task": tasks[seq]["code"], "event": event, "good_qty": good, "scrap_qty": scrap,
                                 "client_id": f"shot-{n}"}
