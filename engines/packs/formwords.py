@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mom.engines.packs.planner import label_of
+
 Words = dict[str, str]
 
 TYPES = {"text": ("文本", "text"), "long_text": ("长文本", "long text"), "integer": ("整数", "integer"),
@@ -16,14 +18,6 @@ TYPES = {"text": ("文本", "text"), "long_text": ("长文本", "long text"), "i
 
 #: steps a supervisor need not read: indexes, metadata-only changes (the merge lines already say them)
 QUIET = {"create_index", "drop_index", "update_metadata", "move_field"}
-
-
-def _label(raw: Any, fallback: str) -> Words:
-    lab = raw.get("label") if isinstance(raw, dict) else None
-    if isinstance(lab, dict):
-        zh = str(lab.get("zh-CN") or lab.get("en") or fallback)
-        return {"zh-CN": zh, "en": str(lab.get("en") or zh)}
-    return {"zh-CN": str(lab or fallback), "en": str(lab or fallback)}
 
 
 def _fields(*defs: Any) -> dict[str, dict[str, Any]]:
@@ -48,7 +42,7 @@ def _type(f: dict[str, Any] | None, lang: int) -> str:
 def describe(operations: list[Any], new: Any, old: Any = None) -> list[Words]:
     """One line per step a person cares about, in words (``operations``: the form plan's)."""
     fields = _fields(new, old)
-    form = _label(new, (new or {}).get("name", "") if isinstance(new, dict) else "")
+    form = label_of(new, (new or {}).get("name", "") if isinstance(new, dict) else "")
     out: list[Words] = []
     for op in operations:
         kind = getattr(op, "kind", "")
@@ -58,15 +52,15 @@ def describe(operations: list[Any], new: Any, old: Any = None) -> list[Words]:
         if kind == "create_table" and f is None and "__" in str(getattr(op, "table", "") or ""):
             key = str(op.table).rsplit("__", 1)[1]      # a new form's child table: <form>__<table key>
             f = next((x for x in fields.values() if x.get("type") == "table" and x.get("key") == key), None)
-        lab = _label(f, getattr(op, "field_id", None) or "")
+        lab = label_of(f, getattr(op, "field_id", None) or "")
         if getattr(op, "safety", "") == "blocked":
             out.append({"zh-CN": op.describe("zh-CN"), "en": op.describe("en")})
         elif kind == "create_table" and (f is None or f.get("type") != "table"):
-            names = [_label(x, x.get("key", "")) for x in (new or {}).get("fields") or [] if isinstance(x, dict) and x.get("type") != "table"]
+            names = [label_of(x, x.get("key", "")) for x in (new or {}).get("fields") or [] if isinstance(x, dict) and x.get("type") != "table"]
             out.append({"zh-CN": f"新建表单「{form['zh-CN']}」：" + "、".join(n["zh-CN"] for n in names),
                         "en": f"new form “{form['en']}”: " + ", ".join(n["en"] for n in names)})
         elif kind == "create_table":
-            names = [_label(x, x.get("key", "")) for x in f.get("fields") or [] if isinstance(x, dict)]
+            names = [label_of(x, x.get("key", "")) for x in f.get("fields") or [] if isinstance(x, dict)]
             out.append({"zh-CN": f"新增明细表「{lab['zh-CN']}」：" + "、".join(n["zh-CN"] for n in names),
                         "en": f"new detail table “{lab['en']}”: " + ", ".join(n["en"] for n in names)})
         elif kind == "add_column":

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mom.engines.definitions.identity import definition_hash
+from mom.engines.forms.model import text_of
 from mom.engines.packs import merge as merging
 from mom.engines.packs import state
 from mom.engines.packs import steps as pack_steps
@@ -51,12 +52,7 @@ def words(zh: str, en: str) -> Words:
 def label_of(raw: Any, name: str) -> Words:
     """A definition's label as {"zh-CN", "en"} (its name where it has none)."""
     lab = raw.get("label") if isinstance(raw, dict) else None
-    if isinstance(lab, dict):
-        zh = lab.get("zh-CN") or lab.get("en") or name
-        return words(str(zh), str(lab.get("en") or zh))
-    if isinstance(lab, str) and lab:
-        return words(lab, lab)
-    return words(name, name)
+    return {k: str(v) for k, v in text_of(lab or None, name).items()}
 
 
 def kind_label(step: pack_steps.PackStep) -> Words:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -84,8 +85,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     from mom.platform.api.app import create_app
     from mom.platform.api.routes_ui import ui_dist
     from mom.platform.cli.demo import load_demo
@@ -100,21 +99,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(engine)
     for _ in load_demo(engine):
         pass
-    app = create_app(settings, engine, migrate=False)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/api/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base
-    srv.should_exit = True
-    thread.join(5)
+    yield from _serve(create_app(settings, engine, migrate=False))
     engine.dispose()
 
 
@@ -141,19 +126,14 @@ def _serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 CORE_USERS = {"admin": ("admin123", None), "plan1": ("plan1pass123", "planner"), "op1": ("op1pass1234", "operator")}
 
 
-@pytest.fixture(scope="module")
-def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second server whose database holds the core pack with its demo plant (core and the demo pack do
-    not share a database yet), with an administrator, a planner and an operator (CORE_USERS); one per
-    test module, so what one module releases and plans never shows in another's dispatch list."""
+def core_database(data: Path) -> str:
+    """A SQLite database in ``data`` holding the core pack with its demo plant and CORE_USERS, made the
+    way plant IT would (`mom db upgrade`, `mom pack install core --yes --demo`, `mom user add`); its URL."""
     from click.testing import CliRunner
 
-    from mom.platform.api.app import create_app
     from mom.platform.cli.main import main
-    from mom.platform.db.engine import make_engine
-    from mom.platform.settings import Settings, get_settings
+    from mom.platform.settings import get_settings
 
-    data = tmp_path_factory.mktemp("ui-core")
     url = f"sqlite:///{data / 'mom.sqlite3'}"
     env = {"MOM_DATABASE_URL": url, "MOM_DATA_DIR": str(data)}
     runner = CliRunner()
@@ -166,6 +146,40 @@ def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert r.exit_code == 0, r.output
     finally:
         get_settings.cache_clear()
+    return url
+
+
+class CoreApi:
+    """A core server's API as one of CORE_USERS, for arranging and checking what the browser did."""
+
+    def __init__(self, base: str, user: str) -> None:
+        self.base = base
+        r = httpx.post(base + "/api/auth/token", data={"username": user, "password": CORE_USERS[user][0]})
+        r.raise_for_status()
+        self.h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = httpx.get(self.base + path, headers=self.h, params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        r = httpx.post(self.base + path, headers=self.h, json=body)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server whose database holds the core pack with its demo plant (core and the demo pack do
+    not share a database yet), with an administrator, a planner and an operator (CORE_USERS); one per
+    test module, so what one module releases and plans never shows in another's dispatch list."""
+    from mom.platform.api.app import create_app
+    from mom.platform.db.engine import make_engine
+    from mom.platform.settings import Settings
+
+    data = tmp_path_factory.mktemp("ui-core")
+    url = core_database(data)
     engine = make_engine(url)
     yield from _serve(create_app(Settings(data_dir=data, database_url=url), engine, migrate=False))
     engine.dispose()

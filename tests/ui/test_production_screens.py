@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.ui.conftest import CORE_USERS, _serve, login, shot
+from tests.ui.conftest import CORE_USERS, _serve, core_database, login, shot
 from tests.ui.test_shop_floor_production import PHONE, Api
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -30,26 +30,12 @@ DESK = {"locale": "zh-CN", "viewport": {"width": 1366, "height": 768}, "bypass_c
 def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A server on a database of its own holding the core pack with its demo plant and CORE_USERS; the
     engine and settings too, for running the background worker (the breakdown rule) in the test."""
-    from click.testing import CliRunner
-
     from mom.platform.api.app import create_app
-    from mom.platform.cli.main import main
     from mom.platform.db.engine import make_engine
-    from mom.platform.settings import Settings, get_settings
+    from mom.platform.settings import Settings
 
     data: Path = tmp_path_factory.mktemp("ui-production")
-    url = f"sqlite:///{data / 'mom.sqlite3'}"
-    env = {"MOM_DATABASE_URL": url, "MOM_DATA_DIR": str(data)}
-    runner = CliRunner()
-    get_settings.cache_clear()
-    try:
-        for args in (["db", "upgrade"], ["pack", "install", "core", "--yes", "--demo"],
-                     *(["user", "add", name, "--password", pw, *(["--role", role] if role else ["--admin"])]
-                       for name, (pw, role) in CORE_USERS.items())):
-            r = runner.invoke(main, args, env=env, catch_exceptions=False)
-            assert r.exit_code == 0, r.output
-    finally:
-        get_settings.cache_clear()
+    url = core_database(data)
     settings = Settings(data_dir=data, database_url=url)
     engine = make_engine(url)
     for base in _serve(create_app(settings, engine, migrate=False)):

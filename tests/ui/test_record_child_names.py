@@ -7,31 +7,10 @@ times in plant time (Asia/Shanghai), and the page has no 保存 button."""
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import httpx
-
-from tests.ui.conftest import CORE_USERS, login
+from tests.ui.conftest import CORE_USERS, CoreApi, login
 
 
-class Api:
-    """The core server's API as one of CORE_USERS."""
-
-    def __init__(self, base: str, user: str) -> None:
-        self.base = base
-        r = httpx.post(base + "/api/auth/token", data={"username": user, "password": CORE_USERS[user][0]})
-        r.raise_for_status()
-        self.h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    def get(self, path: str, **params: Any) -> Any:
-        r = httpx.get(self.base + path, headers=self.h, params=params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: Any = None) -> Any:
-        r = httpx.post(self.base + path, headers=self.h, json=body)
-        assert r.status_code in (200, 201), r.text
-        return r.json()
+Api = CoreApi
 
 
 def _cells(page, table_key: str) -> list[list[str]]:  # type: ignore[no-untyped-def]

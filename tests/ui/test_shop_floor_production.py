@@ -10,32 +10,14 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from tests.ui.conftest import CORE_USERS, login, shot
+from tests.ui.conftest import CORE_USERS, CoreApi, login, shot
 
 # bypass_csp: Playwright's wait_for_function evaluates a string, which the server's policy forbids (see conftest)
 PHONE = {"locale": "zh-CN", "viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "bypass_csp": True}
 
 
-class Api:
-    """The core server's API as one of CORE_USERS, for arranging and checking what the browser did."""
-
-    def __init__(self, base: str, user: str) -> None:
-        self.base = base
-        r = httpx.post(base + "/api/auth/token", data={"username": user, "password": CORE_USERS[user][0]})
-        r.raise_for_status()
-        self.h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    def get(self, path: str, **params: Any) -> Any:
-        r = httpx.get(self.base + path, headers=self.h, params=params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: Any = None) -> Any:
-        r = httpx.post(self.base + path, headers=self.h, json=body)
-        assert r.status_code in (200, 201), r.text
-        return r.json()
+class Api(CoreApi):
+    """The core server's API as one of CORE_USERS, with the orders this test makes."""
 
     def new_order(self, qty: int) -> dict[str, Any]:
         item = self.get("/api/records/item", code="FG-V50")["items"][0]
