@@ -190,12 +190,13 @@ def _references(conn: Connection, name: str, p: PackPlan) -> None:
 
     mine = {r["name"] for r in state.items_of(conn, name) if r["kind"] == "forms"}
     owners = state.owners(conn)
-    for form, raw in store.known_forms(conn).items():
+    known = store.known_forms(conn)
+    for form, raw in known.items():
         if form in mine or owners.get(("forms", form)) == name:
             continue
         for f in _fields(raw):
             if f.get("type") == "reference" and f.get("form") in mine:
-                lab, target = label_of(raw, form), label_of(store.known_forms(conn).get(f["form"]), f["form"])
+                lab, target = label_of(raw, form), label_of(known.get(f["form"]), f["form"])
                 p.reasons.append(words(
                     f"表单「{lab['zh-CN']}」的字段「{label_of(f, f.get('key', ''))['zh-CN']}」引用了本包的表单「{target['zh-CN']}」：先在设计器里删除这个字段，或把它改为文本",
                     f"form “{lab['en']}”, field “{label_of(f, f.get('key', ''))['en']}” references this pack's form “{target['en']}”: "
