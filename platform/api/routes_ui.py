@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -269,7 +270,12 @@ def delete_view(form: PathName, name: PathName, engine: EngineDep, registry: Reg
 
 
 def ui_dist() -> Path | None:
-    """The built front end, or None when it was never built."""
+    """The built front end, or None when it was never built.
+
+    ``MOM_UI_DIST`` names another build folder (a developer's private ``vite build --outDir``)."""
+    own = os.environ.get("MOM_UI_DIST")
+    if own and (Path(own) / "index.html").is_file():
+        return Path(own)
     spec = importlib.util.find_spec("mom.ui")
     for base in list(spec.submodule_search_locations or []) if spec else []:
         root = Path(base) / "dist"
