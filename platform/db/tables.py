@@ -222,6 +222,10 @@ wf_instance = sa.Table(
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Column("state", sa.JSON, nullable=False),         # tokens, joins, resume point
     sa.Column("row_version", sa.Integer, nullable=False),
+    # revision 0010: 发起人自选 (chosen approvers per node), a sub-process's parent task, a revoke flow's target
+    sa.Column("chosen", sa.JSON, nullable=True),
+    sa.Column("parent_task_id", sa.BigInteger, nullable=True),
+    sa.Column("revokes_id", sa.BigInteger, nullable=True),
     sa.Index("ix_mom_wf_instance_record", "form", "record_id"),
     sa.Index("ix_mom_wf_instance_initiator", "initiator_id", "status"),
 )
@@ -247,9 +251,26 @@ wf_task = sa.Table(
     sa.Column("due_at", UTCDateTime, nullable=True),
     sa.Column("timeout_done", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("read_at", UTCDateTime, nullable=True),
+    # revision 0010: 票签 weight (null = 1), the user a proxy/handover acts for, a handwritten signature's file id
+    sa.Column("weight", sa.Integer, nullable=True),
+    sa.Column("on_behalf_of", sa.Integer, nullable=True),
+    sa.Column("signature", sa.String(64), nullable=True),
     sa.Index("ix_mom_wf_task_inbox", "assignee_id", "status"),
     sa.Index("ix_mom_wf_task_instance", "instance_id", "node_id", "round"),
     sa.Index("ix_mom_wf_task_due", "status", "due_at"),
+)
+
+# revision 0010: out-of-office proxies (代理人): a user's new tasks go to the proxy within the period
+wf_proxy = sa.Table(
+    "mom_wf_proxy", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("proxy_id", sa.Integer, nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Index("ix_mom_wf_proxy_user", "user_id", "ends_at"),
 )
 
 wf_event = sa.Table(
