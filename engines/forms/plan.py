@@ -127,7 +127,8 @@ def _plan_change(conn: Connection | None, new: CompiledForm, old: FormDefinition
             tname = table_name[meta["table"]]
             ops.append(make("retire_column", f"停用字段 {meta['key']}（列改名为 {physical.retired_column_name(fid)}，数据保留，可恢复）",
                                  f"retire field {meta['key']} (column renamed to {physical.retired_column_name(fid)}; data kept, restorable)",
-                                 SAFE, tname, fid, {"from": meta["column"], "to": physical.retired_column_name(fid)}))
+                                 SAFE, tname, fid, {"from": meta["column"], "to": physical.retired_column_name(fid),
+                                                    "rows": rows if meta["table"] == MAIN else None}))
     renames: list[Operation] = []
     for fid, (tid, f) in active.items():
         tname = table_name[tid]

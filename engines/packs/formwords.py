@@ -39,13 +39,18 @@ def _type(f: dict[str, Any] | None, lang: int) -> str:
     return TYPES.get(str(t), (str(t), str(t)))[lang]
 
 
-def describe(operations: list[Any], new: Any, old: Any = None) -> list[Words]:
-    """One line per step a person cares about, in words (``operations``: the form plan's)."""
+def describe(operations: list[Any], new: Any, old: Any = None, *, metadata: bool = False) -> list[Words]:
+    """One line per step a person cares about, in words (``operations``: the form plan's). With
+    ``metadata``, what changes without touching the table too (a field renamed, made required …: the
+    form designer's plan; the pack plan's merge lines already say these)."""
     fields = _fields(new, old)
     form = label_of(new, (new or {}).get("name", "") if isinstance(new, dict) else "")
     out: list[Words] = []
     for op in operations:
         kind = getattr(op, "kind", "")
+        if kind == "update_metadata" and metadata:
+            out.extend(_metadata_words(new, old))
+            continue
         if kind in QUIET:
             continue
         f = fields.get(str(getattr(op, "field_id", "") or ""))
@@ -57,8 +62,8 @@ def describe(operations: list[Any], new: Any, old: Any = None) -> list[Words]:
             out.append({"zh-CN": op.describe("zh-CN"), "en": op.describe("en")})
         elif kind == "create_table" and (f is None or f.get("type") != "table"):
             names = [label_of(x, x.get("key", "")) for x in (new or {}).get("fields") or [] if isinstance(x, dict) and x.get("type") != "table"]
-            out.append({"zh-CN": f"新建表单「{form['zh-CN']}」：" + "、".join(n["zh-CN"] for n in names),
-                        "en": f"new form “{form['en']}”: " + ", ".join(n["en"] for n in names)})
+            out.append({"zh-CN": f"新建表单「{form['zh-CN']}」，{len(names)} 个字段：" + "、".join(n["zh-CN"] for n in names),
+                        "en": f"new form “{form['en']}”, {len(names)} fields: " + ", ".join(n["en"] for n in names)})
         elif kind == "create_table":
             names = [label_of(x, x.get("key", "")) for x in f.get("fields") or [] if isinstance(x, dict)]
             out.append({"zh-CN": f"新增明细表「{lab['zh-CN']}」：" + "、".join(n["zh-CN"] for n in names),
@@ -71,7 +76,7 @@ def describe(operations: list[Any], new: Any, old: Any = None) -> list[Words]:
         elif kind in ("rename_column", "rename_table"):
             out.append({"zh-CN": f"「{lab['zh-CN']}」换了内部名称（数据保留）", "en": f"“{lab['en']}” gets another internal name (data kept)"})
         elif kind in ("retire_column", "retire_table"):
-            out.append({"zh-CN": f"停用「{lab['zh-CN']}」（数据保留，可恢复）", "en": f"retires “{lab['en']}” (data kept, restorable)"})
+            out.append(_retire(kind, lab, (getattr(op, "detail", None) or {}).get("rows")))
         elif kind in ("restore_column", "restore_table"):
             out.append({"zh-CN": f"恢复「{lab['zh-CN']}」及其数据", "en": f"restores “{lab['en']}” with its data"})
         elif kind == "require_field":
@@ -80,4 +85,51 @@ def describe(operations: list[Any], new: Any, old: Any = None) -> list[Words]:
             out.append({"zh-CN": f"为已有记录填上字段「{lab['zh-CN']}」的值", "en": f"fills field “{lab['en']}” in existing records"})
         else:
             out.append({"zh-CN": op.describe("zh-CN"), "en": op.describe("en")})
+    return out
+
+
+def _retire(kind: str, lab: Words, rows: Any) -> Words:
+    what_zh, what_en = ("明细表", "detail table") if kind == "retire_table" else ("字段", "field")
+    if isinstance(rows, int) and rows > 0:
+        return {"zh-CN": f"删除{what_zh}「{lab['zh-CN']}」：已有 {rows} 条记录的该{what_zh}数据将隐藏并保留，可随时恢复",
+                "en": f"removes {what_en} “{lab['en']}”: its data in {rows} existing records is hidden and kept, restorable"}
+    return {"zh-CN": f"删除{what_zh}「{lab['zh-CN']}」（数据保留，可恢复）", "en": f"removes {what_en} “{lab['en']}” (data kept, restorable)"}
+
+
+#: field properties by the name a supervisor knows them by
+PROPS = {"required": ("必填", "required"), "unique": ("不可重复", "unique"), "read_only": ("只读", "read-only"),
+         "hidden": ("隐藏", "hidden"), "options": ("选项", "options"), "default": ("默认值", "default"),
+         "help": ("填写说明", "help"), "min": ("最小值", "minimum"), "max": ("最大值", "maximum"),
+         "max_length": ("最大长度", "maximum length"), "regex": ("格式要求", "format"), "formula": ("公式", "formula"),
+         "pattern": ("编号规则", "numbering"), "form": ("关联表单", "linked form"), "display_field": ("显示字段", "display field"),
+         "precision": ("精度", "precision"), "scale": ("小数位数", "decimal places"), "result_type": ("结果类型", "result type")}
+PARTS = {"rules": ("校验规则", "rules"), "permissions": ("权限", "permissions"), "display_field": ("显示字段", "display field"),
+         "ui": ("布局", "layout"), "description": ("说明", "description"), "states": ("状态", "states")}
+
+
+def _metadata_words(new: Any, old: Any) -> list[Words]:
+    """Labels and settings that changed, field by field (by id: a renamed label keeps its data)."""
+    if not isinstance(new, dict) or not isinstance(old, dict):
+        return []
+    out: list[Words] = []
+    was, now = label_of(old, old.get("name", "")), label_of(new, new.get("name", ""))
+    if was["zh-CN"] != now["zh-CN"]:
+        out.append({"zh-CN": f"表单「{was['zh-CN']}」改名为「{now['zh-CN']}」", "en": f"form “{was['en']}” renamed “{now['en']}”"})
+    before = _fields(old)
+    for fid, f in _fields(new).items():
+        o = before.get(fid)
+        if o is None:
+            continue
+        a, b = label_of(o, str(o.get("key", ""))), label_of(f, str(f.get("key", "")))
+        if a["zh-CN"] != b["zh-CN"]:
+            out.append({"zh-CN": f"字段「{a['zh-CN']}」改名为「{b['zh-CN']}」，数据保留",
+                        "en": f"field “{a['en']}” renamed “{b['en']}”, data kept"})
+        props = [PROPS[k] for k in PROPS if o.get(k) != f.get(k)]
+        if props:
+            out.append({"zh-CN": f"字段「{b['zh-CN']}」的设置有变化：" + "、".join(p[0] for p in props),
+                        "en": f"field “{b['en']}” settings change: " + ", ".join(p[1] for p in props)})
+    parts = [PARTS[k] for k in PARTS if old.get(k) != new.get(k)]
+    if parts:
+        out.append({"zh-CN": "表单的" + "、".join(p[0] for p in parts) + "有变化（不影响已有数据）",
+                    "en": "the form's " + ", ".join(p[1] for p in parts) + " change (existing data untouched)"})
     return out

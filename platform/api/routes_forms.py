@@ -1,14 +1,20 @@
-"""Form definitions: list, read, plan, publish, versions, diff, retired fields and purge."""
+"""Form definitions: list, read, plan, publish, versions, diff, retired fields and purge; keys made
+from labels for the designers."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 
+from mom.engines.definitions.keys import make_keys
 from mom.engines.forms import store
-from mom.engines.forms.definition import MissingFieldType, form_schema
-from mom.engines.forms.model import text_of
+from mom.engines.forms.definition import EXTRA_NAMES, SQL_RESERVED, MissingFieldType, form_name_problem, form_schema
+from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, text_of
+from mom.engines.packs.formwords import describe as plan_words
 from mom.engines.records.access import form_access, granting_entries
+from mom.engines.reports import store as report_store
+from mom.engines.workflow import store as workflow_store
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS, FormRead, FormSummaryRead
 from mom.platform.api.params import MAX_NAME, PathName, PathVersion, Version
@@ -99,7 +105,9 @@ def plan_form(engine: EngineDep, registry: RegistryDep, actor: ActorDep, definit
         elif not actor.is_admin:
             raise AccessDenied("需要管理员权限", "administrator rights are required")
         _, plan = store.plan_form(conn, definition)
-    return plan.as_dict() | {"text": {"zh-CN": plan.describe("zh-CN"), "en": plan.describe("en")}}
+        cur = store.current(conn, plan.form) if plan.from_version else None
+    words = plan_words(plan.operations, definition, dict(cur[0].raw) if cur else None, metadata=True)
+    return plan.as_dict() | {"text": {"zh-CN": plan.describe("zh-CN"), "en": plan.describe("en")}, "words": words}
 
 
 @router.put("/forms/{name}", summary="Publish a definition: plan and apply in one transaction")
@@ -148,3 +156,45 @@ def purge(name: PathName, field_id: PathName, engine: EngineDep, actor: AdminDep
         raise InvalidInput(f"清除不可恢复：请加 ?confirm={field_id} 确认", f"purging is irreversible: add ?confirm={field_id} to confirm")
     with write_tx(engine) as conn:
         return store.purge_field(conn, name, field_id)
+
+
+class KeysIn(BaseModel):
+    kind: Literal["form", "field", "option", "flow", "report", "dashboard"] = Field(
+        description="what the keys name: form, field, option (a choice's stored value), flow, report, dashboard")
+    labels: list[Annotated[str, Field(max_length=200)]] = Field(max_length=500, description="the labels, in order")
+    taken: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=list, max_length=5000, description="keys already used in the same scope (other fields of the form …)")
+    in_table: bool = Field(False, description="fields of a detail table (its own reserved columns)")
+
+
+def _reserved(kind: str, in_table: bool):
+    if kind == "form":
+        return lambda k: form_name_problem(k) is not None or k in EXTRA_NAMES
+    if kind == "field":
+        system = set(CHILD_SYSTEM_COLUMNS if in_table else SYSTEM_COLUMNS) | {"parent"}
+        return lambda k: k in system or k in SQL_RESERVED or k in EXTRA_NAMES
+    if kind == "option":
+        return lambda _k: False
+    return lambda k: k in SQL_RESERVED
+
+
+def _published(conn: Any, kind: str) -> list[str]:
+    if kind == "form":
+        return store.form_names(conn, retired=True)
+    if kind == "flow":
+        return workflow_store.workflow_names(conn)
+    if kind in ("report", "dashboard"):
+        return report_store.names(conn, kind, retired=True)
+    return []
+
+
+@router.post("/designer/keys", summary="Keys made from labels (pinyin), unique in their scope: no English typed")
+def designer_keys(body: KeysIn, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
+    """Form, flow, report and dashboard names also avoid the published ones (for administrators, who
+    create them; others learn of a clash when they publish)."""
+    taken = list(body.taken)
+    if actor.is_admin and body.kind in ("form", "flow", "report", "dashboard"):
+        with read_tx(engine) as conn:
+            taken += _published(conn, body.kind)
+    keys = make_keys(body.labels, kind=body.kind, taken=taken, reserved=_reserved(body.kind, body.in_table))
+    return {"keys": keys}
