@@ -16,7 +16,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import audit as audit_trail
 from mom.engines.records import lookup, uniqueness, values as V
-from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.access import FormAccess, form_access, record_row
 from mom.engines.records.autonumber import fill_autonumbers
 from mom.engines.records.context import Ctx
 from mom.engines.records.display import child_values
@@ -79,24 +79,6 @@ def load_children(conn: Connection, compiled: CompiledForm, ids: list[int], keys
 
 
 # ---------------------------------------------------------------- helpers
-
-def _live_row(conn: Connection, compiled: CompiledForm, access: FormAccess, rid: int, action: str,
-              *, include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
-    t = compiled.main
-    q = sa.select(t).where(t.c.id == rid)
-    scope = access.scope(action)
-    if scope is not None:
-        q = q.where(scope)
-    if not include_deleted:
-        q = q.where(t.c.deleted_at.is_(None))
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = conn.execute(q).mappings().first()
-    if row is None:
-        raise NotFound(f"表单 {compiled.name} 中没有 id 为 {rid} 的记录（或无权查看）",
-                       f"no record {rid} in form {compiled.name} (or you may not see it)")
-    return dict(row)
-
 
 def _write_children(conn: Connection, compiled: CompiledForm, parent_id: int,
                     children: Mapping[str, list[dict[str, Any]] | None]) -> None:
@@ -239,9 +221,7 @@ def preview_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
 def get_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int,
                include_deleted: bool = False, compiled: CompiledForm | None = None) -> dict[str, Any]:
     compiled = compiled or registry.get(conn, form)
-    access = form_access(compiled, ctx.actor)
-    access.require("read")
-    row = _live_row(conn, compiled, access, record_id, "read", include_deleted=include_deleted)
+    access, row = record_row(conn, compiled, ctx.actor, record_id, "read", include_deleted=include_deleted)
     children = load_children(conn, compiled, [record_id])[record_id]
     keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
     display = lookup.display_values(conn, registry, compiled, [row], keys, actor=ctx.actor)
@@ -278,11 +258,10 @@ def apply_update(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
                  patch: Any, expected_version: int | None = None, transition: str | None = None,
                  require_version: bool = False) -> tuple[dict[str, Any], bool]:
     compiled = registry.get(conn, form)
-    access = form_access(compiled, ctx.actor)
-    access.require("update")
     if isinstance(patch, Mapping) and expected_version is None and patch.get("row_version") is not None:
         expected_version = _int_or_none(patch.get("row_version"))
-    row = _live_row(conn, compiled, access, record_id, "update", lock=True)
+    # the form's update right, or a pending approval task on the record (its editable_fields: the lock)
+    access, row = record_row(conn, compiled, ctx.actor, record_id, "update", lock=True)
     if require_version and expected_version is None and isinstance(patch, Mapping):
         raise PreconditionRequired(
             f"修改记录 {record_id} 需要带上读取时的 row_version（请求体中的 row_version 或 If-Match 头）；"
@@ -346,9 +325,7 @@ def _int_or_none(v: Any) -> int | None:
 def delete_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> dict[str, Any]:
     """Soft delete: the record disappears from lists and can be restored; unique values are freed."""
     compiled = registry.get(conn, form)
-    access = form_access(compiled, ctx.actor)
-    access.require("delete")
-    row = _live_row(conn, compiled, access, record_id, "delete")
+    access, row = record_row(conn, compiled, ctx.actor, record_id, "delete")
     hooks = registry.hooks or NO_HOOKS
     hooks.before_delete(conn, ctx, compiled, record_id, row)
     t = compiled.main
@@ -361,9 +338,7 @@ def delete_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form
 
 def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> dict[str, Any]:
     compiled = registry.get(conn, form)
-    access = form_access(compiled, ctx.actor)
-    access.require("delete")
-    row = _live_row(conn, compiled, access, record_id, "delete", include_deleted=True)
+    access, row = record_row(conn, compiled, ctx.actor, record_id, "delete", include_deleted=True)
     if row["deleted_at"] is None:
         return get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id, compiled=compiled)
     problems = ProblemList()
@@ -383,7 +358,5 @@ def restore_record(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
 def record_audit(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, record_id: int) -> list[dict[str, Any]]:
     """The audit trail of a record its caller may read (also once deleted), without hidden fields' changes."""
     compiled = registry.get(conn, form)
-    access = form_access(compiled, ctx.actor)
-    access.require("read")
-    _live_row(conn, compiled, access, record_id, "read", include_deleted=True)
+    access, _ = record_row(conn, compiled, ctx.actor, record_id, "read", include_deleted=True)
     return audit_trail.history(conn, form, record_id, access.visible)

@@ -12,11 +12,12 @@ from mom.engines.forms import store
 from mom.engines.forms.definition import EXTRA_NAMES, SQL_RESERVED, MissingFieldType, form_name_problem, form_schema
 from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, text_of
 from mom.engines.packs.formwords import describe as plan_words
-from mom.engines.records.access import form_access, granting_entries
+from mom.engines.records.access import form_access, granting_entries, refusal
 from mom.engines.reports import store as report_store
 from mom.engines.workflow import store as workflow_store
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS, FormRead, FormSummaryRead
+from mom.platform.auth import grants
 from mom.platform.api.params import MAX_NAME, PathName, PathVersion, Version
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InvalidInput, NotFound
@@ -87,8 +88,8 @@ def get_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: Ac
                     "read_only_fields": [], "display_field": raw.get("display_field"),
                     "warning": {"zh-CN": exc.zh, "en": exc.en}, "problems": [p.as_dict() for p in exc.problems]}
     access = form_access(compiled, actor)
-    if not access.actions:
-        raise NotFound(f"表单 {name} 不存在", f"form {name} does not exist")
+    if not access.actions:     # it exists: a refusal, not "does not exist"
+        raise refusal(name, access.label, "read")
     raw = dict(compiled.definition.raw)
     raw["fields"] = [f for f in raw["fields"] if access.visible(f["key"])]
     if not access.can("design"):
@@ -117,8 +118,13 @@ def publish_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor
         raise InvalidInput(f"定义中的 name 必须是 {name}", f"the definition's name must be {name}")
     with write_tx(engine) as conn:
         _can_design(conn, registry, actor, name)
+        # a new form that names no permissions gets the default (everyone fills in, reads their own)
+        definition, defaulted = grants.with_default(conn, definition)
         plan, compiled = store.publish(conn, definition, actor_id=actor.id)
-    return plan.as_dict() | {"version": plan.to_version}
+    out = plan.as_dict() | {"version": plan.to_version}
+    if defaulted:
+        out["permissions_defaulted"] = definition["permissions"]
+    return out
 
 
 @router.get("/forms/{name}/versions", summary="Every published version of a form")

@@ -22,7 +22,7 @@ FORM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # The first path segment after /api -> the scope area it belongs to.
 _AREA_OF = {
     "records": "records", "views": "records",
-    "forms": "forms", "schema": "forms", "designer": "forms",
+    "forms": "forms", "schema": "forms", "permissions": "forms", "designer": "forms",
     "workflows": "workflow", "tasks": "workflow", "workflow-instances": "workflow", "rules": "workflow",
     "events": "workflow", "outbox": "workflow", "notifications": "workflow",
     "reports": "reports", "dashboards": "reports", "report-runs": "reports", "spc": "reports",
@@ -32,7 +32,7 @@ _AREA_OF = {
     "admin": "admin", "packs": "admin",
 }
 # POSTs that only compute an answer and write nothing: a read-only token may call them.
-_READ_POSTS = ("preview", "validate", "plan", "check", "analyze", "whatif")
+_READ_POSTS = ("preview", "validate", "plan", "check", "analyze", "whatif", "compose", "describe")
 _READ_ONLY_POSTS = ("/api/scheduling/solve", "/api/scheduling/reschedule", "/api/designer/keys")
 # ... except these: planning a pack loads it, which runs the pack's code (hooks.py), so it needs write.
 _WRITE_PLANS = ("/api/packs/{name}/plan",)

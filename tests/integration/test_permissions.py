@@ -53,8 +53,11 @@ def test_row_scope_by_department(client: TestClient, demo_forms: dict, engine: s
     assert [x["lot_no"] for x in client.get("/api/records/iqc_inspection", headers=qc2).json()["items"]] == ["B"]
     # the manager's department QC contains QC-IQC; scope "all" anyway
     assert len(client.get("/api/records/iqc_inspection", headers=boss).json()["items"]) == 2
-    assert client.get(f"/api/records/iqc_inspection/{a['id']}", headers=qc2).status_code == 404
-    assert client.patch(f"/api/records/iqc_inspection/{a['id']}", headers=qc2, json={"qty": 5, "row_version": a["row_version"]}).status_code == 404
+    # out of reach is a refusal in her words (issue 20), not "does not exist"
+    r = client.get(f"/api/records/iqc_inspection/{a['id']}", headers=qc2)
+    assert r.status_code == 403 and r.json()["message"]["zh-CN"].startswith("无权限")
+    assert client.patch(f"/api/records/iqc_inspection/{a['id']}", headers=qc2, json={"qty": 5, "row_version": a["row_version"]}).status_code == 403
+    assert client.get("/api/records/iqc_inspection/99999", headers=qc2).status_code == 404
     assert client.delete(f"/api/records/iqc_inspection/{a['id']}", headers=qc1).status_code == 403
 
 

@@ -1,0 +1,147 @@
+"""Form permissions in a supervisor's words: the default a new form gets, the two questions the publish
+dialog asks (谁可以填写 / 谁可以查看全部记录), and a permission list told back in Chinese and English with
+role and department *names* (never keys).
+
+The answers are plain data::
+
+    {"fill": {"everyone": true, "roles": []},        # who may create records (and read/change their own)
+     "see_all": {"roles": ["qc_manager"]}}           # who may read (and export) every record
+
+:func:`compose` turns them into ``permissions`` entries of ``mom.form/1``; :func:`describe` reads any
+permission list back as sentences. Administrators may always do everything, so they are not listed.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.platform.db import tables as T
+from mom.platform.errors import ProblemList
+
+FILL_ACTIONS = ["create", "read", "update"]
+SEE_ALL_ACTIONS = ["read", "export"]
+# What a new form published without ``permissions`` gets: every signed-in user fills it in and reads and
+# changes their own records; administrators (who may design it) see all.
+DEFAULT_ANSWERS: dict[str, Any] = {"fill": {"everyone": True, "roles": []}, "see_all": {"roles": []}}
+
+ACTION_WORDS = {"create": ("新建", "create"), "read": ("查看", "read"), "update": ("修改", "update"),
+                "delete": ("删除", "delete"), "export": ("导出", "export"), "import": ("导入", "import"),
+                "design": ("设计", "design")}
+SCOPE_WORDS = {"all": ("全部记录", "all records"), "department": ("本部门的记录", "their department's records"),
+               "own": ("本人创建的记录", "records they created"), "expr": ("符合条件的记录", "records matching a condition")}
+
+
+def default_permissions() -> list[dict[str, Any]]:
+    """The permissions a new form gets when its definition names none."""
+    return compose(DEFAULT_ANSWERS, known_roles=None)
+
+
+def role_names(conn: Connection) -> dict[str, Any]:
+    """Role key -> its label (``{"zh-CN": …, "en": …}``, a string, or None)."""
+    return {r.name: r.label for r in conn.execute(sa.select(T.role.c.name, T.role.c.label))}
+
+
+def role_text(key: str, label: Any, lang: str) -> str:
+    """A role's name in ``lang``: its label, else its key (a role nobody labelled)."""
+    if key == "*":
+        return "所有登录用户" if lang == "zh-CN" else "everyone signed in"
+    if isinstance(label, Mapping):
+        return str(label.get(lang) or label.get("zh-CN") or label.get("en") or key)
+    return str(label or key)
+
+
+def _roles(value: Any, path: str, known: Mapping[str, Any] | None, problems: ProblemList) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(path, "应为角色列表", "expected a list of roles", "type")
+        return []
+    for i, r in enumerate(value):
+        if known is not None and r not in known:
+            problems.add(f"{path}/{i}", "没有这个角色：请从角色列表中选择", "there is no such role: pick one from the list",
+                         "unknown")
+    return list(dict.fromkeys(value))
+
+
+def compose(answers: Any, *, known_roles: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """``permissions`` entries from the publish dialog's answers (see the module docstring). Unknown roles
+    are refused (422 naming each) when ``known_roles`` is given."""
+    problems = ProblemList()
+    if not isinstance(answers, Mapping):
+        problems.add("", "应为对象：{fill, see_all}", "expected an object: {fill, see_all}", "type")
+        problems.raise_if_any("权限设置有误", "invalid permission answers")
+    fill = answers.get("fill") if isinstance(answers.get("fill"), Mapping) else {}
+    see = answers.get("see_all") if isinstance(answers.get("see_all"), Mapping) else {}
+    fill_roles = _roles(fill.get("roles"), "/fill/roles", known_roles, problems)
+    see_roles = _roles(see.get("roles"), "/see_all/roles", known_roles, problems)
+    everyone = bool(fill.get("everyone", not fill_roles))
+    problems.raise_if_any("权限设置中有不认识的角色，请重新选择", "unknown role(s) in the permission answers")
+    out: list[dict[str, Any]] = []
+    for r in (["*"] if everyone else fill_roles):
+        out.append({"role": r, "actions": list(FILL_ACTIONS), "scope": "own"})
+    for r in see_roles:
+        out.append({"role": r, "actions": list(SEE_ALL_ACTIONS), "scope": "all"})
+    return out
+
+
+def answers_of(permissions: Any) -> dict[str, Any] | None:
+    """The dialog's answers that give exactly ``permissions``, or None when the list says more than the
+    two questions can (then the designer shows the full permission editor instead)."""
+    if not isinstance(permissions, list):
+        return None
+    fill = [p.get("role") for p in permissions if isinstance(p, Mapping) and p.get("actions") == FILL_ACTIONS
+            and p.get("scope") == "own" and not p.get("fields")]
+    see = [p.get("role") for p in permissions if isinstance(p, Mapping) and p.get("actions") == SEE_ALL_ACTIONS
+           and p.get("scope") == "all" and not p.get("fields")]
+    answers = {"fill": {"everyone": "*" in fill, "roles": [r for r in fill if r != "*"]},
+               "see_all": {"roles": see}}
+    if "*" in fill and len(fill) > 1:
+        return None
+    return answers if compose(answers, known_roles=None) == permissions else None
+
+
+def describe(permissions: Any, roles: Mapping[str, Any]) -> dict[str, list[str]]:
+    """One sentence per entry, zh-CN and en, naming roles by their labels, e.g.
+    "所有登录用户：可新建、查看、修改本人创建的记录"; the last sentence says administrators may do all."""
+    out: dict[str, list[str]] = {"zh-CN": [], "en": []}
+    for p in permissions if isinstance(permissions, list) else []:
+        if not isinstance(p, Mapping):
+            continue
+        key = str(p.get("role"))
+        acts = [a for a in p.get("actions") or [] if a in ACTION_WORDS]
+        scope = p.get("scope", "all")
+        sw = SCOPE_WORDS["expr"] if isinstance(scope, Mapping) else SCOPE_WORDS.get(str(scope), SCOPE_WORDS["all"])
+        record_acts = [a for a in acts if a != "design"]
+        zh = "、".join(ACTION_WORDS[a][0] for a in record_acts)
+        en = ", ".join(ACTION_WORDS[a][1] for a in record_acts)
+        zh_line = f"{role_text(key, roles.get(key), 'zh-CN')}：可{zh}{sw[0]}" if record_acts else \
+            f"{role_text(key, roles.get(key), 'zh-CN')}："
+        en_line = f"{role_text(key, roles.get(key), 'en')}: may {en} {sw[1]}" if record_acts else \
+            f"{role_text(key, roles.get(key), 'en')}:"
+        if "design" in acts:
+            zh_line += ("；" if record_acts else "") + "可修改表单设计"
+            en_line += ("; " if record_acts else " ") + "may change the form's design"
+        hidden = sorted(k for k, v in (p.get("fields") or {}).items() if v == "hidden") if isinstance(p.get("fields"), Mapping) else []
+        if hidden:
+            zh_line += f"（看不到 {len(hidden)} 个字段）"
+            en_line += f" ({len(hidden)} field(s) hidden)"
+        out["zh-CN"].append(zh_line)
+        out["en"].append(en_line)
+    out["zh-CN"].append("管理员：可做所有操作")
+    out["en"].append("Administrators: may do everything")
+    return out
+
+
+def with_default(conn: Connection, definition: Any) -> tuple[Any, bool]:
+    """``definition`` with the default permissions when it is a new form (never published) that names
+    none; ``(definition, True)`` when the default was put in."""
+    if not isinstance(definition, dict) or "permissions" in definition or not isinstance(definition.get("name"), str):
+        return definition, False
+    exists = conn.execute(sa.select(T.form.c.name).where(T.form.c.name == definition["name"])).first()
+    if exists is not None:
+        return definition, False
+    return {**definition, "permissions": default_permissions()}, True
+

@@ -1,0 +1,126 @@
+"""Permissions that work by default and speak Chinese (issue 20 item 3): a new form published without
+permissions is usable at once (everyone signed in fills it in and reads their own); the publish dialog's
+two questions are composed and told back with role names; whoever holds or held an approval task on a
+record may read it, and its current approvers change the node's editable fields without the form's
+update right; a refusal is 403 "无权限", never "不存在"."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from mom.platform.auth import service as auth
+from mom.platform.db.engine import write_tx
+from tests.conftest import fixture_hash, login
+
+FORM = {"format": "mom.form/1", "name": "iqc_record", "label": {"zh-CN": "来料检验记录", "en": "Incoming inspection"},
+        "fields": [{"id": "f1", "key": "lot", "type": "text", "label": {"zh-CN": "批次号", "en": "Lot"}},
+                   {"id": "f2", "key": "verdict", "type": "select", "label": {"zh-CN": "判定", "en": "Verdict"},
+                    "options": [{"value": "ok", "label": "合格"}, {"value": "ng", "label": "不合格"}]},
+                   {"id": "f3", "key": "disposition", "type": "text", "label": {"zh-CN": "处置", "en": "Disposition"}}]}
+
+FLOW = {"format": "mom.workflow/1", "name": "iqc_record_review", "form": "iqc_record", "trigger": {"on": "submit"},
+        "label": {"zh-CN": "来料不合格评审", "en": "Incoming NG review"},
+        "nodes": [{"id": "qm", "type": "approval", "label": {"zh-CN": "质量经理审批", "en": "Quality manager"},
+                   "assignees": [{"type": "role", "roles": ["quality_manager"]}], "mode": "any",
+                   "editable_fields": ["disposition"]}]}
+
+
+def _users(engine: sa.engine.Engine) -> None:
+    with write_tx(engine) as conn:
+        auth.ensure_role(conn, "inspector", {"zh-CN": "检验员", "en": "Inspector"})
+        auth.ensure_role(conn, "quality_manager", {"zh-CN": "质量经理", "en": "Quality manager"})
+        auth.ensure_department(conn, "QA", "质量部")
+        for name, roles in (("ins1", ["inspector"]), ("ins2", ["inspector"]), ("qm1", ["quality_manager"])):
+            auth.create_user(conn, username=name, password_hash=fixture_hash(f"{name}-pass-1"), department="QA", roles=roles)
+
+
+def _h(client: TestClient, user: str) -> dict[str, str]:
+    return login(client, user, f"{user}-pass-1")
+
+
+def test_a_new_form_without_permissions_is_usable_at_once(client: TestClient, admin: dict, engine: sa.engine.Engine) -> None:
+    _users(engine)
+    r = client.put("/api/forms/iqc_record", json=FORM, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["permissions_defaulted"] == [{"role": "*", "actions": ["create", "read", "update"], "scope": "own"}]
+    ins1, ins2, qm1 = (_h(client, u) for u in ("ins1", "ins2", "qm1"))
+    assert "iqc_record" in [f["name"] for f in client.get("/api/forms", headers=ins1).json()]
+    mine = client.post("/api/records/iqc_record", json={"lot": "L1", "verdict": "ok"}, headers=ins1)
+    assert mine.status_code == 201, mine.text
+    client.post("/api/records/iqc_record", json={"lot": "L2", "verdict": "ok"}, headers=ins2)
+    assert [x["lot"] for x in client.get("/api/records/iqc_record", headers=ins1).json()["items"]] == ["L1"]
+    # someone else's record: a refusal in her words, not "does not exist"
+    r = client.get(f"/api/records/iqc_record/{mine.json()['id']}", headers=ins2)
+    assert r.status_code == 403 and r.json()["code"] == "access_denied"
+    zh = r.json()["message"]["zh-CN"]
+    assert zh.startswith("无权限") and "来料检验记录" in zh and "iqc_record" not in zh and "不存在" not in zh
+    assert client.get("/api/records/iqc_record/999", headers=ins2).status_code == 404
+    # the administrator sees all
+    assert len(client.get("/api/records/iqc_record", headers=admin).json()["items"]) == 2
+    # publishing it again without permissions keeps what it has: the default is for new forms only
+    client.put("/api/forms/iqc_record", json={**FORM, "permissions": []}, headers=admin)
+    again = client.put("/api/forms/iqc_record", json={k: v for k, v in FORM.items()}, headers=admin).json()
+    assert "permissions_defaulted" not in again
+    r = client.get("/api/forms/iqc_record", headers=qm1)
+    assert r.status_code == 403 and r.json()["message"]["zh-CN"].startswith("无权限")
+
+
+def test_the_publish_dialog_questions_use_role_names(client: TestClient, admin: dict, engine: sa.engine.Engine) -> None:
+    _users(engine)
+    choices = client.get("/api/permissions/choices", headers=admin).json()
+    assert {"name": "inspector", "label": {"zh-CN": "检验员", "en": "Inspector"}} in choices["roles"]
+    assert {d["name"] for d in choices["departments"]} == {"质量部"}
+    assert choices["questions"]["fill"]["zh-CN"] == "谁可以填写"
+    assert choices["default_text"]["zh-CN"][0] == "所有登录用户：可新建、查看、修改本人创建的记录"
+    r = client.post("/api/permissions/compose", headers=admin,
+                    json={"fill": {"everyone": False, "roles": ["inspector"]}, "see_all": {"roles": ["quality_manager"]}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["permissions"] == [{"role": "inspector", "actions": ["create", "read", "update"], "scope": "own"},
+                                   {"role": "quality_manager", "actions": ["read", "export"], "scope": "all"}]
+    assert body["text"]["zh-CN"] == ["检验员：可新建、查看、修改本人创建的记录", "质量经理：可查看、导出全部记录", "管理员：可做所有操作"]
+    assert all("inspector" not in line and "quality_manager" not in line for line in body["text"]["zh-CN"])
+    back = client.post("/api/permissions/describe", headers=admin, json={"permissions": body["permissions"]}).json()
+    assert back["answers"] == {"fill": {"everyone": False, "roles": ["inspector"]}, "see_all": {"roles": ["quality_manager"]}}
+    bad = client.post("/api/permissions/compose", headers=admin, json={"fill": {"roles": ["nosuch"]}})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["path"] == "/fill/roles/0"
+    # what the dialog composed is what the form gets
+    assert client.put("/api/forms/iqc_record", json={**FORM, "permissions": body["permissions"]}, headers=admin).status_code == 200
+    qm1, ins1 = _h(client, "qm1"), _h(client, "ins1")
+    client.post("/api/records/iqc_record", json={"lot": "L1"}, headers=ins1)
+    assert [x["lot"] for x in client.get("/api/records/iqc_record", headers=qm1).json()["items"]] == ["L1"]
+    assert client.post("/api/records/iqc_record", json={"lot": "L9"}, headers=qm1).status_code == 403
+
+
+def test_an_approver_reads_the_record_and_edits_the_node_fields(client: TestClient, admin: dict,
+                                                                engine: sa.engine.Engine) -> None:
+    """The quality manager may not read the form at all; her task lets her read the record, change
+    its disposition (the node's editable field) and nothing else; after deciding she still reads it."""
+    _users(engine)
+    only_inspectors = [{"role": "inspector", "actions": ["create", "read", "update"], "scope": "own"}]
+    assert client.put("/api/forms/iqc_record", json={**FORM, "permissions": only_inspectors}, headers=admin).status_code == 200
+    r = client.put("/api/workflows/iqc_record_review", json=FLOW, headers=admin)
+    assert r.status_code in (200, 201), r.text
+    ins1, qm1 = _h(client, "ins1"), _h(client, "qm1")
+    rec = client.post("/api/records/iqc_record", json={"lot": "L1", "verdict": "ng"}, headers=ins1).json()
+    url = f"/api/records/iqc_record/{rec['id']}"
+    assert client.get(url, headers=qm1).status_code == 403          # no task yet: no access
+    r = client.post("/api/workflows/iqc_record_review/start", json={"record_id": rec["id"]}, headers=ins1)
+    assert r.status_code == 201, r.text
+    task = [t for t in client.get("/api/tasks", headers=qm1).json()["items"] if t["instance_id"] == r.json()["id"]][0]
+    got = client.get(url, headers=qm1)
+    assert got.status_code == 200 and got.json()["lot"] == "L1"
+    # the node's editable field: by PATCH and through the approval itself
+    r = client.patch(url, json={"disposition": "退货", "row_version": got.json()["row_version"]}, headers=qm1)
+    assert r.status_code == 200, r.text
+    r = client.patch(url, json={"lot": "L2", "row_version": r.json()["row_version"]}, headers=qm1)
+    assert r.status_code == 409                                      # not the node's: the approval lock
+    r = client.post(f"/api/tasks/{task['id']}/approve", json={"values": {"disposition": "让步接收"}}, headers=qm1)
+    assert r.status_code == 200, r.text
+    got = client.get(url, headers=qm1)
+    assert got.status_code == 200 and got.json()["disposition"] == "让步接收"
+    # after the decision she still reads it (she held a task) but may no longer change it
+    r = client.patch(url, json={"disposition": "x", "row_version": got.json()["row_version"]}, headers=qm1)
+    assert r.status_code == 403 and r.json()["message"]["zh-CN"].startswith("无权限修改")
+    # the other inspector never had a task: refused
+    assert client.get(url, headers=_h(client, "ins2")).status_code == 403
