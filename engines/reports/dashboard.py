@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
-from mom.engines.reports import service, spc, store
+from mom.engines.reports import service, spc, store, widgets
 from mom.platform.errors import InvalidInput, MomError, ProblemList, did_you_mean
 
 KIND = "dashboard"
@@ -33,13 +33,15 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
         if w["id"] in ids:
             problems.add(f"{at}/id", f"组件 id {w['id']} 重复", f"duplicate widget id {w['id']}", "duplicate")
         ids.add(w["id"])
+        wz, we = widgets.widget_name(w)
         for need in NEEDS[w["type"]]:
             if need not in w:
-                problems.add(f"{at}/{need}", f"{w['type']} 组件需要 {need}", f"a {w['type']} widget needs {need}", "required")
+                rz, re_ = widgets.ROLE_NAMES.get(need, (need, need))
+                problems.add(f"{at}/{need}", f"{wz}还没有选{rz}：请选一个", f"the {we} needs a {re_}: pick one", "required")
         if w["type"] == "text":
             continue
         if "report" not in w:
-            problems.add(f"{at}/report", f"{w['type']} 组件需要 report", f"a {w['type']} widget needs a report", "required")
+            problems.add(f"{at}/report", f"{wz}还没有选报表：请选一个", f"the {we} needs a report: pick one", "required")
             continue
         if w["report"] not in reports:
             problems.add(f"{at}/report", f"报表 {w['report']} 不存在{did_you_mean(w['report'], reports)}",
@@ -56,6 +58,8 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
             if y not in keys:
                 problems.add(f"{at}/y/{j}", f"报表 {w['report']} 没有列 {y}{did_you_mean(y, keys)}",
                              f"report {w['report']} has no column {y}{did_you_mean(y, keys)}", "unknown_column")
+        if not any(p.path.startswith(f"{at}/") for p in problems.items):
+            widgets.check_numbers(w, at, rep, _form_of(conn, forms, rep), problems)
         rparams = {p["key"] for p in rep.get("params", [])}
         for k, v in (w.get("params") or {}).items():
             if k not in rparams:
@@ -65,6 +69,14 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
                 problems.add(f"{at}/params/{k}", f"看板没有参数 {v[1:]}", f"the dashboard has no parameter {v[1:]}", "unknown_param")
     problems.raise_if_any("看板定义有误", "the dashboard definition is invalid")
     return {"name": raw["name"], "widgets": len(raw["widgets"])}
+
+
+def _form_of(conn: Connection, forms: Any, rep: Mapping[str, Any]) -> Any:
+    """The report's source form (None when it cannot be read: the columns' types are then not checked)."""
+    try:
+        return forms.get(conn, rep["source"]) if forms is not None and isinstance(rep.get("source"), str) else None
+    except MomError:
+        return None
 
 
 def apply(conn: Connection, forms: Any, raw: Any, *, now: dt.datetime, tz: dt.tzinfo, actor_id: int | None) -> dict[str, Any]:
@@ -190,11 +202,11 @@ def render(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
         option = {"tooltip": {"trigger": "axis"}, "legend": {"data": [s["name"] for s in series]},
                   "xAxis": {"type": "category", "data": [str(c) for c in cats]}, "yAxis": {"type": "value"}, "series": series}
         if w.get("target") is not None and series:
-            series[0]["markLine"] = {"data": [{"yAxis": w["target"], "name": "目标 target"}]}
-        return {"option": option}
+            series[0]["markLine"] = {"data": [{"yAxis": w["target"], "name": "目标"}]}
+        return {"option": widgets.value_labels(t, option)}
     if t == "pie":
         data = [{"name": str(_display(result, w["x"], r.get(w["x"]))), "value": r.get(w["value"])} for r in rows]
-        return {"option": {"tooltip": {"trigger": "item"}, "series": [{"type": "pie", "radius": "60%", "data": data}]}}
+        return {"option": widgets.value_labels(t, {"series": [{"type": "pie", "radius": "55%", "data": data}]})}
     if t == "scatter":
         pts = [[r.get(w["x"]), r.get(w["y"][0])] for r in rows]
         return {"option": {"xAxis": {"type": "value", "name": _col_label(result, w["x"])},
@@ -203,15 +215,15 @@ def render(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
     if t == "pareto":
         items = spc.pareto([(_display(result, w["x"], r.get(w["x"])), r.get(w["value"])) for r in rows], top=w.get("top"))
         cats = [str(i["category"]) for i in items]
-        return {"pareto": items, "option": {
-            "tooltip": {"trigger": "axis"}, "legend": {"data": [_col_label(result, w["value"]), "累计% cumulative %"]},
+        return {"pareto": items, "option": widgets.value_labels(t, {
+            "tooltip": {"trigger": "axis"}, "legend": {"data": [_col_label(result, w["value"]), "累计%"]},
             "xAxis": {"type": "category", "data": cats},
             "yAxis": [{"type": "value", "name": _col_label(result, w["value"])},
                       {"type": "value", "name": "%", "min": 0, "max": 100}],
             "series": [{"name": _col_label(result, w["value"]), "type": "bar", "data": [i["value"] for i in items]},
-                       {"name": "累计% cumulative %", "type": "line", "yAxisIndex": 1,
+                       {"name": "累计%", "type": "line", "yAxisIndex": 1,
                         "data": [round(i["cumulative_percent"], 2) for i in items],
-                        "markLine": {"data": [{"yAxis": 80}]}}]}}
+                        "markLine": {"data": [{"yAxis": 80}]}}]})}
     if t == "control_chart":
         return control_chart(w, result)
     if t == "gantt":
