@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
 from mom.engines.production import documents as D
+from mom.engines.production.forecast import expected_finish
 from mom.engines.records import service as S
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
@@ -119,7 +120,7 @@ def rollup(conn: Connection, forms: Any, ctx: Ctx, order_id: int,
     if done and finished_at is None:
         ends = [t["actual_end"] for t in tasks if t.get("actual_end") is not None]
         finished_at = patch["finished_at"] = max(ends) if ends else ctx.now
-    expected = finished_at if done else ctx.now + dt.timedelta(minutes=float(remaining_minutes(conn, forms, tasks)))
+    expected = finished_at if done else expected_finish(conn, forms, tasks, now=ctx.now, zone=ctx.tz)
     patch["expected_finish"] = expected
     patch["on_time"] = on_time(order.get("due_date"), expected, done=done, now=ctx.now)
     status = order["status"]

@@ -15,17 +15,18 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, pass_context
 from markupsafe import Markup
 from sqlalchemy.engine import Connection
 
 from mom.engines.expressions.templates import BoundedEnvironment, TemplateLimit, TemplateLimits, render_bounded, template_line
 from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
+from mom.engines.records import query as record_query
 from mom.engines.records import service as records
 from mom.engines.reports import service as report_service
 from mom.engines.reports import store
-from mom.platform.errors import InvalidInput, MomError, Problem, ProblemList, TooLarge
+from mom.platform.errors import AccessDenied, InsufficientScope, InvalidInput, MomError, NotFound, Problem, ProblemList, TooLarge
 
 KIND = "print_template"
 PAPERS = {"A4": (210, 297), "A5": (148, 210), "A3": (297, 420), "label_100x50": (100, 50), "label_60x40": (60, 40),
@@ -82,7 +83,10 @@ def barcode_svg(value: Any, kind: str = "code128", height_mm: float = 10, text: 
     return Markup(svg[start:] if start >= 0 else svg)
 
 
-def _fmt_date(v: Any, pattern: str = "%Y-%m-%d") -> str:
+@pass_context
+def _fmt_date(context: Any, v: Any, pattern: str = "%Y-%m-%d") -> str:
+    """A date or date-time as ``pattern``; a date-time with its zone (records carry UTC) in the plant's
+    zone, the zone of ``now``."""
     if v is None or v == "":
         return ""
     if isinstance(v, str):
@@ -90,6 +94,9 @@ def _fmt_date(v: Any, pattern: str = "%Y-%m-%d") -> str:
             v = dt.datetime.fromisoformat(v) if len(v) > 10 else dt.date.fromisoformat(v)
         except ValueError:
             return v
+    zone = getattr(context.get("now"), "tzinfo", None)
+    if isinstance(v, dt.datetime) and v.tzinfo is not None and zone is not None:
+        v = v.astimezone(zone)
     return v.strftime(pattern)
 
 
@@ -123,6 +130,59 @@ def compile_template(source: str, path: str = "/template") -> Any:
                            problems=[Problem(path, f"模板语法错误：{exc}", f"template syntax error: {exc}", "template")]) from None
 
 
+RELATED_LIMIT = 100          # rows of a related section unless the template says (at most record_query.MAX_LIMIT)
+
+
+def _order_keys(spec: Mapping[str, Any]) -> list[str]:
+    return [p.strip().lstrip("+-") for p in str(spec.get("order_by") or "").split(",") if p.strip()]
+
+
+def check_related(conn: Connection, forms: Any, raw: Mapping[str, Any]) -> None:
+    """Each ``related`` section names a form, a reference field of it (``by``) that points at the
+    template's form, and fields to sort on that the form has; all problems at once."""
+    problems = ProblemList()
+    for key, spec in (raw.get("related") or {}).items():
+        at = f"/related/{key}"
+        try:
+            target = forms.get(conn, spec["form"]).definition
+        except NotFound:
+            problems.add(f"{at}/form", f"没有表单 {spec['form']}", f"no form {spec['form']}", "unknown_form")
+            continue
+        by = target.field(spec["by"])
+        if by is None or by.type != "reference" or by.raw.get("form") != raw.get("form"):
+            keys = [f.key for f in target.scalar_fields if f.type == "reference" and f.raw.get("form") == raw.get("form")]
+            hint_zh = f"可用：{'、'.join(keys)}" if keys else f"表单 {spec['form']} 没有引用 {raw.get('form')} 的字段"
+            hint_en = f"use one of {', '.join(keys)}" if keys else f"form {spec['form']} has no reference to {raw.get('form')}"
+            problems.add(f"{at}/by", f"by 应为表单 {spec['form']} 中引用本模板表单 {raw.get('form')} 的字段；{hint_zh}",
+                         f"by must be a field of {spec['form']} that references this template's form {raw.get('form')}; {hint_en}",
+                         "related")
+        for k in _order_keys(spec):
+            if k not in record_query.SORTABLE_SYSTEM and target.field(k) is None:
+                problems.add(f"{at}/order_by", f"表单 {spec['form']} 没有字段 {k}", f"form {spec['form']} has no field {k}",
+                             "unknown_field")
+    problems.raise_if_any("打印模板的关联记录定义有误", "the print template's related records are invalid")
+
+
+def read_related(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], record_id: int) -> dict[str, list[Any]]:
+    """The records each ``related`` section names, read as the printing user may read them: rows
+    outside their row scope are not there, fields hidden from them are absent, and a form they may not
+    read (or a reference field hidden from them) gives an empty section, not an error. Each row is
+    ``{"record": …, "text": …}`` like the template's own record; at most ``limit`` rows."""
+    out: dict[str, list[Any]] = {}
+    for key, spec in (raw.get("related") or {}).items():
+        try:
+            page = record_query.list_records(
+                conn=conn, registry=forms, ctx=ctx, form=spec["form"],
+                filters=[record_query.Filter(spec["by"], "eq", record_id)], sort=spec.get("order_by") or None,
+                limit=min(int(spec.get("limit") or RELATED_LIMIT), record_query.MAX_LIMIT), expand_children=False)
+        except (AccessDenied, InsufficientScope, NotFound, InvalidInput):
+            out[key] = []
+            continue
+        defn = forms.get(conn, spec["form"]).definition
+        out[key] = [{"record": doc, "text": _texts(defn, doc)} for doc in page["items"]]
+    return out
+
+
 class _Sample(dict):  # type: ignore[type-arg]
     """Stand-in data for the trial render at publish: every key reads as empty."""
 
@@ -138,6 +198,7 @@ def _sample_names(conn: Connection, forms: Any, raw: Mapping[str, Any]) -> dict[
         record = _Sample({f.key: ([_Sample()] if f.is_table else None) for f in defn.fields}, id=0)
         names.update(record=record, text=_Sample(), form=_Sample(name=defn.name, label=dict(defn.label),
                                                                  fields={f.key: dict(f.label) for f in defn.fields}))
+        names["related"] = {key: [_Sample(record=_Sample(id=0), text=_Sample())] for key in raw.get("related") or {}}
     else:
         store.get(conn, "report", raw["report"])
         names.update(report=_Sample(rows=[_Sample()], columns=[]), rows=[_Sample()], columns=[])
@@ -170,6 +231,7 @@ def check_limits(tpl: Any, names: Mapping[str, Any], limits: TemplateLimits) -> 
 def validate(conn: Connection, forms: Any, raw: Any, *, limits: TemplateLimits | None = None, **_: Any) -> dict[str, Any]:
     problems = ProblemList()
     store.check_shape(KIND, raw, problems)
+    check_related(conn, forms, raw)
     tpl = compile_template(raw["template"])
     check_limits(tpl, _sample_names(conn, forms, raw), limits or TemplateLimits())
     return {"name": raw["name"]}
@@ -209,7 +271,8 @@ def render(conn: Connection, forms: Any, ctx: Ctx, name: str, *, record_id: int 
         compiled = forms.get(conn, raw["form"])
         names.update(record=doc, text=_texts(compiled.definition, doc),
                      form={"name": compiled.name, "label": dict(compiled.definition.label),
-                           "fields": {f.key: dict(f.label) for f in compiled.definition.fields}})
+                           "fields": {f.key: dict(f.label) for f in compiled.definition.fields}},
+                     related=read_related(conn, forms, ctx, raw, int(doc["id"])))
     else:
         result = report_service.run(conn, forms, ctx, raw["report"], params or {})
         names.update(report=result, rows=result["rows"], columns=result["columns"])
