@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 from mom.platform.api.client_address import client_address
 from mom.platform.api.deps import ActorDep, AdminDep, EngineDep, SettingsDep, TokenDep
 from mom.platform.api.models import ERRORS, ErrorRead
-from mom.platform.api.params import PathSmallId, QuerySmallId
+from mom.platform.api.params import PathName, PathSmallId, QuerySmallId
 from mom.platform.auth import scopes as scopes_mod
 from mom.platform.auth import service as auth
-from mom.platform.auth import signin, throttle, tokens
+from mom.platform.auth import directory, signin, throttle, tokens
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import AccessDenied, InsufficientScope, NotFound, ProblemList, did_you_mean
@@ -163,22 +163,42 @@ def list_roles(actor: ActorDep, engine: EngineDep) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(sa.select(T.role).order_by(T.role.c.name))]
 
 
+UserName = Annotated[str, Field(max_length=64, description="username")]
+
+
 class DepartmentCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     parent: str | None = Field(default=None, max_length=64)
+    head: UserName | None = Field(default=None, description="主管: the username of the department's head")
+    deputy: UserName | None = Field(default=None, description="副主管: answers department-head approvals when the head "
+                                                              "is not set or is disabled")
 
 
-@router.post("/admin/departments", status_code=201)
+class DepartmentUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    parent: str | None = Field(default=None, max_length=64, description="parent department code; null: a top department")
+    head: UserName | None = Field(default=None, description="username; null clears")
+    deputy: UserName | None = Field(default=None, description="username; null clears")
+
+
+@router.post("/admin/departments", status_code=201, summary="Create a department (with its head and deputy)")
 def add_department(body: DepartmentCreate, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
     with write_tx(engine) as conn:
-        return {"id": auth.ensure_department(conn, body.code, body.name, body.parent), "code": body.code}
+        return directory.create_department(conn, body.code, body.name, body.parent, head=body.head, deputy=body.deputy)
 
 
-@router.get("/admin/departments")
+@router.patch("/admin/departments/{code}", summary="Change a department: name, parent, head, deputy (only what is given)")
+def change_department(code: PathName, body: DepartmentUpdate, actor: AdminDep, engine: EngineDep) -> dict[str, Any]:
+    given = body.model_dump(exclude_unset=True)
+    with write_tx(engine) as conn:
+        return directory.update_department(conn, code, **given)
+
+
+@router.get("/admin/departments", summary="Departments with parent, head, deputy and member count")
 def list_departments(actor: ActorDep, engine: EngineDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
-        return [dict(r._mapping) for r in conn.execute(sa.select(T.department).order_by(T.department.c.code))]
+        return directory.listing(conn)
 
 
 class UserRoles(BaseModel):

@@ -18,6 +18,7 @@ department = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("mom_department.id"), nullable=True),
     sa.Column("head_user_id", sa.Integer, nullable=True),
+    sa.Column("deputy_user_id", sa.Integer, nullable=True),   # revision 0011: answers when the head is missing
 )
 
 user = sa.Table(
