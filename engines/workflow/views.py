@@ -7,9 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mom.engines.workflow import assign
+from mom.engines.records import service as S
+from mom.engines.workflow import timeline
 from mom.engines.workflow.instance import BadState, WorkflowInstance
-from mom.engines.workflow.runtime import EV, TK, Runtime, flush
+from mom.engines.workflow.runtime import EV, TK, I, Runtime, flush
 from mom.platform.errors import MomError
 
 _OPEN_TASKS = (sa.select(TK.c.id, TK.c.node_id, TK.c.assignee_id, TK.c.kind)
@@ -47,14 +48,33 @@ def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, fu
         flush(rt)
         tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst.id).order_by(TK.c.id)).mappings()]
         evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst.id).order_by(EV.c.id)).mappings()]
-        names = assign.usernames(rt.conn, [t["assignee_id"] for t in tasks] + [e["actor_id"] for e in evs] + [inst.initiator_id])
+        names = timeline.names_of(rt, evs, [t["assignee_id"] for t in tasks] + [inst.initiator_id])
         out["initiator"] = names.get(inst.initiator_id)
         out["tasks"] = [task_view(t, names) for t in tasks]
         out["timeline"] = [{"at": iso(e["at"]), "action": e["action"], "actor_id": e["actor_id"],
                             "actor": names.get(e["actor_id"], "system") if e["actor_id"] else "system",
                             "node_id": e["node_id"], "node": spec.node(e["node_id"]).label if e["node_id"] in spec.nodes else None,
-                            "task_id": e["task_id"], "comment": e["comment"], "data": e["data"]} for e in evs]
+                            "task_id": e["task_id"], "comment": e["comment"], "data": e["data"],
+                            "text": timeline.describe(e, spec, names)} for e in evs]
     return out
+
+
+def record_timeline(rt: Runtime, form: str, record_id: int) -> list[dict[str, Any]]:
+    """A record's changes and approval steps, oldest first, each with ``text``: the step in words in
+    both languages (the reader must be able to read the record)."""
+    compiled = rt.forms.get(rt.conn, form)
+    audit = S.record_audit(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=form, record_id=record_id)
+    items = [{"kind": "change", **a} for a in timeline.change_entries(rt, compiled, audit)]
+    for r in rt.conn.execute(sa.select(I).where(I.c.form == form, I.c.record_id == record_id).order_by(I.c.id)).mappings():
+        try:
+            view = instance_view(rt, r, full=True)
+        except BadState as exc:   # the record's timeline still shows its changes and its other flows
+            items.append({"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], "at": iso(r["started_at"]),
+                          "action": "unreadable", "error": error_view(exc),
+                          "text": {"zh-CN": "这次审批的进度无法读取，请联系管理员", "en": "This approval's progress cannot be read: ask an administrator"}})
+            continue
+        items += [{"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], **e} for e in view["timeline"]]
+    return sorted(items, key=lambda e: e["at"])
 
 
 def error_view(exc: MomError) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
-from mom.engines.workflow import inbox, migrate, rules, store, tasks, views, visibility
-from mom.engines.workflow.instance import BadState, WorkflowInstance
+from mom.engines.workflow import inbox, migrate, reminders, rules, store, tasks, views, visibility
+from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
@@ -132,16 +132,22 @@ def migrate_instances(name: PathName, body: BodyDep, engine: EngineDep, flows: F
 # ---------------------------------------------------------------- tasks (inbox)
 
 @router.get("/tasks", summary="My inbox: box=todo|done|cc|started, with counts", responses={200: {"model": TaskPage}})
-def my_tasks(engine: EngineDep, flows: FlowsDep, ctx: CtxDep, box: QueryText = "todo", limit: Limit = 50, offset: Offset = 0,
-             workflow: QueryName = None) -> dict[str, Any]:
-    with read_tx(engine) as conn:
-        return inbox.listing(conn, flows, ctx.actor.id, box, limit=limit, offset=offset, workflow=workflow)
+def my_tasks(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep, box: QueryText = "todo", limit: Limit = 50,
+             offset: Offset = 0, workflow: QueryName = None) -> dict[str, Any]:
+    with read_tx(engine) as conn:   # each item with its record's key fields and files (inbox.listing)
+        return inbox.listing(conn, flows, ctx.actor.id, box, limit=limit, offset=offset, workflow=workflow, forms=registry, ctx=ctx)
 
 
 @router.get("/tasks/counts", summary="My inbox counts")
 def my_counts(engine: EngineDep, ctx: CtxDep) -> dict[str, int]:
     with read_tx(engine) as conn:
         return inbox.counts(conn, ctx.actor.id)
+
+
+@router.post("/tasks/batch", summary="批量审批: approve or reject several of my tasks with one comment, each on its own")
+async def decide_tasks(request: Request, ctx: CtxDep, body: BodyDep) -> dict[str, Any]:
+    state = request.app.state
+    return await run_in_threadpool(inbox.decide_many, state.engine, ctx, state.registry, state.flows, body)
 
 
 @router.post("/tasks/{task_id}/{action}",
@@ -196,7 +202,8 @@ def get_instance(instance_id: PathId, engine: EngineDep, registry: RegistryDep, 
         return tasks.instance_view(rt, inst, full=True)
 
 
-@router.post("/workflow-instances/{instance_id}/{action}", summary="withdraw | resubmit (initiator) | cancel (admin) | comment")
+@router.post("/workflow-instances/{instance_id}/{action}",
+             summary="withdraw | resubmit | remind (催办, initiator; once per approver an hour, else 429) | cancel (admin) | comment")
 def instance_action(instance_id: PathId, action: PathName, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep,
                     body: Annotated[Any, Body()] = None) -> dict[str, Any]:
     b = _obj(body)
@@ -208,12 +215,15 @@ def instance_action(instance_id: PathId, action: PathName, engine: EngineDep, re
             return tasks.resubmit(rt, instance_id, b.get("comment"))
         if action == "cancel":
             return tasks.cancel(rt, instance_id, b.get("comment"))
+        if action == "remind":
+            return reminders.remind(rt, instance_id)
         if action == "comment":
             inst = load_instance(rt, instance_id)
             _may_see(rt, inst)
             event(rt, inst, "comment", comment=b.get("comment"), data={"attachments": tasks.take_attachments(rt, b, inst)})
             return tasks.instance_view(rt, inst, full=True)
-    raise NotFound(f"未知操作 {action}（withdraw、resubmit、cancel、comment）", f"unknown action {action} (withdraw, resubmit, cancel, comment)")
+    raise NotFound(f"未知操作 {action}（withdraw、resubmit、remind、cancel、comment）",
+                   f"unknown action {action} (withdraw, resubmit, remind, cancel, comment)")
 
 
 # ---------------------------------------------------------------- records: transitions and timeline
@@ -243,18 +253,8 @@ def do_transition(form: PathName, record_id: PathId, key: PathName, engine: Engi
 
 @router.get("/records/{form}/{record_id:int}/timeline", tags=["records"], summary="Changes and approval steps of a record, oldest first")
 def timeline(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> list[dict[str, Any]]:
-    with read_tx(engine) as conn:
-        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
-        items = [{"kind": "change", **a} for a in S.record_audit(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id)]
-        for r in conn.execute(sa.select(I).where(I.c.form == form, I.c.record_id == record_id).order_by(I.c.id)).mappings():
-            try:
-                view = tasks.instance_view(rt, r, full=True)
-            except BadState as exc:   # the record's timeline still shows its changes and its other flows
-                items.append({"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], "at": views.iso(r["started_at"]),
-                              "action": "unreadable", "error": views.error_view(exc)})
-                continue
-            items += [{"kind": "workflow", "instance_id": r["id"], "workflow": r["workflow"], **e} for e in view["timeline"]]
-    return sorted(items, key=lambda e: e["at"])
+    with read_tx(engine) as conn:   # each step with ``text``: what happened, in words (views.record_timeline)
+        return views.record_timeline(Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows), form, record_id)
 
 
 # ---------------------------------------------------------------- rules, events, outbox, notifications
