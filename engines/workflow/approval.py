@@ -35,6 +35,8 @@ def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: Node
         users.remove(initiator)
     elif initiator in users and policy == "auto_pass":
         auto.add(initiator)
+    if not users:     # a department-head rule found nobody: say why, to the initiator and the administrator
+        _say_why_empty(rt, inst, node)
     if not users and node.on_empty == "admin":
         users = assign.admins(rt.conn)
     rnd = inst.state.next_round(node.id)
@@ -55,6 +57,14 @@ def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: Node
         row["id"] = int(tid)
     event(rt, inst, "node_enter", node_id=node.id, data={"users": users, "round": rnd}, actor_id=None)
     refresh_node(rt, inst, spec, node, rnd, fresh=True, tasks=rows)   # the round's tasks are the rows just written
+
+
+def _say_why_empty(rt: Runtime, inst: WorkflowInstance, node: NodeSpec) -> None:
+    who = rt.actor(inst.initiator_id)
+    why = assign.empty_reason(rt.conn, node.assignees, initiator_department_id=who.department_id if who else None)
+    if why is not None:
+        event(rt, inst, "no_approver", node_id=node.id, comment=why[0], data={"reason": {"zh-CN": why[0], "en": why[1]}},
+              actor_id=None)
 
 
 def node_tasks(conn: Connection, instance_id: int, node_id: str, rnd: int) -> list[dict[str, Any]]:
