@@ -1,7 +1,8 @@
 """Record hooks of the production engine: every write path goes through the engine's rules.
 
 - a new ``job_report`` (POST /api/records/job_report, an import, :func:`reports.report`) is checked
-  and applied by :func:`reports.apply_report` before it is stored;
+  and applied by :func:`reports.apply_report` before it is stored, a correction (event ``correct``)
+  by :func:`corrections.apply_correction`; a stored one is neither edited (its note aside) nor deleted;
 - a ``production_order`` moved to ``released`` through its state machine (the form's 下达 button)
   is released by the engine like :func:`release.release`: tasks and components, or refused;
 - a new ``production_order`` takes its unit from its item;
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.production import checks
+from mom.engines.production import corrections
 from mom.engines.production import documents as D
 from mom.engines.production import release as R
 from mom.engines.production import reports
@@ -35,7 +37,8 @@ class ProductionHooks(RecordHooks):
             return
         if compiled.name == D.REPORT:
             for i, r in enumerate(rows):
-                reports.apply_report(conn, self.forms, ctx, r, path=f"/{i}" if len(rows) > 1 else "")
+                rule = corrections.apply_correction if r.get("event") == corrections.EVENT else reports.apply_report
+                rule(conn, self.forms, ctx, r, path=f"/{i}" if len(rows) > 1 else "")
         elif compiled.name == D.ORDER:
             items = D.compiled(conn, self.forms, D.ITEM)
             for r in rows:
@@ -48,6 +51,15 @@ class ProductionHooks(RecordHooks):
         if compiled.name in (D.BOM, D.ROUTING) and checks.applies(compiled):
             for r in rows:
                 checks.check_saved(conn, self.forms, compiled, int(r["id"]))
+
+    def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                      new: dict[str, Any], patched: set[str], transition: str | None) -> None:
+        if compiled.name == D.REPORT and D.is_core(compiled) and not D.engine_writing(conn):
+            corrections.refuse_edit(compiled, old, new, patched)
+
+    def before_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
+        if compiled.name == D.REPORT and D.is_core(compiled) and not D.engine_writing(conn):
+            corrections.refuse_delete(row)
 
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                      new: Mapping[str, Any], changed: set[str]) -> None:

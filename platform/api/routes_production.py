@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from starlette.concurrency import run_in_threadpool
 
+from mom.engines.production import corrections
 from mom.engines.production import progress as P
 from mom.engines.production import release as R
 from mom.engines.production import reports
@@ -44,7 +45,9 @@ def release_order(order: PathOrder, engine: EngineDep, registry: RegistryDep, ct
 
 @router.post("/reports", status_code=201, responses={201: {"model": JobReportRead}},
              summary="Report work on an operation task: body {task (id or code, the QR), event, good_qty, scrap_qty, "
-                     "rework_qty, scrap_reason, machine, client_id, note}; a repeated client_id answers 200 with the first report")
+                     "rework_qty, scrap_reason, machine, client_id, note}; a repeated client_id answers 200 with the first report. "
+                     "A correction (报工更正, planners and supervisors): {event: correct, corrects (the report's code or id), "
+                     "good_qty/scrap_qty/rework_qty as changes (-5 takes five back), reason, client_id}")
 async def post_report(request: Request, ctx: WriteCtxDep, body: Annotated[Any, Body()]) -> Any:
     state = request.app.state
     if not isinstance(body, dict):
@@ -53,6 +56,8 @@ async def post_report(request: Request, ctx: WriteCtxDep, body: Annotated[Any, B
     def work() -> dict[str, Any]:
         with write_tx(state.engine) as conn:
             check_token_in(request, conn)
+            if body.get("event") == corrections.EVENT:
+                return corrections.correct(conn, state.registry, ctx, body)
             return reports.report(conn, state.registry, ctx, body)
 
     out = await run_in_threadpool(work)

@@ -124,6 +124,45 @@ def report(task_code: str, event: str, good: str | None, scrap: str | None, rewo
                f"当前工序 / current {o.get('current_operation') or '-'}")
 
 
+@production.command("correct", help="更正报工：按数量的变化（-5 表示少算 5 个）新增一条更正，原报工保留 / "
+                                     "correct a job report: a new correction with the change of each quantity")
+@click.argument("report_code")
+@click.option("--good", default=None, help="合格数的变化，如 -5 / change of the good quantity, e.g. -5")
+@click.option("--scrap", default=None, help="报废数的变化 / change of the scrap quantity")
+@click.option("--rework", default=None, help="返工数的变化 / change of the rework quantity")
+@click.option("--reason", required=True, help="更正原因 / why the report is corrected")
+@click.option("--scrap-reason", default=None, help="增加报废时的报废原因编码 / scrap reason code when scrap is added")
+@click.option("--client-id", default=None, help="防重号：同一号只记一次 / idempotency key: counted once")
+@click.option("--note", default=None, help="备注 / note")
+@click.option("--as", "username", default=None, help="以该用户身份（计划员或车间主任）/ act as this user (a planner or supervisor)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def correct(report_code: str, good: str | None, scrap: str | None, rework: str | None, reason: str,
+            scrap_reason: str | None, client_id: str | None, note: str | None, username: str | None, as_json: bool) -> None:
+    from mom.engines.production.corrections import EVENT, correct as do_correct
+    from mom.platform.db.engine import write_tx
+
+    engine, forms, ctx = _setup(username)
+    doc: dict[str, Any] = {"event": EVENT, "corrects": report_code, "reason": reason}
+    for key, value in (("good_qty", good), ("scrap_qty", scrap), ("rework_qty", rework), ("scrap_reason", scrap_reason),
+                       ("client_id", client_id), ("note", note)):
+        if value is not None:
+            doc[key] = value
+    with write_tx(engine) as conn:
+        out = do_correct(conn, forms, ctx, doc)
+    if as_json:
+        echo_json(out)
+        return
+    c, t, o = out["corrected"], out["task"], out["order"]
+    head = "已记过，未重复计数 / already recorded, not counted again" if out["duplicate"] else "已更正 / corrected"
+    click.echo(f"{head}: {out['report'].get('code')} -> {c['report']}")
+    for key, zh in (("good_qty", "合格 / good"), ("scrap_qty", "报废 / scrap"), ("rework_qty", "返工 / rework")):
+        if c["before"][key] != c["after"][key]:
+            click.echo(f"  {zh}: {_q(c['before'][key])} -> {_q(c['after'][key])}")
+    click.echo(f"  工序 / operation {t['seq']} {t['name']}: 合格 / good {_q(t['good_qty'])}  报废 / scrap {_q(t['scrap_qty'])}")
+    click.echo(f"  工单 / order {o['code']}: {o['status']}  进度 / progress {_q(o['progress'])}%")
+
+
 @production.command("progress", help="工单进度：各工序数量与在制 / an order's progress and WIP per operation")
 @click.argument("order_code")
 @click.option("--as", "username", default=None, help="以该用户身份 / act as this user")

@@ -43,7 +43,7 @@ def user(engine: sa.engine.Engine, client: Any, name: str, role: str) -> dict[st
 def test_core_installs_on_an_empty_database(cli, engine, client, demo: bool) -> None:  # type: ignore[no-untyped-def]
     took = install(cli, "core", *(["--demo"] if demo else []))
     assert took <= INSTALL_TARGET_SECONDS, f"installing core took {took:.1f} s (target ≤ {INSTALL_TARGET_SECONDS} s)"
-    assert pack_row(engine, "core")["version"] == "1.2.0"
+    assert pack_row(engine, "core")["version"] == "1.3.0"
 
     admin = admin_headers(client, engine)
     core = next(a for a in client.get("/api/apps", headers=admin).json() if a["name"] == "core")
