@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mom.engines.workflow import assign
+from mom.engines.workflow import assign, proxy
 from mom.engines.workflow.instance import Stack, Token, WorkflowInstance
 from mom.engines.workflow.runtime import (OPEN, TK, Runtime, event, finish, notify_users, pass_node, resolve_assignees,
                                           task_row)
@@ -25,9 +25,34 @@ _NODE_TASKS = sa.select(TK).where(TK.c.instance_id == sa.bindparam("iid"), TK.c.
 _ADD_TASKS = TK.insert().returning(TK.c.id, sort_by_parameter_order=True)
 
 
+def approvers(rt: Runtime, inst: WorkflowInstance, node: NodeSpec) -> list[tuple[int, int]]:
+    """The node's approvers in order with their vote weight: its assignee rules, the users the initiator
+    chose (发起人自选) in place of a ``chosen`` entry; a user named twice keeps the first entry's weight."""
+    weighted = node.mode == "vote" and any(a.weight != 1 for a in node.assignees)
+    if not weighted and all(a.type != "chosen" for a in node.assignees):
+        return [(u, 1) for u in resolve_assignees(rt, inst, node.assignees, None, None)]
+    out: dict[int, int] = {}
+    for a in node.assignees:
+        ids = inst.chosen.get(node.id, []) if a.type == "chosen" else resolve_assignees(rt, inst, (a,), None, None)
+        for u in ids:
+            out.setdefault(u, a.weight)
+    return list(out.items())
+
+
+def _approved_before(rt: Runtime, inst: WorkflowInstance, node: NodeSpec, users: list[int]) -> set[int]:
+    """审批人去重: those of ``users`` who approved another node of this instance before."""
+    q = sa.select(TK.c.assignee_id).where(TK.c.instance_id == inst.id, TK.c.kind == "approval", TK.c.status == "approved",
+                                          TK.c.node_id != node.id, TK.c.assignee_id.in_(users)).distinct()
+    return {int(r[0]) for r in rt.conn.execute(q)}
+
+
 def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: NodeSpec, stack: Stack) -> None:
-    """Create the node's tasks (a new round) and wait there, unless nobody needs to act."""
-    users = resolve_assignees(rt, inst, node.assignees, None, None)
+    """Create the node's tasks (a new round) and wait there, unless nobody needs to act. A user who
+    approved earlier in the flow passes at once when the flow dedupes (审批人去重); a user with a proxy
+    in force gets the task done by the proxy (代理人, ``on_behalf_of``)."""
+    people = approvers(rt, inst, node)
+    users = [u for u, _ in people]
+    weights = dict(people)
     policy = node.self_approval or spec.self_approval
     initiator = inst.initiator_id
     auto: set[int] = set()
@@ -35,7 +60,7 @@ def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: Node
         users.remove(initiator)
     elif initiator in users and policy == "auto_pass":
         auto.add(initiator)
-    if not users:     # a department-head rule found nobody: say why, to the initiator and the administrator
+    if not people:     # a department-head rule found nobody: say why, to the initiator and the administrator
         _say_why_empty(rt, inst, node)
     if not users and node.on_empty == "admin":
         users = assign.admins(rt.conn)
@@ -45,17 +70,29 @@ def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: Node
         event(rt, inst, "auto_pass", node_id=node.id, comment="无审批人，自动通过 / no approver: passed automatically", actor_id=None)
         pass_node(rt, inst, spec, node, rnd)
         return
+    repeated = _approved_before(rt, inst, node, [u for u in users if u not in auto]) if spec.dedupe else set()
+    proxies = proxy.active_proxies(rt.conn, [u for u in users if u not in auto and u not in repeated], rt.ctx.now)
     rows = []
     for i, u in enumerate(users):
         status = "pending" if node.mode != "sequential" or i == 0 else "waiting"
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"weight": weights.get(u, 1) if weights.get(u, 1) != 1 else None}
         if u in auto:
             status = "approved"
-            extra = {"acted_at": rt.ctx.now, "comment": "发起人本人，自动通过 / initiator: passed automatically"}
-        rows.append(task_row(inst, node, rnd, u, "approval", status, i + 1, rt.ctx.now, **extra))
+            extra.update(acted_at=rt.ctx.now, comment="发起人本人，自动通过 / initiator: passed automatically")
+        elif u in repeated:
+            status = "approved"
+            extra.update(acted_at=rt.ctx.now, comment="已在前面的节点审批过，自动通过 / approved earlier in this flow: passed automatically")
+        assignee = u
+        if u in proxies:
+            assignee, extra["on_behalf_of"] = proxies[u], u
+        rows.append(task_row(inst, node, rnd, assignee, "approval", status, i + 1, rt.ctx.now, **extra))
     for row, (tid,) in zip(rows, rt.conn.execute(_ADD_TASKS, rows)):
         row["id"] = int(tid)
-    event(rt, inst, "node_enter", node_id=node.id, data={"users": users, "round": rnd}, actor_id=None)
+    event(rt, inst, "node_enter", node_id=node.id, data={"users": users, "round": rnd,
+                                                         **({"proxies": {str(k): v for k, v in proxies.items()}} if proxies else {})},
+          actor_id=None)
+    if repeated:
+        event(rt, inst, "dedupe_pass", node_id=node.id, data={"users": sorted(repeated)}, actor_id=None)
     refresh_node(rt, inst, spec, node, rnd, fresh=True, tasks=rows)   # the round's tasks are the rows just written
 
 
@@ -103,9 +140,20 @@ def _outcomes(tasks: list[dict[str, Any]]) -> tuple[dict[int, str], dict[int, li
     return {t["id"]: outcome(t) for t in tasks}, kids
 
 
-def decide(node: NodeSpec, base: list[str]) -> str:
-    """The node's verdict from its base tasks' outcomes: approved, rejected or pending (by its mode)."""
+def decide(node: NodeSpec, base: list[str], weights: list[int] | None = None) -> str:
+    """The node's verdict from its base tasks' outcomes: approved, rejected or pending (by its mode).
+    A vote (票签) counts each task's weight (``weights``, default 1 each): it passes once the approvals
+    weigh ``pass_weight`` (or ``pass_ratio`` of the total) and is rejected once that is out of reach."""
     n, yes, no = len(base), base.count("approved"), base.count("rejected")
+    if node.mode == "vote" and (node.pass_weight is not None or (weights and any(w != 1 for w in weights))):
+        w = weights or [1] * n
+        total = sum(w)
+        yes_w = sum(x for o, x in zip(base, w) if o == "approved")
+        no_w = sum(x for o, x in zip(base, w) if o == "rejected")
+        need = node.pass_weight if node.pass_weight is not None else node.pass_ratio * total
+        if yes_w >= need - 1e-9:
+            return "approved"
+        return "rejected" if total - no_w < need - 1e-9 else "pending"
     if node.mode in ("sequential", "all"):
         return "rejected" if no else "approved" if yes == n else "pending"
     if node.mode == "any":
@@ -143,7 +191,7 @@ def refresh_node(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: 
             t["status"] = "pending"
             rt.conn.execute(TK.update().where(TK.c.id == t["id"]).values(status="pending"))
             woke.append(t)
-    verdict = decide(node, [outcome[b["id"]] for b in bases])
+    verdict = decide(node, [outcome[b["id"]] for b in bases], [int(b.get("weight") or 1) for b in bases])
     if verdict == "pending":
         for t in woke:
             on_pending(rt, inst, spec, node, t)

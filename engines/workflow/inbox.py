@@ -61,7 +61,8 @@ def listing(conn: Connection, flows: WorkflowRegistry, user_id: int, box: str = 
             q = q.where(I.c.workflow == workflow)
         order = TK.c.acted_at.desc() if box == "done" else TK.c.id.desc()
         rows = conn.execute(q.order_by(order, TK.c.id.desc()).limit(limit).offset(offset)).mappings().all()
-        names = assign.usernames(conn, [r["assignee_id"] for r in rows] + [r["initiator_id"] for r in rows])
+        names = assign.usernames(conn, [r["assignee_id"] for r in rows] + [r["initiator_id"] for r in rows]
+                                 + [r.get("on_behalf_of") for r in rows])
         items = []
         for r in rows:
             spec = flows.get(conn, r["workflow"], r["version"])

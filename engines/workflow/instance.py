@@ -172,6 +172,9 @@ class WorkflowInstance:
     ended_at: dt.datetime | None = None
     row_version: int = 1
     state: InstanceState = field(default_factory=InstanceState)
+    chosen: dict[str, list[int]] = field(default_factory=dict)   # 发起人自选: user ids per node id
+    parent_task_id: int | None = None     # a sub-process: the parent flow's task waiting for it
+    revokes_id: int | None = None         # a revoke flow: the approved instance it revokes
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> WorkflowInstance:
@@ -179,7 +182,9 @@ class WorkflowInstance:
         return cls(id=int(row["id"]), workflow=row["workflow"], version=int(row["version"]), form=row["form"],
                    record_id=int(row["record_id"]), status=row["status"], initiator_id=row["initiator_id"],
                    started_at=row["started_at"], ended_at=row.get("ended_at"), row_version=int(row["row_version"]),
-                   state=InstanceState.from_json(row.get("state"), int(row["id"])))
+                   state=InstanceState.from_json(row.get("state"), int(row["id"])),
+                   chosen={str(k): [int(u) for u in v] for k, v in (row.get("chosen") or {}).items()},
+                   parent_task_id=row.get("parent_task_id"), revokes_id=row.get("revokes_id"))
 
     def to_state(self) -> dict[str, Any]:
         """The JSON ``state`` column as this code stores it."""

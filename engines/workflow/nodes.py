@@ -80,8 +80,13 @@ class ApprovalNode(NodeHandler):
         if not raw.get("assignees"):
             problems.add(f"{path}/assignees", "审批节点需要 assignees（审批人）", "an approval node needs assignees", "required")
         mode = raw.get("mode", "sequential")
-        if mode == "vote" and "pass_ratio" not in raw:
-            problems.add(f"{path}/pass_ratio", "票签需要 pass_ratio（通过比例，如 0.6）", "a vote node needs pass_ratio (e.g. 0.6)", "required")
+        if mode == "vote" and "pass_ratio" not in raw and "pass_weight" not in raw:
+            problems.add(f"{path}/pass_ratio", "票签需要 pass_ratio（通过比例，如 0.6）或 pass_weight（通过所需票数）",
+                         "a vote node needs pass_ratio (e.g. 0.6) or pass_weight (the weight that passes)", "required")
+        if mode != "vote" and "pass_weight" in raw:
+            problems.add(f"{path}/pass_weight", "只有票签节点有通过票数", "only a vote node has a pass weight", "invalid")
+        if sum(1 for a in raw.get("assignees") or [] if a.get("type") == "chosen") > 1:
+            problems.add(f"{path}/assignees", "一个节点只能有一项“发起人自选”", "a node can have one chosen-by-the-initiator entry only", "duplicate")
         timeout = raw.get("timeout")
         if timeout and timeout.get("action") == "escalate" and not timeout.get("escalate_to"):
             problems.add(f"{path}/timeout/escalate_to", "超时升级需要 escalate_to", "escalation needs escalate_to", "required")
@@ -91,11 +96,14 @@ class ApprovalNode(NodeHandler):
                 if k not in keys:
                     problems.add(f"{path}/editable_fields/{j}", f"表单没有字段 {k}{did_you_mean(k, keys)}",
                                  f"the form has no field {k}{did_you_mean(k, keys)}", "unknown_field")
-        return dict(assignees=compile_assignees(raw.get("assignees"), f"{path}/assignees", form, problems), mode=mode,
+        return dict(assignees=compile_assignees(raw.get("assignees"), f"{path}/assignees", form, problems, chosen=True), mode=mode,
                     pass_ratio=float(raw.get("pass_ratio", 1.0)), editable_fields=frozenset(raw.get("editable_fields", ())),
                     on_empty=raw.get("on_empty", "auto_pass"), self_approval=raw.get("self_approval"), timeout=timeout,
                     escalate_to=compile_assignees((timeout or {}).get("escalate_to"), f"{path}/timeout/escalate_to", form,
-                                                  problems))
+                                                  problems),
+                    comment_required=frozenset(raw.get("comment_required", ())), return_to_any=bool(raw.get("return_to_any")),
+                    signature=raw.get("signature"),
+                    pass_weight=float(raw["pass_weight"]) if raw.get("pass_weight") is not None else None)
 
     def enter(self, rt: R.Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: NodeSpec, stack: Stack) -> Step | None:
         approval.activate(rt, inst, spec, node, stack)
@@ -208,4 +216,6 @@ class EndNode(NodeHandler):
 @hookimpl
 def mom_workflow_node_kinds() -> Iterable[NodeHandler]:
     """The core's node kinds."""
-    return [ApprovalNode(), CcNode(), ActionNode(), ConditionNode(), ParallelNode(), EndNode()]
+    from mom.engines.workflow.linked import SubprocessNode   # it builds on this module's NodeHandler
+
+    return [ApprovalNode(), CcNode(), ActionNode(), ConditionNode(), ParallelNode(), EndNode(), SubprocessNode()]

@@ -170,8 +170,12 @@ def running_instance(conn: Connection, form: str, record_id: int) -> dict[str, A
     return dict(row) if row is not None else None
 
 
-def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit") -> WorkflowInstance:
-    """Start ``workflow`` on a record. The initiator is the acting user; they must be able to read it."""
+def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit", approvers: Any = None,
+          revokes_id: int | None = None, parent_task_id: int | None = None) -> WorkflowInstance:
+    """Start ``workflow`` on a record. The initiator is the acting user; they must be able to read it.
+    ``approvers``: 发起人自选, usernames per node id (see choice.chosen_approvers)."""
+    from mom.engines.workflow.choice import chosen_approvers   # it reads specs; imported late (no cycle)
+
     spec, enabled = rt.flows.current(rt.conn, workflow)
     if not enabled:
         raise Conflict(f"流程 {workflow} 已停用，不能发起", f"workflow {workflow} is disabled; it cannot be started")
@@ -180,14 +184,18 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
     if busy is not None:
         raise Conflict(f"该记录已在审批中（流程实例 {busy['id']}）", f"the record is already under approval (instance {busy['id']})",
                        detail={"instance_id": busy["id"]})
+    chosen = chosen_approvers(rt.conn, spec, approvers, trigger=trigger)
     inst = WorkflowInstance(id=0, workflow=spec.name, version=spec.version, form=spec.form, record_id=record_id,
-                            status="running", initiator_id=rt.ctx.actor.id, started_at=rt.ctx.now, state=InstanceState())
+                            status="running", initiator_id=rt.ctx.actor.id, started_at=rt.ctx.now, state=InstanceState(),
+                            chosen=chosen, revokes_id=revokes_id, parent_task_id=parent_task_id)
     row = {"workflow": inst.workflow, "version": inst.version, "form": inst.form, "record_id": record_id, "status": inst.status,
            "initiator_id": inst.initiator_id, "started_at": inst.started_at, "ended_at": None, "state": inst.to_state(),
-           "row_version": inst.row_version}
+           "row_version": inst.row_version, "chosen": chosen or None, "revokes_id": revokes_id,
+           "parent_task_id": parent_task_id}
     inst.id = int(rt.conn.execute(I.insert().returning(I.c.id), row).scalar_one())
     with batched(rt):
-        event(rt, inst, "start", data={"trigger": trigger, "version": spec.version})
+        event(rt, inst, "start", data={"trigger": trigger, "version": spec.version, **({"chosen": chosen} if chosen else {}),
+                                       **({"revokes": revokes_id} if revokes_id else {})})
         advance(rt, inst, spec, spec.first, [])
         save(rt, inst)
     return inst
@@ -239,12 +247,13 @@ def task_row(inst: WorkflowInstance, node: NodeSpec, rnd: int, user: int | None,
     return {"instance_id": inst.id, "node_id": node.id, "round": rnd, "kind": kind, "assignee_id": user,
             "status": status, "seq": seq, "added": None, "parent_task_id": None, "created_at": now, "acted_at": None,
             "acted_by": None, "comment": None, "attachments": None, "due_at": None, "timeout_done": False, "read_at": None,
-            **extra}
+            "weight": None, "on_behalf_of": None, "signature": None, **extra}
 
 
 def copy_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """A task's row without what belongs to its own answer: the start of a task added beside it."""
-    return {k: v for k, v in task.items() if k not in ("id", "acted_at", "acted_by", "comment", "attachments", "read_at")}
+    return {k: v for k, v in task.items() if k not in ("id", "acted_at", "acted_by", "comment", "attachments", "read_at",
+                                                       "signature")}
 
 
 OPEN = ("pending", "waiting", "delegated")   # task states someone may still act on
@@ -288,6 +297,9 @@ def finish(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, outcome: str
     outbox.emit(rt.conn, "workflow.finished", {"workflow": spec.name, "version": spec.version, "instance_id": inst.id,
                                                "form": spec.form, "record_id": inst.record_id, "outcome": outcome,
                                                "initiator_id": inst.initiator_id}, now=rt.ctx.now)
+    if inst.parent_task_id is not None or inst.revokes_id is not None:   # a sub-process or a revoke flow ended
+        from mom.engines.workflow import linked
+        linked.ended(rt, inst, outcome)
 
 
 def notify_users(rt: Runtime, users: list[int], kind: str, title: str, inst: WorkflowInstance | None = None,

@@ -121,6 +121,8 @@ class Assignee:
     roles: tuple[str, ...] = ()
     levels: int = 1
     field: str | None = None
+    weight: int = 1                # 票签: this entry's users' vote weight
+    max: int = 5                   # 发起人自选 (type chosen): at most this many users
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,10 @@ class NodeSpec:
     outcome: str = "approved"
     parallels: tuple[tuple[str, int], ...] = ()  # enclosing (parallel id, branch index), outermost first
     extra: Mapping[str, Any] = field(default_factory=dict)   # what a plug-in kind compiles for itself
+    comment_required: frozenset[str] = frozenset()   # approve | reject | return: a comment is required
+    return_to_any: bool = False                      # 退回 may go to any approval node, not only visited ones
+    signature: str | None = None                     # required | optional: a handwritten signature
+    pass_weight: float | None = None                 # 票签: approved once the approvals' weights reach it
     handler: NodeHandler | None = field(default=None, compare=False, repr=False)   # its kind (nodes.NodeHandler)
 
 
@@ -176,6 +182,8 @@ class WorkflowSpec:
     nodes: Mapping[str, NodeSpec]
     hash: str
     raw: Mapping[str, Any]
+    dedupe: bool = False              # 审批人去重: who approved earlier passes later nodes automatically
+    revoke_flow: str | None = None    # 撤销: the flow an approved request goes through to be revoked
 
     def node(self, node_id: str) -> NodeSpec:
         return self.nodes[node_id]
@@ -186,11 +194,16 @@ class WorkflowSpec:
         return [n for n in self.nodes.values() if n.handler is not None and n.handler.waits]
 
 
-def compile_assignees(raw: Any, path: str, form: CompiledForm | None, problems: ProblemList) -> tuple[Assignee, ...]:
-    """An assignee list (approvers, cc, escalation, notify targets) checked against ``form``."""
+def compile_assignees(raw: Any, path: str, form: CompiledForm | None, problems: ProblemList, *,
+                      chosen: bool = False) -> tuple[Assignee, ...]:
+    """An assignee list (approvers, cc, escalation, notify targets) checked against ``form``; ``chosen``:
+    the list may hold 发起人自选 (approval nodes only)."""
     out = []
     for i, a in enumerate(raw or []):
         p, t = f"{path}/{i}", a.get("type")
+        if t == "chosen" and not chosen:
+            problems.add(f"{p}/type", "发起人自选只能用于审批节点的审批人", "chosen by the initiator is for approval nodes' approvers only",
+                         "invalid")
         if t == "user" and not a.get("users"):
             problems.add(f"{p}/users", "按人员指定需要 users（用户名列表）", "type user needs users (usernames)", "required")
         if t == "role" and not a.get("roles"):
@@ -209,7 +222,8 @@ def compile_assignees(raw: Any, path: str, form: CompiledForm | None, problems: 
                     problems.add(f"{p}/field", f"字段 {key} 是 {f.type}；审批人字段须为 user 或 department 类型",
                                  f"field {key} is a {f.type}; an assignee field must be of type user or department", "type")
         out.append(Assignee(type=t, users=tuple(a.get("users", ())), roles=tuple(a.get("roles", ())),
-                            levels=int(a.get("levels", 1)), field=a.get("field")))
+                            levels=int(a.get("levels", 1)), field=a.get("field"), weight=int(a.get("weight", 1)),
+                            max=int(a.get("max", 5))))
     return tuple(out)
 
 
@@ -367,4 +381,5 @@ def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: in
     return WorkflowSpec(name=raw["name"], form=raw["form"], label=text_of(raw.get("label"), raw["name"]), version=version,
                         trigger=trigger["on"], when=when, self_approval=raw.get("self_approval", "require"),
                         calendar=Calendar.from_raw(raw.get("calendar")), first=first, nodes=flat.nodes,
-                        hash=definition_hash(raw), raw=raw)
+                        hash=definition_hash(raw), raw=raw, dedupe=bool(raw.get("dedupe_approvers", False)),
+                        revoke_flow=raw.get("revoke_flow"))

@@ -18,6 +18,7 @@ from mom.engines.workflow.instance import ReturnPoint, WorkflowInstance
 from mom.engines.workflow.runtime import (I, TK, EV, OPEN, Runtime, advance, batched, cancel_open, copy_task, event, finish,
                                           flush, load_instance, notify_users, save)
 from mom.engines.workflow.spec import END, WorkflowSpec
+from mom.engines.workflow.signature import take_signature
 from mom.engines.workflow.views import instance_view, task_view
 from mom.platform import file_access, files as store
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
@@ -129,15 +130,20 @@ def _act(rt: Runtime, task: dict[str, Any], inst: WorkflowInstance, spec: Workfl
         event(rt, inst, "delegate_done", node_id=node.id, task_id=task_id, comment=comment, data={"answer": action, "attachments": files})
         save(rt, inst)
         return result(rt, task_id, inst)
+    _require_comment(node, action, comment)
     if action in ("approve", "reject"):
+        signature = take_signature(rt, node, body, inst)
         if action == "approve" and body.get("values"):
             _edit_record(rt, inst, node.editable_fields, body["values"])
         status = "approved" if action == "approve" else "rejected"
         rt.conn.execute(_DECIDE, {"tid": task_id, "new_status": status, **{f"new_{k}": v for k, v in stamp.items()}})
-        task.update(status=status, **stamp)     # the response shows it as written; no re-read
+        if signature is not None:
+            rt.conn.execute(TK.update().where(TK.c.id == task_id).values(signature=signature))
+        task.update(status=status, signature=signature, **stamp)     # the response shows it as written; no re-read
         if node.timeout and node.timeout.get("action") == "escalate":
             _close_escalation_pair(rt, task)
-        event(rt, inst, action, node_id=node.id, task_id=task_id, comment=comment, data={"attachments": files} if files else None)
+        data = {k: v for k, v in (("attachments", files), ("signature", signature), ("on_behalf_of", task.get("on_behalf_of"))) if v}
+        event(rt, inst, action, node_id=node.id, task_id=task_id, comment=comment, data=data or None)
         refresh_node(rt, inst, spec, node, task["round"])
         save(rt, inst)
         return result(rt, task_id, inst, task)
@@ -159,6 +165,15 @@ def _act(rt: Runtime, task: dict[str, Any], inst: WorkflowInstance, spec: Workfl
         _return(rt, inst, spec, task, body, comment, stamp)
     save(rt, inst)
     return result(rt, task_id, inst)
+
+
+def _require_comment(node: Any, action: str, comment: str | None) -> None:
+    """A node may require a comment when rejecting, returning (or approving)."""
+    if action in node.comment_required and not (comment or "").strip():
+        word = {"approve": "同意", "reject": "驳回", "return": "退回"}[action]
+        raise InvalidInput(f"「{node.label['zh-CN']}」{word}时必须填写审批意见，请写明原因后再提交",
+                           f"{node.label.get('en') or node.id}: a comment is required to {action}",
+                           problems=[Problem("/comment", f"{word}时必须填写意见", f"a comment is required to {action}", "required")])
 
 
 def _close_escalation_pair(rt: Runtime, task: Mapping[str, Any]) -> None:
@@ -226,10 +241,12 @@ def _return(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, task: Mappi
     if target == "previous":
         before = [n for n in visited if n != here.id]
         target = before[-1] if before else "initiator"
-    if target != "initiator" and target not in visited:
-        raise InvalidInput(f"只能退回到发起人或已经过的审批节点：{', '.join(['initiator', 'previous', *visited])}",
-                           f"you can return to the initiator or a visited approval node: {', '.join(['initiator', 'previous', *visited])}",
-                           problems=[Problem("/target", "不是已经过的审批节点", "not a visited approval node", "invalid")])
+    allowed = return_targets(spec, here, visited)
+    if target != "initiator" and target not in allowed:
+        what_zh, what_en = ("流程中的审批节点", "an approval node of the flow") if here.return_to_any else ("已经过的审批节点", "a visited approval node")
+        raise InvalidInput(f"只能退回到发起人或{what_zh}：{', '.join(['initiator', 'previous', *allowed])}",
+                           f"you can return to the initiator or {what_en}: {', '.join(['initiator', 'previous', *allowed])}",
+                           problems=[Problem("/target", f"不是{what_zh}", f"not {what_en}", "invalid")])
     rt.conn.execute(TK.update().where(TK.c.id == task["id"]).values(status="returned", **stamp))
     event(rt, inst, "return", node_id=here.id, task_id=task["id"], comment=comment, data={"target": target, "resume": resume})
     if target == "initiator":      # the whole request goes back: every open task closes
@@ -244,6 +261,22 @@ def _return(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, task: Mappi
     inst.state.return_to = (ReturnPoint(target=target, resume_at=_block_of(spec, here, shared),
                                         resume_stack=[list(p) for p in shared]) if resume == "back" else None)
     advance(rt, inst, spec, start_at, [list(p) for p in shared])
+
+
+def return_targets(spec: WorkflowSpec, here: Any, visited: list[str]) -> list[str]:
+    """Approval nodes a task of ``here`` may return to: the visited ones, or every approval node of the
+    flow (in flow order) when the node allows returning anywhere (``return_to_any``)."""
+    if here.return_to_any:
+        return [n.id for n in spec.nodes.values() if n.type == "approval"]
+    return visited
+
+
+def return_options(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node_id: str) -> list[dict[str, Any]]:
+    """Where a task of ``node_id`` may be returned to, with labels (the initiator first)."""
+    here = spec.node(node_id)
+    visited = [n for n in _visited(rt, inst) if spec.nodes.get(n) is not None and spec.node(n).type == "approval"]
+    return [{"target": "initiator", "label": {"zh-CN": "发起人", "en": "initiator"}}] + [
+        {"target": n, "label": spec.node(n).label} for n in return_targets(spec, here, visited)]
 
 
 def _restart_point(spec: WorkflowSpec, here: Any, target: Any) -> tuple[str, list[tuple[str, int]]]:

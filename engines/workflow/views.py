@@ -28,6 +28,9 @@ def task_view(t: Mapping[str, Any], names: Mapping[int, str]) -> dict[str, Any]:
             "assignee_id": t["assignee_id"], "assignee": names.get(t["assignee_id"]), "status": t["status"], "seq": t["seq"],
             "added": t["added"], "parent_task_id": t["parent_task_id"], "created_at": iso(t["created_at"]),
             "acted_at": iso(t["acted_at"]), "comment": t["comment"], "attachments": t["attachments"],
+            # 代理人 / 离职交接: whom the assignee acts for ("代 X 审批"); 票签 weight; a handwritten signature's file id
+            "on_behalf_of": t.get("on_behalf_of"), "on_behalf_of_name": names.get(t.get("on_behalf_of")) if t.get("on_behalf_of") else None,
+            "weight": t.get("weight") or 1, "signature": t.get("signature"),
             "due_at": iso(t["due_at"]), "read_at": iso(t["read_at"])}
 
 
@@ -48,7 +51,8 @@ def instance_view(rt: Runtime, inst: WorkflowInstance | Mapping[str, Any], *, fu
         flush(rt)
         tasks = [dict(r) for r in rt.conn.execute(sa.select(TK).where(TK.c.instance_id == inst.id).order_by(TK.c.id)).mappings()]
         evs = [dict(r) for r in rt.conn.execute(sa.select(EV).where(EV.c.instance_id == inst.id).order_by(EV.c.id)).mappings()]
-        names = timeline.names_of(rt, evs, [t["assignee_id"] for t in tasks] + [inst.initiator_id])
+        names = timeline.names_of(rt, evs, [t["assignee_id"] for t in tasks] + [inst.initiator_id]
+                                  + [t.get("on_behalf_of") for t in tasks])
         out["initiator"] = names.get(inst.initiator_id)
         out["tasks"] = [task_view(t, names) for t in tasks]
         out["timeline"] = [{"at": iso(e["at"]), "action": e["action"], "actor_id": e["actor_id"],

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from mom.platform.api import (docs_ui, errors, models, routes_auth, routes_forms, routes_records, routes_reports, routes_scheduling,
                               routes_ui, routes_workflow)
+from mom.platform.api import routes_approvals
 from mom.platform.api import routes_files, routes_packs, routes_permissions, routes_production
 from mom.engines.packs import startup as packs_startup
 from mom.platform.api.deps import ActorCache
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_files.router)
     app.include_router(routes_forms.router)
     app.include_router(routes_permissions.router)
+    app.include_router(routes_approvals.router)     # before routes_workflow: /workflow-instances/{id}/revoke
     app.include_router(routes_workflow.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_scheduling.router)

@@ -104,16 +104,17 @@ def disable_workflow(name: PathName, engine: EngineDep, actor: AdminDep) -> dict
     return _switch(name, False, engine)
 
 
-@router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id}",
+@router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id, approvers?}",
              response_model=InstanceRead)   # documents only: the route answers a ready JSONBytes
 async def start_workflow(name: PathName, body: BodyDep, request: Request, ctx: CtxDep) -> Any:
-    rid = _int(_obj(body).get("record_id"), "record_id")
+    b = _obj(body)
+    rid = _int(b.get("record_id"), "record_id")
     state = request.app.state
 
     def work() -> dict[str, Any]:
         with write_tx(state.engine) as conn:
             rt = Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows)
-            return tasks.instance_view(rt, start(rt, name, rid), full=True)
+            return tasks.instance_view(rt, start(rt, name, rid, approvers=b.get("approvers")), full=True)
 
     return JSONBytes(await run_in_threadpool(work), status_code=201)
 

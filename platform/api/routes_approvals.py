@@ -1,0 +1,80 @@
+"""Approval features beyond the task actions: 发起人自选 choices of a flow, what a task allows
+(return targets, required comment, signature), 撤销 of an approved request, out-of-office proxies
+(代理人) and handing a leaver's open tasks to someone else (离职交接)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+
+from mom.engines.workflow import choice, linked, options, proxy, tasks
+from mom.engines.workflow.runtime import Runtime
+from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
+from mom.platform.api.models import ERRORS
+from mom.platform.api.params import PathId, PathName
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import InvalidInput
+
+router = APIRouter(prefix="/api", tags=["workflows"], responses=ERRORS)
+BodyDep = Annotated[Any, Body()]
+
+
+def _obj(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
+    return body
+
+
+@router.get("/workflows/{name}/choices", summary="发起人自选: the nodes whose approvers the submitter chooses, with candidates")
+def flow_choices(name: PathName, request: Request, ctx: CtxDep) -> list[dict[str, Any]]:
+    state = request.app.state
+    with read_tx(state.engine) as conn:
+        spec, _ = state.flows.current(conn, name)
+        return choice.choices(conn, spec)
+
+
+@router.get("/tasks/{task_id}/options", summary="What a task of mine allows: return targets, required comments, signature")
+def task_options(task_id: PathId, request: Request, ctx: CtxDep) -> dict[str, Any]:
+    state = request.app.state
+    with read_tx(state.engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows)
+        return options.task_options(rt, task_id)
+
+
+@router.post("/workflow-instances/{instance_id}/revoke", status_code=201,
+             summary="撤销: start the flow's revoke flow on an approved request {comment?, approvers?}")
+def revoke_instance(instance_id: PathId, request: Request, ctx: CtxDep, body: BodyDep = None) -> dict[str, Any]:
+    state, b = request.app.state, _obj(body)
+    with write_tx(state.engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows)
+        new = linked.revoke(rt, instance_id, b.get("comment"), b.get("approvers"))
+        return tasks.instance_view(rt, new, full=True)
+
+
+@router.get("/workflow-proxies", summary="代理人: my current and future proxy periods (?all=1: everyone's, administrators)")
+def list_proxies(engine: EngineDep, ctx: CtxDep, all: bool = False) -> list[dict[str, Any]]:  # noqa: A002
+    with read_tx(engine) as conn:
+        return proxy.listing(conn, ctx.actor, everyone=all, now=ctx.now)
+
+
+@router.post("/workflow-proxies", status_code=201, summary="代理人: {proxy, starts_at?, ends_at, user? (administrators)}")
+def add_proxy(engine: EngineDep, ctx: CtxDep, body: BodyDep = None) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return proxy.set_proxy(conn, ctx.actor, _obj(body), now=ctx.now, tz=ctx.tz)
+
+
+@router.delete("/workflow-proxies/{proxy_id}", status_code=204, summary="Remove a proxy period (its user or an administrator)")
+def remove_proxy(proxy_id: PathId, engine: EngineDep, ctx: CtxDep) -> None:
+    with write_tx(engine) as conn:
+        proxy.delete_proxy(conn, ctx.actor, proxy_id)
+
+
+@router.post("/admin/workflow-handover", summary="离职交接: every open task of {from} goes to {to} (administrators)")
+def handover(engine: EngineDep, registry: RegistryDep, request: Request, ctx: CtxDep, actor: AdminDep,
+             body: BodyDep = None) -> dict[str, Any]:
+    b = _obj(body)
+    with write_tx(engine) as conn:
+        rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=request.app.state.flows)
+        return proxy.handover(rt, b.get("from"), b.get("to"), b.get("comment"))
