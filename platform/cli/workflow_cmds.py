@@ -76,10 +76,12 @@ def apply(path: str) -> None:
 @click.argument("name")
 @click.argument("record_id", type=int)
 @click.option("--user", "username", required=True, help="发起人 / initiator")
+@click.option("--approvers", help='发起人自选，JSON：{"节点 id": ["用户名", …]} / chosen approvers per node')
 @reports_errors
-def start(name: str, record_id: int, username: str) -> None:
+def start(name: str, record_id: int, username: str, approvers: str | None) -> None:
     from mom.engines.workflow import runtime, tasks
-    echo_json(_rt_call(username, lambda rt: tasks.instance_view(rt, runtime.start(rt, name, record_id))))
+    chosen = json.loads(approvers) if approvers else None
+    echo_json(_rt_call(username, lambda rt: tasks.instance_view(rt, runtime.start(rt, name, record_id, approvers=chosen))))
 
 
 @workflow.command("tasks", help="某用户的待办等 / a user's inbox")
@@ -208,5 +210,9 @@ def worker(once: bool, name: str | None) -> None:
 
 @hookimpl
 def mom_cli_commands() -> list[click.Command]:
-    """`mom workflow …` and `mom worker`."""
+    """`mom workflow …` (with handover, proxy, revoke, choices of approval_cmds) and `mom worker`."""
+    from mom.platform.cli import approval_cmds
+    for cmd in approval_cmds.COMMANDS:
+        if cmd.name not in workflow.commands:
+            workflow.add_command(cmd)
     return [workflow, worker]

@@ -282,3 +282,27 @@ def test_new_keys_are_checked_when_a_flow_is_published(desk: Plant) -> None:
     assert err["problems"][0]["path"].startswith("/nodes/0/comment_required")
     err = desk.put_flow(flow("bad4", {"id": "s", "type": "subprocess"}, approval("a", "qe1")), expect=422)
     assert {p["path"] for p in err["problems"]} >= {"/nodes/0/workflow", "/nodes/0/values"}
+
+
+def test_proxies_handover_and_choices_from_the_command_line(desk: Plant, cli: Any) -> None:
+    import json
+
+    desk.put_flow(flow("one", approval("only", "qe1")))
+    until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).isoformat()
+    r = cli("workflow", "proxy", "set", "qe1", "qe2", "--until", until)
+    assert r.exit_code == 0, r.output
+    assert [p["proxy"] for p in json.loads(cli("workflow", "proxy", "list").output)] == ["qe2"]
+    inst = submit(desk, "one", request(desk))
+    assert desk.task_of("qe2", inst["id"])                                   # the proxy has it
+    pid = json.loads(r.output)["id"]
+    assert cli("workflow", "proxy", "remove", pid).exit_code == 0
+    out = cli("workflow", "handover", "qe2", "pm", "--comment", "调岗")
+    assert out.exit_code == 0 and json.loads(out.output)["moved"] == 1
+    assert desk.task_of("pm", inst["id"])
+    bad = cli("workflow", "handover", "qe2", "nobody")
+    assert bad.exit_code != 0 and "nobody" in bad.output
+    desk.put_flow(flow("pick", {"id": "p", "type": "approval", "assignees": [{"type": "chosen", "users": ["qe1", "qcm"]}]}))
+    assert {c["username"] for c in json.loads(cli("workflow", "choices", "pick").output)[0]["candidates"]} == {"qe1", "qcm"}
+    started = cli("workflow", "start", "pick", request(desk), "--user", "qc1", "--approvers", '{"p": ["qcm"]}')
+    assert started.exit_code == 0, started.output
+    assert [t["assignee_id"] for t in json.loads(started.output)["open_tasks"]] != []
