@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
-from mom.engines.workflow import inbox, migrate, reminders, rules, store, tasks, views, visibility
+from mom.engines.workflow import inbox, lint, migrate, reminders, rules, store, tasks, views, visibility
 from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
@@ -61,14 +61,16 @@ def _ids(v: Any, name: str) -> list[int] | None:
 def put_workflow(name: PathName, body: BodyDep, engine: EngineDep, registry: RegistryDep, actor: AdminDep) -> dict[str, Any]:
     same_name(name, body)
     with write_tx(engine) as conn:
-        return store.apply(conn, registry, body, actor_id=actor.id)
+        out = store.apply(conn, registry, body, actor_id=actor.id)
+        return {**out, "warnings": lint.as_dicts(lint.warnings(body, registry.get(conn, body["form"])))}
 
 
 @router.post("/workflows/validate", summary="Check a workflow definition without publishing it")
 def validate_workflow(body: BodyDep, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         spec = store.validate(conn, registry, body)
-    return {"ok": True, "name": spec.name, "form": spec.form,
+        warned = lint.as_dicts(lint.warnings(body, registry.get(conn, spec.form)))   # shown, not blocking
+    return {"ok": True, "name": spec.name, "form": spec.form, "warnings": warned,
             "nodes": [{"id": n.id, "type": n.type, "label": n.label, "next": n.next} for n in spec.nodes.values()]}
 
 
