@@ -122,6 +122,11 @@ def listing(conn: Connection, kind: str) -> list[dict[str, Any]]:
          .where(T.definition.c.kind == kind, T.definition.c.retired_at.is_(None)).order_by(T.definition.c.name))
     return [{"name": r.name, "version": r.current_version, "source": r.source, "label": r.definition.get("label"),
              "roles": (r.definition.get("permissions") or {}).get("roles"),
+             # what its data comes from: a report's source form, a dashboard's reports (the menu lists only
+             # what the caller may open)
+             "form": r.definition.get("source") if kind == "report" else None,
+             "reports": sorted({w["report"] for w in r.definition.get("widgets") or [] if isinstance(w, dict) and w.get("report")})
+             if kind == "dashboard" else None,
              "updated_at": r.updated_at.isoformat(), "next_run_at": r.next_run_at.isoformat() if r.next_run_at else None}
             for r in conn.execute(q)]
 

@@ -87,9 +87,11 @@ def _draft(body: Any, zh: str, en: str) -> tuple[dict[str, Any], dict[str, Any]]
 
 
 @router.get("/reports", summary="Reports the caller may run")
-def list_reports(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_reports(engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    from mom.platform.api.routes_ui import openable   # the menu's rule: roles allow it, its data is readable
+
     with read_tx(engine) as conn:
-        return [i for i in store.listing(conn, "report") if store.allowed(i["roles"], ctx.actor)]
+        return list(openable(conn, registry, ctx.actor)[0].values())
 
 
 @router.get("/reports/{name}", summary="A report's definition and versions")
@@ -239,9 +241,11 @@ def preview_dashboard(body: BodyDep, engine: EngineDep, registry: RegistryDep, s
 
 
 @router.get("/dashboards", summary="Dashboards the caller may open")
-def list_dashboards(engine: EngineDep, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_dashboards(engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    from mom.platform.api.routes_ui import openable
+
     with read_tx(engine) as conn:
-        return [i for i in store.listing(conn, "dashboard") if store.allowed(i["roles"], ctx.actor)]
+        return list(openable(conn, registry, ctx.actor)[1].values())
 
 
 @router.get("/dashboards/{name}", summary="A dashboard's definition")

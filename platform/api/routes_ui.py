@@ -47,8 +47,7 @@ def apps(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict
             access = form_access(compiled, actor)
             if access.can("read") or access.can("create") or access.can("design"):
                 forms[name] = {"name": name, "label": compiled.definition.label, "actions": sorted(access.actions)}
-        reports = {r["name"]: r for r in defs.listing(conn, "report") if defs.allowed(r["roles"], actor)}
-        dashboards = {r["name"]: r for r in defs.listing(conn, "dashboard") if defs.allowed(r["roles"], actor)}
+        reports, dashboards = openable(conn, registry, actor)
         packs = conn.execute(sa.select(T.pack).order_by(T.pack.c.installed_at, T.pack.c.name)).all()
     out, placed = [], set()
     for p in packs:
@@ -69,6 +68,29 @@ def apps(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict
     if rest["forms"] or rest["reports"] or rest["dashboards"]:
         out.append(rest)
     return out
+
+
+def openable(conn: Any, registry: Any, actor: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reports and dashboards ``actor`` may open, by name: their roles allow it and the data behind
+    them is theirs to read (a report's source form; every report of a dashboard), so nothing the menu
+    lists answers "无权限"."""
+    readable: dict[str, bool] = {}
+
+    def reads(form: Any) -> bool:
+        if not isinstance(form, str):
+            return False
+        if form not in readable:
+            try:
+                readable[form] = actor.reads_form(form) and form_access(registry.get(conn, form), actor).can("read")
+            except (NotFound, MissingFieldType):
+                readable[form] = False
+        return readable[form]
+
+    reports = {r["name"]: r for r in defs.listing(conn, "report")
+               if defs.allowed(r["roles"], actor) and (actor.is_admin or reads(r.get("form")))}
+    dashboards = {d["name"]: d for d in defs.listing(conn, "dashboard")
+                  if defs.allowed(d["roles"], actor) and (actor.is_admin or all(n in reports for n in d.get("reports") or []))}
+    return reports, dashboards
 
 
 def _short(d: dict[str, Any]) -> dict[str, Any]:
