@@ -15,7 +15,8 @@ def test_menu_groups_by_pack_and_follows_permissions(client, plant) -> None:
     assert [d["name"] for d in demo["dashboards"]] == ["quality_overview"]
     # a form published outside any pack appears under "my forms"
     client.put("/api/forms/tool", headers=admin, json={"format": "mom.form/1", "name": "tool", "label": {"zh-CN": "工装", "en": "Tool"},
-                                                      "fields": [{"id": "t1", "key": "code", "type": "text", "label": {"zh-CN": "编号", "en": "Code"}}]})
+                                                      "fields": [{"id": "t1", "key": "code", "type": "text", "label": {"zh-CN": "编号", "en": "Code"}}],
+                                                      "permissions": []})   # administrators only (no default)
     apps = client.get("/api/apps", headers=admin).json()
     assert [f["name"] for f in apps[-1]["forms"]] == ["tool"] and apps[-1]["name"] == ""
     # the purchaser may not open quality dashboards nor the tool form
