@@ -34,7 +34,12 @@ PG_URL = os.environ.get("MOM_TEST_DATABASE_URL", "")
 
 
 def sample_form(name: str = "iqc_inspection") -> dict[str, Any]:
-    return json.loads((ROOT / "modelpacks" / "demo" / "forms" / f"{name}.json").read_text(encoding="utf-8"))
+    """A form the packs ship: the demo pack's, else the core pack's (``item``: the demo's materials are core items)."""
+    for pack in ("demo", "core"):
+        path = ROOT / "modelpacks" / pack / "forms" / f"{name}.json"
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+    raise FileNotFoundError(f"no pack ships a form {name}")
 
 
 def fixture_hash(password: str) -> str:
@@ -56,8 +61,8 @@ def _load_admin(engine: sa.engine.Engine) -> None:
 
 
 def _load_demo_forms(engine: sa.engine.Engine, folder: Path) -> None:
-    """The `demo_forms` template: the admin, the demo's supplier, material and inspection forms published
-    through the API, two suppliers and two materials."""
+    """The `demo_forms` template: the admin, the demo's supplier and inspection forms and core's item form
+    (物料) published through the API, two suppliers and two items (MAT-1, MAT-2)."""
     _load_admin(engine)
     url = engine.url.render_as_string(hide_password=False)
     with TestClient(create_app(Settings(data_dir=folder / "data", database_url=url), engine, migrate=False)) as client:
@@ -67,8 +72,8 @@ def _load_demo_forms(engine: sa.engine.Engine, folder: Path) -> None:
 
 
 def _load_plant(engine: sa.engine.Engine) -> None:
-    """The `plant` template: the demo pack (users, departments, forms, NCR flow, rules) and a second
-    quality engineer qe2."""
+    """The `plant` template: `mom demo` (users, departments, the core pack with its demo plant, the demo
+    pack's forms, NCR flow, rules) and a second quality engineer qe2."""
     from mom.platform.cli.demo import USERS, load_demo
 
     for _ in load_demo(engine):
@@ -131,19 +136,19 @@ def admin(client: TestClient) -> dict[str, str]:
 
 
 def _publish_demo_forms(client: TestClient, admin: dict[str, str]) -> None:
-    for name in ("supplier", "material", "iqc_inspection"):
+    for name in ("supplier", "item", "iqc_inspection"):
         r = client.put(f"/api/forms/{name}", json=sample_form(name), headers=admin)
         assert r.status_code == 200, r.text
     r = client.post("/api/records/supplier", headers=admin, json=[
         {"code": "SUP-001", "name": "温州精密铸造"}, {"code": "SUP-002", "name": "瑞安标准件厂"}])
     assert r.status_code == 201, r.text
-    r = client.post("/api/records/material", headers=admin, json=[{"code": "MAT-1", "name": "阀体"}, {"code": "MAT-2", "name": "螺栓"}])
+    r = client.post("/api/records/item", headers=admin, json=[{"code": "MAT-1", "name": "阀体"}, {"code": "MAT-2", "name": "螺栓"}])
     assert r.status_code == 201, r.text
 
 
 @pytest.fixture
 def demo_forms(client: TestClient, admin: dict[str, str]) -> dict[str, str]:
-    """The demo pack's supplier, material and inspection forms with two suppliers and two materials (in the
+    """The demo pack's supplier and inspection forms and core's item form with two suppliers and two items (in the
     test's database from its template); returns admin headers."""
     return admin
 

@@ -25,7 +25,8 @@ from mom.engines.packs.exporter import export  # noqa: F401  (part of the manage
 from mom.engines.packs import steps as pack_steps
 from mom.engines.packs.manifest import parse_version
 from mom.engines.packs.planner import (SHARED, SWITCHED, ItemDecision, PackPlan, PackWork, decide, decide_customisations, decide_uninstall,
-                                      label_of, words)
+                                      handovers, label_of, words)
+from mom.platform.db import tables as T
 from mom.platform.db.engine import is_postgres, read_tx, trial_tx, write_tx
 from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
@@ -147,13 +148,16 @@ def decide_plan(conn: Connection, action: str, target: str, *, demo: bool = Fals
     installed = state.installed_versions(conn)
     owners = state.owners(conn)
     coming: dict[tuple[str, str], Any] = {}
+    works = []
     for s in catalog.resolve(src, installed, settings, installed_sources=_sources(rows)):
         r = rows.get(s.name)
         act = "upgrade" if r is not None and r["status"] == state.INSTALLED else "install"
         if s.name != src.name and act == "upgrade":
             continue
-        work = PackWork(act, s.name, label_of(s.manifest, s.name), r["version"] if r else None, str(s.version),
-                        source=s, bundle=loader.load(s.root), demo=demo and s.name == src.name)
+        works.append(PackWork(act, s.name, label_of(s.manifest, s.name), r["version"] if r else None, str(s.version),
+                              source=s, bundle=loader.load(s.root), demo=demo and s.name == src.name))
+    p.handed = handovers(works, owners)
+    for work in works:
         decide(conn, work, owners, p)
         decide_customisations(conn, work, owners, coming, p)
         notes.install_notes(conn, work, owners, p)
@@ -262,6 +266,12 @@ def perform(conn: Connection, p: PackPlan, forms: Any, *, now: dt.datetime, tz: 
     """Carry out ``p`` in the caller's transaction; returns the lines to show. Details found on the
     way (a form's column changes) are attached to the plan's items."""
     lines: list[str] = []
+    # every upgrade's pre.py runs before anything else of the plan: a definition it hands over to a pack
+    # this plan installs (planner.handovers) must be out of the way before that pack installs its own
+    for work in p.works:
+        if _upgrading(work):
+            lines += migrations.run(conn, work.source.root, work.name, work.from_version, work.to_version, "pre", forms=forms, now=now)
+    _hand_over(conn, p)
     for work in p.works:
         if work.action == "uninstall":
             lines.extend(_uninstall(conn, work, forms, now=now, tz=tz, actor_id=actor_id))
@@ -277,9 +287,7 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
     ctx.restore = True
     ctx.fixtures_existing = "skip"
     lines: list[str] = []
-    upgrading = work.from_version is not None and parse_version(work.to_version) > parse_version(work.from_version)
-    if upgrading:
-        lines += migrations.run(conn, work.source.root, work.name, work.from_version, work.to_version, "pre", forms=forms, now=now)
+    upgrading = _upgrading(work)
     by_kind: dict[str, list[ItemDecision]] = {}
     for d in work.items:
         by_kind.setdefault(d.kind, []).append(d)
@@ -338,8 +346,29 @@ def _install(conn: Connection, work: PackWork, forms: Any, *, now: dt.datetime, 
     state.remember_items(conn, work.name, work.to_version, [
         (d.kind, d.name, d.shipped) for d in work.items if not d.overlay
         # a shared kind (a role) is the pack's only if the pack made it (or filled its label): a plant's own stays the plant's
-        and (d.kind not in SHARED or d.change in ("added", "changed") or owned.get((d.kind, d.name)) == work.name)])
+        # (and not when a pack installed earlier in the same plan made it: two packs naming one role)
+        and (d.kind not in SHARED or owned.get((d.kind, d.name)) == work.name
+             or owned.get((d.kind, d.name)) is None and d.change in ("added", "changed"))])
     return lines
+
+
+def _upgrading(work: PackWork) -> bool:
+    return (work.action != "uninstall" and work.from_version is not None and work.to_version is not None
+            and parse_version(work.to_version) > parse_version(work.from_version))
+
+
+def _hand_over(conn: Connection, p: PackPlan) -> None:
+    """Definitions an upgraded pack gives up to a pack this plan installs stop being the old pack's; a
+    form must be gone by now (the old pack's pre.py moves its records aside), else nothing is applied."""
+    from mom.engines.forms.retire import live_form
+
+    for (kind, name), old in p.handed.items():
+        if kind == "forms" and live_form(conn, name) is not None:
+            raise InvalidInput(f"模型包 {old} 的新版本把表单「{name}」交给另一个模型包，但它的升级迁移（pre.py）没有先把原来的表单和数据移开："
+                               "请联系模型包的作者；未做任何修改",
+                               f"pack {old}'s new version hands form {name} over to another pack, but its upgrade migration "
+                               "(pre.py) did not move the old form and its data aside first: ask the pack's author; nothing was changed")
+        conn.execute(T.pack_item.delete().where(T.pack_item.c.pack == old, T.pack_item.c.kind == kind, T.pack_item.c.name == name))
 
 
 def _install_item(step: pack_steps.PackStep, ctx: pack_steps.PackContext, d: ItemDecision) -> str | None:

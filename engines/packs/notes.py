@@ -65,6 +65,8 @@ def install_notes(conn: Connection, work: PackWork, owners: dict[tuple[str, str]
             continue
         for f in _reference_fields(d.final or d.shipped):
             owner = owners.get(("forms", f.get("form")))
+            if plan.handed.get(("forms", f.get("form"))) == owner:
+                continue                          # a form this plan hands over to the pack being installed
             if owner and owner != work.name and owner not in declared:
                 plan.warnings.append(words(
                     f"表单「{d.label['zh-CN']}」引用了模型包 {owner} 的表单：请在 pack.json 的 depends 里声明 {owner}，否则在没有它的服务器上装不上",
@@ -95,8 +97,11 @@ def _menu(conn: Connection, work: PackWork) -> None:
         if added:
             work.notes.append(words(f"菜单「{work.label['zh-CN']}」新增{zh}：" + "、".join(a["zh-CN"] for a in added),
                                     f"menu “{work.label['en']}” gains {en}s: " + ", ".join(a["en"] for a in added)))
-        if gone:
-            work.notes.append(words(f"菜单「{work.label['zh-CN']}」移除{zh}：" + "、".join(gone), f"menu “{work.label['en']}” loses {en}s: " + ", ".join(gone)))
+        if gone:      # said by their labels (as the pack last shipped them), never by their keys
+            shipped = {r["name"]: label_of(r["base"], r["name"]) for r in state.items_of(conn, work.name) if r["kind"] == kind}
+            labels = [shipped.get(n) or {"zh-CN": n, "en": n} for n in gone]
+            work.notes.append(words(f"菜单「{work.label['zh-CN']}」移除{zh}：" + "、".join(x["zh-CN"] for x in labels),
+                                    f"menu “{work.label['en']}” loses {en}s: " + ", ".join(x["en"] for x in labels)))
 
 
 def uninstall_notes(conn: Connection, work: PackWork, plan: PackPlan) -> None:

@@ -128,6 +128,9 @@ class PackPlan:
     demo: bool = False
     purge: bool = False
     failures: list[Words] = field(default_factory=list)   # what the rehearsal ran into (not part of the hash)
+    #: (kind, name) -> the pack that gives it up: an upgraded pack's new version no longer ships a definition
+    #: that a pack this plan installs ships under the same name (demo 2.0.0's production_order went to core)
+    handed: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:
@@ -222,6 +225,30 @@ def add_conflict(plan: PackPlan, entry: dict[str, Any]) -> None:
         plan.conflicts.append(entry)
 
 
+def shipped_names(bundle: Any) -> set[tuple[str, str]]:
+    """(kind, name) of every definition a loaded pack ships."""
+    out = set()
+    for step in pack_steps.registered(pm=bundle.plugins):
+        if step.phase not in ("schema", "automation") or step.once:
+            continue
+        out |= {(step.key, n) for _, raw in bundle.of(step.key) if (n := name_of(step, raw)) is not None}
+    return out
+
+
+def handovers(works: list[PackWork], owners: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """(kind, name) -> old owner, for definitions one pack of the plan gives up (its upgrade no longer
+    ships them) and another pack the plan installs ships under the same name."""
+    shipped = {w.name: shipped_names(w.bundle) for w in works}
+    upgraded = {w.name for w in works if w.action == "upgrade"}
+    out: dict[tuple[str, str], str] = {}
+    for w in works:
+        for key in shipped[w.name] if w.action == "install" else ():
+            old = owners.get(key)
+            if old is not None and old != w.name and old in upgraded and key not in shipped[old] and key[0] not in SHARED:
+                out[key] = old
+    return out
+
+
 def decide(conn: Connection, work: PackWork, owners: dict[tuple[str, str], str], plan: PackPlan) -> None:
     """Fill ``work.items`` / ``work.retire`` for an install or upgrade (conflicts and reasons into ``plan``)."""
     name = work.name
@@ -239,7 +266,7 @@ def decide(conn: Connection, work: PackWork, owners: dict[tuple[str, str], str],
             shipped.add((step.key, item))
             work.items.append(_decide_item(conn, step, work, file, item, raw, owners, bases, legacy, plan))
     for (kind, item), base in bases.items():
-        if (kind, item) in shipped or kind in SHARED:
+        if (kind, item) in shipped or kind in SHARED or plan.handed.get((kind, item)) == name:
             continue
         step = _step(work.bundle.plugins, kind)
         work.retire.append(ItemDecision(name, kind, item, "", "retired", label_of(base, item),
@@ -262,6 +289,12 @@ def _decide_item(conn: Connection, step: pack_steps.PackStep, work: PackWork, fi
             live = found[0]
             d.change, d.final = ("unchanged", None) if _same(live, raw) else (
                 ("changed", raw) if not (isinstance(live, dict) and live.get("label")) else ("kept", None))
+        return d
+    if owner is not None and owner != work.name and plan.handed.get((step.key, item)) == owner:
+        d.details.append(words(
+            f"从模型包 {owner} 接手：{owner} 的新版本不再带这个{d.kind_label['zh-CN']}；先运行 {owner} 的升级迁移处理原有数据，再新建",
+            f"taken over from pack {owner}: its new version no longer ships this {d.kind_label['en']}; {owner}'s upgrade "
+            "migration handles the existing data first, then this one is created"))
         return d
     if owner is not None and owner != work.name:
         theirs = label_of(found[0], item) if found else d.label

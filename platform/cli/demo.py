@@ -1,4 +1,5 @@
-"""Demo content: departments, roles, users, the demo pack's forms and fixture records."""
+"""Demo content: departments, roles, users, the core pack with its demo plant, and the demo pack (on top of
+core) with its forms and fixture records."""
 from __future__ import annotations
 
 import datetime as dt
@@ -49,6 +50,12 @@ def _actor(engine: Engine, username: str | None) -> Actor:
 
 
 def load_demo(engine: Engine) -> Iterator[str]:
+    yield from load_people(engine)
+    yield from load_packs(engine)
+
+
+def load_people(engine: Engine) -> Iterator[str]:
+    """The demo's departments and users (with their roles), each made once."""
     with write_tx(engine) as conn:
         auth.ensure_department(conn, "QC", "质量部")
         auth.ensure_department(conn, "QC-IQC", "来料检验组", "QC")
@@ -62,9 +69,19 @@ def load_demo(engine: Engine) -> Iterator[str]:
         for code, head in HEADS.items():
             uid = conn.execute(sa.select(T.user.c.id).where(T.user.c.username == head)).scalar()
             conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
+
+
+def load_packs(engine: Engine) -> Iterator[str]:
+    """The demo pack with demo data (core comes with it), core's demo plant, the inspection readings."""
     registry = forms_registry()   # demo records go through the same hooks as the API (state machines, events)
-    _, lines = manager.execute(engine, None, "install", str(demo_pack_path()), forms_factory=forms_registry, demo=True,
-                               tz=fieldtypes.plant_tz(get_settings().timezone))
+    tz = fieldtypes.plant_tz(get_settings().timezone)
+    # the demo pack first: it brings core (its dependency) or, over a database with demo 1.x, upgrades
+    # it (its migrations move the old materials and production orders into core); then core's own
+    # demo plant (items, BOM, routing, work centres …) on top
+    _, lines = manager.execute(engine, None, "install", str(demo_pack_path()), forms_factory=forms_registry, demo=True, tz=tz)
+    yield from lines
+    _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "core"), forms_factory=forms_registry,
+                               demo=True, tz=tz)
     yield from lines
     yield from _bore_readings(engine, demo_pack_path(), registry)
 

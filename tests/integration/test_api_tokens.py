@@ -68,8 +68,8 @@ def test_scopes_are_enforced_on_every_request(client: TestClient, demo_forms: di
     one_form = bearer(mint(client, admin, scopes=["records:supplier:write"]))
     assert client.post("/api/records/supplier", json={"code": "SUP-9", "name": "新供应商"}, headers=one_form).status_code == 201
     assert client.get("/api/records/supplier", headers=one_form).status_code == 200      # write includes read
-    r = client.get("/api/records/material", headers=one_form)
-    assert r.status_code == 403 and r.json()["detail"]["missing_scope"] == "records:material:read"
+    r = client.get("/api/records/item", headers=one_form)
+    assert r.status_code == 403 and r.json()["detail"]["missing_scope"] == "records:item:read"
     assert client.get("/api/forms", headers=one_form).json()["detail"]["missing_scope"] == "forms:read"
 
     reports = bearer(mint(client, admin, scopes=["reports:read"]))

@@ -40,7 +40,7 @@ def _upload(plant: Plant, user: str, content: bytes = b"%PDF-1.4 certificate", n
 def _inspection(plant: Plant, user: str, expect: int = 201, **values: Any) -> Any:
     c, admin = plant.client, plant.h("admin")
     sup = c.get("/api/records/supplier", params={"code": "SUP-001"}, headers=admin).json()["items"][0]["id"]
-    mat = c.get("/api/records/material", params={"code": "MAT-1001"}, headers=admin).json()["items"][0]["id"]
+    mat = c.get("/api/records/item", params={"code": "MAT-1001"}, headers=admin).json()["items"][0]["id"]
     body = {"supplier": sup, "material": mat, "lot_no": f"FA-{user}", "qty": 10, "result": "pass"} | values
     r = c.post("/api/records/iqc_inspection", json=body, headers=plant.h(user))
     assert r.status_code == expect, r.text

@@ -63,7 +63,7 @@ def test_readme_command_1_serves_the_demo(tmp_path: Path) -> None:
                           timeout=10)
         assert forms.status_code == 200
         names = {f["name"] for f in forms.json()}
-        assert {"supplier", "material", "iqc_inspection"} <= names, names
+        assert {"supplier", "item", "production_order", "iqc_inspection"} <= names, names     # core + demo
         docs = httpx.get(base + "/docs", timeout=10)
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
     finally:

@@ -103,7 +103,7 @@ def test_gb18030_csv_from_chinese_excel_imports(client: TestClient, demo_forms: 
 def _write(client: TestClient, h: dict, n: int) -> float:
     """One create by another user (here the same admin; what matters is the wait), in seconds."""
     t = time.perf_counter()
-    r = client.post("/api/records/material", headers=h, json={"code": f"MAT-W{n}", "name": "料"})
+    r = client.post("/api/records/item", headers=h, json={"code": f"MAT-W{n}", "name": "料"})
     assert r.status_code == 201, r.text
     return time.perf_counter() - t
 

@@ -37,7 +37,7 @@ from mom.platform.settings import Settings  # noqa: E402
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 EXAMPLES = int(os.environ.get("MOM_FUZZ_EXAMPLES", "10"))
-FORMS = ["iqc_inspection", "ncr", "supplier", "material"]
+FORMS = ["iqc_inspection", "ncr", "supplier", "item"]
 
 
 class Plant:

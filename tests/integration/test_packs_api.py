@@ -91,7 +91,7 @@ def test_list_shows_the_demo_pack_and_non_admins_are_refused(plant: Any, packs_e
     r = c.get("/api/packs", headers=plant.h("admin"))
     assert r.status_code == 200, r.text
     demo = next(p for p in r.json()["packs"] if p["name"] == "demo")
-    assert demo["status"] == "installed" and demo["installed_version"] == "1.0.0" and demo["origin"] == "builtin"
+    assert demo["status"] == "installed" and demo["installed_version"] == "2.0.0" and demo["origin"] == "builtin"
     assert demo["label"]["zh-CN"].startswith("演示")
     r = c.get("/api/packs/demo", headers=plant.h("admin"))
     assert r.status_code == 200, r.text
@@ -185,7 +185,7 @@ def test_export_then_upload_into_another_database_and_install(demo_forms: dict[s
     assert 'filename="plant_config-1.2.0.zip"' in r.headers["content-disposition"]
     data = r.content
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert {"pack.json", "CHECKSUMS.sha256", "forms/supplier.json", "forms/material.json", "forms/iqc_inspection.json"} <= set(names)
+    assert {"pack.json", "CHECKSUMS.sha256", "forms/supplier.json", "forms/item.json", "forms/iqc_inspection.json"} <= set(names)
     again = client.post("/api/packs/export", json={"name": "plant_config", "version": "1.2.0",
                                                    "label": {"zh-CN": "本厂配置", "en": "Plant configuration"}}, headers=demo_forms)
     assert again.content == data                                               # the same configuration, the same bytes

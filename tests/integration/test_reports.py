@@ -23,7 +23,7 @@ FORM = {
         {"id": "t4", "key": "passed", "type": "boolean", "label": {"zh-CN": "通过", "en": "Passed"}},
         {"id": "t5", "key": "tested_at", "type": "datetime", "label": {"zh-CN": "测试时间", "en": "Tested at"}},
         {"id": "t6", "key": "cost", "type": "decimal", "precision": 10, "scale": 2, "label": {"zh-CN": "成本", "en": "Cost"}},
-        {"id": "t7", "key": "product", "type": "reference", "form": "material", "label": {"zh-CN": "产品", "en": "Product"}},
+        {"id": "t7", "key": "product", "type": "reference", "form": "item", "display_field": "code", "label": {"zh-CN": "产品", "en": "Product"}},
     ],
     "indexes": [["tested_at"]],
     "permissions": [
@@ -203,13 +203,13 @@ def test_detail_report_and_exports(data: Plant) -> None:
     assert [r["m"] for r in res["rows"]] == [10.3, 10.2, 10.1] and res["truncated"] is True
     text = data.client.get("/api/reports/t_report/data", params={"format": "csv"}, headers=data.h("admin")).content.decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["产线", "测量值", "物料名称"] and lines[1][0] == "一线" and len(lines) == 4
+    assert lines[0] == ["产线", "测量值", "名称"] and lines[1][0] == "一线" and len(lines) == 4
     en = data.client.get("/api/reports/t_report/data", params={"format": "csv", "lang": "en"}, headers=data.h("admin")).content.decode("utf-8-sig")
-    assert en.splitlines()[0] == "Line,Measured,Material name" and "Line 1" in en
+    assert en.splitlines()[0] == "Line,Measured,Name" and "Line 1" in en
     x = data.client.get("/api/reports/t_report/data", params={"format": "xlsx"}, headers=data.h("admin"))
     assert x.status_code == 200 and "attachment" in x.headers["content-disposition"]
     ws = load_workbook(io.BytesIO(x.content)).active
-    assert [c.value for c in ws[1]] == ["产线", "测量值", "物料名称"] and ws.cell(row=2, column=2).value == pytest.approx(10.3)
+    assert [c.value for c in ws[1]] == ["产线", "测量值", "名称"] and ws.cell(row=2, column=2).value == pytest.approx(10.3)
 
 
 def test_definition_errors_name_the_path(data: Plant) -> None:

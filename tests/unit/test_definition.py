@@ -11,7 +11,7 @@ from mom.engines.forms.definition import validate_form
 from mom.platform.errors import InvalidInput
 
 SKETCH = json.loads((Path(__file__).resolve().parents[2] / "modelpacks/demo/forms/iqc_inspection.json").read_text())
-KNOWN = {"supplier": {"fields": [{"key": "name"}, {"key": "code"}]}, "material": {"fields": [{"key": "code"}]}}
+KNOWN = {"supplier": {"fields": [{"key": "name"}, {"key": "code"}]}, "item": {"fields": [{"key": "code"}]}}
 
 
 def problems(raw: object, known: dict | None = KNOWN) -> dict[str, str]:
@@ -25,7 +25,7 @@ def test_sketch_is_valid_and_formulas_are_ordered() -> None:
     assert d.name == "iqc_inspection"
     assert d.field("sample_size").read_only
     assert d.formula_order == ("sample_size",)
-    assert d.references == {"supplier", "material"}
+    assert d.references == {"supplier", "item"}
 
 
 def test_all_problems_are_reported_at_once_with_pointers() -> None:

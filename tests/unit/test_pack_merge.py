@@ -40,7 +40,7 @@ def test_plant_field_and_pack_field_both_arrive_in_order() -> None:
     plant, pack = copy.deepcopy(base), copy.deepcopy(base)
     plant["fields"].insert(4, {"id": "p1", "key": "supplier_lot", "type": "text",
                                "label": {"zh-CN": "供应商批号", "en": "Supplier lot"}})
-    pack["fields"].append({"id": "n9", "key": "root_cause", "type": "long_text",
+    pack["fields"].append({"id": "n10", "key": "root_cause", "type": "long_text",
                            "label": {"zh-CN": "根本原因", "en": "Root cause"}})
     r = merge(base, plant, pack)
     assert keys(r.merged) == ["code", "title", "material", "qty", "supplier_lot", "cost", "disposition",

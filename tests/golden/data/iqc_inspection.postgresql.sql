@@ -24,13 +24,13 @@ CREATE TABLE iqc_inspection (
 	FOREIGN KEY(updated_by) REFERENCES mom_user (id), 
 	FOREIGN KEY(department_id) REFERENCES mom_department (id), 
 	FOREIGN KEY(supplier) REFERENCES supplier (id) ON DELETE RESTRICT, 
-	FOREIGN KEY(material) REFERENCES material (id) ON DELETE RESTRICT, 
+	FOREIGN KEY(material) REFERENCES item (id) ON DELETE RESTRICT, 
 	FOREIGN KEY(inspector) REFERENCES mom_user (id)
 )
 
-CREATE INDEX ix_iqc_inspection_3948cb860b ON iqc_inspection (material)
-
 CREATE INDEX ix_iqc_inspection_432a51f2fa ON iqc_inspection (supplier)
+
+CREATE INDEX ix_iqc_inspection_b9fd3ea12a ON iqc_inspection (material)
 
 CREATE INDEX ix_iqc_inspection_cd82c145c6 ON iqc_inspection (supplier, lot_no)
 
