@@ -206,7 +206,7 @@ def render(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
         return {"option": widgets.value_labels(t, option)}
     if t == "pie":
         data = [{"name": str(_display(result, w["x"], r.get(w["x"]))), "value": r.get(w["value"])} for r in rows]
-        return {"option": widgets.value_labels(t, {"series": [{"type": "pie", "radius": "55%", "data": data}]})}
+        return {"option": widgets.value_labels(t, {"series": [{"type": "pie", "radius": "50%", "center": ["50%", "45%"], "data": data}]})}
     if t == "scatter":
         pts = [[r.get(w["x"]), r.get(w["y"][0])] for r in rows]
         return {"option": {"xAxis": {"type": "value", "name": _col_label(result, w["x"])},

@@ -93,7 +93,9 @@ def value_labels(t: str, option: dict[str, Any]) -> dict[str, Any]:
     """Every chart shows its values: a pie its counts and percentages, bars and lines their numbers."""
     for s in option.get("series", []):
         if s.get("type") == "pie":
-            s.setdefault("label", {"show": True, "formatter": "{b}：{c}（{d}%）"})
+            # two short lines (name, then count and share) fit beside a small widget's pie without being cut
+            s.setdefault("label", {"show": True, "formatter": "{b}\n{c}（{d}%）", "overflow": "none", "lineHeight": 16})
+            s.setdefault("labelLine", {"length": 8, "length2": 8})
             option.setdefault("legend", {"bottom": 0, "type": "scroll"})
             option.setdefault("tooltip", {"trigger": "item", "formatter": "{b}：{c}（{d}%）"})
         elif s.get("type") == "bar" and "itemStyle" not in s:

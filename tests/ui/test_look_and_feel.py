@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.ui.conftest import CoreApi, login, shot
+from tests.ui.conftest import CoreApi, login, pick, shot
 
 LONG = "供应商来料检验不合格品评审与处置记录（含返工返修及让步接收）"
 FORM = {"format": "mom.form/1", "name": "lf_long_form", "label": {"zh-CN": LONG, "en": "Long named form"},
@@ -89,3 +89,47 @@ def test_phone_header_fits_and_menu_opens(browser, core_server) -> None:  # type
     no_sideways_scroll(page)
     shot(page, "look-empty-list-390")
     page.close()
+
+
+DASH_FORM = {"format": "mom.form/1", "name": "lf_inspection", "label": {"zh-CN": "来料检验记录", "en": "Incoming inspection"},
+             "fields": [{"id": "f1", "key": "lot", "type": "text", "label": {"zh-CN": "批次号", "en": "Lot"}},
+                        {"id": "f2", "key": "verdict", "type": "select", "label": {"zh-CN": "判定", "en": "Verdict"},
+                         "options": [{"value": "a", "label": {"zh-CN": "合格", "en": "Pass"}},
+                                     {"value": "b", "label": {"zh-CN": "不合格", "en": "Fail"}}]}]}
+DASH_REPORT = {"format": "mom.report/1", "name": "lf_by_verdict", "label": {"zh-CN": "来料判定统计", "en": "By verdict"},
+               "source": "lf_inspection", "dimensions": [{"key": "verdict", "field": "verdict"}],
+               "measures": [{"key": "n", "agg": "count", "label": {"zh-CN": "记录数", "en": "Records"}}]}
+DASH = {"format": "mom.dashboard/1", "name": "lf_board", "label": {"zh-CN": "来料检验看板", "en": "Inspection board"},
+        "widgets": [{"id": "w1", "type": "table", "title": {"zh-CN": "判定分布", "en": "Verdicts"}, "report": "lf_by_verdict",
+                     "position": {"x": 0, "y": 0, "w": 12, "h": 8}}]}
+
+
+def test_dashboard_widgets_in_chinese_and_a_pie_with_its_values(page, core_server) -> None:  # type: ignore[no-untyped-def]
+    admin = CoreApi(core_server, "admin")
+    for path, body in (("/api/forms/lf_inspection", DASH_FORM), ("/api/reports/lf_by_verdict", DASH_REPORT), ("/api/dashboards/lf_board", DASH)):
+        r = httpx.put(core_server + path, json=body, headers=admin.h)
+        assert r.status_code == 200, r.text
+    admin.post("/api/records/lf_inspection", [{"lot": "L1", "verdict": "合格"}, {"lot": "L2", "verdict": "合格"}, {"lot": "L3", "verdict": "不合格"}])
+    login(page, core_server)
+    page.goto(core_server + "/#/design/dashboard/lf_board")
+    cfg = page.locator("[data-wcfg=w1]")
+    cfg.wait_for()
+    # the table widget shows option labels, not stored values
+    page.locator("[data-widget=w1] .el-table__row").first.wait_for()
+    cells = page.locator("[data-widget=w1] .el-table__body td").all_inner_texts()
+    assert "合格" in cells and "不合格" in cells and "a" not in cells
+    pick(page, cfg.locator("[data-test=w-type]"), "饼图")
+    text = cfg.inner_text()
+    assert "分类" in text and "数值" in text and "组件类型" in text
+    assert cfg.locator("[data-test=w-x]").inner_text().strip() == "判定"        # the field's label, never its key
+    assert cfg.locator("[data-test=w-value]").inner_text().strip() == "记录数"
+    page.locator("[data-widget=w1] canvas").first.wait_for()
+    page.locator(".el-select-dropdown__item:visible").first.wait_for(state="detached")
+    shot(page, "look-dashboard-pie")
+    types = cfg.locator("[data-test=w-type]")
+    types.click()
+    page.locator(".el-select-dropdown__item:visible", has_text="指标卡").wait_for()
+    shown = page.locator(".el-select-dropdown__item:visible").all_inner_texts()
+    assert {"指标卡", "柱状图", "堆叠柱状图", "折线图", "饼图", "帕累托图", "仪表盘"} <= set(shown)
+    assert not any(ch.isascii() and ch.isalpha() for s in shown for ch in s)
+    page.keyboard.press("Escape")
