@@ -12,6 +12,7 @@ whose message names fields and branches by their labels."""
 from __future__ import annotations
 
 import ast
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from mom.engines.forms.model import FieldSpec, text_of
 from mom.engines.workflow.spec import node_kinds
 from mom.platform.errors import Problem
 
+log = logging.getLogger(__name__)
 NUMBER_TYPES = frozenset({"integer", "decimal"})
 ID_TYPES = frozenset({"user", "department", "reference"})
 DATE_TYPES = frozenset({"date", "datetime"})
@@ -32,7 +34,10 @@ def warnings(raw: Mapping[str, Any], form: CompiledForm, *, plugins: pluggy.Plug
     """The warnings of a workflow definition that passed validation, bound to ``form``."""
     out: list[Problem] = []
     waits = {k for k, h in node_kinds(plugins).items() if h.waits}
-    _walk(list(raw.get("nodes") or []), "/nodes", (), form, waits, out)
+    try:
+        _walk(list(raw.get("nodes") or []), "/nodes", (), form, waits, out)
+    except Exception:   # advice only: a flaw here must never stop a valid flow from being checked or published
+        log.exception("flow warnings failed for %s", raw.get("name"))
     return out
 
 
