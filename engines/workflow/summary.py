@@ -1,8 +1,8 @@
 """What an approver sees of a record beside its task: the record's key fields and its attachments,
 labelled and written in words (option labels, user and department names, 是/否), never keys.
 
-Which fields: the form's title (``display_field``), then the fields the task's node lets its approvers
-edit (``editable_fields``), then the form's first fields, at most :data:`MAX_FIELDS`. Files of the
+Which fields: the title is the form's ``display_field``; under it the fields the task's node lets its
+approvers edit (``editable_fields``), then the form's first fields, at most :data:`MAX_FIELDS`. Files of the
 record's attachment fields are listed apart (:data:`MAX_FILES`).
 
 Whose rights: a task (to do, done or copied) lets its holder read its record, whatever the form's row
@@ -140,12 +140,11 @@ def hidden_for(compiled: CompiledForm, actor: Actor) -> frozenset[str]:
 
 
 def key_fields(compiled: CompiledForm, hidden: frozenset[str], node_fields: Iterable[str] = ()) -> list[FieldSpec]:
-    """The fields shown with a task: the title, the node's fields, the form's first ones (no files, no
-    tables, nothing hidden), at most :data:`MAX_FIELDS`."""
+    """The fields shown with a task under its title (the display field): the node's fields, then the
+    form's first ones (no files, no tables, nothing hidden), at most :data:`MAX_FIELDS`."""
     defn = compiled.definition
     editable = set(node_fields)
-    order = [defn.field(defn.display_field)] if defn.display_field else []
-    order += [f for f in defn.scalar_fields if f.key in editable] + list(defn.scalar_fields)
+    order = [f for f in defn.scalar_fields if f.key in editable] + [f for f in defn.scalar_fields if f.key != defn.display_field]
     out: list[FieldSpec] = []
     for f in order:
         if f is None or f in out or f.key in hidden or f.hidden or f.value_type == "attachment":
@@ -161,7 +160,7 @@ def key_fields(compiled: CompiledForm, hidden: frozenset[str], node_fields: Iter
 def summaries(conn: Connection, forms: Any, actor: Actor, wanted: Iterable[tuple[str, int, frozenset[str]]],
               tz: dt.tzinfo = dt.timezone.utc) -> dict[tuple[str, int], dict[str, Any]]:
     """``{(form, record_id): summary}`` for ``wanted`` (form, record id, the node's editable fields). A
-    summary: ``title``, ``fields`` [{key, label, type, text}], ``files`` [{id, filename, size,
+    summary: ``title`` (the display field's value in words, else "#id"), ``fields`` [{key, label, type, text}], ``files`` [{id, filename, size,
     content_type, field}], ``deleted``. A form retired since, or out of the token's reach, has none."""
     by_form: dict[str, dict[int, set[str]]] = defaultdict(dict)
     for form, rid, node_fields in wanted:
@@ -184,7 +183,8 @@ def _of_form(conn: Connection, forms: Any, actor: Actor, compiled: CompiledForm,
     defn = compiled.definition
     shown = {rid: key_fields(compiled, hidden, node_fields) for rid, node_fields in records.items()}
     files = [f for f in defn.scalar_fields if f.value_type == "attachment" and f.key not in hidden and not f.hidden]
-    keys = sorted({f.key for fs in shown.values() for f in fs} | {f.key for f in files})
+    title = defn.field(defn.display_field) if defn.display_field and defn.display_field not in hidden else None
+    keys = sorted({f.key for fs in shown.values() for f in fs} | {f.key for f in files} | ({title.key} if title else set()))
     t = compiled.main
     cols = [t.c.id, t.c.deleted_at, *[t.c[k] for k in keys if k in t.c]]
     rows = [dict(r) for r in conn.execute(sa.select(*cols).where(t.c.id.in_(sorted(records)))).mappings()]
@@ -196,8 +196,8 @@ def _of_form(conn: Connection, forms: Any, actor: Actor, compiled: CompiledForm,
         rid = int(r["id"])
         fields = [{"key": f.key, "label": dict(f.label), "type": f.type,
                    "text": value_text(f, r.get(f.key), display.get(f.key), tz)} for f in shown[rid]]
-        title = next((x["text"] for x in fields if x["key"] == defn.display_field and x["text"]), None)
-        out[(compiled.name, rid)] = {"title": title or both(f"#{rid}"), "fields": fields,
+        head = value_text(title, r.get(title.key), display.get(title.key), tz) if title is not None else None
+        out[(compiled.name, rid)] = {"title": head or both(f"#{rid}"), "fields": fields,
                                      "files": _files(conn, forms, actor, r, files, stored),
                                      "deleted": r["deleted_at"] is not None}
     return out

@@ -52,6 +52,8 @@ def user_ids(events: Iterable[Mapping[str, Any]]) -> set[int]:
             for u in (v if isinstance(v, list) else [v]):
                 if isinstance(u, int) and not isinstance(u, bool):
                     out.add(u)
+        if isinstance(d.get("proxies"), Mapping):      # 代理人: {user: proxy}
+            out |= {int(u) for u in d["proxies"].values() if isinstance(u, int) and not isinstance(u, bool)}
     return out
 
 
@@ -59,6 +61,22 @@ def _people(ids: Any, names: Mapping[int, str]) -> Text:
     ids = ids if isinstance(ids, list) else [ids]
     shown = [names.get(u, f"#{u}") for u in ids if u is not None]
     return {"zh-CN": "、".join(shown), "en": ", ".join(shown)}
+
+
+def _approvers(d: Mapping[str, Any], names: Mapping[int, str]) -> Text:
+    """The users a node waits for; one whose tasks go to an out-of-office proxy: "王五（代 李四）"."""
+    proxies = d.get("proxies") if isinstance(d.get("proxies"), Mapping) else {}
+    zh, en = [], []
+    for u in d.get("users") or []:
+        who = names.get(u, f"#{u}")
+        proxy = proxies.get(str(u))
+        if proxy is not None:
+            zh.append(f"{names.get(proxy, f'#{proxy}')}（代 {who}）")
+            en.append(f"{names.get(proxy, f'#{proxy}')} (for {who})")
+        else:
+            zh.append(who)
+            en.append(who)
+    return {"zh-CN": "、".join(zh), "en": ", ".join(en)}
 
 
 def _branch(label: Any) -> Text:
@@ -87,7 +105,7 @@ def describe(e: Mapping[str, Any], spec: WorkflowSpec, names: Mapping[int, str])
     to = _people(d.get("to"), names) if a not in ("migrated",) else both("")
     text = _words(a, d, who, node, to, spec, names)
     comment = e.get("comment")
-    if isinstance(comment, str) and comment.strip() and a not in ("auto_pass",):
+    if isinstance(comment, str) and comment.strip() and a not in ("auto_pass", "no_approver"):
         text = {"zh-CN": f"{text['zh-CN']}：{comment.strip()}", "en": f"{text['en']}: {comment.strip()}"}
     return text
 
@@ -100,12 +118,23 @@ def _words(a: str, d: Mapping[str, Any], who: Text, node: Text, to: Text, spec: 
             return both("条件满足，自动提交审批", "Submitted automatically: its start condition held")
         if trig == "rule":
             return both("规则自动提交审批", "Submitted by a rule")
+        if trig == "subprocess":
+            return both("由上级流程自动发起（子流程）", "Started by its parent flow (a sub-process)")
+        if trig == "revoke":
+            return _say("{who} 提交撤销申请", "{who} asked to revoke the approved request", who=who)
         return _say("{who} 提交审批", "{who} submitted it for approval", who=who)
     if a == "node_enter":
         if d.get("users"):
             return _say("进入「{node}」，待 {people} 审批", "Reached “{node}”: waiting for {people}",
-                        node=node, people=_people(d["users"], names))
+                        node=node, people=_approvers(d, names))
         return _say("进入「{node}」", "Reached “{node}”", node=node)
+    if a == "no_approver" and isinstance(d.get("reason"), Mapping):
+        why = d["reason"]
+        return _say("「{node}」找不到审批人：{why}", "“{node}” found no approver: {why}", node=node,
+                    why=both(str(why.get("zh-CN") or ""), str(why.get("en") or why.get("zh-CN") or "")))
+    if a == "subprocess_done":
+        zh, en = OUTCOMES.get(str(d.get("outcome")), (str(d.get("outcome")), str(d.get("outcome"))))
+        return _say("「{node}」的子流程结束：" + zh, "The sub-process of “{node}” ended: " + en, node=node)
     if a == "branch":
         return _branch(d.get("branch"))
     if a == "return":
@@ -125,6 +154,12 @@ def _words(a: str, d: Mapping[str, Any], who: Text, node: Text, to: Text, spec: 
         return both(f"流程结束：{zh}", f"Flow ended: {en}")
     if a == "migrated":
         return both(f"流程升级：第 {d.get('from')} 版 → 第 {d.get('to')} 版", f"Moved from version {d.get('from')} to {d.get('to')}")
+    if a in ("dedupe_pass", "handover"):
+        people = _people(d.get("users") or [], names)
+        if a == "dedupe_pass":
+            return _say("{people} 前面已审批过，「{node}」自动通过", "{people} already approved earlier: “{node}” passed automatically",
+                        people=people, node=node)
+        return _say("{whom} 的待办交接给 {to}", "{whom}'s tasks were handed over to {to}", whom=_people(d.get("from"), names), to=to)
     if a in ("cc", "remind"):
         people = _people(d.get("users") or [], names)
         return (_say("抄送 {people}", "Copied to {people}", people=people) if a == "cc"
@@ -150,6 +185,9 @@ _SIMPLE = {
     "node_rejected": ("「{node}」未通过", "“{node}” was rejected"),
     "auto_pass": ("「{node}」没有审批人，自动通过", "“{node}” had no approver: passed automatically"),
     "actions": ("执行「{node}」", "Ran “{node}”"),
+    "subprocess": ("「{node}」发起子流程", "“{node}” started its sub-process"),
+    "revoke_requested": ("{who} 申请撤销", "{who} asked to revoke it"),
+    "revoked": ("审批结果已撤销", "The approval was revoked"),
     "end_node": ("到达「{node}」", "Reached “{node}”"),
     "timeout_remind": ("「{node}」超时，已提醒审批人", "“{node}” was overdue: the approvers were reminded"),
     "timeout_escalate": ("「{node}」超时，已升级给 {to}", "“{node}” was overdue: escalated to {to}"),

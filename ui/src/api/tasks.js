@@ -13,3 +13,9 @@ export const listTasks = (box) => get('/api/tasks', { box })
 export const taskCounts = () => get('/api/tasks/counts')
 /** @param {number} taskId @param {TaskAction} action @param {Record<string, any>} body opinion, user, node, position */
 export const actOnTask = (taskId, action, body) => post(`/api/tasks/${taskId}/${action}`, body)
+/**
+ * 批量审批: approve or reject several of my tasks with one opinion; each is decided on its own.
+ * @param {'approve' | 'reject'} action @param {number[]} taskIds @param {string} [comment]
+ * @returns {Promise<{ results: { task_id: number, ok: boolean, status?: string, error?: any }[], done: number, failed: number }>}
+ */
+export const decideTasks = (action, taskIds, comment) => post('/api/tasks/batch', { action, task_ids: taskIds, comment })

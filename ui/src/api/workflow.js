@@ -18,3 +18,7 @@ export const publishFlow = (definition) => put(`/api/workflows/${definition.name
 export const startFlow = (flow, recordId) => post(`/api/workflows/${flow}/start`, { record_id: recordId })
 /** @param {number} instanceId */
 export const withdrawInstance = (instanceId) => post(`/api/workflow-instances/${instanceId}/withdraw`, {})
+/** An instance with its tasks and its timeline in words. @param {number} instanceId */
+export const fetchInstance = (instanceId) => get(`/api/workflow-instances/${instanceId}`)
+/** 催办: remind the approvers a request waits for (its initiator; once an hour each, else a 429 saying when). @param {number} instanceId */
+export const remindInstance = (instanceId) => post(`/api/workflow-instances/${instanceId}/remind`, {})
