@@ -11,6 +11,7 @@ def _new_dashboard(page, server, name: str, label: str, widget_type: str):  # ty
     """Open the dashboard designer, name the dashboard and add widget w1 of ``widget_type`` on the
     demo's supplier pass-rate report; returns the widget's settings panel."""
     page.goto(server + "/#/design/dashboard")
+    page.click("[data-test=dash-name-advanced]")     # IT names the dashboard itself (otherwise made from its Chinese name)
     page.fill("[data-test=dash-name]", name)
     page.fill("[data-test=dash-label]", label)
     page.click("[data-test=add-widget]")
@@ -24,7 +25,7 @@ def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
     hosts: set[str] = set()
     page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url.split(":")[0]))
     login(page, server)
-    _new_dashboard(page, server, "iqc_wall", "来料看板", "表格")
+    _new_dashboard(page, server, "iqc_wall", "来料看板", "table")
     page.locator("[data-widget=w1] .el-table__row").first.wait_for()   # live preview while designing
     shot(page, "dashboard-designer")
     page.click("[data-test=publish-dash]")

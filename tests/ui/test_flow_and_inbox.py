@@ -7,6 +7,7 @@ from tests.ui.conftest import login, pick, shot
 def test_build_flow_submit_and_approve_as_second_user(page, server, api) -> None:
     login(page, server)
     page.goto(server + "/#/design/flow")
+    page.click("[data-test=flow-name-advanced]")     # IT names the flow itself (otherwise made from its Chinese name)
     page.fill("[data-test=flow-name]", "supplier_review")
     page.fill("[data-test=flow-label]", "供应商准入审批")
     pick(page, page.locator("[data-test=flow-form]"), "(supplier)")

@@ -8,6 +8,7 @@ from tests.ui.conftest import drag, login, open_print, pick, shot
 def test_build_a_report_by_dragging_fields(page, server, api) -> None:
     login(page, server)
     page.goto(server + "/#/design/report")
+    page.click("[data-test=report-name-advanced]")   # IT names the report itself (otherwise made from its Chinese name)
     page.fill("[data-test=report-name]", "lots_by_result")
     page.fill("[data-test=report-label]", "按结论统计批次")
     pick(page, page.locator("[data-test=report-source]"), "来料检验单")
