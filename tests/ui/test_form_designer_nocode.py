@@ -121,3 +121,16 @@ def test_problems_in_words_after_leaving_a_field_or_trying_to_publish(page, serv
     issues = page.locator("[data-test=field-issues]")
     issues.wait_for()
     assert "字段「判定」至少需要两个选项" in issues.inner_text()
+
+
+def test_flow_report_and_dashboard_names_from_chinese(page, server) -> None:
+    """The other designers: the name is typed in Chinese; the key, made from it, waits under 高级."""
+    login(page, server)
+    for route, test, label, key in (("flow", "flow", "不合格审批", "bu_he_ge_shen_pi"),
+                                    ("report", "report", "来料判定统计", "lai_liao_pan_ding_tong_ji"),
+                                    ("dashboard", "dash", "来料检验看板", "lai_liao_jian_yan_kan_ban")):
+        page.goto(server + f"/#/design/{route}")
+        page.fill(f"[data-test={test}-label]", label)
+        page.click(f"[data-test={test}-name-advanced]")
+        page.wait_for_function(f"() => document.querySelector('[data-test={test}-name]')?.value === '{key}'")
+        page.keyboard.press("Escape")
