@@ -1,5 +1,5 @@
-"""`mom workflow …` (validate, apply, start, tasks, act, withdraw, resubmit, instances, migrate, dead,
-retry) and `mom worker`."""
+"""`mom workflow …` (validate, apply, start, tasks, act, decide, withdraw, resubmit, remind, instances,
+migrate, dead, retry) and `mom worker`."""
 from __future__ import annotations
 
 import json
@@ -90,7 +90,7 @@ def start(name: str, record_id: int, username: str, approvers: str | None) -> No
 @reports_errors
 def tasks_cmd(username: str, box: str) -> None:
     from mom.engines.workflow import inbox
-    echo_json(_rt_call(username, lambda rt: inbox.listing(rt.conn, rt.flows, rt.ctx.actor.id, box)))
+    echo_json(_rt_call(username, lambda rt: inbox.listing(rt.conn, rt.flows, rt.ctx.actor.id, box, forms=rt.forms, ctx=rt.ctx)))
 
 
 @workflow.command("act", help="处理待办 / act on a task: approve|reject|return|transfer|delegate|add_signer|comment|read")
@@ -129,6 +129,27 @@ def withdraw(instance_id: int, username: str) -> None:
 def resubmit(instance_id: int, username: str) -> None:
     from mom.engines.workflow import tasks
     echo_json(_rt_call(username, lambda rt: tasks.resubmit(rt, instance_id)))
+
+
+@workflow.command("decide", help="批量审批：同一意见处理多条待办，逐条给出结果 / approve or reject several tasks, a result each")
+@click.argument("action", type=click.Choice(["approve", "reject"]))
+@click.argument("task_ids", type=int, nargs=-1, required=True)
+@click.option("--user", "username", required=True)
+@click.option("--comment")
+@reports_errors
+def decide(action: str, task_ids: tuple[int, ...], username: str, comment: str | None) -> None:
+    from mom.engines.workflow import inbox
+    engine, forms, flows, ctx = _setup(username)
+    echo_json(inbox.decide_many(engine, ctx, forms, flows, {"action": action, "task_ids": list(task_ids), "comment": comment}))
+
+
+@workflow.command("remind", help="催办：发起人提醒当前审批人（每人每小时一次）/ the initiator reminds the current approvers")
+@click.argument("instance_id", type=int)
+@click.option("--user", "username", required=True)
+@reports_errors
+def remind(instance_id: int, username: str) -> None:
+    from mom.engines.workflow import reminders
+    echo_json(_rt_call(username, lambda rt: reminders.remind(rt, instance_id)))
 
 
 @workflow.command("instances", help="列出流程实例 / list workflow instances")

@@ -4,6 +4,7 @@ several tasks with one comment, each on its own; 催办 reminds the current appr
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -218,3 +219,18 @@ def test_the_timeline_reads_as_sentences(desk: Desk) -> None:
     words = " ".join(zh + en)
     for raw in ("node_enter", "branch", "finished", "verdict", "qm_review", "by_verdict", "approve "):
         assert raw not in words
+
+
+def test_the_same_from_the_command_line(desk: Desk, cli: Any) -> None:
+    first, second = desk.submitted("B-31"), desk.submitted("B-32")
+    r = cli("workflow", "remind", first["id"], "--user", "insp1")
+    assert r.exit_code == 0, r.output
+    assert sorted(x["user"] for x in json.loads(r.output)["reminded"]) == ["质量经理小李", "质量经理老陈"]
+    r = cli("workflow", "remind", first["id"], "--user", "insp1")
+    assert r.exit_code == 1 and "之后再催办" in r.output
+    ids = [t["id"] for t in desk.todo("qm2") if t["instance_id"] in (first["id"], second["id"])]
+    r = cli("workflow", "decide", "approve", *ids, "--user", "qm2", "--comment", "命令行批量同意")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["done"] == 2
+    r = cli("workflow", "tasks", "--user", "insp1", "--box", "started")
+    assert r.exit_code == 0 and "不合格" in r.output and "approved" in r.output
