@@ -102,8 +102,8 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
                            problems=[Problem(f"{path}/reason", "必填", "required", "required")])
     task_id = int(original["task"])
     if values.get("task") not in (None, "") and int(values["task"]) != task_id:
-        raise InvalidInput(f"更正的工序任务应与被更正的报工 {original.get('code')} 相同（可不填）",
-                           f"a correction's task is that of the report it corrects ({original.get('code')}); leave it out",
+        raise InvalidInput(f"更正的工序任务应与被更正的报工 {original.get('code')} 的工序任务相同",
+                           f"a correction's task is that of the report it corrects ({original.get('code')})",
                            problems=[Problem(f"{path}/task", "与被更正的报工不同", "differs from the corrected report", "invalid")])
     changes = {k: _change(values, k, path) for k in R.QTY_KEYS}
     if all(v == 0 for v in changes.values()):
@@ -118,7 +118,9 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
                        f"production order {order['code']} is {order['status']}: its job reports can no longer be corrected",
                        detail={"order_status": order["status"]})
     tasks = P.order_tasks(conn, forms, int(order["id"]), lock=True)
-    index = next(i for i, t in enumerate(tasks) if int(t["id"]) == task_id)
+    index = next((i for i, t in enumerate(tasks) if int(t["id"]) == task_id), None)
+    if index is None:
+        raise InvalidInput("被更正报工的工序任务已删除", "the corrected report's operation task was deleted")
     task = tasks[index]
     _check(conn, forms, order, tasks, index, original, changes, values, path)
     values.update(task=task_id, production_order=int(order["id"]), event=EVENT,

@@ -150,6 +150,8 @@ def expected_finish(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, A
     open_tasks = [t for t in tasks if t.get("status") != "done"]
     if not open_tasks:
         return now
+    naive = now.tzinfo is None                            # given as naive UTC: answered so
+    now = _aware(now) or now
     times = _task_times(conn, forms, open_tasks)
     calendars = task_calendars(conn, forms, open_tasks)
     cursor = now
@@ -167,4 +169,4 @@ def expected_finish(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, A
         if not started and planned_end is not None and planned_end > end:
             end = planned_end
         cursor = end
-    return cursor
+    return cursor.astimezone(dt.timezone.utc).replace(tzinfo=None) if naive else cursor
