@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.expressions.strictness import stored_definitions
 from mom.engines.forms.store import FormRegistry, refresh_listeners
 from mom.engines.definitions.jsonschema import schema_problems
+from mom.engines.forms.model import text_of
 from mom.engines.workflow.spec import WorkflowSpec, validate_workflow, workflow_schema
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem, ProblemList, did_you_mean
@@ -140,9 +141,11 @@ def definition(conn: Connection, name: str, version: int | None = None) -> dict[
 
 
 def listing(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(T.workflow).order_by(T.workflow.c.name)).mappings().all()
-    return [{"name": r["name"], "form": r["form"], "version": r["current_version"], "enabled": r["enabled"],
-             "updated_at": r["updated_at"].isoformat()} for r in rows]
+    V = T.workflow_version
+    rows = conn.execute(sa.select(T.workflow, V.c.definition).outerjoin(
+        V, sa.and_(V.c.name == T.workflow.c.name, V.c.version == T.workflow.c.current_version)).order_by(T.workflow.c.name)).mappings().all()
+    return [{"name": r["name"], "label": text_of((r["definition"] or {}).get("label"), r["name"]), "form": r["form"],
+             "version": r["current_version"], "enabled": r["enabled"], "updated_at": r["updated_at"].isoformat()} for r in rows]
 
 
 class WorkflowRegistry:

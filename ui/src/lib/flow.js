@@ -26,7 +26,7 @@ export function flowToTree(def) {
 }
 export function treeToFlow(tree) { return strip(tree) }
 
-export const NODE_TYPES = ['approval', 'condition', 'parallel', 'cc', 'action', 'end']
+export const NODE_TYPES = ['approval', 'condition', 'parallel', 'cc', 'action', 'subprocess', 'end']
 
 function ids(tree) {
   const out = new Set()
@@ -45,6 +45,7 @@ export function newNode(type, tree) {
   if (type === 'cc') n.assignees = [{ type: 'initiator' }]
   if (type === 'action') n.actions = [{ type: 'set_fields', values: {} }]
   if (type === 'end') n.outcome = 'approved'
+  if (type === 'subprocess') Object.assign(n, { workflow: '', values: {} })
   if (type === 'condition') { delete n.label; n.branches = [
     { _uid: `b${++uid}`, label: both('designer.conditionN', { n: 1 }), when: '', nodes: [] },
     { _uid: `b${++uid}`, else: true, nodes: [] }] }

@@ -1,0 +1,91 @@
+"""Approval features in the browser (issue 20 item 10): IT sets them as node properties in Chinese
+(发起人自选, comment required to reject, handwritten signature, 审批人去重); the submitter chooses the
+approver; the approver signs on the canvas; an administrator hands a leaver's tasks over."""
+from __future__ import annotations
+
+from tests.ui.conftest import login, pick
+
+
+def _sign(page) -> None:
+    box = page.locator("[data-test=signature-pad] canvas").bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 30)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(box["x"] + 20 + i * 15, box["y"] + 30 + (i % 3) * 20, steps=2)
+    page.mouse.up()
+
+
+def test_chosen_approver_signature_and_handover_in_the_browser(page, server, api) -> None:
+    login(page, server)
+    page.goto(server + "/#/design/flow")
+    page.locator("[data-test=flow-label]").wait_for()
+    if page.locator("[data-test=flow-name-advanced]").count():     # IT names the flow itself in the advanced panel
+        page.click("[data-test=flow-name-advanced]")
+    page.fill("[data-test=flow-name]", "supplier_pick")
+    page.fill("[data-test=flow-label]", "供应商准入（自选审批人）")
+    pick(page, page.locator("[data-test=flow-form]"), "(supplier)")
+    page.locator("[data-test=dedupe]").click()
+    page.locator("[data-test=add-node]").first.click()
+    page.locator(".el-dropdown-menu__item[data-node-type=approval]:visible").click()
+    node = page.locator("[data-node=approval_1]")
+    node.wait_for()
+    pick(page, node.locator(".el-select").first, "发起人自选")
+    node.get_by_text("驳回时必须填写意见").click()
+    pick(page, node.locator("[data-test=signature]"), "必须手写签名")
+    page.wait_for_function("document.querySelector('[data-test=flow-problems]').textContent.includes('没有错误')")
+    page.click("[data-test=publish-flow]")
+    page.wait_for_url("**/design/flow/supplier_pick")
+    flow = api().get("/api/workflows/supplier_pick")["definition"]
+    assert flow["dedupe_approvers"] is True
+    n = flow["nodes"][0]
+    assert n["assignees"] == [{"type": "chosen", "max": 3}] and n["comment_required"] == ["reject"] and n["signature"] == "required"
+
+    # the submitter chooses the approver when submitting
+    rec = api().post("/api/records/supplier", {"code": "S-UI-PICK", "name": "乐清自选阀门厂"})
+    page.goto(server + f"/#/f/supplier/{rec['id']}")
+    page.click("[data-test=submit-flow]")
+    dialog = page.locator("[data-test=choose-approvers]")
+    dialog.get_by_text("「审批」的审批人（最多 3 人）").wait_for()
+    page.wait_for_timeout(500)                                   # the dialog has finished opening
+    dialog.locator(".el-select").first.click()
+    page.keyboard.type("老陈")                                    # the list holds every active user: filter it
+    page.locator(".el-select-dropdown__item:visible", has_text="质量经理老陈").first.click()
+    dialog.locator(".el-dialog__header").click()                 # close the option list
+    page.click("[data-test=choose-confirm]")
+    page.get_by_text("已提交审批").wait_for()
+
+    # the approver signs on the canvas; without a signature the server says what to do
+    page.click("text=退出")
+    login(page, server, "qcm", "qcmpass123")
+    page.goto(server + "/#/inbox")
+    task = page.locator("[data-task]").filter(has_text="供应商准入（自选审批人）").first
+    task.wait_for()
+    task.locator("[data-action=approve]").click()
+    page.locator("[data-test=signature-pad]").wait_for()
+    page.click("[data-test=confirm-action]")
+    page.get_by_text("请在签名区签字").first.wait_for()
+    _sign(page)
+    page.wait_for_timeout(500)
+    page.fill("[data-test=opinion]", "同意准入")
+    page.click("[data-test=confirm-action]")
+    page.get_by_text("没有待办").wait_for()
+    inst = api().get("/api/workflow-instances", form="supplier", record_id=rec["id"])[0]
+    assert inst["status"] == "approved"
+    full = api().get(f"/api/workflow-instances/{inst['id']}")
+    assert full["tasks"][0]["signature"]
+
+    # an administrator hands a leaver's open tasks over on the admin screen
+    rec2 = api().post("/api/records/supplier", {"code": "S-UI-HAND", "name": "永嘉交接泵业"})
+    api().post("/api/workflows/supplier_pick/start", {"record_id": rec2["id"], "approvers": {"approval_1": ["qe1"]}})
+    page.click("text=退出")
+    login(page, server)
+    page.goto(server + "/#/admin")
+    page.get_by_role("tab", name="审批代理与交接").click()
+    pick(page, page.locator("[data-test=handover-from]"), "质量工程师小赵")
+    page.wait_for_timeout(400)                                   # the first option list has closed
+    pick(page, page.locator("[data-test=handover-to]"), "质量经理老陈")
+    page.click("[data-test=handover-run]")
+    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    page.get_by_text("已转交 1 项待办").wait_for()
+    todo = api("qcm", "qcmpass123").get("/api/tasks")["items"]
+    assert [t["record_id"] for t in todo if t["workflow"] == "supplier_pick"] == [rec2["id"]]
