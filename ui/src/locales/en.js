@@ -137,7 +137,7 @@ export default {
     permDefault: 'Everyone signed in may fill it in and see and change their own records; administrators see all records.', permLater: 'Change it later under “Permissions”.',
     sectionName: 'Section name', typeOf: 'Type: {type}',
     bucket: { day: 'by day', week: 'by week', month: 'by month', quarter: 'by quarter', year: 'by year', shift: 'by shift', hour: 'by hour' },
-    agg: { sum: 'sum', avg: 'average', min: 'min', max: 'max', count: 'count', count_distinct: 'distinct values', stddev: 'std. deviation' }, reportName: 'Report name, e.g. Inspection results', flowName: 'Flow name, e.g. Nonconformity approval', dashName: 'Dashboard name, e.g. Inspection board' },
+    agg: { sum: 'sum', avg: 'average', min: 'min', max: 'max', count: 'count', count_distinct: 'distinct values', stddev: 'std. deviation' }, resultType: 'Result type', symbology: 'Symbology', code: { qr: 'QR code', code128: 'Code 128', ean13: 'EAN-13' }, reportName: 'Report name, e.g. Inspection results', flowName: 'Flow name, e.g. Nonconformity approval', dashName: 'Dashboard name, e.g. Inspection board' },
   fieldType: { text: 'Text', long_text: 'Long text', integer: 'Integer', decimal: 'Decimal', boolean: 'Yes/no', date: 'Date', datetime: 'Date & time',
     select: 'Select', multi_select: 'Multi-select', reference: 'Reference', table: 'Child table', attachment: 'Attachment', user: 'User', department: 'Department',
     formula: 'Formula', autonumber: 'Auto-number', barcode: 'Barcode/QR' },

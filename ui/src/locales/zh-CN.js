@@ -133,7 +133,7 @@ export default {
     permDefault: '所有登录的人可以填写，并查看和修改自己填写的记录；管理员可以查看全部记录。', permLater: '发布后可在「权限」中修改。',
     sectionName: '分组名称', typeOf: '类型：{type}',
     bucket: { day: '按日', week: '按周', month: '按月', quarter: '按季度', year: '按年', shift: '按班次', hour: '按小时' },
-    agg: { sum: '合计', avg: '平均', min: '最小', max: '最大', count: '计数', count_distinct: '不同值个数', stddev: '标准差' }, reportName: '报表名称，如：来料判定统计', flowName: '流程名称，如：不合格审批', dashName: '看板名称，如：来料检验看板' },
+    agg: { sum: '合计', avg: '平均', min: '最小', max: '最大', count: '计数', count_distinct: '不同值个数', stddev: '标准差' }, resultType: '结果类型', symbology: '码制', code: { qr: '二维码', code128: '一维码（Code 128）', ean13: '商品条码（EAN-13）' }, reportName: '报表名称，如：来料判定统计', flowName: '流程名称，如：不合格审批', dashName: '看板名称，如：来料检验看板' },
   fieldType: { text: '单行文本', long_text: '多行文本', integer: '整数', decimal: '小数', boolean: '是/否', date: '日期', datetime: '日期时间',
     select: '单选', multi_select: '多选', reference: '关联表单', table: '子表', attachment: '附件', user: '人员', department: '部门',
     formula: '公式', autonumber: '自动编号', barcode: '条码/二维码' },
