@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from mom.platform import files
 from mom.platform.db import tables as T
-from mom.platform.errors import MomError, NotFound
+from mom.platform.errors import AccessDenied, MomError, NotFound
 from mom.platform.plugins import registry
 
 #: (conn, forms, actor, link) -> whether ``actor`` may read what the ``mom_attachment_link`` row ``link`` names
@@ -49,14 +49,25 @@ owners: Callable[..., dict[str, FileOwner]] = registry("mom_file_owners", what=(
 def not_found(token: str) -> NotFound:
     """The one answer for a missing file and for a file the caller may not read."""
     shown = token if files.is_token(token) else "…"
-    return NotFound(f"文件 {shown} 不存在或你无权查看", f"file {shown} does not exist or you may not read it")
+    return NotFound(f"文件 {shown} 不存在：它可能已被删除", f"file {shown} does not exist: it may have been deleted")
+
+
+def refused(token: str) -> AccessDenied:
+    """A file that exists but belongs to what the caller may not read (issue 20: 无权限, not 不存在)."""
+    shown = token if files.is_token(token) else "…"
+    return AccessDenied(f"无权限查看文件 {shown}：它属于你无权查看的记录或审批；如需要，请联系记录的负责人或管理员",
+                        f"no permission to read file {shown}: it belongs to a record or approval you may not read; "
+                        "ask its owner or an administrator if you need it")
 
 
 def readable_file(conn: Connection, forms: Any, actor: Any, token: str) -> Any:
-    """The ``mom_attachment`` row of ``token`` if ``actor`` may read it; else ``not_found``."""
+    """The ``mom_attachment`` row of ``token`` if ``actor`` may read it; 404 when there is none, 403
+    (:func:`refused`) when it is not theirs to read."""
     row = files.by_token(conn, token)
-    if row is None or not may_read(conn, forms, actor, row):
+    if row is None:
         raise not_found(token)
+    if not may_read(conn, forms, actor, row):
+        raise refused(token)
     return row
 
 

@@ -57,8 +57,9 @@ def _get(plant: Plant, token: str, user: str) -> Any:
 
 
 def _hidden(r: Any) -> None:
-    """A file one may not read is answered exactly like a missing one."""
-    assert r.status_code == 404 and r.json()["code"] == "not_found", r.text
+    """A file (or print) one may not read is refused in words (issue 20: 无权限, not 不存在)."""
+    assert r.status_code == 403 and r.json()["code"] == "access_denied", r.text
+    assert r.json()["message"]["zh-CN"].startswith("无权限"), r.text
 
 
 def test_qc1_cannot_download_a_file_of_qcm_record_out_of_scope(plant: Plant) -> None:
@@ -70,11 +71,11 @@ def test_qc1_cannot_download_a_file_of_qcm_record_out_of_scope(plant: Plant) -> 
     assert rec["photos"] == [photo] and rec["readings"][0]["photo"] == [row_photo]
     assert _get(plant, photo, "qcm").content == b"photo of a cracked casting"
     assert _get(plant, row_photo, "admin").content == b"reading 7"
-    assert plant.client.get(f"/api/records/iqc_inspection/{rec['id']}", headers=plant.h("qc1")).status_code == 404
+    assert plant.client.get(f"/api/records/iqc_inspection/{rec['id']}", headers=plant.h("qc1")).status_code == 403
     _hidden(_get(plant, photo, "qc1"))
     _hidden(_get(plant, row_photo, "qc1"))
     missing = _get(plant, "A" * 32, "qc1")
-    _hidden(missing)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"      # no such file: not there
     assert set(missing.json()) == set(_get(plant, photo, "qc1").json())
 
 
@@ -84,7 +85,8 @@ def test_file_ids_are_random_and_integers_open_nothing(plant: Plant) -> None:
     with read_tx(plant.client.app.state.engine) as conn:
         keys = [r.id for r in conn.execute(sa.select(T.attachment.c.id))]
     for key in [*keys, 0, 2**63 - 1, "-" * 32, "not a file id"]:
-        _hidden(_get(plant, str(key), "admin"))                 # integer keys are internal, even for an administrator
+        r = _get(plant, str(key), "admin")                       # integer keys are internal, even for an administrator
+        assert r.status_code == 404 and r.json()["code"] == "not_found", r.text
     assert _get(plant, same[0], "admin").status_code == 200
 
 

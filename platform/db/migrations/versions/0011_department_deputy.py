@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("mom_department") as batch:
-        batch.drop_column("deputy_user_id")
+    # a plain DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch copy of mom_department would drop the
+    # table its users point at, which SQLite refuses while foreign keys are enforced
+    op.execute("ALTER TABLE mom_department DROP COLUMN deputy_user_id")
