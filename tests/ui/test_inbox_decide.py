@@ -119,6 +119,12 @@ def test_approve_from_the_list_batch_approve_remind_and_read_the_timeline(page, 
     page.click("text=退出")
     login(page, desk, "qm1", "qm1-pass-1")
     page.goto(desk + "/#/inbox")
+    # on a phone the card wraps: nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("[data-task]").filter(has_text="B-103").locator("[data-field=verdict]").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "inbox-phone")
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.locator("[data-task]").filter(has_text="B-103").locator("[data-action=detail]").click()
     drawer = page.locator(".el-drawer")
     drawer.locator("[data-test=timeline-item]").filter(has_text="检验员小王 催办 质量经理老陈、质量经理小李").wait_for()
