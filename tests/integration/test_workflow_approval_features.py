@@ -306,3 +306,20 @@ def test_proxies_handover_and_choices_from_the_command_line(desk: Plant, cli: An
     started = cli("workflow", "start", "pick", request(desk), "--user", "qc1", "--approvers", '{"p": ["qcm"]}')
     assert started.exit_code == 0, started.output
     assert [t["assignee_id"] for t in json.loads(started.output)["open_tasks"]] != []
+
+
+def test_task_options_and_proxies_follow_who_asks(desk: Plant) -> None:
+    desk.put_flow(flow("one", approval("only", "qe1")))
+    inst = submit(desk, "one", request(desk))
+    tid = desk.task_of("qe1", inst["id"])["id"]
+    assert desk.client.get(f"/api/tasks/{tid}/options", headers=desk.h("qc1")).status_code == 403     # the initiator sees it, not theirs
+    assert desk.client.get(f"/api/tasks/{tid}/options", headers=desk.h("buyer")).status_code == 404   # reveals nothing
+    assert desk.client.get("/api/tasks/999999/options", headers=desk.h("qe1")).status_code == 404
+    desk.client.post("/api/workflow-proxies", json={"proxy": "qe2", **_period()}, headers=desk.h("qe1"))
+    assert desk.client.get("/api/workflow-proxies", params={"all": 1}, headers=desk.h("buyer")).json() == []   # only their own
+    assert len(desk.client.get("/api/workflow-proxies", params={"all": 1}, headers=desk.h("admin")).json()) == 1
+    pid = desk.client.get("/api/workflow-proxies", headers=desk.h("qe1")).json()[0]["id"]
+    assert desk.client.delete(f"/api/workflow-proxies/{pid}", headers=desk.h("buyer")).status_code == 403
+    bad = desk.client.post("/api/workflow-proxies", json={"proxy": "qe2", "ends_at": "明天"}, headers=desk.h("pm"))
+    assert bad.status_code == 422 and bad.json()["problems"][0]["path"] == "/ends_at"
+    assert desk.client.post("/api/workflow-proxies", json=[1], headers=desk.h("pm")).status_code == 422
