@@ -171,8 +171,8 @@ class CoreApi:
 
 @pytest.fixture(scope="module")
 def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second server whose database holds the core pack with its demo plant (core and the demo pack do
-    not share a database yet), with an administrator, a planner and an operator (CORE_USERS); one per
+    """A second server whose database holds the core pack with its demo plant alone (no demo pack: what
+    one plant IT would set up for production), with an administrator, a planner and an operator (CORE_USERS); one per
     test module, so what one module releases and plans never shows in another's dispatch list."""
     from mom.platform.api.app import create_app
     from mom.platform.db.engine import make_engine
