@@ -14,6 +14,7 @@ from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
 from mom.engines.reports import service, spc, store, widgets
+from mom.engines.reports.widgets import refuse_categories
 from mom.platform.errors import InvalidInput, MomError, ProblemList, did_you_mean
 
 KIND = "dashboard"
@@ -127,6 +128,7 @@ def data_of(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
             if ck not in cache:
                 cache[ck] = service.run(conn, forms, ctx, w["report"], params, max_scan=max_scan)
             result = cache[ck]
+            refuse_categories(w, result)
             item.update(render(w, result))
             if w.get("drill", True) and w["type"] in ("line", "bar", "stacked_bar", "pie", "pareto", "table"):
                 dims = [c["key"] for c in result["columns"] if c["kind"] == "dimension"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mom.engines.forms.model import text_of
-from mom.platform.errors import ProblemList
+from mom.platform.errors import InvalidInput, ProblemList
 
 TYPE_NAMES: dict[str, tuple[str, str]] = {
     "kpi": ("指标卡", "KPI card"), "bar": ("柱状图", "bar chart"), "stacked_bar": ("堆叠柱状图", "stacked bar chart"),
@@ -27,6 +27,8 @@ NUMERIC_ROLES: dict[str, tuple[str, ...]] = {
     "bar": ("y",), "stacked_bar": ("y",), "line": ("y",), "scatter": ("x", "y"),
 }
 NUMERIC_TYPES = frozenset({"integer", "decimal"})
+CATEGORY_TYPES = frozenset({"text", "long_text", "select", "multi_select", "date", "datetime", "boolean", "user",
+                            "department", "reference", "autonumber", "barcode"})
 
 
 def type_name(t: str) -> tuple[str, str]:
@@ -87,6 +89,22 @@ def check_numbers(w: Mapping[str, Any], at: str, report: Mapping[str, Any], form
             rz, re_ = ROLE_NAMES[role]
             problems.add(path, f"{wz}的{rz}「{label['zh-CN']}」是分类，不是数字，图上画不出来：{hint_zh}",
                          f"the {re_} of the {we} is \"{label['en']}\", a category, not a number: {hint_en}", "not_a_number")
+
+
+def refuse_categories(w: Mapping[str, Any], result: Mapping[str, Any]) -> None:
+    """A dashboard published before this check whose chart takes its numbers from a category: its card
+    says why it is empty (InvalidInput, shown on the widget) instead of drawing nothing."""
+    cols = {c["key"]: c for c in result.get("columns", [])}
+    wz, we = widget_name(w)
+    for role in NUMERIC_ROLES.get(str(w.get("type")), ()):
+        picked = w.get(role)
+        for key in picked if isinstance(picked, list) else [picked] if picked is not None else []:
+            c = cols.get(key)
+            if c and (c.get("kind") == "dimension" or (c.get("kind") == "column" and c.get("type") in CATEGORY_TYPES)):
+                label = text_of(c.get("label"), key)
+                rz, re_ = ROLE_NAMES[role]
+                raise InvalidInput(f"{wz}的{rz}「{label['zh-CN']}」是分类，不是数字，图上画不出来：请在看板设计中改选一个数值",
+                                   f"the {re_} of the {we} is \"{label['en']}\", a category, not a number: pick a number in the dashboard designer")
 
 
 def value_labels(t: str, option: dict[str, Any]) -> dict[str, Any]:

@@ -75,3 +75,23 @@ def test_a_pie_of_counts_shows_labels_counts_and_percentages(client: TestClient,
     w = client.get("/api/dashboards/dv_board/data", headers=admin).json()["widgets"][0]
     assert w["option"]["xAxis"]["data"] == ["合格", "不合格"] or w["option"]["xAxis"]["data"] == ["不合格", "合格"]
     assert w["option"]["series"][0]["label"]["show"] is True
+
+
+def test_a_bad_pie_stored_earlier_says_why_on_its_card(client: TestClient, admin: dict[str, str], engine: Any) -> None:
+    """A dashboard published before the check (written straight to the store) shows the reason on the
+    widget instead of an empty card; the other widgets still show."""
+    import datetime as dt
+
+    from mom.engines.reports import store
+    from mom.platform.db.engine import write_tx
+
+    setup(client, admin)
+    raw = dash(type="pie", x="verdict", value="verdict")
+    raw["widgets"].append({"id": "w2", "type": "kpi", "title": "记录数", "report": "dv_by_verdict", "value": "n",
+                           "position": {"x": 12, "y": 0, "w": 6, "h": 4}})
+    with write_tx(engine) as conn:
+        store.apply(conn, "dashboard", raw, now=dt.datetime.now(dt.timezone.utc), actor_id=None)
+    ws = {w["id"]: w for w in client.get("/api/dashboards/dv_board/data", headers=admin).json()["widgets"]}
+    assert "option" not in ws["w1"]
+    assert "「判定分布」饼图的数值「判定」是分类" in ws["w1"]["error"]["message"]["zh-CN"]
+    assert "error" not in ws["w2"]
