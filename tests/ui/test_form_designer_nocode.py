@@ -69,7 +69,8 @@ def test_six_fields_typing_only_chinese(page, server, api) -> None:
     assert "新建表单「来料检验记录」，6 个字段：物料编码、批次号、检验数量、不良数、判定、检验员" in said
     dialog = page.locator("[data-test=plan-dialog]")
     assert "row_version" not in dialog.inner_text() and "ix_" not in dialog.inner_text()
-    assert "管理员" in page.locator("[data-test=plan-perms]").inner_text()   # who may fill in / see all, in words
+    perms = page.locator("[data-test=plan-perms]").inner_text()       # who may fill in / see all, in words
+    assert "谁可以填写" in perms and "所有登录的人" in perms and "管理员" in perms
     page.click("[data-test=plan-details]")
     assert "row_version" in dialog.inner_text()                          # the technical plan, for IT
     shot(page, "form-designer-plan")
@@ -81,6 +82,8 @@ def test_six_fields_typing_only_chinese(page, server, api) -> None:
                                              "pan_ding", "jian_yan_yuan"]
     assert [o["value"] for o in d["fields"][4]["options"]] == ["he_ge", "bu_he_ge"]
     assert [f["label"]["zh-CN"] for f in d["fields"]] == [label for _, label in FIELDS]
+    # the default answer: everyone signed in fills it in and sees their own records
+    assert d["permissions"] == [{"role": "*", "actions": ["create", "read", "update"], "scope": "own"}]
 
     # renamed after publishing: the key stays, the plan says so in words
     page.locator("[data-test=canvas] [data-field-label=批次号]").click()
