@@ -145,7 +145,9 @@ def listing(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(T.workflow, V.c.definition).outerjoin(
         V, sa.and_(V.c.name == T.workflow.c.name, V.c.version == T.workflow.c.current_version)).order_by(T.workflow.c.name)).mappings().all()
     return [{"name": r["name"], "label": text_of((r["definition"] or {}).get("label"), r["name"]), "form": r["form"],
-             "version": r["current_version"], "enabled": r["enabled"], "updated_at": r["updated_at"].isoformat()} for r in rows]
+             "version": r["current_version"], "enabled": r["enabled"], "updated_at": r["updated_at"].isoformat(),
+             "trigger": ((r["definition"] or {}).get("trigger") or {}).get("on", "submit"),
+             "revoke_flow": (r["definition"] or {}).get("revoke_flow")} for r in rows]
 
 
 class WorkflowRegistry:

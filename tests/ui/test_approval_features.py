@@ -3,6 +3,8 @@
 approver; the approver signs on the canvas; an administrator hands a leaver's tasks over."""
 from __future__ import annotations
 
+import httpx
+
 from tests.ui.conftest import login, pick
 
 
@@ -89,3 +91,30 @@ def test_chosen_approver_signature_and_handover_in_the_browser(page, server, api
     page.get_by_text("已转交 1 项待办").wait_for()
     todo = api("qcm", "qcmpass123").get("/api/tasks")["items"]
     assert [t["record_id"] for t in todo if t["workflow"] == "supplier_pick"] == [rec2["id"]]
+
+
+def test_the_initiator_asks_to_revoke_an_approved_request(page, server, api) -> None:
+    admin = api()
+    base = {"format": "mom.workflow/1", "form": "supplier"}
+    for name, label, more in (("supplier_revoke", "供应商准入撤销", {}), ("supplier_ok", "供应商准入（可撤销）", {"revoke_flow": "supplier_revoke"})):
+        r = httpx.put(server + f"/api/workflows/{name}", headers=admin.h, json={
+            **base, "name": name, "label": {"zh-CN": label}, **more,
+            "nodes": [{"id": "boss", "type": "approval", "label": {"zh-CN": "经理审批"}, "assignees": [{"type": "user", "users": ["qcm"]}]}]})
+        assert r.status_code == 200, r.text
+    rec = admin.post("/api/records/supplier", {"code": "S-UI-REV", "name": "瓯海撤销五金厂"})
+    inst = admin.post("/api/workflows/supplier_ok/start", {"record_id": rec["id"]})
+    qcm = api("qcm", "qcmpass123")
+    qcm.post(f"/api/tasks/{inst['open_tasks'][0]['id']}/approve", {})
+    login(page, server)
+    page.goto(server + f"/#/f/supplier/{rec['id']}")
+    page.locator("[data-test=revoke-request]").wait_for()
+    supplier_flows = [f for f in admin.get("/api/workflows") if f["form"] == "supplier"]
+    assert page.locator("[data-test=submit-flow]").count() == len(supplier_flows) - 1   # the revoke flow has no 提交审批
+    page.click("[data-test=revoke-request]")
+    page.locator(".el-message-box textarea").fill("资质证书过期")
+    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    page.get_by_text("已提交审批").wait_for()
+    rev = admin.get("/api/workflow-instances", form="supplier", record_id=rec["id"])[0]
+    assert rev["workflow"] == "supplier_revoke" and rev["status"] == "running"
+    qcm.post(f"/api/tasks/{rev['open_tasks'][0]['id']}/approve", {})
+    assert admin.get(f"/api/workflow-instances/{inst['id']}")["status"] == "revoked"
