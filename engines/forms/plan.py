@@ -235,6 +235,7 @@ def _add_column(conn: Connection | None, tname: str, f: FieldSpec, rows: int) ->
         op.en += f", computing the formula for {rows} existing records"
     elif rows and f.required:
         op.safety = BLOCKED
+        op.detail["rows"] = rows
         op.zh = f"必填字段 {_label(f)} 不能直接加到已有 {rows} 条记录的表单：请设置 default 或 backfill（值或 {{\"expr\": ...}}）"
         op.en = (f"required field {f.key} cannot be added to a form with {rows} records: give it a default or a "
                  "backfill (a value or {\"expr\": ...})")
@@ -249,7 +250,7 @@ def _require_existing(conn: Connection, tname: str, f: FieldSpec, meta: Mapping[
     if fill is None:
         return [make("require_field", f"字段 {_label(f)} 改为必填，但有 {nulls} 条记录为空：请设置 backfill",
                           f"field {f.key} becomes required but {nulls} records are empty: give it a backfill",
-                          BLOCKED, tname, f.id)]
+                          BLOCKED, tname, f.id, {"rows": nulls})]
     kind, value = fill
     return [make("backfill", f"为字段 {_label(f)} 的 {nulls} 条空记录填入 {value}",
                       f"fill {nulls} empty records of {f.key} with {value}", DATA, tname, f.id,

@@ -59,7 +59,7 @@ def describe(operations: list[Any], new: Any, old: Any = None, *, metadata: bool
             f = next((x for x in fields.values() if x.get("type") == "table" and x.get("key") == key), None)
         lab = label_of(f, getattr(op, "field_id", None) or "")
         if getattr(op, "safety", "") == "blocked":
-            out.append({"zh-CN": op.describe("zh-CN"), "en": op.describe("en")})
+            out.append(_blocked(kind, lab, f, getattr(op, "detail", None) or {}) or {"zh-CN": op.describe("zh-CN"), "en": op.describe("en")})
         elif kind == "create_table" and (f is None or f.get("type") != "table"):
             names = [label_of(x, x.get("key", "")) for x in (new or {}).get("fields") or [] if isinstance(x, dict) and x.get("type") != "table"]
             out.append({"zh-CN": f"新建表单「{form['zh-CN']}」，{len(names)} 个字段：" + "、".join(n["zh-CN"] for n in names),
@@ -133,3 +133,25 @@ def _metadata_words(new: Any, old: Any) -> list[Words]:
         out.append({"zh-CN": "表单的" + "、".join(p[0] for p in parts) + "有变化（不影响已有数据）",
                     "en": "the form's " + ", ".join(p[1] for p in parts) + " change (existing data untouched)"})
     return out
+
+
+def _blocked(kind: str, lab: Words, f: dict[str, Any] | None, detail: dict[str, Any]) -> Words | None:
+    """Why a step cannot be done and what to do, in words (None: the engine's own sentence)."""
+    rows = detail.get("rows")
+    if kind == "add_column" and rows:
+        return {"zh-CN": f"必填字段「{lab['zh-CN']}」不能直接加到已有 {rows} 条记录的表单：请先给它一个默认值，或先不设为必填",
+                "en": f"required field “{lab['en']}” cannot be added to a form with {rows} records: give it a default, "
+                      "or make it optional for now"}
+    if kind == "require_field" and rows:
+        return {"zh-CN": f"字段「{lab['zh-CN']}」改为必填，但有 {rows} 条记录没有填：请先给它一个默认值，或先补齐这些记录",
+                "en": f"field “{lab['en']}” becomes required but {rows} records leave it empty: give it a default, "
+                      "or fill those records first"}
+    if kind == "convert_column" and detail.get("failed_count"):
+        n = detail["failed_count"]
+        return {"zh-CN": f"字段「{lab['zh-CN']}」不能改为{_type(f, 0)}：有 {n} 条记录的值转换不了；请先修改这些记录，或新增一个字段",
+                "en": f"field “{lab['en']}” cannot become {_type(f, 1)}: {n} records do not convert; fix them first, "
+                      "or add a new field"}
+    if kind == "move_field":
+        return {"zh-CN": f"字段「{lab['zh-CN']}」不能在表单和明细表之间移动：请在新位置新增一个字段",
+                "en": f"field “{lab['en']}” cannot move between the form and a detail table: add a new field there"}
+    return None

@@ -71,3 +71,17 @@ def test_the_publish_plan_in_words(client, admin) -> None:
     assert "删除字段「备注」：已有 2 条记录的该字段数据将隐藏并保留，可随时恢复" in words
     assert "字段「判定」的设置有变化：隐藏" in words
     assert all("pi_ci_hao" not in w and "bei_zhu" not in w for w in words), words
+
+
+def test_a_blocked_step_says_what_to_do(client, admin) -> None:
+    form = _form(client, admin)
+    assert client.put(f"/api/forms/{form['name']}", headers=admin, json=form).status_code == 200
+    assert client.post(f"/api/records/{form['name']}", headers=admin, json={"wu_liao_bian_ma": "M1"}).status_code == 201
+    form["fields"][1]["required"] = True                                   # 批次号 is empty in that record
+    form["fields"].append({"id": "f9", "key": "lu_hao", "type": "text", "required": True, "label": {"zh-CN": "炉号", "en": "炉号"}})
+    plan = client.post("/api/forms/plan", headers=admin, json=form).json()
+    assert plan["blocked"]
+    words = [w["zh-CN"] for w in plan["words"]]
+    assert "字段「批次号」改为必填，但有 1 条记录没有填：请先给它一个默认值，或先补齐这些记录" in words
+    assert "必填字段「炉号」不能直接加到已有 1 条记录的表单：请先给它一个默认值，或先不设为必填" in words
+    assert not any("backfill" in w or "lu_hao" in w for w in words)
