@@ -17,6 +17,7 @@ Targets: >= 300 reports/s, >= 0.4 × the plain create, burst p95 <= 200 ms.
 
     python bench/production_bench.py install [--db sqlite|postgresql|both] [--rounds 3]
     python bench/production_bench.py reports [--clients 8] [--n 1500] [--rounds 4] [--orders 300] [--operators 200]
+    python bench/production_bench.py inprocess [--db postgresql|sqlite] [--n 200] [--orders 20]
 
 ``--pack DIR`` measures another copy of the core pack (e.g. ``git archive`` of an earlier commit).
 
@@ -124,9 +125,9 @@ def prepare(url: str, operators: int) -> dict[str, Any]:
     return tokens
 
 
-def release_orders(base: str, admin: str, n: int) -> list[str]:
-    """``n`` orders of the demo valve (qty 100000: the first task's limit is never reached), released
-    through the API; the codes of their first operation tasks (the ready ones)."""
+def release_orders(base: str, admin: str, n: int, qty: int = 1000) -> list[str]:
+    """``n`` orders of ``qty`` demo valves (1,000: a run's ~25 reports of 1 per order never reach the first
+    task's limit), released through the API; the codes of their first operation tasks (the ready ones)."""
     import httpx
 
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}, timeout=60) as c:
@@ -134,7 +135,7 @@ def release_orders(base: str, admin: str, n: int) -> list[str]:
         valve = next(i["id"] for i in items if i["code"] == "FG-V50")
         first = []
         for k in range(n):
-            r = c.post("/api/records/production_order", json={"item": valve, "qty": 100000, "priority": 1 + k % 9,
+            r = c.post("/api/records/production_order", json={"item": valve, "qty": qty, "priority": 1 + k % 9,
                                                               "due_date": "2026-12-31T17:00:00+08:00"})
             r.raise_for_status()
             rel = c.post(f"/api/production/orders/{r.json()['id']}/release")
@@ -219,7 +220,7 @@ def bench_reports(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         u = urlsplit(base)
         try:
             t = time.perf_counter()
-            tasks = release_orders(base, tokens["admin"], args.orders)
+            tasks = release_orders(base, tokens["admin"], args.orders, args.qty)
             setup_s = round(time.perf_counter() - t, 1)
 
             def reports(tag: str, n: int) -> list[bytes]:
@@ -257,7 +258,7 @@ def bench_reports(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         finally:
             fb.stop(server)
         return {"bench": "job reports over HTTP", "db": "postgresql", "workers": args.workers, "clients": args.clients,
-                "orders": args.orders, "tasks": 4 * args.orders, "setup_create_and_release_s": setup_s,
+                "orders": args.orders, "order_qty": args.qty, "load_average": [round(x, 1) for x in os.getloadavg()], "tasks": 4 * args.orders, "setup_create_and_release_s": setup_s,
                 "per_s": rate, "ratio_reports_to_create": round(rate["reports"] / rate["creates"], 2), "rounds": per_round,
                 "burst_over_10s_ms": {"n": len(spread), "p50": _p(spread, 0.5), "p95": _p(spread, 0.95), "max": round(max(spread), 1)},
                 "burst_at_once_ms": {"n": len(at_once), "p50": _p(at_once, 0.5), "p95": _p(at_once, 0.95),
@@ -269,16 +270,99 @@ def bench_reports(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         _drop([f"bench_{name}"])
 
 
+# ---------------------------------------------------------------- (c) the same in-process
+
+
+def bench_inprocess(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """``reports.report`` in a write transaction of its own against a plain create of ``scrap_reason``
+    (``records.service.create_records``), without HTTP: wall and CPU ms and SQL statements per call
+    (a ``before_cursor_execute`` listener), rounds alternating. ``--orders`` orders of ``--qty``."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from mom.engines.packs import manager
+    from mom.engines.production import release, reports
+    from mom.engines.records import service
+    from mom.engines.records.context import Ctx, actor_by_username
+    from mom.platform.auth import service as auth
+    from mom.platform.composition import form_registry
+    from mom.platform.db.engine import make_engine, write_tx
+    from mom.platform.db.migrate import upgrade
+
+    name = f"prod_{TAG}_inproc"
+    eng = make_engine(fb.db_url(args.db, tmp, name))
+    try:
+        upgrade(eng)
+        manager.execute(eng, None, "install", str(CORE), forms_factory=form_registry, demo=True)
+        forms = form_registry()
+        with write_tx(eng) as conn:
+            auth.create_user(conn, username="b_admin", is_admin=True)
+            auth.create_user(conn, username="bench", roles=["operator", "planner"])
+        with write_tx(eng) as conn:
+            admin, bench = actor_by_username(conn, "b_admin"), actor_by_username(conn, "bench")
+            valve = conn.execute(sa.text("SELECT id FROM item WHERE code = 'FG-V50'")).scalar_one()
+
+        def ctx(actor: Any) -> Ctx:
+            return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc))
+
+        tasks = []
+        for _ in range(args.orders):
+            with write_tx(eng) as conn:
+                order = service.create_records(conn=conn, registry=forms, ctx=ctx(admin), form="production_order",
+                                               docs=[{"item": valve, "qty": args.qty, "due_date": "2026-12-31T17:00:00+08:00"}])[0]
+                released = release.release(conn, forms, ctx(admin), order["id"])
+                tasks.append(next(t["code"] for t in released["tasks"] if t["status"] == "ready"))
+        count = [0]
+        sa.event.listen(eng, "before_cursor_execute", lambda *a, **k: count.__setitem__(0, count[0] + 1))
+
+        def report(i: int, tag: str) -> None:
+            with write_tx(eng) as conn:
+                reports.report(conn, forms, ctx(bench), {"task": tasks[i % len(tasks)], "event": "report", "good_qty": 1,
+                                                         "client_id": f"{tag}-{i:06d}"})
+
+        def create(i: int, tag: str) -> None:
+            with write_tx(eng) as conn:
+                service.create_records(conn=conn, registry=forms, ctx=ctx(bench), form="scrap_reason",
+                                       docs=[{"code": f"{tag}{i:06d}", "name": f"基准原因 {i}", "category": "process"}])
+
+        def run(fn: Any, tag: str) -> tuple[float, float, float]:
+            count[0] = 0
+            t = _now()
+            for i in range(args.n):
+                fn(i, tag)
+            wall, cpu = _since(t)
+            return wall / args.n * 1000, cpu / args.n * 1000, count[0] / args.n
+
+        run(report, "warm"), run(create, "W")
+        sides: dict[str, list[tuple[float, float, float]]] = {"reports": [], "creates": []}
+        for r in range(args.rounds):
+            for side in (("reports", "creates") if r % 2 == 0 else ("creates", "reports")):
+                sides[side].append(run(report if side == "reports" else create, f"{side[0]}{r}"))
+        med = {side: [round(statistics.median(x[k] for x in v), 2) for k in range(3)] for side, v in sides.items()}
+        return {"bench": "job reports in-process", "db": args.db, "n": args.n, "rounds": args.rounds, "orders": args.orders,
+                "order_qty": args.qty, "load_average": [round(x, 1) for x in os.getloadavg()],
+                "per_call_median": {side: dict(zip(("wall_ms", "cpu_ms", "statements"), m)) for side, m in med.items()},
+                "ratio_create_to_report_cpu": round(med["creates"][1] / med["reports"][1], 2)}
+    finally:
+        eng.dispose()
+        if args.db == "postgresql":
+            _drop([f"bench_{name}"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["install", "reports"])
-    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both", help="install: which databases")
+    ap.add_argument("what", choices=["install", "reports", "inprocess"])
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default=None,
+                    help="install: which databases (both); inprocess: which database (postgresql)")
     ap.add_argument("--pg", default=None, help="PostgreSQL URL (default MOM_BENCH_PG)")
     ap.add_argument("--rounds", type=int, default=None, help="install: 3; reports: 4")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--n", type=int, default=1500, help="requests per round and side")
     ap.add_argument("--orders", type=int, default=300)
     ap.add_argument("--operators", type=int, default=200)
+    ap.add_argument("--qty", type=int, default=1000, help="reports: each order's quantity (its expected finish is "
+                    "counted through the calendars from the work left, so a larger order costs each report more)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--pack", default=None, help="the core pack's folder (default modelpacks/core)")
     args = ap.parse_args()
@@ -292,8 +376,15 @@ def main() -> None:
         os.environ["MOM_DATA_DIR"] = str(tmp / "data")
         os.environ.pop("MOM_PACK_PATH", None)
         if args.what == "install":
-            args.rounds = args.rounds or 3
+            args.rounds, args.db = args.rounds or 3, args.db or "both"
             res = bench_install(args, tmp)
+        elif args.what == "inprocess":
+            args.rounds, args.db = args.rounds or 2, args.db or "postgresql"
+            if args.db == "both":
+                raise SystemExit("inprocess: --db postgresql or --db sqlite")
+            args.n = args.n if args.n != 1500 else 200
+            args.orders = args.orders if args.orders != 300 else 20
+            res = bench_inprocess(args, tmp)
         else:
             args.rounds = args.rounds or 4
             res = bench_reports(args, tmp)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as S
-from mom.engines.records.batch import update_many, write_system_fields
+from mom.engines.records.batch import insert_audit, update_many, write_system_fields
 from mom.engines.records.context import Ctx
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
@@ -63,6 +63,9 @@ def require_core(conn: Connection, forms: Any) -> None:
 
 
 _MEMO = "mom_production_forms"
+#: the forms a job report reads (with the forms its references and its forecast name), looked up
+#: together the first time the engine needs one of them in a transaction: one read, not one each
+PREFETCH = (ORDER, TASK, REPORT, MACHINE, "work_center", "scrap_reason", "work_calendar")
 
 
 def compiled(conn: Connection, forms: Any, name: str) -> CompiledForm:
@@ -71,6 +74,9 @@ def compiled(conn: Connection, forms: Any, name: str) -> CompiledForm:
     memo = conn.info.get(_MEMO)
     if memo is None or memo[0] is not tx or memo[1] is not forms:
         memo = conn.info[_MEMO] = (tx, forms, {})
+        get_many = getattr(forms, "get_many", None)
+        if name in PREFETCH and get_many is not None:
+            memo[2].update(get_many(conn, PREFETCH))
     got = memo[2].get(name)
     if got is None:
         got = memo[2][name] = forms.get(conn, name)
@@ -130,6 +136,64 @@ def order_of_task(conn: Connection, forms: Any, task_id: int) -> dict[str, Any] 
         return None
     memo[(ORDER, int(found["id"]))] = got = dict(found)
     return got
+
+
+def scanned(conn: Connection, forms: Any, code: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[int, str]]] | None:
+    """The live task whose code is ``code`` exactly (what a scanner sends), its live order locked (FOR
+    UPDATE on PostgreSQL, kept in :func:`held`) and the names of its work centre and machine, in one
+    statement built once per version of the forms: ``(task, order, {form: {id: name}})``; None when no
+    live task of a live order has that code (:func:`resolve` then finds it, or says why not)."""
+    task_form, order_form = compiled(conn, forms, TASK), compiled(conn, forms, ORDER)
+    named = [(key, compiled(conn, forms, form)) for key, form in (("work_center", "work_center"), ("machine", MACHINE))]
+    key = ("scanned", conn.dialect.name, order_form.version, *(f.version for _, f in named))
+    built = task_form.memo.get(key)
+    if built is None:
+        t, o = task_form.main, order_form.main
+        cols: list[Any] = [*t.c, *(c.label(f"o__{c.key}") for c in o.c)]
+        source = t.join(o, o.c.id == t.c.production_order)
+        for k, f in named:
+            n = f.main.alias(f"n_{k}")
+            cols += [n.c[c].label(f"{k}__{c}") for c in ("id", "name", "code") if c in n.c]
+            source = source.outerjoin(n, n.c.id == t.c[k])
+        q = (sa.select(*cols).select_from(source)
+             .where(t.c.code == sa.bindparam("code"), t.c.deleted_at.is_(None), o.c.deleted_at.is_(None)).limit(1))
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(of=o)
+        built = task_form.memo[key] = (q, [c.key for c in t.c], [c.key for c in o.c])
+    q, task_keys, order_keys = built
+    found = conn.execute(q, {"code": code}).mappings().first()
+    if found is None:
+        return None
+    task, order = {k: found[k] for k in task_keys}, {k: found[f"o__{k}"] for k in order_keys}
+    names: dict[str, dict[int, str]] = {}
+    for k, f in named:
+        rid = task.get(k)
+        names[f.name] = {} if rid is None or found[f"{k}__id"] is None else {
+            int(rid): str(found.get(f"{k}__name") or found.get(f"{k}__code") or f"#{rid}")}
+    memo = held(conn)
+    memo[(ORDER, int(order["id"]))] = order
+    memo[("task_order", int(task["id"]))] = int(order["id"])
+    return task, order, names
+
+
+_AUDITS = "mom_production_audits"
+
+
+@contextmanager
+def one_audit_insert(conn: Connection) -> Iterator[None]:
+    """The audit entries of the engine's writes inside (:func:`write`) inserted together at the end: a
+    job report's task and order in one INSERT. Nothing is inserted when the block raises (the
+    transaction is rolled back anyway)."""
+    if _AUDITS in conn.info:        # an outer block inserts them
+        yield
+        return
+    entries: list[dict[str, Any]] = []
+    conn.info[_AUDITS] = entries
+    try:
+        yield
+    finally:
+        conn.info.pop(_AUDITS, None)
+    insert_audit(conn, entries)
 
 
 def engine_writing(conn: Connection) -> bool:
@@ -289,7 +353,8 @@ def write(conn: Connection, forms: Any, ctx: Ctx, form: str,
                         patches=[(int(r["id"]), patch, None) for r, patch in changes])
             new = [row(conn, target, int(r["id"])) or dict(r) for r, _ in changes]
         else:
-            new = write_system_fields(conn=conn, registry=TxForms(forms), ctx=acting(ctx), form=form, rows=changes)
+            new = write_system_fields(conn=conn, registry=TxForms(forms), ctx=acting(ctx), form=form, rows=changes,
+                                      audit_into=conn.info.get(_AUDITS))
     memo = held(conn)
     for r in new:
         memo[(form, int(r["id"]))] = r

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
@@ -36,6 +37,7 @@ from mom.engines.production import progress as P
 from mom.engines.records import service as S
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
+from mom.engines.records.lookup import vouch
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, Problem
 
 EVENTS = ("start", "pause", "resume", "report", "finish")
@@ -92,7 +94,7 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
             raise InvalidInput("找不到这道工序任务", "no such operation task", problems=[Problem(f"{path}/task", "不存在", "not found")])
         raise InvalidInput("这道工序任务的生产工单已删除", "the operation task's production order was deleted")
     order_id = int(order["id"])
-    tasks = P.order_tasks(conn, forms, order_id, lock=True)
+    tasks = D.held(conn).pop(("tasks", order_id), None) or P.order_tasks(conn, forms, order_id, lock=True)
     index = next((i for i, t in enumerate(tasks) if t["id"] == task_id), None)
     if index is None:
         raise InvalidInput("这道工序任务的生产工单已删除", "the operation task's production order was deleted")
@@ -128,9 +130,10 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
         batch = D.dec(task.get("transfer_batch"))
         if nxt.get("status") == "waiting" and (target == "done" or (batch > 0 and new_good >= batch)):
             writes.append((nxt, {"status": "ready"}))
-    written = {int(r["id"]): r for r in D.write(conn, forms, ctx, D.TASK, writes)}
-    tasks = [written.get(int(t["id"]), t) for t in tasks]
-    P.rollup(conn, forms, ctx, order_id, tasks=tasks)
+    with D.one_audit_insert(conn):          # the task's and the order's audit entries in one INSERT
+        written = {int(r["id"]): r for r in D.write(conn, forms, ctx, D.TASK, writes)}
+        tasks = [written.get(int(t["id"]), t) for t in tasks]
+        P.rollup(conn, forms, ctx, order_id, tasks=tasks)
     if APPLIED in conn.info:        # :func:`report` is asking
         conn.info[APPLIED][task_id] = (written[task_id], D.held(conn).get((D.ORDER, order_id)))
 
@@ -286,7 +289,9 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         raise InvalidInput("请指定工序任务（扫描流转卡上工序的二维码，或填写任务编号）",
                            "name the operation task (scan the operation's QR on the traveler, or type its code)",
                            problems=[Problem("/task", "必填", "required", "required")])
-    task = D.resolve(conn, task_form, named, "/task")
+    # the common case, a scanned code: the task, its order locked and the names for the answer in one read
+    hit = D.scanned(conn, forms, named.strip()) if isinstance(named, str) and named.strip() else None
+    task, _, names = hit if hit is not None else (D.resolve(conn, task_form, named, "/task"), None, None)
     body["task"] = int(task["id"])
     for key, form in (("scrap_reason", "scrap_reason"), ("machine", D.MACHINE)):
         if isinstance(body.get(key), str) and body[key].strip():      # a code (R01, CNC-1) as a scanner sends it
@@ -296,18 +301,27 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
     D.locked(conn, order_form, int(task["production_order"]))   # a repeated client_id waits for the first
     D.held(conn)[("task_order", int(task["id"]))] = int(task["production_order"])
     client_id = body.get("client_id")
-    if isinstance(client_id, str) and client_id.strip():
-        earlier = D.rows(conn, report_form, report_form.main.c.client_id == client_id.strip())
+    cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
+    # the order's tasks, locked now (the report's rules read them), and whether the client_id was used, in one read
+    order_id = int(task["production_order"])
+    tasks, used = _tasks_and_client_id(conn, forms, report_form, order_id, cid)
+    if tasks:
+        D.held(conn)[("tasks", order_id)] = tasks
+        if any(int(t["id"]) == int(task["id"]) for t in tasks):
+            vouch(conn, D.TASK, [int(task["id"])])      # locked and live: the report's reference is not read again
+    if cid is not None and used is not False:
+        earlier = D.rows(conn, report_form, report_form.main.c.client_id == cid)
         if earlier:
             D.held(conn).clear()
             if int(earlier[0]["task"]) == int(task["id"]):
-                _same_as_earlier(earlier[0], body, client_id.strip())
+                _same_as_earlier(earlier[0], body, cid)
             doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=D.REPORT, record_id=int(earlier[0]["id"]))
             return _answer(conn, forms, doc, task["id"], duplicate=True, asked=body)
     # read before the report's number is taken (its sequence row stays locked until the commit, so every
     # other report of the plant waits on what follows): the names for the answer, the forms it shows
-    names = {form: D.names(conn, forms, form, [task.get(key)]) for key, form in (("work_center", "work_center"),
-                                                                                ("machine", D.MACHINE))}
+    if names is None:
+        names = {form: D.names(conn, forms, form, [task.get(key)]) for key, form in (("work_center", "work_center"),
+                                                                                    ("machine", D.MACHINE))}
     for f in report_form.definition.scalar_fields:
         if f.raw.get("form") and f.type == "reference":
             D.compiled(conn, forms, str(f.raw["form"]))
@@ -317,6 +331,33 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         return _answer(conn, forms, created, task["id"], duplicate=False, asked=body, names=names)
     finally:
         conn.info.pop(APPLIED, None)
+
+
+def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_id: int,
+                         client_id: str | None) -> tuple[list[dict[str, Any]], bool | None]:
+    """The order's live tasks in operation order, locked (FOR UPDATE on PostgreSQL), and whether a live
+    job report holds ``client_id`` (None: not known, the order has no task), in one statement built
+    once per version of the forms. The order is locked before, so a repeat of the same report sees
+    the first one once it is committed."""
+    task_form = D.compiled(conn, forms, D.TASK)
+    key = ("tasks_and_client_id", conn.dialect.name, report_form.version)
+    built = task_form.memo.get(key)
+    if built is None:
+        t, r = task_form.main, report_form.main
+        used = (sa.select(r.c.id).where(r.c.client_id == sa.bindparam("cid", type_=r.c.client_id.type),
+                                        r.c.deleted_at.is_(None)).limit(1).scalar_subquery())
+        q = (sa.select(t, used.label("_client_id_used"))
+             .where(t.c.deleted_at.is_(None), t.c.production_order == sa.bindparam("order_id", type_=t.c.production_order.type))
+             .order_by(t.c.seq, t.c.id))
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(of=t)
+        built = task_form.memo[key] = q
+    tasks, used = [], None
+    for row in conn.execute(built, {"cid": client_id, "order_id": order_id}).mappings():
+        found = dict(row)
+        used = found.pop("_client_id_used") is not None
+        tasks.append(found)
+    return tasks, used
 
 
 def _same_as_earlier(earlier: Mapping[str, Any], body: Mapping[str, Any], client_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -18,12 +19,25 @@ from mom.engines.records.context import Ctx
 from mom.platform.db import tables as T
 
 
+_RESERVE: dict[str, Any] = {}
+
+
+def _reserve(dialect: str) -> Any:
+    """The reservation statement of ``dialect``, built once (every new record with a number runs it)."""
+    stmt = _RESERVE.get(dialect)
+    if stmt is None:
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(T.sequence)
+        count = sa.bindparam("count", type_=T.sequence.c.value.type)
+        stmt = _RESERVE[dialect] = ins.values(name=sa.bindparam("name"), period=sa.bindparam("period"), value=count
+                                              ).on_conflict_do_update(index_elements=["name", "period"],
+                                                                      set_={"value": T.sequence.c.value + count}
+                                                                      ).returning(T.sequence.c.value)
+    return stmt
+
+
 def next_numbers(conn: Connection, name: str, period: str, count: int) -> range:
     """Reserve ``count`` consecutive numbers of a sequence atomically (concurrency-safe)."""
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(T.sequence)
-    stmt = ins.values(name=name, period=period, value=count).on_conflict_do_update(
-        index_elements=["name", "period"], set_={"value": T.sequence.c.value + count}).returning(T.sequence.c.value)
-    last = int(conn.execute(stmt).scalar_one())
+    last = int(conn.execute(_reserve(conn.dialect.name), {"name": name, "period": period, "count": count}).scalar_one())
     return range(last - count + 1, last + 1)
 
 

@@ -114,9 +114,11 @@ def update_many(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: 
 
 
 def _write(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict[str, Any], dict[str, Any],
-                                                                       dict[str, Any], dict[str, Any]]]) -> None:
+                                                                       dict[str, Any], dict[str, Any]]],
+           audit_into: list[dict[str, Any]] | None = None) -> None:
     """One executemany UPDATE per set of changed scalar fields (each guarded by its row_version), the
-    child tables given, one audit INSERT."""
+    child tables given, one audit INSERT (``audit_into``: the entries added to that list instead, for
+    the caller to insert with others in one statement, see :func:`insert_audit`)."""
     from mom.engines.records.service import _write_children
 
     t = compiled.main
@@ -124,11 +126,18 @@ def _write(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict
     for rid, row, merged, changes, _ in done:
         keys = tuple(sorted(k for k in changes if k in merged))
         groups[keys].append({"_id": rid, "_rv": row["row_version"], **{f"v_{k}": merged[k] for k in keys}})
+    system = {"_fv": compiled.version, "_at": ctx.now, "_by": ctx.actor.id}
     try:
         for keys, params in groups.items():
-            stmt = t.update().where(t.c.id == sa.bindparam("_id"), t.c.row_version == sa.bindparam("_rv")).values(
-                {**{k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}, "row_version": t.c.row_version + 1,
-                 "form_version": compiled.version, "updated_at": ctx.now, "updated_by": ctx.actor.id})
+            stmt = compiled.memo.get(("batch_update", keys))
+            if stmt is None:      # built once per form version and set of fields: a job report writes the same two
+                stmt = compiled.memo[("batch_update", keys)] = t.update().where(
+                    t.c.id == sa.bindparam("_id"), t.c.row_version == sa.bindparam("_rv")).values(
+                    {**{k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}, "row_version": t.c.row_version + 1,
+                     "form_version": sa.bindparam("_fv", type_=t.c.form_version.type),
+                     "updated_at": sa.bindparam("_at", type_=t.c.updated_at.type),
+                     "updated_by": sa.bindparam("_by", type_=t.c.updated_by.type)})
+            params = [{**p, **system} for p in params]
             for i in range(0, len(params), 500):
                 res = conn.execute(stmt, params[i:i + 500])
                 if res.rowcount not in (-1, len(params[i:i + 500])):
@@ -138,19 +147,29 @@ def _write(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict
                 _write_children(conn, compiled, rid, children)
     except sa.exc.IntegrityError as exc:
         raise uniqueness.conflict(exc, compiled) from exc
-    if done:
-        conn.execute(T.audit.insert(), [{"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": rid,
-                                         "action": "update", "form_version": compiled.version, "changes": changes}
-                                        for rid, _, _, changes, _ in done])
+    entries = [{"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": rid,
+                "action": "update", "form_version": compiled.version, "changes": changes} for rid, _, _, changes, _ in done]
+    if audit_into is not None:
+        audit_into += entries
+    else:
+        insert_audit(conn, entries)
+
+
+def insert_audit(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Audit entries (mom_audit rows) in one INSERT, however many records and forms they are of."""
+    if entries:
+        conn.execute(T.audit.insert(), entries)
 
 
 def write_system_fields(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str,
-                        rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[dict[str, Any]]:
+                        rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                        audit_into: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Write fields an engine computes and owns (read-only to people: a task's quantities and status,
     an order's progress) onto records the caller has read and locked in this transaction: each
     ``(row as read, {field: value})``. No permission check, input reading or field rules (the engine's
     values are typed and its own); still the record hooks (state machine, rule events, summaries), the
-    row_version guard and bump, and one audit entry per changed record. Returns the rows as now stored."""
+    row_version guard and bump, and one audit entry per changed record (``audit_into``: see :func:`_write`).
+    Returns the rows as now stored."""
     if not rows:
         return []
     compiled = registry.get(conn, form)
@@ -172,7 +191,7 @@ def write_system_fields(*, conn: Connection, registry: lookup.Registry, ctx: Ctx
             done.append((rid, row, merged, changes, {}))
         out.append({**row, **merged, "row_version": int(row["row_version"]) + (1 if changes else 0),
                     **({"updated_at": ctx.now, "updated_by": ctx.actor.id} if changes else {})})
-    _write(conn, compiled, ctx, done)
+    _write(conn, compiled, ctx, done, audit_into)
     for rid, row, merged, changes, _ in done:
         hooks.after_update(conn, ctx, compiled, rid, row, merged, set(changes))
     return out

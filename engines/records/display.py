@@ -157,11 +157,20 @@ def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, r
     if not shown or not ids:
         return {}
     t = compiled.main
+    # without a row scope (actor-specific values) the statement depends only on what is joined and shown:
+    # built once per form version for it (a job report's answer shows the same four references each time)
+    key = None if any(s.scope is not None for s in shown) else ("display_values", *(
+        (s.key, None if s.table is None else (s.table.name, s.table.element.name, tuple((c.key, repr(c.type)) for c in s.table.c)),
+         None if s.text is None else s.text.name) for s in shown))
+    q = compiled.memo.get(key) if key is not None else None
+    if q is None:
+        inner = sa.select(t.c.id, *[t.c[s.key] for s in shown]).where(t.c.id.in_(sa.bindparam("ids", expanding=True)))
+        q, _ = with_display(inner, shown)
+        if key is not None:
+            compiled.memo[key] = q
     fetched: list[dict[str, Any]] = []
     for i in range(0, len(ids), 900):
-        inner = sa.select(t.c.id, *[t.c[s.key] for s in shown]).where(t.c.id.in_(ids[i:i + 900]))
-        q, _ = with_display(inner, shown)
-        fetched.extend(dict(r) for r in conn.execute(q).mappings())
+        fetched.extend(dict(r) for r in conn.execute(q, {"ids": ids[i:i + 900]}).mappings())
     return take(fetched, shown)
 
 

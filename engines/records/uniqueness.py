@@ -67,13 +67,22 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
         if not vals:
             continue
         taken: dict[Any, tuple[int, Any] | None] = {}
-        may_read = sa.true() if readable is None else readable
-        cols = [t.c[f.key], t.c.id, sa.case((may_read, 1), else_=0), t.c[text_key] if text_key else sa.null()]
-        for i in range(0, len(vals), 900):
-            q = sa.select(*cols).where(t.c[f.key].in_(vals[i:i + 900]), t.c.deleted_at.is_(None))
+        # built once per form version when the reader's row scope adds no values of their own
+        key = ("unique_check", f.key, text_key, exclude_id is not None) if readable is None else None
+        q = compiled.memo.get(key) if key is not None else None
+        if q is None:
+            may_read = sa.true() if readable is None else readable
+            cols = [t.c[f.key], t.c.id, sa.case((may_read, 1), else_=0), t.c[text_key] if text_key else sa.null()]
+            q = sa.select(*cols).where(t.c[f.key].in_(sa.bindparam("vals", expanding=True)), t.c.deleted_at.is_(None))
             if exclude_id is not None:
-                q = q.where(t.c.id != exclude_id)
-            for v, rid, ok, text in conn.execute(q):
+                q = q.where(t.c.id != sa.bindparam("exclude_id", type_=t.c.id.type))
+            if key is not None:
+                compiled.memo[key] = q
+        for i in range(0, len(vals), 900):
+            params: dict[str, Any] = {"vals": vals[i:i + 900]}
+            if exclude_id is not None:
+                params["exclude_id"] = exclude_id
+            for v, rid, ok, text in conn.execute(q, params):
                 taken[v] = (int(rid), text) if ok else None
         for values, problems, prefix in batch:
             v = values.get(f.key)

@@ -1,0 +1,97 @@
+"""What a scanned job report costs and still does (issue 19, throughput): the task found by its QR code
+with its order locked and the names for the answer in one read, the forms looked up together, the
+task's and the order's audit entries in one INSERT — and the answer, the audit trail, the idempotent
+client_id and the reference checks a user sees stay what they were. SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from mom.platform.db.engine import write_tx
+from tests.integration.test_production import Shop, shop  # noqa: F401  (the fixture)
+
+#: statements of one POST /api/production/reports by QR code, the request's own sign-in included:
+#: 11 of the report (measured 2026-12-02) + the forecast's calendars + the token check; a report that
+#: needs many more than this has lost one of the reads put together
+MAX_STATEMENTS = 20
+
+
+def _released(shop: Shop) -> dict[str, Any]:
+    """A released order of 10 valves: its tasks, and its id."""
+    so = shop.find("sales_order")[0]
+    order = shop.post("/api/records/production_order", {"item": so["lines"][0]["item"], "qty": 10,
+                                                        "due_date": "2030-12-15 17:00"}, who="plan1", status=201)
+    return {**shop.post(f"/api/production/orders/{order['code']}/release", who="plan1"), "id": order["id"]}
+
+
+class Statements:
+    """SQL statements the engine runs inside the block."""
+
+    def __init__(self, engine: sa.engine.Engine) -> None:
+        self.engine, self.n = engine, 0
+
+    def _seen(self, *a: Any, **__: Any) -> None:
+        self.n += 1
+
+    def __enter__(self) -> "Statements":
+        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_a_scanned_report_answers_with_names_and_reads_little(shop: Shop) -> None:
+    released = _released(shop)
+    casting = next(t for t in released["tasks"] if t["seq"] == 10)
+    shop.report(casting["code"], "start")        # the order starts (its own transition), the forms are compiled
+    with Statements(shop.engine) as seen:
+        out = shop.report(casting["code"], "report", good_qty=2)
+    n = seen.n
+    assert out["duplicate"] is False and out["report"]["good_qty"] == 2
+    assert out["task"]["work_center_name"] == "铸造工段" and out["task"]["machine_name"] == "中频感应炉 1号"
+    assert out["task"]["status"] == "running" and out["task"]["good_qty"] == 2
+    assert out["order"]["status"] == "started" and out["order"]["code"] == released["code"]
+    shown = out["report"]["_display"]
+    assert shown["task"] == casting["code"] and shown["production_order"] == released["code"]
+    assert n <= MAX_STATEMENTS, f"a scanned job report ran {n} SQL statements"
+
+    # the same client_id twice: counted once, the first report answered
+    first = shop.report(casting["code"], "report", good_qty=1, client_id="scan-0001")
+    again = shop.report(casting["code"], "report", good_qty=1, client_id="scan-0001")
+    assert again["duplicate"] is True and again["report"]["id"] == first["report"]["id"]
+    assert shop.progress(released["id"])["tasks"][0]["good_qty"] == 3
+
+
+def test_the_task_and_the_order_keep_one_audit_entry_each_per_report(shop: Shop) -> None:
+    released = _released(shop)
+    casting = next(t for t in released["tasks"] if t["seq"] == 10)
+    shop.report(casting["code"], "start")
+    shop.report(casting["code"], "report", good_qty=4)
+    task_trail = shop.get(f"/api/records/operation_task/{casting['id']}/audit")
+    order_trail = shop.get(f"/api/records/production_order/{released['id']}/audit")
+    counted = [e for e in task_trail if e["action"] == "update" and "good_qty" in e["changes"]]
+    assert len(counted) == 1 and counted[0]["changes"]["good_qty"] == [0, 4]
+    assert counted[0]["actor_id"] is not None and counted[0]["actor"] != "system"      # the operator, as the engine acted for them
+    order_updates = [e for e in order_trail if e["action"] == "update"]
+    assert [e["changes"].get("status") for e in order_updates[-2:]] == [["released", "started"], None]
+    assert "expected_finish" in order_updates[-1]["changes"]      # 4 pieces less work left: the roll-up's entry
+    assert order_updates[-1]["at"] >= counted[0]["at"]   # the start's entry, then the report's roll-up: one each
+
+
+def test_a_job_report_through_the_record_api_still_checks_its_references(shop: Shop) -> None:
+    """The record service's own create (no scanner) looks every reference up: an unknown task or
+    operator is refused with the field named, nothing stored."""
+    before = shop.reports()
+    r = shop.client.post("/api/records/job_report", json={"task": 999999, "event": "report", "good_qty": 1},
+                         headers=shop.h("plan1"))
+    assert r.status_code == 422 and "/task" in r.text
+    released = _released(shop)
+    casting = next(t for t in released["tasks"] if t["seq"] == 10)
+    r = shop.client.post("/api/records/job_report", json={"task": casting["id"], "event": "report", "good_qty": 1,
+                                                          "operator": 999999}, headers=shop.h("plan1"))
+    assert r.status_code == 422 and "/operator" in r.text
+    assert shop.reports() == before
+    with write_tx(shop.engine) as conn:
+        assert conn.execute(sa.text("SELECT good_qty FROM operation_task WHERE id = :i"), {"i": casting["id"]}).scalar_one() == 0
