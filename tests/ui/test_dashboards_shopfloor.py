@@ -25,7 +25,7 @@ def test_build_dashboard_and_see_the_right_numbers(page, server, api) -> None:
     hosts: set[str] = set()
     page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url.split(":")[0]))
     login(page, server)
-    _new_dashboard(page, server, "iqc_wall", "来料看板", "table")
+    _new_dashboard(page, server, "iqc_wall", "来料看板", "表格")
     page.locator("[data-widget=w1] .el-table__row").first.wait_for()   # live preview while designing
     shot(page, "dashboard-designer")
     page.click("[data-test=publish-dash]")
