@@ -90,3 +90,43 @@ def test_mom_demo_over_a_demo_1_database_moves_materials_and_orders_into_core(en
     # running it again changes nothing
     again = list(load_demo(engine))
     assert "iqc_inspection: +0 ~0" in again and not any("迁移" in x for x in again)
+
+
+def _tool_pack(root: Path, name: str, version: str, *, form: bool, depends: dict[str, str] | None = None,
+               extra: dict[str, str] | None = None) -> None:
+    from tests.integration.packs_helpers import lab, write_pack
+
+    tool = {"format": "mom.form/1", "name": "tool", "label": lab("工装", "Tool"),
+            "fields": [{"id": "t1", "key": "code", "type": "text", "label": lab("编号", "Code"), "max_length": 20}],
+            "permissions": [{"role": "*", "actions": ["create", "read"]}]}
+    manifest = {"format": "mom.pack/1", "name": name, "version": version, "label": lab(f"包{name}", f"Pack {name}"),
+                "forms": ["forms/tool.json"] if form else [], **({"depends": depends} if depends else {})}
+    write_pack(root / name, manifest, {**({"forms/tool.json": tool} if form else {}), **(extra or {})})
+
+
+def test_a_handed_over_form_still_there_stops_the_upgrade_and_a_migration_that_moves_it_lets_it_through(  # type: ignore[no-untyped-def]
+        cli, engine, tmp_path, monkeypatch) -> None:
+    from tests.integration.packs_helpers import ok, pack_folder
+
+    packs = pack_folder(tmp_path, monkeypatch)
+    _tool_pack(packs, "shop", "1.0.0", form=True)
+    ok(cli("pack", "install", "shop", "--yes"))
+    with write_tx(engine) as conn:
+        conn.execute(sa.text("INSERT INTO tool (row_version, form_version, created_at, updated_at, code) "
+                             "VALUES (1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'T-1')"))
+    # shop 2.0.0 gives its 工装 form to base, which it now depends on — without a migration to move it aside
+    _tool_pack(packs, "base", "1.0.0", form=True)
+    (packs / "shop").rename(tmp_path / "shop-1")
+    _tool_pack(packs, "shop", "2.0.0", form=False, depends={"base": "^1.0.0"})
+    plan = cli("pack", "plan", "shop", "--action", "upgrade")
+    assert "从模型包 shop 接手" in plan.output and "没有先把原来的表单和数据移开" in plan.output, plan.output
+    with read_tx(engine) as conn:
+        assert conn.execute(sa.text("SELECT code FROM tool")).scalars().all() == ["T-1"]       # nothing changed
+    # with a pre.py that moves the records aside, the upgrade goes through and base owns the form
+    pre = ('import sqlalchemy as sa\nfrom mom.engines.forms.retire import purge_form\n\n\ndef migrate(conn, ctx):\n'
+           '    conn.execute(sa.text("CREATE TABLE _old_tool AS SELECT code FROM tool"))\n    purge_form(conn, "tool")\n')
+    _tool_pack(packs, "shop", "2.0.0", form=False, depends={"base": "^1.0.0"}, extra={"migrations/2.0.0/pre.py": pre})
+    ok(cli("pack", "upgrade", "shop", "--yes"))
+    with read_tx(engine) as conn:
+        owner = conn.execute(sa.text("SELECT pack FROM mom_pack_item WHERE kind = 'forms' AND name = 'tool'")).scalar()
+        assert owner == "base" and conn.execute(sa.text("SELECT code FROM _old_tool")).scalars().all() == ["T-1"]

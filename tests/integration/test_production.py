@@ -393,24 +393,36 @@ def test_the_command_line(shop: Shop, cli: Any) -> None:
     assert Decimal(str(done)) == 4
 
 
-def test_the_demo_pack_keeps_its_own_production_order(plant: Any) -> None:
-    """The demo's production_order (a material, no routing) is not the core's: the engine leaves it
-    alone and its own release transition works as before."""
+def test_a_production_order_of_its_own_is_left_alone(client: Any, admin: dict[str, str]) -> None:
+    """A plant's own production_order (not core's: a product as text, no routing; what the demo pack had
+    before 2.0.0) is not the core's: the engine leaves it alone and its own release transition works."""
     from mom.engines.production.documents import is_core
 
-    state_ = plant.client.app.state
+    own = {"format": "mom.form/1", "name": "production_order", "label": {"zh-CN": "生产工单", "en": "Production order"},
+           "display_field": "code",
+           "fields": [{"id": "p1", "key": "code", "type": "autonumber", "label": {"zh-CN": "工单号", "en": "Order no."}, "pattern": "MO-{yyyyMM}-{seq:4}"},
+                      {"id": "p2", "key": "material", "type": "text", "label": {"zh-CN": "产品", "en": "Product"}, "required": True},
+                      {"id": "p3", "key": "qty", "type": "integer", "label": {"zh-CN": "计划数量", "en": "Planned qty"}, "min": 1, "required": True},
+                      {"id": "p5", "key": "status", "type": "select", "label": {"zh-CN": "状态", "en": "Status"},
+                       "options": [{"value": "planned", "label": {"zh-CN": "已计划", "en": "Planned"}},
+                                   {"value": "released", "label": {"zh-CN": "已下达", "en": "Released"}}]},
+                      {"id": "p6", "key": "released_at", "type": "datetime", "label": {"zh-CN": "下达时间", "en": "Released at"}}],
+           "state_machine": {"field": "status", "initial": "planned", "transitions": [
+               {"key": "release", "label": {"zh-CN": "下达", "en": "Release"}, "from": ["planned"], "to": "released",
+                "set": {"released_at": "now()"}}]}}
+    assert client.put("/api/forms/production_order", json=own, headers=admin).status_code == 200
+    state_ = client.app.state
     with read_tx(state_.engine) as conn:
         assert not is_core(state_.registry.get(conn, "production_order"))
-    r = plant.client.post("/api/records/production_order", json={"material": "MAT-1001", "qty": 5}, headers=plant.h("planner"))
+    r = client.post("/api/records/production_order", json={"material": "阀体", "qty": 5}, headers=admin)
     assert r.status_code == 201, r.text
-    r = plant.client.post(f"/api/records/production_order/{r.json()['id']}/transitions/release", json={},
-                          headers=plant.h("planner"))
+    r = client.post(f"/api/records/production_order/{r.json()['id']}/transitions/release", json={}, headers=admin)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "released" and r.json()["released_at"]
     # without the core pack the production API says what to install
     for method, path in (("get", "/api/production/dispatch"), ("post", "/api/production/orders/1/release"),
                          ("get", "/api/production/orders/1/progress")):
-        r = getattr(plant.client, method)(path, headers=plant.h("planner"))
+        r = getattr(client, method)(path, headers=admin)
         assert r.status_code == 404 and "mom pack install core" in r.json()["message"]["zh-CN"], r.text
-    r = plant.client.post("/api/production/reports", json={"task": 1, "event": "start"}, headers=plant.h("planner"))
+    r = client.post("/api/production/reports", json={"task": 1, "event": "start"}, headers=admin)
     assert r.status_code == 404 and "制造基础" in r.json()["message"]["zh-CN"]
