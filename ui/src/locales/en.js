@@ -153,4 +153,10 @@ export default {
     confirm: 'Confirm {event}', soFar: 'Reported: {good} good, {scrap} scrap', waitingHint: 'The previous operation has not finished yet', doneHint: 'This operation is done',
     progress: 'Progress', current: 'Current operation', expected: 'Expected finish', onTimeLabel: 'Due date', wip: 'WIP', release: 'Release', releasedOk: 'Order released: {n} operations',
     notReleased: 'Progress per operation shows once the order is released', orderProgress: 'Order progress', statusCol: 'Status', sending: 'Sending…', resend: 'Network lost: tap "{what}" again (it counts once)' },
+  perm: { everyone: 'Everyone signed in', pickRole: 'Pick a role', addRole: 'Add a role', actions: 'May', scope: 'Records',
+    create: 'Create', read: 'Read', update: 'Change', delete: 'Delete', import: 'Import', export: 'Export', design: 'Design',
+    all: 'All', department: 'Own department', own: 'Own', expr: 'By condition (advanced)', fieldRules: 'Field rules (optional)', none: '—',
+    empty: 'No permissions yet: only administrators may use this form' },
+  dept: { head: 'Head', deputy: 'Deputy', members: 'Members', notSet: 'Not set', pickUser: 'Pick a person',
+    headHint: 'A flow\'s “department head” approver is the head set here; when the head is not set or disabled the deputy approves, and when neither is, the head of the department above.' },
 }

@@ -149,4 +149,10 @@ export default {
     confirm: '确认{event}', soFar: '已报：合格 {good}，报废 {scrap}', waitingHint: '上道工序还没有完工，暂不能开工', doneHint: '这道工序已完工',
     progress: '进度', current: '当前工序', expected: '预计完工', onTimeLabel: '交期', wip: '在制', release: '下达', releasedOk: '工单已下达：生成 {n} 道工序',
     notReleased: '工单下达后显示各工序的进度', orderProgress: '工单进度', statusCol: '状态', sending: '提交中…', resend: '网络中断：请再点一次「{what}」（只会记一次）' },
+  perm: { everyone: '所有登录用户', pickRole: '选择角色', addRole: '添加角色', actions: '可以', scope: '数据范围',
+    create: '新建', read: '查看', update: '修改', delete: '删除', import: '导入', export: '导出', design: '设计',
+    all: '全部', department: '本部门', own: '本人', expr: '按条件（高级）', fieldRules: '字段权限（可不设）', none: '—',
+    empty: '还没有设置权限：只有管理员可以使用这个表单' },
+  dept: { head: '主管', deputy: '副主管', members: '人数', notSet: '未设置', pickUser: '选择人员',
+    headHint: '审批流程中的「部门主管」审批人就是这里的主管；主管未设置或已停用时由副主管审批，都没有时交给上级部门的主管。' },
 }

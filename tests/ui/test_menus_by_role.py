@@ -1,0 +1,78 @@
+"""Every menu entry opens for every demo role (issue 20 item 3): signed in as each demo user, the test
+clicks each entry of the sidebar in turn and fails when opening it draws a refusal — an API answer 403,
+an error message, or the words 无权限 / 不存在 on the page. The menu lists only what the user may open."""
+from __future__ import annotations
+
+import pytest
+
+from mom.platform.cli.demo import USERS
+from tests.ui.conftest import login
+
+SKIP = ("/shopfloor",)     # the scan page leaves the shell (its own full-screen page); it asks for nothing
+
+
+def _entries(page) -> int:  # type: ignore[no-untyped-def]
+    """Open every app's sub-menu; the number of menu entries."""
+    titles = page.locator(".aside .el-sub-menu:not(.is-opened) > .el-sub-menu__title")
+    for _ in range(titles.count()):
+        titles.first.click()
+        page.wait_for_timeout(150)
+    return page.locator(".aside .el-menu-item").count()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("username,password", [(u[0], u[1]) for u in USERS], ids=[u[0] for u in USERS])
+def test_every_menu_entry_opens_for_each_demo_role(browser, server, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status == 403 else None)
+    login(page, server, username, password)
+    count = _entries(page)
+    assert count >= 3, username
+    problems: list[str] = []
+    for i in range(count):
+        if page.locator(".aside").count() == 0:        # the entry before left the shell (the scan page)
+            page.goto(server + "/#/")
+            page.wait_for_selector(".aside .el-menu-item")
+        for _ in range(50):                              # the apps' sub-menus come with the menu's data
+            if _entries(page) == count:
+                break
+            page.wait_for_timeout(200)
+        item = page.locator(".aside .el-menu-item").nth(i)
+        text = (item.text_content(timeout=5000) or "").strip()
+        refused.clear()
+        item.click()
+        page.wait_for_load_state("networkidle")
+        if any(page.url.endswith(s) for s in SKIP):
+            continue
+        errors = page.locator(".el-message--error").all_inner_texts()
+        body = page.locator("body").inner_text(timeout=5000)
+        if refused or errors or "无权限" in body or "不存在" in body:
+            problems.append(f"{text}: {refused} {errors}")
+    context.close()
+    assert problems == [], f"{username}: {problems}"
+
+
+def test_admin_sets_a_department_head_by_name(browser, server, api) -> None:  # type: ignore[no-untyped-def]
+    """系统管理 › 部门: the head of 来料检验组 is picked by the person's name; the flows' department-head
+    approvers read it (GET /api/admin/departments)."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    login(page, server)
+    page.goto(server + "/#/admin")
+    page.get_by_role("tab", name="部门").click()
+    assert page.get_by_text("审批流程中的「部门主管」审批人就是这里的主管").is_visible()
+    from tests.ui.conftest import pick
+    pick(page, page.locator("[data-test=dept-head-QC-IQC]"), "质量工程师小赵")
+    page.wait_for_timeout(500)
+    row = next(d for d in api().get("/api/admin/departments") if d["code"] == "QC-IQC")
+    assert row["head"]["username"] == "qe1"
+    # the permission editor speaks Chinese: actions and row scopes in words, roles by name
+    page.goto(server + "/#/design/form/iqc_inspection")
+    editor = page.locator(".perms")
+    editor.wait_for()
+    page.wait_for_timeout(500)
+    text = editor.inner_text()
+    assert "新建" in text and "查看" in text and "本部门" in text and "本人" in text
+    assert "create" not in text and "department" not in text and "qc_inspector" not in text
+    page.close()
