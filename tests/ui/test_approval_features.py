@@ -25,7 +25,7 @@ def test_chosen_approver_signature_and_handover_in_the_browser(page, server, api
         page.click("[data-test=flow-name-advanced]")
     page.fill("[data-test=flow-name]", "supplier_pick")
     page.fill("[data-test=flow-label]", "供应商准入（自选审批人）")
-    pick(page, page.locator("[data-test=flow-form]"), "(supplier)")
+    pick(page, page.locator("[data-test=flow-form]"), "供应商")
     page.locator("[data-test=dedupe]").click()
     page.locator("[data-test=add-node]").first.click()
     page.locator(".el-dropdown-menu__item[data-node-type=approval]:visible").click()

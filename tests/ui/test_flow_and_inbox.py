@@ -10,7 +10,7 @@ def test_build_flow_submit_and_approve_as_second_user(page, server, api) -> None
     page.click("[data-test=flow-name-advanced]")     # IT names the flow itself (otherwise made from its Chinese name)
     page.fill("[data-test=flow-name]", "supplier_review")
     page.fill("[data-test=flow-label]", "供应商准入审批")
-    pick(page, page.locator("[data-test=flow-form]"), "(supplier)")
+    pick(page, page.locator("[data-test=flow-form]"), "供应商")
     page.locator("[data-test=add-node]").first.click()
     page.locator(".el-dropdown-menu__item[data-node-type=approval]:visible").click()
     node = page.locator("[data-node=approval_1]")
