@@ -2,8 +2,9 @@
 MOM_TEST_DATABASE_URL is set.
 
 Each test gets a database of its own, copied from a template built once per session (templates.py),
-chosen by the fixtures the test uses: ``plant`` (the demo pack and qe2), ``demo_forms`` (an admin, three
-demo forms and a few records), ``admin`` (an admin user), ``engine`` or anything built on it (the
+chosen by the fixtures the test uses: ``plant`` (`mom demo`: core with its demo plant, the demo pack on
+top, and qe2), ``demo_forms`` (an admin, the demo's supplier and inspection forms, core's item form and a
+few records), ``admin`` (an admin user), ``engine`` or anything built on it (the
 migrated schema); a test that uses only ``db_url``/``settings``/``cli`` gets an empty database. File
 storage (``settings.data_dir``) is per test.
 
