@@ -187,3 +187,14 @@ def _scope_clause(compiled: CompiledForm, scope: Any, actor: Actor) -> Any:
     if isinstance(scope, Mapping) and "expr" in scope:
         return compile_scope(scope["expr"], lambda k: t.c[k] if k in t.c else None, actor.scope_vars)
     return sa.false()
+
+
+def holds_task_on(conn: Connection, form: str, actor: Actor) -> bool:
+    """Whether ``actor`` holds or held a workflow task on any record of ``form`` (so the record page
+    an inbox link opens may show the form's definition, as far as their access goes)."""
+    if actor.id is None:
+        return False
+    I, TK = T.wf_instance, T.wf_task
+    q = (sa.select(TK.c.id).join(I, I.c.id == TK.c.instance_id)
+         .where(I.c.form == form, sa.or_(TK.c.assignee_id == actor.id, TK.c.acted_by == actor.id)).limit(1))
+    return conn.execute(q).first() is not None

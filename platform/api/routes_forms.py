@@ -2,6 +2,7 @@
 from labels for the designers."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -12,7 +13,7 @@ from mom.engines.forms import store
 from mom.engines.forms.definition import EXTRA_NAMES, SQL_RESERVED, MissingFieldType, form_name_problem, form_schema
 from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, text_of
 from mom.engines.packs.formwords import describe as plan_words
-from mom.engines.records.access import form_access, granting_entries, refusal
+from mom.engines.records.access import form_access, granting_entries, holds_task_on, refusal
 from mom.engines.reports import store as report_store
 from mom.engines.workflow import store as workflow_store
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
@@ -87,7 +88,9 @@ def get_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: Ac
             return {"name": name, "version": exc.detail["version"], "definition": raw, "actions": ["design"],
                     "read_only_fields": [], "display_field": raw.get("display_field"),
                     "warning": {"zh-CN": exc.zh, "en": exc.en}, "problems": [p.as_dict() for p in exc.problems]}
-    access = form_access(compiled, actor)
+        access = form_access(compiled, actor)
+        if not access.actions and holds_task_on(conn, name, actor):   # an approver opening a record from the inbox
+            access = replace(access, actions=frozenset({"read"}))
     if not access.actions:     # it exists: a refusal, not "does not exist"
         raise refusal(name, access.label, "read")
     raw = dict(compiled.definition.raw)

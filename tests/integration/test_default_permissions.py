@@ -107,11 +107,14 @@ def test_an_approver_reads_the_record_and_edits_the_node_fields(client: TestClie
     rec = client.post("/api/records/iqc_record", json={"lot": "L1", "verdict": "ng"}, headers=ins1).json()
     url = f"/api/records/iqc_record/{rec['id']}"
     assert client.get(url, headers=qm1).status_code == 403          # no task yet: no access
+    assert client.get("/api/forms/iqc_record", headers=qm1).status_code == 403
     r = client.post("/api/workflows/iqc_record_review/start", json={"record_id": rec["id"]}, headers=ins1)
     assert r.status_code == 201, r.text
     task = [t for t in client.get("/api/tasks", headers=qm1).json()["items"] if t["instance_id"] == r.json()["id"]][0]
     got = client.get(url, headers=qm1)
     assert got.status_code == 200 and got.json()["lot"] == "L1"
+    # the record page the inbox link opens reads the form's definition too
+    assert client.get("/api/forms/iqc_record", headers=qm1).status_code == 200
     # the node's editable field: by PATCH and through the approval itself
     r = client.patch(url, json={"disposition": "退货", "row_version": got.json()["row_version"]}, headers=qm1)
     assert r.status_code == 200, r.text
