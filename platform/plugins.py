@@ -32,6 +32,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.forms.operations",      # plan operations: create/rename/retire/convert … (apply, reverse)
     "mom.engines.workflow.hooks",        # record hooks: approval locks, state machines, events
     "mom.engines.workflow.nodes",        # workflow node kinds: approval, cc, action, condition, parallel, end
+    "mom.engines.workflow.linked",       # the sub-process node kind (子流程) and revoke flows' ending
     "mom.engines.workflow.actions",      # automatic actions: set_fields … hook
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
     "mom.engines.production.hooks",      # record hooks: job report rules, release from the order's form
@@ -49,6 +50,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.platform.cli.form_cmds",        # mom form …
     "mom.platform.cli.record_cmds",      # mom record …
     "mom.platform.cli.workflow_cmds",    # mom workflow …, mom worker
+    "mom.platform.cli.approval_cmds",    # mom workflow handover|proxy|revoke|choices
     "mom.platform.cli.report_cmds",      # mom report …, mom print
     "mom.platform.cli.schedule_cmds",    # mom schedule …
     "mom.platform.cli.production_cmds",  # mom production …

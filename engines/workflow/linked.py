@@ -28,11 +28,16 @@ from mom.engines.workflow.nodes import NodeHandler, Step
 from mom.engines.workflow.spec import NodeCompiler, NodeSpec, WorkflowSpec
 from mom.platform import outbox
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput
+from mom.platform.hookspecs import hookimpl
 
 
 class SubprocessNode(NodeHandler):
     """子流程: start a flow on a record of another form and wait until it ends."""
     kind = "subprocess"
+
+    def flow_ended(self, rt: R.Runtime, child: WorkflowInstance, outcome: str) -> None:
+        """``runtime.finish`` asks every node kind with this method when a started flow ends."""
+        ended(rt, child, outcome)
 
     def compile(self, c: NodeCompiler, raw: Mapping[str, Any], path: str, nxt: str,
                 parallels: tuple[tuple[str, int], ...]) -> dict[str, Any]:
@@ -149,3 +154,9 @@ def revoke(rt: R.Runtime, instance_id: int, comment: Any = None, approvers: Any 
     new = R.start(rt, flow, inst.record_id, trigger="revoke", revokes_id=inst.id, approvers=approvers)
     R.event(rt, inst, "revoke_requested", comment=comment, data={"instance_id": new.id})
     return new
+
+
+@hookimpl
+def mom_workflow_node_kinds() -> list[NodeHandler]:
+    """子流程 (a plug-in of its own, so the runtime and the core node kinds need not import it)."""
+    return [SubprocessNode()]

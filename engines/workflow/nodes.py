@@ -216,6 +216,4 @@ class EndNode(NodeHandler):
 @hookimpl
 def mom_workflow_node_kinds() -> Iterable[NodeHandler]:
     """The core's node kinds."""
-    from mom.engines.workflow.linked import SubprocessNode   # it builds on this module's NodeHandler
-
-    return [ApprovalNode(), CcNode(), ActionNode(), ConditionNode(), ParallelNode(), EndNode(), SubprocessNode()]
+    return [ApprovalNode(), CcNode(), ActionNode(), ConditionNode(), ParallelNode(), EndNode()]

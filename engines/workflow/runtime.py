@@ -25,7 +25,7 @@ from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
 from mom.engines.records.service import get_record
 from mom.engines.workflow import assign, pluginguard
 from mom.engines.workflow.instance import InstanceState, Stack, Token, WorkflowInstance
-from mom.engines.workflow.spec import END, Assignee, NodeSpec, WorkflowSpec
+from mom.engines.workflow.spec import END, Assignee, NodeSpec, WorkflowSpec, node_kinds
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
 from mom.platform.db import tables as T
@@ -298,8 +298,9 @@ def finish(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, outcome: str
                                                "form": spec.form, "record_id": inst.record_id, "outcome": outcome,
                                                "initiator_id": inst.initiator_id}, now=rt.ctx.now)
     if inst.parent_task_id is not None or inst.revokes_id is not None:   # a sub-process or a revoke flow ended
-        from mom.engines.workflow import linked
-        linked.ended(rt, inst, outcome)
+        for handler in node_kinds().values():   # the sub-process kind (workflow.linked) takes it from here
+            if hasattr(handler, "flow_ended"):
+                handler.flow_ended(rt, inst, outcome)
 
 
 def notify_users(rt: Runtime, users: list[int], kind: str, title: str, inst: WorkflowInstance | None = None,

@@ -1,17 +1,17 @@
 """`mom workflow handover|proxy|revoke|choices`: 离职交接, 代理人, 撤销 and 发起人自选 from the command line
-(added to the `mom workflow` group by workflow_cmds)."""
+(added to the `mom workflow` group of workflow_cmds by this module's plug-in hook)."""
 from __future__ import annotations
 
 from typing import Any
 
 import click
 
-from mom.platform.cli.common import HelpGroup, echo_json, reports_errors
+from mom.platform.cli.common import HelpGroup, echo_json, reports_errors, workflow_call
+from mom.platform.hookspecs import hookimpl
 
 
 def _rt_call(username: str | None, fn: Any) -> Any:
-    from mom.platform.cli.workflow_cmds import _rt_call as call
-    return call(username, fn)
+    return workflow_call(username, fn)
 
 
 @click.command("handover", help="离职交接：把某人所有未办的待办转给另一人 / hand all open tasks of a user to another")
@@ -76,3 +76,13 @@ def choices(name: str) -> None:
 
 
 COMMANDS = [handover, proxy_group, revoke, choices]
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    """Adds its commands to `mom workflow` (the group is workflow_cmds'); no top-level command of its own."""
+    from mom.platform.cli.workflow_cmds import workflow
+    for cmd in COMMANDS:
+        if cmd.name not in workflow.commands:
+            workflow.add_command(cmd)
+    return []

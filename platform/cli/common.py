@@ -48,6 +48,18 @@ def command_ctx(engine: Any, username: str | None) -> Any:
     return Ctx(actor=actor, now=dt.datetime.now(dt.timezone.utc), tz=tz)
 
 
+def workflow_call(username: str | None, fn: Callable[[Any], Any]) -> Any:
+    """``fn(runtime)`` in one write transaction of the workflow engine, acting as ``username`` (the
+    `mom workflow` commands)."""
+    from mom.engines.workflow.runtime import Runtime
+    from mom.platform.db.engine import write_tx
+    engine = open_engine()
+    forms = form_registry()
+    ctx = command_ctx(engine, username)
+    with write_tx(engine) as conn:
+        return fn(Runtime(conn=conn, ctx=ctx, forms=forms, flows=forms.hooks.flows))
+
+
 def interactive() -> bool:
     """Whether a person types at this console (a new password may then be asked for)."""
     return sys.stdin.isatty()

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from mom.platform.cli.common import (HelpGroup, command_ctx, definition_files, echo_json, form_registry, open_engine,
-                                     read_json, reports_errors, validate_each)
+                                     read_json, reports_errors, validate_each, workflow_call)
 from mom.platform.errors import InvalidInput
 from mom.platform.hookspecs import hookimpl
 
@@ -32,11 +32,7 @@ def _files(path: str) -> list[tuple[str, Any]]:
 
 
 def _rt_call(username: str | None, fn: Any) -> Any:
-    from mom.engines.workflow.runtime import Runtime
-    from mom.platform.db.engine import write_tx
-    engine, forms, flows, ctx = _setup(username)
-    with write_tx(engine) as conn:
-        return fn(Runtime(conn=conn, ctx=ctx, forms=forms, flows=flows))
+    return workflow_call(username, fn)
 
 
 @click.group(cls=HelpGroup, help="审批流程与事件规则 / approval flows and event rules")
@@ -231,9 +227,5 @@ def worker(once: bool, name: str | None) -> None:
 
 @hookimpl
 def mom_cli_commands() -> list[click.Command]:
-    """`mom workflow …` (with handover, proxy, revoke, choices of approval_cmds) and `mom worker`."""
-    from mom.platform.cli import approval_cmds
-    for cmd in approval_cmds.COMMANDS:
-        if cmd.name not in workflow.commands:
-            workflow.add_command(cmd)
+    """`mom workflow …` (approval_cmds adds handover, proxy, revoke, choices) and `mom worker`."""
     return [workflow, worker]
