@@ -46,9 +46,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_mom_wf_proxy_user", table_name="mom_wf_proxy")
     op.drop_table("mom_wf_proxy")
-    with op.batch_alter_table("mom_wf_instance") as batch:
-        for c in ("revokes_id", "parent_task_id", "chosen"):
-            batch.drop_column(c)
-    with op.batch_alter_table("mom_wf_task") as batch:
-        for c in ("signature", "on_behalf_of", "weight"):
-            batch.drop_column(c)
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 too): a batch copy of the table on SQLite would drop
+    # and re-create mom_wf_instance, and its events and tasks would go with it (ON DELETE CASCADE)
+    for table, cols in (("mom_wf_instance", ("revokes_id", "parent_task_id", "chosen")),
+                        ("mom_wf_task", ("signature", "on_behalf_of", "weight"))):
+        for c in cols:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {c}")
