@@ -14,7 +14,9 @@ layers in pyproject.toml), so the walk through shifts is here, small and by the 
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import weakref
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -43,34 +45,76 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def work_end(start: dt.datetime, minutes: Decimal | float, calendar: Mapping[str, Any] | None,
-             zone: dt.tzinfo) -> dt.datetime | None:
-    """When ``minutes`` of work begun at ``start`` end on ``calendar`` (a problem calendar: workdays,
-    shifts, holidays, as calendars.calendar_spec gives it) in the plant's ``zone``; it pauses between
-    shifts, over days off and holidays. None when the calendar has no working time within
-    :data:`MAX_DAYS`; no calendar: round the clock."""
-    left = dt.timedelta(minutes=float(minutes))
-    if calendar is None:
-        return start + left
+def _pattern(calendar: Mapping[str, Any]) -> tuple[list[tuple[int, int]], frozenset[int], list[dt.date]]:
+    """A calendar's shifts as minutes from midnight (a night shift ends past 1440), workdays, holidays."""
     shifts = []
     for a, b in calendar.get("shifts") or [("00:00", "24:00")]:
         s, e = _minutes(a), _minutes(b)
         shifts.append((s, e + 1440 if e <= s else e))     # a night shift runs into the next day
     shifts.sort()
-    workdays = set(calendar.get("workdays") or range(1, 8))
-    holidays = {dt.date.fromisoformat(d) for d in calendar.get("holidays") or ()}
-    cursor = start.astimezone(zone)
+    workdays = frozenset(calendar.get("workdays") or range(1, 8))
+    holidays = sorted({dt.date.fromisoformat(d) for d in calendar.get("holidays") or ()})
+    return shifts, workdays, holidays
+
+
+def _week_minutes(shifts: list[tuple[int, int]], workdays: frozenset[int]) -> int:
+    """Working minutes in any seven days in a row without a holiday (a night shift counted where it runs,
+    overlapping shifts once): the week pattern repeats, so every such week holds the same."""
+    base = dt.date(2024, 1, 1)                             # a Monday; the week measured is days 0-6
+    spans = sorted((d * 1440 + s, d * 1440 + e) for d in range(-2, 8)
+                   if (base + dt.timedelta(days=d)).isoweekday() in workdays for s, e in shifts)
+    total, reach = 0, 0
+    for s, e in spans:
+        s, e = max(s, reach, 0), min(e, 7 * 1440)
+        if e > s:
+            total += e - s
+        reach = max(reach, e)
+    return total
+
+
+def work_end(start: dt.datetime, minutes: Decimal | float, calendar: Mapping[str, Any] | None,
+             zone: dt.tzinfo) -> dt.datetime | None:
+    """When ``minutes`` of work begun at ``start`` end on ``calendar`` (a problem calendar: workdays,
+    shifts, holidays, as calendars.calendar_spec gives it) in the plant's ``zone``; it pauses between
+    shifts, over days off and holidays. None when the calendar has no working time within
+    :data:`MAX_DAYS`; no calendar: round the clock.
+
+    The walk goes day by day in the plant's wall-clock time, but whole weeks without a holiday are
+    skipped in one step (each holds the week pattern's working time), so its cost grows with the
+    holidays on the way, not with the work left: a few hundred steps at most."""
+    left = dt.timedelta(minutes=float(minutes))
+    if calendar is None:
+        return start + left
+    shifts, workdays, holidays = _pattern(calendar)
+    week: dt.timedelta | None = None                      # the week's working time, when first needed
+    cursor = start.astimezone(zone).replace(tzinfo=None)  # wall-clock time in the plant
     day = cursor.date() - dt.timedelta(days=1)            # yesterday's night shift may still be running
-    for _ in range(MAX_DAYS):
-        if day.isoweekday() in workdays and day not in holidays:
-            midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    last_day = day + dt.timedelta(days=MAX_DAYS - 1)
+    off = set(holidays)
+    while day <= last_day:
+        midnight = dt.datetime.combine(day, dt.time(0))
+        if cursor <= midnight:                            # nothing of this day begun: skip whole weeks
+            if week is None:
+                week = dt.timedelta(minutes=_week_minutes(shifts, workdays))
+                if not week:
+                    return None
+            h = bisect.bisect_left(holidays, day - dt.timedelta(days=1))
+            free = (holidays[h] - day).days if h < len(holidays) else MAX_DAYS + 7
+            weeks = min(free, (last_day - day).days + 1) // 7
+            weeks = min(weeks, (left - dt.timedelta(microseconds=1)) // week)
+            if weeks > 0:
+                left -= week * weeks
+                day += dt.timedelta(days=7 * weeks - 1)   # the last day's shift past midnight is still to do
+                cursor = midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0))
+                midnight -= dt.timedelta(days=1)
+        if day.isoweekday() in workdays and day not in off:
             for s, e in shifts:
                 ws, we = midnight + dt.timedelta(minutes=s), midnight + dt.timedelta(minutes=e)
                 if we <= cursor:
                     continue
                 ws = max(ws, cursor)
                 if ws + left <= we:
-                    return (ws + left).astimezone(start.tzinfo)
+                    return (ws + left).replace(tzinfo=zone).astimezone(start.tzinfo)
                 left -= we - ws
                 cursor = we
         day += dt.timedelta(days=1)
@@ -100,34 +144,100 @@ def task_calendars(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, An
                    ) -> dict[int, dict[str, Any] | None]:
     """task id -> the calendar its machine (else its work centre) works on, None: round the clock.
     A calendar whose values cannot be read counts as round the clock here (the planner is told when
-    planning); a forecast never stops a job report."""
+    planning); a forecast never stops a job report.
+
+    The machines, their centres and the calendars' versions come in one query; a calendar's shifts
+    and holidays are read again only when its row changed (see :func:`_calendars`)."""
     open_tasks = [t for t in tasks if t.get("status") != "done"]
     machine_ids = sorted({int(t["machine"]) for t in open_tasks if t.get("machine") is not None})
     centre_ids = sorted({int(t["work_center"]) for t in open_tasks if t.get("work_center") is not None})
     machines: dict[int, dict[str, Any]] = {}
     centres: dict[int, dict[str, Any]] = {}
-    if machine_ids or centre_ids:       # the machines with their centres' calendars, and the tasks' centres: one query
-        mt, ct = D.compiled(conn, forms, D.MACHINE).main, D.compiled(conn, forms, CENTRE_FORM).main
-        q = (sa.select(mt.c.id, mt.c.calendar, mt.c.work_center, ct.c.calendar.label("centre_calendar"))
-             .select_from(mt.outerjoin(ct, ct.c.id == mt.c.work_center)).where(mt.c.id.in_(machine_ids)))
-        for r in conn.execute(q).mappings():
-            machines[int(r["id"])] = {"calendar": r["calendar"], "work_center": r["work_center"]}
-            if r["work_center"] is not None:
-                centres[int(r["work_center"])] = {"calendar": r["centre_calendar"]}
+    versions: dict[int, tuple[Any, ...] | None] = {}   # calendar id -> its version (None: deleted)
+    if machine_ids or centre_ids:
+        f_cal = D.compiled(conn, forms, CALENDAR_FORM)
+        mt, ct, cal = D.compiled(conn, forms, D.MACHINE).main, D.compiled(conn, forms, CENTRE_FORM).main, f_cal.main
+        mc, cc = cal.alias("machine_calendar"), cal.alias("centre_calendar")
+
+        def version(r: Mapping[str, Any], prefix: str) -> None:
+            cid = r[f"{prefix}id"]
+            if cid is not None:
+                versions[int(cid)] = None if r[f"{prefix}deleted_at"] is not None else (
+                    f_cal.version, r[f"{prefix}row_version"], r[f"{prefix}created_at"], r[f"{prefix}updated_at"])
+
+        def cols(c: Any, prefix: str) -> list[Any]:
+            return [c.c[k].label(f"{prefix}{k}") for k in ("id", "row_version", "created_at", "updated_at", "deleted_at")]
+
+        if machine_ids:     # the machines, their centres' calendars and both calendars' versions: one query
+            q = (sa.select(mt.c.id, mt.c.calendar, mt.c.work_center, ct.c.calendar.label("centre_calendar"),
+                           *cols(mc, "m_"), *cols(cc, "c_"))
+                 .select_from(mt.outerjoin(ct, ct.c.id == mt.c.work_center).outerjoin(mc, mc.c.id == mt.c.calendar)
+                              .outerjoin(cc, cc.c.id == ct.c.calendar)).where(mt.c.id.in_(machine_ids)))
+            for r in conn.execute(q).mappings():
+                machines[int(r["id"])] = {"calendar": r["calendar"], "work_center": r["work_center"]}
+                if r["work_center"] is not None:
+                    centres[int(r["work_center"])] = {"calendar": r["centre_calendar"]}
+                version(r, "m_")
+                version(r, "c_")
         rest = [c for c in centre_ids if c not in centres]
         if rest:
-            centres.update({int(r["id"]): {"calendar": r["calendar"]} for r in conn.execute(
-                sa.select(ct.c.id, ct.c.calendar).where(ct.c.id.in_(rest))).mappings()})
+            q = (sa.select(ct.c.id, ct.c.calendar, *cols(cc, "c_"))
+                 .select_from(ct.outerjoin(cc, cc.c.id == ct.c.calendar)).where(ct.c.id.in_(rest)))
+            for r in conn.execute(q).mappings():
+                centres[int(r["id"])] = {"calendar": r["calendar"]}
+                version(r, "c_")
     chosen: dict[int, int | None] = {}
     for t in open_tasks:
         m = machines.get(int(t["machine"])) if t.get("machine") is not None else None
         chosen[int(t["id"])] = calendar_of(m if m is not None else {"work_center": t.get("work_center")}, centres)
-    specs = _calendars(conn, forms, sorted({c for c in chosen.values() if c is not None}))
+    specs = _calendars(conn, forms, sorted({c for c in chosen.values() if c is not None}), versions)
     return {tid: specs.get(cid) if cid is not None else None for tid, cid in chosen.items()}
 
 
-def _calendars(conn: Connection, forms: Any, ids: list[int]) -> dict[int, dict[str, Any] | None]:
-    """The calendars ``ids`` as problem calendars; one that cannot be read is left out (round the clock)."""
+#: per database engine: calendar id -> (its version when read, its problem calendar or None)
+_CACHE: "weakref.WeakKeyDictionary[Any, dict[int, tuple[tuple[Any, ...], dict[str, Any] | None]]]" = \
+    weakref.WeakKeyDictionary()
+_CACHE_MAX = 512
+
+
+def _calendars(conn: Connection, forms: Any, ids: list[int], versions: Mapping[int, tuple[Any, ...] | None] | None = None
+               ) -> dict[int, dict[str, Any] | None]:
+    """The calendars ``ids`` as problem calendars; one that cannot be read is left out (round the clock).
+
+    ``versions`` (calendar id -> form version, row_version, created and updated time, as just read in
+    this transaction; None: deleted) lets a calendar read before be taken from this process's cache:
+    any edit of a calendar (its shifts and holidays included) bumps its row_version and updated time,
+    so the next forecast reads it again; one not in ``versions`` is always read."""
+    if not ids:
+        return {}
+    versions = versions or {}
+    try:
+        cache = _CACHE.setdefault(conn.engine, {})
+    except TypeError:                                     # an engine that cannot be weakly referenced
+        cache = {}
+    out: dict[int, dict[str, Any] | None] = {}
+    todo = []
+    for cid in ids:
+        if cid in versions and versions[cid] is None:     # deleted: round the clock, as read_calendars gives it
+            continue
+        hit = cache.get(cid)
+        if hit is not None and cid in versions and hit[0] == versions[cid]:
+            if hit[1] is not None:
+                out[cid] = hit[1]
+            continue
+        todo.append(cid)
+    read = _read(conn, forms, todo)
+    if len(cache) > _CACHE_MAX:
+        cache.clear()
+    for cid in todo:
+        if cid in versions:
+            cache[cid] = (versions[cid], read.get(cid))   # type: ignore[assignment]
+        if read.get(cid) is not None:
+            out[cid] = read[cid]
+    return out
+
+
+def _read(conn: Connection, forms: Any, ids: list[int]) -> dict[int, dict[str, Any] | None]:
     if not ids:
         return {}
     f_cal = D.compiled(conn, forms, CALENDAR_FORM)
