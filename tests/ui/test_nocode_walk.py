@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ui.conftest import _serve, shot
 
 TARGET = 60     # issue 20 item 9
-CEILING = 93    # measured on 2026-12-02: more is a regression
+CEILING = 77    # measured on 2026-12-02 (93 before 保存并新建, 设置审批, 做成看板, 打开看板): more is a regression
 FIELDS = [("text", "物料编码"), ("text", "批次号"), ("integer", "检验数量"), ("integer", "不良数"), ("select", "判定"),
           ("user", "检验员")]
 ASCII_LETTER = re.compile(r"[A-Za-z]")
@@ -148,10 +149,9 @@ def test_the_supervisors_walk(page, walk_server) -> None:  # type: ignore[no-unt
     form = page.url.rsplit("/", 1)[1]
 
     # ---- admin: the flow, 判定 = 不合格 goes to the quality manager -----------------------------------
-    walk.click(page.get_by_role("menuitem", name="设计"), "menu 设计")
-    walk.click("[data-test=new-flow]", "新建流程")
-    walk.fill("[data-test=flow-label]", "来料不合格审批")
-    walk.pick(page.locator("[data-test=flow-form]"), "来料检验记录")
+    walk.click("[data-test=form-to-flow]", "设置审批")          # the flow on this form, named after it
+    expect(page.locator("[data-test=flow-label]")).to_have_value("来料检验记录审批")
+    expect(page.locator("[data-test=flow-form]")).to_contain_text("来料检验记录")
     walk.click(page.locator("[data-test=add-node]").first, "+")
     walk.click(".el-dropdown-menu__item[data-node-type=condition]:visible", "条件分支")
     row = page.locator("[data-test=cond-row]").first
@@ -174,16 +174,18 @@ def test_the_supervisors_walk(page, walk_server) -> None:  # type: ignore[no-unt
     # ---- the inspector: three records, the 不合格 one submitted ---------------------------------------
     walk.login(base, "qc1", "qc1pass123")
     walk.click(page.locator("a.tile", has_text="来料检验记录"), "tile 来料检验记录")
-    for n, (code, verdict) in enumerate((("M-1001", "合格"), ("M-1002", "合格"), ("M-1003", "不合格"))):
-        if n:
-            walk.click(page.get_by_role("button", name=re.compile("返回")), "返回")
-        walk.click(page.locator("[data-test=new]").first, "新建")
-        item = page.locator(".el-form-item", has_text="物料编码").first
-        item.wait_for()
-        walk.fill(item.locator("input"), code.replace("M-", "料"))
+    walk.click(page.locator("[data-test=new]").first, "新建")
+    code_box = page.locator(".el-form-item", has_text="物料编码").first.locator("input")
+    for n, (code, verdict) in enumerate((("料1001", "合格"), ("料1002", "合格"), ("料1003", "不合格"))):
+        code_box.wait_for()
+        walk.fill(code_box, code)
         walk.pick(page.locator(".el-form-item", has_text="判定").first.locator(".el-select"), verdict)
-        walk.click("[data-test=save]", "保存")
-        page.wait_for_url(re.compile(rf".*/f/{form}/\d+$"))
+        if n < 2:                                   # 保存并新建: the page stays on an empty record
+            walk.click("[data-test=save-new]", "保存并新建")
+            expect(code_box).to_have_value("")
+        else:
+            walk.click("[data-test=save]", "保存")
+            page.wait_for_url(re.compile(rf".*/f/{form}/\d+$"))
     page.locator("[data-test=submit-flow]").wait_for()
     walk.click("[data-test=submit-flow]", "提交审批")
     page.get_by_text("已提交审批").first.wait_for()
@@ -191,7 +193,7 @@ def test_the_supervisors_walk(page, walk_server) -> None:  # type: ignore[no-unt
     # ---- the quality manager: the task shows the record's fields; approved ---------------------------
     walk.login(base, "qcm", "qcmpass123")
     walk.click(page.get_by_role("menuitem", name=re.compile("审批")), "menu 审批")
-    task = page.locator("[data-task]").filter(has_text="来料不合格审批").first
+    task = page.locator("[data-task]").filter(has_text="来料检验记录审批").first
     task.wait_for()
     said = task.inner_text()
     assert "判定" in said and "不合格" in said and "料1003" in said, said
@@ -218,20 +220,22 @@ def test_the_supervisors_walk(page, walk_server) -> None:  # type: ignore[no-unt
     walk.click("[data-test=publish-report]", "发布报表")
     page.wait_for_url(re.compile(r".*/design/report/\w+$"))
 
-    walk.click(page.get_by_role("menuitem", name="设计"), "menu 设计")
-    walk.click("[data-test=new-dashboard]", "新建看板")
-    walk.fill("[data-test=dash-label]", "来料检验看板")
-    walk.click("[data-test=add-widget]", "+ 组件")
+    walk.click("[data-test=report-to-dash]", "做成看板")       # a pie of the report's count by 判定, named after it
     cfg = page.locator("[data-wcfg=w1]")
-    walk.pick(cfg.locator("[data-test=w-type]"), "饼图")
-    walk.pick(cfg.locator("[data-test=w-report]"), "来料判定统计")
+    cfg.wait_for()
+    expect(page.locator("[data-test=dash-label]")).to_have_value("来料判定统计看板")
+    expect(cfg.locator("[data-test=w-type]")).to_contain_text("饼图")
+    page.locator("[data-widget=w1] canvas").first.wait_for()        # the live preview
+    shot(page, "walk-dashboard-designer")
     walk.click("[data-test=publish-dash]", "发布看板")
     page.wait_for_url(re.compile(r".*/design/dashboard/\w+$"))
     dash = page.url.rsplit("/", 1)[1]
+    # the designers' heads keep 发布 on their row at 1366 px with the shortcut buttons
+    pub = page.locator("[data-test=publish-dash]").bounding_box()
+    assert abs(pub["y"] - page.locator("[data-test=open-dash]").bounding_box()["y"]) < 4 and pub["x"] + pub["width"] <= 1366
 
-    walk.click(page.get_by_role("menuitem", name="首页"), "menu 首页")
     with page.expect_response(lambda r: f"/api/dashboards/{dash}/data" in r.url and r.status == 200) as shown:
-        walk.click(page.locator("a.tile", has_text="来料检验看板"), "tile 来料检验看板")
+        walk.click("[data-test=open-dash]", "打开看板")
     widget = shown.value.json()["widgets"][0]
     page.locator(f"[data-widget={widget['id']}] canvas").first.wait_for()
     shot(page, "walk-dashboard")
