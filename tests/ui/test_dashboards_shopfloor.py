@@ -128,7 +128,7 @@ def test_shop_floor_scans_with_the_camera(browser, server) -> None:
 
 def test_dashboard_widgets_placed_freely_on_the_grid(page, server, api) -> None:
     login(page, server)
-    cfg = _new_dashboard(page, server, "free_wall", "自由布局看板", "kpi")
+    cfg = _new_dashboard(page, server, "free_wall", "自由布局看板", "指标卡")
     page.locator("[data-widget=w1]").wait_for()
     page.click("[data-test=free-layout]")
     col = cfg.locator("[data-test=w-col] input")

@@ -167,9 +167,9 @@ def test_the_supervisors_walk(page, walk_server) -> None:  # type: ignore[no-unt
     walk.pick(node.locator(".el-select").first, "指定人员")
     walk.pick(node.locator("[data-test=assignee-users]"), "质量经理老陈")
     page.wait_for_function("document.querySelector('[data-test=flow-problems]').textContent.includes('没有错误')")
-    shot(page, "walk-flow")
     walk.click("[data-test=publish-flow]", "发布流程")
     page.wait_for_url(re.compile(r".*/design/flow/\w+$"))
+    shot(page, "walk-flow")
 
     # ---- the inspector: three records, the 不合格 one submitted ---------------------------------------
     walk.login(base, "qc1", "qc1pass123")
