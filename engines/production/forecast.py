@@ -45,16 +45,41 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def _pattern(calendar: Mapping[str, Any]) -> tuple[list[tuple[int, int]], frozenset[int], list[dt.date]]:
-    """A calendar's shifts as minutes from midnight (a night shift ends past 1440), workdays, holidays."""
-    shifts = []
-    for a, b in calendar.get("shifts") or [("00:00", "24:00")]:
-        s, e = _minutes(a), _minutes(b)
-        shifts.append((s, e + 1440 if e <= s else e))     # a night shift runs into the next day
-    shifts.sort()
-    workdays = frozenset(calendar.get("workdays") or range(1, 8))
-    holidays = sorted({dt.date.fromisoformat(d) for d in calendar.get("holidays") or ()})
-    return shifts, workdays, holidays
+class _Pattern:
+    """A calendar's shifts as minutes from midnight (a night shift ends past 1440), workdays, holidays
+    (sorted, and as a set), and the working time of a week without a holiday (counted when first asked)."""
+
+    def __init__(self, calendar: Mapping[str, Any]) -> None:
+        shifts = []
+        for a, b in calendar.get("shifts") or [("00:00", "24:00")]:
+            s, e = _minutes(a), _minutes(b)
+            shifts.append((s, e + 1440 if e <= s else e))     # a night shift runs into the next day
+        self.shifts = sorted(shifts)
+        self.workdays = frozenset(calendar.get("workdays") or range(1, 8))
+        self.holidays = sorted({dt.date.fromisoformat(d) for d in calendar.get("holidays") or ()})
+        self.off = set(self.holidays)
+        self._week: dt.timedelta | None = None
+
+    @property
+    def week(self) -> dt.timedelta:
+        if self._week is None:
+            self._week = dt.timedelta(minutes=_week_minutes(self.shifts, self.workdays))
+        return self._week
+
+
+#: the patterns of the calendars expected_finish took from the cache (never changed in place), by identity
+_PATTERNS: dict[int, tuple[Mapping[str, Any], _Pattern]] = {}
+
+
+def _pattern_of(calendar: Mapping[str, Any]) -> _Pattern:
+    hit = _PATTERNS.get(id(calendar))
+    if hit is not None and hit[0] is calendar:
+        return hit[1]
+    if len(_PATTERNS) > _CACHE_MAX:
+        _PATTERNS.clear()
+    pattern = _Pattern(calendar)
+    _PATTERNS[id(calendar)] = (calendar, pattern)
+    return pattern
 
 
 def _week_minutes(shifts: list[tuple[int, int]], workdays: frozenset[int]) -> int:
@@ -73,7 +98,7 @@ def _week_minutes(shifts: list[tuple[int, int]], workdays: frozenset[int]) -> in
 
 
 def work_end(start: dt.datetime, minutes: Decimal | float, calendar: Mapping[str, Any] | None,
-             zone: dt.tzinfo) -> dt.datetime | None:
+             zone: dt.tzinfo, *, pattern: _Pattern | None = None) -> dt.datetime | None:
     """When ``minutes`` of work begun at ``start`` end on ``calendar`` (a problem calendar: workdays,
     shifts, holidays, as calendars.calendar_spec gives it) in the plant's ``zone``; it pauses between
     shifts, over days off and holidays. None when the calendar has no working time within
@@ -85,19 +110,17 @@ def work_end(start: dt.datetime, minutes: Decimal | float, calendar: Mapping[str
     left = dt.timedelta(minutes=float(minutes))
     if calendar is None:
         return start + left
-    shifts, workdays, holidays = _pattern(calendar)
-    week: dt.timedelta | None = None                      # the week's working time, when first needed
+    p = pattern or _Pattern(calendar)
+    shifts, workdays, holidays, off = p.shifts, p.workdays, p.holidays, p.off
     cursor = start.astimezone(zone).replace(tzinfo=None)  # wall-clock time in the plant
     day = cursor.date() - dt.timedelta(days=1)            # yesterday's night shift may still be running
     last_day = day + dt.timedelta(days=MAX_DAYS - 1)
-    off = set(holidays)
     while day <= last_day:
         midnight = dt.datetime.combine(day, dt.time(0))
         if cursor <= midnight:                            # nothing of this day begun: skip whole weeks
-            if week is None:
-                week = dt.timedelta(minutes=_week_minutes(shifts, workdays))
-                if not week:
-                    return None
+            week = p.week
+            if not week:
+                return None
             h = bisect.bisect_left(holidays, day - dt.timedelta(days=1))
             free = (holidays[h] - day).days if h < len(holidays) else MAX_DAYS + 7
             weeks = min(free, (last_day - day).days + 1) // 7
@@ -127,8 +150,23 @@ def _task_times(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, Any]]
     m = D.compiled(conn, forms, D.TASK).children.get("modes")
     if not on or m is None:
         return {}
-    q = sa.select(m.c.parent_id, m.c.machine, m.c.setup_min, m.c.run_min).where(m.c.parent_id.in_(sorted(on)))
-    return {int(pid): (setup, run) for pid, machine, setup, run in conn.execute(q) if machine == on[int(pid)]}
+    q = _built(("modes", m), lambda: sa.select(m.c.parent_id, m.c.machine, m.c.setup_min, m.c.run_min)
+               .where(m.c.parent_id.in_(sa.bindparam("ids", expanding=True))))
+    return {int(pid): (setup, run) for pid, machine, setup, run in conn.execute(q, {"ids": sorted(on)})
+            if machine == on[int(pid)]}
+
+
+#: statements built once per form version (their tables), run with bound parameters
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def _built(key: tuple[Any, ...], build: Any) -> Any:
+    q = _BUILT.get(key)
+    if q is None:
+        if len(_BUILT) > 64:
+            _BUILT.clear()
+        q = _BUILT[key] = build()
+    return q
 
 
 def work_left(task: Mapping[str, Any], times: Mapping[int, tuple[Any, Any]]) -> Decimal:
@@ -157,7 +195,6 @@ def task_calendars(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, An
     if machine_ids or centre_ids:
         f_cal = D.compiled(conn, forms, CALENDAR_FORM)
         mt, ct, cal = D.compiled(conn, forms, D.MACHINE).main, D.compiled(conn, forms, CENTRE_FORM).main, f_cal.main
-        mc, cc = cal.alias("machine_calendar"), cal.alias("centre_calendar")
 
         def version(r: Mapping[str, Any], prefix: str) -> None:
             cid = r[f"{prefix}id"]
@@ -169,11 +206,15 @@ def task_calendars(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, An
             return [c.c[k].label(f"{prefix}{k}") for k in ("id", "row_version", "created_at", "updated_at", "deleted_at")]
 
         if machine_ids:     # the machines, their centres' calendars and both calendars' versions: one query
-            q = (sa.select(mt.c.id, mt.c.calendar, mt.c.work_center, ct.c.calendar.label("centre_calendar"),
-                           *cols(mc, "m_"), *cols(cc, "c_"))
-                 .select_from(mt.outerjoin(ct, ct.c.id == mt.c.work_center).outerjoin(mc, mc.c.id == mt.c.calendar)
-                              .outerjoin(cc, cc.c.id == ct.c.calendar)).where(mt.c.id.in_(machine_ids)))
-            for r in conn.execute(q).mappings():
+            def machines_q() -> Any:
+                mc, cc = cal.alias("machine_calendar"), cal.alias("centre_calendar")
+                return (sa.select(mt.c.id, mt.c.calendar, mt.c.work_center, ct.c.calendar.label("centre_calendar"),
+                                  *cols(mc, "m_"), *cols(cc, "c_"))
+                        .select_from(mt.outerjoin(ct, ct.c.id == mt.c.work_center).outerjoin(mc, mc.c.id == mt.c.calendar)
+                                     .outerjoin(cc, cc.c.id == ct.c.calendar))
+                        .where(mt.c.id.in_(sa.bindparam("ids", expanding=True))))
+            q = _built(("machines", mt, ct, cal), machines_q)
+            for r in conn.execute(q, {"ids": machine_ids}).mappings():
                 machines[int(r["id"])] = {"calendar": r["calendar"], "work_center": r["work_center"]}
                 if r["work_center"] is not None:
                     centres[int(r["work_center"])] = {"calendar": r["centre_calendar"]}
@@ -181,9 +222,13 @@ def task_calendars(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, An
                 version(r, "c_")
         rest = [c for c in centre_ids if c not in centres]
         if rest:
-            q = (sa.select(ct.c.id, ct.c.calendar, *cols(cc, "c_"))
-                 .select_from(ct.outerjoin(cc, cc.c.id == ct.c.calendar)).where(ct.c.id.in_(rest)))
-            for r in conn.execute(q).mappings():
+            def centres_q() -> Any:
+                cc = cal.alias("centre_calendar")
+                return (sa.select(ct.c.id, ct.c.calendar, *cols(cc, "c_"))
+                        .select_from(ct.outerjoin(cc, cc.c.id == ct.c.calendar))
+                        .where(ct.c.id.in_(sa.bindparam("ids", expanding=True))))
+            q = _built(("centres", ct, cal), centres_q)
+            for r in conn.execute(q, {"ids": rest}).mappings():
                 centres[int(r["id"])] = {"calendar": r["calendar"]}
                 version(r, "c_")
     chosen: dict[int, int | None] = {}
@@ -273,7 +318,8 @@ def expected_finish(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, A
         if not started and planned_start is not None and planned_start > start:
             start = planned_start
         cal = calendars.get(int(t["id"]))
-        end = work_end(start, work, cal, zone) if work > 0 else start
+        end = (work_end(start, work, cal, zone, pattern=_pattern_of(cal) if cal is not None else None)
+               if work > 0 else start)
         if end is None:                                   # a calendar without working time: round the clock
             end = start + dt.timedelta(minutes=float(work))
         if not started and planned_end is not None and planned_end > end:
