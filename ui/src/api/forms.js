@@ -16,5 +16,16 @@ export const fetchForm = (name) => get(`/api/forms/${name}`)
 /** Check a definition and plan its migration; writes nothing. Problems come back as an ApiError.
  * @param {FormDefinition} definition @returns {Promise<Plan>} */
 export const planForm = (definition) => post('/api/forms/plan', definition)
+
+/** Keys made from Chinese labels (pinyin, unique, never reserved).
+ *  @param {'form'|'field'|'option'|'flow'|'report'|'dashboard'} kind @param {string[]} labels
+ *  @param {string[]} taken @param {boolean} inTable @returns {Promise<{ keys: string[] }>} */
+export const designerKeys = (kind, labels, taken, inTable) => post('/api/designer/keys', { kind, labels, taken, in_table: inTable })
+
+/** The publish dialog's questions (who may fill in / see all records), roles by name, and the default.
+ *  @returns {Promise<any>} */
+export const permissionChoices = () => get('/api/permissions/choices')
+/** The permission entries (and sentences) the dialog's answers make. @param {any} answers @returns {Promise<any>} */
+export const composePermissions = (answers) => post('/api/permissions/compose', answers)
 /** @param {FormDefinition} definition @returns {Promise<{ version: number, [more: string]: any }>} */
 export const publishForm = (definition) => put(`/api/forms/${definition.name}`, definition)

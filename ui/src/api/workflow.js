@@ -20,5 +20,9 @@ export const startFlow = (flow, recordId) => post(`/api/workflows/${flow}/start`
 export const withdrawInstance = (instanceId) => post(`/api/workflow-instances/${instanceId}/withdraw`, {})
 /** An instance with its tasks and its timeline in words. @param {number} instanceId */
 export const fetchInstance = (instanceId) => get(`/api/workflow-instances/${instanceId}`)
+
+/** A record's approval requests, newest first. @param {string} form @param {number|string} recordId
+ *  @returns {Promise<any[]>} */
+export const recordInstances = (form, recordId) => get('/api/workflow-instances', { form, record_id: recordId })
 /** 催办: remind the approvers a request waits for (its initiator; once an hour each, else a 429 saying when). @param {number} instanceId */
 export const remindInstance = (instanceId) => post(`/api/workflow-instances/${instanceId}/remind`, {})

@@ -3,13 +3,13 @@
 // re-key what was never published and what the user did not name by hand in the 高级 panel: a
 // published key is stable, whatever its label becomes.
 import { toRaw } from 'vue'
-import { post } from '../api/client.js'
+import { designerKeys } from '../api/forms.js'
 
 /** @param {'form'|'field'|'option'|'flow'|'report'|'dashboard'} kind @param {string[]} labels
  *  @param {string[]} [taken] @param {boolean} [inTable] @returns {Promise<string[]>} */
 export async function keysFor(kind, labels, taken = [], inTable = false) {
   if (!labels.length) return []
-  return (await post('/api/designer/keys', { kind, labels, taken, in_table: inTable })).keys
+  return (await designerKeys(kind, labels, taken, inTable)).keys
 }
 
 // Objects (fields, options, a definition's meta) whose key must not be generated: published (stable),
