@@ -46,12 +46,14 @@ def _candidates_query(entry: Assignee) -> sa.Select:
     return q.where(sa.or_(*conds)) if conds else q
 
 
-def choices(conn: Connection, spec: WorkflowSpec) -> list[dict[str, Any]]:
+def choices(conn: Connection, spec: WorkflowSpec, exclude: int | None = None) -> list[dict[str, Any]]:
     """What the submit dialog offers: each node to choose for, its limit and its candidates (all active
-    users when the node names none)."""
+    users when the node names none; never ``exclude``, the one submitting)."""
     out = []
     for node, entry in choice_nodes(spec):
-        rows = conn.execute(_candidates_query(entry).order_by(T.user.c.id).limit(MAX_CANDIDATES)).all()
+        q = _candidates_query(entry)
+        rows = conn.execute((q.where(T.user.c.id != exclude) if exclude is not None else q)
+                            .order_by(T.user.c.id).limit(MAX_CANDIDATES)).all()
         out.append({"node_id": node.id, "label": node.label, "max": entry.max, "restricted": bool(entry.users or entry.roles),
                     "candidates": [{"username": r.username, "display_name": r.display_name or r.username} for r in rows]})
     return out
@@ -62,8 +64,10 @@ def _bad(path: str, zh: str, en: str, code: str = "invalid") -> InvalidInput:
                         problems=[Problem(path, zh, en, code)])
 
 
-def chosen_approvers(conn: Connection, spec: WorkflowSpec, raw: Any, *, trigger: str = "submit") -> dict[str, list[int]]:
+def chosen_approvers(conn: Connection, spec: WorkflowSpec, raw: Any, *, trigger: str = "submit",
+                     initiator: int | None = None) -> dict[str, list[int]]:
     """The initiator's choice (``{node id: [username, …]}``) checked against the flow; user ids per node.
+    The initiator may not choose themselves (nobody approves their own request).
     A node that lets the initiator choose needs a choice when a person submits (not when a condition or
     a rule starts the flow: then the node has only its other approvers)."""
     nodes = dict((n.id, (n, e)) for n, e in choice_nodes(spec))
@@ -96,6 +100,9 @@ def chosen_approvers(conn: Connection, spec: WorkflowSpec, raw: Any, *, trigger:
             else:
                 zh, en = f"用户 {', '.join(missing)} 不存在或已停用", f"user(s) {', '.join(missing)} do not exist or are disabled"
             raise _bad(path, zh, en, "unknown_user")
+        if initiator is not None and initiator in found.values():
+            raise _bad(path, f"「{where}」不能选择你自己审批自己的申请，请另选审批人",
+                       f"{key}: you cannot approve your own request; choose someone else", "self")
         out[key] = [found[n] for n in names]
     if trigger == "submit":
         need = [n for k, (n, _) in nodes.items() if k not in out and len(n.assignees) == 1]

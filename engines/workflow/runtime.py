@@ -184,7 +184,7 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
     if busy is not None:
         raise Conflict(f"该记录已在审批中（流程实例 {busy['id']}）", f"the record is already under approval (instance {busy['id']})",
                        detail={"instance_id": busy["id"]})
-    chosen = chosen_approvers(rt.conn, spec, approvers, trigger=trigger)
+    chosen = chosen_approvers(rt.conn, spec, approvers, trigger=trigger, initiator=rt.ctx.actor.id)
     inst = WorkflowInstance(id=0, workflow=spec.name, version=spec.version, form=spec.form, record_id=record_id,
                             status="running", initiator_id=rt.ctx.actor.id, started_at=rt.ctx.now, state=InstanceState(),
                             chosen=chosen, revokes_id=revokes_id, parent_task_id=parent_task_id)

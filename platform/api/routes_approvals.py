@@ -32,7 +32,7 @@ def flow_choices(name: PathName, request: Request, ctx: CtxDep) -> list[dict[str
     state = request.app.state
     with read_tx(state.engine) as conn:
         spec, _ = state.flows.current(conn, name)
-        return choice.choices(conn, spec)
+        return choice.choices(conn, spec, exclude=ctx.actor.id)
 
 
 @router.get("/tasks/{task_id}/options", summary="What a task of mine allows: return targets, required comments, signature")
