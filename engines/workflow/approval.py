@@ -72,6 +72,8 @@ def activate(rt: Runtime, inst: WorkflowInstance, spec: WorkflowSpec, node: Node
         return
     repeated = _approved_before(rt, inst, node, [u for u in users if u not in auto]) if spec.dedupe else set()
     proxies = proxy.active_proxies(rt.conn, [u for u in users if u not in auto and u not in repeated], rt.ctx.now)
+    # a proxy who submitted the request does not approve it: the task stays with the approver
+    proxies = {u: p for u, p in proxies.items() if p != initiator}
     rows = []
     for i, u in enumerate(users):
         status = "pending" if node.mode != "sequential" or i == 0 else "waiting"

@@ -125,3 +125,15 @@ def test_the_submitter_cannot_choose_themselves_as_approver(desk: Desk) -> None:
     r = desk.client.post("/api/workflows/incoming_pick/start", json={"record_id": rid, "approvers": {"pick": ["qm1"]}},
                          headers=desk.h("insp1"))
     assert r.status_code == 201, r.text
+
+
+def test_a_proxy_does_not_approve_the_request_they_submitted(desk: Desk) -> None:  # noqa: F811
+    """qm1 names the inspector as proxy: the inspector's own request stays with qm1 (and qm2), it does
+    not land in the inspector's inbox for them to approve themselves."""
+    import datetime as dt
+    end = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()
+    r = desk.client.post("/api/workflow-proxies", json={"proxy": "insp1", "ends_at": end}, headers=desk.h("qm1"))
+    assert r.status_code == 201, r.text
+    inst = desk.submitted("B-SELFPROXY")
+    assert [t for t in desk.todo("insp1") if t["instance_id"] == inst["id"]] == []
+    assert [t for t in desk.todo("qm1") if t["instance_id"] == inst["id"]]
