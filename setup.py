@@ -9,6 +9,8 @@ node_modules and npm files stay out.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from setuptools import find_namespace_packages, setup
 
 #: top-level folder -> import name under the `mom` root
@@ -21,6 +23,22 @@ PACKAGE_DATA = ["*.json", "*.ini", "*.mako", "*.md", "*.csv", "*.tsv", "*.txt", 
                 "*.sql", "*.xml", "*.j2", "*.jinja", "*.ttf", "*.woff", "*.woff2", "*.sha256", "py.typed"]
 
 SKIP = ["__pycache__", "*.__pycache__", "tests", "tests.*", "*.tests", "*.tests.*"]
+
+
+def data_folders() -> dict[str, list[str]]:
+    """Folders whose names are no Python identifier (a pack's ``migrations/2.0.0/``) cannot be packages:
+    each ships as data of the package above it, ``{package: ["2.0.0/*", …]}``."""
+    out: dict[str, list[str]] = {}
+    for folder, name in ROOTS.items():
+        for d in sorted(Path(folder).rglob("*")):
+            rel = d.relative_to(folder).parts
+            if not d.is_dir() or "__pycache__" in rel or any(p.startswith(".") for p in rel):
+                continue
+            cut = next((i for i, part in enumerate(rel) if not part.isidentifier()), None)
+            if cut is not None:
+                owner = ".".join((name, *rel[:cut]))
+                out.setdefault(owner, []).append("/".join(rel[cut:]) + "/*")
+    return out
 
 
 def discover() -> tuple[list[str], dict[str, str]]:
@@ -38,13 +56,15 @@ def discover() -> tuple[list[str], dict[str, str]]:
 
 
 def data_of(package: str) -> list[str]:
-    """Data patterns of one package: everything in the web app's build, nothing else of ui/."""
+    """Data patterns of one package: everything in the web app's build, nothing else of ui/; the
+    package's non-identifier folders whole (DATA_FOLDERS)."""
     if package == "mom.ui":
         return []
-    return ["*"] if package.startswith("mom.ui.") else PACKAGE_DATA
+    return ["*"] if package.startswith("mom.ui.") else PACKAGE_DATA + DATA_FOLDERS.get(package, [])
 
 
 PACKAGES, PACKAGE_DIR = discover()
+DATA_FOLDERS = data_folders()
 
 setup(
     packages=PACKAGES,

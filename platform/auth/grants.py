@@ -142,6 +142,12 @@ def with_default(conn: Connection, definition: Any) -> tuple[Any, bool]:
         return definition, False
     exists = conn.execute(sa.select(T.form.c.name).where(T.form.c.name == definition["name"])).first()
     if exists is not None:
+        # republishing a file that names none: the default it was given stays (a republish is not a change)
+        cur = conn.execute(sa.select(T.form_version.c.definition)
+                           .where(T.form_version.c.form_name == definition["name"])
+                           .order_by(T.form_version.c.version.desc()).limit(1)).scalar()
+        if isinstance(cur, dict) and cur.get("permissions") == default_permissions():
+            return {**definition, "permissions": default_permissions()}, False
         return definition, False
     return {**definition, "permissions": default_permissions()}, True
 

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from mom.platform.cli.common import HelpGroup, open_engine, reports_errors
+from mom.platform.hookspecs import hookimpl
 
 CLEAR = "-"
 
@@ -78,3 +79,9 @@ def dept_set(code: str, name: str | None, parent: str | None, head: str | None, 
     with write_tx(open_engine()) as conn:
         d = directory.update_department(conn, code, **given)
     click.echo(f"部门已修改 / department changed: {_show(d)}")
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    """`mom dept …`: departments, their heads and deputies."""
+    return [dept]

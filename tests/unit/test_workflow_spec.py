@@ -61,7 +61,7 @@ def test_working_calendar_skips_nights_weekends_and_holidays_and_counts_make_up_
 
 class _N:
     def __init__(self, mode: str, ratio: float = 1.0) -> None:
-        self.mode, self.pass_ratio = mode, ratio
+        self.mode, self.pass_ratio, self.pass_weight = mode, ratio, None   # a node without weights
 
 
 @pytest.mark.parametrize("mode,ratio,votes,verdict", [
