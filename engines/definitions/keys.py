@@ -45,7 +45,7 @@ def _trim(words: list[str], limit: int) -> str:
 def base_key(label: str, kind: str = "field", max_length: int = MAX_LENGTH) -> str:
     """The key a label gives before uniqueness: snake_case, starting with a letter."""
     prefix = PREFIX.get(kind, "k")
-    words = _words(label)
+    words = _words((label or "")[: max_length * 2])   # a key holds max_length letters: the rest cannot show
     if not words:
         return prefix
     if not words[0][0].isalpha():
@@ -58,11 +58,13 @@ def make_keys(labels: Iterable[str], *, kind: str = "field", taken: Iterable[str
     """One unique key per label, in order (see the module's doc)."""
     used = set(taken)
     out = []
+    last: dict[str, int] = {}       # per base, the number it last got: the numbers below are all used
     for label in labels:
         base = base_key(label, kind, max_length)
         if reserved(base) and reserved(f"{base}_2"):      # reserved whatever the number (a prefix: mom_…)
             base = _trim([PREFIX.get(kind, "k"), *base.split("_")], max_length)
-        key, n = base, 1
+        n = last.get(base, 1)
+        key = base if n == 1 else base[: max_length - len(f"_{n}")].rstrip("_").replace("__", "_") + f"_{n}"
         while key in used or reserved(key) or "__" in key:
             n += 1
             if n > 10_000:
@@ -70,5 +72,6 @@ def make_keys(labels: Iterable[str], *, kind: str = "field", taken: Iterable[str
             suffix = f"_{n}"
             key = base[: max_length - len(suffix)].rstrip("_").replace("__", "_") + suffix
         used.add(key)
+        last[base] = n
         out.append(key)
     return out

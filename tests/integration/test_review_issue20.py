@@ -137,3 +137,16 @@ def test_a_proxy_does_not_approve_the_request_they_submitted(desk: Desk) -> None
     inst = desk.submitted("B-SELFPROXY")
     assert [t for t in desk.todo("insp1") if t["instance_id"] == inst["id"]] == []
     assert [t for t in desk.todo("qm1") if t["instance_id"] == inst["id"]]
+
+
+def test_designer_keys_cost_stays_bounded_for_a_crafted_request() -> None:
+    """500 equal labels against 5000 taken keys (the request's limits) used to try ~2.7 million
+    candidates (seconds of CPU per request from any signed-in user); each label now tries a few."""
+    from mom.engines.definitions.keys import make_keys
+    tried = []
+    taken = ["jian_yan"] + [f"jian_yan_{i}" for i in range(2, 5000)]
+    keys = make_keys(["检验"] * 500, kind="field", taken=taken, reserved=lambda k: tried.append(k) is not None)
+    assert len(set(keys)) == 500 and not set(keys) & set(taken) and keys[0] == "jian_yan_5000"
+    assert len(tried) < 500 * 3 + 5000
+    # a long label is read only as far as a key can show
+    assert make_keys(["检" * 200])[0] == make_keys(["检" * 30])[0]
