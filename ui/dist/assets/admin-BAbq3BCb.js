@@ -1,1 +1,0 @@
-import{R as a,Q as e,U as r}from"./index-BI7klvZk.js";const n=()=>a("/api/admin/users"),o=()=>a("/api/admin/roles"),p=()=>a("/api/admin/departments"),m=s=>e("/api/admin/users",s),c=s=>e("/api/admin/roles",s),d=s=>e("/api/admin/departments",s),l=(s,t)=>r(`/api/admin/users/${s}/roles`,{roles:t});export{p as a,n as b,m as c,c as d,d as e,o as l,l as s};

@@ -1,1 +1,0 @@
-import{S as i}from"./index-BI7klvZk.js";const n=o=>["",...i].includes(o);export{n as i};

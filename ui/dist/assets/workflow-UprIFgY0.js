@@ -1,1 +1,0 @@
-import{Q as o,R as a,U as w}from"./index-BI7klvZk.js";const r=()=>a("/api/workflows"),i=s=>a(`/api/workflows/${s}`),p=s=>o("/api/workflows/validate",s),c=s=>w(`/api/workflows/${s.name}`,s),n=(s,t)=>o(`/api/workflows/${s}/start`,{record_id:t}),e=s=>o(`/api/workflow-instances/${s}/withdraw`,{});export{i as f,r as l,c as p,n as s,p as v,e as w};
