@@ -166,8 +166,8 @@ def task_access(conn: Connection, compiled: CompiledForm, actor: Actor, record_i
     q = (sa.select(TK.c.id).join(I, I.c.id == TK.c.instance_id)
          .where(I.c.form == compiled.name, I.c.record_id == record_id,
                 sa.or_(TK.c.assignee_id == actor.id, TK.c.acted_by == actor.id)))
-    if action == "update":
-        q = q.where(TK.c.status == "pending", I.c.status == "running")
+    if action == "update":     # an approver's open task: not a delegate asked for an opinion, not a copy
+        q = q.where(TK.c.status == "pending", TK.c.kind == "approval", I.c.status == "running")
     if conn.execute(q.limit(1)).first() is None:
         return None
     hidden = base.hidden if base.can("read") else frozenset()

@@ -135,7 +135,7 @@ class WorkflowHooks(RecordHooks):
         nodes = [tk["node"] for tk in (inst["state"] or {}).get("tokens", [])]
         mine = conn.execute(sa.select(T.wf_task.c.node_id).where(
             T.wf_task.c.instance_id == inst["id"], T.wf_task.c.assignee_id == ctx.actor.id,
-            T.wf_task.c.status == "pending", T.wf_task.c.node_id.in_(nodes))).scalars().all()
+            T.wf_task.c.status == "pending", T.wf_task.c.kind == "approval", T.wf_task.c.node_id.in_(nodes))).scalars().all()
         spec = self.flows.get(conn, inst["workflow"], inst["version"])
         editable: set[str] = set()
         for nid in mine:

@@ -150,3 +150,33 @@ def test_designer_keys_cost_stays_bounded_for_a_crafted_request() -> None:
     assert len(tried) < 500 * 3 + 5000
     # a long label is read only as far as a key can show
     assert make_keys(["检" * 200])[0] == make_keys(["检" * 30])[0]
+
+
+def test_a_delegate_asked_for_an_opinion_does_not_edit_the_node_fields(desk: Desk) -> None:  # noqa: F811
+    """委派: qm1 asks outsider's opinion on a step whose approvers may change 物料编码. The delegate reads
+    the record and answers, but changes nothing (the task API ignores a delegate's values; PATCH is
+    refused too); qm1, the approver, still may."""
+    flow = {"format": "mom.workflow/1", "name": "incoming_edit", "label": {"zh-CN": "来料评审（可改物料）", "en": "Review"},
+            "form": "incoming_check", "trigger": {"on": "submit"},
+            "nodes": [{"id": "qm_edit", "type": "approval", "label": {"zh-CN": "质量经理审批", "en": "QM"},
+                       "assignees": [{"type": "user", "users": ["qm1"]}], "mode": "any", "editable_fields": ["item_code"]}]}
+    r = desk.client.put("/api/workflows/incoming_edit", json=flow, headers=desk.heads["admin"])
+    assert r.status_code in (200, 201), r.text
+    rid = desk.client.post("/api/records/incoming_check", json={"batch": "B-DEL", "item_code": "MAT-1", "verdict": "ng"},
+                           headers=desk.h("insp1")).json()["id"]
+    inst = desk.client.post("/api/workflows/incoming_edit/start", json={"record_id": rid}, headers=desk.h("insp1")).json()
+    tid = next(t["id"] for t in desk.todo("qm1") if t["instance_id"] == inst["id"])
+    r = desk.client.post(f"/api/tasks/{tid}/delegate", json={"to": "outsider", "comment": "请看下"}, headers=desk.h("qm1"))
+    assert r.status_code == 200, r.text
+    url = f"/api/records/incoming_check/{rid}"
+    got = desk.client.get(url, headers=desk.h("outsider"))
+    assert got.status_code == 200, got.text
+    r = desk.client.patch(url, json={"item_code": "MAT-EVIL", "row_version": got.json()["row_version"]}, headers=desk.h("outsider"))
+    assert r.status_code == 403 and _zh(r).startswith("无权限"), r.text
+    assert desk.client.get(url, headers=desk.h("insp1")).json()["item_code"] == "MAT-1"
+    dtid = next(t["id"] for t in desk.todo("outsider") if t["instance_id"] == inst["id"])
+    r = desk.client.post(f"/api/tasks/{dtid}/approve", json={"comment": "同意"}, headers=desk.h("outsider"))
+    assert r.status_code == 200, r.text
+    got = desk.client.get(url, headers=desk.h("qm1")).json()
+    r = desk.client.patch(url, json={"item_code": "MAT-2", "row_version": got["row_version"]}, headers=desk.h("qm1"))
+    assert r.status_code == 200 and r.json()["item_code"] == "MAT-2", r.text
