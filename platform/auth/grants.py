@@ -111,7 +111,8 @@ def describe(permissions: Any, roles: Mapping[str, Any]) -> dict[str, list[str]]
         if not isinstance(p, Mapping):
             continue
         key = str(p.get("role"))
-        acts = [a for a in p.get("actions") or [] if a in ACTION_WORDS]
+        raw = p.get("actions")
+        acts = [a for a in raw if isinstance(a, str) and a in ACTION_WORDS] if isinstance(raw, list) else []
         scope = p.get("scope", "all")
         sw = SCOPE_WORDS["expr"] if isinstance(scope, Mapping) else SCOPE_WORDS.get(str(scope), SCOPE_WORDS["all"])
         record_acts = [a for a in acts if a != "design"]

@@ -99,7 +99,11 @@ def test_permission_helpers_and_designer_keys_are_bounded(desk: Desk) -> None:  
     for path, bad in (("/api/permissions/compose", [1] * 10), ("/api/permissions/compose", {"fill": "x" * 100000}),
                       ("/api/permissions/compose", {"fill": {"roles": ["r"] * 5000}}), ("/api/permissions/describe", {"permissions": [1] * 50}),
                       ("/api/permissions/describe", {"permissions": [{"role": ["x"], "actions": "read"}]}),
-                      ("/api/permissions/describe", "x")):
+                      ("/api/permissions/describe", "x"),
+                      # a list whose entries are not what the editor writes is told back, not a 500
+                      ("/api/permissions/describe", {"permissions": [{"role": "x", "actions": 1}, {"role": "y", "actions": [["read"]]}]}),
+                      ("/api/permissions/describe", {"permissions": [{"role": ["x"], "actions": ["create", "read", "update"],
+                                                                      "scope": "own"}]})):
         r = desk.client.post(path, json=bad, headers=h)
         assert r.status_code in (200, 422), (path, str(bad)[:80], r.status_code, r.text[:300])
 
