@@ -10,6 +10,7 @@ def test_plan_drag_and_breakdown_on_the_schedule_board(page, server, api) -> Non
     n_ops = sum(len(o["operations"]) for o in example["orders"])
     login(page, server, "qc1", "qc1pass123")        # any signed-in user may plan
     page.goto(server + "/#/schedule")
+    page.locator("[data-test=sched-source]").get_by_text("示例或文件").click()   # the demo plant has core: it opens on 本厂工单
     page.click("[data-test=sched-example]")
     page.locator("[data-test=sched-loaded]").wait_for()
     assert "12 个订单" in page.locator("[data-test=sched-loaded]").inner_text()

@@ -68,7 +68,7 @@ export default {
     regex: 'Pattern', options: 'Options', refForm: 'Referenced form', displayField: 'Display field', formula: 'Formula',
     pattern: 'Number pattern', help: 'Help', dragHere: 'Drag fields here', newForm: 'New form', formName: 'Form name (English)',
     formLabel: 'Form title', permissions: 'Permissions', role: 'Role', scope: 'Row scope', fieldRules: 'Field rules', json: 'JSON',
-    ok: 'No problems', errors: '{n} problem(s)', addNode: 'Add a step', approval: 'Approver', condition: 'Condition',
+    ok: 'No problems', errors: '{n} problem(s)', unfinished: 'Not finished yet', addNode: 'Add a step', approval: 'Approver', condition: 'Condition',
     parallel: 'Parallel', ccNode: 'Copy to', actionNode: 'Action', endNode: 'End', branch: 'Branch', addBranch: 'Add branch',
     else: 'Otherwise', assignees: 'Assignees', mode: 'Mode', start: 'Start', end: 'End of flow', visual: 'Visual', expression: 'Expression',
     sourceForm: 'Source form', dimensions: 'Dimensions', measures: 'Measures', chart: 'Chart', livePreview: 'Live preview',

@@ -65,7 +65,7 @@ export default {
     maxLength: '最大长度', regex: '正则', options: '选项', refForm: '引用表单', displayField: '显示字段', formula: '公式',
     pattern: '编号规则', help: '帮助', dragHere: '把字段拖到这里', newForm: '新建表单', formName: '表单名（英文）',
     formLabel: '表单标题', permissions: '权限', role: '角色', scope: '数据范围', fieldRules: '字段权限', json: 'JSON',
-    ok: '没有错误', errors: '{n} 处错误', addNode: '添加节点', approval: '审批人', condition: '条件分支', parallel: '并行分支',
+    ok: '没有错误', errors: '{n} 处错误', unfinished: '尚未完成', addNode: '添加节点', approval: '审批人', condition: '条件分支', parallel: '并行分支',
     ccNode: '抄送人', actionNode: '自动动作', endNode: '结束', branch: '分支', addBranch: '添加分支', else: '其他情况',
     assignees: '审批人', mode: '审批方式', start: '发起', end: '流程结束', visual: '可视化', expression: '表达式',
     sourceForm: '数据来源表单', dimensions: '维度', measures: '指标', chart: '图表', livePreview: '实时预览',
