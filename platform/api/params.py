@@ -2,7 +2,7 @@
 integer, so a huge or negative number answers 422 naming the parameter instead of reaching the database."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 
@@ -65,3 +65,12 @@ def body_id(value: object, path: str, *, largest: int = MAX_ID) -> int:
         raise InvalidInput(f"{path} 应为正整数编号", f"{path} must be a positive integer id",
                            problems=[Problem(path, "应为正整数编号", "must be a positive integer id", "type")])
     return int(value)  # type: ignore[arg-type]
+
+
+def json_object(body: Any) -> dict[str, Any]:
+    """An optional JSON object body (action routes): nothing is ``{}``; anything but an object is a 422."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
+    return body

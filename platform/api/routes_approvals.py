@@ -11,20 +11,11 @@ from mom.engines.workflow import choice, linked, options, proxy, tasks
 from mom.engines.workflow.runtime import Runtime
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS
-from mom.platform.api.params import PathId, PathName
+from mom.platform.api.params import PathId, PathName, json_object
 from mom.platform.db.engine import read_tx, write_tx
-from mom.platform.errors import InvalidInput
 
 router = APIRouter(prefix="/api", tags=["workflows"], responses=ERRORS)
 BodyDep = Annotated[Any, Body()]
-
-
-def _obj(body: Any) -> dict[str, Any]:
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
-    return body
 
 
 @router.get("/workflows/{name}/choices", summary="发起人自选: the nodes whose approvers the submitter chooses, with candidates")
@@ -46,7 +37,7 @@ def task_options(task_id: PathId, request: Request, ctx: CtxDep) -> dict[str, An
 @router.post("/workflow-instances/{instance_id}/revoke", status_code=201,
              summary="撤销: start the flow's revoke flow on an approved request {comment?, approvers?}")
 def revoke_instance(instance_id: PathId, request: Request, ctx: CtxDep, body: BodyDep = None) -> dict[str, Any]:
-    state, b = request.app.state, _obj(body)
+    state, b = request.app.state, json_object(body)
     with write_tx(state.engine) as conn:
         rt = Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows)
         new = linked.revoke(rt, instance_id, b.get("comment"), b.get("approvers"))
@@ -62,7 +53,7 @@ def list_proxies(engine: EngineDep, ctx: CtxDep, all: bool = False) -> list[dict
 @router.post("/workflow-proxies", status_code=201, summary="代理人: {proxy, starts_at?, ends_at, user? (administrators)}")
 def add_proxy(engine: EngineDep, ctx: CtxDep, body: BodyDep = None) -> dict[str, Any]:
     with write_tx(engine) as conn:
-        return proxy.set_proxy(conn, ctx.actor, _obj(body), now=ctx.now, tz=ctx.tz)
+        return proxy.set_proxy(conn, ctx.actor, json_object(body), now=ctx.now, tz=ctx.tz)
 
 
 @router.delete("/workflow-proxies/{proxy_id}", status_code=204, summary="Remove a proxy period (its user or an administrator)")
@@ -74,7 +65,7 @@ def remove_proxy(proxy_id: PathId, engine: EngineDep, ctx: CtxDep) -> None:
 @router.post("/admin/workflow-handover", summary="离职交接: every open task of {from} goes to {to} (administrators)")
 def handover(engine: EngineDep, registry: RegistryDep, request: Request, ctx: CtxDep, actor: AdminDep,
              body: BodyDep = None) -> dict[str, Any]:
-    b = _obj(body)
+    b = json_object(body)
     with write_tx(engine) as conn:
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=request.app.state.flows)
         return proxy.handover(rt, b.get("from"), b.get("to"), b.get("comment"))

@@ -16,7 +16,7 @@ from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, same_name
 from mom.platform.api.models import ERRORS, InstanceRead, TaskActionRead, TaskPage
-from mom.platform.api.params import MAX_ID, MAX_ID32, body_id, Limit, Offset, OptText, PathId, PathName, QueryId, QueryName, QueryText, QueryVersion
+from mom.platform.api.params import Limit, MAX_ID, MAX_ID32, Offset, OptText, PathId, PathName, QueryId, QueryName, QueryText, QueryVersion, body_id, json_object
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
@@ -31,14 +31,6 @@ async def get_flows(request: Request) -> WorkflowRegistry:
 
 FlowsDep = Annotated[WorkflowRegistry, Depends(get_flows)]
 BodyDep = Annotated[Any, Body()]
-
-
-def _obj(body: Any) -> dict[str, Any]:
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidInput("请求体应为 JSON 对象", "the request body must be a JSON object")
-    return body
 
 
 def _int(v: Any, name: str) -> int:
@@ -109,7 +101,7 @@ def disable_workflow(name: PathName, engine: EngineDep, actor: AdminDep) -> dict
 @router.post("/workflows/{name}/start", status_code=201, summary="Submit a record for approval: body {record_id, approvers?}",
              response_model=InstanceRead)   # documents only: the route answers a ready JSONBytes
 async def start_workflow(name: PathName, body: BodyDep, request: Request, ctx: CtxDep) -> Any:
-    b = _obj(body)
+    b = json_object(body)
     rid = _int(b.get("record_id"), "record_id")
     state = request.app.state
 
@@ -123,7 +115,7 @@ async def start_workflow(name: PathName, body: BodyDep, request: Request, ctx: C
 
 @router.post("/workflows/{name}/migrate", summary="Move running instances to another version: {from_version, to_version?, instance_ids?, apply?}")
 def migrate_instances(name: PathName, body: BodyDep, engine: EngineDep, flows: FlowsDep, actor: AdminDep, ctx: CtxDep) -> dict[str, Any]:
-    b = _obj(body)
+    b = json_object(body)
     args = (name, _int(b.get("from_version"), "from_version"),
             _int(b["to_version"], "to_version") if b.get("to_version") is not None else None, _ids(b.get("instance_ids"), "instance_ids"))
     with write_tx(engine) as conn:
@@ -159,7 +151,7 @@ async def decide_tasks(request: Request, ctx: CtxDep, body: BodyDep) -> dict[str
 async def act_on_task(task_id: PathId, action: PathName, request: Request, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> Any:
     # The hottest workflow path: one worker-thread hop for the database work (engine, registries from
     # the app state rather than as dependencies), the answer encoded once with orjson.
-    state, doc = request.app.state, _obj(body)
+    state, doc = request.app.state, json_object(body)
 
     def work() -> dict[str, Any]:
         with write_tx(state.engine) as conn:
@@ -209,7 +201,7 @@ def get_instance(instance_id: PathId, engine: EngineDep, registry: RegistryDep, 
              summary="withdraw | resubmit | remind (催办, initiator; once per approver an hour, else 429) | cancel (admin) | comment")
 def instance_action(instance_id: PathId, action: PathName, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep,
                     body: Annotated[Any, Body()] = None) -> dict[str, Any]:
-    b = _obj(body)
+    b = json_object(body)
     with write_tx(engine) as conn:
         rt = Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows)
         if action == "withdraw":
@@ -251,7 +243,7 @@ def do_transition(form: PathName, record_id: PathId, key: PathName, engine: Engi
                   body: Annotated[Any, Body()] = None) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return S.update_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=record_id,
-                               patch=_obj(body), transition=key)
+                               patch=json_object(body), transition=key)
 
 
 @router.get("/records/{form}/{record_id:int}/timeline", tags=["records"], summary="Changes and approval steps of a record, oldest first")
@@ -302,7 +294,7 @@ def outbox_list(engine: EngineDep, actor: AdminDep, status: QueryText = "dead", 
 
 @router.post("/outbox/retry", summary="Retry dead events: body {ids: [...]} or {} for all")
 def outbox_retry(engine: EngineDep, actor: AdminDep, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
-    ids = _ids(_obj(body).get("ids"), "ids")
+    ids = _ids(json_object(body).get("ids"), "ids")
     with write_tx(engine) as conn:
         return {"retried": outbox.retry(conn, ids or None, now=ctx.now)}
 
@@ -323,7 +315,7 @@ def notifications(engine: EngineDep, ctx: CtxDep, unread: bool = False, limit: L
 @router.post("/notifications/read", summary="Mark notifications read: body {ids: [...]} or {} for all")
 def notifications_read(engine: EngineDep, ctx: CtxDep, body: Annotated[Any, Body()] = None) -> dict[str, int]:
     N = T.notification
-    ids = _ids(_obj(body).get("ids"), "ids")
+    ids = _ids(json_object(body).get("ids"), "ids")
     q = N.update().where(N.c.user_id == ctx.actor.id, N.c.read_at.is_(None))
     if ids:
         q = q.where(N.c.id.in_(ids))
