@@ -108,6 +108,17 @@ def act(rt: Runtime, task_id: int, action: str, body: Mapping[str, Any]) -> dict
         return _act(rt, task, inst, spec, action, body, comment, files)
 
 
+
+# what a task or its flow has become, in the words of the refusal (zh, en)
+_TASK_STATUS = {"waiting": ("还未轮到", "not yet due"), "approved": ("已同意", "approved"), "rejected": ("已拒绝", "rejected"),
+                "returned": ("已退回", "returned"), "transferred": ("已转交他人", "transferred"),
+                "delegated": ("已委派他人", "delegated"), "cancelled": ("已取消", "cancelled"), "cc": ("只是抄送", "a copy")}
+_FLOW_STATUS = {"returned": ("所在流程已退回发起人", "returned with its flow"),
+                "approved": ("所在流程已通过", "closed: its flow was approved"),
+                "rejected": ("所在流程已被拒绝", "closed: its flow was rejected"),
+                "withdrawn": ("所在流程已被撤回", "closed: its flow was withdrawn"),
+                "cancelled": ("所在流程已取消", "closed: its flow was cancelled")}
+
 def _act(rt: Runtime, task: dict[str, Any], inst: WorkflowInstance, spec: WorkflowSpec, action: str, body: Mapping[str, Any],
          comment: str | None, files: list[str] | None) -> dict[str, Any]:
     task_id = int(task["id"])
@@ -118,7 +129,9 @@ def _act(rt: Runtime, task: dict[str, Any], inst: WorkflowInstance, spec: Workfl
         event(rt, inst, "comment", node_id=task["node_id"], task_id=task_id, comment=comment, data={"attachments": files})
         return result(rt, task_id, inst)
     if task["status"] != "pending" or inst.status != "running":
-        raise Conflict(f"该待办已处理或已失效（状态 {task['status']}）", f"this task is no longer open (status {task['status']})",
+        zh, en = _TASK_STATUS.get(task["status"], ("已失效", task["status"])) if inst.status == "running" else \
+            _FLOW_STATUS.get(inst.status, ("已结束", inst.status))
+        raise Conflict(f"该待办{zh}，无需再处理；请刷新待办列表", f"this task is {en}: nothing to do; refresh the inbox",
                        detail={"status": task["status"], "instance_status": inst.status})
     node = spec.node(task["node_id"])
     stamp = {"acted_at": rt.ctx.now, "acted_by": rt.ctx.actor.id, "comment": comment, "attachments": files}

@@ -132,6 +132,8 @@ def test_batch_approve_decides_each_task_on_its_own(desk: Desk) -> None:
     assert (out["done"], out["failed"]) == (2, 2)
     assert by_id[first]["ok"] and by_id[first]["instance_status"] == "approved" and by_id[second]["ok"]
     assert not by_id[third]["ok"] and by_id[third]["error"]["code"] == "conflict"
+    said = by_id[third]["error"]["message"]["zh-CN"]      # in her words, no English status
+    assert "已通过" in said and "刷新" in said and not any("a" <= c.lower() <= "z" for c in said), said
     assert not by_id[999999]["ok"] and by_id[999999]["error"]["code"] == "not_found"
     for inst in insts[:2]:
         full = desk.client.get(f"/api/workflow-instances/{inst['id']}", headers=desk.h("insp1")).json()
