@@ -1,0 +1,286 @@
+"""The MRP record of every item and its planned orders: netting, lot sizing, offsetting, pegging,
+exceptions (mom-domain.md §3.1). Pure and deterministic: the same problem gives the same plan.
+
+Per item, in ascending low-level code, bucket by bucket (t = 0 … n−1):
+
+    POH(t) = POH(t−1) + SR(t) + POR(t) − GR(t)          POH(−1) = usable on hand
+    NR(t)  = max(0, GR(t) + SS − POH(t−1) − SR(t))       POR(t) = lots(NR(t))  (lotsize.py)
+    release = the lead time's working days before the order's due date (its bucket's first day, not
+              before the run date); a release before the run date is *late* (过期)
+
+A make item's planned order needs its components on its release date: qty × qty per / base qty ×
+(1 + scrap %), rounded up to 4 decimals (as release does), from the parent's BOM effective that day.
+
+Gross requirements of an item with master-schedule lines are those lines; otherwise, per bucket, its
+sales order lines plus what its forecast adds beyond them (forecast consumption: the larger of the two).
+Pegging: supplies (on hand, scheduled receipts, planned orders, by date) are handed to requirements
+(safety stock first, then by date) first come first served; a planned order keeps the requirements it
+serves (a sales order line, a forecast, a parent's planned order …) and any lot-size surplus as stock.
+Scheduled receipts get an action when the date they are needed differs from their date: expedite
+(提前), reschedule out (推迟) or cancel (取消: not needed within the horizon).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+
+from mom.engines.mrp import problem as P
+from mom.engines.mrp.levels import low_level_codes
+from mom.engines.mrp.lotsize import lots
+
+ZERO = Decimal(0)
+QTY = Decimal("0.0001")
+PLANNED, SAFETY, STOCK = "planned", "safety_stock", "stock"
+EXPEDITE, RESCHEDULE_OUT, CANCEL, LATE = "expedite", "reschedule_out", "cancel", "late"
+
+
+@dataclass(frozen=True)
+class Peg:
+    """Part of a planned order that serves one requirement: a demand document, a parent's planned order
+    (``parent`` is its number), safety stock or stock (lot-size surplus)."""
+
+    kind: str
+    qty: Decimal
+    ref: str = ""
+    doc: int | None = None
+    line: int | None = None
+    parent: int | None = None
+
+
+@dataclass
+class PlannedOrder:
+    """A planned order (计划订单): make or buy ``qty`` of ``item`` released on ``release``, due on ``due``."""
+
+    number: int
+    item: int
+    source: str
+    qty: Decimal
+    due: dt.date
+    release: dt.date
+    bucket: int
+    late: bool
+    pegs: list[Peg] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Action:
+    """An exception on a scheduled receipt: expedite or reschedule it out to ``to``, or cancel it."""
+
+    receipt: P.Receipt
+    kind: str
+    to: dt.date | None
+
+
+@dataclass
+class ItemRecord:
+    """The six rows of an item's MRP record, one value per bucket."""
+
+    item: int
+    level: int
+    gross: list[Decimal]
+    receipts: list[Decimal]
+    on_hand: list[Decimal]
+    net: list[Decimal]
+    planned_receipts: list[Decimal]
+    planned_releases: list[Decimal]
+
+
+@dataclass
+class Plan:
+    """A run's result: the records, the planned orders (numbered from 1), the receipts' actions."""
+
+    buckets: P.Buckets
+    levels: dict[int, int]
+    records: dict[int, ItemRecord]
+    orders: list[PlannedOrder]
+    actions: list[Action]
+    beyond: int = 0
+
+    def order(self, number: int) -> PlannedOrder:
+        return self.orders[number - 1]
+
+    def top_pegs(self, order: PlannedOrder) -> list[Peg]:
+        """The demands ``order`` serves through the levels (a parent's planned order is followed up to
+        the sales order lines, forecasts, safety stock or stock it serves), in this item's quantity."""
+        out: dict[tuple, Decimal] = {}
+        for p in order.pegs:
+            if p.kind != PLANNED or p.parent is None:
+                key = (p.kind, p.ref, p.doc, p.line)
+                out[key] = out.get(key, ZERO) + p.qty
+                continue
+            parent = self.order(p.parent)
+            for tp in self.top_pegs(parent):
+                key = (tp.kind, tp.ref, tp.doc, tp.line)
+                out[key] = out.get(key, ZERO) + (tp.qty * p.qty / parent.qty).quantize(QTY)
+        return [Peg(k[0], q, k[1], k[2], k[3]) for k, q in out.items()]
+
+
+# A requirement element: (bucket, date, seq, qty, peg template)
+_Elem = tuple[int, dt.date, int, Decimal, Peg]
+
+
+def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
+    """Plan ``problem`` (all items, or the items in ``only`` with the parents' needs in ``problem.outside``)."""
+    edges = {p: [c.item for b in bs for c in b.components] for p, bs in problem.boms.items()}
+    levels = low_level_codes(problem.items, edges)
+    elems, beyond = _independent(problem)
+    by_item: dict[int, list[P.Receipt]] = defaultdict(list)
+    for r in problem.receipts:
+        by_item[r.item].append(r)
+    result = Plan(problem.buckets, levels, {}, [], [], beyond)
+    order = sorted((i for i in problem.items if only is None or i in only),
+                   key=lambda i: (levels.get(i, 0), problem.items[i].code, i))
+    seq = [len(problem.demands) + len(problem.outside)]
+    for item_id in order:
+        item = problem.items[item_id]
+        receipts = sorted(by_item.get(item_id, ()), key=lambda r: (r.date, r.ref, r.line or 0))
+        mine = sorted(elems.pop(item_id, []), key=lambda e: (e[0], e[1], e[2]))
+        planned = _net(problem, result, item, mine, receipts)
+        _peg(problem, item, mine, receipts, planned)
+        result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
+        for po in planned:
+            _explode(problem, po, elems, seq)
+    return result
+
+
+def _independent(problem: P.Problem) -> tuple[dict[int, list[_Elem]], int]:
+    """Each item's independent requirements by bucket: its MPS lines if it has any, else its sales order
+    lines plus the part of its forecast they do not consume; parents' needs from ``outside`` as they are."""
+    b = problem.buckets
+    grouped: dict[int, dict[int, dict[str, list[tuple[int, P.Demand]]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    has_mps: set[int] = set()
+    beyond = 0
+    for n, d in enumerate((*problem.demands, *problem.outside)):
+        i = b.index(d.date)
+        if i >= b.count or d.qty <= 0:
+            beyond += i >= b.count
+            continue
+        grouped[d.item][i][d.kind].append((n, d))
+        has_mps.update([d.item] if d.kind == P.MPS else [])
+    out: dict[int, list[_Elem]] = defaultdict(list)
+    for item, per_bucket in grouped.items():
+        for i, kinds in per_bucket.items():
+            take = [P.MPS] if item in has_mps else [P.SALES]
+            chosen = [x for k in take for x in kinds.get(k, ())]
+            chosen += [x for k in sorted(kinds) if k not in (P.SALES, P.FORECAST, P.MPS) for x in kinds[k]]
+            if item not in has_mps:
+                ordered = sum((d.qty for _, d in kinds.get(P.SALES, ())), ZERO)
+                for n, d in kinds.get(P.FORECAST, ()):          # forecast consumed by the orders, line by line
+                    rest = d.qty - min(ordered, d.qty)
+                    ordered -= min(ordered, d.qty)
+                    if rest > 0:
+                        chosen.append((n, P.Demand(d.item, d.date, rest, d.kind, d.ref, d.doc, d.line)))
+            for n, d in chosen:
+                parent = d.doc if d.kind == PLANNED else None
+                out[item].append((i, d.date, n, d.qty, Peg(d.kind, d.qty, d.ref, None if parent else d.doc, d.line, parent)))
+    return out, beyond
+
+
+def _net(problem: P.Problem, result: Plan, item: P.Item, mine: list[_Elem], receipts: list[P.Receipt]) -> list[PlannedOrder]:
+    b, n = problem.buckets, problem.buckets.count
+    gross, sr = [ZERO] * n, [ZERO] * n
+    for e in mine:
+        gross[e[0]] += e[3]
+    for r in receipts:
+        i = b.index(r.date)
+        if i < n:
+            sr[i] += r.qty
+    poh, net, por, rel = [ZERO] * n, [ZERO] * n, [ZERO] * n, [ZERO] * n
+    prev, ss = item.on_hand, item.safety_stock
+    made: list[PlannedOrder] = []
+    for t in range(n):
+        avail = prev + sr[t] - gross[t]
+        if avail < ss:
+            net[t] = ss - avail
+            due = max(b.date(t), problem.today)
+            release = problem.calendar.back(due, item.lead_time)
+            for q in lots(net[t], item.lot_rule, item.lot_size):
+                po = PlannedOrder(len(result.orders) + 1, item.id, item.source, q, due, release, t, release < problem.today)
+                result.orders.append(po)
+                made.append(po)
+                por[t] += q
+                rel[b.index(release)] += q
+            avail += por[t]
+        poh[t] = prev = avail
+    result.records[item.id] = ItemRecord(item.id, result.levels.get(item.id, 0), gross, sr, poh, net, por, rel)
+    return made
+
+
+def _peg(problem: P.Problem, item: P.Item, mine: list[_Elem], receipts: list[P.Receipt], planned: list[PlannedOrder]) -> None:
+    """Hand supplies to requirements first come first served; planned orders keep what they serve."""
+    b = problem.buckets
+    supplies: list[list] = [[-1, 0, item.on_hand, None]]
+    supplies += [[b.index(r.date), 1, r.qty, None] for r in receipts]
+    supplies += [[po.bucket, 2, po.qty, po] for po in planned]
+    supplies.sort(key=lambda s: (s[0], s[1]))
+    reqs: list[tuple[Decimal, Peg]] = []
+    if item.safety_stock > 0:
+        reqs.append((item.safety_stock, Peg(SAFETY, item.safety_stock, "安全库存")))
+    reqs += [(e[3], e[4]) for e in mine]
+    k = 0
+    for qty, template in reqs:
+        left = qty
+        while left > 0 and k < len(supplies):
+            s = supplies[k]
+            take = min(left, s[2])
+            if take > 0 and s[3] is not None:
+                s[3].pegs.append(Peg(template.kind, take, template.ref, template.doc, template.line, template.parent))
+            s[2] -= take
+            left -= take
+            if s[2] <= 0:
+                k += 1
+    for s in supplies:
+        if s[3] is not None and s[2] > 0:
+            s[3].pegs.append(Peg(STOCK, s[2], "批量余量"))
+
+
+def _actions(problem: P.Problem, item: P.Item, rec: ItemRecord, receipts: list[P.Receipt]) -> list[Action]:
+    """Each scheduled receipt against the bucket it is first needed in, counting on hand and the
+    receipts before it: earlier → expedite, later → reschedule out, never → cancel."""
+    b = problem.buckets
+    cum, total = [], ZERO
+    for g in rec.gross:
+        total += g
+        cum.append(total)
+    out, before = [], item.on_hand
+    for r in receipts:
+        at = b.index(r.date)
+        if at >= b.count:
+            continue
+        need = next((t for t in range(b.count) if before - cum[t] < item.safety_stock), None)
+        if need is None:
+            out.append(Action(r, CANCEL, None))
+        elif need != at:
+            out.append(Action(r, EXPEDITE if need < at else RESCHEDULE_OUT, max(b.date(need), problem.today)))
+        before += r.qty
+    return out
+
+
+def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]], seq: list[int]) -> None:
+    if po.source != P.MAKE:
+        return
+    bom = choose_bom(problem.boms.get(po.item, ()), po.release)
+    if bom is None:
+        return
+    i = problem.buckets.index(po.release)
+    for c in bom.components:
+        need = component_qty(po.qty, c)
+        if need > 0:
+            seq[0] += 1
+            elems[c.item].append((i, po.release, seq[0], need, Peg(PLANNED, need, "", None, None, po.number)))
+
+
+def choose_bom(boms: tuple[P.Bom, ...], day: dt.date) -> P.Bom | None:
+    """The BOM in effect on ``day``: the default one first, then the latest effective from."""
+    live = [b for b in boms if b.covers(day)]
+    if not live:
+        return None
+    return max(live, key=lambda b: (b.is_default, b.effective_from or dt.date.min, b.ref))
+
+
+def component_qty(qty: Decimal, c: P.Component) -> Decimal:
+    """A component's need for ``qty`` of the parent, rounded up to 4 decimals."""
+    base = c.base_qty if c.base_qty > 0 else Decimal(1)
+    return (qty * c.qty_per / base * (1 + c.scrap_rate / 100)).quantize(QTY, rounding=ROUND_CEILING)
