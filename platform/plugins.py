@@ -36,6 +36,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.workflow.actions",      # automatic actions: set_fields … hook
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
     "mom.engines.production.hooks",      # record hooks: job report rules, release from the order's form
+    "mom.engines.inventory.hooks",       # record hooks: stock ledger/balances engine-only, documents posted by their state
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
     "mom.engines.reports.measures",      # report aggregates: count … percentile
     "mom.engines.records.attachments",   # record hooks: file links; file owner: record

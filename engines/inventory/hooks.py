@@ -1,0 +1,93 @@
+"""The stock engine's record hooks: every write path (API, import, form buttons) obeys the ledger's rules.
+
+- ``stock_move`` (the ledger) and ``stock_balance`` are written only by the engine: a person's create,
+  update or delete is refused in words;
+- a stock document is created as a 草稿 draft; moving it to 已过账 with the form's 过账 button posts
+  it (:func:`posting.carry_out`), moving it to 已冲销 with 冲销 reverses it
+  (:func:`posting.carry_out_reversal`); a posted or reversed document is never edited nor deleted.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.inventory import documents as D
+from mom.engines.inventory import posting as P
+from mom.engines.records.context import Ctx
+from mom.engines.records.hooks import RecordHooks
+from mom.platform.errors import Conflict
+from mom.platform.hookspecs import hookimpl
+
+_ENGINE_ONLY = (D.MOVE, D.BALANCE)
+
+
+def _refuse_engine_only(compiled: CompiledForm) -> Conflict:
+    if compiled.name == D.MOVE:
+        return Conflict("库存流水只能由库存单据过账写入，不能新建、修改或删除：要更正请冲销原单据",
+                        "the stock ledger is written only by posting stock documents, never created, changed or deleted by "
+                        "hand: reverse the document to correct it")
+    return Conflict("库存余额由系统按库存流水计算，不能直接修改：请用盘点单或其他库存单据调整",
+                    "stock balances are computed from the ledger and not changed by hand: adjust them with a stock count or "
+                    "another stock document")
+
+
+def _posted_is_final(compiled: CompiledForm, old: Mapping[str, Any]) -> Conflict:
+    return Conflict(f"{D.label(compiled)} {old.get('code')} 已{P.STATUS_ZH.get(str(old.get('status')), '')}，不能修改或删除："
+                    "如有错误请冲销后重开", f"{compiled.name} {old.get('code')} is {old.get('status')} and is not changed nor "
+                    "deleted: reverse it and enter a new one")
+
+
+class InventoryHooks(RecordHooks):
+    def __init__(self, forms: Any) -> None:
+        self.forms = forms
+
+    def _ours(self, compiled: CompiledForm) -> bool:
+        return (compiled.name in _ENGINE_ONLY or compiled.name in D.KINDS) and D.is_core(compiled)
+
+    def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
+        if compiled.name in _ENGINE_ONLY and self._ours(compiled) and not D.engine_writing(conn):
+            raise _refuse_engine_only(compiled)
+
+    def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                      new: dict[str, Any], patched: set[str], transition: str | None) -> None:
+        if not self._ours(compiled) or D.engine_writing(conn):
+            return
+        if compiled.name in _ENGINE_ONLY:
+            raise _refuse_engine_only(compiled)
+        if old.get("status") == "draft":
+            return
+        # a posted document moves only to reversed, through 冲销, with nothing else changed
+        changed = {k for k in patched if k != "status" and new.get(k) != old.get(k)}
+        if not (old.get("status") == "posted" and new.get("status") == "reversed" and not changed):
+            raise _posted_is_final(compiled, old)
+
+    def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                     new: Mapping[str, Any], changed: set[str]) -> None:
+        if compiled.name not in D.KINDS or "status" not in changed or D.engine_writing(conn) or not self._ours(compiled):
+            return
+        doc = D.row(conn, compiled, record_id, lock=True)
+        if doc is None:
+            return
+        if old.get("status") == "draft" and new.get("status") == "posted":
+            P.carry_out(conn, self.forms, ctx, P.kind_of(compiled.name), compiled, doc, set_status=False)
+        elif old.get("status") == "posted" and new.get("status") == "reversed":
+            if doc.get("reversal_of"):
+                raise Conflict(f"{doc.get('code')} 本身是冲销单，不能再冲销", f"{doc.get('code')} is itself a reversal")
+            P.carry_out_reversal(conn, self.forms, ctx, compiled, doc, set_status=False)
+
+    def before_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
+        if not self._ours(compiled) or D.engine_writing(conn):
+            return
+        if compiled.name in _ENGINE_ONLY:
+            raise _refuse_engine_only(compiled)
+        if row.get("status") != "draft":
+            raise _posted_is_final(compiled, row)
+
+
+@hookimpl
+def mom_record_hooks(forms: Any) -> RecordHooks:
+    """Stock ledger and balances written only by the engine; stock documents posted and reversed by their state."""
+    return InventoryHooks(forms)
