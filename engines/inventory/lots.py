@@ -68,9 +68,7 @@ def new_numbers(conn: Connection, ctx: Ctx, item: Mapping[str, Any], count: int)
 
 def create(conn: Connection, forms: Any, ctx: Ctx, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """New lots (through the record service, as the engine: the posting user's right was checked)."""
-    from mom.engines.inventory.posting import acting
-
     if not docs:
         return []
-    made = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=D.LOT, docs=docs)
+    made = S.create_records(conn=conn, registry=forms, ctx=D.acting(ctx), form=D.LOT, docs=docs)
     return [D.row(conn, D.get(conn, forms, D.LOT), int(m["id"])) or {} for m in made]
