@@ -12,6 +12,7 @@ from mom.platform.api import (docs_ui, errors, models, routes_auth, routes_forms
                               routes_ui, routes_workflow)
 from mom.platform.api import routes_approvals
 from mom.platform.api import routes_files, routes_packs, routes_permissions, routes_production
+from mom.platform.api import routes_mrp
 from mom.platform.api import routes_inventory
 from mom.engines.packs import startup as packs_startup
 from mom.platform.api.deps import ActorCache
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_ui.router)
     app.include_router(routes_packs.router)
     app.include_router(routes_production.router)
+    app.include_router(routes_mrp.router)
     app.include_router(routes_inventory.router)
 
     @app.get("/api/health", tags=["ops"], responses=models.ERRORS)
