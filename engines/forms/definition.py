@@ -319,6 +319,9 @@ def _permission_problems(raw: Mapping[str, Any], keys: set[str], problems: Probl
     for i, p in enumerate(raw.get("permissions", []) if isinstance(raw.get("permissions"), list) else []):
         if not isinstance(p, Mapping):
             continue
+        if ("role" in p) == ("department" in p):
+            problems.add(f"/permissions/{i}", "每条权限写一个角色或一个部门（二选一）",
+                         "each permission names one role or one department (not both, not neither)", "grantee")
         for k in (p.get("fields") or {}) if isinstance(p.get("fields"), Mapping) else {}:
             if k not in keys:
                 problems.add(f"/permissions/{i}/fields/{k}", f"未知字段 {k}{did_you_mean(k, keys)}",

@@ -325,7 +325,7 @@ def _label(item: Any, attr: str | None) -> tuple[str | None, str | None]:
         return "其他情况", "otherwise"
     if item.get("role") == "*" and attr in (None, "role"):
         return "所有人", "everyone"
-    for name in ((attr,) if attr else ()) + IDENTITIES + ("field",):
+    for name in ((attr,) if attr else ()) + IDENTITIES + ("field", "department"):
         v = item.get(name)
         if isinstance(v, (str, int)) and not isinstance(v, bool):
             return str(v), str(v)

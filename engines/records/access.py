@@ -66,10 +66,12 @@ def refusal(form: str, label: Mapping[str, str] | None, action: str, record_id: 
 
 
 def granting_entries(permissions: Any, actor: Actor) -> list[dict[str, Any]]:
-    """The ``permissions`` entries that apply to ``actor``: role ``"*"`` or one of the actor's roles
-    (items that are not objects, as in a stored definition that cannot be compiled, are skipped)."""
+    """The ``permissions`` entries that apply to ``actor``: role ``"*"``, one of the actor's roles, or the
+    actor's department or one above it (items that are not objects, as in a stored definition that cannot
+    be compiled, are skipped)."""
     return [p for p in permissions or []
-            if isinstance(p, dict) and (p.get("role") == "*" or p.get("role") in actor.role_names)]
+            if isinstance(p, dict) and (p.get("role") == "*" or p.get("role") in actor.role_names
+                                        or p.get("department") in actor.department_codes)]
 
 
 def form_access(compiled: CompiledForm, actor: Actor) -> FormAccess:

@@ -17,6 +17,7 @@ class Actor:
     is_admin: bool = False
     department_id: int | None = None
     department_ids: tuple[int, ...] = ()        # own department and every department below it
+    department_codes: frozenset[str] = frozenset()   # codes of the own department and every one above it
     role_names: frozenset[str] = field(default_factory=frozenset)
     display_name: str | None = None
     # an API token narrowed to some forms (records:<form>:read|write): the only forms it reads, also
@@ -49,11 +50,19 @@ class Ctx:
 
 def department_subtree(conn: Connection, root: int | None) -> tuple[int, ...]:
     """``root`` and all departments below it (a small table; read whole)."""
+    return _departments(conn, root)[0]
+
+
+def _departments(conn: Connection, root: int | None) -> tuple[tuple[int, ...], frozenset[str]]:
+    """``root`` with every department below it, and the codes of ``root`` and every department above it
+    (a form permission granted to a department holds for the people of its sub-departments)."""
     if root is None:
-        return ()
+        return (), frozenset()
     children: dict[int | None, list[int]] = {}
-    for did, parent in conn.execute(sa.select(T.department.c.id, T.department.c.parent_id)):
+    up: dict[int, tuple[int | None, str]] = {}
+    for did, parent, code in conn.execute(sa.select(T.department.c.id, T.department.c.parent_id, T.department.c.code)):
         children.setdefault(parent, []).append(did)
+        up[did] = (parent, code)
     out, stack = [], [root]
     while stack:
         d = stack.pop()
@@ -61,7 +70,12 @@ def department_subtree(conn: Connection, root: int | None) -> tuple[int, ...]:
             continue
         out.append(d)
         stack.extend(children.get(d, []))
-    return tuple(out)
+    codes: set[str] = set()
+    at: int | None = root
+    while at is not None and at in up and up[at][1] not in codes:
+        codes.add(up[at][1])
+        at = up[at][0]
+    return tuple(out), frozenset(codes)
 
 
 def load_actor(conn: Connection, user_id: int) -> Actor | None:
@@ -71,8 +85,9 @@ def load_actor(conn: Connection, user_id: int) -> Actor | None:
     roles = frozenset(r[0] for r in conn.execute(
         sa.select(T.role.c.name).join(T.user_role, T.user_role.c.role_id == T.role.c.id)
         .where(T.user_role.c.user_id == user_id)))
+    below, codes = _departments(conn, row["department_id"])
     return Actor(id=row["id"], username=row["username"], is_admin=bool(row["is_admin"]),
-                 department_id=row["department_id"], department_ids=department_subtree(conn, row["department_id"]),
+                 department_id=row["department_id"], department_ids=below, department_codes=codes,
                  role_names=roles, display_name=row["display_name"])
 
 

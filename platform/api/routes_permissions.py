@@ -31,7 +31,7 @@ def choices(actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
                  for r in conn.execute(sa.select(T.department).order_by(T.department.c.code))]
     perms = grants.default_permissions()
     return {"roles": _role_list(roles), "departments": depts, "default": grants.DEFAULT_ANSWERS,
-            "default_permissions": perms, "default_text": grants.describe(perms, roles),
+            "default_permissions": perms, "default_text": grants.describe(perms, roles, {d["code"]: d["name"] for d in depts}),
             "questions": {"fill": {"zh-CN": "谁可以填写", "en": "Who may fill it in"},
                           "see_all": {"zh-CN": "谁可以查看全部记录", "en": "Who may see all records"}}}
 
@@ -39,9 +39,9 @@ def choices(actor: ActorDep, engine: EngineDep) -> dict[str, Any]:
 @router.post("/compose", summary="The permissions entries for the publish dialog's answers, told back in words")
 def compose(actor: ActorDep, engine: EngineDep, answers: Annotated[Any, Body()]) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        roles = grants.role_names(conn)
-    perms = grants.compose(answers, known_roles=roles)
-    return {"permissions": perms, "text": grants.describe(perms, roles)}
+        roles, depts = grants.role_names(conn), grants.department_names(conn)
+    perms = grants.compose(answers, known_roles=roles, known_departments=depts)
+    return {"permissions": perms, "text": grants.describe(perms, roles, depts)}
 
 
 @router.post("/describe", summary="A permissions list in words (role names, not keys), and the dialog's answers when "
@@ -52,5 +52,5 @@ def describe(actor: ActorDep, engine: EngineDep, body: Annotated[Any, Body()]) -
         raise InvalidInput("请给出 permissions 列表（至多 100 条）", "give a permissions list (at most 100 entries)",
                            problems=[Problem("/permissions", "应为列表", "expected a list", "type")])
     with read_tx(engine) as conn:
-        roles = grants.role_names(conn)
-    return {"text": grants.describe(perms, roles), "answers": grants.answers_of(perms)}
+        roles, depts = grants.role_names(conn), grants.department_names(conn)
+    return {"text": grants.describe(perms, roles, depts), "answers": grants.answers_of(perms)}

@@ -83,7 +83,8 @@ def test_the_publish_dialog_questions_use_role_names(client: TestClient, admin: 
     assert body["text"]["zh-CN"] == ["检验员：可新建、查看、修改本人创建的记录", "质量经理：可查看、导出全部记录", "管理员：可做所有操作"]
     assert all("inspector" not in line and "quality_manager" not in line for line in body["text"]["zh-CN"])
     back = client.post("/api/permissions/describe", headers=admin, json={"permissions": body["permissions"]}).json()
-    assert back["answers"] == {"fill": {"everyone": False, "roles": ["inspector"]}, "see_all": {"roles": ["quality_manager"]}}
+    assert back["answers"] == {"fill": {"everyone": False, "roles": ["inspector"], "departments": []},
+                               "see_all": {"roles": ["quality_manager"], "departments": []}}
     bad = client.post("/api/permissions/compose", headers=admin, json={"fill": {"roles": ["nosuch"]}})
     assert bad.status_code == 422 and bad.json()["problems"][0]["path"] == "/fill/roles/0"
     # what the dialog composed is what the form gets
@@ -92,6 +93,39 @@ def test_the_publish_dialog_questions_use_role_names(client: TestClient, admin: 
     client.post("/api/records/iqc_record", json={"lot": "L1"}, headers=ins1)
     assert [x["lot"] for x in client.get("/api/records/iqc_record", headers=qm1).json()["items"]] == ["L1"]
     assert client.post("/api/records/iqc_record", json={"lot": "L9"}, headers=qm1).status_code == 403
+
+
+def test_a_department_may_be_granted_by_name(client: TestClient, admin: dict, engine: sa.engine.Engine) -> None:
+    """谁可以查看全部记录: 质量部 — its sub-department 检验组's people included, told back by name; a
+    department that does not exist is refused by name; a grant naming both a role and a department is
+    refused in words."""
+    _users(engine)
+    with write_tx(engine) as conn:
+        auth.ensure_department(conn, "QA_IN", "检验组", parent_code="QA")
+        auth.ensure_department(conn, "PROD", "生产部")
+        auth.create_user(conn, username="grp1", password_hash=fixture_hash("grp1-pass-1"), department="QA_IN")
+        auth.create_user(conn, username="prd1", password_hash=fixture_hash("prd1-pass-1"), department="PROD")
+    r = client.post("/api/permissions/compose", headers=admin,
+                    json={"fill": {"everyone": True}, "see_all": {"departments": ["QA"]}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["permissions"][1] == {"department": "QA", "actions": ["read", "export"], "scope": "all"}
+    assert body["text"]["zh-CN"][1] == "质量部（含下级部门）：可查看、导出全部记录"
+    back = client.post("/api/permissions/describe", headers=admin, json={"permissions": body["permissions"]}).json()
+    assert back["answers"]["see_all"] == {"roles": [], "departments": ["QA"]}
+    bad = client.post("/api/permissions/compose", headers=admin, json={"see_all": {"departments": ["NOPE"]}})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["path"] == "/see_all/departments/0"
+    assert "部门" in bad.json()["problems"][0]["message"]["zh-CN"]
+    both = client.put("/api/forms/iqc_record", headers=admin, json={**FORM, "permissions": [
+        {"role": "inspector", "department": "QA", "actions": ["read"]}]})
+    assert both.status_code == 422 and "二选一" in str(both.json())
+    assert client.put("/api/forms/iqc_record", json={**FORM, "permissions": body["permissions"]}, headers=admin).status_code == 200
+    prd1, grp1 = _h(client, "prd1"), _h(client, "grp1")
+    client.post("/api/records/iqc_record", json={"lot": "P1"}, headers=prd1)
+    # the 检验组 member sees every record (her department lies under 质量部); 生产部's member only his own
+    assert [x["lot"] for x in client.get("/api/records/iqc_record", headers=grp1).json()["items"]] == ["P1"]
+    client.post("/api/records/iqc_record", json={"lot": "G1"}, headers=grp1)
+    assert [x["lot"] for x in client.get("/api/records/iqc_record", headers=prd1).json()["items"]] == ["P1"]
 
 
 def test_an_approver_reads_the_record_and_edits_the_node_fields(client: TestClient, admin: dict,
