@@ -46,16 +46,27 @@ def _candidates_query(entry: Assignee) -> sa.Select:
     return q.where(sa.or_(*conds)) if conds else q
 
 
-def choices(conn: Connection, spec: WorkflowSpec, exclude: int | None = None) -> list[dict[str, Any]]:
-    """What the submit dialog offers: each node to choose for, its limit and its candidates (all active
-    users when the node names none; never ``exclude``, the one submitting)."""
+def choices(conn: Connection, spec: WorkflowSpec, exclude: int | None = None, q: str | None = None,
+            node_id: str | None = None) -> list[dict[str, Any]]:
+    """What the submit dialog offers: each node to choose for (only ``node_id`` when given), its limit and
+    its candidates (all active users when the node names none; never ``exclude``, the one submitting), at
+    most MAX_CANDIDATES of them (``more``: there are others; ``q`` narrows by name or username)."""
     out = []
     for node, entry in choice_nodes(spec):
-        q = _candidates_query(entry)
-        rows = conn.execute((q.where(T.user.c.id != exclude) if exclude is not None else q)
-                            .order_by(T.user.c.id).limit(MAX_CANDIDATES)).all()
+        if node_id is not None and node.id != node_id:
+            continue
+        query = _candidates_query(entry)
+        if exclude is not None:
+            query = query.where(T.user.c.id != exclude)
+        if q:
+            needle = q.strip().lower()
+            query = query.where(sa.or_(sa.func.lower(T.user.c.username).contains(needle, autoescape=True),
+                                       sa.func.lower(T.user.c.display_name).contains(needle, autoescape=True)))
+        rows = conn.execute(query.order_by(T.user.c.id).limit(MAX_CANDIDATES + 1)).all()
         out.append({"node_id": node.id, "label": node.label, "max": entry.max, "restricted": bool(entry.users or entry.roles),
-                    "candidates": [{"username": r.username, "display_name": r.display_name or r.username} for r in rows]})
+                    "more": len(rows) > MAX_CANDIDATES,
+                    "candidates": [{"username": r.username, "display_name": r.display_name or r.username}
+                                   for r in rows[:MAX_CANDIDATES]]})
     return out
 
 

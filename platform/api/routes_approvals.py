@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from mom.engines.workflow import choice, linked, options, proxy, tasks
 from mom.engines.workflow.runtime import Runtime
@@ -19,11 +19,14 @@ BodyDep = Annotated[Any, Body()]
 
 
 @router.get("/workflows/{name}/choices", summary="发起人自选: the nodes whose approvers the submitter chooses, with candidates")
-def flow_choices(name: PathName, request: Request, ctx: CtxDep) -> list[dict[str, Any]]:
+def flow_choices(name: PathName, request: Request, ctx: CtxDep,
+                 q: Annotated[str | None, Query(max_length=50, description="找人：姓名或账号的一部分 / part of a name")] = None,
+                 node: Annotated[str | None, Query(max_length=64, description="只要这个节点 / only this node")] = None,
+                 ) -> list[dict[str, Any]]:
     state = request.app.state
     with read_tx(state.engine) as conn:
         spec, _ = state.flows.current(conn, name)
-        return choice.choices(conn, spec, exclude=ctx.actor.id)
+        return choice.choices(conn, spec, exclude=ctx.actor.id, q=q, node_id=node)
 
 
 @router.get("/tasks/{task_id}/options", summary="What a task of mine allows: return targets, required comments, signature")

@@ -71,6 +71,21 @@ def test_initiator_chooses_approvers_within_the_node_s_candidates(desk: Plant) -
     assert desk.act("qcm", desk.task_of("qcm", inst["id"])["id"], "approve")["instance"]["status"] == "approved"
 
 
+def test_a_long_candidate_list_is_searched_on_the_server(desk: Plant, monkeypatch: Any) -> None:
+    """More candidates than one list holds: the answer says ``more`` and a part of a name finds the rest."""
+    from mom.engines.workflow import choice
+    monkeypatch.setattr(choice, "MAX_CANDIDATES", 2)
+    desk.put_flow(flow("pick", {"id": "pick_node", "type": "approval", "label": {"zh-CN": "自选审批人", "en": "Chosen"},
+                                "assignees": [{"type": "chosen", "max": 2, "roles": ["quality_engineer", "qc_manager"]}],
+                                "mode": "all"}))
+    first = desk.client.get("/api/workflows/pick/choices", headers=desk.h("qc1")).json()[0]
+    assert first["more"] is True and len(first["candidates"]) == 2
+    found = desk.client.get("/api/workflows/pick/choices", params={"q": "QE2", "node": "pick_node"}, headers=desk.h("qc1")).json()
+    assert [c["username"] for c in found[0]["candidates"]] == ["qe2"] and found[0]["more"] is False
+    assert desk.client.get("/api/workflows/pick/choices", params={"q": "x" * 51}, headers=desk.h("qc1")).status_code == 422
+    assert desk.client.get("/api/workflows/pick/choices", params={"node": "other"}, headers=desk.h("qc1")).json() == []
+
+
 def test_an_approver_who_approved_earlier_passes_later_nodes_when_the_flow_dedupes(desk: Plant) -> None:
     nodes = (approval("first", "qe1"), approval("second", "qe1", "qcm"))
     desk.put_flow(flow("dedupe", *nodes, dedupe_approvers=True))

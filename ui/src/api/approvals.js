@@ -2,8 +2,9 @@
 // Approval features beyond the task actions: 发起人自选 choices, task options, 撤销, 代理人, 离职交接.
 import { del, get, post } from './client.js'
 
-/** Nodes whose approvers the submitter chooses, with candidates. @param {string} flow */
-export const flowChoices = (flow) => get(`/api/workflows/${flow}/choices`)
+/** Nodes whose approvers the submitter chooses, with candidates (at most 500; `more` when there are others:
+ * search with q, part of a name, for one node). @param {string} flow @param {{ q?: string, node?: string }} [params] */
+export const flowChoices = (flow, params) => get(`/api/workflows/${flow}/choices`, params)
 /** Submit with chosen approvers. @param {string} flow @param {number} recordId @param {Record<string, string[]>} approvers */
 export const startWithApprovers = (flow, recordId, approvers) => post(`/api/workflows/${flow}/start`, { record_id: recordId, approvers })
 /** What a task allows: return targets, required comments, signature. @param {number} taskId */

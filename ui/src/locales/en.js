@@ -122,7 +122,7 @@ export default {
     successor: 'Successor', note: 'Note (optional)', handoverRun: 'Hand over', handoverConfirm: 'Hand every open task of this user to the successor?',
     handedOver: '{n} task(s) handed over', fillAll: 'Please fill in every item', saved: 'Saved', tab: 'Proxies and handover',
     onBehalf: 'for {name}', sign: 'Handwritten signature', signHere: 'Sign in the box', clear: 'Clear', chooseApprovers: 'Choose approvers',
-    chooseFor: 'Approvers of "{node}" (at most {max})', revoke: 'Ask to revoke', revokeReason: 'Reason' },
+    chooseFor: 'Approvers of "{node}" (at most {max})', typeToFind: 'Type a name to find', revoke: 'Ask to revoke', revokeReason: 'Reason' },
   cond: { field: 'Field', and: 'and', op: { eq: 'equals', ne: 'is not', gt: 'greater than', ge: 'at least', lt: 'less than', le: 'at most', has: 'contains', not_has: 'does not contain' },
     warnings: '{n} warning(s)', warningsTitle: 'Please check these before publishing (publishing is still allowed)' },
   widgetType: { kpi: 'KPI card', bar: 'Bar chart', stacked_bar: 'Stacked bar chart', line: 'Line chart', pie: 'Pie chart', pareto: 'Pareto chart', gauge: 'Gauge',

@@ -118,7 +118,7 @@ export default {
     successor: '接手人', note: '说明（可不填）', handoverRun: '交接', handoverConfirm: '确定把此人所有未处理的待办转给接手人吗？',
     handedOver: '已转交 {n} 项待办', fillAll: '请把各项选全', saved: '已保存', tab: '审批代理与交接',
     onBehalf: '代 {name} 审批', sign: '手写签名', signHere: '请在框内签名', clear: '重写', chooseApprovers: '选择审批人',
-    chooseFor: '「{node}」的审批人（最多 {max} 人）', revoke: '申请撤销', revokeReason: '撤销理由' },
+    chooseFor: '「{node}」的审批人（最多 {max} 人）', typeToFind: '输入姓名查找', revoke: '申请撤销', revokeReason: '撤销理由' },
   cond: { field: '选择字段', and: '且', op: { eq: '等于', ne: '不等于', gt: '大于', ge: '大于等于', lt: '小于', le: '小于等于', has: '包含', not_has: '不包含' },
     warnings: '{n} 条提醒', warningsTitle: '发布前请看看这些提醒（不影响发布）' },
   widgetType: { kpi: '指标卡', bar: '柱状图', stacked_bar: '堆叠柱状图', line: '折线图', pie: '饼图', pareto: '帕累托图', gauge: '仪表盘',
