@@ -136,13 +136,23 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
     for item_id in order:
         item = problem.items[item_id]
         receipts = sorted(by_item.get(item_id, ()), key=lambda r: (r.date, r.ref, r.line or 0))
-        mine = sorted(elems.pop(item_id, []), key=lambda e: (e[0], e[1], e[2]))
+        mine = sorted(elems.pop(item_id, []), key=_order_key)
         planned = _net(problem, result, item, mine, receipts)
         _peg(problem, item, mine, receipts, planned)
         result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
         for po in planned:
             _explode(problem, po, elems, seq)
     return result
+
+
+_RANK = {P.SALES: 0, P.MPS: 1, P.FORECAST: 2, P.ORDER: 3, PLANNED: 4}
+
+
+def _order_key(e: _Elem) -> tuple:
+    """Requirements by bucket and date, then by what they are (not by input order): the same problem in
+    any order gives the same pegging."""
+    p = e[4]
+    return (e[0], e[1], _RANK.get(p.kind, 9), p.kind, p.ref, p.line or 0, p.doc or 0, p.parent or 0, e[3], e[2])
 
 
 def _independent(problem: P.Problem) -> tuple[dict[int, list[_Elem]], int]:
