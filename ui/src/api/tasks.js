@@ -7,8 +7,11 @@ import { get, post } from './client.js'
 /** @typedef {'approve' | 'reject' | 'return' | 'transfer' | 'delegate' | 'add_signer' | 'comment' | 'read'} TaskAction */
 /** @typedef {{ id: number, instance_id: number, status: string, form: string, record_id: number, [more: string]: any }} Task */
 
-/** @param {Box} box @returns {Promise<{ items: Task[], counts: Record<string, number> }>} */
-export const listTasks = (box) => get('/api/tasks', { box })
+/**
+ * @param {Box} box @param {{ limit?: number, offset?: number }} [page] at most ``limit`` items (the server's default 50)
+ * @returns {Promise<{ items: Task[], counts: Record<string, number> }>}
+ */
+export const listTasks = (box, page = {}) => get('/api/tasks', { box, ...page })
 /** @returns {Promise<Record<string, number>>} how many tasks each box holds */
 export const taskCounts = () => get('/api/tasks/counts')
 /** @param {number} taskId @param {TaskAction} action @param {Record<string, any>} body opinion, user, node, position */
