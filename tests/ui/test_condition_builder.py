@@ -43,7 +43,7 @@ def test_a_select_condition_picked_by_label_routes_the_record(page, core_server)
     pick(page, row.locator("[data-test=cond-field]"), "判定")
     ops = row.locator("[data-test=cond-op]")
     assert "等于" in ops.inner_text()
-    pick(page, row.locator("[data-test=cond-value]"), "不合格")
+    row.locator("[data-test=cond-value] [data-choice=不合格]").click()     # two options: a row of buttons
     preview = page.locator("[data-test=cond-preview]").first
     page.wait_for_function("document.querySelector('[data-test=cond-preview]').textContent.includes('不合格')")
     assert preview.inner_text().strip() == "判定 等于 不合格"

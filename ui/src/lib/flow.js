@@ -2,6 +2,7 @@
 // tree (nodes; condition/parallel nodes hold branches of nodes), so the designer edits a copy with a
 // stable `_uid` per node and branch for rendering; treeToFlow strips them.
 import { both } from '../i18n.js'
+import { splitBranches } from './choices.js'
 
 const clone = (x) => JSON.parse(JSON.stringify(x))
 let uid = 0
@@ -41,7 +42,8 @@ export function newNode(type, tree) {
   while (taken.has(`${type}_${i}`)) i++
   const id = `${type}_${i}`
   const n = { _uid: `n${++uid}`, id, type, label: both(`flowNode.${type}`) }
-  if (type === 'approval') Object.assign(n, { assignees: [{ type: 'initiator' }], mode: 'any' })
+  // a new approver is a named person (DingTalk's 指定成员): one picker to fill in; existing flows keep theirs
+  if (type === 'approval') Object.assign(n, { assignees: [{ type: 'user', users: [] }], mode: 'any' })
   if (type === 'cc') n.assignees = [{ type: 'initiator' }]
   if (type === 'action') n.actions = [{ type: 'set_fields', values: {} }]
   if (type === 'end') n.outcome = 'approved'
@@ -50,6 +52,13 @@ export function newNode(type, tree) {
     { _uid: `b${++uid}`, label: both('designer.conditionN', { n: 1 }), when: '', nodes: [] },
     { _uid: `b${++uid}`, else: true, nodes: [] }] }
   if (type === 'parallel') { delete n.label; n.branches = [{ _uid: `b${++uid}`, nodes: [] }, { _uid: `b${++uid}`, nodes: [] }] }
+  return n
+}
+
+/** 按「field」分支: a condition node with one branch per option of ``field`` and 其他情况 last. */
+export function newSplit(field, tree) {
+  const n = newNode('condition', tree)
+  n.branches = splitBranches(field, () => `b${++uid}`)
   return n
 }
 
