@@ -35,7 +35,7 @@ def _refuse_engine_only(compiled: CompiledForm) -> Conflict:
 
 
 def _posted_is_final(compiled: CompiledForm, old: Mapping[str, Any]) -> Conflict:
-    return Conflict(f"{D.label(compiled)} {old.get('code')} 已{P.STATUS_ZH.get(str(old.get('status')), '')}，不能修改或删除："
+    return Conflict(f"{D.label(compiled)} {old.get('code')} 是「{P.STATUS_ZH.get(str(old.get('status')), '')}」的单据，不能修改或删除："
                     "如有错误请冲销后重开", f"{compiled.name} {old.get('code')} is {old.get('status')} and is not changed nor "
                     "deleted: reverse it and enter a new one")
 

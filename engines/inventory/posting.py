@@ -28,9 +28,11 @@ from mom.engines.inventory import ledger as L
 from mom.engines.inventory import lots as LT
 from mom.engines.inventory import rules as R
 from mom.engines.records import service as S
+from mom.engines.records import uniqueness
 from mom.engines.records.access import form_access
-from mom.engines.records.batch import update_many
+from mom.engines.records.batch import update_many, write_system_fields
 from mom.engines.records.context import Ctx
+from mom.platform.db.bulk import relaxed_gc
 from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
 
 STATUS_ZH = {"draft": "草稿", "posted": "已过账", "reversed": "已冲销"}
@@ -116,7 +118,10 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, kind: D.Kind, compiled: An
     if line_patch is not None:
         patch["lines"] = line_patch
     with D.engine_writes(conn):
-        update_many(conn=conn, registry=forms, ctx=acting(ctx), form=compiled.name, patches=[(int(doc["id"]), patch, None)])
+        if line_patch is None:      # the engine's own fields of a row it holds locked: no re-reading of a thousand lines
+            write_system_fields(conn=conn, registry=forms, ctx=acting(ctx), form=compiled.name, rows=[(doc, patch)])
+        else:
+            update_many(conn=conn, registry=forms, ctx=acting(ctx), form=compiled.name, patches=[(int(doc["id"]), patch, None)])
 
 
 def _apply(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], plan: "_Plan") -> list[int]:
@@ -332,8 +337,7 @@ def carry_out_reversal(conn: Connection, forms: Any, ctx: Ctx, compiled: Any, do
     header.update(lines=[{k: ln.get(k) for k in cols} for ln in lines], note=f"冲销 {doc['code']}"[:200],
                   doc_date=ctx.now.astimezone(ctx.tz).date())
     with D.engine_writes(conn):
-        made = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=form, docs=[header])[0]
-    new_id = int(made["id"])
+        new_id = create_document(conn, forms, acting(ctx), form, header)
     new_code = D.row(conn, compiled, new_id)["code"]  # type: ignore[index]
     negated = [{**{k: m.get(k) for k in L.FIELDS}, "qty": -D.dec(m["qty"]), "reversal_of": int(m["id"]),
                 "document_id": new_id, "document_code": new_code, "_path": f"/lines/{int(m['document_line'] or 1) - 1}"}
@@ -376,8 +380,20 @@ def create_and_post(conn: Connection, forms: Any, ctx: Ctx, form: str, body: dic
                 post(conn, forms, ctx, form, int(seen["id"]))
             return summary(conn, forms, form, int(seen["id"]), duplicate=True)
     doc = {k: v for k, v in body.items() if k not in ("status", "id", "row_version")}
-    made = S.create_records(conn=conn, registry=forms, ctx=ctx, form=form, docs=[doc])[0]
-    return post(conn, forms, ctx, form, int(made["id"]))
+    with relaxed_gc():         # a document of a thousand lines keeps thousands of small objects alive
+        return post(conn, forms, ctx, form, create_document(conn, forms, ctx, form, doc))
+
+
+def create_document(conn: Connection, forms: Any, ctx: Ctx, form: str, doc: dict[str, Any]) -> int:
+    """A new (draft) document through the record service with ``ctx``'s create right, its id
+    (what ``create_records`` does, without reading the document back: a big one would be read and
+    displayed line by line for nothing)."""
+    compiled = forms.get(conn, form)
+    access = form_access(compiled, ctx.actor)
+    access.require("create")
+    prepared = S.prepare_many(conn, forms, compiled, ctx, access, [doc], [""])
+    uniqueness.raise_problems([p for _, pr in prepared for p in pr.items])
+    return int(S.insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=forms.hooks)[0]["id"])
 
 
 def pick_list(conn: Connection, forms: Any, ctx: Ctx, order_id: int, *, from_location: int | None = None) -> list[dict[str, Any]]:

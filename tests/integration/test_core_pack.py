@@ -43,12 +43,14 @@ def user(engine: sa.engine.Engine, client: Any, name: str, role: str) -> dict[st
 def test_core_installs_on_an_empty_database(cli, engine, client, demo: bool) -> None:  # type: ignore[no-untyped-def]
     took = install(cli, "core", *(["--demo"] if demo else []))
     assert took <= INSTALL_TARGET_SECONDS, f"installing core took {took:.1f} s (target ≤ {INSTALL_TARGET_SECONDS} s)"
-    assert pack_row(engine, "core")["version"] == "1.3.0"
+    assert pack_row(engine, "core")["version"] == "1.4.0"
 
     admin = admin_headers(client, engine)
     core = next(a for a in client.get("/api/apps", headers=admin).json() if a["name"] == "core")
     assert core["label"]["zh-CN"] == "制造基础"
-    assert [f["name"] for f in core["forms"]] == FORMS                         # the menu follows the forms
+    menu = [f["name"] for f in core["forms"]]
+    assert menu[:len(FORMS)] == FORMS                                           # the menu follows the forms
+    assert menu[len(FORMS):len(FORMS) + 5] == ["warehouse", "location", "lot", "stock_move", "stock_balance"]   # 1.4.0: stock
     with engine.connect() as conn:
         roles = dict(conn.execute(sa.text("SELECT name, label FROM mom_role")).all())
     for name, zh in (("planner", "计划员"), ("supervisor", "车间主任"), ("operator", "操作工"), ("engineer", "工艺员")):
