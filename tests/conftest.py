@@ -4,7 +4,8 @@ MOM_TEST_DATABASE_URL is set.
 Each test gets a database of its own, copied from a template built once per session (templates.py),
 chosen by the fixtures the test uses: ``plant`` (`mom demo`: core with its demo plant, the demo pack on
 top, and qe2), ``demo_forms`` (an admin, the demo's supplier and inspection forms, core's item form and a
-few records), ``admin`` (an admin user), ``engine`` or anything built on it (the
+few records), ``core_pack`` (the core pack with its demo plant, as `mom pack install core --yes --demo`
+installs it), ``admin`` (an admin user), ``engine`` or anything built on it (the
 migrated schema); a test that uses only ``db_url``/``settings``/``cli`` gets an empty database. File
 storage (``settings.data_dir``) is per test.
 
@@ -85,12 +86,23 @@ def _load_plant(engine: sa.engine.Engine) -> None:
     _cheap_passwords(engine, {u[0]: u[1] for u in USERS})
 
 
+def _load_core(engine: sa.engine.Engine) -> None:
+    """The `core` template: the core pack with its demo plant (制造基础 and the valve plant), installed the way
+    `mom pack install core --yes --demo` installs it (the plant's time zone from the settings), and nobody else."""
+    from mom.engines.forms.fieldtypes import plant_tz
+    from mom.engines.packs import manager
+    from mom.platform.composition import form_registry
+
+    manager.execute(engine, None, "install", "core", forms_factory=form_registry, demo=True,
+                    tz=plant_tz(Settings(database_url="sqlite://").timezone))
+
+
 @pytest.fixture(scope="session")
 def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
     """The session's template databases (built on first use, removed at the end)."""
     folder = tmp_path_factory.mktemp("db-templates")
     t = Templates(PG_URL, folder, {"admin": _load_admin, "demo_forms": lambda e: _load_demo_forms(e, folder),
-                                   "plant": _load_plant})
+                                   "plant": _load_plant, "core": _load_core})
     yield t
     t.close()
 
@@ -98,8 +110,8 @@ def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates
 @pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, db_templates: Templates) -> Iterator[str]:
     names = request.fixturenames
-    kind = next((k for k in ("plant", "demo_forms", "admin", "engine") if k in names), "empty")
-    kind = "migrated" if kind == "engine" else kind
+    kind = next((k for k in ("plant", "core_pack", "demo_forms", "admin", "engine") if k in names), "empty")
+    kind = {"engine": "migrated", "core_pack": "core"}.get(kind, kind)
     with db_templates.database(kind, tmp_path) as url:
         yield url
 
@@ -161,6 +173,14 @@ def plant(client: TestClient, engine: sa.engine.Engine) -> Any:
     from tests.integration.wf_helpers import Plant
 
     return Plant(client)
+
+
+@pytest.fixture
+def core_pack(engine: sa.engine.Engine) -> sa.engine.Engine:
+    """The test's engine on a database holding the core pack with its demo plant and no user (a copy of the
+    session's `core` template: installing it per test took several seconds); test_core_pack.py installs it
+    through the CLI itself."""
+    return engine
 
 
 @pytest.fixture

@@ -30,12 +30,10 @@ def _ctx(now: dt.datetime) -> Ctx:
 
 
 @pytest.fixture
-def board(engine: sa.engine.Engine) -> sa.engine.Engine:
-    """core --demo; order A (10 valves, due Friday) made completely on Monday and Tuesday, order B
-    (20, due Thursday) cast in part: a day-shift and a night-shift report."""
-    from mom.engines.packs import manager
-
-    manager.execute(engine, None, "install", "core", forms_factory=form_registry, demo=True, tz=TZ)
+def board(core_pack: sa.engine.Engine) -> sa.engine.Engine:
+    """core --demo (a copy of the session's template, tests/conftest.py); order A (10 valves, due Friday) made
+    completely on Monday and Tuesday, order B (20, due Thursday) cast in part: a day-shift and a night-shift report."""
+    engine = core_pack
     forms = form_registry()
     with write_tx(engine) as conn:
         item = conn.execute(sa.text("SELECT id FROM item WHERE code = 'FG-V50'")).scalar()

@@ -25,10 +25,9 @@ from tests.conftest import fixture_hash, login
 # ---------------------------------------------------------------- helpers
 
 @pytest.fixture
-def shop(cli, engine, client) -> "Shop":  # type: ignore[no-untyped-def]
-    """The core pack with its demo plant, and people: planner, supervisor, two operators, a visitor."""
-    r = cli("pack", "install", "core", "--yes", "--demo")
-    assert r.exit_code == 0, r.output
+def shop(core_pack, engine, client) -> "Shop":  # type: ignore[no-untyped-def]
+    """The core pack with its demo plant (`mom pack install core --yes --demo`: a copy of the session's
+    template, tests/conftest.py), and people: planner, supervisor, two operators, a visitor."""
     with write_tx(engine) as conn:
         auth.create_user(conn, username="admin", password_hash=fixture_hash("admin-pass-1"), is_admin=True)
         for name, roles in (("plan1", ["planner"]), ("sup1", ["supervisor"]), ("op1", ["operator"]), ("op2", ["operator"]),

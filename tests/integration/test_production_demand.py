@@ -42,10 +42,9 @@ class Plant:
 
 
 @pytest.fixture
-def shop(cli, engine, client) -> Plant:  # type: ignore[no-untyped-def]
-    """The core pack with its demo plant; a planner, an operator and an administrator."""
-    r = cli("pack", "install", "core", "--yes", "--demo")
-    assert r.exit_code == 0, r.output
+def shop(core_pack, engine, client) -> Plant:  # type: ignore[no-untyped-def]
+    """The core pack with its demo plant (`mom pack install core --yes --demo`: a copy of the session's
+    template, tests/conftest.py); a planner, an operator and an administrator."""
     with write_tx(engine) as conn:
         auth.create_user(conn, username="admin", password_hash=fixture_hash("admin-pass-1"), is_admin=True)
         for name, roles in (("plan1", ["planner"]), ("op1", ["operator"])):

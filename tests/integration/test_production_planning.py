@@ -84,9 +84,9 @@ def _modes(engine: sa.engine.Engine, task_id: int) -> set[int]:
 
 
 @pytest.fixture
-def core(engine: sa.engine.Engine) -> sa.engine.Engine:
-    _install_core(engine)
-    return engine
+def core(core_pack: sa.engine.Engine) -> sa.engine.Engine:
+    """The core pack with its demo plant (a copy of the session's template, tests/conftest.py)."""
+    return core_pack
 
 
 def test_three_released_orders_are_planned_on_their_machines_in_shifts_without_overlap(core) -> None:

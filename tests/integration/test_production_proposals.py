@@ -22,7 +22,7 @@ from mom.platform.errors import AccessDenied, InvalidInput
 from mom.platform.replanning import replan
 from mom.platform.worker import Worker
 from tests.conftest import fixture_hash, login
-from tests.integration.test_production_planning import NOW, TZ, _ctx, _install_core, _orders, _solve, _tasks, _utc
+from tests.integration.test_production_planning import NOW, TZ, _ctx, _orders, _solve, _tasks, _utc
 
 DOWN_FROM, DOWN_UNTIL = NOW, NOW + dt.timedelta(hours=4)
 
@@ -42,9 +42,9 @@ def _planner_ctx(engine: sa.engine.Engine, now: dt.datetime = NOW) -> Ctx:
 
 
 @pytest.fixture
-def core_plant(engine: sa.engine.Engine) -> sa.engine.Engine:
+def core_plant(core_pack: sa.engine.Engine) -> sa.engine.Engine:
     """The demo core_plant, a planner plan1, three released orders planned (the plan in force)."""
-    _install_core(engine)
+    engine = core_pack
     with write_tx(engine) as conn:
         auth.create_user(conn, username="plan1", password_hash=fixture_hash("plan-pass-1"), roles=["planner"])
         auth.create_user(conn, username="op1", password_hash=fixture_hash("op-pass-11"), roles=["operator"])

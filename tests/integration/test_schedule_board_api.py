@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import read_tx, write_tx
 from tests.conftest import fixture_hash, login
-from tests.integration.test_production_planning import TZ, _install_core, _orders, _tasks, _utc
+from tests.integration.test_production_planning import TZ, _orders, _tasks, _utc
 
 
 @pytest.fixture
-def users(engine: sa.engine.Engine, client) -> dict[str, dict[str, str]]:
-    _install_core(engine)
+def users(core_pack: sa.engine.Engine, client) -> dict[str, dict[str, str]]:
+    engine = core_pack
     with write_tx(engine) as conn:
         auth.create_user(conn, username="plan1", password_hash=fixture_hash("plan-pass-1"), roles=["planner"])
         auth.create_user(conn, username="op1", password_hash=fixture_hash("op-pass-11"), roles=["operator"])
