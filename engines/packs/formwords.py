@@ -102,7 +102,8 @@ PROPS = {"required": ("必填", "required"), "unique": ("不可重复", "unique"
          "help": ("填写说明", "help"), "min": ("最小值", "minimum"), "max": ("最大值", "maximum"),
          "max_length": ("最大长度", "maximum length"), "regex": ("格式要求", "format"), "formula": ("公式", "formula"),
          "pattern": ("编号规则", "numbering"), "form": ("关联表单", "linked form"), "display_field": ("显示字段", "display field"),
-         "precision": ("精度", "precision"), "scale": ("小数位数", "decimal places"), "result_type": ("结果类型", "result type")}
+         "precision": ("精度", "precision"), "scale": ("小数位数", "decimal places"), "result_type": ("结果类型", "result type"),
+         "ui": ("显示方式", "display")}
 PARTS = {"rules": ("校验规则", "rules"), "permissions": ("权限", "permissions"), "display_field": ("显示字段", "display field"),
          "ui": ("布局", "layout"), "description": ("说明", "description"), "states": ("状态", "states")}
 
