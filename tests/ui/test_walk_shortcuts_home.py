@@ -223,6 +223,8 @@ def test_a_new_report_counts_and_names_itself(page, plant: str) -> None:
     page.locator("[data-test=dims] [data-dim] button").last.click()          # 检验员 goes again
     expect(label).to_have_value("来料检验记录 按 判定 统计")
     page.click("[data-test=add-count]")
+    page.click("[data-test=add-count]")                     # once is enough: no second 记录数
+    expect(page.locator("[data-test=measures] .chip")).to_have_count(1)
 
     with page.expect_response(lambda r: "/api/reports/" in r.url and r.request.method == "PUT") as put:
         page.click("[data-test=publish-report]")
