@@ -1,7 +1,8 @@
 """Lot-sizing rules (批量规则) on the core item form's ``lot_size_rule`` and ``lot_size``.
 
 - ``lot_for_lot`` (按需): one order of exactly the net requirement;
-- ``fixed`` (固定批量) Q: ⌈NR/Q⌉ orders of Q each (Q·⌈NR/Q⌉ in all);
+- ``fixed`` (固定批量) Q: ⌈NR/Q⌉ orders of Q each (Q·⌈NR/Q⌉ in all); more than ``MAX_LOTS`` lots in one
+  bucket become one order of Q·⌈NR/Q⌉ (a run's size stays bounded whatever the data);
 - ``multiple`` (批量倍数) Q: one order of Q·⌈NR/Q⌉;
 - ``minimum`` (最小批量) Q: one order of max(NR, Q).
 A rule whose lot size is empty or 0 works lot for lot (mom-domain.md §3.1).
@@ -13,6 +14,7 @@ from decimal import ROUND_CEILING, Decimal
 LOT_FOR_LOT, FIXED, MULTIPLE, MINIMUM = "lot_for_lot", "fixed", "multiple", "minimum"
 RULES = (LOT_FOR_LOT, FIXED, MULTIPLE, MINIMUM)
 ZERO = Decimal(0)
+MAX_LOTS = 20
 
 
 def lots(net: Decimal, rule: str | None, size: Decimal | None) -> list[Decimal]:
@@ -24,7 +26,7 @@ def lots(net: Decimal, rule: str | None, size: Decimal | None) -> list[Decimal]:
         return [net]
     n = int((net / q).to_integral_value(rounding=ROUND_CEILING))
     if rule == FIXED:
-        return [q] * n
+        return [q] * n if n <= MAX_LOTS else [q * n]
     if rule == MULTIPLE:
         return [q * n]
     if rule == MINIMUM:

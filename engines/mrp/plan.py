@@ -25,6 +25,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
+from typing import NamedTuple
 
 from mom.engines.mrp import problem as P
 from mom.engines.mrp.levels import low_level_codes
@@ -36,8 +37,7 @@ PLANNED, SAFETY, STOCK = "planned", "safety_stock", "stock"
 EXPEDITE, RESCHEDULE_OUT, CANCEL, LATE = "expedite", "reschedule_out", "cancel", "late"
 
 
-@dataclass(frozen=True)
-class Peg:
+class Peg(NamedTuple):
     """Part of a planned order that serves one requirement: a demand document, a parent's planned order
     (``parent`` is its number), safety stock or stock (lot-size surplus)."""
 
@@ -133,6 +133,7 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
     order = sorted((i for i in problem.items if only is None or i in only),
                    key=lambda i: (levels.get(i, 0), problem.items[i].code, i))
     seq = [len(problem.demands) + len(problem.outside)]
+    memo: dict[tuple[int, dt.date], tuple[P.Component, ...]] = {}
     for item_id in order:
         item = problem.items[item_id]
         receipts = sorted(by_item.get(item_id, ()), key=lambda r: (r.date, r.ref, r.line or 0))
@@ -141,7 +142,7 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
         _peg(problem, item, mine, receipts, planned)
         result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
         for po in planned:
-            _explode(problem, po, elems, seq)
+            _explode(problem, po, elems, seq, memo)
     return result
 
 
@@ -268,14 +269,17 @@ def _actions(problem: P.Problem, item: P.Item, rec: ItemRecord, receipts: list[P
     return out
 
 
-def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]], seq: list[int]) -> None:
+def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]], seq: list[int],
+             memo: dict[tuple[int, dt.date], tuple[P.Component, ...]]) -> None:
     if po.source != P.MAKE:
         return
-    bom = choose_bom(problem.boms.get(po.item, ()), po.release)
-    if bom is None:
-        return
+    key = (po.item, po.release)
+    lines = memo.get(key)
+    if lines is None:       # the BOM in force that day, each line's need per parent unit, once per (item, day)
+        bom = choose_bom(problem.boms.get(po.item, ()), po.release)
+        lines = memo[key] = bom.components if bom else ()
     i = problem.buckets.index(po.release)
-    for c in bom.components:
+    for c in lines:
         need = component_qty(po.qty, c)
         if need > 0:
             seq[0] += 1
@@ -291,6 +295,8 @@ def choose_bom(boms: tuple[P.Bom, ...], day: dt.date) -> P.Bom | None:
 
 
 def component_qty(qty: Decimal, c: P.Component) -> Decimal:
-    """A component's need for ``qty`` of the parent, rounded up to 4 decimals."""
+    """A component's need for ``qty`` of the parent, rounded up to 4 decimals (as release computes it)."""
     base = c.base_qty if c.base_qty > 0 else Decimal(1)
-    return (qty * c.qty_per / base * (1 + c.scrap_rate / 100)).quantize(QTY, rounding=ROUND_CEILING)
+    if not c.scrap_rate:
+        return (c.qty_per * qty / base).quantize(QTY, rounding=ROUND_CEILING)
+    return (c.qty_per * qty / base * (1 + c.scrap_rate / 100)).quantize(QTY, rounding=ROUND_CEILING)
