@@ -27,7 +27,7 @@ _AREA_OF = {
     "events": "workflow", "outbox": "workflow", "notifications": "workflow",
     "reports": "reports", "dashboards": "reports", "report-runs": "reports", "spc": "reports",
     "print-templates": "reports", "print": "reports",
-    "scheduling": "scheduling", "production": "production",
+    "scheduling": "scheduling", "production": "production", "mrp": "production",
     "attachments": "files", "files": "files",
     "admin": "admin", "packs": "admin",
 }
