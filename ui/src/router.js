@@ -22,6 +22,7 @@ const DesignHome = () => import('./views/DesignHome.vue')
 const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
 const Packs = () => import('./views/Packs.vue')
 const Dispatch = () => import('./views/Dispatch.vue')
+const Stock = () => import('./views/Stock.vue')
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -38,6 +39,7 @@ export const router = createRouter({
         { path: 'inbox', component: Inbox },
         { path: 'schedule', component: ScheduleBoard },
         { path: 'dispatch', component: Dispatch },
+        { path: 'stock', component: Stock },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
         { path: 'design', component: DesignHome },

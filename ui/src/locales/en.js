@@ -168,4 +168,9 @@ export default {
     empty: 'No permissions yet: only administrators may use this form' },
   dept: { head: 'Head', deputy: 'Deputy', members: 'Members', notSet: 'Not set', pickUser: 'Pick a person',
     headHint: 'A flow\'s “department head” approver is the head set here; when the head is not set or disabled the deputy approves, and when neither is, the head of the department above.' },
+  stock: { nav: 'Stock', title: 'Stock on hand', item: 'Item', location: 'Location', lot: 'Lot / serial', lotStatus: 'Lot status', qty: 'Quantity',
+    usable: 'Usable', onHand: 'On hand', itemPh: 'Item code (scan)', locationPh: 'Location code', lotPh: 'Lot no.', search: 'Search', none: 'No stock',
+    ledger: 'Stock ledger', postedAt: 'Posted at', document: 'Document', line: 'Line', other: 'Other location', more: 'More', untracked: '—',
+    kind: { normal: 'Normal', line_side: 'Line-side', quarantine: 'Quarantine', scrap: 'Scrap' },
+    status: { quarantine: 'Quarantine', released: 'Released', blocked: 'Blocked' } },
 }

@@ -163,4 +163,9 @@ export default {
     empty: '还没有设置权限：只有管理员可以使用这个表单' },
   dept: { head: '主管', deputy: '副主管', members: '人数', notSet: '未设置', pickUser: '选择人员',
     headHint: '审批流程中的「部门主管」审批人就是这里的主管；主管未设置或已停用时由副主管审批，都没有时交给上级部门的主管。' },
+  stock: { nav: '库存', title: '现存量', item: '物料', location: '库位', lot: '批次/序列号', lotStatus: '批次状态', qty: '数量',
+    usable: '可用', onHand: '现存', itemPh: '物料编码（可扫码）', locationPh: '库位编码', lotPh: '批号', search: '查询', none: '没有库存',
+    ledger: '库存流水', postedAt: '过账时间', document: '单据', line: '行', other: '对方库位', more: '更多', untracked: '—',
+    kind: { normal: '普通', line_side: '线边仓', quarantine: '待检', scrap: '废品' },
+    status: { quarantine: '待检', released: '放行', blocked: '冻结' } },
 }
