@@ -67,7 +67,8 @@ def _locked(conn: Connection, f: dict[str, Any], wanted: Sequence[Any]) -> list[
         raise InvalidInput(f"一次最多处理 {MAX_PER_CALL} 条建议（现为 {len(wanted)} 条）：请分批确认",
                            f"at most {MAX_PER_CALL} suggestions per call (got {len(wanted)}): confirm them in batches",
                            problems=[Problem("/suggestions", f"最多 {MAX_PER_CALL} 条", f"at most {MAX_PER_CALL}", "max_items")])
-    bad = [i for i, v in enumerate(wanted) if isinstance(v, bool) or not isinstance(v, (int, str)) or (isinstance(v, str) and not 0 < len(v) <= 64)]
+    bad = [i for i, v in enumerate(wanted) if isinstance(v, bool) or not isinstance(v, (int, str))
+           or (isinstance(v, str) and not 0 < len(v) <= 64) or (isinstance(v, int) and not 0 < v < 2**53)]
     if bad:
         raise InvalidInput(f"第 {bad[0] + 1} 项不是建议 id 或建议号", f"item {bad[0] + 1} is not a suggestion id or code",
                            problems=[Problem(f"/suggestions/{i}", "应为建议 id 或建议号", "must be an id or a code", "type") for i in bad[:20]])

@@ -65,6 +65,8 @@ def top_demands(conn: Connection, forms: Any, ctx: Ctx, suggestion: Any) -> dict
     f = D.forms_of(conn, forms)
     form_access(f[D.SUGGESTION], ctx.actor).require("read")
     s = f[D.SUGGESTION].main
+    if isinstance(suggestion, str) and suggestion.isdigit() and len(suggestion) <= 15:
+        suggestion = int(suggestion)
     col = s.c.id if isinstance(suggestion, int) else s.c.code
     row = conn.execute(sa.select(s.c.id, s.c.code, s.c.qty).where(col == suggestion, s.c.deleted_at.is_(None))).first()
     if row is None:
@@ -94,7 +96,7 @@ def top_demands(conn: Connection, forms: Any, ctx: Ctx, suggestion: Any) -> dict
 
 def _run_id(conn: Connection, f: dict[str, Any], run: Any) -> int:
     t = f[D.RUN].main
-    if isinstance(run, str) and run.isdigit():
+    if isinstance(run, str) and run.isdigit() and len(run) <= 15:
         run = int(run)
     col = t.c.id if isinstance(run, int) else t.c.code
     got = conn.execute(sa.select(t.c.id).where(col == run, t.c.deleted_at.is_(None))).scalar()

@@ -56,7 +56,7 @@ def get_run(run: PathRun, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
             summary="The demands at the top that a suggestion serves, its pegging followed through the parents' suggestions")
 def get_demands(suggestion: PathSuggestion, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return listing.top_demands(conn, registry, ctx, int(suggestion) if suggestion.isdigit() else suggestion)
+        return listing.top_demands(conn, registry, ctx, suggestion)
 
 
 def _list(body: Any) -> list[Any]:

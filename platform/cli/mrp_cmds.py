@@ -101,7 +101,7 @@ def _decide(action: str, codes: tuple[str, ...], username: str | None) -> dict[s
 
     engine = open_engine()
     forms, ctx = form_registry(), command_ctx(engine, username)
-    wanted = [int(c) if c.isdigit() else c for c in codes]
+    wanted = [int(c) if c.isdigit() and len(c) <= 15 else c for c in codes]
     with write_tx(engine) as conn:
         return getattr(confirmation, action)(conn, forms, ctx, wanted)
 

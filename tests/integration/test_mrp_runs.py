@@ -199,3 +199,27 @@ def test_operators_may_not_run_or_confirm_and_bad_input_is_refused_in_words(shop
     assert '"bucket": "day"' in res.output
     res = cli("mrp", "ignore", first, "--as", "plan1")
     assert res.exit_code != 0 or "MS-" in res.output
+
+
+def test_a_new_run_replaces_proposed_suggestions_and_keeps_confirmed_ones_with_their_pegging_text(shop: Shop) -> None:
+    first = shop.run(bucket="week", horizon=10).json()
+    rows = _by_item(shop.suggestions(first["code"]))
+    rm = next(s for s in rows["RM"] if not s["exception"])
+    r = shop.client.post("/api/mrp/suggestions/confirm", json={"suggestions": [rm["id"]]}, headers=shop.plan)
+    assert r.status_code == 200 and r.json()["confirmed"][0]["order"], r.text
+    second = shop.run(bucket="week", horizon=10).json()
+    # the first run's FG suggestions (proposed) are gone; RM's confirmed one stays, its pegging still says which
+    # suggestion it served, the link to the removed suggestion dropped
+    old = _by_item(shop.suggestions(first["code"]))
+    assert "FG" not in old and [s["status"] for s in old["RM"]] == ["confirmed"]
+    assert [(p["demand"], p["parent_suggestion"]) for p in old["RM"][0]["pegging"]] == [
+        (rows["FG"][0]["code"], None), (rows["FG"][1]["code"], None)]
+    r = shop.client.post("/api/mrp/suggestions/confirm", json={"suggestions": [rows["FG"][0]["code"]]}, headers=shop.plan)
+    assert r.status_code == 404 and "新的 MRP 运算" in r.json()["message"]["zh-CN"]
+    runs = shop.client.get(f"/api/mrp/runs/{first['code']}", params={"limit": 1}, headers=shop.plan).json()["run"]
+    assert runs["status"] == "superseded"
+    assert shop.client.get(f"/api/mrp/runs/{second['id']}", headers=shop.plan).json()["run"]["status"] == "done"
+    # bounded input: a page of 1,001 or an id beyond any is refused or not found in words, never a 500
+    assert shop.client.get(f"/api/mrp/runs/{second['id']}", params={"limit": 1001}, headers=shop.plan).status_code == 422
+    assert shop.client.get("/api/mrp/runs/99999999999999999999", headers=shop.plan).status_code == 404
+    assert shop.client.post("/api/mrp/suggestions/confirm", json={"suggestions": [2**70]}, headers=shop.plan).status_code == 422
