@@ -204,3 +204,25 @@ def test_a_condition_row_on_a_select_is_buttons(page, core_server, arranged) -> 
     pick(page, row.locator("[data-test=cond-field]"), "产线")        # six options: a dropdown
     pick(page, row.locator("[data-test=cond-value]"), "6号线")
     expect(page.locator("[data-test=cond-preview]").first).to_have_text("产线 等于 6号线")
+
+
+def test_people_and_roles_in_one_approver_picker(page, core_server, arranged) -> None:  # type: ignore[no-untyped-def]
+    role = arranged.get("/api/admin/roles")[0]
+    role_label = role["label"]["zh-CN"] if isinstance(role.get("label"), dict) else role.get("label") or role["name"]
+    login(page, core_server)
+    page.goto(core_server + "/#/design/flow?form=ws_inspection")
+    expect(page.locator("[data-test=flow-label]")).to_have_value("来料检验记录审批")
+    page.locator("[data-test=add-node]").first.click()
+    page.locator(".el-dropdown-menu__item[data-node-type=approval]:visible").click()
+    node = page.locator("[data-node=approval_1]")
+    node.locator("[data-test=assignee-users]").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="质量经理老陈").first.wait_for()
+    groups = page.locator(".el-select-group__title:visible").all_inner_texts()
+    assert groups == ["人员", "角色"], groups
+    page.locator(".el-select-dropdown__item:visible", has_text="质量经理老陈").first.click()
+    page.locator(".el-select-dropdown__item:visible", has_text=role_label).first.click()
+    page.keyboard.press("Escape")
+    # the role became an entry of its own (type 角色), the person stays under 指定人员
+    expect(node.locator("[data-test=assignee-roles]")).to_contain_text(role_label)
+    expect(node.locator("[data-test=assignee-users]")).to_contain_text("质量经理老陈")
+    expect(node.locator("[data-test=assignee-users]")).not_to_contain_text(role_label)

@@ -108,6 +108,7 @@ export default {
   choice: { display: 'Show options as', auto: 'Automatic', buttons: 'Buttons', dropdown: 'Dropdown', clickToClear: 'Click again to clear',
     autoHint: 'Automatic: at most {n} short options show as buttons (one click picks), more as a dropdown' },
   flowSplit: { by: 'Branch by “{field}”' },
+  assigneePick: { people: 'People', roles: 'Roles', placeholder: 'Pick approvers (people or roles)' },
   assigneeType: { user: 'Specific people', role: 'Role', department_head: 'Department head', field: 'Form field', initiator: 'Initiator' },
   approvalMode: { any: 'Any one', all: 'All', sequential: 'In sequence', vote: 'Vote' },
   flowNode: { approval: 'Approval', cc: 'Copy', action: 'Action', end: 'End', condition: 'Condition', parallel: 'Parallel', subprocess: 'Sub-process' },

@@ -104,6 +104,7 @@ export default {
   choice: { display: '选项显示为', auto: '自动', buttons: '平铺', dropdown: '下拉', clickToClear: '再点一次取消选择',
     autoHint: '自动：不超过 {n} 个选项且选项名较短时平铺为按钮（一次点击即选中），否则为下拉框' },
   flowSplit: { by: '按「{field}」分支' },
+  assigneePick: { people: '人员', roles: '角色', placeholder: '选择审批人（人员或角色）' },
   assigneeType: { user: '指定人员', role: '角色', department_head: '部门主管', field: '表单字段', initiator: '发起人' },
   approvalMode: { any: '或签', all: '会签', sequential: '依次', vote: '票签' },
   flowNode: { approval: '审批', cc: '抄送', action: '自动动作', end: '结束', condition: '条件分支', parallel: '并行分支', subprocess: '子流程' },
