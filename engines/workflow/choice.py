@@ -4,6 +4,11 @@ A node lists ``{"type": "chosen", "max": 3}`` among its assignees, optionally wi
 ``roles``: then only those users (or members of those roles) may be chosen. At submit the initiator
 sends ``approvers: {node id: [username, …]}``; each list is checked here (the node allows it, one to
 ``max`` active users, within the candidates) and stored on the instance as user ids.
+
+With a record, only the chooser nodes on the path its current values take are offered
+(:mod:`prediction`): a choice is required for a node the record certainly reaches, optional for one a
+condition not yet decidable may lead to; a node reached later without a choice acts as its
+``on_empty`` says (passes on, or goes to the administrators).
 """
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.workflow import runtime as R
+from mom.engines.workflow.prediction import CERTAIN, predicted_nodes
 from mom.engines.workflow.spec import Assignee, NodeSpec, WorkflowSpec
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, Problem
@@ -34,6 +41,19 @@ def choice_nodes(spec: WorkflowSpec) -> list[tuple[NodeSpec, Assignee]]:
     return out
 
 
+def record_path(rt: R.Runtime, spec: WorkflowSpec, record_id: int) -> dict[str, str]:
+    """The waiting nodes record ``record_id`` reaches when the acting user submits it now: node id ->
+    ``certain`` or ``maybe`` (see prediction.predicted_nodes). No permission check: the caller did it."""
+    record = R.record_values(rt, rt.form(spec.form), record_id)
+    names = {**record, **R.initiator_names(rt.ctx.actor, rt.ctx.actor.id)}
+    return predicted_nodes(spec, names, now=rt.ctx.now.astimezone(rt.ctx.tz))
+
+
+def _required(node: NodeSpec, path: dict[str, str] | None) -> bool:
+    """A choice is needed: the node has no other approvers and the record certainly reaches it (when known)."""
+    return len(node.assignees) == 1 and (path is None or path.get(node.id) == CERTAIN)
+
+
 def _candidates_query(entry: Assignee) -> sa.Select:
     U = T.user
     q = sa.select(U.c.id, U.c.username, U.c.display_name).where(U.c.is_active.is_(True))
@@ -47,13 +67,17 @@ def _candidates_query(entry: Assignee) -> sa.Select:
 
 
 def choices(conn: Connection, spec: WorkflowSpec, exclude: int | None = None, q: str | None = None,
-            node_id: str | None = None) -> list[dict[str, Any]]:
+            node_id: str | None = None, path: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """What the submit dialog offers: each node to choose for (only ``node_id`` when given), its limit and
     its candidates (all active users when the node names none; never ``exclude``, the one submitting), at
-    most MAX_CANDIDATES of them (``more``: there are others; ``q`` narrows by name or username)."""
+    most MAX_CANDIDATES of them (``more``: there are others; ``q`` narrows by name or username).
+    ``path`` (:func:`record_path`): only the nodes on it; ``required`` says whether a choice is needed,
+    ``certain`` whether the record surely reaches the node (else a later condition decides)."""
     out = []
     for node, entry in choice_nodes(spec):
         if node_id is not None and node.id != node_id:
+            continue
+        if path is not None and node.id not in path:
             continue
         query = _candidates_query(entry)
         if exclude is not None:
@@ -64,6 +88,7 @@ def choices(conn: Connection, spec: WorkflowSpec, exclude: int | None = None, q:
                                        sa.func.lower(T.user.c.display_name).contains(needle, autoescape=True)))
         rows = conn.execute(query.order_by(T.user.c.id).limit(MAX_CANDIDATES + 1)).all()
         out.append({"node_id": node.id, "label": node.label, "max": entry.max, "restricted": bool(entry.users or entry.roles),
+                    "required": _required(node, path), "certain": path is None or path.get(node.id) == CERTAIN,
                     "more": len(rows) > MAX_CANDIDATES,
                     "candidates": [{"username": r.username, "display_name": r.display_name or r.username}
                                    for r in rows[:MAX_CANDIDATES]]})
@@ -76,11 +101,12 @@ def _bad(path: str, zh: str, en: str, code: str = "invalid") -> InvalidInput:
 
 
 def chosen_approvers(conn: Connection, spec: WorkflowSpec, raw: Any, *, trigger: str = "submit",
-                     initiator: int | None = None) -> dict[str, list[int]]:
+                     initiator: int | None = None, path: dict[str, str] | None = None) -> dict[str, list[int]]:
     """The initiator's choice (``{node id: [username, …]}``) checked against the flow; user ids per node.
     The initiator may not choose themselves (nobody approves their own request).
     A node that lets the initiator choose needs a choice when a person submits (not when a condition or
-    a rule starts the flow: then the node has only its other approvers)."""
+    a rule starts the flow: then the node has only its other approvers), and with ``path`` (the record's,
+    :func:`record_path`) only when the record certainly reaches the node."""
     nodes = dict((n.id, (n, e)) for n, e in choice_nodes(spec))
     if raw is None:
         raw = {}
@@ -116,7 +142,7 @@ def chosen_approvers(conn: Connection, spec: WorkflowSpec, raw: Any, *, trigger:
                        f"{key}: you cannot approve your own request; choose someone else", "self")
         out[key] = [found[n] for n in names]
     if trigger == "submit":
-        need = [n for k, (n, _) in nodes.items() if k not in out and len(n.assignees) == 1]
+        need = [n for k, (n, _) in nodes.items() if k not in out and _required(n, path)]
         if need:
             n = need[0]
             raise _bad(f"/approvers/{n.id}", f"请为「{text(n.label)}」选择审批人（最多 {_chosen_entry(n).max} 人）",   # type: ignore[union-attr]

@@ -147,8 +147,12 @@ def record_values(rt: Runtime, compiled: CompiledForm, record_id: int) -> dict[s
 
 def expression_names(rt: Runtime, inst: WorkflowInstance, record: Mapping[str, Any]) -> dict[str, Any]:
     """What a condition or action expression may name: the record's fields and the initiator's."""
-    who = rt.actor(inst.initiator_id)
-    return {**record, "initiator_id": inst.initiator_id, "initiator_username": who.username if who else None,
+    return {**record, **initiator_names(rt.actor(inst.initiator_id), inst.initiator_id)}
+
+
+def initiator_names(who: Actor | None, initiator_id: int | None) -> dict[str, Any]:
+    """The initiator's names that conditions may read (also used to predict a record's path before it starts)."""
+    return {"initiator_id": initiator_id, "initiator_username": who.username if who else None,
             "initiator_department_id": who.department_id if who else None,
             "initiator_roles": sorted(who.role_names) if who else []}
 
@@ -174,7 +178,7 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
           revokes_id: int | None = None, parent_task_id: int | None = None) -> WorkflowInstance:
     """Start ``workflow`` on a record. The initiator is the acting user; they must be able to read it.
     ``approvers``: 发起人自选, usernames per node id (see choice.chosen_approvers)."""
-    from mom.engines.workflow.choice import chosen_approvers   # it reads specs; imported late (no cycle)
+    from mom.engines.workflow.choice import choice_nodes, chosen_approvers, record_path   # imported late (no cycle)
 
     spec, enabled = rt.flows.current(rt.conn, workflow)
     if not enabled:
@@ -184,7 +188,9 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
     if busy is not None:
         raise Conflict(f"该记录已在审批中（流程实例 {busy['id']}）", f"the record is already under approval (instance {busy['id']})",
                        detail={"instance_id": busy["id"]})
-    chosen = chosen_approvers(rt.conn, spec, approvers, trigger=trigger, initiator=rt.ctx.actor.id)
+    # 发起人自选: choices are required only for the chooser nodes this record's values certainly reach
+    path = record_path(rt, spec, record_id) if trigger == "submit" and choice_nodes(spec) else None
+    chosen = chosen_approvers(rt.conn, spec, approvers, trigger=trigger, initiator=rt.ctx.actor.id, path=path)
     inst = WorkflowInstance(id=0, workflow=spec.name, version=spec.version, form=spec.form, record_id=record_id,
                             status="running", initiator_id=rt.ctx.actor.id, started_at=rt.ctx.now, state=InstanceState(),
                             chosen=chosen, revokes_id=revokes_id, parent_task_id=parent_task_id)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 
+from mom.engines.records.service import get_record
 from mom.engines.workflow import choice, linked, options, proxy, tasks
 from mom.engines.workflow.runtime import Runtime
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
@@ -22,11 +23,16 @@ BodyDep = Annotated[Any, Body()]
 def flow_choices(name: PathName, request: Request, ctx: CtxDep,
                  q: Annotated[str | None, Query(max_length=50, description="找人：姓名或账号的一部分 / part of a name")] = None,
                  node: Annotated[str | None, Query(max_length=64, description="只要这个节点 / only this node")] = None,
+                 record_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="只列出这条记录会经过的节点 / only the nodes this record's path reaches")] = None,
                  ) -> list[dict[str, Any]]:
     state = request.app.state
     with read_tx(state.engine) as conn:
         spec, _ = state.flows.current(conn, name)
-        return choice.choices(conn, spec, exclude=ctx.actor.id, q=q, node_id=node)
+        path = None
+        if record_id is not None:   # the caller must be able to read the record (403 / 404 as for the record itself)
+            get_record(conn=conn, registry=state.registry, ctx=ctx, form=spec.form, record_id=record_id)
+            path = choice.record_path(Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows), spec, record_id)
+        return choice.choices(conn, spec, exclude=ctx.actor.id, q=q, node_id=node, path=path)
 
 
 @router.get("/tasks/{task_id}/options", summary="What a task of mine allows: return targets, required comments, signature")

