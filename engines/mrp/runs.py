@@ -76,6 +76,7 @@ def run(conn: Connection, forms: Any, ctx: Ctx, *, bucket: str = "week", horizon
     else:
         problem, known, only = _net_change_problem(conn, forms, f, ctx, last, today, bucket, horizon)
         result = M.plan(problem, only=only)
+    ensure_indexes(conn, f)
     _remove_proposed(conn, f, only)
     run_row = _write_run(conn, forms, f, ctx, mode, bucket, horizon, problem, result, only, known)
     ids = _write_suggestions(conn, forms, f, ctx, run_row["id"], problem, result)
@@ -147,17 +148,41 @@ def _parents_needs(conn: Connection, f: dict[str, Any], boms: dict[int, tuple[P.
     return tuple(out)
 
 
+def ensure_indexes(conn: Connection, f: dict[str, Any]) -> None:
+    """The suggestions' child table indexed on its parent as its compiled form declares (parent_id, seq):
+    deleting a run's suggestions cascades to their pegging rows, a scan of all of them per row without it.
+    (The platform's apply does not create child tables' parent indexes yet; this creates the declared one.)"""
+    for table in f[D.SUGGESTION].children.values():
+        for ix in table.indexes:
+            if "parent_id" in ix.columns:
+                ix.create(conn, checkfirst=True)
+
+
 def _remove_proposed(conn: Connection, f: dict[str, Any], only: set[int] | None) -> None:
     """Delete the proposed suggestions being replaced (all, or those of ``only``) with their pegging rows;
-    a kept suggestion's pegging row that named one keeps its text and loses the link."""
+    a kept (confirmed or ignored) suggestion's pegging row that named one keeps its text and loses the link."""
     s, peg = f[D.SUGGESTION].main, f[D.SUGGESTION].children["pegging"]
+    gone: list[int] = []
+    kept: list[int] = []
     for chunk in D.chunks(only):
-        gone = sa.select(s.c.id).where(s.c.status == PROPOSED)
-        if chunk is not None:
-            gone = gone.where(s.c.item.in_(chunk))
-        conn.execute(peg.delete().where(peg.c.parent_id.in_(gone)))
-        conn.execute(peg.update().where(peg.c.parent_suggestion.in_(gone)).values(parent_suggestion=None))
-        conn.execute(s.delete().where(s.c.id.in_(gone)))
+        q = sa.select(s.c.id, s.c.status)
+        for rid, status in conn.execute(q if chunk is None else q.where(s.c.item.in_(chunk))):
+            (gone if status == PROPOSED else kept).append(int(rid))
+    removed = set(gone)
+    stale: list[int] = []
+    for chunk in D.chunks(kept):
+        q = sa.select(peg.c.id, peg.c.parent_suggestion).where(peg.c.parent_id.in_(chunk or []), peg.c.parent_suggestion.is_not(None))
+        stale += [int(pid) for pid, parent in conn.execute(q) if int(parent) in removed]
+    for chunk in D.chunks(stale):
+        conn.execute(peg.update().where(peg.c.id.in_(chunk or [])).values(parent_suggestion=None))
+    if only is None:            # everything proposed goes: two statements
+        conn.execute(peg.delete().where(peg.c.parent_id.in_(sa.select(s.c.id).where(s.c.status == PROPOSED))))
+        conn.execute(s.delete().where(s.c.status == PROPOSED))
+        return
+    for chunk in D.chunks(gone):
+        conn.execute(peg.delete().where(peg.c.parent_id.in_(chunk or [])))
+    for chunk in D.chunks(gone):
+        conn.execute(s.delete().where(s.c.id.in_(chunk or [])))
 
 
 # ---------------------------------------------------------------- writing
