@@ -98,6 +98,9 @@ class TxForms:
 
 
 _HELD = "mom_production_held"
+#: :func:`held` key: {task id: (setup, run) of its ``modes`` row for its planned machine, or None},
+#: read with the order's tasks by a job report for its expected finish
+TASK_TIMES = "task_times"
 
 
 def held(conn: Connection) -> dict[Any, Any]:

@@ -35,6 +35,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.production import documents as D
 from mom.engines.production import progress as P
 from mom.engines.records import service as S
+from mom.engines.records import uniqueness
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.engines.records.lookup import vouch
@@ -309,6 +310,8 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         D.held(conn)[("tasks", order_id)] = tasks
         if any(int(t["id"]) == int(task["id"]) for t in tasks):
             vouch(conn, D.TASK, [int(task["id"])])      # locked and live: the report's reference is not read again
+    if cid is not None and used is False and body.get("client_id") == cid:
+        uniqueness.vouch_free(conn, D.REPORT, "client_id", [cid])     # read just now: the create does not read it again
     if cid is not None and used is not False:
         earlier = D.rows(conn, report_form, report_form.main.c.client_id == cid)
         if earlier:
@@ -331,6 +334,7 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         return _answer(conn, forms, created, task["id"], duplicate=False, asked=body, names=names)
     finally:
         conn.info.pop(APPLIED, None)
+        D.held(conn).pop(D.TASK_TIMES, None)
 
 
 def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_id: int,
@@ -340,23 +344,37 @@ def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_i
     once per version of the forms. The order is locked before, so a repeat of the same report sees
     the first one once it is committed."""
     task_form = D.compiled(conn, forms, D.TASK)
+    modes = task_form.children.get("modes")
     key = ("tasks_and_client_id", conn.dialect.name, report_form.version)
     built = task_form.memo.get(key)
     if built is None:
         t, r = task_form.main, report_form.main
         used = (sa.select(r.c.id).where(r.c.client_id == sa.bindparam("cid", type_=r.c.client_id.type),
                                         r.c.deleted_at.is_(None)).limit(1).scalar_subquery())
-        q = (sa.select(t, used.label("_client_id_used"))
+        cols: list[Any] = [t, used.label("_client_id_used")]
+        if modes is not None and {"machine", "setup_min", "run_min"} <= set(modes.c.keys()):
+            # the times of each task's row of ``modes`` for its planned machine (the expected finish reads them)
+            def of_mode(c: Any) -> Any:     # the first row of ``modes`` for the task's planned machine
+                return (sa.select(c).where(modes.c.parent_id == t.c.id, modes.c.machine == t.c.machine)
+                        .order_by(modes.c.id).limit(1).scalar_subquery())
+            cols += [sa.literal(True).label("_modes"), of_mode(modes.c.setup_min).label("_mode_setup"),
+                     of_mode(modes.c.run_min).label("_mode_run")]
+        q = (sa.select(*cols)
              .where(t.c.deleted_at.is_(None), t.c.production_order == sa.bindparam("order_id", type_=t.c.production_order.type))
              .order_by(t.c.seq, t.c.id))
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(of=t)
         built = task_form.memo[key] = q
-    tasks, used = [], None
+    tasks, used, times = [], None, {}
     for row in conn.execute(built, {"cid": client_id, "order_id": order_id}).mappings():
         found = dict(row)
         used = found.pop("_client_id_used") is not None
+        if found.pop("_modes", None):
+            setup, run = found.pop("_mode_setup"), found.pop("_mode_run")
+            times[int(found["id"])] = (setup, run) if found.get("machine") is not None and (setup, run) != (None, None) else None
         tasks.append(found)
+    if times:
+        D.held(conn)[D.TASK_TIMES] = times
     return tasks, used
 
 

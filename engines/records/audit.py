@@ -7,7 +7,7 @@ no per-row audit work in Python and each entry shows exactly what was stored.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.records import lookup
+from mom.engines.records import display, lookup
 from mom.engines.records.context import Ctx
 from mom.platform.db import tables as T
 from mom.platform.db.types import UTCDateTime
@@ -28,18 +28,34 @@ def write(conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, ac
                                     "action": action, "form_version": compiled.version, "changes": changes})
 
 
-def insert_audited(conn: Connection, compiled: CompiledForm, ctx: Ctx, row: Mapping[str, Any]) -> int:
+def insert_audited(conn: Connection, compiled: CompiledForm, ctx: Ctx, row: Mapping[str, Any], *,
+                   number: tuple[str, Any, Mapping[str, Any]] | None = None, shown: Sequence[Any] = ()) -> dict[str, Any]:
     """PostgreSQL, one record: the insert and its audit entry in one statement (a data-modifying
-    CTE), so a create costs the database one round trip for both. Returns the new record's id."""
-    stmt = compiled.memo.get("insert_audited")
+    CTE), so a create costs the database one round trip for both. ``number``: (field key, SQL
+    expression, parameters) of an auto-number taken inside the same statement
+    (:func:`mom.engines.records.autonumber.in_statement`); ``shown``: the display joins of the new
+    record's references (:func:`mom.engines.records.display.plan`), selected from the inserted row in
+    the same statement. Returns the new id, the number and the references with their display columns."""
+    mk = display.memo_key(shown)       # None: a row scope in a join, specific to this reader: not kept
+    key = ("insert_audited", number[0] if number else None, mk) if mk is not None else None
+    stmt = compiled.memo.get(key) if key is not None else None
     if stmt is None:
         t = compiled.main
-        ins = t.insert().values({k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in row}).returning(*t.c).cte("ins")
+        values: dict[str, Any] = {k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in row if not number or k != number[0]}
+        if number:
+            values[number[0]] = number[1]
+        ins = t.insert().values(values).returning(*t.c).cte("ins")
         aud = _create_audit_insert(compiled, "postgresql", ins, None).cte("aud")
-        stmt = compiled.memo["insert_audited"] = sa.select(ins.c.id).add_cte(aud)
-    params = {f"v_{k}": v for k, v in row.items()}
+        # only what the caller does not know back: the id, the number, the names (the rest is what it sent)
+        keep = [ins.c.id, *([ins.c[number[0]]] if number else []), *(ins.c[s.key] for s in shown)]
+        stmt = display.joined(ins, shown, keep).add_cte(aud)
+        if key is not None:
+            compiled.memo[key] = stmt
+    params = {f"v_{k}": v for k, v in row.items() if not number or k != number[0]}
     params.update(at=ctx.now, actor=ctx.actor.id)
-    return int(conn.execute(stmt, params).scalar_one())
+    if number:
+        params.update(number[2])
+    return dict(conn.execute(stmt, params).mappings().one())
 
 
 def created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list[int]) -> None:

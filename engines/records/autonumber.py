@@ -41,11 +41,13 @@ def next_numbers(conn: Connection, name: str, period: str, count: int) -> range:
     return range(last - count + 1, last + 1)
 
 
-def fill_autonumbers(conn: Connection, compiled: CompiledForm, ctx: Ctx, rows: list[dict[str, Any]]) -> None:
-    """Give every row whose autonumber field is empty the next number (in row order, one reservation per field)."""
+def fill_autonumbers(conn: Connection, compiled: CompiledForm, ctx: Ctx, rows: list[dict[str, Any]],
+                     *, skip: str | None = None) -> None:
+    """Give every row whose autonumber field is empty the next number (in row order, one reservation per field);
+    ``skip``: the key of a field the caller numbers inside its own INSERT (:func:`in_statement`)."""
     local = ctx.now.astimezone(ctx.tz)
     for f in compiled.definition.scalar_fields:
-        if f.type != "autonumber":
+        if f.type != "autonumber" or f.key == skip:
             continue
         need = [r for r in rows if r.get(f.key) in (None, "")]
         if not need:
@@ -54,3 +56,32 @@ def fill_autonumbers(conn: Connection, compiled: CompiledForm, ctx: Ctx, rows: l
         numbers = next_numbers(conn, f"{compiled.name}.{f.id}", pattern_of.period_of(pattern, local), len(need))
         for r, n in zip(need, numbers):
             r[f.key] = pattern_of.render(pattern, local, n)
+
+
+def pending(compiled: CompiledForm, row: dict[str, Any]) -> list[Any]:
+    """The autonumber fields ``row`` leaves empty (each takes the next number of its sequence)."""
+    return [f for f in compiled.definition.scalar_fields if f.type == "autonumber" and row.get(f.key) in (None, "")]
+
+
+def in_statement(ctx: Ctx, compiled: CompiledForm, f: Any) -> tuple[Any, dict[str, Any]]:
+    """PostgreSQL: field ``f``'s next number taken inside the record's own INSERT (one statement, and
+    the sequence row locked only from there to the commit). Returns the SQL expression of the number
+    (a scalar subquery over the reservation, a data-modifying CTE) and its parameters; the text is
+    :func:`mom.engines.forms.autonumber.render`'s (date parts around the sequence zero-filled to its
+    width, never cut)."""
+    pattern = str(f.raw["pattern"])
+    local = ctx.now.astimezone(ctx.tz)
+    m = next(m for m in pattern_of.TOKEN.finditer(pattern) if m.group(1) == "seq")
+    params = {"name": f"{compiled.name}.{f.id}", "period": pattern_of.period_of(pattern, local), "count": 1,
+              "an_prefix": pattern_of.render(pattern[:m.start()], local, 0),
+              "an_suffix": pattern_of.render(pattern[m.end():], local, 0)}
+    key = ("autonumber_in_statement", f.key, int(m.group(2)))
+    expr = compiled.memo.get(key)
+    if expr is None:
+        seq = _reserve("postgresql").cte(f"seq_{f.key}")
+        text = sa.cast(seq.c.value, sa.Text)
+        width = sa.func.greatest(sa.literal(int(m.group(2)), sa.Integer), sa.func.length(text))
+        expr = compiled.memo[key] = sa.select(
+            sa.bindparam("an_prefix", type_=sa.Text) + sa.func.lpad(text, width, sa.literal("0", sa.Text))
+            + sa.bindparam("an_suffix", type_=sa.Text)).scalar_subquery()
+    return expr, params

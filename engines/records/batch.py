@@ -127,16 +127,23 @@ def _write(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict
         keys = tuple(sorted(k for k in changes if k in merged))
         groups[keys].append({"_id": rid, "_rv": row["row_version"], **{f"v_{k}": merged[k] for k in keys}})
     system = {"_fv": compiled.version, "_at": ctx.now, "_by": ctx.actor.id}
+    changed = {rid: changes for rid, _, _, changes, _ in done}
+    audited: set[int] = set()
+    # PostgreSQL, each record its own UPDATE (a job report's task and order): its audit entry goes in
+    # the same statement (entries in the same order as before, one per record)
+    fold = conn.dialect.name == "postgresql" and len(groups) == len(done)
     try:
         for keys, params in groups.items():
+            if fold:
+                rid = params[0]["_id"]
+                if conn.execute(_audited_update(compiled, keys), {**params[0], **system, "a_at": ctx.now, "a_by": ctx.actor.id,
+                                                                  "a_fv": compiled.version, "a_changes": changed[rid]}).scalar_one() != 1:
+                    raise Conflict("有记录在保存时已被他人修改；请刷新后重试", "a record was changed meanwhile; reload and retry")
+                audited.add(rid)
+                continue
             stmt = compiled.memo.get(("batch_update", keys))
             if stmt is None:      # built once per form version and set of fields: a job report writes the same two
-                stmt = compiled.memo[("batch_update", keys)] = t.update().where(
-                    t.c.id == sa.bindparam("_id"), t.c.row_version == sa.bindparam("_rv")).values(
-                    {**{k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}, "row_version": t.c.row_version + 1,
-                     "form_version": sa.bindparam("_fv", type_=t.c.form_version.type),
-                     "updated_at": sa.bindparam("_at", type_=t.c.updated_at.type),
-                     "updated_by": sa.bindparam("_by", type_=t.c.updated_by.type)})
+                stmt = compiled.memo[("batch_update", keys)] = _update(t, keys)
             params = [{**p, **system} for p in params]
             for i in range(0, len(params), 500):
                 res = conn.execute(stmt, params[i:i + 500])
@@ -148,11 +155,40 @@ def _write(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict
     except sa.exc.IntegrityError as exc:
         raise uniqueness.conflict(exc, compiled) from exc
     entries = [{"at": ctx.now, "actor_id": ctx.actor.id, "form": compiled.name, "record_id": rid,
-                "action": "update", "form_version": compiled.version, "changes": changes} for rid, _, _, changes, _ in done]
+                "action": "update", "form_version": compiled.version, "changes": changes}
+               for rid, _, _, changes, _ in done if rid not in audited]
     if audit_into is not None:
         audit_into += entries
     else:
         insert_audit(conn, entries)
+
+
+def _update(t: sa.Table, keys: tuple[str, ...]) -> Any:
+    """UPDATE of the fields ``keys`` of one row guarded by its row_version (parameters ``_id``, ``_rv``,
+    ``v_<key>``, ``_fv``, ``_at``, ``_by``)."""
+    return t.update().where(t.c.id == sa.bindparam("_id"), t.c.row_version == sa.bindparam("_rv")).values(
+        {**{k: sa.bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}, "row_version": t.c.row_version + 1,
+         "form_version": sa.bindparam("_fv", type_=t.c.form_version.type),
+         "updated_at": sa.bindparam("_at", type_=t.c.updated_at.type),
+         "updated_by": sa.bindparam("_by", type_=t.c.updated_by.type)})
+
+
+def _audited_update(compiled: Any, keys: tuple[str, ...]) -> Any:
+    """PostgreSQL: :func:`_update` and the row's "update" audit entry (parameters ``a_at``, ``a_by``,
+    ``a_fv``, ``a_changes``) in one statement, the entry written only when the row was (a data-modifying
+    CTE over ``UPDATE … RETURNING``); the statement answers how many rows it updated (0 or 1)."""
+    stmt = compiled.memo.get(("batch_update_audited", keys))
+    if stmt is None:
+        t = compiled.main
+        upd = _update(t, keys).returning(t.c.id).cte("upd")
+        entry = sa.select(sa.bindparam("a_at", type_=T.audit.c.at.type), sa.bindparam("a_by", type_=T.audit.c.actor_id.type),
+                          sa.literal(compiled.name, T.audit.c.form.type), upd.c.id, sa.literal("update", T.audit.c.action.type),
+                          sa.bindparam("a_fv", type_=T.audit.c.form_version.type),
+                          sa.bindparam("a_changes", type_=T.audit.c.changes.type))
+        aud = T.audit.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"],
+                                           entry).cte("aud")
+        stmt = compiled.memo[("batch_update_audited", keys)] = sa.select(sa.func.count()).select_from(upd).add_cte(aud)
+    return stmt
 
 
 def insert_audit(conn: Connection, entries: list[dict[str, Any]]) -> None:

@@ -90,19 +90,30 @@ def shown_field(conn: Connection, registry: "Registry", f: FieldSpec, actor: Act
     return Shown(f.key, a, scope, a.c[tkey] if tkey is not None else None)
 
 
+#: light aliases without a row scope, by (table, alias name, columns): the same object each time, so
+#: statements joining them are kept by identity (:func:`memo_key`); a new form version is a new table
+_LIGHT: dict[tuple[Any, ...], Any] = {}
+
+
 def _aliased(table: sa.Table, name: str, scope: Any, text_key: str | None) -> tuple[Any, Any]:
     """A light alias of ``table`` holding only the columns this join needs (id, the text, the ones the
     row scope reads) and the scope rewritten onto it. (Aliasing the whole table and adapting the scope
     with ClauseAdapter costs milliseconds per request on wide forms; this costs microseconds.)"""
     names = ["id"] if text_key in (None, "id") else ["id", text_key]
-    if scope is not None:
-        for el in visitors.iterate(scope):
-            if isinstance(el, sa.Column) and el.table is table and el.name not in names:
-                names.append(el.name)
+    if scope is None:
+        key = (table, name, text_key)
+        light = _LIGHT.get(key)
+        if light is None:
+            if len(_LIGHT) > 2048:
+                _LIGHT.clear()
+            light = _LIGHT[key] = sa.table(table.name, *[sa.column(n, table.c[n].type) for n in names]).alias(name)
+        return light, None
+    for el in visitors.iterate(scope):
+        if isinstance(el, sa.Column) and el.table is table and el.name not in names:
+            names.append(el.name)
     light = sa.table(table.name, *[sa.column(n, table.c[n].type) for n in names]).alias(name)
-    if scope is not None:
-        scope = visitors.replacement_traverse(
-            scope, {}, lambda el: light.c[el.name] if isinstance(el, sa.Column) and el.table is table else None)
+    scope = visitors.replacement_traverse(
+        scope, {}, lambda el: light.c[el.name] if isinstance(el, sa.Column) and el.table is table else None)
     return light, scope
 
 
@@ -141,13 +152,44 @@ def take(rows: list[dict[str, Any]], shown: list[Shown]) -> dict[str, dict[int, 
     return {k: m for k, m in out.items() if m}
 
 
+def ref_keys(compiled: CompiledForm) -> frozenset[str]:
+    """The form's reference, user and department fields (once per published version)."""
+    refs = compiled.memo.get("display_ref_keys")
+    if refs is None:   # a form without reference, user or department fields shows none
+        refs = compiled.memo["display_ref_keys"] = frozenset(
+            f.key for f in compiled.definition.scalar_fields if fieldtypes.is_id(f))
+    return refs
+
+
+def memo_key(shown: Iterable[Shown]) -> tuple[Any, ...] | None:
+    """What a statement joining ``shown`` depends on (None: a row scope, specific to its reader). The
+    joined aliases are kept per table (:func:`_aliased`), so they are compared by identity."""
+    shown = list(shown)
+    if any(s.scope is not None for s in shown):
+        return None
+    return tuple((s.key, s.table, None if s.text is None else s.text.name) for s in shown)
+
+
+def joined(source: Any, shown: Iterable[Shown], columns: Iterable[Any] | None = None) -> sa.Select:
+    """SELECT the ``columns`` of ``source`` (a table, subquery or CTE of the form's rows; default
+    all) with the display columns of ``shown`` (:func:`take` reads them)."""
+    cols: list[Any] = [source] if columns is None else list(columns)
+    joined_: Any = source
+    for s in shown:
+        if s.table is None:
+            continue
+        on = s.table.c.id == source.c[s.key]
+        joined_ = joined_.outerjoin(s.table, on if s.scope is None else sa.and_(on, s.scope))
+        cols.append(s.table.c.id.label(s.ok_label))
+        if s.text is not None:
+            cols.append(s.text.label(s.text_label))
+    return sa.select(*cols).select_from(joined_)
+
+
 def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, rows: list[Mapping[str, Any]],
                keys: Iterable[str], actor: Actor) -> dict[str, dict[int, Any]]:
     """Display texts for records already read (by id): one statement for all shown fields."""
-    refs = compiled.memo.get("display_ref_keys")
-    if refs is None:   # once per published version: a form without reference, user or department fields shows none
-        refs = compiled.memo["display_ref_keys"] = frozenset(
-            f.key for f in compiled.definition.scalar_fields if fieldtypes.is_id(f))
+    refs = ref_keys(compiled)
     keys = [k for k in keys if k in refs]
     if not keys:
         return {}
@@ -159,9 +201,8 @@ def values_for(conn: Connection, registry: "Registry", compiled: CompiledForm, r
     t = compiled.main
     # without a row scope (actor-specific values) the statement depends only on what is joined and shown:
     # built once per form version for it (a job report's answer shows the same four references each time)
-    key = None if any(s.scope is not None for s in shown) else ("display_values", *(
-        (s.key, None if s.table is None else (s.table.name, s.table.element.name, tuple((c.key, repr(c.type)) for c in s.table.c)),
-         None if s.text is None else s.text.name) for s in shown))
+    mk = memo_key(shown)
+    key = None if mk is None else ("display_values", *mk)
     q = compiled.memo.get(key) if key is not None else None
     if q is None:
         inner = sa.select(t.c.id, *[t.c[s.key] for s in shown]).where(t.c.id.in_(sa.bindparam("ids", expanding=True)))

@@ -17,6 +17,8 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import audit as audit_trail
 from mom.engines.records import lookup, uniqueness, values as V
 from mom.engines.records.access import FormAccess, form_access, record_row
+from mom.engines.records import autonumber
+from mom.engines.records import display as shown_as
 from mom.engines.records.autonumber import fill_autonumbers
 from mom.engines.records.context import Ctx
 from mom.engines.records.display import child_values
@@ -126,14 +128,24 @@ def insert_prepared(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: l
 
 
 def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[V.Prepared], *,
-                audit: bool = True, hooks: RecordHooks | None = None) -> list[dict[str, Any]]:
-    """Insert checked records and return the stored main rows (system columns included)."""
+                audit: bool = True, hooks: RecordHooks | None = None,
+                shown: list[shown_as.Shown] | None = None, display_out: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Insert checked records and return the stored main rows (system columns included). On
+    PostgreSQL one audited record is one statement: its auto-number (when it needs one), the INSERT,
+    its audit entry and, given ``shown`` (:func:`mom.engines.records.display.plan`), the display
+    texts of its references, put into ``display_out`` (as :func:`lookup.display_values` gives them)."""
     if not preps:
         return []
     hooks = hooks or NO_HOOKS
     rows = [p.values for p in preps]
     hooks.before_create(conn, ctx, compiled, rows)
-    fill_autonumbers(conn, compiled, ctx, rows)
+    one_statement = len(rows) == 1 and audit and conn.dialect.name == "postgresql"
+    number = None
+    if one_statement:
+        todo = autonumber.pending(compiled, rows[0])
+        if len(todo) == 1:      # (two numbers in one record: reserved one by one, as for a batch)
+            number = (todo[0].key, *autonumber.in_statement(ctx, compiled, todo[0]))
+    fill_autonumbers(conn, compiled, ctx, rows, skip=number[0] if number else None)
     system = {"row_version": 1, "form_version": compiled.version, "created_at": ctx.now, "created_by": ctx.actor.id,
               "updated_at": ctx.now, "updated_by": ctx.actor.id, "department_id": ctx.actor.department_id, "deleted_at": None}
     cols = [f.key for f in compiled.definition.scalar_fields]
@@ -142,8 +154,13 @@ def insert_rows(conn: Connection, compiled: CompiledForm, ctx: Ctx, preps: list[
     t = compiled.main
     try:
         audited = False
-        if len(params) == 1 and audit and conn.dialect.name == "postgresql":
-            ids, audited = [audit_trail.insert_audited(conn, compiled, ctx, params[0])], True
+        if one_statement:
+            stored = audit_trail.insert_audited(conn, compiled, ctx, params[0], number=number, shown=shown or ())
+            ids, audited = [int(stored["id"])], True
+            if number is not None:
+                params[0][number[0]] = rows[0][number[0]] = stored[number[0]]
+            if shown is not None and display_out is not None:
+                display_out.update(shown_as.take([stored], shown))
         elif len(params) == 1:
             stmt = compiled.memo.get("insert_returning")
             if stmt is None:
@@ -180,11 +197,16 @@ def create_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, for
     prefixes = [""] if single else [f"/{i}" for i in range(len(docs))]
     prepared = prepare_many(conn, registry, compiled, ctx, access, docs, prefixes)
     uniqueness.raise_problems([p for _, pr in prepared for p in pr.items])
-    stored = insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=registry.hooks)
+    keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
+    shown, display = None, None
+    if single and not compiled.children and conn.dialect.name == "postgresql":   # shown by the INSERT itself
+        refs = shown_as.ref_keys(compiled)
+        shown, display = shown_as.plan(conn, registry, compiled, ctx.actor, [k for k in keys if k in refs]), {}
+    stored = insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=registry.hooks, shown=shown, display_out=display)
     if compiled.children:  # child rows got ids in the database: read the documents back
         return [get_record(conn=conn, registry=registry, ctx=ctx, form=form, record_id=r["id"], compiled=compiled) for r in stored]
-    keys = [f.key for f in compiled.definition.scalar_fields if access.visible(f.key)]
-    display = lookup.display_values(conn, registry, compiled, stored, keys, actor=ctx.actor)
+    if display is None:
+        display = lookup.display_values(conn, registry, compiled, stored, keys, actor=ctx.actor)
     return [with_formula_errors(to_doc(compiled, access, r, {}, display), compiled, access, r, {}, ctx) for r in stored]
 
 

@@ -36,6 +36,31 @@ def _other(found: tuple[int, Any] | None) -> tuple[str, str]:
     return f"（已被 {shown} 使用）", f" (by {shown})"
 
 
+_FREE = "mom_records_unique_free"
+
+
+def vouch_free(conn: Connection, form: str, key: str, values: list[Any]) -> None:
+    """Values of the unique field ``key`` of ``form`` that the caller has just read no live record
+    holding, in this transaction (a job report's ``client_id``, read with its order's tasks): the
+    next :func:`check` of them does not read them again (once; the unique index still refuses a
+    value taken meanwhile, told by :func:`conflict`)."""
+    tx = conn.get_transaction()
+    memo = conn.info.get(_FREE)
+    if memo is None or memo[0] is not tx:
+        memo = conn.info[_FREE] = (tx, set())
+    memo[1].update((form, key, v) for v in values)
+
+
+def _vouched_free(conn: Connection, form: str, key: str, vals: list[Any]) -> list[Any]:
+    """``vals`` less those vouched free (each vouch used once)."""
+    memo = conn.info.get(_FREE)
+    if memo is None or memo[0] is not conn.get_transaction() or not memo[1]:
+        return vals
+    free = {v for v in vals if (form, key, v) in memo[1]}
+    memo[1].difference_update((form, key, v) for v in free)
+    return [v for v in vals if v not in free]
+
+
 def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
           batch: list[tuple[Mapping[str, Any], ProblemList, str]], exclude_id: int | None = None) -> None:
     """Add a ``unique`` problem for each value of a unique field (or user-given auto-number) that
@@ -64,6 +89,7 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
                              "unique")
             seen[v] = prefix or "/"
             vals.append(v)
+        vals = _vouched_free(conn, compiled.name, f.key, vals)
         if not vals:
             continue
         taken: dict[Any, tuple[int, Any] | None] = {}
