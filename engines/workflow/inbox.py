@@ -1,4 +1,5 @@
-"""Each user's inbox: to do, done, copied to me, started by me — with counts, newest first; each task
+"""Each user's inbox: to do, done, copied to me, started by me, returned to me (被退回，待修改后重新提交:
+my requests an approver sent back, with who and why) — with counts, newest first; each task
 and request with its record's key fields and files in words (``summary``), what a task may be returned
 to, who a running request waits for; several tasks decided at once (批量审批, :func:`decide_many`)."""
 from __future__ import annotations
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.records.context import Ctx
-from mom.engines.workflow import assign, summary, tasks
+from mom.engines.workflow import assign, standing, summary, tasks
 from mom.engines.workflow.instance import BadState, InstanceState
 from mom.engines.workflow.runtime import EV, TK, I, Runtime
 from mom.engines.workflow.store import WorkflowRegistry
@@ -17,7 +18,7 @@ from mom.engines.workflow.views import error_view, iso, task_view
 from mom.platform.db.engine import write_tx
 from mom.platform.errors import InvalidInput, MomError, Problem
 
-BOXES = ("todo", "done", "cc", "started")
+BOXES = ("todo", "done", "cc", "started", "returned")
 DONE_STATUSES = ("approved", "rejected", "returned")
 
 
@@ -37,6 +38,8 @@ def counts(conn: Connection, user_id: int) -> dict[str, int]:
     out["started"] = int(conn.execute(sa.select(sa.func.count()).select_from(I).where(I.c.initiator_id == user_id)).scalar_one())
     out["started_running"] = int(conn.execute(sa.select(sa.func.count()).select_from(I).where(
         I.c.initiator_id == user_id, I.c.status.in_(("running", "returned")))).scalar_one())
+    out["returned"] = int(conn.execute(sa.select(sa.func.count()).select_from(I).where(
+        I.c.initiator_id == user_id, I.c.status == "returned")).scalar_one())
     return out
 
 
@@ -44,16 +47,21 @@ def listing(conn: Connection, flows: WorkflowRegistry, user_id: int, box: str = 
             offset: int = 0, workflow: str | None = None, forms: Any = None, ctx: Ctx | None = None) -> dict[str, Any]:
     """One box of the user's inbox. With ``forms`` and ``ctx`` (the reader: ``ctx.actor`` is the user)
     each item also carries ``record`` (its record's key fields and files, :mod:`summary`); to-do tasks
-    ``return_targets``, started requests ``waiting_for`` and ``reminded_at``."""
+    ``return_targets``, started requests ``waiting_for`` and ``reminded_at``; returned requests (box
+    ``returned``: mine, sent back to me) ``returned`` (``by``, ``reason``, ``at``, ``node_label``)."""
     if box not in BOXES:
         raise InvalidInput(f"box 只能是 {', '.join(BOXES)}", f"box must be one of {', '.join(BOXES)}")
     limit = max(1, min(int(limit), 500))
-    if box == "started":
+    if box in ("started", "returned"):
         q = sa.select(I).where(I.c.initiator_id == user_id)
+        if box == "returned":
+            q = q.where(I.c.status == "returned")
         if workflow:
             q = q.where(I.c.workflow == workflow)
         rows = conn.execute(q.order_by(I.c.id.desc()).limit(limit).offset(offset)).mappings().all()
         items = [{"instance": _inst(conn, flows, r)} for r in rows]
+        if box == "returned":
+            _returned(conn, flows, rows, items)
     else:
         q = sa.select(TK, I.c.workflow, I.c.version, I.c.form, I.c.record_id, I.c.status.label("instance_status"),
                       I.c.initiator_id, I.c.started_at).join(I, I.c.id == TK.c.instance_id).where(_where(box, user_id))
@@ -78,6 +86,13 @@ def listing(conn: Connection, flows: WorkflowRegistry, user_id: int, box: str = 
     if box == "started":
         _waiting(conn, items)
     return {"box": box, "items": items, "counts": counts(conn, user_id)}
+
+
+def _returned(conn: Connection, flows: WorkflowRegistry, rows: list[Any], items: list[dict[str, Any]]) -> None:
+    """Each returned request's ``returned``: who sent it back, from which step, when and why."""
+    views = standing.return_views(conn, flows, rows)
+    for r, it in zip(rows, items):
+        it["returned"] = views.get(int(r["id"]))
 
 
 def _with_records(conn: Connection, forms: Any, flows: WorkflowRegistry, ctx: Ctx, items: list[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ from mom.engines.definitions.keys import make_keys
 from mom.engines.forms import store
 from mom.engines.forms.definition import EXTRA_NAMES, SQL_RESERVED, MissingFieldType, form_name_problem, form_schema
 from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, text_of
+from mom.engines.packs.formwords import blockers as plan_blockers
 from mom.engines.packs.formwords import describe as plan_words
 from mom.engines.records.access import form_access, granting_entries, holds_task_on, refusal
 from mom.engines.reports import store as report_store
@@ -110,17 +111,19 @@ def plan_form(engine: EngineDep, registry: RegistryDep, actor: ActorDep, definit
             raise AccessDenied("需要管理员权限", "administrator rights are required")
         _, plan = store.plan_form(conn, definition)
         cur = store.current(conn, plan.form) if plan.from_version else None
-    words = plan_words(plan.operations, definition, dict(cur[0].raw) if cur else None, metadata=True)
-    return plan.as_dict() | {"text": {"zh-CN": plan.describe("zh-CN"), "en": plan.describe("en")}, "words": words}
+    old = dict(cur[0].raw) if cur else None
+    words = plan_words(plan.operations, definition, old, metadata=True)
+    return plan.as_dict() | {"text": {"zh-CN": plan.describe("zh-CN"), "en": plan.describe("en")}, "words": words,
+                             "blockers": plan_blockers(plan.operations, definition, old)}
 
 
 @router.put("/forms/{name}", summary="Publish a definition: plan and apply in one transaction")
 def publish_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: ActorDep,
                  definition: Annotated[Any, Body()]) -> dict[str, Any]:
-    if not isinstance(definition, dict) or definition.get("name") != name:
-        raise InvalidInput(f"定义中的 name 必须是 {name}", f"the definition's name must be {name}")
     with write_tx(engine) as conn:
-        _can_design(conn, registry, actor, name)
+        _can_design(conn, registry, actor, name)      # the right first: a refused caller learns nothing of the body's checks
+        if not isinstance(definition, dict) or definition.get("name") != name:
+            raise InvalidInput(f"定义中的 name 必须是 {name}", f"the definition's name must be {name}")
         # a new form that names no permissions gets the default (everyone fills in, reads their own)
         definition, defaulted = grants.with_default(conn, definition)
         plan, compiled = store.publish(conn, definition, actor_id=actor.id)

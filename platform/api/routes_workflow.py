@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from mom.engines.records import service as S
-from mom.engines.workflow import inbox, lint, migrate, reminders, rules, store, tasks, views, visibility
+from mom.engines.workflow import inbox, lint, migrate, reminders, rules, standing, store, tasks, views, visibility
 from mom.engines.workflow.instance import WorkflowInstance
 from mom.engines.workflow.runtime import I, Runtime, event, load_instance, start
 from mom.engines.workflow.store import WorkflowRegistry
@@ -126,7 +126,7 @@ def migrate_instances(name: PathName, body: BodyDep, engine: EngineDep, flows: F
 
 # ---------------------------------------------------------------- tasks (inbox)
 
-@router.get("/tasks", summary="My inbox: box=todo|done|cc|started, with counts", responses={200: {"model": TaskPage}})
+@router.get("/tasks", summary="My inbox: box=todo|done|cc|started|returned (my requests sent back to me), with counts", responses={200: {"model": TaskPage}})
 def my_tasks(engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep, box: QueryText = "todo", limit: Limit = 50,
              offset: Offset = 0, workflow: QueryName = None) -> dict[str, Any]:
     with read_tx(engine) as conn:   # each item with its record's key fields and files (inbox.listing)
@@ -250,6 +250,14 @@ def do_transition(form: PathName, record_id: PathId, key: PathName, engine: Engi
 def timeline(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, flows: FlowsDep, ctx: CtxDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:   # each step with ``text``: what happened, in words (views.record_timeline)
         return views.record_timeline(Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows), form, record_id)
+
+
+@router.get("/records/{form}/{record_id:int}/standing", tags=["records"],
+            summary="What I may do with this record now (save, delete, submit, resubmit) and its open request, with why it was returned")
+def record_standing(form: PathName, record_id: PathId, engine: EngineDep, registry: RegistryDep, flows: FlowsDep,
+                    ctx: CtxDep) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return standing.standing(Runtime(conn=conn, ctx=ctx, forms=registry, flows=flows), form, record_id)
 
 
 # ---------------------------------------------------------------- rules, events, outbox, notifications

@@ -116,3 +116,71 @@ def test_choices_for_a_record_follow_the_record_s_read_right(desk: Plant) -> Non
     assert "无权限" in choices(desk, rid, user="buyer", expect=403)["message"]["zh-CN"]
     assert choices(desk, 987654, expect=404)
     assert choices(desk, rid, user="qcm")[0]["node_id"] == "handler"            # readers see the path
+
+
+# ---------------------------------------------------------------- #9 returned to the initiator, #10 rights per record
+
+def standing(p: Plant, rid: int, user: str, expect: int = 200) -> Any:
+    r = p.client.get(f"/api/records/rv_ncr/{rid}/standing", headers=p.h(user))
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def test_a_returned_request_is_a_to_do_of_its_initiator_with_the_reason(desk: Plant) -> None:
+    """qcm returns 泄漏 with a reason: qc1's inbox has it in box=returned (and the count), the record's
+    standing names who returned it, why, and offers 重新提交 to her only; resubmitting clears it."""
+    desk.put_flow(branches())
+    rid = record(desk, defect="泄漏", qty=9)
+    inst = submit(desk, rid)
+    assert desk.client.get("/api/tasks", params={"box": "returned"}, headers=desk.h("qc1")).json()["items"] == []
+    desk.act("qcm", desk.task_of("qcm", inst["id"])["id"], "return", comment="泄漏位置未写清，请补充照片")
+    page = desk.client.get("/api/tasks", params={"box": "returned"}, headers=desk.h("qc1")).json()
+    assert page["counts"]["returned"] == 1 and page["counts"]["todo"] == 0
+    [item] = page["items"]
+    assert item["instance"]["record_id"] == rid and item["instance"]["status"] == "returned"
+    assert item["returned"]["reason"] == "泄漏位置未写清，请补充照片"
+    assert item["returned"]["by"] and item["returned"]["node_label"]["zh-CN"] == "部门主管"
+    assert item["record"] is not None                                       # its key fields, for the link to the record
+    mine = standing(desk, rid, "qc1")
+    assert mine["can_resubmit"] and mine["can_update"] and not mine["can_submit"] and not mine["can_delete"]
+    assert mine["request"]["returned"]["reason"] == "泄漏位置未写清，请补充照片" and mine["request"]["mine"] is True
+    theirs = standing(desk, rid, "qcm")                                     # a reader sees the banner, not the buttons
+    assert theirs["request"]["returned"]["reason"] and not (theirs["can_resubmit"] or theirs["can_update"] or theirs["can_submit"])
+    assert desk.client.get("/api/tasks", params={"box": "returned"}, headers=desk.h("qcm")).json()["items"] == []
+    r = desk.client.post(f"/api/workflow-instances/{inst['id']}/resubmit", json={}, headers=desk.h("qc1"))
+    assert r.status_code == 200, r.text
+    assert desk.client.get("/api/tasks/counts", headers=desk.h("qc1")).json()["returned"] == 0
+    assert standing(desk, rid, "qc1")["request"]["returned"] is None
+
+
+def test_the_record_s_actions_follow_the_caller_s_rights_on_it(desk: Plant) -> None:
+    """The reviewer's #10: qcm (read only) is offered neither 保存 nor 提交审批 on qc1's record; an
+    approver of the current step may change only the step's fields; buyer may not even read it."""
+    rid = record(desk, defect="砂眼", qty=3)
+    owner = standing(desk, rid, "qc1")
+    assert owner == {"can_update": True, "editable_fields": None, "can_delete": False, "can_submit": True,
+                     "can_resubmit": False, "request": None}
+    reader = standing(desk, rid, "qcm")
+    assert not (reader["can_update"] or reader["can_submit"] or reader["can_delete"])
+    r = desk.client.patch(f"/api/records/rv_ncr/{rid}", json={"qty": 4}, headers=desk.h("qcm"))
+    assert r.status_code == 403                                             # the server agrees with what is shown
+    assert "无权限" in standing(desk, rid, "buyer", expect=403)["message"]["zh-CN"]
+    assert standing(desk, 987654, "qc1", expect=404)
+    desk.put_flow(flow("rv_flow", {**HEAD, "editable_fields": ["qty"]}))
+    inst = submit(desk, rid)
+    assert standing(desk, rid, "qc1")["can_update"] is False and standing(desk, rid, "qc1")["can_submit"] is False
+    head = standing(desk, rid, "qcm")
+    assert head["can_update"] is True and head["editable_fields"] == ["qty"] and head["request"]["id"] == inst["id"]
+
+
+# ---------------------------------------------------------------- #19 the right before the body
+
+def test_publishing_a_form_without_the_design_right_is_refused_before_the_body_is_checked(desk: Plant) -> None:
+    for body in ({"name": "something_else"}, [1, 2], {**NCR, "fields": "nonsense"}):
+        r = desk.client.put("/api/forms/rv_ncr", json=body, headers=desk.h("qc1"))
+        assert r.status_code == 403, r.text
+        assert "没有设计表单 rv_ncr 的权限" in r.json()["message"]["zh-CN"]
+    r = desk.client.put("/api/forms/rv_new", json={"name": "x"}, headers=desk.h("qc1"))
+    assert r.status_code == 403 and "只有管理员可以新建表单" in r.json()["message"]["zh-CN"]
+    r = desk.client.put("/api/forms/rv_ncr", json={"name": "something_else"}, headers=desk.h("admin"))
+    assert r.status_code == 422 and "定义中的 name 必须是 rv_ncr" in r.json()["message"]["zh-CN"]
