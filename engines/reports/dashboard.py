@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
-from mom.engines.reports import service, spc, store, widgets
+from mom.engines.reports import service, spc, store, totals, widgets
 from mom.engines.reports.widgets import refuse_categories
 from mom.platform.errors import InvalidInput, MomError, ProblemList, did_you_mean
 
@@ -61,6 +61,9 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
                              f"report {w['report']} has no column {y}{did_you_mean(y, keys)}", "unknown_column")
         if not any(p.path.startswith(f"{at}/") for p in problems.items):
             widgets.check_numbers(w, at, rep, _form_of(conn, forms, rep), problems)
+            why = totals.problem(w, rep)
+            if why:
+                problems.add(f"{at}/value", why[0], why[1], "not_additive")
         rparams = {p["key"] for p in rep.get("params", [])}
         for k, v in (w.get("params") or {}).items():
             if k not in rparams:
@@ -129,6 +132,7 @@ def data_of(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
                 cache[ck] = service.run(conn, forms, ctx, w["report"], params, max_scan=max_scan)
             result = cache[ck]
             refuse_categories(w, result)
+            result = _overall(conn, forms, ctx, w, params, result, max_scan)
             item.update(render(w, result))
             if w.get("drill", True) and w["type"] in ("line", "bar", "stacked_bar", "pie", "pareto", "table"):
                 dims = [c["key"] for c in result["columns"] if c["kind"] == "dimension"]
@@ -142,10 +146,34 @@ def data_of(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
             "columns": raw.get("columns", 24), "params": raw.get("params", []), "widgets": widgets}
 
 
+def _overall(conn: Connection, forms: Any, ctx: Ctx, w: Mapping[str, Any], params: Mapping[str, Any],
+             result: dict[str, Any], max_scan: int) -> dict[str, Any]:
+    """A KPI or gauge over a report with categories: the report's answer without them (totals.py), with
+    the value under the widget's key; other widgets: ``result`` as it is."""
+    rep, _ = store.get(conn, "report", w["report"])
+    if not totals.wants_overall(w, rep):
+        return result
+    why = totals.problem(w, rep)
+    if why:
+        raise InvalidInput(*why)
+    raw, key = totals.overall_definition(w, rep)
+    out = runner.execute(conn, forms, ctx, raw, params, max_scan=max_scan, draft=True)
+    col = next(c for c in result["columns"] if c["key"] == w["value"])
+    for r in out["rows"]:
+        r[w["value"]] = r.get(key)
+    out["columns"] = [*(c for c in out["columns"] if c["key"] != w["value"]), col]   # labelled as in the report
+    return out
+
+
 # ---------------------------------------------------------------------- ECharts options
 def _col_label(result: Mapping[str, Any], key: str) -> str:
     c = next((c for c in result["columns"] if c["key"] == key), None)
     return (c["label"].get("zh-CN") if c else None) or key
+
+
+def _col_labels(result: Mapping[str, Any], key: str) -> dict[str, str]:
+    c = next((c for c in result["columns"] if c["key"] == key), None)
+    return text_of(c["label"] if c else None, key)
 
 
 def _display(result: Mapping[str, Any], key: str, v: Any) -> Any:
@@ -163,7 +191,13 @@ def render(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
     if t == "kpi":
         v = rows[-1].get(w["value"]) if rows else None
         target = w.get("target")
-        out: dict[str, Any] = {"value": v, "target": target, "label": _col_label(result, w["value"])}
+        out: dict[str, Any] = {"value": v, "target": target, "label": _col_label(result, w["value"]),
+                               "label_i18n": _col_labels(result, w["value"])}
+        if w.get("unit"):
+            out["unit"] = text_of(w["unit"])
+        fmt = next((c.get("format") for c in result["columns"] if c["key"] == w["value"]), None)
+        if fmt:
+            out["format"] = fmt
         if target is not None and v is not None:
             good = v >= target if w.get("higher_is_better", True) else v <= target
             out["status"] = "ok" if good else "bad"
