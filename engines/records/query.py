@@ -19,7 +19,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.forms.model import FieldSpec
 from mom.engines.records import display, lookup
-from mom.engines.records.access import FormAccess, form_access
+from mom.engines.records.access import FormAccess, form_access, granting_entries
 from mom.engines.records.context import Ctx
 from mom.engines.records.service import load_children, to_doc
 from mom.platform.errors import InsufficientScope, InvalidInput, Problem, did_you_mean
@@ -28,6 +28,9 @@ OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "between", "like", "isnull")
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version", "form_version", "department_id")
 MAX_LIMIT = 1000
 MAX_SORT_KEYS = 10   # issue 16 review: SQLite refuses an ORDER BY of more than 2000 terms
+MAX_SEARCH_CHARS = 100   # the quick search: a longer text is refused (422), never cut silently
+MAX_SEARCH_FIELDS = 12   # … and the number of fields one search looks in (one OR of LIKEs)
+SEARCH_TYPES = ("text", "long_text", "barcode", "autonumber", "select")
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,72 @@ def filter_clause(conn: Connection, registry: lookup.Registry, compiled: Compile
     return wrap(cond) if wrap else cond
 
 
+def search_fields(compiled: CompiledForm, access: FormAccess) -> list[FieldSpec]:
+    """The fields the quick search looks in, as the reader sees them: the display field, then the codes
+    (auto-numbers, barcodes) and the fields of the form's declared indexes, then the other text and select
+    fields in the definition's order; hidden fields never; at most :data:`MAX_SEARCH_FIELDS`."""
+    defn = compiled.definition
+    indexed = {k for ix in defn.indexes for k in ix.fields}
+    cands = [f for f in defn.scalar_fields if f.type in SEARCH_TYPES and access.visible(f.key) and f.key in compiled.main.c]
+    rank = {f.key: (0 if f.key == defn.display_field else 1 if f.type in ("autonumber", "barcode") or f.key in indexed else 2)
+            for f in cands}
+    return sorted(cands, key=lambda f: rank[f.key])[:MAX_SEARCH_FIELDS]   # sorted() is stable: the order stays
+
+
+def search_clause(compiled: CompiledForm, access: FormAccess, text: str) -> Any:
+    """The quick search ``q``: records where any searched field contains ``text`` (case as stored; a
+    select matches by its options' labels, in either language); digits also match the record's id.
+    Part of the same WHERE as the filters and the row scope, so it never widens what the reader sees."""
+    text = str(text).strip()
+    if len(text) > MAX_SEARCH_CHARS:
+        raise _bad("/q", f"搜索内容最多 {MAX_SEARCH_CHARS} 个字符（现为 {len(text)}）；请缩短后再搜",
+                   f"the search text takes at most {MAX_SEARCH_CHARS} characters (got {len(text)}); shorten it")
+    if not text:
+        return None
+    t = compiled.main
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    low = text.lower()
+    conds = []
+    for f in search_fields(compiled, access):
+        if f.type == "select":
+            hits = [v for v, label in f.option_labels.items()
+                    if low in v.lower() or any(low in str(x).lower() for x in label.values())]
+            if hits:
+                conds.append(t.c[f.key].in_(hits))
+        else:
+            conds.append(t.c[f.key].ilike(pattern, escape="\\"))
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        conds.append(t.c.id == int(text))
+    return sa.or_(*conds) if conds else sa.false()
+
+
+def read_scope(compiled: CompiledForm, actor: Any, action: str = "read") -> dict[str, Any]:
+    """The row scope ``actor`` reads the form under, in words: ``kind`` all / own / department /
+    condition (several kinds: the narrowest words that are still true, "limited"), ``limited`` and
+    ``text`` {zh-CN, en} for a notice. Counts nothing: it says only that the view is limited."""
+    if actor.is_admin:
+        kinds = {"all"}
+    else:
+        kinds = set()
+        for p in granting_entries(compiled.definition.permissions, actor):
+            if action in p.get("actions", []):
+                sc = p.get("scope", "all")
+                kinds.add("all" if sc in (None, "all") else sc if sc in ("own", "department") else "condition")
+    if not kinds or "all" in kinds:
+        return {"kind": "all", "limited": False, "text": None}
+    kind = kinds.pop() if len(kinds) == 1 else "limited"
+    return {"kind": kind, "limited": True, "text": dict(zip(("zh-CN", "en"), _SCOPE_TEXT[kind]))}
+
+
+_ASK = ("如需查看全部记录，请联系表单管理员", "to see all records, ask the form's administrator")
+_SCOPE_TEXT = {
+    "own": (f"只显示你创建的记录；{_ASK[0]}", f"Only the records you created are shown; {_ASK[1]}."),
+    "department": (f"只显示你所在部门的记录；{_ASK[0]}", f"Only your department's records are shown; {_ASK[1]}."),
+    "condition": (f"只显示符合你的数据权限条件的记录；{_ASK[0]}", f"Only records matching your data permission are shown; {_ASK[1]}."),
+    "limited": (f"只显示你有权查看的部分记录；{_ASK[0]}", f"Only part of the records is shown (your data permission); {_ASK[1]}."),
+}
+
+
 def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
@@ -179,7 +248,9 @@ def _decode(cursor: str) -> list[Any]:
 def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, filters: list[Filter] = (),
                  sort: str | None = None, limit: int = 50, after: str | None = None, fields: list[str] | None = None,
                  include_deleted: bool = False, only_deleted: bool = False, with_count: bool = False,
-                 expand_children: bool = False, action: str = "read") -> dict[str, Any]:
+                 expand_children: bool = False, action: str = "read", search: str | None = None) -> dict[str, Any]:
+    """One page of records the reader may see (filters, quick ``search``, sort, keyset ``after``) and,
+    as ``scope``, the row scope the reader reads under in words (see :func:`read_scope`)."""
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require(action)
@@ -187,6 +258,10 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
     if not 1 <= limit <= MAX_LIMIT:
         raise _bad("/limit", f"limit 必须在 1 到 {MAX_LIMIT} 之间", f"limit must be between 1 and {MAX_LIMIT}")
     conds = [filter_clause(conn, registry, compiled, access, ctx, f) for f in filters]
+    if search:
+        found = search_clause(compiled, access, search)
+        if found is not None:
+            conds.append(found)
     scope = access.scope(action)
     if scope is not None:
         conds.append(scope)
@@ -244,7 +319,7 @@ def list_records(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form:
         child_shown = display.child_values(conn, registry, compiled, children.values(), ctx.actor, tables)
     items = [to_doc(compiled, access, r, children[r["id"]] if children else None, shown_text, wanted or None, child_shown)
              for r in rows]
-    out: dict[str, Any] = {"items": items, "next": nxt}
+    out: dict[str, Any] = {"items": items, "next": nxt, "scope": read_scope(compiled, ctx.actor, action)}
     if total is not None:
         out["total"] = total
     return out

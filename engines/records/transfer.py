@@ -52,7 +52,7 @@ __all__ = ["Cancelled", "Stop", "TableLimits", "format_of", "read_table", "impor
 
 MAX_REPORTED = 1000
 IGNORED_HEADERS = {"id", "row_version", "form_version", "created_at", "created_by", "updated_at", "updated_by",
-                   "department_id", "deleted_at", "编号", "行版本"}
+                   "department_id", "deleted_at", "编号", "行版本", "no."}   # 编号 / No.: the people layout's id column
 
 
 def map_headers(compiled: CompiledForm, access: FormAccess, header: list[Any]) -> list[str | None]:
@@ -362,8 +362,10 @@ def _row_errors(rowno: int, problems: list[Problem]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- export
 
 def export_rows(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: str, filters: list[Filter] = (),
-                sort: str | None = None, header: str = "label") -> Iterator[list[Any]]:
-    """Header row, then one row per record (paged by keyset; hidden fields never appear)."""
+                sort: str | None = None, header: str = "label", search: str | None = None) -> Iterator[list[Any]]:
+    """The data layout (for scripts and integrations): header row, then one row per record, stored
+    values (references as display text), paged by keyset; hidden fields never appear. The layout for
+    people is :mod:`mom.engines.records.workbook`."""
     compiled = registry.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require("export")
@@ -372,7 +374,7 @@ def export_rows(*, conn: Connection, registry: lookup.Registry, ctx: Ctx, form: 
     after = None
     while True:
         page = list_records(conn=conn, registry=registry, ctx=ctx, form=form, filters=list(filters), sort=sort,
-                            limit=1000, after=after, action="export")
+                            limit=1000, after=after, action="export", search=search)
         for doc in page["items"]:
             disp = doc.get("_display", {})
             yield [doc["id"]] + [_cell(doc.get(f.key), disp.get(f.key)) for f in fields]

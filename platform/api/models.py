@@ -77,6 +77,8 @@ class RecordPage(Open):
     items: list[RecordRead]
     next: str | None = None
     total: int | None = None
+    scope: dict[str, Any] | None = Field(None, description="the row scope the caller reads under: kind all/own/department/"
+                                         "condition/limited, limited (bool), text {zh-CN, en} for a notice (null when all)")
 
 
 class RecordDeletedRead(Open):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from urllib.parse import quote
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Header, Request, UploadFile
@@ -12,7 +13,7 @@ from fastapi.responses import StreamingResponse, Response
 from mom.engines.forms import fieldtypes
 from mom.engines.records import query as Q
 from mom.engines.records import service as S
-from mom.engines.records import transfer
+from mom.engines.records import transfer, workbook
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep, WriteCtxDep, check_token_in
 from mom.platform.api.models import (ERRORS, ErrorRead, ImportResultRead, RecordCreateRead, RecordDeletedRead, RecordPage,
                                      RecordPreviewRead, RecordRead)
@@ -22,14 +23,15 @@ from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem, TooLarge
 
 router = APIRouter(prefix="/api/records", tags=["records"], responses=ERRORS)
-RESERVED = {"sort", "limit", "after", "fields", "include_deleted", "only_deleted", "count", "expand", "format", "header"}
+RESERVED = {"sort", "limit", "after", "fields", "include_deleted", "only_deleted", "count", "expand", "format", "header",
+            "q", "layout", "lang"}   # a field named like one of these is still filtered with key__eq=
 
 
 def _flag(v: str | None) -> bool:
     return str(v).lower() in ("1", "true", "yes")
 
 
-@router.get("/{form}", summary="List records: filters field[.sub][__op]=value, sort=-a,b, limit, after, fields",
+@router.get("/{form}", summary="List records: quick search q, filters field[.sub][__op]=value, sort=-a,b, limit, after, fields",
             responses={200: {"model": RecordPage}})
 def list_records(form: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> dict[str, Any]:
     p = request.query_params
@@ -42,7 +44,7 @@ def list_records(form: PathName, request: Request, engine: EngineDep, registry: 
                               filters=Q.parse_filters(dict(p), RESERVED), sort=p.get("sort"), limit=limit,
                               after=p.get("after"), fields=p.get("fields", "").split(",") if p.get("fields") else None,
                               include_deleted=_flag(p.get("include_deleted")), only_deleted=_flag(p.get("only_deleted")),
-                              with_count=_flag(p.get("count")), expand_children=_flag(p.get("expand")))
+                              with_count=_flag(p.get("count")), expand_children=_flag(p.get("expand")), search=p.get("q"))
 
 
 @router.post("/{form}", status_code=201, summary="Create one record (object) or many (array, all or nothing)",
@@ -78,22 +80,29 @@ def preview(form: PathName, engine: EngineDep, registry: RegistryDep, ctx: CtxDe
         return jsonable_encoder(S.preview_record(conn=conn, registry=registry, ctx=ctx, form=form, doc=body, editing=editing))
 
 
-@router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list",
+@router.get("/{form}/export", summary="Export CSV (UTF-8 with BOM) or XLSX, with the same filters as the list; "
+            "layout=people: labels, a sheet per child table, named after the form",
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
                                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}})
 def export(form: PathName, request: Request, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Response:
     p = request.query_params
     fmt = p.get("format", "csv")
+    layout = p.get("layout", "data")
     filters = Q.parse_filters(dict(p), RESERVED)
     if fmt not in ("csv", "xlsx"):
         raise InvalidInput("format 只能是 csv 或 xlsx", "format must be csv or xlsx")
-    kw = dict(registry=registry, ctx=ctx, form=form, filters=filters, sort=p.get("sort"), header=p.get("header", "label"))
+    if layout not in ("data", "people"):
+        raise InvalidInput("layout 只能是 data（存储值，供程序使用）或 people（给人看的表格）",
+                           "layout must be data (stored values, for programs) or people (a sheet for people)")
+    if layout == "people":
+        return _people_export(form, fmt, p, filters, engine, registry, ctx)
+    kw = dict(registry=registry, ctx=ctx, form=form, filters=filters, sort=p.get("sort"), header=p.get("header", "label"),
+              search=p.get("q"))
     with read_tx(engine) as conn:  # check permissions and filters before the response starts
         first = transfer.export_rows(conn=conn, **kw)
         next(first)
         next(first, None)
-    name = f"{form}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    headers = {"Content-Disposition": f'attachment; filename="{form}.{fmt}"'}
     if fmt == "csv":
         def stream() -> Any:
             with read_tx(engine) as conn:
@@ -103,6 +112,32 @@ def export(form: PathName, request: Request, engine: EngineDep, registry: Regist
     with read_tx(engine) as conn:
         transfer.write_xlsx(transfer.export_rows(conn=conn, **kw), buf, form)
     return Response(buf.getvalue(), headers=headers,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _people_export(form: str, fmt: str, p: Any, filters: list[Any], engine: Any, registry: Any, ctx: Any) -> Response:
+    """The export for people (workbook.py): named after the form's label (RFC 5987 ``filename*``)."""
+    kw = dict(registry=registry, ctx=ctx, form=form, filters=filters, sort=p.get("sort"), search=p.get("q"),
+              lang=p.get("lang", "zh-CN"))
+
+    def disposition(title: str) -> dict[str, str]:
+        name = workbook.file_name(title, fmt, form)
+        return {"Content-Disposition": f"attachment; filename=\"{form}.{fmt}\"; filename*=UTF-8''{quote(name, safe='')}"}
+
+    if fmt == "csv":
+        with read_tx(engine) as conn:  # permissions, filters and the search checked before the response starts
+            first = workbook.people_export(conn=conn, child_tables=False, **kw)
+            next(first.rows, None)
+
+        def stream() -> Any:
+            with read_tx(engine) as conn:
+                yield from transfer.write_csv(workbook.people_csv_rows(workbook.people_export(conn=conn, child_tables=False, **kw)))
+        return StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=disposition(first.title))
+    buf = io.BytesIO()
+    with read_tx(engine) as conn:
+        book = workbook.people_export(conn=conn, **kw)
+        workbook.write_people_xlsx(book, buf)
+    return Response(buf.getvalue(), headers=disposition(book.title),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
