@@ -105,13 +105,17 @@ def lock(conn: Connection, forms: Any, keys: Iterable[Key]) -> dict[Key, dict[st
         conn.execute(sa.text("SELECT count(pg_advisory_xact_lock(k)) FROM "
                              "(SELECT k FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS u(k, n) ORDER BY n) s"),
                      {"keys": [_lock_key(bucket(k)) for k in wanted]})
-    t = D.get(conn, forms, D.BALANCE).main
+    compiled = D.get(conn, forms, D.BALANCE)
+    q = compiled.memo.get("inventory_buckets")
+    if q is None:
+        t = compiled.main
+        q = compiled.memo["inventory_buckets"] = sa.select(t).where(t.c.bucket.in_(sa.bindparam("b", expanding=True)),
+                                                                    t.c.deleted_at.is_(None))
     by_bucket = {bucket(k): k for k in wanted}
     found: dict[Key, dict[str, Any] | None] = dict.fromkeys(wanted)
     names = sorted(by_bucket)
     for i in range(0, len(names), 900):
-        q = sa.select(t).where(t.c.bucket.in_(names[i:i + 900]), t.c.deleted_at.is_(None))
-        for r in conn.execute(q).mappings():
+        for r in conn.execute(q, {"b": names[i:i + 900]}).mappings():
             found[by_bucket[r["bucket"]]] = dict(r)
     return found
 

@@ -87,6 +87,28 @@ def is_core(compiled: CompiledForm) -> bool:
     return all(compiled.definition.field(k) is not None for k in needs)
 
 
+class TxForms:
+    """``forms`` whose ``get`` is read once per name for the life of this object — one posting, one
+    transaction (a posting names the same half-dozen forms again and again); the rest is ``forms``'."""
+
+    def __init__(self, forms: Any) -> None:
+        self.forms, self.hooks, self._memo = forms, forms.hooks, {}
+
+    def get(self, conn: Connection, name: str) -> CompiledForm:
+        got = self._memo.get(name)
+        if got is None:
+            got = self._memo[name] = self.forms.get(conn, name)
+        return got
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.forms, name)
+
+
+def tx_forms(forms: Any) -> Any:
+    """``forms`` with a per-posting memo (:class:`TxForms`), once."""
+    return forms if isinstance(forms, TxForms) else TxForms(forms)
+
+
 def get(conn: Connection, forms: Any, name: str) -> CompiledForm:
     """The compiled form ``name``, refused in words when the core pack's stock forms are not there."""
     try:
@@ -115,21 +137,28 @@ def qty_text(v: Any) -> str:
 
 def row(conn: Connection, compiled: CompiledForm, rid: int, *, lock: bool = False) -> dict[str, Any] | None:
     """The live row ``rid`` (None when missing or deleted); ``lock``: FOR UPDATE on PostgreSQL."""
-    t = compiled.main
-    q = sa.select(t).where(t.c.id == int(rid), t.c.deleted_at.is_(None))
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    found = conn.execute(q).mappings().first()
+    lock = lock and conn.dialect.name == "postgresql"
+    key = ("inventory_row", lock)
+    q = compiled.memo.get(key)
+    if q is None:       # built once per form version: a posting reads a handful of rows
+        t = compiled.main
+        q = sa.select(t).where(t.c.id == sa.bindparam("rid"), t.c.deleted_at.is_(None))
+        q = compiled.memo[key] = q.with_for_update() if lock else q
+    found = conn.execute(q, {"rid": int(rid)}).mappings().first()
     return dict(found) if found is not None else None
 
 
 def rows_by_id(conn: Connection, compiled: CompiledForm, ids: Any) -> dict[int, dict[str, Any]]:
     """Live rows of ``compiled`` by id, read in chunks."""
     wanted = sorted({int(i) for i in ids if i is not None})
-    t, out = compiled.main, {}
+    q = compiled.memo.get("inventory_rows")
+    if q is None:
+        t = compiled.main
+        q = compiled.memo["inventory_rows"] = sa.select(t).where(t.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                                                 t.c.deleted_at.is_(None))
+    out: dict[int, dict[str, Any]] = {}
     for i in range(0, len(wanted), 900):
-        q = sa.select(t).where(t.c.id.in_(wanted[i:i + 900]), t.c.deleted_at.is_(None))
-        out.update({int(r["id"]): dict(r) for r in conn.execute(q).mappings()})
+        out.update({int(r["id"]): dict(r) for r in conn.execute(q, {"ids": wanted[i:i + 900]}).mappings()})
     return out
 
 

@@ -71,12 +71,13 @@ class InventoryHooks(RecordHooks):
         doc = D.row(conn, compiled, record_id, lock=True)
         if doc is None:
             return
+        forms = D.tx_forms(self.forms)
         if old.get("status") == "draft" and new.get("status") == "posted":
-            P.carry_out(conn, self.forms, ctx, P.kind_of(compiled.name), compiled, doc, set_status=False)
+            P.carry_out(conn, forms, ctx, P.kind_of(compiled.name), compiled, doc, set_status=False)
         elif old.get("status") == "posted" and new.get("status") == "reversed":
             if doc.get("reversal_of"):
                 raise Conflict(f"{doc.get('code')} 本身是冲销单，不能再冲销", f"{doc.get('code')} is itself a reversal")
-            P.carry_out_reversal(conn, self.forms, ctx, compiled, doc, set_status=False)
+            P.carry_out_reversal(conn, forms, ctx, compiled, doc, set_status=False)
 
     def before_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:
         if not self._ours(compiled) or D.engine_writing(conn):

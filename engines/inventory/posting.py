@@ -87,6 +87,7 @@ def summary(conn: Connection, forms: Any, form: str, doc_id: int, *, duplicate: 
 def post(conn: Connection, forms: Any, ctx: Ctx, form: str, doc_id: int) -> dict[str, Any]:
     """Post draft document ``doc_id`` of ``form`` (the user's right checked); a document already
     posted answers as it is (``duplicate``: True), a reversed one is refused."""
+    forms = D.tx_forms(forms)
     kind = kind_of(form)
     compiled = D.get(conn, forms, form)
     require_right(conn, compiled, ctx, "post")
@@ -96,12 +97,15 @@ def post(conn: Connection, forms: Any, ctx: Ctx, form: str, doc_id: int) -> dict
     if doc["status"] != "draft":
         raise Conflict(f"{D.label(compiled)} {doc['code']} 是「{STATUS_ZH.get(doc['status'], doc['status'])}」，只有草稿可以过账",
                        f"{compiled.name} {doc['code']} is {doc['status']}; only a draft is posted")
-    carry_out(conn, forms, ctx, kind, compiled, doc, set_status=True)
-    return summary(conn, forms, form, doc_id)
+    moves = carry_out(conn, forms, ctx, kind, compiled, doc, set_status=True)
+    return {"form": form, "id": int(doc_id), "code": doc.get("code"), "status": "posted",
+            "posted_at": ctx.now.isoformat().replace("+00:00", "Z"), "reversal_of": doc.get("reversal_of"), "reversed_by": None,
+            "duplicate": False, "moves": [{"id": mid, "item": m["item"], "location": m["location"], "lot": m["lot"], "qty": m["qty"],
+                                           "line": m["document_line"]} for mid, m in moves]}
 
 
 def carry_out(conn: Connection, forms: Any, ctx: Ctx, kind: D.Kind, compiled: Any, doc: dict[str, Any], *,
-              set_status: bool) -> None:
+              set_status: bool) -> list[tuple[int, dict[str, Any]]]:
     """Post ``doc`` (locked): lots, ledger, balances, and the document's posted fields
     (``set_status``: False when the user already moved it to posted through the form's 过账 button)."""
     lines = S.load_children(conn, compiled, [int(doc["id"])], ["lines"])[int(doc["id"])]["lines"]
@@ -111,7 +115,7 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, kind: D.Kind, compiled: An
     plan = _Plan(conn, forms, ctx, kind, doc, lines)
     moves = plan.moves()
     line_patch = plan.count_lines() if kind.direction == "count" else None
-    _apply(conn, forms, ctx, moves, plan)
+    ids = _apply(conn, forms, ctx, moves, plan)
     patch: dict[str, Any] = {"posted_at": ctx.now, "posted_by": ctx.actor.id}
     if set_status:
         patch["status"] = "posted"
@@ -122,6 +126,7 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, kind: D.Kind, compiled: An
             write_system_fields(conn=conn, registry=forms, ctx=acting(ctx), form=compiled.name, rows=[(doc, patch)])
         else:
             update_many(conn=conn, registry=forms, ctx=acting(ctx), form=compiled.name, patches=[(int(doc["id"]), patch, None)])
+    return list(zip(ids, moves))
 
 
 def _apply(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], plan: "_Plan") -> list[int]:
@@ -149,7 +154,9 @@ class _Plan:
         self.conn, self.forms, self.ctx, self.kind, self.doc, self.lines = conn, forms, ctx, kind, doc, lines
         item_form = forms.get(conn, D.ITEM)
         self.items = D.rows_by_id(conn, item_form, [ln.get("item") for ln in lines])
-        self.alt_units = S.load_children(conn, item_form, list(self.items), ["alt_units"]) if self.items else {}
+        converted = [int(ln["item"]) for ln in lines if ln.get("unit") and ln.get("item") is not None and int(ln["item"]) in self.items
+                     and str(ln["unit"]).strip() != str(self.items[int(ln["item"])].get("unit") or "")]
+        self.alt_units = S.load_children(conn, item_form, converted, ["alt_units"]) if converted else {}
         locs = [ln.get(k) for ln in lines for k in ("from_location", "to_location", "location")]
         self.locations = D.rows_by_id(conn, D.get(conn, forms, D.LOCATION), locs)
         self.lots = D.rows_by_id(conn, D.get(conn, forms, D.LOT), [ln.get("lot") for ln in lines])
@@ -309,6 +316,7 @@ class _Plan:
 def reverse(conn: Connection, forms: Any, ctx: Ctx, form: str, doc_id: int) -> dict[str, Any]:
     """Reverse posted document ``doc_id``: a reversing document posts the negated ledger rows; answers
     the reversing document's :func:`summary`."""
+    forms = D.tx_forms(forms)
     kind_of(form)
     compiled = D.get(conn, forms, form)
     require_right(conn, compiled, ctx, "reverse")
@@ -358,8 +366,11 @@ def carry_out_reversal(conn: Connection, forms: Any, ctx: Ctx, compiled: Any, do
 # ---------------------------------------------------------------- create and post at once
 
 def by_client_id(conn: Connection, compiled: Any, client_id: str) -> dict[str, Any] | None:
-    t = compiled.main
-    found = conn.execute(t.select().where(t.c.client_id == client_id, t.c.deleted_at.is_(None))).mappings().first()
+    q = compiled.memo.get("inventory_client_id")
+    if q is None:
+        t = compiled.main
+        q = compiled.memo["inventory_client_id"] = t.select().where(t.c.client_id == sa.bindparam("cid"), t.c.deleted_at.is_(None))
+    found = conn.execute(q, {"cid": client_id}).mappings().first()
     return dict(found) if found is not None else None
 
 
@@ -367,6 +378,7 @@ def create_and_post(conn: Connection, forms: Any, ctx: Ctx, form: str, body: dic
     """Create a document of ``form`` from ``body`` (as the records API takes it) and post it; a
     ``client_id`` seen before answers that document (posted now if it was left a draft) with
     ``duplicate``: True."""
+    forms = D.tx_forms(forms)
     kind_of(form)
     compiled = D.get(conn, forms, form)
     require_right(conn, compiled, ctx, "post", create=True)
