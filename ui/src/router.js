@@ -1,5 +1,5 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
-import { state, loadSession } from './store.js'
+import { canDesign, formInfo, state, loadSession } from './store.js'
 
 // Every view loads lazily, with the Element Plus components it uses: the shell (main.js, router, store,
 // i18n, Vue) stays small. Charts (ECharts) load with the first dashboard or report, the camera
@@ -23,6 +23,21 @@ const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
 const Packs = () => import('./views/Packs.vue')
 const Dispatch = () => import('./views/Dispatch.vue')
 const Stock = () => import('./views/Stock.vue')
+const NoAccess = () => import('./components/NoAccess.vue')
+
+// Refused pages show 无权限 (views would otherwise open as working screens the server then refuses):
+// the designers and admin pages only for those with the right, as the server decides it
+// (flows, reports, dashboards and admin: administrators; a form: its design right; a new form: administrators).
+const denied = (what) => ({ path: '/denied', query: { what }, replace: true })
+const adminOnly = (what) => () => (state.me?.is_admin ? true : denied(what))
+async function mayDesignForm(to) {
+  if (state.me?.is_admin) return true
+  if (!to.params.name) return denied('newForm')
+  try {
+    const info = await formInfo(String(to.params.name), { fresh: true })
+    return info.actions?.includes('design') ? true : denied('formDesign')
+  } catch (e) { return denied('formDesign') }
+}
 
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -42,13 +57,14 @@ export const router = createRouter({
         { path: 'stock', component: Stock },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
-        { path: 'design', component: DesignHome },
-        { path: 'design/form/:name?', component: FormDesigner, props: true },
-        { path: 'design/flow/:name?', component: FlowDesigner, props: true },
-        { path: 'design/report/:name?', component: ReportDesigner, props: true },
-        { path: 'design/dashboard/:name?', component: DashboardDesigner, props: true },
-        { path: 'admin', component: Admin },
-        { path: 'admin/packs', component: Packs, beforeEnter: () => (state.me?.is_admin ? true : '/') },   // administrators only, like the menu entry
+        { path: 'design', component: DesignHome, beforeEnter: () => (canDesign() || denied('design')) },
+        { path: 'design/form/:name?', component: FormDesigner, props: true, beforeEnter: mayDesignForm },
+        { path: 'design/flow/:name?', component: FlowDesigner, props: true, beforeEnter: adminOnly('flowDesign') },
+        { path: 'design/report/:name?', component: ReportDesigner, props: true, beforeEnter: adminOnly('reportDesign') },
+        { path: 'design/dashboard/:name?', component: DashboardDesigner, props: true, beforeEnter: adminOnly('dashboardDesign') },
+        { path: 'admin', component: Admin, beforeEnter: adminOnly('admin') },
+        { path: 'admin/packs', component: Packs, beforeEnter: adminOnly('admin') },   // administrators only, like the menu entry
+        { path: 'denied', component: NoAccess, props: (r) => ({ what: String(r.query.what || '') }) },
       ],
     },
   ],

@@ -3,8 +3,14 @@
 import { del, get, post } from './client.js'
 
 /** Nodes whose approvers the submitter chooses, with candidates (at most 500; `more` when there are others:
- * search with q, part of a name, for one node). @param {string} flow @param {{ q?: string, node?: string }} [params] */
+ * search with q, part of a name, for one node); with record_id only those on that record's path, each
+ * `required` or not. @param {string} flow @param {{ q?: string, node?: string, record_id?: number }} [params] */
 export const flowChoices = (flow, params) => get(`/api/workflows/${flow}/choices`, params)
+/** What the signed-in user may do with a record now (can_update, editable_fields, can_delete, can_submit,
+ * can_resubmit) and its open request, with who returned it and why. @param {string} form @param {number} id */
+export const recordStanding = (form, id) => get(`/api/records/${form}/${id}/standing`)
+/** 重新提交 a request that was returned to me. @param {number} instanceId @param {string} [comment] */
+export const resubmitInstance = (instanceId, comment) => post(`/api/workflow-instances/${instanceId}/resubmit`, { comment })
 /** Submit with chosen approvers. @param {string} flow @param {number} recordId @param {Record<string, string[]>} approvers */
 export const startWithApprovers = (flow, recordId, approvers) => post(`/api/workflows/${flow}/start`, { record_id: recordId, approvers })
 /** What a task allows: return targets, required comments, signature. @param {number} taskId */

@@ -3,7 +3,7 @@
 import { get, post } from './client.js'
 
 /** @typedef {import('./client.js').Label} Label */
-/** @typedef {'todo' | 'done' | 'cc' | 'started'} Box */
+/** @typedef {'todo' | 'done' | 'cc' | 'started' | 'returned'} Box returned: my requests sent back to me (with who and why) */
 /** @typedef {'approve' | 'reject' | 'return' | 'transfer' | 'delegate' | 'add_signer' | 'comment' | 'read'} TaskAction */
 /** @typedef {{ id: number, instance_id: number, status: string, form: string, record_id: number, [more: string]: any }} Task */
 

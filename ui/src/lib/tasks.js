@@ -21,3 +21,31 @@ export const targets = (it) => it?.return_targets || []
 /** The actions under ⋯ for a decidable task. */
 export const more = (it) => (it.kind === 'delegate' ? ['comment'] : ['return', 'transfer', 'delegate', 'add_signer', 'comment'])
   .filter((a) => a !== 'return' || targets(it).length)
+/** A request of mine an approver sent back to me (the inbox's returned box): 被退回，待修改后重新提交. */
+export const isReturned = (it) => !!it.instance && it.instance.status === 'returned' && 'returned' in it
+/** The record page of an item. */
+export const recordLink = (it) => `/f/${inst(it).form}/${inst(it).record_id}`
+
+/**
+ * What a decision did, in words, for its toast: 已同意，已流转到「质量会签」/ 已同意，流程已通过 / 已退回给发起人 …
+ * @param {(key: string, args?: object) => string} t vue-i18n's t
+ * @param {{ node_id?: string }} task the task decided
+ * @param {string} action approve | reject | return | transfer | …
+ * @param {{ instance?: { status: string, current_nodes?: { id: string, label: any }[] } }} res the server's answer
+ */
+export function decisionText(t, task, action, res) {
+  const i = res?.instance
+  const nodes = (i?.current_nodes || []).filter((n) => n.id !== task?.node_id).map((n) => L(n.label, n.id))
+  const here = (i?.current_nodes || []).some((n) => n.id === task?.node_id)
+  if (action === 'approve') {
+    if (i?.status === 'approved') return t('decided.approvedEnd')
+    if (here || !nodes.length) return t('decided.waitOthers')
+    return t('decided.toNode', { node: nodes.join(t('app.listSep')) })
+  }
+  if (action === 'reject') return i?.status === 'rejected' ? t('decided.rejected') : t('inbox.reject')
+  if (action === 'return') {
+    if (!i || i.status === 'returned') return t('decided.toInitiator')
+    return nodes.length ? t('decided.toStep', { node: nodes.join(t('app.listSep')) }) : t('decided.toInitiator')
+  }
+  return ['transfer', 'delegate', 'add_signer', 'comment', 'read'].includes(action) ? t('decided.' + action) : t('inbox.' + action)
+}
