@@ -1,5 +1,15 @@
 // English messages: the second language. Same keys as zh-CN.js (a vitest test checks it).
 export default {
+  access: { title: 'No access', record: 'You may not view this record', recordHint: 'Ask the form administrator for access, or ask the submitter to pass the record to you.',
+    create: 'You may not add records to “{form}”', createHint: 'Ask the form administrator for the create right.',
+    page: 'You may not use {what}', pageHint: 'Ask an administrator for access, or go back and carry on.', back: 'Back', home: 'Home',
+    formDesign: 'the form designer', newForm: 'new forms', flowDesign: 'the flow designer', reportDesign: 'the report designer', dashboardDesign: 'the dashboard designer', admin: 'administration', design: 'design' },
+  returned: { label: 'Returned: change it and resubmit', by: 'returned by {name}', reason: 'Reason: {reason}', noReason: 'no reason given', fromNode: 'from “{node}”',
+    edit: 'Change it', resubmit: 'Resubmit', resubmitted: 'Resubmitted', banner: '{name} returned this request: {reason}', bannerHint: 'Change it, then press Resubmit.',
+    bannerOther: 'This request went back to its submitter {name} for changes', locked: 'Under approval: only the current step’s approvers may change it', readOnly: 'You may only view this record' },
+  decided: { toNode: 'Approved; now at “{node}”', approvedEnd: 'Approved; the request is approved', waitOthers: 'Approved; waiting for the other approvers', rejected: 'Rejected; the request ended',
+    toInitiator: 'Returned to the submitter', toStep: 'Returned to “{node}”', transfer: 'Transferred', delegate: 'Delegated', add_signer: 'Signer added', comment: 'Comment added', read: 'Marked as read',
+    maybe: 'This record may not reach this step (it depends on what is filled in during approval); you may leave it empty. If nobody is chosen when it gets there, the step passes or goes to the administrators as set' },
   app: { name: 'MOM platform', home: 'Home', inbox: 'Approvals', shopfloor: 'Shop floor', schedule: 'Scheduling', design: 'Design', admin: 'Admin',
     logout: 'Sign out', lang: '中文', loading: 'Loading…', empty: 'No data', save: 'Save', cancel: 'Cancel', ok: 'OK',
     delete: 'Delete', edit: 'Edit', new: 'New', search: 'Search', refresh: 'Refresh', close: 'Close', back: 'Back',

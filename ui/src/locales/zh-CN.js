@@ -1,5 +1,15 @@
 // zh-CN messages: the default language. Every key here has its English twin in en.js (a vitest test checks it).
 export default {
+  access: { title: '无权限', record: '你没有查看这条记录的权限', recordHint: '如需查看，请联系表单管理员为你开通权限，或请提交人把记录转给你。',
+    create: '你没有在「{form}」中新建记录的权限', createHint: '请联系表单管理员为你开通“新建”权限。',
+    page: '你没有使用「{what}」的权限', pageHint: '请联系管理员开通权限，或返回上一页继续工作。', back: '返回', home: '回到首页',
+    formDesign: '表单设计', newForm: '新建表单', flowDesign: '流程设计', reportDesign: '报表设计', dashboardDesign: '仪表盘设计', admin: '系统管理', design: '设计' },
+  returned: { label: '被退回，待修改后重新提交', by: '{name} 退回', reason: '原因：{reason}', noReason: '未填写原因', fromNode: '退回自「{node}」',
+    edit: '去修改', resubmit: '重新提交', resubmitted: '已重新提交', banner: '此申请被 {name} 退回：{reason}', bannerHint: '请修改后点“重新提交”。',
+    bannerOther: '此申请已退回给发起人 {name} 修改', locked: '审批中：只有当前节点的审批人可以修改', readOnly: '你只能查看这条记录' },
+  decided: { toNode: '已同意，已流转到「{node}」', approvedEnd: '已同意，流程已通过', waitOthers: '已同意，等待其他审批人', rejected: '已驳回，流程结束',
+    toInitiator: '已退回给发起人', toStep: '已退回到「{node}」', transfer: '已转交', delegate: '已委派', add_signer: '已加签', comment: '已评论', read: '已阅',
+    maybe: '这条记录不一定经过此节点（由审批中才确定的内容决定），可以不选；到达时仍无人审批，按节点设置自动通过或交管理员' },
   app: { name: 'MOM 制造运营平台', home: '首页', inbox: '审批', shopfloor: '车间扫码', schedule: '生产排程', design: '设计', admin: '管理',
     logout: '退出', lang: 'English', loading: '加载中…', empty: '暂无数据', save: '保存', cancel: '取消', ok: '确定',
     delete: '删除', edit: '编辑', new: '新建', search: '搜索', refresh: '刷新', close: '关闭', back: '返回',
