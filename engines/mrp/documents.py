@@ -101,20 +101,23 @@ def on_hand(conn: Connection, ids: Iterable[int] | None) -> tuple[dict[int, Deci
 def read_boms(conn: Connection, f: dict[str, Any]) -> dict[int, tuple[P.Bom, ...]]:
     """Every active BOM with its requirement lines (all parents: levels and net change need the whole graph)."""
     b, lines = f[BOM].main, f[BOM].children["lines"]
-    q = (sa.select(b.c.id, b.c.item, b.c.code, b.c.is_default, b.c.effective_from, b.c.effective_to, b.c.base_qty,
-                   lines.c.component, lines.c.qty_per, lines.c.scrap_rate)
-         .select_from(b.join(lines, lines.c.parent_id == b.c.id))
-         .where(b.c.deleted_at.is_(None), b.c.status == "active", lines.c.substitute_for.is_(None),
-                lines.c.component.is_not(None))
-         .order_by(b.c.id, lines.c.seq, lines.c.id))
+    # heads and lines read apart and joined here: a join on the lines' parent (no index there) can get a
+    # nested loop on PostgreSQL before the tables have statistics
     heads: dict[int, tuple[Any, list[P.Component]]] = {}
+    q = (sa.select(b.c.id, b.c.item, b.c.code, b.c.is_default, b.c.effective_from, b.c.effective_to, b.c.base_qty)
+         .where(b.c.deleted_at.is_(None), b.c.status == "active"))
     for r in conn.execute(q):
-        head = heads.get(r.id)
-        if head is None:
-            head = heads[r.id] = (r, [])
-        head[1].append(P.Component(int(r.component), dec(r.qty_per), dec(r.scrap_rate), dec(r.base_qty) or Decimal(1)))
+        heads[int(r.id)] = (r, [])
+    q = (sa.select(lines.c.parent_id, lines.c.component, lines.c.qty_per, lines.c.scrap_rate)
+         .where(lines.c.substitute_for.is_(None), lines.c.component.is_not(None)).order_by(lines.c.parent_id, lines.c.seq, lines.c.id))
+    for r in conn.execute(q):
+        head = heads.get(int(r.parent_id))
+        if head is not None:
+            head[1].append(P.Component(int(r.component), dec(r.qty_per), dec(r.scrap_rate), dec(head[0].base_qty) or Decimal(1)))
     out: dict[int, list[P.Bom]] = defaultdict(list)
     for r, comps in heads.values():
+        if not comps:
+            continue
         out[int(r.item)].append(P.Bom(int(r.item), tuple(comps), r.effective_from, r.effective_to, bool(r.is_default), str(r.code)))
     return {k: tuple(v) for k, v in out.items()}
 
@@ -138,18 +141,29 @@ def read_demands(conn: Connection, f: dict[str, Any], items: dict[int, P.Item], 
     so, lines = f[SALES].main, f[SALES].children["lines"]
     fc = f[FORECAST].main
     for chunk in chunks(ids):
-        q = (sa.select(so.c.id, so.c.code, so.c.due_date.label("so_due"), lines.c.seq, lines.c.item, lines.c.qty, lines.c.due_date)
-             .select_from(so.join(lines, lines.c.parent_id == so.c.id))
-             .where(so.c.deleted_at.is_(None), so.c.status == "open"))
-        for r in conn.execute(q if chunk is None else q.where(lines.c.item.in_(chunk))):
-            due = r.due_date or r.so_due
-            if r.item is not None and due is not None:
-                out.append(P.Demand(int(r.item), due, dec(r.qty), P.SALES, f"{r.code} 第{r.seq}行", int(r.id), int(r.seq)))
+        q = sa.select(lines.c.parent_id, lines.c.seq, lines.c.item, lines.c.qty, lines.c.due_date)
+        found = list(conn.execute(q if chunk is None else q.where(lines.c.item.in_(chunk))))
+        heads = _open_heads(conn, so, [r.parent_id for r in found] if chunk is not None else None)
+        for r in found:
+            head = heads.get(int(r.parent_id))
+            due = r.due_date or (head[1] if head else None)
+            if head is not None and r.item is not None and due is not None:
+                out.append(P.Demand(int(r.item), due, dec(r.qty), P.SALES, f"{head[0]} 第{r.seq}行", int(r.parent_id), int(r.seq)))
         q = sa.select(fc.c.id, fc.c.code, fc.c.kind, fc.c.item, fc.c.date, fc.c.qty).where(fc.c.deleted_at.is_(None))
         for r in conn.execute(q if chunk is None else q.where(fc.c.item.in_(chunk))):
             if r.item is not None and r.date is not None:
                 out.append(P.Demand(int(r.item), r.date, dec(r.qty), P.MPS if r.kind == "mps" else P.FORECAST, str(r.code), int(r.id)))
     out += planned_order_components(conn, f, items, boms, cal, tz, ids)
+    return out
+
+
+def _open_heads(conn: Connection, so: sa.Table, ids: list[int] | None) -> dict[int, tuple[str, Any]]:
+    """Open, live sales orders (all, or ``ids``): ``{id: (code, due date)}``."""
+    out: dict[int, tuple[str, Any]] = {}
+    q = sa.select(so.c.id, so.c.code, so.c.due_date).where(so.c.deleted_at.is_(None), so.c.status == "open")
+    for chunk in chunks(ids) if ids is not None else [None]:
+        for r in conn.execute(q if chunk is None else q.where(so.c.id.in_(chunk))):
+            out[int(r.id)] = (str(r.code), r.due_date)
     return out
 
 
