@@ -122,7 +122,8 @@ def _people_export(form: str, fmt: str, p: Any, filters: list[Any], engine: Any,
 
     def disposition(title: str) -> dict[str, str]:
         name = workbook.file_name(title, fmt, form)
-        return {"Content-Disposition": f"attachment; filename=\"{form}.{fmt}\"; filename*=UTF-8''{quote(name, safe='')}"}
+        # filename* first: clients that take the first name they find get the form's label
+        return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}; filename=\"{form}.{fmt}\""}
 
     if fmt == "csv":
         with read_tx(engine) as conn:  # permissions, filters and the search checked before the response starts

@@ -118,6 +118,8 @@ def report_data(name: PathName, request: Request, engine: EngineDep, registry: R
                 limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> Any:
     with read_tx(engine) as conn:
         result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, limit=limit)
+        if format == "json":
+            result["scope"] = _read_scope(conn, registry, ctx, name)
     if format == "json":
         return result
     content, media, ext = service.export(result, format, lang)
@@ -260,7 +262,31 @@ def get_dashboard(name: PathName, engine: EngineDep, ctx: CtxDep) -> dict[str, A
 def dashboard_data(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep,
                    ctx: CtxDep, widget: QueryName = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return dashboard.data(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, only=widget)
+        out = dashboard.data(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows, only=widget)
+        raw, _ = store.get(conn, dashboard.KIND, name)
+        report_of = {w.get("id"): w.get("report") for w in raw.get("widgets", [])}
+        scopes: dict[str, Any] = {}
+        for w in out.get("widgets", []):
+            report = report_of.get(w.get("id"))
+            if report and report not in scopes:
+                scopes[report] = _read_scope(conn, registry, ctx, report)
+            if report and scopes[report]:
+                w["scope"] = scopes[report]
+        out["scope"] = next((s for s in scopes.values() if s and s["limited"]), None)
+        return out
+
+
+def _read_scope(conn: Any, registry: Any, ctx: Any, report: str) -> dict[str, Any] | None:
+    """The read scope the caller sees a report's source form under, in words (records.query.read_scope);
+    None when it cannot be told (a retired report, a source form gone)."""
+    from mom.engines.records.query import read_scope
+    from mom.platform.errors import MomError
+
+    try:
+        raw, _ = store.get(conn, service.KIND, report)
+        return read_scope(registry.get(conn, str(raw.get("source", "")).split(".")[0]), ctx.actor)
+    except (MomError, KeyError, TypeError):
+        return None
 
 
 # ---------------------------------------------------------------- print templates

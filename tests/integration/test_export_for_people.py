@@ -78,7 +78,7 @@ def test_people_export_is_named_labelled_and_has_the_sub_table(plant: Plant) -> 
     recs = add_records(plant)
     r = plant.client.get(f"/api/records/{FORM}/export?format=xlsx&layout=people&sort=id", headers=plant.h("qcm"))
     cd = r.headers["content-disposition"]
-    assert "filename*=UTF-8''" in cd and unquote(cd.split("filename*=UTF-8''")[1]) == "不合格品处理单.xlsx"
+    assert "filename*=UTF-8''" in cd and unquote(cd.split("filename*=UTF-8''")[1].split(";")[0]) == "不合格品处理单.xlsx"
     assert 'filename="bu_he_ge_pin_chu_li_dan.xlsx"' in cd          # plain fallback for old clients
     wb = _book(r)
     assert wb.sheetnames == ["不合格品处理单", "缺陷明细"]
@@ -101,7 +101,7 @@ def test_people_export_in_english_and_as_csv(plant: Plant) -> None:
     rows = _rows(wb["Nonconformance"])
     assert rows[0][:5] == ("No.", "Product", "Heat lot", "Defects", "Defect") and rows[1][4:7] == ("Out of size", "质量经理老陈", "Yes")
     r = plant.client.get(f"/api/records/{FORM}/export?format=csv&layout=people&sort=id", headers=plant.h("qcm"))
-    assert r.status_code == 200 and unquote(r.headers["content-disposition"].split("''")[1]) == "不合格品处理单.csv"
+    assert r.status_code == 200 and unquote(r.headers["content-disposition"].split("''")[1].split(";")[0]) == "不合格品处理单.csv"
     text = r.content.decode("utf-8-sig").splitlines()
     assert text[0].startswith("编号,产品名称,炉批号") and ",尺寸超差,质量经理老陈,是," in text[1]
 
