@@ -76,3 +76,15 @@ def test_the_list_says_when_the_read_scope_limits_it(plant: Plant) -> None:
     dept = {**NCR_FORM, "permissions": [{"role": "qc_inspector", "actions": ["read"], "scope": "department"}]}
     assert plant.client.put(f"/api/forms/{FORM}", json=dept, headers=plant.h("admin")).status_code == 200
     assert _list(plant, "qc1").json()["scope"]["text"]["zh-CN"].startswith("只显示你所在部门的记录")
+
+
+def test_reports_and_dashboards_say_their_scope(plant: Plant) -> None:
+    """The demo's 来料检验 is read by inspectors within their department, by the quality manager in full."""
+    r = plant.client.get("/api/reports/iqc_by_supplier/data", headers=plant.h("qc1"))
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"]["kind"] == "department" and r.json()["scope"]["text"]["zh-CN"].startswith("只显示你所在部门的记录")
+    assert plant.client.get("/api/reports/iqc_by_supplier/data", headers=plant.h("qcm")).json()["scope"]["limited"] is False
+    d = plant.client.get("/api/dashboards/quality_overview/data", headers=plant.h("qc1")).json()
+    assert d["scope"]["kind"] == "department"
+    assert all(w["scope"]["kind"] == "department" for w in d["widgets"] if w["type"] != "text")
+    assert plant.client.get("/api/dashboards/quality_overview/data", headers=plant.h("qcm")).json()["scope"] is None
