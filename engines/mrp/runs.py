@@ -106,10 +106,12 @@ def changed_items(conn: Connection, forms: Any, f: dict[str, Any], since: dt.dat
     for name, col in ((D.ITEM, "id"), (D.BOM, "item"), (D.FORECAST, "item"), (D.ORDER, "item")):
         t = f[name].main
         out.update(int(i) for (i,) in conn.execute(sa.select(t.c[col]).where(touched(t))) if i is not None)
-    for name in (D.SALES, D.PURCHASE):
+    for name in (D.SALES, D.PURCHASE):      # the orders first, then their lines (no join: see documents.read_boms)
         t, lines = f[name].main, f[name].children["lines"]
-        q = sa.select(lines.c.item).select_from(t.join(lines, lines.c.parent_id == t.c.id)).where(touched(t))
-        out.update(int(i) for (i,) in conn.execute(q) if i is not None)
+        heads = [int(i) for (i,) in conn.execute(sa.select(t.c.id).where(touched(t)))]
+        for chunk in D.chunks(heads):
+            q = sa.select(lines.c.item).where(lines.c.parent_id.in_(chunk or [])).distinct()
+            out.update(int(i) for (i,) in conn.execute(q) if i is not None)
     try:
         moves = forms.get(conn, "stock_move").main
     except Exception:   # noqa: BLE001 - the stock forms are optional
