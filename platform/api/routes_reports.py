@@ -270,7 +270,7 @@ def dashboard_data(name: PathName, request: Request, engine: EngineDep, registry
             report = report_of.get(w.get("id"))
             if report and report not in scopes:
                 scopes[report] = _read_scope(conn, registry, ctx, report)
-            if report and scopes[report]:
+            if report and scopes[report] and scopes[report]["limited"]:   # only then: unlimited answers stay as the CLI's
                 w["scope"] = scopes[report]
         out["scope"] = next((s for s in scopes.values() if s and s["limited"]), None)
         return out
