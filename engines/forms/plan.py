@@ -222,8 +222,8 @@ def _add_column(conn: Connection | None, tname: str, f: FieldSpec, rows: int) ->
             try:
                 fieldtypes.coerce(f, value)
             except fieldtypes.FieldError as exc:
-                return make("add_column", f"字段 {f.key} 的回填值无效：{exc.zh}", f"backfill value for {f.key} is invalid: {exc.en}",
-                                 BLOCKED, tname, f.id)
+                return make("add_column", f"字段 {_label(f)} 的默认值无效：{exc.zh}", f"the default of {f.key} is invalid: {exc.en}",
+                                 BLOCKED, tname, f.id, {"invalid": {"zh-CN": exc.zh, "en": exc.en}})
         op.safety = DATA
         op.detail["backfill"] = {kind: value}
         op.zh += f"，为已有 {rows} 条记录填入 {value}"
@@ -236,7 +236,7 @@ def _add_column(conn: Connection | None, tname: str, f: FieldSpec, rows: int) ->
     elif rows and f.required:
         op.safety = BLOCKED
         op.detail["rows"] = rows
-        op.zh = f"必填字段 {_label(f)} 不能直接加到已有 {rows} 条记录的表单：请设置 default 或 backfill（值或 {{\"expr\": ...}}）"
+        op.zh = f"必填字段 {_label(f)} 不能直接加到已有 {rows} 条记录的表单：请先给它一个默认值（default），或先不设为必填"
         op.en = (f"required field {f.key} cannot be added to a form with {rows} records: give it a default or a "
                  "backfill (a value or {\"expr\": ...})")
     return op

@@ -90,10 +90,11 @@ def describe(operations: list[Any], new: Any, old: Any = None, *, metadata: bool
 
 def _retire(kind: str, lab: Words, rows: Any) -> Words:
     what_zh, what_en = ("明细表", "detail table") if kind == "retire_table" else ("字段", "field")
+    # 停用, the word the publish dialog's confirmation uses: the engine retires (hides and keeps), never deletes
     if isinstance(rows, int) and rows > 0:
-        return {"zh-CN": f"删除{what_zh}「{lab['zh-CN']}」：已有 {rows} 条记录的该{what_zh}数据将隐藏并保留，可随时恢复",
-                "en": f"removes {what_en} “{lab['en']}”: its data in {rows} existing records is hidden and kept, restorable"}
-    return {"zh-CN": f"删除{what_zh}「{lab['zh-CN']}」（数据保留，可恢复）", "en": f"removes {what_en} “{lab['en']}” (data kept, restorable)"}
+        return {"zh-CN": f"停用{what_zh}「{lab['zh-CN']}」：已有 {rows} 条记录的该{what_zh}数据将隐藏并保留，可随时恢复",
+                "en": f"retires {what_en} “{lab['en']}”: its data in {rows} existing records is hidden and kept, restorable"}
+    return {"zh-CN": f"停用{what_zh}「{lab['zh-CN']}」（数据保留，可恢复）", "en": f"retires {what_en} “{lab['en']}” (data kept, restorable)"}
 
 
 #: field properties by the name a supervisor knows them by
@@ -143,6 +144,10 @@ def _blocked(kind: str, lab: Words, f: dict[str, Any] | None, detail: dict[str, 
         return {"zh-CN": f"必填字段「{lab['zh-CN']}」不能直接加到已有 {rows} 条记录的表单：请先给它一个默认值，或先不设为必填",
                 "en": f"required field “{lab['en']}” cannot be added to a form with {rows} records: give it a default, "
                       "or make it optional for now"}
+    if kind == "add_column" and isinstance(detail.get("invalid"), dict):
+        bad = detail["invalid"]
+        return {"zh-CN": f"字段「{lab['zh-CN']}」的默认值不能用：{bad.get('zh-CN', '')}；请重新选择默认值",
+                "en": f"the default of field “{lab['en']}” cannot be used: {bad.get('en', '')}; pick another default"}
     if kind == "require_field" and rows:
         return {"zh-CN": f"字段「{lab['zh-CN']}」改为必填，但有 {rows} 条记录没有填：请先给它一个默认值，或先补齐这些记录",
                 "en": f"field “{lab['en']}” becomes required but {rows} records leave it empty: give it a default, "
@@ -156,3 +161,20 @@ def _blocked(kind: str, lab: Words, f: dict[str, Any] | None, detail: dict[str, 
         return {"zh-CN": f"字段「{lab['zh-CN']}」不能在表单和明细表之间移动：请在新位置新增一个字段",
                 "en": f"field “{lab['en']}” cannot move between the form and a detail table: add a new field there"}
     return None
+
+
+def blockers(operations: list[Any], new: Any, old: Any = None) -> list[dict[str, Any]]:
+    """The steps that keep a plan from being published, each in words with the key of the field to
+    change (``field``; None for the form as a whole): the form designer shows them first, in red, with
+    the field's input beside them."""
+    fields = _fields(new, old)
+    out: list[dict[str, Any]] = []
+    for op in operations:
+        if getattr(op, "safety", "") != "blocked":
+            continue
+        f = fields.get(str(getattr(op, "field_id", "") or ""))
+        lab = label_of(f, getattr(op, "field_id", None) or "")
+        words = _blocked(getattr(op, "kind", ""), lab, f, getattr(op, "detail", None) or {}) \
+            or {"zh-CN": op.describe("zh-CN"), "en": op.describe("en")}
+        out.append({**words, "field": (f or {}).get("key"), "kind": getattr(op, "kind", "")})
+    return out

@@ -68,7 +68,7 @@ def test_the_publish_plan_in_words(client, admin) -> None:
     plan = client.post("/api/forms/plan", headers=admin, json=form).json()
     words = [w["zh-CN"] for w in plan["words"]]
     assert "字段「批次号」改名为「炉批号」，数据保留" in words
-    assert "删除字段「备注」：已有 2 条记录的该字段数据将隐藏并保留，可随时恢复" in words
+    assert "停用字段「备注」：已有 2 条记录的该字段数据将隐藏并保留，可随时恢复" in words
     assert "字段「判定」的设置有变化：隐藏" in words
     assert all("pi_ci_hao" not in w and "bei_zhu" not in w for w in words), words
 
