@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { addSection, addTabs, allFields, fromDesigner, newField, problemsByField, toDesigner } from '../src/lib/designer.js'
-import { layoutOf } from '../src/lib/layout.js'
+import { addSection, addTabs, allFields, fromDesigner, newField, problemsByField, staleEnglish, toDesigner } from '../src/lib/designer.js'
+import { dropSlot, layoutOf } from '../src/lib/layout.js'
 import { flowToTree, treeToFlow } from '../src/lib/flow.js'
 
 const PACK = join(__dirname, '..', '..', 'modelpacks', 'demo')
@@ -68,5 +68,50 @@ describe('workflow definition <-> flow designer tree', () => {
   const flow = JSON.parse(readFileSync(join(PACK, 'workflows', 'ncr_review.json'), 'utf8'))
   it('the demo flow round-trips without loss', () => {
     expect(treeToFlow(flowToTree(flow))).toEqual(flow)
+  })
+})
+
+describe('review 20 #7 and #12: field order and English placeholders', () => {
+  it('a field dropped between two others follows the first of them in the definition, also after a removal', () => {
+    const def = { format: 'mom.form/1', name: 'ncr', label: { 'zh-CN': '不合格品处理单' }, fields: ['a', 'b', 'c', 'd', 'e'].map((k, i) => (
+      { id: `f${i}`, key: k, type: 'text', label: { 'zh-CN': k } })) }
+    const model = toDesigner(def)
+    const list = model.blocks[0].fields
+    list.splice(3, 1)                                   // remove d
+    const f = newField('select', model)
+    list.splice(2, 0, f)                                // drop between b and c
+    const back = fromDesigner(model)
+    expect(back.fields.map((x) => x.key)).toEqual(['a', 'b', f.key, 'c', 'e'])
+    expect(back.ui).toBeUndefined()                     // one section in field order: no layout needed
+    list.splice(0, 0, newField('integer', model))       // dropped first
+    expect(fromDesigner(model).fields[0].type).toBe('integer')
+  })
+
+  it('the drop slot is read in the grid order under the pointer', () => {
+    const r = (left, top) => ({ left, top, right: left + 100, bottom: top + 40 })
+    const grid = [r(0, 0), r(110, 0), r(0, 50), r(110, 50), r(0, 100)]   // 2 columns, 5 cards
+    expect(dropSlot(grid, { x: 120, y: 60 })).toBe(3)     // left half of the 4th card: before it
+    expect(dropSlot(grid, { x: 190, y: 60 })).toBe(4)     // right half: after it
+    expect(dropSlot(grid, { x: 50, y: 300 })).toBe(5)     // below every card: last
+    expect(dropSlot(grid, { x: 5, y: 5 })).toBe(0)
+  })
+
+  it('new fields and options named only in Chinese keep no English placeholder', () => {
+    const model = toDesigner({ format: 'mom.form/1', name: 'x', label: { 'zh-CN': '不合格品处理单', en: '' }, fields: [] })
+    const f = newField('select', model)
+    f.label['zh-CN'] = '处理方式'
+    f.options[0].label['zh-CN'] = '返工'
+    const g = newField('text', model)                   // not renamed: keeps its type name in both languages
+    model.blocks[0].fields.push(f, g)
+    const back = fromDesigner(model)
+    expect(back.label).toEqual({ 'zh-CN': '不合格品处理单' })
+    expect(back.fields[0].label).toEqual({ 'zh-CN': '处理方式' })
+    expect(back.fields[0].options[0].label).toEqual({ 'zh-CN': '返工' })
+    expect(back.fields[0].options[1].label.en).toBeTruthy()   // still the placeholder in both languages
+    expect(back.fields[1].label.en).toBe('Text')
+    // an English label typed by hand stays; a stale one saved earlier is repaired on the next publish
+    expect(staleEnglish({ 'zh-CN': '产品名称', en: 'Product' })).toBe(false)
+    expect(staleEnglish({ 'zh-CN': '产品名称', en: 'Text' })).toBe(true)
+    expect(staleEnglish({ 'zh-CN': '让步接收', en: 'Option 3' })).toBe(true)
   })
 })

@@ -1,6 +1,6 @@
 // @ts-check
 // Stored files (attachments).
-import { download, get, post } from './client.js'
+import { api, download, get, post } from './client.js'
 
 /** @typedef {{ id: string, filename: string, size: number, content_type: string }} FileMeta */
 
@@ -14,3 +14,9 @@ export function uploadFile(file) {
 export const fetchFileMeta = (id) => get(`/api/attachments/${id}/meta`)
 /** @param {string} id @param {string} filename */
 export const downloadFile = (id, filename) => download(`/api/attachments/${id}`, {}, filename)
+/** A stored image as a blob: URL for a thumbnail (fetched with the token; the caller revokes it).
+ * @param {string} id @returns {Promise<string>} */
+export async function fileBlobUrl(id) {
+  const res = await api('GET', `/api/attachments/${id}`, undefined, { raw: true })
+  return URL.createObjectURL(await res.blob())
+}

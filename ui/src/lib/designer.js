@@ -64,11 +64,63 @@ function isDefaultLayout(model, keys) {
   return b.fields.map((f) => f.key).join('\u0000') === keys.join('\u0000')
 }
 
+// Placeholder English labels (a new field's type name, 「Option 1」, 「New section」, 「Tab 2」) are stale once
+// the Chinese label was changed: they are dropped, and the English display falls back to the Chinese name
+// (issue 20 #12). An English label typed by hand is kept. Definitions saved before this are repaired on
+// their next publish.
+function placeholders() {
+  const zh = new Set(); const en = new Set()
+  const add = (b) => { zh.add(b['zh-CN']); en.add(b.en) }
+  for (const tp of FIELD_TYPES) add(tp.label)
+  for (const k of ['designer.option1', 'designer.option2', 'designer.newSection', 'designer.firstTab']) add(both(k))
+  return { zh, en }
+}
+const NUMBERED_EN = /^(Option|Tab|New section|Section) ?\d*$/
+// numbered Chinese placeholders (「选项名称3」, 「标签2」): their text before the number, from the locale
+const numberedZh = (zh) => [both('nocode.optionPh'), both('designer.tabN', { n: '' })].some((b) => {
+  const p = b['zh-CN']
+  return p && zh.startsWith(p) && /^\s*\d*$/.test(zh.slice(p.length))
+})
+export function staleEnglish(label, ph = placeholders()) {
+  if (!label || typeof label !== 'object' || typeof label.en !== 'string') return false
+  const zh = (label['zh-CN'] || '').trim()
+  if (!zh) return false
+  if (!label.en.trim()) return true
+  const isPh = ph.en.has(label.en) || NUMBERED_EN.test(label.en)
+  return isPh && !ph.zh.has(zh) && !numberedZh(zh)
+}
+function cleanLabel(x, ph) {
+  if (x && typeof x === 'object' && staleEnglish(x.label, ph)) { const { en, ...rest } = x.label; x.label = rest }
+}
+export function cleanLabels(def) {
+  const ph = placeholders()
+  cleanLabel(def, ph)
+  for (const f of def.fields || []) {
+    cleanLabel(f, ph)
+    for (const o of f.options || []) cleanLabel(o, ph)
+    for (const c of f.fields || []) { cleanLabel(c, ph); for (const o of c.options || []) cleanLabel(o, ph) }
+  }
+  for (const b of def.ui?.layout || []) { cleanLabel(b, ph); for (const tab of b.tabs || []) cleanLabel(tab, ph) }
+  return def
+}
+
+// The order of `fields`: existing fields keep their place (by id: a renamed key stays put, and an untouched
+// form round-trips unchanged); a new field goes right after the field it follows on the canvas, so every
+// screen that reads `fields` in order (the list, the export, a form without layout) shows it where it was
+// dropped (issue 20 review #7), and a one-section form needs no layout.
+export function definitionOrder(laid, order) {
+  const pos = new Map(order.map((k, i) => [k, i]))
+  const out = laid.filter((f) => pos.has(f.id)).sort((a, b) => pos.get(a.id) - pos.get(b.id))
+  laid.forEach((f, i) => {
+    if (pos.has(f.id)) return
+    const before = laid.slice(0, i).reverse().find((x) => out.includes(x))
+    out.splice(before ? out.indexOf(before) + 1 : 0, 0, f)
+  })
+  return out
+}
+
 export function fromDesigner(model) {
-  const laid = allFields(model)
-  const pos = new Map(model.order.map((k, i) => [k, i]))
-  // existing fields keep their place in `fields` (by id: a renamed key stays put); new ones follow in layout order
-  const fields = [...laid].sort((a, b) => (pos.get(a.id) ?? Infinity) - (pos.get(b.id) ?? Infinity))
+  const fields = definitionOrder(allFields(model), model.order)
   const def = { ...clone(model.meta), fields: clone(fields) }
   const ui = clone(model.uiRest || {})
   if (model.hadLayout || !isDefaultLayout(model, fields.map((f) => f.key))) {
@@ -77,7 +129,7 @@ export function fromDesigner(model) {
       : { type: 'section', ...(b.label ? { label: b.label } : {}), columns: b.columns || DEFAULT_COLUMNS, fields: b.fields.map((f) => f.key) }))
   }
   if (model.hadUi || Object.keys(ui).length) def.ui = ui
-  return def
+  return cleanLabels(def)
 }
 
 export function addSection(model, label) {

@@ -31,3 +31,11 @@ export function spanOf(field, columns) {
   if (field.ui?.span === 'full') return 24
   return Math.max(1, Math.floor(24 / (columns || DEFAULT_COLUMNS)))
 }
+
+// Where a card dropped at point {x, y} goes among the other cards of a grid (their client rects, in
+// order): before the first card that lies below the point's row, or in that row to the right of it.
+export function dropSlot(rects, pt) {
+  let n = 0
+  for (const r of rects) if (r.bottom <= pt.y || (r.top <= pt.y && (r.left + r.right) / 2 < pt.x)) n++
+  return n
+}

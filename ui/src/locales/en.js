@@ -184,4 +184,12 @@ export default {
     ledger: 'Stock ledger', postedAt: 'Posted at', document: 'Document', line: 'Line', other: 'Other location', more: 'More', untracked: '—',
     kind: { normal: 'Normal', line_side: 'Line-side', quarantine: 'Quarantine', scrap: 'Scrap' },
     status: { quarantine: 'Quarantine', released: 'Released', blocked: 'Blocked' } },
+  reviewfix: { openFlow: 'Open a flow', defaultPick: 'Pick a default', yes: 'Yes', no: 'No', levelsUp: 'Head', levelsUpTail: 'level(s) up', mode: 'Approval mode', signature: 'Handwritten signature',
+    outcome: 'Outcome', approved: 'Approved', rejected: 'Rejected', action: { type: 'Action', set_fields: 'Change fields of this record', notify: 'Send a notification', create_record: 'Create a record',
+      update_record: 'Change another record', webhook: 'Call an outside service (webhook)', emit: 'Emit an event', start_workflow: 'Start another flow', hook: 'Call an extension' },
+    setField: 'Field', setValue: 'New value (text, or an expression like today())', addSet: 'Add a field', notifyTitle: 'Title', notifyTo: 'Notify', addAction: 'Add an action',
+    advancedJson: 'Advanced: edit the definition', advancedJsonHint: 'The action as written in the definition (JSON), for administrators who know the format; the form above covers most needs.', otherAction: 'Set this kind of action under Advanced.',
+    jsonBad: 'Not valid, not saved: check the brackets and quotes',
+    blockers: 'To fix first:', fixHere: 'Fix it here:', publishWhy: '{n} item(s) to fix before publishing', retireWhy: 'Tick the confirmation above first', goFix: 'Fix',
+    upload: 'Upload file', camera: 'Take photo', attachCount: '{n} attachment(s)' },
 }

@@ -179,4 +179,12 @@ export default {
     ledger: '库存流水', postedAt: '过账时间', document: '单据', line: '行', other: '对方库位', more: '更多', untracked: '—',
     kind: { normal: '普通', line_side: '线边仓', quarantine: '待检', scrap: '废品' },
     status: { quarantine: '待检', released: '放行', blocked: '冻结' } },
+  reviewfix: { openFlow: '打开已有流程', defaultPick: '选择默认值', yes: '是', no: '否', levelsUp: '向上第', levelsUpTail: '级主管', mode: '审批方式', signature: '手写签名',
+    outcome: '结束结果', approved: '通过', rejected: '拒绝', action: { type: '动作', set_fields: '修改本记录的字段', notify: '发送通知', create_record: '新建一条记录',
+      update_record: '修改另一条记录', webhook: '调用外部接口（Webhook）', emit: '发出事件', start_workflow: '启动另一个流程', hook: '调用扩展程序' },
+    setField: '字段', setValue: '新值（文字，或表达式如 today()）', addSet: '添加字段', notifyTitle: '通知标题', notifyTo: '通知谁', addAction: '添加动作',
+    advancedJson: '高级：按定义格式编辑', advancedJsonHint: '这里是动作的原始定义（JSON），供熟悉定义格式的管理员使用；上面的表单能完成大多数设置。', otherAction: '这种动作请在「高级」中设置。',
+    jsonBad: '格式不正确，未保存：请检查括号和引号',
+    blockers: '需要先处理：', fixHere: '在这里修改：', publishWhy: '还有 {n} 处需要先处理，处理后才能发布', retireWhy: '请先勾选上面的确认', goFix: '去修改',
+    upload: '上传文件', camera: '拍照', attachCount: '{n} 个附件' },
 }
