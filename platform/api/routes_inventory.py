@@ -18,7 +18,7 @@ from mom.engines.inventory import listing
 from mom.engines.inventory import lots as LT
 from mom.engines.inventory import posting as P
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, WriteCtxDep, check_token_in
-from mom.platform.api.models import ERRORS
+from mom.platform.api.models import ERRORS, Open
 from mom.platform.api.params import OptText, PathId, QueryId
 from mom.platform.api.responses import JSONBytes
 from mom.platform.db.engine import read_tx, write_tx
@@ -30,13 +30,43 @@ PathOrder = Annotated[str, Path(min_length=1, max_length=64, description="工单
 Rows = Annotated[int, Query(ge=1, le=1000, description="最多行数 / at most this many rows")]
 
 
+class StockMoveRead(Open):
+    """One ledger row a posting wrote: signed quantity in the item's stock unit at a location (and lot)."""
+
+    id: int
+    item: int
+    location: int
+    lot: int | None
+    qty: float
+    line: int | None
+
+
+class StockPostingRead(Open):
+    """What posting, reversing or create-and-post answers: the document (the reversing one for a reversal),
+    its state, the ledger rows it posted, and whether this was a repeat (``duplicate``: 200 instead of 201)."""
+
+    form: str
+    id: int
+    code: str | None
+    status: str | None
+    posted_at: str | None
+    reversal_of: int | None
+    reversed_by: int | None
+    duplicate: bool
+    moves: list[StockMoveRead]
+
+
+#: a repeat answers 200 with the same body
+POSTED = {201: {"model": StockPostingRead}}
+
+
 def _body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput("内容应为 JSON 对象（单据：表头字段和 lines 明细）", "the body must be a JSON object (a document: header fields and lines)")
     return body
 
 
-@router.post("/documents/{form}", status_code=201,
+@router.post("/documents/{form}", status_code=201, responses=POSTED,
              summary="Create a stock document and post it at once (body as for POST /api/records/{form}, with lines and an "
                      "optional client_id); a repeated client_id answers 200 with the first document")
 async def create_and_post(form: PathForm, request: Request, ctx: WriteCtxDep, body: Annotated[Any, Body()]) -> Any:
@@ -58,13 +88,13 @@ async def create_and_post(form: PathForm, request: Request, ctx: WriteCtxDep, bo
     return JSONBytes(out, status_code=200 if out["duplicate"] else 201)
 
 
-@router.post("/documents/{form}/{doc_id}/post", summary="Post a draft stock document (过账); a posted one answers as it is")
+@router.post("/documents/{form}/{doc_id}/post", response_model=StockPostingRead, summary="Post a draft stock document (过账); a posted one answers as it is")
 def post_document(form: PathForm, doc_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Any:
     with write_tx(engine) as conn:
         return P.post(conn, registry, ctx, form, doc_id)
 
 
-@router.post("/documents/{form}/{doc_id}/reverse", status_code=201,
+@router.post("/documents/{form}/{doc_id}/reverse", status_code=201, responses=POSTED,
              summary="Reverse a posted stock document (冲销): a reversing document posts the negated ledger rows")
 def reverse_document(form: PathForm, doc_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Any:
     with write_tx(engine) as conn:
