@@ -155,6 +155,7 @@ def test_refused_pages_say_no_access_instead_of_showing_working_screens(page, pl
     expect(box).to_contain_text("你没有查看这条记录的权限")
     expect(page.locator("[data-test=save]")).to_have_count(0)
     expect(page.locator(".el-tabs")).to_have_count(0)                         # no empty form below it
+    expect(page.get_by_text("rv_ncr")).to_have_count(0)                       # nor the form's table name
     shot(page, "review-no-access-record")
     for path, what in (("/#/design/form/rv_ncr", "表单设计"), ("/#/design/form", "新建表单"), ("/#/design/flow/rv_flow", "流程设计"),
                        ("/#/admin", "系统管理")):
