@@ -122,7 +122,9 @@ def test_returned_requests_toasts_and_rights_on_the_record(page, plant: str) -> 
     expect(home).to_contain_text("被退回，待修改后重新提交")
     expect(home).to_contain_text("泄漏位置未写清，请补充照片")
     expect(home).to_contain_text("主管老陈")
+    expect(page.locator("[data-test=me]")).to_be_attached()
     page.goto(plant + "/#/inbox")
+    expect(page.locator("header .el-badge sup, .el-header .el-badge sup").first).to_have_text("1")   # 审批 in the header counts it
     back = page.locator("[data-test=returned-reason]").first
     expect(back).to_contain_text("泄漏位置未写清，请补充照片")
     shot(page, "review-returned-todo")
