@@ -67,3 +67,13 @@ def test_the_manager_who_reads_everything_sees_no_notice(page, server, api) -> N
     page.goto(f"{server}/#/f/{NAME}")
     page.locator(".el-table__row").first.wait_for()
     assert page.locator("[data-test=scope-note]").count() == 0
+
+
+def test_a_dashboard_and_a_report_read_within_the_department_say_so(page, server) -> None:  # type: ignore[no-untyped-def]
+    """The demo's 来料检验 is read by inspectors within their department (qc1: 来料检验组)."""
+    login(page, server, "qc1", "qc1pass123")
+    for path in ("/#/d/quality_overview", "/#/r/iqc_by_supplier"):
+        page.goto(server + path)
+        note = page.locator("[data-test=scope-note]")
+        note.wait_for()
+        assert note.inner_text() == "只显示你所在部门的记录；如需查看全部记录，请联系表单管理员"
