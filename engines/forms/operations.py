@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
-from sqlalchemy.schema import CreateTable as CreateTableDDL
+from sqlalchemy.schema import CreateIndex as CreateIndexDDL, CreateTable as CreateTableDDL
 
 from mom.engines.forms import columndata
 from mom.engines.forms.compile import CompiledForm, field_column
@@ -110,7 +110,13 @@ class CreateTable(Operation):
     kind = "create_table"
 
     def apply(self, ctx: OpsContext) -> None:
-        ctx.conn.execute(CreateTableDDL(ctx.tables[self.table]))
+        table = ctx.tables[self.table]
+        ctx.conn.execute(CreateTableDDL(table))
+        # a child table's (parent_id, seq) index is the table's own, not one of the plan's index steps
+        planned = {ix.name for ix in ctx.compiled.indexes}
+        for ix in table.indexes:
+            if ix.name not in planned:
+                ctx.conn.execute(CreateIndexDDL(ix, if_not_exists=True))
 
     def reverse(self) -> Operation:
         return self._inverse(DropTable, f"删除表 {self.table}（数据一并删除）", f"drop table {self.table} (its data is lost)")

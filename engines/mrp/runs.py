@@ -76,7 +76,6 @@ def run(conn: Connection, forms: Any, ctx: Ctx, *, bucket: str = "week", horizon
     else:
         problem, known, only = _net_change_problem(conn, forms, f, ctx, last, today, bucket, horizon)
         result = M.plan(problem, only=only)
-    ensure_indexes(conn, f)
     _remove_proposed(conn, f, only)
     run_row = _write_run(conn, forms, f, ctx, mode, bucket, horizon, problem, result, only, known)
     ids = _write_suggestions(conn, forms, f, ctx, run_row["id"], problem, result)
@@ -148,16 +147,6 @@ def _parents_needs(conn: Connection, f: dict[str, Any], boms: dict[int, tuple[P.
                 if c.item in only:
                     out.append(P.Demand(c.item, r.release_date, M.component_qty(D.dec(r.qty), c), OUTSIDE, str(r.code), int(r.id)))
     return tuple(out)
-
-
-def ensure_indexes(conn: Connection, f: dict[str, Any]) -> None:
-    """The suggestions' child table indexed on its parent as its compiled form declares (parent_id, seq):
-    deleting a run's suggestions cascades to their pegging rows, a scan of all of them per row without it.
-    (The platform's apply does not create child tables' parent indexes yet; this creates the declared one.)"""
-    for table in f[D.SUGGESTION].children.values():
-        for ix in table.indexes:
-            if "parent_id" in ix.columns:
-                ix.create(conn, checkfirst=True)
 
 
 def _remove_proposed(conn: Connection, f: dict[str, Any], only: set[int] | None) -> None:
