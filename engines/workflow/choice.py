@@ -17,8 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mom.engines.workflow import runtime as R
-from mom.engines.workflow.prediction import CERTAIN, predicted_nodes
+from mom.engines.workflow.prediction import CERTAIN
 from mom.engines.workflow.spec import Assignee, NodeSpec, WorkflowSpec
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, Problem
@@ -39,14 +38,6 @@ def choice_nodes(spec: WorkflowSpec) -> list[tuple[NodeSpec, Assignee]]:
         if entry is not None:
             out.append((node, entry))
     return out
-
-
-def record_path(rt: R.Runtime, spec: WorkflowSpec, record_id: int) -> dict[str, str]:
-    """The waiting nodes record ``record_id`` reaches when the acting user submits it now: node id ->
-    ``certain`` or ``maybe`` (see prediction.predicted_nodes). No permission check: the caller did it."""
-    record = R.record_values(rt, rt.form(spec.form), record_id)
-    names = {**record, **R.initiator_names(rt.ctx.actor, rt.ctx.actor.id)}
-    return predicted_nodes(spec, names, now=rt.ctx.now.astimezone(rt.ctx.tz))
 
 
 def _required(node: NodeSpec, path: dict[str, str] | None) -> bool:
@@ -71,7 +62,7 @@ def choices(conn: Connection, spec: WorkflowSpec, exclude: int | None = None, q:
     """What the submit dialog offers: each node to choose for (only ``node_id`` when given), its limit and
     its candidates (all active users when the node names none; never ``exclude``, the one submitting), at
     most MAX_CANDIDATES of them (``more``: there are others; ``q`` narrows by name or username).
-    ``path`` (:func:`record_path`): only the nodes on it; ``required`` says whether a choice is needed,
+    ``path`` (``runtime.record_path``): only the nodes on it; ``required`` says whether a choice is needed,
     ``certain`` whether the record surely reaches the node (else a later condition decides)."""
     out = []
     for node, entry in choice_nodes(spec):
@@ -106,7 +97,7 @@ def chosen_approvers(conn: Connection, spec: WorkflowSpec, raw: Any, *, trigger:
     The initiator may not choose themselves (nobody approves their own request).
     A node that lets the initiator choose needs a choice when a person submits (not when a condition or
     a rule starts the flow: then the node has only its other approvers), and with ``path`` (the record's,
-    :func:`record_path`) only when the record certainly reaches the node."""
+    ``runtime.record_path``) only when the record certainly reaches the node."""
     nodes = dict((n.id, (n, e)) for n, e in choice_nodes(spec))
     if raw is None:
         raw = {}

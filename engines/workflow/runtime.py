@@ -25,6 +25,7 @@ from mom.engines.records.context import SYSTEM, Actor, Ctx, load_actor
 from mom.engines.records.service import get_record
 from mom.engines.workflow import assign, pluginguard
 from mom.engines.workflow.instance import InstanceState, Stack, Token, WorkflowInstance
+from mom.engines.workflow.prediction import predicted_nodes
 from mom.engines.workflow.spec import END, Assignee, NodeSpec, WorkflowSpec, node_kinds
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.platform import outbox
@@ -174,11 +175,19 @@ def running_instance(conn: Connection, form: str, record_id: int) -> dict[str, A
     return dict(row) if row is not None else None
 
 
+
+def record_path(rt: Runtime, spec: WorkflowSpec, record_id: int) -> dict[str, str]:
+    """The waiting nodes record ``record_id`` reaches when the acting user submits it now: node id ->
+    ``certain`` or ``maybe`` (see prediction.predicted_nodes). No permission check: the caller did it."""
+    record = record_values(rt, rt.form(spec.form), record_id)
+    names = {**record, **initiator_names(rt.ctx.actor, rt.ctx.actor.id)}
+    return predicted_nodes(spec, names, now=rt.ctx.now.astimezone(rt.ctx.tz))
+
 def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit", approvers: Any = None,
           revokes_id: int | None = None, parent_task_id: int | None = None) -> WorkflowInstance:
     """Start ``workflow`` on a record. The initiator is the acting user; they must be able to read it.
     ``approvers``: 发起人自选, usernames per node id (see choice.chosen_approvers)."""
-    from mom.engines.workflow.choice import choice_nodes, chosen_approvers, record_path   # imported late (no cycle)
+    from mom.engines.workflow.choice import choice_nodes, chosen_approvers   # imported late (no cycle)
 
     spec, enabled = rt.flows.current(rt.conn, workflow)
     if not enabled:

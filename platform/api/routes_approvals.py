@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 
 from mom.engines.records.service import get_record
 from mom.engines.workflow import choice, linked, options, proxy, tasks
-from mom.engines.workflow.runtime import Runtime
+from mom.engines.workflow.runtime import Runtime, record_path
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS
 from mom.platform.api.params import PathId, PathName, json_object
@@ -31,7 +31,7 @@ def flow_choices(name: PathName, request: Request, ctx: CtxDep,
         path = None
         if record_id is not None:   # the caller must be able to read the record (403 / 404 as for the record itself)
             get_record(conn=conn, registry=state.registry, ctx=ctx, form=spec.form, record_id=record_id)
-            path = choice.record_path(Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows), spec, record_id)
+            path = record_path(Runtime(conn=conn, ctx=ctx, forms=state.registry, flows=state.flows), spec, record_id)
         return choice.choices(conn, spec, exclude=ctx.actor.id, q=q, node_id=node, path=path)
 
 
