@@ -20,7 +20,6 @@ from tests.integration.packs_helpers import admin_headers, ok, pack_row, rows, s
 CORE = ROOT / "modelpacks" / "core"
 FORMS = ["scrap_reason", "work_calendar", "item", "bom", "work_center", "machine", "routing", "team", "employee",
          "sales_order", "production_order", "operation_task", "job_report", "schedule_proposal"]
-INSTALL_TARGET_SECONDS = 20
 
 
 def install(cli: Any, *args: str) -> float:
@@ -41,8 +40,7 @@ def user(engine: sa.engine.Engine, client: Any, name: str, role: str) -> dict[st
 # ---------------------------------------------------------------- install on an empty database
 @pytest.mark.parametrize("demo", [False, True], ids=["master-only", "with-demo"])
 def test_core_installs_on_an_empty_database(cli, engine, client, demo: bool) -> None:  # type: ignore[no-untyped-def]
-    took = install(cli, "core", *(["--demo"] if demo else []))
-    assert took <= INSTALL_TARGET_SECONDS, f"installing core took {took:.1f} s (target ≤ {INSTALL_TARGET_SECONDS} s)"
+    install(cli, "core", *(["--demo"] if demo else []))     # its speed is a benchmark: bench/production_bench.py install
     assert pack_row(engine, "core")["version"] == "1.4.0"
 
     admin = admin_headers(client, engine)
