@@ -171,9 +171,11 @@ def test_flow_designer_labels_its_controls(page, server, api) -> None:  # type: 
     end = page.locator(".node.end").first
     assert "通过" in end.locator("[data-test=end-outcome]").inner_text()
     end.locator("[data-test=end-outcome]").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="拒绝").wait_for()
     opts = page.locator(".el-select-dropdown__item:visible").all_inner_texts()
     assert "拒绝" in opts and "approved" not in opts and "rejected" not in opts, opts
-    page.keyboard.press("Escape")
+    page.locator(".el-select-dropdown__item:visible", has_text="通过").click()
+    page.wait_for_timeout(300)
     add("action")
     act = page.locator(".node.action").first
     assert act.locator("textarea").is_hidden()                      # the raw definition waits behind 高级
