@@ -89,6 +89,7 @@ def test_required_select_gets_its_default_in_the_plan(page, server, api) -> None
     assert dialog.locator("[data-test=confirm-publish]").is_disabled()
     words = dialog.locator("[data-test=plan-words]").inner_text()
     assert "default" not in words and "backfill" not in words and "{" not in words, words
+    assert "布局" not in words, words   # a field added last in the one section: no layout written
     shot(page, "review_plan_blocker")
     # the default, right there: her label 返工 picked from the options
     blockers.locator("[data-prop=default-option]").click()

@@ -57,10 +57,12 @@ export function toDesigner(definition) {
   return { meta, uiRest, hadUi: 'ui' in def, hadLayout: !!layout, order: fields.map((f) => f.id), blocks }
 }
 
+// the section header's input gives an unnamed section an empty label: that is no label
+const hasLabel = (l) => !!l && (typeof l === 'string' ? !!l : Object.values(l).some((v) => !!v))
 function isDefaultLayout(model, keys) {
   if (model.blocks.length !== 1) return false
   const b = model.blocks[0]
-  if (b.type !== 'section' || b.label || (b.columns || DEFAULT_COLUMNS) !== DEFAULT_COLUMNS) return false
+  if (b.type !== 'section' || hasLabel(b.label) || (b.columns || DEFAULT_COLUMNS) !== DEFAULT_COLUMNS) return false
   return b.fields.map((f) => f.key).join('\u0000') === keys.join('\u0000')
 }
 
@@ -125,8 +127,8 @@ export function fromDesigner(model) {
   const ui = clone(model.uiRest || {})
   if (model.hadLayout || !isDefaultLayout(model, fields.map((f) => f.key))) {
     ui.layout = model.blocks.map((b) => (b.type === 'tabs'
-      ? { type: 'tabs', tabs: b.tabs.map((t) => ({ ...(t.label ? { label: t.label } : {}), columns: t.columns || DEFAULT_COLUMNS, fields: t.fields.map((f) => f.key) })) }
-      : { type: 'section', ...(b.label ? { label: b.label } : {}), columns: b.columns || DEFAULT_COLUMNS, fields: b.fields.map((f) => f.key) }))
+      ? { type: 'tabs', tabs: b.tabs.map((t) => ({ ...(hasLabel(t.label) ? { label: t.label } : {}), columns: t.columns || DEFAULT_COLUMNS, fields: t.fields.map((f) => f.key) })) }
+      : { type: 'section', ...(hasLabel(b.label) ? { label: b.label } : {}), columns: b.columns || DEFAULT_COLUMNS, fields: b.fields.map((f) => f.key) }))
   }
   if (model.hadUi || Object.keys(ui).length) def.ui = ui
   return cleanLabels(def)
