@@ -45,7 +45,7 @@ def test_chosen_approver_signature_and_handover_in_the_browser(page, server, api
     # the submitter chooses the approver when submitting
     rec = api().post("/api/records/supplier", {"code": "S-UI-PICK", "name": "乐清自选阀门厂"})
     page.goto(server + f"/#/f/supplier/{rec['id']}")
-    page.click("[data-test=submit-flow]")
+    page.click("[data-test=submit-flow][data-flow=supplier_pick]")
     dialog = page.locator("[data-test=choose-approvers]")
     dialog.get_by_text("「审批」的审批人（最多 3 人）").wait_for()
     page.wait_for_timeout(500)                                   # the dialog has finished opening

@@ -255,6 +255,12 @@ def test_the_supervisors_walk(request, page, browser, browser_context_args, walk
     legend = widget["option"].get("legend", {})
     assert not legend or set(legend.get("data") or ["合格", "不合格"]) >= {"合格", "不合格"}
 
+    # (not counted) 设置审批 on a form that has its flow opens that flow, not an empty new one
+    page.goto(f"{base}/#/design/form/{form}")
+    page.click("[data-test=form-to-flow]")
+    page.wait_for_url(re.compile(r".*/design/flow/\w+$"))
+    expect(page.locator("[data-test=flow-label]")).to_have_value("来料检验记录审批")
+
     seconds = time.monotonic() - started
     print(f"\nno-code walk: {walk.actions} actions, {seconds:.0f} s")
     for n, s in enumerate(walk.steps, start=1):
