@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { laidOut } from '../src/lib/charts.js'
+import { isEmpty, laidOut } from '../src/lib/charts.js'
 
 describe('chart layout', () => {
   const bars = { legend: { data: ['Records', 'Defects'] }, xAxis: { type: 'category', data: ['Size', 'Blowhole', 'Leak'] },
@@ -25,5 +25,16 @@ describe('chart layout', () => {
     expect(o.xAxis.axisLabel.width * 3).toBeLessThan(390)
     const many = { ...bars, xAxis: { type: 'category', data: Array.from({ length: 40 }, (_, i) => `S${i}`) } }
     expect(laidOut(many, 390).xAxis.axisLabel).toEqual({ hideOverlap: true })      // too narrow to wrap: thinned out
+  })
+})
+
+describe('isEmpty', () => {
+  it('says a chart with no data points is empty (暂无数据), one with a point is not', () => {
+    expect(isEmpty({ xAxis: { type: 'category', data: [] }, series: [{ type: 'bar', data: [] }] })).toBe(true)
+    expect(isEmpty({ series: [{ type: 'pie', data: [] }] })).toBe(true)
+    expect(isEmpty({ series: [{ type: 'line', data: [null, undefined] }] })).toBe(true)
+    expect(isEmpty({ series: [{ type: 'bar', data: [0] }] })).toBe(false)
+    expect(isEmpty({ series: [{ type: 'gauge', data: [{ value: 87 }] }] })).toBe(false)
+    expect(isEmpty({ dataset: { source: [['a', 'b'], [1, 2]] }, series: [{ type: 'bar' }] })).toBe(false)
   })
 })

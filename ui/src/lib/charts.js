@@ -25,3 +25,18 @@ function categoryLabels(axis, width) {
   const slot = n && width ? Math.floor((width - 64) / n) - 6 : 0
   return slot >= 28 ? { interval: 0, width: slot, overflow: 'break' } : { hideOverlap: true }
 }
+
+/**
+ * Whether a chart has nothing to draw: every series without a data point (and no dataset rows). Such a chart
+ * says 暂无数据 instead of a bare axis or a grey disc.
+ * @param {Record<string, any>} option an ECharts option
+ * @returns {boolean}
+ */
+export function isEmpty(option) {
+  if (!option) return true
+  const src = option.dataset && (Array.isArray(option.dataset) ? option.dataset : [option.dataset])
+  if (src && src.some((d) => Array.isArray(d.source) && d.source.length > 1)) return false
+  const series = Array.isArray(option.series) ? option.series : option.series ? [option.series] : []
+  if (!series.length) return !src
+  return series.every((s) => !Array.isArray(s.data) || s.data.every((v) => v === null || v === undefined || v === '-'))
+}
