@@ -41,6 +41,23 @@ def post_run(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: Annota
                         mode=b.get("mode", runs.FULL))
 
 
+@router.get("/runs", summary="The latest runs, newest first (code, time, mode, bucket, horizon, status, counts), for a "
+                              "planner to pick one; ?limit= (at most 100)")
+def list_runs(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+              limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from mom.engines.mrp import documents as D
+    from mom.engines.records.access import form_access
+
+    with read_tx(engine) as conn:
+        f = D.forms_of(conn, registry)
+        form_access(f[D.RUN], ctx.actor).require("read")
+        t = f[D.RUN].main
+        ids = conn.execute(sa.select(t.c.id).where(t.c.deleted_at.is_(None)).order_by(t.c.id.desc()).limit(limit)).scalars().all()
+        return {"runs": [runs.summary(conn, registry, int(i)) for i in ids]}
+
+
 @router.get("/runs/{run}", summary="A run with a page of its suggestions (item, kind, qty, release/due dates, exception, "
                                    "status, pegging); filters exception, status, item (code)")
 def get_run(run: PathRun, engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
