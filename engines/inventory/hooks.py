@@ -15,16 +15,21 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.inventory import documents as D
+from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import posting as P
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.errors import Conflict
 from mom.platform.hookspecs import hookimpl
 
-_ENGINE_ONLY = (D.MOVE, D.BALANCE)
+_ENGINE_ONLY = (D.MOVE, D.BALANCE, G.LINK)
 
 
 def _refuse_engine_only(compiled: CompiledForm) -> Conflict:
+    if compiled.name == G.LINK:
+        return Conflict("批次谱系由系统在领料、完工入库、拆分和合并时记录，不能新建、修改或删除：要更正请冲销原单据",
+                        "the lot genealogy is recorded by the system on issues, production receipts, splits and merges, never "
+                        "created, changed or deleted by hand: reverse the document to correct it")
     if compiled.name == D.MOVE:
         return Conflict("库存流水只能由库存单据过账写入，不能新建、修改或删除：要更正请冲销原单据",
                         "the stock ledger is written only by posting stock documents, never created, changed or deleted by "
@@ -45,7 +50,7 @@ class InventoryHooks(RecordHooks):
         self.forms = forms
 
     def _ours(self, compiled: CompiledForm) -> bool:
-        return (compiled.name in _ENGINE_ONLY or compiled.name in D.KINDS) and D.is_core(compiled)
+        return (compiled.name in _ENGINE_ONLY or compiled.name in D.KINDS) and (compiled.name == G.LINK or D.is_core(compiled))
 
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
         if compiled.name in _ENGINE_ONLY and self._ours(compiled) and not D.engine_writing(conn):

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.inventory import balances as B
 from mom.engines.inventory import documents as D
+from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import ledger as L
 from mom.engines.inventory import lots as LT
 from mom.engines.inventory import rules as R
@@ -142,6 +143,7 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], 
         R.check_serial(plan.item(m["item"]), plan.location(m["location"]), plan.lot(m["lot"]), after, m["_path"])
     ids = L.append(conn, forms, ctx, moves)
     B.write(conn, forms, ctx, held, {k: qty[k] for k in held})
+    G.on_posted(conn, forms, ctx, moves)       # lot genealogy: consumed lots → produced lots
     return ids
 
 
@@ -264,7 +266,8 @@ class _Plan:
                     continue
                 numbers = [number]
             else:
-                numbers = LT.new_numbers(self.conn, self.ctx, item, int(qty) if serial else 1)
+                numbers = LT.new_numbers(self.conn, self.ctx, item, int(qty) if serial else 1, forms=self.forms, attrs=ln,
+                                         path=w["path"])
             if serial and number and qty != 1:
                 raise InvalidInput(f"序列号「{number}」只能收 1 件：每件一行，或不填序列号让系统编号",
                                    f"serial {number} is one unit: one line per unit, or leave it empty to number them",
