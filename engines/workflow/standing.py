@@ -5,6 +5,7 @@ every action on its own.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.records.access import record_row
 from mom.engines.workflow import assign
-from mom.engines.workflow.runtime import EV, TK, Runtime, running_instance
+from mom.engines.workflow.runtime import EV, TK, I, Runtime, running_instance
 from mom.engines.workflow.store import WorkflowRegistry
 from mom.engines.workflow.views import iso
 from mom.platform.errors import AccessDenied, NotFound
@@ -63,23 +64,43 @@ def _my_node_fields(rt: Runtime, inst: Mapping[str, Any]) -> list[str]:
     return sorted({f for nid in mine if nid in spec.nodes for f in spec.node(nid).editable_fields})
 
 
+def _approved(rt: Runtime, form: str, record_id: int, row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The request that approved the record, when it is its latest and the record has not changed since
+    (a changed record may be submitted again; an approved one unchanged needs no second request)."""
+    last = rt.conn.execute(sa.select(I).where(I.c.form == form, I.c.record_id == record_id, I.c.parent_task_id.is_(None))
+                           .order_by(I.c.id.desc()).limit(1)).mappings().first()
+    if last is None or last["status"] != "approved" or last["ended_at"] is None:
+        return None
+    changed = row.get("updated_at")
+    if changed is not None and _utc(changed) > _utc(last["ended_at"]):
+        return None
+    spec = rt.flows.get(rt.conn, last["workflow"], last["version"])
+    return {"id": int(last["id"]), "workflow": last["workflow"], "label": spec.label, "at": iso(last["ended_at"])}
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
+
+
 def standing(rt: Runtime, form: str, record_id: int) -> dict[str, Any]:
     """What the caller may do with the record now. The caller must be able to read it (403/404 else).
 
     ``can_update`` / ``editable_fields``: 保存 is offered (``editable_fields`` None: the fields the form
     lets them change; a list: only those, the approval lock of their step); ``can_delete``;
     ``can_submit``: 提交审批 (they may change the record and no request is open on it);
-    ``can_resubmit``: 重新提交 (their request was returned to them); ``request``: the open request with
+    ``can_resubmit``: 重新提交 (their request was returned to them); ``approved``: the request that
+    approved the record when nothing changed since (then no 提交审批: it is approved); ``request``: the open request with
     ``returned`` (who, why, from which step) when it went back to its initiator."""
-    record_row(rt.conn, rt.form(form), rt.ctx.actor, record_id, "read")
+    _, row = record_row(rt.conn, rt.form(form), rt.ctx.actor, record_id, "read")
     me = rt.ctx.actor.id
     inst = running_instance(rt.conn, form, record_id)
     may_update = _may(rt, form, record_id, "update")
     out: dict[str, Any] = {"can_update": may_update, "editable_fields": None, "can_delete": False, "can_submit": False,
-                           "can_resubmit": False, "request": None}
+                           "can_resubmit": False, "request": None, "approved": None}
     if inst is None:
         out["can_delete"] = _may(rt, form, record_id, "delete")
-        out["can_submit"] = may_update
+        out["approved"] = _approved(rt, form, record_id, row)
+        out["can_submit"] = may_update and out["approved"] is None
         return out
     mine = inst["initiator_id"] == me
     returned = inst["status"] == "returned"

@@ -153,13 +153,31 @@ def test_a_returned_request_is_a_to_do_of_its_initiator_with_the_reason(desk: Pl
     assert standing(desk, rid, "qc1")["request"]["returned"] is None
 
 
+def test_an_approved_record_is_not_offered_a_second_request_until_it_changes(desk: Plant) -> None:
+    """Review leftover: once 部门主管 approved the record, its initiator is no longer offered 提交审批 (the
+    record is approved; the standing says by which request and when); after she changes the record, a new
+    request may be submitted again."""
+    desk.put_flow(flow("rv_flow", HEAD))
+    rid = record(desk, defect="砂眼", qty=3)
+    inst = submit(desk, rid)
+    desk.act("qcm", desk.task_of("qcm", inst["id"])["id"], "approve")
+    mine = standing(desk, rid, "qc1")
+    assert mine["can_submit"] is False and mine["request"] is None
+    assert mine["approved"]["id"] == inst["id"] and mine["approved"]["label"]["zh-CN"] == "不合格品审批" and mine["approved"]["at"]
+    version = desk.client.get(f"/api/records/rv_ncr/{rid}", headers=desk.h("qc1")).json()["row_version"]
+    r = desk.client.patch(f"/api/records/rv_ncr/{rid}", json={"qty": 4, "row_version": version}, headers=desk.h("qc1"))
+    assert r.status_code == 200, r.text
+    again = standing(desk, rid, "qc1")
+    assert again["can_submit"] is True and again["approved"] is None
+
+
 def test_the_record_s_actions_follow_the_caller_s_rights_on_it(desk: Plant) -> None:
     """The reviewer's #10: qcm (read only) is offered neither 保存 nor 提交审批 on qc1's record; an
     approver of the current step may change only the step's fields; buyer may not even read it."""
     rid = record(desk, defect="砂眼", qty=3)
     owner = standing(desk, rid, "qc1")
     assert owner == {"can_update": True, "editable_fields": None, "can_delete": False, "can_submit": True,
-                     "can_resubmit": False, "request": None}
+                     "can_resubmit": False, "request": None, "approved": None}
     reader = standing(desk, rid, "qcm")
     assert not (reader["can_update"] or reader["can_submit"] or reader["can_delete"])
     r = desk.client.patch(f"/api/records/rv_ncr/{rid}", json={"qty": 4}, headers=desk.h("qcm"))
