@@ -25,7 +25,7 @@ export default {
     importErrors: '{n} row(s) with errors ({p} problem(s)); nothing was imported: correct the file and import again',
     importSkipped: 'Imported {c}, skipped {m} row(s) with errors:', rowN: 'row {n}', header: 'header', file: 'file', row: 'Row', field: 'Field', message: 'Message', chooseFile: 'Choose a CSV/Excel file',
     clear: 'Clear', confirmDelete: 'Delete the {n} selected records? (restorable)', allFields: 'All fields' },
-  record: { details: 'Details', timeline: 'Timeline', approvals: 'Approvals', submit: 'Submit for approval', submitTo: 'Submit to "{flow}"', print: 'Print',
+  record: { details: 'Details', timeline: 'Timeline', approvals: 'Approvals', submit: 'Submit for approval', submitTo: 'Submit to "{flow}"', approvedAt: '"{flow}" approved · {at}', approvedHint: 'An approved record needs no second request; after a change it may be submitted again', print: 'Print',
     transitions: 'State actions', fixErrors: 'Please fix the marked problems', addRow: 'Add row', created: 'Created',
     updated: 'Changed', upload: 'Upload', pick: 'Choose', stale: 'Someone else changed this record; reload before saving',
     submitted: 'Submitted for approval', saveAndNew: 'Save and new', savedNext: 'Saved; fill in the next one', noTimeline: 'No changes yet',

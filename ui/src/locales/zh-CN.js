@@ -24,7 +24,7 @@ export default {
     importErrors: '{n} 行有错误（共 {p} 处），未导入任何数据：请改正文件后重新导入', importSkipped: '已导入 {c} 条，跳过 {m} 行有错误的数据：',
     rowN: '第 {n} 行', header: '表头', file: '文件', row: '行', field: '字段', message: '说明', chooseFile: '选择 CSV/Excel 文件',
     clear: '清除', confirmDelete: '确定删除所选 {n} 条记录？（可恢复）', allFields: '全部字段' },
-  record: { details: '详情', timeline: '时间线', approvals: '审批', submit: '提交审批', submitTo: '提交「{flow}」', print: '打印', transitions: '状态操作',
+  record: { details: '详情', timeline: '时间线', approvals: '审批', submit: '提交审批', submitTo: '提交「{flow}」', approvedAt: '「{flow}」已审批通过 · {at}', approvedHint: '已审批通过的记录无需再次提交；修改后可重新提交审批', print: '打印', transitions: '状态操作',
     fixErrors: '请修正标出的错误', addRow: '添加行', created: '创建', updated: '修改', upload: '上传附件', pick: '请选择',
     stale: '记录已被他人修改，请刷新后再保存', submitted: '已提交审批', saveAndNew: '保存并新建', savedNext: '已保存，请填写下一条', noTimeline: '暂无变更记录',
     fileLoading: '文件…', fileTooBig: '文件 {name} 有 {size}，超过本栏 {limit} 的上限', fileSmaller: '：请选择更小的文件',
