@@ -23,6 +23,9 @@ const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
 const Packs = () => import('./views/Packs.vue')
 const Dispatch = () => import('./views/Dispatch.vue')
 const Stock = () => import('./views/Stock.vue')
+const MrpWorkbench = () => import('./views/MrpWorkbench.vue')
+const StockScan = () => import('./views/StockScan.vue')
+const Trace = () => import('./views/Trace.vue')
 const NoAccess = () => import('./components/NoAccess.vue')
 
 // Refused pages show 无权限 (views would otherwise open as working screens the server then refuses):
@@ -55,6 +58,9 @@ export const router = createRouter({
         { path: 'schedule', component: ScheduleBoard },
         { path: 'dispatch', component: Dispatch },
         { path: 'stock', component: Stock },
+        { path: 'stock/scan', component: StockScan },
+        { path: 'mrp', component: MrpWorkbench },
+        { path: 'trace', component: Trace },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
         { path: 'design', component: DesignHome, beforeEnter: () => (canDesign() || denied('design')) },
