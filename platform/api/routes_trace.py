@@ -1,0 +1,53 @@
+"""Traceability (issue 21): forward and backward traces of a lot or serial and the recall simulation by
+heat number, as JSON or a workbook (``?format=xlsx``). The answer shape is in docs/traceability.md; every
+answer follows the reader's rights (records they may not read are counted as hidden, never named)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from mom.engines.trace import service, walk, workbook
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
+from mom.platform.api.models import ERRORS
+from mom.platform.db.engine import read_tx
+from mom.platform.errors import InvalidInput
+
+router = APIRouter(prefix="/api/trace", tags=["trace"], responses=ERRORS)
+Lot = Annotated[str, Query(min_length=1, max_length=64, description="批号/序列号（或批次 id）/ lot or serial number, or its id")]
+Item = Annotated[str | None, Query(max_length=100, description="物料编码或 id（同一批号属于多个物料时必填）/ item code or id")]
+Depth = Annotated[int, Query(ge=1, le=walk.MAX_DEPTH, description="最多层数 / at most this many links deep")]
+Format = Annotated[str, Query(max_length=8, description="json | xlsx")]
+Heat = Annotated[str, Query(min_length=1, max_length=64, description="炉号 / heat number")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _answer(answer: dict[str, Any], fmt: str, name: str) -> Any:
+    if fmt == "json":
+        return answer
+    if fmt != "xlsx":
+        raise InvalidInput("format 只能是 json 或 xlsx", "format must be json or xlsx", detail={"field": "format"})
+    return Response(workbook.to_xlsx(answer), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="trace-{name}.xlsx"'})
+
+
+@router.get("/forward", summary="Forward trace: where this lot went, down to customers' shipments (?format=xlsx)")
+def forward(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, lot: Lot, item: Item = None, depth: Depth = 10,
+            format: Format = "json") -> Any:
+    with read_tx(engine) as conn:
+        return _answer(service.forward(conn, registry, ctx.actor, lot, item, depth), format, "forward")
+
+
+@router.get("/backward", summary="Backward trace: what went into this lot or serial, with operators, machines and records")
+def backward(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, lot: Lot, item: Item = None, depth: Depth = 10,
+             format: Format = "json") -> Any:
+    with read_tx(engine) as conn:
+        return _answer(service.backward(conn, registry, ctx.actor, lot, item, depth), format, "backward")
+
+
+@router.get("/recall", summary="Recall simulation: all shipments holding material of heat number X")
+def recall(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, heat_number: Heat, depth: Depth = 10,
+           format: Format = "json") -> Any:
+    with read_tx(engine) as conn:
+        return _answer(service.recall(conn, registry, ctx.actor, heat_number, depth), format, "recall")
