@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
+from mom.engines.production import backflush as BF
 from mom.engines.production import documents as D
 from mom.engines.production import progress as P
 from mom.engines.production import reports as R
@@ -123,6 +124,7 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
         raise InvalidInput("被更正报工的工序任务已删除", "the corrected report's operation task was deleted")
     task = tasks[index]
     _check(conn, forms, order, tasks, index, original, changes, values, path)
+    BF.plan(conn, forms, order, tasks, index, changes["good_qty"] + changes["scrap_qty"], changes["good_qty"], path)
     values.update(task=task_id, production_order=int(order["id"]), event=EVENT,
                   machine=original.get("machine"), operator=original.get("operator"),
                   reported_at=original.get("reported_at") or ctx.now)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.production import backflush
 from mom.engines.production import checks
 from mom.engines.production import corrections
 from mom.engines.production import documents as D
@@ -36,6 +37,7 @@ class ProductionHooks(RecordHooks):
         if compiled.name not in (D.REPORT, D.ORDER) or not D.is_core(compiled):
             return
         if compiled.name == D.REPORT:
+            backflush.begin(conn)           # each report's stock plan follows, posted once the reports are stored
             for i, r in enumerate(rows):
                 rule = corrections.apply_correction if r.get("event") == corrections.EVENT else reports.apply_report
                 rule(conn, self.forms, ctx, r, path=f"/{i}" if len(rows) > 1 else "")
@@ -48,6 +50,9 @@ class ProductionHooks(RecordHooks):
                         r["unit"] = item["unit"]
 
     def after_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[Mapping[str, Any]]) -> None:
+        if compiled.name == D.REPORT and D.is_core(compiled):
+            backflush.carry_out(conn, self.forms, ctx, rows)        # backflush and production receipt (倒冲、完工入库)
+            return
         if compiled.name in (D.BOM, D.ROUTING) and checks.applies(compiled):
             for r in rows:
                 checks.check_saved(conn, self.forms, compiled, int(r["id"]))

@@ -151,7 +151,7 @@ def _components(conn: Connection, forms: Any, bom: Mapping[str, Any], qty: Decim
             continue
         need = D.dec(line.get("qty_per")) * qty / base * (1 + D.dec(line.get("scrap_rate")) / 100)
         out.append({"item": line["component"], "qty_required": need.quantize(_QTY, rounding=ROUND_CEILING),
-                    "operation_seq": line.get("operation_seq")})
+                    "operation_seq": line.get("operation_seq"), "issue_method": line.get("issue_method") or "pick"})
     return out
 
 

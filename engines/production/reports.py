@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
+from mom.engines.production import backflush as BF
 from mom.engines.production import documents as D
 from mom.engines.production import progress as P
 from mom.engines.records import service as S
@@ -117,6 +118,7 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
     new_good = D.dec(task.get("good_qty")) + good
     if good > 0 or scrap > 0:
         _check_limit(order, tasks, index, task, good, scrap, path)
+    BF.plan(conn, forms, order, tasks, index, good + scrap, good, path)     # backflush, receipt: refused before any write
     at = values.get("reported_at") or ctx.now
     patch: dict[str, Any] = {"status": target, "good_qty": new_good,
                              "scrap_qty": D.dec(task.get("scrap_qty")) + scrap,
