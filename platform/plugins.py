@@ -37,6 +37,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
     "mom.engines.production.hooks",      # record hooks: job report rules, release from the order's form
     "mom.engines.inventory.hooks",       # record hooks: stock ledger/balances engine-only, documents posted by their state
+    "mom.engines.inventory.lot_hooks",   # record hooks: items' lot numbering rules checked; lot split/merge reversal retracts genealogy
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
     "mom.engines.reports.measures",      # report aggregates: count … percentile
     "mom.engines.records.attachments",   # record hooks: file links; file owner: record

@@ -3,8 +3,9 @@ numbers.
 
 A suggestion takes the released lots that hold stock of the item at the location, the one expiring
 first first (先到期先出 FEFO), then the oldest (made/received first, 先进先出 FIFO), then the lowest id,
-until the quantity is covered. A lot-tracked item received without a lot gets a new one numbered
-``<item code>-<yyyyMMdd>-<seq:3>`` (a serial-tracked item: one serial per unit), the sequence per item and day.
+until the quantity is covered. A lot-tracked item received without a lot gets a new one numbered by
+the item's rule 批次号规则 (:mod:`numbering`; default ``<item code>-<yyyyMMdd>-<seq:3>``; a
+serial-tracked item: one serial per unit, numbered by the same rule).
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.inventory import documents as D
+from mom.engines.inventory import numbering
 from mom.engines.records import service as S
-from mom.engines.records.autonumber import next_numbers
 from mom.engines.records.context import Ctx
 
 LOT_ATTRS = ("supplier_lot", "heat_number", "expiry_date")
@@ -59,11 +60,14 @@ def find(conn: Connection, forms: Any, item: int, number: str) -> dict[str, Any]
     return dict(found) if found is not None else None
 
 
-def new_numbers(conn: Connection, ctx: Ctx, item: Mapping[str, Any], count: int) -> list[str]:
-    """``count`` new lot numbers for ``item``: <code>-<yyyyMMdd>-<seq:3>."""
-    day = ctx.now.astimezone(ctx.tz).strftime("%Y%m%d")
-    prefix = str(item.get("code") or f"I{item['id']}")
-    return [f"{prefix}-{day}-{n:03d}" for n in next_numbers(conn, f"lot.{int(item['id'])}", day, count)]
+def new_numbers(conn: Connection, ctx: Ctx, item: Mapping[str, Any], count: int, *, forms: Any = None,
+                attrs: Mapping[str, Any] | None = None, path: str = "/lines/0") -> list[str]:
+    """``count`` new lot (or serial) numbers for ``item`` by its rule ``lot_rule`` (default
+    ``<code>-<yyyyMMdd>-<seq:3>``, :mod:`numbering`), the sequence reserved atomically; ``attrs``: the
+    new lot's heat_number / supplier_lot when the rule uses them; ``forms``: given, numbers an item's
+    lot already carries are skipped."""
+    table = D.get(conn, forms, D.LOT).main if forms is not None else None
+    return numbering.numbers(conn, table, ctx.now.astimezone(ctx.tz), item, count, attrs=attrs, path=path)
 
 
 def create(conn: Connection, forms: Any, ctx: Ctx, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
