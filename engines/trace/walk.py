@@ -38,7 +38,7 @@ def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, cap:
         return sa.and_(t.c.deleted_at.is_(None), t.c.retracts.is_(None),
                        ~sa.exists().where(r.c.retracts == t.c.id, r.c.deleted_at.is_(None)))
 
-    seed = sa.select(sa.bindparam("start", type_=sa.Integer).label("lot"), sa.literal(0, sa.Integer).label("level"))
+    seed = sa.select(sa.cast(sa.bindparam("start"), link.c.parent_lot.type).label("lot"), sa.literal(0, sa.Integer).label("level"))
     walk = seed.cte("walk", recursive=True)
     e = link.alias("e")
     near, far = ends(e)
