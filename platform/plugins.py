@@ -39,6 +39,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.inventory.hooks",       # record hooks: stock ledger/balances engine-only, documents posted by their state
     "mom.engines.inventory.lot_hooks",   # record hooks: items' lot numbering rules checked; lot split/merge reversal retracts genealogy
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
+    "mom.platform.material_replanning",  # engine hook: production.material_proposal (material late, lot blocked)
     "mom.engines.reports.measures",      # report aggregates: count … percentile
     "mom.engines.records.attachments",   # record hooks: file links; file owner: record
     "mom.engines.workflow.visibility",   # file owner: workflow comments

@@ -23,7 +23,9 @@ What the problem says, in the plant's words:
 - routing operations' ``setup_family`` become the problem's ``family`` setup matrix, machines'
   ``setup_family`` their state before the first job (changeovers.py);
 - due = the order's due date, weight = 11 − priority (priority 1, the most urgent, weighs 10);
-- time 0 is ``now`` in the plant's time zone, to the minute.
+- time 0 is ``now`` in the plant's time zone, to the minute;
+- components (物料约束, materials.py): an operation waits for the purchase or production orders that cover
+  its components; what nothing covers is noted as 缺料.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mom.engines.production.calendars import calendar_of, read_calendars
+from mom.engines.production import materials
 from mom.engines.production.changeovers import (FAMILY, STATE_ZH, Families, breakdown_hours, routing_families,
                                                 unavailable_minutes)
 from mom.engines.production.writeback import (ORDER_FORM, TASK_FORM, OrderRef, PlanIndex, TaskRef, core_form, iso_text,
@@ -144,6 +147,9 @@ def build_problem(conn: Connection, forms: Any, *, now: dt.datetime, horizon_day
                "orders": out_orders}
     if families.matrix():
         problem["setup_matrices"] = families.matrix()
+    # 物料约束: components arrive from stock, purchase or production orders (materials.py)
+    materials.constrain(problem, materials.allocate(conn, forms, tz=zone, orders=orders), origin,
+                        {key: ref.id for key, ref in index.tasks.items()}, index)
     return problem, index
 
 
@@ -316,7 +322,7 @@ class _Builder:
 # ---------------------------------------------------------------- the whole step
 
 def summary(index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, Any]:
-    """What the planner reads: status, orders late (with due and planned end), makespan, notes."""
+    """What the planner reads: status, orders late (with due and planned end), makespan, notes, shortages (缺料)."""
     late, beyond = [], []
     for o in solution.get("orders", []):
         end = index.at(o["completion"])
@@ -331,7 +337,7 @@ def summary(index: PlanIndex, solution: Mapping[str, Any]) -> dict[str, Any]:
     return {"status": solution.get("status"), "feasible": bool(solution.get("check", {}).get("feasible")),
             "origin": iso_text(index.origin), "orders": len(index.orders), "tasks": len(index.tasks),
             "late_orders": late, "makespan_minutes": makespan, "makespan_at": iso_text(index.at(makespan)),
-            "beyond_horizon": beyond, "notes": index.notes}
+            "beyond_horizon": beyond, "notes": index.notes, "shortages": index.shortages}
 
 
 def plan(engine: Engine, forms: Any, ctx: Ctx, *, solve: Solve, time_limit: float = 10.0, apply: bool = True,

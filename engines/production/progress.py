@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms import fieldtypes
 from mom.engines.production import documents as D
 from mom.engines.production.forecast import expected_finish
+from mom.engines.production.materials import dispatch_shortages
 from mom.engines.records import service as S
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
@@ -230,6 +231,10 @@ def dispatch(conn: Connection, forms: Any, ctx: Ctx, *, work_center: Any = None,
                     due_date=fieldtypes.dump(orders_form.definition.field("due_date"), r["_due"]), priority=r["_priority"],
                     available=number(max(reached_qty - D.dec(r.get("good_qty")) - D.dec(r.get("scrap_qty")), D.ZERO)))
         out.append(view)
+    if out:                                    # 缺料: components not in stock for the task now (materials.py)
+        short = dispatch_shortages(conn, forms, ctx)
+        for view in out:
+            view["shortages"] = short.get(int(view["id"]), [])
     return out
 
 

@@ -58,6 +58,7 @@ class PlanIndex:
     tasks: dict[tuple[str, str], TaskRef] = field(default_factory=dict)
     machines: dict[str, int] = field(default_factory=dict)
     notes: list[dict[str, str]] = field(default_factory=list)
+    shortages: list[dict[str, Any]] = field(default_factory=list)    # 缺料 per component (materials.py)
 
     def at(self, minute: int) -> dt.datetime:
         return self.origin + dt.timedelta(minutes=minute)
