@@ -98,28 +98,45 @@ def on_hand(conn: Connection, ids: Iterable[int] | None) -> tuple[dict[int, Deci
     return usable_on_hand(conn, None if ids is None else list(ids)), True
 
 
-def read_boms(conn: Connection, f: dict[str, Any]) -> dict[int, tuple[P.Bom, ...]]:
-    """Every active BOM with its requirement lines (all parents: levels and net change need the whole graph)."""
+def read_boms(conn: Connection, f: dict[str, Any], items: Iterable[int] | None = None) -> dict[int, tuple[P.Bom, ...]]:
+    """Every active BOM with its requirement lines (or those of the parent ``items`` only)."""
     b, lines = f[BOM].main, f[BOM].children["lines"]
     # heads and lines read apart and joined here: a join on the lines' parent (no index there) can get a
     # nested loop on PostgreSQL before the tables have statistics
     heads: dict[int, tuple[Any, list[P.Component]]] = {}
     q = (sa.select(b.c.id, b.c.item, b.c.code, b.c.is_default, b.c.effective_from, b.c.effective_to, b.c.base_qty)
          .where(b.c.deleted_at.is_(None), b.c.status == "active"))
-    for r in conn.execute(q):
-        heads[int(r.id)] = (r, [])
+    for chunk in chunks(items):
+        for r in conn.execute(q if chunk is None else q.where(b.c.item.in_(chunk))):
+            heads[int(r.id)] = (r, [])
     q = (sa.select(lines.c.parent_id, lines.c.component, lines.c.qty_per, lines.c.scrap_rate)
          .where(lines.c.substitute_for.is_(None), lines.c.component.is_not(None)).order_by(lines.c.parent_id, lines.c.seq, lines.c.id))
-    for r in conn.execute(q):
-        head = heads.get(int(r.parent_id))
-        if head is not None:
-            head[1].append(P.Component(int(r.component), dec(r.qty_per), dec(r.scrap_rate), dec(head[0].base_qty) or Decimal(1)))
+    for chunk in chunks(None if items is None else heads):
+        for r in conn.execute(q if chunk is None else q.where(lines.c.parent_id.in_(chunk))):
+            head = heads.get(int(r.parent_id))
+            if head is not None:
+                head[1].append(P.Component(int(r.component), dec(r.qty_per), dec(r.scrap_rate), dec(head[0].base_qty) or Decimal(1)))
     out: dict[int, list[P.Bom]] = defaultdict(list)
     for r, comps in heads.values():
         if not comps:
             continue
         out[int(r.item)].append(P.Bom(int(r.item), tuple(comps), r.effective_from, r.effective_to, bool(r.is_default), str(r.code)))
     return {k: tuple(v) for k, v in out.items()}
+
+
+def read_edges(conn: Connection, f: dict[str, Any]) -> dict[int, list[int]]:
+    """The BOM graph alone, parent item → component items of its active BOMs (two narrow reads): enough for
+    low-level codes and for what lies below an item, without the lines' quantities."""
+    b, lines = f[BOM].main, f[BOM].children["lines"]
+    item_of = {int(i): int(it) for i, it in conn.execute(
+        sa.select(b.c.id, b.c.item).where(b.c.deleted_at.is_(None), b.c.status == "active", b.c.item.is_not(None)))}
+    out: dict[int, list[int]] = defaultdict(list)
+    q = sa.select(lines.c.parent_id, lines.c.component).where(lines.c.substitute_for.is_(None), lines.c.component.is_not(None))
+    for pid, comp in conn.execute(q):
+        parent = item_of.get(int(pid))
+        if parent is not None:
+            out[parent].append(int(comp))
+    return dict(out)
 
 
 def read_calendar(conn: Connection, f: dict[str, Any], first: dt.date, last: dt.date) -> WorkCalendar:

@@ -34,6 +34,9 @@ from mom.engines.mrp.lotsize import lots
 ZERO = Decimal(0)
 QTY = Decimal("0.0001")
 PLANNED, SAFETY, STOCK = "planned", "safety_stock", "stock"
+#: a parent's planned order not planned in this pass (net change): its suggestion's id in ``doc``, code in
+#: ``ref``; ``line`` orders it among the others as the parents' planned order numbers would
+OUTSIDE = "outside"
 EXPEDITE, RESCHEDULE_OUT, CANCEL, LATE = "expedite", "reschedule_out", "cancel", "late"
 
 
@@ -153,6 +156,8 @@ def _order_key(e: _Elem) -> tuple:
     """Requirements by bucket and date, then by what they are (not by input order): the same problem in
     any order gives the same pegging."""
     p = e[4]
+    if p.kind == OUTSIDE:       # sorted as a parent's planned order of this pass would be
+        return (e[0], e[1], _RANK[PLANNED], PLANNED, "", 0, 0, p.line or 0, e[3], e[2])
     return (e[0], e[1], _RANK.get(p.kind, 9), p.kind, p.ref, p.line or 0, p.doc or 0, p.parent or 0, e[3], e[2])
 
 
