@@ -27,6 +27,7 @@ from mom.engines.inventory import documents as D
 from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import ledger as L
 from mom.engines.inventory import lots as LT
+from mom.engines.inventory import replenishment as RP
 from mom.engines.inventory import rules as R
 from mom.engines.records import service as S
 from mom.engines.records import uniqueness
@@ -144,6 +145,7 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], 
     ids = L.append(conn, forms, ctx, moves)
     B.write(conn, forms, ctx, held, {k: qty[k] for k in held})
     G.on_posted(conn, forms, ctx, moves)       # lot genealogy: consumed lots → produced lots
+    RP.after_moves(conn, forms, ctx, moves)    # line-side replenishment: a draft transfer when below the reorder point
     return ids
 
 

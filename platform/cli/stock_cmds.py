@@ -163,6 +163,19 @@ def rebuild(check_only: bool, as_json: bool) -> None:
         sys.exit(1)
 
 
+@stock.command("replenish", help="线边补料：检查所有补料规则，低于订货点且没有未过账补料单的生成调拨草稿 / check every "
+                                  "replenishment rule: a draft transfer for each one below its reorder point")
+@click.option("--dry-run", is_flag=True, help="只列出，不生成 / only list what would be asked")
+@click.option("--as", "username", default=None, help="以该用户身份（仓管员）/ act as this user (a storekeeper)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def replenish(dry_run: bool, username: str | None, as_json: bool) -> None:
+    from mom.platform.cli.replenish_cmds import run_sweep
+
+    engine = open_engine()
+    run_sweep(engine, form_registry(), command_ctx(engine, username), dry_run=dry_run, as_json=as_json)
+
+
 @hookimpl
 def mom_cli_commands() -> list[click.Command]:
     """`mom stock …`."""
