@@ -3,7 +3,8 @@ stock, and the small reading helpers the engine shares.
 
 Each document's lines move stock one way (:data:`KINDS`): ``out`` takes the line's quantity out of
 ``from_location``, ``in`` puts it into ``to_location``, ``transfer`` does both, ``count`` books the
-difference between the counted and the book quantity at ``location``.
+difference between the counted and the book quantity at ``location``, ``split`` and ``merge`` move
+stock between lots of one item at one location (:mod:`lot_change`).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Kind:
     form: str
     zh: str
     en: str
-    direction: str          # in | out | transfer | count
+    direction: str          # in | out | transfer | count | split | merge
     consumes: bool = False  # out of stock into production or to a customer: lot status must be released
 
 
@@ -44,6 +45,8 @@ KINDS: dict[str, Kind] = {k.form: k for k in (
     Kind("production_receipt", "完工入库", "production receipt", "in"),
     Kind("stock_shipment", "销售出库", "sales shipment", "out", consumes=True),
     Kind("stock_count", "盘点", "stock count", "count"),
+    Kind("lot_split", "批次拆分", "lot split", "split"),
+    Kind("lot_merge", "批次合并", "lot merge", "merge"),
 )}
 
 #: ``conn.info`` key: set while the engine itself writes (its hooks let those writes pass)

@@ -26,6 +26,7 @@ from mom.engines.inventory import balances as B
 from mom.engines.inventory import documents as D
 from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import ledger as L
+from mom.engines.inventory import lot_change as LC
 from mom.engines.inventory import lots as LT
 from mom.engines.inventory import replenishment as RP
 from mom.engines.inventory import rules as R
@@ -188,6 +189,8 @@ class _Plan:
         return found
 
     def moves(self) -> list[dict[str, Any]]:
+        if self.kind.direction in ("split", "merge"):      # 批次拆分 / 批次合并
+            return LC.moves(self)
         out: list[dict[str, Any]] = []
         new_lots: list[tuple[int, dict[str, Any]]] = []
         for i, ln in enumerate(self.lines):
