@@ -26,7 +26,7 @@ operator needs no storekeeper role), each with a ``client_id`` made from the rep
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -46,6 +46,7 @@ from mom.platform.errors import Conflict, Problem
 _QTY = Decimal("0.0001")
 #: ``conn.info`` key: (transaction, [plan or None per job report being created, in order])
 PENDING = "mom_production_stock_pending"
+_CACHED = 2000
 
 
 def begin(conn: Connection) -> None:
@@ -107,8 +108,16 @@ def _lines(conn: Connection, forms: Any, order: Mapping[str, Any], seqs: set[Any
                               .where(comps.c.parent_id == sa.bindparam("order"), comps.c.issue_method == "backflush",
                                      comps.c.item.is_not(None))
                               .order_by(comps.c.seq))
+    # written only by the release (which sets released_at): kept per order and release, the last _CACHED orders
+    cache = form.memo.setdefault("backflush_cache", OrderedDict())
+    ckey = (int(order["id"]), order.get("released_at"))
+    rows = cache.get(ckey)
+    if rows is None:
+        rows = cache[ckey] = [dict(r) for r in conn.execute(q, {"order": int(order["id"])}).mappings()]
+        while len(cache) > _CACHED:
+            cache.popitem(last=False)
     out = []
-    for r in conn.execute(q, {"order": int(order["id"])}).mappings():
+    for r in rows:
         at = r["operation_seq"]
         if at == seq or (last and (at is None or at not in seqs)):
             out.append(dict(r))
@@ -118,7 +127,7 @@ def _lines(conn: Connection, forms: Any, order: Mapping[str, Any], seqs: set[Any
 def _line_side(conn: Connection, forms: Any, order: Mapping[str, Any], task: Mapping[str, Any],
                moves: Mapping[int, Decimal]) -> dict[str, Any]:
     """The line-side location of the task's work centre (the lowest id when it has several), or refused."""
-    loc = ID.get(conn, forms, ID.LOCATION)
+    loc = ID.get(conn, ID.tx_forms(forms), ID.LOCATION)
     wc = task.get("work_center")
     found = None
     if wc is not None:
@@ -150,14 +159,15 @@ def _check_stock(conn: Connection, forms: Any, task: Mapping[str, Any], location
     if location.get("allow_negative"):
         return
     items = ID.rows_by_id(conn, D.compiled(conn, forms, D.ITEM), [k for k, v in moves.items() if v > 0])
-    plain = IB.lock(conn, forms, [(i, int(location["id"]), None) for i, v in moves.items()   # in key order, all at once
+    stock = ID.tx_forms(forms)      # the stock forms looked up once (``forms`` itself: the production engine's memo)
+    plain = IB.lock(conn, stock, [(i, int(location["id"]), None) for i, v in moves.items()   # in key order, all at once
                                   if v > 0 and items[i].get("tracking") not in ("lot", "serial")])
     for item_id, need in moves.items():
         if need <= 0:
             continue
         item = items[item_id]
         if item.get("tracking") in ("lot", "serial"):
-            have = sum((r["qty"] for r in LT.available_lots(conn, forms, item_id, int(location["id"]))), D.ZERO)
+            have = sum((r["qty"] for r in LT.available_lots(conn, stock, item_id, int(location["id"]))), D.ZERO)
         else:
             have = D.dec((plain.get((item_id, int(location["id"]), None)) or {}).get("qty"))
         if have >= need:
