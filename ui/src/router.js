@@ -23,6 +23,7 @@ const ScheduleBoard = () => import('./views/ScheduleBoard.vue')
 const Packs = () => import('./views/Packs.vue')
 const Dispatch = () => import('./views/Dispatch.vue')
 const Stock = () => import('./views/Stock.vue')
+const Replenishment = () => import('./views/Replenishment.vue')
 const MrpWorkbench = () => import('./views/MrpWorkbench.vue')
 const StockScan = () => import('./views/StockScan.vue')
 const Trace = () => import('./views/Trace.vue')
@@ -58,6 +59,7 @@ export const router = createRouter({
         { path: 'schedule', component: ScheduleBoard },
         { path: 'dispatch', component: Dispatch },
         { path: 'stock', component: Stock },
+        { path: 'replenish', component: Replenishment },
         { path: 'stock/scan', component: StockScan },
         { path: 'mrp', component: MrpWorkbench },
         { path: 'trace', component: Trace },
