@@ -202,3 +202,23 @@ def test_without_a_receipt_location_the_report_passes_and_the_order_waits_for_th
     assert line.shop.find("production_receipt", production_order=order["id"]) == []
     now = line.shop.get(f"/api/records/production_order/{order['id']}")
     assert now["status"] == "finished" and now["receipt_state"] == "waiting" and now["received_qty"] == 0
+
+
+def test_a_serial_tracked_product_gets_one_serial_per_unit_and_a_correction_keeps_the_first(line: Line) -> None:
+    valve = line.shop.get(f"/api/records/item/{line.items['FG-V50']}")
+    r = line.shop.client.patch(f"/api/records/item/{valve['id']}", json={"row_version": valve["row_version"], "tracking": "serial"},
+                               headers=line.shop.h("admin"))
+    assert r.status_code == 200, r.text
+    order, tasks = line.order(qty=3)
+    for seq in (10, 20, 30):
+        line.shop.report(tasks[seq], "finish", good_qty=3)
+    last = line.shop.report(tasks[40], "finish", good_qty=3)["report"]
+    with read_tx(line.shop.engine) as conn:
+        serials = conn.execute(sa.text("SELECT l.number FROM stock_move m JOIN lot l ON l.id = m.lot WHERE m.document_form = "
+                                       "'production_receipt' AND l.is_serial ORDER BY m.id")).scalars().all()
+    assert len(serials) == 3 and len(set(serials)) == 3
+    r = line.shop.client.post("/api/production/reports", json={"event": "correct", "corrects": last["code"], "good_qty": -1,
+                                                               "reason": "一台试压不合格"}, headers=line.shop.h("sup1"))
+    assert r.status_code == 201, r.text
+    rows = line.shop.get("/api/inventory/onhand?item=FG-V50", who="store1")["rows"]
+    assert sorted(x["lot_number"] for x in rows if x["qty"] > 0) == sorted(serials[:2])
