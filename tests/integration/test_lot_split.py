@@ -145,3 +145,12 @@ def test_serials_and_untracked_items_are_not_split(store: Store) -> None:
         "item": store.items["PT-M12"], "location": store.loc["A01"], "lines": [{"lot": serial}]})
     assert r.status_code == 422 and "不按批次管理" in r.json()["message"]["zh-CN"]
     store.agrees()
+
+
+def test_the_lot_forms_old_parents_table_is_not_a_second_genealogy(store: Store) -> None:
+    a, b = _receive(store, 5, "W-050"), _receive(store, 5, "W-051")
+    row = store.get(f"/api/records/lot/{b}")
+    r = store.client.patch(f"/api/records/lot/{b}", headers=store.h("store1"), json={
+        "parents": [{"lot": a, "qty": 5, "relation": "merge"}], "row_version": row["row_version"]})
+    assert r.status_code in (200, 403, 409, 422), r.text
+    assert store.get(f"/api/records/lot/{b}").get("parents") in (None, [])
