@@ -8,7 +8,7 @@ const MAX_NODES = 3000
  * @param {any} answer the API's answer
  * @param {{ t: (k: string, p?: any) => string, num: (v: any) => string, when: (iso: string | null) => string,
  *   shipmentText: (s: any) => string }} words
- * @returns {{ nodes: any[], keys: string[] }} the tree and the keys of its lot nodes (to expand)
+ * @returns {{ nodes: any[], keys: string[] }} the tree and the keys of its lot and order nodes (to expand)
  */
 export function traceTree(answer, { t, num, when, shipmentText }) {
   const forward = answer.direction !== 'backward'
@@ -31,7 +31,8 @@ export function traceTree(answer, { t, num, when, shipmentText }) {
   let count = 0
 
   const linkText = (k) => [k.relation_label, k.qty != null ? t('trace.qtyOf', { qty: num(k.qty) }) : '',
-    k.production_order_code, k.task_name, k.operator_name, k.machine_name, k.document_code].filter(Boolean).join(' · ')
+    k.production_order_code, k.task_name, k.operator_name ? `${t('trace.operator')} ${k.operator_name}` : '',
+    k.machine_name ? `${t('trace.machine')} ${k.machine_name}` : '', k.document_code].filter(Boolean).join(' · ')
 
   function lotNode(id, via, path) {
     const l = lots.get(id) || { id, number: `#${id}`, item_name: '' }
@@ -44,9 +45,10 @@ export function traceTree(answer, { t, num, when, shipmentText }) {
       title: `${l.item_name} ${l.number}`, detail: [via ? linkText(via) : '', ...facts].filter(Boolean).join(' · '), children: [] }
     if (!forward && l.heat_number) node.children.push({ key: `${key}:heat`, kind: 'heat', tag: t('trace.heat'), tagType: 'danger', title: l.heat_number, detail: l.supplier || '' })
     for (const o of (forward ? [] : orders.get(id) || [])) {
+      keys.push(`${key}:o${o.id}`)
       node.children.push({ key: `${key}:o${o.id}`, kind: 'order', tag: t('trace.order'), tagType: 'info', title: o.code, detail: o.item_name || '',
         children: (o.reports || []).map((r) => ({ key: `${key}:o${o.id}:r${r.id}`, kind: 'report', tag: t('trace.reports'), tagType: 'info',
-          title: [r.operation, r.operator_name].filter(Boolean).join(' '), detail: [r.machine_name, t('trace.good', { n: num(r.good_qty) }),
+          title: [r.operation, r.operator_name].filter(Boolean).join(' '), detail: [r.machine_name ? `${t('trace.machine')} ${r.machine_name}` : '', t('trace.good', { n: num(r.good_qty) }),
             r.scrap_qty ? t('trace.scrap', { n: num(r.scrap_qty) }) : '', when(r.reported_at)].filter(Boolean).join(' · ') })) })
     }
     for (const r of (forward ? [] : records.get(id) || [])) {

@@ -228,7 +228,7 @@ export default {
     lotAmbiguous: 'Lot number "{lot}" belongs to several items: scan the lot label (with the item code) or the item first', located: '{slot}{name}',
     serialTwice: 'Serial "{lot}" was scanned already', added: 'Added: {item}, qty {qty}', needSupplier: 'Enter the supplier',
     needOrder: 'Scan or enter the production order', needSales: 'Scan or enter the sales order', unknownOrder: 'No production order "{code}"', unknownSales: 'No sales order "{code}"',
-    needLocation: 'No {slot} yet: scan a location code first', needQty: 'The quantity must be above 0', posted: '{what} {code} posted ({n} ledger rows)' },
+    needLocation: 'No {slot} yet: scan a location code first', needQty: 'The quantity must be above 0', fixLines: 'Not posted: fix the lines marked red as their notes say, then press Post again', posted: '{what} {code} posted ({n} ledger rows)' },
   trace: { nav: 'Trace', title: 'Traceability', boxPh: 'Lot, serial or heat number (scan)', forward: 'Forward (where it went)', backward: 'Backward (what went in)', recall: 'Recall simulation (heat number)',
     search: 'Trace', export: 'Export to Excel', itemPh: 'Item code (when a number repeats)', depth: 'Depth', empty: 'Scan or enter a lot number and press Trace',
     lot: 'Lot', serial: 'Serial', heat: 'Heat no.', supplierLot: 'Supplier lot', supplier: 'Supplier', qtyOf: 'qty {qty}',

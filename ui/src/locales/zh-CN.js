@@ -223,7 +223,7 @@ export default {
     lotAmbiguous: '批号「{lot}」对应多个物料：请扫批次标签（含物料编码）或先扫物料码', located: '{slot}{name}',
     serialTwice: '序列号「{lot}」已经扫过了', added: '已加入：{item}，数量 {qty}', needSupplier: '请填写供应商',
     needOrder: '请扫描或填写工单号', needSales: '请扫描或填写销售订单号', unknownOrder: '找不到工单「{code}」', unknownSales: '找不到销售订单「{code}」',
-    needLocation: '还没有{slot}：请先扫库位码', needQty: '数量要大于 0', posted: '{what} {code} 已过账（{n} 条库存流水）' },
+    needLocation: '还没有{slot}：请先扫库位码', needQty: '数量要大于 0', fixLines: '没有过账：请按标红行下面的提示修改后再点「过账」', posted: '{what} {code} 已过账（{n} 条库存流水）' },
   trace: { nav: '追溯', title: '追溯', boxPh: '批号、序列号或炉号（可扫码）', forward: '正向（去向）', backward: '反向（来源）', recall: '召回模拟（按炉号）',
     search: '追溯', export: '导出 Excel', itemPh: '物料编码（批号重复时）', depth: '层数', empty: '扫描或输入批号后点「追溯」',
     lot: '批次', serial: '序列号', heat: '炉号', supplierLot: '供应商批号', supplier: '供应商', qtyOf: '数量 {qty}',
