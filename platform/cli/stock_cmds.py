@@ -170,7 +170,7 @@ def rebuild(check_only: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @reports_errors
 def replenish(dry_run: bool, username: str | None, as_json: bool) -> None:
-    from mom.platform.cli.replenish_cmds import run_sweep
+    from mom.platform.cli.replenish_sweep import run_sweep
 
     engine = open_engine()
     run_sweep(engine, form_registry(), command_ctx(engine, username), dry_run=dry_run, as_json=as_json)

@@ -102,9 +102,10 @@ def test_record_hooks_chain_workflow_first_files_last() -> None:
     pm.register(Plugin(), name="extra")
     forms = form_registry(pm=pm)
     names = [type(p).__name__ for p in forms.hooks.parts]
-    assert names[0] == "WorkflowHooks" and names[-1] == "FileHooks" and sorted(names[1:-1]) == ["Extra", "InventoryHooks", "ProductionHooks", "SummaryHooks"]
+    assert names[0] == "WorkflowHooks" and names[-1] == "FileHooks" and sorted(names[1:-1]) == ["Extra", "InventoryHooks", "LotHooks", "ProductionHooks",
+                                                                                                    "ReplenishmentRuleHooks", "SummaryHooks"]
     assert [type(p).__name__ for p in form_registry(pm=new_manager(entry_points=False)).hooks.parts] == [
-        "WorkflowHooks", "InventoryHooks", "ProductionHooks", "SummaryHooks", "FileHooks"]
+        "WorkflowHooks", "ReplenishmentRuleHooks", "LotHooks", "InventoryHooks", "ProductionHooks", "SummaryHooks", "FileHooks"]
     assert forms.hooks.flows is forms.hooks.parts[0].flows
 
 
