@@ -154,3 +154,17 @@ def test_the_lot_forms_old_parents_table_is_not_a_second_genealogy(store: Store)
         "parents": [{"lot": a, "qty": 5, "relation": "merge"}], "row_version": row["row_version"]})
     assert r.status_code in (200, 403, 409, 422), r.text
     assert store.get(f"/api/records/lot/{b}").get("parents") in (None, [])
+
+
+def test_trace_follows_splits_and_merges_both_ways(store: Store) -> None:
+    a, b = _receive(store, 10, "W-060"), _receive(store, 10, "W-061")
+    split = _split(store, a, [{"qty": 4, "lot_number": "W-060-S"}])
+    piece = next(m["lot"] for m in split["moves"] if m["qty"] > 0)
+    store.doc("lot_merge", [{"lot": piece}, {"lot": b}], item=store.items["RM-WCB"], location=store.loc["A01"],
+              target_number="W-M60")
+    back = store.get("/api/trace/backward?lot=W-M60&item=RM-WCB", who="store1")
+    assert {x["number"] for x in back["lots"]} >= {"W-M60", "W-060-S", "W-061", "W-060"}
+    assert {x["relation_label"] for x in back["links"]} == {"拆分", "合并"}
+    fwd = store.get("/api/trace/forward?lot=W-060&item=RM-WCB", who="store1")
+    assert {x["number"] for x in fwd["lots"]} >= {"W-060-S", "W-M60"} and "W-061" not in {x["number"] for x in fwd["lots"]}
+    store.agrees()
