@@ -193,14 +193,15 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, rows: list[Mapping[str, An
     conn.info.pop(PENDING, None)
     if not pending:
         return
+    stock = ID.tx_forms(forms)          # the stock forms looked up once for all the postings
     for report, todo in zip(rows, pending):
         if todo is None:
             continue
         code = str(report.get("code") or report.get("id"))
         if todo["moves"]:
-            _post_moves(conn, forms, ctx, todo, code)
+            _post_moves(conn, stock, ctx, todo, code)
         if todo["receipt"] is not None:
-            RC.carry_out(conn, forms, ctx, todo["receipt"], code)
+            RC.carry_out(conn, forms, stock, ctx, todo["receipt"], code)
 
 
 def _post_moves(conn: Connection, forms: Any, ctx: Ctx, todo: Mapping[str, Any], code: str) -> None:

@@ -37,11 +37,20 @@ def plan(conn: Connection, forms: Any, order: Mapping[str, Any], good: Decimal) 
     form = D.compiled(conn, forms, D.ORDER)
     if form.definition.field("receipt_location") is None:
         return None
-    auto = order.get("auto_receipt") is not False and order.get("receipt_location") is not None
-    return {"order": int(order["id"]), "qty": good, "location": int(order["receipt_location"]) if auto else None}
+    where = order.get("receipt_location")
+    if order.get("auto_receipt") is False or where is None or good <= 0 and not _has_auto_receipts(conn, forms, order):
+        where = None
+    elif D.row(conn, D.compiled(conn, forms, "location"), int(where)) is None:     # deleted since: the storekeeper's job
+        where = None
+    return {"order": int(order["id"]), "qty": good, "location": int(where) if where is not None else None}
 
 
-def carry_out(conn: Connection, forms: Any, ctx: Ctx, todo: Mapping[str, Any], code: str) -> None:
+def _has_auto_receipts(conn: Connection, forms: Any, order: Mapping[str, Any]) -> bool:
+    return D.dec(order.get("received_qty")) > 0
+
+
+def carry_out(conn: Connection, forms: Any, stock: Any, ctx: Ctx, todo: Mapping[str, Any], code: str) -> None:
+    """Receive (or take back) what ``todo`` says; ``stock``: ``forms`` for the stock engine's postings."""
     order_form = D.compiled(conn, forms, D.ORDER)
     order = D.row(conn, order_form, todo["order"])
     if order is None:
@@ -53,10 +62,10 @@ def carry_out(conn: Connection, forms: Any, ctx: Ctx, todo: Mapping[str, Any], c
         return
     ectx = D.acting(ctx)
     if qty > 0:
-        _receive(conn, forms, ectx, order, qty, int(todo["location"]), f"{PREFIX}{code}", f"完工入库：报工 {code}")
+        _receive(conn, stock, ectx, order, qty, int(todo["location"]), f"{PREFIX}{code}", f"完工入库：报工 {code}")
         received = qty
     else:
-        received = -_take_back(conn, forms, ectx, order, -qty, code)
+        received = -_take_back(conn, stock, ectx, order, -qty, code)
     D.update(conn, forms, ctx, D.ORDER, int(order["id"]),
              {"received_qty": D.dec(order.get("received_qty")) + received, "receipt_state": "auto"})
 
