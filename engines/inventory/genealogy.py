@@ -76,7 +76,7 @@ def _live(t: Any) -> Any:
     """Edges that are neither retracting rows nor retracted."""
     r = t.alias("retraction")
     return sa.and_(t.c.deleted_at.is_(None), t.c.retracts.is_(None),
-                   ~sa.exists().where(r.c.retracts == t.c.id, r.c.deleted_at.is_(None)))
+                   ~sa.exists().where(r.c.retracts == t.c.id, r.c.child_lot == t.c.child_lot, r.c.deleted_at.is_(None)))
 
 
 def retract(conn: Connection, forms: Any, ctx: Ctx, where: Any, doc: dict[str, Any]) -> list[int]:

@@ -28,7 +28,7 @@ def _lot(r: dict[str, Any], level: int, prefix: str = "") -> dict[str, Any]:
 
 
 def _walk(conn: Connection, forms: Any, start: dict[str, Any], *, forward: bool, depth: int) -> dict[str, Any]:
-    edges = walk.run(conn, forms, int(start["id"]), forward=forward, depth=depth)
+    edges = [r._mapping for r in walk.run(conn, forms, int(start["id"]), forward=forward, depth=depth)]
     far = "child_lot" if forward else "parent_lot"
     lots = {int(start["id"]): _lot(start, 0)}
     for e in edges:
@@ -39,13 +39,13 @@ def _walk(conn: Connection, forms: Any, start: dict[str, Any], *, forward: bool,
     machines = _names(conn, forms, "machine", {e["machine"] for e in edges})
     people = user_names(conn, {int(e["operator"]) for e in edges if e["operator"] is not None})
     links = [{"id": int(e["id"]), "parent_lot": int(e["parent_lot"]), "child_lot": int(e["child_lot"]),
-              "qty": float(e["qty"]) if e["qty"] is not None else None, "relation": e["relation"],
+              "qty": e["qty"], "relation": e["relation"],
               "relation_label": RELATION_ZH.get(e["relation"], e["relation"]), "production_order": e["production_order"],
               "production_order_code": orders.get(e["production_order"]), "task": e["task"], "task_name": tasks.get(e["task"]),
               "machine": e["machine"], "machine_name": machines.get(e["machine"]), "operator": e["operator"],
               "operator_name": people.get(e["operator"]), "document_form": e["document_form"],
               "document_label": DOCUMENT_ZH.get(e["document_form"], e["document_form"]), "document_code": e["document_code"],
-              "linked_at": _iso(e["linked_at"]), "level": int(e["level"])} for e in edges]
+              "linked_at": walk.linked_at(e["linked_at"]), "level": int(e["level"])} for e in edges]
     return {"direction": "forward" if forward else "backward", "root": int(start["id"]), "depth": depth,
             "lots": sorted(lots.values(), key=lambda x: (x["level"], x["id"])), "links": links,
             "shipments": [], "orders": [], "records": [], "hidden": {"shipments": 0, "orders": 0, "records": 0}}

@@ -1,15 +1,17 @@
 """The genealogy walk: ONE recursive query per trace, the same on SQLite and PostgreSQL.
 
 ``WITH RECURSIVE walk(lot, level)`` starts at a lot and follows the live ``lot_link`` edges (not a
-retracting row, not retracted) forward (parent → child) or backward (child → parent), ``UNION`` keeping
+retracting row, not retracted — the retracting row is looked up by the edge's child lot too, an index
+whose statistics stay useful where the mostly-empty ``retracts`` column's may not) forward (parent → child) or backward (child → parent), ``UNION`` keeping
 each (lot, level) once — so a cycle (a lot merged back into an ancestor by mistake) and a fan-in (thirty
 components into one assembly) never multiply the rows — down to ``depth`` levels, and at most
-``cap`` rows of the walk are read. The same statement returns the edges walked, each with the lot at
+``max_lots`` × (depth + 1) rows of the walk are read (a trace reaching 5,000 lots is refused in words). The same statement returns the edges walked, each with the lot at
 its far end (number, item, heat number, supplier lot, supplier, status) and that lot's level: the
 fewest links from the start.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +21,6 @@ from mom.platform.errors import InvalidInput
 
 MAX_DEPTH = 20
 MAX_LOTS = 5000
-CAP_ROWS = 50000       # (lot, level) rows read from the walk at most
 
 
 def too_many(limit: int = MAX_LOTS) -> InvalidInput:
@@ -28,15 +29,17 @@ def too_many(limit: int = MAX_LOTS) -> InvalidInput:
                         detail={"limit": limit})
 
 
-def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, cap: int = CAP_ROWS) -> Any:
-    """The trace as one SQLAlchemy statement (bind parameter ``start``: the lot id)."""
+def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, max_lots: int = MAX_LOTS) -> Any:
+    """The trace as one SQLAlchemy statement (bind parameter ``start``: the lot id). The walk is read up to
+    ``max_lots`` × (depth + 1) rows: a lot is at most once per level, so a walk cut there reached ``max_lots`` lots or more."""
+    cap = max_lots * (depth + 1)
     def ends(t: Any) -> tuple[Any, Any]:
         return (t.c.parent_lot, t.c.child_lot) if forward else (t.c.child_lot, t.c.parent_lot)
 
     def live(t: Any) -> Any:
         r = t.alias()
         return sa.and_(t.c.deleted_at.is_(None), t.c.retracts.is_(None),
-                       ~sa.exists().where(r.c.retracts == t.c.id, r.c.deleted_at.is_(None)))
+                       ~sa.exists().where(r.c.retracts == t.c.id, r.c.child_lot == t.c.child_lot, r.c.deleted_at.is_(None)))
 
     seed = sa.select(sa.cast(sa.bindparam("start"), link.c.parent_lot.type).label("lot"), sa.literal(0, sa.Integer).label("level"))
     walk = seed.cte("walk", recursive=True)
@@ -49,8 +52,11 @@ def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, cap:
     e2 = link.alias("l")
     near2, far2 = ends(e2)
     src, dst = reached.alias("src"), reached.alias("dst")
-    cols = [e2.c.id, e2.c.parent_lot, e2.c.child_lot, e2.c.qty, e2.c.relation, e2.c.production_order, e2.c.task,
-            e2.c.machine, e2.c.operator, e2.c.document_form, e2.c.document_id, e2.c.document_code, e2.c.linked_at,
+    # qty as a float and linked_at as stored (text on SQLite, see :func:`linked_at`): thousands of rows are
+    # not each run through Decimal quantizing and datetime parsing
+    cols = [e2.c.id, e2.c.parent_lot, e2.c.child_lot, sa.type_coerce(e2.c.qty, sa.Float).label("qty"), e2.c.relation,
+            e2.c.production_order, e2.c.task, e2.c.machine, e2.c.operator, e2.c.document_form, e2.c.document_id,
+            e2.c.document_code, sa.type_coerce(e2.c.linked_at, sa.String).label("linked_at"),
             dst.c.level.label("level"), lot.c.number.label("lot_number"), lot.c.item.label("lot_item"),
             lot.c.is_serial.label("lot_is_serial"), lot.c.heat_number.label("lot_heat_number"),
             lot.c.supplier_lot.label("lot_supplier_lot"), lot.c.supplier.label("lot_supplier"),
@@ -62,9 +68,18 @@ def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, cap:
             .order_by(dst.c.level, e2.c.id))
 
 
-def run(conn: Connection, forms: Any, start: int, *, forward: bool, depth: int = 10, max_lots: int = MAX_LOTS
-        ) -> list[dict[str, Any]]:
-    """The edges of the trace from lot ``start`` (see :func:`statement`); more than ``max_lots`` lots: refused."""
+def linked_at(value: Any) -> str | None:
+    """A walked edge's ``linked_at`` as ISO 8601 UTC (``…Z``): SQLite's stored text or PostgreSQL's datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.replace(" ", "T")[:19] + "Z"
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def run(conn: Connection, forms: Any, start: int, *, forward: bool, depth: int = 10) -> list[Any]:
+    """The edges of the trace from lot ``start`` (see :func:`statement`: rows, read by column name through
+    ``row._mapping``); reaching :data:`MAX_LOTS` lots or more: refused."""
     depth = max(1, min(int(depth), MAX_DEPTH))
     key = ("trace_walk", forward, depth)
     link = forms.get(conn, "lot_link")
@@ -72,7 +87,7 @@ def run(conn: Connection, forms: Any, start: int, *, forward: bool, depth: int =
     if q is None:
         q = link.memo[key] = statement(link.main, forms.get(conn, "lot").main, forms.get(conn, "item").main,
                                        forward=forward, depth=depth)
-    rows = [dict(r) for r in conn.execute(q, {"start": int(start)}).mappings()]
-    if len({r["child_lot" if forward else "parent_lot"] for r in rows}) + 1 > max_lots or len(rows) >= CAP_ROWS:
-        raise too_many(max_lots)
+    rows = conn.execute(q, {"start": int(start)}).all()
+    if len({r[2 if forward else 1] for r in rows}) + 1 >= MAX_LOTS:
+        raise too_many(MAX_LOTS)
     return rows
