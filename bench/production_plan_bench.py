@@ -5,6 +5,9 @@ write-back <= 2 s together, solving excluded, on SQLite and PostgreSQL. See docs
 
     python bench/production_plan_bench.py [--db sqlite|postgresql|both] [--orders 300] [--rounds 3]
 
+Also measured: the build without the material step (物料约束, materials.py; thirty purchase order lines of the
+component are set up), as ``materials_ratio`` = build / build without it, in the same run.
+
 PostgreSQL: ``MOM_BENCH_PG`` (default postgresql+psycopg://postgres@127.0.0.1:5432/test), one schema per
 run made by ``forms_bench.db_url``. The setup (core pack with its demo plant, a 6-operation routing,
 the orders created and released through the production engine) is not measured.
@@ -62,6 +65,12 @@ def setup(engine: sa.engine.Engine, n_orders: int) -> None:
             for i in range(n_orders)])
         for m in made:
             release(conn, forms, ctx, m["id"])
+        # 物料约束: iron by purchase order, 100 kg a day for 30 days (covers about a third of the orders' need;
+        # the rest is 缺料), so the materials step has receipts to allocate
+        today = dt.datetime.now(tz).date()
+        create_records(conn=conn, registry=forms, ctx=ctx, form="purchase_order", docs=[
+            {"supplier": "鞍钢", "lines": [{"item": raw, "qty": 100, "due_date": (today + dt.timedelta(days=d)).isoformat()}
+                                           for d in range(1, 31)]}])
 
 
 def shifted(doc: dict[str, Any], minutes: int) -> dict[str, Any]:
@@ -89,17 +98,29 @@ def run(kind: str, n_orders: int, rounds: int, tmp: Path) -> dict[str, Any]:
     res = solver.solve(problem, time_limit=5)
     doc = solution.to_json(res.problem, res.schedule, violations=res.violations)
     solve_s = time.perf_counter() - t0
-    base, build, write = [], [], []
+    base, build, write, bare, cpu_build, cpu_bare = [], [], [], [], [], []
+    from mom.engines.production import materials
+    with_materials = materials.allocate
     for r in range(rounds):
+        materials.allocate = lambda *a, **k: materials.Allocation()        # the build without 物料约束
+        try:
+            t, c = time.perf_counter(), time.process_time()
+            with read_tx(engine) as conn:
+                planning.build_problem(conn, forms, now=ctx.now, tz=ctx.tz)
+            bare.append(time.perf_counter() - t)
+            cpu_bare.append(time.process_time() - c)
+        finally:
+            materials.allocate = with_materials
         t = time.perf_counter()
         with read_tx(engine) as conn:
             rows = conn.execute(sa.text("SELECT t.*, o.* FROM operation_task t JOIN production_order o ON o.id = t.production_order "
                                         "WHERE t.deleted_at IS NULL AND o.status IN ('released', 'started')")).all()
         base.append(time.perf_counter() - t)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with read_tx(engine) as conn:
             problem, index = planning.build_problem(conn, forms, now=ctx.now, tz=ctx.tz)
         build.append(time.perf_counter() - t)
+        cpu_build.append(time.process_time() - c)
         t = time.perf_counter()
         with write_tx(engine) as conn:
             changed = planning.write_back(conn, forms, ctx, index, shifted(doc, 60 * (r + 1)))
@@ -108,7 +129,12 @@ def run(kind: str, n_orders: int, rounds: int, tmp: Path) -> dict[str, Any]:
     engine.dispose()
     med = statistics.median
     return {"db": kind, "orders": n_orders, "tasks": len(rows), "select_ms": round(med(base) * 1000, 1),
-            "build_ms": round(med(build) * 1000, 1), "write_back_ms": round(med(write) * 1000, 1),
+            "build_ms": round(med(build) * 1000, 1), "build_without_materials_ms": round(med(bare) * 1000, 1),
+            "materials_ratio": round(med(build) / med(bare), 2), "build_cpu_ms": round(med(cpu_build) * 1000, 1),
+            "build_without_materials_cpu_ms": round(med(cpu_bare) * 1000, 1),
+            "materials_cpu_ratio": round(med(cpu_build) / med(cpu_bare), 2),
+            "with_materials": sum(1 for o in problem["orders"] for op in o["operations"] if op.get("materials")),
+            "shortages": len(index.shortages), "write_back_ms": round(med(write) * 1000, 1),
             "build_plus_write_s": round(med(build) + med(write), 2),
             "build_vs_select": round(med(build) / med(base), 1), "write_vs_select": round(med(write) / med(base), 1),
             "solve_s (excluded)": round(solve_s, 1), "rounds": rounds}

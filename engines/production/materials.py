@@ -77,6 +77,7 @@ class Allocation:
     """Every open operation's component needs (by task id) and the item codes and names they name."""
     covers: dict[int, list[Cover]] = field(default_factory=dict)
     items: dict[int, tuple[str, str]] = field(default_factory=dict)   # id -> (code, name)
+    units: dict[int, str] = field(default_factory=dict)               # id -> stock unit (kg, 件)
 
     def shortages(self) -> list[Cover]:
         return [c for cs in self.covers.values() for c in cs if c.short > 0]
@@ -170,8 +171,10 @@ def allocate(conn: Connection, forms: Any, *, tz: dt.tzinfo, orders: list[dict[s
     if f_item is not None:
         it = f_item.main
         for chunk in _chunks(items):
-            for r in conn.execute(sa.select(it.c.id, it.c.code, it.c.name).where(it.c.id.in_(chunk))):
-                out.items[int(r.id)] = (str(r.code), str(r.name or r.code))
+            cols = [it.c.id, it.c.code, it.c.name] + ([it.c.unit] if "unit" in it.c else [])
+            for r in conn.execute(sa.select(*cols).where(it.c.id.in_(chunk))).mappings():
+                out.items[int(r["id"])] = (str(r["code"]), str(r["name"] or r["code"]))
+                out.units[int(r["id"])] = str(r.get("unit") or "")
     return out
 
 
@@ -181,9 +184,9 @@ def _components(conn: Connection, f_order: Any, ids: list[int]) -> dict[int, lis
     for chunk in _chunks(ids):
         q = sa.select(t.c.parent_id, t.c.item, t.c.qty_required, t.c.operation_seq).where(t.c.parent_id.in_(chunk)) \
             .order_by(t.c.parent_id, t.c.seq, t.c.id)
-        for r in conn.execute(q).mappings():
-            if r["item"] is not None and D.dec(r["qty_required"]) > 0:
-                out.setdefault(int(r["parent_id"]), []).append(dict(r))
+        for parent, item, qty, seq in conn.execute(q):
+            if item is not None and D.dec(qty) > 0:
+                out.setdefault(int(parent), []).append({"item": item, "qty_required": qty, "operation_seq": seq})
     return out
 
 
@@ -194,8 +197,8 @@ def _tasks(conn: Connection, f_task: Any, ids: list[int]) -> dict[int, list[dict
     for chunk in _chunks(ids):
         q = sa.select(t.c.id, t.c.code, t.c.seq, t.c.status, t.c.production_order) \
             .where(t.c.production_order.in_(chunk), t.c.deleted_at.is_(None))
-        for r in conn.execute(q).mappings():
-            out.setdefault(int(r["production_order"]), []).append(dict(r))
+        for rid, code, seq, status, order in conn.execute(q):
+            out.setdefault(int(order), []).append({"id": rid, "code": code, "seq": seq, "status": status})
     for rows in out.values():
         rows.sort(key=lambda r: (r["seq"] if r["seq"] is not None else 1 << 30, r["id"]))
     return out
@@ -319,7 +322,7 @@ def shortage_rows(alloc: Allocation, tz: dt.tzinfo | None) -> dict[int, list[dic
                 continue
             code, name = alloc.items.get(c.item, (str(c.item), str(c.item)))
             out.setdefault(tid, []).append({
-                "component": c.item, "component_code": code, "component_name": name,
+                "component": c.item, "component_code": code, "component_name": name, "unit": alloc.units.get(c.item, ""),
                 "needed": float(c.needed), "available": float(c.on_hand), "missing": float(c.short),
                 "expected": local(c.arrival) if c.arrival is not None else None,
                 "documents": [{"form": f, "code": doc, "qty": float(q), "expected": local(at)} for f, doc, _, q, at in c.documents]})

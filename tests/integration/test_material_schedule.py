@@ -195,7 +195,7 @@ def test_the_dispatch_list_shows_each_tasks_shortage(plant, client) -> None:
     tasks = {t["code"]: t for t in r.json()["tasks"] if t["order_code"] == order}
     cast = tasks[_casting(plant)[order]["code"]]
     iron, = cast["shortages"]
-    assert iron["component_code"] == "RM-HT250" and iron["component_name"] == "灰铸铁 HT250"
+    assert iron["component_code"] == "RM-HT250" and iron["component_name"] == "灰铸铁 HT250" and iron["unit"] == "kg"
     assert iron["needed"] == IRON_FOR_10 and iron["available"] == 0 and iron["missing"] == IRON_FOR_10 - 40
     assert [d["code"] for d in iron["documents"]] == [po["code"]] and iron["documents"][0]["qty"] == 40
     assert dt.datetime.fromisoformat(iron["expected"]) == _midnight(2)

@@ -160,7 +160,7 @@ export default {
   production: { nav: 'Dispatch', dispatchTitle: 'Dispatch list', workCenter: 'Work centre', machine: 'Machine', allWorkCenters: 'All work centres', allMachines: 'All machines',
     noTasks: 'No operation tasks to work on', unplanned: 'Not scheduled', noMachine: 'No machine', order: 'Order', item: 'Item', operation: 'Operation', qty: 'Planned qty',
     good: 'Good', scrap: 'Scrap', rework: 'Rework', plannedStart: 'Planned start', plannedEnd: 'Planned end', available: 'Available', due: 'Due', tasksN: '{n} operations',
-    shortage: { badge: 'Short', title: 'Material shortage', line: '{name}: needs {needed}, {available} in stock for it', missing: '{n} short, no open receipt', expected: 'expected {date}', doc: '{code} · {qty}', docHidden: 'on order {qty}' },
+    shortage: { badge: 'Short', title: 'Material shortage', line: '{name}: needs {needed} {unit}, {available} {unit} in stock for it', missing: '{n} {unit} short, no open receipt', expected: 'expected {date}', doc: '{code} · {qty}', docHidden: 'on order {qty}' },
     status: { waiting: 'Waiting', ready: 'Ready', running: 'Running', paused: 'Paused', done: 'Done' },
     event: { start: 'Start', pause: 'Pause', resume: 'Resume', report: 'Report', finish: 'Finish', correct: 'Correction' },
     correct: { open: 'Correct a report…', title: 'Correct a job report', which: 'Report', to: '{what} should be', reason: 'Reason',
