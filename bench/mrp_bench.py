@@ -1,6 +1,8 @@
 """MRP full regeneration and net change (issue 21 item 9): 20,000 items in 6-level BOMs, 100,000 sales
 order lines over 26 weekly buckets; targets <= 30 s for a full run, reading and writing the database
 included, and <= 1 s for a net-change run after one sales order line changes; on SQLite and PostgreSQL.
+Each figure comes with this process's CPU time (the database server's own on PostgreSQL not included) and
+the load average at the end: on a shared machine the CPU time is the better guide.
 The baseline, measured in the same run, is a plain bulk insert (``platform.db.bulk.insert_many``, COPY on
 PostgreSQL) of as many suggestion and pegging rows as the full run wrote, in a transaction rolled back.
 See docs/benchmarks.md, section "MRP (issue 21)".
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -139,17 +142,20 @@ def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path) -> dict[s
     shape = setup(engine, n_items, n_lines)
     setup_s = time.perf_counter() - t
     forms = form_registry()
-    full, net, base = [], [], []
+    full, net, base, full_cpu, net_cpu, base_cpu = [], [], [], [], [], []
     for _ in range(rounds):
         ctx = Ctx.system(tz=plant_tz("Asia/Shanghai"))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with write_tx(engine) as conn:
             out = runs.run(conn, forms, ctx, bucket="week", horizon=26)
         full.append(time.perf_counter() - t)
+        full_cpu.append(time.process_time() - c)
         with read_tx(engine) as conn:
             n_sugg = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion WHERE status = 'proposed'")).scalar()
             n_pegs = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion__pegging")).scalar()
+        c = time.process_time()
         base.append(baseline(engine, n_sugg, n_pegs))
+        base_cpu.append(time.process_time() - c)
         # one sales order line changes (its quantity), then a net-change run
         time.sleep(0.01)
         with write_tx(engine) as conn:
@@ -158,16 +164,20 @@ def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path) -> dict[s
             conn.execute(sa.text("UPDATE sales_order SET updated_at = :now, row_version = row_version + 1 WHERE id = :so"),
                          {"so": so, "now": dt.datetime.now(dt.timezone.utc)})
         ctx = Ctx.system(tz=plant_tz("Asia/Shanghai"))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with write_tx(engine) as conn:
             small = runs.run(conn, forms, ctx, bucket="week", horizon=26, mode=runs.NET_CHANGE)
         net.append(time.perf_counter() - t)
+        net_cpu.append(time.process_time() - c)
     engine.dispose()
     med = statistics.median
     return {"db": kind, **shape, "setup_s (excluded)": round(setup_s, 1), "suggestions": out["suggestion_count"],
             "pegging_rows": n_pegs, "exceptions": out["exception_count"], "full_s": round(med(full), 2),
             "baseline_insert_s": round(med(base), 2), "full_vs_baseline": round(med(full) / med(base), 1),
-            "net_change_s": round(med(net), 3), "net_change_items": small["item_count"],
+            "full_cpu_s": round(med(full_cpu), 1), "baseline_cpu_s": round(med(base_cpu), 1),
+            "full_vs_baseline_cpu": round(med(full_cpu) / med(base_cpu), 1), "net_change_s": round(med(net), 3), "net_change_cpu_s": round(med(net_cpu), 3),
+            "net_change_items": small["item_count"], "net_change_written": small["ids_written"],
+            "load_average": [round(x, 1) for x in os.getloadavg()],
             "net_change_suggestions": small["suggestion_count"], "rounds": rounds}
 
 

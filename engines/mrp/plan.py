@@ -137,6 +137,7 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
                    key=lambda i: (levels.get(i, 0), problem.items[i].code, i))
     seq = [len(problem.demands) + len(problem.outside)]
     memo: dict[tuple[int, dt.date], tuple[P.Component, ...]] = {}
+    needs: dict[tuple[int, Decimal], Decimal] = {}
     for item_id in order:
         item = problem.items[item_id]
         receipts = sorted(by_item.get(item_id, ()), key=lambda r: (r.date, r.ref, r.line or 0))
@@ -145,7 +146,7 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
         _peg(problem, item, mine, receipts, planned)
         result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
         for po in planned:
-            _explode(problem, po, elems, seq, memo)
+            _explode(problem, po, elems, seq, memo, needs)
     return result
 
 
@@ -242,7 +243,7 @@ def _peg(problem: P.Problem, item: P.Item, mine: list[_Elem], receipts: list[P.R
             s = supplies[k]
             take = min(left, s[2])
             if take > 0 and s[3] is not None:
-                s[3].pegs.append(Peg(template.kind, take, template.ref, template.doc, template.line, template.parent))
+                s[3].pegs.append(template if take == template.qty else template._replace(qty=take))
             s[2] -= take
             left -= take
             if s[2] <= 0:
@@ -275,7 +276,7 @@ def _actions(problem: P.Problem, item: P.Item, rec: ItemRecord, receipts: list[P
 
 
 def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]], seq: list[int],
-             memo: dict[tuple[int, dt.date], tuple[P.Component, ...]]) -> None:
+             memo: dict[tuple[int, dt.date], tuple[P.Component, ...]], needs: dict[tuple[int, Decimal], Decimal]) -> None:
     if po.source != P.MAKE:
         return
     key = (po.item, po.release)
@@ -285,7 +286,10 @@ def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]]
         lines = memo[key] = bom.components if bom else ()
     i = problem.buckets.index(po.release)
     for c in lines:
-        need = component_qty(po.qty, c)
+        key = (id(c), po.qty)       # the same lot of the same line again (lot sizes repeat): computed once
+        need = needs.get(key)
+        if need is None:
+            need = needs[key] = component_qty(po.qty, c)
         if need > 0:
             seq[0] += 1
             elems[c.item].append((i, po.release, seq[0], need, Peg(PLANNED, need, "", None, None, po.number)))
@@ -293,6 +297,8 @@ def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]]
 
 def choose_bom(boms: tuple[P.Bom, ...], day: dt.date) -> P.Bom | None:
     """The BOM in effect on ``day``: the default one first, then the latest effective from."""
+    if len(boms) == 1:          # the usual case
+        return boms[0] if boms[0].covers(day) else None
     live = [b for b in boms if b.covers(day)]
     if not live:
         return None

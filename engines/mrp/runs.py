@@ -28,6 +28,7 @@ from mom.engines.mrp.buckets import BUCKETS, MAX_HORIZON, Buckets
 from mom.engines.records import service as S
 from mom.engines.records import values as V
 from mom.engines.records.context import Ctx
+from mom.platform.db import bulk
 from mom.platform.errors import AccessDenied, InvalidInput, Problem
 
 FULL, NET_CHANGE = "full", "net_change"
@@ -59,6 +60,13 @@ def run(conn: Connection, forms: Any, ctx: Ctx, *, bucket: str = "week", horizon
     bucket, horizon = check_options(bucket, horizon)
     if mode not in (FULL, NET_CHANGE):
         raise InvalidInput(f"方式「{mode}」不认识：full（全部重排）或 net_change（净改变）", f"mode {mode!r}: give full or net_change")
+    # a plan keeps millions of small acyclic objects alive: with the default GC thresholds collecting them
+    # again and again took 2/3 of the planning time at 20,000 items (docs/benchmarks.md, "MRP")
+    with bulk.relaxed_gc(500_000):
+        return _run(conn, forms, ctx, bucket, horizon, mode)
+
+
+def _run(conn: Connection, forms: Any, ctx: Ctx, bucket: str, horizon: int, mode: str) -> dict[str, Any]:
     started = time.perf_counter()
     f = D.forms_of(conn, forms)
     if conn.dialect.name == "postgresql":
