@@ -39,7 +39,7 @@ def _walk(conn: Connection, forms: Any, start: dict[str, Any], *, forward: bool,
     machines = _names(conn, forms, "machine", {e["machine"] for e in edges})
     people = user_names(conn, {int(e["operator"]) for e in edges if e["operator"] is not None})
     links = [{"id": int(e["id"]), "parent_lot": int(e["parent_lot"]), "child_lot": int(e["child_lot"]),
-              "qty": e["qty"], "relation": e["relation"],
+              "qty": float(e["qty"]) if e["qty"] is not None else None, "relation": e["relation"],
               "relation_label": RELATION_ZH.get(e["relation"], e["relation"]), "production_order": e["production_order"],
               "production_order_code": orders.get(e["production_order"]), "task": e["task"], "task_name": tasks.get(e["task"]),
               "machine": e["machine"], "machine_name": machines.get(e["machine"]), "operator": e["operator"],

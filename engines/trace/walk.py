@@ -30,7 +30,7 @@ def too_many(limit: int = MAX_LOTS) -> InvalidInput:
 
 
 def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, max_lots: int = MAX_LOTS) -> Any:
-    """The trace as one SQLAlchemy statement (bind parameter ``start``: the lot id). The walk is read up to
+    """The trace as one SQLAlchemy statement (``:start``, the lot id, left as text for :func:`run`). The walk is read up to
     ``max_lots`` × (depth + 1) rows: a lot is at most once per level, so a walk cut there reached ``max_lots`` lots or more."""
     cap = max_lots * (depth + 1)
     def ends(t: Any) -> tuple[Any, Any]:
@@ -41,7 +41,7 @@ def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, max_
         return sa.and_(t.c.deleted_at.is_(None), t.c.retracts.is_(None),
                        ~sa.exists().where(r.c.retracts == t.c.id, r.c.child_lot == t.c.child_lot, r.c.deleted_at.is_(None)))
 
-    seed = sa.select(sa.cast(sa.bindparam("start"), link.c.parent_lot.type).label("lot"), sa.literal(0, sa.Integer).label("level"))
+    seed = sa.select(sa.cast(sa.literal_column(":start"), link.c.parent_lot.type).label("lot"), sa.literal(0, sa.Integer).label("level"))
     walk = seed.cte("walk", recursive=True)
     e = link.alias("e")
     near, far = ends(e)
@@ -52,11 +52,8 @@ def statement(link: Any, lot: Any, item: Any, *, forward: bool, depth: int, max_
     e2 = link.alias("l")
     near2, far2 = ends(e2)
     src, dst = reached.alias("src"), reached.alias("dst")
-    # qty as a float and linked_at as stored (text on SQLite, see :func:`linked_at`): thousands of rows are
-    # not each run through Decimal quantizing and datetime parsing
-    cols = [e2.c.id, e2.c.parent_lot, e2.c.child_lot, sa.type_coerce(e2.c.qty, sa.Float).label("qty"), e2.c.relation,
-            e2.c.production_order, e2.c.task, e2.c.machine, e2.c.operator, e2.c.document_form, e2.c.document_id,
-            e2.c.document_code, sa.type_coerce(e2.c.linked_at, sa.String).label("linked_at"),
+    cols = [e2.c.id, e2.c.parent_lot, e2.c.child_lot, e2.c.qty, e2.c.relation, e2.c.production_order, e2.c.task,
+            e2.c.machine, e2.c.operator, e2.c.document_form, e2.c.document_id, e2.c.document_code, e2.c.linked_at,
             dst.c.level.label("level"), lot.c.number.label("lot_number"), lot.c.item.label("lot_item"),
             lot.c.is_serial.label("lot_is_serial"), lot.c.heat_number.label("lot_heat_number"),
             lot.c.supplier_lot.label("lot_supplier_lot"), lot.c.supplier.label("lot_supplier"),
@@ -78,15 +75,16 @@ def linked_at(value: Any) -> str | None:
 
 
 def run(conn: Connection, forms: Any, start: int, *, forward: bool, depth: int = 10) -> list[Any]:
-    """The edges of the trace from lot ``start`` (see :func:`statement`: rows, read by column name through
-    ``row._mapping``); reaching :data:`MAX_LOTS` lots or more: refused."""
+    """The edges of the trace from lot ``start`` (see :func:`statement`), as the database returns them
+    (``qty`` a float or Decimal, ``linked_at`` text on SQLite: see :func:`linked_at`), read by column name
+    through ``row._mapping``; reaching :data:`MAX_LOTS` lots or more: refused."""
     depth = max(1, min(int(depth), MAX_DEPTH))
-    key = ("trace_walk", forward, depth)
+    key = ("trace_walk", conn.dialect.name, forward, depth)
     link = forms.get(conn, "lot_link")
     q = link.memo.get(key)
-    if q is None:
-        q = link.memo[key] = statement(link.main, forms.get(conn, "lot").main, forms.get(conn, "item").main,
-                                       forward=forward, depth=depth)
+    if q is None:      # compiled once per form version and dialect into plain SQL: no per-call statement caching
+        stmt = statement(link.main, forms.get(conn, "lot").main, forms.get(conn, "item").main, forward=forward, depth=depth)
+        q = link.memo[key] = sa.text(str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
     rows = conn.execute(q, {"start": int(start)}).all()
     if len({r[2 if forward else 1] for r in rows}) + 1 >= MAX_LOTS:
         raise too_many(MAX_LOTS)

@@ -22,8 +22,12 @@ class Plant(Store):
     def __init__(self, client: Any, engine: Any) -> None:
         super().__init__(client, engine)
         self.post("/api/records/item", {"code": "RM-Q235", "name": "钢板 Q235", "unit": "kg", "tracking": "lot"})
-        self.post("/api/records/item", {"code": "FG-TR", "name": "调节阀 TR", "unit": "台", "tracking": "serial"})
         self.items = {i["code"]: i["id"] for i in self.get("/api/records/item?limit=200")["items"]}
+        valve = self.get(f"/api/records/item/{self.items['FG-V50']}")      # the plant's valve, one serial per unit
+        r = client.patch(f"/api/records/item/{valve['id']}", json={"tracking": "serial", "row_version": valve["row_version"]},
+                         headers=self.h("admin"))
+        assert r.status_code == 200, r.text
+        self.items["FG-TR"] = valve["id"]
         with write_tx(engine) as conn:
             auth.create_user(conn, username="qa1", password_hash=fixture_hash("qa1-pass-1"), display_name="质量主管老周",
                              roles=["quality_engineer"])
