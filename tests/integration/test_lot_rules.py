@@ -106,3 +106,19 @@ def test_a_bad_rule_is_refused_when_the_item_is_saved_naming_the_bad_placeholder
     assert r.status_code == 422 and named in r.json()["message"]["zh-CN"]
     with read_tx(store.engine) as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM item WHERE code = 'RM-Y'").scalar_one() == 0
+
+
+def test_concurrent_receipts_never_get_the_same_number(store: Store, engine) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    iid = item(store, "RM-CC", "并发试验料", lot_rule="C{yyMMdd}{seq:3}")
+    row = {"id": iid, "code": "RM-CC", "lot_rule": "C{yyMMdd}{seq:3}"}
+    at = dt.datetime(2026, 12, 3, 9, 0, tzinfo=TZ)
+
+    def take(_: int) -> list[str]:
+        with write_tx(engine) as conn:
+            return numbering.numbers(conn, None, at, row, 3)
+
+    with ThreadPoolExecutor(6) as pool:
+        got = [n for ns in pool.map(take, range(6)) for n in ns]
+    assert sorted(got) == [f"C261203{n:03d}" for n in range(1, 19)]
