@@ -24,8 +24,8 @@ MAX_LOTS = 5000
 
 
 def too_many(limit: int = MAX_LOTS) -> InvalidInput:
-    return InvalidInput(f"追溯范围超过 {limit} 个批次：请减小层数（depth）或从更下游/上游的批次开始追溯",
-                        f"the trace reaches more than {limit} lots: lower the depth or start from a lot nearer the end",
+    return InvalidInput(f"追溯范围太大（达到 {limit} 个批次）：请减小层数（depth）或从更下游/上游的批次开始追溯",
+                        f"the trace reaches {limit} lots or more: lower the depth or start from a lot nearer the end",
                         detail={"limit": limit})
 
 

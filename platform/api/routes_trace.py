@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from mom.engines.trace import service, walk, workbook
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
-from mom.platform.api.models import ERRORS
+from mom.platform.api.models import ERRORS, Open
 from mom.platform.db.engine import read_tx
 from mom.platform.errors import InvalidInput
 
@@ -23,6 +23,76 @@ Heat = Annotated[str, Query(min_length=1, max_length=64, description="炉号 / h
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+class TraceLotRead(Open):
+    """A lot reached (level: the fewest links from the start lot, which is level 0)."""
+
+    id: int
+    number: str | None
+    item: int | None
+    item_code: str | None
+    item_name: str | None
+    heat_number: str | None
+    supplier_lot: str | None
+    supplier: str | None
+    level: int
+
+
+class TraceLinkRead(Open):
+    """A live genealogy edge walked: parent lot consumed into child lot (qty of the parent)."""
+
+    id: int
+    parent_lot: int
+    child_lot: int
+    qty: float | None
+    relation: str
+    relation_label: str
+    production_order_code: str | None
+    operator_name: str | None
+    machine_name: str | None
+    document_code: str | None
+    linked_at: str | None
+    level: int
+
+
+class TraceShipmentRead(Open):
+    """A customer's shipment (销售出库 ledger row) of a reached lot."""
+
+    lot: int
+    lot_number: str | None
+    qty: float
+    document_code: str | None
+    customer: str | None
+
+
+class TraceRead(Open):
+    """A forward or backward trace (docs/traceability.md); ``hidden`` counts what the reader may not read."""
+
+    direction: str
+    root: int
+    depth: int
+    lots: list[TraceLotRead]
+    links: list[TraceLinkRead]
+    shipments: list[TraceShipmentRead]
+    orders: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    hidden: dict[str, int]
+
+
+class RecallRead(Open):
+    """A recall simulation: the lots of the heat number, how many lots they reach, the shipments and customers."""
+
+    heat_number: str
+    lots: list[dict[str, Any]]
+    reached: int
+    shipments: list[TraceShipmentRead]
+    customers: list[dict[str, Any]]
+    hidden: dict[str, int]
+
+
+def _doc(model: Any) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
 def _answer(answer: dict[str, Any], fmt: str, name: str) -> Any:
     if fmt == "json":
         return answer
@@ -32,21 +102,21 @@ def _answer(answer: dict[str, Any], fmt: str, name: str) -> Any:
                     headers={"Content-Disposition": f'attachment; filename="trace-{name}.xlsx"'})
 
 
-@router.get("/forward", summary="Forward trace: where this lot went, down to customers' shipments (?format=xlsx)")
+@router.get("/forward", responses=_doc(TraceRead), summary="Forward trace: where this lot went, down to customers' shipments (?format=xlsx)")
 def forward(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, lot: Lot, item: Item = None, depth: Depth = 10,
             format: Format = "json") -> Any:
     with read_tx(engine) as conn:
         return _answer(service.forward(conn, registry, ctx.actor, lot, item, depth), format, "forward")
 
 
-@router.get("/backward", summary="Backward trace: what went into this lot or serial, with operators, machines and records")
+@router.get("/backward", responses=_doc(TraceRead), summary="Backward trace: what went into this lot or serial, with operators, machines and records")
 def backward(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, lot: Lot, item: Item = None, depth: Depth = 10,
              format: Format = "json") -> Any:
     with read_tx(engine) as conn:
         return _answer(service.backward(conn, registry, ctx.actor, lot, item, depth), format, "backward")
 
 
-@router.get("/recall", summary="Recall simulation: all shipments holding material of heat number X")
+@router.get("/recall", responses=_doc(RecallRead), summary="Recall simulation: all shipments holding material of heat number X")
 def recall(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, heat_number: Heat, depth: Depth = 10,
            format: Format = "json") -> Any:
     with read_tx(engine) as conn:

@@ -112,7 +112,7 @@ def test_a_heat_number_traces_forward_to_the_customer_and_the_serial_back_to_hea
     p.agrees()
 
 
-def test_one_raw_lot_shared_by_two_orders_traces_to_both_and_each_product_back_to_its_own_lots(p: Plant) -> None:
+def test_one_raw_lot_shared_by_two_orders_traces_to_both_and_each_product_back_to_its_own_lots(p: Plant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """erpnext#51870: work orders sharing a batch — each finished lot must trace back to its own order's inputs only."""
     shared = p.receive("RM-Q235", 100, lot_number="SH-1", heat_number="H-SH")["moves"][0]["lot"]
     only_b = p.receive("RM-Q235", 100, lot_number="B-1", heat_number="H-B")["moves"][0]["lot"]
@@ -131,6 +131,11 @@ def test_one_raw_lot_shared_by_two_orders_traces_to_both_and_each_product_back_t
     p.issue(a, late, 5)
     assert numbers(p.trace("backward", lot="TR-A1")) == {"TR-A1", "SH-1", "LATE-1"}
     assert fa in {x["id"] for x in p.trace("forward", lot="LATE-1")["lots"]}
+    # a trace reaching too many lots is refused in words, nothing partial (the limit lowered to 3 lots here)
+    from mom.engines.trace import walk
+    monkeypatch.setattr(walk, "MAX_LOTS", 3)
+    r = p.client.get("/api/trace/forward", params={"lot": "SH-1"}, headers=p.h("qa1"))
+    assert r.status_code == 422 and "追溯范围太大" in r.json()["message"]["zh-CN"]
     p.agrees()
 
 
