@@ -47,6 +47,7 @@ _QTY = Decimal("0.0001")
 #: ``conn.info`` key: (transaction, [plan or None per job report being created, in order])
 PENDING = "mom_production_stock_pending"
 _CACHED = 2000
+POSTED, noted = RC.POSTED, RC.noted
 
 
 def begin(conn: Connection) -> None:
@@ -213,13 +214,13 @@ def _post_moves(conn: Connection, forms: Any, ctx: Ctx, todo: Mapping[str, Any],
     back = {item: -qty for item, qty in todo["moves"].items() if qty < 0}
     ectx = D.acting(ctx)
     if out:
-        IP.create_and_post(conn, forms, ectx, "stock_issue", {"production_order": order, "doc_date": today, "lines": out,
-                                                              "client_id": f"backflush:{code}"[:64], "note": note})
+        noted(conn, IP.create_and_post(conn, forms, ectx, "stock_issue", {"production_order": order, "doc_date": today, "lines": out,
+                                                              "client_id": f"backflush:{code}"[:64], "note": note}))
     if back:
         lines = _return_lines(conn, forms, order, loc, back)
-        IP.create_and_post(conn, forms, ectx, "stock_return", {"production_order": order, "doc_date": today, "lines": lines,
+        noted(conn, IP.create_and_post(conn, forms, ectx, "stock_return", {"production_order": order, "doc_date": today, "lines": lines,
                                                                "client_id": f"backflush:{code}"[:64],
-                                                               "note": f"倒冲退回：报工更正 {code}，工序 {D.task_title(task)}"[:200]})
+                                                               "note": f"倒冲退回：报工更正 {code}，工序 {D.task_title(task)}"[:200]}))
 
 
 def _return_lines(conn: Connection, forms: Any, order: int, location: int, back: Mapping[int, Decimal]) -> list[dict[str, Any]]:

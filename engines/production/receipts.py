@@ -29,6 +29,15 @@ from mom.engines.records.context import Ctx
 FORM = "production_receipt"
 #: the client_id of the engine's receipts starts with this (then the job report's number)
 PREFIX = "receipt:"
+#: ``conn.info`` key: a list the documents posted for a report go into ({form, id, code}), when the caller asks
+POSTED = "mom_production_stock_posted"
+
+
+def noted(conn: Connection, posted: Mapping[str, Any]) -> None:
+    """Tell the caller (:func:`reports.report`'s answer) about a document the engine posted."""
+    into = conn.info.get(POSTED)
+    if into is not None:
+        into.append({"form": posted.get("form"), "id": posted.get("id"), "code": posted.get("code")})
 
 
 def plan(conn: Connection, forms: Any, order: Mapping[str, Any], good: Decimal) -> dict[str, Any] | None:
@@ -81,8 +90,8 @@ def _receive(conn: Connection, forms: Any, ctx: Ctx, order: Mapping[str, Any], q
     else:
         lines = [{"item": item, "qty": Decimal(1), "unit": order.get("unit"), "to_location": location, "lot": lot}
                  for lot in lots]
-    IP.create_and_post(conn, forms, ctx, FORM, {"production_order": int(order["id"]), "lines": lines, "client_id": client_id[:64],
-                                               "doc_date": ctx.now.astimezone(ctx.tz).date(), "note": note[:200]})
+    noted(conn, IP.create_and_post(conn, forms, ctx, FORM, {"production_order": int(order["id"]), "lines": lines, "client_id": client_id[:64],
+                                               "doc_date": ctx.now.astimezone(ctx.tz).date(), "note": note[:200]}))
 
 
 def _order_lot(conn: Connection, forms: Any, order: Mapping[str, Any]) -> int | None:

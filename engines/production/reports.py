@@ -330,12 +330,15 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
     for f in report_form.definition.scalar_fields:
         if f.raw.get("form") and f.type == "reference":
             D.compiled(conn, forms, str(f.raw["form"]))
-    conn.info[APPLIED] = {}
+    conn.info[APPLIED], conn.info[BF.POSTED] = {}, []
     try:
         created = S.create_records(conn=conn, registry=D.TxForms(forms), ctx=ctx, form=D.REPORT, docs=[body])[0]
-        return _answer(conn, forms, created, task["id"], duplicate=False, asked=body, names=names)
+        answer = _answer(conn, forms, created, task["id"], duplicate=False, asked=body, names=names)
+        answer["stock"] = conn.info[BF.POSTED]       # what the report backflushed and received (倒冲、完工入库)
+        return answer
     finally:
         conn.info.pop(APPLIED, None)
+        conn.info.pop(BF.POSTED, None)
         D.held(conn).pop(D.TASK_TIMES, None)
 
 

@@ -92,6 +92,7 @@ def test_a_report_at_operation_10_backflushes_its_lines_from_the_line_side(line:
     assert out["task"]["good_qty"] == 4
     issues = line.shop.find("stock_issue", production_order=order["id"])
     assert len(issues) == 1 and issues[0]["status"] == "posted"
+    assert out["stock"] == [{"form": "stock_issue", "id": issues[0]["id"], "code": issues[0]["code"]}]   # the scanner's answer says so
     assert issues[0]["note"].startswith(f"倒冲：报工 {out['report']['code']}") and "10 阀体铸造" in issues[0]["note"]
     assert [(ln["item"], ln["qty"], ln["from_location"]) for ln in issues[0]["lines"]] == [
         (line.items["RM-HT250"], 27.3, line.loc["LS-CAST"])]
@@ -117,6 +118,7 @@ def test_the_last_operation_receives_the_goods_with_one_lot_and_a_retried_report
     first = line.shop.report(tasks[40], "report", good_qty=6, client_id="scan-40-1")
     again = line.shop.report(tasks[40], "report", good_qty=6, client_id="scan-40-1")
     assert again["duplicate"] is True and again["report"]["code"] == first["report"]["code"]
+    assert [x["form"] for x in first["stock"]] == ["stock_issue", "production_receipt"]      # the gasket, the valves
     receipts = line.shop.find("production_receipt", production_order=order["id"])
     assert len(receipts) == 1 and receipts[0]["status"] == "posted" and receipts[0]["lines"][0]["to_location"] == line.loc["FG-01"]
     assert line.moves("production_receipt", order["id"]) == [("FG-V50", 6)]
