@@ -27,6 +27,7 @@ from typing import Any
 
 from mom.engines.inventory import balances as B
 from mom.engines.inventory import documents as D
+from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import lots as LT
 from mom.engines.inventory import rules as R
 from mom.platform.errors import Conflict, InvalidInput, Problem
@@ -238,8 +239,6 @@ def merge_moves(plan: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def moves(plan: Any) -> list[dict[str, Any]]:
     """The ledger rows of a split or merge document being posted; its genealogy edges are recorded
     (same transaction: a refusal later in the posting rolls them back with everything else)."""
-    from mom.engines.inventory import genealogy as G
-
     out, edges = (split_moves if plan.kind.direction == "split" else merge_moves)(plan)
     G.record(plan.conn, plan.forms, plan.ctx, edges)
     return out
@@ -247,8 +246,6 @@ def moves(plan: Any) -> list[dict[str, Any]]:
 
 def retract_edges(conn: Any, forms: Any, ctx: Any, form: str, doc: dict[str, Any], reversal: dict[str, Any] | None) -> None:
     """A reversed split or merge: its genealogy edges retracted (append-only retracting rows)."""
-    from mom.engines.inventory import genealogy as G
-
     t = forms.get(conn, G.LINK).main
     G.retract(conn, forms, ctx, (t.c.document_form == form) & (t.c.document_id == int(doc["id"])),
               {"document_form": form, "document_id": int(reversal["id"]) if reversal else None,
