@@ -98,6 +98,8 @@ def run(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, run_id: int, 
     for i in forcing:
         for c in edges.get(i, ()):
             pending[levels.get(c, 0)].add(c)
+    for c in W.pegged_to(conn, f[D.SUGGESTION], forcing):      # components as last planned (one a BOM dropped)
+        pending[levels.get(c, 0)].add(c)
     boms: dict[int, tuple[P.Bom, ...]] = {}
     have: set[int] = set()
     counts = Counts()

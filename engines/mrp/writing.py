@@ -201,3 +201,16 @@ def move(conn: Connection, compiled: Any, ids: Sequence[int], run_id: int) -> No
     s = compiled.main
     for chunk in D.chunks(ids):
         conn.execute(s.update().where(s.c.id.in_(chunk or [])).values(run=run_id))
+
+
+def pegged_to(conn: Connection, compiled: Any, items: Iterable[int]) -> set[int]:
+    """Items with proposed suggestions pegged to proposed suggestions of ``items`` (their components as last
+    planned: a component a changed BOM no longer lists is among them)."""
+    s, peg = compiled.main, compiled.children["pegging"]
+    parent = s.alias("parent_suggestion")
+    out: set[int] = set()
+    for chunk in D.chunks(items):
+        q = (sa.select(s.c.item).select_from(peg.join(s, s.c.id == peg.c.parent_id).join(parent, parent.c.id == peg.c.parent_suggestion))
+             .where(parent.c.item.in_(chunk or []), parent.c.status == PROPOSED, s.c.status == PROPOSED).distinct())
+        out.update(int(i) for (i,) in conn.execute(q) if i is not None)
+    return out

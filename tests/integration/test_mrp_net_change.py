@@ -117,6 +117,8 @@ def test_net_change_leaves_the_plan_a_full_run_makes(core_bare: sa.engine.Engine
         bom = S.get_record(conn=conn, registry=forms, ctx=ctx, form="bom", record_id=ids["boms"][semi[0]])
         blines = [{k: v for k, v in line.items() if k in ("line_no", "component", "qty_per")} for line in bom["lines"]]
         blines[0]["qty_per"] = 3
+        dropped = blines.pop()                       # a component the BOM no longer lists
+        assert blines and dropped["component"] != blines[0]["component"]
         update("bom", ids["boms"][semi[0]], {"lines": blines})
         update("item", semi[3], {"lead_time_days": 9})
     net = _run(engine, runs.NET_CHANGE)
