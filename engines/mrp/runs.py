@@ -60,8 +60,7 @@ def run(conn: Connection, forms: Any, ctx: Ctx, *, bucket: str = "week", horizon
     bucket, horizon = check_options(bucket, horizon)
     if mode not in (FULL, NET_CHANGE):
         raise InvalidInput(f"方式「{mode}」不认识：full（全部重排）或 net_change（净改变）", f"mode {mode!r}: give full or net_change")
-    # a plan keeps millions of small acyclic objects alive: with the default GC thresholds collecting them
-    # again and again took 2/3 of the planning time at 20,000 items (docs/benchmarks.md, "MRP")
+    # a plan keeps millions of small acyclic objects alive: fewer cyclic-GC passes over them
     with bulk.relaxed_gc(500_000):
         return _run(conn, forms, ctx, bucket, horizon, mode)
 
