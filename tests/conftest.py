@@ -5,7 +5,7 @@ Each test gets a database of its own, copied from a template built once per sess
 chosen by the fixtures the test uses: ``plant`` (`mom demo`: core with its demo plant, the demo pack on
 top, and qe2), ``demo_forms`` (an admin, the demo's supplier and inspection forms, core's item form and a
 few records), ``core_pack`` (the core pack with its demo plant, as `mom pack install core --yes --demo`
-installs it), ``admin`` (an admin user), ``engine`` or anything built on it (the
+installs it), ``core_bare`` (the core pack alone, `mom pack install core --yes`), ``admin`` (an admin user), ``engine`` or anything built on it (the
 migrated schema); a test that uses only ``db_url``/``settings``/``cli`` gets an empty database. File
 storage (``settings.data_dir``) is per test.
 
@@ -15,6 +15,7 @@ users a test creates itself, and every password set through the product, get the
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -33,6 +34,17 @@ from tests.templates import Templates
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MOM_TEST_DATABASE_URL", "")
+
+
+@pytest.hookimpl(optionalhook=True)      # without pytest-xdist (``-p no:xdist``) the hook does not exist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (pyproject.toml) hands out the test files expected to take longest first
+    (tests/file_order.py), so that no long file starts last on one worker while the other idles."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.file_order import LongestFileFirst
+
+    return LongestFileFirst(config, log)
 
 
 def sample_form(name: str = "iqc_inspection") -> dict[str, Any]:
@@ -86,14 +98,15 @@ def _load_plant(engine: sa.engine.Engine) -> None:
     _cheap_passwords(engine, {u[0]: u[1] for u in USERS})
 
 
-def _load_core(engine: sa.engine.Engine) -> None:
+def _load_core(engine: sa.engine.Engine, demo: bool = True) -> None:
     """The `core` template: the core pack with its demo plant (制造基础 and the valve plant), installed the way
-    `mom pack install core --yes --demo` installs it (the plant's time zone from the settings), and nobody else."""
+    `mom pack install core --yes --demo` installs it (the plant's time zone from the settings), and nobody else;
+    ``demo=False``: the `core_bare` template, the pack's forms and master data alone (`mom pack install core --yes`)."""
     from mom.engines.forms.fieldtypes import plant_tz
     from mom.engines.packs import manager
     from mom.platform.composition import form_registry
 
-    manager.execute(engine, None, "install", "core", forms_factory=form_registry, demo=True,
+    manager.execute(engine, None, "install", "core", forms_factory=form_registry, demo=demo,
                     tz=plant_tz(Settings(database_url="sqlite://").timezone))
 
 
@@ -102,7 +115,8 @@ def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates
     """The session's template databases (built on first use, removed at the end)."""
     folder = tmp_path_factory.mktemp("db-templates")
     t = Templates(PG_URL, folder, {"admin": _load_admin, "demo_forms": lambda e: _load_demo_forms(e, folder),
-                                   "plant": _load_plant, "core": _load_core})
+                                   "plant": _load_plant, "core": _load_core,
+                                   "core_bare": lambda e: _load_core(e, demo=False)})
     yield t
     t.close()
 
@@ -110,10 +124,36 @@ def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates
 @pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, db_templates: Templates) -> Iterator[str]:
     names = request.fixturenames
-    kind = next((k for k in ("plant", "core_pack", "demo_forms", "admin", "engine") if k in names), "empty")
+    kind = next((k for k in ("plant", "core_pack", "core_bare", "demo_forms", "admin", "engine") if k in names), "empty")
     kind = {"engine": "migrated", "core_pack": "core"}.get(kind, kind)
+    if kind != "empty":
+        with _untimed(request.node):
+            db_templates._template(kind)        # built once per worker, the first time a test asks for it
     with db_templates.database(kind, tmp_path) as url:
         yield url
+
+
+@contextlib.contextmanager
+def _untimed(item: pytest.Item) -> Iterator[None]:
+    """The test's timeout (pyproject.toml: 120 s for set-up, call and tear-down) stops while the session's
+    template is built and starts afresh after it: building one (migrating, installing a pack, loading the
+    demo) is done once per worker for all its tests, and took over 120 s on a loaded 2-core machine."""
+    try:
+        from pytest_timeout import _get_item_settings
+    except ImportError:                 # pytest-timeout not installed: no timer to stop
+        yield
+        return
+    settings = _get_item_settings(item)
+    running = bool(settings.timeout) and settings.func_only is False and getattr(item, "cancel_timeout", None)
+    if not running:
+        yield
+        return
+    hooks = item.config.pluginmanager.hook
+    hooks.pytest_timeout_cancel_timer(item=item)
+    try:
+        yield
+    finally:
+        hooks.pytest_timeout_set_timer(item=item, settings=settings)
 
 
 @pytest.fixture
@@ -180,6 +220,14 @@ def core_pack(engine: sa.engine.Engine) -> sa.engine.Engine:
     """The test's engine on a database holding the core pack with its demo plant and no user (a copy of the
     session's `core` template: installing it per test took several seconds); test_core_pack.py installs it
     through the CLI itself."""
+    return engine
+
+
+@pytest.fixture
+def core_bare(engine: sa.engine.Engine) -> sa.engine.Engine:
+    """The test's engine on a database holding the core pack without its demo plant (forms, roles, the standard
+    calendar: what `mom pack install core --yes` installs) and no user; a copy of the session's `core_bare`
+    template (installing it per test took 5–6 s on SQLite)."""
     return engine
 
 

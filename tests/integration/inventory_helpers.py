@@ -1,6 +1,6 @@
 """The stock tests' plant: `mom demo` (core with its valve plant) plus a warehouse with a normal, a
 line-side, a quarantine and a negative-allowed location, a storekeeper and a planner, and helpers that
-talk to the API as those people."""
+talk to the API as those people (people_api.py: signing in, get, post, find, count)."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,16 +10,16 @@ import sqlalchemy as sa
 from mom.engines.inventory import balances as B
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import read_tx, write_tx
-from tests.conftest import fixture_hash, login
+from tests.conftest import fixture_hash
+from tests.integration.people_api import PeopleApi
 
 
-class Store:
+class Store(PeopleApi):
     def __init__(self, client: Any, engine: sa.engine.Engine) -> None:
-        self.client, self.engine = client, engine
+        super().__init__(client, engine, passwords={"admin": "admin123"})      # the demo's administrator
         with write_tx(engine) as conn:
             for name, roles in (("store1", ["storekeeper"]), ("plan1", ["planner"]), ("guest", [])):
                 auth.create_user(conn, username=name, password_hash=fixture_hash(f"{name}-pass-1"), roles=roles)
-        self._heads: dict[str, dict[str, str]] = {"admin": login(client, "admin", "admin123")}
         wh = self.post("/api/records/warehouse", {"code": "WH1", "name": "原料仓"}, who="admin")
         self.items = {i["code"]: i["id"] for i in self.get("/api/records/item?limit=100")["items"]}
         wc = self.get("/api/records/work_center?limit=10")["items"][0]["id"]
@@ -29,22 +29,6 @@ class Store:
                                         ("QA", "待检区", "quarantine", {}), ("NEG", "虚拟库位", "normal", {"allow_negative": True})):
             self.loc[code] = self.post("/api/records/location", {"code": code, "name": name, "warehouse": wh["id"], "kind": kind,
                                                                  **extra}, who="admin")["id"]
-
-    def h(self, who: str) -> dict[str, str]:
-        if who not in self._heads:
-            self._heads[who] = login(self.client, who, f"{who}-pass-1")
-        return self._heads[who]
-
-    def get(self, path: str, who: str = "admin") -> Any:
-        r = self.client.get(path, headers=self.h(who))
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: Any = None, who: str = "admin", status: int | tuple[int, ...] = (200, 201)) -> Any:
-        r = self.client.post(path, json=body, headers=self.h(who))
-        want = status if isinstance(status, tuple) else (status,)
-        assert r.status_code in want, r.text
-        return r.json()
 
     def doc(self, form: str, lines: list[dict[str, Any]], who: str = "store1", status: int | tuple[int, ...] = (200, 201),
             **header: Any) -> Any:
@@ -62,10 +46,6 @@ class Store:
     def qty(self, item: str, loc: str, lot: int | None = None) -> float:
         rows = self.onhand(item)["rows"]
         return sum(r["qty"] for r in rows if r["location"] == self.loc[loc] and (lot is None or r["lot"] == lot))
-
-    def count(self, table: str) -> int:
-        with read_tx(self.engine) as conn:
-            return int(conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE deleted_at IS NULL")).scalar_one())
 
     def agrees(self) -> None:
         """The ledger and the balances agree (the check the lead runs after every integration test)."""

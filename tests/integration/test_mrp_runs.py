@@ -67,9 +67,9 @@ class Shop:
 
 
 @pytest.fixture
-def shop(cli, engine, client) -> Shop:  # type: ignore[no-untyped-def]
-    r = cli("pack", "install", "core", "--yes")
-    assert r.exit_code == 0, r.output
+def shop(core_bare, engine, client) -> Shop:  # type: ignore[no-untyped-def]
+    """The core pack without its demo plant (`mom pack install core --yes`: a copy of the session's template,
+    tests/conftest.py), a planner and an operator, and the plant described above."""
     with write_tx(engine) as conn:
         for name, roles in (("plan1", ["planner"]), ("op1", ["operator"])):
             auth.create_user(conn, username=name, password_hash=fixture_hash(f"{name}-pass-1"), roles=roles)

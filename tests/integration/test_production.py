@@ -19,7 +19,8 @@ from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput
-from tests.conftest import fixture_hash, login
+from tests.conftest import fixture_hash
+from tests.integration.people_api import PeopleApi
 
 
 # ---------------------------------------------------------------- helpers
@@ -36,30 +37,8 @@ def shop(core_pack, engine, client) -> "Shop":  # type: ignore[no-untyped-def]
     return Shop(client, engine)
 
 
-class Shop:
-    def __init__(self, client: Any, engine: sa.engine.Engine) -> None:
-        self.client, self.engine = client, engine
-        self._heads: dict[str, dict[str, str]] = {}
-
-    def h(self, who: str) -> dict[str, str]:
-        if who not in self._heads:
-            self._heads[who] = login(self.client, who, f"{who}-pass-1")
-        return self._heads[who]
-
-    def get(self, path: str, who: str = "admin") -> Any:
-        r = self.client.get(path, headers=self.h(who))
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: Any = None, who: str = "admin", status: int | tuple[int, ...] = (200, 201)) -> Any:
-        r = self.client.post(path, json=body, headers=self.h(who))
-        want = status if isinstance(status, tuple) else (status,)
-        assert r.status_code in want, r.text
-        return r.json()
-
-    def find(self, form: str, **where: Any) -> list[dict[str, Any]]:
-        q = "&".join(f"{k}={v}" for k, v in where.items())
-        return self.get(f"/api/records/{form}?{q}&limit=500&expand=1")["items"]
+class Shop(PeopleApi):
+    """The production tests' people (people_api.py: signing in, get, post, find, count) and their steps."""
 
     def order_from_sales_line(self, qty: int | None = None) -> dict[str, Any]:
         so = self.find("sales_order")[0]

@@ -189,6 +189,51 @@ class CoreApi:
         return r.json()
 
 
+class UserApi:
+    """A server's API as one user (password ``<user>-pass-1`` unless given), for arranging and checking what
+    the browser did on a ``flow_server``; ``call`` checks the answer is not an error."""
+
+    def __init__(self, base: str, user: str, password: str | None = None) -> None:
+        self.base = base
+        r = httpx.post(base + "/api/auth/token", data={"username": user, "password": password or user + "-pass-1"})
+        r.raise_for_status()
+        self.h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        r = httpx.request(method, self.base + path, headers=self.h, json=body, params=params or None)
+        assert r.status_code < 300, r.text
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def flow_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                db_templates: Any) -> Iterator[str]:
+    """A server of the test module's own, so nothing in it depends on the demo content: an administrator
+    (admin / admin-pass-1), the module's ``PEOPLE`` (user -> (display name, roles); password
+    ``<user>-pass-1``), and its ``FORM`` and ``FLOW`` published through the API by the administrator.
+    The database is a copy of the session's `admin` template (tests/templates.py: migrated once)."""
+    from mom.platform.api.app import create_app
+    from mom.platform.auth import service as auth
+    from mom.platform.db.engine import make_engine, write_tx
+    from mom.platform.settings import Settings
+    from tests.conftest import fixture_hash
+
+    module = request.module
+    data: Path = tmp_path_factory.mktemp("ui-" + module.__name__.rsplit(".", 1)[-1])
+    with db_templates.database("admin", data) as url:
+        engine = make_engine(url)
+        with write_tx(engine) as conn:
+            for user, (name, roles) in module.PEOPLE.items():
+                auth.create_user(conn, username=user, display_name=name, roles=roles,
+                                 password_hash=fixture_hash(user + "-pass-1"))
+        for base in _serve(create_app(Settings(data_dir=data, database_url=url), engine, migrate=False)):
+            admin = UserApi(base, "admin", "admin-pass-1")
+            admin.call("put", f"/api/forms/{module.FORM['name']}", module.FORM)
+            admin.call("put", f"/api/workflows/{module.FLOW['name']}", module.FLOW)
+            yield base
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def core_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second server whose database holds the core pack with its demo plant alone (no demo pack: what

@@ -7,53 +7,19 @@ timeline reads as sentences. On a server of its own (its own form, flow and
 people), so nothing here depends on the demo content."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.integration.test_inbox_decide import FLOW, FORM, PEOPLE
-from tests.ui.conftest import _serve, login, shot
+from tests.integration.test_inbox_decide import FLOW, FORM, PEOPLE  # noqa: F401  (flow_server's)
+from tests.ui.conftest import UserApi as Api
+from tests.ui.conftest import login, shot
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from mom.platform.api.app import create_app
-    from mom.platform.auth import service as auth
-    from mom.platform.db.engine import make_engine, write_tx
-    from mom.platform.db.migrate import upgrade
-    from mom.platform.settings import Settings
-    from tests.conftest import fixture_hash
-
-    data: Path = tmp_path_factory.mktemp("ui-inbox")
-    settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'mom.sqlite3'}")
-    engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
-    with write_tx(engine) as conn:
-        auth.create_user(conn, username="admin", password_hash=fixture_hash("admin-pass-1"), is_admin=True)
-        for user, (name, roles) in PEOPLE.items():
-            auth.create_user(conn, username=user, display_name=name, roles=roles, password_hash=fixture_hash(user + "-pass-1"))
-    for base in _serve(create_app(settings, engine, migrate=False)):
-        admin = Api(base, "admin", "admin-pass-1")
-        admin.call("put", f"/api/forms/{FORM['name']}", FORM)
-        admin.call("put", f"/api/workflows/{FLOW['name']}", FLOW)
-        yield base
-    engine.dispose()
-
-
-class Api:
-    def __init__(self, base: str, user: str, password: str | None = None) -> None:
-        self.base = base
-        r = httpx.post(base + "/api/auth/token", data={"username": user, "password": password or user + "-pass-1"})
-        r.raise_for_status()
-        self.h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        r = httpx.request(method, self.base + path, headers=self.h, json=body, params=params or None)
-        assert r.status_code < 300, r.text
-        return r.json()
+def desk(flow_server: str) -> str:
+    """The server of this module (tests/ui/conftest.py ``flow_server``: PEOPLE, FORM and FLOW of the inbox tests)."""
+    return flow_server
 
 
 def _submit(api: Api, batch: str, verdict: str = "ng") -> dict[str, Any]:

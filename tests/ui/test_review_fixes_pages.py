@@ -5,15 +5,13 @@ reader sees neither 保存 nor 提交审批; a returned request is her to-do wit
 the record; decisions say what happened; refused pages say 无权限 instead of showing working screens."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import _serve, login, shot
-from tests.ui.test_inbox_screen import Api
+from tests.ui.conftest import UserApi as Api
+from tests.ui.conftest import login, shot
 
 PEOPLE = {"insp1": ("检验员小王", ["inspector"]), "qm1": ("主管老陈", ["qm"]), "qm2": ("质量工程师小赵", ["qm"]),
           "outsider": ("采购小周", [])}
@@ -39,28 +37,9 @@ FLOW = {"format": "mom.workflow/1", "name": "rv_flow", "label": {"zh-CN": "不�
 
 
 @pytest.fixture(scope="module")
-def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from mom.platform.api.app import create_app
-    from mom.platform.auth import service as auth
-    from mom.platform.db.engine import make_engine, write_tx
-    from mom.platform.db.migrate import upgrade
-    from mom.platform.settings import Settings
-    from tests.conftest import fixture_hash
-
-    data: Path = tmp_path_factory.mktemp("ui-review-fixes")
-    settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'mom.sqlite3'}")
-    engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
-    with write_tx(engine) as conn:
-        auth.create_user(conn, username="admin", password_hash=fixture_hash("admin-pass-1"), is_admin=True)
-        for user, (name, roles) in PEOPLE.items():
-            auth.create_user(conn, username=user, display_name=name, roles=roles, password_hash=fixture_hash(user + "-pass-1"))
-    for base in _serve(create_app(settings, engine, migrate=False)):
-        admin = Api(base, "admin", "admin-pass-1")
-        admin.call("put", "/api/forms/rv_ncr", FORM)
-        admin.call("put", "/api/workflows/rv_flow", FLOW)
-        yield base
-    engine.dispose()
+def plant(flow_server: str) -> str:
+    """The server of this module (tests/ui/conftest.py ``flow_server``: PEOPLE, FORM and FLOW above)."""
+    return flow_server
 
 
 def _record(api: Api, **values: Any) -> int:

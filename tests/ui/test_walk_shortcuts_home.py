@@ -7,40 +7,20 @@ people), so nothing here depends on the demo content."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.integration.test_inbox_decide import FLOW, FORM, PEOPLE
-from tests.ui.conftest import _serve, login, shot
-from tests.ui.test_inbox_screen import Api, _submit
+from tests.integration.test_inbox_decide import FLOW, FORM, PEOPLE  # noqa: F401  (flow_server's)
+from tests.ui.conftest import UserApi as Api
+from tests.ui.conftest import login, shot
+from tests.ui.test_inbox_screen import _submit
 
 
 @pytest.fixture(scope="module")
-def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from mom.platform.api.app import create_app
-    from mom.platform.auth import service as auth
-    from mom.platform.db.engine import make_engine, write_tx
-    from mom.platform.db.migrate import upgrade
-    from mom.platform.settings import Settings
-    from tests.conftest import fixture_hash
-
-    data: Path = tmp_path_factory.mktemp("ui-walk-home")
-    settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'mom.sqlite3'}")
-    engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
-    with write_tx(engine) as conn:
-        auth.create_user(conn, username="admin", password_hash=fixture_hash("admin-pass-1"), is_admin=True)
-        for user, (name, roles) in PEOPLE.items():
-            auth.create_user(conn, username=user, display_name=name, roles=roles, password_hash=fixture_hash(user + "-pass-1"))
-    for base in _serve(create_app(settings, engine, migrate=False)):
-        admin = Api(base, "admin", "admin-pass-1")
-        admin.call("put", f"/api/forms/{FORM['name']}", FORM)
-        admin.call("put", f"/api/workflows/{FLOW['name']}", FLOW)
-        yield base
-    engine.dispose()
+def plant(flow_server: str) -> str:
+    """The server of this module (tests/ui/conftest.py ``flow_server``: the inbox tests' PEOPLE, FORM and FLOW)."""
+    return flow_server
 
 
 def _instances(api: Api) -> dict[str, str]:
