@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from mom.engines.quality import tables
-from mom.platform.errors import InvalidInput
+from mom.platform.errors import InvalidInput, Problem
 
 SEVERITY_ZH = {"normal": "正常检验", "tightened": "加严检验", "reduced": "放宽检验"}
 TABLE_NAME = {"normal": "2-A", "tightened": "2-B", "reduced": "2-C"}
@@ -22,7 +22,12 @@ MAX_LOT_SIZE = 10 ** 12          # bounded input; Table 1's last row is "500 001
 
 
 class SamplingError(InvalidInput):
-    """A sampling input outside the standard (AQL not in the preferred series, lot size, level…)."""
+    """A sampling input outside the standard (AQL not in the preferred series, lot size, level…).
+    ``detail["field"]`` names the input; the one problem is located at ``/<field>``."""
+
+    def __init__(self, zh: str, en: str, *, detail: dict[str, Any] | None = None) -> None:
+        field = (detail or {}).get("field", "")
+        super().__init__(zh, en, problems=[Problem(f"/{field}", zh, en)] if field else None, detail=detail)
 
 
 @dataclass(frozen=True)
