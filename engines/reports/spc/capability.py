@@ -51,6 +51,18 @@ def _ppm(mu: float, sigma: float | None, lsl: float | None, usl: float | None) -
     return {"below": below, "above": above, "total": below + above}
 
 
+def cp_interval(cp: float, n: int, confidence: float = 0.95) -> list[float]:
+    """Two-sided interval for Cp from the χ² distribution of s² (Montgomery eq. 8.24)."""
+    a = (1 - confidence) / 2
+    return [cp * math.sqrt(stats.chi2.ppf(a, n - 1) / (n - 1)), cp * math.sqrt(stats.chi2.ppf(1 - a, n - 1) / (n - 1))]
+
+
+def cpk_interval(cpk: float, n: int, confidence: float = 0.95) -> list[float]:
+    """Bissell's (1990) approximate interval Ĉpk ± z·√(1/(9n) + Ĉpk²/(2(n−1))) (Montgomery eq. 8.27)."""
+    half = float(stats.norm.ppf(1 - (1 - confidence) / 2)) * math.sqrt(1 / (9 * n) + cpk ** 2 / (2 * (n - 1)))
+    return [cpk - half, cpk + half]
+
+
 def capability(values: Iterable[Any], *, lsl: float | None, usl: float | None, sigma_within: float | None = None,
                mean: float | None = None, target: float | None = None, confidence: float = 0.95,
                bins: int | None = None) -> dict[str, Any]:
@@ -94,16 +106,13 @@ def capability(values: Iterable[Any], *, lsl: float | None, usl: float | None, s
     out["ppm_observed"] = out["out_of_spec"] / n * 1e6
     out["ppm_within"] = _ppm(mu, sigma_within, lsl, usl)
     out["ppm_overall"] = _ppm(mu, overall, lsl, usl)
-    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
     ci: dict[str, Any] = {"level": confidence}
     for name in ("Cp", "Pp"):
         if name in out:
-            lo, hi = stats.chi2.ppf((1 - confidence) / 2, n - 1), stats.chi2.ppf(1 - (1 - confidence) / 2, n - 1)
-            ci[name] = [out[name] * math.sqrt(lo / (n - 1)), out[name] * math.sqrt(hi / (n - 1))]
+            ci[name] = cp_interval(out[name], n, confidence)
     for name in ("Cpk", "Ppk"):
         if name in out:
-            half = z * math.sqrt(1 / (9 * n) + out[name] ** 2 / (2 * (n - 1)))
-            ci[name] = [out[name] - half, out[name] + half]
+            ci[name] = cpk_interval(out[name], n, confidence)
     out["confidence"] = ci
     out["normality"] = normality(arr)
     out["histogram"] = histogram(arr, lsl, usl, bins)
