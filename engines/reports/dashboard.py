@@ -14,6 +14,7 @@ from mom.engines.forms.model import text_of
 from mom.engines.records.context import Ctx
 from mom.engines.reports import run as runner
 from mom.engines.reports import service, spc, store, totals, widgets
+from mom.engines.reports.spc import report as spc_report
 from mom.engines.reports.widgets import refuse_categories
 from mom.platform.errors import InvalidInput, MomError, ProblemList, did_you_mean
 
@@ -51,7 +52,7 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
         rep, _ = store.get(conn, "report", w["report"])
         keys = {d["key"] for d in rep.get("dimensions", [])} | {m["key"] for m in rep.get("measures", [])} | \
                {c["key"] for c in rep.get("columns", [])}
-        for attr in ("x", "series", "value", "trend", "subgroup", "start", "end", "category"):
+        for attr in ("x", "series", "value", "trend", "subgroup", "size", "start", "end", "category"):
             if attr in w and w[attr] not in keys:
                 problems.add(f"{at}/{attr}", f"报表 {w['report']} 没有列 {w[attr]}{did_you_mean(w[attr], keys)}",
                              f"report {w['report']} has no column {w[attr]}{did_you_mean(w[attr], keys)}", "unknown_column")
@@ -131,6 +132,8 @@ def data_of(conn: Connection, forms: Any, ctx: Ctx, raw: Mapping[str, Any], give
             if ck not in cache:
                 cache[ck] = service.run(conn, forms, ctx, w["report"], params, max_scan=max_scan)
             result = cache[ck]
+            if w["type"] == "control_chart" and result.get("truncated"):   # read every row, or refuse (spc.report)
+                result = service.run(conn, forms, ctx, w["report"], params, max_scan=max_scan, limit=spc_report.MAX_ROWS)
             refuse_categories(w, result)
             result = _overall(conn, forms, ctx, w, params, result, max_scan)
             item.update(render(w, result))
@@ -268,43 +271,9 @@ def render(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def control_chart(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
-    """Values in report order; consecutive rows with the same ``subgroup`` value form one subgroup."""
-    kind = w.get("chart", "i_mr" if not w.get("subgroup") else "xbar_r")
-    values = [r.get(w["value"]) for r in result["rows"]]
-    rules = w.get("rules", "western_electric")
-    if kind == "i_mr":
-        res = spc.i_mr(values, rules=rules)
-        labels = [str(i + 1) for i in range(len(res["charts"][0]["points"]))]
-    else:
-        if not w.get("subgroup"):
-            raise spc.SpcError("X̄ 图需要 subgroup（子组列）", "an X̄ chart needs a subgroup column")
-        groups: list[list[Any]] = []
-        labels = []
-        last = object()
-        for r in result["rows"]:
-            g = r.get(w["subgroup"])
-            if g != last:
-                groups.append([])
-                labels.append(str(g))
-                last = g
-            groups[-1].append(r.get(w["value"]))
-        res = (spc.xbar_r if kind == "xbar_r" else spc.xbar_s)(groups, rules=rules)
-    lsl, usl = w.get("lsl"), w.get("usl")
-    if lsl is not None or usl is not None:
-        res["capability"] = spc.capability([v for v in values if v is not None], lsl=lsl, usl=usl,
-                                           sigma_within=res["sigma_within"])
-    main = res["charts"][0]
-    bad = {v["index"] for v in main["violations"]}
-    option = {"tooltip": {"trigger": "axis"}, "xAxis": {"type": "category", "data": labels},
-              "yAxis": {"type": "value", "scale": True},
-              "series": [{"name": main["name"], "type": "line",
-                          "data": [{"value": p, "itemStyle": {"color": "#d62728"}} if i in bad else p
-                                   for i, p in enumerate(main["points"])],
-                          "markLine": {"symbol": "none", "data": [
-                              {"yAxis": main["ucl"], "name": "UCL", "lineStyle": {"color": "#d62728", "type": "dashed"}},
-                              {"yAxis": main["center"], "name": "CL", "lineStyle": {"color": "#2ca02c"}},
-                              {"yAxis": main["lcl"], "name": "LCL", "lineStyle": {"color": "#d62728", "type": "dashed"}}]}}]}
-    return {"spc": res, "option": option}
+    """Values in report order; consecutive rows with the same ``subgroup`` value form one subgroup
+    (see engines/reports/spc/report.py)."""
+    return spc_report.control_chart(w, result)
 
 
 def gantt(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.expressions.templates import TemplateLimits
 from mom.engines.reports import dashboard, printing, service, spc, store
 from mom.engines.reports import run as runner
+from mom.engines.reports.spc import report as spc_report
 from mom.platform.api.deps import AdminDep, CtxDep, EngineDep, RegistryDep, SettingsDep, same_name
 from mom.platform.api.models import ERRORS, ReportDataRead
 from mom.platform.api.params import MAX_NAME, Limit, PathName, QueryId, QueryName, QueryNumber, QueryText
@@ -140,16 +141,22 @@ def report_drill(name: PathName, request: Request, engine: EngineDep, registry: 
 @router.get("/reports/{name}/spc", summary="Control chart and capability from a report's rows")
 def report_spc(name: PathName, request: Request, engine: EngineDep, registry: RegistryDep, settings: SettingsDep, ctx: CtxDep,
                value: Annotated[str, Query(max_length=MAX_NAME)], subgroup: QueryName = None, chart: QueryName = None,
-               lsl: QueryNumber = None, usl: QueryNumber = None, rules: QueryText = "western_electric") -> dict[str, Any]:
+               lsl: QueryNumber = None, usl: QueryNumber = None, rules: QueryText = "western_electric",
+               size: QueryName = None, k: Annotated[float, Query(gt=0, le=6)] = 3.0,
+               span: Annotated[int, Query(ge=2, le=25)] = 2, target: QueryNumber = None) -> dict[str, Any]:
+    """Every row of the report is read (up to spc.report.MAX_ROWS); past that the chart is refused in
+    words, never drawn on part of the data."""
     with read_tx(engine) as conn:
-        result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows)
+        result = service.run(conn, registry, ctx, name, _params(request), max_scan=settings.report_max_scan_rows,
+                             limit=spc_report.MAX_ROWS)
     keys = {c["key"] for c in result["columns"]}
-    for attr, v in (("value", value), ("subgroup", subgroup)):
+    for attr, v in (("value", value), ("subgroup", subgroup), ("size", size)):
         if v is not None and v not in keys:
             raise InvalidInput(f"报表没有列 {v}", f"the report has no column {v}",
                                problems=[Problem(f"/{attr}", f"没有列 {v}", f"no column {v}", "unknown_column")])
     _require_number_column(result, value)
-    w = {"type": "control_chart", "value": value, "subgroup": subgroup, "lsl": lsl, "usl": usl, "rules": rules}
+    w = {"type": "control_chart", "value": value, "subgroup": subgroup, "lsl": lsl, "usl": usl, "rules": rules,
+         "size": size, "k": k, "span": span, "target": target}
     if chart:
         w["chart"] = chart
     return dashboard.control_chart(w, result)   # an SpcError is a MomError: 422 invalid_input as it stands
@@ -191,17 +198,20 @@ def spc_analyze(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
             if not isinstance(values, list):
                 raise InvalidInput("i_mr 需要 values（数字列表）", "i_mr needs values (a list of numbers)",
                                    problems=[Problem("/values", "应为数字列表", "expected a list of numbers", "type")])
-            res = spc.i_mr(values, rules=rules)
+            res = spc.i_mr(values, rules=rules, span=body.get("span", 2), **_analyze_opts(body))
             flat = values
         elif kind in ("xbar_r", "xbar_s"):
             groups = body.get("subgroups")
             if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
                 raise InvalidInput(f"{kind} 需要 subgroups（数字列表的列表）", f"{kind} needs subgroups (a list of lists of numbers)",
                                    problems=[Problem("/subgroups", "应为列表的列表", "expected a list of lists", "type")])
-            res = (spc.xbar_r if kind == "xbar_r" else spc.xbar_s)(groups, rules=rules)
+            res = (spc.xbar_r if kind == "xbar_r" else spc.xbar_s)(groups, rules=rules, **_analyze_opts(body))
             flat = [x for g in groups for x in g]
+        elif kind in ("p", "np", "c", "u", "ewma", "cusum"):
+            return _analyze_more(kind, body, rules)
         else:
-            raise InvalidInput(f"未知图类型 {kind}（可用 i_mr、xbar_r、xbar_s）", f"unknown chart {kind} (use i_mr, xbar_r, xbar_s)",
+            raise InvalidInput(f"未知图类型 {kind}（可用 {'、'.join(spc_report.CHARTS)}）",
+                               f"unknown chart {kind} (use {', '.join(spc_report.CHARTS)})",
                                problems=[Problem("/chart", "未知图类型", "unknown chart", "enum")])
         if body.get("lsl") is not None or body.get("usl") is not None:
             res["capability"] = spc.capability(flat, lsl=body.get("lsl"), usl=body.get("usl"), sigma_within=res["sigma_within"])
@@ -210,6 +220,41 @@ def spc_analyze(body: BodyDep, ctx: CtxDep) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"数据必须是数字：{exc}", f"the data must be numbers: {exc}") from None
     return res
+
+
+def _analyze_opts(body: dict[str, Any]) -> dict[str, Any]:
+    """k-sigma, phase II ``baseline`` {mean, sigma} and ``exclude`` {subgroup number from 1: reason}."""
+    out: dict[str, Any] = {"k": body.get("k", 3.0)}
+    if body.get("baseline") is not None:
+        out["standard"] = body["baseline"]
+    ex = body.get("exclude")
+    if ex:
+        if not isinstance(ex, dict):
+            raise InvalidInput("exclude 应为 {子组序号: 原因}", "exclude must map a subgroup number to a reason",
+                               problems=[Problem("/exclude", "应为对象", "expected an object", "type")])
+        out["exclude"] = {int(key) - 1 if str(key).isdigit() else key: why for key, why in ex.items()}
+    return out
+
+
+def _analyze_more(kind: str, body: dict[str, Any], rules: Any) -> dict[str, Any]:
+    """p/np/u: counts + sizes; c: counts; ewma/cusum: values (+ target, sigma, lambda/L or k/h)."""
+    data = body.get("values" if kind in ("ewma", "cusum") else "counts")
+    if not isinstance(data, list):
+        key = "values" if kind in ("ewma", "cusum") else "counts"
+        raise InvalidInput(f"{kind} 需要 {key}（数字列表）", f"{kind} needs {key} (a list of numbers)",
+                           problems=[Problem(f"/{key}", "应为数字列表", "expected a list of numbers", "type")])
+    k = body.get("k", 3.0)
+    if kind == "ewma":
+        return spc.ewma(data, lam=body.get("lambda", 0.2), L=body.get("L", 3.0), target=body.get("target"), sigma=body.get("sigma"))
+    if kind == "cusum":
+        return spc.cusum(data, k=body.get("cusum_k", 0.5), h=body.get("h", 5.0), target=body.get("target"), sigma=body.get("sigma"))
+    if kind == "c":
+        return spc.c_chart(data, rules=rules, k=k)
+    sizes = body.get("sizes")
+    if not isinstance(sizes, list):
+        raise InvalidInput(f"{kind} 需要 sizes（样本量列表）", f"{kind} needs sizes (a list of sample sizes)",
+                           problems=[Problem("/sizes", "应为数字列表", "expected a list of numbers", "type")])
+    return {"p": spc.p_chart, "np": spc.np_chart, "u": spc.u_chart}[kind](data, sizes, rules=rules, k=k)
 
 
 @router.get("/report-runs", summary="Scheduled report runs (newest first)")
