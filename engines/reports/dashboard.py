@@ -24,10 +24,14 @@ NEEDS = {"kpi": ("value",), "line": ("x", "y"), "bar": ("x", "y"), "stacked_bar"
          "gantt": ("category", "start", "end"), "table": (), "text": ("text",)}
 
 
-def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timezone.utc) -> dict[str, Any]:
+def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timezone.utc,
+             pending: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``pending``: report definitions published together with this dashboard (``mom report validate DIR``
+    checks a folder as ``apply`` would publish it: its reports first)."""
     problems = ProblemList()
     store.check_shape(KIND, raw, problems)
-    reports = set(store.names(conn, "report"))
+    pending = pending or {}
+    reports = set(store.names(conn, "report")) | set(pending)
     ids: set[str] = set()
     dash_params = {p["key"] for p in raw.get("params", [])}
     for i, w in enumerate(raw["widgets"]):
@@ -49,7 +53,7 @@ def validate(conn: Connection, forms: Any, raw: Any, *, tz: dt.tzinfo = dt.timez
             problems.add(f"{at}/report", f"报表 {w['report']} 不存在{did_you_mean(w['report'], reports)}",
                          f"report {w['report']} does not exist{did_you_mean(w['report'], reports)}", "unknown_report")
             continue
-        rep, _ = store.get(conn, "report", w["report"])
+        rep = pending[w["report"]] if w["report"] in pending else store.get(conn, "report", w["report"])[0]
         keys = {d["key"] for d in rep.get("dimensions", [])} | {m["key"] for m in rep.get("measures", [])} | \
                {c["key"] for c in rep.get("columns", [])}
         for attr in ("x", "series", "value", "trend", "subgroup", "size", "start", "end", "category"):

@@ -67,9 +67,19 @@ def validate(path: str) -> None:
     engine, forms = open_engine(), form_registry()
     ctx = command_ctx(engine, None)
     items = _files(path)
+    pending: dict[str, Any] = {}          # the folder's valid reports, seen by its dashboards as apply would publish them
+
+    def check(_: str, item: tuple[str, Any]) -> None:
+        kind, raw = item
+        if kind == "dashboard":
+            _appliers()[kind][0](conn, forms, raw, tz=ctx.tz, pending=pending)
+            return
+        _appliers()[kind][0](conn, forms, raw, tz=ctx.tz)
+        if kind == "report" and isinstance(raw.get("name"), str):
+            pending[raw["name"]] = raw
+
     with read_tx(engine) as conn:
-        validate_each([(file, (kind, raw)) for file, kind, raw in items],
-                      lambda _, item: _appliers()[item[0]][0](conn, forms, item[1], tz=ctx.tz))
+        validate_each([(file, (kind, raw)) for file, kind, raw in items], check)
 
 
 @report.command("apply", help="发布报表、看板与打印模板（一个事务）/ publish them in one transaction")
@@ -110,25 +120,64 @@ def refresh(name: str) -> None:
         echo_json({"report": name, **service.refresh(conn, forms, name, tz=plant_tz(get_settings().timezone))})
 
 
-@report.command("run", help="运行报表 / run a report: mom report run NAME --param period=last_30_days --format csv")
+@report.command("run", help="运行报表 / run a report: mom report run NAME --param period=last_30_days --format csv; "
+                "控制图 / a control chart: --chart xbar_r --value value --subgroup lot_no [--format text]")
 @click.argument("name")
 @click.option("--param", "params", multiple=True, help="参数 键=值（可多次）/ parameter key=value (repeatable)")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx", "text"]), default="json",
+              help="text：控制图的文字摘要 / a control chart's text summary")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="写入文件 / write to a file")
 @click.option("--as", "username", default=None, help="以该用户的权限运行 / run with this user's permissions")
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN")
 @click.option("--limit", type=int, default=None)
+@click.option("--chart", type=click.Choice(["xbar_r", "xbar_s", "i_mr", "p", "np", "c", "u", "ewma", "cusum"]), default=None,
+              help="控制图：读全部行画图（--value 必填）/ a control chart over every row (needs --value)")
+@click.option("--value", "spc_value", default=None, help="控制图的数值列 / the chart's value column")
+@click.option("--subgroup", default=None, help="子组列（X̄ 图）/ subgroup column (X̄ charts)")
+@click.option("--size", default=None, help="样本量列（p/np/u 图）/ sample-size column (p, np, u)")
+@click.option("--lsl", type=float, default=None, help="规格下限 / lower specification limit")
+@click.option("--usl", type=float, default=None, help="规格上限 / upper specification limit")
+@click.option("--rules", default="western_electric", help="判异规则 / run rules: western_electric, nelson, nelson:1,2,5")
+@click.option("--k", "k_sigma", type=float, default=3.0, help="k 倍σ控制限 / limits at k sigma")
 @reports_errors
 def run(name: str, params: tuple[str, ...], fmt: str, output: str | None, username: str | None, lang: str,
-        limit: int | None) -> None:
+        limit: int | None, chart: str | None, spc_value: str | None, subgroup: str | None, size: str | None,
+        lsl: float | None, usl: float | None, rules: str, k_sigma: float) -> None:
     from mom.engines.reports import service
+    from mom.engines.reports.spc import report as spc_report
     from mom.platform.db.engine import read_tx
     from mom.platform.settings import get_settings
     engine, forms = open_engine(), form_registry()
     ctx = command_ctx(engine, username)
+    if fmt == "text" and not chart:
+        raise InvalidInput("--format text 只用于控制图（--chart）", "--format text is for control charts (--chart)",
+                           problems=[Problem("/format", "需要 --chart", "needs --chart", "required")])
+    if chart and not spc_value:
+        raise InvalidInput("控制图需要 --value（数值列）", "a control chart needs --value (the value column)",
+                           problems=[Problem("/value", "缺少数值列", "value column missing", "required")])
     with read_tx(engine) as conn:
-        result = service.run(conn, forms, ctx, name, _kv(params, "param"),
-                             max_scan=get_settings().report_max_scan_rows, limit=limit)
+        result = service.run(conn, forms, ctx, name, _kv(params, "param"), max_scan=get_settings().report_max_scan_rows,
+                             limit=spc_report.MAX_ROWS if chart else limit)
+    if chart:
+        keys = {c["key"] for c in result["columns"]}
+        for opt, col in (("value", spc_value), ("subgroup", subgroup), ("size", size)):
+            if col is not None and col not in keys:
+                raise InvalidInput(f"报表 {name} 没有列 {col}（--{opt}）", f"report {name} has no column {col} (--{opt})",
+                                   problems=[Problem(f"/{opt}", f"没有列 {col}", f"no column {col}", "unknown_column")])
+        w = {"value": spc_value, "subgroup": subgroup, "size": size, "chart": chart, "lsl": lsl, "usl": usl,
+             "rules": rules, "k": k_sigma}
+        res, labels = spc_report.compute(w, result)
+        if fmt in ("csv", "xlsx"):
+            raise InvalidInput("控制图输出为 json 或 text", "a control chart is written as json or text",
+                               problems=[Problem("/format", "应为 json 或 text", "use json or text", "enum")])
+        text = spc_report.as_text(res, labels) + "\n" if fmt == "text" else \
+            json.dumps({"spc": res, "labels": labels}, ensure_ascii=False, indent=2, default=str) + "\n"
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            click.echo(f"{output}: {res['subgroups']} 个点 / points")
+        else:
+            click.echo(text, nl=False)
+        return
     if fmt == "json":
         data = json.dumps(result, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     else:
