@@ -84,3 +84,19 @@ def test_dashboard_p_chart_and_api(plant: Plant) -> None:
     r = plant.client.post("/api/spc/analyze", json={"chart": "i_mr", "values": [1, 2, 3, 2, 1], "rules": "nelson:12"},
                           headers=plant.h("qcm"))
     assert r.status_code == 422 and "1..8" in r.text
+    for bad, words in (({"chart": "xbar_r", "subgroups": [[1, 2], [2, 3], [1, 3]], "exclude": {"2": ""}}, "reason"),
+                       ({"chart": "xbar_r", "subgroups": [[1, 2], [2, 3]], "k": 9}, "(0, 6]"),
+                       ({"chart": "i_mr", "values": [1, 2, 3, 4], "span": 40}, "2..25"),
+                       ({"chart": "ewma", "values": [1, 2, 3], "lambda": "x"}, "numbers"),
+                       ({"chart": "xbar_s", "subgroups": [[1, 2], [2, 3]], "baseline": {"mean": 1}}, "mean and sigma")):
+        r = plant.client.post("/api/spc/analyze", json=bad, headers=plant.h("qcm"))
+        assert r.status_code == 422 and words in r.text, (bad, r.text)
+    # X̄-S with a subgroup of 3 among 5s: per-point limits (Montgomery §6.3.2), exclusions recorded
+    groups = [[74.030, 74.002, 74.019, 73.992, 74.008], [73.995, 73.992, 74.001], [73.988, 74.024, 74.021, 74.005, 74.002],
+              [74.002, 73.996, 73.993, 74.015, 74.009]]
+    r = plant.client.post("/api/spc/analyze", json={"chart": "xbar_s", "subgroups": groups, "exclude": {"3": "量具校准 gauge recalibrated"}},
+                          headers=plant.h("qcm"))
+    assert r.status_code == 200, r.text
+    x = r.json()["charts"][0]
+    assert x["ucl"] is None and x["ucl_points"][1] > x["ucl_points"][0] == x["ucl_points"][2]
+    assert r.json()["excluded"] == [{"index": 2, "reason": "量具校准 gauge recalibrated"}]

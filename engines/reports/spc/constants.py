@@ -46,7 +46,7 @@ def d3(n: int) -> float:
 
 
 def c4(n: int) -> float:
-    _check(n, MAX_N, "子组")
+    _check(n, 10 ** 9, "子组")
     return math.sqrt(2.0 / (n - 1)) * math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2))
 
 
