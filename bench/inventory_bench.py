@@ -36,6 +36,16 @@ CORE = Path(__file__).resolve().parents[1] / "modelpacks" / "core"
 TAG = f"inv{os.getpid()}"
 
 
+def count_statements(eng: Any) -> list[int]:
+    """A one-element counter of the statements ``eng`` sends (a SQLAlchemy cursor event; COPY is not one)."""
+    n = [0]
+
+    def seen(*_: Any) -> None:
+        n[0] += 1
+    sa.event.listen(eng, "before_cursor_execute", seen)
+    return n
+
+
 def plant(kind: str, tmp: Path, name: str, items: int) -> tuple[Any, dict[str, int], list[int]]:
     """A migrated database with the core pack, ``items`` untracked items and two locations."""
     from mom.engines.packs import manager
@@ -68,13 +78,14 @@ def bulk(kind: str, tmp: Path, lines: int, items: int, rounds: int) -> None:
 
     eng, loc, item_ids = plant(kind, tmp, f"{TAG}_bulk", items)
     forms = form_registry()
+    stmts = count_statements(eng)
     rates, cpu = [], []
     for r in range(rounds):
         ctx = Ctx.system()
         receipt = [{"item": item_ids[i % len(item_ids)], "qty": 5, "to_location": loc["A"]} for i in range(lines)]
         transfer = [{"item": item_ids[i % len(item_ids)], "qty": 5, "from_location": loc["A"], "to_location": loc["B"]}
                     for i in range(lines)]
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, s0 = time.perf_counter(), time.process_time(), stmts[0]
         with write_tx(eng) as conn:
             a = P.create_and_post(conn, forms, ctx, "stock_receipt", {"supplier": "bench", "lines": receipt})
         t1 = time.perf_counter()
@@ -86,11 +97,12 @@ def bulk(kind: str, tmp: Path, lines: int, items: int, rounds: int) -> None:
         cpu.append(rows / (c2 - c0))
         print(f"{kind} round {r + 1}: receipt {lines} lines {t1 - t0:.2f} s ({len(a['moves']) / (t1 - t0):,.0f} rows/s), "
               f"transfer {len(b['moves'])} rows {t2 - t1:.2f} s ({len(b['moves']) / (t2 - t1):,.0f} rows/s); "
-              f"together {rates[-1]:,.0f} ledger rows/s ({cpu[-1]:,.0f} per CPU-second of this process)", flush=True)
+              f"together {rates[-1]:,.0f} ledger rows/s ({cpu[-1]:,.0f} per CPU-second of this process); "
+              f"{stmts[0] - s0} statements", flush=True)
     with read_tx(eng) as conn:
         assert B.check(conn) == []
     print(f"{kind} bulk: median {statistics.median(rates):,.0f} ledger rows/s, {statistics.median(cpu):,.0f} per CPU-second of "
-          "this process (target >= 2,000); ledger and balances agree")
+          f"this process (target >= 2,000); ledger and balances agree; load average {os.getloadavg()[0]:.1f}")
     eng.dispose()
 
 
@@ -108,25 +120,29 @@ def single(kind: str, tmp: Path, n: int, rounds: int) -> None:
     url = eng.url.render_as_string(hide_password=False)
     settings = Settings(data_dir=tmp / "data", database_url=url, require_row_version=False)
     seq = iter(range(10**9))
+    stmts = count_statements(eng)
+    per: dict[str, float] = {}
     with TestClient(create_app(settings, eng, migrate=False)) as client:
         tok = client.post("/api/auth/token", data={"username": "store1", "password": "store-pass-1"}).json()["access_token"]
         head = {"Authorization": f"Bearer {tok}"}
 
         def posts() -> tuple[float, float]:
-            t, c = time.perf_counter(), time.process_time()
+            t, c, s0 = time.perf_counter(), time.process_time(), stmts[0]
             for _ in range(n):
                 i = next(seq)
                 r = client.post("/api/inventory/documents/stock_receipt", headers=head, json={
                     "supplier": "bench", "client_id": f"b-{i}",
                     "lines": [{"item": item_ids[i % len(item_ids)], "qty": 1, "to_location": loc["A"]}]})
                 assert r.status_code == 201, r.text
+            per["posting"] = (stmts[0] - s0) / n
             return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
         def creates() -> tuple[float, float]:
-            t, c = time.perf_counter(), time.process_time()
+            t, c, s0 = time.perf_counter(), time.process_time(), stmts[0]
             for _ in range(n):
                 r = client.post("/api/records/scrap_reason", headers=head, json={"code": f"S{next(seq)}", "name": "bench"})
                 assert r.status_code == 201, r.text
+            per["create"] = (stmts[0] - s0) / n
             return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
         posts(), creates()                       # warm up
@@ -140,7 +156,9 @@ def single(kind: str, tmp: Path, n: int, rounds: int) -> None:
             cpu.append(p[1] / c[1])
             print(f"{kind} round {r + 1}: posting {p[0]:.0f}/s, plain create {c[0]:.0f}/s, ratio {ratios[-1]:.2f} "
                   f"(CPU of this process: {p[1]:.0f}/s vs {c[1]:.0f}/s, ratio {cpu[-1]:.2f})", flush=True)
-    print(f"{kind} single: median ratio {statistics.median(ratios):.2f}, by CPU {statistics.median(cpu):.2f} (target >= 0.5)")
+    print(f"{kind} single: median ratio {statistics.median(ratios):.2f}, by CPU {statistics.median(cpu):.2f} (target >= 0.5); "
+          f"statements per posting {per['posting']:.1f}, per plain create {per['create']:.1f}; load average "
+          f"{os.getloadavg()[0]:.1f}")
     eng.dispose()
 
 

@@ -92,6 +92,7 @@ def post(conn: Connection, forms: Any, ctx: Ctx, form: str, doc_id: int) -> dict
     posted answers as it is (``duplicate``: True), a reversed one is refused."""
     forms = D.tx_forms(forms)
     kind = kind_of(form)
+    forms.prefetch(conn, _FORMS + (form,))
     compiled = D.get(conn, forms, form)
     require_right(conn, compiled, ctx, "post")
     doc = _doc(conn, compiled, doc_id)
@@ -100,18 +101,24 @@ def post(conn: Connection, forms: Any, ctx: Ctx, form: str, doc_id: int) -> dict
     if doc["status"] != "draft":
         raise Conflict(f"{D.label(compiled)} {doc['code']} 是「{STATUS_ZH.get(doc['status'], doc['status'])}」，只有草稿可以过账",
                        f"{compiled.name} {doc['code']} is {doc['status']}; only a draft is posted")
-    moves = carry_out(conn, forms, ctx, kind, compiled, doc, set_status=True)
-    return {"form": form, "id": int(doc_id), "code": doc.get("code"), "status": "posted",
+    return _posted(ctx, form, doc, carry_out(conn, forms, ctx, kind, compiled, doc, set_status=True))
+
+
+def _posted(ctx: Ctx, form: str, doc: dict[str, Any], moves: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    """What a posting answers, from the rows it just wrote (as :func:`summary` would read them)."""
+    return {"form": form, "id": int(doc["id"]), "code": doc.get("code"), "status": "posted",
             "posted_at": ctx.now.isoformat().replace("+00:00", "Z"), "reversal_of": doc.get("reversal_of"), "reversed_by": None,
             "duplicate": False, "moves": [{"id": mid, "item": m["item"], "location": m["location"], "lot": m["lot"], "qty": m["qty"],
                                            "line": m["document_line"]} for mid, m in moves]}
 
 
 def carry_out(conn: Connection, forms: Any, ctx: Ctx, kind: D.Kind, compiled: Any, doc: dict[str, Any], *,
-              set_status: bool) -> list[tuple[int, dict[str, Any]]]:
+              set_status: bool, lines: list[dict[str, Any]] | None = None) -> list[tuple[int, dict[str, Any]]]:
     """Post ``doc`` (locked): lots, ledger, balances, and the document's posted fields
-    (``set_status``: False when the user already moved it to posted through the form's 过账 button)."""
-    lines = S.load_children(conn, compiled, [int(doc["id"])], ["lines"])[int(doc["id"])]["lines"]
+    (``set_status``: False when the user already moved it to posted through the form's 过账 button;
+    ``lines``: the lines just inserted with it, else read)."""
+    if lines is None:
+        lines = S.load_children(conn, compiled, [int(doc["id"])], ["lines"])[int(doc["id"])]["lines"]
     if not lines:
         raise InvalidInput(f"{D.label(compiled)} {doc['code']} 没有明细行：请先填写要过账的物料和数量",
                            f"{compiled.name} {doc['code']} has no lines: add the items and quantities first")
@@ -387,7 +394,8 @@ def create_and_post(conn: Connection, forms: Any, ctx: Ctx, form: str, body: dic
     ``client_id`` seen before answers that document (posted now if it was left a draft) with
     ``duplicate``: True."""
     forms = D.tx_forms(forms)
-    kind_of(form)
+    kind = kind_of(form)
+    forms.prefetch(conn, _FORMS + (form,))
     compiled = D.get(conn, forms, form)
     require_right(conn, compiled, ctx, "post", create=True)
     client_id = body.get("client_id")
@@ -401,19 +409,37 @@ def create_and_post(conn: Connection, forms: Any, ctx: Ctx, form: str, body: dic
             return summary(conn, forms, form, int(seen["id"]), duplicate=True)
     doc = {k: v for k, v in body.items() if k not in ("status", "id", "row_version")}
     with relaxed_gc():         # a document of a thousand lines keeps thousands of small objects alive
-        return post(conn, forms, ctx, form, create_document(conn, forms, ctx, form, doc))
+        row, lines = _insert_document(conn, forms, ctx, form, doc)
+        if row.get("status") != "draft" or kind.direction == "count":    # (a count writes back its lines by id)
+            return post(conn, forms, ctx, form, int(row["id"]))
+        # the row just inserted is in hand and locked by this transaction: posted without reading it back
+        return _posted(ctx, form, row, carry_out(conn, forms, ctx, kind, compiled, row, set_status=True, lines=lines))
+
+
+#: the forms a posting reads, looked up in one statement (:meth:`documents.TxForms.prefetch`)
+_FORMS = (D.ITEM, D.LOCATION, D.LOT, D.BALANCE, D.MOVE)
 
 
 def create_document(conn: Connection, forms: Any, ctx: Ctx, form: str, doc: dict[str, Any]) -> int:
     """A new (draft) document through the record service with ``ctx``'s create right, its id
     (what ``create_records`` does, without reading the document back: a big one would be read and
     displayed line by line for nothing)."""
+    return int(_insert_document(conn, forms, ctx, form, doc)[0]["id"])
+
+
+def _insert_document(conn: Connection, forms: Any, ctx: Ctx, form: str, doc: dict[str, Any]
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`create_document`'s stored main row (system columns included) and lines (as inserted, in order)."""
     compiled = forms.get(conn, form)
     access = form_access(compiled, ctx.actor)
     access.require("create")
     prepared = S.prepare_many(conn, forms, compiled, ctx, access, [doc], [""])
     uniqueness.raise_problems([p for _, pr in prepared for p in pr.items])
-    return int(S.insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=forms.hooks)[0]["id"])
+    row = S.insert_rows(conn, compiled, ctx, [p for p, _ in prepared], hooks=forms.hooks)[0]
+    cols = [c.key for c in compiled.definition.field("lines").children]
+    lines = [{**{k: ln.get(k) for k in cols}, "parent_id": int(row["id"]), "seq": i + 1}
+             for i, ln in enumerate(prepared[0][0].children.get("lines") or [])]
+    return row, lines
 
 
 def pick_list(conn: Connection, forms: Any, ctx: Ctx, order_id: int, *, from_location: int | None = None) -> list[dict[str, Any]]:
