@@ -37,8 +37,8 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.reports.summary",       # record hooks: pre-aggregated report summaries
     "mom.engines.production.hooks",      # record hooks: job report rules, release from the order's form
     "mom.engines.inventory.hooks",       # record hooks: stock ledger/balances engine-only, documents posted by their state
-    "mom.engines.inventory.replenishment_checks",  # record hooks: a 补料规则's location is line-side, its source usable
     "mom.engines.inventory.lot_hooks",   # record hooks: items' lot numbering rules checked; lot split/merge reversal retracts genealogy
+    "mom.engines.inventory.replenishment_checks",  # record hooks: a 补料规则's location is line-side, its source usable
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
     "mom.platform.material_replanning",  # engine hook: production.material_proposal (material late, lot blocked)
     "mom.engines.reports.measures",      # report aggregates: count … percentile
