@@ -134,8 +134,10 @@ def test_two_plugins_with_one_key_conflict() -> None:
 
 def test_engine_hooks_come_from_plugins() -> None:
     pm = new_manager(entry_points=False)
-    # the core registers one: production.breakdown_proposal (mom.platform.replanning)
-    assert set(by_key(pm.hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))) == {"production.breakdown_proposal"}
+    # the core registers two: production.breakdown_proposal (mom.platform.replanning) and
+    # production.material_proposal (mom.platform.material_replanning: material late, lot blocked)
+    assert set(by_key(pm.hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))) == {
+        "production.breakdown_proposal", "production.material_proposal"}
     pm.register(_example("mom_engine_hooks"), name="quality")
     hooks = by_key(pm.hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))
     assert hooks["quality.hold_lot"](None, {"lot": "L1"}, {}) == {"lot": "L1", "held": True}
