@@ -187,6 +187,15 @@ class _Plan:
             self.lots.update(D.rows_by_id(self.conn, D.get(self.conn, self.forms, D.LOT), [rid]))
         return self.lots[int(rid)]
 
+    def _order_product(self) -> int | None:
+        """The item production order ``production_order`` makes, for an issue to it (never of itself)."""
+        order_id = self.doc.get("production_order")
+        if order_id is None or self.kind.form != "stock_issue" or self.doc.get("reversal_of"):
+            return None
+        t = self.forms.get(self.conn, "production_order").main
+        found = self.conn.execute(sa.select(t.c.item).where(t.c.id == int(order_id))).first()
+        return int(found[0]) if found is not None and found[0] is not None else None
+
     def _ref(self, table: dict[int, dict[str, Any]], value: Any, path: str, zh: str, en: str) -> dict[str, Any]:
         found = table.get(int(value)) if value is not None else None
         if found is None:
@@ -200,9 +209,16 @@ class _Plan:
             return LC.moves(self)
         out: list[dict[str, Any]] = []
         new_lots: list[tuple[int, dict[str, Any]]] = []
+        product = self._order_product()
         for i, ln in enumerate(self.lines):
             path = f"/lines/{i}"
             item = self._ref(self.items, ln.get("item"), f"{path}/item", "物料", "item")
+            if product is not None and int(item["id"]) == product:
+                raise InvalidInput(f"第 {i + 1} 行：{item.get('name') or item.get('code')} 是这张生产工单要做的产品，不能领料给它自己："
+                                   "请选择工单的用料，或改用完工入库",
+                                   f"line {i + 1}: {item.get('code')} is the product of this production order and is not issued to "
+                                   "it: choose one of its components, or use a production receipt",
+                                   problems=[Problem(f"{path}/item", "不能领用工单自己的产品", "the order's own product", "invalid")])
             if self.kind.direction == "count":
                 out += self._count_line(i, ln, item, path)
                 continue
@@ -443,8 +459,8 @@ def _insert_document(conn: Connection, forms: Any, ctx: Ctx, form: str, doc: dic
 
 
 def pick_list(conn: Connection, forms: Any, ctx: Ctx, order_id: int, *, from_location: int | None = None) -> list[dict[str, Any]]:
-    """按BOM生成领料行: one line per component of production order ``order_id`` (its released 用料)
-    still to issue (required less issued net of returns), from ``from_location`` or else the normal or
+    """按BOM生成领料行: one line per component of production order ``order_id`` (its released 用料,
+    less the 倒冲 backflush lines, which job reports consume) still to issue (required less issued net of returns), from ``from_location`` or else the normal or
     line-side location holding most usable stock of it; a lot-tracked item's lot is left empty (FEFO/FIFO on posting)."""
     order_form = forms.get(conn, "production_order")
     order = D.row(conn, order_form, order_id)
@@ -456,7 +472,7 @@ def pick_list(conn: Connection, forms: Any, ctx: Ctx, order_id: int, *, from_loc
                            f"production order {order['code']} has no components yet: release it first (release explodes the BOM)")
     need: dict[int, Decimal] = defaultdict(Decimal)
     for c in comps:
-        if c.get("item") is not None:
+        if c.get("item") is not None and c.get("issue_method") != "backflush":     # 倒冲 lines are consumed by job reports
             need[int(c["item"])] += D.dec(c.get("qty_required"))
     issued = L.issued_to_order(conn, forms, order_id)
     out = []

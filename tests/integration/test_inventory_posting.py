@@ -204,3 +204,36 @@ def _released_order(store: Store) -> int:
                       who="admin", status=201)
     store.post(f"/api/production/orders/{made['id']}/release", who="admin")
     return int(made["id"])
+
+
+def test_a_lot_s_item_and_heat_number_are_fixed_once_stock_moved_in_it(store: Store) -> None:
+    """Review finding (issue 21, blocker): a storekeeper changed a received lot's 物料 and 炉号 on its record; the
+    stock then belonged to another item and a recall by heat number no longer found the lot. Once a lot has stock
+    moves, its item, number and origin are refused in words; its note and expiry still change."""
+    store.post("/api/records/item", {"code": "RM-Q235", "name": "钢板 Q235", "unit": "kg", "tracking": "lot"})
+    store.items = {i["code"]: i["id"] for i in store.get("/api/records/item?limit=100")["items"]}
+    lot_id = store.receive("RM-Q235", 500, heat_number="H23-0815")["moves"][0]["lot"]
+    lot = lot_of(store, lot_id)
+    for change in ({"heat_number": "H99-9999"}, {"item": store.items["PT-M12"]}):
+        r = store.client.patch(f"/api/records/lot/{lot_id}", headers=store.h("store1"),
+                               json={**change, "row_version": lot["row_version"]})
+        assert r.status_code == 409, r.text
+        assert "已有库存流水" in r.json()["message"]["zh-CN"] and "拆分" in r.json()["message"]["zh-CN"]
+    assert lot_of(store, lot_id)["heat_number"] == "H23-0815"
+    r = store.client.patch(f"/api/records/lot/{lot_id}", headers=store.h("store1"),
+                           json={"note": "外观良好", "expiry_date": "2028-01-31", "row_version": lot["row_version"]})
+    assert r.status_code == 200, r.text
+    store.agrees()
+
+
+def test_an_order_s_own_product_is_not_issued_to_it(store: Store) -> None:
+    """Review finding (issue 21): 生产领料 took the order's own product and linked its lot to itself in the genealogy."""
+    order = _released_order(store)
+    store.receive("FG-V50", 5)
+    before = store.count("stock_move")
+    r = store.client.post("/api/inventory/documents/stock_issue", headers=store.h("store1"), json={
+        "production_order": order, "lines": [{"item": store.items["FG-V50"], "qty": 1, "from_location": store.loc["A01"]}]})
+    assert r.status_code == 422, r.text
+    assert "要做的产品" in r.json()["message"]["zh-CN"] and r.json()["problems"][0]["path"] == "/lines/0/item"
+    assert store.count("stock_move") == before
+    store.agrees()
