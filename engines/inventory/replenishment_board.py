@@ -2,8 +2,8 @@
 stock there, the reorder point and the top, the open request (a draft transfer, with the lots FEFO/FIFO
 would take from the source when it is posted) and a colour:
 
-- ``red`` 缺料: nothing usable at the line side, or below the reorder point with no request open;
-- ``yellow`` 补料中: below the reorder point, a request is open (waiting for the storekeeper to post it);
+- ``red`` 缺料: below the reorder point (or empty) with no request open;
+- ``yellow`` 补料中: below the reorder point (even empty), a request is open (waiting for the storekeeper to post it);
 - ``green`` 正常: at or above the reorder point.
 
 Every row follows the reader's rights: the rules they may read, the requests (transfers) they may read.
@@ -32,10 +32,8 @@ _MAX_RULES = 2000
 
 
 def status_of(rule: dict[str, Any], on_hand: Decimal, has_open: bool) -> str:
-    if on_hand <= 0 or (on_hand < D.dec(rule.get("min_qty")) and not has_open):
-        return "red"
-    if on_hand < D.dec(rule.get("min_qty")):
-        return "yellow"
+    if on_hand <= 0 or on_hand < D.dec(rule.get("min_qty")):
+        return "yellow" if has_open else "red"
     return "green"
 
 
@@ -97,7 +95,7 @@ def board(conn: Connection, forms: Any, ctx: Ctx) -> dict[str, Any]:
     listing.require_read(conn, forms, ctx, D.BALANCE)
     rules = _rules(conn, rule_form, ctx)
     names = _names(conn, forms, rules)
-    have = RP.usable_at(conn, forms, [(r["item"], r["location"]) for r in rules])
+    have = RP.usable_at(conn, forms, [(r[k1], r[k2]) for r in rules for k1, k2 in (("item", "location"), ("item", "source_location"))])
     pending = RP.open_requests(conn, transfer, [r["id"] for r in rules])
     shown = _visible_requests(conn, transfer, ctx, pending)
     rows = []
@@ -107,6 +105,7 @@ def board(conn: Connection, forms: Any, ctx: Ctx) -> dict[str, Any]:
         src = names["location"].get(int(r["source_location"]), {})
         centre = names["work_center"].get(int(loc["work_center"])) if loc.get("work_center") is not None else None
         on_hand = have.get((int(r["item"]), int(r["location"])), D.ZERO)
+        at_source = have.get((int(r["item"]), int(r["source_location"])), D.ZERO)
         requests = []
         for o in shown.get(int(r["id"]), []):
             lots, short = _lots(conn, forms, item, int(r["source_location"]), o["qty"])
@@ -121,6 +120,7 @@ def board(conn: Connection, forms: Any, ctx: Ctx) -> dict[str, Any]:
             "location_kind": loc.get("kind"),
             "work_center": int(centre["id"]) if centre else None, "work_center_name": D.name_of(centre) if centre else None,
             "source_location": int(r["source_location"]), "source_name": D.name_of(src or None, r["source_location"]),
+            "source_on_hand": listing.number(at_source),
             "min": listing.number(r.get("min_qty")), "max": listing.number(RP.top_of(r)),
             "kanban_qty": listing.number(r["kanban_qty"]) if r.get("kanban_qty") is not None else None,
             "kanban_cards": r.get("kanban_cards"),

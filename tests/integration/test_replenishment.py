@@ -97,6 +97,21 @@ def _id(v: Any) -> int:
     return int(v["id"]) if isinstance(v, dict) else int(v)
 
 
+def test_an_emptied_line_side_with_a_request_open_is_being_refilled_and_a_short_source_is_shown(store: Store) -> None:
+    # review of issue 21, finding 11: an empty line side with a draft request said 缺料 and 补料中 counted 0
+    rule = _rule(store)
+    store.receive("PT-M12", 60)                          # 60 at the warehouse, 30 of them to the line side
+    store.doc("stock_transfer", [{"item": store.items["PT-M12"], "qty": 30, "from_location": store.loc["A01"],
+                                  "to_location": store.loc["LS1"]}])
+    _consume(store, "PT-M12", 30, _order(store))         # line side empty: ask for 100, the warehouse holds 30
+    board = store.get("/api/inventory/replenishment", who="store1")
+    row = next(r for r in board["rows"] if r["rule"] == rule["id"])
+    assert (row["status"], row["status_zh"], row["on_hand"], row["open_qty"]) == ("yellow", "补料中", 0, 100)
+    assert board["counts"]["yellow"] == 1 and board["counts"]["red"] == 0
+    assert row["source_on_hand"] == 30 and row["source_name"]
+    store.agrees()
+
+
 def test_kanban_asks_for_whole_emptied_cards(store: Store) -> None:
     # 5 cards of 20: top 100; 35 on hand is one full container and one part-used: 3 containers are empty → 60
     rule = _rule(store, method="kanban", min_qty=40, max_qty=None, kanban_qty=20, kanban_cards=5)
