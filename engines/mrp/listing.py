@@ -46,15 +46,23 @@ def run_with_suggestions(conn: Connection, forms: Any, ctx: Ctx, run: Any, *, li
         where.append(i.c.code == item)
     src = s.join(i, i.c.id == s.c.item)
     total = conn.execute(sa.select(sa.func.count()).select_from(src).where(*where)).scalar_one()
+    mo, po = f[D.ORDER].main, f[D.PURCHASE].main
+    # the item's unit and planning settings and the order an exception acts on, so a planner can check a figure
     q = (sa.select(s.c.id, s.c.code, s.c.kind, s.c.qty, s.c.release_date, s.c.due_date, s.c.exception, s.c.status, s.c.level,
-                   s.c.production_order, s.c.purchase_order, i.c.code.label("item_code"), i.c.name.label("item_name"))
-         .select_from(src).where(*where).order_by(s.c.level, i.c.code, s.c.due_date, s.c.id).limit(limit).offset(offset))
+                   s.c.production_order, s.c.purchase_order, s.c.item.label("item_id"), i.c.code.label("item_code"),
+                   i.c.name.label("item_name"), i.c.unit, i.c.safety_stock, i.c.lot_size_rule, i.c.lot_size,
+                   sa.func.coalesce(mo.c.code, po.c.code).label("order_code"))
+         .select_from(src.outerjoin(mo, mo.c.id == s.c.production_order).outerjoin(po, po.c.id == s.c.purchase_order))
+         .where(*where).order_by(s.c.level, i.c.code, s.c.due_date, s.c.id).limit(limit).offset(offset))
     rows = [dict(r) for r in conn.execute(q).mappings()]
     pegs = _pegs(conn, f, [r["id"] for r in rows])
+    stock, known = D.on_hand(conn, {int(r["item_id"]) for r in rows})
     out = []
     for r in rows:
+        iid = int(r.pop("item_id"))
         out.append({**r, "qty": D.dec(r["qty"]), "release_date": _iso(r["release_date"]), "due_date": _iso(r["due_date"]),
-                    "pegging": pegs.get(r["id"], [])})
+                    "safety_stock": D.dec(r["safety_stock"]), "lot_size": D.dec(r["lot_size"]) if r["lot_size"] is not None else None,
+                    "on_hand": D.dec(stock.get(iid, 0)) if known else None, "pegging": pegs.get(r["id"], [])})
     return {"run": summary(conn, forms, rid), "total": total, "limit": limit, "offset": offset, "suggestions": out}
 
 

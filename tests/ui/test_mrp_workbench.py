@@ -49,6 +49,10 @@ def test_run_review_peg_and_confirm(page, plant: str) -> None:  # type: ignore[n
     drawer = page.locator("[data-test=mrp-peg-drawer]")
     drawer.locator("[data-test=peg-top]").first.wait_for()
     assert "销售订单" in drawer.inner_text() and "SO-DEMO-001" in drawer.inner_text()
+    # the drawer explains the figure (review issue 21 #9): its parts, the item's safety stock and lot rule, the stock now
+    why = drawer.locator("[data-test=mrp-why]").inner_text()
+    assert "需求" in why and "安全库存" in why and "批量规则" in why and "当前可用现存" in why
+    assert fg["unit"] and fg["unit"] in why
     shot(page, "mrp-pegging")
     page.keyboard.press("Escape")
     drawer.locator("[data-test=peg-top]").first.wait_for(state="hidden")
@@ -74,8 +78,16 @@ def test_the_workbench_on_a_phone(page, plant: str) -> None:  # type: ignore[no-
     page.set_viewport_size({"width": 390, "height": 844})
     login(page, plant, "plan1", "plan1pass123")
     page.goto(plant + "/#/mrp")
-    page.locator("[data-test=mrp-table] [data-col=kind]").first.wait_for()    # the latest run opens by itself
+    # the latest run opens by itself; at 390 px each suggestion is a card with all its values (review issue 21 #8)
+    card = page.locator("[data-test=mrp-cards] [data-test=mrp-card]").first
+    card.wait_for()
     assert page.locator("[data-test=mrp-summary]").is_visible()
+    text = card.inner_text()
+    assert "数量" in text and "需求日期" in text and "需求来源" in text
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    card.locator("[data-test=mrp-peg]").click()
+    page.locator("[data-test=mrp-peg-drawer] [data-test=mrp-why]").wait_for()
+    page.keyboard.press("Escape")
     ok = page.locator("[data-test=mrp-confirm]").bounding_box()
     assert ok and ok["height"] >= 40 and ok["x"] + ok["width"] <= 390
     shot(page, "mrp-phone")

@@ -56,3 +56,22 @@ def test_an_unknown_code_says_so_in_chinese(page, stocked: str) -> None:  # type
     alert = page.locator("[role=alert]")
     alert.wait_for()
     assert "找不到物料「NO-SUCH」" in alert.inner_text()
+
+
+def test_on_a_phone_each_balance_is_a_card(page, stocked: str) -> None:  # type: ignore[no-untyped-def]
+    # review issue 21 #7: at 390 px the table hid 批次, 批次状态 and 数量 off-screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, stocked)
+    page.goto(stocked + "/#/stock")
+    page.fill("[data-test=stock-item]", "PT-M12")
+    page.press("[data-test=stock-item]", "Enter")
+    card = page.locator("[data-test=stock-card]", has_text="原材料仓 01 库位").first
+    card.wait_for()
+    text = card.inner_text()
+    assert "批次" in text and "数量" in text and "70件" in text
+    box = card.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    card.click()
+    page.locator("[data-test=stock-ledger] [data-test=move-qty]").first.wait_for()
+    shot(page, "stock-onhand-phone")
