@@ -33,6 +33,13 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == []
 
 
+
+def _state_label(compiled: CompiledForm, field: str, value: str) -> str:
+    """The Chinese label of a state (草稿 for ``draft``), never its key; the key when the field has no such option."""
+    f = compiled.definition.field(field)
+    label = f.option_labels.get(value) if f is not None else None
+    return str((label or {}).get("zh-CN") or value)
+
 class WorkflowHooks(RecordHooks):
     def __init__(self, forms: FormRegistry, flows: WorkflowRegistry) -> None:
         self.forms, self.flows = forms, flows
@@ -49,7 +56,8 @@ class WorkflowHooks(RecordHooks):
                 r[sm.field] = sm.initial
             elif v != sm.initial:
                 problems.append(Problem(f"/{i}/{sm.field}" if len(rows) > 1 else f"/{sm.field}",
-                                        f"新记录的状态只能是初始状态 {sm.initial}，之后用状态转换改变",
+                                        f"新记录的状态只能是初始状态「{_state_label(compiled, sm.field, sm.initial)}」，"
+                                        "之后用状态按钮改变",
                                         f"a new record starts in state {sm.initial}; change it later through a transition", "state"))
         if problems:
             raise InvalidInput("新记录的状态不对", "new records must start in the initial state", problems=problems)

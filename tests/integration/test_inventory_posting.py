@@ -237,3 +237,12 @@ def test_an_order_s_own_product_is_not_issued_to_it(store: Store) -> None:
     assert "要做的产品" in r.json()["message"]["zh-CN"] and r.json()["problems"][0]["path"] == "/lines/0/item"
     assert store.count("stock_move") == before
     store.agrees()
+
+
+def test_a_new_document_in_another_state_is_refused_naming_the_state_in_words(store: Store) -> None:
+    """Review finding (issue 21 #15): choosing 已过账 on a new 批次拆分 answered「…初始状态 draft」, an English key."""
+    r = store.client.post("/api/records/stock_transfer", headers=store.h("store1"), json={"status": "posted", "lines": [
+        {"item": store.items["PT-M12"], "qty": 1, "from_location": store.loc["A01"], "to_location": store.loc["A02"]}]})
+    assert r.status_code == 422, r.text
+    said = r.json()["problems"][0]["message"]["zh-CN"]
+    assert "「草稿」" in said and "draft" not in said
