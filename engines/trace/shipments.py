@@ -48,7 +48,7 @@ def of_lots(conn: Connection, forms: Any, actor: Actor, lots: dict[int, dict[str
         lot = lots[int(x["lot"])]
         order = orders.get(int(x["sales_order"])) if x["sales_order"] is not None else None
         out.append({"lot": int(x["lot"]), "lot_number": lot.get("number"), "item_name": lot.get("item_name"),
-                    "qty": float(-Decimal(str(x["qty"]))), "document_id": int(x["document_id"]), "document_code": x["code"],
+                    "unit": lot.get("unit"), "qty": float(-Decimal(str(x["qty"]))), "document_id": int(x["document_id"]), "document_code": x["code"],
                     "shipped_at": _iso(x["posted_at"]), "sales_order": x["sales_order"] if order else None,
                     "sales_order_code": order["code"] if order else None, "customer": order["customer"] if order else None})
     return out, hidden

@@ -34,6 +34,7 @@ class TraceLotRead(Open):
     heat_number: str | None
     supplier_lot: str | None
     supplier: str | None
+    unit: str | None = None
     level: int
 
 
@@ -44,6 +45,7 @@ class TraceLinkRead(Open):
     parent_lot: int
     child_lot: int
     qty: float | None
+    unit: str | None = None
     relation: str
     relation_label: str
     production_order_code: str | None
@@ -60,15 +62,19 @@ class TraceShipmentRead(Open):
     lot: int
     lot_number: str | None
     qty: float
+    unit: str | None = None
     document_code: str | None
     customer: str | None
 
 
 class TraceRead(Open):
-    """A forward or backward trace (docs/traceability.md); ``hidden`` counts what the reader may not read."""
+    """A forward or backward trace (docs/traceability.md); ``hidden`` counts what the reader may not read. Forward
+    by a heat number (no lot of that number): ``roots`` are all its lots, ``heat_number`` is set."""
 
     direction: str
     root: int
+    roots: list[int] = []
+    heat_number: str | None = None
     depth: int
     lots: list[TraceLotRead]
     links: list[TraceLinkRead]
@@ -79,11 +85,14 @@ class TraceRead(Open):
 
 
 class RecallRead(Open):
-    """A recall simulation: the lots of the heat number, how many lots they reach, the shipments and customers."""
+    """A recall simulation: the lots of the heat number, the lots they reach (``reached_lots``), where those lots'
+    stock is now (``stock``: location, qty on hand, unit — what to hold), the shipments and customers."""
 
     heat_number: str
     lots: list[dict[str, Any]]
     reached: int
+    reached_lots: list[TraceLotRead] = []
+    stock: list[dict[str, Any]] = []
     shipments: list[TraceShipmentRead]
     customers: list[dict[str, Any]]
     hidden: dict[str, int]

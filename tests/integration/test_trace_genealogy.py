@@ -198,3 +198,37 @@ def test_the_cli_prints_the_tree_in_chinese(p: Plant, cli) -> None:  # type: ign
     assert out.exit_code == 0 and "CL-1" in out.output and "2 个批次" in out.output
     out = cli("trace", "forward", "CL-1", "--json")
     assert out.exit_code == 0 and '"TR-C1"' in out.output
+
+
+def test_a_heat_number_typed_in_the_forward_box_and_the_recall_name_the_lots_their_stock_now_and_units(p: Plant) -> None:
+    """Review of issue 21, findings 4, 5, 16: 正向 with a heat number traces every lot of it (as the recall does); the
+    recall names the finished lot it reached and where its stock is now (what to hold); quantities carry the item's unit."""
+    one = p.receive("RM-Q235", 100, lot_number="HR-1", heat_number="H-RC")["moves"][0]["lot"]
+    two = p.receive("RM-Q235", 60, lot_number="HR-2", heat_number="H-RC")["moves"][0]["lot"]
+    order = p.order()
+    p.issue(order, one, 20)
+    serial = p.finish(order, "TR-H1")
+    fwd = p.trace("forward", lot="H-RC")
+    assert fwd["heat_number"] == "H-RC" and set(fwd["roots"]) == {one, two} and numbers(fwd) == {"HR-1", "HR-2", "TR-H1"}
+    [link] = fwd["links"]
+    assert (link["qty"], link["unit"]) == (20, "kg")
+    assert {x["number"]: x["unit"] for x in fwd["lots"]}["HR-1"] == "kg"
+    r = p.client.get("/api/trace/forward", params={"lot": "H-NOPE"}, headers=p.h("qa1"))
+    assert r.status_code == 404 and "炉号" in r.json()["message"]["zh-CN"] and "H-NOPE" in r.json()["message"]["zh-CN"]
+
+    recall = p.trace("recall", heat_number="H-RC")
+    assert {x["number"] for x in recall["reached_lots"]} == {"HR-1", "HR-2", "TR-H1"} and recall["reached"] == 3
+    held = {(s["lot_number"], s["location_code"], s["qty"], s["unit"]) for s in recall["stock"]}
+    assert held == {("HR-1", "A01", 80, "kg"), ("HR-2", "A01", 60, "kg"), ("TR-H1", "A02", 1, recall["stock"][-1]["unit"])}
+    assert recall["shipments"] == [] and serial in {s["lot"] for s in recall["stock"]}
+
+    from openpyxl import load_workbook
+    book = load_workbook(io.BytesIO(p.trace("recall", heat_number="H-RC", format="xlsx").content))
+    lots = [r[1] for r in book["召回批次"].values]
+    assert {"HR-1", "HR-2", "TR-H1"} <= set(lots)
+    stock = list(book["现存量（需隔离）"].values)
+    assert ("HR-1", "钢板 Q235") == stock[1][:2] and any(r[0] == "TR-H1" and r[5] == 1 for r in stock)
+    assert list(book["客户出库"].values)[1][0] == "无"
+    tree = list(load_workbook(io.BytesIO(p.trace("forward", lot="H-RC", format="xlsx").content))["追溯树"].values)
+    assert any(r[2] == "TR-H1" and (r[8], r[9]) == (20, "kg") for r in tree) and sum(1 for r in tree if r[0] == 0) == 2
+    p.agrees()

@@ -4,7 +4,8 @@ for 闸阀 DN50 that reports one operation on a machine, 5 闸阀 received as lo
 demo's sales order SO-DEMO-001 (温州瓯江水务工程有限公司, modelpacks/core/demo/sales_order.json); the genealogy
 rules are docs/traceability.md's. In the browser: forward from H-RM-01 the tree reaches FG-0001 and the customer;
 backward from FG-0001 it reaches H-RM-01, its heat number, the order with its job report (operator, machine);
-the recall by heat number names the customer; 导出 Excel downloads a workbook; on a 390 px phone the shop-floor
+the recall by heat number names the customer, the lots it reached and where their stock is now; a heat number typed for
+正向 traces every lot of it; 导出 Excel downloads a workbook; on a 390 px phone the shop-floor
 page's scan of the lot label LOT:FG-V50:FG-0001 opens the backward trace. Screenshots trace-forward.png,
 trace-backward.png, trace-phone.png."""
 from __future__ import annotations
@@ -59,7 +60,13 @@ def test_forward_backward_recall_and_export(page, traced: str) -> None:  # type:
     text = tree.inner_text()
     assert "灰铸铁 HT250 H-RM-01" in text and "闸阀 DN50 FG-0001" in text and CUSTOMER in text
     assert "投料" in text and "SO-DEMO-001" in text and "炉号 H23-0815" in text
+    assert "数量 40 kg" in text                        # review finding 16: quantities with the item's unit
     shot(page, "trace-forward")
+    # review finding 4: the box says 批号、序列号或炉号 — a heat number traces forward from every lot of it
+    trace(page, "H23-0815", "正向")
+    page.locator("[data-test=trace-by-heat]").wait_for()
+    assert "H23-0815" in page.locator("[data-test=trace-by-heat]").inner_text()
+    assert "闸阀 DN50 FG-0001" in tree.inner_text() and CUSTOMER in tree.inner_text()
 
     trace(page, "FG-0001", "反向")
     tree.locator("[data-kind=heat]").first.wait_for()
@@ -76,6 +83,20 @@ def test_forward_backward_recall_and_export(page, traced: str) -> None:  # type:
     trace(page, "H23-0815", "召回模拟")
     page.locator("[data-test=recall-customer]").first.wait_for()
     assert CUSTOMER in page.locator("[data-test=recall-customer]").first.inner_text()
+    # review finding 5: the recall names the finished lot it reached and where its stock is now (what to hold)
+    recall = page.locator("[data-test=trace-recall]").inner_text()
+    assert "闸阀 DN50 FG-0001" in recall and "灰铸铁 HT250 H-RM-01" in recall
+    held = page.locator("[data-test=recall-stock]", has_text="FG-0001").inner_text()
+    assert "FG-01" in held and "现存 3" in held
+    assert "现存 460 kg" in page.locator("[data-test=recall-stock]", has_text="H-RM-01").inner_text()
+    shot(page, "trace-recall")
+    with page.expect_download() as got:
+        page.click("[data-test=trace-export]")
+    import io
+
+    from openpyxl import load_workbook
+    book = load_workbook(io.BytesIO(got.value.path().read_bytes()))
+    assert any(r[0] == "FG-0001" and r[5] == 3 for r in book["现存量（需隔离）"].values)
 
     trace(page, "NO-SUCH-LOT", "正向")
     err = page.locator("[data-test=trace-error]")

@@ -30,4 +30,11 @@ describe('traceTree', () => {
     expect(fg.children[1].children.map((n) => n.kind)).toEqual(['heat'])     // not FG again
     expect(keys).toContain(fg.children[0].key)
   })
+
+  it('forward by a heat number: one tree per lot of it; quantities with their unit', () => {
+    const two = [...lots, { id: 3, number: 'H-RM-02', item_name: 'RM', heat_number: 'H23' }]
+    const { nodes } = traceTree({ direction: 'forward', root: 1, roots: [1, 3], lots: two, links: [{ ...link, unit: 'kg' }] }, words)
+    expect(nodes.map((n) => n.title)).toEqual(['RM H-RM-01', 'RM H-RM-02'])
+    expect(nodes[0].children[0].detail).toContain('"qty":"40 kg"')
+  })
 })

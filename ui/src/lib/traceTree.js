@@ -2,6 +2,8 @@
 // forward, a lot's children are the lots made from it and its shipments (客户); backward, the lots that went into it,
 // its heat number, the orders that made it (with their job reports: operators, machines) and the records that name
 // it (inspections). A lot reached by two paths shows under both; a cycle (which the engine never writes) stops.
+// Forward by a heat number the answer has several ``roots`` (every lot of that heat number): one tree each.
+// Quantities carry their unit (the item's stock unit: ``unit`` on links and shipments).
 const MAX_NODES = 3000
 
 /**
@@ -11,6 +13,7 @@ const MAX_NODES = 3000
  * @returns {{ nodes: any[], keys: string[] }} the tree and the keys of its lot and order nodes (to expand)
  */
 export function traceTree(answer, { t, num, when, shipmentText }) {
+  const withUnit = (qty, unit) => (unit ? `${qty} ${unit}` : qty)
   const forward = answer.direction !== 'backward'
   const lots = new Map((answer.lots || []).map((l) => [l.id, l]))
   const next = new Map()
@@ -30,7 +33,7 @@ export function traceTree(answer, { t, num, when, shipmentText }) {
   const keys = []
   let count = 0
 
-  const linkText = (k) => [k.relation_label, k.qty != null ? t('trace.qtyOf', { qty: num(k.qty) }) : '',
+  const linkText = (k) => [k.relation_label, k.qty != null ? t('trace.qtyOf', { qty: withUnit(num(k.qty), k.unit) }) : '',
     k.production_order_code, k.task_name, k.operator_name ? `${t('trace.operator')} ${k.operator_name}` : '',
     k.machine_name ? `${t('trace.machine')} ${k.machine_name}` : '', k.document_code].filter(Boolean).join(' · ')
 
@@ -65,6 +68,7 @@ export function traceTree(answer, { t, num, when, shipmentText }) {
     return node
   }
 
-  const nodes = answer.root != null ? [lotNode(answer.root, null, [answer.root])] : []
+  const roots = answer.roots?.length ? answer.roots : answer.root != null ? [answer.root] : []
+  const nodes = roots.map((id) => lotNode(id, null, [id]))
   return { nodes, keys }
 }
