@@ -19,7 +19,8 @@ def plant(core_server: str) -> Iterator[str]:
     api = CoreApi(core_server, "admin")
     items = {r["code"]: r["id"] for r in api.get("/api/records/item", limit=50)["items"]}
     locs = {r["code"]: r["id"] for r in api.get("/api/records/location", limit=50)["items"]}
-    for code, lo, hi in (("PT-M12", 20, 100), ("PT-GSK50", 10, 40)):
+    # 灰铸铁 HT250: a rule whose source (原材料仓 01 库位) holds none of it (review of issue 21, finding 11)
+    for code, lo, hi in (("PT-M12", 20, 100), ("PT-GSK50", 10, 40), ("RM-HT250", 10, 30)):
         api.post("/api/records/replenishment_rule", {"item": items[code], "location": locs["LS-ASM"], "source_location": locs["RM-01"],
                                                      "method": "min_max", "min_qty": lo, "max_qty": hi})
     api.post("/api/inventory/documents/stock_receipt", {"supplier": "温州紧固件厂", "lines": [
@@ -62,6 +63,20 @@ def test_the_board_shows_posts_and_checks(page, plant: str) -> None:  # type: ig
     assert "补料 40件" in _card(page, "PT-GSK50").inner_text()
 
 
+def test_an_emptied_line_side_being_refilled_counts_as_such_and_a_short_source_warns(page, plant: str) -> None:  # type: ignore[no-untyped-def]
+    # after 立即检查 above, HT250 has a request of 30 kg while the line side is empty and the source holds 0
+    login(page, plant)
+    page.goto(plant + "/#/replenish")
+    iron = _card(page, "RM-HT250")
+    iron.locator("[data-test=replenish-request]").wait_for()
+    assert iron.get_attribute("data-status") == "yellow" and "补料中" in iron.inner_text()
+    warn = iron.locator("[data-test=replenish-source-short]")
+    assert "源库位库存不足" in warn.inner_text() and "只有 0kg" in warn.inner_text() and "本单要 30kg" in warn.inner_text()
+    counts = page.locator("[data-test=replenish-counts]").inner_text()
+    assert "缺料 0" in counts and "补料中 2" in counts and "正常 1" in counts, counts
+    assert _card(page, "PT-GSK50").locator("[data-test=replenish-source-short]").count() == 0   # 200 there, 40 asked
+
+
 def test_the_board_on_a_phone(page, plant: str) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": 390, "height": 844})
     login(page, plant)
@@ -79,3 +94,20 @@ def test_an_operator_is_told_the_board_is_not_for_them(page, plant: str) -> None
     alert = page.locator("[role=alert]")
     alert.wait_for()
     assert "无权" in alert.inner_text() and "补料规则" in alert.inner_text()
+    assert page.locator("[data-test=replenish-counts]").count() == 0          # no misleading 缺料 0 补料中 0 正常 0
+
+
+def test_the_menu_offers_an_operator_only_what_she_may_do(page, plant: str) -> None:  # type: ignore[no-untyped-def]
+    # review of issue 21, finding 13: an operator reads stock but creates no stock document, runs no MRP and
+    # reads no replenishment rule: 现存量 and 追溯 stay, 扫码出入库 / 物料需求计划 / 补料看板 are not offered
+    login(page, plant, "op1", "op1pass1234")
+    page.locator("[data-test=nav-stock]").wait_for()
+    assert page.locator("[data-test=nav-trace]").count() == 1
+    for hidden in ("nav-stock-scan", "nav-mrp", "nav-replenish"):
+        assert page.locator(f"[data-test={hidden}]").count() == 0, hidden
+
+
+def test_the_menu_offers_a_planner_mrp_and_the_board(page, plant: str) -> None:  # type: ignore[no-untyped-def]
+    login(page, plant, "plan1", "plan1pass123")
+    page.locator("[data-test=nav-mrp]").wait_for()
+    assert page.locator("[data-test=nav-replenish]").count() == 1
