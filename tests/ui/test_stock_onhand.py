@@ -73,5 +73,7 @@ def test_on_a_phone_each_balance_is_a_card(page, stocked: str) -> None:  # type:
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     card.click()
-    page.locator("[data-test=stock-ledger] [data-test=move-qty]").first.wait_for()
+    ledger = page.locator("[data-test=stock-ledger] [data-test=move-cards]")
+    ledger.locator("[data-test=move-qty]").first.wait_for()
+    assert sorted(ledger.locator("[data-test=move-qty]").all_inner_texts()) == ["+100", "-30"]
     shot(page, "stock-onhand-phone")
