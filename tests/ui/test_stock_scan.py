@@ -119,3 +119,46 @@ def test_a_lot_label_on_a_phone_makes_the_lot(page, plant: str) -> None:  # type
     page.locator("[data-test=scan-message]", has_text="已过账").wait_for()
     lots = CoreApi(plant, "admin").get("/api/inventory/onhand", item="RM-HT250")["rows"]
     assert [(r["lot_number"], r["qty"]) for r in lots] == [("H-0815", 250)]
+
+
+def test_a_scanned_receipt_carries_heat_number_supplier_lot_and_expiry_and_a_bad_scan_stays(page, plant: str) -> None:  # type: ignore[no-untyped-def]
+    # review of issue 21, findings 3 and 12: lots received by scanning had no 炉号 (a recall by heat number
+    # missed them), and a bad scan was wiped by the next good one
+    login(page, plant)
+    page.goto(plant + "/#/stock/scan")
+    page.wait_for_selector("[data-test=scan-box]")
+    page.fill("input[data-test=scan-supplier]", "鞍钢")
+    scan(page, "RM-01")
+    page.locator("[data-test=scan-message]", has_text="原材料仓 01 库位").wait_for()
+    scan(page, "LOT:RM-HT250:HA-01")
+    first = page.locator("[data-test=scan-line]").nth(0)
+    first.wait_for()
+    first.locator("input[data-test=scan-heat], [data-test=scan-heat] input").fill("H2612-07")
+    first.locator("input[data-test=scan-supplier-lot], [data-test=scan-supplier-lot] input").fill("AG-778")
+    expiry = first.get_by_placeholder("有效期至")
+    expiry.fill("2028-06-30")
+    expiry.press("Enter")
+    scan(page, "NOPE-LABEL-9")
+    bad = page.locator("[data-test=scan-bad]")
+    bad.wait_for()
+    scan(page, "LOT:RM-HT250:HA-02")                 # the next lot of the same delivery: same heat
+    page.locator("[data-test=scan-line]").nth(1).wait_for()
+    page.locator("[data-test=scan-message]", has_text="已加入").wait_for()
+    assert bad.count() == 1 and "找不到「NOPE-LABEL-9」" in bad.inner_text()          # still there beside the good news
+    second = page.locator("[data-test=scan-line]").nth(1)
+    assert second.locator("input[data-test=scan-heat], [data-test=scan-heat] input").input_value() == "H2612-07"
+    assert "已加入" in second.locator("[data-test=scan-line-note]").inner_text()
+    shot(page, "scan-heat")
+    bad.locator(".el-alert__close-btn").click()
+    assert page.locator("[data-test=scan-bad]").count() == 0
+    for n in (0, 1):
+        qty = page.locator("[data-test=scan-line]").nth(n).locator(QTY)
+        qty.fill("100")
+        qty.press("Tab")
+    page.click("[data-test=scan-post]")
+    page.locator("[data-test=scan-message]", has_text="已过账").wait_for()
+    api = CoreApi(plant, "admin")
+    lots = {r["number"]: r for r in api.get("/api/records/lot", limit=50)["items"] if r["number"] in ("HA-01", "HA-02")}
+    assert {n: r["heat_number"] for n, r in lots.items()} == {"HA-01": "H2612-07", "HA-02": "H2612-07"}
+    assert lots["HA-01"]["supplier_lot"] == "AG-778" and str(lots["HA-01"]["expiry_date"]).startswith("2028-06-30")
+    assert not lots["HA-02"].get("supplier_lot")
