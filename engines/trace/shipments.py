@@ -59,8 +59,11 @@ def customers(shipments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by: dict[str, dict[str, Any]] = {}
     for s in shipments:
         key = s["customer"] or "（未知客户）"
-        c = by.setdefault(key, {"customer": s["customer"], "shipments": set(), "qty": 0.0})
+        c = by.setdefault(key, {"customer": s["customer"], "shipments": set(), "qty": 0.0, "units": set()})
         c["shipments"].add(s["document_id"])
         c["qty"] += s["qty"]
-    return [{"customer": c["customer"], "shipments": len(c["shipments"]), "qty": round(c["qty"], 4)}
+        c["units"].add(s.get("unit"))
+    # the unit when every shipment counts in the same one (a sum of kg and 台 has none)
+    return [{"customer": c["customer"], "shipments": len(c["shipments"]), "qty": round(c["qty"], 4),
+             "unit": next(iter(c["units"])) if len(c["units"]) == 1 else None}
             for c in sorted(by.values(), key=lambda c: (c["customer"] is None, c["customer"] or ""))]

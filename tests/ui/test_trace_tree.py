@@ -83,6 +83,7 @@ def test_forward_backward_recall_and_export(page, traced: str) -> None:  # type:
     trace(page, "H23-0815", "召回模拟")
     page.locator("[data-test=recall-customer]").first.wait_for()
     assert CUSTOMER in page.locator("[data-test=recall-customer]").first.inner_text()
+    assert "共 2 台" in page.locator("[data-test=recall-customer]").first.inner_text()
     # review finding 5: the recall names the finished lot it reached and where its stock is now (what to hold)
     recall = page.locator("[data-test=trace-recall]").inner_text()
     assert "闸阀 DN50 FG-0001" in recall and "灰铸铁 HT250 H-RM-01" in recall
