@@ -30,9 +30,21 @@ def _tree(out: dict[str, Any]) -> None:
     below: dict[int, list[dict[str, Any]]] = {}
     for e in out["links"]:
         below.setdefault(e["parent_lot"] if forward else e["child_lot"], []).append(e)
-    click.echo(_lot_text(lots[out["root"]]))
-    shown = {out["root"]}
-    stack: list[tuple[dict[str, Any], int]] = [(e, 1) for e in reversed(below.get(out["root"], []))]
+    roots = out.get("roots") or [out["root"]]
+    if len(roots) > 1 and out.get("heat_number"):
+        click.echo(f"按炉号 {out['heat_number']} 追溯：{len(roots)} 个批次 / by heat number: {len(roots)} lots")
+    shown: set[int] = set()
+    for root in roots:
+        if root in shown:
+            continue
+        click.echo(_lot_text(lots[root]))
+        shown.add(root)
+        _branch(below, lots, root, forward, shown)
+
+
+def _branch(below: dict[int, list[dict[str, Any]]], lots: dict[int, dict[str, Any]], root: int, forward: bool,
+            shown: set[int]) -> None:
+    stack: list[tuple[dict[str, Any], int]] = [(e, 1) for e in reversed(below.get(root, []))]
     while stack:
         e, level = stack.pop()
         far = e["child_lot"] if forward else e["parent_lot"]

@@ -198,6 +198,10 @@ def test_the_cli_prints_the_tree_in_chinese(p: Plant, cli) -> None:  # type: ign
     assert out.exit_code == 0 and "CL-1" in out.output and "2 个批次" in out.output
     out = cli("trace", "forward", "CL-1", "--json")
     assert out.exit_code == 0 and '"TR-C1"' in out.output
+    p.receive("RM-Q235", 50, lot_number="CL-2", heat_number="H-CL")       # a second lot of the same heat
+    out = cli("trace", "forward", "H-CL")                                   # a heat number: every lot of it, each a tree
+    assert out.exit_code == 0, out.output
+    assert "按炉号 H-CL 追溯：2 个批次" in out.output and "CL-1" in out.output and "CL-2" in out.output and "TR-C1" in out.output
 
 
 def test_a_heat_number_typed_in_the_forward_box_and_the_recall_name_the_lots_their_stock_now_and_units(p: Plant) -> None:
