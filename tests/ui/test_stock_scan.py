@@ -98,7 +98,7 @@ def test_a_lot_label_on_a_phone_makes_the_lot(page, plant: str) -> None:  # type
     page.goto(plant + "/#/stock/scan")
     page.wait_for_selector("[data-test=scan-box]")
     scan(page, "NO-SUCH-CODE")
-    msg = page.locator("[data-test=scan-message]")
+    msg = page.locator("[data-test=scan-bad]")
     msg.wait_for()
     assert "找不到「NO-SUCH-CODE」" in msg.inner_text()
     page.fill("input[data-test=scan-supplier]", "鞍钢")
