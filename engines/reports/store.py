@@ -127,6 +127,7 @@ def listing(conn: Connection, kind: str) -> list[dict[str, Any]]:
              "form": r.definition.get("source") if kind == "report" else None,
              "reports": sorted({w["report"] for w in r.definition.get("widgets") or [] if isinstance(w, dict) and w.get("report")})
              if kind == "dashboard" else None,
+             "menu": r.definition.get("menu") is not False if kind == "report" else True,
              "updated_at": r.updated_at.isoformat(), "next_run_at": r.next_run_at.isoformat() if r.next_run_at else None}
             for r in conn.execute(q)]
 

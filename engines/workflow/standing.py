@@ -89,7 +89,8 @@ def standing(rt: Runtime, form: str, record_id: int) -> dict[str, Any]:
     lets them change; a list: only those, the approval lock of their step); ``can_delete``;
     ``can_submit``: 提交审批 (they may change the record and no request is open on it);
     ``can_resubmit``: 重新提交 (their request was returned to them); ``approved``: the request that
-    approved the record when nothing changed since (then no 提交审批: it is approved); ``request``: the open request with
+    approved the record when nothing changed since (the page offers no second 提交 of that flow; other flows
+    on the form stay offered); ``request``: the open request with
     ``returned`` (who, why, from which step) when it went back to its initiator."""
     _, row = record_row(rt.conn, rt.form(form), rt.ctx.actor, record_id, "read")
     me = rt.ctx.actor.id
@@ -100,7 +101,7 @@ def standing(rt: Runtime, form: str, record_id: int) -> dict[str, Any]:
     if inst is None:
         out["can_delete"] = _may(rt, form, record_id, "delete")
         out["approved"] = _approved(rt, form, record_id, row)
-        out["can_submit"] = may_update and out["approved"] is None
+        out["can_submit"] = may_update
         return out
     mine = inst["initiator_id"] == me
     returned = inst["status"] == "returned"

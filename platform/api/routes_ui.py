@@ -86,8 +86,8 @@ def openable(conn: Any, registry: Any, actor: Any) -> tuple[dict[str, Any], dict
                 readable[form] = False
         return readable[form]
 
-    reports = {r["name"]: r for r in defs.listing(conn, "report")
-               if defs.allowed(r["roles"], actor) and (actor.is_admin or reads(r.get("form")))}
+    reports = {r["name"]: r for r in defs.listing(conn, "report")      # a print template's data source is not listed
+               if r["menu"] and defs.allowed(r["roles"], actor) and (actor.is_admin or reads(r.get("form")))}
     dashboards = {d["name"]: d for d in defs.listing(conn, "dashboard")
                   if defs.allowed(d["roles"], actor) and (actor.is_admin or all(n in reports for n in d.get("reports") or []))}
     return reports, dashboards

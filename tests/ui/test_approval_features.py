@@ -109,7 +109,10 @@ def test_the_initiator_asks_to_revoke_an_approved_request(page, server, api) -> 
     page.goto(server + f"/#/f/supplier/{rec['id']}")
     page.locator("[data-test=revoke-request]").wait_for()
     supplier_flows = [f for f in admin.get("/api/workflows") if f["form"] == "supplier"]
-    assert page.locator("[data-test=submit-flow]").count() == len(supplier_flows) - 1   # the revoke flow has no 提交审批
+    # neither the revoke flow nor supplier_ok, which approved the unchanged record, offers 提交审批
+    assert page.locator("[data-test=submit-flow]").count() == len(supplier_flows) - 2
+    assert page.locator("[data-test=submit-flow][data-flow=supplier_ok]").count() == 0
+    assert "已审批通过" in page.locator("[data-test=approved-tag]").inner_text()
     page.click("[data-test=revoke-request]")
     page.locator(".el-message-box textarea").fill("资质证书过期")
     page.locator(".el-message-box").get_by_role("button", name="确定").click()

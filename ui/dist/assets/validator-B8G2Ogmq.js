@@ -1,1 +1,0 @@
-import{$ as i}from"./index-B7oxRyvT.js";const n=o=>["",...i].includes(o);export{n as i};
