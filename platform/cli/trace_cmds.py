@@ -102,27 +102,26 @@ def _run(way: str, lot: str, item: str | None, depth: int, username: str | None,
         click.echo(f"另有 {hidden} 条记录你无权查看 / {hidden} more records you may not read")
 
 
-_LOT_HELP = "批号或序列号（或批次 id）/ lot or serial number (or id)"
+def _trace_options(f: Any) -> Any:
+    """The arguments forward and backward share: the lot, --item, --depth, --as, --json."""
+    for deco in reversed((click.argument("lot", metavar="LOT_OR_SERIAL"),
+                          click.option("--item", default=None, help="物料编码（同一批号属于多个物料时）/ item code, when several items use the number"),
+                          click.option("--depth", type=click.IntRange(1, 20), default=10, show_default=True, help="最多层数 / at most this many links"),
+                          click.option("--as", "username", default=None, help="按该用户的权限 / with this user's rights"),
+                          click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON"),
+                          reports_errors)):
+        f = deco(f)
+    return f
 
 
 @trace.command("forward", help="正向追溯：这批料去了哪里，直到客户出库 / where this lot went, down to customers")
-@click.argument("lot", metavar="LOT_OR_SERIAL")
-@click.option("--item", default=None, help="物料编码（同一批号属于多个物料时）/ item code, when several items use the number")
-@click.option("--depth", type=click.IntRange(1, 20), default=10, show_default=True, help="最多层数 / at most this many links")
-@click.option("--as", "username", default=None, help="按该用户的权限 / with this user's rights")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
-@reports_errors
+@_trace_options
 def forward_cmd(lot: str, item: str | None, depth: int, username: str | None, as_json: bool) -> None:
     _run("forward", lot, item, depth, username, as_json)
 
 
 @trace.command("backward", help="反向追溯：用了哪些料、谁在哪台设备上做的、检验记录 / what went into it")
-@click.argument("lot", metavar="LOT_OR_SERIAL")
-@click.option("--item", default=None, help="物料编码（同一批号属于多个物料时）/ item code, when several items use the number")
-@click.option("--depth", type=click.IntRange(1, 20), default=10, show_default=True, help="最多层数 / at most this many links")
-@click.option("--as", "username", default=None, help="按该用户的权限 / with this user's rights")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
-@reports_errors
+@_trace_options
 def backward_cmd(lot: str, item: str | None, depth: int, username: str | None, as_json: bool) -> None:
     _run("backward", lot, item, depth, username, as_json)
 
