@@ -66,6 +66,21 @@ def number(v: Any) -> float | None:
     return x
 
 
+def present(values: Iterable[Any]) -> tuple[list[float], list[int], dict[int, int]]:
+    """The readings that are there (:func:`number`), their positions, and the missing ones' positions."""
+    xs: list[float] = []
+    index: list[int] = []
+    missing: dict[int, int] = {}
+    for i, v in enumerate(values):
+        x = number(v)
+        if x is None:
+            missing[i] = 1
+        else:
+            xs.append(x)
+            index.append(i)
+    return xs, index, missing
+
+
 def missing_note(missing: Mapping[int, int], dropped: Sequence[int], *, labels: Sequence[Any] | None = None,
                  what: str = "subgroup") -> dict[str, Any] | None:
     """The note a chart carries when readings were missing: how many, in which subgroups (1-based, or the

@@ -9,20 +9,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from mom.engines.reports.spc.chart import Chart, missing_note, number
+from mom.engines.reports.spc.chart import Chart, missing_note, number, present
 from mom.engines.reports.spc.constants import d2
 from mom.engines.reports.spc.errors import SpcError
 
 
 def _series(values: Iterable[Any], target: Any, sigma: Any) -> tuple[list[float], list[int], dict[str, Any] | None, float, float]:
-    xs, index, missing = [], [], {}
-    for i, v in enumerate(values):
-        x = number(v)
-        if x is None:
-            missing[i] = 1
-        else:
-            xs.append(x)
-            index.append(i)
+    xs, index, missing = present(values)
     if len(xs) < 2:
         raise SpcError("至少需要 2 个数据", "at least 2 values are needed")
     mu = number(target) if target is not None else math.fsum(xs) / len(xs)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mom.engines.reports.spc.chart import Chart, clean_groups, exclusions, missing_note, number, standard_values
+from mom.engines.reports.spc.chart import Chart, clean_groups, exclusions, missing_note, present, standard_values
 from mom.engines.reports.spc.constants import d2, factors
 from mom.engines.reports.spc.errors import SpcError
 from mom.engines.reports.spc.rules import check_rules, parse
@@ -114,14 +114,7 @@ def i_mr(values: Iterable[Any], *, rules: str = "western_electric", k: float = 3
     if not isinstance(span, int) or isinstance(span, bool) or not 2 <= span <= 25:
         raise SpcError(f"移动极差跨度须在 2 到 25 之间（当前 {span}）", f"the moving-range span must be 2..25 (got {span})")
     raw = list(values)
-    xs, index, missing = [], [], {}
-    for i, v in enumerate(raw):
-        x = number(v)
-        if x is None:
-            missing[i] = 1
-        else:
-            xs.append(x)
-            index.append(i)
+    xs, index, missing = present(raw)
     note = missing_note(missing, [], what="reading")
     if note:
         note["zh-CN"] = f"跳过 {len(missing)} 个缺失读数（第 {'、'.join(str(i + 1) for i in sorted(missing)[:20])} 个）"
