@@ -47,6 +47,8 @@ KINDS: dict[str, Kind] = {k.form: k for k in (
     Kind("stock_count", "盘点", "stock count", "count"),
     Kind("lot_split", "批次拆分", "lot split", "split"),
     Kind("lot_merge", "批次合并", "lot merge", "merge"),
+    # the quality pack's 退供应商出库: blocked and quarantined lots go back too (an NCR's 退供应商)
+    Kind("supplier_return", "退供应商出库", "return to supplier", "out"),
 )}
 
 #: ``conn.info`` key: set while the engine itself writes (its hooks let those writes pass)
