@@ -1,0 +1,269 @@
+"""Inspection entry (检验录入, issue 22): the inspector's list of inspection lots, one lot as a sample grid
+(``sample_grid``), saving its readings and judging it. Every read and write goes through the record
+service on the quality pack's ``inspection_lot``: the form's permissions, row scope, state machine
+(start 开始检验 / judge 判定) and row_version apply, and the pack's engine hooks decide the result on
+judge. Nothing here writes a table itself."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.quality import sample_grid as G
+from mom.engines.records import query as Q
+from mom.engines.records import service as S
+from mom.engines.records.access import form_access
+from mom.engines.records.context import Ctx
+from mom.platform.db import tables as T
+from mom.platform.errors import AccessDenied, Conflict, InvalidInput, NotFound, Problem
+
+LOT, PLAN, PACK = "inspection_lot", "inspection_plan", "quality"
+OPEN = ("pending", "inspecting")
+STATUSES = ("pending", "inspecting", "judged", "cancelled")
+TYPES = ("iqc", "ipqc_first", "ipqc_patrol", "ipqc_last", "oqc")
+_NEEDS = {LOT: ("status", "inspection_type", "plan", "item", "sample_size", "results", "result"),
+          PLAN: ("characteristics",)}
+MAX_LIST = 200
+
+
+def form(conn: Connection, forms: Any, name: str) -> CompiledForm:
+    """The quality pack's form ``name`` (installed by the pack, with the fields entry binds to), else 404 in words."""
+    try:
+        compiled = forms.get(conn, name)
+    except NotFound:
+        compiled = None
+    owner = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms", T.pack_item.c.name == name)).scalar()
+    if compiled is None or owner != PACK or any(compiled.definition.field(k) is None for k in _NEEDS.get(name, ())):
+        raise NotFound("没有安装「质量管理」模型包的检验单：请管理员先安装它（mom pack install quality）",
+                       "the quality pack's inspection lots are not installed: an administrator installs it first "
+                       "(mom pack install quality)", detail={"form": name})
+    return compiled
+
+
+def _labels(compiled: CompiledForm, key: str) -> Mapping[str, Mapping[str, str]]:
+    f = compiled.definition.field(key)
+    return f.option_labels if f is not None else {}
+
+
+def _label(compiled: CompiledForm, key: str, value: Any) -> dict[str, str] | None:
+    got = _labels(compiled, key).get(value) if value is not None else None
+    return dict(got) if got else None
+
+
+# ---------------------------------------------------------------- list
+
+def listing(conn: Connection, forms: Any, ctx: Ctx, *, status: str | None, kind: str | None, q: str | None,
+            limit: int) -> dict[str, Any]:
+    """Inspection lots the caller may read: open ones (待检, 检验中) by default, due soonest first (none due: last),
+    judged and cancelled ones newest first; ``q`` searches code, supplier and the other text fields."""
+    compiled = form(conn, forms, LOT)
+    wanted = _choice(status, STATUSES, "status", "状态") if status else list(OPEN)
+    filters = [Q.Filter("status", "in", wanted)]
+    if kind:
+        filters.append(Q.Filter("inspection_type", "in", _choice(kind, TYPES, "type", "检验类型")))
+    sort = "due_at,-id" if set(wanted) <= set(OPEN) else "-id"
+    page = Q.list_records(conn=conn, registry=forms, ctx=ctx, form=LOT, filters=filters, sort=sort, limit=limit,
+                          search=q or None)
+    now = ctx.now
+    return {"items": [_card(compiled, d, now) for d in page["items"]], "more": page["next"] is not None}
+
+
+def _choice(raw: str, allowed: tuple[str, ...], name: str, zh: str) -> list[str]:
+    vals = [v.strip() for v in raw.split(",") if v.strip()]
+    bad = [v for v in vals if v not in allowed]
+    if bad or not vals:
+        raise InvalidInput(f"{zh}「{(bad or [raw])[0][:30]}」无效；可选：{'、'.join(allowed)}",
+                           f"{name} {(bad or [raw])[0][:30]!r} is not one of {', '.join(allowed)}",
+                           problems=[Problem(f"/{name}", f"可选：{'、'.join(allowed)}", f"one of {', '.join(allowed)}", "enum")])
+    return vals
+
+
+def _card(compiled: CompiledForm, d: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    shown = d.get("_display") or {}
+    due = d.get("due_at")
+    overdue = bool(due and d.get("status") in OPEN and dt.datetime.fromisoformat(due.replace("Z", "+00:00")) < now)
+    return {"id": d["id"], "code": d.get("code"), "status": d.get("status"), "status_label": _label(compiled, "status", d.get("status")),
+            "inspection_type": d.get("inspection_type"), "type_label": _label(compiled, "inspection_type", d.get("inspection_type")),
+            "item": shown.get("item"), "lot": shown.get("lot"), "supplier": d.get("supplier"), "lot_qty": d.get("lot_qty"),
+            "sample_size": d.get("sample_size"), "severity": d.get("severity"),
+            "severity_label": _label(compiled, "severity", d.get("severity")), "due_at": due, "overdue": overdue,
+            "assignee": shown.get("assignee"), "result": d.get("result"), "result_label": _label(compiled, "result", d.get("result"))}
+
+
+# ---------------------------------------------------------------- one lot
+
+def _characteristics(conn: Connection, forms: Any, plan_id: int | None) -> list[G.Characteristic]:
+    """The plan's characteristics in their order: part of the lot (read with it), whoever may read the lot."""
+    if plan_id is None:
+        return []
+    plan = form(conn, forms, PLAN)
+    t = plan.children["characteristics"]
+    rows = conn.execute(sa.select(t).where(t.c.parent_id == plan_id).order_by(t.c.seq, t.c.id)).mappings()
+    out: dict[int, G.Characteristic] = {}
+    for r in rows:
+        if r.get("seq") is not None and int(r["seq"]) not in out:
+            out[int(r["seq"])] = G.Characteristic.of(r)
+    return list(out.values())
+
+
+def _plan_row(conn: Connection, forms: Any, plan_id: int | None) -> Mapping[str, Any]:
+    if plan_id is None:
+        return {}
+    t = form(conn, forms, PLAN).main
+    return conn.execute(sa.select(t.c.id, t.c.code, t.c.name).where(t.c.id == plan_id)).mappings().first() or {}
+
+
+def _unit(conn: Connection, forms: Any, item_id: Any) -> str | None:
+    try:
+        t = forms.get(conn, "item").main
+    except NotFound:
+        return None
+    if item_id is None or "unit" not in t.c:
+        return None
+    return conn.execute(sa.select(t.c.unit).where(t.c.id == int(item_id))).scalar()
+
+
+def _may(compiled: CompiledForm, ctx: Ctx, status: str | None) -> dict[str, bool]:
+    """What the caller may do on the lot now: enter readings (update right and, for a pending lot, the start
+    transition) and judge (the judge transition); the server checks again on each call."""
+    sm = compiled.definition.state_machine
+    a = ctx.actor
+    can = form_access(compiled, a).can("update")
+
+    def allowed(key: str) -> bool:
+        return bool(sm) and any(t.key == key and t.allows(a.username, a.role_names, a.is_admin) for t in sm.transitions)
+
+    enter = can and (status == "inspecting" or (status == "pending" and allowed("start"))) and allowed("judge")
+    return {"enter": enter, "judge": enter}
+
+
+def grid(conn: Connection, forms: Any, ctx: Ctx, lot_id: int) -> dict[str, Any]:
+    """The lot with display texts, its plan's characteristics and the sample grid (samples × characteristics,
+    each cell with its reading and whether it conforms), per class Ac/Re and the nonconforming samples so far."""
+    compiled = form(conn, forms, LOT)
+    doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, compiled=compiled)
+    return _view(conn, forms, ctx, compiled, doc)
+
+
+def _view(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, doc: Mapping[str, Any]) -> dict[str, Any]:
+    shown = doc.get("_display") or {}
+    chars = _characteristics(conn, forms, doc.get("plan"))
+    n = int(doc.get("sample_size") or 0)
+    rows = doc.get("results") or []
+    cells = G.cells_by_key(rows)
+    counts = G.defects(chars, rows, n)
+    plan = _plan_row(conn, forms, doc.get("plan"))
+    classes = []
+    for k in G.CLASSES:
+        ac, re = doc.get(f"ac_{k}"), doc.get(f"re_{k}")
+        if not any(ch.defect_class == k for ch in chars):
+            continue
+        classes.append({"key": k, "label": _class_label(forms, conn, k), "sampled": re is not None, "ac": ac, "re": re,
+                        "defects": counts[k], "rejected": re is not None and counts[k] >= int(re)})
+    samples = [{"sample_no": s, "cells": [_cell(ch, cells.get((s, ch.seq))) for ch in chars]} for s in range(1, n + 1)]
+    card = _card(compiled, doc, ctx.now)
+    return {**card, "row_version": doc.get("row_version"), "code_letter": doc.get("code_letter"),
+            "unit": _unit(conn, forms, doc.get("item")),
+            "plan": {"id": plan.get("id"), "code": plan.get("code"), "name": plan.get("name")} if plan else None,
+            "switching_note": doc.get("switching_note"), "note": doc.get("note"),
+            "ncr": {"id": doc["ncr"], "code": shown.get("ncr")} if doc.get("ncr") else None,
+            "inspected_by": shown.get("inspected_by"), "inspected_at": doc.get("inspected_at"),
+            "defects": {k: doc.get(f"defects_{k}") for k in G.CLASSES},
+            "may": _may(compiled, ctx, doc.get("status")),
+            "characteristics": [_char_out(forms, conn, ch) for ch in chars], "classes": classes, "samples": samples,
+            "missing": len(G.missing(chars, rows, n))}
+
+
+def _class_label(forms: Any, conn: Connection, k: str) -> dict[str, str]:
+    return {"zh-CN": G.CLASS_ZH.get(k, k), "en": k}
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _char_out(forms: Any, conn: Connection, ch: G.Characteristic) -> dict[str, Any]:
+    return {"seq": ch.seq, "name": ch.name, "kind": ch.kind, "defect_class": ch.defect_class,
+            "class_label": _class_label(forms, conn, ch.defect_class), "nominal": _num(ch.nominal), "lsl": _num(ch.lsl),
+            "usl": _num(ch.usl), "unit": ch.unit, "method": ch.method}
+
+
+def _cell(ch: G.Characteristic, r: Mapping[str, Any] | None) -> dict[str, Any]:
+    if r is None:
+        return {"char_seq": ch.seq, "value": None, "ok": None, "defect_code": None, "defect_text": None, "note": None}
+    return {"char_seq": ch.seq, "value": r.get("value"), "ok": G.conforms(ch, r), "defect_code": r.get("defect_code"),
+            "defect_text": (r.get("_display") or {}).get("defect_code"), "note": r.get("note")}
+
+
+# ---------------------------------------------------------------- save and judge
+
+def _refuse_closed(compiled: CompiledForm, doc: Mapping[str, Any]) -> None:
+    status = doc.get("status")
+    if status not in OPEN:
+        label = (_label(compiled, "status", status) or {"zh-CN": str(status), "en": str(status)})
+        raise Conflict(f"检验单 {doc.get('code')} 已{label['zh-CN']}，读数不能再修改",
+                       f"inspection lot {doc.get('code')} is {label['en'].lower()}: its readings can no longer change",
+                       detail={"status": status})
+
+
+def _require(compiled: CompiledForm, ctx: Ctx, doc: Mapping[str, Any], what_zh: str, what_en: str) -> None:
+    may = _may(compiled, ctx, doc.get("status"))
+    if not may["enter"]:
+        raise AccessDenied(f"只有质检员或质量经理可以{what_zh}（检验单 {doc.get('code')}）；如需要，请联系质量经理为你开通",
+                           f"only quality inspectors and managers may {what_en} (inspection lot {doc.get('code')}); "
+                           "ask the quality manager if you need to", detail={"form": LOT, "action": "update"})
+
+
+def _version(body: Mapping[str, Any], doc: Mapping[str, Any]) -> int:
+    rv = body.get("row_version")
+    if rv is None:
+        return int(doc["row_version"])
+    if isinstance(rv, bool) or not isinstance(rv, int) or rv < 1:
+        raise InvalidInput("row_version 应为正整数", "row_version must be a positive integer",
+                           problems=[Problem("/row_version", "应为正整数", "must be a positive integer", "type")])
+    return rv
+
+
+def save(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge the sent cells into the lot's readings and save them through the record service (a pending lot
+    starts: 检验中); answers the grid as it now is. ``row_version`` (optional): the version the cells were entered on."""
+    compiled = form(conn, forms, LOT)
+    doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, compiled=compiled)
+    _refuse_closed(compiled, doc)
+    _require(compiled, ctx, doc, "录入检验结果", "enter inspection results")
+    chars = _characteristics(conn, forms, doc.get("plan"))
+    cells = G.read_cells(body.get("cells"), {ch.seq: ch for ch in chars}, int(doc.get("sample_size") or 0))
+    rows = G.merge(doc.get("results") or [], cells, {ch.seq: ch for ch in chars})
+    if len(rows) > G.MAX_CELLS:
+        raise InvalidInput(f"一张检验单最多 {G.MAX_CELLS} 个读数", f"an inspection lot holds at most {G.MAX_CELLS} readings",
+                           problems=[Problem("/cells", f"最多 {G.MAX_CELLS} 个", f"at most {G.MAX_CELLS}", "max_items")])
+    patch = {"results": [{k: (format(v, "f") if k == "value" and v is not None else v) for k, v in r.items()} for r in rows]}
+    saved = S.update_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, patch=patch,
+                            expected_version=_version(body, doc), transition="start" if doc.get("status") == "pending" else None)
+    return _view(conn, forms, ctx, compiled, saved)
+
+
+def judge(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    """判定: every sampled position must have a reading (else 第 N 件『特性』还没有读数); then the form's transitions
+    (start when still pending, judge) run through the record service and the pack's hooks decide the result,
+    the switching state and the NCR. Answers the judged lot's grid."""
+    compiled = form(conn, forms, LOT)
+    doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, compiled=compiled)
+    _refuse_closed(compiled, doc)
+    _require(compiled, ctx, doc, "判定检验单", "judge inspection lots")
+    chars = _characteristics(conn, forms, doc.get("plan"))
+    gaps = G.missing(chars, doc.get("results") or [], int(doc.get("sample_size") or 0))
+    if gaps:
+        raise G.missing_error(gaps)
+    expected = _version(body, doc)
+    if doc.get("status") == "pending":
+        doc = S.update_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, patch={},
+                              expected_version=expected, transition="start")
+        expected = int(doc["row_version"])
+    done = S.update_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, patch={},
+                           expected_version=expected, transition="judge")
+    return _view(conn, forms, ctx, compiled, done)
