@@ -27,6 +27,8 @@ const Replenishment = () => import('./views/Replenishment.vue')
 const MrpWorkbench = () => import('./views/MrpWorkbench.vue')
 const StockScan = () => import('./views/StockScan.vue')
 const Trace = () => import('./views/Trace.vue')
+const Inspect = () => import('./views/Inspect.vue')
+const InspectLot = () => import('./views/InspectLot.vue')
 const Spc = () => import('./views/Spc.vue')
 const NoAccess = () => import('./components/NoAccess.vue')
 
@@ -64,6 +66,8 @@ export const router = createRouter({
         { path: 'stock/scan', component: StockScan },
         { path: 'mrp', component: MrpWorkbench },
         { path: 'trace', component: Trace },
+        { path: 'inspect', component: Inspect },
+        { path: 'inspect/:id(\\d+)', component: InspectLot, props: (r) => ({ id: Number(r.params.id) }) },
         { path: 'spc', component: Spc },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
