@@ -16,6 +16,7 @@ from mom.platform.api import routes_mrp
 from mom.platform.api import routes_inventory
 from mom.platform.api import routes_replenishment
 from mom.platform.api import routes_quality
+from mom.platform.api import routes_quality_spc
 from mom.platform.api import routes_quality_inspection
 from mom.platform.api import routes_trace
 from mom.engines.packs import startup as packs_startup
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_inventory.router)
     app.include_router(routes_replenishment.router)
     app.include_router(routes_quality.router)
+    app.include_router(routes_quality_spc.router)
     app.include_router(routes_quality_inspection.router)
     app.include_router(routes_trace.router)
 

@@ -1,0 +1,100 @@
+"""SPC of inspections (issue 22): the charted characteristics, one characteristic's chart from its judged
+inspection lots (one lot = one subgroup) with rule marks, capability and alarms, exclusions with a reason,
+and acknowledging alarms. Everything within the caller's record permissions (see docs/quality.md, SPC).
+
+The engine is ``mom.engines.quality.spc_views`` over ``mom.engines.reports.spc``."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from mom.engines.quality import spc_series, spc_views
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
+from mom.platform.api.models import ERRORS
+from mom.platform.api.params import MAX_ID, PathId
+from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import InvalidInput, Problem
+
+router = APIRouter(prefix="/api/quality/spc", tags=["quality"], responses=ERRORS)
+PlanId = Annotated[int, Query(ge=1, le=MAX_ID, description="检验方案编号 / inspection plan id")]
+CharSeq = Annotated[int, Query(ge=1, le=999, description="检验项目序号 / characteristic number (seq)")]
+KSigma = Annotated[float | None, Query(ge=1, le=6, allow_inf_nan=False, description="控制限倍数 k（默认 3）/ sigma multiple")]
+Rules = Annotated[str | None, Query(max_length=80, description="判异规则 western_electric | nelson | nelson:1,2,5 | limits")]
+Window = Annotated[int, Query(ge=2, le=spc_series.MAX_LIMIT, description="最多子组数（最近的）/ at most this many (newest) subgroups")]
+
+
+class ExclusionCreate(BaseModel):
+    """Leave one subgroup (inspection lot) of a characteristic's chart out of its limits, with the reason."""
+
+    plan: int = Field(ge=1, le=MAX_ID, description="检验方案编号 / inspection plan id")
+    char_seq: int = Field(ge=1, le=999, description="检验项目序号 / characteristic number")
+    inspection_lot: int = Field(ge=1, le=MAX_ID, description="检验单编号（子组）/ inspection lot id")
+    reason: str = Field(min_length=1, max_length=500, description="原因，如：换刀 / reason, e.g. tool change")
+
+
+class AcknowledgeBody(BaseModel):
+    """An optional note on what was done about the alarm."""
+
+    note: str | None = Field(default=None, max_length=500, description="处理说明 / note")
+
+
+def _moment(raw: str | None, name: str, ctx: Any, *, end: bool = False) -> dt.datetime | None:
+    """A date (whole local days: ``to`` includes its day) or a date-time in the plant's time zone."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    try:
+        if len(text) <= 10:
+            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
+            return dt.datetime.combine(day, dt.time(), tzinfo=ctx.tz)
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        zh, en = f"{name} 应为日期（2026-12-01）或时间（2026-12-01T08:00）", f"{name} must be a date (2026-12-01) or a date-time"
+        raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
+    return at if at.tzinfo else at.replace(tzinfo=ctx.tz)
+
+
+@router.get("/characteristics", summary="Charted characteristics (进控制图) of the inspection plans the caller may read, "
+                                        "with their subgroup counts and open alarms")
+def characteristics(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+                    limit: Annotated[int, Query(ge=1, le=spc_views.MAX_CHARACTERISTICS)] = 500) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return spc_views.characteristics(conn, registry, ctx, limit=limit)
+
+
+@router.get("/chart", summary="One characteristic's control chart from its judged inspection lots: points, limits, "
+                              "rule marks, capability, histogram, normality, notes, excluded points, the lots and alarms")
+def chart(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, plan: PlanId, char_seq: CharSeq,
+          date_from: Annotated[str | None, Query(alias="from", max_length=32,
+                                                 description="起 2026-12-01 / from (date or date-time)")] = None,
+          date_to: Annotated[str | None, Query(alias="to", max_length=32,
+                                               description="止（含当天）/ to (a date includes its day)")] = None,
+          k: KSigma = None, rules: Rules = None, limit: Window = spc_series.DEFAULT_LIMIT) -> dict[str, Any]:
+    start, end = _moment(date_from, "from", ctx), _moment(date_to, "to", ctx, end=True)
+    with read_tx(engine) as conn:
+        return spc_views.chart(conn, registry, ctx, plan, char_seq, date_from=start, date_to=end, k=k, rules=rules,
+                               limit=limit)
+
+
+@router.post("/exclusions", status_code=201, summary="Exclude a subgroup (inspection lot) from a chart's limits, "
+                                                     "with the reason; it stays plotted, marked")
+def create_exclusion(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: ExclusionCreate) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return spc_views.exclude(conn, registry, ctx, plan=body.plan, char_seq=body.char_seq,
+                                 inspection_lot=body.inspection_lot, reason=body.reason)
+
+
+@router.delete("/exclusions/{exclusion_id}", summary="Take an exclusion back: the subgroup counts in the limits again")
+def delete_exclusion(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, exclusion_id: PathId) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return spc_views.unexclude(conn, registry, ctx, exclusion_id)
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an SPC alarm (who, when, an optional note)")
+def acknowledge(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, alarm_id: PathId,
+                body: AcknowledgeBody | None = None) -> dict[str, Any]:
+    with write_tx(engine) as conn:
+        return spc_views.acknowledge(conn, registry, ctx, alarm_id, note=body.note if body else None)
