@@ -39,6 +39,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.inventory.hooks",       # record hooks: stock ledger/balances engine-only, documents posted by their state
     "mom.engines.inventory.lot_hooks",   # record hooks: items' lot numbering rules checked; lot split/merge reversal retracts genealogy
     "mom.engines.inventory.replenishment_checks",  # record hooks: a 补料规则's location is line-side, its source usable
+    "mom.engines.quality.hooks",         # record hooks: IQC on posted receipts; inspection lots judged; switching states engine-only
     "mom.engines.quality.spc_hooks",     # record hooks: judged inspection lots feed SPC charts and raise alarms; exclusions
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
     "mom.platform.material_replanning",  # engine hook: production.material_proposal (material late, lot blocked)

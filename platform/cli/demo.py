@@ -72,7 +72,7 @@ def load_people(engine: Engine) -> Iterator[str]:
 
 
 def load_packs(engine: Engine) -> Iterator[str]:
-    """The demo pack with demo data (core comes with it), core's demo plant, the inspection readings."""
+    """The demo pack with demo data (core comes with it), core's demo plant, the quality pack, the inspection readings."""
     registry = forms_registry()   # demo records go through the same hooks as the API (state machines, events)
     tz = fieldtypes.plant_tz(get_settings().timezone)
     # the demo pack first: it brings core (its dependency) or, over a database with demo 1.x, upgrades
@@ -81,6 +81,10 @@ def load_packs(engine: Engine) -> Iterator[str]:
     _, lines = manager.execute(engine, None, "install", str(demo_pack_path()), forms_factory=forms_registry, demo=True, tz=tz)
     yield from lines
     _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "core"), forms_factory=forms_registry,
+                               demo=True, tz=tz)
+    yield from lines
+    # the quality pack (质量管理) on core: inspection plans, IQC/IPQC/OQC lots, NCR and CAPA
+    _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "quality"), forms_factory=forms_registry,
                                demo=True, tz=tz)
     yield from lines
     yield from _bore_readings(engine, demo_pack_path(), registry)

@@ -1,0 +1,264 @@
+"""Opening an inspection lot (检验单, issue 22): the quality pack's plan for (type, item, operation /
+supplier), its GB/T 2828.1 sampling per defect class at the switching state's severity, and the
+``inspection_lot`` record written through the record service as the engine.
+
+- :func:`find_plan`: the most specific active plan — one naming the supplier (IQC) or operation (IPQC)
+  beats one leaving it empty; among equals the newest;
+- :func:`sampling_for`: per defect class with an AQL (and characteristics of that class, when the plan
+  has any) the single-sampling plan of :func:`sampling.plan` at the class's state severity, or the
+  plan's fixed sample size with Ac 0 / Re 1. Classes may have different sample sizes (the arrows);
+  the lot draws the largest and each class is judged on its own first *n* samples;
+- :func:`open_lot`: what the IQC, IPQC and OQC triggers (and the NCR's re-inspection) call.
+
+The pack's forms are recognised by name AND by the ``quality`` pack owning them (:func:`pack_form`),
+so a plant's own form of the same name is never touched.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mom.engines.forms.compile import CompiledForm
+from mom.engines.quality import sampling
+from mom.engines.quality.switching import State
+from mom.engines.records import service as S
+from mom.engines.records.context import Ctx
+from mom.platform.db import tables as T
+from mom.platform.errors import InvalidInput, NotFound, Problem
+
+PACK = "quality"
+PLAN, LOT, STATE, DEFECT = "inspection_plan", "inspection_lot", "quality_state", "defect_code"
+CLASSES = ("critical", "major", "minor")
+CLASS_ZH = {"critical": "致命", "major": "严重", "minor": "轻微"}
+TYPE_ZH = {"iqc": "来料检验", "ipqc_first": "首检", "ipqc_patrol": "巡检", "ipqc_last": "末检", "oqc": "出货检验"}
+SEVERITY_RANK = {"reduced": 0, "normal": 1, "tightened": 2}
+#: the lot fields only the engine writes (people: read only, whatever their role)
+ENGINE_FIELDS = ("severity", "code_letter", "sample_size", "ac_critical", "re_critical", "ac_major", "re_major",
+                 "ac_minor", "re_minor", "result", "defects_critical", "defects_major", "defects_minor", "inspected_by",
+                 "inspected_at", "ncr", "switching_note", "sampling", "sampling_note", "stock_receipt", "receipt_line",
+                 "production_order", "operation_task", "stock_shipment")
+SOURCES = ("stock_receipt", "receipt_line", "production_order", "operation_task", "stock_shipment")
+_NEEDS = {PLAN: ("inspection_type", "item", "characteristics", "aql_major", "active"),
+          LOT: ("status", "inspection_type", "plan", "item", "lot_qty", "results", "result", "sampling"),
+          STATE: ("inspection_type", "item", "supplier", "defect_class", "state"),
+          DEFECT: ("code", "defect_class")}
+
+#: ``conn.info`` key: set while the quality engine writes its own records
+FLAG = "mom_quality_engine"
+
+
+@contextmanager
+def engine_writes(conn: Connection) -> Iterator[None]:
+    """Mark the writes inside as the quality engine's own (its hooks let them pass)."""
+    conn.info[FLAG] = conn.info.get(FLAG, 0) + 1
+    try:
+        yield
+    finally:
+        conn.info[FLAG] -= 1
+
+
+def engine_writing(conn: Connection) -> bool:
+    return bool(conn.info.get(FLAG))
+
+
+def acting(ctx: Ctx) -> Ctx:
+    """The engine acting for ``ctx``'s user (their right was checked): may write the engine's fields."""
+    return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
+
+
+def owned(conn: Connection, compiled: CompiledForm) -> bool:
+    """Is ``compiled`` the quality pack's form of its name, with the fields the engine binds to?"""
+    needs = _NEEDS.get(compiled.name)
+    if needs is None:
+        return False
+    got = compiled.memo.get("quality_pack_owned")
+    if got is None:
+        owner = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms",
+                                                                 T.pack_item.c.name == compiled.name)).scalar()
+        got = compiled.memo["quality_pack_owned"] = owner == PACK and all(compiled.definition.field(k) is not None
+                                                                          for k in needs)
+    return bool(got)
+
+
+def pack_form(conn: Connection, forms: Any, name: str) -> CompiledForm | None:
+    """The quality pack's form ``name``, or None when the pack (or that form of it) is not installed."""
+    try:
+        compiled = forms.get(conn, name)
+    except NotFound:
+        return None
+    return compiled if compiled is not None and owned(conn, compiled) else None
+
+
+def require_form(conn: Connection, forms: Any, name: str) -> CompiledForm:
+    compiled = pack_form(conn, forms, name)
+    if compiled is None:
+        raise NotFound("没有安装「质量管理」模型包：请管理员先安装它（mom pack install quality）",
+                       "the quality pack is not installed: an administrator installs it first (mom pack install quality)",
+                       detail={"form": name})
+    return compiled
+
+
+# ---------------------------------------------------------------- plans
+
+def find_plan(conn: Connection, forms: Any, *, inspection_type: str, item: int, supplier: str | None = None,
+              operation: str | None = None) -> dict[str, Any] | None:
+    """The most specific active plan of ``inspection_type`` for ``item`` (and ``supplier`` for IQC,
+    ``operation`` for IPQC): a plan naming them beats one leaving them empty; the newest among equals."""
+    compiled = pack_form(conn, forms, PLAN)
+    if compiled is None:
+        return None
+    t = compiled.main
+    q = sa.select(t).where(t.c.inspection_type == inspection_type, t.c.item == int(item), t.c.deleted_at.is_(None),
+                           sa.or_(t.c.active.is_(True), t.c.active.is_(None)))
+    best, best_key = None, None
+    for r in conn.execute(q).mappings():
+        score = 0
+        for col, want in (("supplier", supplier), ("operation", operation)):
+            have = (r.get(col) or "").strip()
+            if have and have != (want or "").strip():
+                score = -1
+                break
+            score += 1 if have else 0
+        if score < 0:
+            continue
+        key = (score, int(r["id"]))
+        if best_key is None or key > best_key:
+            best, best_key = dict(r), key
+    return best
+
+
+def characteristics(conn: Connection, forms: Any, plan_id: int) -> list[dict[str, Any]]:
+    """The plan's characteristics, in their 序号 order."""
+    compiled = require_form(conn, forms, PLAN)
+    rows = S.load_children(conn, compiled, [int(plan_id)], ["characteristics"])[int(plan_id)]["characteristics"]
+    return sorted(rows, key=lambda r: (int(r.get("seq_no") or 0), int(r.get("seq") or 0)))
+
+
+# ---------------------------------------------------------------- switching states
+
+def state_key(inspection_type: str, item: int, supplier: str | None, defect_class: str) -> dict[str, Any]:
+    return {"inspection_type": inspection_type, "item": int(item), "supplier": (supplier or "").strip() or None,
+            "defect_class": defect_class}
+
+
+def load_state(conn: Connection, forms: Any, key: Mapping[str, Any], *, lock: bool = False
+               ) -> tuple[dict[str, Any] | None, State]:
+    """The stored switching state of ``key`` (its row, or None and a fresh normal state)."""
+    compiled = pack_form(conn, forms, STATE)
+    if compiled is None:
+        return None, State()
+    t = compiled.main
+    sup = t.c.supplier.is_(None) if key["supplier"] is None else t.c.supplier == key["supplier"]
+    q = sa.select(t).where(t.c.inspection_type == key["inspection_type"], t.c.item == key["item"], sup,
+                           t.c.defect_class == key["defect_class"], t.c.deleted_at.is_(None)).order_by(t.c.id).limit(1)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    found = conn.execute(q).mappings().first()
+    if found is None:
+        return None, State()
+    try:
+        return dict(found), State.from_dict(json.loads(found.get("state") or "{}"))
+    except (ValueError, sampling.SamplingError):
+        return dict(found), State()       # a damaged state starts again on normal (documented)
+
+
+# ---------------------------------------------------------------- sampling
+
+def lot_size(qty: Any) -> int:
+    """The lot size GB/T 2828.1 counts: the quantity rounded up to whole units (at least 1)."""
+    q = qty if isinstance(qty, Decimal) else Decimal(str(qty or 0))
+    return max(1, int(math.ceil(q)))
+
+
+def sampled_classes(plan: Mapping[str, Any], chars: list[dict[str, Any]]) -> list[str]:
+    """Classes with an AQL — and, when the plan lists characteristics, with at least one of that class."""
+    with_chars = {str(c.get("defect_class") or "major") for c in chars}
+    return [k for k in CLASSES if plan.get(f"aql_{k}") is not None and (not chars or k in with_chars)]
+
+
+def sampling_for(plan: Mapping[str, Any], chars: list[dict[str, Any]], qty: Any,
+                 states: Mapping[str, State]) -> dict[str, dict[str, Any]]:
+    """Per sampled class: severity, aql, level, code_letter, n, ac, re, fixed, note_zh (see the module docstring)."""
+    size = lot_size(qty)
+    level = str(plan.get("inspection_level") or "II")
+    fixed = plan.get("fixed_sample_size")
+    out: dict[str, dict[str, Any]] = {}
+    for k in sampled_classes(plan, chars):
+        if fixed:
+            n = min(int(fixed), size)
+            out[k] = {"severity": "normal", "aql": None, "level": level, "code_letter": None, "n": n, "ac": 0, "re": 1,
+                      "fixed": True, "note_zh": f"{CLASS_ZH[k]}：固定抽 {n} 件，0 收 1 退"}
+            continue
+        state = states.get(k) or State()
+        try:
+            p = sampling.plan(size, plan[f"aql_{k}"], level, state.severity)
+        except sampling.SamplingError as exc:
+            raise InvalidInput(f"检验方案 {plan.get('code')} 的{CLASS_ZH[k]}缺陷抽样参数有误：{exc.zh}",
+                               f"inspection plan {plan.get('code')}, {k} defects: {exc.en}",
+                               problems=[Problem(f"/aql_{k}", exc.zh, exc.en)]) from None
+        note = f"{CLASS_ZH[k]}：{p.note_zh}"
+        if state.discontinued:
+            note += "【注意】该供方/物料的抽样检验已暂停（加严下累计 5 批不接收），请质量经理决定是否接收"
+        out[k] = {"severity": p.severity, "aql": p.aql, "level": level, "code_letter": p.code_letter, "n": p.sample_size,
+                  "ac": p.ac, "re": p.re, "fixed": False, "note_zh": note}
+    return out
+
+
+def lot_values(plan: Mapping[str, Any], per_class: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The lot's engine fields from its classes' plans."""
+    vals: dict[str, Any] = {"sampling": json.dumps(per_class, ensure_ascii=False),
+                            "sampling_note": "\n".join(str(c["note_zh"]) for c in per_class.values())[:2000] or
+                            "检验方案没有需要抽样的缺陷类别（各类 AQL 均为空）"}
+    for k in CLASSES:
+        c = per_class.get(k)
+        vals[f"ac_{k}"], vals[f"re_{k}"] = (c["ac"], c["re"]) if c else (None, None)
+    vals["sample_size"] = max((int(c["n"]) for c in per_class.values()), default=0)
+    severities = [str(c["severity"]) for c in per_class.values()]
+    vals["severity"] = max(severities, key=SEVERITY_RANK.__getitem__) if severities else "normal"
+    main = per_class.get("major") or next(iter(per_class.values()), None)
+    vals["code_letter"] = main.get("code_letter") if main else None
+    return vals
+
+
+def plan_sampling(conn: Connection, forms: Any, plan: Mapping[str, Any], *, item: int, supplier: str | None,
+                  qty: Any) -> dict[str, Any]:
+    """The lot fields of a new lot of ``plan`` (states read for its type, item, supplier)."""
+    chars = characteristics(conn, forms, int(plan["id"]))
+    itype = str(plan["inspection_type"])
+    sup = supplier if itype == "iqc" else None
+    states = {k: load_state(conn, forms, state_key(itype, item, sup, k))[1] for k in CLASSES}
+    return lot_values(plan, sampling_for(plan, chars, qty, states))
+
+
+def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any] | int, item: int, lot: int | None,
+             qty: Any, supplier: str | None, sources: Mapping[str, Any], note: str | None = None) -> dict[str, Any]:
+    """Create a pending inspection lot of ``plan`` for ``qty`` of ``item`` (``lot``, ``supplier``), with the
+    sampling plan of the current switching state; ``sources``: stock_receipt, receipt_line, production_order,
+    operation_task, stock_shipment (ids). Written as the engine acting for ``ctx``'s user; returns the stored row."""
+    lot_form = require_form(conn, forms, LOT)
+    if not isinstance(plan, Mapping):
+        t = require_form(conn, forms, PLAN).main
+        found = conn.execute(sa.select(t).where(t.c.id == int(plan), t.c.deleted_at.is_(None))).mappings().first()
+        if found is None:
+            raise NotFound(f"没有 id 为 {plan} 的检验方案", f"no inspection plan {plan}")
+        plan = dict(found)
+    unknown = [k for k in sources if k not in SOURCES]
+    if unknown:
+        raise ValueError(f"open_lot: unknown sources {unknown}")
+    values = {"inspection_type": plan["inspection_type"], "plan": int(plan["id"]), "item": int(item),
+              "lot": int(lot) if lot is not None else None, "supplier": (supplier or None), "lot_qty": qty,
+              "status": "pending", **{k: v for k, v in sources.items() if v is not None},
+              **plan_sampling(conn, forms, plan, item=int(item), supplier=supplier, qty=qty)}
+    if note:
+        values["note"] = note[:500]
+    with engine_writes(conn):
+        doc = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=lot_form.name, docs=[values])[0]
+    return {**values, "id": int(doc["id"]), "code": doc.get("code")}
