@@ -6,6 +6,7 @@ judge. Nothing here writes a table itself."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,11 +103,13 @@ def _characteristics(conn: Connection, forms: Any, plan_id: int | None) -> list[
         return []
     plan = form(conn, forms, PLAN)
     t = plan.children["characteristics"]
-    rows = conn.execute(sa.select(t).where(t.c.parent_id == plan_id).order_by(t.c.seq, t.c.id)).mappings()
+    order = [t.c.seq_no] if "seq_no" in t.c else []
+    rows = conn.execute(sa.select(t).where(t.c.parent_id == plan_id).order_by(*order, t.c.seq, t.c.id)).mappings()
     out: dict[int, G.Characteristic] = {}
     for r in rows:
-        if r.get("seq") is not None and int(r["seq"]) not in out:
-            out[int(r["seq"])] = G.Characteristic.of(r)
+        seq = r.get("seq_no") if "seq_no" in r else r.get("seq")
+        if seq is not None and int(seq) not in out:
+            out[int(seq)] = G.Characteristic.of(r)
     return list(out.values())
 
 
@@ -115,6 +118,23 @@ def _plan_row(conn: Connection, forms: Any, plan_id: int | None) -> Mapping[str,
         return {}
     t = form(conn, forms, PLAN).main
     return conn.execute(sa.select(t.c.id, t.c.code, t.c.name).where(t.c.id == plan_id)).mappings().first() or {}
+
+
+def sizes(conn: Connection, compiled: CompiledForm, doc: Mapping[str, Any]) -> dict[str, int]:
+    """Samples per defect class (class -> n) as the engine chose them when it opened the lot (its ``sampling``
+    data; the classes the lot has Re for, each drawing the lot's sample size, when there is none)."""
+    raw = None
+    if "sampling" in compiled.main.c:
+        t = compiled.main
+        raw = conn.execute(sa.select(t.c.sampling).where(t.c.id == int(doc["id"]))).scalar()
+    try:
+        got = json.loads(raw) if raw else {}
+    except ValueError:
+        got = {}
+    if isinstance(got, dict) and got:
+        return {k: int(v["n"]) for k, v in got.items() if k in G.CLASSES and isinstance(v, dict) and isinstance(v.get("n"), int)}
+    n = int(doc.get("sample_size") or 0)
+    return {k: n for k in G.CLASSES if doc.get(f"re_{k}") is not None}
 
 
 def _unit(conn: Connection, forms: Any, item_id: Any) -> str | None:
@@ -153,29 +173,43 @@ def _view(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, doc: M
     shown = doc.get("_display") or {}
     chars = _characteristics(conn, forms, doc.get("plan"))
     n = int(doc.get("sample_size") or 0)
+    per = sizes(conn, compiled, doc)
     rows = doc.get("results") or []
     cells = G.cells_by_key(rows)
-    counts = G.defects(chars, rows, n)
+    counts = G.defects(chars, rows, per)
     plan = _plan_row(conn, forms, doc.get("plan"))
     classes = []
     for k in G.CLASSES:
         ac, re = doc.get(f"ac_{k}"), doc.get(f"re_{k}")
         if not any(ch.defect_class == k for ch in chars):
             continue
-        classes.append({"key": k, "label": _class_label(forms, conn, k), "sampled": re is not None, "ac": ac, "re": re,
+        classes.append({"key": k, "label": _class_label(forms, conn, k), "sampled": re is not None, "n": per.get(k, 0), "ac": ac, "re": re,
                         "defects": counts[k], "rejected": re is not None and counts[k] >= int(re)})
-    samples = [{"sample_no": s, "cells": [_cell(ch, cells.get((s, ch.seq))) for ch in chars]} for s in range(1, n + 1)]
+    samples = [{"sample_no": s, "cells": [_cell(ch, cells.get((s, ch.seq)), G.required(ch, s, per)) for ch in chars]}
+               for s in range(1, n + 1)]
     card = _card(compiled, doc, ctx.now)
     return {**card, "row_version": doc.get("row_version"), "code_letter": doc.get("code_letter"),
             "unit": _unit(conn, forms, doc.get("item")),
             "plan": {"id": plan.get("id"), "code": plan.get("code"), "name": plan.get("name")} if plan else None,
             "switching_note": doc.get("switching_note"), "note": doc.get("note"),
-            "ncr": {"id": doc["ncr"], "code": shown.get("ncr")} if doc.get("ncr") else None,
+            "ncr": _ncr(conn, forms, ctx, doc.get("ncr")),
             "inspected_by": shown.get("inspected_by"), "inspected_at": doc.get("inspected_at"),
             "defects": {k: doc.get(f"defects_{k}") for k in G.CLASSES},
             "may": _may(compiled, ctx, doc.get("status")),
             "characteristics": [_char_out(forms, conn, ch) for ch in chars], "classes": classes, "samples": samples,
-            "missing": len(G.missing(chars, rows, n))}
+            "missing": len(G.missing(chars, rows, per))}
+
+
+def _ncr(conn: Connection, forms: Any, ctx: Ctx, code: Any) -> dict[str, Any] | None:
+    """The NCR the judge opened, by its number, with its id when the caller may read it (a link)."""
+    if not code:
+        return None
+    try:
+        page = Q.list_records(conn=conn, registry=forms, ctx=ctx, form="nonconformance", filters=[Q.Filter("code", "eq", code)],
+                              limit=1, fields=["code"])
+    except (NotFound, AccessDenied, InvalidInput):
+        page = {"items": []}
+    return {"code": code, "id": page["items"][0]["id"] if page["items"] else None}
 
 
 def _class_label(forms: Any, conn: Connection, k: str) -> dict[str, str]:
@@ -192,11 +226,12 @@ def _char_out(forms: Any, conn: Connection, ch: G.Characteristic) -> dict[str, A
             "usl": _num(ch.usl), "unit": ch.unit, "method": ch.method}
 
 
-def _cell(ch: G.Characteristic, r: Mapping[str, Any] | None) -> dict[str, Any]:
+def _cell(ch: G.Characteristic, r: Mapping[str, Any] | None, required: bool) -> dict[str, Any]:
     if r is None:
-        return {"char_seq": ch.seq, "value": None, "ok": None, "defect_code": None, "defect_text": None, "note": None}
-    return {"char_seq": ch.seq, "value": r.get("value"), "ok": G.conforms(ch, r), "defect_code": r.get("defect_code"),
-            "defect_text": (r.get("_display") or {}).get("defect_code"), "note": r.get("note")}
+        return {"char_seq": ch.seq, "required": required, "value": None, "ok": None, "defect_code": None, "defect_text": None,
+                "note": None}
+    return {"char_seq": ch.seq, "required": required, "value": r.get("value"), "ok": G.conforms(ch, r),
+            "defect_code": r.get("defect_code"), "defect_text": (r.get("_display") or {}).get("defect_code"), "note": r.get("note")}
 
 
 # ---------------------------------------------------------------- save and judge
@@ -205,7 +240,7 @@ def _refuse_closed(compiled: CompiledForm, doc: Mapping[str, Any]) -> None:
     status = doc.get("status")
     if status not in OPEN:
         label = (_label(compiled, "status", status) or {"zh-CN": str(status), "en": str(status)})
-        raise Conflict(f"检验单 {doc.get('code')} 已{label['zh-CN']}，读数不能再修改",
+        raise Conflict(f"检验单 {doc.get('code')} 的状态是「{label['zh-CN']}」，读数不能再修改",
                        f"inspection lot {doc.get('code')} is {label['en'].lower()}: its readings can no longer change",
                        detail={"status": status})
 
@@ -236,7 +271,7 @@ def save(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str,
     _refuse_closed(compiled, doc)
     _require(compiled, ctx, doc, "录入检验结果", "enter inspection results")
     chars = _characteristics(conn, forms, doc.get("plan"))
-    cells = G.read_cells(body.get("cells"), {ch.seq: ch for ch in chars}, int(doc.get("sample_size") or 0))
+    cells = G.read_cells(body.get("cells"), {ch.seq: ch for ch in chars}, sizes(conn, compiled, doc))
     rows = G.merge(doc.get("results") or [], cells, {ch.seq: ch for ch in chars})
     if len(rows) > G.MAX_CELLS:
         raise InvalidInput(f"一张检验单最多 {G.MAX_CELLS} 个读数", f"an inspection lot holds at most {G.MAX_CELLS} readings",
@@ -256,7 +291,7 @@ def judge(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str
     _refuse_closed(compiled, doc)
     _require(compiled, ctx, doc, "判定检验单", "judge inspection lots")
     chars = _characteristics(conn, forms, doc.get("plan"))
-    gaps = G.missing(chars, doc.get("results") or [], int(doc.get("sample_size") or 0))
+    gaps = G.missing(chars, doc.get("results") or [], sizes(conn, compiled, doc))
     if gaps:
         raise G.missing_error(gaps)
     expected = _version(body, doc)

@@ -3,7 +3,9 @@ characteristics. Pure: reading the cells an inspector sends (bounded, every prob
 第 N 件『特性』), merging them into the lot's ``results`` rows, whether a cell conforms, the nonconforming
 samples per defect class and the missing readings. The database side is ``quality/entry.py``.
 
-A cell conforms when: numeric — its value lies in [LSL, USL] (an absent limit does not bound);
+The rules are the judge's (``quality/judging.py``): each defect class draws its own *n* samples (the lot
+draws the largest; ``sizes``: class -> n), so a characteristic is read on samples 1…n of its class
+only. A cell conforms when: numeric — its value lies in [LSL, USL] (an absent limit does not bound);
 attribute — the inspector marked it 合格. A sample counts once per class: 1 when any of its
 characteristics of that class does not conform (GB/T 2828.1 counts nonconforming units, not
 nonconformities)."""
@@ -43,7 +45,7 @@ class Characteristic:
         def dec(v: Any) -> Decimal | None:
             return None if v is None else Decimal(str(v))
 
-        return cls(seq=int(row["seq"]), name=str(row.get("name") or ""), kind=str(row.get("kind") or "numeric"),
+        return cls(seq=int(row["seq_no"] if row.get("seq_no") is not None else row["seq"]), name=str(row.get("name") or ""), kind=str(row.get("kind") or "numeric"),
                    defect_class=str(row.get("defect_class") or "major"), nominal=dec(row.get("nominal")),
                    lsl=dec(row.get("lsl")), usl=dec(row.get("usl")), unit=row.get("unit"), method=row.get("method"))
 
@@ -58,6 +60,14 @@ class Characteristic:
         if value is None:
             return None
         return (self.lsl is None or value >= self.lsl) and (self.usl is None or value <= self.usl)
+
+
+Sizes = Mapping[str, int]
+
+
+def required(ch: Characteristic, sample_no: int, sizes: Sizes) -> bool:
+    """Is (sample, characteristic) a sampled position: its class is sampled and draws this many samples?"""
+    return sample_no <= sizes.get(ch.defect_class, 0)
 
 
 def where(sample_no: int, ch: Characteristic | None, seq: int | None = None) -> tuple[str, str]:
@@ -75,7 +85,7 @@ def _decimal(v: Any) -> Decimal:
     return d.quantize(SCALE, rounding=ROUND_HALF_UP).normalize() if d.as_tuple().exponent < -6 else d
 
 
-def read_cells(raw: Any, chars: Mapping[int, Characteristic], sample_size: int) -> list[dict[str, Any]]:
+def read_cells(raw: Any, chars: Mapping[int, Characteristic], sizes: Sizes) -> list[dict[str, Any]]:
     """The cells of a save, each ``{sample_no, char_seq, value, ok, defect_code, note}`` (absent keys: None),
     checked: at most :data:`MAX_CELLS`, a sample number within the lot's samples, a characteristic of the plan,
     a finite number for a numeric one, 合格/不合格 (true/false) for an attribute one. All problems at once."""
@@ -89,7 +99,7 @@ def read_cells(raw: Any, chars: Mapping[int, Characteristic], sample_size: int) 
     out: list[dict[str, Any]] = []
     problems: list[Problem] = []
     for i, c in enumerate(raw):
-        cell, bad = _read_cell(c, i, chars, sample_size)
+        cell, bad = _read_cell(c, i, chars, sizes)
         problems.extend(bad)
         if cell is not None:
             out.append(cell)
@@ -101,8 +111,9 @@ def read_cells(raw: Any, chars: Mapping[int, Characteristic], sample_size: int) 
     return out
 
 
-def _read_cell(c: Any, i: int, chars: Mapping[int, Characteristic], n: int) -> tuple[dict[str, Any] | None, list[Problem]]:
+def _read_cell(c: Any, i: int, chars: Mapping[int, Characteristic], sizes: Sizes) -> tuple[dict[str, Any] | None, list[Problem]]:
     at = f"/cells/{i}"
+    n = max(sizes.values(), default=0)
     if not isinstance(c, dict):
         return None, [Problem(at, f"第 {i + 1} 个读数应为对象", f"reading {i + 1} must be an object", "type")]
     sample_no, seq = c.get("sample_no"), c.get("char_seq")
@@ -114,6 +125,11 @@ def _read_cell(c: Any, i: int, chars: Mapping[int, Characteristic], n: int) -> t
         return None, [Problem(f"{at}/char_seq", f"第 {sample_no} 件：检验方案中没有第 {str(seq)[:20]} 个检验项目",
                               f"sample {sample_no}: the plan has no characteristic {str(seq)[:20]}", "unknown")]
     zh, en = where(sample_no, ch)
+    if not required(ch, sample_no, sizes):
+        k = sizes.get(ch.defect_class, 0)
+        why_zh = f"{CLASS_ZH.get(ch.defect_class, ch.defect_class)}缺陷" + (f"只抽 {k} 件" if k else "不抽样")
+        why_en = f"{ch.defect_class} defects " + (f"draw {k} samples only" if k else "are not sampled")
+        return None, [Problem(at, f"{zh}不在抽样范围内（{why_zh}）", f"{en} is not sampled ({why_en})", "range")]
     cell: dict[str, Any] = {"sample_no": sample_no, "char_seq": seq, "value": None, "ok": None,
                             "defect_code": None, "note": None}
     problems: list[Problem] = []
@@ -187,23 +203,26 @@ def conforms(ch: Characteristic, r: Mapping[str, Any] | None) -> bool | None:
     return None if r is None else ch.conforms(_value(r), r.get("ok"))
 
 
-def defects(chars: Iterable[Characteristic], rows: Iterable[Mapping[str, Any]], sample_size: int) -> dict[str, int]:
-    """Nonconforming samples per class among samples 1…n (a sample counts once per class)."""
+def defects(chars: Iterable[Characteristic], rows: Iterable[Mapping[str, Any]], sizes: Sizes) -> dict[str, int]:
+    """Nonconforming samples per class among that class's samples 1…n (a sample counts once per class)."""
     cells = cells_by_key(rows)
     out = {k: 0 for k in CLASSES}
     chars = list(chars)
-    for s in range(1, sample_size + 1):
-        for k in CLASSES:
-            if any(conforms(ch, cells.get((s, ch.seq))) is False for ch in chars if ch.defect_class == k):
+    for k in CLASSES:
+        mine = [ch for ch in chars if ch.defect_class == k]
+        for s in range(1, sizes.get(k, 0) + 1):
+            if any(conforms(ch, cells.get((s, ch.seq))) is False for ch in mine):
                 out[k] += 1
     return out
 
 
-def missing(chars: Iterable[Characteristic], rows: Iterable[Mapping[str, Any]], sample_size: int) -> list[tuple[int, Characteristic]]:
+def missing(chars: Iterable[Characteristic], rows: Iterable[Mapping[str, Any]], sizes: Sizes) -> list[tuple[int, Characteristic]]:
     """(sample, characteristic) of every sampled position without a reading, in entry order."""
     cells = cells_by_key(rows)
     chars = list(chars)
-    return [(s, ch) for s in range(1, sample_size + 1) for ch in chars if conforms(ch, cells.get((s, ch.seq))) is None]
+    top = max(sizes.values(), default=0)
+    return [(s, ch) for s in range(1, top + 1) for ch in chars
+            if required(ch, s, sizes) and conforms(ch, cells.get((s, ch.seq))) is None]
 
 
 def missing_error(gaps: list[tuple[int, Characteristic]]) -> InvalidInput:

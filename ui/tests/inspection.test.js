@@ -27,8 +27,12 @@ describe('inspection entry', () => {
 
   it('a sample counts once per class', () => {
     const cells = { '1:1': { value: '10.2' }, '1:3': { value: '150' }, '2:1': { value: '10' }, '2:2': { ok: false }, '3:2': { ok: true } }
-    expect(classDefects([OD, SCRATCH, HARD], cells, 3)).toEqual({ critical: 0, major: 1, minor: 1 })
-    expect(missingCount([OD, SCRATCH, HARD], cells, 3)).toBe(4)
+    const all = { major: 3, minor: 3 }
+    expect(classDefects([OD, SCRATCH, HARD], cells, all)).toEqual({ critical: 0, major: 1, minor: 1 })
+    expect(missingCount([OD, SCRATCH, HARD], cells, all)).toBe(4)
+    // minor defects draw 1 sample only (their own code letter's n): sample 2's scratch is not counted, nor missed
+    expect(classDefects([OD, SCRATCH, HARD], cells, { major: 3, minor: 1 })).toEqual({ critical: 0, major: 1, minor: 0 })
+    expect(missingCount([OD, SCRATCH, HARD], cells, { major: 3, minor: 1 })).toBe(4)   // 3:1, 2:3, 3:3 and 1:2
   })
 
   it('Enter goes down a column on the table and along a sample on a phone', () => {

@@ -31,21 +31,28 @@ export function cellState(ch, cell) {
   return low && high ? 'ok' : 'bad'
 }
 
-/** Nonconforming samples per class among samples 1…n: {critical, major, minor}. */
-export function classDefects(chars, cells, n) {
+/** Is sample s read for characteristic ch? Each defect class draws its own n samples (sizes: class -> n). */
+export const isRequired = (ch, s, sizes) => s <= (sizes[ch.defect_class] || 0)
+
+/** Nonconforming samples per class among that class's samples 1…n: {critical, major, minor}. */
+export function classDefects(chars, cells, sizes) {
   const out = { critical: 0, major: 0, minor: 0 }
-  for (let s = 1; s <= n; s++) {
-    for (const k of CLASSES) {
-      if (chars.some((ch) => ch.defect_class === k && cellState(ch, cells[cellKey(s, ch.seq)]) === 'bad')) out[k] += 1
+  for (const k of CLASSES) {
+    const mine = chars.filter((ch) => ch.defect_class === k)
+    for (let s = 1; s <= (sizes[k] || 0); s++) {
+      if (mine.some((ch) => cellState(ch, cells[cellKey(s, ch.seq)]) === 'bad')) out[k] += 1
     }
   }
   return out
 }
 
 /** How many sampled positions still have no (valid) reading. */
-export function missingCount(chars, cells, n) {
+export function missingCount(chars, cells, sizes) {
+  const top = Math.max(0, ...Object.values(sizes))
   let m = 0
-  for (let s = 1; s <= n; s++) for (const ch of chars) if (['empty', 'invalid'].includes(cellState(ch, cells[cellKey(s, ch.seq)]))) m += 1
+  for (let s = 1; s <= top; s++) {
+    for (const ch of chars) if (isRequired(ch, s, sizes) && ['empty', 'invalid'].includes(cellState(ch, cells[cellKey(s, ch.seq)]))) m += 1
+  }
   return m
 }
 

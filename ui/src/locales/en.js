@@ -247,7 +247,7 @@ export default {
     hintPhone: 'Enter moves on; readings save by themselves', judge: 'Judge', unsaved: 'Not saved yet…', saving: 'Saving…', saved: 'Saved', saveFailed: 'Not saved',
     fillAll: '{n} readings are still missing: fill them in, then judge', judgeConfirm: 'Once judged, the readings can no longer change. Judge now?',
     cellLabel: 'sample {n} {name}', notNumber: 'not a number', pass: 'Pass', fail: 'Fail', defectPh: 'Defect code',
-    sample: 'Sample', kind: { numeric: 'measured', attribute: 'pass / fail' }, prev: 'Previous', next: 'Next', sampleOf: 'Sample {n} / {total}', samples: 'All samples' },
+    sample: 'Sample', kind: { numeric: 'measured', attribute: 'pass / fail' }, prev: 'Previous', next: 'Next', sampleOf: 'Sample {n} / {total}', samples: 'All samples', notSampled: 'not sampled for this defect class' },
   trace: { nav: 'Trace', title: 'Traceability', boxPh: 'Lot, serial or heat number (scan)', forward: 'Forward (where it went)', backward: 'Backward (what went in)', recall: 'Recall simulation (heat number)',
     search: 'Trace', export: 'Export to Excel', itemPh: 'Item code (when a number repeats)', depth: 'Depth', empty: 'Scan or enter a lot number and press Trace',
     lot: 'Lot', serial: 'Serial', heat: 'Heat no.', supplierLot: 'Supplier lot', supplier: 'Supplier', qtyOf: 'qty {qty}',

@@ -242,7 +242,7 @@ export default {
     hintPhone: '回车跳到下一项；读数自动保存', judge: '判定', unsaved: '未保存…', saving: '正在保存…', saved: '已自动保存', saveFailed: '保存失败',
     fillAll: '还有 {n} 个读数未填，填完后再判定', judgeConfirm: '判定后读数不能再修改。确定判定吗？',
     cellLabel: '第 {n} 件 {name}', notNumber: '不是数字', pass: '合格', fail: '不合格', defectPh: '缺陷代码',
-    sample: '样本', kind: { numeric: '计量', attribute: '计数（合格/不合格）' }, prev: '上一件', next: '下一件', sampleOf: '第 {n} / {total} 件', samples: '全部样本' },
+    sample: '样本', kind: { numeric: '计量', attribute: '计数（合格/不合格）' }, prev: '上一件', next: '下一件', sampleOf: '第 {n} / {total} 件', samples: '全部样本', notSampled: '该缺陷类别不抽这一件' },
   trace: { nav: '追溯', title: '追溯', boxPh: '批号、序列号或炉号（可扫码）', forward: '正向（去向）', backward: '反向（来源）', recall: '召回模拟（按炉号）',
     search: '追溯', export: '导出 Excel', itemPh: '物料编码（批号重复时）', depth: '层数', empty: '扫描或输入批号后点「追溯」',
     lot: '批次', serial: '序列号', heat: '炉号', supplierLot: '供应商批号', supplier: '供应商', qtyOf: '数量 {qty}',
