@@ -1,5 +1,6 @@
 """`mom quality plan`: the GB/T 2828.1 (ISO 2859-1) single-sampling plan for a lot, in Chinese
-(English after each line). Reads nothing from the database (docs/quality.md)."""
+(English after each line). Reads nothing from the database (docs/quality.md). `mom quality patrol`: the
+time-based patrol inspections due now (巡检按时间; the quality pack's schedule rule does the same in the worker)."""
 from __future__ import annotations
 
 import click
@@ -10,7 +11,7 @@ from mom.platform.hookspecs import hookimpl
 _SEVERITY = ("normal", "tightened", "reduced")
 
 
-@click.group(cls=HelpGroup, help="质量：抽样方案 / quality: sampling plans")
+@click.group(cls=HelpGroup, help="质量：抽样方案、按时间巡检 / quality: sampling plans, time-based patrols")
 def quality() -> None:
     pass
 
@@ -36,6 +37,28 @@ def plan_cmd(lot_size: int, aql: str, level: str, severity: str, as_json: bool) 
     click.echo(f"接收数 Ac：{p.ac}　拒收数 Re：{p.re}")
     click.echo(p.note_zh)
     click.echo(p.note_en)
+
+
+@quality.command("patrol", help="按时间巡检：为运行中且到了巡检间隔（检验方案「每隔分钟」）的工序开巡检单 / open the "
+                                "time-based patrol inspections due now")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def patrol_cmd(as_json: bool) -> None:
+    from mom.engines.quality.ipqc import patrol_tick
+    from mom.platform.cli.common import command_ctx, form_registry, open_engine
+    from mom.platform.db.engine import write_tx
+
+    engine = open_engine()
+    forms = form_registry()
+    with write_tx(engine) as conn:
+        opened = patrol_tick(conn, forms, command_ctx(engine, None))
+        rows = [{"code": lt.get("code"), "operation_task": lt.get("operation_task"), "note": lt.get("note")} for lt in opened]
+    if as_json:
+        echo_json({"opened": rows})
+        return
+    for r in rows:
+        click.echo(f"已开巡检单 / patrol lot opened: {r['code']}  {r['note'] or ''}")
+    click.echo(f"共 {len(rows)} 张巡检单 / {len(rows)} patrol lot(s) opened")
 
 
 @hookimpl
