@@ -40,6 +40,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.inventory.lot_hooks",   # record hooks: items' lot numbering rules checked; lot split/merge reversal retracts genealogy
     "mom.engines.inventory.replenishment_checks",  # record hooks: a 补料规则's location is line-side, its source usable
     "mom.engines.quality.hooks",         # record hooks: IQC on posted receipts; inspection lots judged; switching states engine-only
+    "mom.engines.quality.trigger_hooks",  # record hooks: IPQC lots from tasks and job reports, OQC lots from shipments; engine hook quality.patrol_tick
     "mom.engines.quality.spc_hooks",     # record hooks: judged inspection lots feed SPC charts and raise alarms; exclusions
     "mom.engines.quality.ncr_hooks",     # record hooks: NCR approved by its flow, dispositions executed into stock; CAPA closed when effective
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
