@@ -175,7 +175,7 @@ def load_state(conn: Connection, forms: Any, key: Mapping[str, Any], *, lock: bo
 def lot_size(qty: Any) -> int:
     """The lot size GB/T 2828.1 counts: the quantity rounded up to whole units (at least 1)."""
     q = qty if isinstance(qty, Decimal) else Decimal(str(qty or 0))
-    return max(1, int(math.ceil(q)))
+    return max(1, math.ceil(q))
 
 
 def sampled_classes(plan: Mapping[str, Any], chars: list[dict[str, Any]]) -> list[str]:

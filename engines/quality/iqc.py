@@ -32,7 +32,7 @@ RECEIPT, NCR = "stock_receipt", "nonconformance"
 OPEN = ("pending", "inspecting")
 
 
-def receipt_lines(conn: Connection, forms: Any, receipt_id: int) -> "OrderedDict[int, dict[str, Any]]":
+def receipt_lines(conn: Connection, forms: Any, receipt_id: int) -> OrderedDict[int, dict[str, Any]]:
     """The posted receipt's ledger rows grouped by line: item, location, lots, quantity (stock unit)."""
     out: OrderedDict[int, dict[str, Any]] = OrderedDict()
     for m in L.of_document(conn, forms, RECEIPT, receipt_id):
