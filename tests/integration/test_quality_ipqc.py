@@ -199,3 +199,21 @@ def test_time_patrol_every_m_minutes_while_the_task_runs(floor: Floor) -> None:
     floor.report(casting, "pause")
     assert tick(200) == []                                  # a paused task is not patrolled
     assert len(floor.lots(casting, "ipqc_patrol")) == 2
+
+
+def test_the_packs_schedule_rule_opens_time_patrols_in_the_worker(floor: Floor, settings) -> None:  # type: ignore[no-untyped-def]
+    from mom.platform.db import tables as T
+    from mom.platform.worker import Worker
+
+    floor.plan("ipqc_patrol", "阀体铸造", fixed_sample_size=1, patrol_every_minutes=30)
+    order = floor.released_order()
+    casting = order["tasks"][10]
+    floor.report(casting, "start")
+    with write_tx(floor.engine) as conn:     # the clock moved on: started 40 minutes ago, the rule's run is due
+        ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=40)
+        conn.execute(sa.text("UPDATE operation_task SET actual_start = :at WHERE id = :id"), {"at": ago, "id": casting["id"]})
+        conn.execute(T.rule.update().where(T.rule.c.name == "quality_ipqc_patrol_tick").values(
+            next_run_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)))
+    Worker(floor.engine, settings, name="w").drain()
+    [patrol] = floor.lots(casting, "ipqc_patrol")
+    assert patrol["status"] == "pending" and "每 30 分钟" in patrol["note"]
