@@ -18,7 +18,6 @@ so running it again posts nothing twice. Anything refused refuses the whole exec
 """
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.inventory import documents as D
 from mom.engines.inventory import posting as P
+from mom.engines.quality import inspection as I
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
@@ -232,20 +232,19 @@ class Execution:
         return self._reinspect(ln, lot_id)
 
     def _reinspect(self, ln: dict[str, Any], lot_id: int | None) -> str:
-        """Sorting of stock: a new inspection lot for the rework qty (the quality pack's inspection engine)."""
-        try:
-            inspection = importlib.import_module("mom.engines.quality.inspection")
-        except ImportError:
-            inspection = None
-        opener = getattr(inspection, "open_lot", None)
+        """Sorting of stock: the rework qty's lot goes to 待检 quarantine (still not usable) and a new inspection
+        lot of the NCR's plan re-inspects it (judged accepted, the inspection engine releases it)."""
         plan = self._plan_of_source()
-        if opener is None or plan is None:
+        if plan is None:
             return "返工挑选：数量保持冻结，挑选后请开检验单复检"
-        got = opener(self.conn, self.forms, self.engine_ctx, plan=plan, item=int(self.item["id"]), lot=lot_id,  # type: ignore[index]
-                     qty=D.dec(ln.get("qty")), supplier=self.ncr.get("supplier"),
-                     sources={"nonconformance": int(self.ncr["id"])})
-        code = got.get("code") if isinstance(got, dict) else None
-        return f"返工挑选后复检 {code}" if code else "返工挑选：数量保持冻结，挑选后复检"
+        if lot_id is not None:
+            with D.engine_writes(self.conn):
+                update_many(conn=self.conn, registry=self.forms, ctx=self.engine_ctx, form=D.LOT,
+                            patches=[(int(lot_id), {"status": "quarantine"}, None)])
+        got = I.open_lot(self.conn, self.forms, self.engine_ctx, plan=plan, item=int(self.item["id"]),  # type: ignore[index]
+                       lot=lot_id, qty=D.dec(ln.get("qty")), supplier=self.ncr.get("supplier"), sources={},
+                       note=f"不合格品 {self.ncr.get('code')} 返工挑选后复检")
+        return f"返工挑选后复检 {got.get('code')}"
 
     def _plan_of_source(self) -> int | None:
         lot_id = self.ncr.get("inspection_lot")

@@ -30,6 +30,7 @@ def install_quality(engine: sa.engine.Engine) -> None:
 
 
 #: the quality people of these tests
+SUPPLIER = "温州精密铸造有限公司"
 PEOPLE = {"qc1": ["qc_inspector"], "qcm": ["qc_manager"], "qe1": ["quality_engineer"]}
 
 
@@ -58,6 +59,22 @@ class Quality(Store):
         assert r.status_code == 200, r.text
         return {"lot": lot, "receipt": out["code"]}
 
+    def iqc_rejected(self, qty: int = 100) -> dict[str, Any]:
+        """A receipt of 阀盖 DN50 castings from 温州精密铸造 whose incoming inspection (GB/T 2828.1, level II,
+        AQL 1.0) found every sample's 外径 over its upper limit: judged rejected, the lot blocked, an NCR opened."""
+        self.post("/api/records/inspection_plan", {
+            "name": "阀盖来料检验", "inspection_type": "iqc", "item": self.items["SF-C50"], "inspection_level": "II",
+            "aql_major": "1.0", "characteristics": [{"seq_no": 1, "name": "外径", "kind": "numeric", "defect_class": "major",
+                                                     "nominal": "50", "lsl": "49.9", "usl": "50.1", "unit": "mm"}]}, who="qe1")
+        receipt = self.doc("stock_receipt", [{"item": self.items["SF-C50"], "qty": qty, "to_location": self.loc["A01"]}],
+                           supplier=SUPPLIER)
+        il = self.find("inspection_lot", stock_receipt=receipt["id"])[0]
+        self.post(f"/api/records/inspection_lot/{il['id']}/transitions/start", {}, who="qc1")
+        rows = [{"sample_no": n, "char_seq": 1, "value": "50.3"} for n in range(1, il["sample_size"] + 1)]
+        judged = self.post(f"/api/records/inspection_lot/{il['id']}/transitions/judge", {"results": rows}, who="qc1")
+        assert judged["result"] == "rejected"
+        return {"lot": receipt["moves"][0]["lot"], "ncr": self.find("nonconformance", inspection_lot=il["id"])[0]}
+
     def ncr(self, lot: int, qty: int = 100, **extra: Any) -> dict[str, Any]:
         body = {"title": "灰铸铁 HT250 来料砂眼超标", "item": self.items["RM-HT250"], "lot": lot, "supplier": "鞍钢",
                 "location": self.loc["A01"], "qty": qty, **extra}
@@ -81,8 +98,8 @@ class Quality(Store):
     def lot(self, lot_id: int) -> dict[str, Any]:
         return self.get(f"/api/records/lot/{lot_id}")
 
-    def scrap_qty(self, lot: int) -> float:
-        rows = self.onhand("RM-HT250")["rows"]
+    def scrap_qty(self, lot: int, item: str = "RM-HT250") -> float:
+        rows = self.onhand(item)["rows"]
         return sum(r["qty"] for r in rows if r["lot"] == lot and r["location_name"] == "废品区")
 
 
@@ -92,12 +109,13 @@ def qa(core_pack, client, engine) -> Quality:  # type: ignore[no-untyped-def]
 
 
 def test_a_rejected_lot_is_scrapped_returned_and_used_as_is_in_one_execution(qa: Quality) -> None:
-    got = qa.rejected_lot(100)
-    lot = got["lot"]
-    ncr = qa.ncr(lot)
-    assert ncr["status"] == "open" and ncr["code"].startswith("NCR-") and ncr["unit"] == "kg"
-    lines = [{"disposition": "scrap", "qty": 20, "note": "砂眼严重"}, {"disposition": "return_to_supplier", "qty": 10},
-             {"disposition": "use_as_is", "qty": 70, "note": "非加工面，让步接收"}]
+    got = qa.iqc_rejected(100)
+    lot, ncr = got["lot"], got["ncr"]
+    assert qa.lot(lot)["status"] == "blocked"
+    assert ncr["status"] == "open" and ncr["code"].startswith("NCR-") and ncr["unit"] == "件"
+    assert (float(ncr["qty"]), ncr["location"], ncr["supplier"]) == (100.0, qa.loc["A01"], SUPPLIER)
+    lines = [{"disposition": "scrap", "qty": 20, "note": "外径超差无法修复"}, {"disposition": "return_to_supplier", "qty": 10},
+             {"disposition": "use_as_is", "qty": 70, "note": "装配前选配，让步接收"}]
     r = qa.patch("nonconformance", ncr["id"], {"dispositions": lines}, who="qc1")
     assert r.status_code == 200, r.text
     qa.approve(ncr["id"])
@@ -107,21 +125,21 @@ def test_a_rejected_lot_is_scrapped_returned_and_used_as_is_in_one_execution(qa:
     assert done["status"] == "dispositioned" and done["executed_by"] is not None
     posted = [ln["posted_document"] for ln in done["dispositions"]]
     assert posted[0].startswith("TR-") and posted[1].startswith("RTV-") and "放行" in posted[2]
-    assert qa.scrap_qty(lot) == 20                          # 20 moved to 废品区
-    assert qa.qty("RM-HT250", "A01", lot) == 70             # 10 went back to the supplier, 70 stay
+    assert qa.scrap_qty(lot, "SF-C50") == 20                # 20 moved to 废品区
+    assert qa.qty("SF-C50", "A01", lot) == 70               # 10 went back to the supplier, 70 stay
     back = qa.find("supplier_return", code=posted[1])[0]
-    assert back["status"] == "posted" and back["supplier"] == "鞍钢" and back["nonconformance"] == ncr["id"]
-    assert [(m["document_label"], m["qty"]) for m in qa.get("/api/inventory/moves?item=RM-HT250", who="store1")["moves"]
+    assert back["status"] == "posted" and back["supplier"] == SUPPLIER and back["nonconformance"] == ncr["id"]
+    assert [(m["document_label"], m["qty"]) for m in qa.get("/api/inventory/moves?item=SF-C50", who="store1")["moves"]
             if m["document_code"] == posted[1]] == [("退供应商出库", -10)]
     assert qa.lot(lot)["status"] == "released"               # 让步接收: the lot may be issued now
-    qa.doc("stock_issue", [{"item": qa.items["RM-HT250"], "qty": 70, "from_location": qa.loc["A01"], "lot": lot}],
+    qa.doc("stock_issue", [{"item": qa.items["SF-C50"], "qty": 70, "from_location": qa.loc["A01"], "lot": lot}],
            production_order=qa.released_order())
     qa.agrees()
 
     moves_before = qa.count("stock_move")
     again = qa.execute(ncr["id"])                            # a retry (a double click, a resent request) posts nothing
     assert [ln["posted_document"] for ln in again["dispositions"]] == posted
-    assert qa.count("stock_move") == moves_before and qa.scrap_qty(lot) == 20
+    assert qa.count("stock_move") == moves_before and qa.scrap_qty(lot, "SF-C50") == 20
     qa.agrees()
 
 
@@ -215,3 +233,21 @@ def test_rework_of_an_ncr_from_production_is_reported_on_its_operation(qa: Quali
     assert done["dispositions"][0]["posted_document"].startswith("JR-")
     after = qa.get(f"/api/records/operation_task/{task['id']}")
     assert float(after["rework_qty"]) == 5 and float(after["good_qty"]) == 0
+
+
+def test_rework_of_a_rejected_purchased_lot_is_sorting_then_a_new_inspection(qa: Quality) -> None:
+    got = qa.iqc_rejected(100)
+    lot, ncr = got["lot"], got["ncr"]
+    qa.patch("nonconformance", ncr["id"], {"dispositions": [{"disposition": "rework", "qty": 100, "note": "全检挑选"}]}, who="qc1")
+    qa.approve(ncr["id"])
+    done = qa.execute(ncr["id"])
+    code = done["dispositions"][0]["posted_document"].split()[-1]
+    again = qa.find("inspection_lot", code=code)[0]
+    assert again["status"] == "pending" and again["lot"] == lot and float(again["lot_qty"]) == 100
+    assert again["plan"] == qa.get(f"/api/records/inspection_lot/{ncr['inspection_lot']}")["plan"]     # the same plan
+    assert qa.lot(lot)["status"] == "quarantine"           # 待检: still not issued until the re-inspection passes
+    qa.post(f"/api/records/inspection_lot/{again['id']}/transitions/start", {}, who="qc1")
+    rows = [{"sample_no": n, "char_seq": 1, "value": "50.02"} for n in range(1, again["sample_size"] + 1)]
+    assert qa.post(f"/api/records/inspection_lot/{again['id']}/transitions/judge", {"results": rows}, who="qc1")["result"] == "accepted"
+    assert qa.lot(lot)["status"] == "released"
+    qa.agrees()
