@@ -47,7 +47,7 @@ def check(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, lot_id: in
     if lot_id in excluded:
         return None
     try:
-        res = spc_series.compute(ch, groups, excluded)
+        res = spc_series.compute(ch, groups, excluded, with_capability=False)
     except SpcError:        # not enough usable readings yet: no chart, no alarm
         return None
     positions = res["positions"].get(len(groups) - 1)
@@ -67,8 +67,10 @@ def on_judged(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, lot: Mapping[
     chars = spc_series.characteristics(conn, plan_form, [int(lot["plan"])])
     if not chars:
         return []
-    L = forms.get(conn, LOT).main
-    when = conn.execute(sa.select(spc_series.when_of(L)).where(L.c.id == lot_id)).scalar()
+    lot_form = forms.get(conn, LOT)
+    q = spc_series.memo(lot_form, ("spc_when",), lambda: sa.select(spc_series.when_of(lot_form.main))
+                        .where(lot_form.main.c.id == sa.bindparam("id")))
+    when = conn.execute(q, {"id": lot_id}).scalar()
     out = []
     for ch in chars:
         got = check(conn, forms, ctx, ch, lot_id, (when, lot_id), lot_qty=lot.get("lot_qty"))

@@ -95,23 +95,42 @@ def _characteristic(plan: Mapping[str, Any], row: Mapping[str, Any]) -> Characte
                           rules=str(row.get("rules") or "western_electric"), k=float(row.get("k") or 3.0), baseline=base)
 
 
+def _plans_stmt(plan_form: CompiledForm, scope: Any, by_id: bool) -> Any:
+    P = plan_form.main
+    q = sa.select(P.c.id, P.c.code, P.c.name, P.c.inspection_type, P.c.item).where(P.c.deleted_at.is_(None))
+    if by_id:
+        q = q.where(P.c.id.in_(sa.bindparam("plans", expanding=True)))
+    return (q.where(scope) if scope is not None else q).order_by(P.c.id)
+
+
+def _chars_stmt(plan_form: CompiledForm, spc_only: bool) -> Any:
+    C = plan_form.children["characteristics"]
+    q = sa.select(C).where(C.c.parent_id.in_(sa.bindparam("plans", expanding=True)), C.c.kind == "numeric")
+    if spc_only:
+        q = q.where(C.c.spc.is_(True))
+    return q.order_by(C.c.parent_id, C.c.seq_no, C.c.seq).limit(sa.bindparam("lim"))
+
+
+def memo(compiled: CompiledForm, key: tuple[Any, ...], build: Any) -> Any:
+    """A statement built once per published form version (building one costs more than running it)."""
+    got = compiled.memo.get(key)
+    if got is None:
+        got = compiled.memo[key] = build()
+    return got
+
+
 def characteristics(conn: Connection, plan_form: CompiledForm, plan_ids: Sequence[int] | None = None, *,
                     scope: Any = None, spc_only: bool = True, limit: int = 2000) -> list[Characteristic]:
     """Numeric characteristics of the plans (``plan_ids``, or every plan in ``scope``), charted ones only
     unless ``spc_only`` is off; at most ``limit``."""
-    P, C = plan_form.main, plan_form.children["characteristics"]
-    q = sa.select(P.c.id, P.c.code, P.c.name, P.c.inspection_type, P.c.item).where(P.c.deleted_at.is_(None))
-    if plan_ids is not None:
-        q = q.where(P.c.id.in_(list(plan_ids)))
-    if scope is not None:
-        q = q.where(scope)
-    plans = {r["id"]: r for r in conn.execute(q.order_by(P.c.id)).mappings()}
+    by_id = plan_ids is not None
+    q = (memo(plan_form, ("spc_plans", by_id), lambda: _plans_stmt(plan_form, None, by_id)) if scope is None
+         else _plans_stmt(plan_form, scope, by_id))
+    plans = {r["id"]: r for r in conn.execute(q, {"plans": list(plan_ids)} if by_id else {}).mappings()}
     if not plans:
         return []
-    cq = sa.select(C).where(C.c.parent_id.in_(list(plans)), C.c.kind == "numeric")
-    if spc_only:
-        cq = cq.where(C.c.spc.is_(True))
-    rows = conn.execute(cq.order_by(C.c.parent_id, C.c.seq_no, C.c.seq).limit(limit)).mappings()
+    cq = memo(plan_form, ("spc_chars", spc_only), lambda: _chars_stmt(plan_form, spc_only))
+    rows = conn.execute(cq, {"plans": list(plans), "lim": limit}).mappings()
     return [_characteristic(plans[r["parent_id"]], r) for r in rows if r["seq_no"] is not None]
 
 
@@ -145,29 +164,40 @@ def when_of(L: sa.Table) -> Any:
     return sa.func.coalesce(L.c.inspected_at, L.c.updated_at)
 
 
+def _window_stmt(lot_form: CompiledForm, scope: Any, shape: tuple[bool, bool, bool]) -> Any:
+    L, R = lot_form.main, lot_form.children["results"]
+    when, at = when_of(L), L.c.inspected_at.type
+    has = sa.exists().where(R.c.parent_id == L.c.id, R.c.char_seq == sa.bindparam("seq"))
+    q = sa.select(L.c.id, L.c.code, when.label("at"), L.c.item, L.c.lot, L.c.supplier).where(
+        L.c.plan == sa.bindparam("plan"), L.c.status == "judged", L.c.deleted_at.is_(None), has)
+    if scope is not None:
+        q = q.where(scope)
+    if shape[0]:
+        q = q.where(when >= sa.bindparam("t_from", type_=at))
+    if shape[1]:
+        q = q.where(when < sa.bindparam("t_to", type_=at))
+    if shape[2]:
+        u_at = sa.bindparam("u_at", type_=at)
+        q = q.where(sa.or_(when < u_at, sa.and_(when == u_at, L.c.id <= sa.bindparam("u_id"))))
+    lots = q.order_by(when.desc(), L.c.id.desc()).limit(sa.bindparam("lim")).subquery()
+    return (sa.select(lots, R.c.sample_no, R.c.value).join(R, R.c.parent_id == lots.c.id)
+            .where(R.c.char_seq == sa.bindparam("seq")).order_by(lots.c.at, lots.c.id, R.c.sample_no, R.c.id))
+
+
 def subgroups(conn: Connection, lot_form: CompiledForm, ch: Characteristic, *, limit: int = DEFAULT_LIMIT,
               date_from: dt.datetime | None = None, date_to: dt.datetime | None = None,
               upto: tuple[Any, int] | None = None, scope: Any = None) -> tuple[list[Subgroup], bool]:
     """The newest ``limit`` judged lots of the plan with readings of ``ch`` (inspected in [from, to), up to
-    and including the lot ``upto`` = (when, id)), oldest first, and whether older ones were left out."""
-    L, R = lot_form.main, lot_form.children["results"]
-    when = when_of(L)
-    has = sa.exists().where(R.c.parent_id == L.c.id, R.c.char_seq == ch.seq)
-    q = sa.select(L.c.id, L.c.code, when.label("at"), L.c.item, L.c.lot, L.c.supplier).where(
-        L.c.plan == ch.plan_id, L.c.status == "judged", L.c.deleted_at.is_(None), has)
-    if scope is not None:
-        q = q.where(scope)
-    if date_from is not None:
-        q = q.where(when >= date_from)
-    if date_to is not None:
-        q = q.where(when < date_to)
+    and including the lot ``upto`` = (when, id)), oldest first, and whether older ones were left out.
+    One statement: the lots (by the plan's index, newest first, ``limit`` + 1) joined to their readings."""
+    shape = (date_from is not None, date_to is not None, upto is not None)
+    stmt = (memo(lot_form, ("spc_window", *shape), lambda: _window_stmt(lot_form, None, shape)) if scope is None
+            else _window_stmt(lot_form, scope, shape))
+    params: dict[str, Any] = {"plan": ch.plan_id, "seq": ch.seq, "lim": limit + 1, "t_from": date_from, "t_to": date_to}
     if upto is not None:
-        q = q.where(sa.or_(when < upto[0], sa.and_(when == upto[0], L.c.id <= upto[1])))
-    lots = q.order_by(when.desc(), L.c.id.desc()).limit(limit + 1).subquery()
-    stmt = (sa.select(lots, R.c.sample_no, R.c.value).join(R, R.c.parent_id == lots.c.id)
-            .where(R.c.char_seq == ch.seq).order_by(lots.c.at, lots.c.id, R.c.sample_no, R.c.id))
+        params.update(u_at=upto[0], u_id=upto[1])
     out: dict[int, Subgroup] = {}
-    for r in conn.execute(stmt).mappings():
+    for r in conn.execute(stmt, {k: v for k, v in params.items() if v is not None}).mappings():
         g = out.get(r["id"])
         if g is None:
             g = out[r["id"]] = Subgroup(r["id"], r["code"], r["at"], r["item"], r["lot"], r["supplier"])
@@ -183,12 +213,13 @@ def exclusions(conn: Connection, exclusion_form: CompiledForm, ch: Characteristi
     if not lot_ids:
         return {}
     X = exclusion_form.main
-    q = sa.select(X.c.id, X.c.inspection_lot, X.c.reason, X.c.excluded_by, X.c.excluded_at).where(
-        X.c.inspection_plan == ch.plan_id, X.c.char_seq == ch.seq, X.c.deleted_at.is_(None))
-    if len(lot_ids) <= 500:
-        q = q.where(X.c.inspection_lot.in_(list(lot_ids)))
-    wanted = set(lot_ids)
-    return {r["inspection_lot"]: dict(r) for r in conn.execute(q.order_by(X.c.id)).mappings() if r["inspection_lot"] in wanted}
+
+    def build() -> Any:
+        return sa.select(X.c.id, X.c.inspection_lot, X.c.reason, X.c.excluded_by, X.c.excluded_at).where(
+            X.c.inspection_plan == sa.bindparam("plan"), X.c.char_seq == sa.bindparam("seq"), X.c.deleted_at.is_(None),
+            X.c.inspection_lot.in_(sa.bindparam("lots", expanding=True))).order_by(X.c.id)
+    q = memo(exclusion_form, ("spc_exclusions",), build)
+    return {r["inspection_lot"]: dict(r) for r in conn.execute(q, {"plan": ch.plan_id, "seq": ch.seq, "lots": list(lot_ids)}).mappings()}
 
 
 def check_options(k: Any, rules: Any) -> tuple[float, str]:
@@ -208,10 +239,11 @@ def check_options(k: Any, rules: Any) -> tuple[float, str]:
 
 
 def compute(ch: Characteristic, groups: Sequence[Subgroup], excluded: Mapping[int, Mapping[str, Any]], *,
-            k: Any = None, rules: Any = None) -> dict[str, Any]:
+            k: Any = None, rules: Any = None, with_capability: bool = True) -> dict[str, Any]:
     """The report engine's chart over ``groups`` (``ch.chart``), with capability against ``ch``'s limits.
     Points are labelled with their lot codes; ``positions[i]`` is the plotted point (or points, I-MR) of
-    subgroup ``i``. Raises ``SpcError`` when there is not enough data."""
+    subgroup ``i``. Raises ``SpcError`` when there is not enough data. The alarm check leaves the
+    capability out (``with_capability``): it judges points, not the process's fit to its limits."""
     kk, rr = check_options(ch.k if k in (None, "") else k, ch.rules if rules in (None, "") else rules)
     opts: dict[str, Any] = {"rules": rr, "k": kk}
     if ch.baseline:
@@ -244,7 +276,7 @@ def compute(ch: Characteristic, groups: Sequence[Subgroup], excluded: Mapping[in
         x = excluded[groups[gi].lot_id]
         e.update(inspection_lot=groups[gi].lot_id, code=groups[gi].code, exclusion=x["id"],
                  excluded_by=x.get("excluded_by"), excluded_at=x.get("excluded_at"))
-    if ch.lsl is not None or ch.usl is not None:
+    if with_capability and (ch.lsl is not None or ch.usl is not None):
         res["capability"] = capability(flat, lsl=ch.lsl, usl=ch.usl, sigma_within=res["sigma_within"], target=ch.nominal)
     return res
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ class Lab(PeopleApi):
     manager (qm1) and a storekeeper who holds no quality role (store1)."""
 
     def __init__(self, client: Any, engine: sa.engine.Engine) -> None:
-        manager.execute(engine, None, "install", os.environ.get("MOM_TEST_QUALITY_PACK", "quality"), forms_factory=form_registry,
+        manager.execute(engine, None, "install", "quality", forms_factory=form_registry,
                         tz=plant_tz(Settings(database_url="sqlite://").timezone))
         super().__init__(client, engine)
         with write_tx(engine) as conn:
@@ -106,6 +105,10 @@ def test_twenty_five_lots_reproduce_montgomery_piston_rings(lab: Lab) -> None:
     mine = [c for c in listed if c["plan"] == plan]
     assert [(c["name"], c["subgroups"], c["open_alarms"], c["chart"]) for c in mine] == [("内径", 25, 0, "xbar_r")]
     assert mine[0]["lsl"] == 73.95 and mine[0]["usl"] == 74.05 and mine[0]["unit"] == "mm"
+    # the same readings through the pack's report 检验读数明细 (dashboards, `mom report run`) give the same chart
+    via = lab.get(f"/api/reports/inspection_readings/spc?value=value&subgroup=code&chart=xbar_r&plan={plan}&char_seq=1",
+                  who="qe1")["spc"]
+    assert via["charts"][0]["center"] == pytest.approx(x["center"], abs=1e-12) and via["subgroups"] == 25
 
 
 def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab, engine: sa.engine.Engine) -> None:
