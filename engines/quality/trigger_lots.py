@@ -3,14 +3,11 @@ that applies, the inspection lots of a source, and opening one lot as the engine
 
 A trigger acts only when the ``quality`` pack installed ``inspection_plan`` and ``inspection_lot``
 (:func:`installed`), so a plant's own form of the same name is left alone and a plant without the pack
-pays one small query per write. Lots are opened through H1's :func:`mom.engines.quality.inspection.open_lot`
-(plan → GB/T 2828.1 sampling at the switching state's severity) when it is there, else by
-:func:`_open_here` (the plan's fixed sample size, or its GB/T 2828.1 plan at normal severity).
+pays one small query per write. Lots are opened through :func:`mom.engines.quality.inspection.open_lot`
+(plan → GB/T 2828.1 sampling at the switching state's severity, or the plan's fixed sample size).
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
@@ -20,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.quality import inspection as I
 from mom.engines.records import service as S
+from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
 from mom.platform.db import tables as T
 
@@ -44,11 +43,6 @@ def installed(conn: Connection, forms: Any) -> tuple[CompiledForm, CompiledForm]
     if any(c.definition.field(k) is None for c in (plan, lot) for k in needs[c.name]):
         return None
     return plan, lot
-
-
-def acting(ctx: Ctx) -> Ctx:
-    """The engine acting for ``ctx``'s user: it writes the lot's read-only fields (sources, sampling)."""
-    return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
 
 
 def dec(v: Any) -> Decimal:
@@ -93,47 +87,11 @@ def lots_of(conn: Connection, lot_form: CompiledForm, source: str, source_id: in
 def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any], item: Any, lot: Any, qty: Any,
              sources: Mapping[str, Any], note: str | None = None) -> dict[str, Any]:
     """Open one pending inspection lot of ``plan`` for ``qty`` of ``item`` (and ``lot``) with its ``sources``
-    (``operation_task``, ``production_order``, ``stock_shipment``); the stored lot."""
-    inspection = _h1()
-    if inspection is not None:
-        got = inspection.open_lot(conn, forms, ctx, plan=plan, item=int(item), lot=lot, qty=qty, supplier=None,
-                                  sources=dict(sources), note=note)
-        return _row(conn, forms, int(got["id"]))
-    return _open_here(conn, forms, ctx, plan=plan, item=item, lot=lot, qty=qty, sources=sources, note=note)
-
-
-def _h1() -> Any:
-    """H1's :mod:`mom.engines.quality.inspection` (sampling at the switching state's severity), when present."""
-    try:
-        from mom.engines.quality import inspection
-    except ImportError:
-        return None
-    return inspection if hasattr(inspection, "open_lot") else None
-
-
-def _open_here(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any], item: Any, lot: Any, qty: Any,
-               sources: Mapping[str, Any], note: str | None) -> dict[str, Any]:
-    from mom.engines.quality import sampling
-
-    size = max(int(dec(qty).to_integral_value(rounding="ROUND_CEILING")), 1)
-    doc: dict[str, Any] = {"inspection_type": plan["inspection_type"], "plan": int(plan["id"]), "item": int(item),
-                           "lot": lot, "lot_qty": dec(qty), "severity": "normal", **dict(sources)}
-    fixed = plan.get("fixed_sample_size")
-    for cls in ("critical", "major", "minor"):
-        aql = plan.get(f"aql_{cls}")
-        if fixed:
-            doc[f"ac_{cls}"], doc[f"re_{cls}"] = (0, 1) if aql is not None else (None, None)
-        elif aql is not None:
-            p = sampling.plan(size, aql, plan.get("inspection_level") or "II", "normal")
-            doc["code_letter"], doc["sample_size"] = p.code_letter, max(doc.get("sample_size") or 0, p.sample_size)
-            doc[f"ac_{cls}"], doc[f"re_{cls}"] = p.ac, p.re
-    if fixed:
-        doc["sample_size"] = min(int(fixed), size)
-    doc.setdefault("sample_size", min(size, 1))
-    if note:
-        doc["note"] = note
-    created = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=LOT, docs=[doc])[0]
-    return _row(conn, forms, int(created["id"]))
+    (``operation_task``, ``production_order``, ``stock_shipment``) through :func:`inspection.open_lot`
+    (GB/T 2828.1 sampling at the switching state's severity, or the plan's fixed sample size); the stored lot."""
+    got = I.open_lot(conn, forms, ctx, plan=plan, item=int(item), lot=lot, qty=qty, supplier=None, sources=dict(sources),
+                     note=note)
+    return _row(conn, forms, int(got["id"]))
 
 
 def _row(conn: Connection, forms: Any, lot_id: int) -> dict[str, Any]:
@@ -144,9 +102,8 @@ def _row(conn: Connection, forms: Any, lot_id: int) -> dict[str, Any]:
 def set_fields(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, patch: dict[str, Any],
                transition: str | None = None) -> None:
     """Change an inspection lot as the engine (``transition``: cancel, …) through the record service."""
-    inspection = _h1()
-    with (inspection.engine_writes(conn) if inspection is not None else contextlib.nullcontext()):
-        S.update_record(conn=conn, registry=forms, ctx=acting(ctx), form=LOT, record_id=lot_id, patch=patch,
+    with I.engine_writes(conn):
+        S.update_record(conn=conn, registry=forms, ctx=I.acting(ctx), form=LOT, record_id=lot_id, patch=patch,
                         transition=transition)
 
 
@@ -191,7 +148,6 @@ def open_ncr(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], *, 
         return lot.get("ncr")
     t = ncr_form.main
     had = conn.execute(sa.select(t.c.code).where(t.c.deleted_at.is_(None), t.c.inspection_lot == int(lot["id"]))).scalar()
-    inspection = _h1()
     if had is None:
         results = S.load_children(conn, forms.get(conn, LOT), [int(lot["id"])], ["results"])[int(lot["id"])]["results"]
         worst = next((r.get("defect_code") for r in results if r.get("ok") is False and r.get("defect_code")), None)
@@ -201,10 +157,8 @@ def open_ncr(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], *, 
                "location": location, "qty": dec(qty), "defect_code": worst,
                "description": f"检验单 {lot.get('code')}：样本 {lot.get('sample_size')} 件，不合格数 {counts}，判定不合格。"[:4000],
                **{k: v for k, v in (extra or {}).items() if ncr_form.definition.field(k) is not None}}
-        with (inspection.engine_writes(conn) if inspection is not None else contextlib.nullcontext()):
-            had = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=NCR, docs=[doc])[0].get("code")
-    from mom.engines.records.batch import update_many
-
-    with (inspection.engine_writes(conn) if inspection is not None else contextlib.nullcontext()):
-        update_many(conn=conn, registry=forms, ctx=acting(ctx), form=LOT, patches=[(int(lot["id"]), {"ncr": had}, None)])
+        with I.engine_writes(conn):
+            had = S.create_records(conn=conn, registry=forms, ctx=I.acting(ctx), form=NCR, docs=[doc])[0].get("code")
+    with I.engine_writes(conn):
+        update_many(conn=conn, registry=forms, ctx=I.acting(ctx), form=LOT, patches=[(int(lot["id"]), {"ncr": had}, None)])
     return str(had) if had is not None else None
