@@ -80,6 +80,10 @@ class QualityHooks(RecordHooks):
         if row.get("item") is not None and int(row["item"]) != int(plan["item"]):
             raise InvalidInput(f"检验方案 {plan.get('code')} 是另一个物料的：请选该物料的方案，或不填物料",
                                f"inspection plan {plan.get('code')} is for another item", problems=[Problem(f"{at}/item", "与方案的物料不一致", "not the plan's item", "mismatch")])
+        if row.get("inspection_type") not in (None, plan["inspection_type"]):
+            raise InvalidInput(f"检验方案 {plan.get('code')} 是另一种检验类型的：请选对应类型的方案",
+                               f"inspection plan {plan.get('code')} is of another inspection type",
+                               problems=[Problem(f"{at}/inspection_type", "与方案的检验类型不一致", "not the plan's type", "mismatch")])
         row["item"], row["inspection_type"] = int(plan["item"]), plan["inspection_type"]
         row.update(I.plan_sampling(conn, self.forms, plan, item=int(plan["item"]), supplier=row.get("supplier"),
                                    qty=row.get("lot_qty")))

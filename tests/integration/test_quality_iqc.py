@@ -195,3 +195,16 @@ def test_reposting_opens_no_second_lot_and_reversal_cancels_the_inspection(iqc: 
     with read_tx(iqc.engine) as conn:
         n = conn.execute(sa.text("SELECT count(*) FROM inspection_lot WHERE deleted_at IS NULL")).scalar_one()
     assert n == 1
+
+
+def test_an_inspector_opens_a_lot_by_hand_and_gets_the_plans_sampling(iqc: Iqc) -> None:
+    plan = iqc.plan(supplier=None)
+    made = iqc.post("/api/records/inspection_lot", {"plan": plan["id"], "lot_qty": 500, "supplier": SUPPLIER}, who="qc1")
+    # lot 500, level II → H (Table 1); normal AQL 1.0 → n 50, Ac 1, Re 2 (Table 2-A)
+    assert (made["status"], made["inspection_type"], made["item"]) == ("pending", "iqc", iqc.items[ITEM])
+    assert (made["code_letter"], made["sample_size"], made["ac_major"], made["re_major"]) == ("H", 50, 1, 2)
+    done = iqc.judge(made, bad=2)
+    assert done["result"] == "rejected"          # no stock lot: nothing to block, no NCR for stock
+    # an SPC alarm is the system's: not created by hand
+    r = iqc.client.post("/api/records/spc_alarm", json={"characteristic": "外径", "rule": "手工"}, headers=iqc.h("qe1"))
+    assert r.status_code in (403, 409), r.text
