@@ -51,8 +51,8 @@ class Lab(PeopleApi):
                 auth.create_user(conn, username=name, password_hash=fixture_hash(f"{name}-pass-1"), roles=roles)
         self.item = self.get("/api/records/item?limit=1")["items"][0]["id"]
 
-    def plan(self, *, ncr: bool = False, chart: str = "xbar_r") -> int:
-        body = {"name": "活塞环来料检验", "inspection_type": "iqc", "item": self.item, "fixed_sample_size": 5,
+    def plan(self, *, ncr: bool = False, chart: str = "xbar_r", n: int = 5) -> int:
+        body = {"name": "活塞环来料检验", "inspection_type": "iqc", "item": self.item, "fixed_sample_size": n,
                 "characteristics": [{"seq_no": 1, "name": "内径", "kind": "numeric", "defect_class": "major", "nominal": 74.0,
                                      "lsl": 73.95, "usl": 74.05, "unit": "mm", "spc": True, "chart": chart, "ncr_on_alarm": ncr},
                                     {"seq_no": 2, "name": "外观", "kind": "attribute", "defect_class": "minor"}]}
@@ -146,6 +146,21 @@ def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab,
     again = lab.client.post(f"/api/quality/spc/alarms/{alarm['id']}/acknowledge", json={}, headers=lab.h("qe1"))
     assert again.status_code == 409 and "已由" in again.json()["message"]["zh-CN"]
     assert [c for c in lab.get("/api/quality/spc/characteristics", who="qe1")["items"] if c["plan"] == plan][0]["open_alarms"] == 0
+
+
+def test_an_individuals_chart_alarms_on_the_newest_reading(lab: Lab) -> None:
+    plan = lab.plan(chart="i_mr", n=1)
+    firsts = [g[0] for g in RINGS]
+    for v in firsts:
+        lab.inspect(plan, [v])
+    assert lab.chart(plan)["alarms"] == []
+    lot = lab.inspect(plan, [74.09])
+    res = lab.chart(plan)
+    i, mr = res["spc"]["charts"]
+    assert (i["name"], mr["name"]) == ("i", "mr") and len(i["points"]) == 26
+    assert i["center"] == pytest.approx(sum(firsts + [74.09]) / 26, abs=1e-9)
+    [alarm] = res["alarms"]
+    assert alarm["subgroup"] == lot["code"] and alarm["rule"].startswith("单值图：1 点超出控制限")
 
 
 def test_no_alarm_before_twenty_subgroups(lab: Lab) -> None:
