@@ -32,7 +32,7 @@ from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
 from mom.platform.db import tables as T
-from mom.platform.errors import Conflict, InvalidInput, NotFound, Problem
+from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
 NCR, CAPA, RETURN, PACK = "nonconformance", "capa", "supplier_return", "quality"
 KINDS_ZH = {"use_as_is": "让步接收", "rework": "返工", "scrap": "报废", "return_to_supplier": "退供应商"}
@@ -133,7 +133,15 @@ class Execution:
             if step is None:
                 raise InvalidInput(f"第 {i + 1} 行的处置方式不认识", f"disposition line {i + 1}: unknown disposition",
                                    problems=[Problem(f"/dispositions/{i}/disposition", "请选择处置方式", "choose one", "enum")])
-            ln["posted_document"] = str(step(i, ln, kinds) or "")[:100]
+            try:
+                ln["posted_document"] = str(step(i, ln, kinds) or "")[:100]
+            except MomError as exc:         # say which disposition line the stock engine refused
+                if not exc.zh.startswith(_line_zh(i, ln)):
+                    exc.zh, exc.en = f"{_line_zh(i, ln)}：{exc.zh}", f"disposition line {i + 1}: {exc.en}"
+                    exc.problems = [Problem(f"/dispositions/{i}/qty" if p.path.endswith("/qty") else f"/dispositions/{i}",
+                                            p.zh, p.en, p.code) for p in exc.problems if p.path.startswith("/lines")] or \
+                        [p for p in exc.problems if not p.path.startswith("/lines")]
+                raise
         self._write_back(done)
         return done
 

@@ -251,3 +251,18 @@ def test_rework_of_a_rejected_purchased_lot_is_sorting_then_a_new_inspection(qa:
     assert qa.post(f"/api/records/inspection_lot/{again['id']}/transitions/judge", {"results": rows}, who="qc1")["result"] == "accepted"
     assert qa.lot(lot)["status"] == "released"
     qa.agrees()
+
+
+def test_a_refusal_of_the_stock_engine_names_the_disposition_line_and_nothing_is_posted(qa: Quality) -> None:
+    lot = qa.rejected_lot(30)["lot"]
+    ncr = qa.ncr(lot, qty=50, dispositions=[{"disposition": "scrap", "qty": 10}, {"disposition": "return_to_supplier", "qty": 40}])
+    qa.approve(ncr["id"])
+    moves = qa.count("stock_move")
+    r = qa.client.post(f"/api/records/nonconformance/{ncr['id']}/transitions/execute", json={}, headers=qa.h("qcm"))
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["message"]["zh-CN"].startswith("第 2 行「退供应商」：库存不足") and "现有 20" in body["message"]["zh-CN"]
+    assert [p["path"] for p in body["problems"]] == ["/dispositions/1/qty"]
+    assert qa.count("stock_move") == moves and qa.scrap_qty(lot) == 0      # the scrap line before it is undone too
+    assert qa.get(f"/api/records/nonconformance/{ncr['id']}")["status"] == "approved"
+    qa.agrees()
