@@ -229,8 +229,9 @@ def patrol_by_qty(conn: Connection, forms: Any, ctx: Ctx, plan_form: CompiledFor
 
 def patrol_tick(conn: Connection, forms: Any, ctx: Ctx) -> list[dict[str, Any]]:
     """Open a patrol lot for every running task whose plan's ``patrol_every_minutes`` passed since its
-    last patrol lot (or its start). Idempotent: a second tick at once finds the lot just opened; tasks
-    are locked (FOR UPDATE on PostgreSQL) so two workers ticking together open one lot."""
+    last patrol lot (or its start). Idempotent: a second tick at once finds the lot just opened; each
+    task's order and then the task are locked (FOR UPDATE on PostgreSQL) so two workers ticking
+    together open one lot."""
     found = TL.installed(conn, forms)
     if found is None:
         return []
@@ -243,24 +244,23 @@ def patrol_tick(conn: Connection, forms: Any, ctx: Ctx) -> list[dict[str, Any]]:
         return []
     task_form, order_form = forms.get(conn, PD.TASK), forms.get(conn, PD.ORDER)
     t, o = task_form.main, order_form.main
-    q = (sa.select(t, o.c.item.label("_item")).join(o, o.c.id == t.c.production_order)
+    q = (sa.select(t.c.id, t.c.production_order, o.c.item).join(o, o.c.id == t.c.production_order)
          .where(t.c.deleted_at.is_(None), o.c.deleted_at.is_(None), t.c.status == "running",
                 o.c.item.in_({int(pl["item"]) for pl in plans if pl.get("item") is not None})).order_by(t.c.id))
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update(of=t)
     out: list[dict[str, Any]] = []
-    for row in conn.execute(q).mappings().all():
-        task = dict(row)
-        item = task.pop("_item")
+    for task_id, order_id, item in conn.execute(q).all():
+        # the order, then the task, locked (FOR UPDATE on PostgreSQL) as a job report locks them: two workers
+        # ticking at once, or a tick and a report, take turns, and the second sees the first one's lot
+        order = PD.row(conn, order_form, int(order_id), lock=True)
+        task = PD.row(conn, task_form, int(task_id), lock=True)
+        if order is None or task is None or task.get("status") != "running":
+            continue
         plan = TL.find_plan(conn, plan_form, PATROL, item, operation=task.get("name"))
         minutes = int(plan.get("patrol_every_minutes") or 0) if plan is not None else 0
-        if minutes <= 0:
+        if plan is None or minutes <= 0:
             continue
         since = _last_patrol(conn, lot_form, task)
         if since is None or TL.aware(ctx.now) - TL.aware(since) < dt.timedelta(minutes=minutes):
-            continue
-        order = _order(conn, forms, task["production_order"])
-        if order is None:
             continue
         zh, en = _where(order, task)
         out.append(TL.open_lot(conn, forms, ctx, plan=plan, item=item, lot=None, qty=plan.get("patrol_every_qty")

@@ -121,6 +121,7 @@ def check_post(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, s
     latest = _latest(TL.lots_of(conn, lot_form, SHIPMENT, sid, OQC))
     names = _names(conn, forms, {k[0] for k in need}, {k[1] for k in need if k[1] is not None})
     waiting, rejected, missing = [], [], []
+    codes: dict[str, list[str]] = {"waiting": [], "rejected": []}
     for key, qty in need.items():
         if key[0] not in plans or qty <= 0:
             continue
@@ -129,9 +130,11 @@ def check_post(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, s
         if cur is None or (cur["status"] == "judged" and cur.get("result") == "accepted" and TL.dec(cur.get("lot_qty")) < qty):
             missing.append(what)
         elif cur["status"] == "judged" and cur.get("result") == "rejected":
-            rejected.append(f"{TL.describe(cur)} {what}" + (f"，不合格品单 {cur['ncr']}" if cur.get("ncr") else ""))
+            rejected.append(f"{TL.describe(cur)}{what}" + (f"，不合格品单 {cur['ncr']}" if cur.get("ncr") else ""))
+            codes["rejected"].append(str(cur["code"]))
         elif cur["status"] != "judged":
-            waiting.append(f"{TL.describe(cur)} {what}")
+            waiting.append(f"{TL.describe(cur)}{what}")
+            codes["waiting"].append(str(cur["code"]))
     if not (waiting or rejected or missing):
         return
     code = shipment.get("code")
@@ -143,10 +146,10 @@ def check_post(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, s
     parts, parts_en = [], []
     if waiting:
         parts.append(f"出货检验还没有合格：{'；'.join(waiting)}，请等质检员检验判定合格")
-        parts_en.append(f"outgoing inspection not accepted yet: {', '.join(w.split(' ')[0] for w in waiting)}")
+        parts_en.append(f"outgoing inspection not accepted yet: {', '.join(codes['waiting'])}")
     if rejected:
         parts.append(f"出货检验不合格：{'；'.join(rejected)}，请按不合格品单处置，换合格批次后再出货")
-        parts_en.append(f"rejected by outgoing inspection: {', '.join(r.split(' ')[0] for r in rejected)}")
+        parts_en.append(f"rejected by outgoing inspection: {', '.join(codes['rejected'])}")
     if missing:
         parts.append(f"{'、'.join(missing)} 还没有覆盖这次出货数量的出货检验单：请再保存一次出货单草稿以生成检验单")
         parts_en.append(f"{len(missing)} line(s) have no outgoing inspection for their quantity: save the draft again")

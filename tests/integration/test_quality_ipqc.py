@@ -8,6 +8,7 @@ the task runs (the engine hook the pack's schedule rule calls). SQLite and Postg
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
@@ -196,9 +197,17 @@ def test_time_patrol_every_m_minutes_while_the_task_runs(floor: Floor) -> None:
     assert len(opened) == 1 and [lt["code"] for lt in floor.lots(casting, "ipqc_patrol")] == opened
     assert tick(31) == [] and tick(50) == []                # the next one is due 30 minutes after the last
     assert len(tick(62)) == 1
+    # two workers ticking at the same moment open one lot between them
+    results: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: results.append(tick(95))) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(len(r) for r in results) == [0, 1]
     floor.report(casting, "pause")
     assert tick(200) == []                                  # a paused task is not patrolled
-    assert len(floor.lots(casting, "ipqc_patrol")) == 2
+    assert len(floor.lots(casting, "ipqc_patrol")) == 3
 
 
 def test_the_packs_schedule_rule_opens_time_patrols_in_the_worker(floor: Floor, settings) -> None:  # type: ignore[no-untyped-def]
