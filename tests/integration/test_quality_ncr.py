@@ -266,3 +266,18 @@ def test_a_refusal_of_the_stock_engine_names_the_disposition_line_and_nothing_is
     assert qa.count("stock_move") == moves and qa.scrap_qty(lot) == 0      # the scrap line before it is undone too
     assert qa.get(f"/api/records/nonconformance/{ncr['id']}")["status"] == "approved"
     qa.agrees()
+
+
+def test_rework_on_a_finished_operation_moves_good_pieces_to_rework(qa: Quality) -> None:
+    order = qa.released_order()
+    task = qa.get(f"/api/records/operation_task?production_order={order}&limit=50")["items"][0]
+    qa.post("/api/production/reports", {"task": task["id"], "event": "finish", "good_qty": 50})
+    ncr = qa.post("/api/records/nonconformance", {"title": "首道工序 8 件尺寸超差", "item": qa.items["FG-V50"], "qty": 8,
+                                                 "production_order": order, "operation_task": task["id"],
+                                                 "dispositions": [{"disposition": "rework", "qty": 8}]}, who="qc1")
+    qa.approve(ncr["id"])
+    done = qa.execute(ncr["id"])
+    report = qa.find("job_report", code=done["dispositions"][0]["posted_document"])[0]
+    assert report["event"] == "correct" and "返工" in report["reason"]
+    after = qa.get(f"/api/records/operation_task/{task['id']}")
+    assert (float(after["good_qty"]), float(after["rework_qty"]), after["status"]) == (42, 8, "done")
