@@ -112,27 +112,41 @@ def find_plan(conn: Connection, forms: Any, *, inspection_type: str, item: int, 
               operation: str | None = None) -> dict[str, Any] | None:
     """The most specific active plan of ``inspection_type`` for ``item`` (and ``supplier`` for IQC,
     ``operation`` for IPQC): a plan naming them beats one leaving them empty; the newest among equals."""
+    return find_plans(conn, forms, inspection_type=inspection_type, items=[item], supplier=supplier,
+                      operation=operation).get(int(item))
+
+
+def find_plans(conn: Connection, forms: Any, *, inspection_type: str, items: Any, supplier: str | None = None,
+               operation: str | None = None) -> dict[int, dict[str, Any]]:
+    """:func:`find_plan` for several items in one query (a receipt of many lines): item id → plan."""
     compiled = pack_form(conn, forms, PLAN)
-    if compiled is None:
-        return None
+    wanted = sorted({int(i) for i in items if i is not None})
+    if compiled is None or not wanted:
+        return {}
     t = compiled.main
-    q = sa.select(t).where(t.c.inspection_type == inspection_type, t.c.item == int(item), t.c.deleted_at.is_(None),
-                           sa.or_(t.c.active.is_(True), t.c.active.is_(None)))
-    best, best_key = None, None
-    for r in conn.execute(q).mappings():
-        score = 0
-        for col, want in (("supplier", supplier), ("operation", operation)):
-            have = (r.get(col) or "").strip()
-            if have and have != (want or "").strip():
-                score = -1
-                break
-            score += 1 if have else 0
-        if score < 0:
-            continue
-        key = (score, int(r["id"]))
-        if best_key is None or key > best_key:
-            best, best_key = dict(r), key
-    return best
+    best: dict[int, tuple[tuple[int, int], dict[str, Any]]] = {}
+    for i in range(0, len(wanted), 900):
+        q = sa.select(t).where(t.c.inspection_type == inspection_type, t.c.item.in_(wanted[i:i + 900]),
+                               t.c.deleted_at.is_(None), sa.or_(t.c.active.is_(True), t.c.active.is_(None)))
+        for r in conn.execute(q).mappings():
+            score = _specificity(r, supplier, operation)
+            if score < 0:
+                continue
+            key, item = (score, int(r["id"])), int(r["item"])
+            if item not in best or key > best[item][0]:
+                best[item] = (key, dict(r))
+    return {item: plan for item, (_, plan) in best.items()}
+
+
+def _specificity(plan: Mapping[str, Any], supplier: str | None, operation: str | None) -> int:
+    """How many of supplier / operation the plan names (and matches); -1 when it names another."""
+    score = 0
+    for col, want in (("supplier", supplier), ("operation", operation)):
+        have = (plan.get(col) or "").strip()
+        if have and have != (want or "").strip():
+            return -1
+        score += 1 if have else 0
+    return score
 
 
 def characteristics(conn: Connection, forms: Any, plan_id: int) -> list[dict[str, Any]]:

@@ -60,11 +60,11 @@ def on_receipt_posted(conn: Connection, forms: Any, ctx: Ctx, receipt: Mapping[s
     existing = _lots_of_receipt(conn, lot_form, int(receipt["id"]))
     supplier = receipt.get("supplier")
     opened = []
-    for line, g in receipt_lines(conn, forms, int(receipt["id"])).items():
-        if line in existing or g["qty"] <= 0:
-            continue
-        plan = I.find_plan(conn, forms, inspection_type="iqc", item=g["item"], supplier=supplier)
-        if plan is None:
+    lines = receipt_lines(conn, forms, int(receipt["id"]))
+    plans = I.find_plans(conn, forms, inspection_type="iqc", items=[g["item"] for g in lines.values()], supplier=supplier)
+    for line, g in lines.items():
+        plan = plans.get(g["item"])
+        if line in existing or g["qty"] <= 0 or plan is None:
             continue
         set_lot_status(conn, forms, ctx, g["lots"], "quarantine", only_from=("released",))
         opened.append(I.open_lot(conn, forms, ctx, plan=plan, item=g["item"], lot=g["lots"][0] if len(g["lots"]) == 1 else None,
@@ -166,8 +166,8 @@ def open_ncr(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], sto
         g = receipt_lines(conn, forms, int(lot["stock_receipt"])).get(int(lot.get("receipt_line") or 1))
         prefer = g["location"] if g else None
     location, qty = _where(conn, forms, int(lot["item"]), stock, prefer)
-    if qty <= 0:
-        qty = D.dec(lot.get("lot_qty"))
+    if qty <= 0 or not stock:     # untracked stock: no more than this lot of it
+        qty = min(qty, D.dec(lot.get("lot_qty"))) if qty > 0 else D.dec(lot.get("lot_qty"))
     item = D.row(conn, forms.get(conn, D.ITEM), int(lot["item"])) or {}
     number = None
     if lot.get("lot") is not None:
