@@ -98,6 +98,32 @@ def inspect(client: Any, h: dict[str, str], plan: int, item: int, readings: list
         timer[k] = timer.get(k, 0.0) + (b - a)
 
 
+class FeedTimer:
+    """Time spent in the SPC feed (``spc_feed.on_judged``, inside the judge's transaction), to tell its share
+    of the judge from the rest (the quality pack's judging, switching, stock release)."""
+
+    def __init__(self) -> None:
+        from mom.engines.quality import spc_hooks
+
+        self.spent, self.calls, self.hooks = 0.0, 0, spc_hooks
+        self.orig = spc_hooks.spc_feed.on_judged
+
+        def timed(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return self.orig(*a, **k)
+            finally:
+                self.spent += time.perf_counter() - t
+                self.calls += 1
+        spc_hooks.spc_feed.on_judged = timed
+
+    def reset(self) -> None:
+        self.spent, self.calls = 0.0, 0
+
+    def ms(self) -> float:
+        return self.spent / max(1, self.calls) * 1000
+
+
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
@@ -118,6 +144,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         warm: dict[str, float] = {}
         for i in range(args.history):
             inspect(client, insp, plan, item, _readings(rnd, i), warm)
+        feed = FeedTimer()
         lots, creates, steps = [], [], {}
         n = args.history
         for r in range(args.rounds):
@@ -138,7 +165,8 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         alarms = _ok(client.get(f"/api/quality/spc/chart?plan={plan}&char_seq=1&limit=10000", headers=admin))["alarms"]
     lot_s, create_s = statistics.median(lots), statistics.median(creates)
     total = args.lots * args.rounds
-    return {"db": kind, "lot_ms": lot_s * 1000, "create_ms": create_s * 1000, "ratio": lot_s / create_s,
+    feed.hooks.spc_feed.on_judged = feed.orig
+    return {"db": kind, "feed_ms": feed.ms(), "lot_ms": lot_s * 1000, "create_ms": create_s * 1000, "ratio": lot_s / create_s,
             "lots_per_min": 60 / lot_s, "results_per_min": 600 / lot_s, "alarms": len(alarms), "lots": n,
             "steps_ms": {k: v / total * 1000 for k, v in steps.items()}}
 
@@ -156,7 +184,7 @@ def main() -> None:
         res = run(kind, args)
         steps = ", ".join(f"{k} {v:.1f}" for k, v in res["steps_ms"].items())
         print(f"{kind}: {res['lot_ms']:.1f} ms per inspection lot ({steps} ms) = {res['lots_per_min']:.0f} lots/min = "
-              f"{res['results_per_min']:,.0f} results/min (target 1,000); plain create {res['create_ms']:.1f} ms; "
+              f"{res['results_per_min']:,.0f} results/min (target 1,000); SPC feed {res['feed_ms']:.1f} ms of the judge; plain create {res['create_ms']:.1f} ms; "
               f"ratio {res['ratio']:.1f}×; {res['alarms']} alarms over {res['lots']} lots")
 
 

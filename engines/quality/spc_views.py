@@ -26,16 +26,26 @@ from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
 from mom.engines.records.lookup import user_names
 from mom.engines.reports.spc import SpcError
-from mom.platform.errors import Conflict
+from mom.platform.errors import Conflict, NotFound
 
 MAX_CHARACTERISTICS = 1000
 MAX_ALARMS = 200
 
 
+def form(conn: Connection, forms: Any, name: str) -> Any:
+    """The quality pack's form ``name``, or 404 saying the pack is missing (not a form key)."""
+    try:
+        return forms.get(conn, name)
+    except NotFound:
+        raise NotFound("还没有安装「质量管理」包（检验方案、检验单、控制图）：请管理员安装后再用控制图",
+                       "the quality pack (inspection plans, lots, charts) is not installed: ask an administrator to install it",
+                       detail={"form": name}) from None
+
+
 def _readable(conn: Connection, forms: Any, ctx: Ctx, name: str, *, need: bool, field: str | None = None) -> tuple[Any, Any]:
     """(compiled, row scope) of ``name`` for the caller, or (None, None) when she may not read it
     (``need``: refuse in words instead)."""
-    compiled = forms.get(conn, name)
+    compiled = form(conn, forms, name)
     access = A.form_access(compiled, ctx.actor)
     ok = access.can("read") and ctx.actor.reads_form(name) and (field is None or access.visible(field))
     if not ok:
@@ -129,7 +139,7 @@ def chart(conn: Connection, forms: Any, ctx: Ctx, plan_id: int, seq: int, *, dat
     lot_form, lot_scope = _readable(conn, forms, ctx, LOT, need=True, field="results")
     ch = spc_series.characteristic(conn, plan_form, plan_id, seq, scope=plan_scope)
     groups, more = spc_series.subgroups(conn, lot_form, ch, limit=limit, date_from=date_from, date_to=date_to, scope=lot_scope)
-    x_form = forms.get(conn, EXCLUSION)
+    x_form = form(conn, forms, EXCLUSION)
     excluded = spc_series.exclusions(conn, x_form, ch, [g.lot_id for g in groups])
     items = _items(conn, forms, ctx, {ch.item_id} if ch.item_id else set())
     head = {**ch.as_dict(), "item_text": _item_text(items, ch.item_id)}
@@ -158,19 +168,21 @@ def chart(conn: Connection, forms: Any, ctx: Ctx, plan_id: int, seq: int, *, dat
 
 def exclude(conn: Connection, forms: Any, ctx: Ctx, *, plan: int, char_seq: int, inspection_lot: int, reason: str) -> dict[str, Any]:
     """Leave a subgroup out of the limits, with the reason (the caller's right to create exclusions)."""
+    form(conn, forms, EXCLUSION)
     return S.create_records(conn=conn, registry=forms, ctx=ctx, form=EXCLUSION, docs=[
         {"inspection_plan": plan, "char_seq": char_seq, "inspection_lot": inspection_lot, "reason": reason}])[0]
 
 
 def unexclude(conn: Connection, forms: Any, ctx: Ctx, exclusion_id: int) -> dict[str, Any]:
     """Take an exclusion back (soft delete: the record of it stays restorable)."""
+    form(conn, forms, EXCLUSION)
     return S.delete_record(conn=conn, registry=forms, ctx=ctx, form=EXCLUSION, record_id=exclusion_id)
 
 
 def acknowledge(conn: Connection, forms: Any, ctx: Ctx, alarm_id: int, note: str | None = None) -> dict[str, Any]:
     """Mark an alarm seen by the caller, through the record service with her own rights (the quality pack lets
     people write only 确认人, 确认时间 and 处理说明 of an alarm); a second acknowledgement is refused in words."""
-    compiled = forms.get(conn, ALARM)
+    compiled = form(conn, forms, ALARM)
     _, row = A.record_row(conn, compiled, ctx.actor, alarm_id, "update", lock=True)
     if row.get("acknowledged_at") is not None:
         who = user_names(conn, {row["acknowledged_by"]}).get(row["acknowledged_by"], "") if row.get("acknowledged_by") else ""
