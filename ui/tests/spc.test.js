@@ -23,7 +23,7 @@ describe('SPC page', () => {
     expect(data[3].itemStyle.color).toBe('#d03050')
     expect(data[1].itemStyle.color).toBe('#fff')
     expect(data[0].itemStyle).toBeUndefined()
-    expect(o.series[0].markLine.data.map((l) => l.name)).toEqual(['UCL', 'LCL', 'CL', 'LSL', 'USL'])
+    expect(o.series[0].markLine.data.map((l) => l.label.formatter)).toEqual(['UCL 11', 'LCL 9', 'CL 10', 'LSL 8', 'USL 12'])
     expect(o.yAxis.max).toBeGreaterThan(13)
     const tipText = o.tooltip.formatter([{ dataIndex: 3 }])
     expect(tipText).toContain('QI-4')

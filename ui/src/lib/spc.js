@@ -15,6 +15,7 @@ export function fmt(v, d = 4) {
   return n.toLocaleString('zh-CN', { maximumFractionDigits: d, useGrouping: Math.abs(n) >= 10000 })
 }
 
+const short = (label) => { const parts = String(label).split('-'); return parts.length > 1 ? parts[parts.length - 1] : String(label) }
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]))
 
 /** The subgroup (its index among the lots answered) behind each plotted point. @param {Record<string, any>} res */
@@ -31,7 +32,7 @@ export function pointLot(res, p) {
   const lots = res?.subgroups || res?.lots
   const g = Array.isArray(lots) && gi !== undefined ? lots[gi] || {} : {}
   return { group: gi ?? p, lot: g.inspection_lot ?? g.lot_id ?? g.id ?? null, code: g.code || (res?.labels || [])[p] || String(p + 1),
-    at: g.at || g.inspected_at || null, values: g.values || null }
+    at: g.at || g.inspected_at || null, values: g.values || null, excluded: g.excluded || null }
 }
 
 /** Plotted positions excluded from the limits -> {reason, exclusion id, ...}. @param {Record<string, any>} res */
@@ -66,7 +67,8 @@ const same = (xs) => Array.isArray(xs) && xs.length > 0 && xs.every((x) => Math.
  * An ECharts option for one part of a control chart (X̄, R, S, I or MR).
  * @param {Record<string, any>} res the chart answer
  * @param {Record<string, any>} part one of res.charts
- * @param {{ t: (k: string, p?: any) => string, L: (m: any) => string, spec?: { lsl?: number | null, usl?: number | null }, decimals?: number }} o
+ * @param {{ t: (k: string, p?: any) => string, L: (m: any) => string, when?: (v: any) => string,
+ *   spec?: { lsl?: number | null, usl?: number | null }, decimals?: number }} o
  */
 export function controlOption(res, part, o) {
   const { t, L } = o
@@ -81,7 +83,7 @@ export function controlOption(res, part, o) {
     if (bad.has(i)) { item.itemStyle = { color: RED, borderColor: RED }; item.symbolSize = 9 }
     return item
   })
-  const series = [{ name: t('spc.series.' + part.name), type: 'line', data, symbol: 'circle', symbolSize: 6, z: 3,
+  const series = [{ name: t('spc.series.' + part.name), type: 'line', data, symbol: 'circle', symbolSize: 6, z: 3, showAllSymbol: true,
     lineStyle: { color: '#409eff', width: 1.5 }, itemStyle: { color: '#409eff' } }]
   const lines = []
   const stepped = part.ucl === null || part.ucl === undefined
@@ -101,7 +103,10 @@ export function controlOption(res, part, o) {
   const spec = (part.name === 'xbar' || part.name === 'i') ? (o.spec || {}) : {}
   if (spec.lsl !== null && spec.lsl !== undefined) lines.push({ yAxis: spec.lsl, name: 'LSL', lineStyle: { color: SPEC, type: 'dotted', width: 2 } })
   if (spec.usl !== null && spec.usl !== undefined) lines.push({ yAxis: spec.usl, name: 'USL', lineStyle: { color: SPEC, type: 'dotted', width: 2 } })
-  series[0].markLine = { silent: true, symbol: 'none', label: { formatter: (p) => `${p.name} ${fmt(p.value, d)}`, position: 'insideEndTop' }, data: lines }
+  // each line says its own value (not the axis-rounded one); upper lines label above, lower below, the centre on the left
+  const at = { UCL: 'insideEndTop', USL: 'insideEndTop', LCL: 'insideEndBottom', LSL: 'insideEndBottom', CL: 'insideStartTop' }
+  for (const l of lines) l.label = { formatter: `${l.name} ${fmt(l.yAxis, d)}`, position: at[l.name] }
+  series[0].markLine = { silent: true, symbol: 'none', data: lines }
   const all = [...part.points, ...lines.map((l) => l.yAxis), ...(ucl || []), ...(lcl || [])].filter((v) => v !== null && Number.isFinite(v))
   const lo = Math.min(...all)
   const hi = Math.max(...all)
@@ -109,18 +114,20 @@ export function controlOption(res, part, o) {
   return {
     animation: false,
     grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
-    tooltip: { trigger: 'axis', confine: true, formatter: (ps) => tip(res, part, ps, { t, bad, excl, d }) },
-    xAxis: { type: 'category', data: labels, axisLabel: { hideOverlap: true } },
+    tooltip: { trigger: 'axis', confine: true, formatter: (ps) => tip(res, part, ps, { t, bad, excl, d, when: o.when }) },
+    // a lot code's last part (QI-20261204-0026 → 0026) under the axis; the whole code is in the tooltip
+    xAxis: { type: 'category', data: labels, axisLabel: { interval: 'auto', hideOverlap: true, overflow: 'none', width: undefined, formatter: short } },
     yAxis: { type: 'value', min: +(lo - pad).toPrecision(8), max: +(hi + pad).toPrecision(8), axisLabel: { formatter: (v) => fmt(v, d) } },
     dataZoom: part.points.length > 60 ? [{ type: 'inside' }] : undefined,
     series,
   }
 }
 
-function tip(res, part, ps, { t, bad, excl, d }) {
+function tip(res, part, ps, { t, bad, excl, d, when }) {
   const p = (Array.isArray(ps) ? ps[0] : ps)?.dataIndex ?? 0
   const lot = pointLot(res, p)
-  const rows = [`<b>${esc(lot.code)}</b>${lot.at ? ' · ' + esc(String(lot.at).slice(0, 16).replace('T', ' ')) : ''}`,
+  const at = lot.at ? (when ? when(lot.at) : String(lot.at).slice(0, 16).replace('T', ' ')) : ''
+  const rows = [`<b>${esc(lot.code)}</b>${at ? ' · ' + esc(at) : ''}`,
     `${esc(t('spc.series.' + part.name))}: ${fmt(part.points[p], d)}`]
   const ucl = part.ucl ?? part.ucl_points?.[p]
   const lcl = part.lcl ?? part.lcl_points?.[p]
