@@ -25,7 +25,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mom.engines.mrp import problem as P
 from mom.engines.mrp.levels import low_level_codes
@@ -120,8 +120,10 @@ class Plan:
         return [Peg(k[0], q, k[1], k[2], k[3]) for k, q in out.items()]
 
 
-# A requirement element: (bucket, date, seq, qty, peg template)
-_Elem = tuple[int, dt.date, int, Decimal, Peg]
+# A requirement element: (sort key, qty, peg template); the key's first two values are its bucket and date
+_Elem = tuple[tuple, Decimal, Peg]
+_new = tuple.__new__        # a Peg without NamedTuple's keyword handling (hundreds of thousands per run)
+_MISSING = object()
 
 
 def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
@@ -135,31 +137,31 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
     result = Plan(problem.buckets, levels, {}, [], [], beyond)
     order = sorted((i for i in problem.items if only is None or i in only),
                    key=lambda i: (levels.get(i, 0), problem.items[i].code, i))
-    seq = [len(problem.demands) + len(problem.outside)]
-    memo: dict[tuple[int, dt.date], tuple[P.Component, ...]] = {}
-    needs: dict[tuple[int, Decimal], Decimal] = {}
+    explode = _Exploder(problem, elems)
     for item_id in order:
         item = problem.items[item_id]
         receipts = sorted(by_item.get(item_id, ()), key=lambda r: (r.date, r.ref, r.line or 0))
-        mine = sorted(elems.pop(item_id, []), key=_order_key)
+        mine = elems.pop(item_id, [])
+        mine.sort()         # by bucket and date, then by what they are (keys are unique: never past the key)
         planned = _net(problem, result, item, mine, receipts)
         _peg(problem, item, mine, receipts, planned)
-        result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
+        if receipts:
+            result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
         for po in planned:
-            _explode(problem, po, elems, seq, memo, needs)
+            explode(po)
     return result
 
 
 _RANK = {P.SALES: 0, P.MPS: 1, P.FORECAST: 2, P.ORDER: 3, PLANNED: 4}
+_RANK_PLANNED = _RANK[PLANNED]
 
 
-def _order_key(e: _Elem) -> tuple:
+def _order_key(bucket: int, date: dt.date, seq: int, qty: Decimal, p: Peg) -> tuple:
     """Requirements by bucket and date, then by what they are (not by input order): the same problem in
-    any order gives the same pegging."""
-    p = e[4]
+    any order gives the same pegging. ``seq`` last makes every key unique."""
     if p.kind == OUTSIDE:       # sorted as a parent's planned order of this pass would be
-        return (e[0], e[1], _RANK[PLANNED], PLANNED, "", 0, 0, p.line or 0, e[3], e[2])
-    return (e[0], e[1], _RANK.get(p.kind, 9), p.kind, p.ref, p.line or 0, p.doc or 0, p.parent or 0, e[3], e[2])
+        return (bucket, date, _RANK_PLANNED, PLANNED, "", 0, 0, p.line or 0, qty, seq)
+    return (bucket, date, _RANK.get(p.kind, 9), p.kind, p.ref, p.line or 0, p.doc or 0, p.parent or 0, qty, seq)
 
 
 def _independent(problem: P.Problem) -> tuple[dict[int, list[_Elem]], int]:
@@ -175,7 +177,8 @@ def _independent(problem: P.Problem) -> tuple[dict[int, list[_Elem]], int]:
             beyond += i >= b.count
             continue
         grouped[d.item][i][d.kind].append((n, d))
-        has_mps.update([d.item] if d.kind == P.MPS else [])
+        if d.kind == P.MPS:
+            has_mps.add(d.item)
     out: dict[int, list[_Elem]] = defaultdict(list)
     for item, per_bucket in grouped.items():
         for i, kinds in per_bucket.items():
@@ -191,7 +194,8 @@ def _independent(problem: P.Problem) -> tuple[dict[int, list[_Elem]], int]:
                         chosen.append((n, P.Demand(d.item, d.date, rest, d.kind, d.ref, d.doc, d.line)))
             for n, d in chosen:
                 parent = d.doc if d.kind == PLANNED else None
-                out[item].append((i, d.date, n, d.qty, Peg(d.kind, d.qty, d.ref, None if parent else d.doc, d.line, parent)))
+                peg = Peg(d.kind, d.qty, d.ref, None if parent else d.doc, d.line, parent)
+                out[item].append((_order_key(i, d.date, n, d.qty, peg), d.qty, peg))
     return out, beyond
 
 
@@ -199,7 +203,7 @@ def _net(problem: P.Problem, result: Plan, item: P.Item, mine: list[_Elem], rece
     b, n = problem.buckets, problem.buckets.count
     gross, sr = [ZERO] * n, [ZERO] * n
     for e in mine:
-        gross[e[0]] += e[3]
+        gross[e[0][0]] += e[1]
     for r in receipts:
         i = b.index(r.date)
         if i < n:
@@ -207,18 +211,20 @@ def _net(problem: P.Problem, result: Plan, item: P.Item, mine: list[_Elem], rece
     poh, net, por, rel = [ZERO] * n, [ZERO] * n, [ZERO] * n, [ZERO] * n
     prev, ss = item.on_hand, item.safety_stock
     made: list[PlannedOrder] = []
+    orders, today, back = result.orders, problem.today, problem.calendar.back
     for t in range(n):
         avail = prev + sr[t] - gross[t]
         if avail < ss:
             net[t] = ss - avail
-            due = max(b.date(t), problem.today)
-            release = problem.calendar.back(due, item.lead_time)
+            due = max(b.date(t), today)
+            release = back(due, item.lead_time)
+            at = b.index(release)
             for q in lots(net[t], item.lot_rule, item.lot_size):
-                po = PlannedOrder(len(result.orders) + 1, item.id, item.source, q, due, release, t, release < problem.today)
-                result.orders.append(po)
+                po = PlannedOrder(len(orders) + 1, item.id, item.source, q, due, release, t, release < today)
+                orders.append(po)
                 made.append(po)
                 por[t] += q
-                rel[b.index(release)] += q
+                rel[at] += q
             avail += por[t]
         poh[t] = prev = avail
     result.records[item.id] = ItemRecord(item.id, result.levels.get(item.id, 0), gross, sr, poh, net, por, rel)
@@ -235,21 +241,22 @@ def _peg(problem: P.Problem, item: P.Item, mine: list[_Elem], receipts: list[P.R
     reqs: list[tuple[Decimal, Peg]] = []
     if item.safety_stock > 0:
         reqs.append((item.safety_stock, Peg(SAFETY, item.safety_stock, "安全库存")))
-    reqs += [(e[3], e[4]) for e in mine]
-    k = 0
+    reqs += [(e[1], e[2]) for e in mine]
+    k, end = 0, len(supplies)
     for qty, template in reqs:
         left = qty
-        while left > 0 and k < len(supplies):
+        while left > ZERO and k < end:
             s = supplies[k]
-            take = min(left, s[2])
-            if take > 0 and s[3] is not None:
-                s[3].pegs.append(template if take == template.qty else template._replace(qty=take))
-            s[2] -= take
+            have = s[2]
+            take = have if have < left else left        # min(left, have), without the call
+            if take > ZERO and s[3] is not None:
+                s[3].pegs.append(template if take == template[1] else _new(Peg, (template[0], take, *template[2:])))
+            s[2] = have - take
             left -= take
-            if s[2] <= 0:
+            if s[2] <= ZERO:
                 k += 1
     for s in supplies:
-        if s[3] is not None and s[2] > 0:
+        if s[3] is not None and s[2] > ZERO:
             s[3].pegs.append(Peg(STOCK, s[2], "批量余量"))
 
 
@@ -275,24 +282,49 @@ def _actions(problem: P.Problem, item: P.Item, rec: ItemRecord, receipts: list[P
     return out
 
 
-def _explode(problem: P.Problem, po: PlannedOrder, elems: dict[int, list[_Elem]], seq: list[int],
-             memo: dict[tuple[int, dt.date], tuple[P.Component, ...]], needs: dict[tuple[int, Decimal], Decimal]) -> None:
-    if po.source != P.MAKE:
-        return
-    key = (po.item, po.release)
-    lines = memo.get(key)
-    if lines is None:       # the BOM in force that day, each line's need per parent unit, once per (item, day)
-        bom = choose_bom(problem.boms.get(po.item, ()), po.release)
-        lines = memo[key] = bom.components if bom else ()
-    i = problem.buckets.index(po.release)
-    for c in lines:
-        key = (id(c), po.qty)       # the same lot of the same line again (lot sizes repeat): computed once
-        need = needs.get(key)
-        if need is None:
-            need = needs[key] = component_qty(po.qty, c)
-        if need > 0:
-            seq[0] += 1
-            elems[c.item].append((i, po.release, seq[0], need, Peg(PLANNED, need, "", None, None, po.number)))
+class _Exploder:
+    """A make order's component needs, added to the components' requirements: each BOM line's need for the
+    order's quantity on its release date, from the BOM in force that day (looked up once per item when the
+    item has one BOM without dates, else once per item and day) and computed once per (line, quantity)."""
+
+    def __init__(self, problem: P.Problem, elems: dict[int, list[_Elem]]) -> None:
+        self.problem, self.elems = problem, elems
+        self.seq = len(problem.demands) + len(problem.outside)
+        self.fixed: dict[int, Any] = {}
+        self.by_day: dict[tuple[int, dt.date], tuple[P.Component, ...]] = {}
+        self.needs: dict[tuple[int, Decimal], Decimal] = {}
+
+    def lines(self, item: int, day: dt.date) -> tuple[P.Component, ...]:
+        lines = self.fixed.get(item, _MISSING)
+        if lines is _MISSING:
+            boms = self.problem.boms.get(item, ())
+            undated = len(boms) == 1 and boms[0].effective_from is None and boms[0].effective_to is None
+            lines = self.fixed[item] = boms[0].components if undated else () if not boms else None
+        if lines is None:
+            key = (item, day)
+            lines = self.by_day.get(key)
+            if lines is None:
+                bom = choose_bom(self.problem.boms.get(item, ()), day)
+                lines = self.by_day[key] = bom.components if bom else ()
+        return lines
+
+    def __call__(self, po: PlannedOrder) -> None:
+        if po.source != P.MAKE:
+            return
+        lines = self.lines(po.item, po.release)
+        if not lines:
+            return
+        i = self.problem.buckets.index(po.release)
+        needs, elems = self.needs, self.elems
+        for c in lines:
+            key = (id(c), po.qty)       # the same lot of the same line again (lot sizes repeat): computed once
+            need = needs.get(key)
+            if need is None:
+                need = needs[key] = component_qty(po.qty, c)
+            if need > ZERO:
+                self.seq += 1
+                elems[c.item].append(((i, po.release, _RANK_PLANNED, PLANNED, "", 0, 0, po.number, need, self.seq), need,
+                                      _new(Peg, (PLANNED, need, "", None, None, po.number))))
 
 
 def choose_bom(boms: tuple[P.Bom, ...], day: dt.date) -> P.Bom | None:

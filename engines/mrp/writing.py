@@ -1,10 +1,11 @@
 """A run's suggestions (MRP建议) and their pegging rows (需求来源) as rows: written in bulk, and compared with
 what is stored so that a net-change run rewrites only what changed.
 
-Suggestions go through the record service's batch insert (ids and numbers reserved once per chunk, the
-forms' hooks called) without child rows; their pegging rows follow as plain values straight to
-``platform.db.bulk.insert_many`` (COPY on PostgreSQL), chunk by chunk, so memory stays bounded whatever
-the size of the plan. A suggestion's **key** is what a planner sees of it (item, kind, quantity, dates,
+Suggestions go through the record service's batch insert (ids reserved once per chunk, the forms' hooks
+called) without child rows, their numbers given beforehand: one reservation of the sequence per chunk and
+the pattern's text around a counter (``numbers``: the same text the pattern renders, checked). Their
+pegging rows follow as plain tuples straight to the driver (``executemany`` on SQLite, COPY on PostgreSQL:
+``write_pegs``), chunk by chunk, so memory stays bounded whatever the size of the plan. A suggestion's **key** is what a planner sees of it (item, kind, quantity, dates,
 exception, the order it acts on, low-level code); its pegging is the list of rows in order. Two plans'
 suggestions with equal keys and equal pegging are the same suggestion: a net-change run keeps the stored
 row (and its number) and only moves it to the new run.
@@ -21,14 +22,16 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.mrp import documents as D
 from mom.engines.mrp import plan as M
+from mom.engines.forms import autonumber as pattern_of
 from mom.engines.mrp import problem as P
+from mom.engines.records import autonumber as AN
 from mom.engines.records import service as S
 from mom.engines.records import values as V
 from mom.engines.records.context import Ctx
-from mom.platform.db import bulk
 
 PROPOSED = "proposed"
 PEG_COLS = ("demand_kind", "demand", "qty", "sales_order", "forecast", "parent_suggestion", "production_order")
+PEG_ROW = (*PEG_COLS, "parent_id", "seq")
 KEY_COLS = ("item", "kind", "qty", "release_date", "due_date", "exception", "production_order", "purchase_order", "level")
 CHUNK = 20_000
 
@@ -85,11 +88,55 @@ def peg_values(p: M.Peg, id_of: dict[int, tuple[int, str]]) -> tuple:
     return (kind, p.ref or None, p.qty, None, None, None, None)
 
 
-def _peg_row(p: M.Peg, id_of: dict[int, tuple[int, str]], parent_id: int, seq: int) -> dict[str, Any]:
-    """:func:`peg_values` as the row to insert (a dict built in one go: there are millions)."""
-    v = peg_values(p, id_of)
-    return {"demand_kind": v[0], "demand": v[1], "qty": v[2], "sales_order": v[3], "forecast": v[4], "parent_suggestion": v[5],
-            "production_order": v[6], "parent_id": parent_id, "seq": seq}
+def _peg_rows(todo: Iterable[tuple[int, Sequence[M.Peg]]], id_of: dict[int, tuple[int, str]]) -> list[tuple]:
+    """The pegging rows of suggestions ``(id, pegs)`` as tuples in ``PEG_ROW`` order (there are millions:
+    no dict per row)."""
+    return [(*peg_values(p, id_of), sid, n) for sid, pegs in todo for n, p in enumerate(pegs, 1)]
+
+
+def write_pegs(conn: Connection, table: sa.Table, rows: Sequence[tuple]) -> None:
+    """Insert pegging rows (tuples in ``PEG_ROW`` order) as ``table.insert()`` would store them: the
+    quantity a float on SQLite (the decimal type's storage there), a ``Decimal`` for COPY on PostgreSQL;
+    integers and texts as they are."""
+    if not rows:
+        return
+    q = conn.dialect.identifier_preparer.quote
+    cols = ", ".join(q(c) for c in PEG_ROW)
+    if conn.dialect.name != "postgresql":
+        data = [(r[0], r[1], None if r[2] is None else float(r[2]), *r[3:]) for r in rows]
+        conn.exec_driver_sql(f"INSERT INTO {q(table.name)} ({cols}) VALUES ({', '.join('?' for _ in PEG_ROW)})", data)
+        return
+    import psycopg
+
+    target = (f"{q(table.schema)}." if table.schema else "") + q(table.name)
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN") as cp:
+            for r in rows:
+                cp.write_row(r)
+    except psycopg.errors.IntegrityError as exc:
+        raise sa.exc.IntegrityError(f"COPY {table.name}", None, exc) from exc
+
+
+def numbers(conn: Connection, compiled: Any, ctx: Ctx, rows: Sequence[dict[str, Any]]) -> None:
+    """Give ``rows`` their autonumbers as the record service would (``records.autonumber``: the field's
+    sequence, one reservation for all), the text built around a counter instead of rendering the pattern
+    row by row; the first number is checked against the pattern's own rendering."""
+    local = ctx.now.astimezone(ctx.tz)
+    for f in compiled.definition.scalar_fields:
+        need = [r for r in rows if r.get(f.key) in (None, "")] if f.type == "autonumber" else []
+        if not need:
+            continue
+        pattern = str(f.raw["pattern"])
+        got = AN.next_numbers(conn, f"{compiled.name}.{f.id}", pattern_of.period_of(pattern, local), len(need))
+        m = next(m for m in pattern_of.TOKEN.finditer(pattern) if m.group(1) == "seq")
+        head, tail = pattern_of.render(pattern[:m.start()], local, 0), pattern_of.render(pattern[m.end():], local, 0)
+        width = int(m.group(2))
+        if f"{head}{str(got[0]).zfill(width)}{tail}" != pattern_of.render(pattern, local, got[0]):
+            for r, n in zip(need, got):         # a pattern the counter does not reproduce: rendered one by one
+                r[f.key] = pattern_of.render(pattern, local, n)
+            continue
+        for r, n in zip(need, got):
+            r[f.key] = f"{head}{str(n).zfill(width)}{tail}"
 
 
 def key_of(values: dict[str, Any]) -> tuple:
@@ -109,14 +156,21 @@ def insert(conn: Connection, forms: Any, compiled: Any, ctx: Ctx, todo: Sequence
     ids: list[int] = []
     for at in range(0, len(todo), CHUNK):
         part = todo[at:at + CHUNK]
-        stored = S.insert_rows(conn, compiled, ctx, [V.Prepared(e.values, {}) for e in part], audit=False, hooks=forms.hooks)
+        values = [e.values for e in part]
+        numbers(conn, compiled, ctx, values)
+        stored = S.insert_rows(conn, compiled, ctx, [V.Prepared(v, {}) for v in values], audit=False, hooks=forms.hooks)
         for e, r in zip(part, stored):
             if e.number:
                 id_of[e.number] = (int(r["id"]), str(r.get("code") or ""))
             ids.append(int(r["id"]))
-        rows = [_peg_row(p, id_of, int(r["id"]), n) for e, r in zip(part, stored) for n, p in enumerate(e.pegs, 1)]
-        for k in range(0, len(rows), CHUNK * 2):
-            bulk.insert_many(conn, peg_table, rows[k:k + CHUNK * 2], [*PEG_COLS, "parent_id", "seq"])
+        done = 0
+        while done < len(part):      # pegging rows about CHUNK * 2 at a time
+            k, size = done, 0
+            while k < len(part) and (size == 0 or size + len(part[k].pegs) <= CHUNK * 2):
+                size += len(part[k].pegs)
+                k += 1
+            write_pegs(conn, peg_table, _peg_rows(((int(r["id"]), e.pegs) for e, r in zip(part[done:k], stored[done:k])), id_of))
+            done = k
     return ids
 
 
@@ -175,8 +229,7 @@ def repeg(conn: Connection, compiled: Any, todo: Sequence[tuple[int, Entry]]) ->
     peg = compiled.children["pegging"]
     for chunk in D.chunks([sid for sid, _ in todo]):
         conn.execute(peg.delete().where(peg.c.parent_id.in_(chunk or [])))
-    rows = [_peg_row(p, {}, sid, n) for sid, e in todo for n, p in enumerate(e.pegs, 1)]
-    bulk.insert_many(conn, peg, rows, [*PEG_COLS, "parent_id", "seq"])
+    write_pegs(conn, peg, _peg_rows(((sid, e.pegs) for sid, e in todo), {}))
 
 
 def remove(conn: Connection, compiled: Any, gone: Sequence[int]) -> set[int]:
