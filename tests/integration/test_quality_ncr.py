@@ -140,6 +140,9 @@ def test_a_rejected_lot_is_scrapped_returned_and_used_as_is_in_one_execution(qa:
     again = qa.execute(ncr["id"])                            # a retry (a double click, a resent request) posts nothing
     assert [ln["posted_document"] for ln in again["dispositions"]] == posted
     assert qa.count("stock_move") == moves_before and qa.scrap_qty(lot, "SF-C50") == 20
+    # the supplier refused the return: the storekeeper reverses the 退供应商出库 and the 10 are back
+    qa.post(f"/api/inventory/documents/supplier_return/{back['id']}/reverse", who="store1", status=201)
+    assert qa.qty("SF-C50", "A01", lot) == 10
     qa.agrees()
 
 
