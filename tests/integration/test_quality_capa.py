@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from mom.platform.auth import service as auth
+from mom.platform.db.engine import write_tx
+from tests.conftest import fixture_hash
 from tests.integration.test_quality_ncr import Quality
 
 
@@ -93,3 +96,17 @@ def test_overdue_capas_are_listed_oldest_due_first(qa: Quality) -> None:
     assert [r["code"] for r in rows] == [later["code"], late["code"]]
     r = qa.client.get("/api/reports/capa_overdue/data", headers=qa.h("qc1"))
     assert r.status_code == 403
+
+
+def test_the_owner_writes_the_8d_but_not_the_effectiveness_nor_the_due_date(qa: Quality) -> None:
+    with write_tx(qa.engine) as conn:
+        auth.create_user(conn, username="sup1", password_hash=fixture_hash("sup1-pass-1"), roles=["supervisor"])
+        auth.create_user(conn, username="op9", password_hash=fixture_hash("op9-pass-1"), roles=["operator"])
+    owner = qa.get("/api/auth/me", who="sup1")["id"]
+    capa = qa.post("/api/records/capa", {"title": "铸造车间砂眼 8D", "owner": owner, "due_date": "2030-06-30"}, who="qe1")
+    r = qa.patch("capa", capa["id"], {"d3_containment": "在库 300 件全检，隔离可疑批次"}, who="sup1")
+    assert r.status_code == 200, r.text
+    for field, value in (("effectiveness", "effective"), ("due_date", "2031-01-01")):
+        r = qa.patch("capa", capa["id"], {field: value}, who="sup1")
+        assert r.status_code in (403, 422), r.text
+    assert qa.client.get(f"/api/records/capa/{capa['id']}", headers=qa.h("op9")).status_code in (403, 404)
