@@ -184,7 +184,8 @@ def main() -> None:
         res = run(kind, args)
         steps = ", ".join(f"{k} {v:.1f}" for k, v in res["steps_ms"].items())
         print(f"{kind}: {res['lot_ms']:.1f} ms per inspection lot ({steps} ms) = {res['lots_per_min']:.0f} lots/min = "
-              f"{res['results_per_min']:,.0f} results/min (target 1,000); SPC feed {res['feed_ms']:.1f} ms of the judge; plain create {res['create_ms']:.1f} ms; "
+              f"{res['results_per_min']:,.0f} results/min (target 1,000); SPC feed {res['feed_ms']:.1f} ms of the judge; "
+              f"plain create {res['create_ms']:.1f} ms; "
               f"ratio {res['ratio']:.1f}×; {res['alarms']} alarms over {res['lots']} lots")
 
 

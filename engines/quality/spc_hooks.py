@@ -30,7 +30,8 @@ def _refuse(path: str, zh: str, en: str) -> InvalidInput:
 def check_exclusion(conn: Connection, forms: Any, row: Mapping[str, Any], path: str = "") -> None:
     """An exclusion names a reason, and an inspection lot of the plan with readings of the characteristic."""
     if not str(row.get("reason") or "").strip():
-        raise _refuse(f"{path}/reason", "排除子组须写明原因（如：换刀、量具失准）", "excluding a subgroup needs a reason (e.g. tool change, gauge out of calibration)")
+        raise _refuse(f"{path}/reason", "排除子组须写明原因（如：换刀、量具失准）",
+                      "excluding a subgroup needs a reason (e.g. tool change, gauge out of calibration)")
     plan, seq, lot_id = row.get("inspection_plan"), row.get("char_seq"), row.get("inspection_lot")
     if not plan or seq is None or not lot_id:
         raise _refuse(path or "/", "请选择检验方案、检验项目和检验单", "choose the inspection plan, the characteristic and the inspection lot")
