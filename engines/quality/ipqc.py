@@ -156,15 +156,16 @@ def on_reports(conn: Connection, forms: Any, ctx: Ctx, reports: list[Mapping[str
         order = _order(conn, forms, r.get("production_order") or (task or {}).get("production_order"))
         if task is None or order is None:
             continue
-        check_blocked(conn, ctx, plan_form, lot_form, order, task, TL.dec(r.get("good_qty")))
-        patrol_by_qty(conn, forms, ctx, plan_form, lot_form, order, task, TL.dec(r.get("good_qty")))
+        plans = TL.find_plans(conn, plan_form, (FIRST, PATROL), order.get("item"), operation=task.get("name"))
+        if plans:
+            check_blocked(conn, ctx, plans.get(FIRST), lot_form, order, task, TL.dec(r.get("good_qty")))
+            patrol_by_qty(conn, forms, ctx, plans.get(PATROL), lot_form, order, task, TL.dec(r.get("good_qty")))
 
 
-def check_blocked(conn: Connection, ctx: Ctx, plan_form: CompiledForm, lot_form: CompiledForm,
+def check_blocked(conn: Connection, ctx: Ctx, plan: Mapping[str, Any] | None, lot_form: CompiledForm,
                   order: Mapping[str, Any], task: Mapping[str, Any], good: Decimal) -> None:
     """Refuse (409, in words) a report that takes the task's good pieces past its first-article samples
-    while the latest first-article lot is not accepted, under a plan that blocks production."""
-    plan = TL.find_plan(conn, plan_form, FIRST, order.get("item"), operation=task.get("name"))
+    while the latest first-article lot is not accepted, under a first-article ``plan`` that blocks production."""
     if plan is None or not plan.get("blocks_production"):
         return
     lots = [lt for lt in TL.lots_of(conn, lot_form, "operation_task", task["id"], FIRST) if lt["status"] != "cancelled"]
@@ -202,12 +203,11 @@ def check_blocked(conn: Connection, ctx: Ctx, plan_form: CompiledForm, lot_form:
                                      "article is accepted", "first_article")])
 
 
-def patrol_by_qty(conn: Connection, forms: Any, ctx: Ctx, plan_form: CompiledForm, lot_form: CompiledForm,
+def patrol_by_qty(conn: Connection, forms: Any, ctx: Ctx, plan: Mapping[str, Any] | None, lot_form: CompiledForm,
                   order: Mapping[str, Any], task: Mapping[str, Any], good: Decimal) -> list[dict[str, Any]]:
-    """One patrol lot for each multiple of the plan's ``patrol_every_qty`` that this report's ``good``
+    """One patrol lot of ``plan`` for each multiple of its ``patrol_every_qty`` that this report's ``good``
     took the task's good quantity across (at most :data:`MAX_PATROL_PER_REPORT`). The report is
     counted once (a repeated client_id creates nothing), so each crossing opens its lot once."""
-    plan = TL.find_plan(conn, plan_form, PATROL, order.get("item"), operation=task.get("name"))
     every = TL.dec(plan.get("patrol_every_qty")) if plan is not None else Decimal(0)
     if plan is None or every <= 0:
         return []

@@ -54,22 +54,32 @@ def qty_text(v: Any) -> str:
     return format(d, "f") if d == d.to_integral() or abs(d.as_tuple().exponent) < 8 else str(d)   # type: ignore[operator]
 
 
-def find_plan(conn: Connection, plan_form: CompiledForm, kind: str, item: Any, *, operation: str | None = None
-              ) -> dict[str, Any] | None:
-    """The most specific active plan of ``kind`` for ``item``: one naming ``operation`` beats one with
-    none (any operation); among equals the newest."""
+def find_plans(conn: Connection, plan_form: CompiledForm, kinds: tuple[str, ...], item: Any, *,
+               operation: str | None = None) -> dict[str, dict[str, Any]]:
+    """Per kind of ``kinds``, the most specific active plan for ``item`` (one statement): for IPQC, one
+    naming ``operation`` beats one with none (any operation); among equals the newest."""
     if item is None:
-        return None
+        return {}
     t = plan_form.main
     rows = [dict(r) for r in conn.execute(sa.select(t).where(
-        t.c.deleted_at.is_(None), t.c.inspection_type == kind, t.c.item == int(item),
+        t.c.deleted_at.is_(None), t.c.inspection_type.in_(kinds), t.c.item == int(item),
         sa.or_(t.c.active.is_(True), t.c.active.is_(None))).order_by(t.c.id.desc())).mappings()]
-    if kind.startswith("ipqc"):
-        name = (operation or "").strip()
-        exact = [r for r in rows if (r.get("operation") or "").strip() == name and name]
-        anyop = [r for r in rows if not (r.get("operation") or "").strip()]
-        rows = exact or anyop
-    return rows[0] if rows else None
+    name = (operation or "").strip()
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        mine = [r for r in rows if r["inspection_type"] == kind]
+        if kind.startswith("ipqc"):
+            mine = [r for r in mine if name and (r.get("operation") or "").strip() == name] or \
+                   [r for r in mine if not (r.get("operation") or "").strip()]
+        if mine:
+            out[kind] = mine[0]
+    return out
+
+
+def find_plan(conn: Connection, plan_form: CompiledForm, kind: str, item: Any, *, operation: str | None = None
+              ) -> dict[str, Any] | None:
+    """The most specific active plan of ``kind`` for ``item`` (:func:`find_plans`)."""
+    return find_plans(conn, plan_form, (kind,), item, operation=operation).get(kind)
 
 
 def lots_of(conn: Connection, lot_form: CompiledForm, source: str, source_id: int, kind: str | None = None,
