@@ -5,7 +5,8 @@ Statistical Quality Control, 6th ed., Example 6.3; the demo pack's bore_readings
 characteristic, shows the X̄-R chart with its limits (the same as the API's), the shifted lot marked beyond the
 control limits and raised as an alarm, the capability in plain words and the normality test's words; the
 engineer acknowledges the alarm (确认), excludes the shifted lot with a reason and sees the limits computed
-again, then takes it back. At 390 px the panels stack without a sideways scroll; a storekeeper has no menu entry.
+again, then takes it back. At 390 px the panels stack without a sideways scroll; a storekeeper has no menu entry;
+the 质量看板 dashboard shows its cards to the engineer.
 Screenshots spc-page.png and spc-page-phone.png."""
 from __future__ import annotations
 
@@ -175,3 +176,16 @@ def test_a_storekeeper_has_no_spc_menu_entry(page, spc_server) -> None:  # type:
     login(page, spc_server["base"], "store1", "store1-pass-1")
     page.locator("[data-test=nav-stock]").wait_for()
     assert page.locator("[data-test=nav-spc]").count() == 0
+
+
+def test_the_quality_board_shows_its_cards(page, spc_server) -> None:  # type: ignore[no-untyped-def]
+    # the 26 lots above are all accepted (the shifted bore is still within 73.95–74.05): acceptance 100 %, PPM 0
+    login(page, spc_server["base"], "qe1", "qe1-pass-1")
+    page.goto(spc_server["base"] + "/#/d/quality_board")
+    acceptance = page.locator("[data-widget=acceptance]")
+    acceptance.locator("[data-test=kpi-value]").wait_for()
+    assert "来料批合格率" in acceptance.inner_text() and "100" in acceptance.locator("[data-test=kpi-value]").inner_text()
+    assert page.locator("[data-widget=ppm] [data-test=kpi-value]").inner_text().startswith("0")
+    assert page.locator(".widget .err").count() == 0
+    assert "质量看板" in page.locator("body").inner_text()
+    shot(page, "quality-board")
