@@ -151,8 +151,10 @@ def check_post(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, s
         parts.append(f"出货检验不合格：{'；'.join(rejected)}，请按不合格品单处置，换合格批次后再出货")
         parts_en.append(f"rejected by outgoing inspection: {', '.join(codes['rejected'])}")
     if missing:
-        parts.append(f"{'、'.join(missing)} 还没有覆盖这次出货数量的出货检验单：请再保存一次出货单草稿以生成检验单")
-        parts_en.append(f"{len(missing)} line(s) have no outgoing inspection for their quantity: save the draft again")
+        parts.append(f"{'、'.join(missing)} 还没有覆盖这次出货数量的出货检验单（出货检验方案是在出库单保存之后才建的）："
+                     "请修改出库单（例如填写备注）后保存，系统即按现行方案生成出货检验单，检验合格后再过账")
+        parts_en.append(f"{len(missing)} line(s) have no outgoing inspection for their quantity (the plan came after the "
+                        "draft was saved): change the draft (e.g. its note) and save it to open the lots")
     raise Conflict(f"销售出库单 {code} 还不能过账：" + "；".join(parts),
                    f"shipment {code} cannot be posted: " + "; ".join(parts_en),
                    detail={"shipment": code, "inspection_lots": [str(lt.get("code")) for lt in latest.values()]})

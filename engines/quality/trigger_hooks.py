@@ -55,7 +55,7 @@ class QualityTriggerHooks(RecordHooks):
             if "result" in changed and new.get("result") == "rejected" and TL.installed(conn, self.forms) is not None:
                 ipqc.on_lot_judged(conn, self.forms, ctx, record_id, old, new)
                 oqc.on_lot_rejected(conn, self.forms, ctx, record_id, old, new)
-        elif oqc.applies(compiled) and new.get("status") == "draft" and (changed - {"note", "doc_date"}):
+        elif oqc.applies(compiled) and new.get("status") == "draft":
             oqc.sync(conn, self.forms, ctx, compiled, {**new, "id": record_id})
 
     def after_delete(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, row: Mapping[str, Any]) -> None:

@@ -133,3 +133,17 @@ def test_items_without_an_outgoing_plan_ship_as_before(dock: Dock) -> None:
     r = dock.post_shipment(ship)
     assert r.status_code == 200, r.text
     assert dock.on_hand() == 18
+
+
+def test_a_plan_made_after_the_draft_was_saved_asks_for_one_more_save(dock: Dock) -> None:
+    ship = dock.draft(2)
+    dock.oqc_plan()
+    r = dock.post_shipment(ship)
+    assert r.status_code == 409 and "FG-V50" in r.json()["message"]["zh-CN"] and "填写备注" in r.json()["message"]["zh-CN"], r.text
+    now = dock.get(f"/api/records/stock_shipment/{ship['id']}", who="store1")
+    r = dock.client.patch(f"/api/records/stock_shipment/{ship['id']}", headers=dock.h("store1"),
+                          json={"row_version": now["row_version"], "note": "补出货检验"})
+    assert r.status_code == 200, r.text
+    [lot] = dock.shipment_lots(ship)
+    assert lot["status"] == "pending" and lot["lot_qty"] == 2
+    assert dock.post_shipment(ship).status_code == 409
