@@ -223,3 +223,15 @@ def test_a_new_run_replaces_proposed_suggestions_and_keeps_confirmed_ones_with_t
     assert shop.client.get(f"/api/mrp/runs/{second['id']}", params={"limit": 1001}, headers=shop.plan).status_code == 422
     assert shop.client.get("/api/mrp/runs/99999999999999999999", headers=shop.plan).status_code == 404
     assert shop.client.post("/api/mrp/suggestions/confirm", json={"suggestions": [2**70]}, headers=shop.plan).status_code == 422
+
+
+def test_suggestion_numbers_follow_the_pattern_one_after_another_across_runs(shop: Shop) -> None:
+    """The numbers a run gives (one reservation, a counter) are the pattern's MS-{yyyyMMdd}-{seq:5}, with no
+    gap and no repeat, and the next run goes on from where the last stopped."""
+    codes, n = [], 0
+    for _ in range(2):      # a full run removes the last run's proposed suggestions: each run read back at once
+        run = shop.run(bucket="week", horizon=10).json()
+        codes += sorted(s["code"] for s in shop.suggestions(run["code"]))
+        n += run["suggestion_count"]
+    day = dt.datetime.fromisoformat(run["run_at"]).astimezone(TZ).strftime("%Y%m%d")
+    assert n > 0 and codes == [f"MS-{day}-{k:05d}" for k in range(1, n + 1)]
