@@ -121,9 +121,10 @@ def lock(conn: Connection, forms: Any, keys: Iterable[Key]) -> dict[Key, dict[st
 
 
 def write(conn: Connection, forms: Any, ctx: Ctx, held: Mapping[Key, dict[str, Any] | None],
-          new_qty: Mapping[Key, Decimal]) -> None:
+          new_qty: Mapping[Key, Decimal], *, audit_into: list[dict[str, Any]] | None = None) -> None:
     """Store ``new_qty`` for keys :func:`lock` returned: changed rows updated (write_system_fields),
-    missing rows inserted, both through the record service as the engine."""
+    missing rows inserted, both through the record service as the engine (``audit_into``: the
+    updates' audit entries added there, see :func:`mom.engines.records.audit.gathered`)."""
     compiled = D.get(conn, forms, D.BALANCE)
     updates, inserts = [], []
     for key, qty in new_qty.items():
@@ -136,7 +137,7 @@ def write(conn: Connection, forms: Any, ctx: Ctx, held: Mapping[Key, dict[str, A
             updates.append((old, {"qty": qty}))
     with D.engine_writes(conn):
         if updates:
-            write_system_fields(conn=conn, registry=forms, ctx=ctx, form=D.BALANCE, rows=updates)
+            write_system_fields(conn=conn, registry=forms, ctx=ctx, form=D.BALANCE, rows=updates, audit_into=audit_into)
         if inserts:
             insert_rows(conn, compiled, ctx, inserts, hooks=forms.hooks)
 

@@ -7,7 +7,8 @@ no per-row audit work in Python and each entry shows exactly what was stored.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +63,10 @@ def created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list[int]) 
     """The "create" audit entries of records just inserted, built by the database from the stored
     rows in one INSERT … SELECT: no per-row work in Python (an import writes 100k of them), and the
     entry shows exactly what was stored. The document holds every non-empty scalar field."""
+    gather = conn.info.get(_GATHER)
+    if gather is not None and compiled.name in gather.forms:
+        gather.created.append((compiled, ids, ctx.now, ctx.actor.id))
+        return
     dialect = conn.dialect.name
     contiguous = ids[-1] - ids[0] + 1 == len(ids)
     key = ("audit_created", dialect, contiguous)
@@ -81,6 +86,86 @@ def created(conn: Connection, ctx: Ctx, compiled: CompiledForm, ids: list[int]) 
     else:
         params["ids"] = ids
     conn.execute(stmt, params)
+
+
+_GATHER = "mom_records_audit_gather"
+_UNION_ENTRIES = 100            # entries given as values in the one statement (SQLite: at most 500 compound terms)
+_SHAPES: dict[tuple[Any, ...], Any] = {}
+
+
+class _Gathered:
+    def __init__(self, forms: frozenset[str]) -> None:
+        self.forms = forms
+        self.created: list[tuple[CompiledForm, list[int], Any, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+
+
+@contextmanager
+def gathered(conn: Connection, forms: Iterable[str]) -> Iterator[list[dict[str, Any]] | None]:
+    """SQLite: the audit entries of the writes inside in one INSERT at the end — the "create" entries
+    of records of ``forms`` inserted inside (still built by the database from the stored rows, so none
+    of them may change before the block ends) and the entries put into the list this yields (give it
+    as ``audit_into`` to :func:`mom.engines.records.batch.write_system_fields`). A posting's ledger
+    row, balance and document: one statement instead of three. On PostgreSQL (each single write
+    already carries its entry) and inside another such block this yields None and changes nothing.
+    Nothing is inserted when the block raises (the transaction is rolled back anyway)."""
+    if conn.dialect.name != "sqlite" or _GATHER in conn.info:
+        yield None
+        return
+    gather = conn.info[_GATHER] = _Gathered(frozenset(forms))
+    try:
+        yield gather.entries
+    finally:
+        conn.info.pop(_GATHER, None)
+    _insert_gathered(conn, gather)
+
+
+def _insert_gathered(conn: Connection, gather: _Gathered) -> None:
+    entries, rest = gather.entries[:_UNION_ENTRIES], gather.entries[_UNION_ENTRIES:]
+    if not gather.created and not entries:
+        return
+    # built once per shape: the compiled forms themselves (kept alive with it, so their ids stay theirs)
+    shape = (tuple((id(c), ids[-1] - ids[0] + 1 == len(ids)) for c, ids, _, _ in gather.created), len(entries))
+    got = _SHAPES.get(shape)
+    if got is None:
+        if len(_SHAPES) > 256:
+            _SHAPES.clear()
+        got = _SHAPES[shape] = (_gathered_insert(gather.created, len(entries)), [c for c, _, _, _ in gather.created])
+    stmt = got[0]
+    params: dict[str, Any] = {}
+    for i, (_, ids, at, actor) in enumerate(gather.created):
+        params.update({f"c{i}_at": at, f"c{i}_by": actor})
+        if ids[-1] - ids[0] + 1 == len(ids):
+            params.update({f"c{i}_lo": ids[0], f"c{i}_hi": ids[-1]})
+        else:
+            params[f"c{i}_ids"] = ids
+    for j, e in enumerate(entries):
+        params.update({f"u{j}_{k}": v for k, v in e.items()})
+    conn.execute(stmt, params)
+    if rest:
+        conn.execute(T.audit.insert(), rest)
+
+
+_COLUMNS = ["at", "actor_id", "form", "record_id", "action", "form_version", "changes"]
+
+
+def _gathered_insert(created: list[tuple[CompiledForm, list[int], Any, Any]], entries: int) -> Any:
+    """INSERT INTO mom_audit of the "create" entries of ``created`` (SELECTs of the stored rows, as
+    :func:`created` builds them) and ``entries`` given as values, one UNION ALL (SQLite)."""
+    parts = []
+    for i, (compiled, ids, _, _) in enumerate(created):
+        t = compiled.main
+        if ids[-1] - ids[0] + 1 == len(ids):
+            where = t.c.id.between(sa.bindparam(f"c{i}_lo", type_=sa.BigInteger), sa.bindparam(f"c{i}_hi", type_=sa.BigInteger))
+        else:
+            where = t.c.id.in_(sa.bindparam(f"c{i}_ids", expanding=True))
+        parts.append(sa.select(sa.bindparam(f"c{i}_at", type_=UTCDateTime), sa.bindparam(f"c{i}_by", type_=sa.Integer),
+                               sa.literal(compiled.name), t.c.id, sa.literal("create"), sa.literal(compiled.version, sa.Integer),
+                               _created_document(compiled, "sqlite", t)).where(where))
+    for j in range(entries):
+        parts.append(sa.select(*[sa.bindparam(f"u{j}_{k}", type_=T.audit.c[k].type) for k in _COLUMNS]))
+    source = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    return T.audit.insert().from_select(_COLUMNS, source)
 
 
 def _create_audit_insert(compiled: CompiledForm, dialect: str, source: Any, where: Any) -> Any:

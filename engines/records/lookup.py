@@ -8,7 +8,8 @@ holds (an unchanged value sent back by an edit form) are not checked again."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -158,15 +159,7 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
             continue
         elif f.value_type == "user" and actor.id is not None and ids == {actor.id}:
             continue            # the writer themselves (an operator's own report): signed in, so a live user
-        else:
-            table, idc, _, live = target_of(conn, registry, f, actor)
-        have: set[int] = set()
-        if f.value_type == "reference" and len(live) == 1:     # readable, no row scope: vouched ids are known live
-            vouched = _vouched(conn)
-            have = {i for i in ids if (str(f.raw["form"]), i) in vouched}
-        for chunk in _chunks(sorted(ids - have), 900):
-            have.update(int(r[0]) for r in conn.execute(sa.select(idc).where(idc.in_(chunk), *live)))
-        missing[k] = ids - have
+        missing[k] = ids - _existing(conn, registry, f, actor, ids)
     for prep, problems in items:
         for f, v, path in prep.ids_to_check:
             if _files(f) and v in files:
@@ -176,6 +169,82 @@ def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared,
             elif v in missing.get((f.id, f.value_type), ()):
                 what = {"user": "用户", "department": "部门", "attachment": "附件"}.get(f.value_type, f"表单 {f.raw.get('form')} 的记录")
                 problems.add(path, f"{what} id {v} 不存在", f"{f.value_type} id {v} does not exist", "not_found")
+
+
+def _existing(conn: Connection, registry: Registry, f: FieldSpec, actor: Actor, ids: set[int]) -> set[int]:
+    """Those of ``ids`` naming a record ``actor`` may point reference/user/department field ``f`` at
+    (:func:`target_of`'s rows: live, in the target form's read scope). The statement is built once
+    per target form version when the reader has no row scope there (a scope is the reader's own:
+    built each time, as before); a form the reader may not read has none of them."""
+    if f.value_type in ("user", "department"):
+        table = T.user if f.value_type == "user" else T.department
+        q = _PEOPLE.get(f.value_type)
+        if q is None:
+            q = _PEOPLE[f.value_type] = sa.select(table.c.id).where(
+                table.c.id.in_(sa.bindparam("ids", expanding=True)), *([table.c.deleted_at.is_(None)] if "deleted_at" in table.c else []))
+        return _ids_found(conn, q, ids)
+    target = registry.get(conn, str(f.raw["form"]))
+    access = form_access(target, actor)
+    if not access.can("read"):
+        return set()
+    scope = access.scope("read")
+    t = target.main
+    if scope is not None:
+        return _ids_found(conn, sa.select(t.c.id).where(t.c.id.in_(sa.bindparam("ids", expanding=True)), t.c.deleted_at.is_(None), scope), ids)
+    # readable, no row scope: ids vouched live in this transaction are not read again
+    vouched = _vouched(conn)
+    have = {i for i in ids if (target.name, i) in vouched}
+    kept = _keeping(conn, target.name)
+    if kept is None:
+        q = target.memo.get("lookup_ids")
+        if q is None:
+            q = target.memo["lookup_ids"] = sa.select(t.c.id).where(t.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                                                    t.c.deleted_at.is_(None))
+        return have | _ids_found(conn, q, ids - have)
+    q = target.memo.get("lookup_rows")
+    if q is None:
+        q = target.memo["lookup_rows"] = sa.select(t).where(t.c.id.in_(sa.bindparam("ids", expanding=True)), t.c.deleted_at.is_(None))
+    for chunk in _chunks(sorted(ids - have), 900):
+        for r in conn.execute(q, {"ids": chunk}).mappings():
+            kept[int(r["id"])] = dict(r)
+            have.add(int(r["id"]))
+    return have
+
+
+_PEOPLE: dict[str, Any] = {}
+
+
+def _ids_found(conn: Connection, q: Any, ids: set[int]) -> set[int]:
+    have: set[int] = set()
+    for chunk in _chunks(sorted(ids), 900):
+        have.update(int(r[0]) for r in conn.execute(q, {"ids": chunk}))
+    return have
+
+
+_KEEP = "mom_records_keep_rows"
+
+
+@contextmanager
+def keeping_rows(conn: Connection, forms: Iterable[str]) -> Iterator[dict[str, dict[int, dict[str, Any]]]]:
+    """Inside, the reference checks of records written on ``conn`` read the whole live rows of
+    ``forms`` they check (when the writer may read every live row of the form: no row scope) and keep
+    them, by form and id, in the dict this yields: an engine posting the record it has just created
+    uses the items and locations its references name without reading them again."""
+    kept: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in forms}
+    outer = conn.info.get(_KEEP)
+    conn.info[_KEEP] = kept
+    try:
+        yield kept
+    finally:
+        if outer is None:
+            conn.info.pop(_KEEP, None)
+        else:
+            conn.info[_KEEP] = outer
+
+
+def _keeping(conn: Connection, form: str) -> dict[int, dict[str, Any]] | None:
+    kept = conn.info.get(_KEEP)
+    return kept.get(form) if kept is not None else None
 
 
 def _check_file(f: FieldSpec, file: tuple[int, str, str], path: str, problems: ProblemList) -> None:
