@@ -39,6 +39,12 @@ def _label(compiled: CompiledForm, key: str) -> str:
     return str(f.label.get("zh-CN") or key) if f is not None else key
 
 
+def _resuming(old: Mapping[str, Any], new: Mapping[str, Any], changed: set[str]) -> bool:
+    """A discontinued switching state moved back to tightened (恢复抽样检验), nothing else changed."""
+    return (old.get("severity") == "discontinued" and new.get("severity") == "tightened"
+            and changed <= {"severity"})
+
+
 class QualityHooks(RecordHooks):
     def __init__(self, forms: Any) -> None:
         self.forms = forms
@@ -93,10 +99,13 @@ class QualityHooks(RecordHooks):
                       new: dict[str, Any], patched: set[str], transition: str | None) -> None:
         if compiled.name not in (I.LOT, I.STATE, ALARM) or I.engine_writing(conn) or not self._mine(conn, compiled):
             return
-        if compiled.name == I.STATE:
-            raise Conflict("抽样转移状态由系统在检验单判定时维护，不能手工修改",
-                           "switching states are kept by the system when lots are judged, never changed by hand")
         changed = {k for k in patched if new.get(k) != old.get(k)}
+        if compiled.name == I.STATE:
+            if not _resuming(old, new, changed):
+                raise Conflict("抽样转移状态由系统在检验单判定时维护，不能手工修改；暂停的抽样检验由质量经理「恢复抽样检验」",
+                               "switching states are kept by the system when lots are judged, never changed by hand; a quality "
+                               "manager resumes a discontinued one")
+            return
         if compiled.name == ALARM:
             bad = sorted(k for k in changed if k not in _ALARM_PEOPLE)
             if bad:
@@ -126,6 +135,9 @@ class QualityHooks(RecordHooks):
                      new: Mapping[str, Any], changed: set[str]) -> None:
         if compiled.name == iqc.RECEIPT:
             self._receipt(conn, ctx, compiled, record_id, old, new, changed)
+            return
+        if compiled.name == I.STATE and not I.engine_writing(conn) and _resuming(old, new, changed) and self._mine(conn, compiled):
+            judging.resume(conn, self.forms, ctx, record_id)
             return
         if (compiled.name != I.LOT or "status" not in changed or new.get("status") != "judged"
                 or I.engine_writing(conn) or not self._mine(conn, compiled)):

@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.quality import inspection as I
 from mom.engines.quality import sampling
-from mom.engines.quality.switching import next_state
+from mom.engines.quality.switching import State, next_state
+from mom.engines.quality.switching import resume as resume_state
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
@@ -176,3 +177,18 @@ def worst_defect_code(results: list[Mapping[str, Any]]) -> int | None:
     """The defect code most often given on the nonconforming readings (for the NCR)."""
     codes = Counter(int(r["defect_code"]) for r in results if r.get("defect_code") is not None and r.get("ok") is False)
     return codes.most_common(1)[0][0] if codes else None
+
+
+def resume(conn: Connection, forms: Any, ctx: Ctx, state_id: int) -> None:
+    """A discontinued switching state resumed by a quality manager (恢复抽样检验): on tightened, counters reset."""
+    compiled = I.require_form(conn, forms, I.STATE)
+    row = _row(conn, compiled, state_id)
+    try:
+        state = State.from_dict(json.loads(row.get("state") or "{}"))
+    except (ValueError, sampling.SamplingError):
+        state = State("tightened", discontinued=True)
+    new, event = resume_state(state) if state.discontinued else (State("tightened"), None)
+    text = f"{I.CLASS_ZH.get(str(row.get('defect_class')), '')}：{event.note_zh if event else '恢复抽样检验：从加严检验开始'}"
+    with I.engine_writes(conn):
+        update_many(conn=conn, registry=forms, ctx=I.acting(ctx), form=compiled.name,
+                    patches=[(int(state_id), {"state": json.dumps(new.to_dict()), "last_event": text[:300]}, None)])

@@ -208,3 +208,29 @@ def test_an_inspector_opens_a_lot_by_hand_and_gets_the_plans_sampling(iqc: Iqc) 
     # an SPC alarm is the system's: not created by hand
     r = iqc.client.post("/api/records/spc_alarm", json={"characteristic": "外径", "rule": "手工"}, headers=iqc.h("qe1"))
     assert r.status_code in (403, 409), r.text
+
+
+def test_five_rejections_on_tightened_discontinue_until_the_quality_manager_resumes(iqc: Iqc) -> None:
+    iqc.plan()
+    for bad in (4, 4):                                    # 2 of 2 rejected: tightened
+        iqc.judge(iqc.inspection_of(iqc.receive_from(2000)["id"]), bad=bad)
+    for _ in range(5):                                    # 5 not accepted on tightened (Re 3): discontinued
+        il = iqc.inspection_of(iqc.receive_from(2000)["id"])
+        assert il["severity"] == "tightened"
+        done = iqc.judge(il, bad=3)
+    assert "暂停" in done["switching_note"]
+    state = iqc.find("quality_state", item=iqc.items[ITEM])[0]
+    assert state["severity"] == "discontinued"
+    held = iqc.inspection_of(iqc.receive_from(2000)["id"])
+    assert "暂停" in held["sampling_note"]               # the inspector is told before she starts
+    # only the quality manager resumes it, and only back to tightened
+    url = f"/api/records/quality_state/{state['id']}/transitions/resume"
+    assert iqc.client.post(url, json={}, headers=iqc.h("qc1")).status_code == 403
+    version = iqc.get(f"/api/records/quality_state/{state['id']}")["row_version"]
+    r = iqc.client.patch(f"/api/records/quality_state/{state['id']}", json={"severity": "normal", "row_version": version},
+                         headers=iqc.h("qcm"))
+    assert r.status_code == 409, r.text
+    resumed = iqc.post(url, {}, who="qcm")
+    assert resumed["severity"] == "tightened" and "恢复" in resumed["last_event"]
+    nxt = iqc.inspection_of(iqc.receive_from(2000)["id"])
+    assert nxt["severity"] == "tightened" and "暂停" not in nxt["sampling_note"]
