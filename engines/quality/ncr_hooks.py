@@ -83,9 +83,11 @@ class QualityRecordHooks(RecordHooks):
             names = "、".join(f"「{_label(compiled, k)}」" for k in changed)
             state = _NCR_STATUS_ZH.get(str(source), str(source))
             raise Conflict(f"不合格品处理单 {old.get('code')} 已是「{state}」，不能再修改{names}"
-                           + ("：处置要改，请先取消批准后重新提交审批" if source == "approved" else "：如需补充，请关联纠正预防措施（CAPA）"),
+                           + ("：批准的处置要改变，请质量经理「取消」这张处理单后新开一张" if source == "approved"
+                              else "：如需补充，请新建纠正预防措施（CAPA）并选择这张处理单"),
                            f"NCR {old.get('code')} is {source} and its {', '.join(changed)} no longer change"
-                           + ("" if source != "approved" else ": dispositions are changed by a new approval"),
+                           + (": to change approved dispositions, a quality manager cancels it and opens a new one"
+                              if source == "approved" else ""),
                            detail={"fields": changed, "status": source})
 
     def _capa_update(self, compiled: CompiledForm, old: Mapping[str, Any], new: dict[str, Any], patched: set[str]) -> None:

@@ -284,3 +284,13 @@ def test_rework_on_a_finished_operation_moves_good_pieces_to_rework(qa: Quality)
     assert report["event"] == "correct" and "返工" in report["reason"]
     after = qa.get(f"/api/records/operation_task/{task['id']}")
     assert (float(after["good_qty"]), float(after["rework_qty"]), after["status"]) == (42, 8, "done")
+
+
+def test_approved_dispositions_are_changed_only_by_cancelling_and_a_new_ncr(qa: Quality) -> None:
+    lot = qa.rejected_lot(40)["lot"]
+    ncr = qa.ncr(lot, qty=40, dispositions=[{"disposition": "scrap", "qty": 40}])
+    qa.approve(ncr["id"])
+    r = qa.patch("nonconformance", ncr["id"], {"dispositions": [{"disposition": "use_as_is", "qty": 40}]}, who="qcm")
+    assert r.status_code == 409 and "「取消」这张处理单后新开一张" in r.json()["message"]["zh-CN"], r.text
+    assert qa.post(f"/api/records/nonconformance/{ncr['id']}/transitions/cancel", {}, who="qcm")["status"] == "cancelled"
+    assert qa.scrap_qty(lot) == 0 and qa.lot(lot)["status"] == "blocked"
