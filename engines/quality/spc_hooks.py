@@ -45,6 +45,13 @@ def check_exclusion(conn: Connection, forms: Any, row: Mapping[str, Any], path: 
     if has is None or got.status != "judged":
         raise _refuse(f"{path}/inspection_lot", f"检验单 {got.code} 没有已判定的该项目读数，不在控制图上，无需排除",
                       f"inspection lot {got.code} has no judged readings of this characteristic: it is not on the chart")
+    X = forms.get(conn, EXCLUSION).main
+    before = conn.execute(sa.select(X.c.reason).where(X.c.inspection_plan == plan, X.c.char_seq == seq, X.c.inspection_lot == lot_id,
+                                                      X.c.deleted_at.is_(None)).limit(1)).scalar()
+    if before is not None:
+        raise Conflict(f"检验单 {got.code} 的这个检验项目已经排除过（原因：{before}）：要改原因，请先撤销排除再重新排除",
+                       f"inspection lot {got.code} is already excluded for this characteristic (reason: {before}): take the "
+                       "exclusion back first to give another reason")
 
 
 class SpcHooks(RecordHooks):
