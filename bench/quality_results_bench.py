@@ -13,7 +13,7 @@ Measured, per inspection lot, as the inspector's phone does it (in-process TestC
 the chart and raises an alarm when a rule breaks), then ``GET /api/quality/spc/chart`` — and the chart
 must already end with that lot (asserted). Baseline in the same run, interleaved rounds: a plain record
 create ``POST /api/records/defect_code`` (4 short fields) by the administrator. One lot in 25 is shifted
-by +0.04 mm so the alarm path (alarm record, notifications, outbox event) is part of the mix.
+by +0.04 mm so the alarm path (alarm record, notifications) is part of the mix.
 
     python bench/quality_results_bench.py [--db sqlite|postgresql|both] [--lots 40] [--rounds 4] [--history 30]
 

@@ -1,9 +1,9 @@
 """What an SPC rule violation on a newly judged inspection lot leaves behind: one ``spc_alarm`` record
 (per plan × characteristic × inspection lot, never a second one on a retry), an in-app notification to
-every active quality engineer (质量工程师) with a link to the chart, an outbox event
-``quality.spc_alarm`` (event rules forward it to DingTalk, WeCom or e-mail), and, when the
+every active quality engineer (质量工程师) with a link to the chart, and, when the
 characteristic says ``ncr_on_alarm``, a nonconformance report (NCR) opened through the record service.
-All in the judge's transaction.
+All in the judge's transaction. The alarm is created through the record service, so an event rule on
+``record.created`` of 判异报警 (``spc_alarm``) forwards it to DingTalk, WeCom or e-mail like any record.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection
 from mom.engines.quality.spc_series import ALARM, Characteristic, Subgroup
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
-from mom.platform import outbox
 from mom.platform.db import tables as T
 
 NCR = "nonconformance"
@@ -116,7 +115,4 @@ def raise_alarm(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, g: S
     if users:
         conn.execute(T.notification.insert(), [{"user_id": u, "kind": "spc_alarm", "title": title[:500], "body": body,
                                                 "link": link(ch), "created_at": ctx.now} for u in users])
-    outbox.emit(conn, "quality.spc_alarm", {"alarm": alarm_id, "plan": ch.plan_id, "char_seq": ch.seq,
-                                            "characteristic": ch.name, "inspection_lot": g.lot_id, "subgroup": g.label,
-                                            "rule": {"zh-CN": zh, "en": en}, "ncr": ncr, "users": users}, now=ctx.now)
     return {"id": alarm_id, "rule": {"zh-CN": zh, "en": en}, "ncr": ncr, "notified": users}
