@@ -226,3 +226,20 @@ def test_the_packs_schedule_rule_opens_time_patrols_in_the_worker(floor: Floor, 
     Worker(floor.engine, settings, name="w").drain()
     [patrol] = floor.lots(casting, "ipqc_patrol")
     assert patrol["status"] == "pending" and "每 30 分钟" in patrol["note"]
+
+
+def test_mom_quality_patrol_opens_what_is_due_and_says_so(floor: Floor, cli) -> None:  # type: ignore[no-untyped-def]
+    floor.plan("ipqc_patrol", "阀体铸造", fixed_sample_size=1, patrol_every_minutes=30)
+    order = floor.released_order()
+    casting = order["tasks"][10]
+    floor.report(casting, "start")
+    out = cli("quality", "patrol")
+    assert out.exit_code == 0 and "共 0 张巡检单" in out.output, out.output     # started just now: not due
+    with write_tx(floor.engine) as conn:
+        ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=45)
+        conn.execute(sa.text("UPDATE operation_task SET actual_start = :at WHERE id = :id"), {"at": ago, "id": casting["id"]})
+    out = cli("quality", "patrol", "--json")
+    [lot] = floor.lots(casting, "ipqc_patrol")
+    assert out.exit_code == 0 and f'"{lot["code"]}"' in out.output, out.output
+    out = cli("quality", "patrol")
+    assert "共 0 张巡检单" in out.output                                          # the one just opened counts
