@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from mom.platform.db.engine import read_tx
 from tests.integration.inventory_helpers import Store
 
 #: the statements of one POST /api/inventory/documents/stock_receipt (one line, its balance already there),
@@ -102,4 +103,31 @@ def test_a_line_naming_a_deleted_item_or_an_unknown_location_is_refused_by_line(
     # and the next good line posts with the rows the checks read
     out = store.receive("PT-M12", 2)
     assert out["status"] == "posted" and store.qty("PT-M12", "A01") == 12
+    store.agrees()
+
+
+def _audits(store: Store) -> dict[tuple[str, str], int]:
+    with read_tx(store.engine) as conn:
+        return {(form, action): int(n) for form, action, n in conn.execute(sa.text(
+            "SELECT form, action, count(*) FROM mom_audit WHERE form IN ('stock_move', 'stock_balance') GROUP BY form, action"))}
+
+
+def test_a_receipt_of_many_lines_audits_every_ledger_row_and_every_balance(store: Store) -> None:
+    """120 lines: more balance updates than one INSERT carries as values (the rest follow in a second)."""
+    made = store.post("/api/records/item", [{"code": f"H7-{i:03d}", "name": f"垫圈 {i}", "unit": "件"} for i in range(120)],
+                      status=201)
+    lines = [{"item": m["id"], "qty": 2, "to_location": store.loc["A02"]} for m in made]
+    before = _audits(store)
+    first = store.doc("stock_receipt", lines, supplier="鞍钢")
+    second = store.doc("stock_receipt", lines, supplier="鞍钢")
+    after = _audits(store)
+    assert {k: n - before.get(k, 0) for k, n in after.items()} == {
+        ("stock_move", "create"): 240, ("stock_balance", "create"): 120, ("stock_balance", "update"): 120}
+    bal = store.find("stock_balance", item=made[-1]["id"], location=store.loc["A02"])[0]
+    trail = _trail(store, "stock_balance", bal["id"])
+    assert [a for a, _ in trail] == ["create", "update"] and [float(q) for q in trail[1][1]["qty"]] == [2, 4]
+    last = second["moves"][-1]
+    [(action, changes)] = _trail(store, "stock_move", last["id"])
+    assert action == "create" and changes["document_code"] == second["code"] and changes["document_line"] == 120
+    assert [a for a, _ in _trail(store, "stock_receipt", first["id"])] == ["create", "update"]
     store.agrees()
