@@ -28,6 +28,7 @@ from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry
 from mom.platform.db.engine import write_tx
 from mom.platform.settings import Settings
+from mom.platform.worker import Worker
 from tests.conftest import fixture_hash
 from tests.integration.people_api import PeopleApi
 
@@ -111,10 +112,17 @@ def test_twenty_five_lots_reproduce_montgomery_piston_rings(lab: Lab) -> None:
     assert via["charts"][0]["center"] == pytest.approx(x["center"], abs=1e-12) and via["subgroups"] == 25
 
 
-def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab, engine: sa.engine.Engine) -> None:
+def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab, engine: sa.engine.Engine,
+                                                                        settings: Settings) -> None:
     plan = lab.plan(ncr=True)
     for g in RINGS:
         lab.inspect(plan, g)
+    # the plant forwards alarms with an event rule on 判异报警 (here to the quality managers' inbox; DingTalk alike)
+    rule = {"format": "mom.rule/1", "name": "spc_alarm_to_managers", "on": {"event": "record.created", "form": "spc_alarm"},
+            "actions": [{"type": "notify", "to": [{"type": "role", "roles": ["qc_manager"]}], "channels": ["inbox"],
+                         "title": "判异：{{ characteristic }} {{ subgroup }}"}]}
+    r = lab.client.put("/api/rules/spc_alarm_to_managers", json=rule, headers=lab.h("admin"))
+    assert r.status_code == 200, r.text
     shifted = lab.inspect(plan, [74.040, 74.045, 74.038, 74.050, 74.042])     # x̄ = 74.043 > UCL ≈ 74.0143
     res = lab.chart(plan)
     assert res["subgroups"][-1]["code"] == shifted["code"]           # the chart is current right after the judge
@@ -128,6 +136,9 @@ def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab,
     [note] = lab.notes("qe1")
     assert "内径" in note["title"] and note["link"] == f"/spc?plan={plan}&char_seq=1"
     assert lab.notes("insp1") == []                                   # only quality engineers are told
+    Worker(engine, settings, name="spc").drain()
+    told = [n["title"] for n in lab.get("/api/notifications?limit=50", who="qm1")["items"]]
+    assert f"判异：内径 {shifted['code']}" in told
     # the feed runs again for the same lot (a retried judge, a worker replay): still one alarm
     with write_tx(engine) as conn:
         forms = form_registry()
