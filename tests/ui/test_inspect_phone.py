@@ -6,7 +6,8 @@
   49.9–50.1 turns red and the counter says 严重 1 / Ac 0 Re 1; a reading typed just before a reload is not
   lost; 判定 → 不合格 with the NCR's number;
 - on a phone (390 px): the cards in one column, one sample at a time with big inputs (inputmode decimal),
-  49.80 turns red, corrected it turns green, Enter walks through the samples, 判定 → 合格.
+  49.80 turns red, corrected it turns green, Enter walks through the samples, 判定 → 合格;
+- the quality engineer 质量工程师小赵 (qe1) has the menu and reads the table, but enters and judges nothing.
 Screenshots inspect-list.png, inspect-grid.png, inspect-rejected.png, inspect-phone.png, inspect-phone-accepted.png."""
 from __future__ import annotations
 
@@ -164,3 +165,14 @@ def test_on_a_phone_one_sample_at_a_time_turns_red_then_green_and_is_accepted(pa
     assert "合格" in result.inner_text() and "不合格" not in result.inner_text()
     assert page.locator("[data-test=inspect-switching]").count() == 1
     shot(page, "inspect-phone-accepted")
+
+
+def test_the_quality_engineer_reads_the_lot_but_enters_nothing(page, server: str, lots: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    login(page, server, "qe1", "qe1pass123")
+    page.click("[data-test=nav-inspect]")
+    page.goto(server + f"/#/inspect/{lots['desk']['id']}")
+    page.wait_for_selector("[data-test=inspect-grid]")
+    assert cell(page, 1, 0).locator("input").is_disabled()
+    assert page.locator("[data-test=inspect-judge]").count() == 0
+    if page.locator("[data-test=inspect-result]").count() == 0:                  # not judged yet (tests run alone)
+        assert "由质检员或质量经理进行" in page.locator("[data-test=inspect-readonly]").inner_text()
