@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.inventory import documents as ID
 from mom.engines.production import documents as PD
 from mom.engines.quality import ipqc, oqc
 from mom.engines.quality import trigger_lots as TL
@@ -37,13 +38,14 @@ class QualityTriggerHooks(RecordHooks):
     def after_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[Mapping[str, Any]]) -> None:
         if compiled.name == PD.REPORT and PD.is_core(compiled):
             ipqc.on_reports(conn, self.forms, ctx, rows)
-        elif oqc.applies(compiled):
+        elif oqc.applies(compiled) and not ID.engine_writing(conn):     # (a reversing shipment is the stock engine's)
             for r in rows:
                 oqc.sync(conn, self.forms, ctx, compiled, r)
 
     def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                       new: dict[str, Any], patched: set[str], transition: str | None) -> None:
-        if old.get("status") == "draft" and new.get("status") == "posted" and oqc.applies(compiled):
+        if old.get("status") == "draft" and new.get("status") == "posted" and not new.get("reversal_of") \
+                and oqc.applies(compiled):
             oqc.check_post(conn, self.forms, ctx, compiled, {**old, "id": record_id})
 
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],

@@ -84,6 +84,13 @@ def test_a_draft_shipment_waits_for_its_outgoing_inspection_then_posts(dock: Doc
     assert r.status_code == 200 and r.json()["status"] == "posted", r.text
     assert dock.on_hand() == 12
 
+    # reversing the posted shipment (冲销) needs no inspection: the stock comes back, no lot opens
+    r = dock.client.post(f"/api/inventory/documents/stock_shipment/{ship['id']}/reverse", headers=dock.h("store1"))
+    assert r.status_code == 201, r.text
+    assert dock.on_hand() == 20 and len(dock.shipment_lots(ship)) == 2
+    assert {lt["id"] for lt in dock.get("/api/records/inspection_lot?inspection_type=oqc&limit=10", who="qc1")["items"]} == \
+        {lt["id"] for lt in dock.shipment_lots(ship)}
+
 
 def test_a_rejected_outgoing_lot_opens_its_ncr_and_the_shipment_stays_unposted(dock: Dock) -> None:
     dock.oqc_plan()
