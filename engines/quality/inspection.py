@@ -276,3 +276,22 @@ def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any] 
     with engine_writes(conn):
         doc = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=lot_form.name, docs=[values])[0]
     return {**values, "id": int(doc["id"]), "code": doc.get("code")}
+
+
+def role_users(conn: Connection, role: str) -> list[int]:
+    """Active users holding ``role``."""
+    q = (sa.select(T.user.c.id).join(T.user_role, T.user_role.c.user_id == T.user.c.id)
+         .join(T.role, T.role.c.id == T.user_role.c.role_id)
+         .where(T.role.c.name == role, T.user.c.is_active.is_(True)).distinct())
+    return sorted(int(i) for i in conn.execute(q).scalars())
+
+
+def notify_inspectors(conn: Connection, ctx: Ctx, lots: list[Mapping[str, Any]], title: str, body: str) -> list[int]:
+    """An in-app notification (待检 / to inspect) to every active 质检员 for newly opened ``lots``; the link opens
+    the first lot's entry page. Returns the users notified."""
+    users = role_users(conn, "qc_inspector") if lots else []
+    if users:
+        link = f"/inspect/{int(lots[0]['id'])}" if len(lots) == 1 else "/inspect"
+        conn.execute(T.notification.insert(), [{"user_id": u, "kind": "inspection_lot", "title": title[:500],
+                                                "body": body[:2000], "link": link, "created_at": ctx.now} for u in users])
+    return users

@@ -82,6 +82,9 @@ def test_a_posted_receipt_quarantines_the_lot_and_opens_an_inspection_sampled_pe
     assert float(il["lot_qty"]) == 2000 and il["lot"] == lot_id and il["supplier"] == SUPPLIER
     assert "字码 K" in il["sampling_note"] and "Ac=3" in il["sampling_note"]
     assert iqc.lot_status(lot_id) == "quarantine"
+    # the inspectors are told: one notification that opens the lot's entry page
+    note = [n for n in iqc.get("/api/notifications?unread=1", who="qc1")["items"] if n["kind"] == "inspection_lot"]
+    assert len(note) == 1 and out["code"] in note[0]["title"] and note[0]["link"] == f"/inspect/{il['id']}"
     # 待检 stock does not leave the plant (nor go to production: the same rule, rules.check_lot_usable)
     order = iqc.get("/api/records/sales_order?limit=1")["items"][0]["id"]
     r = iqc.client.post("/api/inventory/documents/stock_shipment", headers=iqc.h("store1"), json={
