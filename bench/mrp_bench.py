@@ -7,7 +7,10 @@ The baseline, measured in the same run, is a plain bulk insert (``platform.db.bu
 PostgreSQL) of as many suggestion and pegging rows as the full run wrote, in a transaction rolled back.
 See docs/benchmarks.md, section "MRP (issue 21)".
 
-    python bench/mrp_bench.py [--db sqlite|postgresql|both] [--items 20000] [--lines 100000] [--rounds 2]
+    python bench/mrp_bench.py [--db sqlite|postgresql|both] [--items 20000] [--lines 100000] [--rounds 2] [--phases]
+
+``--phases`` adds the CPU seconds of the full run's phases (reading, planning, building the entries, numbering,
+the suggestions' insert through the record service, building and writing the pegging rows), summed over rounds.
 
 PostgreSQL: ``MOM_BENCH_PG`` (default postgresql+psycopg://postgres@127.0.0.1:5432/test), one schema per run
 (``forms_bench.db_url``). The plant is generated with a fixed seed and written in bulk through the record
@@ -128,7 +131,34 @@ def baseline(engine: sa.engine.Engine, n_sugg: int, n_pegs: int) -> float:
     return took
 
 
-def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path) -> dict[str, Any]:
+def phase_timers(phases: dict[str, float]) -> None:
+    """Wrap the full run's steps so that each adds its CPU seconds to ``phases`` (this process only)."""
+    import functools
+    import types
+
+    from mom.engines.mrp import documents as D
+    from mom.engines.mrp import plan as M
+    from mom.engines.mrp import writing as W
+
+    def timed(owner: Any, name: str) -> None:
+        fn = getattr(owner, name)
+
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **k: Any) -> Any:
+            c = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.process_time() - c
+        setattr(owner, name, wrapper)
+
+    W.S = types.SimpleNamespace(insert_rows=W.S.insert_rows)     # the record service's insert, as MRP calls it
+    for owner, name in ((D, "read_problem"), (M, "plan"), (W, "entries"), (W, "numbers"), (W.S, "insert_rows"),
+                        (W, "_peg_rows"), (W, "write_pegs")):
+        timed(owner, name)
+
+
+def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path, phases: dict[str, float] | None = None) -> dict[str, Any]:
     from mom.engines.forms.fieldtypes import plant_tz
     from mom.engines.mrp import runs
     from mom.engines.records.context import Ctx
@@ -145,11 +175,14 @@ def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path) -> dict[s
     full, net, base, full_cpu, net_cpu, base_cpu = [], [], [], [], [], []
     for _ in range(rounds):
         ctx = Ctx.system(tz=plant_tz("Asia/Shanghai"))
+        done = dict(phases or {})
         t, c = time.perf_counter(), time.process_time()
         with write_tx(engine) as conn:
             out = runs.run(conn, forms, ctx, bucket="week", horizon=26)
         full.append(time.perf_counter() - t)
         full_cpu.append(time.process_time() - c)
+        if phases is not None:      # the net change below calls the same steps: keep the full run's share only
+            full_phases = {k: round(v - done.get(k, 0.0), 2) for k, v in phases.items()}
         with read_tx(engine) as conn:
             n_sugg = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion WHERE status = 'proposed'")).scalar()
             n_pegs = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion__pegging")).scalar()
@@ -178,7 +211,8 @@ def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path) -> dict[s
             "full_vs_baseline_cpu": round(med(full_cpu) / med(base_cpu), 1), "net_change_s": round(med(net), 3), "net_change_cpu_s": round(med(net_cpu), 3),
             "net_change_items": small["item_count"], "net_change_written": small["ids_written"],
             "load_average": [round(x, 1) for x in os.getloadavg()],
-            "net_change_suggestions": small["suggestion_count"], "rounds": rounds}
+            "net_change_suggestions": small["suggestion_count"], "rounds": rounds,
+            **({"full_phases_cpu_s (last round)": full_phases} if phases is not None else {})}
 
 
 def main() -> None:
@@ -187,11 +221,17 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=20_000)
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--phases", action="store_true", help="CPU seconds of the full run's phases")
     a = ap.parse_args()
+    phases: dict[str, float] | None = {} if a.phases else None
+    if phases is not None:
+        phase_timers(phases)
     kinds = ["sqlite", "postgresql"] if a.db == "both" else [a.db]
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
-            print(run(kind, a.items, a.lines, a.rounds, Path(tmp)), flush=True)
+            if phases is not None:
+                phases.clear()
+            print(run(kind, a.items, a.lines, a.rounds, Path(tmp), phases), flush=True)
 
 
 if __name__ == "__main__":
