@@ -183,7 +183,7 @@ def _view(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, doc: M
         ac, re = doc.get(f"ac_{k}"), doc.get(f"re_{k}")
         if not any(ch.defect_class == k for ch in chars):
             continue
-        classes.append({"key": k, "label": _class_label(forms, conn, k), "sampled": re is not None, "n": per.get(k, 0), "ac": ac, "re": re,
+        classes.append({"key": k, "label": _class_label(k), "sampled": re is not None, "n": per.get(k, 0), "ac": ac, "re": re,
                         "defects": counts[k], "rejected": re is not None and counts[k] >= int(re)})
     samples = [{"sample_no": s, "cells": [_cell(ch, cells.get((s, ch.seq)), G.required(ch, s, per)) for ch in chars]}
                for s in range(1, n + 1)]
@@ -196,7 +196,7 @@ def _view(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, doc: M
             "inspected_by": shown.get("inspected_by"), "inspected_at": doc.get("inspected_at"),
             "defects": {k: doc.get(f"defects_{k}") for k in G.CLASSES},
             "may": _may(compiled, ctx, doc.get("status")),
-            "characteristics": [_char_out(forms, conn, ch) for ch in chars], "classes": classes, "samples": samples,
+            "characteristics": [_char_out(ch) for ch in chars], "classes": classes, "samples": samples,
             "missing": len(G.missing(chars, rows, per))}
 
 
@@ -212,7 +212,7 @@ def _ncr(conn: Connection, forms: Any, ctx: Ctx, code: Any) -> dict[str, Any] | 
     return {"code": code, "id": page["items"][0]["id"] if page["items"] else None}
 
 
-def _class_label(forms: Any, conn: Connection, k: str) -> dict[str, str]:
+def _class_label(k: str) -> dict[str, str]:
     return {"zh-CN": G.CLASS_ZH.get(k, k), "en": k}
 
 
@@ -220,9 +220,9 @@ def _num(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def _char_out(forms: Any, conn: Connection, ch: G.Characteristic) -> dict[str, Any]:
+def _char_out(ch: G.Characteristic) -> dict[str, Any]:
     return {"seq": ch.seq, "name": ch.name, "kind": ch.kind, "defect_class": ch.defect_class,
-            "class_label": _class_label(forms, conn, ch.defect_class), "nominal": _num(ch.nominal), "lsl": _num(ch.lsl),
+            "class_label": _class_label(ch.defect_class), "nominal": _num(ch.nominal), "lsl": _num(ch.lsl),
             "usl": _num(ch.usl), "unit": ch.unit, "method": ch.method}
 
 
