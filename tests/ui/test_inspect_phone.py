@@ -155,6 +155,18 @@ def test_on_a_phone_one_sample_at_a_time_turns_red_then_green_and_is_accepted(pa
     shot(page, "inspect-phone")
     page.locator("[data-test=inspect-save-state]", has_text="已自动保存").wait_for()
     assert "读数已填完" in page.locator("[data-test=inspect-missing]").inner_text()
+    # the quality manager corrects sample 13 meanwhile: her next save meets a newer version, takes his reading
+    # and saves hers on top (nothing of either is lost)
+    UserApi(server, "qcm", "qcmpass123").call("put", f"/api/quality/inspections/{lot['id']}/results",
+                                             {"cells": [{"sample_no": 13, "char_seq": 1, "value": 50.02}]})
+    page.locator("[data-test=inspect-dot]", has_text="12").click()
+    cell(page, 12, 0).locator("input").fill("50.03")
+    page.locator("[data-test=inspect-save-state]", has_text="已自动保存").wait_for()
+    page.wait_for_timeout(300)
+    stored = UserApi(server, "admin", "admin123").call("get", f"/api/records/inspection_lot/{lot['id']}")["results"]
+    values = {(r["sample_no"], r["char_seq"]): r["value"] for r in stored}
+    assert (values[(12, 1)], values[(13, 1)]) == (50.03, 50.02)
+    assert page.locator("[data-test=inspect-error]").count() == 0
     judge = page.locator("[data-test=inspect-judge]")
     jb = judge.bounding_box()
     assert jb and jb["height"] >= 40 and jb["x"] + jb["width"] <= 390
