@@ -163,7 +163,8 @@ def check_post(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, s
 def _names(conn: Connection, forms: Any, items: set[int], lots: set[int]) -> Any:
     """``f((item, lot))`` -> 『物料 V50 闸阀 DN50 批次 L2026…』."""
     it = forms.get(conn, ID.ITEM).main
-    item_rows = {int(r["id"]): r for r in conn.execute(sa.select(it.c.id, it.c.code, it.c.name).where(it.c.id.in_(items))).mappings()}
+    q = sa.select(it.c.id, it.c.code, it.c.name).where(it.c.id.in_(items))
+    item_rows = {int(r["id"]): r for r in conn.execute(q).mappings()}
     lot_rows: dict[int, Any] = {}
     if lots:
         lt = forms.get(conn, ID.LOT).main

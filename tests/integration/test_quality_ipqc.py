@@ -80,7 +80,8 @@ class Floor(PeopleApi):
         self.post(f"/api/records/inspection_lot/{lot['id']}/transitions/start", {}, who="qc1")
         now = self.get(f"/api/records/inspection_lot/{lot['id']}", who="qc1")
         rows = [{"sample_no": i + 1, "char_seq": 1, "value": v} for i, v in enumerate(values)]
-        r = self.client.patch(f"/api/records/inspection_lot/{lot['id']}", json={"row_version": now["row_version"], "results": rows},
+        r = self.client.patch(f"/api/records/inspection_lot/{lot['id']}",
+                              json={"row_version": now["row_version"], "results": rows},
                               headers=self.h("qc1"))
         assert r.status_code == 200, r.text
         self.post(f"/api/records/inspection_lot/{lot['id']}/transitions/judge", {}, who="qc1")

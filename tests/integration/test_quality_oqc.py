@@ -127,8 +127,9 @@ def test_lines_removed_or_drafts_deleted_cancel_their_waiting_lots(dock: Dock) -
 
 def test_created_and_posted_at_once_is_refused_and_leaves_no_lot(dock: Dock) -> None:
     dock.oqc_plan()
-    r = dock.client.post("/api/inventory/documents/stock_shipment", headers=dock.h("store1"), json={"sales_order": dock.sales_order, "lines": [
-        {"item": dock.item["FG-V50"], "qty": 2, "from_location": dock.loc["FG-01"], "lot": dock.stock_lot}]})
+    r = dock.client.post("/api/inventory/documents/stock_shipment", headers=dock.h("store1"), json={
+        "sales_order": dock.sales_order,
+        "lines": [{"item": dock.item["FG-V50"], "qty": 2, "from_location": dock.loc["FG-01"], "lot": dock.stock_lot}]})
     assert r.status_code == 409 and "先保存为草稿" in r.json()["message"]["zh-CN"], r.text
     assert dock.get("/api/records/inspection_lot?inspection_type=oqc&limit=10", who="qc1")["items"] == []
     assert dock.on_hand() == 20
