@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -154,10 +155,18 @@ def filter_clause(conn: Connection, registry: lookup.Registry, compiled: Compile
         cond = (col if text_like else sa.cast(col, sa.String)).like(pattern, escape="\\")
     else:
         val = _coerce(f, v, ctx, flt.path)
-        cond = {"eq": col == val, "ne": col != val, "lt": col < val, "le": col <= val, "gt": col > val, "ge": col >= val}[flt.op]
+        try:   # only the operator asked for: a yes/no field has no order (``active__lt=true`` is a 422, not a 500)
+            cond = _COMPARE[flt.op](col, val)
+        except sa.exc.ArgumentError:
+            raise _bad(f"/{flt.path}__{flt.op}", "是/否字段只能用 等于（eq）、不等于（ne）或 为空（isnull）筛选",
+                       "a yes/no field is filtered with eq, ne or isnull only") from None
         if flt.op == "ne":
             cond = sa.or_(cond, col.is_(None))
     return wrap(cond) if wrap else cond
+
+
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+            "ge": operator.ge}
 
 
 def search_fields(compiled: CompiledForm, access: FormAccess) -> list[FieldSpec]:
