@@ -5,8 +5,9 @@ Suggestions go through the record service's batch insert (ids reserved once per 
 called) without child rows, their numbers given beforehand: one reservation of the sequence per chunk and
 the pattern's text around a counter (``numbers``: the same text the pattern renders, checked). Their
 pegging rows follow as plain tuples straight to the driver (``executemany`` on SQLite, COPY on PostgreSQL:
-``write_pegs``), chunk by chunk, so memory stays bounded whatever the size of the plan. A suggestion's **key** is what a planner sees of it (item, kind, quantity, dates,
-exception, the order it acts on, low-level code); its pegging is the list of rows in order. Two plans'
+``write_pegs``), chunk by chunk, so memory stays bounded whatever the size of the plan. A suggestion's
+**key** is what a planner sees of it (item, kind, quantity, dates, exception, the order it acts on,
+low-level code); its pegging is the list of rows in order. Two plans'
 suggestions with equal keys and equal pegging are the same suggestion: a net-change run keeps the stored
 row (and its number) and only moves it to the new run.
 """
@@ -20,9 +21,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms import autonumber as pattern_of
 from mom.engines.mrp import documents as D
 from mom.engines.mrp import plan as M
-from mom.engines.forms import autonumber as pattern_of
 from mom.engines.mrp import problem as P
 from mom.engines.records import autonumber as AN
 from mom.engines.records import service as S
