@@ -10,7 +10,6 @@ twice. Ignoring (忽略) works the same way. All or nothing: an unknown suggesti
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
