@@ -92,6 +92,12 @@ def _ncr(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, g: Subgroup
     return int(made[0]["id"])
 
 
+def _ncr_code(conn: Connection, forms: Any, ctx: Ctx, ncr: int) -> str:
+    """The NCR's number (处理单号, e.g. NCR-20261203-0001) as the notice shows it; the id when it has none."""
+    doc = S.get_record(conn=conn, registry=forms, ctx=acting(ctx), form=NCR, record_id=ncr)
+    return str(doc.get("code") or ncr)
+
+
 def raise_alarm(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, g: Subgroup,
                 violations: Sequence[Mapping[str, Any]], *, lot_qty: Any = None) -> dict[str, Any] | None:
     """Write the alarm for ``g`` (the newest subgroup), notify, and open an NCR if asked. None when this
@@ -110,7 +116,7 @@ def raise_alarm(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, g: S
                                 docs=[{k: v for k, v in doc.items() if v is not None}])
     alarm_id = int(made[0]["id"])
     title = f"判异报警：{ch.plan_name or ch.plan_code or ''}「{ch.name}」检验单 {g.label}"
-    body = f"{zh}\n{en}" + (f"\n已开不合格品处理单 / NCR opened: {ncr}" if ncr else "")
+    body = f"{zh}\n{en}" + (f"\n已开不合格品处理单 / NCR opened: {_ncr_code(conn, forms, ctx, ncr)}" if ncr else "")
     users = _engineers(conn)
     if users:
         conn.execute(T.notification.insert(), [{"user_id": u, "kind": "spc_alarm", "title": title[:500], "body": body,

@@ -135,6 +135,7 @@ def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab,
     assert "内径" in ncr["title"] and ncr["status"] == "open"
     [note] = lab.notes("qe1")
     assert "内径" in note["title"] and note["link"] == f"/spc?plan={plan}&char_seq=1"
+    assert note["body"].endswith(f"NCR opened: {ncr['code']}") and ncr["code"].startswith("NCR-")   # the NCR's number, not its id
     assert lab.notes("insp1") == []                                   # only quality engineers are told
     Worker(engine, settings, name="spc").drain()
     told = [n["title"] for n in lab.get("/api/notifications?limit=50", who="qm1")["items"]]
