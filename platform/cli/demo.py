@@ -13,6 +13,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.packs import manager
 from mom.engines.records.context import SYSTEM, Actor, Ctx, actor_by_username
 from mom.platform.auth import service as auth
+from mom.platform.cli import demo_quality
 from mom.platform.composition import form_registry as forms_registry
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
@@ -88,6 +89,8 @@ def load_packs(engine: Engine) -> Iterator[str]:
                                demo=True, tz=tz)
     yield from lines
     yield from _bore_readings(engine, demo_pack_path(), registry)
+    # quality history through the engine: receipts posted, their inspection lots judged (SPC, 质量看板, one NCR)
+    yield from demo_quality.load_quality_history(engine, registry, demo_pack_path(), tz)
 
 
 def _bore_readings(engine: Engine, root: Path, registry: object) -> Iterator[str]:
