@@ -10,8 +10,13 @@ each with its own client_id) against a plain record create (``POST /api/records/
 the same process and the same run, interleaved rounds (posts, creates, creates, posts …), through
 FastAPI's TestClient (the whole application stack, no network). Target: >= 0.5 x the plain create.
 
+``engine``: the same one-line receipts and plain creates in process, without the API
+(``posting.create_and_post`` vs ``service.create_records``, one transaction each, interleaved rounds): the CPU of
+the engines' own work per operation, a steadier figure than ``single``'s on a loaded machine.
+
     python bench/inventory_bench.py bulk   [--db sqlite|postgresql|both] [--lines 1000] [--items 200] [--rounds 3]
     python bench/inventory_bench.py single [--db sqlite|postgresql|both] [--n 200] [--rounds 4]
+    python bench/inventory_bench.py engine [--db sqlite|postgresql|both] [--n 200] [--rounds 4]
 
 PostgreSQL: ``MOM_BENCH_PG`` (default postgresql+psycopg://postgres@127.0.0.1:5432/test), one schema per
 database made by ``forms_bench.db_url`` and dropped at the end.
@@ -162,9 +167,50 @@ def single(kind: str, tmp: Path, n: int, rounds: int) -> None:
     eng.dispose()
 
 
+def engine(kind: str, tmp: Path, n: int, rounds: int) -> None:
+    from mom.engines.inventory import posting as P
+    from mom.engines.records import service as S
+    from mom.engines.records.context import Ctx
+    from mom.platform.composition import form_registry
+    from mom.platform.db.engine import write_tx
+
+    eng, loc, item_ids = plant(kind, tmp, f"{TAG}_engine", 50)
+    forms, seq = form_registry(), iter(range(10**9))
+
+    def posts() -> float:
+        c = time.process_time()
+        for _ in range(n):
+            i = next(seq)
+            with write_tx(eng) as conn:
+                P.create_and_post(conn, forms, Ctx.system(), "stock_receipt", {
+                    "supplier": "bench", "client_id": f"b-{i}",
+                    "lines": [{"item": item_ids[i % len(item_ids)], "qty": 1, "to_location": loc["A"]}]})
+        return (time.process_time() - c) / n
+
+    def creates() -> float:
+        c = time.process_time()
+        for _ in range(n):
+            with write_tx(eng) as conn:
+                S.create_records(conn=conn, registry=forms, ctx=Ctx.system(), form="scrap_reason",
+                                 docs=[{"code": f"S{next(seq)}", "name": "bench"}])
+        return (time.process_time() - c) / n
+
+    posts(), creates()                       # warm up
+    p, c = [], []
+    for r in range(rounds):
+        if r % 2 == 0:
+            p.append(posts()), c.append(creates())
+        else:
+            c.append(creates()), p.append(posts())
+        print(f"{kind} round {r + 1}: posting {p[-1] * 1000:.2f} ms CPU, plain create {c[-1] * 1000:.2f} ms CPU", flush=True)
+    print(f"{kind} engine: median CPU per one-line posting {statistics.median(p) * 1000:.2f} ms, per plain create "
+          f"{statistics.median(c) * 1000:.2f} ms; load average {os.getloadavg()[0]:.1f}")
+    eng.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["bulk", "single"])
+    ap.add_argument("what", choices=["bulk", "single", "engine"])
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--lines", type=int, default=1000)
     ap.add_argument("--items", type=int, default=200)
@@ -177,13 +223,15 @@ def main() -> None:
             for kind in kinds:
                 if a.what == "bulk":
                     bulk(kind, Path(d), a.lines, a.items, a.rounds)
+                elif a.what == "engine":
+                    engine(kind, Path(d), a.n, a.rounds)
                 else:
                     single(kind, Path(d), a.n, a.rounds)
         finally:
             if "postgresql" in kinds:
                 eng = sa.create_engine(fb.PG)
                 with eng.begin() as c:
-                    for name in ("bulk", "single"):
+                    for name in ("bulk", "single", "engine"):
                         c.exec_driver_sql(f"DROP SCHEMA IF EXISTS bench_{TAG}_{name} CASCADE")
                 eng.dispose()
 
