@@ -5,8 +5,9 @@ the operation (``inspection_plan.operation`` = ``operation_task.name``; empty: a
 inspection lots on the operation task:
 
 - first article 首检: when the task first starts (its ``actual_start`` set: 开工, or a first report);
-  with ``blocks_production`` the task takes no more good pieces than the first-article samples until the
-  latest first-article lot is judged accepted (:func:`check_blocked`); a rejected one opens a new
+  with ``blocks_production`` the task makes no more pieces (good + scrap + rework, by a report, a
+  correction 更正 or an edit) than the first-article samples until the latest first-article lot is judged
+  accepted (:func:`check_blocked`; the dispatch list says 等待首检, :func:`waiting_first_article`); a rejected one opens a new
   first-article lot (重新首检) for the corrected set-up;
 - patrol 巡检: each multiple of ``patrol_every_qty`` that the task's good quantity crosses with a job
   report (:func:`patrol_by_qty`) and every ``patrol_every_minutes`` while the task runs
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.production import documents as PD
 from mom.engines.quality import trigger_lots as TL
+from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
 from mom.platform.errors import Conflict, Problem
 
@@ -37,6 +39,8 @@ FIRST, PATROL, LAST = "ipqc_first", "ipqc_patrol", "ipqc_last"
 MAX_PATROL_PER_REPORT = 10
 #: job report events that count produced pieces towards a patrol
 COUNTING = ("report", "finish")
+#: the quantities that count as pieces made against the first-article samples
+PIECES = ("good_qty", "scrap_qty", "rework_qty")
 
 
 def _order(conn: Connection, forms: Any, order_id: Any) -> dict[str, Any] | None:
@@ -141,32 +145,111 @@ def on_lot_judged(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, old: Mapp
 # ---------------------------------------------------------------- job reports: the first-article block and patrols
 
 def on_reports(conn: Connection, forms: Any, ctx: Ctx, reports: list[Mapping[str, Any]]) -> None:
-    """After job reports are applied (the tasks hold their new quantities): refuse good pieces past an
-    unaccepted first article, then open the patrol lots the reports' good quantities call for."""
-    counting = [r for r in reports if r.get("event") in COUNTING and TL.dec(r.get("good_qty")) > 0]
-    if not counting:
+    """After job reports are applied (the tasks hold their new quantities): refuse pieces past an
+    unaccepted first article — good, scrap or rework of a report, a correction (更正) that adds any or
+    moves pieces to good, whatever path created it (API, import, CLI) — then open the patrol lots the
+    reports' good quantities call for."""
+    moving = [r for r in reports if any(TL.dec(r.get(k)) != 0 for k in PIECES)]
+    if not moving:
         return
     found = TL.installed(conn, forms)
     if found is None:
         return
     plan_form, lot_form = found
     task_form = forms.get(conn, PD.TASK)
-    for r in counting:
+    for r in moving:
         task = PD.row(conn, task_form, int(r["task"]))
         order = _order(conn, forms, r.get("production_order") or (task or {}).get("production_order"))
         if task is None or order is None:
             continue
         plans = TL.find_plans(conn, plan_form, (FIRST, PATROL), order.get("item"), operation=task.get("name"))
-        if plans:
-            check_blocked(conn, ctx, plans.get(FIRST), lot_form, order, task, TL.dec(r.get("good_qty")))
-            patrol_by_qty(conn, forms, ctx, plans.get(PATROL), lot_form, order, task, TL.dec(r.get("good_qty")))
+        if not plans:
+            continue
+        change = {k: TL.dec(r.get(k)) for k in PIECES}
+        check_blocked(conn, ctx, plans.get(FIRST), lot_form, order, task, change, report=r)
+        if r.get("event") in COUNTING and change["good_qty"] > 0:
+            patrol_by_qty(conn, forms, ctx, plans.get(PATROL), lot_form, order, task, change["good_qty"])
+
+
+def on_task_patched(conn: Connection, forms: Any, ctx: Ctx, task_id: int, old: Mapping[str, Any],
+                    new: Mapping[str, Any]) -> None:
+    """A task's quantities changed by hand (an administrator's edit of the read-only fields, not a job
+    report): held by its first article like a report."""
+    change = {k: TL.dec(new.get(k)) - TL.dec(old.get(k)) for k in PIECES}
+    if not any(change.values()):
+        return
+    found = TL.installed(conn, forms)
+    if found is None:
+        return
+    plan_form, lot_form = found
+    task = {**new, "id": task_id}
+    order = _order(conn, forms, task.get("production_order"))
+    if order is None:
+        return
+    plan = TL.find_plan(conn, plan_form, FIRST, order.get("item"), operation=task.get("name"))
+    check_blocked(conn, ctx, plan, lot_form, order, task, change, report=None)
+
+
+def waiting_first_article(conn: Connection, forms: Any, task_ids: list[int]) -> dict[int, str]:
+    """Of ``task_ids``, the tasks held by their first article (a plan that blocks production, the
+    latest first-article lot not accepted): task id → that lot's number, for the dispatch list's
+    『等待首检』."""
+    found = TL.installed(conn, forms) if task_ids else None
+    if found is None:
+        return {}
+    plan_form, lot_form = found
+    t = lot_form.main
+    rows = conn.execute(sa.select(t.c.id, t.c.operation_task, t.c.code, t.c.status, t.c.result, t.c.plan).where(
+        t.c.deleted_at.is_(None), t.c.inspection_type == FIRST, t.c.status != "cancelled",
+        t.c.operation_task.in_([int(i) for i in task_ids])).order_by(t.c.id)).all()
+    latest = {int(r.operation_task): r for r in rows}
+    p = plan_form.main
+    blocking = set(conn.execute(sa.select(p.c.id).where(
+        p.c.id.in_({int(r.plan) for r in latest.values() if r.plan is not None}), p.c.blocks_production.is_(True))).scalars())
+    return {task: str(r.code) for task, r in latest.items()
+            if r.plan in blocking and not (r.status == "judged" and r.result == "accepted")}
+
+
+def mark_waiting(conn: Connection, forms: Any, ctx: Ctx, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dispatch list's tasks, each with ``waiting_first_article`` (held by its first article: 等待首检)
+    and ``first_article_lot`` (that lot's number, to a reader of inspection lots; else None)."""
+    waiting = waiting_first_article(conn, forms, [int(t["id"]) for t in tasks if t.get("id") is not None])
+    readable = bool(waiting) and form_access(forms.get(conn, TL.LOT), ctx.actor).can("read")
+    for t in tasks:
+        code = waiting.get(int(t["id"])) if t.get("id") is not None else None
+        t["waiting_first_article"] = code is not None
+        t["first_article_lot"] = code if readable else None
+    return tasks
+
+
+def _pieces(values: Mapping[str, Any]) -> Decimal:
+    return sum((TL.dec(values.get(k)) for k in PIECES), Decimal(0))
+
+
+def _change_text(change: Mapping[str, Decimal], report: Mapping[str, Any] | None, unit: str) -> tuple[str, str]:
+    """『本次合格 2个、返工 30个』, 『本次更正合格 +30、返工 -30』 and the English."""
+    q = TL.qty_text
+    corr = report is not None and report.get("event") == "correct"
+    parts = [(zh, en, v) for (k, v), zh, en in zip(change.items(), ("合格", "报废", "返工"), ("good", "scrap", "rework"))
+             if v != 0]
+    sign = (lambda v: f"+{q(v)}" if v > 0 else q(v)) if corr or report is None else q
+    zh = "、".join(f"{z} {sign(v)}{unit}" for z, _, v in parts)
+    en = ", ".join(f"{e} {sign(v)}" for _, e, v in parts)
+    head = "本次更正" if corr else ("本次报工" if report is not None else "本次修改")
+    return f"{head}{zh}", f"{'this correction' if corr else 'now'}: {en}"
 
 
 def check_blocked(conn: Connection, ctx: Ctx, plan: Mapping[str, Any] | None, lot_form: CompiledForm,
-                  order: Mapping[str, Any], task: Mapping[str, Any], good: Decimal) -> None:
-    """Refuse (409, in words) a report that takes the task's good pieces past its first-article samples
-    while the latest first-article lot is not accepted, under a first-article ``plan`` that blocks production."""
+                  order: Mapping[str, Any], task: Mapping[str, Any], change: Mapping[str, Decimal],
+                  *, report: Mapping[str, Any] | None = None) -> None:
+    """Refuse (409, in words) a change of the task's quantities (``task`` holds them after it) that makes
+    more pieces (good + scrap + rework) or more good ones while the pieces made exceed the first-article
+    samples and the latest first-article lot is not accepted, under a first-article ``plan`` that blocks
+    production. Taking pieces back, or moving good to scrap, stays allowed."""
     if plan is None or not plan.get("blocks_production"):
+        return
+    more = sum(change.values(), Decimal(0)) > 0 or change.get("good_qty", Decimal(0)) > 0
+    if not more:
         return
     lots = [lt for lt in TL.lots_of(conn, lot_form, "operation_task", task["id"], FIRST) if lt["status"] != "cancelled"]
     if not lots:
@@ -175,14 +258,17 @@ def check_blocked(conn: Connection, ctx: Ctx, plan: Mapping[str, Any] | None, lo
     if latest["status"] == "judged" and latest.get("result") == "accepted":
         return
     allowed = sum((Decimal(int(lt.get("sample_size") or 1)) for lt in lots), Decimal(0))
-    total = TL.dec(task.get("good_qty"))
+    total = _pieces(task)
     if total <= allowed:
         return
     zh, en = _where(order, task)
     unit, q = order.get("unit") or "", TL.qty_text
-    had = total - good
-    counts = f"首检合格前最多报 {q(allowed)}{unit} 合格（首件样品）：已报 {q(had)}{unit}，本次 {q(good)}{unit}"
-    counts_en = f"until then at most {q(allowed)} good pieces (the first-article samples): {q(had)} before, {q(good)} now"
+    had = total - sum(change.values(), Decimal(0))
+    now_zh, now_en = _change_text(change, report, unit)
+    counts = (f"首检合格前最多报 {q(allowed)}{unit}（首件样品，合格、报废、返工合计，更正也算）："
+              f"已报 {q(had)}{unit}，{now_zh}")
+    counts_en = (f"until then at most {q(allowed)} pieces (the first-article samples; good, scrap and rework together, "
+                 f"corrections too): {q(had)} before, {now_en}")
     if TL.opened_now(latest, ctx):     # opened by this very report, which is refused: it will not exist
         msg = (f"{zh}要先做首件检验：请先报「开工」（或本次只报首件 {q(allowed)}{unit}），首检合格后再报其余数量",
                f"{en} needs a first-article inspection first: report 'start' (or only the {q(allowed)} first pieces), "
@@ -197,9 +283,10 @@ def check_blocked(conn: Connection, ctx: Ctx, plan: Mapping[str, Any] | None, lo
                f"{counts}；请通知质检员检验首件，合格后再报数",
                f"the first article {waiting['code']} of {en} is not accepted yet ({waiting['status']}); {counts_en}; "
                "ask the inspector to judge it, then report the rest")
+    field = next((k for k, v in change.items() if v > 0), "good_qty")
     raise Conflict(*msg, detail={"inspection_lot": latest.get("code"), "allowed": q(allowed), "order": order.get("code"),
                                  "operation": PD.task_title(task)},
-                   problems=[Problem("/good_qty", f"首检合格前最多 {q(allowed)}", f"at most {q(allowed)} before the first "
+                   problems=[Problem(f"/{field}", f"首检合格前最多 {q(allowed)}", f"at most {q(allowed)} before the first "
                                      "article is accepted", "first_article")])
 
 

@@ -1,10 +1,10 @@
 """Record hooks that open inspection lots from production and shipments (IPQC and OQC, issue 22).
 
 - ``operation_task`` (core): its first start opens the first-article lot, its finish the last-article
-  lot (:mod:`ipqc`);
-- ``job_report`` (core), after the production engine applied it: good pieces past an unaccepted
-  first article under a plan that blocks production are refused (409), and patrol lots open for each
-  multiple of the plan's quantity crossed;
+  lot (:mod:`ipqc`); its quantities edited by hand obey the first-article block like a report;
+- ``job_report`` (core), after the production engine applied it (a report or a correction, any path):
+  pieces (good, scrap, rework) past an unaccepted first article under a plan that blocks production
+  are refused (409), and patrol lots open for each multiple of the plan's quantity crossed;
 - ``inspection_lot`` (quality pack) judged rejected, an IPQC or OQC lot: its NCR opens (with the order and
   operation task, or where the shipment takes the stock from); a first article that blocks production
   also opens the next first-article lot;
@@ -53,6 +53,8 @@ class QualityTriggerHooks(RecordHooks):
         if compiled.name == PD.TASK:
             if ("actual_start" in changed or "status" in changed) and PD.is_core(compiled):
                 ipqc.on_task_changed(conn, self.forms, ctx, record_id, old, new)
+            if changed & set(ipqc.PIECES) and PD.is_core(compiled) and not PD.engine_writing(conn):
+                ipqc.on_task_patched(conn, self.forms, ctx, record_id, old, new)    # (a job report's: on_reports)
         elif compiled.name == TL.LOT:
             if "result" in changed and new.get("result") == "rejected" and TL.installed(conn, self.forms) is not None:
                 ipqc.on_lot_judged(conn, self.forms, ctx, record_id, old, new)

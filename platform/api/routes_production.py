@@ -16,6 +16,7 @@ from mom.engines.production import progress as P
 from mom.engines.production import release as R
 from mom.engines.production import reports
 from mom.engines.production.documents import ORDER, require_core, resolve
+from mom.engines.quality import ipqc
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep, WriteCtxDep, check_token_in
 from mom.platform.api.models import ERRORS, JobReportRead
 from mom.platform.api.params import OptText
@@ -92,7 +93,8 @@ def order_progress(order: PathOrder, engine: EngineDep, registry: RegistryDep, c
 def dispatch(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, work_center: OptText = None,
              machine: OptText = None) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return {"tasks": P.dispatch(conn, registry, ctx, work_center=work_center, machine=machine)}
+        tasks = P.dispatch(conn, registry, ctx, work_center=work_center, machine=machine)
+        return {"tasks": ipqc.mark_waiting(conn, registry, ctx, tasks)}     # 等待首检 (quality pack)
 
 
 @router.post("/orders/{order}/whatif",
