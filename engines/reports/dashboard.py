@@ -266,7 +266,10 @@ def render(w: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
             "series": [{"name": _col_label(result, w["value"]), "type": "bar", "data": [i["value"] for i in items]},
                        {"name": "累计%", "type": "line", "yAxisIndex": 1,
                         "data": [round(i["cumulative_percent"], 2) for i in items],
-                        "markLine": {"data": [{"yAxis": 80}]}}]})}
+                        # the 80 % line's label inside the plot, above the line's end (at the end it met the axis text: 「80)」)
+                        "markLine": {"symbol": "none", "lineStyle": {"type": "dashed"},
+                                     "label": {"position": "insideEndTop", "formatter": "80%"},
+                                     "data": [{"yAxis": 80}]}}]})}
     if t == "control_chart":
         return control_chart(w, result)
     if t == "gantt":
