@@ -161,6 +161,7 @@ export default {
     noTasks: 'No operation tasks to work on', unplanned: 'Not scheduled', noMachine: 'No machine', order: 'Order', item: 'Item', operation: 'Operation', qty: 'Planned qty',
     good: 'Good', scrap: 'Scrap', rework: 'Rework', plannedStart: 'Planned start', plannedEnd: 'Planned end', available: 'Available', due: 'Due', tasksN: '{n} operations',
     shortage: { badge: 'Short', title: 'Material shortage', line: '{name}: needs {needed} {unit}, {available} {unit} in stock for it', missing: '{n} {unit} short, no open receipt', expected: 'expected {date}', doc: '{code} · {qty}', docHidden: 'on order {qty}' },
+    firstArticle: { badge: 'Awaiting first article', tip: 'Only the first-article samples may be reported until the first article is accepted', lot: 'First article {code}' },
     status: { waiting: 'Waiting', ready: 'Ready', running: 'Running', paused: 'Paused', done: 'Done' },
     event: { start: 'Start', pause: 'Pause', resume: 'Resume', report: 'Report', finish: 'Finish', correct: 'Correction' },
     correct: { open: 'Correct a report…', title: 'Correct a job report', which: 'Report', to: '{what} should be', reason: 'Reason',

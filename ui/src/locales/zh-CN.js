@@ -157,6 +157,7 @@ export default {
     noTasks: '没有待加工的工序任务', unplanned: '未排程', noMachine: '未指定设备', order: '工单', item: '物料', operation: '工序', qty: '计划数',
     good: '合格', scrap: '报废', rework: '返工', plannedStart: '计划开始', plannedEnd: '计划结束', available: '可加工', due: '交期', tasksN: '{n} 道工序',
     shortage: { badge: '缺料', title: '缺料明细', line: '{name}：需要 {needed}{unit}，库存可用 {available}{unit}', missing: '还缺 {n}{unit}，没有在途单据', expected: '{date} 预计到货', doc: '{code} · {qty}', docHidden: '在途 {qty}' },
+    firstArticle: { badge: '等待首检', tip: '首件检验合格前只能报首件样品的数量', lot: '首检单 {code}' },
     status: { waiting: '待开工', ready: '可开工', running: '进行中', paused: '暂停', done: '已完成' },
     event: { start: '开工', pause: '暂停', resume: '继续', report: '报数', finish: '完工', correct: '更正' },
     correct: { open: '更正报工…', title: '更正报工', which: '原报工', to: '{what}改为', reason: '更正原因', confirm: '确认更正',
