@@ -251,7 +251,7 @@ class Execution:
                             patches=[(int(lot_id), {"status": "quarantine"}, None)])
         got = I.open_lot(self.conn, self.forms, self.engine_ctx, plan=plan, item=int(self.item["id"]),  # type: ignore[index]
                        lot=lot_id, qty=D.dec(ln.get("qty")), supplier=self.ncr.get("supplier"), sources={},
-                       note=f"不合格品 {self.ncr.get('code')} 返工挑选后复检")
+                       note=f"不合格品 {self.ncr.get('code')} 返工挑选后复检", resubmitted=True)
         return f"返工挑选后复检 {got.get('code')}"
 
     def _plan_of_source(self) -> int | None:

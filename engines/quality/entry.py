@@ -60,17 +60,59 @@ def _label(compiled: CompiledForm, key: str, value: Any) -> dict[str, str] | Non
 def listing(conn: Connection, forms: Any, ctx: Ctx, *, status: str | None, kind: str | None, q: str | None,
             limit: int) -> dict[str, Any]:
     """Inspection lots the caller may read: open ones (待检, 检验中) by default, due soonest first (none due: last),
-    judged and cancelled ones newest first; ``q`` searches code, supplier and the other text fields."""
+    judged and cancelled ones newest first; ``q`` finds a lot by its number, supplier, item code or name,
+    stock lot number or a scanned lot label (see :func:`_matching`)."""
     compiled = form(conn, forms, LOT)
     wanted = _choice(status, STATUSES, "status", "状态") if status else list(OPEN)
     filters = [Q.Filter("status", "in", wanted)]
     if kind:
         filters.append(Q.Filter("inspection_type", "in", _choice(kind, TYPES, "type", "检验类型")))
     sort = "due_at,-id" if set(wanted) <= set(OPEN) else "-id"
-    page = Q.list_records(conn=conn, registry=forms, ctx=ctx, form=LOT, filters=filters, sort=sort, limit=limit,
-                          search=q or None)
+    if q and q.strip():
+        filters.append(Q.Filter("id", "in", _matching(conn, forms, compiled, q.strip()) or [0]))
+    page = Q.list_records(conn=conn, registry=forms, ctx=ctx, form=LOT, filters=filters, sort=sort, limit=limit)
     now = ctx.now
     return {"items": [_card(compiled, d, now) for d in page["items"]], "more": page["next"] is not None}
+
+
+MAX_MATCH = 1000   # lots a search looks at (newest first); the reader's permissions filter them after
+
+
+def _like(col: Any, text: str) -> Any:
+    esc = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.func.lower(col).like(f"%{esc.lower()}%", escape="\\")
+
+
+def _ids(conn: Connection, forms: Any, name: str, conds: Any) -> Any:
+    try:
+        t = forms.get(conn, name).main
+    except NotFound:
+        return None
+    return sa.select(t.c.id).where(sa.or_(*conds(t)), t.c.deleted_at.is_(None)).limit(MAX_MATCH).scalar_subquery()
+
+
+def _matching(conn: Connection, forms: Any, compiled: CompiledForm, q: str) -> list[int]:
+    """Lot ids ``q`` finds: the lot's code, supplier or note; its item's code or name; its stock lot's number.
+    A scanned lot label ``LOT:<item code>:<lot number>`` finds the lots of that item and lot number."""
+    t = compiled.main
+    q = q[:100]
+    parts = q.split(":")
+    if len(parts) >= 3 and parts[0].strip().upper() == "LOT":
+        code, number = parts[1].strip(), ":".join(parts[2:]).strip()
+        items = _ids(conn, forms, "item", lambda i: [i.c.code == code])
+        lots = _ids(conn, forms, "lot", lambda lt: [lt.c.number == number])
+        if items is None or lots is None:
+            return []
+        cond = sa.and_(t.c.item.in_(items), t.c.lot.in_(lots))
+    else:
+        conds = [_like(t.c.code, q), _like(t.c.supplier, q), _like(t.c.note, q)]
+        items = _ids(conn, forms, "item", lambda i: [_like(i.c.code, q), _like(i.c.name, q)])
+        lots = _ids(conn, forms, "lot", lambda lt: [_like(lt.c.number, q)])
+        conds += [t.c.item.in_(items)] if items is not None else []
+        conds += [t.c.lot.in_(lots)] if lots is not None else []
+        cond = sa.or_(*conds)
+    found = conn.execute(sa.select(t.c.id).where(cond, t.c.deleted_at.is_(None)).order_by(t.c.id.desc()).limit(MAX_MATCH))
+    return [int(i) for i in found.scalars()]
 
 
 def _choice(raw: str, allowed: tuple[str, ...], name: str, zh: str) -> list[str]:
@@ -201,7 +243,7 @@ def _view(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, doc: M
 
 
 def _ncr(conn: Connection, forms: Any, ctx: Ctx, code: Any) -> dict[str, Any] | None:
-    """The NCR the judge opened, by its number, with its id when the caller may read it (a link)."""
+    """The NCR the judge opened, by its number and id (a link) — only to who may read that NCR (else None)."""
     if not code:
         return None
     try:
@@ -209,7 +251,7 @@ def _ncr(conn: Connection, forms: Any, ctx: Ctx, code: Any) -> dict[str, Any] | 
                               limit=1, fields=["code"])
     except (NotFound, AccessDenied, InvalidInput):
         page = {"items": []}
-    return {"code": code, "id": page["items"][0]["id"] if page["items"] else None}
+    return {"code": code, "id": page["items"][0]["id"]} if page["items"] else None
 
 
 def _class_label(k: str) -> dict[str, str]:
@@ -236,12 +278,17 @@ def _cell(ch: G.Characteristic, r: Mapping[str, Any] | None, required: bool) -> 
 
 # ---------------------------------------------------------------- save and judge
 
-def _refuse_closed(compiled: CompiledForm, doc: Mapping[str, Any]) -> None:
+def _refuse_closed(compiled: CompiledForm, doc: Mapping[str, Any], judging: bool = False) -> None:
     status = doc.get("status")
     if status not in OPEN:
         label = (_label(compiled, "status", status) or {"zh-CN": str(status), "en": str(status)})
-        raise Conflict(f"检验单 {doc.get('code')} 的状态是「{label['zh-CN']}」，读数不能再修改",
-                       f"inspection lot {doc.get('code')} is {label['en'].lower()}: its readings can no longer change",
+        code = doc.get("code")
+        if judging:
+            raise Conflict(f"检验单 {code} 的状态是「{label['zh-CN']}」，不能再判定",
+                           f"inspection lot {code} is {label['en'].lower()}: it cannot be judged again",
+                           detail={"status": status})
+        raise Conflict(f"检验单 {code} 的状态是「{label['zh-CN']}」，读数不能再修改",
+                       f"inspection lot {code} is {label['en'].lower()}: its readings can no longer change",
                        detail={"status": status})
 
 
@@ -272,6 +319,7 @@ def save(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str,
     _require(compiled, ctx, doc, "录入检验结果", "enter inspection results")
     chars = _characteristics(conn, forms, doc.get("plan"))
     cells = G.read_cells(body.get("cells"), {ch.seq: ch for ch in chars}, sizes(conn, compiled, doc))
+    _check_defect_codes(conn, forms, cells, {ch.seq: ch for ch in chars})
     rows = G.merge(doc.get("results") or [], cells, {ch.seq: ch for ch in chars})
     if len(rows) > G.MAX_CELLS:
         raise InvalidInput(f"一张检验单最多 {G.MAX_CELLS} 个读数", f"an inspection lot holds at most {G.MAX_CELLS} readings",
@@ -282,13 +330,33 @@ def save(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str,
     return _view(conn, forms, ctx, compiled, saved)
 
 
+def _check_defect_codes(conn: Connection, forms: Any, cells: list[dict[str, Any]], chars: Mapping[int, G.Characteristic]) -> None:
+    """Every defect code sent is a defect code of the pack's list (not deleted); else 第 N 件『特性』 says so."""
+    wanted = {int(c["defect_code"]) for c in cells if c.get("defect_code") is not None}
+    if not wanted:
+        return
+    try:
+        t = forms.get(conn, "defect_code").main
+        known = set(conn.execute(sa.select(t.c.id).where(t.c.id.in_(wanted), t.c.deleted_at.is_(None))).scalars())
+    except NotFound:
+        known = set()
+    bad = [(i, c) for i, c in enumerate(cells) if c.get("defect_code") is not None and int(c["defect_code"]) not in known]
+    if bad:
+        zh, en = G.where(bad[0][1]["sample_no"], chars.get(bad[0][1]["char_seq"]))
+        raise InvalidInput(f"{zh}的缺陷代码不存在或已删除；请从缺陷代码列表中重新选择",
+                           f"{en}: the defect code does not exist or was deleted; pick one from the defect code list",
+                           problems=[Problem(f"/cells/{i}/defect_code", f"{G.where(c['sample_no'], chars.get(c['char_seq']))[0]}的缺陷代码不存在",
+                                             f"{G.where(c['sample_no'], chars.get(c['char_seq']))[1]}: no such defect code", "unknown")
+                                     for i, c in bad[:50]])
+
+
 def judge(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
     """判定: every sampled position must have a reading (else 第 N 件『特性』还没有读数); then the form's transitions
     (start when still pending, judge) run through the record service and the pack's hooks decide the result,
     the switching state and the NCR. Answers the judged lot's grid."""
     compiled = form(conn, forms, LOT)
     doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, compiled=compiled)
-    _refuse_closed(compiled, doc)
+    _refuse_closed(compiled, doc, judging=True)
     _require(compiled, ctx, doc, "判定检验单", "judge inspection lots")
     chars = _characteristics(conn, forms, doc.get("plan"))
     gaps = G.missing(chars, doc.get("results") or [], sizes(conn, compiled, doc))

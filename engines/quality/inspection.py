@@ -159,7 +159,9 @@ def characteristics(conn: Connection, forms: Any, plan_id: int) -> list[dict[str
 # ---------------------------------------------------------------- switching states
 
 def state_key(inspection_type: str, item: int, supplier: str | None, defect_class: str) -> dict[str, Any]:
-    return {"inspection_type": inspection_type, "item": int(item), "supplier": (supplier or "").strip() or None,
+    """The switching state's key; "any supplier" (IPQC, OQC, a receipt without supplier) is '' — not NULL — so the
+    unique index (inspection_type, item, supplier, defect_class) holds for it too (two first judges at once)."""
+    return {"inspection_type": inspection_type, "item": int(item), "supplier": (supplier or "").strip(),
             "defect_class": defect_class}
 
 
@@ -170,9 +172,12 @@ def load_state(conn: Connection, forms: Any, key: Mapping[str, Any], *, lock: bo
     if compiled is None:
         return None, State()
     t = compiled.main
-    sup = t.c.supplier.is_(None) if key["supplier"] is None else t.c.supplier == key["supplier"]
+    sup = t.c.supplier == key["supplier"]
+    if not key["supplier"]:   # rows stored before '' was the key held NULL: read them too, '' first
+        sup = sa.or_(sup, t.c.supplier.is_(None))
     q = sa.select(t).where(t.c.inspection_type == key["inspection_type"], t.c.item == key["item"], sup,
-                           t.c.defect_class == key["defect_class"], t.c.deleted_at.is_(None)).order_by(t.c.id).limit(1)
+                           t.c.defect_class == key["defect_class"], t.c.deleted_at.is_(None)
+                           ).order_by(t.c.supplier.is_(None), t.c.id).limit(1)
     if lock and conn.dialect.name == "postgresql":
         q = q.with_for_update()
     found = conn.execute(q).mappings().first()
@@ -253,10 +258,12 @@ def plan_sampling(conn: Connection, forms: Any, plan: Mapping[str, Any], *, item
 
 
 def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any] | int, item: int, lot: int | None,
-             qty: Any, supplier: str | None, sources: Mapping[str, Any], note: str | None = None) -> dict[str, Any]:
+             qty: Any, supplier: str | None, sources: Mapping[str, Any], note: str | None = None,
+             resubmitted: bool = False) -> dict[str, Any]:
     """Create a pending inspection lot of ``plan`` for ``qty`` of ``item`` (``lot``, ``supplier``), with the
     sampling plan of the current switching state; ``sources``: stock_receipt, receipt_line, production_order,
-    operation_task, stock_shipment (ids). Written as the engine acting for ``ctx``'s user; returns the stored row."""
+    operation_task, stock_shipment (ids); ``resubmitted``: a re-inspection after rework or sorting (GB/T 2828.1
+    §9.3.2: it does not move the switching state). Written as the engine acting for ``ctx``'s user; returns the stored row."""
     lot_form = require_form(conn, forms, LOT)
     if not isinstance(plan, Mapping):
         t = require_form(conn, forms, PLAN).main
@@ -273,6 +280,8 @@ def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any] 
               **plan_sampling(conn, forms, plan, item=int(item), supplier=supplier, qty=qty)}
     if note:
         values["note"] = note[:500]
+    if resubmitted and "resubmitted" in lot_form.main.c:
+        values["resubmitted"] = True
     with engine_writes(conn):
         doc = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=lot_form.name, docs=[values])[0]
     return {**values, "id": int(doc["id"]), "code": doc.get("code")}

@@ -8,7 +8,9 @@
   nonconforming samples ≥ Re; the lot rejected when any class is;
 - the switching state of each class (per inspection type × item × supplier × class) moves with
   :func:`switching.next_state` and is stored in ``quality_state``; the change is written on the lot in
-  words (``switching_note``). Lots with a fixed sample size (first article, patrol) do not switch;
+  words (``switching_note``). Lots with a fixed sample size (first article, patrol) do not switch, nor do
+  resubmitted lots (``resubmitted``: the NCR's re-inspection after rework/sorting) — GB/T 2828.1-2012 §9.3.2
+  counts lots "on original inspection (i.e. ignoring resubmitted lots or batches for this procedure)";
 - afterwards (:mod:`iqc`): an IQC lot's stock lot is released or blocked, a rejection opens an NCR.
 """
 from __future__ import annotations
@@ -141,6 +143,8 @@ def switch(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], class
     state_form = I.pack_form(conn, forms, I.STATE)
     if state_form is None:
         return []
+    if lot.get("resubmitted"):   # GB/T 2828.1 §9.3.2: switching counts original inspection only
+        return ["复检批（返工/挑选后再次提交）：不计入抽样转移"]
     itype = str(lot["inspection_type"])
     supplier = lot.get("supplier") if itype == "iqc" else None
     notes: list[str] = []
@@ -168,8 +172,9 @@ def switch(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], class
             if row is None:
                 S.create_records(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name, docs=[values])
             else:
+                keep = ("severity", "state", "last_event") + (("supplier",) if row.get("supplier") is None else ())
                 update_many(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name,
-                            patches=[(int(row["id"]), {k2: values[k2] for k2 in ("severity", "state", "last_event")}, None)])
+                            patches=[(int(row["id"]), {k2: values[k2] for k2 in keep}, None)])
     return notes
 
 

@@ -90,19 +90,29 @@ def read_cells(raw: Any, chars: Mapping[int, Characteristic], sizes: Sizes) -> l
     checked: at most :data:`MAX_CELLS`, a sample number within the lot's samples, a characteristic of the plan,
     a finite number for a numeric one, 合格/不合格 (true/false) for an attribute one. All problems at once."""
     if not isinstance(raw, list):
-        raise InvalidInput("cells 应为读数列表", "cells must be a list of readings",
-                           problems=[Problem("/cells", "应为列表", "must be a list", "type")])
+        raise InvalidInput("读数应为列表（每个读数：件号、检验项目、读数或合格与否）",
+                           "the readings must be a list (each: sample, characteristic, value or pass/fail)",
+                           problems=[Problem("/cells", "读数应为列表", "the readings must be a list", "type")])
     if len(raw) > MAX_CELLS:
         raise InvalidInput(f"一次最多保存 {MAX_CELLS} 个读数（收到 {len(raw)} 个）；请分批保存",
                            f"at most {MAX_CELLS} readings per save (got {len(raw)}); save in parts",
                            problems=[Problem("/cells", f"最多 {MAX_CELLS} 个", f"at most {MAX_CELLS}", "max_items")])
     out: list[dict[str, Any]] = []
     problems: list[Problem] = []
+    seen: dict[tuple[int, int], int] = {}
     for i, c in enumerate(raw):
         cell, bad = _read_cell(c, i, chars, sizes)
         problems.extend(bad)
-        if cell is not None:
-            out.append(cell)
+        if cell is None:
+            continue
+        key = (cell["sample_no"], cell["char_seq"])
+        if key in seen:
+            zh, en = where(key[0], chars.get(key[1]))
+            problems.append(Problem(f"/cells/{i}", f"{zh}在这次保存中出现了两次（第 {seen[key] + 1} 和第 {i + 1} 个读数）；请只保留一个",
+                                    f"{en} is sent twice in this save (readings {seen[key] + 1} and {i + 1}); keep one", "duplicate"))
+            continue
+        seen[key] = i
+        out.append(cell)
     if problems:
         first = problems[0]
         raise InvalidInput(f"读数有 {len(problems)} 处问题：{first.zh}" + ("…" if len(problems) > 1 else ""),
@@ -111,19 +121,34 @@ def read_cells(raw: Any, chars: Mapping[int, Characteristic], sizes: Sizes) -> l
     return out
 
 
+def _whole(v: Any) -> int | None:
+    """A whole number sent as a number or as its digits ("3"); None for anything else."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and v.strip().isascii() and v.strip().isdigit() and len(v.strip()) <= 6:
+        return int(v.strip())
+    return None
+
+
 def _read_cell(c: Any, i: int, chars: Mapping[int, Characteristic], sizes: Sizes) -> tuple[dict[str, Any] | None, list[Problem]]:
     at = f"/cells/{i}"
     n = max(sizes.values(), default=0)
     if not isinstance(c, dict):
         return None, [Problem(at, f"第 {i + 1} 个读数应为对象", f"reading {i + 1} must be an object", "type")]
-    sample_no, seq = c.get("sample_no"), c.get("char_seq")
-    if isinstance(sample_no, bool) or not isinstance(sample_no, int) or not 1 <= sample_no <= max(n, 0):
-        return None, [Problem(f"{at}/sample_no", f"第 {i + 1} 个读数的件号 {str(sample_no)[:20]} 不在 1–{n} 之内（本单抽 {n} 件）",
-                              f"reading {i + 1}: sample {str(sample_no)[:20]} is not within 1–{n} (this lot samples {n})", "range")]
-    ch = chars.get(seq) if isinstance(seq, int) and not isinstance(seq, bool) else None
+    sample_no, seq = _whole(c.get("sample_no")), _whole(c.get("char_seq"))
+    if sample_no is None:
+        return None, [Problem(f"{at}/sample_no", f"第 {i + 1} 个读数的件号「{str(c.get('sample_no'))[:20]}」应为 1–{n} 的整数",
+                              f"reading {i + 1}: the sample number {str(c.get('sample_no'))[:20]!r} must be a whole number 1–{n}", "type")]
+    if not 1 <= sample_no <= max(n, 0):
+        return None, [Problem(f"{at}/sample_no", f"第 {i + 1} 个读数的件号 {sample_no} 不在 1–{n} 之内（本单抽 {n} 件）",
+                              f"reading {i + 1}: sample {sample_no} is not within 1–{n} (this lot samples {n})", "range")]
+    ch = chars.get(seq) if seq is not None else None
     if ch is None:
-        return None, [Problem(f"{at}/char_seq", f"第 {sample_no} 件：检验方案中没有第 {str(seq)[:20]} 个检验项目",
-                              f"sample {sample_no}: the plan has no characteristic {str(seq)[:20]}", "unknown")]
+        shown = str(c.get("char_seq"))[:20]
+        return None, [Problem(f"{at}/char_seq", f"第 {sample_no} 件：检验方案中没有第 {shown} 个检验项目",
+                              f"sample {sample_no}: the plan has no characteristic {shown}", "unknown")]
     zh, en = where(sample_no, ch)
     if not required(ch, sample_no, sizes):
         k = sizes.get(ch.defect_class, 0)
@@ -134,7 +159,10 @@ def _read_cell(c: Any, i: int, chars: Mapping[int, Characteristic], sizes: Sizes
                             "defect_code": None, "note": None}
     problems: list[Problem] = []
     value = c.get("value")
-    if value is not None and value != "":
+    if not ch.numeric and value is not None and value != "":
+        problems.append(Problem(f"{at}/value", f"{zh}是计数项目，不填数值：请选 合格 或 不合格",
+                                f"{en} is an attribute: no value; choose pass or fail", "type"))
+    elif value is not None and value != "":
         try:
             cell["value"] = _decimal(value)
         except (InvalidOperation, ValueError):

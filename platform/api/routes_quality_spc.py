@@ -52,7 +52,9 @@ def _moment(raw: str | None, name: str, ctx: Any, *, end: bool = False) -> dt.da
             return dt.datetime.combine(day, dt.time(), tzinfo=ctx.tz)
         at = dt.datetime.fromisoformat(text)
     except ValueError:
-        zh, en = f"{name} 应为日期（2026-12-01）或时间（2026-12-01T08:00）", f"{name} must be a date (2026-12-01) or a date-time"
+        zh_name, en_name = {"from": ("起始日期", "the start date"), "to": ("截止日期", "the end date")}.get(name, (name, name))
+        zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
+        en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
         raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
     return at if at.tzinfo else at.replace(tzinfo=ctx.tz)
 
