@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from mom.engines.inventory import posting
 from mom.engines.records import service as records
 from mom.engines.records.context import SYSTEM, Actor, Ctx, actor_by_username
+from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
 
 ITEM = "QD-VB65"              # 铸造阀体 DN65（质量演示）: the quality pack's demo item, no other test receives it
@@ -98,6 +99,10 @@ def load_quality_history(engine: Engine, registry: Any, demo_root: Path, tz: dt.
             scratch = _id(conn, registry.get(conn, "defect_code"), "name", "外观划伤")
             records.update_record(conn=conn, registry=registry, ctx=jctx, form="inspection_lot", record_id=int(row.id),
                                   patch={"results": _results(bores, i + 1 == REJECTED, scratch)}, transition="judge")
+            # she opened the lot from her notification and judged it: the demo's history leaves no unread 待检 note
+            conn.execute(T.notification.update().where(T.notification.c.kind == "inspection_lot",
+                                                       T.notification.c.link == f"/inspect/{int(row.id)}",
+                                                       T.notification.c.read_at.is_(None)).values(read_at=jctx.now))
             judged += 1
     if posted or judged:
         yield f"质量演示 / quality demo: 入库 {posted} 张、判定检验单 {judged} 张 / {posted} receipts posted, {judged} lots judged"

@@ -49,6 +49,11 @@ def test_the_demo_has_plans_judged_lots_an_ncr_and_a_chart_of_25_subgroups(plant
     listed = _get(client, "/api/quality/spc/characteristics")
     assert "内孔" in str(listed) and "外径" in str(listed)
 
+    # 质量看板: 24 of 25 lots accepted, the scratch on the defect Pareto
+    board = {w["id"]: w for w in _get(client, "/api/dashboards/quality_board/data", "qcm", "qcmpass123")["widgets"]}
+    assert board["acceptance"]["value"] == 0.96
+    assert [p["category"] for p in board["defects"]["pareto"]] == ["外观划伤"]
+
     # the demo step again (as `mom demo` twice): nothing new
     lines = list(demo_quality.load_quality_history(engine, form_registry(), demo_cli.demo_pack_path(),
                                                    fieldtypes.plant_tz(get_settings().timezone)))
