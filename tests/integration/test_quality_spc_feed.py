@@ -243,7 +243,7 @@ def test_who_cannot_read_inspection_lots_gets_no_chart(lab: Lab) -> None:
     r = lab.client.get(f"/api/quality/spc/chart?plan={plan}&char_seq=7", headers=lab.h("qe1"))
     assert r.status_code == 404 and "序号为 7" in r.json()["message"]["zh-CN"]
     r = lab.client.get(f"/api/quality/spc/chart?plan={plan}&char_seq=1&from=yesterday", headers=lab.h("qe1"))
-    assert r.status_code == 422 and "from" in r.json()["message"]["zh-CN"]
+    assert r.status_code == 422 and "起始日期「yesterday」无效" in r.json()["message"]["zh-CN"]     # named in words, not by its key
 
 
 def test_a_chart_of_one_lot_says_so_and_the_window_is_named(lab: Lab) -> None:
