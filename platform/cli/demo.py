@@ -50,9 +50,11 @@ def _actor(engine: Engine, username: str | None) -> Actor:
     return actor or SYSTEM
 
 
-def load_demo(engine: Engine) -> Iterator[str]:
+def load_demo(engine: Engine, *, quality_history: bool = True) -> Iterator[str]:
+    """``quality_history=False``: without the quality pack's receipts and judged lots (the tests' plant template,
+    whose stock and inspection tests count from an empty ledger; tests/integration/test_quality_demo.py adds them)."""
     yield from load_people(engine)
-    yield from load_packs(engine)
+    yield from load_packs(engine, quality_history=quality_history)
 
 
 def load_people(engine: Engine) -> Iterator[str]:
@@ -72,7 +74,7 @@ def load_people(engine: Engine) -> Iterator[str]:
             conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
 
 
-def load_packs(engine: Engine) -> Iterator[str]:
+def load_packs(engine: Engine, *, quality_history: bool = True) -> Iterator[str]:
     """The demo pack with demo data (core comes with it), core's demo plant, the quality pack, the inspection readings."""
     registry = forms_registry()   # demo records go through the same hooks as the API (state machines, events)
     tz = fieldtypes.plant_tz(get_settings().timezone)
@@ -90,7 +92,8 @@ def load_packs(engine: Engine) -> Iterator[str]:
     yield from lines
     yield from _bore_readings(engine, demo_pack_path(), registry)
     # quality history through the engine: receipts posted, their inspection lots judged (SPC, 质量看板, one NCR)
-    yield from demo_quality.load_quality_history(engine, registry, demo_pack_path(), tz)
+    if quality_history:
+        yield from demo_quality.load_quality_history(engine, registry, demo_pack_path(), tz)
 
 
 def _bore_readings(engine: Engine, root: Path, registry: object) -> Iterator[str]:

@@ -25,7 +25,14 @@ def _get(client: Any, url: str, who: str = "qe1", pw: str = "qe1pass123") -> Any
     return r.json()
 
 
+def _history(engine: Any) -> list[str]:
+    """The step `mom demo` ends with (platform/cli/demo.py load_packs); the plant template leaves it out."""
+    return list(demo_quality.load_quality_history(engine, form_registry(), demo_cli.demo_pack_path(),
+                                                  fieldtypes.plant_tz(get_settings().timezone)))
+
+
 def test_the_demo_has_plans_judged_lots_an_ncr_and_a_chart_of_25_subgroups(plant, client, engine) -> None:  # type: ignore[no-untyped-def]
+    assert _history(engine) == ["质量演示 / quality demo: 入库 25 张、判定检验单 25 张 / 25 receipts posted, 25 lots judged"]
     plans = _get(client, "/api/records/inspection_plan?limit=50")["items"]
     kinds = {p["name"]: p["inspection_type"] for p in plans}
     assert kinds == {"阀体铸件来料检验（演示）": "iqc", "球阀装配首检（演示）": "ipqc_first", "球阀出货检验（演示）": "oqc"}
@@ -55,8 +62,6 @@ def test_the_demo_has_plans_judged_lots_an_ncr_and_a_chart_of_25_subgroups(plant
     assert [p["category"] for p in board["defects"]["pareto"]] == ["外观划伤"]
 
     # the demo step again (as `mom demo` twice): nothing new
-    lines = list(demo_quality.load_quality_history(engine, form_registry(), demo_cli.demo_pack_path(),
-                                                   fieldtypes.plant_tz(get_settings().timezone)))
-    assert lines == []
+    assert _history(engine) == []
     again = _get(client, f"/api/records/inspection_lot?limit=100&plan={iqc['id']}", "qc1", "qc1pass123")["items"]
     assert len(again) == 25
