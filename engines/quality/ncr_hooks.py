@@ -11,14 +11,18 @@ path (API, import, form buttons, workflow actions):
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.inventory import balances as B
 from mom.engines.inventory import documents as D
 from mom.engines.quality import disposition as X
+from mom.engines.quality import inspection as I
+from mom.engines.quality import ncr_stock as R
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
@@ -29,6 +33,8 @@ from mom.platform.hookspecs import hookimpl
 _NCR_STATUS_ZH = {"open": "待处置", "approved": "处置已批准", "dispositioned": "已处置", "closed": "已关闭", "cancelled": "已取消"}
 #: what may still change on an NCR past 待处置 (the transitions' own fields aside)
 _NCR_LATE = frozenset({"capa", "row_version"})
+#: the roles that edit an NCR; anyone else with update (仓管员) only executes it
+_NCR_EDITORS = frozenset({"qc_inspector", "quality_engineer", "qc_manager"})
 _CAPA_TO_VERIFY = ("d4_root_cause", "d5_corrective_action")
 
 
@@ -41,6 +47,45 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+def _where_lot_lies(conn: Connection, forms: Any, item: int, lot: int) -> int | None:
+    """The location holding most of the lot's stock (所在库位 of an NCR opened without one), or None."""
+    rows = [r for r in B.on_hand(conn, forms, item=item, lot=lot, limit=100) if r["qty"] > 0]
+    return max(rows, key=lambda r: (r["qty"], -r["location"]))["location"] if rows else None
+
+
+def _location_for_stock(compiled: CompiledForm, ncr: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """Approving dispositions that move stock (报废, 退供应商, 让步接收 with a rework part split off) needs
+    the NCR's 所在库位: refused at approval, naming the field, not when the storekeeper executes."""
+    kinds = {ln.get("disposition") for ln in lines}
+    needs = kinds & {"scrap", "return_to_supplier"} or ({"use_as_is", "rework"} <= kinds and ncr.get("lot") is not None)
+    if not needs or ncr.get("location") is not None:
+        return
+    label = _label(compiled, "location")
+    raise InvalidInput(f"不合格品处理单 {ncr.get('code')} 的处置要动用库存，请先填写「{label}」（不合格品现在放在哪个库位）再批准",
+                       f"NCR {ncr.get('code')}'s dispositions move stock: fill in its location (where the pieces lie) before approving",
+                       problems=[Problem("/location", f"请填写{label}", "fill in the location", "required")])
+
+
+def _due_not_past(ctx: Ctx, compiled: CompiledForm, due: Any, row: int | None) -> None:
+    """A CAPA's 要求完成日期 is today or later: a date already past is a typo, refused naming the field."""
+    if due is None:
+        return
+    try:
+        day = due if isinstance(due, dt.date) and not isinstance(due, dt.datetime) else dt.date.fromisoformat(str(due)[:10])
+    except ValueError:
+        return          # the field's own check says what is wrong with it
+    # the plant's today, or the UTC date when that is earlier (a date typed just after midnight elsewhere)
+    today = min(ctx.now.astimezone(ctx.tz).date(), ctx.now.astimezone(dt.timezone.utc).date())
+    if day >= today:
+        return
+    label = _label(compiled, "due_date")
+    where = f"第 {row + 1} 行：" if row is not None else ""
+    raise InvalidInput(f"{where}「{label}」{day.isoformat()} 已经过去，请填写今天（{today.isoformat()}）或以后的日期",
+                       f"{'row %d: ' % (row + 1) if row is not None else ''}the due date {day.isoformat()} is in the past: "
+                       f"enter today ({today.isoformat()}) or later",
+                       problems=[Problem(f"/{row}/due_date" if row is not None else "/due_date", "日期已过", "in the past", "past")])
+
+
 class QualityRecordHooks(RecordHooks):
     def __init__(self, forms: Any) -> None:
         self.forms = forms
@@ -50,6 +95,10 @@ class QualityRecordHooks(RecordHooks):
 
     # ------------------------------------------------------------ create
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
+        if compiled.name == X.CAPA and self._mine(conn, compiled):
+            for i, r in enumerate(rows):
+                _due_not_past(ctx, compiled, r.get("due_date"), i if len(rows) > 1 else None)
+            return
         if compiled.name != X.NCR or not self._mine(conn, compiled):
             return
         items = D.rows_by_id(conn, self.forms.get(conn, D.ITEM), [r.get("item") for r in rows])
@@ -57,16 +106,47 @@ class QualityRecordHooks(RecordHooks):
             item = items.get(int(r["item"])) if r.get("item") is not None else None
             if item is not None and _blank(r.get("unit")):
                 r["unit"] = item.get("unit")
+            if r.get("location") is None and r.get("lot") is not None and r.get("item") is not None:
+                r["location"] = _where_lot_lies(conn, self.forms, int(r["item"]), int(r["lot"]))
 
     # ------------------------------------------------------------ update
     def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                       new: dict[str, Any], patched: set[str], transition: str | None) -> None:
+        if compiled.name in (D.LOT, "stock_receipt") and D.is_core(compiled):
+            self._stock_side(conn, compiled, record_id, old, new, patched)
+            return
         if not self._mine(conn, compiled) or conn.info.get(X.FLAG):
             return
         if compiled.name == X.NCR:
+            self._storekeeper_only_executes(ctx, old, new, patched)
             self._ncr_update(ctx, compiled, old, new, patched)
         else:
-            self._capa_update(compiled, old, new, patched)
+            self._capa_update(ctx, compiled, old, new, patched)
+
+    @staticmethod
+    def _storekeeper_only_executes(ctx: Ctx, old: Mapping[str, Any], new: dict[str, Any], patched: set[str]) -> None:
+        """仓管员 has update on the NCR only to run 执行处置 (approved → dispositioned): nothing else."""
+        actor = ctx.actor
+        if actor.id is None or actor.is_admin or actor.role_names & _NCR_EDITORS:
+            return
+        edits = {k for k in patched if k not in ("status", "row_version") and (k not in new or new.get(k) != old.get(k))}
+        if old.get("status") == "approved" and new.get("status") == "dispositioned" and not edits:
+            return
+        raise AccessDenied(f"仓管员只能对「处置已批准」的不合格品处理单 {old.get('code')} 点「执行处置」，不能修改其他内容；"
+                           "需要修改请联系质量经理",
+                           f"a storekeeper only executes the approved dispositions of NCR {old.get('code')}; "
+                           "ask a quality manager for other changes")
+
+    def _stock_side(self, conn: Connection, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
+                    new: dict[str, Any], patched: set[str]) -> None:
+        """A lot is not 放行 released by hand while its inspection lot is open; a receipt is not reversed
+        while an NCR of its inspection lots is approved (its dispositions would post against stock gone)."""
+        if compiled.name == D.LOT:
+            if (new.get("status") == "released" and old.get("status") != "released" and not I.engine_writing(conn)
+                    and not conn.info.get(X.FLAG)):
+                R.refuse_release_while_inspected(conn, self.forms, record_id, old)
+        elif new.get("reversed_by") and not old.get("reversed_by"):
+            R.refuse_reversal_while_approved(conn, self.forms, record_id, old)
 
     def _ncr_update(self, ctx: Ctx, compiled: CompiledForm, old: Mapping[str, Any], new: dict[str, Any], patched: set[str]) -> None:
         source, target = old.get("status"), new.get("status")
@@ -90,8 +170,10 @@ class QualityRecordHooks(RecordHooks):
                               if source == "approved" else ""),
                            detail={"fields": changed, "status": source})
 
-    def _capa_update(self, compiled: CompiledForm, old: Mapping[str, Any], new: dict[str, Any], patched: set[str]) -> None:
+    def _capa_update(self, ctx: Ctx, compiled: CompiledForm, old: Mapping[str, Any], new: dict[str, Any], patched: set[str]) -> None:
         source, target = old.get("status"), new.get("status")
+        if "due_date" in patched and new.get("due_date") != old.get("due_date"):
+            _due_not_past(ctx, compiled, new.get("due_date"), None)
         if source == "closed":
             changed = sorted(k for k in patched if k != "row_version" and (k not in new or new.get(k) != old.get(k)))
             if changed:
@@ -141,6 +223,10 @@ class QualityRecordHooks(RecordHooks):
 
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                      new: Mapping[str, Any], changed: set[str]) -> None:
+        if (compiled.name == "stock_receipt" and "reversed_by" in changed and new.get("reversed_by")
+                and not old.get("reversed_by") and D.is_core(compiled)):
+            R.cancel_open_ncrs_of_receipt(conn, self.forms, ctx, record_id, old)
+            return
         if compiled.name == X.CAPA and "nonconformance" in changed and self._mine(conn, compiled):
             self._link_capa(conn, ctx, {**new, "code": new.get("code") or old.get("code")})
         if "status" not in changed or conn.info.get(X.FLAG) or compiled.name != X.NCR or not self._mine(conn, compiled):
@@ -149,6 +235,7 @@ class QualityRecordHooks(RecordHooks):
         if source == "open" and target == "approved":
             lines = S.load_children(conn, compiled, [record_id], ["dispositions"])[record_id]["dispositions"]
             X.check_quantities(dict(new), lines)
+            _location_for_stock(compiled, dict(new), lines)
         elif source == "approved" and target == "dispositioned":
             X.execute(conn, self.forms, ctx, compiled, record_id)
 

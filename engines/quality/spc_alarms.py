@@ -78,11 +78,23 @@ def link(ch: Characteristic) -> str:
     return f"/spc?plan={ch.plan_id}&char_seq={ch.seq}"
 
 
+def _open_ncr_of(conn: Connection, ncr_form: Any, lot_id: int) -> int | None:
+    """The NCR already open for these pieces (the IQC judge's, or another chart's alarm): one NCR per
+    inspection lot, the alarm names it instead of opening a second for the same pieces."""
+    t = ncr_form.main
+    return conn.execute(sa.select(t.c.id).where(t.c.inspection_lot == lot_id, t.c.deleted_at.is_(None),
+                                                t.c.status.in_(("open", "approved")))
+                        .order_by(t.c.id).limit(1)).scalar()
+
+
 def _ncr(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, g: Subgroup, lot_qty: Any, zh: str) -> int | None:
     try:
-        forms.get(conn, NCR)
+        ncr_form = forms.get(conn, NCR)
     except Exception:       # noqa: BLE001 — the pack's NCR form is not installed: the alarm stands alone
         return None
+    got = _open_ncr_of(conn, ncr_form, g.lot_id)
+    if got is not None:
+        return int(got)
     doc = {"title": f"判异报警：{ch.plan_name or ch.plan_code or ''} {ch.name}"[:200], "inspection_lot": g.lot_id,
            "item": g.item or ch.item_id, "lot": g.lot, "supplier": g.supplier,
            "qty": lot_qty if lot_qty is not None else len([v for v in g.values if v is not None]),

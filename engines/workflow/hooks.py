@@ -33,12 +33,23 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == []
 
 
-
 def _state_label(compiled: CompiledForm, field: str, value: str) -> str:
     """The Chinese label of a state (草稿 for ``draft``), never its key; the key when the field has no such option."""
     f = compiled.definition.field(field)
     label = f.option_labels.get(value) if f is not None else None
     return str((label or {}).get("zh-CN") or value)
+
+
+def _state_labels(compiled: CompiledForm, key: str, lang: str) -> Any:
+    """A state's label in ``lang`` (its key when the option has none): people read 「已处置」, not dispositioned."""
+    f = compiled.definition.field(key)
+    labels = f.option_labels if f is not None else {}
+
+    def label(value: Any) -> str:
+        got = labels.get(value) or {}
+        return str(got.get(lang) or got.get("zh-CN") or value)
+    return label
+
 
 class WorkflowHooks(RecordHooks):
     def __init__(self, forms: FormRegistry, flows: WorkflowRegistry) -> None:
@@ -95,8 +106,11 @@ class WorkflowHooks(RecordHooks):
         candidates = sm.find(source, target, transition)
         if not candidates:
             allowed = [f"{t.key}: {source}→{t.target}" for t in sm.transitions if source in t.sources]
-            raise Conflict(f"状态不能从 {source} 变为 {target}；当前可用的转换：{', '.join(allowed) or '无'}",
-                           f"the state cannot change from {source} to {target}; transitions available now: {', '.join(allowed) or 'none'}",
+            zh, en = _state_labels(compiled, sm.field, "zh-CN"), _state_labels(compiled, sm.field, "en")
+            now_zh = "、".join(f"「{t.label.get('zh-CN') or t.key}」" for t in sm.transitions if source in t.sources)
+            now_en = ", ".join(str(t.label.get("en") or t.key) for t in sm.transitions if source in t.sources)
+            raise Conflict(f"状态不能从「{zh(source)}」变为「{zh(target)}」；现在可做的操作：{now_zh or '无'}",
+                           f"the state cannot change from {en(source)} to {en(target)}; actions available now: {now_en or 'none'}",
                            detail={"from": source, "to": target, "allowed": allowed})
         actor = ctx.actor
         permitted = [t for t in candidates if actor.id is None or t.allows(actor.username, actor.role_names, actor.is_admin)]

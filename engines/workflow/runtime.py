@@ -183,6 +183,30 @@ def record_path(rt: Runtime, spec: WorkflowSpec, record_id: int) -> dict[str, st
     names = {**record, **initiator_names(rt.ctx.actor, rt.ctx.actor.id)}
     return predicted_nodes(spec, names, now=rt.ctx.now.astimezone(rt.ctx.tz))
 
+def refuse_unless_submittable(rt: Runtime, spec: WorkflowSpec, record_id: int, record: Mapping[str, Any]) -> None:
+    """A submit flow with ``trigger.when`` starts only while the record satisfies it: otherwise a 409 saying
+    the record's state in words (e.g. 「已处置」), not an approval that can never finish."""
+    names = {**record_values(rt, rt.form(spec.form), record_id), **initiator_names(rt.ctx.actor, rt.ctx.actor.id)}
+    try:
+        ok = bool(spec.when.evaluate(names, now=rt.ctx.now.astimezone(rt.ctx.tz)))  # type: ignore[union-attr]
+    except Exception:       # noqa: BLE001 — an expression failing on this record: not submittable
+        ok = False
+    if ok:
+        return
+    compiled = rt.form(spec.form)
+    sm = compiled.definition.state_machine
+    state = state_en = ""
+    if sm is not None:
+        f = compiled.definition.field(sm.field)
+        got = (f.option_labels.get(record.get(sm.field)) if f is not None else None) or {}
+        state = str(got.get("zh-CN") or record.get(sm.field) or "")
+        state_en = str(got.get("en") or record.get(sm.field) or "")
+    label = spec.label
+    raise Conflict(f"这条记录{f'已是「{state}」，' if state else '现在'}不能提交「{label.get('zh-CN') or spec.name}」审批",
+                   f"this record{f' is {state_en} and' if state else ''} cannot be submitted to {label.get('en') or spec.name} now",
+                   detail={"workflow": spec.name, "record_id": record_id})
+
+
 def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit", approvers: Any = None,
           revokes_id: int | None = None, parent_task_id: int | None = None) -> WorkflowInstance:
     """Start ``workflow`` on a record. The initiator is the acting user; they must be able to read it.
@@ -192,7 +216,9 @@ def start(rt: Runtime, workflow: str, record_id: int, *, trigger: str = "submit"
     spec, enabled = rt.flows.current(rt.conn, workflow)
     if not enabled:
         raise Conflict(f"流程 {workflow} 已停用，不能发起", f"workflow {workflow} is disabled; it cannot be started")
-    get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=spec.form, record_id=record_id)
+    record = get_record(conn=rt.conn, registry=rt.forms, ctx=rt.ctx, form=spec.form, record_id=record_id)
+    if spec.trigger == "submit" and spec.when is not None and trigger == "submit":
+        refuse_unless_submittable(rt, spec, record_id, record)
     busy = running_instance(rt.conn, spec.form, record_id)
     if busy is not None:
         raise Conflict(f"该记录已在审批中（流程实例 {busy['id']}）", f"the record is already under approval (instance {busy['id']})",

@@ -372,6 +372,8 @@ def validate_workflow(raw: Any, *, form: CompiledForm | None = None, version: in
         if "when" not in trigger:
             problems.add("/trigger/when", "按条件发起需要 when（表达式）", "a condition trigger needs when (an expression)", "required")
         when = expression_at(trigger.get("when"), (names - INITIATOR_NAMES) if form is not None else None, "/trigger/when", problems)
+    elif "when" in trigger:     # 提交审批 only while the record satisfies it (e.g. status == 'open')
+        when = expression_at(trigger.get("when"), (names - INITIATOR_NAMES) if form is not None else None, "/trigger/when", problems)
     # without the form, expressions are checked for syntax only
     flat = NodeCompiler(names if form is not None else None, form, problems, plugins)
     first = flat.walk(list(raw["nodes"]), "/nodes", END, ())

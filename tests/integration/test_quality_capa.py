@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from mom.platform.auth import service as auth
 from mom.platform.db.engine import write_tx
@@ -21,10 +22,18 @@ def qa(core_pack, client, engine) -> Quality:  # type: ignore[no-untyped-def]
 
 
 def _capa(qa: Quality, ncr_id: int | None, due: dt.date, title: str = "阀体砂眼 8D") -> dict[str, Any]:
+    """A CAPA due on ``due``; a date already past is one the CAPA was opened with earlier (days have gone by:
+    a new CAPA due in the past is refused)."""
     owner = qa.get("/api/auth/me", who="qe1")["id"]
-    body = {"title": title, "owner": owner, "due_date": due.isoformat(), "nonconformance": ncr_id,
+    opened_due = max(due, dt.date.today())
+    body = {"title": title, "owner": owner, "due_date": opened_due.isoformat(), "nonconformance": ncr_id,
             "d1_team": "质量工程师小赵、铸造车间主任、供应商质量代表", "d2_problem": "HT250 阀体毛坯来料砂眼，100 件中 30 件超标"}
-    return qa.post("/api/records/capa", body, who="qe1")
+    made = qa.post("/api/records/capa", body, who="qe1")
+    if due < opened_due:
+        with write_tx(qa.engine) as conn:
+            conn.execute(sa.text("UPDATE capa SET due_date = :d WHERE id = :i"), {"d": due, "i": made["id"]})
+        made["due_date"] = due.isoformat()
+    return made
 
 
 def _move(qa: Quality, capa_id: int, key: str, who: str = "qe1", status: int | tuple[int, ...] = 200, **values: Any) -> Any:
