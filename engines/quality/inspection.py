@@ -90,10 +90,20 @@ def owned(conn: Connection, compiled: CompiledForm) -> bool:
 
 def pack_form(conn: Connection, forms: Any, name: str) -> CompiledForm | None:
     """The quality pack's form ``name``, or None when the pack (or that form of it) is not installed."""
-    try:
-        compiled = forms.get(conn, name)
-    except NotFound:
-        return None
+    memo = getattr(forms, "_memo", None)   # a posting's TxForms: a form read once stays read
+    compiled = memo.get(name) if memo is not None else None
+    if compiled is None:
+        get_many = getattr(forms, "get_many", None)
+        if get_many is not None:
+            # absent → left out: no NotFound with its "did you mean" over every form name on each receipt
+            compiled = get_many(conn, [name]).get(name)
+            if compiled is not None and memo is not None:
+                memo[name] = compiled
+        else:
+            try:
+                compiled = forms.get(conn, name)
+            except NotFound:
+                return None
     return compiled if compiled is not None and owned(conn, compiled) else None
 
 
