@@ -1,1 +1,0 @@
-import{S as e,R as o}from"./index-BxNv_0mS.js";const a=n=>e("/api/inventory/onhand",n),i=n=>e("/api/inventory/moves",n),p=()=>e("/api/inventory/replenishment"),r=n=>o("/api/inventory/replenishment/run",void 0,n),c=(n,t)=>o(`/api/inventory/documents/${encodeURIComponent(n)}/${Number(t)}/post`);export{i as a,r as b,c as p,p as r,a as s};

@@ -1,1 +1,0 @@
-import{$ as i}from"./index-BxNv_0mS.js";const n=o=>["",...i].includes(o);export{n as i};
