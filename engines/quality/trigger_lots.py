@@ -32,16 +32,28 @@ ZERO = Decimal(0)
 
 
 def installed(conn: Connection, forms: Any) -> tuple[CompiledForm, CompiledForm] | None:
-    """The quality pack's ``inspection_plan`` and ``inspection_lot`` when that pack installed both, else None."""
-    owned = set(conn.execute(sa.select(T.pack_item.c.name).where(
-        T.pack_item.c.kind == "forms", T.pack_item.c.pack == PACK, T.pack_item.c.name.in_((PLAN, LOT)))).scalars())
-    if owned != {PLAN, LOT}:
-        return None
-    plan, lot = forms.get(conn, PLAN), forms.get(conn, LOT)
+    """The quality pack's ``inspection_plan`` and ``inspection_lot`` when that pack installed both, else None.
+    One statement a call (every job report asks): both current versions in one read; which pack owns them is
+    read once per compiled version and kept on it."""
+    get_many = getattr(forms, "get_many", None)
+    if get_many is not None:
+        got = get_many(conn, [PLAN, LOT])
+        plan, lot = got.get(PLAN), got.get(LOT)
+        if plan is None or lot is None:
+            return None
+    else:
+        plan, lot = forms.get(conn, PLAN), forms.get(conn, LOT)
     needs = {PLAN: ("inspection_type", "item", "operation", "active", "fixed_sample_size"),
              LOT: ("inspection_type", "plan", "operation_task", "stock_shipment", "sample_size", "status", "result")}
-    if any(c.definition.field(k) is None for c in (plan, lot) for k in needs[c.name]):
-        return None
+    for c in (plan, lot):
+        ok = c.memo.get("quality_trigger_owned")
+        if ok is None:
+            owner = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms",
+                                                                     T.pack_item.c.name == c.name)).scalar()
+            ok = c.memo["quality_trigger_owned"] = owner == PACK and all(c.definition.field(k) is not None
+                                                                         for k in needs[c.name])
+        if not ok:
+            return None
     return plan, lot
 
 

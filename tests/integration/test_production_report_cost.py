@@ -19,7 +19,9 @@ from tests.integration.test_production import Shop, shop  # noqa: F401  (the fix
 #: INSERT, audit entry and names), 12 on SQLite (the number, the audit entries and the names each a
 #: statement of their own). A report that needs more than this
 #: has lost one of the reads or writes put together.
-MAX_STATEMENTS = {"postgresql": 8, "sqlite": 13}
+# +1 since issue 22: the quality engine's first-article / patrol check reads whether the quality pack's plan
+# and inspection-lot forms are there (one statement with both; without the pack it stops there)
+MAX_STATEMENTS = {"postgresql": 9, "sqlite": 14}
 
 
 def _released(shop: Shop) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from mom.platform.settings import Settings
 
 #: the packs these tests look at: the built-in demo and the ones they write (other built-in packs, such as
 #: core, come and go with the product and are left out of the comparisons)
-OURS = {"demo", "quality", "oee", "spc", "mine", "other", "not_other", "gone", "app", "odd", "basis", "a", "b"}
+OURS = {"demo", "qms", "oee", "spc", "mine", "other", "not_other", "gone", "app", "odd", "basis", "a", "b"}
 
 
 def pack(folder: Path, name: str, version: str, depends: dict[str, str] | None = None, **extra: Any) -> Path:
@@ -46,15 +46,15 @@ def names(sources: list[catalog.PackSource]) -> list[str]:
 def test_packs_are_found_built_in_on_the_path_and_uploaded(shelf: tuple[Path, Settings], tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     packs, settings = shelf
-    pack(packs / "quality", "quality", "1.0.0")
+    pack(packs / "qms", "qms", "1.0.0")
     single = pack(tmp_path / "elsewhere" / "oee", "oee", "0.3.0")            # an entry that is itself a pack
     monkeypatch.setenv("MOM_PACK_PATH", os.pathsep.join([str(packs), str(single), str(tmp_path / "missing")]))
     pack(settings.data_dir / "packs" / "spc", "spc", "2.0.0")
     found = {s.name: s for s in catalog.all_sources(settings) if s.name in OURS}
-    assert {n: s.origin for n, s in found.items()} == {"demo": "builtin", "quality": "path", "oee": "path", "spc": "uploaded"}
-    q = catalog.find("quality", settings)
-    assert (q.root, q.origin, q.version, q.label) == (packs / "quality", "path", Version(1, 0, 0),
-                                                      {"zh-CN": "quality 包", "en": "quality pack"})
+    assert {n: s.origin for n, s in found.items()} == {"demo": "builtin", "qms": "path", "oee": "path", "spc": "uploaded"}
+    q = catalog.find("qms", settings)
+    assert (q.root, q.origin, q.version, q.label) == (packs / "qms", "path", Version(1, 0, 0),
+                                                      {"zh-CN": "qms 包", "en": "qms pack"})
     assert catalog.find("spc", settings).root == settings.data_dir / "packs" / "spc"
     assert catalog.find("demo", settings).origin == "builtin"
 
@@ -82,10 +82,10 @@ def test_a_folder_path_is_a_given_pack(shelf: tuple[Path, Settings], tmp_path: P
 
 def test_an_unknown_name_says_what_there_is(shelf: tuple[Path, Settings]) -> None:
     packs, settings = shelf
-    pack(packs / "quality", "quality", "1.0.0")
+    pack(packs / "qms", "qms", "1.0.0")
     with pytest.raises(NotFound) as e:
-        catalog.find("qualty", settings)
-    assert '"quality"' in e.value.zh and "demo" in e.value.zh and [n for n in e.value.detail["available"] if n in OURS] == ["demo", "quality"]
+        catalog.find("qmss", settings)
+    assert '"qms"' in e.value.zh and "demo" in e.value.zh and [n for n in e.value.detail["available"] if n in OURS] == ["demo", "qms"]
 
 
 def test_a_bad_manifest_is_left_out_of_the_list_and_refused_by_path(shelf: tuple[Path, Settings]) -> None:
@@ -101,40 +101,40 @@ def test_a_bad_manifest_is_left_out_of_the_list_and_refused_by_path(shelf: tuple
 
 def test_dependencies_come_first_at_the_highest_fitting_version(shelf: tuple[Path, Settings]) -> None:
     packs, settings = shelf
-    pack(packs / "app", "app", "1.0.0", {"quality": "^1.0.0", "base": "~2.1.0"})
-    pack(packs / "quality-1", "quality", "1.4.0", {"base": ">=2.0.0 <3.0.0"})
-    pack(packs / "quality-2", "quality", "2.0.0", {"base": "^3.0.0"})
+    pack(packs / "app", "app", "1.0.0", {"qms": "^1.0.0", "base": "~2.1.0"})
+    pack(packs / "qms-1", "qms", "1.4.0", {"base": ">=2.0.0 <3.0.0"})
+    pack(packs / "qms-2", "qms", "2.0.0", {"base": "^3.0.0"})
     for v in ("2.0.5", "2.1.0", "2.1.7", "2.2.0"):
         pack(packs / f"base-{v}", "base", v)
     app = catalog.find("app", settings)
-    assert names(catalog.resolve(app, {}, settings)) == ["base@2.1.7", "quality@1.4.0", "app@1.0.0"]
+    assert names(catalog.resolve(app, {}, settings)) == ["base@2.1.7", "qms@1.4.0", "app@1.0.0"]
     # an installed dependency that fits is left alone
-    assert names(catalog.resolve(app, {"base": "2.1.0"}, settings)) == ["quality@1.4.0", "app@1.0.0"]
-    assert names(catalog.resolve(app, {"base": "2.1.0", "quality": "1.2.0"}, settings)) == ["app@1.0.0"]
+    assert names(catalog.resolve(app, {"base": "2.1.0"}, settings)) == ["qms@1.4.0", "app@1.0.0"]
+    assert names(catalog.resolve(app, {"base": "2.1.0", "qms": "1.2.0"}, settings)) == ["app@1.0.0"]
 
 
 def test_an_installed_dependency_too_old_is_refused_naming_the_upgrade(shelf: tuple[Path, Settings]) -> None:
     packs, settings = shelf
-    pack(packs / "quality", "quality", "1.0.0", {"basis": "^2.0.0"})
+    pack(packs / "qms", "qms", "1.0.0", {"basis": "^2.0.0"})
     pack(packs / "basis-2", "basis", "2.1.0")
     pack(packs / "basis-1", "basis", "1.3.0")
     with pytest.raises(InvalidInput) as e:
-        catalog.resolve(catalog.find("quality", settings), {"basis": "1.3.0"}, settings)
-    assert e.value.zh == "模型包 quality 需要 basis ^2.0.0，已安装的是 1.3.0：请先升级 basis（可用版本 2.1.0）"
+        catalog.resolve(catalog.find("qms", settings), {"basis": "1.3.0"}, settings)
+    assert e.value.zh == "模型包 qms 需要 basis ^2.0.0，已安装的是 1.3.0：请先升级 basis（可用版本 2.1.0）"
     assert "upgrade basis first (version 2.1.0 is available)" in e.value.en
 
 
 def test_a_dependency_missing_or_without_a_fitting_version_is_refused(shelf: tuple[Path, Settings]) -> None:
     packs, settings = shelf
-    pack(packs / "quality", "quality", "1.0.0", {"basis": "^2.0.0"})
-    quality = catalog.find("quality", settings)
+    pack(packs / "qms", "qms", "1.0.0", {"basis": "^2.0.0"})
+    qms = catalog.find("qms", settings)
     with pytest.raises(InvalidInput) as e:
-        catalog.resolve(quality, {}, settings)
+        catalog.resolve(qms, {}, settings)
     assert "需要 basis ^2.0.0" in e.value.zh and "没有找到模型包 basis" in e.value.zh and "MOM_PACK_PATH" in e.value.en
     pack(packs / "basis-1", "basis", "1.3.0")
     pack(packs / "basis-3", "basis", "3.0.0")
     with pytest.raises(InvalidInput) as e:
-        catalog.resolve(quality, {}, settings)
+        catalog.resolve(qms, {}, settings)
     assert "需要 basis ^2.0.0" in e.value.zh and "1.3.0、3.0.0" in e.value.zh
     assert e.value.detail["found"] == ["1.3.0", "3.0.0"]
 
@@ -163,11 +163,11 @@ def test_a_dependency_cycle_is_refused_naming_it(shelf: tuple[Path, Settings]) -
 
 def test_dependents_are_the_installed_packs_that_need_a_pack() -> None:
     installed = {"basis": {"depends": {}, "status": "installed"},
-                 "quality": {"depends": {"basis": "^1.0.0"}, "status": "installed"},
-                 "spc": {"depends": {"basis": "*", "quality": "^1"}, "status": "installed"},
+                 "qms": {"depends": {"basis": "^1.0.0"}, "status": "installed"},
+                 "spc": {"depends": {"basis": "*", "qms": "^1"}, "status": "installed"},
                  "old": {"depends": {"basis": "*"}, "status": "uninstalled"}}
-    assert catalog.dependents("basis", installed) == ["quality", "spc"]
-    assert catalog.dependents("quality", installed) == ["spc"]
+    assert catalog.dependents("basis", installed) == ["qms", "spc"]
+    assert catalog.dependents("qms", installed) == ["spc"]
     assert catalog.dependents("spc", installed) == []
 
 
@@ -176,7 +176,7 @@ def test_one_bad_folder_never_breaks_the_list(shelf: tuple[Path, Settings], monk
     """A stored pack whose version made int() raise, a pack.json nested 100,000 deep, a folder whose reading
     fails for any other reason: each is left out and reported, the rest of the catalogue is listed."""
     packs, settings = shelf
-    pack(packs / "quality", "quality", "1.0.0")
+    pack(packs / "qms", "qms", "1.0.0")
     huge = pack(settings.data_dir / "packs" / "hugever", "hugever", "1." + "9" * 5000 + ".0")
     deep = settings.data_dir / "packs" / "deep"
     deep.mkdir(parents=True)
@@ -191,12 +191,12 @@ def test_one_bad_folder_never_breaks_the_list(shelf: tuple[Path, Settings], monk
 
     monkeypatch.setattr(catalog, "read_manifest", flaky)
     errors: list[tuple[Path, InvalidInput]] = []
-    assert sorted(s.name for s in catalog.all_sources(settings, errors=errors) if s.name in OURS) == ["demo", "quality"]
+    assert sorted(s.name for s in catalog.all_sources(settings, errors=errors) if s.name in OURS) == ["demo", "qms"]
     said = {f.name: exc for f, exc in errors}
     assert set(said) == {huge.name, deep.name, odd.name}
     assert "最多 32 个" in str(said["hugever"].problems) and "嵌套层数太多" in said["deep"].zh
     assert "disk on fire" in said["odd"].en and "odd" in said["odd"].zh
-    assert catalog.find("quality", settings).name == "quality"
+    assert catalog.find("qms", settings).name == "qms"
 
 
 def test_an_upload_never_outranks_a_built_in_or_server_pack_of_the_same_version(shelf: tuple[Path, Settings]) -> None:
