@@ -214,3 +214,15 @@ def test_phase_two_fixed_limits_and_k_sigma() -> None:
     i = res["charts"][0]
     assert (i["center"], i["ucl"], i["lcl"]) == (10, 11, 9) and res["phase"] == "II"
     assert [v["index"] for v in i["violations"] if v["rule"] == 1] == [4]
+
+
+def test_i_mr_mortgage_loan_costs() -> None:
+    # [M] Example 6.5 (Table 6.6), costs of processing mortgage loan applications, 20 weeks: x̄ = 300.5,
+    # MR̄ = 7.79, individuals chart UCL = 321.22 / LCL = 279.78, moving-range chart UCL = 25.45 (the book divides
+    # by d2 = 1.128 and multiplies by D4 = 3.267; the exact 2/√π and √(2 − 4/π) move the limits by about 0.01)
+    costs = [310, 288, 297, 298, 307, 303, 294, 297, 308, 306, 294, 299, 297, 299, 314, 295, 293, 306, 301, 304]
+    i, mr = spc.i_mr(costs)["charts"]
+    assert i["center"] == pytest.approx(300.5) and mr["center"] == pytest.approx(7.79, abs=5e-3)
+    assert i["ucl"] == pytest.approx(321.22, abs=0.015) and i["lcl"] == pytest.approx(279.78, abs=0.015)
+    assert mr["ucl"] == pytest.approx(25.45, abs=0.01) and mr["lcl"] == 0
+    assert not [v for v in i["violations"] if v["rule"] == 1]             # [M]: the process is in control
