@@ -57,6 +57,18 @@ def _where(order: Mapping[str, Any], task: Mapping[str, Any]) -> tuple[str, str]
 
 # ---------------------------------------------------------------- first and last article
 
+def _task_in_order(conn: Connection, forms: Any, task_id: int, new: Mapping[str, Any]
+                   ) -> tuple[CompiledForm, CompiledForm, dict[str, Any], dict[str, Any]] | None:
+    """The quality pack's plan and lot forms, the task as written and its order — None when the pack is not
+    installed or the task has no order."""
+    found = TL.installed(conn, forms)
+    if found is None:
+        return None
+    task = {**new, "id": task_id}
+    order = _order(conn, forms, task.get("production_order"))
+    return None if order is None else (*found, task, order)
+
+
 def on_task_changed(conn: Connection, forms: Any, ctx: Ctx, task_id: int, old: Mapping[str, Any],
                     new: Mapping[str, Any]) -> None:
     """A task's first start opens its first-article lot, its finish its last-article lot (when planned)."""
@@ -64,14 +76,10 @@ def on_task_changed(conn: Connection, forms: Any, ctx: Ctx, task_id: int, old: M
     finished = old.get("status") != "done" and new.get("status") == "done"
     if not (started or finished):
         return
-    found = TL.installed(conn, forms)
-    if found is None:
+    held = _task_in_order(conn, forms, task_id, new)
+    if held is None:
         return
-    plan_form, lot_form = found
-    task = {**new, "id": task_id}
-    order = _order(conn, forms, task.get("production_order"))
-    if order is None:
-        return
+    plan_form, lot_form, task, order = held
     if started:
         _first_article(conn, forms, ctx, plan_form, lot_form, order, task)
     if finished:
@@ -178,14 +186,10 @@ def on_task_patched(conn: Connection, forms: Any, ctx: Ctx, task_id: int, old: M
     change = {k: TL.dec(new.get(k)) - TL.dec(old.get(k)) for k in PIECES}
     if not any(change.values()):
         return
-    found = TL.installed(conn, forms)
-    if found is None:
+    held = _task_in_order(conn, forms, task_id, new)
+    if held is None:
         return
-    plan_form, lot_form = found
-    task = {**new, "id": task_id}
-    order = _order(conn, forms, task.get("production_order"))
-    if order is None:
-        return
+    plan_form, lot_form, task, order = held
     plan = TL.find_plan(conn, plan_form, FIRST, order.get("item"), operation=task.get("name"))
     check_blocked(conn, ctx, plan, lot_form, order, task, change, report=None)
 
