@@ -31,7 +31,6 @@ from mom.engines.quality import inspection as I
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
-from mom.platform.db import tables as T
 from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
 NCR, CAPA, RETURN, PACK = "nonconformance", "capa", "supplier_return", "quality"
@@ -45,14 +44,7 @@ _NEEDS = {NCR: ("status", "item", "lot", "location", "qty", "dispositions", "sup
 def owned(conn: Connection, compiled: CompiledForm) -> bool:
     """Is ``compiled`` the quality pack's NCR or CAPA form (by name, owning pack and the fields bound to)?"""
     needs = _NEEDS.get(compiled.name)
-    if needs is None:
-        return False
-    got = compiled.memo.get("quality_owned")
-    if got is None:
-        owner = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms",
-                                                                 T.pack_item.c.name == compiled.name)).scalar()
-        got = compiled.memo["quality_owned"] = owner == PACK and all(compiled.definition.field(k) is not None for k in needs)
-    return bool(got)
+    return needs is not None and I.quality_pack_owns(conn, compiled, needs)
 
 
 def _line_zh(i: int, ln: dict[str, Any]) -> str:

@@ -74,18 +74,19 @@ def acting(ctx: Ctx) -> Ctx:
     return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
 
 
+def quality_pack_owns(conn: Connection, compiled: CompiledForm, needs: tuple[str, ...]) -> bool:
+    """Does the quality pack own ``compiled`` (read once per compiled version) with the fields ``needs``?"""
+    owner = compiled.memo.get("quality_pack_owner")
+    if owner is None:
+        owner = compiled.memo["quality_pack_owner"] = conn.execute(sa.select(T.pack_item.c.pack).where(
+            T.pack_item.c.kind == "forms", T.pack_item.c.name == compiled.name)).scalar() or ""
+    return owner == PACK and all(compiled.definition.field(k) is not None for k in needs)
+
+
 def owned(conn: Connection, compiled: CompiledForm) -> bool:
     """Is ``compiled`` the quality pack's form of its name, with the fields the engine binds to?"""
     needs = _NEEDS.get(compiled.name)
-    if needs is None:
-        return False
-    got = compiled.memo.get("quality_pack_owned")
-    if got is None:
-        owner = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms",
-                                                                 T.pack_item.c.name == compiled.name)).scalar()
-        got = compiled.memo["quality_pack_owned"] = owner == PACK and all(compiled.definition.field(k) is not None
-                                                                          for k in needs)
-    return bool(got)
+    return needs is not None and quality_pack_owns(conn, compiled, needs)
 
 
 def pack_form(conn: Connection, forms: Any, name: str) -> CompiledForm | None:

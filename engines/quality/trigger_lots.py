@@ -21,7 +21,6 @@ from mom.engines.quality import inspection as I
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
-from mom.platform.db import tables as T
 
 PACK, PLAN, LOT = "quality", "inspection_plan", "inspection_lot"
 OPEN = ("pending", "inspecting")
@@ -45,15 +44,8 @@ def installed(conn: Connection, forms: Any) -> tuple[CompiledForm, CompiledForm]
         plan, lot = forms.get(conn, PLAN), forms.get(conn, LOT)
     needs = {PLAN: ("inspection_type", "item", "operation", "active", "fixed_sample_size"),
              LOT: ("inspection_type", "plan", "operation_task", "stock_shipment", "sample_size", "status", "result")}
-    for c in (plan, lot):
-        ok = c.memo.get("quality_trigger_owned")
-        if ok is None:
-            owner = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms",
-                                                                     T.pack_item.c.name == c.name)).scalar()
-            ok = c.memo["quality_trigger_owned"] = owner == PACK and all(c.definition.field(k) is not None
-                                                                         for k in needs[c.name])
-        if not ok:
-            return None
+    if not all(I.quality_pack_owns(conn, c, needs[c.name]) for c in (plan, lot)):
+        return None
     return plan, lot
 
 
@@ -162,10 +154,9 @@ def open_ncr(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], *, 
     """The NCR of rejected ``lot`` (once: an NCR already naming the lot is kept), with its production or
     shipment context, written as the engine; its number is set on the lot. None when the pack's NCR form
     is not installed."""
-    owned = conn.execute(sa.select(T.pack_item.c.pack).where(T.pack_item.c.kind == "forms", T.pack_item.c.name == NCR)).scalar()
-    if owned != PACK:
+    ncr_form = forms.get_many(conn, [NCR]).get(NCR) if hasattr(forms, "get_many") else forms.get(conn, NCR)
+    if ncr_form is None or not I.quality_pack_owns(conn, ncr_form, ()):
         return None
-    ncr_form = forms.get(conn, NCR)
     if lot.get("ncr") or any(ncr_form.definition.field(k) is None for k in ("inspection_lot", "item", "qty", "title")):
         return lot.get("ncr")
     t = ncr_form.main
