@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -34,6 +35,13 @@ from tests.templates import Templates
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MOM_TEST_DATABASE_URL", "")
+
+# Tests are never timed (speed is measured by bench/, docs/benchmarks.md). httpx gives up on a request after
+# 5 s by default, and on CI's loaded 2-core machine one dispatch-list request beside a running Chromium took
+# longer (stop 33): calls to the test servers wait up to a minute unless a test sets its own timeout.
+for _call in (httpx.request, httpx.get, httpx.post, httpx.put, httpx.patch, httpx.delete, httpx.head,
+              httpx.options, httpx.stream.__wrapped__, httpx.Client.__init__):  # type: ignore[attr-defined]
+    _call.__kwdefaults__["timeout"] = httpx.Timeout(60.0)
 
 
 @pytest.hookimpl(optionalhook=True)      # without pytest-xdist (``-p no:xdist``) the hook does not exist
