@@ -1,0 +1,1 @@
+"""Maintenance (issue 23): the equipment ledger, preventive maintenance plans that generate work orders, fault reports and repair orders with their times and spare parts, maintenance windows as unavailable machine time, MTBF / MTTR (docs/maintenance.md)."""

@@ -1,0 +1,1 @@
+"""OEE and equipment KPIs per ISO 22400-2 (issue 23): availability, effectiveness, quality rate and losses per machine / line / shift / day from the working calendar, routing times, machine states and counts (docs/oee.md)."""
