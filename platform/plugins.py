@@ -43,6 +43,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.quality.trigger_hooks",  # record hooks: IPQC lots from tasks and job reports, OQC lots from shipments; engine hook quality.patrol_tick
     "mom.engines.quality.spc_hooks",     # record hooks: judged inspection lots feed SPC charts and raise alarms; exclusions
     "mom.engines.quality.ncr_hooks",     # record hooks: NCR approved by its flow, dispositions executed into stock; CAPA closed when effective
+    "mom.engines.devices.hooks",         # record hooks: machine states/counts/process values/alarms engine-only; device mappings checked
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
     "mom.platform.material_replanning",  # engine hook: production.material_proposal (material late, lot blocked)
     "mom.engines.reports.measures",      # report aggregates: count … percentile
