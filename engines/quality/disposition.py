@@ -28,6 +28,7 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.inventory import documents as D
 from mom.engines.inventory import posting as P
 from mom.engines.quality import inspection as I
+from mom.engines.quality import quarantine as Q
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
@@ -204,7 +205,19 @@ class Execution:
                 update_many(conn=self.conn, registry=self.forms, ctx=self.engine_ctx, form=lots.name,
                             patches=[(int(self.lot["id"]), {"status": "released"}, None)])
             self.lot["status"] = "released"
-        return f"批次 {self.lot.get('number')} 放行" + note
+        return f"批次 {self.lot.get('number')} 放行" + note + self._out_of_quarantine(i, ln)
+
+    def _out_of_quarantine(self, i: int, ln: dict[str, Any]) -> str:
+        """The accepted quantity still lying in the NCR's quarantine location: a draft transfer out (once)."""
+        if self.location is None or self.location.get("kind") != Q.QUARANTINE:
+            return ""
+        piece = Q.Piece(int(self.item["id"]), int(self.lot["id"]), D.dec(ln.get("qty")), int(self.location["id"]))  # type: ignore[index]
+        got = Q.release(self.conn, self.forms, self.ctx, [piece], client_id=f"{self._client_id(ln, i)}-move",
+                        note="不合格品让步接收放行：从待检区调出",
+                        why_zh=f"不合格品处理单 {self.ncr.get('code')} 让步接收 {D.qty_text(ln.get('qty'))}")
+        if got.code:
+            return f"；待检区调拨单 {got.code}（草稿，待仓管员过账）"
+        return "；仓库没有「正常」库位，未生成调拨单：请仓管员新建后手工调出待检区" if got.note_zh else ""
 
     def _rework_total(self) -> Decimal:
         return sum((D.dec(x.get("qty")) for x in self.lines if x.get("disposition") == "rework"), D.ZERO)

@@ -77,7 +77,8 @@ class QualityHooks(RecordHooks):
         """A lot a person opens: the engine's fields cleared, its sampling from its plan."""
         at = f"/{index}" if index is not None else ""
         for k in I.ENGINE_FIELDS:
-            row[k] = None
+            if compiled.definition.field(k) is not None:     # (a field a plant's older version lacks stays out)
+                row[k] = None
         row["status"] = "pending"
         plan_form = I.require_form(conn, self.forms, I.PLAN)
         plan = D.row(conn, plan_form, int(row["plan"])) if row.get("plan") is not None else None
@@ -143,12 +144,14 @@ class QualityHooks(RecordHooks):
                 or I.engine_writing(conn) or not self._mine(conn, compiled)):
             return
         lot = judging.judge(conn, self.forms, ctx, record_id)
-        code = iqc.after_judged(conn, self.forms, ctx, lot)
-        if code:
+        patch = iqc.after_judged(conn, self.forms, ctx, lot)
+        if "release_transfer" in patch and compiled.definition.field("release_transfer") is None:
+            patch.pop("release_transfer")      # a plant still on quality 1.0.0: the note names the transfer
+        if patch:
             with I.engine_writes(conn):
                 from mom.engines.records.batch import update_many
                 update_many(conn=conn, registry=self.forms, ctx=I.acting(ctx), form=compiled.name,
-                            patches=[(int(record_id), {"ncr": code}, None)])
+                            patches=[(int(record_id), patch, None)])
 
     def _receipt(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                  new: Mapping[str, Any], changed: set[str]) -> None:

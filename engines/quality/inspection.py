@@ -43,7 +43,7 @@ SEVERITY_RANK = {"reduced": 0, "normal": 1, "tightened": 2}
 #: the lot fields only the engine writes (people: read only, whatever their role)
 ENGINE_FIELDS = ("severity", "code_letter", "sample_size", "ac_critical", "re_critical", "ac_major", "re_major",
                  "ac_minor", "re_minor", "result", "defects_critical", "defects_major", "defects_minor", "inspected_by",
-                 "inspected_at", "ncr", "switching_note", "sampling", "sampling_note", "stock_receipt", "receipt_line",
+                 "inspected_at", "ncr", "release_transfer", "switching_note", "sampling", "sampling_note", "stock_receipt", "receipt_line",
                  "production_order", "operation_task", "stock_shipment")
 SOURCES = ("stock_receipt", "receipt_line", "production_order", "operation_task", "stock_shipment")
 _NEEDS = {PLAN: ("inspection_type", "item", "characteristics", "aql_major", "active"),

@@ -24,6 +24,7 @@ from mom.engines.inventory import documents as D
 from mom.engines.inventory import ledger as L
 from mom.engines.quality import inspection as I
 from mom.engines.quality import judging as J
+from mom.engines.quality import quarantine as Q
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
@@ -145,16 +146,38 @@ def _where(conn: Connection, forms: Any, item: int, lots: list[int], prefer: int
     return loc, held[loc]
 
 
-def after_judged(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any]) -> str | None:
-    """An IQC lot judged: its stock released or blocked; on rejection an NCR opened. Returns the NCR's code."""
+def after_judged(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any]) -> dict[str, Any]:
+    """An IQC lot judged: its stock released or blocked; on rejection an NCR opened, on acceptance a draft
+    transfer out of the 待检区 (:mod:`quarantine`). Returns what to write on the lot: ``ncr`` (the NCR's code),
+    ``release_transfer`` (the draft's number) and ``note`` (when the draft could not be made, why)."""
     if lot.get("inspection_type") != "iqc":
-        return None
+        return {}
     stock = _stock_lots(conn, forms, lot)
     if lot.get("result") == "accepted":
         set_lot_status(conn, forms, ctx, stock, "released", only_from=("quarantine",))
-        return None
+        return release_from_quarantine(conn, forms, ctx, lot, stock)
     set_lot_status(conn, forms, ctx, stock, "blocked")
-    return open_ncr(conn, forms, ctx, lot, stock)
+    code = open_ncr(conn, forms, ctx, lot, stock)
+    return {"ncr": code} if code else {}
+
+
+def release_from_quarantine(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], stock: list[int]) -> dict[str, Any]:
+    """The accepted lot's stock still in a quarantine location: a draft transfer of exactly what the receipt
+    line put there (or, for a re-inspected lot, of its quantity), once per inspection lot."""
+    if lot.get("stock_receipt") is not None:
+        pieces = Q.receipt_pieces(conn, forms, int(lot["stock_receipt"]), int(lot.get("receipt_line") or 1))
+    else:
+        pieces = Q.lot_pieces(int(lot["item"]), stock, lot.get("lot_qty"))
+    got = Q.release(conn, forms, ctx, pieces, client_id=f"QI{int(lot['id'])}-release",
+                    note="来料检验合格放行：从待检区调出", why_zh=f"来料检验 {lot.get('code')} 合格")
+    out: dict[str, Any] = {}
+    if got.code:
+        out["release_transfer"] = got.code
+    words = (f"待检区调拨单 {got.code}（草稿，货搬出待检区后由仓管员过账）" if got.code else "") + \
+        (("；" if got.code else "") + got.note_zh if got.note_zh else "")
+    if words:
+        out["note"] = f"{lot.get('note') or ''}\n{words}".strip()[:500]
+    return out
 
 
 def open_ncr(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], stock: list[int]) -> str | None:
