@@ -8,7 +8,7 @@ node and ``"group/edge/device"`` for a device; the message is a plain dict::
     {"type": "DDATA", "timestamp_ms": 1486144502122, "seq": 7, "online": True,
      "metrics": {"Inputs/A": True, "Supply Voltage": 12.1},          # aliases resolved
      "metric_timestamps": {"Inputs/A": 1486144502122, …},
-     "message_key": "spb:plant1/cnc/m1:<bdSeq>:1486144502122:7"}
+     "message_key": "spb:plant1/cnc/m1:380452992543239"}   # time × 256 + seq
 
 What the decoder keeps per edge node (the session rules of §5 and the payload rules of §6):
 
@@ -229,7 +229,6 @@ class SparkplugDecoder:
         out = self._message(t, message, node.scope, node, birth=True)
         bd_seq = out["metrics"].get("bdSeq")
         node.bd_seq = bd_seq if isinstance(bd_seq, int) else None
-        out["message_key"] = self._key(t, node, message)
         return [(t.key, out)]
 
     def _ndeath(self, t: SparkplugTopic, message: Any, node: _Node | None) -> list[tuple[str, dict[str, Any]]]:
@@ -243,13 +242,12 @@ class SparkplugDecoder:
         self._report("offline", t.key, "边缘节点已离线（NDEATH）", "the edge node went offline (NDEATH)")
         base = {"type": "NDEATH", "timestamp_ms": message.timestamp if message.HasField("timestamp") else None,
                 "seq": None, "online": False, "metrics": {"bdSeq": bd_seq}, "metric_timestamps": {},
-                "message_key": f"spb:{t.node_key}:{node.bd_seq}:death"}
+                "message_key": None}
         out = [(t.key, base)]
         for device, scope in node.devices.items():
             if scope.online:
                 scope.online = False
-                out.append((f"{t.key}/{device}", {**base, "metrics": {},
-                                                  "message_key": f"spb:{t.key}/{device}:{node.bd_seq}:death"}))
+                out.append((f"{t.key}/{device}", {**base, "metrics": {}}))
         return out
 
     def _message(self, t: SparkplugTopic, message: Any, scope: _Scope, node: _Node, *,
@@ -311,11 +309,14 @@ class SparkplugDecoder:
         node.seq = seq
 
     @staticmethod
-    def _key(t: SparkplugTopic, node: _Node, message: Any) -> str:
-        """An id of the message for the consumer's idempotency: the node's session (bdSeq), the
-        payload's time and its seq. A redelivered message has the same key."""
-        return (f"spb:{t.key}:{node.bd_seq}:{message.timestamp if message.HasField('timestamp') else ''}"
-                f":{message.seq if message.HasField('seq') else ''}:{t.type}")
+    def _key(t: SparkplugTopic, node: _Node, message: Any) -> str | None:
+        """The message's id for exactly-once ingestion, ``spb:<device key>:<n>`` with n = payload
+        time (ms) × 256 + seq: the same for a redelivery, larger for every later message of the
+        device (the ingest keeps the last n per machine and skips what is not above it). None when
+        the payload has no time or no seq."""
+        if not (message.HasField("timestamp") and message.HasField("seq")):
+            return None
+        return f"spb:{t.key}:{message.timestamp * 256 + message.seq % 256}"
 
     def _report(self, kind: str, key: str, zh: str, en: str) -> None:
         if (kind, key) in self._said:
@@ -327,6 +328,25 @@ class SparkplugDecoder:
     def _forget(self, key: str) -> None:
         """A BIRTH starts over: what was said about this node or device may be said again."""
         self._said = {(k, s) for k, s in self._said if s != key and not s.startswith(key + "/")}
+
+
+def ingest_topic(key: str) -> str:
+    """The topic a decoded message is ingested under: ``spBv1.0/<group>/DDATA/<edge>/<device>`` for a
+    device and ``spBv1.0/<group>/NDATA/<edge>`` for the edge node, whatever the message type (BIRTH,
+    DATA, DEATH: ``payload["type"]``), so one device mapping covers a device's whole session."""
+    group, edge, *device = key.split("/", 2)
+    return f"{NAMESPACE}/{group}/DDATA/{edge}/{device[0]}" if device else f"{NAMESPACE}/{group}/NDATA/{edge}"
+
+
+def submit(decoder: SparkplugDecoder, ingest: Any, topic: str, payload: bytes, received_at: Any) -> int:
+    """Decode one Sparkplug message and hand each device's message to the device ingest
+    (``ingest.submit(topic, payload, received_at, message_key)``, ``mom.engines.devices.ingest``):
+    the topic from :func:`ingest_topic`, the payload the decoder's dict. Returns how many were
+    submitted; a malformed message raises ``SparkplugError`` (log it and go on)."""
+    out = decoder.feed(topic, payload)
+    for key, message in out:
+        ingest.submit(ingest_topic(key), message, received_at, message["message_key"])
+    return len(out)
 
 
 def encode_payload(metrics: Mapping[str, Any], *, seq: int | None, timestamp_ms: int, birth: bool = False,
@@ -375,4 +395,5 @@ def _plain(message: Any) -> dict[str, Any]:
 
 
 __all__ = ["DataType", "Metric", "Payload", "Report", "SparkplugDecoder", "SparkplugError", "SparkplugTopic",
-           "decode_payload", "encode_payload", "is_sparkplug", "parse_payload", "parse_topic"]
+           "decode_payload", "encode_payload", "ingest_topic", "is_sparkplug", "parse_payload", "parse_topic",
+           "submit"]

@@ -4,7 +4,7 @@ flow of Eclipse Sparkplug 3.0 (§5 "Operational Behavior", §6.4.18–6.4.24), w
 example (edge node "Raspberry Pi" in group "Sparkplug B Devices")."""
 from __future__ import annotations
 
-from mom.connectors.mqtt.sparkplug import SparkplugDecoder, encode_payload
+from mom.connectors.mqtt.sparkplug import SparkplugDecoder, encode_payload, submit
 from mom.connectors.mqtt.sparkplug_payload import DataType, Payload
 
 TS = 1486144502122
@@ -157,3 +157,23 @@ def test_message_keys_repeat_for_a_redelivery_and_differ_otherwise() -> None:
     [(_, again)] = d.feed(f"{G}/DDATA/Raspberry Pi/Pibrella", raw)
     [(_, nxt)] = d.feed(f"{G}/DDATA/Raspberry Pi/Pibrella", ddata({"Count/Total": 6}, seq=3))
     assert first["message_key"] == again["message_key"] != nxt["message_key"]
+
+
+def test_submit_hands_each_device_message_to_the_ingest_under_one_topic_per_device() -> None:
+    class Inbox:   # the device ingest's submit() signature (mom.engines.devices.ingest.DeviceIngest)
+        def __init__(self) -> None:
+            self.got: list[tuple] = []
+
+        def submit(self, topic, payload, received_at, message_key) -> None:
+            self.got.append((topic, payload["type"], payload["metrics"], message_key))
+
+    d, inbox = SparkplugDecoder(), Inbox()
+    submit(d, inbox, f"{G}/NBIRTH/Raspberry Pi", nbirth(), "now")
+    submit(d, inbox, f"{G}/DBIRTH/Raspberry Pi/Pibrella", dbirth(), "now")
+    submit(d, inbox, f"{G}/DDATA/Raspberry Pi/Pibrella", ddata({"Count/Total": 3}, seq=2), "now")
+    topics = [(t, kind) for t, kind, _, _ in inbox.got]
+    assert topics == [(f"{G}/NDATA/Raspberry Pi", "NBIRTH"), (f"{G}/DDATA/Raspberry Pi/Pibrella", "DBIRTH"),
+                      (f"{G}/DDATA/Raspberry Pi/Pibrella", "DDATA")]
+    # message keys grow with time × 256 + seq, so the ingest's per-machine cursor keeps them in order
+    keys = [int(k.rsplit(":", 1)[1]) for *_, k in inbox.got[1:]]
+    assert keys == [TS * 256 + 1, (TS + 1000) * 256 + 2]
