@@ -1,0 +1,97 @@
+"""OEE per ISO 22400-2 (issue 23): rows per machine / line / shift / day, the six big losses with their stop
+reasons, the andon board and a machine's stops waiting for a reason. Everything within the caller's record
+permissions on machines and machine states (docs/oee.md). A stop is classified through the record API:
+``PATCH /api/records/machine_state/{id}`` with ``{"stop_reason": id, "note": …}``.
+
+The engine is ``mom.engines.oee`` (reader, report, andon)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from mom.engines.oee import andon, report
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
+from mom.platform.api.models import ERRORS
+from mom.platform.db.engine import read_tx
+from mom.platform.errors import InvalidInput, Problem
+
+router = APIRouter(prefix="/api/oee", tags=["oee"], responses=ERRORS)
+From = Annotated[str | None, Query(alias="from", max_length=32, description="起 2026-12-01 或 2026-12-01T08:00 / from")]
+To = Annotated[str | None, Query(alias="to", max_length=32, description="止（日期含当天）/ to (a date includes its day)")]
+MachineQ = Annotated[str | None, Query(max_length=64, description="设备编码或编号 / machine code or id")]
+LineQ = Annotated[str | None, Query(max_length=64, description="产线（工作中心）编码或编号 / line (work centre) code or id")]
+_NAMES = {"from": ("起始日期", "the start date"), "to": ("截止日期", "the end date")}
+
+
+def moment(raw: str | None, name: str, tz: dt.tzinfo, *, end: bool = False) -> dt.datetime | None:
+    """A date (whole plant days: ``to`` includes its day) or a date-time in the plant's time zone."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    try:
+        if len(text) <= 10:
+            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
+            return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        zh_name, en_name = _NAMES[name]
+        zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
+        en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
+        raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
+    return at if at.tzinfo else at.replace(tzinfo=tz)
+
+
+def period(date_from: str | None, date_to: str | None, ctx: Any) -> tuple[dt.datetime, dt.datetime]:
+    """[from, to): both default to today (the plant's day); a missing from is seven days before to."""
+    today = ctx.now.astimezone(ctx.tz).date()
+    end = moment(date_to, "to", ctx.tz, end=True) or dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=ctx.tz)
+    start = moment(date_from, "from", ctx.tz) or end - dt.timedelta(days=7)
+    return start, end
+
+
+@router.get("", summary="OEE per machine / line / shift / day: the ISO 22400-2 time model (seconds), availability, "
+                        "effectiveness, quality rate, OEE, FPY, scrap ratio, utilisation, the six big losses")
+def oee(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, date_from: From = None, date_to: To = None,
+        group: Annotated[str, Query(max_length=16, description="machine | line | shift | day")] = "machine",
+        machine: MachineQ = None, line: LineQ = None) -> dict[str, Any]:
+    start, end = period(date_from, date_to, ctx)
+    with read_tx(engine) as conn:
+        return report.rows(conn, registry, ctx, start, end, group=group, machine=machine, line=line)
+
+
+@router.get("/losses", summary="The six big losses (seconds) and the stop reasons behind the stops, largest first (Pareto)")
+def losses(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, date_from: From = None, date_to: To = None,
+           machine: MachineQ = None, line: LineQ = None) -> dict[str, Any]:
+    start, end = period(date_from, date_to, ctx)
+    with read_tx(engine) as conn:
+        return report.losses(conn, registry, ctx, start, end, machine=machine, line=line)
+
+
+@router.get("/andon", summary="Andon board: every machine with its current state and since when, today's OEE, "
+                              "open alarms and unexplained stops")
+def andon_board(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, line: LineQ = None) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return andon.board(conn, registry, ctx, line=line)
+
+
+@router.get("/stops", summary="One machine's down / idle stops without a reason (newest first) and the stop reasons "
+                              "to choose from; classify with PATCH /api/records/machine_state/{id}")
+def stops(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+          machine: Annotated[str, Query(min_length=1, max_length=64, description="设备编码或编号 / machine code or id")],
+          days: Annotated[int, Query(ge=1, le=31, description="最近几天 / last days")] = 7,
+          min_seconds: Annotated[float, Query(ge=0, le=86400, allow_inf_nan=False, description="至少多少秒 / at least")] = 0
+          ) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return andon.unexplained_stops(conn, registry, ctx, machine=machine, days=days, min_seconds=min_seconds)
+
+
+@router.get("/timeline", summary="One machine's states over a period (a day by default) for the drill-down timeline")
+def timeline(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
+             machine: Annotated[str, Query(min_length=1, max_length=64, description="设备编码或编号 / machine code or id")],
+             date_from: From = None, date_to: To = None) -> dict[str, Any]:
+    today = ctx.now.astimezone(ctx.tz).date().isoformat()
+    start, end = period(date_from or date_to or today, date_to or date_from or today, ctx)
+    with read_tx(engine) as conn:
+        return andon.timeline(conn, registry, ctx, machine=machine, start=start, end=end)

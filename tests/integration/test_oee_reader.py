@@ -1,0 +1,157 @@
+"""OEE from the database (engines/oee, /api/oee…): the demo plant's CNC-1 on the core pack's standard calendar
+(标准日历: Mon–Sat 08:00–12:00 上午 and 13:00–17:00 下午, Asia/Shanghai), states from machine_state split at
+the shift edges, counts from machine_count with the planned run time of the task on the machine, job reports
+for a machine without counters, stop reasons in the losses, the andon board and classifying a stop."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from mom.engines.packs import manager
+from mom.engines.records import values as V
+from mom.engines.records.context import Ctx
+from mom.engines.records.service import insert_rows
+from mom.platform.composition import form_registry
+from mom.platform.db.engine import write_tx
+from mom.platform.auth import service as auth
+from tests.conftest import fixture_hash, login
+
+SH = ZoneInfo("Asia/Shanghai")
+DAY = dt.date(2026, 11, 30)        # a Monday
+
+
+def at(h: int, m: int = 0, day: dt.date = DAY) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(h, m), tzinfo=SH)
+
+
+def _insert(conn: Any, form: str, rows: list[dict[str, Any]]) -> list[int]:
+    compiled = form_registry().get(conn, form)
+    ctx = Ctx.system(tz=SH)
+    return [int(r["id"]) for r in insert_rows(conn, compiled, ctx, [V.Prepared(values=r, children={}) for r in rows],
+                                              audit=False)]
+
+
+def _ids(conn: Any, form: str, codes: list[str]) -> dict[str, int]:
+    t = form_registry().get(conn, form).main
+    return {r[1]: int(r[0]) for r in conn.execute(sa.select(t.c.id, t.c.code).where(t.c.code.in_(codes)))}
+
+
+@pytest.fixture
+def shop(core_pack: sa.engine.Engine, client: TestClient) -> dict[str, Any]:
+    engine = core_pack
+    manager.execute(engine, None, "install", "equipment", forms_factory=form_registry, tz=SH)
+    with write_tx(engine) as conn:
+        auth.create_user(conn, username="boss", password_hash=fixture_hash("boss-pass-1"), is_admin=True)
+        auth.create_user(conn, username="guest", password_hash=fixture_hash("guest-pass-1"))
+        m = _ids(conn, "machine", ["CNC-1", "CNC-2"])
+        r = _ids(conn, "stop_reason", ["BRK-MECH", "PLN-MEET"])
+        item = conn.execute(sa.select(form_registry().get(conn, "item").main.c.id).limit(1)).scalar_one()
+        order = _insert(conn, "production_order", [{"item": item, "qty": Decimal(500)}])[0]
+        t1, t2 = _insert(conn, "operation_task", [
+            {"production_order": order, "seq": 10, "machine": m["CNC-1"], "qty": Decimal(500), "run_min": Decimal("0.5"),
+             "actual_start": at(8), "status": "running"},
+            {"production_order": order, "seq": 20, "machine": m["CNC-2"], "qty": Decimal(500), "run_min": Decimal(2),
+             "actual_start": at(8), "status": "running"}])
+        c1 = m["CNC-1"]
+        _insert(conn, "machine_state", [
+            {"machine": c1, "state": "down", "started_at": at(7), "ended_at": at(9), "source": "manual"},
+            {"machine": c1, "state": "running", "started_at": at(9), "ended_at": at(11, 30), "source": "manual"},
+            {"machine": c1, "state": "setup", "started_at": at(11, 30), "ended_at": at(12, 30), "source": "manual"},
+            {"machine": c1, "state": "running", "started_at": at(12, 30), "ended_at": at(16), "source": "manual"},
+            {"machine": c1, "state": "idle", "started_at": at(16), "ended_at": at(16, 30), "source": "manual",
+             "stop_reason": r["PLN-MEET"]},
+            {"machine": c1, "state": "running", "started_at": at(16, 30), "ended_at": at(18), "source": "manual"},
+            {"machine": c1, "state": "down", "started_at": at(18), "ended_at": None, "source": "manual",
+             "stop_reason": r["BRK-MECH"]},
+            {"machine": m["CNC-2"], "state": "running", "started_at": at(8), "ended_at": at(17), "source": "manual"}])
+        _insert(conn, "machine_count", [
+            {"machine": c1, "bucket_start": at(10), "total": Decimal(200), "good": Decimal(196), "scrap": Decimal(4)},
+            {"machine": c1, "bucket_start": at(12, 40), "total": Decimal(10), "good": Decimal(5), "scrap": Decimal(5)},
+            {"machine": c1, "bucket_start": at(14), "total": Decimal(400), "good": Decimal(400), "scrap": Decimal(0)}])
+        _insert(conn, "job_report", [
+            {"task": t2, "event": "report", "good_qty": Decimal(180), "scrap_qty": Decimal(20), "machine": m["CNC-2"],
+             "reported_at": at(12, 5)},
+            {"task": t2, "event": "correct", "good_qty": Decimal(-10), "scrap_qty": Decimal(0), "machine": m["CNC-2"],
+             "reported_at": at(12, 5)},
+            {"task": t2, "event": "start", "machine": m["CNC-2"], "reported_at": at(8)}])
+    return {"machines": m, "reasons": r, "admin": login(client, "boss", "boss-pass-1")}
+
+
+def _get(client: TestClient, headers: dict[str, str], url: str, status: int = 200) -> Any:
+    r = client.get(url, headers=headers)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def test_shift_time_model_counts_and_run_time(client: TestClient, shop: dict[str, Any]) -> None:
+    body = _get(client, shop["admin"], f"/api/oee?from={DAY}&to={DAY}&group=shift&machine=CNC-1")
+    rows = {r["shift"]: r for r in body["rows"]}
+    am, pm = rows["上午"], rows["下午"]
+    h = 3600.0
+    assert am["time"]["pot_s"] == 4 * h and am["time"]["adot_s"] == 1 * h and am["time"]["apt_s"] == 2.5 * h
+    assert am["time"]["aust_s"] == 0.5 * h
+    assert pm["time"]["pdot_s"] == 0.5 * h and pm["time"]["pbt_s"] == 3.5 * h and pm["time"]["apt_s"] == 3.5 * h
+    # counts: 200 at 10:00 → 上午; 10 at 12:40 (after 上午 ended, before 下午) → 上午; 400 at 14:00 → 下午
+    assert am["quantity"]["pq"] == 210 and pm["quantity"]["pq"] == 400
+    assert am["effectiveness"] == pytest.approx(210 * 30 / (2.5 * h))
+    assert pm["effectiveness"] == pytest.approx(400 * 30 / (3.5 * h))
+    # the scrap at 12:40, ten minutes after the setup ended, is start-up scrap
+    assert am["losses_s"]["startup_reject"] == 5 * 30 and am["losses_s"]["production_reject"] == 4 * 30
+    day = _get(client, shop["admin"], f"/api/oee?from={DAY}&to={DAY}&group=day&machine=CNC-1")["rows"][0]
+    assert day["availability"] == pytest.approx(6 / 7.5)
+    assert day["oee"] == pytest.approx(day["availability"] * day["effectiveness"] * day["quality_rate"])
+
+
+def test_job_reports_for_a_machine_without_counters_and_lines(client: TestClient, shop: dict[str, Any]) -> None:
+    body = _get(client, shop["admin"], f"/api/oee?from={DAY}&to={DAY}&group=machine&line=WC-MACH")
+    rows = {r["machine_code"]: r for r in body["rows"]}
+    assert set(rows) == {"CNC-1", "CNC-2"}
+    cnc2 = rows["CNC-2"]
+    assert cnc2["quantity"]["pq"] == 190 and cnc2["quantity"]["gq"] == 170     # the correction counts
+    assert cnc2["availability"] == 1.0
+    assert cnc2["effectiveness"] == pytest.approx(190 * 120 / (8 * 3600))
+    line = _get(client, shop["admin"], f"/api/oee?from={DAY}&to={DAY}&group=line&line=WC-MACH")["rows"]
+    assert len(line) == 1 and line[0]["line_code"] == "WC-MACH"
+    assert line[0]["time"]["apt_s"] == cnc2["time"]["apt_s"] + rows["CNC-1"]["time"]["apt_s"]
+
+
+def test_losses_pareto_andon_and_classifying_a_stop(client: TestClient, shop: dict[str, Any]) -> None:
+    h = shop["admin"]
+    losses = _get(client, h, f"/api/oee/losses?from={DAY}&to={DAY}&machine=CNC-1")
+    six = {x["category"]: x["seconds"] for x in losses["losses"]}
+    assert six["breakdown"] == 3600 and six["setup"] == 1800
+    assert losses["reasons"][0]["label"]["zh-CN"] == "未说明的停机" and losses["reasons"][0]["seconds"] == 3600
+    stops = _get(client, h, "/api/oee/stops?machine=CNC-1&days=31")
+    assert [s["state"] for s in stops["stops"]] == ["down"]        # the 07:00 stop has no reason; 18:00 has one
+    assert any(r["code"] == "BRK-ELEC" for r in stops["reasons"])
+    elec = next(r["id"] for r in stops["reasons"] if r["code"] == "BRK-ELEC")
+    stop = stops["stops"][0]
+    r = client.patch(f"/api/records/machine_state/{stop['id']}", headers=h,
+                     json={"stop_reason": elec, "row_version": stop["row_version"]})
+    assert r.status_code == 200, r.text
+    assert _get(client, h, "/api/oee/stops?machine=CNC-1&days=31")["stops"] == []
+    after = _get(client, h, f"/api/oee/losses?from={DAY}&to={DAY}&machine=CNC-1")
+    assert after["reasons"][0]["code"] == "BRK-ELEC"
+    board = _get(client, h, "/api/oee/andon")
+    tiles = {t["code"]: t for t in board["machines"]}
+    assert tiles["CNC-1"]["state"] == "down" and tiles["CNC-1"]["since"].startswith("2026-11-30T10:00")
+
+
+def test_bad_input_and_a_reader_without_state_rights(client: TestClient, shop: dict[str, Any]) -> None:
+    h = shop["admin"]
+    bad = _get(client, h, "/api/oee?from=2026-13-01&to=2026-12-01", 422)
+    assert "起始日期" in str(bad)
+    assert "分组方式" in str(_get(client, h, f"/api/oee?from={DAY}&to={DAY}&group=week", 422))
+    assert "400" in str(_get(client, h, "/api/oee?from=2020-01-01&to=2026-12-01", 422))
+    assert "设备" in str(_get(client, h, "/api/oee/stops?machine=NOPE", 422))
+    qc = login(client, "guest", "guest-pass-1")      # a user without roles: the board or a refusal in words, never a 500
+    r = client.get("/api/oee/andon", headers=qc)
+    assert r.status_code in (200, 403), r.text
+    if r.status_code == 403:
+        assert "无权限" in r.text
