@@ -6,51 +6,21 @@ permissions on machines and machine states (docs/oee.md). A stop is classified t
 The engine is ``mom.engines.oee`` (reader, report, andon)."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from mom.engines.oee import andon, report
+from mom.engines.oee.period import period
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS
 from mom.platform.db.engine import read_tx
-from mom.platform.errors import InvalidInput, Problem
 
 router = APIRouter(prefix="/api/oee", tags=["oee"], responses=ERRORS)
 From = Annotated[str | None, Query(alias="from", max_length=32, description="起 2026-12-01 或 2026-12-01T08:00 / from")]
 To = Annotated[str | None, Query(alias="to", max_length=32, description="止（日期含当天）/ to (a date includes its day)")]
 MachineQ = Annotated[str | None, Query(max_length=64, description="设备编码或编号 / machine code or id")]
 LineQ = Annotated[str | None, Query(max_length=64, description="产线（工作中心）编码或编号 / line (work centre) code or id")]
-_NAMES = {"from": ("起始日期", "the start date"), "to": ("截止日期", "the end date")}
-
-
-def moment(raw: str | None, name: str, tz: dt.tzinfo, *, end: bool = False) -> dt.datetime | None:
-    """A date (whole plant days: ``to`` includes its day) or a date-time in the plant's time zone."""
-    if raw is None or not raw.strip():
-        return None
-    text = raw.strip()
-    try:
-        if len(text) <= 10:
-            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time(), tzinfo=tz)
-        at = dt.datetime.fromisoformat(text)
-    except ValueError:
-        zh_name, en_name = _NAMES[name]
-        zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
-        en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
-        raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
-    return at if at.tzinfo else at.replace(tzinfo=tz)
-
-
-def period(date_from: str | None, date_to: str | None, ctx: Any) -> tuple[dt.datetime, dt.datetime]:
-    """[from, to): both default to today (the plant's day); a missing from is seven days before to."""
-    today = ctx.now.astimezone(ctx.tz).date()
-    end = moment(date_to, "to", ctx.tz, end=True) or dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=ctx.tz)
-    start = moment(date_from, "from", ctx.tz) or end - dt.timedelta(days=7)
-    return start, end
-
-
 @router.get("", summary="OEE per machine / line / shift / day: the ISO 22400-2 time model (seconds), availability, "
                         "effectiveness, quality rate, OEE, FPY, scrap ratio, utilisation, the six big losses")
 def oee(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, date_from: From = None, date_to: To = None,

@@ -155,3 +155,14 @@ def test_bad_input_and_a_reader_without_state_rights(client: TestClient, shop: d
     assert r.status_code in (200, 403), r.text
     if r.status_code == 403:
         assert "无权限" in r.text
+
+
+def test_cli_table_and_losses(shop: dict[str, Any], cli: Any) -> None:
+    out = cli("oee", "--from", DAY, "--to", DAY, "--group", "shift", "--machine", "CNC-1")
+    assert out.exit_code == 0, out.output
+    assert "上午" in out.output and "下午" in out.output and "合计 / total" in out.output
+    assert "80.0%" in out.output          # the day's availability: 6 h of 7.5 h planned busy time
+    losses = cli("oee", "--from", DAY, "--to", DAY, "--losses", "--machine", "CNC-1")
+    assert losses.exit_code == 0 and "设备故障" in losses.output and "未说明的停机" in losses.output
+    bad = cli("oee", "--from", "12/01", "--to", DAY)
+    assert bad.exit_code != 0 and "起始日期" in bad.output

@@ -1,0 +1,36 @@
+"""The period an OEE question covers, as people type it: dates (whole plant days; ``to`` includes its day) or
+date-times in the plant's time zone; both default to the last seven days up to today."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from mom.platform.errors import InvalidInput, Problem
+
+_NAMES = {"from": ("起始日期", "the start date"), "to": ("截止日期", "the end date")}
+
+
+def moment(raw: str | None, name: str, tz: dt.tzinfo, *, end: bool = False) -> dt.datetime | None:
+    """A date (whole plant days: ``to`` includes its day) or a date-time in the plant's time zone."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    try:
+        if len(text) <= 10:
+            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
+            return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        zh_name, en_name = _NAMES[name]
+        zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
+        en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
+        raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
+    return at if at.tzinfo else at.replace(tzinfo=tz)
+
+
+def period(date_from: str | None, date_to: str | None, ctx: Any) -> tuple[dt.datetime, dt.datetime]:
+    """[from, to): both default to today (the plant's day); a missing from is seven days before to."""
+    today = ctx.now.astimezone(ctx.tz).date()
+    end = moment(date_to, "to", ctx.tz, end=True) or dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=ctx.tz)
+    start = moment(date_from, "from", ctx.tz) or end - dt.timedelta(days=7)
+    return start, end

@@ -1,0 +1,80 @@
+"""`mom oee`: OEE per ISO 22400-2 per machine / line / shift / day as a table in Chinese (or JSON), and the
+six big losses. ``--as`` names the user whose rights the answer follows (without it the system)."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mom.platform.cli.common import command_ctx, echo_json, form_registry, open_engine, reports_errors
+from mom.platform.hookspecs import hookimpl
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def _h(seconds: float) -> str:
+    return f"{seconds / 3600:.2f}h"
+
+
+def _name(r: dict[str, Any], group: str) -> str:
+    if group == "machine":
+        return f"{r['machine_code']} {r['machine_name']}"
+    if group == "line":
+        return f"{r['line_code'] or ''} {r['line_name'] or ''}".strip()
+    if group == "shift":
+        return f"{r['day']} {r['shift']}"
+    return r["day"]
+
+
+@click.command("oee", help="OEE（ISO 22400-2）：按设备 / 产线 / 班次 / 日统计 / OEE per machine, line, shift or day")
+@click.option("--from", "date_from", default=None, help="起始日期 2026-12-01（默认截止日期前 7 天）/ from")
+@click.option("--to", "date_to", default=None, help="截止日期（含当天，默认今天）/ to (includes the day)")
+@click.option("--group", type=click.Choice(["machine", "line", "shift", "day"]), default="machine", show_default=True,
+              help="分组 / group by")
+@click.option("--machine", default=None, help="只看这台设备（编码）/ one machine (code)")
+@click.option("--line", default=None, help="只看这条产线（工作中心编码）/ one line (work centre code)")
+@click.option("--losses", is_flag=True, help="六大损失与停机原因 / the six big losses and stop reasons")
+@click.option("--as", "username", default=None, help="按该用户的权限 / with this user's rights")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def oee_cmd(date_from: str | None, date_to: str | None, group: str, machine: str | None, line: str | None,
+            losses: bool, username: str | None, as_json: bool) -> None:
+    from mom.engines.oee import report
+    from mom.engines.oee.period import period
+    from mom.platform.db.engine import read_tx
+
+    engine = open_engine()
+    forms, ctx = form_registry(), command_ctx(engine, username)
+    start, end = period(date_from, date_to, ctx)
+    with read_tx(engine) as conn:
+        out = (report.losses if losses else report.rows)(conn, forms, ctx, start, end, machine=machine, line=line,
+                                                         **({} if losses else {"group": group}))
+    if as_json:
+        echo_json(out)
+        return
+    click.echo(f"{out['from'][:16]} — {out['to'][:16]}")
+    if losses:
+        click.echo("六大损失 / six big losses:")
+        for x in out["losses"]:
+            click.echo(f"  {x['label']['zh-CN']:<8} {_h(x['seconds']):>10}")
+        click.echo("停机原因 / stop reasons:")
+        for x in out["reasons"][:20]:
+            click.echo(f"  {x['label']['zh-CN']:<12} {_h(x['seconds']):>10}  累计 {_pct(x['cumulative'])}")
+        return
+    click.echo(f"{'':<24} {'计划占用':>8} {'生产':>8} {'停机':>8} {'产量':>8} {'合格':>8} {'A 可用率':>8} {'E 效率':>8} "
+               f"{'QR 质量':>8} {'OEE':>7}")
+    for r in [*out["rows"], {**out["total"], "_total": True}]:
+        t, q = r["time"], r["quantity"]
+        name = "合计 / total" if r.get("_total") else _name(r, group)
+        flag = " E>100%" if "effectiveness_over_1" in r["flags"] else ""
+        click.echo(f"{name[:24]:<24} {_h(t['pbt_s']):>8} {_h(t['apt_s']):>8} {_h(t['adot_s']):>8} {q['pq']:>8g} {q['gq']:>8g} "
+                   f"{_pct(r['availability']):>8} {_pct(r['effectiveness']):>8} {_pct(r['quality_rate']):>8} "
+                   f"{_pct(r['oee']):>7}{flag}")
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    """`mom oee`."""
+    return [oee_cmd]
