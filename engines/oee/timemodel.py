@@ -55,6 +55,7 @@ class Span:
     end: float
     state: str
     loss: str | None = None
+    reason: int | None = None
 
 
 @dataclass
@@ -77,12 +78,14 @@ class Tally:
     ideal_startup: float = 0.0    # Σ PRI × SQ of scrap made just after a setup
     pq_without_pri: float = 0.0   # produced with no planned run time known: left out of E
     stop_losses: dict[str, float] = field(default_factory=dict)
+    stops: dict[tuple[str, int | None], float] = field(default_factory=dict)   # (state, stop reason) → seconds
 
     def __iadd__(self, other: Tally) -> Tally:
         for f in fields(self):
-            if f.name == "stop_losses":
-                for k, v in other.stop_losses.items():
-                    self.stop_losses[k] = self.stop_losses.get(k, 0.0) + v
+            if f.name in ("stop_losses", "stops"):
+                mine = getattr(self, f.name)
+                for k, v in getattr(other, f.name).items():
+                    mine[k] = mine.get(k, 0.0) + v
             else:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         return self
@@ -91,10 +94,12 @@ class Tally:
     def pbt(self) -> float:
         return self.pot - self.pdot
 
-    def add_state(self, state: str, loss: str | None, seconds: float) -> None:
-        """``seconds`` of ``state`` inside POT."""
+    def add_state(self, state: str, loss: str | None, seconds: float, reason: int | None = None) -> None:
+        """``seconds`` of ``state`` (stopped for ``reason``, of loss category ``loss``) inside POT."""
         if seconds <= 0:
             return
+        if state != "running":
+            self.stops[(state, reason)] = self.stops.get((state, reason), 0.0) + seconds
         if state == "planned_stop" or loss == PLANNED:
             self.pdot += seconds
             return
@@ -187,7 +192,7 @@ def split(spans: Sequence[Span], windows: Sequence[Window]) -> dict[tuple[str, s
             s = spans[j]
             overlap = min(s.end, w.end) - max(s.start, w.start)
             if overlap > 0:
-                t.add_state(s.state, s.loss, overlap)
+                t.add_state(s.state, s.loss, overlap, s.reason)
                 covered += overlap
             j += 1
         t.no_data += max(0.0, (w.end - w.start) - covered)
