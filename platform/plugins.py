@@ -39,11 +39,13 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.inventory.hooks",       # record hooks: stock ledger/balances engine-only, documents posted by their state
     "mom.engines.inventory.lot_hooks",   # record hooks: items' lot numbering rules checked; lot split/merge reversal retracts genealogy
     "mom.engines.inventory.replenishment_checks",  # record hooks: a 补料规则's location is line-side, its source usable
+    "mom.engines.mrp.hooks",             # record hooks: a changed BOM marks its components' proposed MRP suggestions for net change
     "mom.engines.quality.hooks",         # record hooks: IQC on posted receipts; inspection lots judged; switching states engine-only
     "mom.engines.quality.trigger_hooks",  # record hooks: IPQC lots from tasks and job reports, OQC lots from shipments; engine hook quality.patrol_tick
     "mom.engines.quality.spc_hooks",     # record hooks: judged inspection lots feed SPC charts and raise alarms; exclusions
     "mom.engines.quality.ncr_hooks",     # record hooks: NCR approved by its flow, dispositions executed into stock; CAPA closed when effective
     "mom.engines.devices.hooks",         # record hooks: machine states/counts/process values/alarms engine-only; device mappings checked
+    "mom.engines.maintenance.order_hooks",  # record hooks: repair orders from fault reports, order buttons stamped; engine hook maintenance.pm_tick
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)
     "mom.platform.material_replanning",  # engine hook: production.material_proposal (material late, lot blocked)
     "mom.engines.reports.measures",      # report aggregates: count … percentile
@@ -69,6 +71,8 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.platform.cli.trace_cmds",       # mom trace …
     "mom.platform.cli.oee_cmds",         # mom oee
     "mom.platform.cli.quality_cmds",     # mom quality plan
+    "mom.platform.cli.devices_cmds",     # mom devices listen|simulate|status
+    "mom.platform.cli.maintenance_cmds",  # mom maintenance pm run|reliability
     "mom.platform.cli.pack_cmds",        # mom pack …
 )
 

@@ -18,7 +18,9 @@ from mom.platform.api import routes_replenishment
 from mom.platform.api import routes_quality
 from mom.platform.api import routes_quality_spc
 from mom.platform.api import routes_quality_inspection
+from mom.platform.api import routes_maintenance
 from mom.platform.api import routes_trace
+from mom.platform.api import routes_devices
 from mom.platform.api import routes_oee
 from mom.engines.packs import startup as packs_startup
 from mom.platform.api.deps import ActorCache
@@ -95,7 +97,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_quality.router)
     app.include_router(routes_quality_spc.router)
     app.include_router(routes_quality_inspection.router)
+    app.include_router(routes_maintenance.router)
     app.include_router(routes_trace.router)
+    app.include_router(routes_devices.router)
     app.include_router(routes_oee.router)
 
     @app.get("/api/health", tags=["ops"], responses=models.ERRORS)
