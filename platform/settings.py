@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     dingtalk_webhook: str = Field(default="", description="DingTalk group robot URL (…/robot/send?access_token=…)")
     dingtalk_secret: str = Field(default="", description="DingTalk robot signing secret (SEC…)")
     wecom_webhook: str = Field(default="", description="WeCom group robot URL (…/webhook/send?key=…)")
+    # issue 23: device data over MQTT (connectors/mqtt/client.py, `mom devices listen`; docs/devices.md)
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host (Mosquitto or any MQTT 3.1.1/5 broker)")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port (8883 with TLS)")
+    mqtt_user: str = Field(default="", description="MQTT user name; empty: anonymous")
+    mqtt_password: str = Field(default="", description="MQTT password")
+    mqtt_tls: bool = Field(default=False, description="connect with TLS (system CA store, or mqtt_ca_file)")
+    mqtt_ca_file: str = Field(default="", description="CA certificate file (PEM) of the broker's TLS certificate")
+    mqtt_client_id: str = Field(default="mom-devices", description="client id of the consumer; its persistent session "
+                                "(queued QoS 1 messages while it is down) belongs to this id")
+    mqtt_topics: str = Field(default="mom/#", description="topic filters to subscribe, comma-separated (MQTT wildcards + and #)")
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0, description="how long the broker keeps the consumer's "
+                                       "session and queued messages while it is disconnected (MQTT 5)")
+    mqtt_flush_ms: int = Field(default=200, ge=10, le=10_000, description="longest wait before received messages are written")
+    mqtt_flush_messages: int = Field(default=2000, ge=1, le=100_000, description="messages written per transaction at most")
+    mqtt_max_payload_bytes: int = Field(default=64 * 1024, ge=256, description="larger payloads are logged and skipped")
     # issue 16 item 6 (defaults): production mode, PATCH preconditions
     production: bool = Field(default=False, description="production mode: /docs, /redoc and /openapi.json need a signed-in "
                              "user, and `mom serve` refuses to start while a demo password (admin/admin123 …) still works")

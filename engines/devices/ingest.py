@@ -176,6 +176,12 @@ def _sequence(v: Any, stream: str) -> tuple[str, int | None]:
     if isinstance(v, int):
         return stream, v
     text = str(v)[:MAX_KEY]
+    if text.startswith("spb:"):     # the Sparkplug decoder's key spb:<device>:<bdSeq>:<timestamp_ms>:<seq 0-255>
+        parts = text.split(":")
+        try:
+            return f"{stream}:spb:{parts[1]}"[:MAX_KEY], int(parts[-2]) * 256 + int(parts[-1])
+        except (ValueError, IndexError):
+            return stream, None
     head, _, tail = text.rpartition(":")
     try:
         return (f"{stream}:{head}"[:MAX_KEY] if head else stream), int(tail)
@@ -268,7 +274,7 @@ class _Batch:
             stream, seq = _sequence(raw_id, r.mapping.code)
             prepared.append((r, ts, stream, seq))
         cursors = C.load(self.conn, {(r.machine, stream) for r, _, stream, _ in prepared})  # type: ignore[misc]
-        states: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
+        states: dict[int, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
         counts: dict[tuple[int, dt.datetime], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
         aggs: dict[tuple[int, str, dt.datetime], W.Agg] = {}
         samples: list[A.Sample] = []
@@ -299,7 +305,7 @@ class _Batch:
         self._report_unknown()
         return self.report
 
-    def _state(self, r: _Read, ts: dt.datetime, states: dict[int, list[tuple[dt.datetime, str]]]) -> None:
+    def _state(self, r: _Read, ts: dt.datetime, states: dict[int, list[tuple[dt.datetime, str, str]]]) -> None:
         if "state_expr" not in r.mapping.exprs:
             return
         st = r.mapping.value("state_expr", r.names)
@@ -310,7 +316,8 @@ class _Batch:
             self.caches._once(f"state:{r.mapping.code}:{st[:40]}", "mapping %s gave the state %r, not one of %s",
                               r.mapping.code, st[:40], ", ".join(M.STATES))
             return
-        states[r.machine].append((ts, st))  # type: ignore[index]
+        src = "sparkplug" if r.mapping.format == "sparkplug_b" and self.source == "mqtt" else self.source
+        states[r.machine].append((ts, st, src))  # type: ignore[index]
 
     def _counters(self, r: _Read, ts: dt.datetime, cur: C.Cursor, counts: dict[tuple[int, dt.datetime], list[Decimal]]) -> None:
         ex = r.mapping.exprs

@@ -35,8 +35,8 @@ def _touch(ctx: Ctx, t: sa.Table) -> dict[str, Any]:
 
 
 def apply_states(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm,
-                 changes: Mapping[int, list[tuple[dt.datetime, str]]], source: str) -> int:
-    """Per machine its (time, state) readings in order: a change closes the open state row (ended_at, duration)
+                 changes: Mapping[int, list[tuple[dt.datetime, str, str]]], source: str = "mqtt") -> int:
+    """Per machine its (time, state, source) readings in order: a change closes the open state row (ended_at, duration)
     and opens the next. A reading older than the open state counts from the open state's start. Returns rows opened."""
     if not changes:
         return 0
@@ -50,7 +50,7 @@ def apply_states(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm,
     fresh: list[dict[str, Any]] = []
     for machine, readings in changes.items():
         cur = current.get(machine)
-        for ts, state in readings:
+        for ts, state, src in readings:
             if cur is not None and cur["state"] == state:
                 continue
             start = ts if cur is None or ts >= cur["started_at"] else cur["started_at"]
@@ -61,7 +61,7 @@ def apply_states(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm,
                 else:
                     cur["ended_at"], cur["duration_s"] = start, dur
             cur = {"machine": machine, "state": state, "started_at": start, "ended_at": None, "duration_s": None,
-                   "source": source}
+                   "source": src or source}
             fresh.append(cur)
     if closes:
         stmt = t.update().where(t.c.id == sa.bindparam("b_id")).values(

@@ -1,0 +1,140 @@
+"""`mom devices listen|simulate|status` (设备数据, issue 23; docs/devices.md).
+
+- ``listen``: the long-running MQTT consumer (settings MOM_MQTT_*): QoS 1, persistent session, each flush in
+  one transaction, acknowledged after it commits; stops cleanly on Ctrl-C / SIGTERM;
+- ``simulate``: N machines publishing JSON states, counters and process values at a rate; prints its own
+  totals (JSON with --json) so they can be compared with what the platform counted; ``--setup`` first adds
+  the simulated machines (SIM-001 …) and the simulator's device mapping when they are missing;
+- ``status``: per machine the last message, sequence and current state; unknown machines / unmapped topics.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from typing import Any
+
+import click
+
+from mom.platform.cli.common import HelpGroup, echo_json, reports_errors
+from mom.platform.hookspecs import hookimpl
+from mom.platform.settings import get_settings
+
+
+@click.group(cls=HelpGroup, help="设备数据：MQTT 采集、模拟器、状态 / device data: MQTT consumer, simulator, status")
+def devices() -> None:
+    pass
+
+
+@devices.command("listen", help="连接 MQTT 服务器并持续采集设备数据（Ctrl-C 停止）/ consume device data from the MQTT broker")
+@click.option("--topic", "topics", multiple=True, help="订阅的主题（可多次；默认 MOM_MQTT_TOPICS）/ topic filter (repeatable)")
+@click.option("--client-id", default=None, help="客户端 ID（默认 MOM_MQTT_CLIENT_ID）/ client id")
+@click.option("--idle-exit", type=float, default=None, help="这么多秒收不到消息就退出（测试用）/ exit after this many idle seconds")
+@reports_errors
+def listen_cmd(topics: tuple[str, ...], client_id: str | None, idle_exit: float | None) -> None:
+    from mom.connectors.mqtt.client import DeviceConsumer
+    from mom.engines.forms.fieldtypes import plant_tz
+    from mom.platform.cli.common import form_registry, open_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = open_engine()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    consumer = DeviceConsumer(engine, form_registry(), settings, client_id=client_id, topic_filters=list(topics) or None,
+                              tz=plant_tz(settings.timezone))
+    click.echo(f"采集中 / listening: {settings.mqtt_host}:{settings.mqtt_port} {', '.join(consumer.filters)}", err=True)
+    totals = consumer.run(stop, idle_exit_s=idle_exit)
+    click.echo(f"已停止 / stopped: 收到 {consumer.received} 条，写入 {totals.applied}，重复 {totals.duplicates}，"
+               f"跳过 {totals.malformed + consumer.skipped}，未知设备 {totals.unknown_machine} / received {consumer.received}, "
+               f"applied {totals.applied}, duplicates {totals.duplicates}, skipped {totals.malformed + consumer.skipped}, "
+               f"unknown machine {totals.unknown_machine}", err=True)
+
+
+def _setup(codes: list[str]) -> list[str]:
+    """Add the simulated machines (on the first work centre) and the simulator's mapping, when missing."""
+    import sqlalchemy as sa
+
+    from mom.connectors.mqtt.simulator import MAPPING
+    from mom.engines.records import service as S
+    from mom.engines.records.context import Ctx
+    from mom.platform.cli.common import form_registry, open_engine
+    from mom.platform.db.engine import write_tx
+
+    engine, forms, done = open_engine(), form_registry(), []
+    with write_tx(engine) as conn:
+        ctx = Ctx.system()
+        mt = forms.get(conn, "machine").main
+        have = set(conn.execute(sa.select(mt.c.code).where(mt.c.code.in_(codes))).scalars())
+        wc = conn.execute(sa.select(forms.get(conn, "work_center").main.c.id).limit(1)).scalar()
+        if wc is None:
+            raise click.ClickException("还没有工作中心：请先建一个 / there is no work centre yet: add one first")
+        new = [{"code": c, "name": f"模拟设备 {c}", "work_center": wc} for c in codes if c not in have]
+        if new:
+            S.create_records(conn=conn, registry=forms, ctx=ctx, form="machine", docs=new)
+            done.append(f"{len(new)} 台设备 / machines")
+        mp = forms.get(conn, "device_mapping").main
+        if conn.execute(sa.select(mp.c.id).where(mp.c.code == MAPPING["code"])).first() is None:
+            S.create_records(conn=conn, registry=forms, ctx=ctx, form="device_mapping", docs=[MAPPING])
+            done.append(f"映射 / mapping {MAPPING['code']}")
+    return done
+
+
+@devices.command("simulate", help="模拟 N 台设备发布状态、计数和工艺参数 / simulate N machines publishing JSON")
+@click.option("--machines", "count", type=click.IntRange(1, 10_000), default=5, show_default=True, help="设备台数 / machines")
+@click.option("--codes", default="", help="设备编号，逗号分隔（代替 --machines）/ machine codes, comma-separated")
+@click.option("--messages", type=click.IntRange(1, 10_000_000), default=100, show_default=True, help="每台设备的消息数 / messages per machine")
+@click.option("--rate", type=float, default=200.0, show_default=True, help="每秒消息数（全部设备；0 不限速）/ messages a second in all (0: no limit)")
+@click.option("--prefix", default="mom/sim", show_default=True, help="主题前缀 / topic prefix")
+@click.option("--seed", type=int, default=None, help="随机种子 / random seed")
+@click.option("--spike-every", type=click.IntRange(0, 10_000_000), default=0, help="每台设备每 N 条来一次温度尖峰 / a temperature spike every N messages")
+@click.option("--setup", is_flag=True, help="先建模拟设备和映射 / add the simulated machines and mapping first")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def simulate_cmd(count: int, codes: str, messages: int, rate: float, prefix: str, seed: int | None, spike_every: int,
+                 setup: bool, as_json: bool) -> None:
+    from mom.connectors.mqtt import simulator
+
+    machine_codes = [c.strip() for c in codes.split(",") if c.strip()] or simulator.codes(count)
+    if setup:
+        for line in _setup(machine_codes):
+            click.echo(f"已添加 / added: {line}", err=True)
+    res = simulator.run(get_settings(), machine_codes, messages=messages, rate=rate, prefix=prefix, seed=seed,
+                        spike_every=spike_every)
+    if as_json:
+        echo_json(res.as_dict())
+        return
+    for code, m in res.machines.items():
+        click.echo(f"{code}: 消息 {m['messages']}  产量 {m['total']}  良品 {m['good']}  废品 {m['scrap']}  状态变化 {m['state_changes']}"
+                   f" / messages {m['messages']} total {m['total']} good {m['good']} scrap {m['scrap']}")
+    click.echo(f"共发布 {res.published} 条，用时 {res.seconds:.1f} 秒 / published {res.published} in {res.seconds:.1f} s")
+
+
+@devices.command("status", help="各设备最后一条消息、当前状态和未知设备 / last message and state per machine, unknown machines")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def status_cmd(as_json: bool) -> None:
+    from mom.engines.devices.status import health
+    from mom.platform.cli.common import form_registry, open_engine
+    from mom.platform.db.engine import read_tx
+
+    engine = open_engine()
+    with read_tx(engine) as conn:
+        h: dict[str, Any] = health(conn, form_registry(), dt.datetime.now(dt.timezone.utc))
+    if as_json:
+        echo_json(h)
+        return
+    for m in h["machines"]:
+        click.echo(f"{m['code'] or m['machine']}: 状态 / state {m['state'] or '-'} 自 / since {m['since'] or '-'}  "
+                   f"最后消息 / last message {m['last_message'] or '-'}（{m['silent_s'] if m['silent_s'] is not None else '-'} 秒前 / s ago）")
+    for u in h["unknown"]:
+        click.echo(f"未知 / unknown {u['key']}：{u['messages']} 条消息 / messages，最后 / last {u['last_seen']}")
+    if not h["machines"] and not h["unknown"]:
+        click.echo("还没有收到设备数据 / no device data yet")
+
+
+@hookimpl
+def mom_cli_commands() -> list[click.Command]:
+    return [devices]
