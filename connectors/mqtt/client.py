@@ -114,7 +114,9 @@ class DeviceConsumer:
             except sparkplug.SparkplugError as exc:
                 self._skip(topic, exc.en)
                 return []
-            return [DeviceMessage(topic, m, received_at, m.get("message_key")) for _, m in decoded if m.get("metrics") is not None]
+            # one topic per device whatever the type (BIRTH/DATA/DEATH), so an NDEATH reaches each device's mapping
+            return [DeviceMessage(sparkplug.ingest_topic(key), m, received_at, m.get("message_key"))
+                    for key, m in decoded if m.get("metrics") is not None]
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
