@@ -350,12 +350,22 @@ def _check_defect_codes(conn: Connection, forms: Any, cells: list[dict[str, Any]
                                      for i, c in bad[:50]])
 
 
+def _locked_state(conn: Connection, compiled: CompiledForm, lot_id: int) -> dict[str, Any]:
+    """The lot's status and row_version read under its row lock (PostgreSQL): when two inspectors judge at once,
+    the second waits for the first's commit and is then told the lot is judged (409), not a version clash."""
+    t = compiled.main
+    q = sa.select(t.c.status, t.c.row_version).where(t.c.id == int(lot_id))
+    got = conn.execute(q.with_for_update() if conn.dialect.name == "postgresql" else q).mappings().first()
+    return dict(got) if got is not None else {}
+
+
 def judge(conn: Connection, forms: Any, ctx: Ctx, lot_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
     """判定: every sampled position must have a reading (else 第 N 件『特性』还没有读数); then the form's transitions
     (start when still pending, judge) run through the record service and the pack's hooks decide the result,
     the switching state and the NCR. Answers the judged lot's grid."""
     compiled = form(conn, forms, LOT)
     doc = S.get_record(conn=conn, registry=forms, ctx=ctx, form=LOT, record_id=lot_id, compiled=compiled)
+    doc = {**doc, **_locked_state(conn, compiled, lot_id)}   # a second inspector at the same moment waits here
     _refuse_closed(compiled, doc, judging=True)
     _require(compiled, ctx, doc, "判定检验单", "judge inspection lots")
     chars = _characteristics(conn, forms, doc.get("plan"))

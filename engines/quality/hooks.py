@@ -100,7 +100,8 @@ class QualityHooks(RecordHooks):
                       new: dict[str, Any], patched: set[str], transition: str | None) -> None:
         if compiled.name not in (I.LOT, I.STATE, ALARM) or I.engine_writing(conn) or not self._mine(conn, compiled):
             return
-        changed = {k for k in patched if new.get(k) != old.get(k)}
+        # a child table given in the patch (``results``) is not in ``new``/``old``: it counts as changed
+        changed = {k for k in patched if k not in new or new.get(k) != old.get(k)}
         if compiled.name == I.STATE:
             if not _resuming(old, new, changed):
                 raise Conflict("抽样转移状态由系统在检验单判定时维护，不能手工修改；暂停的抽样检验由质量经理「恢复抽样检验」",
@@ -113,7 +114,29 @@ class QualityHooks(RecordHooks):
                 raise Conflict(f"判异报警的「{'、'.join(_label(compiled, k) for k in bad)}」由系统记录，只能填写确认人、确认时间和处理说明",
                                f"an SPC alarm's {', '.join(bad)} are the system's; only acknowledgement fields may change")
             return
+        if transition in ("start", "judge", "cancel") and old.get("status") in ("judged", "cancelled"):
+            raise self._final(conn, compiled, old, transition)
         self._check_lot_edit(compiled, old, new, changed)
+
+    @staticmethod
+    def _final(conn: Connection, compiled: CompiledForm, old: Mapping[str, Any], transition: str) -> Conflict:
+        """A judged or cancelled lot asked to start, judge or cancel again — typically two inspectors judging at
+        the same moment: the second is told who judged it and how, in words (not the state machine's no-op)."""
+        from mom.engines.records.lookup import user_names
+        sm = compiled.definition.state_machine
+        label = next((t.label.get("zh-CN") for t in (sm.transitions if sm else ()) if t.key == transition), transition)
+        code = old.get("code")
+        if old.get("status") == "cancelled":
+            return Conflict(f"检验单 {code} 已取消，不能再「{label}」；如需检验请新开检验单",
+                            f"inspection lot {code} is cancelled and cannot be {transition}d; open a new lot to inspect",
+                            detail={"status": "cancelled"})
+        who = user_names(conn, {old["inspected_by"]}).get(old["inspected_by"], "") if old.get("inspected_by") else ""
+        result = {"accepted": "合格", "rejected": "不合格"}.get(str(old.get("result")), "")
+        return Conflict(f"检验单 {code} 刚刚已{f'由 {who} ' if who else ''}判定{f'为「{result}」' if result else ''}，不能再「{label}」："
+                        "请刷新页面查看判定结果；如需复检请新开检验单",
+                        f"inspection lot {code} has just been judged{' by ' + who if who else ''}"
+                        f"{' (' + str(old.get('result')) + ')' if old.get('result') else ''}: reload to see the result; "
+                        "open a new lot to re-inspect", detail={"status": "judged", "result": old.get("result")})
 
     def _check_lot_edit(self, compiled: CompiledForm, old: Mapping[str, Any], new: dict[str, Any], changed: set[str]) -> None:
         code = old.get("code")

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.quality import inspection as I
@@ -30,7 +31,7 @@ from mom.engines.quality.switching import resume as resume_state
 from mom.engines.records import service as S
 from mom.engines.records.batch import update_many
 from mom.engines.records.context import Ctx
-from mom.platform.errors import InvalidInput, Problem
+from mom.platform.errors import Conflict, InvalidInput, Problem
 
 MAX_NAMED = 5      # missing readings named in the message; the rest counted
 
@@ -152,30 +153,42 @@ def switch(conn: Connection, forms: Any, ctx: Ctx, lot: Mapping[str, Any], class
         if c.get("fixed"):
             continue
         key = I.state_key(itype, int(lot["item"]), supplier, k)
-        row, state = I.load_state(conn, forms, key, lock=True)
-        if state.discontinued:
-            notes.append(f"{I.CLASS_ZH[k]}：抽样检验已暂停，本批不计入转移，待供方纠正后由质量经理恢复")
-            continue
-        if state.severity != c["severity"]:
-            notes.append(f"{I.CLASS_ZH[k]}：本批按开单时的{sampling.SEVERITY_ZH.get(c['severity'])}抽样，期间已转为"
-                         f"{sampling.SEVERITY_ZH.get(state.severity)}，本批不计入转移")
-            continue
-        plan = sampling.plan(I.lot_size(lot.get("lot_qty")), c["aql"], c["level"], c["severity"])
-        tighter = sampling.accepted_at_tighter_aql(min(int(defects[k]), plan.sample_size), plan)
-        new, event = next_state(state, verdict[k], plan, would_accept_tighter=tighter)
-        text = f"{I.CLASS_ZH[k]}：{event.note_zh}" if event else None
+        try:
+            with conn.begin_nested():       # the first judge of this key may meet another one creating it
+                text = _move_state(conn, forms, ctx, state_form, lot, key, c, defects[k], verdict[k])
+        except (sa.exc.IntegrityError, Conflict):
+            # another inspector's first judge of the same item × supplier × class committed the state row just
+            # now (the unique index refused ours): this lot moves the state that judge wrote
+            text = _move_state(conn, forms, ctx, state_form, lot, key, c, defects[k], verdict[k])
         if text:
             notes.append(text)
-        values = {**key, "severity": "discontinued" if new.discontinued else new.severity,
-                  "state": json.dumps(new.to_dict()), "last_event": (text or (row or {}).get("last_event"))}
-        with I.engine_writes(conn):
-            if row is None:
-                S.create_records(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name, docs=[values])
-            else:
-                keep = ("severity", "state", "last_event") + (("supplier",) if row.get("supplier") is None else ())
-                update_many(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name,
-                            patches=[(int(row["id"]), {k2: values[k2] for k2 in keep}, None)])
     return notes
+
+
+def _move_state(conn: Connection, forms: Any, ctx: Ctx, state_form: Any, lot: Mapping[str, Any], key: dict[str, Any],
+                c: Mapping[str, Any], defects: int, accepted: bool) -> str | None:
+    """Move one class's stored switching state by this lot (locked; created on the first lot); the change in words."""
+    k = key["defect_class"]
+    row, state = I.load_state(conn, forms, key, lock=True)
+    if state.discontinued:
+        return f"{I.CLASS_ZH[k]}：抽样检验已暂停，本批不计入转移，待供方纠正后由质量经理恢复"
+    if state.severity != c["severity"]:
+        return (f"{I.CLASS_ZH[k]}：本批按开单时的{sampling.SEVERITY_ZH.get(c['severity'])}抽样，期间已转为"
+                f"{sampling.SEVERITY_ZH.get(state.severity)}，本批不计入转移")
+    plan = sampling.plan(I.lot_size(lot.get("lot_qty")), c["aql"], c["level"], c["severity"])
+    tighter = sampling.accepted_at_tighter_aql(min(int(defects), plan.sample_size), plan)
+    new, event = next_state(state, accepted, plan, would_accept_tighter=tighter)
+    text = f"{I.CLASS_ZH[k]}：{event.note_zh}" if event else None
+    values = {**key, "severity": "discontinued" if new.discontinued else new.severity,
+              "state": json.dumps(new.to_dict()), "last_event": (text or (row or {}).get("last_event"))}
+    with I.engine_writes(conn):
+        if row is None:
+            S.create_records(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name, docs=[values])
+        else:
+            keep = ("severity", "state", "last_event") + (("supplier",) if row.get("supplier") is None else ())
+            update_many(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name,
+                        patches=[(int(row["id"]), {k2: values[k2] for k2 in keep}, None)])
+    return text
 
 
 def worst_defect_code(results: list[Mapping[str, Any]]) -> int | None:
