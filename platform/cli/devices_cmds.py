@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from mom.platform.cli.common import HelpGroup, echo_json, reports_errors
+from mom.platform.cli.csvwatch_cmds import watch_cmd
 from mom.platform.hookspecs import hookimpl
 from mom.platform.settings import get_settings
 
@@ -133,6 +134,9 @@ def status_cmd(as_json: bool) -> None:
         click.echo(f"未知 / unknown {u['key']}：{u['messages']} 条消息 / messages，最后 / last {u['last_seen']}")
     if not h["machines"] and not h["unknown"]:
         click.echo("还没有收到设备数据 / no device data yet")
+
+
+devices.add_command(watch_cmd)   # mom devices watch: the test-bench CSV folder watcher (csvwatch_cmds)
 
 
 @hookimpl

@@ -160,3 +160,18 @@ def test_no_mapping_for_the_folder_sends_the_file_to_failed_saying_what_to_add(b
     watcher.scan()
     [outcome] = watcher.scan()
     assert outcome.status == "failed" and "csv/bench2/a" in outcome.zh and "csv/bench2/#" in outcome.en
+
+
+def test_mom_devices_watch_once_imports_the_complete_files_and_names_each(bench: dict[str, Any], cli: Any) -> None:
+    import json
+
+    folder = bench["folder"]
+    drop(folder, "ok.csv", bench_csv([("CNC-1", 1, 3.2, "合格")]))
+    drop(folder, "empty.csv", "", encoding="utf-8")
+    out = cli("devices", "watch", folder, "--once", "--settle", "0", "--json")
+    assert out.exit_code == 0, out.output
+    lines = sorted((json.loads(x) for x in out.output.splitlines() if x.startswith("{")), key=lambda d: d["file"])
+    assert [(d["file"], d["status"]) for d in lines] == [("empty.csv", "failed"), ("ok.csv", "done")]
+    assert "第 1 行应为表头" in lines[0]["message"]["zh-CN"]
+    human = cli("devices", "watch", folder, "--once", "--settle", "0")
+    assert human.exit_code == 0 and "导入" not in human.output      # nothing left to import
