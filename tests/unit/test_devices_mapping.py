@@ -1,0 +1,74 @@
+"""Device mappings without a database: MQTT topic wildcards, the direct reading of payload["a"]["b"] agreeing
+with the sandbox, counter deltas (base, rollover, reset), message ids and timestamps."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from mom.engines.devices import ingest as I
+from mom.engines.devices import mapping as M
+from mom.engines.expressions.sandbox import compile_expression
+
+UTC = dt.timezone.utc
+
+
+@pytest.mark.parametrize(("pattern", "topic", "match"), [
+    ("plant/+/+/data", "plant/hall1/CNC-1/data", True),
+    ("plant/+/+/data", "plant/hall1/CNC-1/state", False),
+    ("plant/+/data", "plant/a/b/data", False),        # + is exactly one level
+    ("plant/#", "plant", True),                       # MQTT: a/# also matches a
+    ("plant/#", "plant/a/b/c", True),
+    ("plant/#", "plantx/a", False),
+    ("spBv1.0/g1/+/edge/#", "spBv1.0/g1/DDATA/edge/m1", True),
+    ("a.b/c", "aXb/c", False),                        # a dot is a dot, not a regex
+])
+def test_topic_patterns_follow_mqtt_wildcards(pattern: str, topic: str, match: bool) -> None:
+    assert M.topic_problem(pattern) is None
+    assert bool(M.topic_regex(pattern).match(topic)) is match
+
+
+@pytest.mark.parametrize("pattern", ["plant/#/x", "plant/a+/b", "plant/#x", ""])
+def test_bad_topic_patterns_are_named(pattern: str) -> None:
+    assert M.topic_problem(pattern) is not None
+
+
+@pytest.mark.parametrize("source", ['payload["a"]["b"]', "segments[2]", 'payload["missing"]', 'payload["a"]["b"] * 2',
+                                   'concat(segments[1], "-", payload["a"]["b"])'])
+def test_direct_reading_agrees_with_the_sandbox(source: str) -> None:
+    names = {"payload": {"a": {"b": 7}}, "topic": "plant/h1/m1", "segments": ["plant", "h1", "m1"]}
+    fast = M.compile_expr(source)(names)
+    try:
+        slow = compile_expression(source).evaluate(names)
+    except Exception:
+        slow = None
+    assert fast == slow
+
+
+def test_the_sandbox_still_guards_mapping_expressions() -> None:
+    with pytest.raises(Exception):
+        M.compile_expr("payload.__class__")
+    with pytest.raises(Exception):
+        M.compile_expr("unknown_name + 1")
+
+
+def test_counter_deltas() -> None:
+    assert I._delta(Decimal(100), None, None) == 0                  # first value: the base
+    assert I._delta(Decimal(105), Decimal(100), None) == 5
+    assert I._delta(Decimal(3), Decimal(65534), Decimal(65535)) == 5  # 65535, 0, 1, 2, 3
+    assert I._delta(Decimal(4), Decimal(900), None) == 4            # a reset to 0, then 4 parts
+
+
+def test_message_ids_and_timestamps() -> None:
+    assert I._sequence(17, "M") == ("M", 17)
+    assert I._sequence("17", "M") == ("M", 17)
+    assert I._sequence("bench1.csv:42", "M") == ("M:bench1.csv", 42)
+    assert I._sequence("spb:g/e/d:3:1700000000000:255", "M") == ("M:spb:g/e/d", 1700000000000 * 256 + 255)
+    assert I._sequence("abc", "M") == ("M", None)
+    fb = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I._timestamp(1767225600000, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I._timestamp(1767225600, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I._timestamp("2026-01-01T08:00:00+08:00", fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I._timestamp("garbage", fb) is fb
+    assert I._timestamp(10**20, fb) is fb
