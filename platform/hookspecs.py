@@ -142,6 +142,14 @@ def mom_device_mappings() -> Iterable[Any]:
 
 
 @hookspec
+def mom_machine_downtime(conn: Any, forms: Any, machine_ids: list[int], start: Any, end: Any) -> Iterable[Any]:
+    """Times a machine is unavailable to scheduling besides its calendar and status (issue 23: PM windows and
+    open repair orders of the equipment pack): return ``(machine id, from, to, why)`` tuples (aware datetimes,
+    ``why`` in Chinese) overlapping [``start``, ``end``); the production engine adds them to the schedule
+    problem's resource downtime when it builds the problem from the database."""
+
+
+@hookspec
 def mom_cli_commands() -> Iterable[Any]:
     """Click commands or groups added to ``mom`` (``mom schedule``, ``mom report`` …); a name another
     plug-in already added is a ``Conflict`` naming both, printed as one ``错误 / error`` line."""

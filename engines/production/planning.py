@@ -134,13 +134,14 @@ def build_problem(conn: Connection, forms: Any, *, now: dt.datetime, horizon_day
         raise InvalidInput("没有可排程的工序：已下达的工单的工序任务都已完成", "nothing to schedule: every task of the released orders is done")
     b.problems.raise_if_any()
     calendars = b.calendars(conn, f_cal)
+    extra = _other_downtime(conn, forms, b, origin)      # 维修保养: PM windows, open repairs (hook mom_machine_downtime)
     resources = []
     for mid in sorted(b.used):
         m = machines[mid]
         cal_id = b.calendar_of(mid)
         resources.append({"id": m["code"], "name": m.get("name") or m["code"],
                           **({"calendar": calendars[cal_id][0]} if cal_id in calendars else {}),
-                          **({"downtime": [[0, b.down[mid]]]} if mid in b.down else {}),
+                          **({"downtime": down} if (down := _downtime(b.down.get(mid), extra.get(mid))) else {}),
                           **({"initial": init} if (init := families.initial(m, b.running_family.get(mid))) else {})})
     problem = {"format": PROBLEM_FORMAT, "name": f"plant {origin:%Y-%m-%d %H:%M}", "origin": origin.isoformat(),
                "calendars": {code: spec for code, spec in calendars.values()}, "resources": resources,
@@ -151,6 +152,37 @@ def build_problem(conn: Connection, forms: Any, *, now: dt.datetime, horizon_day
     materials.constrain(problem, materials.allocate(conn, forms, tz=zone, orders=orders), origin,
                         {key: ref.id for key, ref in index.tasks.items()}, index)
     return problem, index
+
+
+def _other_downtime(conn: Connection, forms: Any, b: "_Builder", origin: dt.datetime) -> dict[int, list[list[int]]]:
+    """Minutes [from, to) after ``origin`` each used machine is unavailable by a plug-in's ``mom_machine_downtime``
+    (the equipment pack: PM windows and open repair orders), each named in the plan's notes."""
+    from mom.platform.plugins import plugin_manager
+
+    out: dict[int, list[list[int]]] = {}
+    end = origin + dt.timedelta(days=366)
+    for got in plugin_manager().hook.mom_machine_downtime(conn=conn, forms=forms, machine_ids=sorted(b.used), start=origin, end=end):
+        for mid, a, z, why in got or ():
+            lo, hi = max(int((a - origin).total_seconds() // 60), 0), math.ceil((z - origin).total_seconds() / 60)
+            if hi > lo and int(mid) in b.machines:
+                out.setdefault(int(mid), []).append([lo, hi])
+                m = b.machines[int(mid)]
+                at = f"{a.astimezone(origin.tzinfo):%m-%d %H:%M} 至 {z.astimezone(origin.tzinfo):%m-%d %H:%M}"
+                b._note(f"设备「{m.get('name') or m['code']}」{why}：{at} 不安排任务",
+                        f"machine {m['code']}: {why}, nothing planned {at.replace(' 至 ', ' to ')}")
+    return out
+
+
+def _downtime(down: int | None, extra: list[list[int]] | None) -> list[list[int]]:
+    """The machine's downtime intervals, overlapping ones merged (the solver's no-overlap takes them as they are)."""
+    spans = sorted(([[0, down]] if down else []) + (extra or []))
+    merged: list[list[int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged
 
 
 class _Problems:
