@@ -7,7 +7,8 @@ per batch into a folder; each complete file becomes device messages for the devi
   ``settle_s`` old; names that start with ``.`` or ``~`` or end ``.tmp`` / ``.part`` are never taken,
   so a bench that writes ``x.tmp`` and renames it to ``x.csv`` is picked up on the rename.
 - **A row is a message.** Topic ``csv/<folder name>/<file stem>``, payload ``{column: value, …,
-  "_file": name, "_row": n}``, message key ``<sha256 of the file, 16 hex>:<row>``.
+  "_file": name, "_row": n}``, message key ``<sha256 of the file, 16 hex>:<row>``. A date-time cell
+  without an offset (``2026/12/04 08:01:00``) is the plant's local time (the ingest's ``tz``).
 - **All or nothing, exactly once.** A file is checked whole (encoding, header, every row; the mapping
   for its topic; every machine code) before anything is written, then applied in ONE transaction
   with the ingest's per-machine cursor. A crash before the move to ``done/`` leaves the file in place;
@@ -23,6 +24,7 @@ import datetime as dt
 import fnmatch
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -147,7 +149,9 @@ class FolderWatcher:
         topic = self.topic(path)
         received = dt.datetime.now(UTC)
         prefix = table.sha256[:16]
-        messages = [DeviceMessage(topic, {**values, "_file": path.name, "_row": row}, received, f"{prefix}:{row}")
+        tz = self.ingest.tz
+        messages = [DeviceMessage(topic, {**{k: local_time(v, tz) for k, v in values.items()}, "_file": path.name,
+                                          "_row": row}, received, f"{prefix}:{row}")
                     for row, values in table.rows]
         try:
             report = self._apply(path, messages)
@@ -239,6 +243,26 @@ class FolderWatcher:
             target = folder / f"{path.stem}{suffix}{path.suffix}"
         os.replace(path, target)
         return target
+
+
+_LOCAL = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?\Z")
+
+
+def local_time(value: Any, tz: dt.tzinfo) -> Any:
+    """A date-time cell without a UTC offset (``2026/12/04 08:01:00``, ``2026-12-04T08:01``) is the
+    bench's local time: written back as ISO text with the plant's offset. Anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    m = _LOCAL.match(value.strip())
+    if m is None:
+        return value
+    y, mo, d, h, mi, sec, frac = m.groups()
+    try:
+        t = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0),
+                        int((frac or ".0")[1:].ljust(6, "0")), tzinfo=tz)
+    except ValueError:
+        return value
+    return t.isoformat()
 
 
 def _sha(path: Path) -> str:

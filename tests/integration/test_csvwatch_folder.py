@@ -175,3 +175,20 @@ def test_mom_devices_watch_once_imports_the_complete_files_and_names_each(bench:
     assert "第 1 行应为表头" in lines[0]["message"]["zh-CN"]
     human = cli("devices", "watch", folder, "--once", "--settle", "0")
     assert human.exit_code == 0 and "导入" not in human.output      # nothing left to import
+
+
+def test_a_bench_time_without_offset_is_the_plants_local_time(bench: dict[str, Any]) -> None:
+    from zoneinfo import ZoneInfo
+
+    folder = bench["folder"]
+    watcher = FolderWatcher(folder, DeviceIngest(bench["engine"], form_registry(), source="csv",
+                                                 tz=ZoneInfo("Asia/Shanghai")), settle_s=0)
+    drop(folder, "local.csv", HEADER + "CNC-1,1,16,3.2,合格,2026/12/04 08:01:30\n")
+    watcher.scan()
+    [outcome] = watcher.scan()
+    assert outcome.status == "done"
+    with bench["engine"].connect() as conn:
+        t = form_registry().get(conn, "process_value").main
+        bucket = conn.execute(sa.select(t.c.bucket_start)).scalar_one()
+    # 08:01 in Shanghai is 00:01 UTC (the minute bucket), not 08:01 UTC
+    assert bucket.astimezone(UTC) == dt.datetime(2026, 12, 4, 0, 1, tzinfo=UTC)
