@@ -53,6 +53,8 @@ _NODE_TYPES = ("NBIRTH", "NDEATH", "NDATA", "NCMD")
 MAX_BYTES = 1 << 20
 #: edge nodes kept; a broker that announces more is refused node by node (memory stays bounded)
 MAX_NODES = 10_000
+#: devices kept per edge node
+MAX_DEVICES = 10_000
 #: a metric per payload above this many is refused with the payload
 MAX_METRICS = 10_000
 
@@ -135,7 +137,7 @@ def parse_payload(payload: bytes, *, topic: str = "", max_bytes: int = MAX_BYTES
 @dataclass
 class Report:
     """Something the consumer should tell plant IT once: ``kind`` is ``seq_gap``, ``not_born``,
-    ``unknown_alias``, ``offline``, ``too_many_nodes``."""
+    ``unknown_alias``, ``offline``, ``too_many_nodes``, ``too_many_devices``."""
 
     kind: str
     key: str
@@ -192,6 +194,10 @@ class SparkplugDecoder:
             return []
         self._check_seq(t, message, node)
         if t.type == "DBIRTH":
+            if t.device not in node.devices and len(node.devices) >= MAX_DEVICES:
+                self._report("too_many_devices", t.node_key, f"一个边缘节点的设备超过 {MAX_DEVICES} 台，新设备被忽略",
+                             f"more than {MAX_DEVICES} devices on one edge node: new devices are ignored")
+                return []
             scope = node.devices[t.device] = _Scope()
             self._forget(t.key)
             return [(t.key, self._message(t, message, scope, node, birth=True))]
@@ -321,6 +327,8 @@ class SparkplugDecoder:
     def _report(self, kind: str, key: str, zh: str, en: str) -> None:
         if (kind, key) in self._said:
             return
+        if len(self._said) >= 100_000:   # a publisher inventing aliases cannot grow this without bound
+            self._said.clear()
         self._said.add((kind, key))
         self.reports.append(Report(kind.split(":")[0], key, zh, en))
         log.warning("Sparkplug %s: %s", key, en)

@@ -177,3 +177,11 @@ def test_submit_hands_each_device_message_to_the_ingest_under_one_topic_per_devi
     # message keys grow with time × 256 + seq, so the ingest's per-machine cursor keeps them in order
     keys = [int(k.rsplit(":", 1)[1]) for *_, k in inbox.got[1:]]
     assert keys == [TS * 256 + 1, (TS + 1000) * 256 + 2]
+
+
+def test_memory_stays_bounded_when_a_broker_announces_too_many_edge_nodes() -> None:
+    d = SparkplugDecoder(max_nodes=2)
+    for edge in ("a", "b", "c", "d"):
+        d.feed(f"{G}/NBIRTH/{edge}", nbirth())
+    assert len(d.nodes) == 2 and not d.online("Sparkplug B Devices/c")
+    assert [r.kind for r in d.reports] == ["too_many_nodes", "too_many_nodes"]
