@@ -117,9 +117,9 @@ def losses(conn: Connection, forms: Any, ctx: Ctx, start: dt.datetime, end: dt.d
     k = kpis(total)
     six = sorted(({"category": c, "label": {"zh-CN": LOSS_LABELS[c][0], "en": LOSS_LABELS[c][1]},
                    "seconds": round(k["losses_s"][c], 3)} for c in LOSSES), key=lambda x: -x["seconds"])
-    reasons = _reason_rows(conn, forms, {r for (_s, r) in total.stops if r is not None})
+    reasons = _reason_rows(conn, forms, {r for (_s, r) in scope.stops if r is not None})
     pareto = []
-    for (state, rid), secs in total.stops.items():
+    for (state, rid), secs in scope.stops.items():
         if state == "planned_stop":
             continue
         if rid is None:

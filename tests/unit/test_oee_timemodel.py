@@ -155,3 +155,40 @@ def test_no_calendar_is_around_the_clock_split_by_day() -> None:
     ws = shift_windows(None, [], start, start + dt.timedelta(days=2), SH)
     assert [(w.day, (w.end - w.start) / 3600) for w in ws] == [("2026-12-01", 12), ("2026-12-02", 24), ("2026-12-03", 12)]
     assert all(w.shift == "全天" for w in ws)
+
+
+def test_array_cut_equals_the_reference_cut_on_random_states() -> None:
+    """engines/oee/vector.py (what the database reader uses) against timemodel.split, row by row."""
+    import random
+
+    import numpy as np
+
+    from mom.engines.oee import vector
+    from mom.engines.oee.timemodel import LOSSES
+
+    rnd = random.Random(5)
+    spec = {"workdays": [1, 2, 3, 4, 5, 6], "shifts": [["08:00", "12:00"], ["13:00", "17:00"], ["22:00", "06:00"]]}
+    start = dt.datetime(2026, 11, 2, 5, 0, tzinfo=SH)
+    ws = shift_windows(spec, ["上午", "下午", "夜班"], start, start + dt.timedelta(days=9), SH)
+    spans, t = [], start.timestamp()
+    while t < start.timestamp() + 9 * 86400:
+        d = rnd.uniform(60, 9000)
+        state = rnd.choice(["running", "idle", "down", "setup", "planned_stop", "bogus"])
+        loss = rnd.choice([None, None, "planned", "breakdown", "setup", "minor_stop"])
+        if rnd.random() > 0.1:          # leave gaps without a state now and then
+            spans.append(Span(t, t + d, state, loss))
+        t += d
+    ref = split(spans, ws)
+    c = [vector.codes(sp.state, sp.loss) for sp in spans]
+    got = vector.tallies(np.array([sp.start for sp in spans]), np.array([sp.end for sp in spans]),
+                         np.array([x[0] for x in c]), np.array([x[1] for x in c]), ws)
+    assert set(got) == set(ref)
+    for key, r in ref.items():
+        g = got[key]
+        for name in ("pot", "pdot", "apt", "aust", "adet", "adot", "no_data"):
+            assert getattr(g, name) == pytest.approx(getattr(r, name), abs=1e-6), (key, name)
+        for name in LOSSES:
+            assert g.stop_losses.get(name, 0.0) == pytest.approx(r.stop_losses.get(name, 0.0), abs=1e-6), (key, name)
+    inwin = vector.in_windows(np.array([sp.start for sp in spans]), np.array([sp.end for sp in spans]), ws)
+    known = np.array([sp.state != "bogus" or sp.loss == "planned" for sp in spans])   # unknown: time without data
+    assert inwin[known].sum() == pytest.approx(sum(r.pot - r.no_data for r in ref.values()), abs=1e-6)
