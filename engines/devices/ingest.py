@@ -159,7 +159,15 @@ def _timestamp(v: Any, fallback: dt.datetime) -> dt.datetime:
     return out.astimezone(UTC) if _EPOCH_MIN <= out <= _EPOCH_MAX else fallback
 
 
+_BIG = 10 ** 17
+
+
 def _number(v: Any) -> Decimal | None:
+    t = type(v)
+    if t is int:                        # the common cases first (thousands a second)
+        return Decimal(v) if -_BIG < v < _BIG else None
+    if t is float:
+        return Decimal(repr(v)) if -_BIG < v < _BIG else None   # (NaN and inf fail the comparison)
     if v is None or isinstance(v, bool):
         return None if v is None else Decimal(int(v))
     try:
@@ -189,8 +197,18 @@ def _sequence(v: Any, stream: str) -> tuple[str, int | None]:
         return stream, None
 
 
+_MINUTES: dict[int, dt.datetime] = {}
+
+
 def _minute(ts: dt.datetime) -> dt.datetime:
-    return ts.replace(second=0, microsecond=0)
+    """The whole UTC minute of ``ts`` (kept per minute: thousands of messages share one)."""
+    key = int(ts.timestamp()) // 60
+    m = _MINUTES.get(key)
+    if m is None:
+        if len(_MINUTES) > 10_000:
+            _MINUTES.clear()
+        m = _MINUTES[key] = ts.astimezone(UTC).replace(second=0, microsecond=0)
+    return m
 
 
 def _delta(new: Decimal, old: Decimal | None, cmax: Decimal | None) -> Decimal:
@@ -348,7 +366,7 @@ class _Batch:
     def _values(self, r: _Read, ts: dt.datetime, aggs: dict[tuple[int, str, dt.datetime], W.Agg],
                 samples: list[A.Sample]) -> None:
         for sp in r.mapping.tags:
-            v = _number(sp.expr(r.names))
+            v = _number(sp.expr.run(r.names))
             if v is None:
                 continue
             key = (r.machine, sp.tag, _minute(ts))
@@ -357,7 +375,8 @@ class _Batch:
                 aggs[key] = W.Agg(v, sp.unit)  # type: ignore[index]
             else:
                 a.add(v)
-            samples.append(A.Sample(r.machine, sp, ts, v))  # type: ignore[arg-type]
+            if sp.high is not None or sp.low is not None:
+                samples.append(A.Sample(r.machine, sp, ts, v))  # type: ignore[arg-type]
 
     def _report_unknown(self) -> None:
         """An unknown machine or unmapped topic: one warning and one notice the first time ever, then only counted."""

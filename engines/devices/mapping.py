@@ -134,7 +134,7 @@ class MappingSpec:
 
     def value(self, key: str, names: Mapping[str, Any]) -> Any:
         e = self.exprs.get(key)
-        return e(names) if e is not None else None
+        return e.run(names) if e is not None else None
 
 
 def _dec(v: Any) -> Decimal | None:
