@@ -36,7 +36,7 @@ from mom.connectors.csvwatch.csvfile import Limits, read_table
 from mom.engines.devices.ingest import DeviceIngest, DeviceMessage, IngestReport, apply_batch
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.platform.db.engine import write_tx
-from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
+from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -79,6 +79,13 @@ class FolderWatcher:
         self._lock: Any = None
 
     # -- the loop ---------------------------------------------------------------------------------------
+
+    def check_ready(self) -> None:
+        """Raise ``NotFound`` (in words) when the equipment pack's device forms are not installed."""
+        from mom.engines.devices.forms import MAPPING, require
+
+        with self.ingest.engine.connect() as conn:
+            require(conn, self.ingest.forms, MAPPING)
 
     def lock(self) -> None:
         """Hold the folder's lock file (POSIX); a second watcher on the folder gets a ``Conflict``."""
@@ -155,6 +162,9 @@ class FolderWatcher:
                     for row, values in table.rows]
         try:
             report = self._apply(path, messages)
+        except NotFound as exc:    # the equipment pack is not installed (any more): the file waits for it
+            log.warning("csv file %s left for the next scan: %s", path.name, exc.en)
+            return FileOutcome(path.name, "retry", len(messages), zh=exc.zh, en=exc.en)
         except MomError as exc:
             return self._fail(path, exc, rows=len(messages))
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:

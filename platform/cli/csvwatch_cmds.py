@@ -38,6 +38,7 @@ def watch_cmd(folder: Path, pattern: str, interval: float, settle: float, once: 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ingest = DeviceIngest(open_engine(), form_registry(), source="csv", tz=plant_tz(get_settings().timezone))
     watcher = FolderWatcher(folder, ingest, pattern=pattern, settle_s=settle)
+    watcher.check_ready()
 
     def show(o: FileOutcome) -> None:
         if as_json:

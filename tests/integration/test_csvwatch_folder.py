@@ -192,3 +192,13 @@ def test_a_bench_time_without_offset_is_the_plants_local_time(bench: dict[str, A
         bucket = conn.execute(sa.select(t.c.bucket_start)).scalar_one()
     # 08:01 in Shanghai is 00:01 UTC (the minute bucket), not 08:01 UTC
     assert bucket.astimezone(UTC) == dt.datetime(2026, 12, 4, 0, 1, tzinfo=UTC)
+
+
+def test_without_the_equipment_pack_the_command_says_so_and_files_stay(core_pack: sa.engine.Engine, cli: Any,
+                                                                        tmp_path: Path) -> None:
+    folder = tmp_path / "bench3"
+    folder.mkdir()
+    drop(folder, "a.csv", bench_csv([("CNC-1", 1, 3.2, "合格")]))
+    out = cli("devices", "watch", folder, "--once", "--settle", "0")
+    assert out.exit_code == 1 and "mom pack install equipment" in out.output
+    assert (folder / "a.csv").exists() and not list((folder / "failed").iterdir())
