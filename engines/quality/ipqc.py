@@ -218,12 +218,29 @@ def mark_waiting(conn: Connection, forms: Any, ctx: Ctx, tasks: list[dict[str, A
     """The dispatch list's tasks, each with ``waiting_first_article`` (held by its first article: 等待首检)
     and ``first_article_lot`` (that lot's number, to a reader of inspection lots; else None)."""
     waiting = waiting_first_article(conn, forms, [int(t["id"]) for t in tasks if t.get("id") is not None])
-    readable = bool(waiting) and form_access(forms.get(conn, TL.LOT), ctx.actor).can("read")
+    readable = _readable_codes(conn, forms, ctx, set(waiting.values()))
     for t in tasks:
         code = waiting.get(int(t["id"])) if t.get("id") is not None else None
         t["waiting_first_article"] = code is not None
-        t["first_article_lot"] = code if readable else None
+        t["first_article_lot"] = code if code in readable else None
     return tasks
+
+
+def _readable_codes(conn: Connection, forms: Any, ctx: Ctx, codes: set[str]) -> set[str]:
+    """Those of the inspection lots numbered ``codes`` that the caller may read (her row scope applied: an
+    operator reads the in-process lots only, docs/quality.md 读权限)."""
+    if not codes:
+        return set()
+    compiled = forms.get(conn, TL.LOT)
+    access = form_access(compiled, ctx.actor)
+    if not access.can("read") or not ctx.actor.reads_form(TL.LOT):
+        return set()
+    scope = access.scope("read")
+    if scope is None:
+        return codes
+    t = compiled.main
+    q = sa.select(t.c.code).where(t.c.code.in_(sorted(codes)), t.c.deleted_at.is_(None), scope)
+    return {str(c) for c in conn.execute(q).scalars()}
 
 
 def _pieces(values: Mapping[str, Any]) -> Decimal:

@@ -58,11 +58,20 @@ def rule_text(violations: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     return "；".join(zh), "; ".join(en)
 
 
+def of_characteristic(table: sa.Table, ch: Characteristic) -> Any:
+    """The alarms of ``ch`` in ``table``: by its 序号 ``char_seq`` (quality 1.1.0); an alarm raised before
+    that column (char_seq empty) by the characteristic's name."""
+    by_name = table.c.characteristic == ch.name[:100]
+    if "char_seq" not in table.c:
+        return by_name
+    return sa.or_(table.c.char_seq == ch.seq, sa.and_(table.c.char_seq.is_(None), by_name))
+
+
 def existing(conn: Connection, alarm_form: Any, ch: Characteristic, lot_id: int) -> int | None:
     """The alarm already raised for this characteristic on this inspection lot (a retried judge)."""
     A = alarm_form.main
     return conn.execute(sa.select(A.c.id).where(
-        A.c.inspection_plan == ch.plan_id, A.c.inspection_lot == lot_id, A.c.characteristic == ch.name[:100],
+        A.c.inspection_plan == ch.plan_id, A.c.inspection_lot == lot_id, of_characteristic(A, ch),
         A.c.deleted_at.is_(None)).limit(1)).scalar()
 
 
@@ -122,6 +131,7 @@ def raise_alarm(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, g: S
     with engine_writes(conn):
         ncr = _ncr(conn, forms, ctx, ch, g, lot_qty, zh) if ch.ncr_on_alarm else None
         doc = {"inspection_plan": ch.plan_id, "characteristic": ch.name[:100], "item": g.item or ch.item_id,
+               "char_seq": ch.seq if alarm_form.definition.field("char_seq") is not None else None,
                "inspection_lot": g.lot_id, "rule": zh[:300], "subgroup": g.label[:100], "value": round(main["value"], 6),
                "raised_at": ctx.now, "ncr": ncr}
         made = S.create_records(conn=conn, registry=forms, ctx=acting(ctx), form=ALARM,

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mom.engines.quality import spc_series
+from mom.engines.quality import spc_alarms, spc_series
 from mom.engines.quality.spc_series import ALARM, EXCLUSION, LOT, PLAN, Characteristic, Subgroup
 from mom.engines.records import access as A
 from mom.engines.records import service as S
@@ -74,29 +74,38 @@ def characteristics(conn: Connection, forms: Any, ctx: Ctx, *, limit: int = 500)
     """Charted characteristics of the plans the caller may read: plan, item, limits, chart, subgroups
     (judged lots she may read with readings of it) and open (unacknowledged) alarms."""
     plan_form, plan_scope = _readable(conn, forms, ctx, PLAN, need=True)
+    lot_form, lot_scope = _readable(conn, forms, ctx, LOT, need=True, field="results")   # no lots, no charts: 403
     chars = spc_series.characteristics(conn, plan_form, scope=plan_scope, limit=min(limit, MAX_CHARACTERISTICS) + 1)
     more = len(chars) > limit
     chars = chars[:limit]
     plans = sorted({c.plan_id for c in chars})
     counts: dict[tuple[int, int], int] = {}
-    lot_form, lot_scope = _readable(conn, forms, ctx, LOT, need=False, field="results")
-    if lot_form is not None and plans:
+    if plans:
         L, R = lot_form.main, lot_form.children["results"]
         q = (sa.select(L.c.plan, R.c.char_seq, sa.func.count(sa.distinct(L.c.id))).join(R, R.c.parent_id == L.c.id)
              .where(L.c.plan.in_(plans), L.c.status == "judged", L.c.deleted_at.is_(None)).group_by(L.c.plan, R.c.char_seq))
         counts = {(p, s): int(n) for p, s, n in conn.execute(q.where(lot_scope) if lot_scope is not None else q)}
-    alarms: dict[tuple[int, str], int] = {}
     alarm_form, alarm_scope = _readable(conn, forms, ctx, ALARM, need=False)
-    if alarm_form is not None and plans:
-        T = alarm_form.main
-        q = (sa.select(T.c.inspection_plan, T.c.characteristic, sa.func.count()).where(
-            T.c.inspection_plan.in_(plans), T.c.acknowledged_at.is_(None), T.c.deleted_at.is_(None))
-            .group_by(T.c.inspection_plan, T.c.characteristic))
-        alarms = {(p, c): int(n) for p, c, n in conn.execute(q.where(alarm_scope) if alarm_scope is not None else q)}
+    alarms = _open_alarms(conn, alarm_form, alarm_scope, plans) if alarm_form is not None and plans else {}
     items = _items(conn, forms, ctx, {c.item_id for c in chars if c.item_id is not None})
     out = [{**c.as_dict(), "item_text": _item_text(items, c.item_id), "subgroups": counts.get((c.plan_id, c.seq), 0),
-            "open_alarms": alarms.get((c.plan_id, c.name[:100]), 0) if alarm_form is not None else None} for c in chars]
+            "open_alarms": (alarms.get((c.plan_id, c.seq), 0) + alarms.get((c.plan_id, c.name[:100]), 0))
+            if alarm_form is not None else None} for c in chars]
     return {"items": out, "truncated": more}
+
+
+def _open_alarms(conn: Connection, alarm_form: Any, scope: Any, plans: list[int]) -> dict[tuple[int, Any], int]:
+    """Unacknowledged alarms per (plan, 序号) — and per (plan, name) for those raised before ``char_seq`` existed."""
+    T = alarm_form.main
+    seq = T.c.char_seq if "char_seq" in T.c else sa.null()
+    q = (sa.select(T.c.inspection_plan, seq, T.c.characteristic, sa.func.count()).where(
+        T.c.inspection_plan.in_(plans), T.c.acknowledged_at.is_(None), T.c.deleted_at.is_(None))
+        .group_by(T.c.inspection_plan, seq, T.c.characteristic))
+    out: dict[tuple[int, Any], int] = {}
+    for p, s, c, n in conn.execute(q.where(scope) if scope is not None else q):
+        key = (p, int(s)) if s is not None else (p, c)
+        out[key] = out.get(key, 0) + int(n)
+    return out
 
 
 def _alarms(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, lot_ids: Sequence[int]) -> list[dict[str, Any]] | None:
@@ -106,7 +115,7 @@ def _alarms(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, lot_ids:
     if not lot_ids:
         return []
     T = alarm_form.main
-    q = sa.select(T).where(T.c.inspection_plan == ch.plan_id, T.c.characteristic == ch.name[:100], T.c.deleted_at.is_(None))
+    q = sa.select(T).where(T.c.inspection_plan == ch.plan_id, spc_alarms.of_characteristic(T, ch), T.c.deleted_at.is_(None))
     if len(lot_ids) <= 1000:
         q = q.where(T.c.inspection_lot.in_(list(lot_ids)))
     if scope is not None:
@@ -114,7 +123,7 @@ def _alarms(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, lot_ids:
     rows = [dict(r) for r in conn.execute(q.order_by(T.c.raised_at.desc(), T.c.id.desc()).limit(MAX_ALARMS)).mappings()]
     shown = set(lot_ids)
     names = user_names(conn, {r["acknowledged_by"] for r in rows if r.get("acknowledged_by")})
-    return [{"id": r["id"], "rule": r["rule"], "subgroup": r["subgroup"], "inspection_lot": r["inspection_lot"],
+    return [{"id": r["id"], "char_seq": r.get("char_seq") or ch.seq, "rule": r["rule"], "subgroup": r["subgroup"], "inspection_lot": r["inspection_lot"],
              "value": float(r["value"]) if r["value"] is not None else None, "raised_at": r["raised_at"],
              "acknowledged_by": r["acknowledged_by"], "acknowledged_by_name": names.get(r["acknowledged_by"]),
              "acknowledged_at": r["acknowledged_at"], "note": r.get("note"), "ncr": r.get("ncr")}

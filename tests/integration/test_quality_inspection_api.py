@@ -151,13 +151,18 @@ def test_a_save_is_bounded(qi: Inspection) -> None:
     assert qi.client.get(f"{URL}?limit=5000", headers=qi.h("qc1")).status_code == 422
 
 
-def test_an_operator_reads_but_may_neither_enter_nor_judge_and_is_told_so(qi: Inspection) -> None:
+def test_a_reader_may_neither_enter_nor_judge_and_is_told_so(qi: Inspection) -> None:
     lot = qi.receive(50)
-    g = qi.get(f"{URL}/{lot['id']}", who="op1")
+    # quality 1.1.0: an operator reads the in-process lots only — an incoming one is refused in words
+    r = qi.client.get(f"{URL}/{lot['id']}", headers=qi.h("op1"))
+    assert r.status_code == 403 and "检验单" in r.json()["message"]["zh-CN"], r.text
+    # the roles that read every lot (仓管员, 计划员, 车间主任) see the grid but may not enter nor judge
+    _op1 = "store1"
+    g = qi.get(f"{URL}/{lot['id']}", who=_op1)
     assert g["may"] == {"enter": False, "judge": False}
-    r = qi.client.put(f"{URL}/{lot['id']}/results", json={"cells": _all_good()}, headers=qi.h("op1"))
+    r = qi.client.put(f"{URL}/{lot['id']}/results", json={"cells": _all_good()}, headers=qi.h(_op1))
     assert r.status_code == 403 and "只有质检员或质量经理可以录入检验结果" in r.json()["message"]["zh-CN"]
-    r = qi.client.post(f"{URL}/{lot['id']}/judge", json={}, headers=qi.h("op1"))
+    r = qi.client.post(f"{URL}/{lot['id']}/judge", json={}, headers=qi.h(_op1))
     assert r.status_code == 403 and "判定" in r.json()["message"]["zh-CN"]
     assert qi.client.get(URL).status_code == 401
     assert qi.get(f"/api/records/inspection_lot/{lot['id']}")["status"] == "pending"

@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from mom.platform.auth import service as auth
+from mom.platform.db.engine import write_tx
+from tests.conftest import fixture_hash
+
 from tests.integration.test_quality_ipqc import Floor
 
 
@@ -97,6 +101,18 @@ def test_the_dispatch_list_says_waiting_for_the_first_article(held) -> None:  # 
     assert rows[order["tasks"][20]["code"]]["waiting_first_article"] is False
     rows = {t["code"]: t for t in floor.get("/api/production/dispatch", who="op1")["tasks"]}
     assert rows[casting["code"]]["waiting_first_article"] is True
+    # the operator reads in-process lots (his role's scope): he sees the first article's number to ask for it
+    assert rows[casting["code"]]["first_article_lot"] == first["code"]
+    # a role without the inspection lots (工艺工程师) sees that the task waits, not the lot's number
+    with write_tx(floor.engine) as conn:
+        auth.create_user(conn, username="eng1", password_hash=fixture_hash("eng1-pass-1"), roles=["engineer"])
+    r = floor.client.get("/api/production/dispatch", headers=floor.h("eng1"))
+    if r.status_code == 200:
+        rows = {t["code"]: t for t in r.json()["tasks"]}
+        assert rows[casting["code"]]["waiting_first_article"] is True and rows[casting["code"]]["first_article_lot"] is None
+    else:
+        assert r.status_code == 403 and first["code"] not in r.text
+    assert floor.client.get(f"/api/records/inspection_lot/{first['id']}", headers=floor.h("eng1")).status_code in (403, 404)
     floor.judge(first, [50.0, 50.01])
     rows = {t["code"]: t for t in floor.get("/api/production/dispatch", who="op1")["tasks"]}
     assert rows[casting["code"]]["waiting_first_article"] is False
