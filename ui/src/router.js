@@ -30,6 +30,10 @@ const Trace = () => import('./views/Trace.vue')
 const Inspect = () => import('./views/Inspect.vue')
 const InspectLot = () => import('./views/InspectLot.vue')
 const Spc = () => import('./views/Spc.vue')
+const Andon = () => import('./views/Andon.vue')
+const Oee = () => import('./views/Oee.vue')
+const Maintenance = () => import('./views/Maintenance.vue')
+const Repair = () => import('./views/Repair.vue')
 const NoAccess = () => import('./components/NoAccess.vue')
 
 // Refused pages show 无权限 (views would otherwise open as working screens the server then refuses):
@@ -51,6 +55,7 @@ export const router = createRouter({
   routes: [
     { path: '/login', component: Login, meta: { public: true } },
     { path: '/shopfloor', component: ShopFloor },
+    { path: '/andon', component: Andon },
     { path: '/screen/:name', component: DashboardView, props: (r) => ({ name: r.params.name, screen: true }) },
     {
       path: '/', component: Shell, children: [
@@ -69,6 +74,9 @@ export const router = createRouter({
         { path: 'inspect', component: Inspect },
         { path: 'inspect/:id(\\d+)', component: InspectLot, props: (r) => ({ id: Number(r.params.id) }) },
         { path: 'spc', component: Spc },
+        { path: 'oee', component: Oee },
+        { path: 'maintenance', component: Maintenance },
+        { path: 'repair', component: Repair },
         { path: 'd/:name', component: DashboardView, props: true },
         { path: 'r/:name', component: ReportView, props: true },
         { path: 'design', component: DesignHome, beforeEnter: () => (canDesign() || denied('design')) },
