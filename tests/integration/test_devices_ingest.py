@@ -159,3 +159,19 @@ def test_current_states_and_timeline(equipment: dict[str, Any], client: Any, eng
     assert r.status_code == 422 and "开始时间必须早于结束时间" in r.json()["message"]["zh-CN"]
     assert client.get("/api/devices/machines/999999/timeline", headers=h).status_code == 404
     assert client.get("/api/devices/states/current").status_code == 401
+
+
+def test_an_alarm_row_set_to_repair_order_opens_one_order(equipment: dict[str, Any], client: Any, engine: sa.engine.Engine) -> None:
+    mapping = {**MAPPING, "code": "PRESS", "topic_pattern": "plant/+/+/press", "priority": 5,
+               "tags": [{"tag": "pressure", "expression": 'payload["p"]', "unit": "MPa", "low_limit": 2, "high_limit": 8,
+                         "deadband": "0.5", "on_alarm": "repair_order"}]}
+    r = client.post("/api/records/device_mapping", json=mapping, headers=equipment["admin"])
+    assert r.status_code == 201, r.text
+    ingest = DeviceIngest(engine, form_registry())
+    for seq, p in ((1, 5.0), (2, 1.5), (3, 1.2), (4, 2.2), (5, 1.0)):    # low at 2, stays low, not back by 0.5, still the same alarm
+        ingest.submit("plant/hall1/CNC-2/press", {"seq": seq, "p": p, "ts": int((T0 + dt.timedelta(seconds=seq)).timestamp() * 1000)}, T0)
+    assert ingest.flush().alarms == 1
+    alarms = _rows(engine, "SELECT kind, maintenance_order, cleared_at FROM device_alarm WHERE tag = 'pressure'")
+    assert len(alarms) == 1 and alarms[0][0] == "low" and alarms[0][1] and alarms[0][2] is None
+    orders = _rows(engine, "SELECT code, machine, source FROM maintenance_order WHERE code = :c", c=alarms[0][1])
+    assert orders == [(alarms[0][1], equipment["machines"]["CNC-2"], "device_alarm")]
