@@ -9,8 +9,8 @@ See docs/benchmarks.md, section "MRP (issue 21)".
 
     python bench/mrp_bench.py [--db sqlite|postgresql|both] [--items 20000] [--lines 100000] [--rounds 2] [--phases]
 
-``--phases`` adds the CPU seconds of the full run's phases (reading, planning, building the entries, numbering,
-the suggestions' insert through the record service, building and writing the pegging rows), summed over rounds.
+``--phases`` adds the CPU seconds (and the wall seconds) of the full run's phases (reading, planning, building the entries, numbering,
+the suggestions' insert through the record service, removing the earlier proposed ones), summed over rounds.
 
 PostgreSQL: ``MOM_BENCH_PG`` (default postgresql+psycopg://postgres@127.0.0.1:5432/test), one schema per run
 (``forms_bench.db_url``). The plant is generated with a fixed seed and written in bulk through the record
@@ -138,6 +138,7 @@ def phase_timers(phases: dict[str, float]) -> None:
 
     from mom.engines.mrp import documents as D
     from mom.engines.mrp import plan as M
+    from mom.engines.mrp import runs as R
     from mom.engines.mrp import writing as W
 
     def timed(owner: Any, name: str) -> None:
@@ -145,22 +146,23 @@ def phase_timers(phases: dict[str, float]) -> None:
 
         @functools.wraps(fn)
         def wrapper(*a: Any, **k: Any) -> Any:
-            c = time.process_time()
+            c, w = time.process_time(), time.perf_counter()
             try:
                 return fn(*a, **k)
             finally:
                 phases[name] = phases.get(name, 0.0) + time.process_time() - c
+                phases[name + " (wall)"] = phases.get(name + " (wall)", 0.0) + time.perf_counter() - w
         setattr(owner, name, wrapper)
 
     W.S = types.SimpleNamespace(insert_rows=W.S.insert_rows)     # the record service's insert, as MRP calls it
     for owner, name in ((D, "read_problem"), (M, "plan"), (W, "entries"), (W, "numbers"), (W.S, "insert_rows"),
-                        (W, "_peg_rows"), (W, "write_pegs")):
+                        (R, "_remove_proposed")):
         timed(owner, name)
 
 
 def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path, phases: dict[str, float] | None = None) -> dict[str, Any]:
     from mom.engines.forms.fieldtypes import plant_tz
-    from mom.engines.mrp import runs
+    from mom.engines.mrp import listing, runs
     from mom.engines.records.context import Ctx
     from mom.platform.composition import form_registry
     from mom.platform.db.engine import make_engine, read_tx, write_tx
@@ -186,6 +188,19 @@ def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path, phases: d
         with read_tx(engine) as conn:
             n_sugg = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion WHERE status = 'proposed'")).scalar()
             n_pegs = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion__pegging")).scalar()
+        # pegging is computed when asked for: a workbench page of 1,000 suggestions with their pegging, and
+        # the demands at the top of the first suggestion at the deepest level (followed up every level)
+        t = time.perf_counter()
+        with read_tx(engine) as conn:
+            page = listing.run_with_suggestions(conn, forms, ctx, out["id"], limit=1000)
+        page_s = time.perf_counter() - t
+        with read_tx(engine) as conn:
+            deep = conn.execute(sa.text("SELECT id FROM mrp_suggestion WHERE status = 'proposed' AND exception IS NULL "
+                                        "ORDER BY level DESC, id LIMIT 1")).scalar()
+            t = time.perf_counter()
+            top = listing.top_demands(conn, forms, ctx, deep)
+            top_s = time.perf_counter() - t
+        pegs_page = sum(len(x["pegging"]) for x in page["suggestions"])
         c = time.process_time()
         base.append(baseline(engine, n_sugg, n_pegs))
         base_cpu.append(time.process_time() - c)
@@ -212,6 +227,8 @@ def run(kind: str, n_items: int, n_lines: int, rounds: int, tmp: Path, phases: d
             "net_change_items": small["item_count"], "net_change_written": small["ids_written"],
             "load_average": [round(x, 1) for x in os.getloadavg()],
             "net_change_suggestions": small["suggestion_count"], "rounds": rounds,
+            "pegging_page_1000_s": round(page_s, 2), "pegging_rows_on_page": pegs_page,
+            "top_demands_deepest_s": round(top_s, 2), "top_demands": len(top["demands"]),
             **({"full_phases_cpu_s (last round)": full_phases} if phases is not None else {})}
 
 

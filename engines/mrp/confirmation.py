@@ -3,6 +3,9 @@ line (one purchase order per confirmation, its supplier left for the buyer), cre
 service as the planner who confirms, so form permissions, rules, audit and hooks apply. An exception on
 an existing order (提前 / 推迟 / 取消) is acknowledged: the planner changes that order herself.
 
+The pegging (需求来源) of each suggestion confirmed or ignored is stored then, as it was computed at that
+moment (``pegging.py``): its history does not move with later runs.
+
 Idempotent: the suggestions are locked (FOR UPDATE on PostgreSQL) and only those still 建议 (proposed)
 are confirmed; one confirmed (or ignored) before is reported as skipped with its order, never confirmed
 twice. Ignoring (忽略) works the same way. All or nothing: an unknown suggestion refuses the whole call.
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.mrp import documents as D
+from mom.engines.mrp.pegging import pegs_of, store
 from mom.engines.mrp.runs import CONFIRMED, IGNORED, PROPOSED, require_planner
 from mom.engines.records import service as S
 from mom.engines.records.batch import write_system_fields
@@ -33,13 +37,15 @@ def confirm(conn: Connection, forms: Any, ctx: Ctx, suggestions: Sequence[Any]) 
     f = D.forms_of(conn, forms)
     rows = _locked(conn, f, suggestions)
     todo, skipped = _split(rows)
+    pegs = pegs_of(conn, f, [int(r["id"]) for r in todo], ctx.tz)     # before any order is made (they change it)
     make = [r for r in todo if r["exception"] in (None, "late") and r["kind"] == "make"]
     buy = [r for r in todo if r["exception"] in (None, "late") and r["kind"] == "buy"]
-    made = _production_orders(conn, forms, f, ctx, make)
+    made = _production_orders(conn, forms, f, ctx, make, pegs)
     po = _purchase_order(conn, forms, ctx, buy)
     links: dict[int, dict[str, Any]] = {int(r["id"]): {"production_order": o["id"]} for r, o in zip(make, made)}
     links.update({int(r["id"]): {"purchase_order": po["id"]} for r in buy} if po else {})
     _mark(conn, forms, ctx, todo, CONFIRMED, links)
+    store(conn, f, {int(r["id"]): pegs.get(int(r["id"]), []) for r in todo})
     names = _item_codes(conn, f, [r["item"] for r in todo])
     codes = {int(r["id"]): o["code"] for r, o in zip(make, made)}
     confirmed = [{"id": int(r["id"]), "code": r["code"], "item": names.get(r["item"]), "kind": r["kind"], "qty": D.dec(r["qty"]),
@@ -54,7 +60,9 @@ def ignore(conn: Connection, forms: Any, ctx: Ctx, suggestions: Sequence[Any]) -
     require_planner(ctx, "忽略 MRP 建议", "ignore MRP suggestions")
     f = D.forms_of(conn, forms)
     todo, skipped = _split(_locked(conn, f, suggestions))
+    pegs = pegs_of(conn, f, [int(r["id"]) for r in todo], ctx.tz)
     _mark(conn, forms, ctx, todo, IGNORED, {})
+    store(conn, f, {int(r["id"]): pegs.get(int(r["id"]), []) for r in todo})
     return {"ignored": [{"id": int(r["id"]), "code": r["code"]} for r in todo], "skipped": skipped}
 
 
@@ -97,27 +105,24 @@ def _split(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[
     return todo, skipped
 
 
-def _production_orders(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _production_orders(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, rows: list[dict[str, Any]],
+                       pegs: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     if not rows:
         return []
     from mom.engines.production.demand import _day_end, _due
     from mom.engines.production.documents import TxForms
 
     end = _day_end(conn, forms)
-    sales = _one_sales_order(conn, f, [int(r["id"]) for r in rows])
+    sales = _one_sales_order(pegs, [int(r["id"]) for r in rows])
     docs = [{"item": int(r["item"]), "qty": D.dec(r["qty"]), "due_date": _due(r["due_date"], end, ctx.tz).isoformat(),
              **({"sales_order": sales[int(r["id"])]} if int(r["id"]) in sales else {})} for r in rows]
     return S.create_records(conn=conn, registry=TxForms(forms), ctx=ctx, form=D.ORDER, docs=docs)
 
 
-def _one_sales_order(conn: Connection, f: dict[str, Any], ids: list[int]) -> dict[int, int]:
+def _one_sales_order(pegs: dict[int, list[dict[str, Any]]], ids: list[int]) -> dict[int, int]:
     """Suggestions whose pegging names exactly one sales order: the order they are made for."""
-    peg = f[D.SUGGESTION].children["pegging"]
-    seen: dict[int, set[int]] = {}
-    for chunk in D.chunks(ids):
-        for pid, so in conn.execute(sa.select(peg.c.parent_id, peg.c.sales_order).where(peg.c.parent_id.in_(chunk or []))):
-            seen.setdefault(int(pid), set()).add(so)
-    return {pid: next(iter(s)) for pid, s in seen.items() if len(s) == 1 and None not in s}
+    seen = {i: {p["sales_order"] for p in pegs.get(i, [])} for i in ids}
+    return {i: next(iter(s)) for i, s in seen.items() if len(s) == 1 and None not in s}
 
 
 def _purchase_order(conn: Connection, forms: Any, ctx: Ctx, rows: list[dict[str, Any]]) -> dict[str, Any] | None:

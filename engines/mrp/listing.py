@@ -1,16 +1,17 @@
 """Reading runs and suggestions back for people: a run with a page of its suggestions (item code and
-name, kind, quantity, dates, exception, status, the order made, the pegging rows), and one suggestion's
-pegging followed up the levels to the demands at the top. Read permission on the MRP forms applies.
+name, kind, quantity, dates, exception, status, the order made, the pegging rows — computed for proposed
+suggestions, stored for confirmed and ignored ones: ``pegging.py``), and one suggestion's pegging followed up
+the levels to the demands at the top. Read permission on the MRP forms applies.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.mrp import documents as D
+from mom.engines.mrp.pegging import pegs_of
 from mom.engines.mrp.runs import summary
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
@@ -55,7 +56,7 @@ def run_with_suggestions(conn: Connection, forms: Any, ctx: Ctx, run: Any, *, li
          .select_from(src.outerjoin(mo, mo.c.id == s.c.production_order).outerjoin(po, po.c.id == s.c.purchase_order))
          .where(*where).order_by(s.c.level, i.c.code, s.c.due_date, s.c.id).limit(limit).offset(offset))
     rows = [dict(r) for r in conn.execute(q).mappings()]
-    pegs = _pegs(conn, f, [r["id"] for r in rows])
+    pegs = pegs_of(conn, f, [r["id"] for r in rows], ctx.tz)
     stock, known = D.on_hand(conn, {int(r["item_id"]) for r in rows})
     out = []
     for r in rows:
@@ -84,7 +85,7 @@ def top_demands(conn: Connection, forms: Any, ctx: Ctx, suggestion: Any) -> dict
     for _ in range(64):              # deeper than any BOM the levels allow
         if not frontier:
             break
-        pegs = _pegs(conn, f, [sid for sid, _ in frontier])
+        pegs = pegs_of(conn, f, [sid for sid, _ in frontier], ctx.tz)
         nxt: dict[int, Any] = {}
         for sid, share in frontier:
             total = sum((D.dec(p["qty"]) for p in pegs.get(sid, [])), D.ZERO) or D.dec(1)
@@ -111,20 +112,6 @@ def _run_id(conn: Connection, f: dict[str, Any], run: Any) -> int:
     if got is None:
         raise NotFound(f"找不到 MRP 运算 {run}", f"no MRP run {run}")
     return int(got)
-
-
-def _pegs(conn: Connection, f: dict[str, Any], ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    peg = f[D.SUGGESTION].children["pegging"]
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for chunk in D.chunks(ids):
-        q = (sa.select(peg.c.parent_id, peg.c.demand_kind, peg.c.demand, peg.c.sales_order, peg.c.forecast, peg.c.parent_suggestion,
-                       peg.c.production_order, peg.c.qty).where(peg.c.parent_id.in_(chunk or [])).order_by(peg.c.parent_id, peg.c.seq))
-        for r in conn.execute(q).mappings():
-            d = dict(r)
-            pid = d.pop("parent_id")
-            d["qty"] = D.dec(d["qty"])
-            out[int(pid)].append(d)
-    return out
 
 
 def _iso(v: Any) -> str | None:

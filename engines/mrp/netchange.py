@@ -6,12 +6,13 @@
 2. Items are planned **level by level** (ascending low-level code, from the BOM graph read narrowly), a
    level at a time: the changed items, and the components of every item whose planned orders changed
    (a changed item's BOM, lead time or production orders also change its components' needs: they are
-   planned again too). An item's gross requirements are its own demands plus the component needs of the
+   planned again too; so are the components a changed BOM listed before the change, whose proposed
+   suggestions the BOM's record hook marked: ``hooks.py``). An item's gross requirements are its own demands plus the component needs of the
    proposed planned orders of **all** its parents, as stored (earlier levels of this run are written
-   before the next level is read), each pegged to the parent's suggestion.
+   before the next level is read).
 3. Each re-planned item's new suggestions are **compared** with its stored proposed ones (writing.diff):
-   equal ones stay (same row and number, moved to this run), equal ones with other pegging get new pegging
-   rows, the rest are deleted or inserted. Components are planned again only when a parent's planned
+   equal ones stay (same row and number, moved to this run), the rest are deleted or inserted (pegging is
+   not stored: it is computed when asked for, ``pegging.py``). Components are planned again only when a parent's planned
    orders changed, so a change absorbed by a lot size stops where it is absorbed.
 Without an earlier run, or when the buckets, horizon or run date differ from the last run's, it is a full run.
 """
@@ -98,7 +99,7 @@ def run(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, run_id: int, 
     for i in forcing:
         for c in edges.get(i, ()):
             pending[levels.get(c, 0)].add(c)
-    for c in W.pegged_to(conn, f[D.SUGGESTION], forcing):      # components as last planned (one a BOM dropped)
+    for c in W.touched(conn, f[D.SUGGESTION], since):      # components a changed BOM listed before (hooks.py)
         pending[levels.get(c, 0)].add(c)
     boms: dict[int, tuple[P.Bom, ...]] = {}
     have: set[int] = set()
@@ -114,26 +115,23 @@ def run(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, run_id: int, 
         new = sorted(parents - have)
         boms.update(D.read_boms(conn, f, new))
         have.update(new)
-        changed, leaning = _wave(conn, forms, f, ctx, run_id, wave, parents, boms, levels, today, bucket, horizon, counts)
-        for i in changed:
+        for i in _wave(conn, forms, f, ctx, run_id, wave, parents, boms, levels, today, bucket, horizon, counts):
             for c in edges.get(i, ()):
                 pending[levels.get(c, 0)].add(c)
-        for i in leaning - done:
-            pending[levels.get(i, 0)].add(i)
     counts.items = len(done)
     return counts
 
 
 def _wave(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, run_id: int, wave: set[int], parents: set[int],
           boms: dict[int, tuple[P.Bom, ...]], levels: dict[int, int], today: dt.date, bucket: str, horizon: int,
-          counts: Counts) -> tuple[set[int], set[int]]:
+          counts: Counts) -> set[int]:
     """Plan the items of one level and write the differences. Returns the items whose planned orders
-    changed and the items whose stored plans leaned on a removed suggestion."""
+    changed (their components' needs changed: planned again)."""
     mine = {p: boms[p] for p in parents if p in boms}
     outside = parents_needs(conn, f, mine, wave)
     problem, known = D.read_problem(conn, f, today=today, tz=ctx.tz, bucket=bucket, horizon=horizon, items=wave,
                                     boms=mine, outside=outside)
-    result = M.plan(problem, only=wave)
+    result = M.plan(problem, only=wave, pegging=False)
     result.levels = {i: levels.get(i, 0) for i in wave}      # the whole graph's low-level codes, not this level's
     counts.known = counts.known and known
     counts.demands += len(problem.demands)
@@ -147,7 +145,6 @@ def _wave(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, run_id: int
     for e in new:
         by_item[int(e.values["item"])].append(e)
     keep: list[int] = []
-    repeg: list[tuple[int, W.Entry]] = []
     insert: list[W.Entry] = []
     gone: list[int] = []
     changed: set[int] = set()
@@ -155,16 +152,14 @@ def _wave(conn: Connection, forms: Any, f: dict[str, Any], ctx: Ctx, run_id: int
     for item in wave:
         d = W.diff(stored.get(item, ()), by_item.get(item, ()))
         keep += d.keep
-        repeg += d.repeg
         insert += d.insert
         gone += d.gone
         if any(g in make_gone for g in d.gone) or any(e.values["kind"] == P.MAKE and e.number for e in d.insert):
             changed.add(item)
-    leaning = W.remove(conn, compiled, gone)
-    W.move(conn, compiled, keep + [sid for sid, _ in repeg], run_id)
-    W.repeg(conn, compiled, repeg)
+    W.remove(conn, compiled, gone)
+    W.move(conn, compiled, keep, run_id)
     counts.written += len(W.insert(conn, forms, compiled, ctx, insert))
-    return changed, leaning
+    return changed
 
 
 def parents_needs(conn: Connection, f: dict[str, Any], boms: dict[int, tuple[P.Bom, ...]], wave: set[int]) -> tuple[P.Demand, ...]:

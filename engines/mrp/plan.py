@@ -126,8 +126,9 @@ _new = tuple.__new__        # a Peg without NamedTuple's keyword handling (hundr
 _MISSING = object()
 
 
-def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
-    """Plan ``problem`` (all items, or the items in ``only`` with the parents' needs in ``problem.outside``)."""
+def plan(problem: P.Problem, *, only: set[int] | None = None, pegging: bool = True) -> Plan:
+    """Plan ``problem`` (all items, or the items in ``only`` with the parents' needs in ``problem.outside``);
+    ``pegging=False`` leaves the planned orders' pegs empty (a run stores none: ``pegging.py``)."""
     edges = {p: [c.item for b in bs for c in b.components] for p, bs in problem.boms.items()}
     levels = low_level_codes(problem.items, edges)
     elems, beyond = _independent(problem)
@@ -144,7 +145,8 @@ def plan(problem: P.Problem, *, only: set[int] | None = None) -> Plan:
         mine = elems.pop(item_id, [])
         mine.sort()         # by bucket and date, then by what they are (keys are unique: never past the key)
         planned = _net(problem, result, item, mine, receipts)
-        _peg(problem, item, mine, receipts, planned)
+        if pegging:
+            _peg(problem, item, mine, receipts, planned)
         if receipts:
             result.actions.extend(_actions(problem, item, result.records[item_id], receipts))
         for po in planned:
@@ -343,3 +345,9 @@ def component_qty(qty: Decimal, c: P.Component) -> Decimal:
     if not c.scrap_rate:
         return (c.qty_per * qty / base).quantize(QTY, rounding=ROUND_CEILING)
     return (c.qty_per * qty / base * (1 + c.scrap_rate / 100)).quantize(QTY, rounding=ROUND_CEILING)
+
+
+#: the requirement elements of a problem by item, and the hand-out of supplies to them: pegging on demand
+#: (``pegging.py``) runs the same two steps over the stored planned orders
+independent = _independent
+peg = _peg

@@ -1,13 +1,14 @@
 """An MRP run in the database: read the problem, plan it, replace the suggestions nobody acted on, and
-record the run (``mrp_run``) with its suggestions (``mrp_suggestion``, pegging rows included).
+record the run (``mrp_run``) with its suggestions (``mrp_suggestion``; their pegging is computed when asked
+for, ``pegging.py``).
 
 - **full regeneration** (全部重排) plans every item; the suggestions of earlier runs still 建议 (proposed)
   are removed, confirmed and ignored ones stay as history, earlier runs become 已被新运算取代;
 - **net change** (净改变) re-plans only what a change since the last run can alter, level by level, and
   writes only the differences (netchange.py). Without an earlier run, or with other buckets, horizon or run
   date than the last run's, it is a full run.
-Suggestions are the engine's output: written in bulk (writing.py: numbers and ids reserved once per chunk,
-pegging rows as tuples straight to the driver, COPY on PostgreSQL) and audited through their run; confirming
+Suggestions are the engine's output: written in bulk (writing.py: numbers and ids reserved once per chunk)
+and audited through their run; confirming
 one goes through the record service (confirmation.py).
 Planners and administrators only; two runs at once queue (an advisory lock on PostgreSQL).
 """
@@ -79,13 +80,15 @@ def _run(conn: Connection, forms: Any, ctx: Ctx, bucket: str, horizon: int, mode
     t = f[D.RUN].main
     if mode == FULL:
         problem, known = D.read_problem(conn, f, today=today, tz=ctx.tz, bucket=bucket, horizon=horizon)
-        result = M.plan(problem)
+        result = M.plan(problem, pegging=False)
         _remove_proposed(conn, f)
         counts = {"item_count": len(result.records), "demand_count": len(problem.demands),
                   "suggestion_count": len(result.orders) + len(result.actions),
                   "exception_count": sum(1 for o in result.orders if o.late) + len(result.actions), "beyond_count": result.beyond}
         run_row = _write_run(conn, forms, f, ctx, mode, bucket, horizon, start, counts, [] if known else [_NO_STOCK])
         written = len(W.insert(conn, forms, f[D.SUGGESTION], ctx, W.entries(result, run_row["id"])))
+        if conn.dialect.name == "postgresql":   # fresh statistics for the reads that follow (pegging on demand)
+            conn.execute(sa.text(f"ANALYZE {_qualified(conn, f[D.SUGGESTION].main)}"))
         conn.execute(t.update().where(t.c.id != run_row["id"], t.c.status == "done").values(status="superseded"))
         extra: dict[str, Any] = {}
     else:
@@ -99,6 +102,11 @@ def _run(conn: Connection, forms: Any, ctx: Ctx, bucket: str, horizon: int, mode
     took = int((time.perf_counter() - started) * 1000)
     conn.execute(t.update().where(t.c.id == run_row["id"]).values(duration_ms=took, **extra))
     return summary(conn, forms, run_row["id"], ids_written=written)
+
+
+def _qualified(conn: Connection, t: sa.Table) -> str:
+    q = conn.dialect.identifier_preparer.quote
+    return (f"{q(t.schema)}." if t.schema else "") + q(t.name)
 
 
 _NO_STOCK = "未接入库存：现有量按 0 计算 / no stock engine: on hand counted as 0"

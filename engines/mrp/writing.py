@@ -1,15 +1,14 @@
-"""A run's suggestions (MRP建议) and their pegging rows (需求来源) as rows: written in bulk, and compared with
-what is stored so that a net-change run rewrites only what changed.
+"""A run's suggestions (MRP建议) as rows: written in bulk, and compared with what is stored so that a
+net-change run rewrites only what changed.
 
 Suggestions go through the record service's batch insert (ids reserved once per chunk, the forms' hooks
 called) without child rows, their numbers given beforehand: one reservation of the sequence per chunk and
-the pattern's text around a counter (``numbers``: the same text the pattern renders, checked). Their
-pegging rows follow as plain tuples straight to the driver (``executemany`` on SQLite, COPY on PostgreSQL:
-``write_pegs``), chunk by chunk, so memory stays bounded whatever the size of the plan. A suggestion's
-**key** is what a planner sees of it (item, kind, quantity, dates, exception, the order it acts on,
-low-level code); its pegging is the list of rows in order. Two plans'
-suggestions with equal keys and equal pegging are the same suggestion: a net-change run keeps the stored
-row (and its number) and only moves it to the new run.
+the pattern's text around a counter (``numbers``: the same text the pattern renders, checked). Their pegging
+(需求来源) is not stored: it is computed when asked for (``pegging.py``); the rows of a confirmed or ignored
+suggestion are stored then (``write_pegs``: plain tuples straight to the driver, ``executemany`` on SQLite,
+COPY on PostgreSQL). A suggestion's **key** is what a planner sees of it (item, kind, quantity, dates,
+exception, the order it acts on, low-level code): two plans' suggestions with equal keys are the same
+suggestion, and a net-change run keeps the stored row (and its number) and only moves it to the new run.
 """
 from __future__ import annotations
 
@@ -49,7 +48,6 @@ class Stored(NamedTuple):
     id: int
     code: str
     key: tuple
-    pegs: tuple
 
 
 def num(v: Any) -> Decimal | None:
@@ -87,12 +85,6 @@ def peg_values(p: M.Peg, id_of: dict[int, tuple[int, str]]) -> tuple:
     if kind == P.ORDER:
         return (kind, p.ref or None, p.qty, None, None, None, p.doc)
     return (kind, p.ref or None, p.qty, None, None, None, None)
-
-
-def _peg_rows(todo: Iterable[tuple[int, Sequence[M.Peg]]], id_of: dict[int, tuple[int, str]]) -> list[tuple]:
-    """The pegging rows of suggestions ``(id, pegs)`` as tuples in ``PEG_ROW`` order (there are millions:
-    no dict per row)."""
-    return [(*peg_values(p, id_of), sid, n) for sid, pegs in todo for n, p in enumerate(pegs, 1)]
 
 
 def write_pegs(conn: Connection, table: sa.Table, rows: Sequence[tuple]) -> None:
@@ -144,127 +136,74 @@ def key_of(values: dict[str, Any]) -> tuple:
     return tuple(num(values.get(k)) if k == "qty" else values.get(k) for k in KEY_COLS)
 
 
-def _norm_pegs(rows: Iterable[tuple]) -> tuple:
-    return tuple((r[0], r[1], num(r[2]), *r[3:]) for r in rows)
-
-
-def insert(conn: Connection, forms: Any, compiled: Any, ctx: Ctx, todo: Sequence[Entry],
-           id_of: dict[int, tuple[int, str]] | None = None) -> list[int]:
-    """Insert ``todo`` chunk by chunk; a planned order's pegs to a parent's planned order name the parent's
-    suggestion (written before it: parents come first). Returns the new ids."""
-    id_of = {} if id_of is None else id_of
-    peg_table = compiled.children["pegging"]
+def insert(conn: Connection, forms: Any, compiled: Any, ctx: Ctx, todo: Sequence[Entry]) -> list[int]:
+    """Insert ``todo`` chunk by chunk (parents first: in plan order). Returns the new ids."""
     ids: list[int] = []
     for at in range(0, len(todo), CHUNK):
-        part = todo[at:at + CHUNK]
-        values = [e.values for e in part]
+        values = [e.values for e in todo[at:at + CHUNK]]
         numbers(conn, compiled, ctx, values)
         stored = S.insert_rows(conn, compiled, ctx, [V.Prepared(v, {}) for v in values], audit=False, hooks=forms.hooks)
-        for e, r in zip(part, stored):
-            if e.number:
-                id_of[e.number] = (int(r["id"]), str(r.get("code") or ""))
-            ids.append(int(r["id"]))
-        done = 0
-        while done < len(part):      # pegging rows about CHUNK * 2 at a time
-            k, size = done, 0
-            while k < len(part) and (size == 0 or size + len(part[k].pegs) <= CHUNK * 2):
-                size += len(part[k].pegs)
-                k += 1
-            write_pegs(conn, peg_table, _peg_rows(((int(r["id"]), e.pegs) for e, r in zip(part[done:k], stored[done:k])), id_of))
-            done = k
+        ids += [int(r["id"]) for r in stored]
     return ids
 
 
 def stored_proposed(conn: Connection, compiled: Any, items: Iterable[int]) -> dict[int, list[Stored]]:
-    """The proposed suggestions of ``items`` with their pegging, by item."""
-    s, peg = compiled.main, compiled.children["pegging"]
-    rows: list[Any] = []
+    """The proposed suggestions of ``items``, by item."""
+    s = compiled.main
+    out: dict[int, list[Stored]] = defaultdict(list)
     for chunk in D.chunks(items):
         q = sa.select(s.c.id, s.c.code, *(s.c[k] for k in KEY_COLS)).where(
             s.c.deleted_at.is_(None), s.c.status == PROPOSED, s.c.item.in_(chunk or []))
-        rows += conn.execute(q).all()
-    pegs: dict[int, list[tuple]] = defaultdict(list)
-    for chunk in D.chunks([int(r.id) for r in rows]):
-        q = sa.select(peg.c.parent_id, *(peg.c[k] for k in PEG_COLS)).where(peg.c.parent_id.in_(chunk or [])).order_by(
-            peg.c.parent_id, peg.c.seq)
         for r in conn.execute(q):
-            pegs[int(r[0])].append(tuple(r[1:]))
-    out: dict[int, list[Stored]] = defaultdict(list)
-    for r in rows:
-        values = dict(zip(KEY_COLS, r[2:]))
-        out[int(r.item)].append(Stored(int(r.id), str(r.code or ""), key_of(values), _norm_pegs(pegs.get(int(r.id), ()))))
+            out[int(r.item)].append(Stored(int(r.id), str(r.code or ""), key_of(dict(zip(KEY_COLS, r[2:])))))
     return out
 
 
 class Diff(NamedTuple):
     keep: list[int]                         # stored rows that stay as they are (moved to the new run)
-    repeg: list[tuple[int, Entry]]          # stored rows that stay with new pegging rows
     insert: list[Entry]                     # new suggestions
     gone: list[int]                         # stored rows no longer suggested
 
 
 def diff(old: Sequence[Stored], new: Sequence[Entry]) -> Diff:
-    """Match ``new`` against ``old`` by key, preferring a stored row with the same pegging."""
+    """Match ``new`` against ``old`` by key."""
     pool: dict[tuple, list[Stored]] = defaultdict(list)
     for o in old:
         pool[o.key].append(o)
-    out = Diff([], [], [], [])
+    out = Diff([], [], [])
     for e in new:
         same = pool.get(key_of(e.values))
-        if not same:
-            out.insert.append(e)
-            continue
-        pegs = _norm_pegs(peg_values(p, {}) for p in e.pegs)
-        hit = next((o for o in same if o.pegs == pegs), None)
-        if hit is not None:
-            same.remove(hit)
-            out.keep.append(hit.id)
+        if same:
+            out.keep.append(same.pop(0).id)
         else:
-            out.repeg.append((same.pop(0).id, e))
+            out.insert.append(e)
     out.gone.extend(o.id for left in pool.values() for o in left)
     return out
 
 
-def repeg(conn: Connection, compiled: Any, todo: Sequence[tuple[int, Entry]]) -> None:
-    """Replace the pegging rows of kept suggestions."""
-    peg = compiled.children["pegging"]
-    for chunk in D.chunks([sid for sid, _ in todo]):
-        conn.execute(peg.delete().where(peg.c.parent_id.in_(chunk or [])))
-    write_pegs(conn, peg, _peg_rows(((sid, e.pegs) for sid, e in todo), {}))
-
-
-def remove(conn: Connection, compiled: Any, gone: Sequence[int]) -> set[int]:
-    """Delete suggestions ``gone`` with their pegging rows; pegging rows of other suggestions that named
-    one keep their text and lose the link. Returns the items of the proposed suggestions that named one
-    (their plan leaned on a removed suggestion: they are planned again)."""
+def remove(conn: Connection, compiled: Any, gone: Sequence[int]) -> None:
+    """Delete suggestions ``gone`` (with any pegging rows stored for them); stored pegging rows of other
+    (confirmed or ignored) suggestions that named one keep their text and lose the link."""
     s, peg = compiled.main, compiled.children["pegging"]
-    leaning: set[int] = set()
     for chunk in D.chunks(gone):
-        q = (sa.select(s.c.item).select_from(peg.join(s, s.c.id == peg.c.parent_id))
-             .where(peg.c.parent_suggestion.in_(chunk or []), s.c.status == PROPOSED).distinct())
-        leaning.update(int(i) for (i,) in conn.execute(q) if i is not None)
         conn.execute(peg.update().where(peg.c.parent_suggestion.in_(chunk or [])).values(parent_suggestion=None))
-    for chunk in D.chunks(gone):
         conn.execute(peg.delete().where(peg.c.parent_id.in_(chunk or [])))
         conn.execute(s.delete().where(s.c.id.in_(chunk or [])))
-    return leaning
 
 
 def move(conn: Connection, compiled: Any, ids: Sequence[int], run_id: int) -> None:
-    """Kept suggestions belong to the new run."""
-    s = compiled.main
+    """Kept suggestions belong to the new run (pegging rows an earlier version stored for them go: their
+    pegging is computed now)."""
+    s, peg = compiled.main, compiled.children["pegging"]
     for chunk in D.chunks(ids):
         conn.execute(s.update().where(s.c.id.in_(chunk or [])).values(run=run_id))
+        conn.execute(peg.delete().where(peg.c.parent_id.in_(chunk or [])))
 
 
-def pegged_to(conn: Connection, compiled: Any, items: Iterable[int]) -> set[int]:
-    """Items with proposed suggestions pegged to proposed suggestions of ``items`` (their components as last
-    planned: a component a changed BOM no longer lists is among them)."""
-    s, peg = compiled.main, compiled.children["pegging"]
-    parent = s.alias("parent_suggestion")
-    out: set[int] = set()
-    for chunk in D.chunks(items):
-        q = (sa.select(s.c.item).select_from(peg.join(s, s.c.id == peg.c.parent_id).join(parent, parent.c.id == peg.c.parent_suggestion))
-             .where(parent.c.item.in_(chunk or []), parent.c.status == PROPOSED, s.c.status == PROPOSED).distinct())
-        out.update(int(i) for (i,) in conn.execute(q) if i is not None)
-    return out
+def touched(conn: Connection, compiled: Any, since: Any) -> set[int]:
+    """Items of proposed suggestions marked since ``since`` (a BOM that listed them changed: ``hooks.py``; a run
+    writes a suggestion with its update time equal to its creation time)."""
+    s = compiled.main
+    q = sa.select(s.c.item).where(s.c.status == PROPOSED, s.c.deleted_at.is_(None), s.c.updated_at >= since,
+                                  s.c.updated_at > s.c.created_at).distinct()
+    return {int(i) for (i,) in conn.execute(q) if i is not None}

@@ -5,7 +5,10 @@ After a full run the planner's world changes — a sales order line's quantity, 
 BOM line's quantity, an item's lead time — and a net-change run re-plans only part of the items; the
 proposed suggestions it leaves (item, kind, quantity, dates, exception, and every pegging row, a parent
 suggestion named by what it is) are exactly those a full regeneration then writes. A net change right
-after a full run re-plans nothing and changes nothing."""
+after a full run re-plans nothing and changes nothing. Pegging is not stored for proposed suggestions but
+computed when asked for (engines/mrp/pegging.py): right after a run it is exactly the pegging the planner
+computed in memory during the run; the dropped BOM line's component is re-planned through the BOM's record
+hook (engines/mrp/hooks.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from mom.engines.forms.fieldtypes import plant_tz
-from mom.engines.mrp import runs
+from mom.engines.mrp import documents as D
+from mom.engines.mrp import pegging, runs, writing
+from mom.engines.mrp import plan as M
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
 from mom.platform.composition import form_registry
@@ -79,13 +84,31 @@ def _proposed(engine: sa.engine.Engine) -> tuple[Counter, Counter]:
         rows = conn.execute(sa.text("SELECT id, item, kind, qty, release_date, due_date, exception, level FROM mrp_suggestion "
                                     "WHERE status = 'proposed' AND deleted_at IS NULL")).all()
         what = {r.id: (r.item, r.kind, Decimal(str(r.qty)), str(r.release_date), str(r.due_date), r.exception, r.level) for r in rows}
-        pegs: dict[int, list[tuple]] = {}
-        for p in conn.execute(sa.text("SELECT parent_id, demand_kind, demand, qty, sales_order, forecast, parent_suggestion "
-                                      "FROM mrp_suggestion__pegging ORDER BY parent_id, seq")):
-            if p.parent_id in what:
-                demand = what.get(p.parent_suggestion) if p.demand_kind == "planned" else p.demand
-                pegs.setdefault(p.parent_id, []).append((p.demand_kind, demand, Decimal(str(p.qty)), p.sales_order, p.forecast))
+        got = pegging.pegs_of(conn, D.forms_of(conn, form_registry()), list(what), TZ)
+        pegs = {i: [(p["demand_kind"], what.get(p["parent_suggestion"]) if p["demand_kind"] == "planned" else p["demand"],
+                     p["qty"], p["sales_order"], p["forecast"]) for p in ps] for i, ps in got.items() if ps}
     return Counter(what.values()), Counter((what[i], tuple(v)) for i, v in pegs.items())
+
+
+def _pegging_as_planned(engine: sa.engine.Engine) -> tuple[dict[int, list[tuple]], dict[int, list[tuple]]]:
+    """The pegging of every proposed suggestion as computed on demand, and as the run's own plan computed it in
+    memory (the same problem planned again with pegging, its planned orders matched to the suggestions in the
+    order the run wrote them)."""
+    with read_tx(engine) as conn:
+        f = D.forms_of(conn, form_registry())
+        ids = [int(i) for (i,) in conn.execute(sa.text("SELECT id FROM mrp_suggestion WHERE status = 'proposed' ORDER BY id"))]
+        codes = dict(conn.execute(sa.text("SELECT id, code FROM mrp_suggestion")).all())
+        on_demand = {i: [tuple(p[k] for k in pegging.KEYS) for p in ps] for i, ps in pegging.pegs_of(conn, f, ids, TZ).items()}
+        problem, _ = D.read_problem(conn, f, today=dt.datetime.now(TZ).date(), tz=TZ, bucket="week", horizon=8)
+    result = M.plan(problem)
+    entries = writing.entries(result, 0)
+    assert len(entries) == len(ids)
+    id_of = {e.number: (sid, codes[sid]) for e, sid in zip(entries, ids) if e.number}
+    planned = {}
+    for e, sid in zip(entries, ids):
+        rows = [writing.peg_values(p, id_of) for p in e.pegs]
+        planned[sid] = [(r[0], r[1], r[3], r[4], r[5], r[6], r[2]) for r in rows]
+    return {i: v for i, v in on_demand.items() if v}, {i: v for i, v in planned.items() if v}
 
 
 def test_net_change_leaves_the_plan_a_full_run_makes(core_bare: sa.engine.Engine) -> None:
@@ -93,6 +116,12 @@ def test_net_change_leaves_the_plan_a_full_run_makes(core_bare: sa.engine.Engine
     ids = _plant(engine)
     full = _run(engine, runs.FULL)
     assert full["suggestion_count"] > 20
+    on_demand, as_planned = _pegging_as_planned(engine)
+    assert on_demand == as_planned
+    with read_tx(engine) as conn:
+        planned_orders = conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion WHERE exception IS NULL OR exception = 'late'")).scalar()
+        assert conn.execute(sa.text("SELECT count(*) FROM mrp_suggestion__pegging")).scalar() == 0    # a run stores none
+    assert len(on_demand) == planned_orders > 20          # every planned order is pegged (an exception on an open order is not)
     before = _proposed(engine)
     # nothing changed: nothing re-planned, nothing rewritten
     idle = _run(engine, runs.NET_CHANGE)

@@ -81,8 +81,8 @@ def shop(core_bare, engine, client) -> Shop:  # type: ignore[no-untyped-def]
         if size:
             doc["lot_size"] = size
         s.ids[code] = s.create("item", doc)["id"]
-    s.create("bom", {"code": "BOM-FG", "item": s.ids["FG"], "status": "active", "is_default": True, "base_qty": 1,
-                     "lines": [{"line_no": 1, "component": s.ids["RM"], "qty_per": 2}]})
+    s.ids["BOM"] = s.create("bom", {"code": "BOM-FG", "item": s.ids["FG"], "status": "active", "is_default": True, "base_qty": 1,
+                                    "lines": [{"line_no": 1, "component": s.ids["RM"], "qty_per": 2}]})["id"]
     so = s.create("sales_order", {"customer": "温州阀门", "due_date": monday(5).isoformat(), "lines": [
         {"item": s.ids["FG"], "qty": 30, "due_date": monday(4).isoformat()}, {"item": s.ids["FG"], "qty": 20}]})
     s.ids["SO"] = so["id"]
@@ -171,6 +171,26 @@ def test_net_change_replans_only_below_the_changed_item(shop: Shop) -> None:
     assert [Decimal(str(s["qty"])) for s in rows["FG"]] == [40, 20, 15]
     # X's suggestion from the first run is untouched
     assert [s["id"] for s in shop.suggestions(first["code"]) if s["item_code"] == "X"] == x_before
+
+
+def test_net_change_after_a_bom_drops_a_component_replans_that_component(shop: Shop) -> None:
+    """Pegging is not stored (engines/mrp/pegging.py): the BOM's record hook marks the components it listed
+    before the change, so net change still finds RM once BOM-FG no longer lists it (X instead)."""
+    first = shop.run(bucket="week", horizon=10).json()
+    assert any(s["item_code"] == "RM" and s["exception"] in (None, "late") for s in shop.suggestions(first["code"]))
+    r = shop.client.patch(f"/api/records/bom/{shop.ids['BOM']}", headers=shop.plan,
+                          json={"lines": [{"line_no": 1, "component": shop.ids["X"], "qty_per": 1}], "row_version": 1})
+    assert r.status_code == 200, r.text
+    net = shop.run(bucket="week", horizon=10, mode="net_change").json()
+    assert net["mode"] == "net_change"
+
+    def plan(run: str) -> list[tuple]:
+        return sorted((s["item_code"], s["kind"], str(Decimal(str(s["qty"])).normalize()), s["due_date"], s["exception"],
+                       tuple((p["demand_kind"], str(p["qty"])) for p in s["pegging"])) for s in shop.suggestions(run))
+    after_net = plan(net["code"])
+    # RM is needed by nothing now: its planned orders are gone, its open purchase order is to be cancelled
+    assert [s[4] for s in after_net if s[0] == "RM"] == ["cancel"]
+    assert plan(shop.run(bucket="week", horizon=10).json()["code"]) == after_net
 
 
 def test_operators_may_not_run_or_confirm_and_bad_input_is_refused_in_words(shop: Shop, cli) -> None:  # type: ignore[no-untyped-def]
