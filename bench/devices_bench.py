@@ -8,7 +8,9 @@ the platform's consumer (in this process, as `mom devices listen` runs it). Each
    simulator can publish — the rate this machine's broker and client library reach at all;
 2. platform, as fast as it can: the same stream through the consumer into the database — msg/s and the ratio
    to the baseline;
-3. platform at a fixed rate (``--rate``, default 5,000 msg/s) for ``--seconds``: lag p50/p95 — does it keep up.
+3. platform alone ("drain"): the stream received while writing is held, then written as fast as the platform
+   can (decode, write, acknowledge) with the simulator idle — the platform's own capacity on this machine;
+4. platform at a fixed rate (``--rate``, default 5,000 msg/s) for ``--seconds``: lag p50/p95 — does it keep up.
 
     python3 bench/devices_bench.py                      # SQLite in a temporary folder
     python3 bench/devices_bench.py --database-url postgresql://postgres@127.0.0.1:5432/bench_devices
@@ -137,6 +139,42 @@ def platform(engine: sa.engine.Engine, settings: Settings, codes: list[str], per
             "applied": consumer.ingest.totals.applied, "duplicates": consumer.ingest.totals.duplicates}
 
 
+def drain(engine: sa.engine.Engine, settings: Settings, codes: list[str], per_machine: int, prefix: str,
+          env: dict[str, str]) -> dict[str, Any]:
+    """The platform alone: the stream is received while writing is held (the broker keeps up to 65,535 unacknowledged
+    messages in flight to the consumer), then released — messages a second from release until all are committed and
+    acknowledged, with the simulator no longer competing for the CPU."""
+    gate = threading.Event()
+    done = [0]
+    client_id = f"bench-{uuid.uuid4().hex[:8]}"
+    consumer = DeviceConsumer(engine, form_registry(), settings, client_id=client_id, topic_filters=[f"{prefix}/#"],
+                              on_flush=lambda rep, msgs: done.__setitem__(0, done[0] + len(msgs)))
+    flush = consumer.ingest.flush
+
+    def held(batch: Any = None) -> Any:
+        gate.wait()
+        return flush(batch)
+    consumer.ingest.flush = held  # type: ignore[method-assign]
+    stop = threading.Event()
+    t = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    t.start()
+    consumer.connected.wait(30)
+    time.sleep(0.5)
+    total = len(codes) * per_machine
+    simulate(codes, per_machine, 0, prefix, env).communicate(timeout=1200)
+    end = time.monotonic() + 120
+    while consumer.received < total and time.monotonic() < end:
+        time.sleep(0.05)
+    start = time.monotonic()
+    gate.set()
+    while done[0] < total and time.monotonic() < end + 300:
+        time.sleep(0.02)
+    took = time.monotonic() - start
+    stop.set()
+    t.join(60)
+    return {"messages": done[0], "received_before_release": consumer.received, "seconds": took, "msg_per_s": done[0] / took}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--database-url", default="")
@@ -155,11 +193,14 @@ def main() -> None:
     per = max(1, args.messages // args.machines)
     raw = baseline(settings, codes, per, f"{prefix}-raw", env)
     fast = platform(engine, settings, codes, per, 0, prefix, env)
+    held = drain(engine, settings, codes, per, prefix, env)
     per_fixed = max(1, int(args.rate * args.seconds) // args.machines)
     fixed = platform(engine, settings, codes, per_fixed, args.rate, prefix, env)
     print(json.dumps({"database": engine.dialect.name, "machines": args.machines, "baseline_raw_paho_msg_per_s": round(raw),
                       "platform_full_speed": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in fast.items()},
                       "ratio_platform_to_raw": round(fast["msg_per_s"] / raw, 3),
+                      "platform_drain": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in held.items()},
+                      "ratio_drain_to_raw": round(held["msg_per_s"] / raw, 3),
                       "platform_fixed_rate": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in fixed.items()}},
                      indent=1))
 

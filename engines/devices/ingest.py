@@ -18,9 +18,16 @@ Public entry point (called by the MQTT consumer, the CSV-folder watcher and the 
 - ``payload``: the decoded message, a ``Mapping[str, Any]`` (JSON object; Sparkplug: the decoder's dict
   ``{"timestamp_ms", "seq", "metrics": {...}, "type"}``);
 - ``received_at``: timezone-aware UTC arrival time (the mapping's timestamp expression may override it);
-- ``message_key``: a stable id of the message for exactly-once (MQTT: the publisher's message id in the
-  payload, or ``None`` to let the mapping's ``message_id`` expression decide; CSV: ``<file>:<line>``).
-  A key already applied for the same machine is skipped, so a redelivery or a replay never double-counts.
+- ``message_key``: used when the mapping has no 消息号表达式 ``message_id_expr`` (which wins): ``123``,
+  ``"<stream>:<number>"`` (CSV: ``<file>:<line>``) or the Sparkplug decoder's ``spb:<device>:<bdSeq>:<ts>:<seq>``
+  (ordered by timestamp × 256 + seq). Per machine and stream, a number not above the cursor's is a duplicate
+  (unless the mapping reads device timestamps and this one is newer: a device that restarted its numbering),
+  so a redelivery or a replay never double-counts. Anything else: not de-duplicated (counters still are
+  cumulative, so a repeated message adds nothing unless it is older than the last one seen).
+
+``flush(batch)`` applies a given list of :class:`DeviceMessage` instead of the queue. A message the database
+refuses is skipped alone (logged, counted malformed); the database being unreachable raises
+``sqlalchemy.exc.OperationalError`` with nothing written (the caller keeps the batch and retries).
 
 :class:`IngestReport` counts what one flush did (applied, duplicates, skipped malformed, unknown machine…).
 Inside a caller's own transaction use :func:`apply_batch` ``(conn, forms, ctx, messages, *, source)``.
@@ -35,7 +42,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +52,7 @@ from mom.engines.devices import alarms as A
 from mom.engines.devices import cursor as C
 from mom.engines.devices import forms as F
 from mom.engines.devices import mapping as M
+from mom.engines.devices import readings as R
 from mom.engines.devices import writes as W
 from mom.engines.records.context import SYSTEM, Ctx
 from mom.engines.records.service import load_children
@@ -52,8 +60,7 @@ from mom.engines.records.service import load_children
 log = logging.getLogger("mom.devices")
 UTC = dt.timezone.utc
 SOURCES = ("mqtt", "sparkplug", "csv", "manual", "simulator")
-MAX_KEY = 200
-_EPOCH_MIN, _EPOCH_MAX = dt.datetime(2000, 1, 1, tzinfo=UTC), dt.datetime(2200, 1, 1, tzinfo=UTC)
+MAX_KEY = R.MAX_KEY
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,88 +148,6 @@ class Caches:
         return True
 
 
-def _timestamp(v: Any, fallback: dt.datetime) -> dt.datetime:
-    """Epoch milliseconds (or seconds), an ISO text or a datetime; anything else or out of range: ``fallback``."""
-    try:
-        if isinstance(v, dt.datetime):
-            out = v if v.tzinfo else v.replace(tzinfo=UTC)
-        elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
-            x = float(v)
-            out = dt.datetime.fromtimestamp(x / 1000 if x > 1e11 else x, UTC)
-        elif isinstance(v, str) and 0 < len(v) <= 40:
-            out = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-            out = out if out.tzinfo else out.replace(tzinfo=UTC)
-        else:
-            return fallback
-    except (ValueError, OverflowError, OSError):
-        return fallback
-    return out.astimezone(UTC) if _EPOCH_MIN <= out <= _EPOCH_MAX else fallback
-
-
-_BIG = 10 ** 17
-
-
-def _number(v: Any) -> Decimal | None:
-    t = type(v)
-    if t is int:                        # the common cases first (thousands a second)
-        return Decimal(v) if -_BIG < v < _BIG else None
-    if t is float:
-        return Decimal(repr(v)) if -_BIG < v < _BIG else None   # (NaN and inf fail the comparison)
-    if v is None or isinstance(v, bool):
-        return None if v is None else Decimal(int(v))
-    try:
-        d = Decimal(str(v)) if not isinstance(v, Decimal) else v
-    except (InvalidOperation, ValueError):
-        return None
-    return d if d.is_finite() and abs(d) < Decimal(10) ** 17 else None
-
-
-def _sequence(v: Any, stream: str) -> tuple[str, int | None]:
-    """A message id → (stream, number): ``123`` or ``"123"``, or ``"<stream>:<number>"`` (a file and its line)."""
-    if v is None or isinstance(v, bool):
-        return stream, None
-    if isinstance(v, int):
-        return stream, v
-    text = str(v)[:MAX_KEY]
-    if text.startswith("spb:"):     # the Sparkplug decoder's key spb:<device>:<bdSeq>:<timestamp_ms>:<seq 0-255>
-        parts = text.split(":")
-        try:
-            return f"{stream}:spb:{parts[1]}"[:MAX_KEY], int(parts[-2]) * 256 + int(parts[-1])
-        except (ValueError, IndexError):
-            return stream, None
-    head, _, tail = text.rpartition(":")
-    try:
-        return (f"{stream}:{head}"[:MAX_KEY] if head else stream), int(tail)
-    except ValueError:
-        return stream, None
-
-
-_MINUTES: dict[int, dt.datetime] = {}
-
-
-def _minute(ts: dt.datetime) -> dt.datetime:
-    """The whole UTC minute of ``ts`` (kept per minute: thousands of messages share one)."""
-    key = int(ts.timestamp()) // 60
-    m = _MINUTES.get(key)
-    if m is None:
-        if len(_MINUTES) > 10_000:
-            _MINUTES.clear()
-        m = _MINUTES[key] = ts.astimezone(UTC).replace(second=0, microsecond=0)
-    return m
-
-
-def _delta(new: Decimal, old: Decimal | None, cmax: Decimal | None) -> Decimal:
-    """A cumulative counter's increase: the first value seen is the base; a drop is a rollover past
-    ``cmax`` (when set) or a reset to 0 (the new value counts from 0)."""
-    if old is None:
-        return Decimal(0)
-    if new >= old:
-        return new - old
-    if cmax is not None and old <= cmax:
-        return cmax - old + 1 + new
-    return new
-
-
 @dataclasses.dataclass
 class _Read:
     msg: DeviceMessage
@@ -287,9 +212,9 @@ class _Batch:
         prepared = []
         for r in reads:
             ts_src = r.mapping.value("timestamp_expr", r.names) if "timestamp_expr" in r.mapping.exprs else None
-            ts = _timestamp(ts_src, r.msg.received_at) if ts_src is not None else r.msg.received_at
+            ts = R.timestamp(ts_src, r.msg.received_at) if ts_src is not None else r.msg.received_at
             raw_id = r.mapping.value("message_id_expr", r.names) if "message_id_expr" in r.mapping.exprs else r.msg.message_key
-            stream, seq = _sequence(raw_id, r.mapping.code)
+            stream, seq = R.sequence(raw_id, r.mapping.code)
             prepared.append((r, ts, stream, seq))
         cursors = C.load(self.conn, {(r.machine, stream) for r, _, stream, _ in prepared})  # type: ignore[misc]
         states: dict[int, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
@@ -343,11 +268,11 @@ class _Batch:
             return
         d: dict[str, Decimal | None] = {}
         for key, attr in (("total_expr", "total"), ("good_expr", "good"), ("scrap_expr", "scrap")):
-            v = _number(r.mapping.value(key, r.names)) if key in ex else None
+            v = R.number(r.mapping.value(key, r.names)) if key in ex else None
             if v is None:
                 d[attr] = None
                 continue
-            d[attr] = _delta(v, getattr(cur, attr), r.mapping.counter_max)
+            d[attr] = R.delta(v, getattr(cur, attr), r.mapping.counter_max)
             setattr(cur, attr, v)
         tot, good, scrap = d["total"], d["good"], d["scrap"]
         if tot is None and good is not None:
@@ -358,7 +283,7 @@ class _Batch:
             scrap = tot - good if good is not None else Decimal(0)
         if good is None:
             good = tot - scrap
-        bucket = counts[(r.machine, _minute(ts))]  # type: ignore[index]
+        bucket = counts[(r.machine, R.minute(ts))]  # type: ignore[index]
         bucket[0] += tot
         bucket[1] += good
         bucket[2] += scrap
@@ -366,10 +291,10 @@ class _Batch:
     def _values(self, r: _Read, ts: dt.datetime, aggs: dict[tuple[int, str, dt.datetime], W.Agg],
                 samples: list[A.Sample]) -> None:
         for sp in r.mapping.tags:
-            v = _number(sp.expr.run(r.names))
+            v = R.number(sp.expr.run(r.names))
             if v is None:
                 continue
-            key = (r.machine, sp.tag, _minute(ts))
+            key = (r.machine, sp.tag, R.minute(ts))
             a = aggs.get(key)
             if a is None:
                 aggs[key] = W.Agg(v, sp.unit)  # type: ignore[index]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from mom.engines.devices import ingest as I
+from mom.engines.devices import readings as I
 from mom.engines.devices import mapping as M
 from mom.engines.expressions.sandbox import compile_expression
 
@@ -54,21 +54,21 @@ def test_the_sandbox_still_guards_mapping_expressions() -> None:
 
 
 def test_counter_deltas() -> None:
-    assert I._delta(Decimal(100), None, None) == 0                  # first value: the base
-    assert I._delta(Decimal(105), Decimal(100), None) == 5
-    assert I._delta(Decimal(3), Decimal(65534), Decimal(65535)) == 5  # 65535, 0, 1, 2, 3
-    assert I._delta(Decimal(4), Decimal(900), None) == 4            # a reset to 0, then 4 parts
+    assert I.delta(Decimal(100), None, None) == 0                  # first value: the base
+    assert I.delta(Decimal(105), Decimal(100), None) == 5
+    assert I.delta(Decimal(3), Decimal(65534), Decimal(65535)) == 5  # 65535, 0, 1, 2, 3
+    assert I.delta(Decimal(4), Decimal(900), None) == 4            # a reset to 0, then 4 parts
 
 
 def test_message_ids_and_timestamps() -> None:
-    assert I._sequence(17, "M") == ("M", 17)
-    assert I._sequence("17", "M") == ("M", 17)
-    assert I._sequence("bench1.csv:42", "M") == ("M:bench1.csv", 42)
-    assert I._sequence("spb:g/e/d:3:1700000000000:255", "M") == ("M:spb:g/e/d", 1700000000000 * 256 + 255)
-    assert I._sequence("abc", "M") == ("M", None)
+    assert I.sequence(17, "M") == ("M", 17)
+    assert I.sequence("17", "M") == ("M", 17)
+    assert I.sequence("bench1.csv:42", "M") == ("M:bench1.csv", 42)
+    assert I.sequence("spb:g/e/d:3:1700000000000:255", "M") == ("M:spb:g/e/d", 1700000000000 * 256 + 255)
+    assert I.sequence("abc", "M") == ("M", None)
     fb = dt.datetime(2026, 1, 1, tzinfo=UTC)
-    assert I._timestamp(1767225600000, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
-    assert I._timestamp(1767225600, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
-    assert I._timestamp("2026-01-01T08:00:00+08:00", fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
-    assert I._timestamp("garbage", fb) is fb
-    assert I._timestamp(10**20, fb) is fb
+    assert I.timestamp(1767225600000, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I.timestamp(1767225600, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I.timestamp("2026-01-01T08:00:00+08:00", fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert I.timestamp("garbage", fb) is fb
+    assert I.timestamp(10**20, fb) is fb
