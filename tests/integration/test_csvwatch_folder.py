@@ -202,3 +202,17 @@ def test_without_the_equipment_pack_the_command_says_so_and_files_stay(core_pack
     out = cli("devices", "watch", folder, "--once", "--settle", "0")
     assert out.exit_code == 1 and "mom pack install equipment" in out.output
     assert (folder / "a.csv").exists() and not list((folder / "failed").iterdir())
+
+
+def test_a_database_that_cannot_be_reached_leaves_the_file_for_the_next_scan(tmp_path: Path) -> None:
+    folder = tmp_path / "bench4"
+    folder.mkdir()
+    away = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'plant.db'}")
+    watcher = FolderWatcher(folder, DeviceIngest(away, form_registry(), source="csv"), settle_s=0)
+    drop(folder, "a.csv", bench_csv([("CNC-1", 1, 3.2, "合格")]))
+    watcher.scan()
+    [outcome] = watcher.scan()
+    assert outcome.status == "retry" and "数据库暂不可用" in outcome.zh
+    assert (folder / "a.csv").exists() and not list((folder / "failed").iterdir())
+    [again] = watcher.scan()                       # tried again on the next scan, not forgotten
+    assert again.status == "retry"
