@@ -14,7 +14,7 @@ from mom.engines.maintenance import pack as K
 from mom.engines.maintenance.reliability import mtbf_mttr
 from mom.engines.records.access import form_access
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
-from mom.platform.api.models import ERRORS
+from mom.platform.api.models import ERRORS, Open
 from mom.platform.api.params import PathId
 from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem
@@ -23,6 +23,50 @@ router = APIRouter(prefix="/api/maintenance", tags=["maintenance"], responses=ER
 Day = Annotated[str | None, Query(max_length=32, description="日期 2026-12-01（或带时间）/ a date")]
 Machines = Annotated[str | None, Query(max_length=2000, description="设备编号或 id，逗号分隔；不填为全部 / machine codes or ids, comma-separated")]
 MAX_DAYS = 3660
+
+
+class ReliabilityRow(Open):
+    """One machine: ``failures`` (FE), ``mtbf_h`` / ``mttr_h`` (hours, null without failures), ``downtime_h``,
+    ``availability`` (0..1)."""
+    id: int
+    code: str
+    name: str | None = None
+    failures: int
+    mtbf_h: float | None = None
+    mttr_h: float | None = None
+    downtime_h: float
+    availability: float | None = None
+
+
+class ReliabilityRead(Open):
+    """MTBF / MTTR per machine over [``from``, ``to``) (ISO 22400-2)."""
+    machines: list[ReliabilityRow]
+
+
+class PmRunRead(Open):
+    """The PM orders opened now: ``id``, ``code``, ``title``, ``due_date``."""
+    opened: list[dict[str, Any]]
+
+
+class IssueRead(Open):
+    """Spare parts issued: the order's ``code``, the line numbers ``issued``, the ledger rows written ``moves``."""
+    code: str | None = None
+    issued: list[int]
+    moves: int
+
+
+class OrdersRead(Open):
+    """Open maintenance orders the caller may read (with machine, labels and ``elapsed_min``)."""
+    items: list[dict[str, Any]]
+
+
+class BoardRead(Open):
+    """``weeks`` (each: ``start``, ``end``, PM ``orders``, ``plans_due``), open ``repairs`` with their timers,
+    ``overdue_plans``, ``plans_readable``, the server's ``now``."""
+    weeks: list[dict[str, Any]]
+    repairs: list[dict[str, Any]]
+    overdue_plans: list[dict[str, Any]]
+    plans_readable: bool
 
 
 def _when(value: str | None, name: str, zh: str, default: dt.datetime, ctx: Any) -> dt.datetime:
@@ -36,7 +80,7 @@ def _when(value: str | None, name: str, zh: str, default: dt.datetime, ctx: Any)
     return got if got.tzinfo is not None else got.replace(tzinfo=ctx.tz)
 
 
-@router.get("/reliability", summary="MTBF, MTTR, downtime and availability per machine (ISO 22400-2) from repair orders")
+@router.get("/reliability", response_model=ReliabilityRead, summary="MTBF, MTTR, downtime and availability per machine (ISO 22400-2) from repair orders")
 def reliability(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, machine: Machines = None,
                 from_: Annotated[str | None, Query(alias="from", max_length=32, description="开始 / from")] = None,
                 to: Day = None) -> Any:
@@ -64,7 +108,7 @@ def reliability(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, machine: 
             "machines": [{"id": m["id"], "code": m["code"], "name": m["name"], **got[int(m["id"])]} for m in machines]}
 
 
-@router.post("/pm/run", summary="Open the PM orders that are due (保养计划开单); body {days}: calendar plans this many days ahead")
+@router.post("/pm/run", response_model=PmRunRead, summary="Open the PM orders that are due (保养计划开单); body {days}: calendar plans this many days ahead")
 def pm_run(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
            body: Annotated[dict[str, Any] | None, Body()] = None) -> Any:
     """Needs the right to create 维修保养工单 (设备主管)."""
@@ -79,13 +123,13 @@ def pm_run(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
                            for o in opened]}
 
 
-@router.post("/orders/{order_id}/issue-parts", summary="Issue the order's spare-part lines not yet issued from stock (备件领用)")
+@router.post("/orders/{order_id}/issue-parts", response_model=IssueRead, summary="Issue the order's spare-part lines not yet issued from stock (备件领用)")
 def issue_parts(order_id: PathId, engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Any:
     with write_tx(engine) as conn:
         return spares.issue(conn, registry, ctx, order_id)
 
 
-@router.get("/board", summary="PM orders and plans due by week, open repair orders with their timers (看板)")
+@router.get("/board", response_model=BoardRead, summary="PM orders and plans due by week, open repair orders with their timers (看板)")
 def maintenance_board(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, start: Day = None,
                       weeks: Annotated[int, Query(ge=1, le=12, description="周数 / weeks")] = 4) -> Any:
     day = _when(start, "start", "开始日期", ctx.now, ctx).astimezone(ctx.tz).date()
@@ -93,7 +137,7 @@ def maintenance_board(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, sta
         return board.calendar(conn, registry, ctx, start=day, weeks=weeks)
 
 
-@router.get("/orders", summary="Open maintenance orders I may read (手机维修), optionally of one machine")
+@router.get("/orders", response_model=OrdersRead, summary="Open maintenance orders I may read (手机维修), optionally of one machine")
 def open_orders(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
                 machine: Annotated[int | None, Query(ge=1, le=2**53, description="设备 id / machine id")] = None) -> Any:
     with read_tx(engine) as conn:
