@@ -229,7 +229,8 @@ class FolderWatcher:
     # -- moving -----------------------------------------------------------------------------------------
 
     def _fail(self, path: Path, exc: MomError, *, rows: int) -> FileOutcome:
-        digest = _sha(path)
+        st = path.stat()
+        digest = _sha(path) if st.st_size <= self.limits.max_bytes else f"{st.st_size:x}{st.st_mtime_ns:x}"[-16:]
         moved = self._move(path, self.failed, digest)
         lines = [f"文件 {path.name} 未导入 / file {path.name} was not imported", "",
                  exc.zh, exc.en, ""]

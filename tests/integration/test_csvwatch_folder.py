@@ -216,3 +216,16 @@ def test_a_database_that_cannot_be_reached_leaves_the_file_for_the_next_scan(tmp
     assert (folder / "a.csv").exists() and not list((folder / "failed").iterdir())
     [again] = watcher.scan()                       # tried again on the next scan, not forgotten
     assert again.status == "retry"
+
+
+def test_an_oversized_file_is_refused_unread(bench: dict[str, Any]) -> None:
+    from mom.connectors.csvwatch.csvfile import Limits
+
+    folder = bench["folder"]
+    watcher = FolderWatcher(folder, DeviceIngest(bench["engine"], form_registry(), source="csv"), settle_s=0,
+                            limits=Limits(max_bytes=100))
+    drop(folder, "big.csv", bench_csv([("CNC-1", n, 3.2, "合格") for n in range(1, 20)]))
+    watcher.scan()
+    [outcome] = watcher.scan()
+    assert outcome.status == "failed" and "超过上限 100 字节" in outcome.zh and "over the limit of 100" in outcome.en
+    assert values(bench["engine"]) == []
