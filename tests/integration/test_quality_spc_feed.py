@@ -131,6 +131,9 @@ def test_a_shifted_lot_raises_one_alarm_with_a_notification_and_an_ncr(lab: Lab,
     [alarm] = res["alarms"]
     assert alarm["subgroup"] == shifted["code"] and "超出控制限" in alarm["rule"] and alarm["acknowledged_at"] is None
     assert alarm["value"] == pytest.approx(74.043, abs=1e-6) and alarm["ncr"] is not None
+    # the alarm names its characteristic by number too (quality 1.1.0), in the record list as on the chart
+    assert alarm["char_seq"] == 1
+    assert lab.get(f"/api/records/spc_alarm/{alarm['id']}", who="qe1")["char_seq"] == 1
     ncr = lab.get(f"/api/records/nonconformance/{alarm['ncr']}", who="qe1")
     assert "内径" in ncr["title"] and ncr["status"] == "open"
     [note] = lab.notes("qe1")
