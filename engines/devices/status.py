@@ -81,10 +81,12 @@ def current_states(conn: Connection, forms: Any, actor: Actor, now: dt.datetime)
 def period(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """``from``/``to`` checked: default the last 24 hours; at most 31 days; ``from`` before ``to``."""
     end = end or now
-    start = start or end - dt.timedelta(hours=24)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("时间需要带时区，如 2026-12-04T08:00:00+08:00", "times need a time zone, e.g. 2026-12-04T08:00:00+08:00",
-                           problems=[Problem("/from", "需要时区", "needs a time zone")])
+    for key, v in (("from", start), ("to", end)):
+        if v is not None and v.tzinfo is None:
+            raise InvalidInput("时间需要带时区，如 2026-12-04T08:00:00+08:00", "times need a time zone, e.g. 2026-12-04T08:00:00+08:00",
+                               problems=[Problem(f"/{key}", "需要时区", "needs a time zone")])
+    if start is None:
+        start = end - dt.timedelta(hours=24) if end > dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc) else end
     if start >= end:
         raise InvalidInput("开始时间必须早于结束时间", "from must be before to", problems=[Problem("/from", "开始时间必须早于结束时间", "from must be before to")])
     if end - start > MAX_SPAN:
