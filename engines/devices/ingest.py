@@ -188,7 +188,8 @@ class _Batch:
                 r.code = str(code).strip()[:100]
             out.append(r)
         missing = {r.code for r in out if r.machine is None and r.code not in self.caches.machines}
-        if missing and time.monotonic() - self.caches.machines_read > 5:
+        age = time.monotonic() - self.caches.machines_read
+        if (missing and age > 5) or age > 60:         # a new machine within seconds; a renamed one within a minute
             self.caches.read_machines(self.conn, self.forms)
         kept = []
         for r in out:
