@@ -19,8 +19,7 @@ Public entry point (called by the MQTT consumer, the CSV-folder watcher and the 
   ``{"timestamp_ms", "seq", "metrics": {...}, "type"}``);
 - ``received_at``: timezone-aware UTC arrival time (the mapping's timestamp expression may override it);
 - ``message_key``: used when the mapping has no 消息号表达式 ``message_id_expr`` (which wins): ``123``,
-  ``"<stream>:<number>"`` (CSV: ``<file>:<line>``) or the Sparkplug decoder's ``spb:<device>:<bdSeq>:<ts>:<seq>``
-  (ordered by timestamp × 256 + seq). Per machine and stream, a number not above the cursor's is a duplicate
+  ``"<stream>:<number>"`` (CSV: ``<file>:<line>``; the Sparkplug decoder's ``spb:<device>:<number>``). Per machine and stream, a number not above the cursor's is a duplicate
   (unless the mapping reads device timestamps and this one is newer: a device that restarted its numbering),
   so a redelivery or a replay never double-counts. Anything else: not de-duplicated (counters still are
   cumulative, so a repeated message adds nothing unless it is older than the last one seen).

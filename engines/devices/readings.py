@@ -54,7 +54,7 @@ def sequence(v: Any, stream: str) -> tuple[str, int | None]:
     if isinstance(v, int):
         return stream, v
     text = str(v)[:MAX_KEY]
-    if text.startswith("spb:"):     # the Sparkplug decoder's key spb:<device>:<bdSeq>:<timestamp_ms>:<seq 0-255>
+    if text.startswith("spb:") and text.count(":") == 4:   # an older decoder key: spb:<device>:<bdSeq>:<ts>:<seq 0-255>
         parts = text.split(":")
         try:
             return f"{stream}:spb:{parts[1]}"[:MAX_KEY], int(parts[-2]) * 256 + int(parts[-1])

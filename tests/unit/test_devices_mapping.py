@@ -64,7 +64,7 @@ def test_message_ids_and_timestamps() -> None:
     assert I.sequence(17, "M") == ("M", 17)
     assert I.sequence("17", "M") == ("M", 17)
     assert I.sequence("bench1.csv:42", "M") == ("M:bench1.csv", 42)
-    assert I.sequence("spb:g/e/d:3:1700000000000:255", "M") == ("M:spb:g/e/d", 1700000000000 * 256 + 255)
+    assert I.sequence("spb:g/e/d:459879242687746", "M") == ("M:spb:g/e/d", 459879242687746)   # the Sparkplug decoder's
     assert I.sequence("abc", "M") == ("M", None)
     fb = dt.datetime(2026, 1, 1, tzinfo=UTC)
     assert I.timestamp(1767225600000, fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
