@@ -166,3 +166,21 @@ def test_spare_parts_leave_stock_through_the_ledger(mw: Plant) -> None:
     r = mw.client.patch(f"/api/records/maintenance_order/{oid}", json={"row_version": now["row_version"], "parts": []},
                         headers=mw.h("tech1"))
     assert r.status_code == 409 and "已发料" in r.json()["message"]["zh-CN"]
+
+
+def test_the_packs_rule_and_the_cli_open_due_pm_orders(mw: Plant, settings, cli) -> None:  # type: ignore[no-untyped-def]
+    from mom.platform.db import tables as T
+    from mom.platform.worker import Worker
+
+    tomorrow = dt.datetime.now(SH).date() + dt.timedelta(days=1)           # plant time
+    _plan(mw, trigger="calendar", interval=30, first_due=tomorrow.isoformat(), start_time="08:00")
+    out = cli("maintenance", "pm", "run", "--days", "0")
+    assert out.exit_code == 0 and "共 0 张保养工单" in out.output, out.output        # due tomorrow: not 0 days ahead
+    with write_tx(mw.engine) as conn:                       # the hourly rule is due now
+        conn.execute(T.rule.update().where(T.rule.c.name == "equipment_pm_tick").values(
+            next_run_at=dt.datetime(2020, 1, 1, tzinfo=UTC)))
+    Worker(mw.engine, settings, name="w").drain()
+    [order] = mw.find("maintenance_order", kind="pm")
+    assert order["status"] == "reported" and order["title"] == "保养：主轴润滑"
+    out = cli("maintenance", "pm", "run", "--json")
+    assert out.exit_code == 0 and '"opened": []' in out.output, out.output          # one order per plan and due date
