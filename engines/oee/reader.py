@@ -116,7 +116,7 @@ def read(conn: Connection, forms: Any, ctx: Ctx, start: dt.datetime, end: dt.dat
     """Every readable machine's tallies per (day, shift) over [start, end)."""
     check_period(start, end)
     rows, centres = machines(conn, forms, ctx, machine=machine, line=line)
-    end_eff = min(end, max(start, ctx.now))          # the future has no states yet: leave it out of PBT
+    end_eff = min(end, max(start, ctx.now)).astimezone(ctx.tz)   # the future has no states yet: not in PBT
     scope = Scope({}, {c["id"]: (c["code"], c["name"] or c["code"]) for c in centres.values()}, start, end_eff)
     if not rows:
         return scope
