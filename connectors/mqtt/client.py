@@ -9,6 +9,9 @@ Exactly-once, end to end:
   (and the per-device cursor) has committed. A consumer killed before that gets the message again from the
   broker; one killed after the commit but before the PUBACK gets it again too, and the cursor recognises
   it (same sequence) — it is counted once;
+- after a reconnection (the network thread reconnects by itself) messages still queued from the old connection
+  are dropped unacknowledged — the broker sends them again — and a packet id is acknowledged only on the
+  connection it arrived on (ids are reused per connection);
 - a flush writes at most ``mqtt_flush_messages`` messages, at least every ``mqtt_flush_ms``; the client's
   Receive Maximum lets the broker keep that many unacknowledged messages in flight;
 - a payload over ``mqtt_max_payload_bytes``, not JSON, or not an object is logged and skipped (and
@@ -78,18 +81,21 @@ class DeviceConsumer:
         self.filters = topic_filters or topics(settings)
         self.ingest = DeviceIngest(engine, forms, source="mqtt", tz=tz)
         self.decoder = sparkplug.SparkplugDecoder(max_bytes=settings.mqtt_max_payload_bytes)
-        self.queue: collections.deque[tuple[int, int, str, bytes, dt.datetime]] = collections.deque()
+        self.queue: collections.deque[tuple[int, int, str, bytes, dt.datetime, int]] = collections.deque()
         self.arrived = threading.Event()
         self.connected = threading.Event()
         self.on_flush = on_flush
         self.skipped = 0
         self.received = 0
+        self.generation = 0      # one per connection: a packet id is only acknowledged on the connection it came on
 
     # ------------------------------------------------------------ paho callbacks (network thread)
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
         if getattr(reason, "is_failure", False):
             log.error("MQTT broker %s:%s refused the connection: %s", self.settings.mqtt_host, self.settings.mqtt_port, reason)
             return
+        self.generation += 1     # messages of the old connection still queued: the broker sends them again
+        self.queue.clear()
         for f in self.filters:
             client.subscribe(f, qos=1)
         log.info("connected to %s:%s, session present %s, subscribed %s", self.settings.mqtt_host, self.settings.mqtt_port,
@@ -97,7 +103,7 @@ class DeviceConsumer:
         self.connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.queue.append((msg.mid, msg.qos, msg.topic, msg.payload, dt.datetime.now(UTC)))
+        self.queue.append((msg.mid, msg.qos, msg.topic, msg.payload, dt.datetime.now(UTC), self.generation))
         self.received += 1
         if len(self.queue) >= self.settings.mqtt_flush_messages:
             self.arrived.set()
@@ -132,16 +138,16 @@ class DeviceConsumer:
         log.warning("MQTT message on %s skipped: %s", topic[:200], why)
 
     # ------------------------------------------------------------ the loop
-    def _take(self) -> list[tuple[int, int, str, bytes, dt.datetime]]:
+    def _take(self) -> list[tuple[int, int, str, bytes, dt.datetime, int]]:
         out = []
         n = self.settings.mqtt_flush_messages
         while self.queue and len(out) < n:
             out.append(self.queue.popleft())
         return out
 
-    def _write(self, client: mqtt.Client, raw: list[tuple[int, int, str, bytes, dt.datetime]], stop: threading.Event) -> None:
+    def _write(self, client: mqtt.Client, raw: list[tuple[int, int, str, bytes, dt.datetime, int]], stop: threading.Event) -> None:
         msgs: list[DeviceMessage] = []
-        for _, _, topic, payload, at in raw:
+        for _, _, topic, payload, at, _ in raw:
             msgs.extend(self.decode(topic, payload, at))
         while msgs:
             try:
@@ -155,8 +161,8 @@ class DeviceConsumer:
             rep = IngestReport()
         if self.on_flush is not None:
             self.on_flush(rep, msgs)
-        for mid, qos, *_ in raw:
-            if qos > 0:
+        for mid, qos, _, _, _, gen in raw:
+            if qos > 0 and gen == self.generation:
                 client.ack(mid, qos)
 
     def run(self, stop: threading.Event | None = None, *, idle_exit_s: float | None = None) -> IngestReport:
