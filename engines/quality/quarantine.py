@@ -58,7 +58,7 @@ def _quarantined(conn: Connection, forms: Any, pieces: list[Piece]) -> list[tupl
     at most the released quantity, at most what the location holds."""
     loc_t = D.get(conn, forms, D.LOCATION).main
     bal = D.get(conn, forms, D.BALANCE).main
-    out = []
+    found: list[tuple[Piece, int, Decimal]] = []
     for p in pieces:
         q = (sa.select(bal.c.location, sa.func.sum(bal.c.qty)).join(loc_t, loc_t.c.id == bal.c.location)
              .where(bal.c.item == p.item, bal.c.deleted_at.is_(None), loc_t.c.kind == QUARANTINE)
@@ -70,14 +70,12 @@ def _quarantined(conn: Connection, forms: Any, pieces: list[Piece]) -> list[tupl
         for loc, held in conn.execute(q):
             take = min(left, D.dec(held))
             if take > 0:
-                out.append((p, int(loc), take, {}))
+                found.append((p, int(loc), take))
                 left -= take
             if left <= 0:
                 break
-    if out:
-        rows = D.rows_by_id(conn, D.get(conn, forms, D.LOCATION), [loc for _, loc, _, _ in out])
-        out = [(p, loc, qty, rows.get(loc, {})) for p, loc, qty, _ in out]
-    return out
+    rows = D.rows_by_id(conn, D.get(conn, forms, D.LOCATION), [loc for _, loc, _ in found]) if found else {}
+    return [(p, loc, qty, rows.get(loc, {})) for p, loc, qty in found]
 
 
 def normal_location(conn: Connection, forms: Any, warehouse: int | None) -> dict[str, Any] | None:
