@@ -45,7 +45,9 @@ def _broker() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _broker(), reason="no MQTT broker at 127.0.0.1:1883 (.ci/run starts Mosquitto)")
+#: two consumer processes start (each imports the platform: 5–30 s on a loaded 2-core machine)
+pytestmark = [pytest.mark.skipif(not _broker(), reason="no MQTT broker at 127.0.0.1:1883 (.ci/run starts Mosquitto)"),
+              pytest.mark.timeout(300)]
 
 
 class Consumer:
