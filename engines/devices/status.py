@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.devices import cursor as C
 from mom.engines.devices import forms as F
-from mom.engines.records.access import form_access
+from mom.engines.records.access import form_access, refusal
 from mom.engines.records.context import Actor
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
@@ -35,7 +35,7 @@ def _machines(conn: Connection, forms: Any, actor: Actor, ids: list[int]) -> dic
         return {}
     compiled = forms.get(conn, "machine")
     access = form_access(compiled, actor)
-    if not access.can("read"):
+    if not access.can("read") or not actor.reads_form("machine"):    # (a token narrowed to other forms)
         return {}
     t = compiled.main
     q = sa.select(t.c.id, t.c.code, t.c.name).where(t.c.id.in_(ids), t.c.deleted_at.is_(None))
@@ -50,6 +50,8 @@ def _readable_states(conn: Connection, forms: Any, actor: Actor) -> tuple[Any, A
     compiled = F.require(conn, forms, F.STATE)
     access = form_access(compiled, actor)
     access.require("read")
+    if not actor.reads_form(F.STATE):      # an API token narrowed to other forms
+        raise refusal(F.STATE, access.label, "read")
     return compiled, access
 
 
@@ -122,7 +124,7 @@ def timeline(conn: Connection, forms: Any, actor: Actor, machine_id: int, start:
     cf = F.pack_form(conn, forms, F.COUNT)
     if cf is not None:
         ca = form_access(cf, actor)
-        if ca.can("read"):
+        if ca.can("read") and actor.reads_form(F.COUNT):
             ct = cf.main
             q2 = sa.select(ct.c.bucket_start, ct.c.total, ct.c.good, ct.c.scrap).where(
                 ct.c.machine == machine_id, ct.c.deleted_at.is_(None), ct.c.bucket_start >= start,
