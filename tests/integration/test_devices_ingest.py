@@ -175,3 +175,14 @@ def test_an_alarm_row_set_to_repair_order_opens_one_order(equipment: dict[str, A
     assert len(alarms) == 1 and alarms[0][0] == "low" and alarms[0][1] and alarms[0][2] is None
     orders = _rows(engine, "SELECT code, machine, source FROM maintenance_order WHERE code = :c", c=alarms[0][1])
     assert orders == [(alarms[0][1], equipment["machines"]["CNC-2"], "device_alarm")]
+
+
+def test_editing_only_a_process_value_row_is_checked_too(equipment: dict[str, Any], client: Any, engine: sa.engine.Engine) -> None:
+    admin = equipment["admin"]
+    mid = _rows(engine, "SELECT id FROM device_mapping WHERE code = 'LINE'")[0][0]
+    row = client.get(f"/api/records/device_mapping/{mid}", headers=admin).json()
+    tags = [{"tag": "temp", "expression": 'payload["temp"', "high_limit": 80}]
+    r = client.patch(f"/api/records/device_mapping/{mid}", json={"tags": tags, "row_version": row["row_version"]}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert "工艺参数第 1 行「temp」的表达式" in r.json()["problems"][0]["message"]["zh-CN"]
+    assert _rows(engine, "SELECT expression FROM device_mapping__tags WHERE parent_id = :m", m=mid) == [('payload["temp"]',)]
