@@ -13,7 +13,7 @@ from mom.engines.forms import fieldtypes
 from mom.engines.packs import manager
 from mom.engines.records.context import SYSTEM, Actor, Ctx, actor_by_username
 from mom.platform.auth import service as auth
-from mom.platform.cli import demo_quality
+from mom.platform.cli import demo_equipment, demo_quality
 from mom.platform.composition import form_registry as forms_registry
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
@@ -50,11 +50,14 @@ def _actor(engine: Engine, username: str | None) -> Actor:
     return actor or SYSTEM
 
 
-def load_demo(engine: Engine, *, quality_history: bool = True) -> Iterator[str]:
+def load_demo(engine: Engine, *, quality_history: bool = True, equipment_history: bool = True) -> Iterator[str]:
     """``quality_history=False``: without the quality pack's receipts and judged lots (the tests' plant template,
-    whose stock and inspection tests count from an empty ledger; tests/integration/test_quality_demo.py adds them)."""
+    whose stock and inspection tests count from an empty ledger; tests/integration/test_quality_demo.py adds them);
+    ``equipment_history=False``: without the machines' week of production orders, states and counts, PM plans and
+    repair order (the template's production and scheduling tests start from an empty shop floor;
+    tests/integration/test_equipment_demo.py adds them)."""
     yield from load_people(engine)
-    yield from load_packs(engine, quality_history=quality_history)
+    yield from load_packs(engine, quality_history=quality_history, equipment_history=equipment_history)
 
 
 def load_people(engine: Engine) -> Iterator[str]:
@@ -74,8 +77,9 @@ def load_people(engine: Engine) -> Iterator[str]:
             conn.execute(T.department.update().where(T.department.c.code == code).values(head_user_id=uid))
 
 
-def load_packs(engine: Engine, *, quality_history: bool = True) -> Iterator[str]:
-    """The demo pack with demo data (core comes with it), core's demo plant, the quality pack, the inspection readings."""
+def load_packs(engine: Engine, *, quality_history: bool = True, equipment_history: bool = True) -> Iterator[str]:
+    """The demo pack with demo data (core comes with it), core's demo plant, the quality pack, the equipment pack,
+    the inspection readings, the quality and equipment histories."""
     registry = forms_registry()   # demo records go through the same hooks as the API (state machines, events)
     tz = fieldtypes.plant_tz(get_settings().timezone)
     # the demo pack first: it brings core (its dependency) or, over a database with demo 1.x, upgrades
@@ -90,10 +94,29 @@ def load_packs(engine: Engine, *, quality_history: bool = True) -> Iterator[str]
     _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "quality"), forms_factory=forms_registry,
                                demo=True, tz=tz)
     yield from lines
+    # the equipment pack (设备管理) on core: ledger, device mapping of the demo machines, spare parts
+    clash = _taken_forms(engine, "equipment", ("maintenance_order",))
+    if clash:
+        yield (f"设备管理包未安装：表单 {'、'.join(clash)} 已属于演示包 demo（旧的示例表单）/ the equipment pack is not "
+               f"installed: the form(s) {', '.join(clash)} belong to the demo pack (its old sample forms)")
+    else:
+        _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "equipment"),
+                                   forms_factory=forms_registry, demo=True, tz=tz)
+        yield from lines
     yield from _bore_readings(engine, demo_pack_path(), registry)
     # quality history through the engine: receipts posted, their inspection lots judged (SPC, 质量看板, one NCR)
     if quality_history:
         yield from demo_quality.load_quality_history(engine, registry, demo_pack_path(), tz)
+    # the machines' week through the devices engine (安灯看板, OEE), PM plans and the open repair order
+    if equipment_history:
+        yield from demo_equipment.load_equipment_history(engine, registry, tz)
+
+
+def _taken_forms(engine: Engine, pack: str, names: tuple[str, ...]) -> list[str]:
+    """The forms of ``names`` another pack than ``pack`` owns (installing ``pack`` would be refused)."""
+    with read_tx(engine) as conn:
+        return sorted(conn.execute(sa.select(T.pack_item.c.name).where(
+            T.pack_item.c.kind == "forms", T.pack_item.c.name.in_(names), T.pack_item.c.pack != pack)).scalars())
 
 
 def _bore_readings(engine: Engine, root: Path, registry: object) -> Iterator[str]:
