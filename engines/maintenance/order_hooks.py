@@ -10,6 +10,8 @@ buttons, rules) obeys them.
   a PM order started marks the machine 保养, finished moves its plan's next due (:mod:`pm`).
 - ``fault_report`` 设备报修: the reporter and time are the writer's; creating one opens its repair order
   (:func:`repair.open_repair_order`, urgency 停机 stops the machine) and notes the order's number on it.
+- ``equipment`` 设备台账: a machine's parent is a line, a component's parent a machine or a component, a
+  line has none; no record is its own ancestor (:mod:`ledger`).
 - ``pm_plan`` 保养计划: its next due is the engine's (first due day at the start time for a calendar plan).
 
 Each rule applies only to the equipment pack's own forms (by name and owning pack, :func:`pack.owns`).
@@ -23,14 +25,14 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.maintenance import pack as K
-from mom.engines.maintenance import pm, repair, spares
+from mom.engines.maintenance import ledger, pm, repair, spares
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.errors import Conflict, InvalidInput, Problem
 from mom.platform.hookspecs import hookimpl
 
-_MINE = (K.ORDER, K.REPORT, K.PLAN)
+_MINE = (K.ORDER, K.REPORT, K.PLAN, K.EQUIPMENT)
 
 
 def _label(compiled: CompiledForm, key: str) -> str:
@@ -49,8 +51,10 @@ class MaintenanceHooks(RecordHooks):
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
         if not self._mine(conn, compiled):
             return
-        for row in rows:
-            if compiled.name == K.ORDER:
+        for i, row in enumerate(rows):
+            if compiled.name == K.EQUIPMENT:
+                ledger.check_parent(conn, compiled, None, row, f"/{i}" if len(rows) > 1 else "")
+            elif compiled.name == K.ORDER:
                 self._manual_order(ctx, row)
             elif compiled.name == K.REPORT:
                 row.update(reported_at=ctx.now, reported_by=ctx.actor.id, maintenance_order=None)
@@ -95,6 +99,10 @@ class MaintenanceHooks(RecordHooks):
         if not self._mine(conn, compiled):
             return
         changed = {k for k in patched if k in new and new.get(k) != old.get(k)} | (patched - set(new))
+        if compiled.name == K.EQUIPMENT:
+            if changed & {"parent_equipment", "kind"}:
+                ledger.check_parent(conn, compiled, record_id, new, "")
+            return
         if compiled.name == K.PLAN:
             if changed & {"trigger", "interval", "first_due", "start_time"} and old.get("last_done") is None:
                 new["next_due"] = pm.first_due(new, ctx)

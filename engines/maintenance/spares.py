@@ -20,7 +20,9 @@ from mom.engines.maintenance import pack as K
 from mom.engines.records import service as S
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Ctx
-from mom.platform.errors import Conflict, InvalidInput
+import re
+
+from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
 
 KIND = D.Kind(K.ORDER, "维修领料", "issue to maintenance", "out", consumes=True)
 _COLS = ("item", "qty", "unit", "from_location", "lot", "issued_at")
@@ -43,18 +45,35 @@ def issue(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, An
         raise InvalidInput(f"工单 {order['code']} 没有待领用的备件行：请先填写备件、数量和发出库位",
                            f"order {order['code']} has no spare-part line to issue: add item, quantity and location first")
     tx = D.tx_forms(forms)
-    plan = PL.Plan(conn, tx, ctx, KIND, order, [ln for _, ln in todo])
-    moves = plan.moves()
-    for m in moves:                      # the order's own line numbers, so 第 N 行 names the line the user sees
-        n = todo[int(m["document_line"]) - 1][0]
-        m["document_line"], m["_path"], m["production_order"] = n + 1, f"/parts/{n}", None
-    P._apply(conn, tx, ctx, moves, plan)            # the inventory engine's ledger, balances and lot rules
+    try:
+        plan = PL.Plan(conn, tx, ctx, KIND, order, [ln for _, ln in todo])
+        moves = plan.moves()
+        for m in moves:                  # the order's own line numbers, so 第 N 行 names the line the user sees
+            n = todo[int(m["document_line"]) - 1][0]
+            m["document_line"], m["_path"], m["production_order"] = n + 1, f"/parts/{n}", None
+        P._apply(conn, tx, ctx, moves, plan)        # the inventory engine's ledger, balances and lot rules
+    except MomError as e:
+        raise _on_parts(e, [i for i, _ in todo]) from None
     now = ctx.now
     kept = [{**{k: ln.get(k) for k in _COLS}, "issued_at": ln.get("issued_at") or now} for ln in lines]
     with K.engine_writes(conn):
         S.update_record(conn=conn, registry=forms, ctx=K.acting(ctx), form=K.ORDER, record_id=int(order_id),
                         patch={"parts": kept})
     return {"code": order["code"], "issued": [i + 1 for i, _ in todo], "moves": len(moves)}
+
+
+def _on_parts(e: MomError, index: list[int]) -> MomError:
+    """``e`` with the posting's ``/lines/i`` and 第 i+1 行 turned into the order's 备件第 N 行 (``index``: line of each)."""
+    def line(i: int) -> int:
+        return index[i] + 1 if 0 <= i < len(index) else i + 1
+
+    def path(p: str) -> str:
+        return re.sub(r"^/lines/(\d+)", lambda m: f"/parts/{line(int(m.group(1))) - 1}", p)
+
+    zh = re.sub(r"第 (\d+) 行", lambda m: f"备件第 {line(int(m.group(1)) - 1)} 行", e.zh)
+    en = re.sub(r"line (\d+)", lambda m: f"spare-part line {line(int(m.group(1)) - 1)}", e.en)
+    out = type(e)(zh, en, problems=[Problem(path(p.path), p.zh, p.en, p.code) for p in e.problems], detail=e.detail)
+    return out
 
 
 def check_issued_kept(conn: Connection, forms: Any, compiled: CompiledForm, order_id: int) -> None:

@@ -150,3 +150,24 @@ def test_people_do_not_write_the_engines_fields_nor_delete_orders(mw: Plant) -> 
     assert r.status_code == 409 and "响应用时" in r.json()["message"]["zh-CN"]
     assert mw.client.delete(f"/api/records/maintenance_order/{made['id']}", headers=mw.h("admin")).status_code == 409
     assert mw.machine_status("ASM-1") == "idle"                 # a repair that does not stop the machine
+
+
+def test_the_ledger_is_a_hierarchy_of_lines_machines_and_components(mw: Plant) -> None:
+    line = mw.post("/api/records/equipment", {"code": "L1", "name": "机加工线", "kind": "line"}, who="mgr1", status=201)
+    cnc = mw.post("/api/records/equipment", {"code": "E-CNC1", "name": "数控车床 1号", "kind": "machine", "machine": mw.machine["CNC-1"],
+                                             "parent_equipment": line["id"], "model": "CK6150", "maker": "沈阳机床"}, who="mgr1", status=201)
+    spindle = mw.post("/api/records/equipment", {"code": "E-CNC1-SP", "name": "主轴", "kind": "component", "parent_equipment": cnc["id"]},
+                      who="mgr1", status=201)
+    r = mw.client.post("/api/records/equipment", json={"code": "E-X", "name": "无对应设备", "kind": "machine"}, headers=mw.h("mgr1"))
+    assert r.status_code == 422 and "生产设备" in r.text                              # a machine links to its core machine
+    r = mw.client.post("/api/records/equipment", json={"code": "E-Y", "name": "部件挂产线", "kind": "component",
+                                                        "parent_equipment": line["id"]}, headers=mw.h("mgr1"))
+    assert r.status_code == 422 and "部件的上级应为设备、部件" in r.json()["message"]["zh-CN"]
+    sub = mw.post("/api/records/equipment", {"code": "E-CNC1-SP-B", "name": "主轴轴承", "kind": "component",
+                                             "parent_equipment": spindle["id"]}, who="mgr1", status=201)
+    now = mw.get(f"/api/records/equipment/{spindle['id']}", who="mgr1")
+    r = mw.client.patch(f"/api/records/equipment/{spindle['id']}", json={"row_version": now["row_version"], "parent_equipment": sub["id"]},
+                        headers=mw.h("mgr1"))
+    assert r.status_code == 422 and "循环" in r.text
+    assert mw.client.post("/api/records/equipment", json={"code": "E-Z", "name": "x", "kind": "line"},
+                          headers=mw.h("tech1")).status_code == 403                      # technicians read the ledger

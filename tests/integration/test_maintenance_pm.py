@@ -161,6 +161,7 @@ def test_spare_parts_leave_stock_through_the_ledger(mw: Plant) -> None:
     too_many = mw.act(oid, "start", parts=[*order["parts"], {"item": bolt, "qty": 50, "from_location": loc}])
     short = mw.client.post(f"/api/maintenance/orders/{oid}/issue-parts", headers=mw.h("tech1"))
     assert short.status_code in (409, 422), short.text
+    assert "/parts/1" in short.text                                            # the order's own second line
     assert too_many and mw.order(code)["parts"][1]["issued_at"] is None      # nothing half-issued
     now = mw.get(f"/api/records/maintenance_order/{oid}", who="tech1")
     r = mw.client.patch(f"/api/records/maintenance_order/{oid}", json={"row_version": now["row_version"], "parts": []},
