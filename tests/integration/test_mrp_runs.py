@@ -193,6 +193,27 @@ def test_net_change_after_a_bom_drops_a_component_replans_that_component(shop: S
     assert plan(shop.run(bucket="week", horizon=10).json()["code"]) == after_net
 
 
+def test_pegging_rows_stored_by_an_earlier_version_are_shown_as_they_are(shop: Shop) -> None:
+    """Suggestions written before pegging was computed on demand kept their stored rows (no pack upgrade
+    touched them): the API shows those rows, not a recomputed pegging; a net change that keeps the suggestion
+    drops them and its pegging is computed from then on."""
+    run = shop.run(bucket="week", horizon=10).json()
+    fg = [s for s in shop.suggestions(run["code"]) if s["item_code"] == "FG" and s["exception"] is None][0]
+    computed = [(p["demand_kind"], p["demand"], Decimal(str(p["qty"]))) for p in fg["pegging"]]
+    assert computed and all(k != "stock" for k, _, _ in computed)
+    with write_tx(shop.engine) as conn:         # the row an earlier version would have written
+        conn.execute(sa.text("INSERT INTO mrp_suggestion__pegging (parent_id, seq, demand_kind, demand, qty) "
+                             "VALUES (:s, 1, 'stock', '批量余量', :q)"), {"s": fg["id"], "q": fg["qty"]})
+    again = [s for s in shop.suggestions(run["code"]) if s["id"] == fg["id"]][0]
+    assert [(p["demand_kind"], p["demand"], Decimal(str(p["qty"]))) for p in again["pegging"]] == [
+        ("stock", "批量余量", Decimal(str(fg["qty"])))]
+    with write_tx(shop.engine) as conn:         # FG re-planned by a change, its suggestion kept
+        conn.execute(sa.text("UPDATE item SET updated_at = :now WHERE id = :i"), {"now": dt.datetime.now(dt.timezone.utc), "i": shop.ids["FG"]})
+    net = shop.run(bucket="week", horizon=10, mode="net_change").json()
+    kept = [s for s in shop.suggestions(net["code"]) if s["id"] == fg["id"]]
+    assert kept and [(p["demand_kind"], p["demand"], Decimal(str(p["qty"]))) for p in kept[0]["pegging"]] == computed
+
+
 def test_operators_may_not_run_or_confirm_and_bad_input_is_refused_in_words(shop: Shop, cli) -> None:  # type: ignore[no-untyped-def]
     op = login(shop.client, "op1", "op1-pass-1")
     r = shop.client.post("/api/mrp/runs", json={}, headers=op)
