@@ -98,8 +98,10 @@ def _load_plant(engine: sa.engine.Engine) -> None:
     pack's forms, NCR flow, rules) and a second quality engineer qe2."""
     from mom.platform.cli.demo import USERS, load_demo
 
-    for _ in load_demo(engine, quality_history=False):   # the stock tests count from an empty ledger;
-        pass                                             # test_quality_demo.py adds the quality history
+    # the stock tests count from an empty ledger, the production tests from an empty shop floor;
+    # test_quality_demo.py and test_equipment_demo.py add the histories
+    for _ in load_demo(engine, quality_history=False, equipment_history=False):
+        pass
     with write_tx(engine) as conn:
         auth.create_user(conn, username="qe2", password_hash=fixture_hash("qe2pass123"), display_name="质量工程师小钱",
                          department="QC", roles=["quality_engineer"])
