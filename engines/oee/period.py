@@ -7,6 +7,7 @@ from typing import Any
 
 from mom.platform.errors import InvalidInput, Problem
 
+YEARS = (1970, 2200)
 _NAMES = {"from": ("起始日期", "the start date"), "to": ("截止日期", "the end date")}
 
 
@@ -15,17 +16,23 @@ def moment(raw: str | None, name: str, tz: dt.tzinfo, *, end: bool = False) -> d
     if raw is None or not raw.strip():
         return None
     text = raw.strip()
+    zh_name, en_name = _NAMES[name]
     try:
         if len(text) <= 10:
             day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time(), tzinfo=tz)
-        at = dt.datetime.fromisoformat(text)
-    except ValueError:
-        zh_name, en_name = _NAMES[name]
+            at = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        else:
+            at = dt.datetime.fromisoformat(text)
+            at = at if at.tzinfo else at.replace(tzinfo=tz)
+    except (ValueError, OverflowError):
         zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
         en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
         raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
-    return at if at.tzinfo else at.replace(tzinfo=tz)
+    if not YEARS[0] <= at.year <= YEARS[1]:
+        zh = f"{zh_name}「{text[:20]}」超出范围：应在 {YEARS[0]} 年到 {YEARS[1]} 年之间"
+        en = f"{en_name} {text[:20]!r} is out of range: give a date between {YEARS[0]} and {YEARS[1]}"
+        raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)])
+    return at
 
 
 def period(date_from: str | None, date_to: str | None, ctx: Any) -> tuple[dt.datetime, dt.datetime]:

@@ -166,3 +166,12 @@ def test_cli_table_and_losses(shop: dict[str, Any], cli: Any) -> None:
     assert losses.exit_code == 0 and "设备故障" in losses.output and "未说明的停机" in losses.output
     bad = cli("oee", "--from", "12/01", "--to", DAY)
     assert bad.exit_code != 0 and "起始日期" in bad.output
+
+
+@pytest.mark.parametrize("query", ["from=9999-12-31&to=9999-12-31", "to=0001-01-01", "from=2026-12-01T08:00+14:00&to=x",
+                                   "machine=%00&from=2026-12-01", "group=&from=2026-12-01", "line=NOPE"])
+def test_odd_periods_are_refused_in_words_never_500(client: TestClient, shop: dict[str, Any], query: str) -> None:
+    r = client.get(f"/api/oee?{query}", headers=shop["admin"])
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert r.json()["message"]["zh-CN"]
