@@ -185,3 +185,22 @@ def test_the_packs_rule_and_the_cli_open_due_pm_orders(mw: Plant, settings, cli)
     assert order["status"] == "reported" and order["title"] == "保养：主轴润滑"
     out = cli("maintenance", "pm", "run", "--json")
     assert out.exit_code == 0 and '"opened": []' in out.output, out.output          # one order per plan and due date
+
+
+def test_a_counter_plan_is_due_after_that_many_parts(mw: Plant) -> None:
+    t0 = dt.datetime(2026, 12, 1, tzinfo=UTC)
+    plan = _plan(mw, trigger="counter", interval=1000, name="换刀")
+    with write_tx(mw.engine) as conn:
+        conn.execute(sa.text("UPDATE pm_plan SET created_at = :t WHERE id = :id"), {"t": t0, "id": plan["id"]})
+        compiled = mw.forms.get(conn, "machine_count")
+        for minute, total in ((0, 400), (1, 350), (2, 300)):                      # counts as the device engine writes them
+            conn.execute(compiled.main.insert().values(machine=mw.machine["CNC-1"], bucket_start=t0 + dt.timedelta(minutes=minute),
+                                                       total=total, good=total, scrap=0, created_at=t0, updated_at=t0,
+                                                       row_version=1, form_version=compiled.version))
+
+    def run(when: dt.datetime) -> list[str]:
+        return mw.at(when, lambda conn, ctx: [o["code"] for o in PM.run(conn, mw.forms, ctx)])
+
+    assert run(t0 + dt.timedelta(minutes=2)) == []                               # 750 parts in the first two minutes
+    [code] = run(t0 + dt.timedelta(minutes=3))                                   # 1050
+    assert "1050.0 件" in mw.order(code)["note"] and mw.order(code)["title"] == "保养：换刀"
