@@ -17,6 +17,7 @@ from mom.platform.cli import demo_equipment, demo_quality
 from mom.platform.composition import form_registry as forms_registry
 from mom.platform.db import tables as T
 from mom.platform.db.engine import read_tx, write_tx
+from mom.platform.errors import Conflict
 from mom.platform.settings import get_settings
 
 
@@ -95,13 +96,16 @@ def load_packs(engine: Engine, *, quality_history: bool = True, equipment_histor
                                demo=True, tz=tz)
     yield from lines
     # the equipment pack (设备管理) on core: ledger, device mapping of the demo machines, spare parts
-    clash = _taken_forms(engine, "equipment", ("maintenance_order",))
+    clash = _taken_forms(engine, demo_pack_path().parent / "equipment")
     if clash:
-        yield (f"设备管理包未安装：表单 {'、'.join(clash)} 已属于演示包 demo（旧的示例表单）/ the equipment pack is not "
-               f"installed: the form(s) {', '.join(clash)} belong to the demo pack (its old sample forms)")
+        yield (f"设备管理包未安装：数据库里已有同名表单 {'、'.join(clash)}（演示包的旧示例表单）/ the equipment pack is not "
+               f"installed: the database already has form(s) named {', '.join(clash)} (the demo pack's old sample forms)")
     else:
-        _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "equipment"),
-                                   forms_factory=forms_registry, demo=True, tz=tz)
+        try:
+            _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "equipment"),
+                                       forms_factory=forms_registry, demo=True, tz=tz)
+        except Conflict as exc:     # e.g. a demo 1.x database whose own 维修工单 form stays (retired, data kept)
+            lines = [f"设备管理包未安装 / the equipment pack is not installed: {exc}"]
         yield from lines
     yield from _bore_readings(engine, demo_pack_path(), registry)
     # quality history through the engine: receipts posted, their inspection lots judged (SPC, 质量看板, one NCR)
@@ -112,11 +116,18 @@ def load_packs(engine: Engine, *, quality_history: bool = True, equipment_histor
         yield from demo_equipment.load_equipment_history(engine, registry, tz)
 
 
-def _taken_forms(engine: Engine, pack: str, names: tuple[str, ...]) -> list[str]:
-    """The forms of ``names`` another pack than ``pack`` owns (installing ``pack`` would be refused)."""
+def _taken_forms(engine: Engine, folder: Path) -> list[str]:
+    """The forms of the pack in ``folder`` that the database already has under another owner (another pack, or
+    the plant's own, such as the demo pack's old sample maintenance_order): installing the pack would be refused."""
+    import json
+
+    manifest = json.loads((folder / "pack.json").read_text(encoding="utf-8"))
+    names = [json.loads((folder / f).read_text(encoding="utf-8"))["name"] for f in manifest.get("forms", [])]
     with read_tx(engine) as conn:
-        return sorted(conn.execute(sa.select(T.pack_item.c.name).where(
-            T.pack_item.c.kind == "forms", T.pack_item.c.name.in_(names), T.pack_item.c.pack != pack)).scalars())
+        there = set(conn.execute(sa.select(T.form.c.name).where(T.form.c.name.in_(names))).scalars())
+        ours = set(conn.execute(sa.select(T.pack_item.c.name).where(
+            T.pack_item.c.kind == "forms", T.pack_item.c.pack == manifest["name"])).scalars())
+    return sorted(there - ours)
 
 
 def _bore_readings(engine: Engine, root: Path, registry: object) -> Iterator[str]:
