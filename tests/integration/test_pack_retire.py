@@ -119,7 +119,7 @@ def test_retired_rule_does_not_fire(plant: Plant, engine, settings) -> None:  # 
     c = plant.client
 
     def orders() -> int:
-        return len(c.get("/api/records/maintenance_order", headers=plant.h("admin")).json()["items"])
+        return len(c.get("/api/records/repair_ticket", headers=plant.h("admin")).json()["items"])
 
     before = orders()
     _slot(engine, plant, "rules", "retire", "breakdown_response")

@@ -91,7 +91,7 @@ def test_list_shows_the_demo_pack_and_non_admins_are_refused(plant: Any, packs_e
     r = c.get("/api/packs", headers=plant.h("admin"))
     assert r.status_code == 200, r.text
     demo = next(p for p in r.json()["packs"] if p["name"] == "demo")
-    assert demo["status"] == "installed" and demo["installed_version"] == "2.0.1" and demo["origin"] == "builtin"
+    assert demo["status"] == "installed" and demo["installed_version"] == "2.1.0" and demo["origin"] == "builtin"
     assert demo["label"]["zh-CN"].startswith("演示")
     r = c.get("/api/packs/demo", headers=plant.h("admin"))
     assert r.status_code == 200, r.text

@@ -22,7 +22,7 @@ register_hook("test.slow", lambda rt, args, names: time.sleep(0.05))
 
 RULE = {"format": "mom.rule/1", "name": "open_order", "on": {"event": "record.created", "form": "breakdown"},
         "actions": [{"type": "hook", "name": "test.slow"},
-                    {"type": "create_record", "form": "maintenance_order", "values": {"machine": "machine", "problem": "symptom"}}]}
+                    {"type": "create_record", "form": "repair_ticket", "values": {"machine": "machine", "problem": "symptom"}}]}
 
 
 class _Later(Worker):
@@ -43,7 +43,7 @@ def _setup(plant: Plant, n: int) -> None:
 
 def _counts(engine: sa.engine.Engine) -> tuple[list[str], dict[str, int]]:
     with engine.connect() as conn:
-        machines = [r[0] for r in conn.execute(sa.text("SELECT machine FROM maintenance_order ORDER BY machine"))]
+        machines = [r[0] for r in conn.execute(sa.text("SELECT machine FROM repair_ticket ORDER BY machine"))]
         stats = dict(conn.execute(sa.select(T.outbox.c.status, sa.func.count()).group_by(T.outbox.c.status)).all())
     return machines, stats
 

@@ -94,7 +94,7 @@ def test_breakdown_rule_runs_once_through_the_outbox(plant: Plant, settings, eng
     w = _worker(plant, settings, engine)
     got = w.drain()
     assert got["failed"] == 0 and got["events"] >= 3
-    orders = c.get("/api/records/maintenance_order", headers=plant.h("admin")).json()["items"]
+    orders = c.get("/api/records/repair_ticket", headers=plant.h("admin")).json()["items"]
     assert [(o["machine"], o["breakdown_id"]) for o in orders] == [("CNC-7", high["id"])]
     notes = c.get("/api/notifications", headers=plant.h("planner")).json()
     assert notes["unread"] == 1 and "CNC-7" in notes["items"][0]["title"]
