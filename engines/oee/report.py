@@ -3,13 +3,13 @@ reliability (MTBF / MTTR) from the maintenance engine when its forms are install
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.devices import forms as dforms
+from mom.engines.maintenance import reliability as maintenance_reliability
 from mom.engines.oee import reader
 from mom.engines.oee.timemodel import LOSSES, STOP_LOSS, Tally, kpis
 from mom.engines.records.context import Ctx
@@ -94,15 +94,12 @@ def _public(k: dict[str, Any]) -> dict[str, Any]:
 
 
 def reliability(conn: Connection, forms: Any, ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
-    """MTBF / MTTR per machine from the maintenance engine (contract ``reliability.mtbf_mttr``), when the
-    maintenance forms are installed and the engine provides it; else nothing."""
+    """MTBF / MTTR per machine from the maintenance engine (contract ``reliability.mtbf_mttr``) when the
+    maintenance forms are installed; else nothing."""
     got = getattr(forms, "get_many", None)
     if got is None or "maintenance_order" not in got(conn, ["maintenance_order"]):
         return {}
-    if importlib.util.find_spec("mom.engines.maintenance.reliability") is None:
-        return {}
-    from mom.engines.maintenance import reliability as rel      # provided by the maintenance engine (issue 23 H1)
-    return {int(k): v for k, v in rel.mtbf_mttr(conn, forms, ids, start, end).items()}
+    return {int(k): v for k, v in maintenance_reliability.mtbf_mttr(conn, forms, ids, start, end).items()}
 
 
 def losses(conn: Connection, forms: Any, ctx: Ctx, start: dt.datetime, end: dt.datetime, *,

@@ -115,6 +115,8 @@ def test_job_reports_for_a_machine_without_counters_and_lines(client: TestClient
     cnc2 = rows["CNC-2"]
     assert cnc2["quantity"]["pq"] == 190 and cnc2["quantity"]["gq"] == 170     # the correction counts
     assert cnc2["availability"] == 1.0
+    # MTBF / MTTR from the maintenance engine: no repair order on these machines
+    assert cnc2["reliability"]["failures"] == 0 and cnc2["reliability"]["mtbf_h"] is None
     assert cnc2["effectiveness"] == pytest.approx(190 * 120 / (8 * 3600))
     line = _get(client, shop["admin"], f"/api/oee?from={DAY}&to={DAY}&group=line&line=WC-MACH")["rows"]
     assert len(line) == 1 and line[0]["line_code"] == "WC-MACH"
