@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from mom.platform.cli.common import HelpGroup, echo_json, reports_errors
-from mom.platform.cli.csvwatch_cmds import watch_cmd
+from mom.platform.cli.devices_watch import watch_cmd
 from mom.platform.hookspecs import hookimpl
 from mom.platform.settings import get_settings
 
@@ -136,7 +136,7 @@ def status_cmd(as_json: bool) -> None:
         click.echo("还没有收到设备数据 / no device data yet")
 
 
-devices.add_command(watch_cmd)   # mom devices watch: the test-bench CSV folder watcher (csvwatch_cmds)
+devices.add_command(watch_cmd)   # mom devices watch: the test-bench CSV folder watcher (devices_watch)
 
 
 @hookimpl
