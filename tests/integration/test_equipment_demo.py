@@ -69,6 +69,8 @@ def test_demo_machines_have_a_week_of_states_oee_stops_pm_and_a_repair(core_pack
     assert sorted(per) == CODES
     for code, r in per.items():
         assert r["oee"] is not None and 0 < r["oee"] < 1, (code, r)
+        # the counters follow the routing's run time per part (FUR-1 12, CNC-1 18, CNC-2 9, ASM-1 8 min) at 85–97 % speed
+        assert 0.8 < r["effectiveness"] <= 1, (code, r)
 
     week = f"from={(today - dt.timedelta(days=7)).isoformat()}&to={today.isoformat()}"
     reasons = _get(client, h, f"/api/oee/losses?{week}")["reasons"]
