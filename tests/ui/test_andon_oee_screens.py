@@ -127,6 +127,7 @@ def test_oee_page_drills_down_to_the_day(page, oserver: str) -> None:  # type: i
     page.goto(oserver + "/#/oee")
     row = page.wait_for_selector("[data-test=oee-table] tr[data-row^='CNC-2']")
     assert "%" in row.inner_text()
+    assert "MTBF(h)" in page.inner_text("[data-test=oee-table]")     # from the maintenance engine
     row.click()
     page.wait_for_selector("[data-test=oee-timeline] .seg[data-state=down]")
     losses = page.inner_text("[data-test=oee-drill]")
