@@ -1,12 +1,9 @@
-"""The equipment demo (设备演示数据, platform/cli/demo_equipment.py) on both databases: the core demo plant with
-the equipment pack's demo content (installed as `mom pack install equipment --demo`), then the week's history
-step `mom demo` runs. After it the andon board lists the four demo machines with states (CNC-2 down with an
-open repair order), OEE per machine for the last working day is a real figure between 0 and 1, stops are
+"""The equipment demo (设备演示数据, platform/cli/demo_equipment.py) on both databases. The `plant` template is
+`mom demo` without the histories; the step `mom demo` ends with adds the week. After it the andon board lists
+the four demo machines with states (CNC-2 down with an open repair order), OEE per machine for the last working
+day is a real figure between 0 and 1 with an effectiveness that follows the routing's run times, stops are
 partly classified and partly unexplained, a PM plan is due within the week, and running the step again changes
 nothing.
-
-(`mom demo` itself cannot install the equipment pack yet: the demo pack's old sample form maintenance_order
-has the equipment pack's form name — see the step's line in platform/cli/demo.py.)
 """
 from __future__ import annotations
 
@@ -17,12 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from mom.engines.forms.fieldtypes import plant_tz
-from mom.engines.packs import manager
-from mom.platform.auth import service as auth
 from mom.platform.cli import demo_equipment
 from mom.platform.composition import form_registry
-from mom.platform.db.engine import write_tx
-from tests.conftest import fixture_hash, login
+from tests.conftest import login
 
 TZ = plant_tz("Asia/Shanghai")
 CODES = ["ASM-1", "CNC-1", "CNC-2", "FUR-1"]
@@ -44,10 +38,8 @@ def _counts(engine: Any) -> tuple[int, ...]:
                      for t in ("machine_state", "machine_count", "production_order", "pm_plan", "maintenance_order"))
 
 
-def test_demo_machines_have_a_week_of_states_oee_stops_pm_and_a_repair(core_pack, engine, client) -> None:  # type: ignore[no-untyped-def]
-    manager.execute(engine, None, "install", "equipment", forms_factory=form_registry, demo=True, tz=TZ)
-    with write_tx(engine) as conn:
-        auth.create_user(conn, username="admin", password_hash=fixture_hash("admin123"), is_admin=True)
+def test_demo_machines_have_a_week_of_states_oee_stops_pm_and_a_repair(plant, engine, client) -> None:  # type: ignore[no-untyped-def]
+    assert _counts(engine) == (0, 0, 0, 0, 0)     # the template: the pack and its demo content, no history
     t0 = time.monotonic()
     [line] = _history(engine)
     took = time.monotonic() - t0
