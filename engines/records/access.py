@@ -74,7 +74,25 @@ def granting_entries(permissions: Any, actor: Actor) -> list[dict[str, Any]]:
                                         or p.get("department") in actor.department_codes)]
 
 
+#: actors whose access to one form version is kept (a plant's people; past it the memo starts again)
+_KEPT_ACTORS = 512
+
+
 def form_access(compiled: CompiledForm, actor: Actor) -> FormAccess:
+    """What ``actor`` may do with records of ``compiled``: decided once per actor and published version
+    (both immutable: a changed role, department or permission is a new Actor or a new version)."""
+    kept = compiled.memo.get("form_access")
+    if kept is None:
+        kept = compiled.memo.setdefault("form_access", {})
+    got = kept.get(actor)
+    if got is None:
+        if len(kept) >= _KEPT_ACTORS:
+            kept.clear()
+        got = kept[actor] = _decide(compiled, actor)
+    return got
+
+
+def _decide(compiled: CompiledForm, actor: Actor) -> FormAccess:
     name = compiled.name
     label = text_of(compiled.definition.label, name)
     if actor.is_admin:

@@ -71,16 +71,21 @@ def in_statement(ctx: Ctx, compiled: CompiledForm, f: Any) -> tuple[Any, dict[st
     width, never cut)."""
     pattern = str(f.raw["pattern"])
     local = ctx.now.astimezone(ctx.tz)
-    m = next(m for m in pattern_of.TOKEN.finditer(pattern) if m.group(1) == "seq")
-    params = {"name": f"{compiled.name}.{f.id}", "period": pattern_of.period_of(pattern, local), "count": 1,
-              "an_prefix": pattern_of.render(pattern[:m.start()], local, 0),
-              "an_suffix": pattern_of.render(pattern[m.end():], local, 0)}
-    key = ("autonumber_in_statement", f.key, int(m.group(2)))
+    hour = (local.year, local.month, local.day, local.hour)     # a pattern's finest date part is the hour
+    kept = compiled.memo.get(("autonumber_params", f.key))
+    if kept is None or kept[0] != hour:         # the period and the texts around the number, once an hour
+        m = next(m for m in pattern_of.TOKEN.finditer(pattern) if m.group(1) == "seq")
+        kept = compiled.memo[("autonumber_params", f.key)] = (hour, int(m.group(2)), {
+            "name": f"{compiled.name}.{f.id}", "period": pattern_of.period_of(pattern, local), "count": 1,
+            "an_prefix": pattern_of.render(pattern[:m.start()], local, 0),
+            "an_suffix": pattern_of.render(pattern[m.end():], local, 0)})
+    params = dict(kept[2])
+    key = ("autonumber_in_statement", f.key, kept[1])
     expr = compiled.memo.get(key)
     if expr is None:
         seq = _reserve("postgresql").cte(f"seq_{f.key}")
         text = sa.cast(seq.c.value, sa.Text)
-        width = sa.func.greatest(sa.literal(int(m.group(2)), sa.Integer), sa.func.length(text))
+        width = sa.func.greatest(sa.literal(kept[1], sa.Integer), sa.func.length(text))
         expr = compiled.memo[key] = sa.select(
             sa.bindparam("an_prefix", type_=sa.Text) + sa.func.lpad(text, width, sa.literal("0", sa.Text))
             + sa.bindparam("an_suffix", type_=sa.Text)).scalar_subquery()

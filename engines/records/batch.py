@@ -16,7 +16,8 @@ locked, no re-validation of the whole record, still hooks, row_version and audit
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -191,6 +192,100 @@ def _audited_update(compiled: Any, keys: tuple[str, ...]) -> Any:
     return stmt
 
 
+_TOGETHER = "mom_batch_together"
+
+
+@contextmanager
+def writes_together(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: the one-record writes :func:`write_system_fields` makes inside the block (a job report's
+    task, then its order) wait and go to the database together when the block ends — one statement
+    with each UPDATE and its audit entry — or sooner, before another write of a row already waiting.
+    Each write's ``before_update`` hooks run when it is made, its ``after_update`` hooks after the
+    statement, in the order of the writes. Nothing waiting is written when the block raises (the
+    transaction is rolled back). Elsewhere (SQLite, an inner block) each write goes at once."""
+    if conn.dialect.name != "postgresql" or _TOGETHER in conn.info:
+        yield
+        return
+    conn.info[_TOGETHER] = []
+    try:
+        yield
+        _flush(conn)
+    finally:
+        conn.info.pop(_TOGETHER, None)
+
+
+def _defer(conn: Connection, compiled: Any, ctx: Ctx, done: list[tuple[int, dict[str, Any], dict[str, Any],
+                                                                        dict[str, Any], dict[str, Any]]],
+           hooks: Any) -> bool:
+    """Keep ``done`` (no child rows, each record its own set of fields) for :func:`writes_together`'s
+    statement; False when there is no such block (then written now, after what is waiting)."""
+    waiting = conn.info.get(_TOGETHER)
+    if waiting is None or not done:
+        return False
+    keys = [tuple(sorted(k for k in changes if k in merged)) for _, _, merged, changes, _ in done]
+    if any(children for *_, children in done) or len(set(keys)) != len(done):
+        _flush(conn)
+        return False
+    if any((compiled.main, rid) == (w[0].main, w[2]) for w in waiting for rid, *_ in done):
+        _flush(conn)            # the same row twice in one statement: the second would not see the first
+    for k, (rid, row, merged, changes, _) in zip(keys, done):
+        waiting.append((compiled, k, rid, row, merged, changes, ctx, hooks))
+    return True
+
+
+def _flush(conn: Connection) -> None:
+    """Send the writes waiting in :func:`writes_together` (one statement), then their after_update hooks."""
+    waiting = conn.info.get(_TOGETHER)
+    if not waiting:
+        return
+    todo = list(waiting)
+    waiting.clear()
+    stmt = _audited_updates(tuple((w[0], w[1]) for w in todo))
+    params: dict[str, Any] = {}
+    for i, (compiled, keys, rid, row, merged, changes, ctx, _) in enumerate(todo):
+        params.update({f"p{i}_id": rid, f"p{i}_rv": row["row_version"], f"p{i}_fv": compiled.version,
+                       f"p{i}_at": ctx.now, f"p{i}_by": ctx.actor.id, f"p{i}_changes": changes,
+                       **{f"p{i}_v_{k}": merged[k] for k in keys}})
+    try:
+        counts = conn.execute(stmt, params).one()
+    except sa.exc.IntegrityError as exc:
+        raise uniqueness.conflict(exc, todo[0][0]) from exc
+    if any(n != 1 for n in counts):
+        raise Conflict("有记录在保存时已被他人修改；请刷新后重试", "a record was changed meanwhile; reload and retry")
+    for compiled, _, rid, row, merged, changes, ctx, hooks in todo:
+        hooks.after_update(conn, ctx, compiled, rid, row, merged, set(changes))
+
+
+def _audited_updates(parts: tuple[tuple[Any, tuple[str, ...]], ...]) -> Any:
+    """PostgreSQL: :func:`_audited_update` of several records (``(compiled form, fields)`` each, their
+    parameters prefixed ``p<i>_``) in one statement, answering how many rows each UPDATE wrote; built
+    once per combination of form versions and fields (kept on the first form's version)."""
+    memo, key = parts[0][0].memo, ("batch_updates_audited", tuple((c.name, k) for c, k in parts))
+    kept = memo.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], (c for c, _ in parts))):
+        return kept[1]
+    A = T.audit
+    counts, auds = [], []
+    for i, (compiled, keys) in enumerate(parts):
+        t, p = compiled.main, f"p{i}_"
+        upd = t.update().where(t.c.id == sa.bindparam(f"{p}id"), t.c.row_version == sa.bindparam(f"{p}rv")).values(
+            {**{k: sa.bindparam(f"{p}v_{k}", type_=t.c[k].type) for k in keys}, "row_version": t.c.row_version + 1,
+             "form_version": sa.bindparam(f"{p}fv", type_=t.c.form_version.type),
+             "updated_at": sa.bindparam(f"{p}at", type_=t.c.updated_at.type),
+             "updated_by": sa.bindparam(f"{p}by", type_=t.c.updated_by.type)}).returning(t.c.id).cte(f"upd{i}")
+        entry = sa.select(sa.bindparam(f"{p}at", type_=A.c.at.type), sa.bindparam(f"{p}by", type_=A.c.actor_id.type),
+                          sa.literal(compiled.name, A.c.form.type), upd.c.id, sa.literal("update", A.c.action.type),
+                          sa.bindparam(f"{p}fv", type_=A.c.form_version.type),
+                          sa.bindparam(f"{p}changes", type_=A.c.changes.type))
+        auds.append(A.insert().from_select(["at", "actor_id", "form", "record_id", "action", "form_version", "changes"],
+                                           entry).cte(f"aud{i}"))
+        counts.append(sa.select(sa.func.count()).select_from(upd).scalar_subquery().label(f"n{i}"))
+    stmt = sa.select(*counts).add_cte(*auds)
+    if len(memo) < 4096:
+        memo[key] = ([c for c, _ in parts], stmt)
+    return stmt
+
+
 def insert_audit(conn: Connection, entries: list[dict[str, Any]]) -> None:
     """Audit entries (mom_audit rows) in one INSERT, however many records and forms they are of."""
     if entries:
@@ -227,7 +322,8 @@ def write_system_fields(*, conn: Connection, registry: lookup.Registry, ctx: Ctx
             done.append((rid, row, merged, changes, {}))
         out.append({**row, **merged, "row_version": int(row["row_version"]) + (1 if changes else 0),
                     **({"updated_at": ctx.now, "updated_by": ctx.actor.id} if changes else {})})
-    _write(conn, compiled, ctx, done, audit_into)
-    for rid, row, merged, changes, _ in done:
-        hooks.after_update(conn, ctx, compiled, rid, row, merged, set(changes))
+    if not _defer(conn, compiled, ctx, done, hooks):       # (inside writes_together: sent with the others)
+        _write(conn, compiled, ctx, done, audit_into)
+        for rid, row, merged, changes, _ in done:
+            hooks.after_update(conn, ctx, compiled, rid, row, merged, set(changes))
     return out

@@ -6,6 +6,7 @@ problem is collected with its path; nothing is written here.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -251,11 +252,21 @@ def _defaults(compiled: CompiledForm, prep: Prepared, ctx: Ctx, problems: Proble
             _default_one(f, prep.values, ctx, problems, f"{prefix}/{f.key}", prep)
 
 
+#: default expressions most forms use (who and when), answered as the sandbox answers them without starting it
+_PLAIN_DEFAULTS: dict[str, Any] = {
+    "now()": lambda ctx: ctx.now or dt.datetime.now(dt.timezone.utc),
+    "today()": lambda ctx: (ctx.now or dt.datetime.now(dt.timezone.utc)).date(),
+    "current_user": lambda ctx: ctx.actor.id,
+    "current_department": lambda ctx: ctx.actor.department_id,
+}
+
+
 def _default_one(f: FieldSpec, target: dict[str, Any], ctx: Ctx, problems: ProblemList, path: str, prep: Prepared) -> None:
     if f.default_expr is not None:
+        plain = _PLAIN_DEFAULTS.get(f.default_expr.source.strip())
         try:
-            raw = f.default_expr.evaluate({"current_user": ctx.actor.id, "current_department": ctx.actor.department_id},
-                                          now=ctx.now)
+            raw = plain(ctx) if plain is not None else f.default_expr.evaluate(
+                {"current_user": ctx.actor.id, "current_department": ctx.actor.department_id}, now=ctx.now)
         except ExpressionError as exc:
             problems.add(path, f"默认值表达式失败：{exc.zh}", f"default expression failed: {exc.en}", "expression")
             return
