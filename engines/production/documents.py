@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as S
-from mom.engines.records.batch import insert_audit, update_many, write_system_fields
+from mom.engines.records.batch import insert_audit, update_many, write_system_fields, writes_together
 from mom.engines.records.context import Ctx
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
@@ -46,8 +46,12 @@ NEEDS = {REPORT: ("task", "event", "good_qty", "production_order"),
 
 def is_core(compiled: CompiledForm) -> bool:
     """Is ``compiled`` the core pack's form of its name (it has the fields the engine binds to)?"""
-    needs = NEEDS.get(compiled.name)
-    return needs is not None and all(compiled.definition.field(k) is not None for k in needs)
+    got = compiled.memo.get("production_is_core")       # asked by every hook of every write: once per version
+    if got is None:
+        needs = NEEDS.get(compiled.name)
+        got = compiled.memo["production_is_core"] = needs is not None and all(
+            compiled.definition.field(k) is not None for k in needs)
+    return got
 
 
 def require_core(conn: Connection, forms: Any) -> None:
@@ -66,17 +70,32 @@ _MEMO = "mom_production_forms"
 #: the forms a job report reads (with the forms its references and its forecast name), looked up
 #: together the first time the engine needs one of them in a transaction: one read, not one each
 PREFETCH = (ORDER, TASK, REPORT, MACHINE, "work_center", "scrap_reason", "work_calendar")
+#: forms other engines' job-report hooks look up (:func:`prefetch_also`), read in the same statement
+_ALSO: list[str] = []
+
+
+def prefetch_also(*names: str) -> None:
+    """Have ``names`` read with the production forms (one statement a transaction): an engine whose
+    record hooks act on every job report (the quality pack's IPQC plan check) registers its forms at
+    import and reads them through :class:`TxForms` — a form not installed costs nothing then."""
+    _ALSO.extend(n for n in names if n not in _ALSO and n not in PREFETCH)
+
+
+def _memo(conn: Connection, forms: Any) -> tuple[Any, Any, dict[str, CompiledForm], set[str]] | None:
+    memo = conn.info.get(_MEMO)
+    return memo if memo is not None and memo[0] is conn.get_transaction() and memo[1] is forms else None
 
 
 def compiled(conn: Connection, forms: Any, name: str) -> CompiledForm:
     """``forms.get(conn, name)`` read once per transaction (a job report names the same forms a dozen times)."""
-    tx = conn.get_transaction()
-    memo = conn.info.get(_MEMO)
-    if memo is None or memo[0] is not tx or memo[1] is not forms:
-        memo = conn.info[_MEMO] = (tx, forms, {})
+    memo = _memo(conn, forms)
+    if memo is None:
+        memo = conn.info[_MEMO] = (conn.get_transaction(), forms, {}, set())
         get_many = getattr(forms, "get_many", None)
         if name in PREFETCH and get_many is not None:
-            memo[2].update(get_many(conn, PREFETCH))
+            asked = (*PREFETCH, *_ALSO)
+            memo[2].update(get_many(conn, asked))
+            memo[3].update(asked)       # asked for: a form left out is not installed (or retired)
     got = memo[2].get(name)
     if got is None:
         got = memo[2][name] = forms.get(conn, name)
@@ -88,10 +107,29 @@ class TxForms:
     (its create, display values and references look forms up again and again)."""
 
     def __init__(self, forms: Any) -> None:
+        forms = forms.forms if isinstance(forms, TxForms) else forms
         self.forms, self.hooks = forms, forms.hooks
 
     def get(self, conn: Connection, name: str) -> CompiledForm:
         return compiled(conn, self.forms, name)
+
+    def get_many(self, conn: Connection, names: Any) -> dict[str, CompiledForm]:
+        """``forms.get_many``, answered from this transaction's read when it asked for all of ``names``
+        (a form it found missing is left out, as ``get_many`` leaves it out)."""
+        names = list(names)
+        memo = _memo(conn, self.forms)
+        if memo is not None and all(n in memo[3] or n in memo[2] for n in names):
+            return {n: memo[2][n] for n in names if n in memo[2]}
+        get_many = getattr(self.forms, "get_many", None)
+        if get_many is not None:
+            return get_many(conn, names)
+        out = {}
+        for n in names:
+            try:
+                out[n] = self.forms.get(conn, n)
+            except NotFound:
+                pass
+        return out
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.forms, name)
@@ -101,6 +139,9 @@ _HELD = "mom_production_held"
 #: :func:`held` key: {task id: (setup, run) of its ``modes`` row for its planned machine, or None},
 #: read with the order's tasks by a job report for its expected finish
 TASK_TIMES = "task_times"
+#: :func:`held` key: {task id: (its working calendar's id or None, that calendar's version or None)}, read
+#: with the order's tasks by a job report for its expected finish (:func:`forecast.task_calendars`)
+TASK_CALENDARS = "task_calendars"
 
 
 def held(conn: Connection) -> dict[Any, Any]:
@@ -141,18 +182,24 @@ def order_of_task(conn: Connection, forms: Any, task_id: int) -> dict[str, Any] 
     return got
 
 
+#: the task's fields :func:`scanned` reads: what names it (the report's rules read the task again, locked,
+#: with its order's other tasks)
+SCANNED_TASK = ("id", "code", "production_order", "seq", "name", "status", "work_center", "machine")
+
+
 def scanned(conn: Connection, forms: Any, code: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[int, str]]] | None:
-    """The live task whose code is ``code`` exactly (what a scanner sends), its live order locked (FOR
-    UPDATE on PostgreSQL, kept in :func:`held`) and the names of its work centre and machine, in one
-    statement built once per version of the forms: ``(task, order, {form: {id: name}})``; None when no
-    live task of a live order has that code (:func:`resolve` then finds it, or says why not)."""
+    """The live task whose code is ``code`` exactly (what a scanner sends: its fields :data:`SCANNED_TASK`),
+    its live order locked (FOR UPDATE on PostgreSQL, kept in :func:`held`) and the names of its work
+    centre and machine, in one statement built once per version of the forms: ``(task, order, {form:
+    {id: name}})``; None when no live task of a live order has that code (:func:`resolve` then finds
+    it, or says why not)."""
     task_form, order_form = compiled(conn, forms, TASK), compiled(conn, forms, ORDER)
     named = [(key, compiled(conn, forms, form)) for key, form in (("work_center", "work_center"), ("machine", MACHINE))]
     key = ("scanned", conn.dialect.name, order_form.version, *(f.version for _, f in named))
     built = task_form.memo.get(key)
     if built is None:
         t, o = task_form.main, order_form.main
-        cols: list[Any] = [*t.c, *(c.label(f"o__{c.key}") for c in o.c)]
+        cols: list[Any] = [*(t.c[k] for k in SCANNED_TASK if k in t.c), *(c.label(f"o__{c.key}") for c in o.c)]
         source = t.join(o, o.c.id == t.c.production_order)
         for k, f in named:
             n = f.main.alias(f"n_{k}")
@@ -162,7 +209,7 @@ def scanned(conn: Connection, forms: Any, code: str) -> tuple[dict[str, Any], di
              .where(t.c.code == sa.bindparam("code"), t.c.deleted_at.is_(None), o.c.deleted_at.is_(None)).limit(1))
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(of=o)
-        built = task_form.memo[key] = (q, [c.key for c in t.c], [c.key for c in o.c])
+        built = task_form.memo[key] = (q, [k for k in SCANNED_TASK if k in t.c], [c.key for c in o.c])
     q, task_keys, order_keys = built
     found = conn.execute(q, {"code": code}).mappings().first()
     if found is None:
@@ -197,6 +244,15 @@ def one_audit_insert(conn: Connection) -> Iterator[None]:
     finally:
         conn.info.pop(_AUDITS, None)
     insert_audit(conn, entries)
+
+
+@contextmanager
+def written_together(conn: Connection) -> Iterator[None]:
+    """The engine's writes inside (:func:`write`: a job report's task, then its order) sent together at the
+    end, on PostgreSQL one statement (:func:`batch.writes_together`), their after_update hooks run after it
+    still as the engine's writes."""
+    with engine_writes(conn), writes_together(conn):
+        yield
 
 
 def engine_writing(conn: Connection) -> bool:

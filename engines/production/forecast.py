@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.production import documents as D
 from mom.engines.production.calendars import calendar_of, read_calendars
-from mom.platform.errors import InvalidInput
+from mom.platform.errors import InvalidInput, NotFound
 
 #: how far a forecast looks for working time before it gives up on a calendar (then: round the clock)
 MAX_DAYS = 3 * 366
@@ -181,6 +181,45 @@ def work_left(task: Mapping[str, Any], times: Mapping[int, tuple[Any, Any]]) -> 
     return left * run + (setup if task.get("actual_start") is None else D.ZERO)
 
 
+def calendar_forms(conn: Connection, forms: Any) -> tuple[Any, Any, Any] | None:
+    """The machine, work centre and calendar forms when they have the fields the forecast reads (else None)."""
+    try:
+        m, c, cal = (D.compiled(conn, forms, n) for n in (D.MACHINE, CENTRE_FORM, CALENDAR_FORM))
+    except NotFound:
+        return None
+    ok = {"calendar", "work_center"} <= set(m.main.c.keys()) and "calendar" in c.main.c \
+        and {"row_version", "created_at", "updated_at", "deleted_at"} <= set(cal.main.c.keys())
+    return (m, c, cal) if ok else None
+
+
+_CAL = ("_cal", "_cal_id", "_cal_row_version", "_cal_created_at", "_cal_updated_at", "_cal_deleted_at")
+
+
+def task_calendar_join(t: Any, machines: Any, centres: Any, calendars: Any) -> tuple[Any, list[Any]]:
+    """The task table ``t`` joined to the working calendar of each task as :func:`task_calendars` chooses it
+    (its machine's, else the machine's work centre's; a task without a machine: its work centre's), and
+    the columns that name the calendar and its version (:func:`task_calendar_of` reads them)."""
+    m, wm, wt = machines.main.alias("fc_m"), centres.main.alias("fc_wm"), centres.main.alias("fc_wt")
+    cal = calendars.main.alias("fc_cal")
+    chosen = sa.case((m.c.id.is_not(None), sa.func.coalesce(m.c.calendar, wm.c.calendar)), else_=wt.c.calendar)
+    source = (t.outerjoin(m, m.c.id == t.c.machine).outerjoin(wm, wm.c.id == m.c.work_center)
+              .outerjoin(wt, wt.c.id == t.c.work_center).outerjoin(cal, cal.c.id == chosen))
+    cols = [chosen.label(_CAL[0]), *(cal.c[k].label(f"_cal_{k}") for k in ("id", "row_version", "created_at", "updated_at",
+                                                                            "deleted_at"))]
+    return source, cols
+
+
+def task_calendar_of(row: dict[str, Any], calendars: Any) -> tuple[int | None, bool, tuple[Any, ...] | None]:
+    """Take :func:`task_calendar_join`'s columns out of a task's ``row``: (its calendar's id or None, whether
+    that calendar's row was found, its version — None when deleted)."""
+    cid, rid, rv, created, updated, deleted = (row.pop(k) for k in _CAL)
+    if cid is None:
+        return None, False, None
+    if rid is None:
+        return int(cid), False, None
+    return int(cid), True, None if deleted is not None else (calendars.version, rv, created, updated)
+
+
 def task_calendars(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, Any]]
                    ) -> dict[int, dict[str, Any] | None]:
     """task id -> the calendar its machine (else its work centre) works on, None: round the clock.
@@ -190,6 +229,12 @@ def task_calendars(conn: Connection, forms: Any, tasks: Sequence[Mapping[str, An
     The machines, their centres and the calendars' versions come in one query; a calendar's shifts
     and holidays are read again only when its row changed (see :func:`_calendars`)."""
     open_tasks = [t for t in tasks if t.get("status") != "done"]
+    known = D.held(conn).get(D.TASK_CALENDARS)      # a job report read them with the order's tasks
+    if known is not None and all(int(t["id"]) in known for t in open_tasks):
+        picked = {int(t["id"]): known[int(t["id"])] for t in open_tasks}
+        versions = {cid: version for cid, seen, version in picked.values() if cid is not None and seen}
+        specs = _calendars(conn, forms, sorted({cid for cid, _, _ in picked.values() if cid is not None}), versions)
+        return {tid: specs.get(cid) if cid is not None else None for tid, (cid, _, _) in picked.items()}
     machine_ids = sorted({int(t["machine"]) for t in open_tasks if t.get("machine") is not None})
     centre_ids = sorted({int(t["work_center"]) for t in open_tasks if t.get("work_center") is not None})
     machines: dict[int, dict[str, Any]] = {}

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from mom.engines.forms import fieldtypes
 from mom.engines.production import backflush as BF
 from mom.engines.production import documents as D
+from mom.engines.production import forecast as F
 from mom.engines.production import progress as P
 from mom.engines.records import service as S
 from mom.engines.records import uniqueness
@@ -133,7 +134,9 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, values: dict[str, Any], path:
         batch = D.dec(task.get("transfer_batch"))
         if nxt.get("status") == "waiting" and (target == "done" or (batch > 0 and new_good >= batch)):
             writes.append((nxt, {"status": "ready"}))
-    with D.one_audit_insert(conn):          # the task's and the order's audit entries in one INSERT
+    # the task's and the order's UPDATEs with their audit entries in one statement on PostgreSQL (their
+    # after_update hooks run after it), their audit entries in one INSERT on SQLite
+    with D.one_audit_insert(conn), D.written_together(conn):
         written = {int(r["id"]): r for r in D.write(conn, forms, ctx, D.TASK, writes)}
         tasks = [written.get(int(t["id"]), t) for t in tasks]
         P.rollup(conn, forms, ctx, order_id, tasks=tasks)
@@ -340,6 +343,7 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         conn.info.pop(APPLIED, None)
         conn.info.pop(BF.POSTED, None)
         D.held(conn).pop(D.TASK_TIMES, None)
+        D.held(conn).pop(D.TASK_CALENDARS, None)
 
 
 def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_id: int,
@@ -350,7 +354,8 @@ def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_i
     the first one once it is committed."""
     task_form = D.compiled(conn, forms, D.TASK)
     modes = task_form.children.get("modes")
-    key = ("tasks_and_client_id", conn.dialect.name, report_form.version)
+    calendars = F.calendar_forms(conn, forms)
+    key = ("tasks_and_client_id", conn.dialect.name, report_form.version, *(f.version for f in calendars or ()))
     built = task_form.memo.get(key)
     if built is None:
         t, r = task_form.main, report_form.main
@@ -364,22 +369,30 @@ def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_i
                         .order_by(modes.c.id).limit(1).scalar_subquery())
             cols += [sa.literal(True).label("_modes"), of_mode(modes.c.setup_min).label("_mode_setup"),
                      of_mode(modes.c.run_min).label("_mode_run")]
-        q = (sa.select(*cols)
+        source: Any = t
+        if calendars is not None:       # each task's working calendar and its version (the expected finish reads them)
+            source, more = F.task_calendar_join(t, *calendars)
+            cols += more
+        q = (sa.select(*cols).select_from(source)
              .where(t.c.deleted_at.is_(None), t.c.production_order == sa.bindparam("order_id", type_=t.c.production_order.type))
              .order_by(t.c.seq, t.c.id))
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(of=t)
         built = task_form.memo[key] = q
-    tasks, used, times = [], None, {}
+    tasks, used, times, cals = [], None, {}, {}
     for row in conn.execute(built, {"cid": client_id, "order_id": order_id}).mappings():
         found = dict(row)
         used = found.pop("_client_id_used") is not None
         if found.pop("_modes", None):
             setup, run = found.pop("_mode_setup"), found.pop("_mode_run")
             times[int(found["id"])] = (setup, run) if found.get("machine") is not None and (setup, run) != (None, None) else None
+        if calendars is not None:
+            cals[int(found["id"])] = F.task_calendar_of(found, calendars[2])
         tasks.append(found)
     if times:
         D.held(conn)[D.TASK_TIMES] = times
+    if cals:
+        D.held(conn)[D.TASK_CALENDARS] = cals
     return tasks, used
 
 
