@@ -166,6 +166,8 @@ def on_reports(conn: Connection, forms: Any, ctx: Ctx, reports: list[Mapping[str
     plan_form, lot_form = found
     task_form = forms.get(conn, PD.TASK)
     for r in moving:
+        if not _item_has_plan(conn, forms, plan_form, task_form, int(r["task"])):
+            continue        # the common case, no IPQC plan for the order's item: one narrow read, nothing more
         task = PD.row(conn, task_form, int(r["task"]))
         order = _order(conn, forms, r.get("production_order") or (task or {}).get("production_order"))
         if task is None or order is None:
@@ -177,6 +179,22 @@ def on_reports(conn: Connection, forms: Any, ctx: Ctx, reports: list[Mapping[str
         check_blocked(conn, ctx, plans.get(FIRST), lot_form, order, task, change, report=r)
         if r.get("event") in COUNTING and change["good_qty"] > 0:
             patrol_by_qty(conn, forms, ctx, plans.get(PATROL), lot_form, order, task, change["good_qty"])
+
+
+def _item_has_plan(conn: Connection, forms: Any, plan_form: CompiledForm, task_form: CompiledForm, task_id: int) -> bool:
+    """Whether an active first-article or patrol plan exists for the item of task ``task_id``'s order (whatever
+    its operation: :func:`TL.find_plans` then chooses), in one statement built once per version of the forms."""
+    order_form = forms.get(conn, PD.ORDER)
+    key = ("ipqc_item_has_plan", task_form.version, order_form.version)
+    q = plan_form.memo.get(key)
+    if q is None:
+        p, t, o = plan_form.main, task_form.main, order_form.main
+        item = (sa.select(o.c.item).select_from(t.join(o, o.c.id == t.c.production_order))
+                .where(t.c.id == sa.bindparam("task", type_=t.c.id.type)).scalar_subquery())
+        q = plan_form.memo[key] = sa.select(sa.exists().where(
+            p.c.deleted_at.is_(None), p.c.inspection_type.in_((FIRST, PATROL)), p.c.item == item,
+            sa.or_(p.c.active.is_(True), p.c.active.is_(None))))
+    return bool(conn.execute(q, {"task": task_id}).scalar())
 
 
 def on_task_patched(conn: Connection, forms: Any, ctx: Ctx, task_id: int, old: Mapping[str, Any],

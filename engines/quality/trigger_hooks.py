@@ -30,6 +30,8 @@ from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.hookspecs import hookimpl
 
+PD.prefetch_also(TL.PLAN, TL.LOT)       # every job report asks whether the quality pack is there: no statement of its own
+
 
 class QualityTriggerHooks(RecordHooks):
     def __init__(self, forms: Any) -> None:
@@ -37,7 +39,8 @@ class QualityTriggerHooks(RecordHooks):
 
     def after_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[Mapping[str, Any]]) -> None:
         if compiled.name == PD.REPORT and PD.is_core(compiled):
-            ipqc.on_reports(conn, self.forms, ctx, rows)
+            # the quality forms come with the production forms' one read of this transaction (PD.prefetch_also)
+            ipqc.on_reports(conn, PD.TxForms(self.forms), ctx, rows)
         elif oqc.applies(compiled) and not ID.engine_writing(conn):     # (a reversing shipment is the stock engine's)
             for r in rows:
                 oqc.sync(conn, self.forms, ctx, compiled, r)
@@ -52,7 +55,7 @@ class QualityTriggerHooks(RecordHooks):
                      new: Mapping[str, Any], changed: set[str]) -> None:
         if compiled.name == PD.TASK:
             if ("actual_start" in changed or "status" in changed) and PD.is_core(compiled):
-                ipqc.on_task_changed(conn, self.forms, ctx, record_id, old, new)
+                ipqc.on_task_changed(conn, PD.TxForms(self.forms), ctx, record_id, old, new)
             if changed & set(ipqc.PIECES) and PD.is_core(compiled) and not PD.engine_writing(conn):
                 ipqc.on_task_patched(conn, self.forms, ctx, record_id, old, new)    # (a job report's: on_reports)
         elif compiled.name == TL.LOT:
