@@ -98,8 +98,10 @@ def load_packs(engine: Engine, *, quality_history: bool = True, equipment_histor
     # the equipment pack (设备管理) on core: ledger, device mapping of the demo machines, spare parts
     clash = _taken_forms(engine, demo_pack_path().parent / "equipment")
     if clash:
-        yield (f"设备管理包未安装：数据库里已有同名表单 {'、'.join(clash)}（演示包的旧示例表单）/ the equipment pack is not "
-               f"installed: the database already has form(s) named {', '.join(clash)} (the demo pack's old sample forms)")
+        yield (f"设备管理包未安装：数据库里已有同名表单 {'、'.join(clash)}（如旧版演示包的示例表单）；在设计器里给它改名后运行 "
+               f"mom pack install equipment --yes --demo / the equipment pack is not installed: the database already has "
+               f"form(s) named {', '.join(clash)} (such as the old demo pack's sample form); rename it in the designer, then "
+               f"run mom pack install equipment --yes --demo")
     else:
         try:
             _, lines = manager.execute(engine, None, "install", str(demo_pack_path().parent / "equipment"),
