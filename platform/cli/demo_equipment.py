@@ -41,6 +41,7 @@ SHIFTS = ((dt.time(8), dt.time(12)), (dt.time(13), dt.time(17)))
 WORKDAYS = {0, 1, 2, 3, 4, 5}           # 标准日历: Monday–Saturday
 #: machine code → (stop mix: idle, down, setup weights)
 MIX = {"FUR-1": (5, 2, 1), "CNC-1": (6, 2, 2), "CNC-2": (5, 3, 2), "ASM-1": (7, 1, 1)}
+STOP_MIN = {"idle": (4, 15), "down": (12, 45), "setup": (15, 30)}      # a stop's length, minutes
 REASONS = {"down": ["BRK-MECH", "BRK-ELEC", "BRK-HYD"], "idle": ["MIN-JAM", "MIN-WAIT", "MIN-OPR"],
            "setup": ["SET-CHG", "SET-ADJ"]}
 PM_PLANS = [  # name, machine code, trigger, interval, first due in days (calendar), minutes, checklist
@@ -87,7 +88,8 @@ def segments(code: str, windows: list[tuple[dt.date, dt.datetime, dt.datetime]],
                 break
             state = rng.choices(("idle", "down", "setup"), weights=MIX.get(code, (5, 2, 1)))[0]
             out.append((t, state))
-            t += dt.timedelta(minutes={"idle": rng.randint(4, 15), "down": rng.randint(12, 45), "setup": rng.randint(15, 30)}[state])
+            lo, hi = STOP_MIN[state]
+            t += dt.timedelta(minutes=rng.randint(lo, hi))
         if we < now:
             out.append((we, "planned_stop"))
     return [(t, s) for t, s in out if t <= now]
@@ -112,14 +114,14 @@ def messages(code: str, changes: list[tuple[dt.datetime, str]], run_min: float, 
                 points.append(h)
                 h += dt.timedelta(hours=1)
         speed = rng.uniform(0.85, 0.97)
-        for p in points:
+        for k, p in enumerate(points):
             total = int(made)
             ts = int(p.timestamp() * 1000)
             out.append(DeviceMessage(TOPIC.format(code=code), {
                 "seq": ts // 1000, "ts": ts, "state": state, "total": total, "scrap": total // scrap_every,
                 "good": total - total // scrap_every}, p))
             if state == "running":
-                nxt = points[points.index(p) + 1] if points.index(p) + 1 < len(points) else end
+                nxt = points[k + 1] if k + 1 < len(points) else end
                 made += (nxt - p).total_seconds() / (run_min * 60.0) * speed
     if changes and changes[-1][1] == "running":     # the counters up to now
         total = int(made)
