@@ -1,6 +1,7 @@
 """The andon board (安灯看板): every machine the caller may read with its current state and since when,
-today's OEE (plant day, from local midnight to now), its open alarms and its unexplained stops today;
-and the list of a machine's stops waiting for a reason (the shop-floor page classifies them)."""
+today's OEE (plant day, from local midnight to now; before today's first shift yesterday's, labelled so), its
+open alarms, its unexplained stops today (an open stop begun yesterday counts) and its open repair orders (only
+for a caller who may read maintenance orders); down machines first, then setup, idle, running. And the list of a machine's stops waiting for a reason (the shop-floor page classifies them)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.devices import forms as dforms
+from mom.engines.maintenance import pack as maintenance_pack
 from mom.engines.oee import reader
 from mom.engines.oee.timemodel import Tally, kpis
 from mom.engines.records.access import form_access
@@ -18,6 +20,18 @@ from mom.platform.errors import InvalidInput, Problem
 
 STOP_STATES = ("down", "idle")
 MAX_STOPS = 200
+ORDER = {"down": 0, "setup": 1, "idle": 2, "running": 3, "planned_stop": 4}
+OPEN_ORDERS = ("reported", "responded", "in_repair")
+
+
+def _oee_per_machine(scope: reader.Scope) -> dict[int, dict[str, Any]]:
+    out = {}
+    for m in scope.machines.values():
+        t = Tally()
+        for x in m.tallies.values():
+            t += x
+        out[m.id] = kpis(t)
+    return out
 
 
 def board(conn: Connection, forms: Any, ctx: Ctx, *, line: str | None = None) -> dict[str, Any]:
@@ -27,12 +41,16 @@ def board(conn: Connection, forms: Any, ctx: Ctx, *, line: str | None = None) ->
     current = _current(conn, forms, ctx, ids)
     alarms = _open_alarms(conn, forms, ctx, ids)
     unexplained = _unexplained_counts(conn, forms, ctx, ids, today)
+    repairs = _open_repairs(conn, forms, ctx, ids)
+    ks = _oee_per_machine(scope)
+    unplanned = [mid for mid, k in ks.items() if k["time"]["pbt_s"] <= 0]
+    yesterday: dict[int, dict[str, Any]] = {}
+    if unplanned:      # today's first shift has not begun: yesterday's OEE, labelled so
+        ys = reader.read(conn, forms, ctx, today - dt.timedelta(days=1), today, line=line)
+        yesterday = {mid: k for mid, k in _oee_per_machine(ys).items() if mid in unplanned}
     out = []
     for m in scope.machines.values():
-        t = Tally()
-        for x in m.tallies.values():
-            t += x
-        k = kpis(t)
+        k = ks[m.id]
         line_ = scope.lines.get(m.line) if m.line is not None else None
         state = current.get(m.id)
         out.append({"machine": m.id, "code": m.code, "name": m.name,
@@ -41,9 +59,12 @@ def board(conn: Connection, forms: Any, ctx: Ctx, *, line: str | None = None) ->
                     "state_id": state["id"] if state else None,
                     "oee": k["oee"], "availability": k["availability"], "effectiveness": k["effectiveness"],
                     "quality_rate": k["quality_rate"], "good": k["quantity"]["gq"], "produced": k["quantity"]["pq"],
-                    "alarms": alarms.get(m.id, 0), "unexplained_stops": unexplained.get(m.id, 0)})
-    out.sort(key=lambda r: (r["line_code"] or "", r["code"]))
-    return {"at": ctx.now.isoformat(), "day": today.date().isoformat(), "machines": out}
+                    "planned_today": k["time"]["pbt_s"] > 0,
+                    "yesterday_oee": yesterday[m.id]["oee"] if m.id in yesterday else None,
+                    "alarms": alarms.get(m.id, 0), "unexplained_stops": unexplained.get(m.id, 0),
+                    "repairs": None if repairs is None else repairs.get(m.id, 0)})
+    out.sort(key=lambda r: (ORDER.get(r["state"], 5), r["line_code"] or "", r["code"]))
+    return {"at": ctx.now.astimezone(ctx.tz).isoformat(), "day": today.date().isoformat(), "machines": out}
 
 
 def _current(conn: Connection, forms: Any, ctx: Ctx, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -59,7 +80,7 @@ def _current(conn: Connection, forms: Any, ctx: Ctx, ids: list[int]) -> dict[int
          .where(t.c.deleted_at.is_(None), t.c.ended_at.is_(None)))
     if (s := form_access(f, ctx.actor).scope("read")) is not None:
         q = q.where(s)
-    return {r["machine"]: {"id": r["id"], "state": r["state"], "since": r["started_at"].isoformat()}
+    return {r["machine"]: {"id": r["id"], "state": r["state"], "since": r["started_at"].astimezone(ctx.tz).isoformat()}
             for r in conn.execute(q).mappings()}
 
 
@@ -71,6 +92,23 @@ def _open_alarms(conn: Connection, forms: Any, ctx: Ctx, ids: list[int]) -> dict
     t = f.main
     q = (sa.select(t.c.machine, sa.func.count()).where(t.c.deleted_at.is_(None), t.c.machine.in_(ids),
                                                         sa.or_(t.c.status.is_(None), t.c.status != "closed"))
+         .group_by(t.c.machine))
+    if (s := acc.scope("read")) is not None:
+        q = q.where(s)
+    return {int(m): int(n) for m, n in conn.execute(q)}
+
+
+def _open_repairs(conn: Connection, forms: Any, ctx: Ctx, ids: list[int]) -> dict[int, int] | None:
+    """Open repair orders per machine; None (no count at all) for a caller who may not read maintenance orders."""
+    f = maintenance_pack.pack_form(conn, forms, "maintenance_order")
+    acc = form_access(f, ctx.actor) if f is not None else None
+    if f is None or acc is None or not acc.can("read"):
+        return None
+    if not ids:
+        return {}
+    t = f.main
+    q = (sa.select(t.c.machine, sa.func.count()).where(t.c.deleted_at.is_(None), t.c.machine.in_(ids),
+                                                        t.c.kind == "repair", t.c.status.in_(OPEN_ORDERS))
          .group_by(t.c.machine))
     if (s := acc.scope("read")) is not None:
         q = q.where(s)
@@ -91,7 +129,8 @@ def _unexplained_counts(conn: Connection, forms: Any, ctx: Ctx, ids: list[int], 
         return {}
     t, q = _stops_query(conn, forms, ctx)
     q = (q.with_only_columns(t.c.machine, sa.func.count())
-         .where(t.c.machine.in_(ids), t.c.started_at >= since).group_by(t.c.machine))
+         .where(t.c.machine.in_(ids), sa.or_(t.c.started_at >= since, t.c.ended_at.is_(None), t.c.ended_at > since))
+         .group_by(t.c.machine))
     return {int(m): int(n) for m, n in conn.execute(q)}
 
 
@@ -156,7 +195,8 @@ def timeline(conn: Connection, forms: Any, ctx: Ctx, *, machine: str, start: dt.
         if b <= a:
             continue
         why = reasons.get(r["stop_reason"])
-        states.append({"id": r["id"], "state": r["state"], "start": a.isoformat(), "end": b.isoformat(),
+        states.append({"id": r["id"], "state": r["state"], "start": a.astimezone(ctx.tz).isoformat(),
+                       "end": b.astimezone(ctx.tz).isoformat(),
                        "reason": r["stop_reason"], "reason_name": why["name"] if why else None,
                        "loss_category": why["loss_category"] if why else None, "note": r["note"]})
     shifts = [{"day": w.day, "shift": w.shift, "start": dt.datetime.fromtimestamp(w.start, ctx.tz).isoformat(),

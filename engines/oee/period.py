@@ -19,16 +19,19 @@ def moment(raw: str | None, name: str, tz: dt.tzinfo, *, end: bool = False) -> d
     zh_name, en_name = _NAMES[name]
     try:
         if len(text) <= 10:
-            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
+            given = dt.date.fromisoformat(text)
+            year = given.year          # the date as given: 2200-12-31 is in range though its end is 2201-01-01
+            day = given + dt.timedelta(days=1 if end and given < dt.date.max else 0)
             at = dt.datetime.combine(day, dt.time(), tzinfo=tz)
         else:
             at = dt.datetime.fromisoformat(text)
             at = at if at.tzinfo else at.replace(tzinfo=tz)
+            year = at.year
     except (ValueError, OverflowError):
         zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
         en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
         raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
-    if not YEARS[0] <= at.year <= YEARS[1]:
+    if not YEARS[0] <= year <= YEARS[1]:
         zh = f"{zh_name}「{text[:20]}」超出范围：应在 {YEARS[0]} 年到 {YEARS[1]} 年之间"
         en = f"{en_name} {text[:20]!r} is out of range: give a date between {YEARS[0]} and {YEARS[1]}"
         raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)])

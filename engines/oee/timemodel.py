@@ -8,12 +8,13 @@ OPC 40001-1 Table 68 (see /docs/oee.md):
   category ``planned``) inside POT;
 - PBT  planned busy time 计划占用时间 = POT − PDOT;
 - inside PBT: APT (``running`` 生产), AUST (``setup`` 换型调试), ADET (``idle`` 待机 — delay with an order),
-  ADOT (``down`` 停机); PBT with no recorded state is ``no_data`` 无数据 (kept in PBT: unknown time is
-  not counted as production);
+  ADOT (``down`` 停机); PBT with no recorded state is ``no_data`` 无数据: shown as its own column and
+  left out of A's denominator (unknown time is neither production nor a loss — a machine not yet connected
+  must not pull the plant's total down; see /docs/oee.md);
 - quantities: PQ produced, GQ good, SQ scrap, RQ rework; ``ideal`` = Σ PRI × PQ, the planned run time
   per item (from the routing) times the quantity produced with it.
 
-A = APT / PBT, E = PRI × PQ / APT, QR = GQ / PQ, OEE = A × E × QR. A ratio whose denominator is zero
+A = APT / (PBT − no_data), E = PRI × PQ / APT, QR = GQ / PQ, OEE = A × E × QR. A ratio whose denominator is zero
 is None, never 0 or 1. E above 1 (a standard time too long, or a count too high) is returned as
 computed and flagged (``effectiveness_over_1``), never clamped.
 
@@ -137,14 +138,15 @@ def kpis(t: Tally) -> dict[str, Any]:
     pbt = t.pbt
     aoet = t.apt + t.aust + t.adet + t.adot
     pq_timed = t.pq - t.pq_without_pri
-    a = ratio(t.apt, pbt)
+    known = pbt - t.no_data            # planned busy time with a recorded state
+    a = ratio(t.apt, known)
     # E only over the parts whose planned run time is known: parts without it neither help nor hurt
     e = ratio(t.ideal, t.apt) if pq_timed > 0 or t.pq == 0 else None
     qr = ratio(t.gq, t.pq)
     if None not in (a, e, qr):
         oee = a * e * qr
     else:       # planned time and nothing good made: no OEE to speak of but zero
-        oee = 0.0 if pbt > 0 and t.gq == 0 else None
+        oee = 0.0 if known > 0 and t.gq == 0 else None
     losses = {k: 0.0 for k in LOSSES}
     for k, v in t.stop_losses.items():
         losses[k] = losses.get(k, 0.0) + v
@@ -160,9 +162,12 @@ def kpis(t: Tally) -> dict[str, Any]:
         flags.append("quantity_without_standard_time")
     if t.no_data > 0:
         flags.append("time_without_state")
+    if pbt > 0 and known <= 0:
+        flags.append("no_state_data")
     return {
         "time": {"pot_s": t.pot, "pdot_s": t.pdot, "pbt_s": pbt, "apt_s": t.apt, "aust_s": t.aust,
-                 "adet_s": t.adet, "adot_s": t.adot, "no_data_s": t.no_data, "aoet_s": aoet},
+                 "adet_s": t.adet, "adot_s": t.adot, "no_data_s": t.no_data, "aoet_s": aoet,
+                 "known_s": known},
         "quantity": {"pq": t.pq, "gq": t.gq, "sq": t.sq, "rq": t.rq, "ideal_s": t.ideal,
                      "pq_without_pri": t.pq_without_pri},
         "availability": a, "effectiveness": e, "quality_rate": qr, "oee": oee,

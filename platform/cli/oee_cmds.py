@@ -63,15 +63,19 @@ def oee_cmd(date_from: str | None, date_to: str | None, group: str, machine: str
         for x in out["reasons"][:20]:
             click.echo(f"  {x['label']['zh-CN']:<12} {_h(x['seconds']):>10}  累计 {_pct(x['cumulative'])}")
         return
-    click.echo(f"{'':<24} {'计划占用':>8} {'生产':>8} {'停机':>8} {'产量':>8} {'合格':>8} {'A 可用率':>8} {'E 效率':>8} "
-               f"{'QR 质量':>8} {'OEE':>7}")
+    # 计划占用 = 生产 + 换型 + 待机 + 停机 + 无数据: the columns add up; time without any state is shown, not
+    # counted in A (docs/oee.md)
+    click.echo(f"{'':<24} {'计划占用':>8} {'生产':>8} {'换型':>8} {'待机':>8} {'停机':>8} {'无数据':>8} {'产量':>8} "
+               f"{'合格':>8} {'A 可用率':>8} {'E 效率':>8} {'QR 质量':>8} {'OEE':>7}")
     for r in [*out["rows"], {**out["total"], "_total": True}]:
         t, q = r["time"], r["quantity"]
         name = "合计 / total" if r.get("_total") else _name(r, group)
         flag = " E>100%" if "effectiveness_over_1" in r["flags"] else ""
-        click.echo(f"{name[:24]:<24} {_h(t['pbt_s']):>8} {_h(t['apt_s']):>8} {_h(t['adot_s']):>8} {q['pq']:>8g} {q['gq']:>8g} "
-                   f"{_pct(r['availability']):>8} {_pct(r['effectiveness']):>8} {_pct(r['quality_rate']):>8} "
-                   f"{_pct(r['oee']):>7}{flag}")
+        nodata = "no_state_data" in r["flags"]
+        a, oee = ("无数据", "无数据") if nodata else (_pct(r["availability"]), _pct(r["oee"]))
+        click.echo(f"{name[:24]:<24} {_h(t['pbt_s']):>8} {_h(t['apt_s']):>8} {_h(t['aust_s']):>8} {_h(t['adet_s']):>8} "
+                   f"{_h(t['adot_s']):>8} {_h(t['no_data_s']):>8} {q['pq']:>8g} {q['gq']:>8g} "
+                   f"{a:>8} {_pct(r['effectiveness']):>8} {_pct(r['quality_rate']):>8} {oee:>7}{flag}")
 
 
 @hookimpl

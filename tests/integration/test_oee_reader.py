@@ -80,7 +80,7 @@ def shop(core_pack: sa.engine.Engine, client: TestClient) -> dict[str, Any]:
             {"task": t2, "event": "correct", "good_qty": Decimal(-10), "scrap_qty": Decimal(0), "machine": m["CNC-2"],
              "reported_at": at(12, 5)},
             {"task": t2, "event": "start", "machine": m["CNC-2"], "reported_at": at(8)}])
-    return {"machines": m, "reasons": r, "admin": login(client, "boss", "boss-pass-1")}
+    return {"machines": m, "reasons": r, "admin": login(client, "boss", "boss-pass-1"), "engine": engine}
 
 
 def _get(client: TestClient, headers: dict[str, str], url: str, status: int = 200) -> Any:
@@ -142,7 +142,7 @@ def test_losses_pareto_andon_and_classifying_a_stop(client: TestClient, shop: di
     assert after["reasons"][0]["code"] == "BRK-ELEC"
     board = _get(client, h, "/api/oee/andon")
     tiles = {t["code"]: t for t in board["machines"]}
-    assert tiles["CNC-1"]["state"] == "down" and tiles["CNC-1"]["since"].startswith("2026-11-30T10:00")
+    assert tiles["CNC-1"]["state"] == "down" and tiles["CNC-1"]["since"] == "2026-11-30T18:00:00+08:00"     # plant time
 
 
 def test_bad_input_and_a_reader_without_state_rights(client: TestClient, shop: dict[str, Any]) -> None:
@@ -177,3 +177,62 @@ def test_odd_periods_are_refused_in_words_never_500(client: TestClient, shop: di
     assert r.status_code in (200, 422), r.text
     if r.status_code == 422:
         assert r.json()["message"]["zh-CN"]
+
+
+def test_machines_without_states_show_no_data_and_leave_the_total_alone(client: TestClient, shop: dict[str, Any],
+                                                                         cli: Any) -> None:
+    # review of issue 23: machines with no recorded state (40 h planned, A 0 %) pulled the plant total down
+    body = _get(client, shop["admin"], f"/api/oee?from={DAY}&to={DAY}&group=machine")
+    rows = {r["machine_code"]: r for r in body["rows"]}
+    silent = [r for r in rows.values() if r["time"]["pbt_s"] > 0 and r["time"]["no_data_s"] == r["time"]["pbt_s"]]
+    assert silent, "the core plant has machines without states"
+    assert all(r["availability"] is None and r["oee"] is None and "no_state_data" in r["flags"] for r in silent)
+    known = [rows["CNC-1"], rows["CNC-2"]]
+    apt = sum(r["time"]["apt_s"] for r in known)
+    assert body["total"]["availability"] == pytest.approx(apt / sum(r["time"]["known_s"] for r in known))
+    for r in [*rows.values(), body["total"]]:      # the time columns reconcile
+        t = r["time"]
+        assert t["pbt_s"] == pytest.approx(t["apt_s"] + t["aust_s"] + t["adet_s"] + t["adot_s"] + t["no_data_s"])
+    out = cli("oee", "--from", DAY, "--to", DAY)
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith(silent[0]["machine_code"]))
+    assert "无数据" in line and "0.0%" not in line
+
+
+def test_the_last_year_is_accepted_and_the_next_refused(client: TestClient, shop: dict[str, Any]) -> None:
+    assert _get(client, shop["admin"], "/api/oee?to=2200-12-31")["rows"] is not None
+    bad = _get(client, shop["admin"], "/api/oee?to=2201-01-01", 422)
+    assert "2200" in bad["message"]["zh-CN"]
+
+
+def test_andon_counts_an_open_stop_from_yesterday_and_shows_repair_orders(client: TestClient,
+                                                                          shop: dict[str, Any]) -> None:
+    m = shop["machines"]
+    with write_tx(shop["engine"]) as conn:
+        s = form_registry().get(conn, "machine_state").main
+        conn.execute(s.update().where(s.c.machine == m["CNC-2"], s.c.ended_at.is_(None)).values(ended_at=at(17)))
+        _insert(conn, "machine_state", [{"machine": m["CNC-2"], "state": "down", "started_at": at(17),
+                                         "source": "manual"}])       # down since 4 days, no reason, still open
+        _insert(conn, "maintenance_order", [{"kind": "repair", "status": "reported", "machine": m["CNC-2"]}])
+    board = _get(client, shop["admin"], "/api/oee/andon")
+    tiles = {t["code"]: t for t in board["machines"]}
+    assert tiles["CNC-2"]["unexplained_stops"] == 1 and tiles["CNC-2"]["repairs"] == 1
+    assert tiles["CNC-2"]["since"].endswith("+08:00")
+    states = [t["state"] for t in board["machines"]]
+    rank = {"down": 0, "setup": 1, "idle": 2, "running": 3, "planned_stop": 4}
+    assert [rank.get(x, 5) for x in states] == sorted(rank.get(x, 5) for x in states)      # down machines first
+    for t in board["machines"]:         # before today's first shift: yesterday's OEE, as the report computes it
+        if not t["planned_today"]:
+            y = dt.date.fromisoformat(board["day"]) - dt.timedelta(days=1)
+            row = _get(client, shop["admin"], f"/api/oee?from={y}&to={y}&machine={t['code']}")["rows"][0]
+            assert t["yesterday_oee"] == (None if row["oee"] is None else pytest.approx(row["oee"]))
+    guest = login(client, "guest", "guest-pass-1")
+    r = client.get("/api/oee/andon", headers=guest)
+    if r.status_code == 200:         # a reader of machines who may not read maintenance orders sees no count
+        assert all(t["repairs"] is None for t in r.json()["machines"])
+
+
+def test_timeline_times_are_in_the_plant_zone(client: TestClient, shop: dict[str, Any]) -> None:
+    tl = _get(client, shop["admin"], f"/api/oee/timeline?machine=CNC-1&from={DAY}")
+    assert tl["states"] and all(s["start"].endswith("+08:00") and s["end"].endswith("+08:00") for s in tl["states"])
+    assert tl["states"][-1]["end"] == f"{DAY + dt.timedelta(days=1)}T00:00:00+08:00"     # the open stop, cut at midnight

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mom.engines.oee.shifts import shift_windows
-from mom.engines.oee.timemodel import Span, Tally, Window, kpis, split
+from mom.engines.oee.timemodel import Span, Tally, Window, kpis, split, total
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 12, 1, 6, 0, tzinfo=SH).timestamp()
@@ -192,3 +192,17 @@ def test_array_cut_equals_the_reference_cut_on_random_states() -> None:
     inwin = vector.in_windows(np.array([sp.start for sp in spans]), np.array([sp.end for sp in spans]), ws)
     known = np.array([sp.state != "bogus" or sp.loss == "planned" for sp in spans])   # unknown: time without data
     assert inwin[known].sum() == pytest.approx(sum(r.pot - r.no_data for r in ref.values()), abs=1e-6)
+
+
+def test_time_without_any_state_is_left_out_of_availability() -> None:
+    # a machine not yet connected (8 h planned, no state) beside one that ran 6 h of its 8 h: the plant's A is
+    # the connected machine's 75 %, not 37.5 %; the silent machine has no A and no OEE (无数据), not 0 %
+    silent = Tally(pot=8 * 3600.0, no_data=8 * 3600.0)
+    ran = Tally(pot=8 * 3600.0, apt=6 * 3600.0, adot=2 * 3600.0)
+    k = kpis(silent)
+    assert k["availability"] is None and k["oee"] is None and "no_state_data" in k["flags"]
+    both = kpis(total([silent, ran]))
+    assert both["availability"] == pytest.approx(0.75)
+    assert both["time"]["pbt_s"] == 16 * 3600 and both["time"]["no_data_s"] == 8 * 3600
+    t = both["time"]        # the columns add up: PBT = APT + AUST + ADET + ADOT + no data
+    assert t["pbt_s"] == t["apt_s"] + t["aust_s"] + t["adet_s"] + t["adot_s"] + t["no_data_s"]
