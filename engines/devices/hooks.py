@@ -2,7 +2,8 @@
 
 - ``machine_state`` 设备状态, ``machine_count`` 设备计数 and ``process_value`` 工艺参数 are written only by the
   ingestion engine (like core's stock ledger): a person's create or delete is refused in words; on a state
-  row a person may set only 停机原因 ``stop_reason`` and 备注 ``note`` (an open or a closed stop);
+  row a person may set only 停机原因 ``stop_reason`` and 备注 ``note`` (an open or a closed stop), a reason
+  that fits the state, operators only on recent stops (engines/devices/classify.py);
 - ``device_alarm`` 设备报警 is raised by the engine; people acknowledge / close it (状态, 处理说明) only;
 - ``device_mapping`` 设备数据映射 is checked on save (topic pattern, every expression, limits), each
   problem naming the row and field; a wrong mapping is not saved.
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from mom.engines.devices import classify
 from mom.engines.devices import forms as F
 from mom.engines.devices import mapping as M
 from mom.engines.forms.compile import CompiledForm
@@ -66,6 +68,8 @@ class DeviceHooks(RecordHooks):
                                f"{en}; {', '.join(bad)} are not changed by hand, only {', '.join(allowed)}",
                                detail={"fields": bad})
             raise Conflict(f"{zh}，不能手工修改", f"{en}, never changed by hand")
+        if compiled.name == F.STATE and "stop_reason" in changed:
+            classify.check(conn, self.forms, ctx, old, new.get("stop_reason"))
 
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                      new: Mapping[str, Any], changed: set[str]) -> None:
