@@ -20,7 +20,7 @@ from mom.platform.db.engine import read_tx, write_tx
 from mom.platform.errors import InvalidInput, Problem
 
 router = APIRouter(prefix="/api/maintenance", tags=["maintenance"], responses=ERRORS)
-Day = Annotated[str | None, Query(max_length=32, description="日期 2026-12-01（或带时间）/ a date")]
+Day = Annotated[str | None, Query(max_length=32, description="日期 2026-12-01（或带时间），1970–2200 年 / a date (or date-time), years 1970–2200")]
 Machines = Annotated[str | None, Query(max_length=2000, description="设备编号或 id，逗号分隔；不填为全部 / machine codes or ids, comma-separated")]
 MAX_DAYS = 3660
 
@@ -69,20 +69,31 @@ class BoardRead(Open):
     plans_readable: bool
 
 
+#: the dates a query may name (as the OEE periods): far enough for any plant, and never past the calendar's end
+#: once a week, a window or a time zone is added (9999-12-25 + 4 weeks overflowed: issue 23 review)
+YEARS = (1970, 2200)
+
+
 def _when(value: str | None, name: str, zh: str, default: dt.datetime, ctx: Any) -> dt.datetime:
+    """Query parameter ``name`` (a date or date-time; plant time when it names no zone) inside :data:`YEARS`."""
     if value is None or not value.strip():
         return default
+    text = value.strip()
     try:
-        got = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        got = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{zh}「{value[:40]}」不是日期：请写成 2026-12-01", f"{name} is not a date (2026-12-01)",
+        raise InvalidInput(f"{zh}「{text[:40]}」不是日期：请写成 2026-12-01", f"{name} is not a date (2026-12-01)",
                            problems=[Problem(f"/{name}", "应为日期，如 2026-12-01", "a date, e.g. 2026-12-01", "format")]) from None
+    if not YEARS[0] <= got.year <= YEARS[1]:     # the year as written: 1970-01-01 (plant time) is in
+        span_zh, span_en = f"{YEARS[0]}-01-01 到 {YEARS[1]}-12-31 之间", f"between {YEARS[0]}-01-01 and {YEARS[1]}-12-31"
+        raise InvalidInput(f"{zh}「{text[:40]}」超出范围：应在 {span_zh}", f"{name} {text[:40]!r} is out of range: give a date {span_en}",
+                           problems=[Problem(f"/{name}", f"应在 {span_zh}", span_en, "range")])
     return got if got.tzinfo is not None else got.replace(tzinfo=ctx.tz)
 
 
 @router.get("/reliability", response_model=ReliabilityRead, summary="MTBF, MTTR, downtime and availability per machine (ISO 22400-2) from repair orders")
 def reliability(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, machine: Machines = None,
-                from_: Annotated[str | None, Query(alias="from", max_length=32, description="开始 / from")] = None,
+                from_: Annotated[str | None, Query(alias="from", max_length=32, description="开始日期，1970–2200 年 / from, years 1970–2200")] = None,
                 to: Day = None) -> Any:
     """Needs read access to 维修保养工单 (the failures are its records). Default window: the last 30 days."""
     end = _when(to, "to", "结束日期", ctx.now, ctx)
@@ -97,7 +108,7 @@ def reliability(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, machine: 
         q = sa.select(t.c.id, t.c.code, t.c.name).where(t.c.deleted_at.is_(None)).order_by(t.c.code)
         wanted = [w.strip() for w in (machine or "").split(",") if w.strip()][:500]
         if wanted:
-            ids = [int(w) for w in wanted if w.isdigit()]
+            ids = [int(w) for w in wanted if w.isascii() and w.isdigit() and len(w) <= 18]   # "²" is a digit to Python
             q = q.where(sa.or_(t.c.code.in_(wanted), t.c.id.in_(ids)))
         machines = [dict(r) for r in conn.execute(q.limit(2000)).mappings()]
         if wanted and not machines:
