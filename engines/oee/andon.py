@@ -1,7 +1,8 @@
 """The andon board (安灯看板): every machine the caller may read with its current state and since when,
 today's OEE (plant day, from local midnight to now; before today's first shift yesterday's, labelled so), its
 open alarms, its unexplained stops today (an open stop begun yesterday counts) and its open repair orders (only
-for a caller who may read maintenance orders); down machines first, then setup, idle, running. And the list of a machine's stops waiting for a reason (the shop-floor page classifies them)."""
+for a caller who may read maintenance orders); down machines first, then setup, idle, running. And the list
+of a machine's stops waiting for a reason (the shop-floor page classifies them)."""
 from __future__ import annotations
 
 import datetime as dt

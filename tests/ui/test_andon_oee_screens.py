@@ -78,6 +78,7 @@ def oserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         {"machine": ids["FUR-1"], "state": "setup", "started_at": ago(10), "source": "simulator"}])
     _write(engine, "device_alarm", [{"machine": ids["CNC-2"], "tag": "spindle_temp", "kind": "high", "value": Decimal(92),
                                      "limit_value": Decimal(80), "raised_at": ago(41), "status": "open"}])
+    _write(engine, "maintenance_order", [{"kind": "repair", "status": "reported", "machine": ids["CNC-2"]}])
     STATE.update(engine=engine, ids=ids, now=now)
     yield from _serve(create_app(settings, engine, migrate=False))
     engine.dispose()
@@ -94,13 +95,29 @@ def test_andon_board_on_a_wall_screen_and_at_1366(page, oserver: str) -> None:  
     page.goto(oserver + "/#/andon")
     page.wait_for_selector("[data-machine=CNC-2][data-state=down]")
     cnc2 = page.inner_text("[data-machine=CNC-2]")
-    assert "停机" in cnc2 and "⚠ 1" in cnc2 and "今日 OEE" in cnc2
+    assert "停机" in cnc2 and "⚠ 1" in cnc2 and "OEE" in cnc2
     assert re.search(r"持续 4[01]分", cnc2), cnc2
+    assert page.inner_text("[data-machine=CNC-2] [data-test=andon-repairs]") == "维修 1"     # the open repair order
     assert page.get_attribute("[data-machine=CNC-1]", "data-state") == "running"
-    # today's OEE as the server computes it (— before the first shift of the plant day has begun)
-    tile = next(m for m in UserApi(oserver, "admin", "admin123").call("get", "/api/oee/andon")["machines"] if m["code"] == "CNC-1")
-    want = "—" if tile["oee"] is None else f"{tile['oee'] * 100:.1f}%"
+    # down machines first
+    assert page.locator("[data-machine]").first.get_attribute("data-state") == "down"
+    # today's OEE as the server computes it; before the plant day's first shift yesterday's, labelled, or 未开班
+    tiles = {m["code"]: m for m in UserApi(oserver, "admin", "admin123").call("get", "/api/oee/andon")["machines"]}
+    tile = tiles["CNC-1"]
+    cnc1 = page.inner_text("[data-machine=CNC-1]")
+    if tile["planned_today"]:
+        want = "—" if tile["oee"] is None else f"{tile['oee'] * 100:.1f}%"
+        assert "今日 OEE" in cnc1
+    elif tile["yesterday_oee"] is not None:
+        want = f"{tile['yesterday_oee'] * 100:.1f}%"
+        assert "昨日 OEE" in cnc1
+    else:
+        want = "未开班"
     assert page.inner_text("[data-machine=CNC-1] [data-test=andon-oee]") == want
+    # since when, on the plant's clock (the server's +08:00 time), whatever the browser's zone
+    since = tiles["CNC-2"]["since"]
+    assert page.inner_text("[data-machine=CNC-2] [data-test=andon-since]") in (f"({since[11:16]})",
+                                                                              f"({since[5:10]} {since[11:16]})")
     assert page.get_attribute("[data-machine=FUR-1]", "data-state") == "setup"
     assert _fits(page)
     shot(page, "andon-1920")
@@ -134,6 +151,23 @@ def test_oee_page_drills_down_to_the_day(page, oserver: str) -> None:  # type: i
     assert "六大损失" in losses and "设备故障" in losses and "未说明的停机" in losses
     assert _fits(page)
     shot(page, "oee-drill")
+
+
+def test_oee_table_on_a_phone_shows_oee_and_no_data(page, oserver: str) -> None:  # type: ignore[no-untyped-def]
+    # review of issue 23: at 390 px the table showed only A, E and part of QR; machines without states read 0 %
+    page.set_viewport_size(PHONE)
+    login(page, oserver)
+    page.wait_for_url(lambda u: "login" not in u)
+    page.goto(oserver + "/#/oee")
+    cell = page.wait_for_selector("[data-test=oee-table] tr[data-row^='CNC-2'] [data-test=oee-value]")
+    box = cell.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert "%" in cell.inner_text() or "无数据" in cell.inner_text()
+    body = UserApi(oserver, "admin", "admin123").call("get", "/api/oee")
+    silent = [r["machine_code"] for r in body["rows"] if "no_state_data" in r["flags"]]
+    if silent:      # a machine with planned time and no state at all: 无数据, not 0.0 %
+        assert page.inner_text(f"[data-test=oee-table] tr[data-row^='{silent[0]}'] [data-test=oee-value]") == "无数据"
+    shot(page, "oee-390")
 
 
 def test_an_operator_classifies_a_stop_on_the_shop_floor_page(page, oserver: str) -> None:  # type: ignore[no-untyped-def]

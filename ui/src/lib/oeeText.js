@@ -54,6 +54,20 @@ export const W = {
   saved: { 'zh-CN': '已保存停机原因', en: 'Stop reason saved' },
   chooseReason: { 'zh-CN': '请选择停机原因', en: 'Choose a stop reason' },
   open: { 'zh-CN': '进行中', en: 'ongoing' },
+  setup: { 'zh-CN': '换型(小时)', en: 'Setup (h)' },
+  idle: { 'zh-CN': '待机(小时)', en: 'Idle (h)' },
+  noData: { 'zh-CN': '无数据(小时)', en: 'No data (h)' },
+  noDataValue: { 'zh-CN': '无数据', en: 'no data' },
+  noDataTip: { 'zh-CN': '这段计划时间没有任何设备状态记录（设备未接入或采集中断）：单独列出，不计入可用率',
+    en: 'Planned time without any recorded machine state (not connected, or collection stopped): shown apart, not counted in availability' },
+  reconcile: { 'zh-CN': '计划占用 = 生产 + 换型 + 待机 + 停机 + 无数据', en: 'Planned busy = producing + setup + idle + down + no data' },
+  noLosses: { 'zh-CN': '无损失：这一天班次内没有停机、换型、待机或废品', en: 'No losses: no stop, setup, idle or scrap inside the shifts of this day' },
+  noStopsDay: { 'zh-CN': '无停机：这一天班次内没有停机或待机', en: 'No stops inside the shifts of this day' },
+  shiftNote: { 'zh-CN': '上方灰条是班次；班次外的状态（颜色较淡）不计入 OEE 和损失', en: 'Grey bars are the shifts; states outside them (faded) count in neither OEE nor losses' },
+  yesterdayOee: { 'zh-CN': '昨日 OEE', en: "Yesterday's OEE" },
+  notStarted: { 'zh-CN': '未开班', en: 'No shift yet today' },
+  repairs: { 'zh-CN': '未完成的维修工单', en: 'open repair orders' },
+  repairBadge: { 'zh-CN': '维修', en: 'Repair' },
 }
 
 // seconds as 1小时5分 / 1h 5m
@@ -63,6 +77,11 @@ export function duration(seconds, zh = true) {
   if (zh) return h ? `${h}小时${m % 60}分` : `${m}分`
   return h ? `${h}h ${m % 60}m` : `${m}m`
 }
+
+// the plant's wall-clock parts of a time the server gave with the plant's offset (2026-12-01T08:05:00+08:00):
+// the same on every screen whatever the browser's time zone
+export const plantHm = (iso) => (iso ? String(iso).slice(11, 16) : '')
+export const plantDay = (iso) => (iso ? String(iso).slice(0, 10) : '')
 
 export function pct(v) {
   return v == null ? '—' : `${(v * 100).toFixed(1)}%`
