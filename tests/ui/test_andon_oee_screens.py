@@ -149,8 +149,15 @@ def test_oee_page_drills_down_to_the_day(page, oserver: str) -> None:  # type: i
     page.wait_for_selector("[data-test=oee-timeline] .seg[data-state=down]")
     losses = page.inner_text("[data-test=oee-drill]")
     assert "六大损失" in losses and "设备故障" in losses and "未说明的停机" in losses
+    assert page.locator("[data-test=oee-no-stops]").count() == 0
     assert _fits(page)
     shot(page, "oee-drill")
+    # a machine without a state today: no red bar, and the losses and the Pareto say so instead of staying blank
+    page.click("[data-test=oee-table] tr[data-row^='ASM-1']")
+    page.wait_for_selector("[data-test=oee-no-stops]")
+    assert page.locator("[data-test=oee-timeline] .seg").count() == 0
+    assert "无损失" in page.inner_text("[data-test=oee-no-losses]")
+    assert "无停机" in page.inner_text("[data-test=oee-no-stops]")
 
 
 def test_oee_table_on_a_phone_shows_oee_and_no_data(page, oserver: str) -> None:  # type: ignore[no-untyped-def]
