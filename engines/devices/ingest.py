@@ -60,6 +60,7 @@ log = logging.getLogger("mom.devices")
 UTC = dt.timezone.utc
 SOURCES = ("mqtt", "sparkplug", "csv", "manual", "simulator")
 MAX_KEY = R.MAX_KEY
+FUTURE = dt.timedelta(minutes=5)      # a device clock this far ahead is still believed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +80,7 @@ class IngestReport:
     malformed: int = 0
     unmapped: int = 0
     unknown_machine: int = 0
+    implausible: int = 0
     states: int = 0
     counts: int = 0
     values: int = 0
@@ -119,7 +121,8 @@ class Caches:
             try:
                 specs.append(M.build(r, tags[int(r["id"])]["tags"]))
             except Exception as exc:     # saved before a check existed, or edited in the database: skip, say so once
-                self._once(f"mapping:{r['id']}", "device mapping %s cannot be used: %s", r.get("code"), exc)
+                self._once(f"mapping:{r['id']}", "设备数据映射 %s 无法使用，请改正后保存：%s / device mapping %s cannot be used: %s",
+                           r.get("code"), str(exc)[:300], r.get("code"), str(exc)[:300])
         specs.sort(key=lambda m: (-m.priority, m.id))
         self.mappings, self.by_topic, self.signature = specs, {}, sig
 
@@ -182,7 +185,8 @@ class _Batch:
             if r.machine is None:
                 code = m.value("machine_expr", names)
                 if code is None or isinstance(code, (dict, list)) or str(code).strip() == "":
-                    self._bad(msg, f"mapping {m.code}: no machine code in the message")
+                    self.report.malformed += 1         # a broken mapping: once per mapping, in `mom devices status`
+                    self._unknown(f"mapping:{m.code}"[:MAX_KEY], msg.topic)
                     continue
                 r.code = str(code).strip()[:100]
             out.append(r)
@@ -212,9 +216,21 @@ class _Batch:
         prepared = []
         for r in reads:
             ts_src = r.mapping.value("timestamp_expr", r.names) if "timestamp_expr" in r.mapping.exprs else None
-            ts = R.timestamp(ts_src, r.msg.received_at) if ts_src is not None else r.msg.received_at
-            raw_id = r.mapping.value("message_id_expr", r.names) if "message_id_expr" in r.mapping.exprs else r.msg.message_key
+            ts = R.parse_time(ts_src) if ts_src is not None else r.msg.received_at
+            lo = self.ctx.now - dt.timedelta(days=r.mapping.max_age_days)
+            if ts is None or not lo <= ts <= self.ctx.now + FUTURE:
+                self._implausible(r, "timestamp_expr", f"报文时间 {str(ts_src)[:40]} 不可信（只收 {r.mapping.max_age_days} 天内、"
+                                  "不晚于现在 5 分钟的时间），整条消息不收",
+                                  f"the message time {str(ts_src)[:40]} is implausible (only the last "
+                                  f"{r.mapping.max_age_days} days up to 5 minutes ahead); the message is refused")
+                continue
+            has_id = "message_id_expr" in r.mapping.exprs
+            raw_id = r.mapping.value("message_id_expr", r.names) if has_id else r.msg.message_key
             stream, seq = R.sequence(raw_id, r.mapping.code)
+            if has_id and raw_id is not None and (seq is None or seq < 0):
+                self._implausible(r, "message_id_expr", f"消息号 {str(raw_id)[:40]} 不是非负整数，整条消息不收",
+                                  f"the message id {str(raw_id)[:40]} is not a whole number of 0 or more; the message is refused")
+                continue
             prepared.append((r, ts, stream, seq))
         cursors = C.load(self.conn, {(r.machine, stream) for r, _, stream, _ in prepared})  # type: ignore[misc]
         states: dict[int, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
@@ -248,6 +264,17 @@ class _Batch:
         self._report_unknown()
         return self.report
 
+    def _implausible(self, r: _Read, key: str, zh: str, en: str, *, message: bool = True, kind: str = "") -> None:
+        """A value that cannot be true: counted; logged once per machine, mapping and field (zh + en)."""
+        self.report.implausible += 1
+        if message:
+            self.report.malformed += 1
+        fzh, fen = M.EXPRESSIONS[key]
+        who = r.code or str(r.machine)
+        self.caches._once(f"implausible:{r.machine}:{r.mapping.code}:{key}:{kind}",
+                          "设备数据：设备 %s（映射 %s）的「%s」：%s；同类问题不再逐条记录 / device data: machine %s (mapping %s), %s: %s; "
+                          "further ones are not logged", who, r.mapping.code, fzh, zh, who, r.mapping.code, fen, en)
+
     def _state(self, r: _Read, ts: dt.datetime, states: dict[int, list[tuple[dt.datetime, str, str]]]) -> None:
         if "state_expr" not in r.mapping.exprs:
             return
@@ -268,12 +295,22 @@ class _Batch:
             return
         d: dict[str, Decimal | None] = {}
         for key, attr in (("total_expr", "total"), ("good_expr", "good"), ("scrap_expr", "scrap")):
-            v = R.number(r.mapping.value(key, r.names)) if key in ex else None
-            if v is None:
-                d[attr] = None
+            raw = r.mapping.value(key, r.names) if key in ex else None
+            v = R.number(raw)
+            d[attr] = None
+            if v is None or v < 0:
+                if raw is not None and raw != "":
+                    self._implausible(r, key, f"计数 {str(raw)[:40]} 不是 0 或正的有限数，不计", f"the count {str(raw)[:40]} "
+                                      "is not a finite number of 0 or more; not counted", message=False)
                 continue
-            d[attr] = R.delta(v, getattr(cur, attr), r.mapping.counter_max)
+            step = R.delta(v, getattr(cur, attr), r.mapping.counter_max)
             setattr(cur, attr, v)
+            if step > r.mapping.max_count_step:
+                self._implausible(r, key, f"一条消息增加 {step}，超过上限 {r.mapping.max_count_step}，不计（以新值为起点）",
+                                  f"a rise of {step} in one message is above the limit of {r.mapping.max_count_step}; "
+                                  "not counted (the new value is the base)", message=False, kind="step")
+                continue
+            d[attr] = step
         tot, good, scrap = d["total"], d["good"], d["scrap"]
         if tot is None and good is not None:
             tot = good + (scrap or 0)
@@ -307,7 +344,12 @@ class _Batch:
         """An unknown machine or unmapped topic: one warning and one notice the first time ever, then only counted."""
         for key in C.record_unknown(self.conn, self.unknown, self.ctx.now):
             kind, _, what = key.partition(":")
-            if kind == "machine":
+            if kind == "mapping":
+                zh = (f"设备数据：映射 {what} 的「设备编号表达式」从主题 {self.unknown[key][0][:200]} 取不到设备编号，"
+                      "这些消息不收：请改正映射（如 segments[2] 表示主题第 3 级）")
+                en = (f"device data: the machine code expression of mapping {what} gives no machine code for the topic "
+                      f"{self.unknown[key][0][:200]}; those messages are skipped: correct the mapping")
+            elif kind == "machine":
                 zh = f"设备数据：未知设备编号「{what}」（主题 {self.unknown[key][0][:200]}）：请在设备档案中建立该设备，或改正映射"
                 en = f"device data: unknown machine code {what}: add the machine or correct the mapping"
             else:

@@ -32,6 +32,7 @@ EXPRESSIONS = {"machine_expr": ("设备编号表达式", "machine code expressio
                "scrap_expr": ("废品计数表达式", "scrap counter expression"),
                "timestamp_expr": ("时间戳表达式", "timestamp expression"), "message_id_expr": ("消息号表达式", "message id expression")}
 ACTIONS = ("none", "notify", "repair_order")
+MAX_STEP, MAX_AGE_DAYS = 100_000, 31     # 单条消息计数增量上限 / 报文时间最多早于现在的天数 when a mapping leaves them empty
 _MISSING = (KeyError, IndexError, TypeError)
 
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -131,6 +132,8 @@ class MappingSpec:
     exprs: Mapping[str, Expr]
     counter_max: Decimal | None
     tags: tuple[TagSpec, ...]
+    max_count_step: Decimal = Decimal(MAX_STEP)
+    max_age_days: int = MAX_AGE_DAYS
 
     def value(self, key: str, names: Mapping[str, Any]) -> Any:
         e = self.exprs.get(key)
@@ -139,6 +142,25 @@ class MappingSpec:
 
 def _dec(v: Any) -> Decimal | None:
     return None if v is None or v == "" else Decimal(str(v))
+
+
+def _words(exc: ExpressionError, source: str) -> tuple[str, str]:
+    """The sandbox's message for a mapping's expression, without Python's English inside the Chinese text and
+    naming the function a call reaches for."""
+    zh, en = exc.zh, exc.en
+    if zh.startswith("语法错误"):
+        head = zh.split("：", 1)[0]
+        zh = f"{head}：写法不对，请检查括号、引号是否成对，如 payload[\"temp\"]"
+    elif "?" in zh and "未知函数" in zh:
+        try:
+            calls = [n for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Call)
+                     and not isinstance(n.func, ast.Name)]
+        except SyntaxError:
+            calls = []
+        what = ast.unparse(calls[-1].func)[:80] if calls else source[:80]
+        zh = f"不能调用「{what}」：表达式只能用内置函数（如 int、round、float）"
+        en = f"{what} cannot be called: expressions use the built-in functions only (int, round, float …)"
+    return zh, en
 
 
 def check(row: Mapping[str, Any], tags: list[Mapping[str, Any]] | None, *, prefix: str = "") -> list[Problem]:
@@ -153,7 +175,8 @@ def check(row: Mapping[str, Any], tags: list[Mapping[str, Any]] | None, *, prefi
             try:
                 compile_expr(str(src))
             except ExpressionError as exc:
-                out.append(Problem(f"{prefix}/{key}", f"{zh}：{exc.zh}", f"{en}: {exc.en}"))
+                ezh, een = _words(exc, str(src))
+                out.append(Problem(f"{prefix}/{key}", f"{zh}：{ezh}", f"{en}: {een}"))
     if row.get("machine") is None and not row.get("machine_expr"):
         out.append(Problem(f"{prefix}/machine_expr", "请选择固定设备，或填写设备编号表达式（如 segments[2]）",
                            "choose a fixed machine or fill in the machine code expression (e.g. segments[2])", "required"))
@@ -170,8 +193,9 @@ def check(row: Mapping[str, Any], tags: list[Mapping[str, Any]] | None, *, prefi
         try:
             compile_expr(str(t.get("expression") or ""))
         except ExpressionError as exc:
-            out.append(Problem(f"{at}/expression", f"工艺参数第 {n} 行「{tag}」的表达式：{exc.zh}",
-                               f"process value row {n} ({tag}) expression: {exc.en}"))
+            ezh, een = _words(exc, str(t.get("expression") or ""))
+            out.append(Problem(f"{at}/expression", f"工艺参数第 {n} 行「{tag}」的表达式：{ezh}",
+                               f"process value row {n} ({tag}) expression: {een}"))
         lo, hi = _dec(t.get("low_limit")), _dec(t.get("high_limit"))
         if lo is not None and hi is not None and lo >= hi:
             out.append(Problem(f"{at}/high_limit", f"工艺参数第 {n} 行「{tag}」：上限必须大于下限",
@@ -189,7 +213,7 @@ def check(row: Mapping[str, Any], tags: list[Mapping[str, Any]] | None, *, prefi
 def raise_problems(problems: list[Problem], code: str | None) -> None:
     if problems:
         name = f" {code}" if code else ""
-        raise InvalidInput(f"设备数据映射{name}有 {len(problems)} 处错误：{problems[0].zh}",
+        raise InvalidInput(f"设备数据映射{name} 有 {len(problems)} 处错误：{problems[0].zh}",
                            f"device mapping{name} has {len(problems)} problem(s): {problems[0].en}", problems=problems)
 
 
@@ -203,4 +227,6 @@ def build(row: Mapping[str, Any], tags: list[Mapping[str, Any]]) -> MappingSpec:
                        pattern=str(row["topic_pattern"]), regex=topic_regex(str(row["topic_pattern"])),
                        format=str(row.get("format") or "json"),
                        machine_id=int(row["machine"]) if row.get("machine") is not None else None, exprs=exprs,
-                       counter_max=_dec(row.get("counter_max")), tags=specs)
+                       counter_max=_dec(row.get("counter_max")), tags=specs,
+                       max_count_step=Decimal(int(row.get("max_count_step") or MAX_STEP)),
+                       max_age_days=max(1, min(int(row.get("max_age_days") or MAX_AGE_DAYS), 3660)))

@@ -11,22 +11,28 @@ MAX_KEY = 200
 EPOCH_MIN, EPOCH_MAX = dt.datetime(2000, 1, 1, tzinfo=UTC), dt.datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def timestamp(v: Any, fallback: dt.datetime) -> dt.datetime:
-    """Epoch milliseconds (or seconds), an ISO text or a datetime; anything else or out of range: ``fallback``."""
+def parse_time(v: Any) -> dt.datetime | None:
+    """Epoch milliseconds (or seconds), an ISO text or a datetime, in UTC; anything else or out of range: None."""
     try:
         if isinstance(v, dt.datetime):
             out = v if v.tzinfo else v.replace(tzinfo=UTC)
         elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
             x = float(v)
-            out = dt.datetime.fromtimestamp(x / 1000 if x > 1e11 else x, UTC)
+            out = dt.datetime.fromtimestamp(x / 1000 if abs(x) > 1e11 else x, UTC)
         elif isinstance(v, str) and 0 < len(v) <= 40:
             out = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
             out = out if out.tzinfo else out.replace(tzinfo=UTC)
         else:
-            return fallback
+            return None
     except (ValueError, OverflowError, OSError):
-        return fallback
-    return out.astimezone(UTC) if EPOCH_MIN <= out <= EPOCH_MAX else fallback
+        return None
+    return out.astimezone(UTC) if EPOCH_MIN <= out <= EPOCH_MAX else None
+
+
+def timestamp(v: Any, fallback: dt.datetime) -> dt.datetime:
+    """:func:`parse_time`, or ``fallback``."""
+    out = parse_time(v)
+    return fallback if out is None else out
 
 
 BIG = 10 ** 17

@@ -23,6 +23,7 @@ from mom.platform.errors import InvalidInput, NotFound, Problem
 STATE_ZH = {"running": "运行", "idle": "待机", "down": "停机", "setup": "换型调试", "planned_stop": "计划停机"}
 MAX_SPAN = dt.timedelta(days=31)
 MAX_ROWS = 20_000
+RECENT_UNKNOWN = dt.timedelta(hours=24)
 
 
 def _num(v: Any) -> float | None:
@@ -156,4 +157,39 @@ def health(conn: Connection, forms: Any, now: dt.datetime) -> dict[str, Any]:
                          "silent_s": round((now - at).total_seconds(), 1) if at else None, "seq": seq,
                          "state": s["state"] if s else None, "since": s["since"] if s else None})
     return {"machines": machines, "unknown": [{**u, "first_seen": u["first_seen"].isoformat(), "last_seen": u["last_seen"].isoformat()}
-                                              for u in C.unknown(conn)]}
+                                              for u in _still_unknown(conn, forms, now)]}
+
+
+def _still_unknown(conn: Connection, forms: Any, now: dt.datetime) -> list[dict[str, Any]]:
+    """The unknown machines, unmapped topics and broken mappings seen in the last 24 hours, less those fixed
+    since: a topic an active mapping now matches, a machine code now in the ledger, a mapping saved since."""
+    from mom.engines.devices import mapping as M
+
+    rows = [u for u in C.unknown(conn) if _aware(u["last_seen"]) >= now - RECENT_UNKNOWN]
+    if not rows:
+        return []
+    mf = F.pack_form(conn, forms, F.MAPPING)
+    maps: dict[str, Any] = {}
+    if mf is not None:
+        t = mf.main
+        for code, pattern, updated in conn.execute(sa.select(t.c.code, t.c.topic_pattern, t.c.updated_at).where(
+                t.c.deleted_at.is_(None), t.c.active.is_(True))):
+            maps[str(code)] = (M.topic_regex(str(pattern)) if not M.topic_problem(str(pattern)) else None, updated)
+    codes = {str(k).partition(":")[2] for k in (u["key"] for u in rows) if str(k).startswith("machine:")}
+    mt = forms.get(conn, "machine").main
+    known = set(conn.execute(sa.select(mt.c.code).where(mt.c.code.in_(codes), mt.c.deleted_at.is_(None))).scalars()) if codes else set()
+    out = []
+    for u in rows:
+        kind, _, what = str(u["key"]).partition(":")
+        if kind == "topic" and any(rx is not None and rx.match(what) for rx, _ in maps.values()):
+            continue
+        if kind == "machine" and what in known:
+            continue
+        if kind == "mapping" and (what not in maps or (maps[what][1] is not None and _aware(maps[what][1]) > _aware(u["last_seen"]))):
+            continue
+        out.append(u)
+    return out
+
+
+def _aware(v: dt.datetime) -> dt.datetime:
+    return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)

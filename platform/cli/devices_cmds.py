@@ -54,11 +54,20 @@ def listen_cmd(topics: tuple[str, ...], client_id: str | None, idle_exit: float 
                f"unknown machine {totals.unknown_machine}", err=True)
 
 
-def _setup(codes: list[str]) -> list[str]:
-    """Add the simulated machines (on the first work centre) and the simulator's mapping, when missing."""
+def sim_mapping(prefix: str) -> dict[str, Any]:
+    """The simulator's mapping for topics ``<prefix>/<machine code>/data``."""
+    from mom.connectors.mqtt.simulator import MAPPING
+
+    levels = [p for p in prefix.strip("/").split("/") if p] or ["mom", "sim"]
+    if levels == ["mom", "sim"]:
+        return dict(MAPPING)
+    return {**MAPPING, "topic_pattern": "/".join(levels + ["+", "data"]), "machine_expr": f"segments[{len(levels)}]"}
+
+
+def _setup(codes: list[str], prefix: str = "mom/sim") -> list[str]:
+    """Add the simulated machines (on the first work centre) and the simulator's mapping for ``prefix``, when missing."""
     import sqlalchemy as sa
 
-    from mom.connectors.mqtt.simulator import MAPPING
     from mom.engines.records import service as S
     from mom.engines.records.context import Ctx
     from mom.platform.cli.common import form_registry, open_engine
@@ -77,9 +86,15 @@ def _setup(codes: list[str]) -> list[str]:
             S.create_records(conn=conn, registry=forms, ctx=ctx, form="machine", docs=new)
             done.append(f"{len(new)} 台设备 / machines")
         mp = forms.get(conn, "device_mapping").main
-        if conn.execute(sa.select(mp.c.id).where(mp.c.code == MAPPING["code"])).first() is None:
-            S.create_records(conn=conn, registry=forms, ctx=ctx, form="device_mapping", docs=[MAPPING])
-            done.append(f"映射 / mapping {MAPPING['code']}")
+        mapping = sim_mapping(prefix)
+        old = conn.execute(sa.select(mp.c.id, mp.c.topic_pattern, mp.c.row_version).where(mp.c.code == mapping["code"])).first()
+        if old is None:
+            S.create_records(conn=conn, registry=forms, ctx=ctx, form="device_mapping", docs=[mapping])
+            done.append(f"映射 / mapping {mapping['code']}（{mapping['topic_pattern']}）")
+        elif old.topic_pattern != mapping["topic_pattern"]:     # --prefix changed: the mapping follows it
+            S.update_record(conn=conn, registry=forms, ctx=ctx, form="device_mapping", record_id=int(old.id),
+                            patch={"topic_pattern": mapping["topic_pattern"], "machine_expr": mapping["machine_expr"]})
+            done.append(f"映射 / mapping {mapping['code']} → {mapping['topic_pattern']}")
     return done
 
 
@@ -100,7 +115,7 @@ def simulate_cmd(count: int, codes: str, messages: int, rate: float, prefix: str
 
     machine_codes = [c.strip() for c in codes.split(",") if c.strip()] or simulator.codes(count)
     if setup:
-        for line in _setup(machine_codes):
+        for line in _setup(machine_codes, prefix):
             click.echo(f"已添加 / added: {line}", err=True)
     res = simulator.run(get_settings(), machine_codes, messages=messages, rate=rate, prefix=prefix, seed=seed,
                         spike_every=spike_every)
@@ -127,13 +142,43 @@ def status_cmd(as_json: bool) -> None:
     if as_json:
         echo_json(h)
         return
+    from mom.engines.forms.fieldtypes import plant_tz
+
+    tz = plant_tz(get_settings().timezone)
     for m in h["machines"]:
-        click.echo(f"{m['code'] or m['machine']}: 状态 / state {m['state'] or '-'} 自 / since {m['since'] or '-'}  "
-                   f"最后消息 / last message {m['last_message'] or '-'}（{m['silent_s'] if m['silent_s'] is not None else '-'} 秒前 / s ago）")
+        click.echo(f"{m['code'] or m['machine']}: 状态 / state {m['state'] or '-'} 自 / since {_local(m['since'], tz)}  "
+                   f"最后消息 / last message {_local(m['last_message'], tz)}（{_ago(m['silent_s'])}）")
     for u in h["unknown"]:
-        click.echo(f"未知 / unknown {u['key']}：{u['messages']} 条消息 / messages，最后 / last {u['last_seen']}")
+        kind, _, what = str(u["key"]).partition(":")
+        zh, en = _KINDS.get(kind, ("未知", "unknown"))
+        click.echo(f"{zh} / {en} {what}：{u['messages']} 条消息 / messages，最后 / last {_local(u['last_seen'], tz)}")
     if not h["machines"] and not h["unknown"]:
         click.echo("还没有收到设备数据 / no device data yet")
+
+
+_KINDS = {"machine": ("未知设备编号", "unknown machine"), "topic": ("没有映射的主题", "unmapped topic"),
+          "mapping": ("映射取不到设备编号", "mapping gives no machine code")}
+
+
+def _local(iso: str | None, tz: dt.tzinfo) -> str:
+    """An ISO time in plant time, to the second (``-`` when empty)."""
+    if not iso:
+        return "-"
+    return dt.datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ago(seconds: float | None) -> str:
+    """``2 小时 5 分钟前 / 2 h 5 min ago`` (seconds when under a minute)."""
+    if seconds is None:
+        return "-"
+    s = max(int(seconds), 0)
+    if s < 60:
+        return f"{s} 秒前 / {s} s ago"
+    d, rest = divmod(s // 60, 24 * 60)
+    h, mi = divmod(rest, 60)
+    zh = (f"{d} 天 " if d else "") + (f"{h} 小时 " if h or d else "") + f"{mi} 分钟前"
+    en = (f"{d} d " if d else "") + (f"{h} h " if h or d else "") + f"{mi} min ago"
+    return f"{zh} / {en}"
 
 
 devices.add_command(watch_cmd)   # mom devices watch: the test-bench CSV folder watcher (devices_watch)

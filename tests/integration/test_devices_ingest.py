@@ -18,7 +18,7 @@ from mom.platform.db.engine import read_tx, write_tx
 from tests.conftest import fixture_hash, login
 
 UTC = dt.timezone.utc
-T0 = dt.datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC)
+T0 = dt.datetime.combine(dt.date.today() - dt.timedelta(days=2), dt.time(8), tzinfo=UTC)   # within the mapping's 31 days
 MAPPING = {"code": "LINE", "name": "车间 JSON", "topic_pattern": "plant/+/+/data", "machine_expr": "segments[2]",
            "state_expr": 'payload["state"]', "total_expr": 'payload["total"]', "good_expr": 'payload["good"]',
            "message_id_expr": 'payload["seq"]', "timestamp_expr": 'payload["ts"]', "counter_max": 65535,
@@ -186,3 +186,74 @@ def test_editing_only_a_process_value_row_is_checked_too(equipment: dict[str, An
     assert r.status_code == 422, r.text
     assert "工艺参数第 1 行「temp」的表达式" in r.json()["problems"][0]["message"]["zh-CN"]
     assert _rows(engine, "SELECT expression FROM device_mapping__tags WHERE parent_id = :m", m=mid) == [('payload["temp"]',)]
+
+
+def test_implausible_values_are_refused_and_logged_once(equipment: dict[str, Any], engine: sa.engine.Engine,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Odd values (a text message id, a negative or huge counter, a time in 2300 or before 1970) count nothing;
+    each kind is logged once per machine in zh and en, naming the field."""
+    cnc = equipment["machines"]["CNC-1"]
+    ingest = DeviceIngest(engine, form_registry())
+    now = dt.datetime.now(UTC)
+    ms = int(now.timestamp() * 1000)
+    good = {"state": "running", "good": 0, "temp": 20}
+    stream = [{**good, "seq": 1, "total": 10, "ts": ms - 60_000},
+              {**good, "seq": "abc", "total": 20, "ts": ms - 50_000},      # message id not a number: refused
+              {**good, "seq": 2, "total": -50, "ts": ms - 40_000},        # negative counter: not counted
+              {**good, "seq": 3, "total": 1e308, "ts": ms - 35_000},      # beyond any counter: not counted
+              {**good, "seq": 4, "total": 1e18, "ts": ms - 32_000},
+              {**good, "seq": 5, "total": 20, "ts": "2300-01-01"},        # time far ahead: refused
+              {**good, "seq": 6, "total": 25, "ts": -99999999999999},     # time before 1970: refused
+              {**good, "seq": 7, "total": 60, "ts": ms - 30_000},         # +50 from 10
+              {**good, "seq": 8, "total": 200_060, "ts": ms - 20_000},    # a jump of 200,000 > 100,000: not counted, new base
+              {**good, "seq": 9, "total": 200_065, "ts": ms - 10_000},    # +5
+              {**good, "seq": 10, "total": -1, "ts": ms - 5_000}]
+    with caplog.at_level("WARNING", logger="mom.devices"):
+        for m in stream + [{**m, "seq": (m["seq"] + 100) if isinstance(m["seq"], int) else "xyz"} for m in stream[1:7]]:
+            ingest.submit("plant/hall1/CNC-1/data", m, now)
+        rep = ingest.flush()
+    assert rep.malformed == 6, rep               # seq abc / xyz, two times in 2300, two before 1970
+    total = _rows(engine, "SELECT COALESCE(SUM(total), 0) FROM machine_count WHERE machine = :m", m=cnc)[0][0]
+    assert float(total) == 55
+    lines = [r.getMessage() for r in caplog.records if "不可信" in r.getMessage() or "不是" in r.getMessage()
+             or "超过上限" in r.getMessage()]
+    assert len([x for x in lines if "消息号" in x]) == 1 and len([x for x in lines if "时间戳表达式" in x]) == 1
+    assert len([x for x in lines if "总计数表达式" in x and "不是 0 或正的有限数" in x]) == 1
+    assert len([x for x in lines if "超过上限 100000" in x]) == 1
+    assert all("CNC-1" in x and " / device data: machine CNC-1" in x for x in lines)
+
+
+def test_a_broken_mapping_is_logged_once_and_shown_in_status_until_fixed(equipment: dict[str, Any], client: Any,
+                                                                         engine: sa.engine.Engine,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    from mom.engines.devices.status import health
+
+    admin = equipment["admin"]
+    r = client.post("/api/records/device_mapping", json={**MAPPING, "code": "BROKEN", "topic_pattern": "hall9/+/data",
+                                                         "machine_expr": "segments[9]", "tags": []}, headers=admin)
+    assert r.status_code == 201, r.text
+    ingest = DeviceIngest(engine, form_registry())
+    now = dt.datetime.now(UTC)
+    with caplog.at_level("WARNING", logger="mom.devices"):
+        for i in range(5):
+            ingest.submit("hall9/CNC-1/data", {"seq": i + 1, "state": "running", "ts": int(now.timestamp() * 1000)}, now)
+        ingest.submit("other/CNC-1/x", {"seq": 1}, now)                       # no mapping for this topic
+        assert ingest.flush().malformed == 5
+        ingest.submit("hall9/CNC-1/data", {"seq": 9, "state": "running"}, now)
+        ingest.flush()
+    lines = [r.getMessage() for r in caplog.records if "BROKEN" in r.getMessage()]
+    assert len(lines) == 1 and "取不到设备编号" in lines[0] and "gives no machine code" in lines[0]
+    with read_tx(engine) as conn:
+        keys = {u["key"] for u in health(conn, form_registry(), dt.datetime.now(UTC))["unknown"]}
+    assert {"mapping:BROKEN", "topic:other/CNC-1/x"} <= keys
+    mid = _rows(engine, "SELECT id FROM device_mapping WHERE code = 'BROKEN'")[0][0]
+    row = client.get(f"/api/records/device_mapping/{mid}", headers=admin).json()
+    r = client.patch(f"/api/records/device_mapping/{mid}", json={"machine_expr": "segments[1]", "row_version": row["row_version"]},
+                     headers=admin)
+    assert r.status_code == 200, r.text
+    r = client.post("/api/records/device_mapping", json={**MAPPING, "code": "OTHER", "topic_pattern": "other/+/x", "tags": []},
+                    headers=admin)
+    assert r.status_code == 201, r.text
+    with read_tx(engine) as conn:
+        keys = {u["key"] for u in health(conn, form_registry(), dt.datetime.now(UTC))["unknown"]}
+    assert "mapping:BROKEN" not in keys and "topic:other/CNC-1/x" not in keys

@@ -72,3 +72,24 @@ def test_message_ids_and_timestamps() -> None:
     assert I.timestamp("2026-01-01T08:00:00+08:00", fb) == dt.datetime(2026, 1, 1, tzinfo=UTC)
     assert I.timestamp("garbage", fb) is fb
     assert I.timestamp(10**20, fb) is fb
+
+
+def test_mapping_errors_name_the_call_and_stay_chinese() -> None:
+    row = {"topic_pattern": "a/+/data", "machine_expr": '__import__("os").system("id")', "state_expr": 'payload["a"'}
+    problems = {p.path: p for p in M.check(row, [])}
+    assert "不能调用「__import__('os').system」" in problems["/machine_expr"].zh
+    assert "was never closed" not in problems["/state_expr"].zh and "括号、引号是否成对" in problems["/state_expr"].zh
+    with pytest.raises(Exception) as err:
+        M.raise_problems(list(problems.values()), "SIM")
+    assert str(getattr(err.value, "zh", "")).startswith("设备数据映射 SIM 有 2 处错误")
+
+
+def test_status_shows_hours_and_minutes_and_the_simulator_mapping_follows_its_prefix() -> None:
+    from mom.platform.cli.devices_cmds import _ago, sim_mapping
+
+    assert _ago(30080.7) == "8 小时 21 分钟前 / 8 h 21 min ago"
+    assert _ago(42) == "42 秒前 / 42 s ago"
+    m = sim_mapping("factory/hall2/sim")
+    assert m["topic_pattern"] == "factory/hall2/sim/+/data" and m["machine_expr"] == "segments[3]"
+    assert M.topic_regex(m["topic_pattern"]).match("factory/hall2/sim/SIM-001/data")
+    assert sim_mapping("mom/sim")["topic_pattern"] == "mom/sim/+/data"
