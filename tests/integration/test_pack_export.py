@@ -82,9 +82,9 @@ def test_export_a_configuration_and_install_it_into_an_empty_database(plant, cli
 
     out = tmp_path / "plant_config"
     said = ok(cli("pack", "export", "--name", "plant_config", "--out", out, "--label-zh", "本厂配置", "--label-en", "Plant configuration"))
-    assert "依赖 / depends: demo ^2.0.1" in said
+    assert "依赖 / depends: demo ^2.1.0" in said
     manifest = json.loads((out / "pack.json").read_text(encoding="utf-8"))
-    assert manifest["forms"] == ["forms/supplier_audit.json"] and manifest["depends"] == {"demo": "^2.0.1"}
+    assert manifest["forms"] == ["forms/supplier_audit.json"] and manifest["depends"] == {"demo": "^2.1.0"}
     assert [r["name"] for r in manifest["roles"]] == ["auditor"]
     assert (out / "CHECKSUMS.sha256").is_file()
 
