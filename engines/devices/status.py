@@ -115,7 +115,9 @@ def timeline(conn: Connection, forms: Any, actor: Actor, machine_id: int, start:
         raise NotFound(f"没有编号为 {machine_id} 的设备，或你无权查看它的状态", f"no machine {machine_id}, or you may not read its states")
     states = []
     for r in rows:
-        a, b = max(r["started_at"], start), min(r["ended_at"] or now, end)
+        a, b = max(r["started_at"], start), min(r["ended_at"] or now, end, now)    # never into the future
+        if b < a:
+            continue
         states.append({"record": int(r["id"]), "state": r["state"], "state_label": {"zh-CN": STATE_ZH.get(r["state"], r["state"]),
                        "en": str(r["state"]).replace("_", " ")}, "from": a.isoformat(), "to": b.isoformat(),
                        "seconds": round(max((b - a).total_seconds(), 0.0), 3), "open": r["ended_at"] is None,

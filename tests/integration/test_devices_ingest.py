@@ -155,6 +155,10 @@ def test_current_states_and_timeline(equipment: dict[str, Any], client: Any, eng
     body = r.json()
     assert [(s["state"], s["seconds"]) for s in body["states"]] == [("running", 90.0), ("down", 30.0)]
     assert Decimal(str(body["totals"]["total"])) == 30
+    later = dt.datetime.now(UTC) + dt.timedelta(hours=1)
+    r = client.get(f"/api/devices/machines/{cnc}/timeline", params={"from": T0.isoformat(), "to": later.isoformat()}, headers=h)
+    last = r.json()["states"][-1]
+    assert last["open"] and dt.datetime.fromisoformat(last["to"]) <= dt.datetime.now(UTC)    # the current state ends now
     r = client.get(f"/api/devices/machines/{cnc}/timeline", params={"from": T0.isoformat(), "to": (T0 - dt.timedelta(hours=1)).isoformat()}, headers=h)
     assert r.status_code == 422 and "开始时间必须早于结束时间" in r.json()["message"]["zh-CN"]
     assert client.get("/api/devices/machines/999999/timeline", headers=h).status_code == 404
