@@ -35,6 +35,7 @@ class Kind:
     en: str
     direction: str          # in | out | transfer | count | split | merge
     consumes: bool = False  # out of stock into production or to a customer: lot status must be released
+    posted_here: bool = True  # False: another engine posts its lines (not a document of /api/inventory/documents)
 
 
 KINDS: dict[str, Kind] = {k.form: k for k in (
@@ -49,6 +50,8 @@ KINDS: dict[str, Kind] = {k.form: k for k in (
     Kind("lot_merge", "批次合并", "lot merge", "merge"),
     # the quality pack's 退供应商出库: blocked and quarantined lots go back too (an NCR's 退供应商)
     Kind("supplier_return", "退供应商出库", "return to supplier", "out"),
+    # the equipment pack's 维修保养工单: its 备件领用 lines, issued by the maintenance engine (maintenance/spares.py)
+    Kind("maintenance_order", "维修保养工单", "maintenance order", "out", consumes=True, posted_here=False),
 )}
 
 #: ``conn.info`` key: set while the engine itself writes (its hooks let those writes pass)

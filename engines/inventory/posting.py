@@ -47,10 +47,10 @@ acting = D.acting
 
 def kind_of(form: str) -> D.Kind:
     kind = D.KINDS.get(form)
-    if kind is None:
-        names = "、".join(f"{k.zh}（{k.form}）" for k in D.KINDS.values())
+    if kind is None or not kind.posted_here:
+        names = "、".join(f"{k.zh}（{k.form}）" for k in D.KINDS.values() if k.posted_here)
         raise NotFound(f"{form} 不是库存单据：库存单据有 {names}", f"{form} is not a stock document; the stock documents are "
-                       + ", ".join(D.KINDS), detail={"form": form})
+                       + ", ".join(k.form for k in D.KINDS.values() if k.posted_here), detail={"form": form})
     return kind
 
 

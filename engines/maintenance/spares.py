@@ -24,7 +24,7 @@ import re
 
 from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
 
-KIND = D.Kind(K.ORDER, "维修领料", "issue to maintenance", "out", consumes=True)
+KIND = D.KINDS[K.ORDER]      # registered with the inventory engine: the ledger names the document 维修保养工单
 _COLS = ("item", "qty", "unit", "from_location", "lot", "issued_at")
 
 

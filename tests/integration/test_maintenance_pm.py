@@ -156,6 +156,10 @@ def test_spare_parts_leave_stock_through_the_ledger(mw: Plant) -> None:
                              {"i": oid}).scalars().all()
         left = conn.execute(sa.text("SELECT qty FROM stock_balance WHERE item = :i AND location = :l"), {"i": bolt, "l": loc}).scalar()
     assert [Decimal(str(q)) for q in moved] == [Decimal(-4)] and Decimal(str(left)) == 6
+    ledger = mw.get(f"/api/inventory/moves?item={bolt}", who="admin")["moves"]
+    assert [(m["document_label"], m["document_code"], m["qty"]) for m in ledger][:1] == [("维修保养工单", code, -4)]
+    r = mw.client.post(f"/api/inventory/documents/maintenance_order/{oid}/post", headers=mw.h("admin"))
+    assert r.status_code == 404 and "不是库存单据" in r.json()["message"]["zh-CN"], r.text     # only the maintenance engine posts it
     again = mw.client.post(f"/api/maintenance/orders/{oid}/issue-parts", headers=mw.h("tech1"))
     assert again.status_code == 422 and "没有待领用" in again.json()["message"]["zh-CN"]
     too_many = mw.act(oid, "start", parts=[*order["parts"], {"item": bolt, "qty": 50, "from_location": loc}])
