@@ -153,6 +153,12 @@ def _apply(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], 
     return ids
 
 
+def post_moves(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], plan: PL.Plan) -> list[int]:
+    """Post ``moves`` that another engine planned for its own document (a kind with ``posted_here`` False, e.g.
+    the spare parts of a 维修保养工单): the same balance, negative-stock, serial and genealogy rules; the ledger ids."""
+    return _apply(conn, forms, ctx, moves, plan)
+
+
 def _write_moves(conn: Connection, forms: Any, ctx: Ctx, moves: list[dict[str, Any]], plan: PL.Plan, *,
                  audit_into: list[dict[str, Any]] | None = None) -> list[int]:
     """Lock the balances the moves touch, check them move by move, write ledger and balances."""

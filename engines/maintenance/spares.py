@@ -51,7 +51,7 @@ def issue(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, An
         for m in moves:                  # the order's own line numbers, so 第 N 行 names the line the user sees
             n = todo[int(m["document_line"]) - 1][0]
             m["document_line"], m["_path"], m["production_order"] = n + 1, f"/parts/{n}", None
-        P._apply(conn, tx, ctx, moves, plan)        # the inventory engine's ledger, balances and lot rules
+        P.post_moves(conn, tx, ctx, moves, plan)    # the inventory engine's ledger, balances and lot rules
     except MomError as e:
         raise _on_parts(e, [i for i, _ in todo]) from None
     now = ctx.now
