@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.devices import forms as dforms
+from mom.engines.devices.classify import FITS
 from mom.engines.maintenance import pack as maintenance_pack
 from mom.engines.oee import reader
 from mom.engines.oee.timemodel import Tally, kpis
@@ -153,8 +154,9 @@ def unexplained_stops(conn: Connection, forms: Any, ctx: Ctx, *, machine: str, d
         out.append({"id": r["id"], "state": r["state"], "started_at": r["started_at"].isoformat(),
                     "ended_at": r["ended_at"].isoformat() if r["ended_at"] else None, "seconds": round(secs, 1),
                     "note": r.get("note"), "row_version": r["row_version"]})
+    fits = {c for state in STOP_STATES for c in FITS[state]}      # only reasons a down / idle stop may take
     return {"machine": mid, "machine_code": rows[mid]["code"], "machine_name": rows[mid]["name"], "stops": out,
-            "reasons": _reasons(conn, forms)}
+            "reasons": [r for r in _reasons(conn, forms) if r["loss_category"] in fits]}
 
 
 def _reasons(conn: Connection, forms: Any, active_only: bool = True) -> list[dict[str, Any]]:

@@ -132,6 +132,8 @@ def test_losses_pareto_andon_and_classifying_a_stop(client: TestClient, shop: di
     stops = _get(client, h, "/api/oee/stops?machine=CNC-1&days=31")
     assert [s["state"] for s in stops["stops"]] == ["down"]        # the 07:00 stop has no reason; 18:00 has one
     assert any(r["code"] == "BRK-ELEC" for r in stops["reasons"])
+    # a down / idle stop is offered only the reasons it may take (breakdown, minor stop): no planned or setup ones
+    assert {r["loss_category"] for r in stops["reasons"]} <= {"breakdown", "minor_stop"}
     elec = next(r["id"] for r in stops["reasons"] if r["code"] == "BRK-ELEC")
     stop = stops["stops"][0]
     r = client.patch(f"/api/records/machine_state/{stop['id']}", headers=h,
