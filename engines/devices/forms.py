@@ -2,14 +2,13 @@
 them, so a plant's own form of the same name is never touched), and the engine's write flag."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.records.engine_writes import EngineWrites
 from mom.platform.db import tables as T
 from mom.platform.errors import NotFound
 
@@ -25,20 +24,9 @@ NEEDS = {MAPPING: ("topic_pattern", "format", "machine", "machine_expr", "tags")
 ENGINE_ONLY = (STATE, COUNT, VALUE, ALARM)
 #: ``conn.info`` key: set while the devices engine writes its own records
 FLAG = "mom_devices_engine"
-
-
-@contextmanager
-def engine_writes(conn: Connection) -> Iterator[None]:
-    """Mark the writes inside as the devices engine's own (its hooks let them pass)."""
-    conn.info[FLAG] = conn.info.get(FLAG, 0) + 1
-    try:
-        yield
-    finally:
-        conn.info[FLAG] -= 1
-
-
-def engine_writing(conn: Connection) -> bool:
-    return bool(conn.info.get(FLAG))
+_WRITES = EngineWrites(FLAG)
+engine_writes = _WRITES.writes
+engine_writing = _WRITES.writing
 
 
 def owned(conn: Connection, compiled: CompiledForm) -> bool:

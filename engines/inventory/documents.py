@@ -8,9 +8,6 @@ stock between lots of one item at one location (:mod:`lot_change`).
 """
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.records.context import Ctx
+from mom.engines.records.engine_writes import EngineWrites, acting  # noqa: F401  (acting: re-exported)
 from mom.platform.errors import NotFound
 
 MOVE, BALANCE, LOT, LOCATION, WAREHOUSE, ITEM = "stock_move", "stock_balance", "lot", "location", "warehouse", "item"
@@ -56,25 +53,9 @@ KINDS: dict[str, Kind] = {k.form: k for k in (
 
 #: ``conn.info`` key: set while the engine itself writes (its hooks let those writes pass)
 ENGINE_FLAG = "mom_inventory_engine"
-
-
-@contextmanager
-def engine_writes(conn: Connection) -> Iterator[None]:
-    """Mark the writes inside as the engine's own."""
-    conn.info[ENGINE_FLAG] = conn.info.get(ENGINE_FLAG, 0) + 1
-    try:
-        yield
-    finally:
-        conn.info[ENGINE_FLAG] -= 1
-
-
-def engine_writing(conn: Connection) -> bool:
-    return bool(conn.info.get(ENGINE_FLAG))
-
-
-def acting(ctx: Ctx) -> Ctx:
-    """The engine acting for ``ctx``'s user (their right was checked): may write the engine's fields."""
-    return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
+_WRITES = EngineWrites(ENGINE_FLAG)
+engine_writes = _WRITES.writes
+engine_writing = _WRITES.writing
 
 
 #: the fields a form needs for the engine to take it as the core pack's stock form

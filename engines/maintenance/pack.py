@@ -8,17 +8,14 @@ user whose right was checked — the pattern of the inventory engine's ``stock_m
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.records.context import Ctx
+from mom.engines.records.engine_writes import EngineWrites, acting  # noqa: F401  (acting: the engine's, re-exported)
 from mom.platform.db import tables as T
 from mom.platform.errors import NotFound
 
@@ -40,25 +37,10 @@ STATUS_ZH = {"reported": "待响应", "responded": "已响应", "in_repair": "�
 KIND_ZH = {"repair": "维修", "pm": "保养"}
 
 FLAG = "mom_maintenance_engine"
-
-
-@contextmanager
-def engine_writes(conn: Connection) -> Iterator[None]:
-    """Mark the writes inside as the maintenance engine's own (its hooks let them pass)."""
-    conn.info[FLAG] = conn.info.get(FLAG, 0) + 1
-    try:
-        yield
-    finally:
-        conn.info[FLAG] -= 1
-
-
-def engine_writing(conn: Connection) -> bool:
-    return bool(conn.info.get(FLAG))
-
-
-def acting(ctx: Ctx) -> Ctx:
-    """The engine acting for ``ctx``'s user (their right was checked): may write the engine's fields."""
-    return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
+#: the maintenance engine's own writes (:mod:`mom.engines.records.engine_writes`): ``with engine_writes(conn):``
+_WRITES = EngineWrites(FLAG)
+engine_writes = _WRITES.writes
+engine_writing = _WRITES.writing
 
 
 def owns(conn: Connection, compiled: CompiledForm) -> bool:

@@ -12,7 +12,7 @@ a window [start, end):
 - availability = ΣTBF / window (= MTBF / (MTBF + MTTR) when failures end inside the window).
 
 The worked example the tests reproduce (five days of 24 h, stops Tue 5–7, Thu 16–20, Fri 8–11: MTBF 37 h,
-MTTR 3 h) is cited in tests/integration/test_maintenance_reliability.py.
+MTTR 3 h) is cited in tests/integration/test_maintenance_pm.py (test_mtbf_and_mttr_reproduce_the_worked_example).
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ refuses the whole issue. An issued line stays as it was (its stock left).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -18,11 +19,9 @@ from mom.engines.inventory import posting as P
 from mom.engines.inventory import posting_plan as PL
 from mom.engines.maintenance import pack as K
 from mom.engines.records import service as S
-from mom.engines.records.access import form_access
+from mom.engines.records.access import form_access, record_row
 from mom.engines.records.context import Ctx
-import re
-
-from mom.platform.errors import Conflict, InvalidInput, MomError, Problem
+from mom.platform.errors import Conflict, InvalidInput, MomError, NotFound, Problem
 
 KIND = D.KINDS[K.ORDER]      # registered with the inventory engine: the ledger names the document 维修保养工单
 _COLS = ("item", "qty", "unit", "from_location", "lot", "issued_at")
@@ -33,9 +32,12 @@ def issue(conn: Connection, forms: Any, ctx: Ctx, order_id: int) -> dict[str, An
     ``{"code", "issued": [line numbers], "moves": n}``."""
     compiled = K.require_form(conn, forms, K.ORDER)
     form_access(compiled, ctx.actor).require("update")
-    order = K.row(conn, compiled, int(order_id), lock=True)
-    if order is None:
-        raise InvalidInput(f"没有编号为 {order_id} 的维修保养工单", f"no maintenance order {order_id}")
+    try:                  # the row in the user's update scope (403 outside it), locked
+        _, order = record_row(conn, compiled, ctx.actor, int(order_id), "update", lock=True)
+    except NotFound:
+        raise NotFound(f"没有编号为 {order_id} 的维修保养工单：它可能已被删除，请刷新工单列表后重新选择",
+                       f"there is no maintenance order {order_id}: it may have been deleted; reload the order list "
+                       "and choose it again") from None
     if order.get("status") not in ("responded", "in_repair", "done"):
         raise Conflict(f"工单 {order['code']} 是「{K.STATUS_ZH.get(str(order.get('status')), order.get('status'))}」："
                        "响应或开始维修后才能领用备件", f"order {order['code']} is {order.get('status')}: parts are issued once responded")

@@ -4,7 +4,6 @@ service, as the engine acting for the user who asked.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -17,6 +16,7 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as S
 from mom.engines.records.batch import insert_audit, update_many, write_system_fields, writes_together
 from mom.engines.records.context import Ctx
+from mom.engines.records.engine_writes import EngineWrites, acting  # noqa: F401  (acting: re-exported)
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
 ORDER, TASK, REPORT = "production_order", "operation_task", "job_report"
@@ -25,16 +25,9 @@ ZERO = Decimal(0)
 
 #: ``conn.info`` key: set while the engine itself writes, so its hooks let the engine's own writes pass
 ENGINE_FLAG = "mom_production_engine"
-
-
-@contextmanager
-def engine_writes(conn: Connection) -> Iterator[None]:
-    """Mark the writes inside as the engine's own (its hooks do not treat them as a user's)."""
-    conn.info[ENGINE_FLAG] = conn.info.get(ENGINE_FLAG, 0) + 1
-    try:
-        yield
-    finally:
-        conn.info[ENGINE_FLAG] -= 1
+_WRITES = EngineWrites(ENGINE_FLAG)
+engine_writes = _WRITES.writes
+engine_writing = _WRITES.writing
 
 
 #: the fields a form needs for the engine to take it as the core pack's (another pack's form of the
@@ -182,50 +175,6 @@ def order_of_task(conn: Connection, forms: Any, task_id: int) -> dict[str, Any] 
     return got
 
 
-#: the task's fields :func:`scanned` reads: what names it (the report's rules read the task again, locked,
-#: with its order's other tasks)
-SCANNED_TASK = ("id", "code", "production_order", "seq", "name", "status", "work_center", "machine")
-
-
-def scanned(conn: Connection, forms: Any, code: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[int, str]]] | None:
-    """The live task whose code is ``code`` exactly (what a scanner sends: its fields :data:`SCANNED_TASK`),
-    its live order locked (FOR UPDATE on PostgreSQL, kept in :func:`held`) and the names of its work
-    centre and machine, in one statement built once per version of the forms: ``(task, order, {form:
-    {id: name}})``; None when no live task of a live order has that code (:func:`resolve` then finds
-    it, or says why not)."""
-    task_form, order_form = compiled(conn, forms, TASK), compiled(conn, forms, ORDER)
-    named = [(key, compiled(conn, forms, form)) for key, form in (("work_center", "work_center"), ("machine", MACHINE))]
-    key = ("scanned", conn.dialect.name, order_form.version, *(f.version for _, f in named))
-    built = task_form.memo.get(key)
-    if built is None:
-        t, o = task_form.main, order_form.main
-        cols: list[Any] = [*(t.c[k] for k in SCANNED_TASK if k in t.c), *(c.label(f"o__{c.key}") for c in o.c)]
-        source = t.join(o, o.c.id == t.c.production_order)
-        for k, f in named:
-            n = f.main.alias(f"n_{k}")
-            cols += [n.c[c].label(f"{k}__{c}") for c in ("id", "name", "code") if c in n.c]
-            source = source.outerjoin(n, n.c.id == t.c[k])
-        q = (sa.select(*cols).select_from(source)
-             .where(t.c.code == sa.bindparam("code"), t.c.deleted_at.is_(None), o.c.deleted_at.is_(None)).limit(1))
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update(of=o)
-        built = task_form.memo[key] = (q, [k for k in SCANNED_TASK if k in t.c], [c.key for c in o.c])
-    q, task_keys, order_keys = built
-    found = conn.execute(q, {"code": code}).mappings().first()
-    if found is None:
-        return None
-    task, order = {k: found[k] for k in task_keys}, {k: found[f"o__{k}"] for k in order_keys}
-    names: dict[str, dict[int, str]] = {}
-    for k, f in named:
-        rid = task.get(k)
-        names[f.name] = {} if rid is None or found[f"{k}__id"] is None else {
-            int(rid): str(found.get(f"{k}__name") or found.get(f"{k}__code") or f"#{rid}")}
-    memo = held(conn)
-    memo[(ORDER, int(order["id"]))] = order
-    memo[("task_order", int(task["id"]))] = int(order["id"])
-    return task, order, names
-
-
 _AUDITS = "mom_production_audits"
 
 
@@ -253,18 +202,6 @@ def written_together(conn: Connection) -> Iterator[None]:
     still as the engine's writes."""
     with engine_writes(conn), writes_together(conn):
         yield
-
-
-def engine_writing(conn: Connection) -> bool:
-    return bool(conn.info.get(ENGINE_FLAG))
-
-
-def acting(ctx: Ctx) -> Ctx:
-    """The engine acting for ``ctx``'s user: the same person in the audit trail, allowed to write the
-    engine's read-only fields (tasks, quantities, progress) that the user's own rights do not reach.
-    The user's own right (release an order, create a report) is checked before."""
-    actor = dataclasses.replace(ctx.actor, is_admin=True, token_forms=None)
-    return dataclasses.replace(ctx, actor=actor)
 
 
 def dec(v: Any) -> Decimal:

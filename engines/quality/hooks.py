@@ -60,6 +60,13 @@ class QualityHooks(RecordHooks):
             return bool(got)
         return compiled.name in (I.LOT, I.STATE) and I.owned(conn, compiled)
 
+    def engine_only(self, conn: Connection, compiled: CompiledForm) -> frozenset[str]:
+        """Switching states and SPC alarms are the engine's: never created, imported or deleted by hand (a quality
+        manager resumes a state, an engineer acknowledges an alarm: updates stay)."""
+        if compiled.name in (I.STATE, ALARM) and self._mine(conn, compiled):
+            return frozenset({"create", "import", "delete"})
+        return frozenset()
+
     # ------------------------------------------------------------ create
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
         if compiled.name not in (I.LOT, I.STATE, ALARM) or I.engine_writing(conn) or not self._mine(conn, compiled):

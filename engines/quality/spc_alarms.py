@@ -7,43 +7,24 @@ All in the judge's transaction. The alarm is created through the record service,
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.quality import spc_kinds
+from mom.engines.quality.inspection import engine_writes  # the quality engine's own writes (its hooks refuse people writing alarms)
 from mom.engines.quality.spc_series import ALARM, Characteristic, Subgroup
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
+from mom.engines.records.engine_writes import acting
 from mom.platform.db import tables as T
 
 NCR = "nonconformance"
 ROLE = "quality_engineer"
-CHART_ZH = {"xbar": "均值图", "r": "极差图", "s": "标准差图", "i": "单值图", "mr": "移动极差图"}
-CHART_EN = {"xbar": "X̄ chart", "r": "R chart", "s": "S chart", "i": "I chart", "mr": "MR chart"}
-
-
-def acting(ctx: Ctx) -> Ctx:
-    """The engine acting for ``ctx``'s user: may write the engine-only alarm and the NCR's engine fields."""
-    return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
-
-
-@contextlib.contextmanager
-def engine_writes(conn: Connection) -> Iterator[None]:
-    """Mark the writes inside as the quality engine's own (its hooks refuse people writing alarms)."""
-    try:
-        from mom.engines.quality import hooks as quality_hooks   # the pack's hooks, when installed
-        marker = getattr(quality_hooks, "engine_writes", None)
-    except ImportError:
-        marker = None
-    if marker is None:
-        yield
-        return
-    with marker(conn):
-        yield
+CHART_ZH = {"xbar": "均值图", "r": "极差图", "s": "标准差图", "i": "单值图", "mr": "移动极差图", **spc_kinds.CHART_ZH}
+CHART_EN = {"xbar": "X̄ chart", "r": "R chart", "s": "S chart", "i": "I chart", "mr": "MR chart", **spc_kinds.CHART_EN}
 
 
 def rule_text(violations: Sequence[Mapping[str, Any]]) -> tuple[str, str]:

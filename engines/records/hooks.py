@@ -41,6 +41,21 @@ class RecordHooks:
     def after_restore(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int) -> None:
         """After a soft-deleted record came back."""
 
+    def engine_only(self, conn: Connection, compiled: CompiledForm) -> frozenset[str]:
+        """The actions on records of ``compiled`` (of ``create``, ``import``, ``update``, ``delete``) that only an
+        engine performs — the other hooks refuse them to people (the engine's own writes pass:
+        :mod:`mom.engines.records.engine_writes`). They are offered to nobody, administrators included: the
+        form's ``actions`` leave them out, so no 新建 / 导入 / 编辑 / 删除 is shown. Default: none."""
+        return frozenset()
+
+    def create_from_text(self, conn: Connection, target: CompiledForm, texts: list[str]) -> dict[str, int]:
+        """Records of ``target`` made (or found) for ``texts`` that a reference field marked ``create_missing``
+        named but no record matched — text -> id. Only the engine that owns ``target`` knows how to make one
+        from a name alone (its code, its defaults); it answers for its own forms and returns {} for others.
+        Called inside the writer's transaction, only for a writer who may read every live record of
+        ``target``. Default: nothing made (the value is refused as not found)."""
+        return {}
+
 
 class ChainHooks(RecordHooks):
     """Several hook sets, each hook point called on every part in order (workflow first, then report
@@ -55,6 +70,21 @@ class ChainHooks(RecordHooks):
             if hasattr(p, name):
                 return getattr(p, name)
         raise AttributeError(name)
+
+    def engine_only(self, conn: Connection, compiled: CompiledForm) -> frozenset[str]:
+        """What any part reserves to its engine (the union)."""
+        out: frozenset[str] = frozenset()
+        for p in self.parts:
+            out |= p.engine_only(conn, compiled)
+        return out
+
+    def create_from_text(self, conn: Connection, target: CompiledForm, texts: list[str]) -> dict[str, int]:
+        """The first part that makes records of ``target`` answers."""
+        for p in self.parts:
+            made = p.create_from_text(conn, target, texts)
+            if made:
+                return made
+        return {}
 
 
 def _fan_out(point: str) -> Any:

@@ -148,6 +148,8 @@ class FormRead(Open):
     actions: list[str]
     read_only_fields: list[str] = Field(default_factory=list)
     display_field: str | None = None
+    engine_only: list[str] = Field(default_factory=list, description="actions only an engine performs on this form's "
+                                   "records (e.g. 库存流水: create, import, update, delete): left out of ``actions`` for everyone")
     warning: MessageRead | None = Field(None, description="the stored definition cannot be used now (a field "
                                         "type's plug-in is not installed): shown as stored, to be fixed")
     problems: list[ProblemRead] = Field(default_factory=list)

@@ -15,6 +15,7 @@ from mom.engines.forms.model import CHILD_SYSTEM_COLUMNS, SYSTEM_COLUMNS, text_o
 from mom.engines.packs.formwords import blockers as plan_blockers
 from mom.engines.packs.formwords import describe as plan_words
 from mom.engines.records.access import form_access, granting_entries, holds_task_on, refusal
+from mom.engines.records.engine_writes import engine_only, offered
 from mom.engines.reports import store as report_store
 from mom.engines.workflow import store as workflow_store
 from mom.platform.api.deps import AdminDep, ActorDep, EngineDep, RegistryDep
@@ -71,7 +72,7 @@ def list_forms(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> lis
             access = form_access(compiled, actor)
             if access.can("read") or access.can("create"):
                 out.append({"name": name, "label": compiled.definition.label, "version": compiled.version,
-                            "actions": sorted(access.actions)})
+                            "actions": sorted(offered(conn, registry, compiled, access.actions))})
     return out
 
 
@@ -92,14 +93,16 @@ def get_form(name: PathName, engine: EngineDep, registry: RegistryDep, actor: Ac
         access = form_access(compiled, actor)
         if not access.actions and holds_task_on(conn, name, actor):   # an approver opening a record from the inbox
             access = replace(access, actions=frozenset({"read"}))
+        reserved = engine_only(conn, registry, compiled)      # only its engine writes them: offered to nobody
     if not access.actions:     # it exists: a refusal, not "does not exist"
         raise refusal(name, access.label, "read")
     raw = dict(compiled.definition.raw)
     raw["fields"] = [f for f in raw["fields"] if access.visible(f["key"])]
     if not access.can("design"):
         raw.pop("permissions", None)
-    return {"name": name, "version": compiled.version, "definition": raw, "actions": sorted(access.actions),
-            "read_only_fields": sorted(access.read_only), "display_field": compiled.definition.display_field}
+    return {"name": name, "version": compiled.version, "definition": raw, "actions": sorted(access.actions - reserved),
+            "read_only_fields": sorted(access.read_only), "display_field": compiled.definition.display_field,
+            "engine_only": sorted(reserved)}
 
 
 @router.post("/forms/plan", summary="Validate a definition and show the migration plan; nothing is written")

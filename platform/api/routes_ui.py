@@ -22,6 +22,7 @@ from mom.engines.forms import fieldtypes, store
 from mom.engines.forms.definition import MissingFieldType
 from mom.engines.forms.model import FieldSpec
 from mom.engines.records.access import form_access
+from mom.engines.records.engine_writes import offered
 from mom.engines.reports import store as defs
 from mom.engines.records import query as Q
 from mom.platform.api.deps import ActorDep, CtxDep, EngineDep, RegistryDep
@@ -46,7 +47,8 @@ def apps(engine: EngineDep, registry: RegistryDep, actor: ActorDep) -> list[dict
                 continue
             access = form_access(compiled, actor)
             if access.can("read") or access.can("create") or access.can("design"):
-                forms[name] = {"name": name, "label": compiled.definition.label, "actions": sorted(access.actions)}
+                forms[name] = {"name": name, "label": compiled.definition.label,
+                               "actions": sorted(offered(conn, registry, compiled, access.actions))}
         reports, dashboards = openable(conn, registry, actor)
         packs = conn.execute(sa.select(T.pack).order_by(T.pack.c.installed_at, T.pack.c.name)).all()
     out, placed = [], set()

@@ -27,8 +27,11 @@ USERS = [("admin", "admin123", "系统管理员", True, "QC", []),
          ("buyer", "buyerpass123", "采购员小李", False, "PUR", ["purchaser"]),
          ("qe1", "qe1pass123", "质量工程师小赵", False, "QC", ["quality_engineer"]),
          ("pm", "pmpass123", "生产经理老周", False, "PRD", ["production_manager"]),
-         ("planner", "plannerpass123", "计划员小孙", False, "PRD", ["planner"])]
-HEADS = {"QC": "qcm", "PRD": "pm"}
+         ("planner", "plannerpass123", "计划员小孙", False, "PRD", ["planner"]),
+         # the equipment pack's roles (issue 23): the repair page's technician and the equipment manager
+         ("tech", "techpass123", "维修工小刘", False, "EQP", ["maintenance_tech"]),
+         ("eqmgr", "eqmgrpass123", "设备主管老吴", False, "EQP", ["equipment_manager"])]
+HEADS = {"QC": "qcm", "PRD": "pm", "EQP": "eqmgr"}
 
 
 def demo_pack_path() -> Path:
@@ -68,6 +71,7 @@ def load_people(engine: Engine) -> Iterator[str]:
         auth.ensure_department(conn, "QC-IQC", "来料检验组", "QC")
         auth.ensure_department(conn, "PUR", "采购部")
         auth.ensure_department(conn, "PRD", "生产部")
+        auth.ensure_department(conn, "EQP", "设备部")
         for username, pw, name, admin, dept, roles in USERS:
             if conn.execute(sa.select(T.user.c.id).where(T.user.c.username == username)).scalar() is None:
                 auth.create_user(conn, username=username, password=pw, display_name=name, is_admin=admin,

@@ -45,12 +45,22 @@ def pm_run(days: int, as_json: bool) -> None:
     click.echo(f"共 {len(rows)} 张保养工单 / {len(rows)} PM order(s) opened")
 
 
-def _day(value: str, name: str) -> dt.datetime:
+#: the years a period may name (as the API's and the OEE periods)
+YEARS = (1970, 2200)
+
+
+def _day(value: str, name: str, tz: dt.tzinfo) -> dt.datetime:
+    """``--from`` / ``--to``: a date is the plant's midnight starting that day, a date-time without a zone the
+    plant's time (``MOM_TIMEZONE``), as in the API and ``mom oee``; one with a zone (``Z``, ``+08:00``) as written."""
+    text = value.strip()
     try:
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc) if len(value) <= 10 else \
-            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        got = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} 不是日期，请写成 2026-12-01 / not a date (2026-12-01)", param_hint=name) from None
+        raise click.BadParameter(f"{text[:40]!r} 不是日期，请写成 2026-12-01 / not a date (2026-12-01)", param_hint=name) from None
+    if not YEARS[0] <= got.year <= YEARS[1]:
+        raise click.BadParameter(f"{text[:40]!r} 超出范围：应在 {YEARS[0]} 到 {YEARS[1]} 年之间 / out of range: "
+                                 f"give a date between {YEARS[0]} and {YEARS[1]}", param_hint=name)
+    return got if got.tzinfo is not None else got.replace(tzinfo=tz)
 
 
 @maintenance.command("reliability", help="每台设备的故障次数、MTBF、MTTR、可用率 / MTBF, MTTR and availability per machine")
@@ -62,11 +72,16 @@ def _day(value: str, name: str) -> dt.datetime:
 def reliability_cmd(start: str, end: str, codes: tuple[str, ...], as_json: bool) -> None:
     import sqlalchemy as sa
 
+    from mom.engines.forms import fieldtypes
     from mom.engines.maintenance.reliability import mtbf_mttr
     from mom.platform.cli.common import form_registry, open_engine
     from mom.platform.db.engine import read_tx
+    from mom.platform.settings import get_settings
 
-    a, b = _day(start, "--from"), _day(end, "--to")
+    tz = fieldtypes.plant_tz(get_settings().timezone)      # the plant's days, not UTC's
+    a, b = _day(start, "--from", tz), _day(end, "--to", tz)
+    if not a < b:
+        raise click.BadParameter("开始日期须早于结束日期 / --from must be before --to", param_hint="--to")
     engine = open_engine()
     forms = form_registry()
     with read_tx(engine) as conn:

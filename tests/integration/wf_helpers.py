@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from tests.conftest import login
 
 PASSWORDS = {"admin": "admin123", "qc1": "qc1pass123", "qcm": "qcmpass123", "qe1": "qe1pass123", "pm": "pmpass123",
-             "planner": "plannerpass123", "buyer": "buyerpass123", "qe2": "qe2pass123"}
+             "planner": "plannerpass123", "buyer": "buyerpass123", "qe2": "qe2pass123", "tech": "techpass123",
+             "eqmgr": "eqmgrpass123"}
 
 
 class Plant:
