@@ -17,12 +17,14 @@ from mom.engines.forms.compile import CompiledForm
 from mom.engines.inventory import documents as D
 from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import posting as P
+from mom.engines.inventory import vendors as V
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.errors import Conflict
 from mom.platform.hookspecs import hookimpl
 
 _ENGINE_ONLY = (D.MOVE, D.BALANCE, G.LINK)
+_BY_POSTING = frozenset({"create", "import", "update", "delete"})
 
 
 def _refuse_engine_only(compiled: CompiledForm) -> Conflict:
@@ -51,6 +53,20 @@ class InventoryHooks(RecordHooks):
 
     def _ours(self, compiled: CompiledForm) -> bool:
         return (compiled.name in _ENGINE_ONLY or compiled.name in D.KINDS) and (compiled.name == G.LINK or D.is_core(compiled))
+
+    def engine_only(self, conn: Connection, compiled: CompiledForm) -> frozenset[str]:
+        """The ledger, the balances and the lot genealogy: only posting writes them (no 新建 / 导入 / 编辑 / 删除)."""
+        return _BY_POSTING if compiled.name in _ENGINE_ONLY and self._ours(compiled) else frozenset()
+
+    def create_from_text(self, conn: Connection, target: CompiledForm, texts: list[str]) -> dict[str, int]:
+        """A supplier typed by name on a document (purchase order, receipt, lot, inspection…) that no vendor has
+        yet: core's 供应商档案 gets it (code V…, noted for the purchaser to complete), so API clients and files
+        that send the supplier as text keep working and one name is one vendor."""
+        if target.name != V.FORM or not {"code", "name", "note"} <= set(target.main.c.keys()):
+            return {}
+        fit = [t for t in texts if t.strip() and len(t.strip()) <= V.NAME_MAX]
+        made = V.ids_for_texts(conn, self.forms, fit, note=V.DOCUMENT_NOTE) if fit else {}
+        return {t: made[t.strip()] for t in fit if t.strip() in made}
 
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
         if compiled.name in _ENGINE_ONLY and self._ours(compiled) and not D.engine_writing(conn):

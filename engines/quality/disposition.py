@@ -183,13 +183,13 @@ class Execution:
 
     def _return_to_supplier(self, i: int, ln: dict[str, Any], kinds: list[Any]) -> str:
         frm = self._need_location(i, ln)
-        supplier = (self.ncr.get("supplier") or (self.lot or {}).get("supplier") or "").strip()
-        if not supplier:
+        supplier = self.ncr.get("supplier") or (self.lot or {}).get("supplier")     # a vendor id
+        if supplier is None:
             raise InvalidInput(f"{_line_zh(i, ln)}要退给供应商：请先填写不合格品处理单的「供应商」",
                                f"disposition line {i + 1} returns to the supplier: fill in the NCR's supplier first",
-                               problems=[Problem("/supplier", "请填写供应商", "fill in the supplier", "required")])
+                               problems=[Problem("/supplier", "请从供应商档案中选择供应商", "pick the supplier from the vendor list", "required")])
         line = self._stock_line(ln, from_location=int(frm["id"]))
-        header = {"supplier": supplier[:100], "nonconformance": int(self.ncr["id"]), "note": self._note(ln), "lines": [line]}
+        header = {"supplier": int(supplier), "nonconformance": int(self.ncr["id"]), "note": self._note(ln), "lines": [line]}
         return self._post(RETURN, header, ln, i)
 
     def _use_as_is(self, i: int, ln: dict[str, Any], kinds: list[Any]) -> str:

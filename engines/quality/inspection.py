@@ -15,11 +15,9 @@ so a plant's own form of the same name is never touched.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +29,7 @@ from mom.engines.quality import sampling
 from mom.engines.quality.switching import State
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
+from mom.engines.records.engine_writes import EngineWrites, acting  # noqa: F401  (acting: re-exported)
 from mom.platform.db import tables as T
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
@@ -46,32 +45,16 @@ ENGINE_FIELDS = ("severity", "code_letter", "sample_size", "ac_critical", "re_cr
                  "inspected_at", "ncr", "release_transfer", "switching_note", "sampling", "sampling_note", "stock_receipt", "receipt_line",
                  "production_order", "operation_task", "stock_shipment")
 SOURCES = ("stock_receipt", "receipt_line", "production_order", "operation_task", "stock_shipment")
-_NEEDS = {PLAN: ("inspection_type", "item", "characteristics", "aql_major", "active"),
-          LOT: ("status", "inspection_type", "plan", "item", "lot_qty", "results", "result", "sampling"),
-          STATE: ("inspection_type", "item", "supplier", "defect_class", "state"),
+_NEEDS = {PLAN: ("inspection_type", "item", "characteristics", "aql_major", "active", "supplier"),
+          LOT: ("status", "inspection_type", "plan", "item", "lot_qty", "results", "result", "sampling", "supplier"),
+          STATE: ("inspection_type", "item", "supplier", "supplier_key", "defect_class", "state"),
           DEFECT: ("code", "defect_class")}
 
 #: ``conn.info`` key: set while the quality engine writes its own records
 FLAG = "mom_quality_engine"
-
-
-@contextmanager
-def engine_writes(conn: Connection) -> Iterator[None]:
-    """Mark the writes inside as the quality engine's own (its hooks let them pass)."""
-    conn.info[FLAG] = conn.info.get(FLAG, 0) + 1
-    try:
-        yield
-    finally:
-        conn.info[FLAG] -= 1
-
-
-def engine_writing(conn: Connection) -> bool:
-    return bool(conn.info.get(FLAG))
-
-
-def acting(ctx: Ctx) -> Ctx:
-    """The engine acting for ``ctx``'s user (their right was checked): may write the engine's fields."""
-    return dataclasses.replace(ctx, actor=dataclasses.replace(ctx.actor, is_admin=True, token_forms=None))
+_WRITES = EngineWrites(FLAG)
+engine_writes = _WRITES.writes
+engine_writing = _WRITES.writing
 
 
 def quality_pack_owns(conn: Connection, compiled: CompiledForm, needs: tuple[str, ...]) -> bool:
@@ -80,7 +63,12 @@ def quality_pack_owns(conn: Connection, compiled: CompiledForm, needs: tuple[str
     if owner is None:
         owner = compiled.memo["quality_pack_owner"] = conn.execute(sa.select(T.pack_item.c.pack).where(
             T.pack_item.c.kind == "forms", T.pack_item.c.name == compiled.name)).scalar() or ""
-    return owner == PACK and all(compiled.definition.field(k) is not None for k in needs)
+    if owner != PACK or not all(compiled.definition.field(k) is not None for k in needs):
+        return False
+    # quality 1.2.0 on: the supplier is a vendor. A plant between its core 1.6.0 and quality 1.2.0 upgrades (text
+    # suppliers still) has no inspection engine until quality is upgraded too, rather than a wrong one
+    sup = compiled.definition.field("supplier") if "supplier" in needs else None
+    return sup is None or sup.value_type == "reference"
 
 
 def owned(conn: Connection, compiled: CompiledForm) -> bool:
@@ -119,7 +107,7 @@ def require_form(conn: Connection, forms: Any, name: str) -> CompiledForm:
 
 # ---------------------------------------------------------------- plans
 
-def find_plan(conn: Connection, forms: Any, *, inspection_type: str, item: int, supplier: str | None = None,
+def find_plan(conn: Connection, forms: Any, *, inspection_type: str, item: int, supplier: int | None = None,
               operation: str | None = None) -> dict[str, Any] | None:
     """The most specific active plan of ``inspection_type`` for ``item`` (and ``supplier`` for IQC,
     ``operation`` for IPQC): a plan naming them beats one leaving them empty; the newest among equals."""
@@ -127,7 +115,7 @@ def find_plan(conn: Connection, forms: Any, *, inspection_type: str, item: int, 
                       operation=operation).get(int(item))
 
 
-def find_plans(conn: Connection, forms: Any, *, inspection_type: str, items: Any, supplier: str | None = None,
+def find_plans(conn: Connection, forms: Any, *, inspection_type: str, items: Any, supplier: int | None = None,
                operation: str | None = None) -> dict[int, dict[str, Any]]:
     """:func:`find_plan` for several items in one query (a receipt of many lines): item id → plan."""
     compiled = pack_form(conn, forms, PLAN)
@@ -149,15 +137,18 @@ def find_plans(conn: Connection, forms: Any, *, inspection_type: str, items: Any
     return {item: plan for item, (_, plan) in best.items()}
 
 
-def _specificity(plan: Mapping[str, Any], supplier: str | None, operation: str | None) -> int:
-    """How many of supplier / operation the plan names (and matches); -1 when it names another."""
+def _specificity(plan: Mapping[str, Any], supplier: int | None, operation: str | None) -> int:
+    """How many of supplier (a vendor id) / operation the plan names (and matches); -1 when it names another."""
     score = 0
-    for col, want in (("supplier", supplier), ("operation", operation)):
-        have = (plan.get(col) or "").strip()
-        if have and have != (want or "").strip():
+    for have, want in ((_plain(plan.get("supplier")), _plain(supplier)), ((plan.get("operation") or "").strip(), (operation or "").strip())):
+        if have and have != want:
             return -1
         score += 1 if have else 0
     return score
+
+
+def _plain(v: Any) -> str:
+    return "" if v is None else str(v).strip()
 
 
 def characteristics(conn: Connection, forms: Any, plan_id: int) -> list[dict[str, Any]]:
@@ -169,11 +160,13 @@ def characteristics(conn: Connection, forms: Any, plan_id: int) -> list[dict[str
 
 # ---------------------------------------------------------------- switching states
 
-def state_key(inspection_type: str, item: int, supplier: str | None, defect_class: str) -> dict[str, Any]:
-    """The switching state's key; "any supplier" (IPQC, OQC, a receipt without supplier) is '' — not NULL — so the
-    unique index (inspection_type, item, supplier, defect_class) holds for it too (two first judges at once)."""
-    return {"inspection_type": inspection_type, "item": int(item), "supplier": (supplier or "").strip(),
-            "defect_class": defect_class}
+def state_key(inspection_type: str, item: int, supplier: int | None, defect_class: str) -> dict[str, Any]:
+    """The switching state's key: ``supplier`` is the vendor (None: any supplier — IPQC, OQC, a receipt without
+    one) and ``supplier_key`` its id as text, '' for any — not NULL — so the unique index (inspection_type, item,
+    supplier_key, defect_class) holds for "any" too (two first judges at once)."""
+    vendor = int(supplier) if supplier not in (None, "") else None
+    return {"inspection_type": inspection_type, "item": int(item), "supplier": vendor,
+            "supplier_key": "" if vendor is None else str(vendor), "defect_class": defect_class}
 
 
 def load_state(conn: Connection, forms: Any, key: Mapping[str, Any], *, lock: bool = False
@@ -183,12 +176,9 @@ def load_state(conn: Connection, forms: Any, key: Mapping[str, Any], *, lock: bo
     if compiled is None:
         return None, State()
     t = compiled.main
-    sup = t.c.supplier == key["supplier"]
-    if not key["supplier"]:   # rows stored before '' was the key held NULL: read them too, '' first
-        sup = sa.or_(sup, t.c.supplier.is_(None))
-    q = sa.select(t).where(t.c.inspection_type == key["inspection_type"], t.c.item == key["item"], sup,
-                           t.c.defect_class == key["defect_class"], t.c.deleted_at.is_(None)
-                           ).order_by(t.c.supplier.is_(None), t.c.id).limit(1)
+    q = sa.select(t).where(t.c.inspection_type == key["inspection_type"], t.c.item == key["item"],
+                           t.c.supplier_key == key["supplier_key"], t.c.defect_class == key["defect_class"],
+                           t.c.deleted_at.is_(None)).order_by(t.c.id).limit(1)
     if lock and conn.dialect.name == "postgresql":
         q = q.with_for_update()
     found = conn.execute(q).mappings().first()
@@ -258,7 +248,7 @@ def lot_values(plan: Mapping[str, Any], per_class: Mapping[str, Mapping[str, Any
     return vals
 
 
-def plan_sampling(conn: Connection, forms: Any, plan: Mapping[str, Any], *, item: int, supplier: str | None,
+def plan_sampling(conn: Connection, forms: Any, plan: Mapping[str, Any], *, item: int, supplier: int | None,
                   qty: Any) -> dict[str, Any]:
     """The lot fields of a new lot of ``plan`` (states read for its type, item, supplier)."""
     chars = characteristics(conn, forms, int(plan["id"]))
@@ -269,7 +259,7 @@ def plan_sampling(conn: Connection, forms: Any, plan: Mapping[str, Any], *, item
 
 
 def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any] | int, item: int, lot: int | None,
-             qty: Any, supplier: str | None, sources: Mapping[str, Any], note: str | None = None,
+             qty: Any, supplier: int | None, sources: Mapping[str, Any], note: str | None = None,
              resubmitted: bool = False) -> dict[str, Any]:
     """Create a pending inspection lot of ``plan`` for ``qty`` of ``item`` (``lot``, ``supplier``), with the
     sampling plan of the current switching state; ``sources``: stock_receipt, receipt_line, production_order,
@@ -286,7 +276,7 @@ def open_lot(conn: Connection, forms: Any, ctx: Ctx, *, plan: Mapping[str, Any] 
     if unknown:
         raise ValueError(f"open_lot: unknown sources {unknown}")
     values = {"inspection_type": plan["inspection_type"], "plan": int(plan["id"]), "item": int(item),
-              "lot": int(lot) if lot is not None else None, "supplier": (supplier or None), "lot_qty": qty,
+              "lot": int(lot) if lot is not None else None, "supplier": (int(supplier) if supplier else None), "lot_qty": qty,
               "status": "pending", **{k: v for k, v in sources.items() if v is not None},
               **plan_sampling(conn, forms, plan, item=int(item), supplier=supplier, qty=qty)}
     if note:

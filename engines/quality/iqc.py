@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.inventory import documents as D
 from mom.engines.inventory import ledger as L
+from mom.engines.inventory import vendors
 from mom.engines.quality import inspection as I
 from mom.engines.quality import judging as J
 from mom.engines.quality import quarantine as Q
@@ -75,7 +76,8 @@ def on_receipt_posted(conn: Connection, forms: Any, ctx: Ctx, receipt: Mapping[s
                                        (f"，共 {len(g['lots'])} 个批次/序列号" if len(g["lots"]) > 1 else ""))))
     if opened:
         codes = "、".join(str(x.get("code")) for x in opened[:20]) + ("…" if len(opened) > 20 else "")
-        I.notify_inspectors(conn, ctx, opened, f"来料待检：采购入库 {receipt.get('code')}（{supplier or ''}）{len(opened)} 张检验单",
+        who = vendors.name_of(conn, forms, supplier) or ""
+        I.notify_inspectors(conn, ctx, opened, f"来料待检：采购入库 {receipt.get('code')}（{who}）{len(opened)} 张检验单",
                             f"检验单 {codes}，批次已置为待检，检验合格后放行。\n"
                             f"Incoming inspection: receipt {receipt.get('code')} opened {len(opened)} inspection lot(s); "
                             "their stock lots are quarantined until accepted.")

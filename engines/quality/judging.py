@@ -185,7 +185,7 @@ def _move_state(conn: Connection, forms: Any, ctx: Ctx, state_form: Any, lot: Ma
         if row is None:
             S.create_records(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name, docs=[values])
         else:
-            keep = ("severity", "state", "last_event") + (("supplier",) if row.get("supplier") is None else ())
+            keep = ("severity", "state", "last_event")
             update_many(conn=conn, registry=forms, ctx=I.acting(ctx), form=state_form.name,
                         patches=[(int(row["id"]), {k2: values[k2] for k2 in keep}, None)])
     return text

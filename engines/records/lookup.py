@@ -94,6 +94,11 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
                 for t in {str(x) for x in shown}:
                     if t in chunk and rid not in found[t]:
                         found[t].append(int(rid))
+        if f.raw.get("create_missing") and f.value_type == "reference" and disp is not None and reach_all(reach):
+            missing = [t for t in texts if not found.get(t) and not is_digits(t)]
+            made = registry.hooks.create_from_text(conn, registry.get(conn, str(f.raw["form"])), missing) if missing else {}
+            for t, rid in made.items():
+                found[t] = [int(rid)]
         for p, problems in entries:
             ids = found.get(p.text, [])
             if len(ids) == 1:
@@ -107,6 +112,12 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
             else:
                 problems.add(p.path, *unusable(f, f"“{p.text}”", repr(p.text), imported=imported), "not_found")
     _check_ids(conn, registry, items, actor, imported)
+
+
+def reach_all(reach: list[Any]) -> bool:
+    """The writer may use every live record of the target (no row scope): only then may a missing name be
+    made into a record — otherwise a record out of the writer's reach would look missing."""
+    return len(reach) == 1
 
 
 def _files(f: FieldSpec) -> bool:

@@ -35,6 +35,9 @@ def _walk(conn: Connection, forms: Any, start: dict[str, Any], *, forward: bool,
     for e in edges:
         if int(e[far]) not in lots:
             lots[int(e[far])] = {**_lot(e, int(e["level"]), "lot_"), "id": int(e[far])}
+    vendors = _names(conn, forms, "vendor", {x["supplier"] for x in lots.values() if isinstance(x["supplier"], int)})
+    for x in lots.values():      # a lot's supplier is a vendor (core 1.6.0): shown by its name
+        x["supplier"] = vendors.get(x["supplier"], x["supplier"]) if isinstance(x["supplier"], int) else x["supplier"]
     orders = _names(conn, forms, "production_order", {e["production_order"] for e in edges}, "code")
     tasks = _names(conn, forms, "operation_task", {e["task"] for e in edges})
     machines = _names(conn, forms, "machine", {e["machine"] for e in edges})

@@ -61,7 +61,7 @@ def test_mom_demo_over_a_demo_1_database_moves_materials_and_orders_into_core(en
 
     with read_tx(engine) as conn:
         versions = dict(conn.execute(sa.text("SELECT name, version FROM mom_pack WHERE status = 'installed'")).all())
-        assert versions["demo"] == "2.1.0" and "core" in versions
+        assert versions["demo"] == "2.2.0" and "core" in versions
         after = _materials_of(conn, "iqc_inspection", "material", "item")
         assert {i: after.get(i) for i in inspections} == inspections                         # same materials, now items
         assert _materials_of(conn, "ncr", "material", "item") == ncrs

@@ -107,7 +107,7 @@ def test_a_crash_after_the_ledger_insert_leaves_nothing_half_posted(store: Store
             P.post(conn, forms, ctx, "stock_transfer", int(draft["id"]))
     with pytest.raises(RuntimeError):
         with write_tx(store.engine) as conn:
-            P.create_and_post(conn, forms, ctx, "stock_receipt", {"supplier": "x", "lines": [
+            P.create_and_post(conn, forms, ctx, "stock_receipt", {"supplier": "鞍钢", "lines": [
                 {"item": store.items["RM-HT250"], "qty": 5, "to_location": store.loc["A01"]}]})
     monkeypatch.undo()
     assert (store.count("stock_move"), store.count("lot"), store.count("stock_receipt")) == before

@@ -88,7 +88,7 @@ def shop(core_bare, engine, client) -> Shop:  # type: ignore[no-untyped-def]
     s.ids["SO"] = so["id"]
     s.ids["FC"] = s.create("demand_forecast", {"kind": "forecast", "item": s.ids["FG"], "date": (monday(4) + dt.timedelta(days=2)).isoformat(),
                                                "qty": 40})["id"]
-    s.create("purchase_order", {"supplier": "铸造厂", "lines": [
+    s.create("purchase_order", {"lines": [           # the supplier (a vendor, core 1.6.0) is not what MRP reads
         {"item": s.ids["RM"], "qty": 50, "due_date": monday(4).isoformat()},
         {"item": s.ids["X"], "qty": 10, "due_date": monday(2).isoformat()}]})
     return s

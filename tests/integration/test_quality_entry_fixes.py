@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from mom.engines.inventory import vendors
 from mom.platform.auth import service as auth
 from mom.platform.composition import form_registry
 from mom.platform.db.engine import read_tx, write_tx
@@ -56,8 +57,10 @@ class Entry(Quality):
     def states(self) -> list[dict[str, Any]]:
         with read_tx(self.engine) as conn:
             t = form_registry().get(conn, "quality_state").main
-            return [dict(r) for r in conn.execute(sa.select(t.c.inspection_type, t.c.supplier, t.c.defect_class, t.c.severity,
-                                                            t.c.state).where(t.c.deleted_at.is_(None)).order_by(t.c.id)).mappings()]
+            rows = [dict(r) for r in conn.execute(sa.select(t.c.inspection_type, t.c.supplier, t.c.supplier_key, t.c.defect_class,
+                                                            t.c.severity, t.c.state).where(t.c.deleted_at.is_(None)).order_by(t.c.id)).mappings()]
+            names = vendors.names(conn, form_registry(), [r["supplier"] for r in rows])     # the supplier is a vendor
+            return [{**r, "supplier": names.get(r["supplier"], r["supplier"])} for r in rows]
 
 
 @pytest.fixture
@@ -147,7 +150,8 @@ def test_the_any_supplier_switching_state_is_one_row_under_the_unique_key(qe: En
         assert qe.put(lot["id"], _good()).status_code == 200
         assert qe.client.post(f"{URL}/{lot['id']}/judge", json={}, headers=qe.h("qc1")).status_code == 200
     states = qe.states()
-    assert sorted((s["supplier"], s["defect_class"]) for s in states) == [("", "major"), ("", "minor")]
+    assert sorted((s["supplier_key"], s["defect_class"]) for s in states) == [("", "major"), ("", "minor")]
+    assert {s["supplier"] for s in states} == {None}
     # a second row for the same key — what two first judges at once would write — is refused by the database
     with pytest.raises(sa.exc.IntegrityError), write_tx(engine) as conn:
         t = form_registry().get(conn, "quality_state").main

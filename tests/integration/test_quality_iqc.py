@@ -79,7 +79,7 @@ def test_a_posted_receipt_quarantines_the_lot_and_opens_an_inspection_sampled_pe
     assert (il["status"], il["inspection_type"], il["severity"]) == ("pending", "iqc", "normal")
     assert (il["code_letter"], il["sample_size"], il["ac_major"], il["re_major"]) == ("K", 125, 3, 4)
     assert il["ac_critical"] is None and il["ac_minor"] is None          # no characteristic of those classes
-    assert float(il["lot_qty"]) == 2000 and il["lot"] == lot_id and il["supplier"] == SUPPLIER
+    assert float(il["lot_qty"]) == 2000 and il["lot"] == lot_id and il["_display"]["supplier"] == SUPPLIER
     assert "字码 K" in il["sampling_note"] and "Ac=3" in il["sampling_note"]
     assert iqc.lot_status(lot_id) == "quarantine"
     # the inspectors are told: one notification that opens the lot's entry page
@@ -127,7 +127,7 @@ def test_judged_accepted_releases_and_rejected_blocks_with_an_ncr(iqc: Iqc) -> N
     ncrs = iqc.find("nonconformance", inspection_lot=il["id"])
     assert len(ncrs) == 1 and done["ncr"] == ncrs[0]["code"]
     ncr = ncrs[0]
-    assert (ncr["item"], ncr["lot"], ncr["location"], float(ncr["qty"]), ncr["supplier"]) == \
+    assert (ncr["item"], ncr["lot"], ncr["location"], float(ncr["qty"]), ncr["_display"]["supplier"]) == \
         (iqc.items[ITEM], lot_id, iqc.loc["A01"], 2000.0, SUPPLIER)
     assert ncr["status"] == "open"
 
@@ -144,7 +144,7 @@ def test_two_of_five_rejected_tightens_the_next_lot(iqc: Iqc) -> None:
     assert (nxt["severity"], nxt["code_letter"], nxt["sample_size"], nxt["ac_major"], nxt["re_major"]) == \
         ("tightened", "K", 125, 2, 3)
     states = iqc.find("quality_state", item=iqc.items[ITEM])
-    assert [(s["defect_class"], s["severity"], s["supplier"]) for s in states] == [("major", "tightened", SUPPLIER)]
+    assert [(s["defect_class"], s["severity"], s["_display"]["supplier"]) for s in states] == [("major", "tightened", SUPPLIER)]
     # another supplier's lots of the same item are still on normal inspection
     other = iqc.inspection_of(iqc.receive_from(2000, supplier="鞍钢")["id"]) if iqc.plan(supplier=None) else None
     assert other is not None and other["severity"] == "normal"

@@ -113,7 +113,7 @@ def test_a_rejected_lot_is_scrapped_returned_and_used_as_is_in_one_execution(qa:
     lot, ncr = got["lot"], got["ncr"]
     assert qa.lot(lot)["status"] == "blocked"
     assert ncr["status"] == "open" and ncr["code"].startswith("NCR-") and ncr["unit"] == "件"
-    assert (float(ncr["qty"]), ncr["location"], ncr["supplier"]) == (100.0, qa.loc["A01"], SUPPLIER)
+    assert (float(ncr["qty"]), ncr["location"], ncr["_display"]["supplier"]) == (100.0, qa.loc["A01"], SUPPLIER)   # the receipt's vendor
     lines = [{"disposition": "scrap", "qty": 20, "note": "外径超差无法修复"}, {"disposition": "return_to_supplier", "qty": 10},
              {"disposition": "use_as_is", "qty": 70, "note": "装配前选配，让步接收"}]
     r = qa.patch("nonconformance", ncr["id"], {"dispositions": lines}, who="qc1")
@@ -128,7 +128,7 @@ def test_a_rejected_lot_is_scrapped_returned_and_used_as_is_in_one_execution(qa:
     assert qa.scrap_qty(lot, "SF-C50") == 20                # 20 moved to 废品区
     assert qa.qty("SF-C50", "A01", lot) == 70               # 10 went back to the supplier, 70 stay
     back = qa.find("supplier_return", code=posted[1])[0]
-    assert back["status"] == "posted" and back["supplier"] == SUPPLIER and back["nonconformance"] == ncr["id"]
+    assert back["status"] == "posted" and back["_display"]["supplier"] == SUPPLIER and back["nonconformance"] == ncr["id"]
     assert [(m["document_label"], m["qty"]) for m in qa.get("/api/inventory/moves?item=SF-C50", who="store1")["moves"]
             if m["document_code"] == posted[1]] == [("退供应商出库", -10)]
     assert qa.lot(lot)["status"] == "released"               # 让步接收: the lot may be issued now

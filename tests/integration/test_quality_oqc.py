@@ -26,6 +26,7 @@ class Dock(Floor):
         with write_tx(engine) as conn:
             auth.create_user(conn, username="store1", password_hash=fixture_hash("store1-pass-1"), roles=["storekeeper"])
         self.loc = {r["code"]: r["id"] for r in self.get("/api/records/location?limit=100")["items"]}
+        self.post("/api/records/vendor", {"code": "SELF", "name": "本厂"})        # a receipt names a 供应商档案 (core 1.6.0)
         got = self.post("/api/inventory/documents/stock_receipt", {"supplier": "本厂", "lines": [
             {"item": self.item["FG-V50"], "qty": 20, "to_location": self.loc["FG-01"]}]}, who="store1", status=201)
         self.stock_lot = got["moves"][0]["lot"]

@@ -30,7 +30,7 @@ def _scalar(engine: sa.engine.Engine, sql: str) -> Any:
 
 def test_quality_installs_on_core_and_a_second_install_changes_nothing(core_bare: sa.engine.Engine) -> None:
     _install(core_bare)
-    assert _scalar(core_bare, "SELECT version FROM mom_pack WHERE name = 'quality'") == "1.1.0"
+    assert _scalar(core_bare, "SELECT version FROM mom_pack WHERE name = 'quality'") == "1.2.0"
     with read_tx(core_bare) as conn:
         owned = {r[0] for r in conn.execute(sa.text("SELECT name FROM mom_pack_item WHERE kind = 'forms' AND pack = 'quality'"))}
         roles = {r[0] for r in conn.execute(sa.text("SELECT name FROM mom_role"))}

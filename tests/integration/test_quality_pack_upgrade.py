@@ -53,13 +53,13 @@ def test_quality_1_0_alarms_are_kept_and_get_their_characteristic_number(cli, co
                     "subgroup": "QI-20261201-0001", "value": "74.043", "raised_at": ctx.now}])
     r = cli("pack", "upgrade", "quality", "--yes")
     assert r.exit_code == 0, r.output
-    assert "1.1.0" in r.output and "迁移" in r.output
+    assert "1.1.0" in r.output and "1.2.0" in r.output and "迁移" in r.output
     with read_tx(core_bare) as conn:
         got = conn.execute(sa.text("SELECT characteristic, char_seq, rule FROM spc_alarm WHERE deleted_at IS NULL "
                                    "ORDER BY id")).all()
         version = conn.execute(sa.text("SELECT version FROM mom_pack WHERE name = 'quality'")).scalar_one()
         cols = {c["name"] for c in sa.inspect(conn).get_columns("inspection_lot")}
-    assert version == "1.1.0"
+    assert version == "1.2.0"
     assert [(c, s) for c, s, _ in got] == [("内孔", 2), ("外径", 1), ("已删除的项目", None)]
     assert all(rule == "均值图：1 点超出控制限（3σ）" for _, _, rule in got)
     assert "release_transfer" in cols

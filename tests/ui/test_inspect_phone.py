@@ -28,6 +28,8 @@ def lots(server: str) -> Iterator[dict[str, Any]]:
     admin = UserApi(server, "admin", "admin123")
     items = {i["code"]: i["id"] for i in admin.call("get", "/api/records/item", limit=200)["items"]}
     loc = admin.call("get", "/api/records/location", code="RM-01")["items"][0]["id"]
+    if not admin.call("get", "/api/records/vendor", name=SUPPLIER)["items"]:      # the supplier's 供应商档案 (core 1.6.0)
+        admin.call("post", "/api/records/vendor", {"code": "V-UI-01", "name": SUPPLIER})
     UserApi(server, "qe1", "qe1pass123").call("post", "/api/records/inspection_plan", {
         "name": "阀盖来料检验（浏览器）", "inspection_type": "iqc", "item": items[ITEM], "supplier": SUPPLIER,
         "inspection_level": "II", "aql_critical": None, "aql_major": "1.0", "aql_minor": "6.5",
