@@ -39,6 +39,7 @@ class Characteristic:
     usl: Decimal | None = None
     unit: str | None = None
     method: str | None = None
+    chart: str | None = None       # an attribute one charted c / u takes each unit's number of defects as its value
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Characteristic:
@@ -47,11 +48,17 @@ class Characteristic:
 
         return cls(seq=int(row["seq_no"] if row.get("seq_no") is not None else row["seq"]), name=str(row.get("name") or ""), kind=str(row.get("kind") or "numeric"),
                    defect_class=str(row.get("defect_class") or "major"), nominal=dec(row.get("nominal")),
-                   lsl=dec(row.get("lsl")), usl=dec(row.get("usl")), unit=row.get("unit"), method=row.get("method"))
+                   lsl=dec(row.get("lsl")), usl=dec(row.get("usl")), unit=row.get("unit"), method=row.get("method"),
+                   chart=row.get("chart"))
 
     @property
     def numeric(self) -> bool:
         return self.kind != "attribute"
+
+    @property
+    def counts_defects(self) -> bool:
+        """An attribute characteristic on a c or u chart: a unit's value is its number of defects (SPC, issue 22)."""
+        return not self.numeric and self.chart in ("c", "u")
 
     def conforms(self, value: Decimal | None, ok: bool | None) -> bool | None:
         """Whether a reading conforms; None while there is no reading."""
@@ -159,7 +166,16 @@ def _read_cell(c: Any, i: int, chars: Mapping[int, Characteristic], sizes: Sizes
                             "defect_code": None, "note": None}
     problems: list[Problem] = []
     value = c.get("value")
-    if not ch.numeric and value is not None and value != "":
+    if ch.counts_defects and value is not None and value != "":
+        got = int(value) if isinstance(value, float) and value.is_integer() else _whole(value)
+        if got is None or not 0 <= got <= 10_000:
+            problems.append(Problem(f"{at}/value", f"{zh}填的是缺陷个数：应为 0–10000 的整数（收到「{str(value)[:20]}」）",
+                                    f"{en} takes the number of defects: a whole number 0–10000 (got {str(value)[:20]!r})", "type"))
+        else:
+            cell["value"] = Decimal(got)
+            if c.get("ok") is None:             # a unit without defects passes, one with any fails
+                c = {**c, "ok": got == 0}
+    elif not ch.numeric and value is not None and value != "":
         problems.append(Problem(f"{at}/value", f"{zh}是计数项目，不填数值：请选 合格 或 不合格",
                                 f"{en} is an attribute: no value; choose pass or fail", "type"))
     elif value is not None and value != "":

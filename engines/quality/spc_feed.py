@@ -1,16 +1,17 @@
 """Inspections feed their characteristics' control charts (issue 22).
 
 When an inspection lot is judged, each characteristic of its plan marked 进控制图 (``spc``) gets the lot's
-numeric readings as its newest subgroup — nothing is copied: the chart reads the lot's ``results``. The
-chart (X̄-R, X̄-S or I-MR, as the characteristic says) is evaluated over a window of the newest
-``DEFAULT_LIMIT`` (100) subgroups ending with this lot, with the same limits the SPC page shows for that
-window: phase I trial limits from the window without the excluded subgroups, or phase II fixed limits
-when the characteristic has a baseline. Phase I raises no alarm before ``MIN_SUBGROUPS`` (20) subgroups:
-limits from fewer are not trustworthy (Montgomery §6.2.1).
+readings (or pass/fail marks and defect counts) as its newest subgroup — nothing is copied: the chart
+reads the lot's ``results``. The chart (X̄-R, X̄-S, I-MR, EWMA, CUSUM, p, np, c or u, as the characteristic
+says) is evaluated over a window of the newest ``DEFAULT_LIMIT`` (100) subgroups ending with this lot, with
+the same limits the SPC page shows for that window: phase I trial limits from the window without the
+excluded subgroups, or phase II fixed limits when the characteristic has a baseline. Phase I raises no
+alarm before ``MIN_SUBGROUPS`` (20) subgroups: limits from fewer are not trustworthy (Montgomery §6.2.1).
 
-A rule violated by the newest subgroup (any rule of the chosen set on the X̄/I chart, a point beyond
-the limits on the R/S/MR chart) raises one alarm (``spc_alarms.raise_alarm``). Cost per judge: per
-charted characteristic one indexed statement for the window and one for its exclusions.
+A rule violated by the newest subgroup (any rule of the chosen set on the X̄/I/p/np/c/u chart, a point
+beyond the limits on the R/S/MR chart, an EWMA point beyond its limits, a CUSUM sum beyond H) raises one
+alarm (``spc_alarms.raise_alarm``). Cost per judge: per charted characteristic one indexed statement for
+the window and one for its exclusions.
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 result when they run):
 
 - an inspection lot moved to 已判定 (judged) feeds its plan's charted characteristics (``spc_feed``);
+- an inspection plan saved with charted characteristics is checked: the chart fits the characteristic's kind,
+  a baseline is complete (``spc_plan.check_plan``; refused in words, nothing saved);
 - an SPC exclusion (``spc_exclusion``) records who excluded the subgroup and when, needs a reason, and
   must name an inspection lot of that plan with readings of that characteristic; it is not edited
   (delete it and exclude again), so the record says what the chart left out and why.
@@ -15,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.quality import spc_feed, spc_series
-from mom.engines.quality.spc_series import EXCLUSION, LOT
+from mom.engines.quality import spc_feed, spc_plan, spc_series
+from mom.engines.quality.spc_series import EXCLUSION, LOT, PLAN
 from mom.engines.records.context import Ctx
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.errors import Conflict, InvalidInput, Problem
@@ -66,6 +68,10 @@ class SpcHooks(RecordHooks):
             row["reason"] = str(row["reason"]).strip()
             row["excluded_by"], row["excluded_at"] = ctx.actor.id, ctx.now
 
+    def after_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[Mapping[str, Any]]) -> None:
+        if compiled.name == PLAN and spc_series.is_quality(compiled):
+            spc_plan.check_plan(conn, compiled, [int(r["id"]) for r in rows])
+
     def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                       new: dict[str, Any], patched: set[str], transition: str | None) -> None:
         if compiled.name == EXCLUSION and spc_series.is_quality(compiled) and any(new.get(k) != old.get(k) for k in patched):
@@ -74,6 +80,8 @@ class SpcHooks(RecordHooks):
 
     def after_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                      new: Mapping[str, Any], changed: set[str]) -> None:
+        if compiled.name == PLAN and "characteristics" in changed and spc_series.is_quality(compiled):
+            spc_plan.check_plan(conn, compiled, [record_id])
         if (compiled.name == LOT and "status" in changed and new.get("status") == "judged"
                 and old.get("status") != "judged" and spc_series.is_quality(compiled)):
             spc_feed.on_judged(conn, self.forms, ctx, record_id, new)

@@ -1,12 +1,13 @@
 """A characteristic's control chart from its inspection lots: one judged inspection lot is one subgroup,
-its numeric readings of the characteristic (``results`` rows with the characteristic's ``char_seq``) are
-the subgroup's values, in the order the lots were inspected (``inspected_at``, then id).
+its readings of the characteristic (``results`` rows with the characteristic's ``char_seq``) are the
+subgroup's values (and pass/fail marks), in the order the lots were inspected (``inspected_at``, then id).
 
-The chart itself is the report engine's (``mom.engines.reports.spc``): X̄-R, X̄-S or I-MR as the plan's
-characteristic says. Limits are phase I (trial limits estimated from the subgroups shown, Montgomery §6.2)
-unless the characteristic row carries a baseline (``baseline_mean`` and ``baseline_sigma``, fields a plant
-may add to the plan's table in the designer): then phase II, fixed. Subgroups excluded with a reason
-(form ``spc_exclusion``) are still plotted but left out of the estimates.
+The chart itself is the report engine's (``mom.engines.reports.spc``), as the plan's characteristic says:
+X̄-R, X̄-S, I-MR, EWMA or CUSUM for a numeric characteristic, p, np, c or u for an attribute one (the
+attribute and time-weighted series are built in ``spc_kinds``). Limits are phase I (trial limits estimated
+from the subgroups shown, Montgomery §6.2) unless the characteristic row carries a baseline
+(``baseline_mean``, with ``baseline_sigma`` for measured charts): then phase II, fixed. Subgroups excluded
+with a reason (form ``spc_exclusion``) are still plotted but left out of the estimates.
 
 Reading is bounded: one statement joins the newest ``limit`` judged lots of the plan (indexed by plan) to
 their readings of the characteristic (indexed by parent); nothing else of the plan's history is read.
@@ -23,13 +24,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.quality import spc_kinds
 from mom.engines.reports import spc
 from mom.engines.reports.spc.capability import capability
 from mom.engines.reports.spc.rules import parse as parse_rules
 from mom.platform.errors import InvalidInput, NotFound, Problem
 
 PLAN, LOT, EXCLUSION, ALARM = "inspection_plan", "inspection_lot", "spc_exclusion", "spc_alarm"
-CHARTS = ("xbar_r", "xbar_s", "i_mr")
+VARIABLES = ("xbar_r", "xbar_s", "i_mr")
+TIME_WEIGHTED = ("ewma", "cusum")
+ATTRIBUTES = ("p", "np", "c", "u")
+CHARTS = VARIABLES + TIME_WEIGHTED + ATTRIBUTES
 DEFAULT_LIMIT = 100        # subgroups a chart shows unless asked, and the window an alarm is judged in
 MAX_LIMIT = 10_000
 MIN_SUBGROUPS = 20         # phase I: no alarm on fewer (Montgomery §6.2.1: 20–25 subgroups for trial limits)
@@ -72,19 +77,44 @@ class Characteristic:
     rules: str = "western_electric"
     k: float = 3.0
     baseline: Mapping[str, float] | None = None
+    kind: str = "numeric"
+    ewma_lambda: float = 0.2
+    ewma_l: float = 3.0
+    cusum_k: float = 0.5
+    cusum_h: float = 5.0
+
+    @property
+    def attribute(self) -> bool:
+        return self.chart in ATTRIBUTES
 
     def as_dict(self) -> dict[str, Any]:
         return {"plan": self.plan_id, "plan_code": self.plan_code, "plan_name": self.plan_name,
                 "inspection_type": self.inspection_type, "item": self.item_id, "char_seq": self.seq, "name": self.name,
-                "chart": self.chart, "lsl": self.lsl, "usl": self.usl, "nominal": self.nominal, "unit": self.unit,
-                "spc": self.spc, "ncr_on_alarm": self.ncr_on_alarm, "rules": self.rules, "k": self.k,
-                "baseline": dict(self.baseline) if self.baseline else None}
+                "kind": self.kind, "chart": self.chart, "lsl": self.lsl, "usl": self.usl, "nominal": self.nominal,
+                "unit": self.unit, "spc": self.spc, "ncr_on_alarm": self.ncr_on_alarm, "rules": self.rules, "k": self.k,
+                "baseline": dict(self.baseline) if self.baseline else None, "ewma_lambda": self.ewma_lambda,
+                "ewma_l": self.ewma_l, "cusum_k": self.cusum_k, "cusum_h": self.cusum_h}
+
+
+def _or(row: Mapping[str, Any], key: str, default: float) -> float:
+    v = row.get(key)
+    return default if v is None or v == "" else float(v)
+
+
+def _baseline(row: Mapping[str, Any], chart: str) -> dict[str, float] | None:
+    """Phase II: a measured chart needs the mean and σ of one reading; an attribute chart its centre
+    (p̄ for p and np, c̄, ū) alone."""
+    if row.get("baseline_mean") is None:
+        return None
+    if chart in ATTRIBUTES:
+        return {"center": float(row["baseline_mean"])}
+    if not row.get("baseline_sigma"):
+        return None
+    return {"mean": float(row["baseline_mean"]), "sigma": float(row["baseline_sigma"])}
 
 
 def _characteristic(plan: Mapping[str, Any], row: Mapping[str, Any]) -> Characteristic:
-    base = None
-    if row.get("baseline_mean") is not None and row.get("baseline_sigma"):
-        base = {"mean": float(row["baseline_mean"]), "sigma": float(row["baseline_sigma"])}
+    kind = "attribute" if row.get("kind") == "attribute" else "numeric"
     chart = row.get("chart") if row.get("chart") in CHARTS else "xbar_r"
     seq = int(row["seq_no"])
     return Characteristic(plan_id=int(plan["id"]), plan_code=plan.get("code"), plan_name=plan.get("name"),
@@ -92,7 +122,9 @@ def _characteristic(plan: Mapping[str, Any], row: Mapping[str, Any]) -> Characte
                           name=str(row.get("name") or seq), chart=chart, lsl=_f(row.get("lsl")),
                           usl=_f(row.get("usl")), nominal=_f(row.get("nominal")), unit=row.get("unit"),
                           spc=bool(row.get("spc")), ncr_on_alarm=bool(row.get("ncr_on_alarm")),
-                          rules=str(row.get("rules") or "western_electric"), k=float(row.get("k") or 3.0), baseline=base)
+                          rules=str(row.get("rules") or "western_electric"), k=_or(row, "k", 3.0),
+                          baseline=_baseline(row, chart), kind=kind, ewma_lambda=_or(row, "ewma_lambda", 0.2),
+                          ewma_l=_or(row, "ewma_l", 3.0), cusum_k=_or(row, "cusum_k", 0.5), cusum_h=_or(row, "cusum_h", 5.0))
 
 
 def _plans_stmt(plan_form: CompiledForm, scope: Any, by_id: bool) -> Any:
@@ -105,7 +137,9 @@ def _plans_stmt(plan_form: CompiledForm, scope: Any, by_id: bool) -> Any:
 
 def _chars_stmt(plan_form: CompiledForm, spc_only: bool) -> Any:
     C = plan_form.children["characteristics"]
-    q = sa.select(C).where(C.c.parent_id.in_(sa.bindparam("plans", expanding=True)), C.c.kind == "numeric")
+    # numeric characteristics chart their readings; attribute ones only with an attribute chart (p, np, c, u)
+    charted = sa.or_(C.c.kind == "numeric", sa.and_(C.c.kind == "attribute", C.c.chart.in_(ATTRIBUTES)))
+    q = sa.select(C).where(C.c.parent_id.in_(sa.bindparam("plans", expanding=True)), charted)
     if spc_only:
         q = q.where(C.c.spc.is_(True))
     return q.order_by(C.c.parent_id, C.c.seq_no, C.c.seq).limit(sa.bindparam("lim"))
@@ -121,7 +155,7 @@ def memo(compiled: CompiledForm, key: tuple[Any, ...], build: Any) -> Any:
 
 def characteristics(conn: Connection, plan_form: CompiledForm, plan_ids: Sequence[int] | None = None, *,
                     scope: Any = None, spc_only: bool = True, limit: int = 2000) -> list[Characteristic]:
-    """Numeric characteristics of the plans (``plan_ids``, or every plan in ``scope``), charted ones only
+    """Charted characteristics (numeric, or attribute with a p/np/c/u chart) of the plans (``plan_ids``, or every plan in ``scope``), charted ones only
     unless ``spc_only`` is off; at most ``limit``."""
     by_id = plan_ids is not None
     q = (memo(plan_form, ("spc_plans", by_id), lambda: _plans_stmt(plan_form, None, by_id)) if scope is None
@@ -135,11 +169,13 @@ def characteristics(conn: Connection, plan_form: CompiledForm, plan_ids: Sequenc
 
 
 def characteristic(conn: Connection, plan_form: CompiledForm, plan_id: int, seq: int, *, scope: Any = None) -> Characteristic:
-    """One numeric characteristic of a plan, or 404 in words."""
+    """One chartable characteristic of a plan, or 404 in words."""
     got = [c for c in characteristics(conn, plan_form, [plan_id], scope=scope, spc_only=False) if c.seq == seq]
     if not got:
-        raise NotFound(f"检验方案 {plan_id} 没有序号为 {seq} 的计量检验项目：请从列表中选择检验项目",
-                       f"inspection plan {plan_id} has no numeric characteristic number {seq}: pick one from the list")
+        raise NotFound(f"检验方案 {plan_id} 没有序号为 {seq} 的可画控制图的检验项目（计量项目，或选了 p、np、c、u 图的计数项目）："
+                       "请从列表中选择检验项目",
+                       f"inspection plan {plan_id} has no chartable characteristic number {seq} (numeric, or attribute with a "
+                       "p, np, c or u chart): pick one from the list")
     return got[0]
 
 
@@ -152,8 +188,9 @@ class Subgroup:
     at: dt.datetime | None
     item: int | None
     lot: int | None
-    supplier: str | None
+    supplier: int | None          # the vendor
     values: list[float | None] = field(default_factory=list)
+    oks: list[bool | None] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -180,7 +217,7 @@ def _window_stmt(lot_form: CompiledForm, scope: Any, shape: tuple[bool, bool, bo
         u_at = sa.bindparam("u_at", type_=at)
         q = q.where(sa.or_(when < u_at, sa.and_(when == u_at, L.c.id <= sa.bindparam("u_id"))))
     lots = q.order_by(when.desc(), L.c.id.desc()).limit(sa.bindparam("lim")).subquery()
-    return (sa.select(lots, R.c.sample_no, R.c.value).join(R, R.c.parent_id == lots.c.id)
+    return (sa.select(lots, R.c.sample_no, R.c.value, R.c.ok).join(R, R.c.parent_id == lots.c.id)
             .where(R.c.char_seq == sa.bindparam("seq")).order_by(lots.c.at, lots.c.id, R.c.sample_no, R.c.id))
 
 
@@ -202,6 +239,7 @@ def subgroups(conn: Connection, lot_form: CompiledForm, ch: Characteristic, *, l
         if g is None:
             g = out[r["id"]] = Subgroup(r["id"], r["code"], r["at"], r["item"], r["lot"], r["supplier"])
         g.values.append(_f(r["value"]) if isinstance(r["value"], (Decimal, int, float)) else r["value"])
+        g.oks.append(None if r["ok"] is None else bool(r["ok"]))
     groups = list(out.values())
     more = len(groups) > limit
     return (groups[1:] if more else groups), more
@@ -249,7 +287,16 @@ def compute(ch: Characteristic, groups: Sequence[Subgroup], excluded: Mapping[in
     if ch.baseline:
         opts["standard"] = dict(ch.baseline)
     flat: list[Any] = []
-    if ch.chart == "i_mr":
+    if ch.chart in ATTRIBUTES or ch.chart in TIME_WEIGHTED:
+        res = (spc_kinds.attribute(ch, groups, excluded, k=kk, rules=rr) if ch.chart in ATTRIBUTES
+               else spc_kinds.time_weighted(ch, groups, excluded))
+        plotted_group = list(res["index"])
+        flat = [] if ch.chart in ATTRIBUTES else [v for g in groups for v in g.values]
+        for note in res.get("notes", []):
+            if "subgroups" in note:     # the engine names a sample by its 1-based position: here, the lot's code
+                note["subgroups"] = [groups[i - 1].label for i in note["subgroups"]]
+                note["dropped"] = [groups[i - 1].label for i in note.get("dropped", [])]
+    elif ch.chart == "i_mr":
         owner: list[int] = []
         for gi, g in enumerate(groups):
             flat.extend(g.values)
@@ -276,7 +323,7 @@ def compute(ch: Characteristic, groups: Sequence[Subgroup], excluded: Mapping[in
         x = excluded[groups[gi].lot_id]
         e.update(inspection_lot=groups[gi].lot_id, code=groups[gi].code, exclusion=x["id"],
                  excluded_by=x.get("excluded_by"), excluded_at=x.get("excluded_at"))
-    if with_capability and (ch.lsl is not None or ch.usl is not None):
+    if with_capability and flat and (ch.lsl is not None or ch.usl is not None):
         res["capability"] = capability(flat, lsl=ch.lsl, usl=ch.usl, sigma_within=res["sigma_within"], target=ch.nominal)
     return res
 

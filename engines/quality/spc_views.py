@@ -1,7 +1,7 @@
 """What the SPC page reads and does (``/api/quality/spc/…``), within the caller's record permissions:
 
 - the charted characteristics of the plans she may read, with their subgroup counts and open alarms;
-- one characteristic's chart: the report engine's answer (points, limits, rule marks, capability,
+- one characteristic's chart (X̄-R, X̄-S, I-MR, EWMA, CUSUM, p, np, c or u): the report engine's answer (points, limits, rule marks, capability,
   histogram, normality, notes, excluded points) plus each subgroup's inspection lot and date, and the
   alarms raised on those lots;
 - excluding a subgroup with a reason (an ``spc_exclusion`` record) and taking the exclusion back;
@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mom.engines.quality import spc_alarms, spc_series
+from mom.engines.inventory import vendors
+from mom.engines.quality import spc_alarms, spc_kinds, spc_series
 from mom.engines.quality.spc_series import ALARM, EXCLUSION, LOT, PLAN, Characteristic, Subgroup
 from mom.engines.records import access as A
 from mom.engines.records import service as S
@@ -130,11 +131,20 @@ def _alarms(conn: Connection, forms: Any, ctx: Ctx, ch: Characteristic, lot_ids:
             for r in rows if r["inspection_lot"] in shown]
 
 
-def _subgroup(i: int, g: Subgroup, excluded: Mapping[int, Mapping[str, Any]], points: Sequence[int]) -> dict[str, Any]:
+def _attribute(ch: Characteristic, g: Subgroup, out: dict[str, Any]) -> dict[str, Any]:
+    """An attribute chart's subgroup: the lot's count (nonconforming samples, or defects) over the samples inspected."""
+    if ch.attribute:
+        count, size = spc_kinds.lot_count(ch, g)
+        out.update(count=count, n=size or 0, mean=None, values=None)
+    return out
+
+
+def _subgroup(i: int, g: Subgroup, excluded: Mapping[int, Mapping[str, Any]], points: Sequence[int],
+              vendor_names: Mapping[int, str]) -> dict[str, Any]:
     vals = [v for v in g.values if v is not None]
     x = excluded.get(g.lot_id)
     return {"index": i, "inspection_lot": g.lot_id, "code": g.code, "inspected_at": g.at, "lot": g.lot,
-            "supplier": g.supplier, "n": len(vals), "values": g.values,
+            "supplier": vendor_names.get(g.supplier) if g.supplier is not None else None, "n": len(vals), "values": g.values,
             "mean": sum(vals) / len(vals) if vals else None, "points": list(points),
             "excluded": {"id": x["id"], "reason": x["reason"]} if x else None}
 
@@ -169,8 +179,10 @@ def chart(conn: Connection, forms: Any, ctx: Ctx, plan_id: int, seq: int, *, dat
     if res is not None:
         res["notes"] = notes + res.get("notes", [])
     positions = res["positions"] if res is not None else {}
+    vendor_names = vendors.names(conn, forms, {g.supplier for g in groups})
     return {"characteristic": head, "spc": res, "message": message, "truncated": more, "notes": notes,
-            "subgroups": [_subgroup(i, g, excluded, positions.get(i, [])) for i, g in enumerate(groups)],
+            "subgroups": [_attribute(ch, g, _subgroup(i, g, excluded, positions.get(i, []), vendor_names))
+                          for i, g in enumerate(groups)],
             "alarms": _alarms(conn, forms, ctx, ch, [g.lot_id for g in groups]),
             "alarm_rule": {"min_subgroups": spc_series.MIN_SUBGROUPS, "window": spc_series.DEFAULT_LIMIT}}
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from mom.engines.quality import spc_series, spc_views
+from mom.engines.quality import spc_plan, spc_series, spc_views
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS
 from mom.platform.api.params import MAX_ID, PathId
@@ -33,6 +33,17 @@ class ExclusionCreate(BaseModel):
     char_seq: int = Field(ge=1, le=999, description="检验项目序号 / characteristic number")
     inspection_lot: int = Field(ge=1, le=MAX_ID, description="检验单编号（子组）/ inspection lot id")
     reason: str = Field(min_length=1, max_length=500, description="原因，如：换刀 / reason, e.g. tool change")
+
+
+class BaselineBody(BaseModel):
+    """The chart to take as the characteristic's phase II baseline: the same plan, characteristic, dates and window
+    as the chart shown."""
+
+    plan: int = Field(ge=1, le=MAX_ID, description="检验方案编号 / inspection plan id")
+    char_seq: int = Field(ge=1, le=999, description="检验项目序号 / characteristic number")
+    date_from: str | None = Field(default=None, alias="from", max_length=32, description="起 / from (date or date-time)")
+    date_to: str | None = Field(default=None, alias="to", max_length=32, description="止（含当天）/ to")
+    limit: int = Field(default=spc_series.DEFAULT_LIMIT, ge=2, le=spc_series.MAX_LIMIT, description="最多子组数 / window")
 
 
 class AcknowledgeBody(BaseModel):
@@ -93,6 +104,15 @@ def create_exclusion(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body
 def delete_exclusion(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, exclusion_id: PathId) -> dict[str, Any]:
     with write_tx(engine) as conn:
         return spc_views.unexclude(conn, registry, ctx, exclusion_id)
+
+
+@router.post("/baseline", summary="Use the chart's limits as the characteristic's baseline (phase II): writes its baseline "
+                                  "mean (and sigma) on the inspection plan, with the caller's right to edit the plan")
+def set_baseline(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: BaselineBody) -> dict[str, Any]:
+    start, end = _moment(body.date_from, "from", ctx), _moment(body.date_to, "to", ctx, end=True)
+    with write_tx(engine) as conn:
+        return spc_plan.set_baseline(conn, registry, ctx, body.plan, body.char_seq, date_from=start, date_to=end,
+                                     limit=body.limit)
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an SPC alarm (who, when, an optional note)")

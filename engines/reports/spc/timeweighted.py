@@ -30,15 +30,28 @@ def _series(values: Iterable[Any], target: Any, sigma: Any) -> tuple[list[float]
     return xs, index, missing_note(missing, [], what="reading"), mu, s
 
 
+def ewma_step(prev: float, x: float, i: int, *, lam: float, L: float, sigma: float) -> tuple[float, float]:
+    """One EWMA point: zᵢ = λxᵢ + (1−λ)zᵢ₋₁ and the half-width of its limits Lσ√(λ/(2−λ)·(1−(1−λ)^{2i}))
+    (``i`` counts from 1). Shared by :func:`ewma` and by callers that keep the state between readings."""
+    return lam * x + (1 - lam) * prev, L * sigma * math.sqrt(lam / (2 - lam) * (1 - (1 - lam) ** (2 * i)))
+
+
+def cusum_step(cp: float, cm: float, np_: int, nm: int, x: float, *, mu: float, K: float) -> tuple[float, float, int, int]:
+    """One tabular-CUSUM point: C⁺ᵢ = max(0, xᵢ − (μ0 + K) + C⁺ᵢ₋₁), C⁻ᵢ = max(0, (μ0 − K) − xᵢ + C⁻ᵢ₋₁) and the
+    run lengths N⁺, N⁻ (consecutive non-zero sums). Shared by :func:`cusum` and by incremental callers."""
+    cp = max(0.0, x - (mu + K) + cp)
+    cm = max(0.0, (mu - K) - x + cm)
+    return cp, cm, (np_ + 1 if cp > 0 else 0), (nm + 1 if cm > 0 else 0)
+
+
 def ewma(values: Iterable[Any], *, lam: float = 0.2, L: float = 3.0, target: Any = None, sigma: Any = None) -> dict[str, Any]:
     if not 0 < lam <= 1 or not 0 < L <= 6:
         raise SpcError("λ 须在 (0, 1]，L 须在 (0, 6]", "λ must be in (0, 1] and L in (0, 6]")
     xs, index, note, mu, s = _series(values, target, sigma)
     z, prev, ucl, lcl = [], mu, [], []
     for i, x in enumerate(xs, start=1):
-        prev = lam * x + (1 - lam) * prev
+        prev, half = ewma_step(prev, x, i, lam=lam, L=L, sigma=s)
         z.append(prev)
-        half = L * s * math.sqrt(lam / (2 - lam) * (1 - (1 - lam) ** (2 * i)))
         ucl.append(mu + half)
         lcl.append(mu - half)
     chart = Chart.of("ewma", z, [mu] * len(z), ucl, lcl)
@@ -60,10 +73,7 @@ def cusum(values: Iterable[Any], *, k: float = 0.5, h: float = 5.0, target: Any 
     cp = cm = 0.0
     np_ = nm = 0
     for x in xs:
-        cp = max(0.0, x - (mu + K) + cp)
-        cm = max(0.0, (mu - K) - x + cm)
-        np_ = np_ + 1 if cp > 0 else 0
-        nm = nm + 1 if cm > 0 else 0
+        cp, cm, np_, nm = cusum_step(cp, cm, np_, nm, x, mu=mu, K=K)
         hi.append(cp)
         lo.append(cm)
         nh.append(np_)

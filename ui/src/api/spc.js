@@ -38,3 +38,9 @@ export const includePoint = (id) => del(`/api/quality/spc/exclusions/${id}`)
 /** Acknowledge an alarm (确认): who and when are recorded.
  * @param {number} id the alarm's id @returns {Promise<Record<string, any>>} */
 export const acknowledgeAlarm = (id) => post(`/api/quality/spc/alarms/${id}/acknowledge`)
+
+/** Use the chart's limits as the characteristic's phase II baseline (以当前数据为基准): writes its baseline mean
+ * (and sigma, for measured charts) on the inspection plan; needs the right to edit the plan.
+ * @param {{ plan: number, char_seq: number, from?: string, to?: string, limit?: number }} body
+ * @returns {Promise<{ plan: number, char_seq: number, chart: string, subgroups: number, baseline_mean: number, baseline_sigma: number | null }>} */
+export const setBaseline = (body) => post('/api/quality/spc/baseline', body)
