@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms.compile import CompiledForm
+from mom.engines.quality import doc_links
 from mom.engines.quality import sample_grid as G
 from mom.engines.records import query as Q
 from mom.engines.records import service as S
@@ -92,7 +93,7 @@ def _ids(conn: Connection, forms: Any, name: str, conds: Any) -> Any:
 
 
 def _matching(conn: Connection, forms: Any, compiled: CompiledForm, q: str) -> list[int]:
-    """Lot ids ``q`` finds: the lot's code, supplier or note; its item's code or name; its stock lot's number.
+    """Lot ids ``q`` finds: the lot's code or note; its supplier's name, code or short name; its item's code or name; its stock lot's number.
     A scanned lot label ``LOT:<item code>:<lot number>`` finds the lots of that item and lot number."""
     t = compiled.main
     q = q[:100]
@@ -105,7 +106,9 @@ def _matching(conn: Connection, forms: Any, compiled: CompiledForm, q: str) -> l
             return []
         cond = sa.and_(t.c.item.in_(items), t.c.lot.in_(lots))
     else:
-        conds = [_like(t.c.code, q), _like(t.c.supplier, q), _like(t.c.note, q)]
+        conds = [_like(t.c.code, q), _like(t.c.note, q)]
+        vendors = _ids(conn, forms, "vendor", lambda v: [_like(v.c.name, q), _like(v.c.code, q), _like(v.c.short_name, q)])
+        conds += [t.c.supplier.in_(vendors)] if vendors is not None else []
         items = _ids(conn, forms, "item", lambda i: [_like(i.c.code, q), _like(i.c.name, q)])
         lots = _ids(conn, forms, "lot", lambda lt: [_like(lt.c.number, q)])
         conds += [t.c.item.in_(items)] if items is not None else []
@@ -131,7 +134,7 @@ def _card(compiled: CompiledForm, d: Mapping[str, Any], now: dt.datetime) -> dic
     overdue = bool(due and d.get("status") in OPEN and dt.datetime.fromisoformat(due.replace("Z", "+00:00")) < now)
     return {"id": d["id"], "code": d.get("code"), "status": d.get("status"), "status_label": _label(compiled, "status", d.get("status")),
             "inspection_type": d.get("inspection_type"), "type_label": _label(compiled, "inspection_type", d.get("inspection_type")),
-            "item": shown.get("item"), "lot": shown.get("lot"), "supplier": d.get("supplier"), "lot_qty": d.get("lot_qty"),
+            "item": shown.get("item"), "lot": shown.get("lot"), "supplier": shown.get("supplier"), "lot_qty": d.get("lot_qty"),
             "sample_size": d.get("sample_size"), "severity": d.get("severity"),
             "severity_label": _label(compiled, "severity", d.get("severity")), "due_at": due, "overdue": overdue,
             "assignee": shown.get("assignee"), "result": d.get("result"), "result_label": _label(compiled, "result", d.get("result"))}
@@ -235,6 +238,7 @@ def _view(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, doc: M
             "plan": {"id": plan.get("id"), "code": plan.get("code"), "name": plan.get("name")} if plan else None,
             "switching_note": doc.get("switching_note"), "note": doc.get("note"),
             "ncr": _ncr(conn, forms, ctx, doc.get("ncr")),
+            "release": doc_links.release_link(conn, forms, ctx.actor, doc),   # 放行调拨单 (readers of transfers only)
             "inspected_by": shown.get("inspected_by"), "inspected_at": doc.get("inspected_at"),
             "defects": {k: doc.get(f"defects_{k}") for k in G.CLASSES},
             "may": _may(compiled, ctx, doc.get("status")),

@@ -18,6 +18,7 @@ from mom.platform.api import routes_replenishment
 from mom.platform.api import routes_quality
 from mom.platform.api import routes_quality_spc
 from mom.platform.api import routes_quality_inspection
+from mom.platform.api import routes_quality_ncr
 from mom.platform.api import routes_maintenance
 from mom.platform.api import routes_trace
 from mom.platform.api import routes_devices
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, *
     app.include_router(routes_quality.router)
     app.include_router(routes_quality_spc.router)
     app.include_router(routes_quality_inspection.router)
+    app.include_router(routes_quality_ncr.router)
     app.include_router(routes_maintenance.router)
     app.include_router(routes_trace.router)
     app.include_router(routes_devices.router)

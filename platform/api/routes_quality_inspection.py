@@ -60,6 +60,7 @@ class InspectionGridRead(InspectionCardRead):
     may: dict[str, bool]
     switching_note: str | None
     ncr: dict[str, Any] | None
+    release: dict[str, Any] | None = None   # 放行调拨单: {transfer (a link, to readers of transfers only), note}
 
 
 @router.get("/inspections", response_model=InspectionListRead,

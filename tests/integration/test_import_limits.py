@@ -215,9 +215,10 @@ def test_cli_import_refuses_a_bomb_with_the_limit_named(cli: Any, tmp_path: Any,
 
 
 def test_demo_user_with_create_rights_only_cannot_stall_the_plant(client: TestClient, plant: Any) -> None:
-    """The reproduction: the demo's buyer (create rights on `breakdown` through its `*` role, nothing
-    more) sends a small XLSX that unpacks to a huge sheet, and a CSV with 200,000 columns."""
-    buyer = login(client, "buyer", "buyerpass123")
+    """The reproduction: a demo user with create rights on `breakdown` and nothing more (the inspector qc1;
+    since demo 2.1 the sample form is no longer open to every role) sends a small XLSX that unpacks to a
+    huge sheet, and a CSV with 200,000 columns."""
+    buyer = login(client, "qc1", "qc1pass123")
     before = count(client, buyer, "breakdown")
     bomb = sheet_xlsx(repeated_rows(1_000_000, ("M-01", "异响")), header=("machine", "symptom"))
     wide = ("machine," + ",".join(f"c{i}" for i in range(200_000)) + "\n").encode()
@@ -227,8 +228,8 @@ def test_demo_user_with_create_rights_only_cannot_stall_the_plant(client: TestCl
         assert r.status_code == 413 and r.json()["code"] == "too_large", r.text
         assert time.perf_counter() - t < 5
     t = time.perf_counter()
-    qc1 = login(client, "qc1", "qc1pass123")      # others sign in and write at once
-    assert client.post("/api/records/breakdown", headers=qc1, json={"symptom": "异响", "severity": "low"}).status_code in (201, 422)
+    qe1 = login(client, "qe1", "qe1pass123")      # others sign in and write at once
+    assert client.post("/api/records/breakdown", headers=qe1, json={"symptom": "异响", "severity": "low"}).status_code in (201, 422)
     assert time.perf_counter() - t < 5
     assert count(client, buyer, "breakdown") == before
 

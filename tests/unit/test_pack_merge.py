@@ -218,6 +218,8 @@ def test_conflict_values_are_plain_json() -> None:
 
 def test_permission_rows_match_by_role() -> None:
     base = load("forms/ncr.json")
+    base["permissions"] = [{"role": "*", "actions": ["create", "read", "update"]},       # the rows this test is about
+                           {"role": "qc_manager", "actions": ["create", "read", "update", "delete", "export"]}]
     plant, pack = copy.deepcopy(base), copy.deepcopy(base)
     plant["permissions"].append({"role": "auditor", "actions": ["read"]})
     plant["permissions"][0]["actions"] = ["read"]
