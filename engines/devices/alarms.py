@@ -86,7 +86,8 @@ def _act(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, rid: in
         return
     number = None
     if sp.action == "repair_order":
-        number = _repair_order(conn, forms, ctx, rid, row, sp, machine, zh)
+        en = f"device alarm: {machine} {sp.tag} {row['kind']} ({row['value']}, limit {row['limit_value']})"
+        number = repair_order(conn, forms, ctx, rid, int(row["machine"]), zh, en)
         if number:
             t = compiled.main
             conn.execute(t.update().where(t.c.id == rid).values(maintenance_order=str(number)[:64]))
@@ -94,8 +95,7 @@ def _act(conn: Connection, forms: Any, ctx: Ctx, compiled: CompiledForm, rid: in
     notify(conn, ctx, "device_alarm", zh, body, f"/f/{F.ALARM}/{rid}")
 
 
-def _repair_order(conn: Connection, forms: Any, ctx: Ctx, rid: int, row: dict[str, Any], sp: TagSpec, machine: str,
-                  zh: str) -> str | None:
+def repair_order(conn: Connection, forms: Any, ctx: Ctx, rid: int, machine_id: int, zh: str, en: str) -> str | None:
     """H1's repair order, when the maintenance pack's form is there (contract: open_repair_order, idempotent per
     source + ref: one order per alarm)."""
     try:
@@ -106,8 +106,7 @@ def _repair_order(conn: Connection, forms: Any, ctx: Ctx, rid: int, row: dict[st
         log.warning("repair order wanted for alarm %s but the maintenance_order form is not installed", rid)
         return None
     from mom.engines.maintenance.repair import open_repair_order
-    en = f"device alarm: {machine} {sp.tag} {row['kind']} ({row['value']}, limit {row['limit_value']})"
-    return open_repair_order(conn, forms, ctx, machine_id=int(row["machine"]), title_zh=zh[:200], title_en=en[:200],
+    return open_repair_order(conn, forms, ctx, machine_id=machine_id, title_zh=zh[:200], title_en=en[:200],
                              source="device_alarm", ref=str(rid))
 
 

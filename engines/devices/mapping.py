@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from mom.engines.devices import vibration as V
 from mom.engines.expressions.sandbox import ExpressionError, compile_expression
 from mom.platform.errors import InvalidInput, Problem
 
@@ -30,7 +31,8 @@ STATES = ("running", "idle", "down", "setup", "planned_stop")
 EXPRESSIONS = {"machine_expr": ("设备编号表达式", "machine code expression"), "state_expr": ("状态表达式", "state expression"),
                "total_expr": ("总计数表达式", "total counter expression"), "good_expr": ("良品计数表达式", "good counter expression"),
                "scrap_expr": ("废品计数表达式", "scrap counter expression"),
-               "timestamp_expr": ("时间戳表达式", "timestamp expression"), "message_id_expr": ("消息号表达式", "message id expression")}
+               "timestamp_expr": ("时间戳表达式", "timestamp expression"), "message_id_expr": ("消息号表达式", "message id expression"),
+               "waveform_expr": ("波形表达式", "waveform expression"), "sample_rate_expr": ("采样率表达式", "sample rate expression")}
 ACTIONS = ("none", "notify", "repair_order")
 MAX_STEP, MAX_AGE_DAYS = 100_000, 31     # 单条消息计数增量上限 / 报文时间最多早于现在的天数 when a mapping leaves them empty
 _MISSING = (KeyError, IndexError, TypeError)
@@ -134,6 +136,7 @@ class MappingSpec:
     tags: tuple[TagSpec, ...]
     max_count_step: Decimal = Decimal(MAX_STEP)
     max_age_days: int = MAX_AGE_DAYS
+    wave: V.WaveSpec | None = None
 
     def value(self, key: str, names: Mapping[str, Any]) -> Any:
         e = self.exprs.get(key)
@@ -180,9 +183,10 @@ def check(row: Mapping[str, Any], tags: list[Mapping[str, Any]] | None, *, prefi
     if row.get("machine") is None and not row.get("machine_expr"):
         out.append(Problem(f"{prefix}/machine_expr", "请选择固定设备，或填写设备编号表达式（如 segments[2]）",
                            "choose a fixed machine or fill in the machine code expression (e.g. segments[2])", "required"))
-    if not any(row.get(k) for k in ("state_expr", "total_expr", "good_expr", "scrap_expr")) and not tags:
-        out.append(Problem(f"{prefix}/state_expr", "映射至少要取一项：状态、计数或工艺参数",
-                           "a mapping reads at least one of: state, counters or process values", "required"))
+    if not any(row.get(k) for k in ("state_expr", "total_expr", "good_expr", "scrap_expr", "waveform_expr")) and not tags:
+        out.append(Problem(f"{prefix}/state_expr", "映射至少要取一项：状态、计数、工艺参数或波形",
+                           "a mapping reads at least one of: state, counters, process values or a waveform", "required"))
+    out += _wave_problems(row, prefix)
     seen: set[str] = set()
     for i, t in enumerate(tags or []):
         at, n = f"{prefix}/tags/{i}", i + 1
@@ -223,10 +227,37 @@ def build(row: Mapping[str, Any], tags: list[Mapping[str, Any]]) -> MappingSpec:
     specs = tuple(TagSpec(str(t["tag"]), compile_expr(str(t["expression"])), t.get("unit"), _dec(t.get("low_limit")),
                           _dec(t.get("high_limit")), _dec(t.get("deadband")) or Decimal(0),
                           str(t.get("on_alarm") or "notify")) for t in tags)
+    wave = None
+    if row.get("waveform_expr"):
+        wave = V.WaveSpec(str(row.get("waveform_tag") or "vib"), exprs["waveform_expr"], exprs["sample_rate_expr"],
+                          row.get("waveform_unit"), V.parse_bands(row.get("bands")), row.get("iso_class") or None,
+                          str(row.get("waveform_alarm") or "notify"))
     return MappingSpec(id=int(row["id"]), code=str(row.get("code") or row["id"]), priority=int(row.get("priority") or 0),
                        pattern=str(row["topic_pattern"]), regex=topic_regex(str(row["topic_pattern"])),
                        format=str(row.get("format") or "json"),
                        machine_id=int(row["machine"]) if row.get("machine") is not None else None, exprs=exprs,
                        counter_max=_dec(row.get("counter_max")), tags=specs,
                        max_count_step=Decimal(int(row.get("max_count_step") or MAX_STEP)),
-                       max_age_days=max(1, min(int(row.get("max_age_days") or MAX_AGE_DAYS), 3660)))
+                       max_age_days=max(1, min(int(row.get("max_age_days") or MAX_AGE_DAYS), 3660)), wave=wave)
+
+
+def _wave_problems(row: Mapping[str, Any], prefix: str) -> list[Problem]:
+    """A waveform needs its sample rate; the feature name, bands and ISO class are checked."""
+    out: list[Problem] = []
+    if not row.get("waveform_expr"):
+        return out
+    if not row.get("sample_rate_expr"):
+        out.append(Problem(f"{prefix}/sample_rate_expr", "有波形表达式时请填写采样率表达式（Hz），如 payload[\"fs\"] 或 25600",
+                           "a waveform needs the sample rate expression (Hz), e.g. payload[\"fs\"] or 25600", "required"))
+    tag = str(row.get("waveform_tag") or "vib")
+    if not V.TAG.match(tag):
+        out.append(Problem(f"{prefix}/waveform_tag", "振动特征名只能用字母、数字和下划线，以字母开头，最多 40 个字符，如 vib",
+                           "the feature name uses letters, digits and _ (a letter first, at most 40), e.g. vib"))
+    try:
+        V.parse_bands(row.get("bands"))
+    except ValueError as exc:
+        zh, _, en = str(exc).partition(" / ")
+        out.append(Problem(f"{prefix}/bands", f"频带：{zh}", f"bands: {en or zh}"))
+    if row.get("iso_class") and row["iso_class"] not in V.ISO_10816:
+        out.append(Problem(f"{prefix}/iso_class", "ISO 10816 机器类别只能是 I、II、III、IV", "the ISO 10816 class is I, II, III or IV"))
+    return out

@@ -47,6 +47,11 @@ def _machines(conn: Connection, forms: Any, actor: Actor, ids: list[int]) -> dic
             for i, code, name in conn.execute(q)}
 
 
+def machine_names(conn: Connection, forms: Any, actor: Actor, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Code and name of the machines ``ids`` the reader may read (empty for who may not read machines)."""
+    return _machines(conn, forms, actor, ids)
+
+
 def _readable_states(conn: Connection, forms: Any, actor: Actor) -> tuple[Any, Any]:
     compiled = F.require(conn, forms, F.STATE)
     access = form_access(compiled, actor)

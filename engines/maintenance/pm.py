@@ -7,7 +7,13 @@ A ``pm_plan`` is due by one of three triggers:
   the previous due plus whole intervals, the first one after the finish (a fixed calendar, not a drift);
 - 按运行小时 ``run_hours``: every ``interval`` hours the machine was in state ``running`` since the plan was
   last done (or written), read from the ``machine_state`` form when it is installed (no form: never due);
-- 按计数 ``counter``: every ``interval`` parts counted in ``machine_count`` (total) since then.
+- 按计数 ``counter``: every ``interval`` parts counted in ``machine_count`` (total) since then;
+- 状态触发 ``condition``: the machine's health score (engines/devices/health.py) is below ``interval`` (0–100),
+  or the plan's 漂移报警参数 ``alarm_tag`` has an open drift alarm. One order per **episode**: the plan's
+  ``condition_since`` marks the episode's start; it ends (and a later one may open a new order) only when the
+  condition no longer holds. The maintenance engine cannot read device health itself (it sits below the
+  devices engine), so the caller passes ``condition`` — the devices engine does, after a flush that changed an
+  alarm or a vibration level and on its schedule tick; :func:`run` without it leaves condition plans alone.
 
 :func:`run` (the pack's schedule rule ``equipment_pm_tick`` and ``mom maintenance pm run``) opens one PM
 order per plan and due date — calendar plans ``ahead`` days before their due, so scheduling sees their
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -104,9 +110,14 @@ def _open_pm(conn: Connection, forms: Any, ctx: Ctx, plan: Mapping[str, Any], st
     return repair.create_order(conn, forms, ctx, doc)
 
 
+#: machine ids → {machine: (health score 0–100, tags with an open drift alarm)}
+Condition = Callable[[list[int]], Mapping[int, tuple[float, set[str]]]]
+
+
 def run(conn: Connection, forms: Any, ctx: Ctx, *, ahead_days: int = DEFAULT_AHEAD_DAYS,
-        plan_ids: list[int] | None = None) -> list[dict[str, Any]]:
-    """Open the PM orders due now (calendar plans: due within ``ahead_days``); the orders opened."""
+        plan_ids: list[int] | None = None, condition: Condition | None = None) -> list[dict[str, Any]]:
+    """Open the PM orders due now (calendar plans: due within ``ahead_days``; condition plans: when
+    ``condition`` is given and says so); the orders opened."""
     plan_form = K.pack_form(conn, forms, K.PLAN)
     order_form = K.pack_form(conn, forms, K.ORDER)
     if plan_form is None or order_form is None:
@@ -119,6 +130,11 @@ def run(conn: Connection, forms: Any, ctx: Ctx, *, ahead_days: int = DEFAULT_AHE
         q = q.with_for_update()          # two workers ticking at once open one order between them
     now, opened = ctx.now, []
     for plan in [dict(r) for r in conn.execute(q).mappings()]:
+        if plan.get("trigger") == "condition":
+            if condition is not None:
+                got_order = _condition(conn, forms, ctx, plan, order_form, condition)
+                opened += [got_order] if got_order else []
+            continue
         orders = _orders_of(conn, order_form, int(plan["id"]))
         if any(o["status"] in K.OPEN for o in orders):
             if plan.get("trigger") != "calendar":
@@ -143,6 +159,40 @@ def run(conn: Connection, forms: Any, ctx: Ctx, *, ahead_days: int = DEFAULT_AHE
     return opened
 
 
+def _condition(conn: Connection, forms: Any, ctx: Ctx, plan: dict[str, Any], order_form: Any,
+               condition: Condition) -> dict[str, Any] | None:
+    """A condition plan: an order at the start of an episode (health below the threshold or the named drift
+    alarm open), none while it lasts; the episode ends when the condition no longer holds."""
+    machine = int(plan["machine"])
+    score, tags = condition([machine]).get(machine, (100.0, set()))
+    threshold = float(plan.get("interval") or 0)
+    tag = (plan.get("alarm_tag") or "").strip()
+    why = []
+    if score < threshold:
+        why.append(f"健康度 {score:g} 低于 {threshold:g}")
+    if tag and tag in tags:
+        why.append(f"参数「{tag}」有未恢复的漂移报警")
+    since = K.aware(plan.get("condition_since"))
+    if not why:
+        if since is not None:
+            _patch_plan(conn, forms, ctx, plan, {"condition_since": None})
+        return None
+    if since is not None:
+        return None                    # the same episode: its order is open or was done
+    patch: dict[str, Any] = {"condition_since": ctx.now, "last_reading": Decimal(str(round(score, 2)))}
+    if any(o["status"] in K.OPEN for o in _orders_of(conn, order_form, int(plan["id"]))):
+        _patch_plan(conn, forms, ctx, plan, patch)          # an order of the plan is already open: it covers this
+        return None
+    order = _open_pm(conn, forms, ctx, plan, ctx.now, ctx.now.astimezone(ctx.tz).date(), "状态触发：" + "；".join(why))
+    _patch_plan(conn, forms, ctx, plan, patch)
+    return order
+
+
+def _patch_plan(conn: Connection, forms: Any, ctx: Ctx, plan: Mapping[str, Any], patch: dict[str, Any]) -> None:
+    with K.engine_writes(conn):
+        S.update_record(conn=conn, registry=forms, ctx=K.acting(ctx), form=K.PLAN, record_id=int(plan["id"]), patch=patch)
+
+
 def next_calendar_due(due: dt.datetime, interval_days: float, after: dt.datetime) -> dt.datetime:
     """``due`` plus whole intervals: the first one after ``after``."""
     step = dt.timedelta(days=float(interval_days))
@@ -165,7 +215,7 @@ def on_order_done(conn: Connection, forms: Any, ctx: Ctx, order: Mapping[str, An
     if plan.get("trigger") == "calendar":
         base = K.aware(order.get("planned_start")) or K.aware(plan.get("next_due")) or done
         patch["next_due"] = next_calendar_due(base, float(plan["interval"]), done)
-    else:
+    elif plan.get("trigger") != "condition":         # (a condition plan keeps the health read when it opened)
         got = reading(conn, forms, plan, done)
         patch["last_reading"] = Decimal(str(round(got, 2))) if got is not None else None
     with K.engine_writes(conn):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from mom.engines.devices import status
+from mom.engines.devices import health, status
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS, Open
 from mom.platform.db.engine import read_tx
@@ -62,3 +62,32 @@ def machine_timeline(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
     a, b = status.period(start, end, now)
     with read_tx(engine) as conn:
         return status.timeline(conn, registry, ctx.actor, machine_id, a, b, now)
+
+
+class MachineHealthRead(Open):
+    """A machine's health score (0–100) and what lowers it (docs/devices.md, 状态监测)."""
+
+    machine: int
+    machine_code: str | None
+    machine_name: str | None
+    score: int
+    band: str
+    band_label: dict[str, str]
+    reasons: list[dict[str, Any]]
+
+
+class HealthRead(Open):
+    machines: list[MachineHealthRead]
+    at: str
+
+
+@router.get("/health", response_model=HealthRead,
+            summary="Each machine's health score 0–100 from open drift and limit alarms, vibration zones and breakdowns")
+def machine_health(engine: EngineDep, registry: RegistryDep, ctx: CtxDep) -> Any:
+    now = dt.datetime.now(dt.timezone.utc)
+    with read_tx(engine) as conn:
+        got = health.scores(conn, registry, ctx.actor, now)
+        names = status.machine_names(conn, registry, ctx.actor, sorted(got))
+    rows = [{**h, "machine_code": names.get(m, {}).get("code"), "machine_name": names.get(m, {}).get("name")} for m, h in got.items()]
+    rows.sort(key=lambda r: (r["score"], r["machine_code"] or "", r["machine"]))
+    return {"machines": rows, "at": now.isoformat()}

@@ -85,6 +85,7 @@ def _setup(codes: list[str], prefix: str = "mom/sim") -> list[str]:
         if new:
             S.create_records(conn=conn, registry=forms, ctx=ctx, form="machine", docs=new)
             done.append(f"{len(new)} 台设备 / machines")
+        done += _sim_rules(conn, forms, ctx, codes)
         mp = forms.get(conn, "device_mapping").main
         mapping = sim_mapping(prefix)
         old = conn.execute(sa.select(mp.c.id, mp.c.topic_pattern, mp.c.row_version).where(mp.c.code == mapping["code"])).first()
@@ -98,6 +99,26 @@ def _setup(codes: list[str], prefix: str = "mom/sim") -> list[str]:
     return done
 
 
+def _sim_rules(conn: Any, forms: Any, ctx: Any, codes: list[str]) -> list[str]:
+    """An EWMA condition rule on each simulated machine's temperature (target 60 ℃, σ 3 ℃), when missing."""
+    import sqlalchemy as sa
+
+    from mom.engines.devices.condition import rule_form
+    from mom.engines.records import service as S
+
+    rf = rule_form(conn, forms)
+    if rf is None:
+        return []
+    mt = forms.get(conn, "machine").main
+    ids = dict(conn.execute(sa.select(mt.c.code, mt.c.id).where(mt.c.code.in_(codes), mt.c.deleted_at.is_(None))).all())
+    have = set(conn.execute(sa.select(rf.main.c.machine).where(rf.main.c.tag == "temp", rf.main.c.deleted_at.is_(None))).scalars())
+    docs = [{"name": "模拟设备温度漂移 / simulated temperature drift", "machine": mid, "tag": "temp", "method": "ewma",
+             "lam": 0.2, "ewma_l": 3, "target": 60, "sigma": 3, "min_points": 3} for mid in ids.values() if mid not in have]
+    if docs:
+        S.create_records(conn=conn, registry=forms, ctx=ctx, form="condition_rule", docs=docs)
+    return [f"{len(docs)} 条状态监测规则 / condition rules"] if docs else []
+
+
 @devices.command("simulate", help="模拟 N 台设备发布状态、计数和工艺参数 / simulate N machines publishing JSON")
 @click.option("--machines", "count", type=click.IntRange(1, 10_000), default=5, show_default=True, help="设备台数 / machines")
 @click.option("--codes", default="", help="设备编号，逗号分隔（代替 --machines）/ machine codes, comma-separated")
@@ -106,11 +127,13 @@ def _setup(codes: list[str], prefix: str = "mom/sim") -> list[str]:
 @click.option("--prefix", default="mom/sim", show_default=True, help="主题前缀 / topic prefix")
 @click.option("--seed", type=int, default=None, help="随机种子 / random seed")
 @click.option("--spike-every", type=click.IntRange(0, 10_000_000), default=0, help="每台设备每 N 条来一次温度尖峰 / a temperature spike every N messages")
+@click.option("--drift-after", type=click.IntRange(0, 10_000_000), default=0, help="第 N 条消息后温度缓慢漂移（演示状态监测）/ temperature drifts after message N")
+@click.option("--waveform-every", type=click.IntRange(0, 10_000_000), default=0, help="每 N 条消息带一段振动波形 / a vibration waveform every N messages")
 @click.option("--setup", is_flag=True, help="先建模拟设备和映射 / add the simulated machines and mapping first")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @reports_errors
 def simulate_cmd(count: int, codes: str, messages: int, rate: float, prefix: str, seed: int | None, spike_every: int,
-                 setup: bool, as_json: bool) -> None:
+                 drift_after: int, waveform_every: int, setup: bool, as_json: bool) -> None:
     from mom.connectors.mqtt import simulator
 
     machine_codes = [c.strip() for c in codes.split(",") if c.strip()] or simulator.codes(count)
@@ -118,7 +141,7 @@ def simulate_cmd(count: int, codes: str, messages: int, rate: float, prefix: str
         for line in _setup(machine_codes, prefix):
             click.echo(f"已添加 / added: {line}", err=True)
     res = simulator.run(get_settings(), machine_codes, messages=messages, rate=rate, prefix=prefix, seed=seed,
-                        spike_every=spike_every)
+                        spike_every=spike_every, drift_after=drift_after, waveform_every=waveform_every)
     if as_json:
         echo_json(res.as_dict())
         return
