@@ -45,6 +45,7 @@ CORE_PLUGINS: tuple[str, ...] = (
     "mom.engines.quality.spc_hooks",     # record hooks: judged inspection lots feed SPC charts and raise alarms; exclusions
     "mom.engines.quality.ncr_hooks",     # record hooks: NCR approved by its flow, dispositions executed into stock; CAPA closed when effective
     "mom.engines.devices.hooks",         # record hooks: machine states/counts/process values/alarms engine-only; device mappings checked
+    "mom.engines.oee.summary_hooks",     # record hooks: writes to states, counts, reports, tasks, calendars forget the OEE day summaries
     "mom.engines.maintenance.order_hooks",  # record hooks: repair orders from fault reports, order buttons stamped; engine hook maintenance.pm_tick
     "mom.engines.maintenance.windows",   # hook mom_machine_downtime: PM windows and open stopping repairs block scheduling
     "mom.platform.replanning",           # engine hook: production.breakdown_proposal (scheduling wired into production)

@@ -44,6 +44,13 @@ class DeviceHooks(RecordHooks):
     def _guarded(self, conn: Connection, compiled: CompiledForm) -> bool:
         return compiled.name in F.ENGINE_ONLY and not F.engine_writing(conn) and F.owned(conn, compiled)
 
+    def engine_only(self, conn: Connection, compiled: CompiledForm) -> frozenset[str]:
+        """Machine data comes from the machines: never created, imported or deleted by hand; counts and process
+        values not edited either (a state takes its stop reason, an alarm its acknowledgement)."""
+        if compiled.name not in F.ENGINE_ONLY or not F.owned(conn, compiled):
+            return frozenset()
+        return frozenset({"create", "import", "delete"} | (set() if compiled.name in _PEOPLE else {"update"}))
+
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
         if self._guarded(conn, compiled):
             zh, en = _WHAT[compiled.name]
@@ -96,3 +103,10 @@ class DeviceHooks(RecordHooks):
 def mom_record_hooks(forms: Any) -> RecordHooks:
     """Devices: machine states, counts, process values and alarms engine-only; device mappings checked on save."""
     return DeviceHooks(forms)
+
+
+@hookimpl
+def mom_engine_hooks() -> dict[str, Any]:
+    """``devices.condition_tick``: condition-based PM orders from machine health (状态触发的保养开单)."""
+    from mom.engines.devices.condition_pm import condition_tick
+    return {"devices.condition_tick": condition_tick}

@@ -156,12 +156,29 @@ def _codes(t: Any, category: Any) -> tuple[Any, Any]:
     return elem, sa.case((planned, -1), (t.c.state.in_(list(STOP_LOSS)), stop), else_=-1)
 
 
-def _states(conn: Connection, forms: Any, ctx: Ctx, scope: Scope) -> None:
-    """Every machine's state rows in one statement, cut at the shift edges in arrays (vector.py)."""
+@dataclass
+class States:
+    """One machine's state rows as arrays: ``s`` / ``e`` the part inside [lo, hi) (an open state ends at the next
+    state's start or now), element / loss codes, the state's index in ``STATES`` and its stop reason (-1: none);
+    ``setup_ends``: when the setups read ended (also those ending up to STARTUP_S before lo: start-up scrap
+    early in a period does not depend on where the period starts)."""
+
+    s: np.ndarray
+    e: np.ndarray
+    elem: np.ndarray
+    loss: np.ndarray
+    state: np.ndarray
+    reason: np.ndarray
+    setup_ends: list[float]
+
+
+def state_rows(conn: Connection, forms: Any, ctx: Ctx, ids: list[int], start: dt.datetime, end: dt.datetime
+               ) -> dict[int, States]:
+    """Every machine's state rows over [start, end) in one statement (codes computed by the database)."""
     f_state = dforms.require(conn, forms, dforms.STATE)
     f_reason = dforms.pack_form(conn, forms, dforms.REASON)
     t = f_state.main
-    lo, hi = scope.start.timestamp(), scope.end.timestamp()
+    lo, hi = start.timestamp(), end.timestamp()
     src: Any = t
     category = None
     if f_reason is not None:
@@ -173,16 +190,14 @@ def _states(conn: Connection, forms: Any, ctx: Ctx, scope: Scope) -> None:
                    sa.func.coalesce(t.c.stop_reason, -1), sa.case((t.c.state == "setup", 1), else_=0),
                    sa.case(*[(t.c.state == st, k) for k, st in enumerate(STATES)], else_=len(STATES)))
          .select_from(src)
-         .where(t.c.deleted_at.is_(None), t.c.machine.in_(list(scope.machines)), t.c.started_at < scope.end,
-                sa.or_(t.c.ended_at.is_(None), t.c.ended_at > scope.start))
+         .where(t.c.deleted_at.is_(None), t.c.machine.in_(ids), t.c.started_at < end,
+                sa.or_(t.c.ended_at.is_(None), t.c.ended_at > start - dt.timedelta(seconds=STARTUP_S)))
          .order_by(t.c.machine, t.c.started_at))
     if (sc := form_access(f_state, ctx.actor).scope("read")) is not None:
         q = q.where(sc)
     rows = conn.execute(q).cursor.fetchall()          # plain tuples: no result-row objects for ~10^6 rows
-    for m in scope.machines.values():
-        m.tallies = vector.tallies(np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, int), m.windows)
     if not rows:
-        return
+        return {}
     c = list(zip(*rows))
     mach = np.array(c[0], dtype=np.int64)
     s = np.array(c[1], dtype=float)
@@ -192,34 +207,44 @@ def _states(conn: Connection, forms: Any, ctx: Ctx, scope: Scope) -> None:
     e[:-1] = np.where(same, np.minimum(e[:-1], s[1:]), e[:-1])
     elem_a, loss_a = np.array(c[3], dtype=np.int64), np.array(c[4], dtype=np.int64)
     setup = (np.array(c[6], dtype=np.int64) == 1) & ~np.isnan(ended)
+    reason, state = np.array(c[5], dtype=np.int64), np.array(c[7], dtype=np.int64)
     s, e = np.maximum(s, lo), np.minimum(e, hi)
     keep = e > s
     cuts = np.flatnonzero(np.diff(mach)) + 1
-    inwin = np.zeros(len(s))
+    out: dict[int, States] = {}
     for a, b in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [len(mach)])).tolist()):
-        m = scope.machines[int(mach[a])]
         k = keep[a:b]
-        ss, ee = s[a:b][k], e[a:b][k]
-        m.tallies = vector.tallies(ss, ee, elem_a[a:b][k], loss_a[a:b][k], m.windows)
-        part = np.zeros(b - a)
-        part[k] = vector.in_windows(ss, ee, m.windows)
-        inwin[a:b] = part
-        m.setup_ends = sorted(ended[a:b][setup[a:b]].tolist())
-    _stops(scope, np.array(c[7], dtype=np.int64), np.array(c[5], dtype=np.int64), inwin)
+        out[int(mach[a])] = States(s[a:b][k], e[a:b][k], elem_a[a:b][k], loss_a[a:b][k], state[a:b][k], reason[a:b][k],
+                                   sorted(ended[a:b][setup[a:b]].tolist()))
+    return out
 
 
-def _stops(scope: Scope, state: np.ndarray, reason: np.ndarray, inwin: np.ndarray) -> None:
-    """Working time per (state, stop reason) of the stops, for the losses Pareto."""
+def _states(conn: Connection, forms: Any, ctx: Ctx, scope: Scope) -> None:
+    """Every machine's state rows, cut at the shift edges in arrays (vector.py)."""
+    got = state_rows(conn, forms, ctx, list(scope.machines), scope.start, scope.end)
+    for mid, m in scope.machines.items():
+        st = got.get(mid)
+        if st is None:
+            m.tallies = vector.tallies(np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, int), m.windows)
+            continue
+        m.tallies = vector.tallies(st.s, st.e, st.elem, st.loss, m.windows)
+        m.setup_ends = st.setup_ends
+        add_stops(scope.stops, st.state, st.reason, vector.in_windows(st.s, st.e, m.windows))
+
+
+def add_stops(stops: dict[tuple[str, int | None], float], state: np.ndarray, reason: np.ndarray, inwin: np.ndarray) -> None:
+    """Add the working time per (state, stop reason) of the stops, for the losses Pareto."""
     pick = (inwin > 0) & (state != 0) & (state < len(STATES))          # not running, a known state
     if not pick.any():
         return
-    key = state[pick] * (int(reason.max()) + 2) + (reason[pick] + 1)
+    base = int(reason.max()) + 2
+    key = state[pick] * base + (reason[pick] + 1)
     uniq, inv = np.unique(key, return_inverse=True)
     sums = np.bincount(inv, weights=inwin[pick])
-    base = int(reason.max()) + 2
     for k, v in zip(uniq.tolist(), sums.tolist()):
         rid = k % base - 1
-        scope.stops[(STATES[k // base], None if rid < 0 else rid)] = v
+        kk = (STATES[k // base], None if rid < 0 else rid)
+        stops[kk] = stops.get(kk, 0.0) + v
 
 
 def _assign(m: Machine, t: float, tz: dt.tzinfo) -> Tally:
@@ -239,30 +264,46 @@ def _startup(m: Machine, t: float) -> bool:
 
 
 def _quantities(conn: Connection, forms: Any, ctx: Ctx, scope: Scope) -> None:
-    pri = _run_times(conn, forms, scope)
-    counted = _counts(conn, forms, ctx, scope, pri)
-    rest = [mid for mid in scope.machines if mid not in counted]
-    if rest:
-        _reports(conn, forms, ctx, scope, rest, pri)
+    ids = list(scope.machines)
+    pri = run_times(conn, forms, ids, scope.start, scope.end)
+    counted: set[int] = set()
+    for mid, at, total, good, scrap in count_rows(conn, forms, ctx, ids, scope.start, scope.end):
+        m = scope.machines[mid]
+        counted.add(mid)
+        _assign(m, at, ctx.tz).add_output(total, good, scrap, pri_s=pri_at(pri.get(mid, ()), at), startup=_startup(m, at))
+    rest = [mid for mid in ids if mid not in counted]
+    for mid, at, good, scrap, rework, pri_s in report_rows(conn, forms, rest, scope.start, scope.end):
+        _assign(scope.machines[mid], at, ctx.tz).add_output(good + scrap + rework, good, scrap, rework, pri_s=pri_s)
 
 
-def _run_times(conn: Connection, forms: Any, scope: Scope) -> dict[int, list[tuple[float, float, int, float | None]]]:
-    """Per machine the tasks run on it in the period: (start, end, task id, PRI seconds), by start."""
+def run_times(conn: Connection, forms: Any, ids: list[int], start: dt.datetime, end: dt.datetime
+              ) -> dict[int, list[tuple[float, float, int, float | None]]]:
+    """Per machine the tasks run on it in [start, end): (start, end, task id, PRI seconds), by start. A task
+    started and finished at one moment (finished in one report) covers the counts after it until the next
+    task starts; of those begun before ``start`` only the last one per machine can, so it is read too (the
+    answer does not depend on where the period starts)."""
     f_task = forms.get(conn, "operation_task")
     t = f_task.main
-    ids = list(scope.machines)
-    hi = scope.end.timestamp()
+    if not ids:
+        return {}
+    hi = end.timestamp()
+    once = t.c.actual_end == t.c.actual_start
     q = (sa.select(t.c.id, t.c.machine, t.c.run_min, epoch(conn, t.c.actual_start), epoch(conn, t.c.actual_end))
-         .where(t.c.deleted_at.is_(None), t.c.machine.in_(ids), t.c.actual_start.is_not(None),
-                t.c.actual_start < scope.end, sa.or_(t.c.actual_end.is_(None), t.c.actual_end > scope.start)))
+         .where(t.c.deleted_at.is_(None), t.c.machine.in_(ids), t.c.actual_start.is_not(None), t.c.actual_start < end,
+                sa.or_(t.c.actual_end.is_(None), t.c.actual_end > start, once)))
     out: dict[int, list[tuple[float, float, int, float | None]]] = {}
     modes = _modes(conn, f_task, ids)
+    lo = start.timestamp()
     for tid, mid, run_min, s0, s1 in conn.execute(q):
         run = modes.get((tid, mid), run_min)
         out.setdefault(mid, []).append((float(s0), float(s1) if s1 is not None else hi, tid,
                                         float(run) * 60.0 if run is not None else None))
-    for v in out.values():
+    for mid, v in out.items():
         v.sort()
+        before = [i for i, x in enumerate(v) if x[0] == x[1] and x[1] <= lo]
+        if len(before) > 1:
+            drop = set(before[:-1])
+            out[mid] = [x for i, x in enumerate(v) if i not in drop]
     return out
 
 
@@ -274,7 +315,7 @@ def _modes(conn: Connection, f_task: Any, machine_ids: list[int]) -> dict[tuple[
                                                      .where(c.c.machine.in_(machine_ids)))}
 
 
-def _pri_at(tasks: Sequence[tuple[float, float, int, float | None]], t: float) -> float | None:
+def pri_at(tasks: Sequence[tuple[float, float, int, float | None]], t: float) -> float | None:
     best = None
     for s0, s1, _tid, pri in tasks:        # few tasks per machine in a period
         if s0 > t:
@@ -284,41 +325,42 @@ def _pri_at(tasks: Sequence[tuple[float, float, int, float | None]], t: float) -
     return best
 
 
-def _counts(conn: Connection, forms: Any, ctx: Ctx, scope: Scope, pri: dict[int, list[Any]]) -> set[int]:
+def count_rows(conn: Connection, forms: Any, ctx: Ctx, ids: list[int], start: dt.datetime, end: dt.datetime
+               ) -> list[tuple[int, float, float, float, float]]:
+    """The machines' counts in [start, end): (machine, bucket start, total, good, scrap)."""
     f_count = dforms.pack_form(conn, forms, dforms.COUNT)
-    if f_count is None:
-        return set()
+    if f_count is None or not ids:
+        return []
     t = f_count.main
     q = (sa.select(t.c.machine, epoch(conn, t.c.bucket_start), t.c.total, t.c.good, t.c.scrap)
-         .where(t.c.deleted_at.is_(None), t.c.machine.in_(list(scope.machines)), t.c.bucket_start >= scope.start,
-                t.c.bucket_start < scope.end))
+         .where(t.c.deleted_at.is_(None), t.c.machine.in_(ids), t.c.bucket_start >= start, t.c.bucket_start < end))
     if (s := form_access(f_count, ctx.actor).scope("read")) is not None:
         q = q.where(s)
-    seen: set[int] = set()
+    out = []
     for mid, at, total, good, scrap in conn.execute(q):
-        m = scope.machines[mid]
-        seen.add(mid)
-        at = float(at)
         total, good, scrap = float(total or 0), float(good or 0), float(scrap or 0)
         total = total or good + scrap
         good = good or max(total - scrap, 0.0)      # a counter of all parts and of scrap only
-        _assign(m, at, ctx.tz).add_output(total, good, scrap,
-                                          pri_s=_pri_at(pri.get(mid, ()), at), startup=_startup(m, at))
-    return seen
+        out.append((int(mid), float(at), total, good, scrap))
+    return out
 
 
-def _reports(conn: Connection, forms: Any, ctx: Ctx, scope: Scope, ids: list[int], pri: dict[int, list[Any]]) -> None:
+def report_rows(conn: Connection, forms: Any, ids: list[int], start: dt.datetime, end: dt.datetime
+                ) -> list[tuple[int, float, float, float, float, float | None]]:
+    """Job reports (and corrections) on the machines in [start, end): (machine, at, good, scrap, rework, PRI s)."""
+    if not ids:
+        return []
     f_rep, f_task = forms.get(conn, "job_report"), forms.get(conn, "operation_task")
     r, t = f_rep.main, f_task.main
     on = sa.func.coalesce(r.c.machine, t.c.machine)
     q = (sa.select(on, epoch(conn, r.c.reported_at), r.c.good_qty, r.c.scrap_qty, r.c.rework_qty, t.c.run_min, t.c.id)
          .select_from(r.join(t, t.c.id == r.c.task))
          .where(r.c.deleted_at.is_(None), on.in_(ids), r.c.event.in_(REPORT_EVENTS),
-                r.c.reported_at >= scope.start, r.c.reported_at < scope.end))
+                r.c.reported_at >= start, r.c.reported_at < end))
     modes = _modes(conn, f_task, ids)
+    out = []
     for mid, at, good, scrap, rework, run_min, tid in conn.execute(q):
-        m = scope.machines[mid]
-        good, scrap, rework = float(good or 0), float(scrap or 0), float(rework or 0)
         run = modes.get((tid, mid), run_min)
-        _assign(m, float(at), ctx.tz).add_output(good + scrap + rework, good, scrap, rework,
-                                                 pri_s=float(run) * 60.0 if run is not None else None)
+        out.append((int(mid), float(at), float(good or 0), float(scrap or 0), float(rework or 0),
+                    float(run) * 60.0 if run is not None else None))
+    return out

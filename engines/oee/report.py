@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.devices import forms as dforms
 from mom.engines.maintenance import reliability as maintenance_reliability
-from mom.engines.oee import reader
+from mom.engines.oee import reader, summary
 from mom.engines.oee.timemodel import LOSSES, STOP_LOSS, Tally, kpis
 from mom.engines.records.context import Ctx
 from mom.platform.errors import InvalidInput, Problem
@@ -72,7 +72,7 @@ def rows(conn: Connection, forms: Any, ctx: Ctx, start: dt.datetime, end: dt.dat
          machine: str | None = None, line: str | None = None) -> dict[str, Any]:
     """OEE per group over [start, end): the time model (seconds), A / E / QR / OEE, losses, flags, and a total."""
     check_group(group)
-    scope = reader.read(conn, forms, ctx, start, end, machine=machine, line=line)
+    scope = summary.read(conn, forms, ctx, start, end, machine=machine, line=line)
     groups = grouped(scope, group)
     out = []
     for key in sorted(groups, key=lambda k: tuple("" if x is None else str(x) for x in k)):
@@ -106,7 +106,7 @@ def losses(conn: Connection, forms: Any, ctx: Ctx, start: dt.datetime, end: dt.d
            machine: str | None = None, line: str | None = None) -> dict[str, Any]:
     """The six big losses (seconds, largest first) and the stop reasons behind the stops (a Pareto), with
     unexplained stops (no reason given) per state."""
-    scope = reader.read(conn, forms, ctx, start, end, machine=machine, line=line)
+    scope = summary.read(conn, forms, ctx, start, end, machine=machine, line=line)
     total = Tally()
     for m in scope.machines.values():
         for t in m.tallies.values():

@@ -103,10 +103,10 @@ def test_record_hooks_chain_workflow_first_files_last() -> None:
     forms = form_registry(pm=pm)
     names = [type(p).__name__ for p in forms.hooks.parts]
     assert names[0] == "WorkflowHooks" and names[-1] == "FileHooks" and sorted(names[1:-1]) == [
-        "DeviceHooks", "Extra", "InventoryHooks", "LotHooks", "MaintenanceHooks", "MrpHooks", "ProductionHooks", "QualityHooks",
+        "DeviceHooks", "Extra", "InventoryHooks", "LotHooks", "MaintenanceHooks", "MrpHooks", "OeeSummaryHooks", "ProductionHooks", "QualityHooks",
         "QualityRecordHooks", "QualityTriggerHooks", "ReplenishmentRuleHooks", "SpcHooks", "SummaryHooks"]
     assert [type(p).__name__ for p in form_registry(pm=new_manager(entry_points=False)).hooks.parts] == [
-        "WorkflowHooks", "MaintenanceHooks", "DeviceHooks", "QualityRecordHooks", "QualityTriggerHooks", "QualityHooks", "MrpHooks",
+        "WorkflowHooks", "MaintenanceHooks", "OeeSummaryHooks", "DeviceHooks", "QualityRecordHooks", "QualityTriggerHooks", "QualityHooks", "MrpHooks",
         "ReplenishmentRuleHooks", "LotHooks", "InventoryHooks", "ProductionHooks", "SummaryHooks", "SpcHooks", "FileHooks"]
     assert forms.hooks.flows is forms.hooks.parts[0].flows
 
@@ -139,9 +139,11 @@ def test_engine_hooks_come_from_plugins() -> None:
     # the core registers four: production.breakdown_proposal (mom.platform.replanning),
     # production.material_proposal (mom.platform.material_replanning: material late, lot blocked),
     # quality.patrol_tick (mom.engines.quality.trigger_hooks: time-based patrol inspections) and
-    # maintenance.pm_tick (mom.engines.maintenance: preventive maintenance orders coming due)
+    # maintenance.pm_tick (mom.engines.maintenance: preventive maintenance orders coming due) and
+    # devices.condition_tick (mom.engines.devices.hooks: condition-based PM from machine health)
     assert set(by_key(pm.hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))) == {
-        "production.breakdown_proposal", "production.material_proposal", "quality.patrol_tick", "maintenance.pm_tick"}
+        "production.breakdown_proposal", "production.material_proposal", "quality.patrol_tick", "maintenance.pm_tick",
+        "devices.condition_tick"}
     pm.register(_example("mom_engine_hooks"), name="quality")
     hooks = by_key(pm.hook.mom_engine_hooks(), what=("引擎钩子", "engine hook"))
     assert hooks["quality.hold_lot"](None, {"lot": "L1"}, {}) == {"lot": "L1", "held": True}
