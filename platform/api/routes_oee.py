@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from mom.engines.oee import andon, report
 from mom.engines.oee.period import period
-from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
+from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep, SettingsDep
 from mom.platform.api.models import ERRORS
 from mom.platform.db.engine import read_tx
+from mom.platform.errors import InvalidInput, Problem
 
 router = APIRouter(prefix="/api/oee", tags=["oee"], responses=ERRORS)
 From = Annotated[str | None, Query(alias="from", max_length=32, description="起 2026-12-01 或 2026-12-01T08:00 / from")]
@@ -65,3 +66,37 @@ def timeline(engine: EngineDep, registry: RegistryDep, ctx: CtxDep,
     start, end = period(date_from or date_to or today, date_to or date_from or today, ctx)
     with read_tx(engine) as conn:
         return andon.timeline(conn, registry, ctx, machine=machine, start=start, end=end)
+
+
+@router.get("/bottlenecks", summary="瓶颈分析 / bottlenecks: per machine and line the measured utilisation, OEE and losses "
+                                    "over the period, the planned load, queue and critical-chain minutes over the next days, "
+                                    "the limiting machine and what-ifs to try (docs/oee.md)")
+def bottlenecks(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, date_from: From = None, date_to: To = None,
+                line: LineQ = None,
+                days: Annotated[int, Query(ge=-2**31, le=2**31, description="计划展望天数 1–60 / days of plan ahead")] = 14
+                ) -> dict[str, Any]:
+    from mom.engines.oee import bottleneck
+
+    start, end = period(date_from, date_to, ctx)
+    with read_tx(engine) as conn:
+        return bottleneck.analyse(conn, registry, ctx, start, end, line=line, days=days)
+
+
+@router.post("/bottlenecks/whatif", summary="What-if on a machine computed by the scheduler, against the base solve in the "
+                                            "same call: body {machine, kind: extra_shift | alternative | shorter_setups, "
+                                            "parameters?, time_limit?}; planner; writes nothing")
+def bottleneck_whatif(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, settings: SettingsDep,
+                      body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    from mom.engines.oee import bottleneck_whatif as bw
+    from mom.engines.production.whatif import require_planner
+
+    require_planner(ctx)
+    b = {} if body is None else body
+    if not isinstance(b, dict):
+        raise InvalidInput("请求体应为对象", "the body must be an object", problems=[Problem("", "请求体应为对象", "the body must be an object")])
+    limit = b.get("time_limit", bw.DEFAULT_SECONDS)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= 600:
+        raise InvalidInput("模拟时间须为 0 到 600 之间的秒数", "time_limit must be a number of seconds from 0 to 600",
+                           problems=[Problem("/time_limit", "须为正数（秒）", "must be a positive number of seconds", "range")])
+    return bw.run(engine, registry, ctx, machine=b.get("machine"), kind=b.get("kind"), parameters=b.get("parameters"),
+                  time_limit=min(float(limit), settings.schedule_max_seconds), workers=settings.schedule_workers)

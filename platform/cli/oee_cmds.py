@@ -28,7 +28,9 @@ def _name(r: dict[str, Any], group: str) -> str:
     return r["day"]
 
 
-@click.command("oee", help="OEE（ISO 22400-2）：按设备 / 产线 / 班次 / 日统计 / OEE per machine, line, shift or day")
+@click.group("oee", invoke_without_command=True,
+             help="OEE（ISO 22400-2）：按设备 / 产线 / 班次 / 日统计；子命令 bottlenecks 瓶颈分析 / OEE per machine, line, "
+                  "shift or day; bottlenecks")
 @click.option("--from", "date_from", default=None, help="起始日期 2026-12-01（默认截止日期前 7 天）/ from")
 @click.option("--to", "date_to", default=None, help="截止日期（含当天，默认今天）/ to (includes the day)")
 @click.option("--group", type=click.Choice(["machine", "line", "shift", "day"]), default="machine", show_default=True,
@@ -38,9 +40,12 @@ def _name(r: dict[str, Any], group: str) -> str:
 @click.option("--losses", is_flag=True, help="六大损失与停机原因 / the six big losses and stop reasons")
 @click.option("--as", "username", default=None, help="按该用户的权限 / with this user's rights")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@click.pass_context
 @reports_errors
-def oee_cmd(date_from: str | None, date_to: str | None, group: str, machine: str | None, line: str | None,
-            losses: bool, username: str | None, as_json: bool) -> None:
+def oee_cmd(click_ctx: click.Context, date_from: str | None, date_to: str | None, group: str, machine: str | None,
+            line: str | None, losses: bool, username: str | None, as_json: bool) -> None:
+    if click_ctx.invoked_subcommand is not None:      # mom oee bottlenecks …
+        return
     from mom.engines.oee import report
     from mom.engines.oee.period import period
     from mom.platform.db.engine import read_tx
@@ -76,6 +81,62 @@ def oee_cmd(date_from: str | None, date_to: str | None, group: str, machine: str
         click.echo(f"{name[:24]:<24} {_h(t['pbt_s']):>8} {_h(t['apt_s']):>8} {_h(t['aust_s']):>8} {_h(t['adet_s']):>8} "
                    f"{_h(t['adot_s']):>8} {_h(t['no_data_s']):>8} {q['pq']:>8g} {q['gq']:>8g} "
                    f"{a:>8} {_pct(r['effectiveness']):>8} {_pct(r['quality_rate']):>8} {oee:>7}{flag}")
+
+
+@oee_cmd.command("bottlenecks", short_help="瓶颈分析与改进模拟 / bottlenecks and what-ifs", help="瓶颈分析：利用率、OEE 损失、计划负荷与瓶颈设备；--whatif 用排程模拟改进方案 / "
+                                     "bottlenecks: utilisation, losses, planned load, the limiting machine; --whatif runs a scheduler what-if")
+@click.option("--from", "date_from", default=None, help="起始日期（默认截止日期前 7 天）/ from")
+@click.option("--to", "date_to", default=None, help="截止日期（含当天，默认今天）/ to")
+@click.option("--line", default=None, help="只看这条产线（工作中心编码）/ one line")
+@click.option("--days", type=int, default=14, show_default=True, help="计划展望天数 / days of plan ahead")
+@click.option("--whatif", type=click.Choice(["extra_shift", "alternative", "shorter_setups"]), default=None,
+              help="模拟：加一个班 / 改用替代设备 / 缩短换型（默认对瓶颈设备）/ what-if on the limiting machine (or --machine)")
+@click.option("--machine", default=None, help="模拟的设备编码 / machine for the what-if")
+@click.option("--hours", type=float, default=8, show_default=True, help="加班小时数 / extra shift hours")
+@click.option("--percent", type=float, default=50, show_default=True, help="换型缩短百分比 / setup reduction %")
+@click.option("--time-limit", type=float, default=3.0, show_default=True, help="每次求解秒数 / seconds per solve")
+@click.option("--as", "username", default=None, help="按该用户的权限 / with this user's rights")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@reports_errors
+def bottlenecks_cmd(date_from: str | None, date_to: str | None, line: str | None, days: int, whatif: str | None,
+                    machine: str | None, hours: float, percent: float, time_limit: float, username: str | None,
+                    as_json: bool) -> None:
+    from mom.engines.oee import bottleneck, bottleneck_whatif
+    from mom.engines.oee.period import period
+    from mom.platform.db.engine import read_tx
+
+    engine = open_engine()
+    forms, ctx = form_registry(), command_ctx(engine, username)
+    start, end = period(date_from, date_to, ctx)
+    with read_tx(engine) as conn:
+        out = bottleneck.analyse(conn, forms, ctx, start, end, line=line, days=days)
+    if whatif:
+        target = machine or (out["limiting"] or {}).get("machine_code") or out["top_load"]
+        params = {"extra_shift": {"hours": hours}, "shorter_setups": {"percent": percent}}.get(whatif, {})
+        res = bottleneck_whatif.run(engine, forms, ctx, machine=target or "", kind=whatif, parameters=params,
+                                    time_limit=time_limit)
+        if as_json:
+            echo_json(res)
+        else:
+            click.echo(res["message"]["zh-CN"])
+        return
+    if as_json:
+        echo_json(out)
+        return
+    click.echo(f"{out['from'][:16]} — {out['to'][:16]}；计划展望 {out['days']} 天")
+    click.echo(f"{'设备':<28} {'利用率':>7} {'OEE':>7} {'计划负荷':>8} {'排队':>10} {'关键链':>7}  说明")
+    for r in out["machines"]:
+        p, q = r["plan"] or {}, r["queue"]
+        load = "—" if p.get("load") is None else f"{p['load'] * 100:.0f}%"
+        marks = "；".join(m["label"]["zh-CN"] for m in r["marks"])
+        click.echo(f"{(r['machine_code'] + ' ' + r['machine_name'])[:28]:<28} {_pct(r['utilisation']):>7} {_pct(r['oee']):>7} "
+                   f"{load:>8} {q['tasks']:>3}道{q['minutes'] / 60:>5.1f}h {p.get('critical_min', 0) / 60:>6.1f}h  {marks}")
+    if out["limiting"]:
+        click.echo("瓶颈：" + out["limiting"]["reason"]["zh-CN"])
+        click.echo("可模拟：" + "、".join(s["label"]["zh-CN"] for s in out["suggestions"])
+                   + "（mom oee bottlenecks --whatif extra_shift|alternative|shorter_setups）")
+    for n in out["notes"]:
+        click.echo(n["zh-CN"])
 
 
 @hookimpl

@@ -30,8 +30,11 @@ const Trace = () => import('./views/Trace.vue')
 const Inspect = () => import('./views/Inspect.vue')
 const InspectLot = () => import('./views/InspectLot.vue')
 const Spc = () => import('./views/Spc.vue')
+const Ncr = () => import('./views/Ncr.vue')
+const Capa = () => import('./views/Capa.vue')
 const Andon = () => import('./views/Andon.vue')
 const Oee = () => import('./views/Oee.vue')
+const Bottleneck = () => import('./views/Bottleneck.vue')
 const Maintenance = () => import('./views/Maintenance.vue')
 const Repair = () => import('./views/Repair.vue')
 const NoAccess = () => import('./components/NoAccess.vue')
@@ -74,7 +77,12 @@ export const router = createRouter({
         { path: 'inspect', component: Inspect },
         { path: 'inspect/:id(\\d+)', component: InspectLot, props: (r) => ({ id: Number(r.params.id) }) },
         { path: 'spc', component: Spc },
+        { path: 'ncr', component: Ncr },
+        { path: 'ncr/:id(\\d+)', component: Ncr, props: (r) => ({ id: Number(r.params.id) }) },
+        { path: 'capa', component: Capa },
+        { path: 'capa/:id(\\d+)', component: Capa, props: (r) => ({ id: Number(r.params.id) }) },
         { path: 'oee', component: Oee },
+        { path: 'bottleneck', component: Bottleneck },
         { path: 'maintenance', component: Maintenance },
         { path: 'repair', component: Repair },
         { path: 'd/:name', component: DashboardView, props: true },
