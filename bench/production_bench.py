@@ -19,6 +19,10 @@ Targets: >= 300 reports/s, >= 0.4 × the plain create, burst p95 <= 200 ms.
     python bench/production_bench.py reports [--clients 8] [--n 1500] [--rounds 4] [--orders 300] [--operators 200]
     python bench/production_bench.py inprocess [--db postgresql|sqlite] [--n 200] [--orders 20]
 
+``inprocess`` also reads the CPU of the PostgreSQL server processes behind its connections (a local
+server: /proc), per call, and the ratio of both processes' CPU — what two shared cores spend on a call
+over HTTP, less the HTTP layer's own.
+
 ``--pack DIR`` measures another copy of the core pack (e.g. ``git archive`` of an earlier commit).
 
 PostgreSQL: ``MOM_BENCH_PG`` (default postgresql+psycopg://postgres@127.0.0.1:5432/test), one schema
@@ -292,6 +296,15 @@ def bench_inprocess(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
     name = f"prod_{TAG}_inproc"
     eng = make_engine(fb.db_url(args.db, tmp, name))
+    backends: set[int] = set()      # PostgreSQL: the server processes of this engine's connections
+
+    @sa.event.listens_for(eng, "connect")
+    def _backend(dbapi_conn: Any, _rec: Any) -> None:
+        if args.db == "postgresql":
+            cur = dbapi_conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            backends.add(int(cur.fetchone()[0]))
+            cur.close()
     try:
         upgrade(eng)
         manager.execute(eng, None, "install", str(CORE), forms_factory=form_registry, demo=True)
@@ -326,28 +339,50 @@ def bench_inprocess(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 service.create_records(conn=conn, registry=forms, ctx=ctx(bench), form="scrap_reason",
                                        docs=[{"code": f"{tag}{i:06d}", "name": f"基准原因 {i}", "category": "process"}])
 
-        def run(fn: Any, tag: str) -> tuple[float, float, float]:
+        def run(fn: Any, tag: str) -> tuple[float, float, float, float]:
             count[0] = 0
+            db0 = _server_cpu(backends)
             t = _now()
             for i in range(args.n):
                 fn(i, tag)
             wall, cpu = _since(t)
-            return wall / args.n * 1000, cpu / args.n * 1000, count[0] / args.n
+            db = _server_cpu(backends) - db0
+            return wall / args.n * 1000, cpu / args.n * 1000, count[0] / args.n, db / args.n * 1000
 
         run(report, "warm"), run(create, "W")
-        sides: dict[str, list[tuple[float, float, float]]] = {"reports": [], "creates": []}
+        sides: dict[str, list[tuple[float, float, float, float]]] = {"reports": [], "creates": []}
         for r in range(args.rounds):
             for side in (("reports", "creates") if r % 2 == 0 else ("creates", "reports")):
                 sides[side].append(run(report if side == "reports" else create, f"{side[0]}{r}"))
-        med = {side: [round(statistics.median(x[k] for x in v), 2) for k in range(3)] for side, v in sides.items()}
-        return {"bench": "job reports in-process", "db": args.db, "n": args.n, "rounds": args.rounds, "orders": args.orders,
-                "order_qty": args.qty, "load_average": [round(x, 1) for x in os.getloadavg()],
-                "per_call_median": {side: dict(zip(("wall_ms", "cpu_ms", "statements"), m)) for side, m in med.items()},
-                "ratio_create_to_report_cpu": round(med["creates"][1] / med["reports"][1], 2)}
+        med = {side: [round(statistics.median(x[k] for x in v), 2) for k in range(4)] for side, v in sides.items()}
+        out = {"bench": "job reports in-process", "db": args.db, "n": args.n, "rounds": args.rounds, "orders": args.orders,
+               "order_qty": args.qty, "load_average": [round(x, 1) for x in os.getloadavg()],
+               "per_call_median": {side: dict(zip(("wall_ms", "cpu_ms", "statements", "server_cpu_ms"), m))
+                                   for side, m in med.items()},
+               "ratio_create_to_report_cpu": round(med["creates"][1] / med["reports"][1], 2)}
+        if args.db == "postgresql" and med["reports"][3] > 0:
+            # both processes' CPU: what two shared cores spend on a call over HTTP (less the HTTP layer's own)
+            out["ratio_create_to_report_cpu_with_server"] = round(
+                (med["creates"][1] + med["creates"][3]) / (med["reports"][1] + med["reports"][3]), 2)
+        return out
     finally:
         eng.dispose()
         if args.db == "postgresql":
             _drop([f"bench_{name}"])
+
+
+def _server_cpu(pids: set[int]) -> float:
+    """CPU seconds (user + system) the PostgreSQL server processes ``pids`` have used so far (local server:
+    read from /proc; 0 where it cannot be read)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])      # utime, stime (fields 14 and 15 of stat)
+    return total / tick
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from mom.engines.definitions.identity import definition_hash
@@ -258,12 +259,18 @@ class FormRegistry:
     _CURRENT_MANY = sa.select(T.form.c.name, T.form.c.current_version, T.form.c.listeners).where(
         T.form.c.name.in_(sa.bindparam("names", expanding=True)), T.form.c.current_version.is_not(None),
         T.form.c.retired_at.is_(None))
+    # PostgreSQL: the names as one array parameter, so the statement's text is the same for any number of
+    # names (no IN list expanded on every call: a job report asks on every request)
+    _CURRENT_MANY_PG = sa.select(T.form.c.name, T.form.c.current_version, T.form.c.listeners).where(
+        T.form.c.name == sa.any_(sa.bindparam("names", type_=postgresql.ARRAY(sa.String))),
+        T.form.c.current_version.is_not(None), T.form.c.retired_at.is_(None))
 
     def get_many(self, conn: Connection, names: Iterable[str]) -> dict[str, CompiledForm]:
         """:meth:`get` of several forms in one read (a job report names half a dozen); an unknown or
         retired form is left out (:meth:`get` of it says why)."""
         out = {}
-        for name, version, listeners in conn.execute(self._CURRENT_MANY, {"names": sorted(set(names))}):
+        q = self._CURRENT_MANY_PG if conn.dialect.name == "postgresql" else self._CURRENT_MANY
+        for name, version, listeners in conn.execute(q, {"names": sorted(set(names))}):
             self._listeners[name] = listeners or NO_LISTENERS
             out[name] = self._compiled(conn, name, int(version))
         return out

@@ -28,14 +28,13 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
 from mom.engines.production import backflush as BF
 from mom.engines.production import documents as D
-from mom.engines.production import forecast as F
 from mom.engines.production import progress as P
+from mom.engines.production.scan import scan
 from mom.engines.records import service as S
 from mom.engines.records import uniqueness
 from mom.engines.records.access import form_access
@@ -288,33 +287,32 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         raise InvalidInput("报工内容应为 JSON 对象", "a job report must be a JSON object")
     D.require_core(conn, forms)
     body = {k: v for k, v in doc.items() if k != "task_code"}
-    task_form, order_form, report_form = D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.ORDER), D.compiled(conn, forms, D.REPORT)
+    task_form, report_form = D.compiled(conn, forms, D.TASK), D.compiled(conn, forms, D.REPORT)
     form_access(report_form, ctx.actor).require("create")
     named = doc.get("task", doc.get("task_code"))
     if isinstance(named, bool) or named is None or (not isinstance(named, (int, str))):
         raise InvalidInput("请指定工序任务（扫描流转卡上工序的二维码，或填写任务编号）",
                            "name the operation task (scan the operation's QR on the traveler, or type its code)",
                            problems=[Problem("/task", "必填", "required", "required")])
-    # the common case, a scanned code: the task, its order locked and the names for the answer in one read
-    hit = D.scanned(conn, forms, named.strip()) if isinstance(named, str) and named.strip() else None
-    task, _, names = hit if hit is not None else (D.resolve(conn, task_form, named, "/task"), None, None)
+    client_id = body.get("client_id")
+    cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
+    # the common case, a scanned code: the task, its order and the order's tasks locked, the names for the
+    # answer and whether the client_id was used, in one read (a task named otherwise: found first)
+    hit = scan(conn, forms, code=named.strip(), client_id=cid) if isinstance(named, str) and named.strip() else None
+    task = hit.task if hit is not None else D.resolve(conn, task_form, named, "/task")
+    if hit is None:
+        hit = scan(conn, forms, task_id=int(task["id"]), client_id=cid)
+        task = hit.task if hit is not None else task
+    names, used = (hit.names, hit.used) if hit is not None else (None, None)
     body["task"] = int(task["id"])
     for key, form in (("scrap_reason", "scrap_reason"), ("machine", D.MACHINE)):
         if isinstance(body.get(key), str) and body[key].strip():      # a code (R01, CNC-1) as a scanner sends it
             found = D.by_code(conn, D.compiled(conn, forms, form), body[key].strip())
             if found is not None:
                 body[key] = int(found["id"])
-    D.locked(conn, order_form, int(task["production_order"]))   # a repeated client_id waits for the first
     D.held(conn)[("task_order", int(task["id"]))] = int(task["production_order"])
-    client_id = body.get("client_id")
-    cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
-    # the order's tasks, locked now (the report's rules read them), and whether the client_id was used, in one read
-    order_id = int(task["production_order"])
-    tasks, used = _tasks_and_client_id(conn, forms, report_form, order_id, cid)
-    if tasks:
-        D.held(conn)[("tasks", order_id)] = tasks
-        if any(int(t["id"]) == int(task["id"]) for t in tasks):
-            vouch(conn, D.TASK, [int(task["id"])])      # locked and live: the report's reference is not read again
+    if hit is not None:
+        vouch(conn, D.TASK, [int(task["id"])])      # locked and live: the report's reference is not read again
     if cid is not None and used is False and body.get("client_id") == cid:
         uniqueness.vouch_free(conn, D.REPORT, "client_id", [cid])     # read just now: the create does not read it again
     if cid is not None and used is not False:
@@ -344,56 +342,6 @@ def report(conn: Connection, forms: Any, ctx: Ctx, doc: Any) -> dict[str, Any]:
         conn.info.pop(BF.POSTED, None)
         D.held(conn).pop(D.TASK_TIMES, None)
         D.held(conn).pop(D.TASK_CALENDARS, None)
-
-
-def _tasks_and_client_id(conn: Connection, forms: Any, report_form: Any, order_id: int,
-                         client_id: str | None) -> tuple[list[dict[str, Any]], bool | None]:
-    """The order's live tasks in operation order, locked (FOR UPDATE on PostgreSQL), and whether a live
-    job report holds ``client_id`` (None: not known, the order has no task), in one statement built
-    once per version of the forms. The order is locked before, so a repeat of the same report sees
-    the first one once it is committed."""
-    task_form = D.compiled(conn, forms, D.TASK)
-    modes = task_form.children.get("modes")
-    calendars = F.calendar_forms(conn, forms)
-    key = ("tasks_and_client_id", conn.dialect.name, report_form.version, *(f.version for f in calendars or ()))
-    built = task_form.memo.get(key)
-    if built is None:
-        t, r = task_form.main, report_form.main
-        used = (sa.select(r.c.id).where(r.c.client_id == sa.bindparam("cid", type_=r.c.client_id.type),
-                                        r.c.deleted_at.is_(None)).limit(1).scalar_subquery())
-        cols: list[Any] = [t, used.label("_client_id_used")]
-        if modes is not None and {"machine", "setup_min", "run_min"} <= set(modes.c.keys()):
-            # the times of each task's row of ``modes`` for its planned machine (the expected finish reads them)
-            def of_mode(c: Any) -> Any:     # the first row of ``modes`` for the task's planned machine
-                return (sa.select(c).where(modes.c.parent_id == t.c.id, modes.c.machine == t.c.machine)
-                        .order_by(modes.c.id).limit(1).scalar_subquery())
-            cols += [sa.literal(True).label("_modes"), of_mode(modes.c.setup_min).label("_mode_setup"),
-                     of_mode(modes.c.run_min).label("_mode_run")]
-        source: Any = t
-        if calendars is not None:       # each task's working calendar and its version (the expected finish reads them)
-            source, more = F.task_calendar_join(t, *calendars)
-            cols += more
-        q = (sa.select(*cols).select_from(source)
-             .where(t.c.deleted_at.is_(None), t.c.production_order == sa.bindparam("order_id", type_=t.c.production_order.type))
-             .order_by(t.c.seq, t.c.id))
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update(of=t)
-        built = task_form.memo[key] = q
-    tasks, used, times, cals = [], None, {}, {}
-    for row in conn.execute(built, {"cid": client_id, "order_id": order_id}).mappings():
-        found = dict(row)
-        used = found.pop("_client_id_used") is not None
-        if found.pop("_modes", None):
-            setup, run = found.pop("_mode_setup"), found.pop("_mode_run")
-            times[int(found["id"])] = (setup, run) if found.get("machine") is not None and (setup, run) != (None, None) else None
-        if calendars is not None:
-            cals[int(found["id"])] = F.task_calendar_of(found, calendars[2])
-        tasks.append(found)
-    if times:
-        D.held(conn)[D.TASK_TIMES] = times
-    if cals:
-        D.held(conn)[D.TASK_CALENDARS] = cals
-    return tasks, used
 
 
 def _same_as_earlier(earlier: Mapping[str, Any], body: Mapping[str, Any], client_id: str) -> None:
