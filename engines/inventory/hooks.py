@@ -62,7 +62,7 @@ class InventoryHooks(RecordHooks):
         """A supplier typed by name on a document (purchase order, receipt, lot, inspection…) that no vendor has
         yet: core's 供应商档案 gets it (code V…, noted for the purchaser to complete), so API clients and files
         that send the supplier as text keep working and one name is one vendor."""
-        if target.name != V.FORM or not {"code", "name", "note"} <= set(target.main.c.keys()):
+        if not V.is_vendor_form(target):
             return {}
         fit = [t for t in texts if t.strip() and len(t.strip()) <= V.NAME_MAX]
         made = V.ids_for_texts(conn, self.forms, fit, note=V.DOCUMENT_NOTE) if fit else {}
@@ -71,9 +71,17 @@ class InventoryHooks(RecordHooks):
     def before_create(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, rows: list[dict[str, Any]]) -> None:
         if compiled.name in _ENGINE_ONLY and self._ours(compiled) and not D.engine_writing(conn):
             raise _refuse_engine_only(compiled)
+        if V.is_vendor_form(compiled):
+            V.trim(compiled, rows)
+        elif compiled.name in V.NEW_BUSINESS and not D.engine_writing(conn):   # (a reversal copies its supplier)
+            V.refuse_disabled(conn, self.forms, compiled, [(r, "" if len(rows) == 1 else f"/{i}") for i, r in enumerate(rows)])
 
     def before_update(self, conn: Connection, ctx: Ctx, compiled: CompiledForm, record_id: int, old: Mapping[str, Any],
                       new: dict[str, Any], patched: set[str], transition: str | None) -> None:
+        if V.is_vendor_form(compiled):
+            V.trim(compiled, [new])
+        if compiled.name in V.NEW_BUSINESS and not D.engine_writing(conn):    # only a supplier changed to a disabled one
+            V.refuse_disabled(conn, self.forms, compiled, [(new, "")], old=old)
         if not self._ours(compiled) or D.engine_writing(conn):
             return
         if compiled.name in _ENGINE_ONLY:

@@ -12,14 +12,16 @@ SPC point); engines that key on a supplier (the switching state, the plan a rece
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mom.engines.forms.compile import CompiledForm
 from mom.engines.records import service as records
 from mom.engines.records.context import SYSTEM, Ctx
+from mom.platform.errors import InvalidInput, Problem
 
 FORM = "vendor"
 NAME_MAX = 100
@@ -48,6 +50,56 @@ def names(conn: Connection, forms: Any, ids: Iterable[Any]) -> dict[int, str]:
 
 def name_of(conn: Connection, forms: Any, vendor_id: Any) -> str | None:
     return names(conn, forms, [vendor_id]).get(int(vendor_id)) if vendor_id is not None else None
+
+
+def is_vendor_form(compiled: CompiledForm) -> bool:
+    """Is ``compiled`` core's 供应商档案 (not some pack's own form of that name)?"""
+    return compiled.name == FORM and {"code", "name", "status", "note"} <= set(compiled.main.c.keys())
+
+
+def trim(compiled: CompiledForm, rows: Iterable[dict[str, Any]]) -> None:
+    """A vendor's code and name are saved without surrounding spaces, so 「鞍钢 」 is refused beside 鞍钢 by the
+    unique index (and a document typing either finds the same vendor)."""
+    for row in rows:
+        for key in ("code", "name"):
+            v = row.get(key)
+            if isinstance(v, str) and v != v.strip():
+                if not v.strip():
+                    label = compiled.definition.field(key).label   # type: ignore[union-attr]
+                    zh, en = f"{label['zh-CN']}不能只有空格：请填写", f"{label['en']} cannot be only spaces: fill it in"
+                    raise InvalidInput(zh, en, problems=[Problem(f"/{key}", zh, en, "required")])
+                row[key] = v.strip()
+
+
+#: documents that start new business with a supplier: a disabled (停用) vendor is not picked on them. Quality
+#: documents (inspection, NCR, 退供应商, a lot) are about goods already received and keep accepting it.
+NEW_BUSINESS = ("purchase_order", "stock_receipt")
+
+
+def refuse_disabled(conn: Connection, forms: Any, compiled: CompiledForm, rows: list[tuple[Mapping[str, Any], str]],
+                    old: Mapping[str, Any] | None = None) -> None:
+    """422 when a new purchase order or receipt (``rows``: values and path prefix), or an edit that changes its
+    supplier (``old``: the stored values), names a vendor marked 停用; nothing is written."""
+    fields = [f for f in compiled.definition.scalar_fields
+              if f.value_type == "reference" and f.raw.get("form") == FORM]
+    picked = {int(v) for values, _ in rows for f in fields
+              if (v := values.get(f.key)) is not None and (old is None or old.get(f.key) != v)}
+    t = table(conn, forms) if picked and compiled.name in NEW_BUSINESS else None
+    if t is None or "status" not in t.c:
+        return
+    off = {int(i): str(n) for i, n in conn.execute(sa.select(t.c.id, t.c.name).where(t.c.id.in_(sorted(picked)),
+                                                                                     t.c.status == "disabled"))}
+    problems = [Problem(f"{prefix}/{f.key}",
+                        f"{f.label['zh-CN']}：{off[int(v)]} 在供应商档案中已停用，新单据不能再选它；请选择启用的供应商，"
+                        "或请采购员在供应商档案中重新启用",
+                        f"{f.label['en']}: {off[int(v)]} is disabled in the vendor master and is not picked on new "
+                        "documents; choose an enabled vendor, or ask a purchaser to enable it again", "disabled")
+                for values, prefix in rows for f in fields
+                if (v := values.get(f.key)) is not None and int(v) in off and (old is None or old.get(f.key) != v)]
+    if problems:
+        raise InvalidInput(problems[0].zh if len(problems) == 1 else f"{len(problems)} 处选择了已停用的供应商，未保存",
+                           problems[0].en if len(problems) == 1 else f"{len(problems)} disabled vendors picked; nothing was saved",
+                           problems=problems)
 
 
 UPGRADE_NOTE = "升级时由原供应商文字生成 / made from the supplier text at the upgrade"

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.forms.model import FieldSpec
+from mom.engines.forms.model import FieldSpec, text_of
 from mom.engines.records import display
 from mom.engines.records.access import form_access
 from mom.engines.records.context import Actor
@@ -94,14 +94,24 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
                 for t in {str(x) for x in shown}:
                     if t in chunk and rid not in found[t]:
                         found[t].append(int(rid))
+        over: set[str] = set()
+        too_many = ("", "")
         if f.raw.get("create_missing") and f.value_type == "reference" and disp is not None and reach_all(reach):
             missing = [t for t in texts if not found.get(t) and not is_digits(t)]
-            made = registry.hooks.create_from_text(conn, registry.get(conn, str(f.raw["form"])), missing) if missing else {}
+            target = registry.get(conn, str(f.raw["form"])) if missing else None
+            # a person's write is capped; the system's (a connector, an ERP push, a pack migration) is not
+            if target is not None and actor.id is not None and _made_here(conn) + len(missing) > CREATE_MAX:
+                over, missing = set(missing), []     # all or nothing: none made, every such value refused
+                too_many = _too_many(f, target, len(over))
+            made = registry.hooks.create_from_text(conn, target, missing) if missing else {}
+            _made_here(conn, len(made))
             for t, rid in made.items():
                 found[t] = [int(rid)]
         for p, problems in entries:
             ids = found.get(p.text, [])
-            if len(ids) == 1:
+            if p.text in over:
+                problems.add(p.path, *too_many, "too_many_new")
+            elif len(ids) == 1:
                 p.target[p.key] = ids[0]
             elif len(ids) > 1:
                 problems.add(p.path, f"“{p.text}”匹配到多条记录（id {ids[:5]}），请改用 id",
@@ -112,6 +122,31 @@ def resolve(conn: Connection, registry: Registry, items: Iterable[tuple[Prepared
             else:
                 problems.add(p.path, *unusable(f, f"“{p.text}”", repr(p.text), imported=imported), "not_found")
     _check_ids(conn, registry, items, actor, imported)
+
+
+#: records one write (one transaction) may make from typed names (``create_missing``): a bulk of 2,000 rows naming
+#: 2,000 new suppliers is a data problem to look at, not 2,000 new master records
+CREATE_MAX = 20
+_MADE = "mom_records_made_from_text"
+
+
+def _made_here(conn: Connection, add: int = 0) -> int:
+    """Records made from text in this transaction so far (``add``: count more)."""
+    tx = conn.get_transaction()
+    memo = conn.info.get(_MADE)
+    if memo is None or memo[0] is not tx:
+        memo = conn.info[_MADE] = [tx, 0]
+    memo[1] += add
+    return int(memo[1])
+
+
+def _too_many(f: FieldSpec, target: CompiledForm, n: int) -> tuple[str, str]:
+    label = text_of(target.definition.label, target.name)
+    zh_form, en_form = label["zh-CN"], label["en"]
+    return (f"{f.label['zh-CN']}：一次最多自动建立 {CREATE_MAX} 个新的{zh_form}记录，本次的名称中有 {n} 个在{zh_form}中找不到；"
+            f"请先在{zh_form}中建档或分批提交（没有保存任何内容）",
+            f"{f.label['en']}: one write makes at most {CREATE_MAX} new {en_form} records from names, and {n} of these "
+            f"names are not in {en_form}; add them to {en_form} first or send fewer at a time (nothing was saved)")
 
 
 def reach_all(reach: list[Any]) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.forms import fieldtypes
 from mom.engines.forms.compile import CompiledForm
-from mom.engines.forms.model import FieldSpec
+from mom.engines.forms.model import FieldSpec, text_of
 from mom.engines.records import display, lookup
 from mom.engines.records.access import FormAccess, form_access, granting_entries
 from mom.engines.records.context import Ctx
@@ -80,7 +80,7 @@ def _field_column(conn: Connection, registry: lookup.Registry, compiled: Compile
     tacc = form_access(target, ctx.actor)
     tf = target.definition.field(sub)
     if not tacc.can("read") or tf is None or tf.is_table or not tacc.visible(sub):
-        raise _bad(f"/{path}", f"表单 {target.name} 中没有可见字段 {sub}", f"form {target.name} has no visible field {sub}")
+        raise _no_sub_field(f"/{path}", f, target, tacc)
     scope = tacc.scope("read")
 
     def wrap(cond: Any) -> Any:
@@ -90,6 +90,19 @@ def _field_column(conn: Connection, registry: lookup.Registry, compiled: Compile
         return t.c[key].in_(q)
 
     return target.main.c[sub], tf, wrap
+
+
+def _no_sub_field(path: str, f: FieldSpec, target: CompiledForm, tacc: FormAccess) -> InvalidInput:
+    """A filter or sort on a field of the records a reference points at that the reader has no such field to
+    see: one message whether it does not exist or is hidden (no leak), worded with labels, listing the fields
+    the reader may use."""
+    label = text_of(target.definition.label, target.name)
+    shown = [g.label for g in target.definition.scalar_fields if tacc.can("read") and tacc.visible(g.key)][:12]
+    zh = (f"按「{f.label['zh-CN']}」的字段过滤或排序：{label['zh-CN']}中没有你可查看的这个字段"
+          + (f"；可用：{'、'.join(g['zh-CN'] for g in shown)}" if shown else ""))
+    en = (f"filter or sort on a field of {f.label['en']}: {label['en']} has no such field that you may see"
+          + (f"; available: {', '.join(g['en'] for g in shown)}" if shown else ""))
+    return _bad(path, zh, en)
 
 
 def int_value(v: Any, path: str, largest: int) -> int:

@@ -28,12 +28,21 @@ def _value(f: FieldSpec, v: Any, access: FormAccess) -> str:
     return f"“{v}”" if access.visible(f.key) else ""
 
 
-def _other(found: tuple[int, Any] | None) -> tuple[str, str]:
+def _other(found: tuple[Any, Any] | None) -> tuple[str, str]:
+    """Whose the value is, as the writer knows that record: its code and display text (never an internal id);
+    nothing when the writer may not read it or it shows neither."""
     if found is None:
         return "", ""
-    rid, text = found
-    shown = f"#{rid}" if text in (None, "") else f"{text}（#{rid}）"
-    return f"（已被 {shown} 使用）", f" (by {shown})"
+    shown = " ".join(dict.fromkeys(str(x) for x in found if x not in (None, "")))
+    return (f"（已被 {shown} 使用）", f" (by {shown})") if shown else ("", "")
+
+
+def _code_key(compiled: CompiledForm, access: FormAccess, text_key: str | None) -> str | None:
+    """Another unique field the reader sees (a record's code) to name the other record by beside its display text."""
+    for f in compiled.definition.scalar_fields:
+        if f.unique and f.key != text_key and f.key in compiled.main.c and access.visible(f.key):
+            return f.key
+    return None
 
 
 _FREE = "mom_records_unique_free"
@@ -74,6 +83,7 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
     t = compiled.main
     readable = access.scope("read") if access.can("read") else sa.false()
     text_key = defn.display_field if access.can("read") and access.visible(defn.display_field) and defn.display_field in t.c else None
+    code_key = _code_key(compiled, access, text_key) if access.can("read") else None
     for f in fields:
         seen: dict[Any, str] = {}
         vals = []
@@ -92,13 +102,14 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
         vals = _vouched_free(conn, compiled.name, f.key, vals)
         if not vals:
             continue
-        taken: dict[Any, tuple[int, Any] | None] = {}
+        taken: dict[Any, tuple[Any, Any] | None] = {}
         # built once per form version when the reader's row scope adds no values of their own
-        key = ("unique_check", f.key, text_key, exclude_id is not None) if readable is None else None
+        key = ("unique_check", f.key, text_key, code_key, exclude_id is not None) if readable is None else None
         q = compiled.memo.get(key) if key is not None else None
         if q is None:
             may_read = sa.true() if readable is None else readable
-            cols = [t.c[f.key], t.c.id, sa.case((may_read, 1), else_=0), t.c[text_key] if text_key else sa.null()]
+            cols = [t.c[f.key], t.c.id, sa.case((may_read, 1), else_=0), t.c[code_key] if code_key else sa.null(),
+                    t.c[text_key] if text_key else sa.null()]
             q = sa.select(*cols).where(t.c[f.key].in_(sa.bindparam("vals", expanding=True)), t.c.deleted_at.is_(None))
             if exclude_id is not None:
                 q = q.where(t.c.id != sa.bindparam("exclude_id", type_=t.c.id.type))
@@ -108,8 +119,8 @@ def check(conn: Connection, compiled: CompiledForm, access: FormAccess,
             params: dict[str, Any] = {"vals": vals[i:i + 900]}
             if exclude_id is not None:
                 params["exclude_id"] = exclude_id
-            for v, rid, ok, text in conn.execute(q, params):
-                taken[v] = (int(rid), text) if ok else None
+            for v, rid, ok, code, text in conn.execute(q, params):
+                taken[v] = (code, text) if ok else None
         for values, problems, prefix in batch:
             v = values.get(f.key)
             if v in (None, "") or v not in taken:

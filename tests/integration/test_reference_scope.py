@@ -178,12 +178,13 @@ def test_duplicate_values_answer_409_without_naming_what_the_user_may_not_read(s
     assert "already in use" in r.json()["message"]["en"]
     # her own inspection she may read: the message says which one
     r = c.post("/api/records/iqc_inspection", headers=qc1, json=base | {"code": mine["code"]})
-    assert r.status_code == 409 and f"#{mine['id']}" in r.json()["problems"][0]["message"]["zh-CN"]
+    assert r.status_code == 409 and f"已被 {mine['code']}" in r.json()["problems"][0]["message"]["zh-CN"]   # by what she sees, not an id
+    assert f"#{mine['id']}" not in r.text
     # update and bulk create go the same way; a bulk with other problems too answers 422 with all of them
     own, taken = scene["own_check"], scene["other_check"]
     r = c.patch(f"/api/records/lot_check/{own['id']}", headers=qc1, json={"code": taken["code"], "row_version": own["row_version"]})
     assert r.status_code == 409 and r.json()["problems"][0]["path"] == "/code"
-    assert f"#{taken['id']}" in r.json()["message"]["zh-CN"]      # a record she may read is named
+    assert f"已被 {taken['code']}" in r.json()["message"]["zh-CN"]      # a record she may read is named
     r = c.post("/api/records/iqc_inspection", headers=qc1, json=[base | {"code": "X-1"}, base | {"code": other["code"]}])
     assert r.status_code == 409 and [x["path"] for x in r.json()["problems"]] == ["/1/code"]
     _no_secret(r.text)

@@ -4,7 +4,10 @@ record service in one batch (:class:`~mom.engines.forms.fieldtypes.LookupNeeded`
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,21 +20,29 @@ ROW_ID_MAX = 2**63 - 1          # the id column of a form's table
 DIRECTORY_ID_MAX = 2**31 - 1    # mom_user.id, mom_department.id
 
 
+_NOT_ID = ("应为记录的 id（整数）或名称、编码（文字）；请从列表中选择", "expected a record's id (a whole number) or its name or "
+           "code (text); pick one from the list")
+
+
 def coerce_id(f: FieldSpec, v: Any, tz: dt.tzinfo) -> int | LookupNeeded:
-    """An id (or ``{"id": …}``) within the id column's range, or a text to look up."""
-    if isinstance(v, bool):
-        raise FieldError("应为编号", "expected an id")
+    """An id (or ``{"id": …}``) within the id column's range, or a text to look up; anything else (an object,
+    a list, a fraction) is refused — never looked up (or made into a record) by its printed form."""
     if isinstance(v, Mapping) and "id" in v:
         v = v["id"]
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, bool):
+        raise FieldError("应为编号", "expected an id")
+    if isinstance(v, (float, Decimal)) and math.isfinite(v) and v == int(v):
+        v = int(v)      # 12.0 (a spreadsheet's number) is the id 12; 1.5 is no id
+    if isinstance(v, numbers.Integral):
         v = int(v)
-    if isinstance(v, int) and not isinstance(v, bool):
         # the id column's range (references: 64-bit; users and departments: 32-bit), not a database overflow
         largest = type_of(f).id_max or DIRECTORY_ID_MAX
         if not -largest <= v <= largest:
             raise FieldError(f"编号 {v} 超出范围", f"the id {v} is out of range")
         return v
-    return LookupNeeded(str(v).strip())
+    if not isinstance(v, str):
+        raise FieldError(*_NOT_ID)
+    return LookupNeeded(v.strip())
 
 
 def _reference_key(f: FieldSpec) -> sa.ForeignKey:
