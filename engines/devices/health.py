@@ -8,7 +8,9 @@ mapping's machine class; latest in 24 h)
 breakdowns (repair orders reported, 30 days)   −10 each, at most −30
 =============================================  ==========================================
 
-Bands: ≥ 80 良好 good, 50–79 注意 watch, < 50 劣化 poor. Each answer lists its reasons in words.
+Bands: ≥ 80 良好 good, 50–79 注意 watch, < 50 劣化 poor — but a machine with an open drift alarm is at best
+注意 (a drift is the early warning condition monitoring exists for: 「80 · 良好」 beside it would hide it). Each
+answer lists its reasons in words.
 
 Every part follows the reader's permissions: alarms only for readers of 设备报警 (needed to ask at all),
 vibration for readers of 工艺参数, breakdowns for readers of 维修保养工单 — a part the reader may not read
@@ -49,8 +51,9 @@ def _scoped(q: Any, access: Any) -> Any:
     return q.where(scope) if scope is not None else q
 
 
-def band(score: int) -> dict[str, Any]:
-    for key, floor, zh, en in BANDS:
+def band(score: int, drifting: bool = False) -> dict[str, Any]:
+    """The score's band; ``drifting`` (an open drift alarm): at best 注意 watch."""
+    for key, floor, zh, en in BANDS[1:] if drifting else BANDS:
         if score >= floor:
             return {"band": key, "band_label": {"zh-CN": zh, "en": en}}
     return {"band": "poor", "band_label": {"zh-CN": "劣化", "en": "poor"}}
@@ -146,7 +149,7 @@ def scores(conn: Connection, forms: Any, actor: Actor, now: dt.datetime, machine
             reasons.append(_reason("breakdowns", -min(n * BREAKDOWN[0], BREAKDOWN[1]), f"近 {BREAKDOWN_DAYS} 天 {n} 次故障维修",
                                    f"{n} breakdown repair(s) in {BREAKDOWN_DAYS} days"))
         score = max(0, 100 + sum(r["points"] for r in reasons))
-        out[mid] = {"machine": mid, "score": score, **band(score), "reasons": reasons,
+        out[mid] = {"machine": mid, "score": score, **band(score, drifting=bool(drift)), "reasons": reasons,
                     "breakdowns_counted": broken is not None}
     return out
 

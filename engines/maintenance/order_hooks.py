@@ -59,6 +59,7 @@ class MaintenanceHooks(RecordHooks):
             elif compiled.name == K.REPORT:
                 row.update(reported_at=ctx.now, reported_by=ctx.actor.id, maintenance_order=None)
             else:
+                pm.check_plan(conn, self.forms, row, f"/{i}" if len(rows) > 1 else "")
                 row.update(last_done=None, last_reading=None)
                 row["next_due"] = pm.first_due(row, ctx)
 
@@ -104,6 +105,8 @@ class MaintenanceHooks(RecordHooks):
                 ledger.check_parent(conn, compiled, record_id, new, "")
             return
         if compiled.name == K.PLAN:
+            if changed & {"trigger", "interval", "alarm_tag", "machine"}:
+                pm.check_plan(conn, self.forms, new)
             if changed & {"trigger", "interval", "first_due", "start_time"} and old.get("last_done") is None:
                 new["next_due"] = pm.first_due(new, ctx)
             return

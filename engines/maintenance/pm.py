@@ -8,7 +8,7 @@ A ``pm_plan`` is due by one of three triggers:
 - 按运行小时 ``run_hours``: every ``interval`` hours the machine was in state ``running`` since the plan was
   last done (or written), read from the ``machine_state`` form when it is installed (no form: never due);
 - 按计数 ``counter``: every ``interval`` parts counted in ``machine_count`` (total) since then;
-- 状态触发 ``condition``: the machine's health score (engines/devices/health.py) is below ``interval`` (0–100),
+- 状态触发 ``condition``: the machine's health score (engines/devices/health.py) is below ``interval`` (1–100),
   or the plan's 漂移报警参数 ``alarm_tag`` has an open drift alarm. One order per **episode**: the plan's
   ``condition_since`` marks the episode's start; it ends (and a later one may open a new order) only when the
   condition no longer holds. The maintenance engine cannot read device health itself (it sits below the
@@ -34,6 +34,7 @@ from mom.engines.maintenance import pack as K
 from mom.engines.maintenance import repair
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
+from mom.platform.errors import InvalidInput, Problem
 
 DEFAULT_AHEAD_DAYS = 7
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -108,6 +109,37 @@ def _open_pm(conn: Connection, forms: Any, ctx: Ctx, plan: Mapping[str, Any], st
            "checklist": [{"step": c.get("step"), "standard": c.get("standard")} for c in children.get("checklist") or []],
            "parts": [{"item": p.get("item"), "qty": p.get("qty")} for p in children.get("spare_parts") or []]}
     return repair.create_order(conn, forms, ctx, doc)
+
+
+RULE_FORM = "condition_rule"     # 状态监测规则 (the devices engine's; read here by name, not imported)
+
+
+def check_plan(conn: Connection, forms: Any, row: Mapping[str, Any], path: str = "") -> None:
+    """A condition plan as saved: its 间隔 is a health threshold, 1–100 (the score runs 0–100); its 漂移报警参数
+    names a tag a 状态监测规则 of its machine watches (drift alarms come only from those rules). 422 in words."""
+    if row.get("trigger") != "condition":
+        return
+    problems = []
+    iv = row.get("interval")
+    if iv is not None and not 1 <= float(iv) <= 100:
+        problems.append(Problem(f"{path}/interval", f"状态触发时「间隔」是健康度阈值，须在 1–100 之间（现为 {float(iv):g}）：健康度低于它时开单",
+                                f"with the condition trigger the interval is a health threshold from 1 to 100 (not {float(iv):g})",
+                                "range"))
+    tag = str(row.get("alarm_tag") or "").strip()
+    rules = K.any_form(conn, forms, RULE_FORM)
+    if tag and rules is not None and row.get("machine") is not None:
+        t = rules.main
+        known = sorted({str(x) for x in conn.execute(sa.select(t.c.tag).where(
+            t.c.deleted_at.is_(None), t.c.machine == int(row["machine"]))).scalars() if x})
+        if tag not in known:
+            have = f"这台设备的规则监测的参数有 {'、'.join(known[:10])}" if known else "这台设备还没有状态监测规则"
+            problems.append(Problem(
+                f"{path}/alarm_tag", f"漂移报警参数「{tag[:40]}」没有状态监测规则监测（{have}）：请改成规则监测的参数，或先建一条状态监测规则",
+                f"drift alarm tag {tag[:40]!r}: no condition rule of this machine watches it "
+                f"({'its rules watch ' + ', '.join(known[:10]) if known else 'it has no condition rule yet'}); "
+                "use one of those tags or add a condition rule first", "unknown"))
+    if problems:
+        raise InvalidInput("；".join(p.zh for p in problems), "; ".join(p.en for p in problems), problems=problems)
 
 
 #: machine ids → {machine: (health score 0–100, tags with an open drift alarm)}

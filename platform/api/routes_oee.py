@@ -96,7 +96,7 @@ def bottleneck_whatif(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, set
         raise InvalidInput("请求体应为对象", "the body must be an object", problems=[Problem("", "请求体应为对象", "the body must be an object")])
     limit = b.get("time_limit", bw.DEFAULT_SECONDS)
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= 600:
-        raise InvalidInput("模拟时间须为 0 到 600 之间的秒数", "time_limit must be a number of seconds from 0 to 600",
-                           problems=[Problem("/time_limit", "须为正数（秒）", "must be a positive number of seconds", "range")])
+        zh, en = "模拟时间须为大于 0、不超过 600 的秒数", "time_limit must be a number of seconds above 0 and at most 600"
+        raise InvalidInput(zh, en, problems=[Problem("/time_limit", zh, en, "range")])
     return bw.run(engine, registry, ctx, machine=b.get("machine"), kind=b.get("kind"), parameters=b.get("parameters"),
                   time_limit=min(float(limit), settings.schedule_max_seconds), workers=settings.schedule_workers)

@@ -88,15 +88,41 @@ def _setup(codes: list[str], prefix: str = "mom/sim") -> list[str]:
         done += _sim_rules(conn, forms, ctx, codes)
         mp = forms.get(conn, "device_mapping").main
         mapping = sim_mapping(prefix)
-        old = conn.execute(sa.select(mp.c.id, mp.c.topic_pattern, mp.c.row_version).where(mp.c.code == mapping["code"])).first()
+        old = conn.execute(sa.select(mp.c.id, mp.c.topic_pattern, mp.c.priority)
+                           .where(mp.c.code == mapping["code"], mp.c.deleted_at.is_(None))).first()
+        rivals, above = _rivals(conn, mp, [f"{'/'.join(p for p in prefix.strip('/').split('/') if p) or 'mom/sim'}/{c}/data"
+                                           for c in codes], mapping["code"])
+        raised = bool(rivals) and (old is None or int(old.priority or 0) < above)
         if old is None:
-            S.create_records(conn=conn, registry=forms, ctx=ctx, form="device_mapping", docs=[mapping])
+            S.create_records(conn=conn, registry=forms, ctx=ctx, form="device_mapping",
+                             docs=[{**mapping, "priority": above} if rivals else mapping])
             done.append(f"映射 / mapping {mapping['code']}（{mapping['topic_pattern']}）")
-        elif old.topic_pattern != mapping["topic_pattern"]:     # --prefix changed: the mapping follows it
-            S.update_record(conn=conn, registry=forms, ctx=ctx, form="device_mapping", record_id=int(old.id),
-                            patch={"topic_pattern": mapping["topic_pattern"], "machine_expr": mapping["machine_expr"]})
-            done.append(f"映射 / mapping {mapping['code']} → {mapping['topic_pattern']}")
+        else:
+            patch: dict[str, Any] = {"priority": above} if raised else {}
+            if old.topic_pattern != mapping["topic_pattern"]:     # --prefix changed: the mapping follows it
+                patch |= {"topic_pattern": mapping["topic_pattern"], "machine_expr": mapping["machine_expr"]}
+                done.append(f"映射 / mapping {mapping['code']} → {mapping['topic_pattern']}")
+            if patch:
+                S.update_record(conn=conn, registry=forms, ctx=ctx, form="device_mapping", record_id=int(old.id), patch=patch)
+        if raised:
+            names = "、".join(rivals)
+            done.append(f"注意 / note: 映射 {mapping['code']} 的优先级为 {above}，高于同一主题的映射 {names}：这个主题的消息"
+                        f"（含模拟设备的）按 {mapping['code']} 解析，带振动波形 / mapping {mapping['code']} has priority {above}, above "
+                        f"{', '.join(rivals)} on the same topic: its messages (the simulator's too) use {mapping['code']}")
     return done
+
+
+def _rivals(conn: Any, mp: Any, topics: list[str], code: str) -> tuple[list[str], int]:
+    """Other active mappings that match the simulator's topics (they would take its messages) and the priority
+    one above theirs (mapping.py: the highest priority wins)."""
+    import sqlalchemy as sa
+
+    from mom.engines.devices.mapping import topic_regex
+
+    rows = conn.execute(sa.select(mp.c.code, mp.c.topic_pattern, mp.c.priority).where(
+        mp.c.deleted_at.is_(None), mp.c.active.is_(True), mp.c.code != code)).all()
+    hit = [r for r in rows if r.topic_pattern and any(topic_regex(str(r.topic_pattern)).match(t) for t in topics)]
+    return [str(r.code) for r in hit], max([int(r.priority or 0) + 1 for r in hit] + [0])
 
 
 def _sim_rules(conn: Any, forms: Any, ctx: Any, codes: list[str]) -> list[str]:
@@ -137,9 +163,11 @@ def simulate_cmd(count: int, codes: str, messages: int, rate: float, prefix: str
     from mom.connectors.mqtt import simulator
 
     machine_codes = [c.strip() for c in codes.split(",") if c.strip()] or simulator.codes(count)
+    for line in _drift_notes(drift_after, messages, len(machine_codes), rate):
+        click.echo(line, err=True)
     if setup:
         for line in _setup(machine_codes, prefix):
-            click.echo(f"已添加 / added: {line}", err=True)
+            click.echo(line if line.startswith("注意") else f"已添加 / added: {line}", err=True)
     res = simulator.run(get_settings(), machine_codes, messages=messages, rate=rate, prefix=prefix, seed=seed,
                         spike_every=spike_every, drift_after=drift_after, waveform_every=waveform_every)
     if as_json:
@@ -149,6 +177,22 @@ def simulate_cmd(count: int, codes: str, messages: int, rate: float, prefix: str
         click.echo(f"{code}: 消息 {m['messages']}  产量 {m['total']}  良品 {m['good']}  废品 {m['scrap']}  状态变化 {m['state_changes']}"
                    f" / messages {m['messages']} total {m['total']} good {m['good']} scrap {m['scrap']}")
     click.echo(f"共发布 {res.published} 条，用时 {res.seconds:.1f} 秒 / published {res.published} in {res.seconds:.1f} s")
+
+
+def _drift_notes(drift_after: int, messages: int, machines: int, rate: float) -> list[str]:
+    """Why ``--drift-after`` would show nothing: it is past the last message, or the run is too short for the
+    condition rules, which work on per-minute means (docs/devices.md)."""
+    if not drift_after:
+        return []
+    if drift_after >= messages:
+        return [f"注意 / note: --drift-after {drift_after} 不小于每台设备的消息数 --messages {messages}：不会出现漂移"
+                f" / the drift starts after the last message: no drift"]
+    seconds = machines * messages / rate if rate > 0 else 0.0
+    if seconds < 180:
+        return [f"注意 / note: 整个模拟约 {seconds:.0f} 秒；状态监测按每分钟均值判断，几分钟的数据才看得到漂移报警"
+                f"（如 --messages 900 --rate 6，2 台设备约 5 分钟）/ the run lasts about {seconds:.0f} s: condition rules "
+                "work on per-minute means, so a drift alarm needs several minutes (e.g. --messages 900 --rate 6)"]
+    return []
 
 
 @devices.command("status", help="各设备最后一条消息、当前状态和未知设备 / last message and state per machine, unknown machines")

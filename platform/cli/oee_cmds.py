@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from mom.platform.cli.common import command_ctx, echo_json, form_registry, open_engine, reports_errors
+from mom.platform.errors import InvalidInput
 from mom.platform.hookspecs import hookimpl
 
 
@@ -92,6 +93,7 @@ def oee_cmd(click_ctx: click.Context, date_from: str | None, date_to: str | None
 @click.option("--whatif", type=click.Choice(["extra_shift", "alternative", "shorter_setups"]), default=None,
               help="模拟：加一个班 / 改用替代设备 / 缩短换型（默认对瓶颈设备）/ what-if on the limiting machine (or --machine)")
 @click.option("--machine", default=None, help="模拟的设备编码 / machine for the what-if")
+@click.option("--machines", "alternatives", default="", help="替代设备编码，逗号分隔（alternative）/ alternative machines, comma-separated")
 @click.option("--hours", type=float, default=8, show_default=True, help="加班小时数 / extra shift hours")
 @click.option("--percent", type=float, default=50, show_default=True, help="换型缩短百分比 / setup reduction %")
 @click.option("--time-limit", type=float, default=3.0, show_default=True, help="每次求解秒数 / seconds per solve")
@@ -99,8 +101,8 @@ def oee_cmd(click_ctx: click.Context, date_from: str | None, date_to: str | None
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
 @reports_errors
 def bottlenecks_cmd(date_from: str | None, date_to: str | None, line: str | None, days: int, whatif: str | None,
-                    machine: str | None, hours: float, percent: float, time_limit: float, username: str | None,
-                    as_json: bool) -> None:
+                    machine: str | None, alternatives: str, hours: float, percent: float, time_limit: float,
+                    username: str | None, as_json: bool) -> None:
     from mom.engines.oee import bottleneck, bottleneck_whatif
     from mom.engines.oee.period import period
     from mom.platform.db.engine import read_tx
@@ -112,9 +114,18 @@ def bottlenecks_cmd(date_from: str | None, date_to: str | None, line: str | None
         out = bottleneck.analyse(conn, forms, ctx, start, end, line=line, days=days)
     if whatif:
         target = machine or (out["limiting"] or {}).get("machine_code") or out["top_load"]
-        params = {"extra_shift": {"hours": hours}, "shorter_setups": {"percent": percent}}.get(whatif, {})
-        res = bottleneck_whatif.run(engine, forms, ctx, machine=target or "", kind=whatif, parameters=params,
-                                    time_limit=time_limit)
+        if not target:
+            raise InvalidInput("还没有排程计划，无法确定瓶颈设备：请先运行 mom schedule plan 排程，或用 --machine 指定设备",
+                               "nothing is planned yet, so there is no limiting machine: run mom schedule plan first, "
+                               "or name the machine with --machine")
+        names = [c.strip() for c in alternatives.split(",") if c.strip()]
+        params = {"extra_shift": {"hours": hours}, "shorter_setups": {"percent": percent},
+                  "alternative": {"machines": names} if names else {}}[whatif]
+        try:
+            res = bottleneck_whatif.run(engine, forms, ctx, machine=target, kind=whatif, parameters=params,
+                                        time_limit=time_limit)
+        except InvalidInput as e:
+            raise _worded(e) from None
         if as_json:
             echo_json(res)
         else:
@@ -137,6 +148,19 @@ def bottlenecks_cmd(date_from: str | None, date_to: str | None, line: str | None
                    + "（mom oee bottlenecks --whatif extra_shift|alternative|shorter_setups）")
     for n in out["notes"]:
         click.echo(n["zh-CN"])
+
+
+#: the what-if's input fields (JSON pointers of the API) as this command's options (``/kind`` problems are about
+#: the machine's data, not the option: their words say it)
+_OPTIONS = {"/machine": "--machine", "/parameters/hours": "--hours", "/parameters/percent": "--percent",
+            "/parameters/machines": "--machines"}
+
+
+def _worded(e: InvalidInput) -> InvalidInput:
+    """The what-if's refusal with the option it concerns in words instead of the API's field pointer."""
+    opts = sorted({_OPTIONS[p.path] for p in e.problems if p.path in _OPTIONS})
+    tail = f"（{'、'.join(opts)}）" if opts else ""
+    return InvalidInput(e.zh + tail, e.en + (f" ({', '.join(opts)})" if opts else ""))
 
 
 @hookimpl

@@ -235,3 +235,45 @@ def test_the_simulators_drift_and_waveforms_reach_a_drift_alarm(cm: dict[str, An
     with read_tx(engine) as conn:
         rms = conn.execute(sa.text("SELECT count(*) FROM process_value WHERE tag = 'vib_rms'")).scalar()
     assert rms == 12
+
+
+def test_an_open_drift_alarm_is_at_best_watch_not_good(cm: dict[str, Any], engine: sa.engine.Engine) -> None:
+    """Review finding: one open drift alarm scores 100 − 20 = 80, which the plain bands call 良好; a drift is what
+    condition monitoring warns about early, so the band is 注意 (health.py, docs/devices.md 健康度)."""
+    _rule(cm, method="cusum", cusum_k=0.5, cusum_h=5, target=10, sigma=1, on_alarm="none")
+    _feed(engine, MONTGOMERY_9_1, flushes=2)
+    assert len(_alarms(engine)) == 1
+    r = cm["client"].get("/api/devices/health", headers=cm["eqm"])
+    assert r.status_code == 200, r.text
+    [row] = [m for m in r.json()["machines"] if m["machine_code"] == "CNC-1"]
+    assert row["score"] == 80 and row["band"] == "watch" and row["band_label"]["zh-CN"] == "注意", row
+    from mom.engines.devices.health import band
+    assert band(80)["band_label"]["zh-CN"] == "良好" and band(45, drifting=True)["band"] == "poor"
+
+
+def test_a_condition_plan_is_checked_on_save(cm: dict[str, Any], engine: sa.engine.Engine) -> None:
+    """Review finding: a 状态触发 plan took interval 150 (health runs 0–100, so 「健康度 70 低于 150」 always) and the
+    drift alarm tag "no such tag!"; both are refused in words with nothing written, on create and on edit."""
+    _rule(cm, method="cusum", cusum_k=0.5, cusum_h=5, target=10, sigma=1, on_alarm="none")
+    doc = {"name": "主轴轴承检查（状态触发）", "machine": cm["machines"]["CNC-1"], "trigger": "condition", "interval": 150,
+           "duration_min": 120}
+    client, h = cm["client"], cm["eqm"]
+
+    def plans() -> int:
+        with read_tx(engine) as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM pm_plan WHERE trigger = 'condition'")).scalar())
+    r = client.post("/api/records/pm_plan", json=doc, headers=h)
+    assert r.status_code == 422 and "健康度阈值，须在 1–100 之间" in r.json()["message"]["zh-CN"], r.text
+    assert [p["path"] for p in r.json()["problems"]] == ["/interval"]
+    r = client.post("/api/records/pm_plan", json={**doc, "interval": 60, "alarm_tag": "no such tag!"}, headers=h)
+    body = r.json()
+    assert r.status_code == 422 and "漂移报警参数「no such tag!」没有状态监测规则监测" in body["message"]["zh-CN"], r.text
+    assert "规则监测的参数有 x" in body["message"]["zh-CN"] and [p["path"] for p in body["problems"]] == ["/alarm_tag"]
+    assert plans() == 0
+    ok = client.post("/api/records/pm_plan", json={**doc, "interval": 60, "alarm_tag": "x"}, headers=h)
+    assert ok.status_code == 201, ok.text
+    edit = client.patch(f"/api/records/pm_plan/{ok.json()['id']}", json={"interval": 0.5, "row_version": ok.json()["row_version"]},
+                        headers=h)
+    assert edit.status_code == 422 and "1–100" in edit.json()["message"]["zh-CN"], edit.text
+    calendar = client.post("/api/records/pm_plan", json={**doc, "trigger": "calendar", "interval": 150}, headers=h)
+    assert calendar.status_code == 201, calendar.text       # 150 days is a fine calendar interval

@@ -207,3 +207,35 @@ def test_cli(shop: dict[str, Any], cli: Any) -> None:
     assert sim.exit_code == 0 and "每个工作日加一个班 17:00–21:00（4 小时）：迟交订单" in sim.output, sim.output
     bad = cli("oee", "bottlenecks", "--days", "0")
     assert bad.exit_code != 0 and "展望天数" in bad.output
+
+
+def test_review_fixes_no_plan_unknown_parameters_and_worded_fields(client: TestClient, shop: dict[str, Any],
+                                                                   cli: Any) -> None:
+    """Review findings: `plan` has no --apply; with no plan the what-if says to schedule first (not 「请给出设备编码」);
+    --machines names the alternatives; unknown parameters are refused naming them; the CLI prints no JSON pointer;
+    time_limit's main and field messages agree."""
+    with write_tx(shop["engine"]) as conn:      # nothing planned yet (a fresh demo before `mom schedule plan`)
+        conn.execute(sa.text("UPDATE operation_task SET planned_start = NULL, planned_end = NULL"))
+    view = cli("oee", "bottlenecks", "--from", MONDAY, "--to", MONDAY)
+    assert view.exit_code == 0 and "mom schedule plan" in view.output and "--apply" not in view.output, view.output
+    r = client.get(f"/api/oee/bottlenecks?from={MONDAY}&to={MONDAY}", headers=shop["admin"])
+    assert not any("--apply" in n["zh-CN"] or "--apply" in n["en"] for n in r.json()["notes"]), r.text
+    sim = cli("oee", "bottlenecks", "--whatif", "extra_shift", "--hours", "4", "--time-limit", "1")
+    assert sim.exit_code != 0 and "还没有排程计划" in sim.output and "mom schedule plan" in sim.output, sim.output
+    assert "请给出设备编码" not in sim.output
+    alt = cli("oee", "bottlenecks", "--whatif", "alternative", "--machine", "CNC-1", "--machines", "NOPE")
+    assert alt.exit_code != 0 and "没有编码为「NOPE」的设备" in alt.output and "--machines" in alt.output, alt.output
+    assert "/parameters" not in alt.output and "/kind" not in alt.output
+    hours = cli("oee", "bottlenecks", "--whatif", "extra_shift", "--machine", "CNC-1", "--hours", "30")
+    assert hours.exit_code != 0 and "加班小时数应为 1 到 12" in hours.output and "--hours" in hours.output
+    assert "/parameters" not in hours.output, hours.output
+    ok = cli("oee", "bottlenecks", "--whatif", "alternative", "--machine", "CNC-1", "--machines", "CNC-2",
+             "--time-limit", "1")
+    assert ok.exit_code == 0 and "也可以在 CNC-2" in ok.output, ok.output
+    body = {"machine": "CNC-1", "kind": "extra_shift", "parameters": {"hours": 4, "bogus": 1}, "time_limit": 1}
+    r = client.post("/api/oee/bottlenecks/whatif", json=body, headers=shop["plan"])
+    assert r.status_code == 422 and "bogus" in r.json()["message"]["zh-CN"] and "hours" in r.json()["message"]["zh-CN"], r.text
+    r = client.post("/api/oee/bottlenecks/whatif", json={**body, "parameters": {}, "time_limit": 0}, headers=shop["plan"])
+    j = r.json()
+    assert r.status_code == 422 and j["problems"][0]["message"]["zh-CN"] == j["message"]["zh-CN"], r.text
+    assert "600" in j["message"]["zh-CN"]
