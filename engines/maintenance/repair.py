@@ -90,7 +90,7 @@ def open_repair_order(conn: Connection, forms: Any, ctx: Ctx, *, machine_id: int
         "kind": "repair", "title": title[:200], "machine": int(machine_id), "source": src, "source_ref": stored,
         "status": "reported", "reported_at": now, "planned_start": now, "machine_stopped": bool(machine_stopped),
         "planned_end": now + dt.timedelta(hours=DEFAULT_REPAIR_HOURS), "symptom": (symptom or title)[:2000],
-        "note": (title_en or "")[:500] or None}
+        "note": (f"{title_zh} / {title_en}"[:500] if title_zh and title_en and title_en != title_zh else None)}
     if equipment is not None and compiled.definition.field("equipment") is not None:
         doc["equipment"] = int(equipment)
     order = create_order(conn, forms, ctx, {k: v for k, v in doc.items() if compiled.definition.field(k) is not None})
