@@ -269,7 +269,7 @@ def _num(v: Any) -> float | None:
 def _char_out(ch: G.Characteristic) -> dict[str, Any]:
     return {"seq": ch.seq, "name": ch.name, "kind": ch.kind, "defect_class": ch.defect_class,
             "class_label": _class_label(ch.defect_class), "nominal": _num(ch.nominal), "lsl": _num(ch.lsl),
-            "usl": _num(ch.usl), "unit": ch.unit, "method": ch.method}
+            "usl": _num(ch.usl), "unit": ch.unit, "method": ch.method, "counts_defects": ch.counts_defects}
 
 
 def _cell(ch: G.Characteristic, r: Mapping[str, Any] | None, required: bool) -> dict[str, Any]:

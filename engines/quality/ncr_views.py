@@ -155,6 +155,7 @@ def worklist(conn: Connection, forms: Any, ctx: Ctx, *, status: str | None = Non
                                                 bool(d.get("inspection_lot"))) in sources]
     types = _lot_types(conn, forms, ctx, [int(d["inspection_lot"]) for d in items if d.get("inspection_lot")])
     reviews = _reviews(conn, [int(d["id"]) for d in items])
+    capas = readable_capas(conn, forms, ctx, {str(d["capa"]) for d in items if d.get("capa")})
     creators = user_names(conn, {d["created_by"] for d in items if d.get("created_by")})
     today = ctx.now
     out = []
@@ -172,7 +173,7 @@ def worklist(conn: Connection, forms: Any, ctx: Ctx, *, status: str | None = Non
                     "status_label": _label(compiled, "status", d.get("status")), "item": shown.get("item"),
                     "lot": shown.get("lot"), "supplier": _supplier(compiled, d), "qty": d.get("qty"), "unit": d.get("unit"),
                     "source": src, "source_label": dict(zip(("zh-CN", "en"), SOURCE_LABEL[src])) if src else None,
-                    "age_days": age, "capa": d.get("capa"),
+                    "age_days": age, "capa": d.get("capa") if d.get("capa") in capas else None,
                     "next": next_actor(d.get("status"), review, creators.get(d.get("created_by"))),
                     "mine": bool(review and any(t["assignee_id"] == ctx.actor.id for t in review["pending"]))})
     return {"items": out, "more": page.get("next") is not None, "scope": page.get("scope")}
@@ -199,6 +200,9 @@ def detail(conn: Connection, forms: Any, ctx: Ctx, ncr_id: int) -> dict[str, Any
     access = form_access(compiled, ctx.actor)
     capa_form = _capa_access(conn, forms, ctx)
     mine = [t["id"] for t in (review or {}).get("pending", []) if t["assignee_id"] == ctx.actor.id]
+    has_capa = conn.execute(sa.select(compiled.main.c.capa).where(compiled.main.c.id == ncr_id)).scalar() is not None \
+        if "capa" in compiled.main.c else False       # the field may be hidden from her; the NCR has one all the same
+    capa = doc_links.one(conn, forms, ctx.actor, doc.get("capa"), CAPA) if doc.get("capa") else None
     running = bool(review and review["status"] == "running")
     return {"id": doc["id"], "code": doc.get("code"), "title": doc.get("title"), "status": doc.get("status"),
             "status_label": _label(compiled, "status", doc.get("status")), "row_version": doc.get("row_version"),
@@ -212,12 +216,29 @@ def detail(conn: Connection, forms: Any, ctx: Ctx, ncr_id: int) -> dict[str, Any
             "created_at": doc.get("created_at"), "creator": creator,
             "executed_at": doc.get("executed_at"), "executed_by": shown.get("executed_by"), "closed_at": doc.get("closed_at"),
             "dispositions": lines, "review": review, "next": next_actor(doc.get("status"), review, creator),
-            "capa": doc_links.one(conn, forms, ctx.actor, doc.get("capa"), CAPA) if doc.get("capa") else None,
-            "capa_code": doc.get("capa"),
+            "capa": capa, "capa_code": capa["code"] if capa else None,   # a CAPA she may not read: neither link nor number
+            "capa_hidden": capa is None and has_capa,
             "may": {"edit": access.can("update") and doc.get("status") == "open" and not running,
                     "submit": access.can("update") and doc.get("status") == "open" and not running,
                     "approve_task": mine[0] if mine else None,
-                    "open_capa": capa_form and not doc.get("capa") and doc.get("status") != "cancelled"}}
+                    "open_capa": capa_form and not has_capa and doc.get("status") != "cancelled"}}
+
+
+def readable_capas(conn: Connection, forms: Any, ctx: Ctx, codes: set[str]) -> set[str]:
+    """The CAPA numbers among ``codes`` the caller may read (the CAPA form's read right and row scope): an NCR
+    shows its CAPA's number only to who may read that CAPA (an owner reads her own; see docs/quality.md)."""
+    if not codes:
+        return set()
+    try:
+        compiled = forms.get(conn, CAPA)
+    except NotFound:
+        return set()
+    access = form_access(compiled, ctx.actor)
+    if not access.can("read") or not ctx.actor.reads_form(CAPA) or not access.visible("code"):
+        return set()
+    t, scope = compiled.main, access.scope("read")
+    q = sa.select(t.c.code).where(t.c.code.in_(sorted(codes)[:1000]), t.c.deleted_at.is_(None))
+    return {str(c) for (c,) in conn.execute(q.where(scope) if scope is not None else q)}
 
 
 def _capa_access(conn: Connection, forms: Any, ctx: Ctx) -> bool:

@@ -75,7 +75,8 @@ def _num(v: Any) -> float:
 def order_rty(conn: Connection, forms: Any, ctx: Ctx, order: int | str) -> dict[str, Any]:
     """One production order's operations with their first-pass yields and the order's RTY."""
     ot, oscope = _readable(conn, forms, ctx, ORDER)  # type: ignore[misc]
-    key = ot.c.id == int(order) if isinstance(order, int) or str(order).isdigit() else ot.c.code == str(order)
+    as_id = isinstance(order, int) or (str(order).isascii() and str(order).isdigit())   # "²" is a digit to Python
+    key = ot.c.id == int(order) if as_id else ot.c.code == str(order)
     row = conn.execute(sa.select(ot.c.id, ot.c.code, ot.c.item, ot.c.qty, ot.c.status).where(key, *_live(ot, oscope))).mappings().first()
     if row is None:
         raise NotFound(f"没有找到生产工单「{str(order)[:40]}」，或你无权查看它：请检查工单号",

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from mom.engines.quality import spc_kinds, spc_series, spc_views
 from mom.engines.quality.spc_series import ATTRIBUTES, MIN_SUBGROUPS, PLAN, TIME_WEIGHTED, VARIABLES
+from mom.engines.records import access as A
 from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
 from mom.platform.errors import Conflict, InvalidInput, Problem
@@ -67,7 +68,9 @@ def check_plan(conn: Connection, compiled: Any, record_ids: Sequence[int], *, pr
 
 def set_baseline(conn: Connection, forms: Any, ctx: Ctx, plan_id: int, seq: int, *, date_from: dt.datetime | None = None,
                  date_to: dt.datetime | None = None, limit: int = spc_series.DEFAULT_LIMIT) -> dict[str, Any]:
-    """Write the chart's centre (and σ) as the characteristic's baseline (module docstring); the values written."""
+    """Write the chart's centre (and σ) as the characteristic's baseline (module docstring); the values written.
+    A plan the caller may not edit is refused (403 in words) before anything is charted."""
+    A.record_row(conn, spc_views.form(conn, forms, PLAN), ctx.actor, plan_id, "update")
     ans = spc_views.chart(conn, forms, ctx, plan_id, seq, date_from=date_from, date_to=date_to, limit=limit)
     res = ans["spc"]
     if res is None:

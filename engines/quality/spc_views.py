@@ -27,7 +27,7 @@ from mom.engines.records import service as S
 from mom.engines.records.context import Ctx
 from mom.engines.records.lookup import user_names
 from mom.engines.reports.spc import SpcError
-from mom.platform.errors import Conflict, NotFound
+from mom.platform.errors import AccessDenied, Conflict, NotFound
 
 MAX_CHARACTERISTICS = 1000
 MAX_ALARMS = 200
@@ -156,6 +156,7 @@ def chart(conn: Connection, forms: Any, ctx: Ctx, plan_id: int, seq: int, *, dat
     caller may read (in [from, to)); ``spc`` is None with a message when fewer than 2 subgroups have readings."""
     plan_form, plan_scope = _readable(conn, forms, ctx, PLAN, need=True)
     lot_form, lot_scope = _readable(conn, forms, ctx, LOT, need=True, field="results")
+    A.record_row(conn, plan_form, ctx.actor, plan_id, "read")   # a plan out of her reach: 403 in words, not "no such item"
     ch = spc_series.characteristic(conn, plan_form, plan_id, seq, scope=plan_scope)
     groups, more = spc_series.subgroups(conn, lot_form, ch, limit=limit, date_from=date_from, date_to=date_to, scope=lot_scope)
     x_form = form(conn, forms, EXCLUSION)
@@ -184,7 +185,17 @@ def chart(conn: Connection, forms: Any, ctx: Ctx, plan_id: int, seq: int, *, dat
             "subgroups": [_attribute(ch, g, _subgroup(i, g, excluded, positions.get(i, []), vendor_names))
                           for i, g in enumerate(groups)],
             "alarms": _alarms(conn, forms, ctx, ch, [g.lot_id for g in groups]),
-            "alarm_rule": {"min_subgroups": spc_series.MIN_SUBGROUPS, "window": spc_series.DEFAULT_LIMIT}}
+            "alarm_rule": {"min_subgroups": spc_series.MIN_SUBGROUPS, "window": spc_series.DEFAULT_LIMIT},
+            "may": {"set_baseline": may_update_plan(conn, plan_form, ctx, plan_id)}}
+
+
+def may_update_plan(conn: Connection, plan_form: Any, ctx: Ctx, plan_id: int) -> bool:
+    """Whether the caller may edit this plan's characteristics (「以当前数据为基准」 writes them with her rights)."""
+    try:
+        access, _ = A.record_row(conn, plan_form, ctx.actor, plan_id, "update")
+    except (AccessDenied, NotFound):
+        return False
+    return ctx.actor.reads_form(PLAN) and "characteristics" not in access.read_only
 
 
 def exclude(conn: Connection, forms: Any, ctx: Ctx, *, plan: int, char_seq: int, inspection_lot: int, reason: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from mom.engines.oee import period
 from mom.engines.quality import capa_views, ncr_views, rty
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS
@@ -26,15 +27,19 @@ ListLimit = Annotated[int, Query(ge=1, le=ncr_views.MAX_LIST, description="最�
 Day = Annotated[str | None, Query(max_length=10, description="日期 2026-12-01 / a date")]
 
 
-def _day(raw: str | None, name: str) -> dt.date | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        zh = {"from": "起始日期", "to": "截止日期"}[name]
-        raise InvalidInput(f"{zh}「{raw[:10]}」无效：应为日期，如 2026-12-01", f"the {name} date {raw[:10]!r} is invalid: give a date like 2026-12-01",
-                           problems=[Problem(f"/{name}", f"{zh}应为日期", "a date, e.g. 2026-12-01", "format")]) from None
+def _day(raw: str | None, name: str, ctx: Any) -> dt.date | None:
+    """A date (2026-12-01), years 1970–2200 as the OEE periods (9999-12-31 plus a day overflowed)."""
+    at = period.moment(raw, name, ctx.tz)      # at most 10 characters (the query's bound): a date, not a time
+    return at.date() if at is not None else None
+
+
+def _order(raw: str) -> str:
+    """An order's id or number; a number of digits beyond the largest id answers 422 naming ``order``."""
+    text = raw.strip()
+    if text.isascii() and text.isdigit() and int(text) > MAX_ID:
+        zh, en = f"生产工单编号 {text[:20]}… 太大：请给出工单号或列表中的编号", f"order {text[:20]}… is too large an id: give the order number or its id"
+        raise InvalidInput(zh, en, problems=[Problem("/order", "编号太大", "too large an id", "range")])
+    return text
 
 
 @router.get("/ncrs", summary="NCR work list (不合格品处理): open ones oldest first; ?status=&source=&supplier=&q=&limit=; "
@@ -79,7 +84,8 @@ def rolled_throughput_yield(engine: EngineDep, registry: RegistryDep, ctx: CtxDe
     if (order is None or not order.strip()) == (item is None):
         raise InvalidInput("请给出生产工单（order）或物料（item）之一", "give either a production order (order) or an item (item)",
                            problems=[Problem("/order", "请给出生产工单或物料之一", "give an order or an item", "required")])
+    order = _order(order) if order is not None and item is None else order
     with read_tx(engine) as conn:
         if item is not None:
-            return rty.item_rty(conn, registry, ctx, item, _day(date_from, "from"), _day(date_to, "to"))
+            return rty.item_rty(conn, registry, ctx, item, _day(date_from, "from", ctx), _day(date_to, "to", ctx))
         return rty.order_rty(conn, registry, ctx, order.strip())  # type: ignore[union-attr]

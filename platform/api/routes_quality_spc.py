@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from mom.engines.oee import period
 from mom.engines.quality import spc_plan, spc_series, spc_views
 from mom.platform.api.deps import CtxDep, EngineDep, RegistryDep
 from mom.platform.api.models import ERRORS
@@ -53,21 +54,18 @@ class AcknowledgeBody(BaseModel):
 
 
 def _moment(raw: str | None, name: str, ctx: Any, *, end: bool = False) -> dt.datetime | None:
-    """A date (whole local days: ``to`` includes its day) or a date-time in the plant's time zone."""
-    if raw is None or not raw.strip():
-        return None
-    text = raw.strip()
-    try:
-        if len(text) <= 10:
-            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time(), tzinfo=ctx.tz)
-        at = dt.datetime.fromisoformat(text)
-    except ValueError:
-        zh_name, en_name = {"from": ("起始日期", "the start date"), "to": ("截止日期", "the end date")}.get(name, (name, name))
-        zh = f"{zh_name}「{text[:20]}」无效：应为日期（2026-12-01）或时间（2026-12-01T08:00）"
-        en = f"{en_name} {text[:20]!r} is invalid: give a date (2026-12-01) or a date-time (2026-12-01T08:00)"
-        raise InvalidInput(zh, en, problems=[Problem(f"/{name}", zh, en)]) from None
-    return at if at.tzinfo else at.replace(tzinfo=ctx.tz)
+    """A date (whole local days: ``to`` includes its day) or a date-time in the plant's time zone, years 1970–2200
+    (the OEE periods' rule: 9999-12-31 plus a day overflowed the calendar)."""
+    return period.moment(raw, name, ctx.tz, end=end)
+
+
+def _window(date_from: str | None, date_to: str | None, ctx: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[from, to) of a chart; from after to is refused in words (else the chart said "only 0 lots")."""
+    start, end = _moment(date_from, "from", ctx), _moment(date_to, "to", ctx, end=True)
+    if start is not None and end is not None and start >= end:
+        zh, en = "起始日期晚于截止日期：请交换两个日期", "the start date is after the end date: swap them"
+        raise InvalidInput(zh, en, problems=[Problem("/from", "起始日期晚于截止日期", "after the end date", "range")])
+    return start, end
 
 
 @router.get("/characteristics", summary="Charted characteristics (进控制图) of the inspection plans the caller may read, "
@@ -86,7 +84,7 @@ def chart(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, plan: PlanId, c
           date_to: Annotated[str | None, Query(alias="to", max_length=32,
                                                description="止（含当天）/ to (a date includes its day)")] = None,
           k: KSigma = None, rules: Rules = None, limit: Window = spc_series.DEFAULT_LIMIT) -> dict[str, Any]:
-    start, end = _moment(date_from, "from", ctx), _moment(date_to, "to", ctx, end=True)
+    start, end = _window(date_from, date_to, ctx)
     with read_tx(engine) as conn:
         return spc_views.chart(conn, registry, ctx, plan, char_seq, date_from=start, date_to=end, k=k, rules=rules,
                                limit=limit)
@@ -109,7 +107,7 @@ def delete_exclusion(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, excl
 @router.post("/baseline", summary="Use the chart's limits as the characteristic's baseline (phase II): writes its baseline "
                                   "mean (and sigma) on the inspection plan, with the caller's right to edit the plan")
 def set_baseline(engine: EngineDep, registry: RegistryDep, ctx: CtxDep, body: BaselineBody) -> dict[str, Any]:
-    start, end = _moment(body.date_from, "from", ctx), _moment(body.date_to, "to", ctx, end=True)
+    start, end = _window(body.date_from, body.date_to, ctx)
     with write_tx(engine) as conn:
         return spc_plan.set_baseline(conn, registry, ctx, body.plan, body.char_seq, date_from=start, date_to=end,
                                      limit=body.limit)

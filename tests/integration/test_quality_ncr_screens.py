@@ -119,3 +119,22 @@ def test_a_capa_from_the_ncr_with_its_8d_steps_and_overdue_days(sc: Screens) -> 
     assert row["overdue_days"] == 3 and row["steps_done"] == 2 and row["status_label"]["zh-CN"] == "进行中"
     assert [c["id"] for c in sc.get("/api/quality/capas?overdue=true", who="qcm")["items"]] == [capa["id"]]
     assert sc.client.get("/api/quality/capas", headers=sc.h("guest")).json()["items"] == []   # owners' own rows only
+
+
+def test_an_ncr_shows_its_capa_number_only_to_who_may_read_capas(sc: Screens) -> None:
+    """Review of issue 22: the NCR's CAPA number (a copy on the NCR) followed the NCR's read right, not the CAPA's.
+    A storekeeper reads and executes NCRs but no CAPA: the number is in neither the record, its audit trail,
+    the work list nor the NCR screen (which says a CAPA is open); the inspector, who reads CAPAs, sees it."""
+    ncr = sc.iqc_rejected(100)["ncr"]
+    capa = sc.post("/api/records/capa", {"title": f"{ncr['code']} 外径超差", "nonconformance": ncr["id"],
+                                         "owner": sc.user_id("qe1"), "due_date": "2030-12-01"}, who="qe1")
+    assert sc.get(f"/api/records/nonconformance/{ncr['id']}", who="qc1")["capa"] == capa["code"]
+    for path in (f"/api/records/nonconformance/{ncr['id']}", f"/api/records/nonconformance/{ncr['id']}/audit",
+                 f"/api/records/nonconformance?limit=200", f"/api/quality/ncrs/{ncr['id']}", "/api/quality/ncrs?limit=200"):
+        r = sc.client.get(path, headers=sc.h("store1"))
+        assert r.status_code == 200 and capa["code"] not in r.text, (path, r.text[:300])
+    shown = sc.get(f"/api/quality/ncrs/{ncr['id']}", who="store1")
+    assert shown["capa"] is None and shown["capa_code"] is None and shown["capa_hidden"] is True
+    assert shown["may"]["open_capa"] is False
+    assert _row(sc, ncr["code"], who="qc1")["capa"] == capa["code"]
+    assert sc.get(f"/api/quality/ncrs/{ncr['id']}", who="qc1")["capa_code"] == capa["code"]

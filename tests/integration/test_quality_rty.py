@@ -62,3 +62,18 @@ def test_refusals_in_words(floor: Floor) -> None:
                      ("?item=1&from=2026-13-01", "起始日期"), ("?item=1&from=2020-01-01&to=2026-01-01", "400")):
         r = floor.client.get("/api/quality/rty" + q, headers=floor.h("qc1"))
         assert r.status_code in (404, 422) and words in r.text, (q, r.text)
+
+
+def test_dates_and_ids_past_the_calendar_answer_422_in_words(floor: Floor) -> None:
+    """Review of issue 22: 9999-12-31 (plus a day) overflowed the calendar and a 23-digit id overflowed the
+    database — both were 500s; the dates follow the OEE periods' rule (1970–2200)."""
+    for q, words, pointer in (("?item=1&from=9999-12-31&to=9999-12-31", "起始日期", "/from"),
+                              ("?item=1&to=9999-12-31", "截止日期", "/to"),
+                              ("?item=1&from=0001-01-01&to=2026-01-01", "起始日期", "/from"),
+                              ("?item=1&from=2026-02-01&to=2026-01-01", "起始日期晚于截止日期", "/from"),
+                              ("?order=99999999999999999999999", "生产工单", "/order"),
+                              ("?order=9223372036854775808", "生产工单", "/order")):
+        r = floor.client.get("/api/quality/rty" + q, headers=floor.h("qc1"))
+        assert r.status_code == 422 and words in r.text and pointer in r.text, (q, r.text)
+    r = floor.client.get("/api/quality/rty?order=²", headers=floor.h("qc1"))    # a digit to Python, not an id
+    assert r.status_code == 404 and "没有找到生产工单" in r.text, r.text

@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from mom.platform.auth import service as auth
+from mom.platform.db.engine import write_tx
+from tests.conftest import fixture_hash
 from tests.integration.test_quality_spc_feed import Lab
 from tests.unit.test_spc_reference import MONTGOMERY_9_1
 
@@ -191,3 +194,29 @@ def test_a_chart_that_does_not_fit_the_characteristic_is_refused_in_words(kinds:
         assert code == 422 and words in body["message"]["zh-CN"], body
     after = kinds.get(f"/api/records/inspection_plan/{plan}", who="qe1")
     assert after["row_version"] == before["row_version"] and after["characteristics"][0]["chart"] == "xbar_r"   # nothing saved
+
+
+def test_baseline_and_chart_refusals_name_the_date_or_the_right(kinds: Kinds) -> None:
+    """Review of issue 22: 9999-12-31 (plus a day) and 0001-01-01 were 500s; dates reversed said "only 0 lots";
+    an operator, who reads in-process plans only, got "plan 1 has no characteristic 1" (404) for a plan that
+    exists; an inspector was offered 「以当前数据为基准」 that then failed."""
+    with write_tx(kinds.engine) as conn:
+        auth.create_user(conn, username="op1", password_hash=fixture_hash("op1-pass-1"), roles=["operator"])
+    plan = kinds.make_plan([{"seq_no": 1, "name": "封口", "kind": "attribute", "chart": "p"}], n=50)
+    base = {"plan": plan, "char_seq": 1}
+    for body, words, pointer in (({**base, "from": "0001-01-01", "to": "9999-12-31"}, "起始日期", "/from"),
+                                 ({**base, "to": "9999-12-31"}, "截止日期", "/to"),
+                                 ({**base, "from": "2026-03-01", "to": "2026-02-01"}, "起始日期晚于截止日期", "/from")):
+        code, got = kinds.rejected("/api/quality/spc/baseline", body)
+        assert code == 422 and words in got["message"]["zh-CN"] and got["problems"][0]["path"] == pointer, (body, got)
+    for q, words in (("&to=9999-12-31", "截止日期"), ("&from=2026-03-01&to=2026-02-01", "起始日期晚于截止日期")):
+        r = kinds.client.get(f"/api/quality/spc/chart?plan={plan}&char_seq=1{q}", headers=kinds.h("qe1"))
+        assert r.status_code == 422 and words in r.json()["message"]["zh-CN"], (q, r.text)
+    for path, method, body in (("/api/quality/spc/baseline", "post", base),
+                               (f"/api/quality/spc/chart?plan={plan}&char_seq=1", "get", None)):
+        r = getattr(kinds.client, method)(path, headers=kinds.h("op1"), **({"json": body} if body else {}))
+        assert r.status_code == 403 and "无权限" in r.json()["message"]["zh-CN"] and "检验方案" in r.json()["message"]["zh-CN"], r.text
+    code, got = kinds.rejected("/api/quality/spc/baseline", base, who="insp1")
+    assert code == 403 and "无权限修改「检验方案」" in got["message"]["zh-CN"], got
+    assert kinds.chart(plan, who="insp1")["may"]["set_baseline"] is False       # the page hides the button
+    assert kinds.chart(plan, who="qe1")["may"]["set_baseline"] is True

@@ -132,3 +132,39 @@ def test_the_lot_screen_links_the_release_transfer(page, server: str) -> None:  
     assert link.inner_text().startswith("放行调拨单 TR-") and "草稿" in link.inner_text()
     assert link.locator("a").get_attribute("href") == f"#/f/stock_transfer/{judged['release']['transfer']['id']}"
     shot(page, "inspect-release")
+
+
+def assert_styled_box(page) -> None:  # type: ignore[no-untyped-def]
+    """The confirm dialog open now is a box on a dimmed backdrop (review of issue 22: an explicit
+    ``import { ElMessageBox }`` skipped its CSS, and the dialog was bare text across the page)."""
+    box = page.locator(".el-message-box")
+    box.wait_for()
+    got = box.evaluate("e => { const s = getComputedStyle(e); return {bg: s.backgroundColor, shadow: s.boxShadow, "
+                       "width: e.getBoundingClientRect().width} }")
+    clear = ("rgba(0, 0, 0, 0)", "transparent")
+    assert got["bg"] not in clear and got["shadow"] != "none" and got["width"] < 700, got
+    backdrop = page.locator(".el-overlay.is-message-box").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert backdrop not in clear, backdrop
+
+
+def test_voiding_an_ncr_asks_in_words_with_buttons_that_say_what_they_do(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 22: the pack's 「取消」 transition asked 「确定要「取消」吗？」 over two buttons both 取消."""
+    ncr = _arrange_ncr(server)
+    login(page, server, "qcm", "qcmpass123")
+    page.goto(server + f"/#/ncr/{ncr['id']}")
+    void = page.locator("[data-test=ncr-transition][data-key=cancel]")
+    void.wait_for()
+    assert void.inner_text() == "作废此单"
+    void.click()
+    assert_styled_box(page)
+    box = page.locator(".el-message-box")
+    assert ncr["code"] in box.inner_text() and "作废" in box.inner_text()
+    buttons = box.locator(".el-message-box__btns .el-button").all_inner_texts()
+    assert sorted(buttons) == sorted(["不作废", "确认作废"]), buttons
+    shot(page, "ncr-void-confirm")
+    box.get_by_role("button", name="不作废").click()
+    box.wait_for(state="hidden")
+    assert page.locator("[data-test=ncr-status-tag]").inner_text() == "待处置"
+    void.click()
+    page.locator(".el-message-box").get_by_role("button", name="确认作废").click()
+    page.wait_for_function("() => document.querySelector('[data-test=ncr-status-tag]').innerText === '已取消'")

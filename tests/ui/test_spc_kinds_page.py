@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.ui.conftest import _serve, core_database, login, shot
+from tests.ui.test_ncr_capa_screens import assert_styled_box
 from tests.ui.test_spc_page import USERS, Api
 
 JUICE = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22, 8, 10, 5, 13, 11, 20, 18, 24, 15, 9, 12, 7, 13, 9, 6]
@@ -60,6 +61,23 @@ def p_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     engine.dispose()
 
 
+def test_the_baseline_is_offered_only_to_who_may_edit_the_plan_in_a_styled_dialog(page, p_server) -> None:  # type: ignore[no-untyped-def]
+    """Review of issue 22: an inspector (reads plans, may not edit them) was offered 以当前数据为基准, which failed
+    after confirming; the confirm dialog rendered without its box and backdrop."""
+    s = p_server
+    login(page, s["base"], "insp1", "insp1-pass-1")
+    page.goto(s["base"] + f"/#/spc?plan={s['plan']}&char_seq=1")
+    page.locator("[data-test=spc-limits]").wait_for()
+    assert page.locator("[data-test=spc-kind]").inner_text() == "不合格品率图（p）"
+    assert page.locator("[data-test=spc-baseline]").count() == 0
+    login(page, s["base"], "qe1", "qe1-pass-1")
+    page.goto(s["base"] + f"/#/spc?plan={s['plan']}&char_seq=1")
+    button = page.locator("[data-test=spc-baseline]")
+    button.click()                   # (before the next test, which takes the baseline: then the button is gone)
+    assert_styled_box(page)
+    page.locator(".el-message-box__btns .el-button", has_text="关闭").click()
+
+
 def test_a_p_chart_of_pass_fail_marks_and_its_baseline(page, p_server) -> None:  # type: ignore[no-untyped-def]
     s = p_server
     login(page, s["base"], "qe1", "qe1-pass-1")
@@ -93,3 +111,4 @@ def test_a_p_chart_of_pass_fail_marks_and_its_baseline(page, p_server) -> None: 
     assert page.locator("[data-test=spc-baseline]").count() == 0
     row = s["qe"].call("GET", f"/api/records/inspection_plan/{s['plan']}")["characteristics"][0]
     assert float(row["baseline_mean"]) == pytest.approx(0.215, abs=1e-6)
+
