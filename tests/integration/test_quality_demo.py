@@ -1,7 +1,7 @@
 """`mom demo` shows the quality pack with content (SQLite and PostgreSQL; the `plant` template is `mom demo`).
 
 The quality pack's demo data: three inspection plans (IQC of the demo valve-body casting with 内孔 / 外径
-charted and 外观 checked, IPQC first article and OQC of the demo ball valve), and 25 receipts of the casting
+charted and 外观 checked on a p chart, IPQC first article and OQC of the demo ball valve), and 25 receipts of the casting
 whose inspection lots the engine opened and the inspector judged — the 内孔 readings are Montgomery's piston
 rings (Introduction to SQC, Table 6.3: 25 samples of 5, grand mean x̿ = 74.00118 mm, R̄ = 0.023 mm), so the
 SPC chart answers with those 25 subgroups and that centre line. One lot (a scratched piece, Ac 0) is rejected:
@@ -10,6 +10,8 @@ its stock lot blocked and an NCR opened. Running the demo step again changes not
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from mom.engines.forms import fieldtypes
 from mom.platform.cli import demo as demo_cli
@@ -39,7 +41,7 @@ def test_the_demo_has_plans_judged_lots_an_ncr_and_a_chart_of_25_subgroups(plant
     iqc = next(p for p in plans if p["inspection_type"] == "iqc")
     iqc = _get(client, f"/api/records/inspection_plan/{iqc['id']}")
     assert [(c["name"], c["kind"], bool(c["spc"])) for c in iqc["characteristics"]] == \
-        [("内孔", "numeric", True), ("外径", "numeric", True), ("外观", "attribute", False)]
+        [("内孔", "numeric", True), ("外径", "numeric", True), ("外观", "attribute", True)]
 
     lots = _get(client, f"/api/records/inspection_lot?limit=100&plan={iqc['id']}", "qc1", "qc1pass123")["items"]
     assert len(lots) == 25 and {lt["status"] for lt in lots} == {"judged"}
@@ -55,6 +57,14 @@ def test_the_demo_has_plans_judged_lots_an_ncr_and_a_chart_of_25_subgroups(plant
     assert "74.001" in text          # Montgomery Table 6.3: x̿ = 74.001 (74.00118)
     listed = _get(client, "/api/quality/spc/characteristics")
     assert "内孔" in str(listed) and "外径" in str(listed)
+    # 外观 on a p chart: the fraction of the 5 pieces failing 外观 per lot — 0 on every lot but the 22nd (1 of 5)
+    looks = _get(client, f"/api/quality/spc/chart?plan={iqc['id']}&char_seq=3")
+    assert looks["spc"]["type"] == "p" and len(looks["subgroups"]) == 25
+    points = looks["spc"]["charts"][0]["points"]
+    assert points == [0.2 if i == 21 else 0 for i in range(25)]
+    assert looks["spc"]["charts"][0]["center"] == pytest.approx(1 / 125)          # p̄ = 1 failed piece of 25 × 5
+    # judged 22nd, past the 20 lots of phase I: its point is beyond p̄ + 3√(p̄(1−p̄)/5) — one alarm, no second NCR
+    assert [(a["subgroup"], a["ncr"]) for a in looks["alarms"]] == [(rejected[0]["code"], None)]
 
     # 质量看板: 24 of 25 lots accepted, the scratch on the defect Pareto
     board = {w["id"]: w for w in _get(client, "/api/dashboards/quality_board/data", "qcm", "qcmpass123")["widgets"]}

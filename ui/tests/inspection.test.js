@@ -63,3 +63,35 @@ describe('inspection entry: the same reading', () => {
     expect(parseReading('9\uff0c98')).toBe(9.98)
   })
 })
+
+describe('inspection entry: defects per unit on a c / u chart', () => {
+  // a c-chart characteristic takes each unit's number of defects (engines/quality/sample_grid.py): 0 passes, any fails
+  const SOLDER = { seq: 4, name: 'solder', kind: 'attribute', defect_class: 'major', lsl: null, usl: null, counts_defects: true }
+
+  it('a whole number 0–10000; a unit with defects is nonconforming', async () => {
+    const { countPatch, parseCount } = await import('../src/lib/inspection.js')
+    expect(parseCount('3')).toBe(3)
+    expect(parseCount('3.0')).toBe(3)
+    expect(parseCount('')).toBe(null)
+    for (const bad of ['2.5', '-1', '10001', 'x']) expect(Number.isNaN(parseCount(bad))).toBe(true)
+    expect(cellState(SOLDER, countPatch('0'))).toBe('ok')
+    expect(cellState(SOLDER, countPatch('2'))).toBe('bad')
+    expect(cellState(SOLDER, countPatch('2.5'))).toBe('invalid')
+    expect(cellState(SOLDER, countPatch(''))).toBe('empty')
+    expect(countPatch('0', { defect_code: 7 }).defect_code).toBe(null)       // no defects, no defect code
+    expect(countPatch('2', { defect_code: 7 }).defect_code).toBe(7)
+    // a fail mark without a number (entered elsewhere) still fails
+    expect(cellState(SOLDER, { value: '', ok: false })).toBe('bad')
+  })
+
+  it('counts once per unit in the class, and sends the number with its pass/fail', async () => {
+    const { countPatch } = await import('../src/lib/inspection.js')
+    const cells = { '1:4': countPatch('3'), '2:4': countPatch('0'), '3:4': countPatch('1'), '1:1': { value: '10.2' } }
+    expect(classDefects([OD, SOLDER], cells, { major: 3 })).toEqual({ critical: 0, major: 2, minor: 0 })
+    expect(missingCount([OD, SOLDER], cells, { major: 3 })).toBe(2)          // 2:1 and 3:1
+    const sent = changedCells({ ...cells, '4:4': countPatch('1.5') }, { '2:4': { value: 0, ok: true } }, [OD, SOLDER])
+    expect(sent.filter((c) => c.char_seq === 4)).toEqual([
+      { sample_no: 1, char_seq: 4, value: 3, ok: false, defect_code: null, note: null },
+      { sample_no: 3, char_seq: 4, value: 1, ok: false, defect_code: null, note: null }])
+  })
+})

@@ -10,7 +10,8 @@ import { get, post, put } from './client.js'
  *   severity: string | null, severity_label: Label, due_at: string | null, overdue: boolean, assignee: string | null,
  *   result: string | null, result_label: Label }} InspectionCard */
 /** @typedef {{ seq: number, name: string, kind: 'numeric' | 'attribute', defect_class: string, class_label: Label,
- *   nominal: number | null, lsl: number | null, usl: number | null, unit: string | null, method: string | null }} Characteristic */
+ *   nominal: number | null, lsl: number | null, usl: number | null, unit: string | null, method: string | null,
+ *   counts_defects: boolean }} Characteristic  (counts_defects: charted c / u, a unit's value is its number of defects) */
 /** @typedef {{ char_seq: number, value: number | null, ok: boolean | null, defect_code: number | null, defect_text: string | null,
  *   note: string | null }} Cell */
 /** @typedef {{ sample_no: number, char_seq: number, value?: number | string | null, ok?: boolean | null,

@@ -1,7 +1,8 @@
 // Inspection entry (检验录入): what a cell shows while the inspector types, before the server answers.
 // The server decides again on save and on judge (engines/quality/sample_grid.py); the rules are the same:
 // a numeric reading conforms when it lies in [LSL, USL] (a missing limit does not bound), an attribute cell
-// when it is marked pass; a sample counts once per class when any characteristic of that class fails.
+// when it is marked pass — on a c or u chart, a unit with 0 defects passes and one with any fails; a sample
+// counts once per class when any characteristic of that class fails.
 
 export const CLASSES = ['critical', 'major', 'minor']
 
@@ -19,9 +20,35 @@ export function parseReading(text) {
   return Number.isFinite(n) && Math.abs(n) < 1e12 ? n : NaN
 }
 
+/** An attribute characteristic charted c or u: each unit's reading is its number of defects (缺陷数). */
+export const countsDefects = (ch) => Boolean(ch && ch.kind === 'attribute' && ch.counts_defects)
+
+export const MAX_DEFECTS = 10000
+
+/** A typed number of defects: '' -> null; a whole number 0–10000 ('3.0' is 3); anything else -> NaN. */
+export function parseCount(text) {
+  const v = parseReading(text)
+  if (v === null || Number.isNaN(v)) return v
+  return Number.isInteger(v) && v >= 0 && v <= MAX_DEFECTS ? v : NaN
+}
+
+/** The patch of a defect-count cell when she types `text`: a unit without defects passes, one with any fails
+ * (as the server decides when no pass/fail is sent); the defect code only stays on a failed unit. */
+export function countPatch(text, cell) {
+  const v = parseCount(text)
+  const ok = v === null || Number.isNaN(v) ? null : v === 0
+  return { value: text, ok, defect_code: ok === false ? (cell?.defect_code ?? null) : null }
+}
+
 /** 'ok' | 'bad' | 'empty' | 'invalid' for a cell {value (typed text), ok} of characteristic ch. */
 export function cellState(ch, cell) {
   if (!cell) return 'empty'
+  if (countsDefects(ch)) {
+    const v = parseCount(cell.value)
+    if (Number.isNaN(v)) return 'invalid'
+    if (cell.ok === true || cell.ok === false) return cell.ok ? 'ok' : 'bad'
+    return v === null ? 'empty' : v === 0 ? 'ok' : 'bad'
+  }
   if (ch.kind === 'attribute') return cell.ok === true ? 'ok' : cell.ok === false ? 'bad' : 'empty'
   const v = parseReading(cell.value)
   if (v === null) return 'empty'
@@ -92,12 +119,17 @@ export function sameCell(kind, a, b) {
 /** The cells of the local state that differ from what the server holds, as a save body's cells. */
 export function changedCells(cells, saved, chars) {
   const kinds = Object.fromEntries(chars.map((c) => [c.seq, c.kind]))
+  const counting = new Set(chars.filter(countsDefects).map((c) => c.seq))
   const out = []
   for (const [key, c] of Object.entries(cells)) {
     const [s, seq] = key.split(':').map(Number)
     if (!(seq in kinds) || sameCell(kinds[seq], c, saved[key])) continue
-    const v = parseReading(c.value)
+    const v = counting.has(seq) ? parseCount(c.value) : parseReading(c.value)
     if (Number.isNaN(v)) continue                   // not sent until it is a number (the cell says so)
+    if (counting.has(seq)) {                        // the number of defects, and pass/fail as the cell shows it
+      out.push({ sample_no: s, char_seq: seq, value: v, ok: c.ok ?? null, defect_code: c.ok === false ? (c.defect_code ?? null) : null, note: c.note || null })
+      continue
+    }
     out.push(kinds[seq] === 'attribute'
       ? { sample_no: s, char_seq: seq, ok: c.ok ?? null, defect_code: c.ok === false ? (c.defect_code ?? null) : null, note: c.note || null }
       : { sample_no: s, char_seq: seq, value: v, defect_code: c.defect_code ?? null, note: c.note || null })
