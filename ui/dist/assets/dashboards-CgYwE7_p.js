@@ -1,1 +1,0 @@
-import{g as s,p as d,Z as r}from"./index-CiPCe33D.js";const t=()=>s("/api/dashboards"),h=a=>s(`/api/dashboards/${a}`),b=(a,o)=>s(`/api/dashboards/${a}/data`,o),e=a=>d("/api/dashboards/preview",{definition:a,params:{}}),i=a=>r(`/api/dashboards/${a.name}`,a);export{i as a,b as d,h as f,t as l,e as p};

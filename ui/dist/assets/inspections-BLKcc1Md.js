@@ -1,1 +1,0 @@
-import{g as i,Z as n,p as a}from"./index-CiPCe33D.js";const e=s=>i("/api/quality/inspections",s),o=s=>i(`/api/quality/inspections/${s}`),c=(s,t)=>n(`/api/quality/inspections/${s}/results`,t),u=(s,t)=>a(`/api/quality/inspections/${s}/judge`,t||{});export{o as f,u as j,e as l,c as s};

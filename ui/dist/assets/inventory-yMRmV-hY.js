@@ -1,1 +1,0 @@
-import{g as e,p as o}from"./index-CiPCe33D.js";const p=n=>e("/api/inventory/onhand",n),a=n=>e("/api/inventory/moves",n),i=()=>e("/api/inventory/replenishment"),r=n=>o("/api/inventory/replenishment/run",void 0,n),c=(n,t)=>o(`/api/inventory/documents/${encodeURIComponent(n)}/${Number(t)}/post`);export{a,r as b,c as p,i as r,p as s};

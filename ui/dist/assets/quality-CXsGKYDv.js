@@ -1,0 +1,1 @@
+import{g as s}from"./index-TJC-oSZs.js";const c=a=>s("/api/quality/ncrs",a),i=a=>s(`/api/quality/ncrs/${a}`),p=a=>s("/api/quality/capas",a),o=a=>s(`/api/quality/capas/${a}`),r=a=>s("/api/quality/rty",{order:a});export{o as a,p as b,i as f,c as l,r as o};
