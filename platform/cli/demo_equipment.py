@@ -251,8 +251,7 @@ def load_equipment_history(engine: Engine, registry: Any, tz: dt.tzinfo, now: dt
                                                          st.c.ended_at.is_(None))).scalar()
             order = open_repair_order(conn, registry, Ctx(actor=boss, now=down_from + dt.timedelta(minutes=5), tz=tz),
                                       machine_id=machines["CNC-2"], title_zh="主轴异响、加工尺寸超差，停机待修（演示）",
-                                      title_en="主轴异响、加工尺寸超差，停机待修（演示）/ spindle noise, parts out of "
-                                               "tolerance: stopped for repair (demo)",   # the order's note: zh-CN first
+                                      title_en="spindle noise, parts out of tolerance: stopped for repair (demo)",
                                       source="machine_state", ref=str(down) if down is not None else "demo-CNC-2")
     yield (f"设备演示 / equipment demo: 设备消息 {rep.applied} 条（状态 {rep.states} 段、计数 {rep.counts} 分钟），"
            f"停机已归因 {classified}、未说明 {unexplained}，保养计划 {plans} 个" + (f"，维修工单 {order}" if order else "")

@@ -47,7 +47,7 @@ def test_the_demo_repair_order_note_is_chinese_first(plant: Any, engine: sa.engi
     list(demo_equipment.load_equipment_history(engine, form_registry(), plant_tz("Asia/Shanghai")))
     with read_tx(engine) as conn:
         [note] = conn.execute(sa.text("SELECT note FROM maintenance_order WHERE kind = 'repair'")).scalars()
-    assert note.startswith("主轴异响、加工尺寸超差，停机待修（演示）/ spindle noise"), note
+    assert note == "主轴异响、加工尺寸超差，停机待修（演示） / spindle noise, parts out of tolerance: stopped for repair (demo)", note
 
 
 def test_drift_after_that_cannot_show_a_drift_is_pointed_out() -> None:
