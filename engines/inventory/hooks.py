@@ -19,12 +19,12 @@ from mom.engines.inventory import genealogy as G
 from mom.engines.inventory import posting as P
 from mom.engines.inventory import vendors as V
 from mom.engines.records.context import Ctx
+from mom.engines.records.engine_writes import RESERVABLE
 from mom.engines.records.hooks import RecordHooks
 from mom.platform.errors import Conflict
 from mom.platform.hookspecs import hookimpl
 
 _ENGINE_ONLY = (D.MOVE, D.BALANCE, G.LINK)
-_BY_POSTING = frozenset({"create", "import", "update", "delete"})
 
 
 def _refuse_engine_only(compiled: CompiledForm) -> Conflict:
@@ -56,7 +56,7 @@ class InventoryHooks(RecordHooks):
 
     def engine_only(self, conn: Connection, compiled: CompiledForm) -> frozenset[str]:
         """The ledger, the balances and the lot genealogy: only posting writes them (no 新建 / 导入 / 编辑 / 删除)."""
-        return _BY_POSTING if compiled.name in _ENGINE_ONLY and self._ours(compiled) else frozenset()
+        return RESERVABLE if compiled.name in _ENGINE_ONLY and self._ours(compiled) else frozenset()
 
     def create_from_text(self, conn: Connection, target: CompiledForm, texts: list[str]) -> dict[str, int]:
         """A supplier typed by name on a document (purchase order, receipt, lot, inspection…) that no vendor has

@@ -132,12 +132,9 @@ _MADE = "mom_records_made_from_text"
 
 def _made_here(conn: Connection, add: int = 0) -> int:
     """Records made from text in this transaction so far (``add``: count more)."""
-    tx = conn.get_transaction()
-    memo = conn.info.get(_MADE)
-    if memo is None or memo[0] is not tx:
-        memo = conn.info[_MADE] = [tx, 0]
-    memo[1] += add
-    return int(memo[1])
+    count = _of_transaction(conn, _MADE, lambda: [0])
+    count[0] += add
+    return int(count[0])
 
 
 def _too_many(f: FieldSpec, target: CompiledForm, n: int) -> tuple[str, str]:
@@ -168,16 +165,23 @@ def vouch(conn: Connection, form: str, ids: Iterable[int]) -> None:
     """Records of ``form`` the caller has just read, live, in this transaction, for a writer who may
     read every live record of ``form`` (its read right and no row scope, e.g. an engine that locked
     the operation task a job report names): a reference to them is not looked up again."""
-    tx = conn.get_transaction()
-    memo = conn.info.get(_VOUCHED)
-    if memo is None or memo[0] is not tx:
-        memo = conn.info[_VOUCHED] = (tx, set())
-    memo[1].update((form, int(i)) for i in ids)
+    _of_transaction(conn, _VOUCHED, set).update((form, int(i)) for i in ids)
 
 
 def _vouched(conn: Connection) -> set[tuple[str, int]]:
-    memo = conn.info.get(_VOUCHED)
-    return memo[1] if memo is not None and memo[0] is conn.get_transaction() else set()
+    return _of_transaction(conn, _VOUCHED) or set()
+
+
+def _of_transaction(conn: Connection, key: str, make: Any = None) -> Any:
+    """What ``conn.info[key]`` holds for the current transaction (a new one's starts from ``make()``; without
+    ``make``: None until something was stored) — memos that must not outlive the transaction they describe."""
+    tx = conn.get_transaction()
+    memo = conn.info.get(key)
+    if memo is None or memo[0] is not tx:
+        if make is None:
+            return None
+        memo = conn.info[key] = (tx, make())
+    return memo[1]
 
 
 def _check_ids(conn: Connection, registry: Registry, items: list[tuple[Prepared, ProblemList]], actor: Actor,
