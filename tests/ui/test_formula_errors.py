@@ -25,6 +25,7 @@ def test_formula_error_is_shown_next_to_the_field(page, server, api) -> None:
     assert "除数为零" in err.inner_text()
     # while typing a new record: the preview says the same, and a fixed value clears it
     page.goto(server + "/#/f/yield_check/new")
+    err.wait_for(state="detached")          # the new, empty form has replaced the record's (a loaded machine may lag)
     page.fill("[data-field=good] input", "3")
     page.fill("[data-field=total] input", "0")
     page.locator("[data-field=total] input").blur()
